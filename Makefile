@@ -1,0 +1,45 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.installed
+DDB_STAMP := infra/local/node_modules/.installed
+ROLE ?= officer
+SUB ?= pc-101
+TEAM ?= north
+STAGE ?= dev
+
+.PHONY: run test deps token lint bench package clean
+
+# Set-up output goes to stderr so `make -s token` prints exactly one line on stdout.
+$(PY_STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) 1>&2
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt 1>&2
+	@touch $@
+
+$(DDB_STAMP): infra/local/package.json infra/local/package-lock.json
+	@cd infra/local && npm ci --no-audit --no-fund --silent 1>&2
+	@touch $@
+
+deps: $(PY_STAMP) $(DDB_STAMP)
+
+run: deps
+	$(PY) -m infra.local.stack
+
+test: deps
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q
+
+token: $(PY_STAMP)
+	@$(PY) -m infra.local.idp token --role $(ROLE) --sub $(SUB) --team $(TEAM)
+
+lint: $(PY_STAMP)
+	$(PY) -m ruff check .
+
+bench: deps
+	$(PY) -m bench.contacts_create
+	$(PY) -m bench.import_cost
+
+clean:
+	rm -rf $(VENV) infra/local/node_modules build .pytest_cache .ruff_cache

@@ -1,0 +1,9 @@
+"""Beatline: wiring only. Routes live in chalicelib.api blueprints; logic below them."""
+
+from chalice import Chalice
+
+from chalicelib.api import contacts, meta
+
+app = Chalice(app_name="beatline")
+app.register_blueprint(meta.bp)
+app.register_blueprint(contacts.bp)

@@ -1,0 +1,1 @@
+"""Beatline: community-policing engagement backend (library code behind app.py)."""

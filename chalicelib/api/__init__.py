@@ -1,0 +1,1 @@
+"""HTTP layer: one blueprint per resource, all routes declared through `framework.operation`."""

@@ -1,0 +1,200 @@
+"""Route declaration, request handling and responses, shared by every blueprint.
+
+`operation(...)` registers a Chalice route *and* its contract (action, schemas, statuses). The
+same registry drives authentication, the permission check, body/query validation, the OpenAPI
+document and the route-by-role test matrix, so a route cannot exist without them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from chalice import Blueprint, Response
+
+from chalicelib.auth import permissions
+from chalicelib.auth.tokens import InvalidToken
+from chalicelib.context import RequestContext
+from chalicelib.domain.validation import convert, decode_json
+from chalicelib.errors import ProblemError, store_unavailable, unauthorized
+from chalicelib.services import Services, services
+from chalicelib.store.errors import StoreUnavailable
+
+JSON = "application/json"
+PROBLEM_JSON = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    action: str  # a key of permissions.PERMISSIONS, or permissions.PUBLIC
+    summary: str
+    tag: str
+    responses: dict[int, tuple[str, Any]]
+    request: Any = None
+    request_doc: Any = None  # schema shown in OpenAPI when it differs from the decoding type
+    query: Any = None
+    body_limit: Callable[[Services], int] | None = None
+    content_type: str = JSON
+    operation_id: str = ""
+    description: str = ""
+
+    @property
+    def public(self) -> bool:
+        return self.action == permissions.PUBLIC
+
+
+OPERATIONS: list[Operation] = []
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = JSON
+
+
+def _log_handler() -> logging.Logger:
+    logger = logging.getLogger("beatline.request")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+        logger.setLevel(logging.INFO)
+    return logger
+
+
+REQUEST_LOG = _log_handler()
+ERROR_LOG = logging.getLogger("beatline.error")
+
+
+def problem_response(problem: ProblemError, request_id: str) -> Response:
+    body = problem.to_dict()
+    body["request_id"] = request_id
+    headers = {"Content-Type": PROBLEM_JSON, "X-Request-Id": request_id, **problem.headers}
+    return Response(body=json.dumps(body), status_code=problem.status, headers=headers)
+
+
+def _encode(reply: Reply, request_id: str) -> Response:
+    headers = {"Content-Type": reply.content_type, "X-Request-Id": request_id, **reply.headers}
+    if reply.body is None:
+        body: str = ""
+    elif isinstance(reply.body, str | bytes):
+        body = reply.body.decode() if isinstance(reply.body, bytes) else reply.body
+    else:
+        body = msgspec.json.encode(reply.body).decode()
+    return Response(body=body, status_code=reply.status, headers=headers)
+
+
+def authenticate(svc: Services, headers: Any) -> Any:
+    value = headers.get("authorization") if headers else None
+    if not value:
+        raise unauthorized()
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized("Use `Authorization: Bearer <token>`.")
+    try:
+        return svc.verifier.verify(token.strip())
+    except InvalidToken:
+        raise unauthorized("The token is invalid or expired.") from None
+
+
+def _request_id(request: Any) -> str:
+    context = getattr(request, "context", None) or {}
+    candidate = context.get("requestId") if isinstance(context, dict) else None
+    return candidate if isinstance(candidate, str) and candidate else str(uuid.uuid4())
+
+
+def _client_ip(request: Any) -> str | None:
+    context = getattr(request, "context", None) or {}
+    identity = context.get("identity") if isinstance(context, dict) else None
+    return identity.get("sourceIp") if isinstance(identity, dict) else None
+
+
+def handle(op: Operation, fn: Callable[..., Reply], request: Any, path_params: dict[str, str]) -> Response:
+    started = time.perf_counter()
+    request_id = _request_id(request)
+    principal = None
+    svc: Services | None = None
+    try:
+        svc = services()
+        ctx = RequestContext(request_id=request_id, now=svc.clock(), client_ip=_client_ip(request))
+        if not op.public:
+            principal = authenticate(svc, request.headers)
+            permissions.require(principal, op.action)
+            ctx = RequestContext(request_id=request_id, now=ctx.now, principal=principal, client_ip=ctx.client_ip)
+        kwargs: dict[str, Any] = dict(path_params)
+        if op.request is not None:
+            limit = op.body_limit(svc) if op.body_limit else svc.settings.max_body_bytes
+            kwargs["body"] = decode_json(request.raw_body, op.request, limit=limit)
+        if op.query is not None:
+            kwargs["query"] = convert(request.query_params or {}, op.query, what="query string")
+        response = _encode(fn(svc, ctx, **kwargs), request_id)
+    except ProblemError as problem:
+        response = problem_response(problem, request_id)
+    except StoreUnavailable:
+        response = problem_response(store_unavailable(retry_after=2), request_id)
+    except Exception:  # never a stack trace to a client; the log has it
+        ERROR_LOG.exception("unhandled error in %s %s (request %s)", op.method, op.path, request_id)
+        response = problem_response(ProblemError(500, "Internal error", "Something went wrong on our side."), request_id)
+    line = {
+        "msg": "request",
+        "method": op.method,
+        "route": op.path,
+        "status": response.status_code,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+        "request_id": request_id,
+        "role": principal.primary_role if principal else "anonymous",
+        "caller": svc.pseudonyms.caller(principal.sub) if (principal and svc) else None,
+    }
+    REQUEST_LOG.info(json.dumps(line))
+    return response
+
+
+def operation(
+    bp: Blueprint,
+    method: str,
+    path: str,
+    *,
+    action: str,
+    summary: str,
+    tag: str,
+    responses: dict[int, tuple[str, Any]],
+    request: Any = None,
+    request_doc: Any = None,
+    query: Any = None,
+    body_limit: Callable[[Services], int] | None = None,
+    content_type: str = JSON,
+    description: str = "",
+) -> Callable[[Callable[..., Reply]], Callable[..., Reply]]:
+    """Declare a route: `fn(svc, ctx, **path_params, [body=], [query=]) -> Reply`."""
+    if action != permissions.PUBLIC:
+        permissions.allowed_roles(action)  # unknown actions fail at import, not at request time
+
+    def decorate(fn: Callable[..., Reply]) -> Callable[..., Reply]:
+        op = Operation(
+            method=method, path=path, action=action, summary=summary, tag=tag,
+            responses=responses, request=request, request_doc=request_doc, query=query,
+            body_limit=body_limit, content_type=content_type, operation_id=fn.__name__,
+            description=description or (fn.__doc__ or "").strip(),
+        )
+        OPERATIONS.append(op)
+
+        def view(**path_params: str) -> Response:
+            return handle(op, fn, bp.current_request, path_params)
+
+        view.__name__ = fn.__name__
+        bp.route(path, methods=[method], content_types=[JSON])(view)
+        return fn
+
+    return decorate

@@ -1,0 +1,122 @@
+"""The OpenAPI 3.1 document, generated from the route registry and the msgspec schemas."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+
+from chalicelib.api.framework import PROBLEM_JSON, Operation
+from chalicelib.api.responses import PROBLEM
+from chalicelib.auth.permissions import allowed_roles
+
+REF = "#/components/schemas/{name}"
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "request_id": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def _schema_types(ops: list[Operation]) -> list[Any]:
+    types: list[Any] = []
+    for op in ops:
+        for candidate in (op.request_doc or op.request, op.query):
+            if candidate is not None:
+                types.append(candidate)
+        for _, body in op.responses.values():
+            if body is not None and body is not PROBLEM and body is not dict:
+                types.append(body)
+    return types
+
+
+def _query_parameters(query_type: Any, components: dict[str, Any]) -> list[dict[str, Any]]:
+    (schema,), extra = msgspec.json.schema_components([query_type], ref_template=REF)
+    components.update(extra)
+    name = schema["$ref"].rsplit("/", 1)[-1]
+    struct_schema = components[name]
+    required = set(struct_schema.get("required", []))
+    return [
+        {"name": prop, "in": "query", "required": prop in required, "schema": prop_schema}
+        for prop, prop_schema in struct_schema.get("properties", {}).items()
+    ]
+
+
+def build_document(ops: list[Operation]) -> dict[str, Any]:
+    types = _schema_types(ops)
+    schemas, components = msgspec.json.schema_components(types, ref_template=REF)
+    schema_of = {id(t): s for t, s in zip(types, schemas, strict=True)}
+    components["Problem"] = PROBLEM_SCHEMA
+    paths: dict[str, dict[str, Any]] = {}
+    for op in ops:
+        item: dict[str, Any] = {
+            "operationId": op.operation_id,
+            "summary": op.summary,
+            "tags": [op.tag],
+            "responses": {},
+        }
+        if op.description:
+            item["description"] = op.description
+        if op.public:
+            item["security"] = []
+        else:
+            roles = ", ".join(sorted(allowed_roles(op.action)))
+            item["description"] = (item.get("description", "") + f"\n\nRoles: {roles}.").strip()
+            item["x-roles"] = sorted(allowed_roles(op.action))
+        params = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in re.findall(r"{(\w+)}", op.path)
+        ]
+        if op.query is not None:
+            params += _query_parameters(op.query, components)
+        if params:
+            item["parameters"] = params
+        body_type = op.request_doc or op.request
+        if body_type is not None:
+            item["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": schema_of[id(body_type)]}},
+            }
+        for status, (text, body) in sorted(op.responses.items()):
+            response: dict[str, Any] = {"description": text}
+            if body is PROBLEM:
+                response["content"] = {PROBLEM_JSON: {"schema": {"$ref": REF.format(name="Problem")}}}
+            elif body is dict:
+                response["content"] = {op.content_type: {"schema": {"type": "object"}}}
+            elif isinstance(body, str):
+                response["content"] = {body: {"schema": {"type": "string"}}}
+            elif body is not None:
+                response["content"] = {op.content_type: {"schema": schema_of[id(body)]}}
+            item["responses"][str(status)] = response
+        paths.setdefault(op.path, {})[op.method.lower()] = item
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Beatline API",
+            "version": "1.0.0",
+            "description": "Community-policing engagement backend. Errors are RFC 9457 problem details.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+        "security": [{"bearer": []}],
+    }

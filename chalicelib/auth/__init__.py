@@ -1,0 +1,1 @@
+"""Token verification, principals and the one permission table."""

@@ -1,0 +1,46 @@
+"""The one table of who may do what. Handlers name an action; they never test roles themselves.
+
+Record-level rules (whose contact, which team) live next to the table so every route asks the
+same questions the same way.
+"""
+
+from __future__ import annotations
+
+from chalicelib.auth.principal import Principal
+from chalicelib.errors import forbidden
+
+PUBLIC = "public"
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    # Contacts (engagement log)
+    "contacts:create": frozenset({"officer", "supervisor"}),
+    "contacts:read": frozenset({"officer", "supervisor"}),
+    "contacts:amend": frozenset({"officer", "supervisor"}),
+    "contacts:list": frozenset({"officer", "supervisor"}),
+    "contacts:list-team": frozenset({"supervisor"}),
+}
+
+
+def allowed_roles(action: str) -> frozenset[str]:
+    return PERMISSIONS[action]
+
+
+def may(principal: Principal, action: str) -> bool:
+    return bool(principal.roles & PERMISSIONS[action])
+
+
+def require(principal: Principal, action: str) -> None:
+    if not may(principal, action):
+        raise forbidden(f"Your role may not perform {action}.")
+
+
+def is_team_supervisor(principal: Principal, team: str) -> bool:
+    return principal.has("supervisor") and principal.team is not None and principal.team == team
+
+
+def may_see_contact(principal: Principal, author: str, team: str) -> bool:
+    """The author, or a supervisor of the author's team. Everyone else gets a 404."""
+    return principal.sub == author or is_team_supervisor(principal, team)
+
+
+may_amend_contact = may_see_contact

@@ -1,0 +1,139 @@
+"""Bearer token verification with PyJWT.
+
+Each accepted issuer has a policy: exact issuer, audience, pinned algorithms (never taken from the
+token), a key source (JWKS) and the roles its tokens may carry, so a resident token can never act
+as staff and a staff IdP can never mint residents.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import jwt
+from jwt import PyJWK, PyJWKSet
+
+from chalicelib.auth.principal import Principal
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, expired, forged or not for us (-> 401)."""
+
+
+class KeySource(Protocol):
+    def key_for(self, kid: str | None, token: str) -> PyJWK: ...
+
+
+class StaticJwks:
+    """Keys known up front (tests; Beatline's own resident-token key)."""
+
+    def __init__(self, jwks: PyJWKSet) -> None:
+        self._jwks = jwks
+
+    def key_for(self, kid: str | None, token: str) -> PyJWK:
+        for key in self._jwks.keys:
+            if key.key_id == kid:
+                return key
+        raise InvalidToken("unknown key id")
+
+
+class JwksFile:
+    """A JWKS on disk (the local identity provider). Re-read when the file changes."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._stamp: float | None = None
+        self._static: StaticJwks | None = None
+        self._lock = threading.Lock()
+
+    def key_for(self, kid: str | None, token: str) -> PyJWK:
+        with self._lock:
+            try:
+                stamp = os.stat(self._path).st_mtime
+            except OSError as exc:
+                raise InvalidToken("issuer keys unavailable") from exc
+            if self._static is None or stamp != self._stamp:
+                with open(self._path, encoding="utf-8") as handle:
+                    self._static = StaticJwks(PyJWKSet.from_dict(json.load(handle)))
+                self._stamp = stamp
+            return self._static.key_for(kid, token)
+
+
+class JwksUrl:
+    """The IdP's published JWKS (Cognito or any OIDC provider), cached by PyJWKClient."""
+
+    def __init__(self, url: str, lifespan_seconds: int = 3600) -> None:
+        self._client = jwt.PyJWKClient(url, cache_keys=True, lifespan=lifespan_seconds, timeout=5)
+
+    def key_for(self, kid: str | None, token: str) -> PyJWK:
+        try:
+            return self._client.get_signing_key_from_jwt(token)
+        except jwt.PyJWKClientError as exc:
+            raise InvalidToken("unknown key id or JWKS unreachable") from exc
+
+
+@dataclass(frozen=True)
+class IssuerPolicy:
+    issuer: str
+    audience: str
+    algorithms: tuple[str, ...]
+    keys: KeySource
+    allowed_roles: frozenset[str]
+    kind: Literal["staff", "resident"]
+
+
+REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
+
+
+class TokenVerifier:
+    def __init__(self, policies: Sequence[IssuerPolicy], leeway_seconds: int = 30) -> None:
+        self._policies = {p.issuer: p for p in policies}
+        self._leeway = leeway_seconds
+
+    def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("malformed token") from exc
+        issuer = unverified.get("iss")
+        policy = self._policies.get(issuer) if isinstance(issuer, str) else None
+        if policy is None:
+            raise InvalidToken("unknown issuer")
+        if header.get("alg") not in policy.algorithms:
+            raise InvalidToken("algorithm not allowed for this issuer")
+        key = policy.keys.key_for(header.get("kid"), token)
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=list(policy.algorithms),
+                audience=policy.audience,
+                issuer=policy.issuer,
+                leeway=self._leeway,
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(type(exc).__name__) from exc
+        sub = claims["sub"]
+        if not isinstance(sub, str) or not sub or len(sub) > 128:
+            raise InvalidToken("bad subject")
+        raw_roles = claims.get("roles", claims.get("cognito:groups", []))
+        if isinstance(raw_roles, str):
+            raw_roles = [raw_roles]
+        if not isinstance(raw_roles, list):
+            raise InvalidToken("bad roles claim")
+        roles = frozenset(r for r in raw_roles if isinstance(r, str)) & policy.allowed_roles
+        team = claims.get("team")
+        force = claims.get("force")
+        return Principal(
+            sub=sub,
+            roles=roles,
+            kind=policy.kind,
+            team=team if isinstance(team, str) and team else None,
+            force=force if isinstance(force, str) and force else None,
+        )

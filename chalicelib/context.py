@@ -1,0 +1,32 @@
+"""What one request carries through the layers: its id, the verified caller and its clock reading."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib.auth.principal import Principal
+from chalicelib.domain.access import AccessRecord
+from chalicelib.errors import unauthorized
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    request_id: str
+    now: datetime
+    principal: Principal | None = None
+    client_ip: str | None = None
+
+    @property
+    def caller(self) -> Principal:
+        if self.principal is None:
+            raise unauthorized()
+        return self.principal
+
+    def audit(self, action: str, **fields: Any) -> AccessRecord:
+        caller = self.caller
+        return AccessRecord(
+            actor=caller.sub, role=caller.primary_role, action=action, at=self.now,
+            request_id=self.request_id, **fields,
+        )

@@ -1,0 +1,1 @@
+"""Pure logic, no I/O: schemas, validation, geo, pseudonyms, statistics keys, cursors."""

@@ -1,0 +1,84 @@
+"""RFC 9457 problem details raised anywhere and rendered once by the API layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PROBLEM_BASE = "https://beatline.example/problems/"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+@dataclass
+class ProblemError(Exception):
+    status: int
+    title: str
+    detail: str = ""
+    errors: list[FieldError] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    slug: str = ""
+
+    def __post_init__(self) -> None:
+        super().__init__(f"{self.status} {self.title}: {self.detail}")
+
+    def to_dict(self) -> dict:
+        body: dict = {
+            "type": PROBLEM_BASE + (self.slug or self.title.lower().replace(" ", "-")),
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.errors:
+            body["errors"] = [e.to_dict() for e in self.errors]
+        return body
+
+
+def bad_request(detail: str, errors: list[FieldError] | None = None) -> ProblemError:
+    return ProblemError(400, "Bad request", detail, errors or [], slug="validation")
+
+
+def unauthorized(detail: str = "A valid bearer token is required.") -> ProblemError:
+    return ProblemError(
+        401, "Unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="beatline"'}
+    )
+
+
+def forbidden(detail: str = "Your role may not do this.") -> ProblemError:
+    return ProblemError(403, "Forbidden", detail)
+
+
+def not_found(detail: str = "No such record.") -> ProblemError:
+    return ProblemError(404, "Not found", detail)
+
+
+def conflict(detail: str) -> ProblemError:
+    return ProblemError(409, "Conflict", detail)
+
+
+def too_large(limit: int) -> ProblemError:
+    return ProblemError(413, "Payload too large", f"The body is larger than {limit} bytes.")
+
+
+def unprocessable(detail: str) -> ProblemError:
+    return ProblemError(422, "Unprocessable", detail, slug="state")
+
+
+def rate_limited(retry_after: int) -> ProblemError:
+    return ProblemError(
+        429, "Too many requests", "Slow down and retry later.",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def store_unavailable(retry_after: int = 1) -> ProblemError:
+    return ProblemError(
+        503, "Service unavailable", "The data store is busy; retry shortly.",
+        headers={"Retry-After": str(retry_after)}, slug="store-unavailable",
+    )

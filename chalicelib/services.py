@@ -1,0 +1,93 @@
+"""The long-lived dependencies of a warm Lambda, built once and replaceable in tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from chalicelib.auth.principal import RESIDENT_ROLES, STAFF_ROLES
+from chalicelib.auth.tokens import IssuerPolicy, JwksFile, JwksUrl, KeySource, TokenVerifier
+from chalicelib.clock import Clock, system_clock
+from chalicelib.domain.contacts import ContactRules
+from chalicelib.domain.cursors import CursorCodec
+from chalicelib.domain.pseudonyms import Pseudonymizer
+from chalicelib.secrets import load_secret
+from chalicelib.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    verifier: TokenVerifier
+    pseudonyms: Pseudonymizer
+    cursors: CursorCodec
+    contact_rules: ContactRules
+
+
+def staff_key_source(settings: Settings) -> KeySource:
+    if settings.staff_jwks_url:
+        return JwksUrl(settings.staff_jwks_url)
+    if settings.staff_jwks_file:
+        return JwksFile(settings.staff_jwks_file)
+    raise RuntimeError("set BEATLINE_STAFF_JWKS_URL (AWS) or BEATLINE_STAFF_JWKS_FILE (local)")
+
+
+def build_services(
+    settings: Settings,
+    *,
+    clock: Clock = system_clock,
+    staff_keys: KeySource | None = None,
+    resident_policy: IssuerPolicy | None = None,
+    pseudonym_key: bytes | None = None,
+) -> Services:
+    policies = [
+        IssuerPolicy(
+            issuer=settings.staff_issuer,
+            audience=settings.staff_audience,
+            algorithms=settings.staff_algorithms,
+            keys=staff_keys or staff_key_source(settings),
+            allowed_roles=STAFF_ROLES,
+            kind="staff",
+        )
+    ]
+    if resident_policy is not None:
+        assert resident_policy.allowed_roles <= RESIDENT_ROLES  # noqa: S101 - programming error
+        policies.append(resident_policy)
+    key = pseudonym_key or load_secret(
+        file=settings.pseudonym_key_file,
+        secret_arn=settings.pseudonym_key_secret_arn,
+        name="pseudonym key",
+    )
+    pseudonyms = Pseudonymizer(key)
+    return Services(
+        settings=settings,
+        clock=clock,
+        verifier=TokenVerifier(policies, leeway_seconds=settings.token_leeway_seconds),
+        pseudonyms=pseudonyms,
+        cursors=CursorCodec(pseudonyms.subkey("cursor")),
+        contact_rules=ContactRules(
+            max_age=timedelta(days=settings.contact_max_age_days),
+            future_skew=timedelta(seconds=settings.future_skew_seconds),
+            retention=timedelta(days=settings.contact_retention_days),
+        ),
+    )
+
+
+_current: Services | None = None
+
+
+def services() -> Services:
+    """The process-wide services, built on first use from SETTINGS."""
+    global _current
+    if _current is None:
+        from chalicelib.settings import SETTINGS
+
+        _current = build_services(SETTINGS)
+    return _current
+
+
+def use_services(replacement: Services | None) -> None:
+    """Install (or with None, forget) the services; tests inject clocks and keys this way."""
+    global _current
+    _current = replacement

@@ -1,0 +1,109 @@
+"""Everything the app reads from its environment, parsed once into one frozen object.
+
+PynamoDB reads table names when model classes are created, so this module must see the final
+environment before `chalicelib.store` is imported (tests set it before importing `app`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class SettingsError(ValueError):
+    """The environment does not describe a runnable stage."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    table_prefix: str
+    # Staff tokens: the force's OIDC provider (Cognito or any other).
+    staff_issuer: str
+    staff_audience: str
+    staff_algorithms: tuple[str, ...]
+    staff_jwks_url: str | None
+    staff_jwks_file: str | None
+    # Resident tokens: issued by Beatline itself at registration.
+    resident_issuer: str
+    resident_audience: str
+    resident_key_file: str | None
+    resident_key_secret_arn: str | None
+    resident_token_days: int
+    # Keyed pseudonyms (online handles, officer ids for analysts, cursor signatures).
+    pseudonym_key_file: str | None
+    pseudonym_key_secret_arn: str | None
+    token_leeway_seconds: int
+    # Contacts
+    contact_retention_days: int
+    contact_max_age_days: int
+    future_skew_seconds: int
+    max_body_bytes: int
+    max_batch_body_bytes: int
+    batch_workers: int
+    # Fan-out (alerts): empty queue URL means the in-process local queue.
+    fanout_queue_url: str | None
+    log_level: str
+
+    def table_name(self, short_name: str) -> str:
+        return f"{self.table_prefix}{short_name}"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+    if value < minimum:
+        raise SettingsError(f"{name} must be >= {minimum}")
+    return value
+
+
+def _opt(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    stage = env.get("BEATLINE_STAGE", "local")
+    prefix = env.get("BEATLINE_TABLE_PREFIX", f"beatline-{stage}-")
+    settings = Settings(
+        stage=stage,
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-west-2",
+        table_prefix=prefix,
+        staff_issuer=env.get("BEATLINE_STAFF_ISSUER", "https://idp.beatline.local"),
+        staff_audience=env.get("BEATLINE_STAFF_AUDIENCE", "beatline-api"),
+        staff_algorithms=tuple(
+            a.strip() for a in env.get("BEATLINE_STAFF_ALGORITHMS", "ES256").split(",") if a.strip()
+        ),
+        staff_jwks_url=_opt(env, "BEATLINE_STAFF_JWKS_URL"),
+        staff_jwks_file=_opt(env, "BEATLINE_STAFF_JWKS_FILE"),
+        resident_issuer=env.get("BEATLINE_RESIDENT_ISSUER", "https://beatline.local/residents"),
+        resident_audience=env.get("BEATLINE_RESIDENT_AUDIENCE", "beatline-residents"),
+        resident_key_file=_opt(env, "BEATLINE_RESIDENT_KEY_FILE"),
+        resident_key_secret_arn=_opt(env, "BEATLINE_RESIDENT_KEY_SECRET_ARN"),
+        resident_token_days=_int(env, "BEATLINE_RESIDENT_TOKEN_DAYS", 365, 1),
+        pseudonym_key_file=_opt(env, "BEATLINE_PSEUDONYM_KEY_FILE"),
+        pseudonym_key_secret_arn=_opt(env, "BEATLINE_PSEUDONYM_KEY_SECRET_ARN"),
+        token_leeway_seconds=_int(env, "BEATLINE_TOKEN_LEEWAY_SECONDS", 30),
+        contact_retention_days=_int(env, "BEATLINE_CONTACT_RETENTION_DAYS", 730, 1),
+        contact_max_age_days=_int(env, "BEATLINE_CONTACT_MAX_AGE_DAYS", 30, 1),
+        future_skew_seconds=_int(env, "BEATLINE_FUTURE_SKEW_SECONDS", 300),
+        max_body_bytes=_int(env, "BEATLINE_MAX_BODY_BYTES", 16 * 1024, 1024),
+        max_batch_body_bytes=_int(env, "BEATLINE_MAX_BATCH_BODY_BYTES", 1024 * 1024, 1024),
+        batch_workers=_int(env, "BEATLINE_BATCH_WORKERS", 8, 1),
+        fanout_queue_url=_opt(env, "BEATLINE_FANOUT_QUEUE_URL"),
+        log_level=env.get("BEATLINE_LOG_LEVEL", "INFO"),
+    )
+    if len(settings.table_name("x")) < 3:
+        raise SettingsError("table names must be 3+ characters; set BEATLINE_TABLE_PREFIX")
+    return settings
+
+
+SETTINGS: Settings = load_settings()

@@ -1,0 +1,206 @@
+"""Contacts, their amendments and statistics counters.
+
+A create is one TransactWriteItems: the contact (conditional on a new id), every counter it adds
+to, and its access-log entry. A retry of the same id fails the condition and changes nothing, so
+counters are never double-counted and a failure never leaves half a write.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.access import AccessRecord
+from chalicelib.domain.contacts import Change, ContactRecord
+from chalicelib.store import access_log
+from chalicelib.store.errors import StoreUnavailable, translate_store_errors
+from chalicelib.store.models import AmendmentModel, ContactModel, StatCounterModel
+
+# Transactions touching a hot counter can be cancelled with TransactionConflict when another
+# transaction holds it; retry those with jittered backoff (they are not client errors).
+CONFLICT_RETRIES = 8
+
+
+class ConditionFailed(Exception):
+    """The write's precondition did not hold (the id exists, or the version is stale)."""
+
+
+@dataclass(frozen=True)
+class Page:
+    records: list[ContactRecord]
+    position: dict[str, Any] | None
+
+
+def _connection() -> Connection:
+    return ContactModel._get_connection().connection
+
+
+def to_model(record: ContactRecord) -> ContactModel:
+    return ContactModel(
+        id=record.id, kind=record.kind, occurred_at=record.occurred_at, topic=record.topic,
+        outcome=record.outcome, tags=list(record.tags), notes=record.notes, author=record.author,
+        team=record.team, version=record.version, created_at=record.created_at,
+        updated_at=record.updated_at, content_digest=record.content_digest, lat=record.lat,
+        lon=record.lon, cell=record.cell, setting=record.setting, platform=record.platform,
+        direction=record.direction, thread_ref=record.thread_ref,
+        handle_pseudonym=record.handle_pseudonym, area_id=record.area_id,
+        expires_at=record.expires_at,
+    )
+
+
+def from_model(model: ContactModel) -> ContactRecord:
+    return ContactRecord(
+        id=model.id, kind=model.kind, occurred_at=model.occurred_at, topic=model.topic,
+        outcome=model.outcome, tags=tuple(model.tags or ()), notes=model.notes,
+        author=model.author, team=model.team, version=int(model.version),
+        created_at=model.created_at, updated_at=model.updated_at,
+        content_digest=model.content_digest,
+        lat=float(model.lat) if model.lat is not None else None,
+        lon=float(model.lon) if model.lon is not None else None,
+        cell=model.cell, setting=model.setting, platform=model.platform,
+        direction=model.direction, thread_ref=model.thread_ref,
+        handle_pseudonym=model.handle_pseudonym, area_id=model.area_id,
+        expires_at=model.expires_at,
+    )
+
+
+def _add_counters(tx: TransactWrite, deltas: Mapping[tuple[str, str], int]) -> None:
+    for (key, bucket), delta in sorted(deltas.items()):
+        tx.update(
+            StatCounterModel(key=key, bucket=bucket),
+            actions=[StatCounterModel.contacts.add(delta)],
+        )
+
+
+def _run(build: Any, guarded_index: int) -> None:
+    """Commit a transaction, retrying conflicts; ConditionFailed if item `guarded_index` failed."""
+    for attempt in range(CONFLICT_RETRIES + 1):
+        try:
+            with TransactWrite(connection=_connection()) as tx:
+                build(tx)
+            return
+        except TransactWriteError as exc:
+            codes = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+            if guarded_index < len(codes) and codes[guarded_index] == "ConditionalCheckFailed":
+                raise ConditionFailed() from exc
+            if "TransactionConflict" in codes and attempt < CONFLICT_RETRIES:
+                time.sleep(min(0.5, 0.01 * 2**attempt) * random.random())  # noqa: S311 - jitter
+                continue
+            if "TransactionConflict" in codes:
+                raise StoreUnavailable("transaction conflict persisted") from exc
+            raise
+
+
+@translate_store_errors
+def create(
+    record: ContactRecord, counters: Iterable[tuple[str, str]], audit: AccessRecord
+) -> Literal["created"]:
+    """Write a new contact with its counters and access-log entry; ConditionFailed if the id exists."""
+    model = to_model(record)
+    audit_model = access_log.to_model(audit)
+    deltas = {key: 1 for key in counters}
+
+    def build(tx: TransactWrite) -> None:
+        tx.save(model, condition=ContactModel.id.does_not_exist())
+        tx.save(audit_model, condition=access_log.append_condition())
+        _add_counters(tx, deltas)
+
+    _run(build, guarded_index=0)
+    return "created"
+
+
+@translate_store_errors
+def get(contact_id: str) -> ContactRecord | None:
+    try:
+        return from_model(ContactModel.get(contact_id, consistent_read=True))
+    except ContactModel.DoesNotExist:
+        return None
+
+
+@translate_store_errors
+def amend(
+    old: ContactRecord,
+    new: ContactRecord,
+    changes: list[Change],
+    counter_deltas: Mapping[tuple[str, str], int],
+    audit: AccessRecord,
+) -> None:
+    """Replace the contact if its version is still `old.version`; keep the amendment; move counters."""
+    model = to_model(new)
+    amendment = AmendmentModel(
+        contact_id=new.id, version=new.version, at=new.updated_at, by=audit.actor,
+        by_role=audit.role,
+        changes=json.dumps([{"field": c.field, "old": c.old, "new": c.new} for c in changes]),
+        expires_at=new.expires_at,
+    )
+    audit_model = access_log.to_model(audit)
+
+    def build(tx: TransactWrite) -> None:
+        tx.save(model, condition=ContactModel.version == old.version)
+        tx.save(amendment, condition=AmendmentModel.version.does_not_exist())
+        tx.save(audit_model, condition=access_log.append_condition())
+        _add_counters(tx, counter_deltas)
+
+    _run(build, guarded_index=0)
+
+
+@translate_store_errors
+def amendments(contact_id: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "version": int(m.version), "at": m.at, "by": m.by, "by_role": m.by_role,
+            "changes": json.loads(m.changes),
+        }
+        for m in AmendmentModel.query(contact_id, scan_index_forward=True, consistent_read=True)
+    ]
+
+
+@translate_store_errors
+def list_contacts(
+    *,
+    author: str | None = None,
+    team: str | None = None,
+    occurred_from: str | None,
+    occurred_to: str | None,
+    kind: str | None,
+    limit: int,
+    position: dict[str, Any] | None,
+) -> Page:
+    """Newest first, by author (own contacts) or by team (a supervisor's view)."""
+    index, hash_key = (ContactModel.by_author, author) if author else (ContactModel.by_team, team)
+    if occurred_from and occurred_to:
+        range_condition = ContactModel.occurred_at.between(occurred_from, occurred_to)
+    elif occurred_from:
+        range_condition = ContactModel.occurred_at >= occurred_from
+    elif occurred_to:
+        range_condition = ContactModel.occurred_at <= occurred_to
+    else:
+        range_condition = None
+    results = index.query(
+        hash_key,
+        range_key_condition=range_condition,
+        filter_condition=(ContactModel.kind == kind) if kind else None,
+        scan_index_forward=False,
+        limit=limit,
+        page_size=limit,
+        last_evaluated_key=position,
+    )
+    records = [from_model(m) for m in results]
+    return Page(records=records, position=results.last_evaluated_key if len(records) == limit else None)
+
+
+@translate_store_errors
+def counters(key: str, bucket_from: str, bucket_to: str) -> list[tuple[str, int]]:
+    """All counter buckets of one key in a bucket range (one Query, paginated)."""
+    return [
+        (m.bucket, int(m.contacts))
+        for m in StatCounterModel.query(key, StatCounterModel.bucket.between(bucket_from, bucket_to))
+    ]

@@ -1,0 +1,136 @@
+"""PynamoDB models: the one source of truth for table schemas (local tables and CloudFormation).
+
+Table names come from settings (`<prefix><name>`); no `Meta.host`, so the endpoint comes from the
+standard `AWS_ENDPOINT_URL_DYNAMODB` locally and from the region in Lambda.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    ListAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.settings import SETTINGS
+
+
+class _Meta:
+    region = SETTINGS.region
+    billing_mode = "PAY_PER_REQUEST"
+    # Throttles are retried with backoff by botocore before we answer 503.
+    max_retry_attempts = 3
+    connect_timeout_seconds = 2
+    read_timeout_seconds = 5
+
+
+class ContactsByAuthor(GlobalSecondaryIndex["ContactModel"]):
+    class Meta:
+        index_name = "by_author"
+        projection = AllProjection()
+
+    author = UnicodeAttribute(hash_key=True)
+    occurred_at = UnicodeAttribute(range_key=True)
+
+
+class ContactsByTeam(GlobalSecondaryIndex["ContactModel"]):
+    class Meta:
+        index_name = "by_team"
+        projection = AllProjection()
+
+    team = UnicodeAttribute(hash_key=True)
+    occurred_at = UnicodeAttribute(range_key=True)
+
+
+class ContactModel(Model):
+    class Meta(_Meta):
+        table_name = SETTINGS.table_name("contacts")
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()
+    occurred_at = UnicodeAttribute()
+    topic = UnicodeAttribute()
+    outcome = UnicodeAttribute()
+    tags = ListAttribute(of=UnicodeAttribute, default=list)
+    notes = UnicodeAttribute(null=True)
+    author = UnicodeAttribute()
+    team = UnicodeAttribute()
+    version = NumberAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    content_digest = UnicodeAttribute()
+    lat = NumberAttribute(null=True)
+    lon = NumberAttribute(null=True)
+    cell = UnicodeAttribute(null=True)
+    setting = UnicodeAttribute(null=True)
+    platform = UnicodeAttribute(null=True)
+    direction = UnicodeAttribute(null=True)
+    thread_ref = UnicodeAttribute(null=True)
+    handle_pseudonym = UnicodeAttribute(null=True)
+    area_id = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+    by_author = ContactsByAuthor()
+    by_team = ContactsByTeam()
+
+
+class AmendmentModel(Model):
+    """One item per amendment: who, when, what changed (old -> new)."""
+
+    class Meta(_Meta):
+        table_name = SETTINGS.table_name("amendments")
+
+    contact_id = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute(range_key=True)
+    at = UnicodeAttribute()
+    by = UnicodeAttribute()
+    by_role = UnicodeAttribute()
+    changes = UnicodeAttribute()  # JSON list of {field, old, new}
+    expires_at = TTLAttribute()
+
+
+class StatCounterModel(Model):
+    """(scope|dimension, day|value) -> number of contacts. See domain.stats_keys."""
+
+    class Meta(_Meta):
+        table_name = SETTINGS.table_name("stats")
+
+    key = UnicodeAttribute(hash_key=True)
+    bucket = UnicodeAttribute(range_key=True)
+    contacts = NumberAttribute(default=0)
+
+
+class AccessByActor(GlobalSecondaryIndex["AccessLogModel"]):
+    class Meta:
+        index_name = "by_actor"
+        projection = AllProjection()
+
+    actor = UnicodeAttribute(hash_key=True)
+    at_id = UnicodeAttribute(range_key=True)
+
+
+class AccessLogModel(Model):
+    """Append-only: written with a condition that it is new; no code path updates or deletes it."""
+
+    class Meta(_Meta):
+        table_name = SETTINGS.table_name("access-log")
+
+    day = UnicodeAttribute(hash_key=True)
+    at_id = UnicodeAttribute(range_key=True)  # <RFC 3339 time>#<uuid>
+    at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    role = UnicodeAttribute()
+    action = UnicodeAttribute()
+    record_id = UnicodeAttribute(null=True)
+    query = UnicodeAttribute(null=True)  # JSON of the filters for list/history calls
+    row_count = NumberAttribute(null=True)
+    purpose = UnicodeAttribute(null=True)
+    request_id = UnicodeAttribute()
+
+    by_actor = AccessByActor()
+
+
+ALL_MODELS: list[type[Model]] = [ContactModel, AmendmentModel, StatCounterModel, AccessLogModel]

@@ -1,0 +1,199 @@
+"""The engagement log: create (single and offline batch), read, amend, list."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import msgspec
+
+from chalicelib.auth import permissions
+from chalicelib.clock import to_rfc3339
+from chalicelib.context import RequestContext
+from chalicelib.domain import stats_keys
+from chalicelib.domain.contacts import (
+    AmendmentList,
+    AmendmentOut,
+    BatchOut,
+    BatchResult,
+    Change,
+    ContactIn,
+    ContactListQuery,
+    ContactOut,
+    ContactPage,
+    ContactPatch,
+    ContactRecord,
+    apply_patch,
+    new_record,
+)
+from chalicelib.domain.cursors import query_fingerprint
+from chalicelib.domain.validation import decode_json, problem_errors
+from chalicelib.errors import FieldError, ProblemError, bad_request, conflict, forbidden, not_found
+from chalicelib.services import Services
+from chalicelib.store import access_log
+from chalicelib.store import contacts as contact_store
+from chalicelib.store.contacts import ConditionFailed
+from chalicelib.store.errors import StoreUnavailable
+
+
+def _author_team(ctx: RequestContext) -> tuple[str, str]:
+    caller = ctx.caller
+    if not caller.team:
+        raise forbidden("Your token carries no team; contacts are logged against a team.")
+    return caller.sub, caller.team
+
+
+def create_contact(svc: Services, ctx: RequestContext, item: ContactIn) -> tuple[int, ContactOut]:
+    """201 for a new id; 200 for an identical retry; 409 for the same id with other content."""
+    author, team = _author_team(ctx)
+    record = new_record(
+        item, author=author, team=team, now=ctx.now, rules=svc.contact_rules,
+        pseudonyms=svc.pseudonyms,
+    )
+    try:
+        contact_store.create(record, record.counter_keys(), ctx.audit("contact.create", record_id=record.id))
+        return 201, record.to_out()
+    except ConditionFailed:
+        pass
+    existing = contact_store.get(record.id)
+    if existing is None or existing.content_digest != record.content_digest:
+        raise conflict("A different contact with this id already exists.")
+    access_log.append(ctx.audit("contact.create-retry", record_id=record.id))
+    return 200, existing.to_out()
+
+
+def _item_id(raw: bytes) -> str | None:
+    try:
+        value = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    item_id = value.get("id") if isinstance(value, dict) else None
+    return item_id if isinstance(item_id, str) else None
+
+
+def sync_batch(svc: Services, ctx: RequestContext, raw_items: list[msgspec.Raw]) -> BatchOut:
+    """Each item is created independently (one transaction each); one bad item never blocks the rest.
+
+    Items run on a small thread pool; items sharing an id run in order on one thread, so a
+    duplicate inside a batch is answered like a retry. If the store is unavailable for any item,
+    the whole batch answers 503 after the others finish: retrying it is safe (idempotent ids).
+    """
+    _author_team(ctx)
+    results: list[BatchResult | None] = [None] * len(raw_items)
+    unavailable: list[StoreUnavailable] = []
+
+    def one(index: int) -> None:
+        raw = bytes(raw_items[index])
+        item_id = _item_id(raw)
+        try:
+            item = decode_json(raw, ContactIn, limit=svc.settings.max_body_bytes, prefix=f"contacts[{index}]")
+            status, _ = create_contact(svc, ctx, item)
+            results[index] = BatchResult(id=str(item.id), status=status)
+        except ProblemError as problem:
+            # Per-item statuses are 201|200|409|400 by contract: an oversized item is bad input.
+            status = problem.status if problem.status == 409 else 400
+            results[index] = BatchResult(id=item_id, status=status, errors=problem_errors(problem))
+        except StoreUnavailable as exc:
+            unavailable.append(exc)
+
+    groups: dict[str, list[int]] = defaultdict(list)
+    for index, raw in enumerate(raw_items):
+        groups[_item_id(bytes(raw)) or f"#{index}"].append(index)
+
+    def run_group(indices: list[int]) -> None:
+        for index in indices:
+            one(index)
+
+    workers = min(svc.settings.batch_workers, len(groups))
+    if workers <= 1:
+        for indices in groups.values():
+            run_group(indices)
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(run_group, groups.values()))
+    if unavailable:
+        raise unavailable[0]
+    return BatchOut(results=[r for r in results if r is not None])
+
+
+def _visible(ctx: RequestContext, contact_id: str) -> ContactRecord:
+    try:
+        contact_id = str(uuid.UUID(contact_id))
+    except ValueError:
+        raise not_found("No such contact.") from None
+    record = contact_store.get(contact_id)
+    if record is None or not permissions.may_see_contact(ctx.caller, record.author, record.team):
+        raise not_found("No such contact.")
+    return record
+
+
+def get_contact(svc: Services, ctx: RequestContext, contact_id: str) -> ContactOut:
+    record = _visible(ctx, contact_id)
+    access_log.append(ctx.audit("contact.read", record_id=record.id))
+    return record.to_out()
+
+
+def amend_contact(svc: Services, ctx: RequestContext, contact_id: str, patch: ContactPatch) -> ContactOut:
+    record = _visible(ctx, contact_id)
+    if patch.version != record.version:
+        raise conflict(f"Stale version {patch.version}; the contact is at version {record.version}.")
+    amended, changes = apply_patch(
+        record, patch, now=ctx.now, rules=svc.contact_rules, pseudonyms=svc.pseudonyms
+    )
+    if not changes:
+        access_log.append(ctx.audit("contact.read", record_id=record.id))
+        return record.to_out()
+    deltas = stats_keys.counter_deltas(record.counter_keys(), amended.counter_keys())
+    try:
+        contact_store.amend(record, amended, changes, deltas, ctx.audit("contact.amend", record_id=record.id))
+    except ConditionFailed:
+        raise conflict("The contact was amended meanwhile; read it again and retry.") from None
+    return amended.to_out()
+
+
+def list_amendments(svc: Services, ctx: RequestContext, contact_id: str) -> AmendmentList:
+    record = _visible(ctx, contact_id)
+    items = [
+        AmendmentOut(
+            version=a["version"], at=a["at"], by=a["by"], by_role=a["by_role"],
+            changes=[Change(field=c["field"], old=c["old"], new=c["new"]) for c in a["changes"]],
+        )
+        for a in contact_store.amendments(record.id)
+    ]
+    access_log.append(ctx.audit("contact.amendments.read", record_id=record.id))
+    return AmendmentList(items=items)
+
+
+def list_contacts(svc: Services, ctx: RequestContext, query: ContactListQuery) -> ContactPage:
+    caller = ctx.caller
+    if query.from_ and query.to and query.from_ > query.to:
+        raise bad_request("`from` is after `to`.", [FieldError("from", "must not be after `to`")])
+    team_view = query.team == "mine"
+    if team_view:
+        permissions.require(caller, "contacts:list-team")
+        if not caller.team:
+            raise forbidden("Your token carries no team.")
+    filters: dict[str, Any] = {
+        "from": to_rfc3339(query.from_) if query.from_ else None,
+        "to": to_rfc3339(query.to) if query.to else None,
+        "kind": query.kind,
+        "team": caller.team if team_view else None,
+        "limit": query.limit,
+    }
+    fingerprint = query_fingerprint("contacts.list", caller.sub, filters)
+    page = contact_store.list_contacts(
+        author=None if team_view else caller.sub,
+        team=caller.team if team_view else None,
+        occurred_from=filters["from"],
+        occurred_to=filters["to"],
+        kind=query.kind,
+        limit=query.limit,
+        position=svc.cursors.decode(query.cursor, fingerprint),
+    )
+    access_log.append(ctx.audit("contact.list", query=filters, row_count=len(page.records)))
+    return ContactPage(
+        items=[r.to_out() for r in page.records],
+        next_cursor=svc.cursors.encode(page.position, fingerprint),
+    )

