@@ -43,7 +43,9 @@ class Settings:
     max_body_bytes: int
     max_batch_body_bytes: int
     batch_workers: int
-    # Fan-out (alerts): empty queue URL means the in-process local queue.
+    # Fan-out (alerts): SQS queue name (the worker's event source) and URL; no URL means the
+    # in-process local queue (chalice local, tests).
+    fanout_queue_name: str
     fanout_queue_url: str | None
     log_level: str
 
@@ -98,6 +100,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=_int(env, "BEATLINE_MAX_BODY_BYTES", 16 * 1024, 1024),
         max_batch_body_bytes=_int(env, "BEATLINE_MAX_BATCH_BODY_BYTES", 1024 * 1024, 1024),
         batch_workers=_int(env, "BEATLINE_BATCH_WORKERS", 8, 1),
+        fanout_queue_name=env.get("BEATLINE_FANOUT_QUEUE_NAME", f"beatline-{stage}-fanout"),
         fanout_queue_url=_opt(env, "BEATLINE_FANOUT_QUEUE_URL"),
         log_level=env.get("BEATLINE_LOG_LEVEL", "INFO"),
     )
