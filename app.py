@@ -2,8 +2,9 @@
 
 from chalice import Chalice
 
-from chalicelib.api import contacts, meta
+from chalicelib.api import areas, contacts, meta
 
 app = Chalice(app_name="beatline")
 app.register_blueprint(meta.bp)
 app.register_blueprint(contacts.bp)
+app.register_blueprint(areas.bp)

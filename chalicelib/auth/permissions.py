@@ -18,6 +18,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "contacts:amend": frozenset({"officer", "supervisor"}),
     "contacts:list": frozenset({"officer", "supervisor"}),
     "contacts:list-team": frozenset({"supervisor"}),
+    # Areas
+    "areas:write": frozenset({"admin"}),
 }
 
 

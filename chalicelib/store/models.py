@@ -134,3 +134,21 @@ class AccessLogModel(Model):
 
 
 ALL_MODELS: list[type[Model]] = [ContactModel, AmendmentModel, StatCounterModel, AccessLogModel]
+
+
+class AreaModel(Model):
+    """Named areas. All in one partition (`scope`), so listing is a Query, never a Scan; a force
+    has hundreds of areas, far below one partition's limits."""
+
+    class Meta(_Meta):
+        table_name = SETTINGS.table_name("areas")
+
+    scope = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    team = UnicodeAttribute()
+    geometry = UnicodeAttribute()  # GeoJSON text
+    updated_at = UnicodeAttribute()
+
+
+ALL_MODELS.append(AreaModel)

@@ -1,0 +1,46 @@
+"""Named areas: admin create/replace, public read."""
+
+from __future__ import annotations
+
+import uuid
+
+from chalicelib.clock import to_rfc3339
+from chalicelib.context import RequestContext
+from chalicelib.domain.areas import AreaIn, AreaList, AreaListQuery, AreaOut, AreaRecord
+from chalicelib.domain.cursors import query_fingerprint
+from chalicelib.domain.shapes import validate_shape
+from chalicelib.errors import FieldError, bad_request, not_found
+from chalicelib.services import Services
+from chalicelib.store import areas as area_store
+
+
+def _area_id(raw: str, *, missing_is_404: bool) -> str:
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        if missing_is_404:
+            raise not_found("No such area.") from None
+        raise bad_request("Area ids are UUIDs.", [FieldError("id", "must be a UUID")]) from None
+
+
+def put_area(svc: Services, ctx: RequestContext, area_id: str, body: AreaIn) -> tuple[int, AreaOut]:
+    validate_shape(body.geometry)
+    record = AreaRecord(
+        id=_area_id(area_id, missing_is_404=False), name=body.name, team=body.team,
+        geometry=body.geometry, updated_at=to_rfc3339(ctx.now),
+    )
+    created = area_store.put(record)
+    return (201 if created else 200), record.to_out()
+
+
+def get_area(svc: Services, ctx: RequestContext, area_id: str) -> AreaOut:
+    record = area_store.get(_area_id(area_id, missing_is_404=True))
+    if record is None:
+        raise not_found("No such area.")
+    return record.to_out()
+
+
+def list_areas(svc: Services, ctx: RequestContext, query: AreaListQuery) -> AreaList:
+    fingerprint = query_fingerprint("areas.list", "public", {"limit": query.limit})
+    records, position = area_store.page(query.limit, svc.cursors.decode(query.cursor, fingerprint))
+    return AreaList(items=[r.to_out() for r in records], next_cursor=svc.cursors.encode(position, fingerprint))
