@@ -71,3 +71,27 @@ class Notification:
     team: str
     url: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PublicAlert:
+    """A published (or updated/cancelled) alert as the public outputs render it: CAP 1.2 XML,
+    the Atom feed, the public JSON list. Built by the alert use cases from the stored alert."""
+
+    id: str
+    identifier: str  # CAP identifier of this message (the alert id, or id + revision for Update/Cancel)
+    sender: str  # CAP sender, e.g. "beatline@<force>"
+    msg_type: str  # "Alert" | "Update" | "Cancel"
+    sent_at: str  # RFC 3339 UTC
+    expires_at: str  # RFC 3339 UTC
+    category: str
+    severity: str
+    urgency: str
+    certainty: str
+    infos: tuple[InfoBlock, ...]  # first is the original language, then translations
+    area_desc: str  # CAP areaDesc: the named area's name, or "Custom area"
+    polygons: tuple[tuple[tuple[float, float], ...], ...] = ()  # (lat, lon) rings, CAP <polygon>
+    circles: tuple[tuple[float, float, float], ...] = ()  # (lat, lon, radius_km), CAP <circle>
+    references: tuple[tuple[str, str], ...] = ()  # (identifier, sent_at) of earlier messages
+    team: str = ""
+    status: str = "published"  # draft|published|cancelled|expired (Beatline's lifecycle)
