@@ -138,7 +138,8 @@ def handle(op: Operation, fn: Callable[..., Reply], request: Any, path_params: d
             limit = op.body_limit(svc) if op.body_limit else svc.settings.max_body_bytes
             kwargs["body"] = decode_json(request.raw_body, op.request, limit=limit)
         if op.query is not None:
-            kwargs["query"] = convert(request.query_params or {}, op.query, what="query string")
+            # A MultiDict is not a dict to msgspec (unknown keys would pass); repeated keys: last wins.
+            kwargs["query"] = convert(dict(request.query_params or {}), op.query, what="query string")
         response = _encode(fn(svc, ctx, **kwargs), request_id)
     except ProblemError as problem:
         response = problem_response(problem, request_id)
