@@ -43,6 +43,8 @@ class Settings:
     max_body_bytes: int
     max_batch_body_bytes: int
     batch_workers: int
+    dynamodb_connect_timeout_seconds: int
+    dynamodb_read_timeout_seconds: int
     # Fan-out (alerts): SQS queue name (the worker's event source) and URL; no URL means the
     # in-process local queue (chalice local, tests).
     fanout_queue_name: str
@@ -99,7 +101,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         future_skew_seconds=_int(env, "BEATLINE_FUTURE_SKEW_SECONDS", 300),
         max_body_bytes=_int(env, "BEATLINE_MAX_BODY_BYTES", 16 * 1024, 1024),
         max_batch_body_bytes=_int(env, "BEATLINE_MAX_BATCH_BODY_BYTES", 1024 * 1024, 1024),
-        batch_workers=_int(env, "BEATLINE_BATCH_WORKERS", 8, 1),
+        batch_workers=_int(env, "BEATLINE_BATCH_WORKERS", 4, 1),
+        dynamodb_connect_timeout_seconds=_int(env, "BEATLINE_DYNAMODB_CONNECT_TIMEOUT_SECONDS", 2, 1),
+        dynamodb_read_timeout_seconds=_int(env, "BEATLINE_DYNAMODB_READ_TIMEOUT_SECONDS", 10, 1),
         fanout_queue_name=env.get("BEATLINE_FANOUT_QUEUE_NAME", f"beatline-{stage}-fanout"),
         fanout_queue_url=_opt(env, "BEATLINE_FANOUT_QUEUE_URL"),
         log_level=env.get("BEATLINE_LOG_LEVEL", "INFO"),

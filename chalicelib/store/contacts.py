@@ -7,6 +7,7 @@ counters are never double-counted and a failure never leaves half a write.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import time
@@ -26,7 +27,10 @@ from chalicelib.store.models import AmendmentModel, ContactModel, StatCounterMod
 
 # Transactions touching a hot counter can be cancelled with TransactionConflict when another
 # transaction holds it; retry those with jittered backoff (they are not client errors).
-CONFLICT_RETRIES = 8
+CONFLICT_RETRIES = 10
+# Each counter is split over shards (chosen by contact id) so concurrent creates on one team and
+# day rarely touch the same item; readers sum the shards (still one Query per key).
+COUNTER_SHARDS = 8
 
 
 class ConditionFailed(Exception):
@@ -72,10 +76,14 @@ def from_model(model: ContactModel) -> ContactRecord:
     )
 
 
-def _add_counters(tx: TransactWrite, deltas: Mapping[tuple[str, str], int]) -> None:
+def counter_shard(contact_id: str) -> int:
+    return int(hashlib.sha256(contact_id.encode()).hexdigest()[:8], 16) % COUNTER_SHARDS
+
+
+def _add_counters(tx: TransactWrite, deltas: Mapping[tuple[str, str], int], shard: int) -> None:
     for (key, bucket), delta in sorted(deltas.items()):
         tx.update(
-            StatCounterModel(key=key, bucket=bucket),
+            StatCounterModel(key=key, bucket=f"{bucket}|{shard:02d}"),
             actions=[StatCounterModel.contacts.add(delta)],
         )
 
@@ -92,7 +100,7 @@ def _run(build: Any, guarded_index: int) -> None:
             if guarded_index < len(codes) and codes[guarded_index] == "ConditionalCheckFailed":
                 raise ConditionFailed() from exc
             if "TransactionConflict" in codes and attempt < CONFLICT_RETRIES:
-                time.sleep(min(0.5, 0.01 * 2**attempt) * random.random())  # noqa: S311 - jitter
+                time.sleep(min(1.0, 0.01 * 2**attempt) * random.random())  # noqa: S311 - full jitter
                 continue
             if "TransactionConflict" in codes:
                 raise StoreUnavailable("transaction conflict persisted") from exc
@@ -111,7 +119,7 @@ def create(
     def build(tx: TransactWrite) -> None:
         tx.save(model, condition=ContactModel.id.does_not_exist())
         tx.save(audit_model, condition=access_log.append_condition())
-        _add_counters(tx, deltas)
+        _add_counters(tx, deltas, counter_shard(record.id))
 
     _run(build, guarded_index=0)
     return "created"
@@ -147,7 +155,7 @@ def amend(
         tx.save(model, condition=ContactModel.version == old.version)
         tx.save(amendment, condition=AmendmentModel.version.does_not_exist())
         tx.save(audit_model, condition=access_log.append_condition())
-        _add_counters(tx, counter_deltas)
+        _add_counters(tx, counter_deltas, counter_shard(new.id))
 
     _run(build, guarded_index=0)
 
@@ -199,8 +207,9 @@ def list_contacts(
 
 @translate_store_errors
 def counters(key: str, bucket_from: str, bucket_to: str) -> list[tuple[str, int]]:
-    """All counter buckets of one key in a bucket range (one Query, paginated)."""
-    return [
-        (m.bucket, int(m.contacts))
-        for m in StatCounterModel.query(key, StatCounterModel.bucket.between(bucket_from, bucket_to))
-    ]
+    """All counter buckets (`day|value`) of one key in a range, shards summed (one Query, paginated)."""
+    totals: dict[str, int] = {}
+    for m in StatCounterModel.query(key, StatCounterModel.bucket.between(bucket_from, bucket_to + "\uffff")):
+        bucket = m.bucket.rsplit("|", 1)[0]
+        totals[bucket] = totals.get(bucket, 0) + int(m.contacts)
+    return sorted(totals.items())

@@ -23,8 +23,8 @@ class _Meta:
     billing_mode = "PAY_PER_REQUEST"
     # Throttles are retried with backoff by botocore before we answer 503.
     max_retry_attempts = 3
-    connect_timeout_seconds = 2
-    read_timeout_seconds = 5
+    connect_timeout_seconds = SETTINGS.dynamodb_connect_timeout_seconds
+    read_timeout_seconds = SETTINGS.dynamodb_read_timeout_seconds
 
 
 class ContactsByAuthor(GlobalSecondaryIndex["ContactModel"]):
