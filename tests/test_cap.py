@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from chalicelib.domain.alerts import CAP_SEVERITIES, InfoBlock
-from chalicelib.domain.cap import CAP_NS, cap_circle, cap_polygon, cap_time, render_cap
+from chalicelib.domain.cap import CAP_NS, cap_circle, cap_polygon, cap_time, render_cap, xml_text
 from tests.alert_samples import ALERT_ID, CY, EN, MARKET, RIVERSIDE, SENDER, cap_schema, public_alert
 
 NS = {"cap": CAP_NS}
@@ -168,6 +168,14 @@ def test_markup_and_control_characters_in_text_stay_text() -> None:
     assert root.findtext("cap:info/cap:description", namespaces=NS) == "Line one\nline two\ttabbed  end"
     assert root.findtext("cap:info/cap:instruction", namespaces=NS) == "Use \"exits\" 'now'"
     assert root.findtext("cap:info/cap:area/cap:areaDesc", namespaces=NS) == "A & B <estate>"
+
+
+def test_xml_text_drops_exactly_what_xml_1_0_forbids() -> None:
+    def allowed(code: int) -> bool:  # XML 1.0 §2.2 Char production
+        return code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF
+
+    for code in [*range(0x10000), 0x10000, 0x1F6A8, 0x10FFFF]:
+        assert (xml_text(chr(code)) == chr(code)) is allowed(code), hex(code)
 
 
 _text = st.text(min_size=1, max_size=120)

@@ -29,8 +29,9 @@ CAP_MSG_TYPES = ("Alert", "Update", "Cancel")
 # CAP 1.2 §3.2.1: identifier and sender "MUST NOT include spaces, commas or restricted
 # characters (< and &)" (they are separators in `references`).
 _CAP_TOKEN = re.compile(r"^[^\s,<&]+$")
-# Characters XML 1.0 allows (§2.2); everything else is dropped from text content.
-_XML_ILLEGAL = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Characters XML 1.0 forbids (§2.2): C0 controls but tab/LF/CR, surrogates, U+FFFE/U+FFFF.
+# Written as the forbidden set: the negated "allowed" class takes ~8 ms to compile (cold start).
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def xml_text(value: str) -> str:
