@@ -63,7 +63,7 @@ def test_alert_has_the_cap_header_and_one_info() -> None:
 
 
 def test_no_time_in_any_document_uses_z() -> None:
-    document = render_cap(public_alert(msg_type="Update", references=((ALERT_ID, "2026-11-24T09:00:00Z"),)))
+    document = render_cap(public_alert(msg_type="Update", identifier=f"{ALERT_ID}.2", references=((ALERT_ID, "2026-11-24T09:00:00Z"),)))
     validated(document)
     assert b"Z<" not in document and b"Z " not in document
 
@@ -140,6 +140,7 @@ def test_unusable_polygons_are_refused(ring, message: str) -> None:
 @pytest.mark.parametrize("changes", [
     {"identifier": "has space"}, {"identifier": "a,b"}, {"sender": "x&y"}, {"severity": "Catastrophic"},
     {"category": "Crime"}, {"infos": ()}, {"msg_type": "Ack"},
+    {"msg_type": "Update", "references": ((ALERT_ID, "2026-11-24T09:00:00Z"),)},  # same identifier as the original
 ])
 def test_values_cap_cannot_carry_are_refused(changes: dict) -> None:
     with pytest.raises(ValueError):

@@ -121,6 +121,8 @@ def _check_values(alert: PublicAlert, status: str) -> None:
         raise ValueError("a public alert needs at least one info block")
     if alert.msg_type != "Alert" and not alert.references:
         raise ValueError(f"a CAP {alert.msg_type} must reference the message(s) it updates or cancels")
+    if any(identifier == alert.identifier for identifier, _ in alert.references):
+        raise ValueError("a CAP message cannot reference its own identifier (each message needs a new one)")
 
 
 def _info(parent: ET.Element, alert: PublicAlert, info: InfoBlock, expires: str, web_url: str | None,
