@@ -141,6 +141,13 @@ def test_unusable_target_is_gone_without_a_call(sns, published) -> None:
     assert published == []
 
 
+def test_message_that_cannot_fit_fails_without_a_call(sns, published) -> None:
+    outcome = _channel(sns).send({"type": "sns", "platform": "fcm", "endpoint_arn": "arn:aws:sns:x"},
+                                 notification(extra={"blob": "x" * 5000}))
+    assert outcome is SendOutcome.FAILED
+    assert published == []
+
+
 def test_re_registering_a_disabled_token_reenables_the_same_endpoint(sns) -> None:
     app = _application(sns, "GCM")
     endpoint = create_platform_endpoint(sns, app, "fcm-token-3")

@@ -221,6 +221,12 @@ def test_unusable_subscriptions_are_gone_without_a_request(service, channel, vap
     assert service.received == []
 
 
+def test_message_that_cannot_fit_fails_without_a_request(service, channel) -> None:
+    browser = Browser(f"{service.origin}/push/big")
+    assert channel.send(browser.target(), notification(extra={"blob": "x" * 5000})) is SendOutcome.FAILED
+    assert service.received == []
+
+
 @pytest.mark.parametrize(("endpoint", "allowed"), [
     ("https://fcm.googleapis.com/fcm/send/abc", True), ("https://updates.push.services.mozilla.com/wpush/v2/x", True),
     ("http://fcm.googleapis.com/fcm/send/abc", False), ("https://169.254.169.254/latest/meta-data", False),

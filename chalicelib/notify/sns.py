@@ -155,7 +155,10 @@ class SnsChannel:
         platform = target.get("platform")
         if not endpoint_arn or platform not in PLATFORMS:
             return SendOutcome.GONE  # a target that can never be delivered to
-        request = publish_request(platform, notification, self._clock())
+        try:
+            request = publish_request(platform, notification, self._clock())
+        except ValueError:
+            return SendOutcome.FAILED  # cannot fit the platform's size limit: no retry will change that
         try:
             self._client.publish(TargetArn=endpoint_arn, **request)
         except Exception as exc:

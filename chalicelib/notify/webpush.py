@@ -226,12 +226,15 @@ class WebPushChannel:
         endpoint = subscription["endpoint"]
         if endpoint_problem(endpoint, allow_insecure=self._allow_insecure) is not None:
             return SendOutcome.GONE
+        try:
+            body = webpush_body(notification)
+        except ValueError:
+            return SendOutcome.FAILED  # cannot fit a push message: no retry will change that
         headers = {**self.headers_for(notification), **self._signer.headers(push_origin(endpoint))}
         ttl = ttl_seconds(notification.expires_at, self._clock())
         pusher = self._pusher_class(subscription, requests_session=self._session)
         try:
-            response = pusher.send(webpush_body(notification), headers, ttl=ttl, content_encoding="aes128gcm",
-                                   timeout=self._timeout)
+            response = pusher.send(body, headers, ttl=ttl, content_encoding="aes128gcm", timeout=self._timeout)
         except self._request_errors:
             return SendOutcome.RETRY
         return classify_status(response.status_code)
