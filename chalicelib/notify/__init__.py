@@ -1,0 +1,1 @@
+"""Delivery: channels (SNS mobile push, Web Push, inbox), payloads, fan-out worker."""

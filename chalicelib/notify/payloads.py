@@ -1,0 +1,100 @@
+"""The short push payload shared by all channels (Web Push body, FCM `data`, APNs custom key).
+
+Push services cap a message at about 4 KB (Web Push: 4096 bytes of encrypted body, so 3993
+bytes of plaintext with aes128gcm and one record; APNs: 4096 bytes; FCM: 4096 bytes), so the
+payload is short: the alert id, CAP msgType, headline, a truncated description and
+instruction, severity, expiry and the URL to open. `fit` shrinks the long texts further until
+a channel's rendered message fits its budget. All values are strings (FCM `data` requires it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+
+from chalicelib.clock import parse_rfc3339
+from chalicelib.domain.alerts import Notification
+
+ELLIPSIS = "\u2026"
+HEADLINE_CHARS = 160
+DESCRIPTION_CHARS = 280
+INSTRUCTION_CHARS = 280
+MIN_TEXT_CHARS = 40
+# RFC 8291 aes128gcm: 4096-byte body limit (RFC 8030 §7.2) minus the 86-byte header (salt 16,
+# record size 4, key id length 1, sender key 65), the 16-byte tag and the 1-byte delimiter.
+WEBPUSH_MAX_PLAINTEXT = 4096 - 86 - 16 - 1
+
+
+def truncate(text: str, max_chars: int) -> str:
+    """`text` if short enough, else a prefix (cut at a word boundary when one is near) + an ellipsis."""
+    if len(text) <= max_chars:
+        return text
+    if max_chars <= 1:
+        return ELLIPSIS[:max_chars]
+    cut = text[: max_chars - 1]
+    space = cut.rfind(" ")
+    if space >= (max_chars * 2) // 3:
+        cut = cut[:space]
+    return cut.rstrip() + ELLIPSIS
+
+
+def push_payload(notification: Notification, *, headline_chars: int = HEADLINE_CHARS,
+                 description_chars: int = DESCRIPTION_CHARS,
+                 instruction_chars: int = INSTRUCTION_CHARS) -> dict[str, str]:
+    """The payload as a flat dict of strings (keys documented in the module docstring)."""
+    info = notification.info
+    payload = {
+        "id": notification.alert_id,
+        "msgType": notification.msg_type,
+        "lang": info.language,
+        "headline": truncate(info.headline, headline_chars),
+        "description": truncate(info.description, description_chars),
+        "category": notification.category,
+        "severity": notification.severity,
+        "urgency": notification.urgency,
+        "sent": notification.sent_at,
+        "expires": notification.expires_at,
+    }
+    if info.instruction:
+        payload["instruction"] = truncate(info.instruction, instruction_chars)
+    if notification.url:
+        payload["url"] = notification.url
+    for key, value in notification.extra.items():
+        payload.setdefault(key, value)
+    return payload
+
+
+def encode_json(value: object) -> bytes:
+    """Compact UTF-8 JSON (non-ASCII kept as UTF-8: 1-4 bytes, not a 6-12 byte escape)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def fit(notification: Notification, render: Callable[[dict[str, str]], bytes], max_bytes: int) -> bytes:
+    """`render(payload)` for the longest texts that keep it within `max_bytes`.
+
+    Halves description and instruction, then the headline, down to MIN_TEXT_CHARS. Raises
+    ValueError if even that does not fit (only possible with oversized `extra`/`url`).
+    """
+    head, desc, instr = HEADLINE_CHARS, DESCRIPTION_CHARS, INSTRUCTION_CHARS
+    while True:
+        body = render(push_payload(notification, headline_chars=head, description_chars=desc,
+                                   instruction_chars=instr))
+        if len(body) <= max_bytes:
+            return body
+        if desc > MIN_TEXT_CHARS or instr > MIN_TEXT_CHARS:
+            desc, instr = max(MIN_TEXT_CHARS, desc // 2), max(MIN_TEXT_CHARS, instr // 2)
+        elif head > MIN_TEXT_CHARS:
+            head = max(MIN_TEXT_CHARS, head // 2)
+        else:
+            raise ValueError(f"push payload for {notification.alert_id} cannot fit in {max_bytes} bytes")
+
+
+def webpush_body(notification: Notification) -> bytes:
+    """The Web Push plaintext: the payload as JSON, within one aes128gcm record."""
+    return fit(notification, encode_json, WEBPUSH_MAX_PLAINTEXT)
+
+
+def ttl_seconds(expires_at: str, now: datetime) -> int:
+    """Seconds until the alert expires (0 once expired): how long a push service may hold it."""
+    return max(0, int((parse_rfc3339(expires_at) - now).total_seconds()))

@@ -1,0 +1,93 @@
+"""The short push payload shared by channels: content, truncation and byte budgets."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chalicelib.domain.alerts import InfoBlock
+from chalicelib.notify.payloads import (
+    DESCRIPTION_CHARS,
+    ELLIPSIS,
+    WEBPUSH_MAX_PLAINTEXT,
+    encode_json,
+    fit,
+    push_payload,
+    truncate,
+    ttl_seconds,
+    webpush_body,
+)
+from tests.alert_samples import ALERT_ID, EN, notification
+
+
+def test_payload_carries_the_short_alert() -> None:
+    payload = push_payload(notification(extra={"revision": "2", "id": "must-not-override"}))
+    assert payload == {
+        "id": ALERT_ID, "msgType": "Alert", "lang": "en-GB", "headline": EN.headline, "description": EN.description,
+        "instruction": EN.instruction, "category": "Security", "severity": "Moderate", "urgency": "Expected",
+        "sent": "2026-11-24T09:30:00Z", "expires": "2026-11-24T12:30:00Z",
+        "url": f"https://beatline.example/alerts/{ALERT_ID}", "revision": "2"}
+    assert all(isinstance(value, str) for value in payload.values())
+
+
+def test_optional_fields_are_left_out() -> None:
+    payload = push_payload(notification(info=InfoBlock("cy", "Pennawd", "Disgrifiad"), url=None))
+    assert "instruction" not in payload and "url" not in payload
+    assert payload["lang"] == "cy"
+
+
+def test_long_description_is_truncated_at_a_word() -> None:
+    words = " ".join(["burglary"] * 100)
+    payload = push_payload(notification(info=InfoBlock("en-GB", "Headline", words)))
+    assert len(payload["description"]) <= DESCRIPTION_CHARS
+    assert payload["description"].endswith("burglary" + ELLIPSIS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=400), limit=st.integers(min_value=0, max_value=300))
+def test_truncate_keeps_a_prefix_within_the_limit(text: str, limit: int) -> None:
+    result = truncate(text, limit)
+    assert len(result) <= limit
+    if len(text) <= limit:
+        assert result == text
+    elif limit >= 2:
+        assert result.endswith(ELLIPSIS)
+        assert text.startswith(result[:-1])
+
+
+@settings(max_examples=100, deadline=None)
+@given(headline=st.text(min_size=1, max_size=160), description=st.text(min_size=1, max_size=2000),
+       instruction=st.none() | st.text(min_size=1, max_size=1000))
+def test_webpush_body_always_fits_one_record(headline: str, description: str, instruction: str | None) -> None:
+    body = webpush_body(notification(info=InfoBlock("en-GB", headline, description, instruction)))
+    assert len(body) <= WEBPUSH_MAX_PLAINTEXT
+    decoded = json.loads(body)
+    assert decoded["id"] == ALERT_ID and decoded["headline"].rstrip(ELLIPSIS) in headline
+
+
+def test_fit_shrinks_texts_until_the_budget_is_met() -> None:
+    wide = "\U0001f6a8" * 2000  # 4 bytes per character in UTF-8
+    note = notification(info=InfoBlock("en-GB", "\U0001f6a8" * 160, wide, wide))
+    assert len(encode_json(push_payload(note))) > 2000
+    body = fit(note, encode_json, 2000)
+    assert len(body) <= 2000
+    decoded = json.loads(body)
+    assert decoded["description"].endswith(ELLIPSIS) and decoded["instruction"].endswith(ELLIPSIS)
+
+
+def test_fit_refuses_when_nothing_can_make_it_fit() -> None:
+    with pytest.raises(ValueError, match="cannot fit"):
+        fit(notification(extra={"blob": "x" * 5000}), encode_json, 4096)
+
+
+@pytest.mark.parametrize(("now", "expected"), [
+    (datetime(2026, 11, 24, 9, 30, tzinfo=UTC), 3 * 3600),
+    (datetime(2026, 11, 24, 12, 29, 59, 500000, tzinfo=UTC), 0),
+    (datetime(2026, 11, 24, 13, 0, tzinfo=UTC), 0),
+])
+def test_ttl_is_the_time_left_never_negative(now: datetime, expected: int) -> None:
+    assert ttl_seconds("2026-11-24T12:30:00Z", now) == expected

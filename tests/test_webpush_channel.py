@@ -1,0 +1,273 @@
+"""Web Push end to end against a real protocol peer.
+
+A local HTTP server plays the push service (RFC 8030); the test holds the browser's keys, so it
+decrypts what arrived (RFC 8291 aes128gcm, with http_ece) and verifies the VAPID JWT with the
+application server's public key (RFC 8292, with PyJWT), as a browser and a push service would.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import http_ece
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from chalicelib.clock import to_rfc3339
+from chalicelib.notify.channels import SendOutcome
+from chalicelib.notify.payloads import push_payload
+from chalicelib.notify.webpush import (
+    VapidSigner,
+    WebPushChannel,
+    endpoint_problem,
+    generate_vapid_private_pem,
+    push_topic,
+    push_urgency,
+    vapid_public_key_b64,
+)
+from tests.alert_samples import ALERT_ID, notification
+
+SUBJECT = "mailto:alerts@beatline.example"
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class PushService:
+    """A push service: records each request (header names lower-cased), answers with the status set for its path (201)."""
+
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+        self.status_by_path: dict[str, int] = {}
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                service.received.append({"path": self.path, "headers": headers, "body": body})
+                self.send_response(service.status_by_path.get(self.path, 201))
+                self.send_header("Location", f"/message/{len(service.received)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Browser:
+    """The user agent's side of a subscription: its ECDH key pair and auth secret."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.private_key = ec.generate_private_key(ec.SECP256R1())
+        self.auth = os.urandom(16)
+        public = self.private_key.public_key().public_bytes(serialization.Encoding.X962,
+                                                            serialization.PublicFormat.UncompressedPoint)
+        self.subscription = {"endpoint": endpoint, "keys": {"p256dh": b64url(public), "auth": b64url(self.auth)}}
+
+    def target(self) -> dict:
+        return {"type": "webpush", "subscription": self.subscription}
+
+    def decrypt(self, body: bytes) -> dict:
+        return json.loads(http_ece.decrypt(body, private_key=self.private_key, auth_secret=self.auth, version="aes128gcm"))
+
+
+@pytest.fixture(scope="module")
+def push_service() -> Iterator[PushService]:
+    service = PushService()
+    yield service
+    service.close()
+
+
+@pytest.fixture
+def service(push_service: PushService) -> PushService:
+    push_service.received.clear()
+    push_service.status_by_path.clear()
+    return push_service
+
+
+@pytest.fixture(scope="module")
+def vapid_pem() -> str:
+    return generate_vapid_private_pem()
+
+
+@pytest.fixture(scope="module")
+def channel(vapid_pem: str) -> WebPushChannel:
+    return WebPushChannel(vapid_pem, SUBJECT, allow_insecure_endpoints=True)
+
+
+def verify_vapid(authorization: str, origin: str, vapid_pem: str) -> dict:
+    """RFC 8292 §3: `vapid t=<JWT>, k=<key>`; the JWT verifies with k, aud is the push origin."""
+    scheme, _, params = authorization.partition(" ")
+    assert scheme == "vapid"
+    fields = dict(part.strip().split("=", 1) for part in params.split(","))
+    assert fields["k"] == vapid_public_key_b64(vapid_pem)
+    public_key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b64url_decode(fields["k"]))
+    assert jwt.get_unverified_header(fields["t"])["alg"] == "ES256"
+    return jwt.decode(fields["t"], public_key, algorithms=["ES256"], audience=origin,
+                      options={"require": ["exp", "aud", "sub"]})
+
+
+def test_push_arrives_encrypted_signed_and_mapped_from_cap(service, channel, vapid_pem) -> None:
+    browser = Browser(f"{service.origin}/push/sub-1")
+    now = datetime.now(UTC)
+    note = notification(severity="Severe", expires_at=to_rfc3339(now + timedelta(hours=2)))
+    assert channel.send(browser.target(), note) is SendOutcome.SENT
+
+    (request,) = service.received
+    headers = request["headers"]
+    assert request["path"] == "/push/sub-1"
+    assert headers["content-encoding"] == "aes128gcm"
+    assert 7190 <= int(headers["ttl"]) <= 7200
+    assert headers["urgency"] == "high"
+    assert headers["topic"] == ALERT_ID.replace("-", "")
+    assert len(request["body"]) <= 4096
+
+    assert browser.decrypt(request["body"]) == push_payload(note)
+
+    claims = verify_vapid(headers["authorization"], service.origin, vapid_pem)
+    assert claims["sub"] == SUBJECT
+    assert now.timestamp() < claims["exp"] <= (now + timedelta(hours=24)).timestamp()
+
+
+def test_update_and_cancel_share_the_alerts_topic(service, channel) -> None:
+    browser = Browser(f"{service.origin}/push/sub-2")
+    for msg_type in ("Alert", "Update", "Cancel"):
+        assert channel.send(browser.target(), notification(msg_type=msg_type, expires_at=_in(hours=1))) is SendOutcome.SENT
+    topics = {request["headers"]["topic"] for request in service.received}
+    assert topics == {ALERT_ID.replace("-", "")}
+    assert [browser.decrypt(r["body"])["msgType"] for r in service.received] == ["Alert", "Update", "Cancel"]
+
+
+def test_each_push_origin_gets_its_own_audience(service, channel, vapid_pem) -> None:
+    # Same server under two origins: pywebpush's webpush() would keep the first `aud` in a
+    # reused claims dict; each JWT must name the origin it is sent to.
+    origins = [service.origin, f"http://localhost:{service.port}"]
+    for origin in origins:
+        assert channel.send(Browser(f"{origin}/push/sub-3").target(), notification(expires_at=_in(hours=1))) is SendOutcome.SENT
+    audiences = [verify_vapid(r["headers"]["authorization"], origin, vapid_pem)["aud"]
+                 for r, origin in zip(service.received, origins, strict=True)]
+    assert audiences == origins
+
+
+def _in(**delta: float) -> str:
+    return to_rfc3339(datetime.now(UTC) + timedelta(**delta))
+
+
+@pytest.mark.parametrize(("severity", "urgency"), [
+    ("Extreme", "high"), ("Severe", "high"), ("Moderate", "normal"), ("Minor", "low"), ("Unknown", "low")])
+def test_urgency_follows_severity(service, channel, severity: str, urgency: str) -> None:
+    assert push_urgency(severity) == urgency
+    channel.send(Browser(f"{service.origin}/push/u").target(), notification(severity=severity, expires_at=_in(hours=1)))
+    assert service.received[-1]["headers"]["urgency"] == urgency
+
+
+def test_expired_alert_is_sent_with_ttl_zero(service, channel) -> None:
+    channel.send(Browser(f"{service.origin}/push/late").target(), notification(expires_at=_in(minutes=-5)))
+    assert service.received[-1]["headers"]["ttl"] == "0"
+
+
+@pytest.mark.parametrize(("status", "outcome"), [
+    (201, SendOutcome.SENT), (202, SendOutcome.SENT), (410, SendOutcome.GONE), (404, SendOutcome.GONE),
+    (429, SendOutcome.RETRY), (500, SendOutcome.RETRY), (503, SendOutcome.RETRY),
+    (400, SendOutcome.FAILED), (413, SendOutcome.FAILED), (403, SendOutcome.FAILED)])
+def test_push_service_answers_map_to_outcomes(service, channel, status: int, outcome: SendOutcome) -> None:
+    service.status_by_path["/push/answer"] = status
+    browser = Browser(f"{service.origin}/push/answer")
+    assert channel.send(browser.target(), notification(expires_at=_in(hours=1))) is outcome
+    assert len(service.received) == 1
+
+
+def test_unreachable_push_service_is_retry(channel) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    outcome = channel.send(Browser(f"http://127.0.0.1:{port}/push/x").target(), notification(expires_at=_in(hours=1)))
+    assert outcome is SendOutcome.RETRY
+
+
+def test_unusable_subscriptions_are_gone_without_a_request(service, channel, vapid_pem) -> None:
+    good = Browser(f"{service.origin}/push/keys")
+    bad_key = {**good.subscription, "keys": {"p256dh": b64url(b"\x04" + b"\x01" * 64), "auth": good.subscription["keys"]["auth"]}}
+    short_auth = {**good.subscription, "keys": {**good.subscription["keys"], "auth": b64url(b"123")}}
+    for subscription in (bad_key, short_auth, {"endpoint": good.subscription["endpoint"]}, {"keys": {}}):
+        assert channel.send({"type": "webpush", "subscription": subscription}, notification()) is SendOutcome.GONE
+    strict = WebPushChannel(vapid_pem, SUBJECT)  # production setting: no plain-http endpoints
+    assert strict.send(good.target(), notification()) is SendOutcome.GONE
+    assert service.received == []
+
+
+def test_message_that_cannot_fit_fails_without_a_request(service, channel) -> None:
+    browser = Browser(f"{service.origin}/push/big")
+    assert channel.send(browser.target(), notification(extra={"blob": "x" * 5000})) is SendOutcome.FAILED
+    assert service.received == []
+
+
+@pytest.mark.parametrize(("endpoint", "allowed"), [
+    ("https://fcm.googleapis.com/fcm/send/abc", True), ("https://updates.push.services.mozilla.com/wpush/v2/x", True),
+    ("http://fcm.googleapis.com/fcm/send/abc", False), ("https://169.254.169.254/latest/meta-data", False),
+    ("https://10.0.0.7/push", False), ("https://[::1]/push", False), ("https://localhost/push", False),
+    ("ftp://push.example/x", False), ("https://push.example:99999/x", False), ("not a url", False)])
+def test_endpoint_check_refuses_non_public_targets(endpoint: str, allowed: bool) -> None:
+    assert (endpoint_problem(endpoint) is None) is allowed
+
+
+def test_topic_is_at_most_32_url_safe_characters() -> None:
+    alphabet = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    assert push_topic(ALERT_ID) == ALERT_ID.replace("-", "")
+    assert push_topic("alert-42") == "alert-42"
+    for alert_id in ("x" * 33, "alert 42/with spaces", "\u00e9t\u00e9"):
+        topic = push_topic(alert_id)
+        assert len(topic) <= 32 and set(topic) <= alphabet
+        assert topic == push_topic(alert_id) != push_topic(alert_id + "!")
+
+
+def test_vapid_tokens_are_reused_per_origin_and_renewed_before_expiry(vapid_pem) -> None:
+    now = [datetime(2026, 11, 24, 9, 0, tzinfo=UTC)]
+    signer = VapidSigner(vapid_pem, SUBJECT, lambda: now[0])
+    first = signer.headers("https://push.example")
+    assert signer.headers("https://push.example") is first
+    assert signer.headers("https://other.example") != first
+    now[0] += timedelta(hours=10, minutes=30)
+    assert signer.headers("https://push.example") is first  # 1.5 h left: still good
+    now[0] += timedelta(minutes=45)
+    renewed = signer.headers("https://push.example")
+    assert renewed != first
+    token = renewed["Authorization"].split("t=")[1].split(",")[0]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["exp"] == int((now[0] + timedelta(hours=12)).timestamp())
+
+
+def test_application_server_key_is_the_uncompressed_public_point(vapid_pem) -> None:
+    key = b64url_decode(vapid_public_key_b64(vapid_pem))
+    assert len(key) == 65 and key[0] == 4
+    private = serialization.load_pem_private_key(vapid_pem.encode(), password=None)
+    assert key == private.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    other_curve = ec.generate_private_key(ec.SECP384R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    with pytest.raises(ValueError, match="P-256"):
+        vapid_public_key_b64(other_curve)
