@@ -10,7 +10,7 @@ SUB ?= pc-101
 TEAM ?= north
 STAGE ?= dev
 
-.PHONY: run test deps token lint bench package clean
+.PHONY: run test deps token lint audit bench package clean
 
 # Set-up output goes to stderr so `make -s token` prints exactly one line on stdout.
 $(PY_STAMP): requirements.txt requirements-dev.txt
@@ -29,6 +29,7 @@ run: deps
 
 test: deps
 	$(PY) -m ruff check .
+	$(PY) -m bandit -q -r chalicelib app.py -lll
 	$(PY) -m pytest -q
 
 token: $(PY_STAMP)
@@ -36,6 +37,13 @@ token: $(PY_STAMP)
 
 lint: $(PY_STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m bandit -q -r chalicelib app.py -lll
+
+# Known-vulnerability check of the pinned dependencies. Needs PyPI's JSON API (or OSV); on a
+# machine that only reaches a package mirror it reports every package as "could not be audited".
+audit: $(PY_STAMP)
+	$(PY) -m pip install -q pip-audit==2.10.1 1>&2
+	$(PY) -m pip_audit -r requirements.txt --progress-spinner off
 
 bench: deps
 	$(PY) -m bench.contacts_create
