@@ -17,7 +17,7 @@ import requests
 
 from chalicelib.domain import stats_keys
 from chalicelib.store import contacts as contact_store
-from tests.live_server import LiveServer
+from infra.local.server import LiveServer
 
 THREADS = 16
 OFFICERS = 4

@@ -17,7 +17,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.live_server import LiveServer
+from infra.local.server import LiveServer
 
 EXAMPLES_PER_OPERATION = 15
 ROLES = ["anonymous", "officer", "supervisor", "analyst", "admin"]

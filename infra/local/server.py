@@ -13,7 +13,7 @@ from pathlib import Path
 
 from infra.local.dynamodb_local import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class LiveServer:

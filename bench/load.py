@@ -1,0 +1,223 @@
+"""Bounded load run against `chalice local` on loopback: mixed officer / resident / analyst /
+public traffic for a fixed time, then the invariants checked. Not a test; prints a table.
+
+    .venv/bin/python -m bench.load --seconds 60 --users 8
+
+Starts its own DynamoDB Local (in memory), keys and server; touches nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import requests
+
+from infra.local.dynamodb_local import DynamoDBLocal
+from infra.local.idp import PSEUDONYM_KEY, STAFF_JWKS, STAFF_PRIVATE, ensure_keys, issue_token
+
+ISSUER, AUDIENCE = "https://idp.load.beatline", "beatline-load"
+TOPICS = ["burglary", "drugs", "noise", "youth", "theft"]
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.latency: dict[str, list[float]] = defaultdict(list)
+        self.statuses: dict[str, Counter[int]] = defaultdict(Counter)
+        self.created: set[str] = set()
+
+    def call(self, session: requests.Session, name: str, method: str, url: str, **kwargs) -> requests.Response:
+        started = time.perf_counter()
+        response = session.request(method, url, timeout=60, **kwargs)
+        with self.lock:
+            self.latency[name].append(time.perf_counter() - started)
+            self.statuses[name][response.status_code] += 1
+        return response
+
+
+def contact(rng: random.Random) -> dict:
+    occurred = iso(datetime.now(UTC) - timedelta(hours=rng.randint(1, 48)))
+    if rng.random() < 0.6:
+        return {"id": str(uuid.uuid4()), "kind": "street", "occurred_at": occurred, "topic": rng.choice(TOPICS),
+                "outcome": "advice_given", "setting": "patrol",
+                "location": {"lat": 51.45 + rng.random() / 10, "lon": -0.2 + rng.random() / 10}}
+    return {"id": str(uuid.uuid4()), "kind": "online", "occurred_at": occurred, "topic": rng.choice(TOPICS),
+            "outcome": "information_received", "platform": "nextdoor", "direction": "inbound"}
+
+
+def officer_user(base: str, token: str, rec: Recorder, stop: float, seed: int) -> None:
+    rng = random.Random(seed)
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    sent: list[dict] = []
+    while time.monotonic() < stop:
+        roll = rng.random()
+        if roll < 0.45:
+            body = rng.choice(sent) if sent and rng.random() < 0.2 else contact(rng)  # 20% retries
+            response = rec.call(session, "POST /v1/contacts", "POST", f"{base}/v1/contacts", json=body)
+            if response.status_code in (200, 201):
+                sent.append(body)
+                with rec.lock:
+                    rec.created.add(body["id"])
+        elif roll < 0.65:
+            batch = [contact(rng) for _ in range(5)] + rng.sample(sent, min(2, len(sent)))
+            response = rec.call(session, "POST /v1/contacts/batch", "POST", f"{base}/v1/contacts/batch", json={"contacts": batch})
+            if response.status_code == 200:
+                ok = {r["id"] for r in response.json()["results"] if r["status"] in (200, 201)}
+                sent += [c for c in batch if c["id"] in ok]
+                with rec.lock:
+                    rec.created |= ok
+        else:
+            rec.call(session, "GET /v1/contacts", "GET", f"{base}/v1/contacts?limit=25")
+
+
+def resident_user(base: str, rec: Recorder, stop: float, seed: int) -> None:
+    rng = random.Random(seed)
+    session = requests.Session()
+    response = rec.call(session, "POST /v1/subscribers", "POST", f"{base}/v1/subscribers",
+                        json={"channel": {"type": "inbox"}, "language": "en-GB"})
+    if response.status_code != 201:
+        return
+    session.headers["Authorization"] = f"Bearer {response.json()['token']}"
+    circle = {"type": "Circle", "center": {"lat": 51.5 + rng.random() / 20, "lon": -0.15 + rng.random() / 20}, "radius_m": 800}
+    rec.call(session, "PUT /v1/subscribers/me/areas", "PUT", f"{base}/v1/subscribers/me/areas", json={"areas": [circle]})
+    while time.monotonic() < stop:
+        if rng.random() < 0.7:
+            rec.call(session, "GET /v1/subscribers/me/inbox", "GET", f"{base}/v1/subscribers/me/inbox")
+        else:
+            rec.call(session, "GET /v1/public/alerts", "GET", f"{base}/v1/public/alerts?lat=51.51&lon=-0.12")
+
+
+def analyst_user(base: str, token: str, rec: Recorder, stop: float, seed: int) -> None:
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    now = datetime.now(UTC)
+    window = f"from={iso(now - timedelta(days=7))}&to={iso(now)}&purpose=load-test%20monitoring"
+    rng = random.Random(seed)
+    while time.monotonic() < stop:
+        if rng.random() < 0.5:
+            rec.call(session, "GET /v1/history/contacts", "GET", f"{base}/v1/history/contacts?{window}&limit=50")
+        else:
+            rec.call(session, "GET /v1/history/stats", "GET", f"{base}/v1/history/stats?{window}&group_by=day&by=topic")
+
+
+def check_invariants(base: str, supervisor_token: str, team: str, rec: Recorder) -> list[str]:
+    """Stored contacts == unique ids acknowledged; team counters == a recount of stored contacts."""
+    from chalicelib.domain import stats_keys
+    from chalicelib.store import contacts as contact_store
+
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {supervisor_token}"
+    stored: list[dict] = []
+    cursor = None
+    while True:
+        url = f"{base}/v1/contacts?team=mine&limit=100" + (f"&cursor={cursor}" if cursor else "")
+        page = session.get(url, timeout=60).json()
+        stored += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    problems = []
+    ids = [c["id"] for c in stored]
+    if len(ids) != len(set(ids)):
+        problems.append("duplicate contacts stored")
+    if set(ids) != rec.created:
+        problems.append(f"stored {len(set(ids))} contacts, acknowledged {len(rec.created)}")
+    recount: Counter[tuple[str, str]] = Counter()
+    for c in stored:
+        for dim in ("kind", "topic", "platform"):
+            if c.get(dim):
+                recount[(stats_keys.counter_pk(stats_keys.team_scope(team), dim), stats_keys.counter_sk(c["occurred_at"][:10], c[dim]))] += 1
+    counted: Counter[tuple[str, str]] = Counter()
+    for key in {k for k, _ in recount}:
+        for bucket, value in contact_store.counters(key, "0000", "9999"):
+            if value:
+                counted[(key, bucket)] = value
+    if counted != recount:
+        problems.append("counters differ from a recount")
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--users", type=int, default=8, help="concurrent virtual users (threads)")
+    args = parser.parse_args()
+
+    keys_dir = Path(tempfile.mkdtemp(prefix="beatline-load-"))
+    ensure_keys(keys_dir)
+    db = DynamoDBLocal().start()
+    os.environ.update({
+        "BEATLINE_STAGE": "test", "BEATLINE_TABLE_PREFIX": "load-", "AWS_ENDPOINT_URL_DYNAMODB": db.endpoint,
+        "AWS_DEFAULT_REGION": "eu-west-2", "AWS_ACCESS_KEY_ID": "load", "AWS_SECRET_ACCESS_KEY": "load",
+        "BEATLINE_STAFF_ISSUER": ISSUER, "BEATLINE_STAFF_AUDIENCE": AUDIENCE,
+        "BEATLINE_STAFF_JWKS_FILE": str(keys_dir / STAFF_JWKS), "BEATLINE_PSEUDONYM_KEY_FILE": str(keys_dir / PSEUDONYM_KEY),
+        "BEATLINE_RESIDENT_KEY_FILE": str(keys_dir / "resident-es256.pem"),
+        "BEATLINE_VAPID_KEY_FILE": str(keys_dir / "vapid-es256.pem"),
+        "BEATLINE_SUBSCRIBER_RATE_LIMIT": "100000",
+    })
+    from chalicelib.store.tables import ensure_tables
+    from infra.local.server import LiveServer
+
+    ensure_tables()
+    server = LiveServer().start()
+    pem = (keys_dir / STAFF_PRIVATE).read_bytes()
+    team = f"load-{uuid.uuid4().hex[:6]}"
+
+    def token(role: str, sub: str) -> str:
+        return issue_token(private_pem=pem, issuer=ISSUER, audience=AUDIENCE, sub=sub, roles=[role], team=team)
+
+    rec = Recorder()
+    stop = time.monotonic() + args.seconds
+    threads = []
+    for i in range(args.users):
+        kind = ("officer", "officer", "resident", "analyst")[i % 4]
+        if kind == "officer":
+            target, extra = officer_user, (token("officer", f"pc-{i}"),)
+        elif kind == "resident":
+            target, extra = resident_user, ()
+        else:
+            target, extra = analyst_user, (token("analyst", f"an-{i}"),)
+        threads.append(threading.Thread(target=target, args=(server.url, *extra, rec, stop, i)))
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    try:
+        problems = check_invariants(server.url, token("supervisor", "sgt-load"), team, rec)
+    finally:
+        server.stop()
+        db.stop()
+        shutil.rmtree(keys_dir, ignore_errors=True)
+
+    total = sum(sum(c.values()) for c in rec.statuses.values())
+    errors_5xx = sum(n for c in rec.statuses.values() for s, n in c.items() if s >= 500)
+    print(f"\nLoad run: {args.users} users, {elapsed:.0f} s, {total} requests ({total / elapsed:.1f}/s), 5xx: {errors_5xx}")
+    print(f"{'operation':34} {'n':>6} {'p50 ms':>8} {'p99 ms':>8}  statuses")
+    for name in sorted(rec.latency):
+        values = sorted(rec.latency[name])
+        p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
+        print(f"{name:34} {len(values):6d} {statistics.median(values) * 1000:8.1f} {p99 * 1000:8.1f}  {dict(rec.statuses[name])}")
+    print(f"contacts acknowledged: {len(rec.created)}; invariants: {problems if problems else 'OK'}")
+    return 0 if not problems and not errors_5xx else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
