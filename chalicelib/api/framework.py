@@ -23,7 +23,7 @@ from chalicelib.auth import permissions
 from chalicelib.auth.tokens import InvalidToken
 from chalicelib.context import RequestContext
 from chalicelib.domain.validation import convert, decode_json
-from chalicelib.errors import ProblemError, store_unavailable, unauthorized
+from chalicelib.errors import FieldError, ProblemError, bad_request, store_unavailable, unauthorized
 from chalicelib.services import Services, services
 from chalicelib.store.errors import StoreUnavailable
 
@@ -109,6 +109,18 @@ def authenticate(svc: Services, headers: Any) -> Any:
         raise unauthorized("The token is invalid or expired.") from None
 
 
+def _require_json(headers: Any) -> None:
+    """Bodies are JSON. Chalice would answer other types with its own 415 (not problem+json), so
+    routes accept any type and this check answers with a problem the client can act on."""
+    value = (headers.get("content-type") if headers else None) or JSON
+    media_type = value.split(";", 1)[0].strip().lower()
+    if media_type != JSON and not (media_type.startswith("application/") and media_type.endswith("+json")):
+        raise bad_request(
+            "Send the body as JSON with `Content-Type: application/json`.",
+            [FieldError("Content-Type", f"unsupported media type {media_type!r}")],
+        )
+
+
 def _request_id(request: Any) -> str:
     context = getattr(request, "context", None) or {}
     candidate = context.get("requestId") if isinstance(context, dict) else None
@@ -135,6 +147,7 @@ def handle(op: Operation, fn: Callable[..., Reply], request: Any, path_params: d
             ctx = RequestContext(request_id=request_id, now=ctx.now, principal=principal, client_ip=ctx.client_ip)
         kwargs: dict[str, Any] = dict(path_params)
         if op.request is not None:
+            _require_json(request.headers)
             limit = op.body_limit(svc) if op.body_limit else svc.settings.max_body_bytes
             kwargs["body"] = decode_json(request.raw_body, op.request, limit=limit)
         if op.query is not None:
@@ -194,7 +207,8 @@ def operation(
             return handle(op, fn, bp.current_request, path_params)
 
         view.__name__ = fn.__name__
-        bp.route(path, methods=[method], content_types=[JSON])(view)
+        # Any content type reaches the view, which answers a non-JSON body with a problem (400).
+        bp.route(path, methods=[method], content_types=[JSON, "*/*"])(view)
         return fn
 
     return decorate
