@@ -74,6 +74,20 @@ def _item_id(raw: bytes) -> str | None:
     return item_id if isinstance(item_id, str) else None
 
 
+def _under(prefix: str, errors: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Field paths relative to the batch body: rule errors (time window, conflict) name the item's
+    own fields; schema errors already carry the prefix."""
+    out = []
+    for error in errors:
+        name = error["field"]
+        if name == "(body)":
+            name = prefix
+        elif not name.startswith(prefix):
+            name = f"{prefix}.{name}"
+        out.append({**error, "field": name})
+    return out
+
+
 def sync_batch(svc: Services, ctx: RequestContext, raw_items: list[msgspec.Raw]) -> BatchOut:
     """Each item is created independently (one transaction each); one bad item never blocks the rest.
 
@@ -88,14 +102,15 @@ def sync_batch(svc: Services, ctx: RequestContext, raw_items: list[msgspec.Raw])
     def one(index: int) -> None:
         raw = bytes(raw_items[index])
         item_id = _item_id(raw)
+        prefix = f"contacts[{index}]"
         try:
-            item = decode_json(raw, ContactIn, limit=svc.settings.max_body_bytes, prefix=f"contacts[{index}]")
+            item = decode_json(raw, ContactIn, limit=svc.settings.max_body_bytes, prefix=prefix)
             status, _ = create_contact(svc, ctx, item)
             results[index] = BatchResult(id=str(item.id), status=status)
         except ProblemError as problem:
             # Per-item statuses are 201|200|409|400 by contract: an oversized item is bad input.
             status = problem.status if problem.status == 409 else 400
-            results[index] = BatchResult(id=item_id, status=status, errors=problem_errors(problem))
+            results[index] = BatchResult(id=item_id, status=status, errors=_under(prefix, problem_errors(problem)))
         except StoreUnavailable as exc:
             unavailable.append(exc)
 
