@@ -109,6 +109,19 @@ def authenticate(svc: Services, headers: Any) -> Any:
         raise unauthorized("The token is invalid or expired.") from None
 
 
+def _query_dict(params: Any) -> dict[str, Any]:
+    """A plain dict for msgspec: Chalice's MultiDict is not a dict, and msgspec.convert then
+    silently ignores unknown parameters. A repeated parameter becomes a list, so it fails
+    validation (400) instead of the last value winning."""
+    if not params:
+        return {}
+    out: dict[str, Any] = {}
+    for name in params:
+        values = params.getlist(name) if hasattr(params, "getlist") else [params[name]]
+        out[name] = values[0] if len(values) == 1 else values
+    return out
+
+
 def _require_json(headers: Any) -> None:
     """Bodies are JSON. Chalice would answer other types with its own 415 (not problem+json), so
     routes accept any type and this check answers with a problem the client can act on."""
@@ -151,7 +164,7 @@ def handle(op: Operation, fn: Callable[..., Reply], request: Any, path_params: d
             limit = op.body_limit(svc) if op.body_limit else svc.settings.max_body_bytes
             kwargs["body"] = decode_json(request.raw_body, op.request, limit=limit)
         if op.query is not None:
-            kwargs["query"] = convert(request.query_params or {}, op.query, what="query string")
+            kwargs["query"] = convert(_query_dict(request.query_params), op.query, what="query string")
         response = _encode(fn(svc, ctx, **kwargs), request_id)
     except ProblemError as problem:
         response = problem_response(problem, request_id)
