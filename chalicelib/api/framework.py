@@ -63,7 +63,24 @@ class Reply:
     content_type: str = JSON
 
 
+# These libraries log whole request and response bodies (contacts, notes, handles) at DEBUG.
+# Personal data never goes to a log line, so they are held at INFO whatever the root level is.
+BODY_LOGGING_LIBRARIES = ("botocore", "boto3", "pynamodb", "urllib3")
+
+
+def _quiet_body_logging() -> None:
+    for name in BODY_LOGGING_LIBRARIES:
+        library_logger = logging.getLogger(name)
+        if library_logger.level < logging.INFO:  # NOTSET (0) would follow a DEBUG root
+            library_logger.setLevel(logging.INFO)
+
+
 def _log_handler() -> logging.Logger:
+    from chalicelib.settings import SETTINGS
+
+    _quiet_body_logging()
+    logging.getLogger("beatline").setLevel(SETTINGS.log_level.upper())
+    # The request line is the service's access log: always INFO, whatever BEATLINE_LOG_LEVEL says.
     logger = logging.getLogger("beatline.request")
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stdout)
