@@ -23,7 +23,7 @@ from chalicelib.auth import permissions
 from chalicelib.auth.tokens import InvalidToken
 from chalicelib.context import RequestContext
 from chalicelib.domain.validation import convert, decode_json
-from chalicelib.errors import ProblemError, store_unavailable, unauthorized
+from chalicelib.errors import FieldError, ProblemError, bad_request, store_unavailable, unauthorized
 from chalicelib.services import Services, services
 from chalicelib.store.errors import StoreUnavailable
 
@@ -63,7 +63,24 @@ class Reply:
     content_type: str = JSON
 
 
+# These libraries log whole request and response bodies (contacts, notes, handles) at DEBUG.
+# Personal data never goes to a log line, so they are held at INFO whatever the root level is.
+BODY_LOGGING_LIBRARIES = ("botocore", "boto3", "pynamodb", "urllib3")
+
+
+def _quiet_body_logging() -> None:
+    for name in BODY_LOGGING_LIBRARIES:
+        library_logger = logging.getLogger(name)
+        if library_logger.level < logging.INFO:  # NOTSET (0) would follow a DEBUG root
+            library_logger.setLevel(logging.INFO)
+
+
 def _log_handler() -> logging.Logger:
+    from chalicelib.settings import SETTINGS
+
+    _quiet_body_logging()
+    logging.getLogger("beatline").setLevel(SETTINGS.log_level.upper())
+    # The request line is the service's access log: always INFO, whatever BEATLINE_LOG_LEVEL says.
     logger = logging.getLogger("beatline.request")
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stdout)
@@ -109,6 +126,31 @@ def authenticate(svc: Services, headers: Any) -> Any:
         raise unauthorized("The token is invalid or expired.") from None
 
 
+def _query_dict(params: Any) -> dict[str, Any]:
+    """A plain dict for msgspec: Chalice's MultiDict is not a dict, and msgspec.convert then
+    silently ignores unknown parameters. A repeated parameter becomes a list, so it fails
+    validation (400) instead of the last value winning."""
+    if not params:
+        return {}
+    out: dict[str, Any] = {}
+    for name in params:
+        values = params.getlist(name) if hasattr(params, "getlist") else [params[name]]
+        out[name] = values[0] if len(values) == 1 else values
+    return out
+
+
+def _require_json(headers: Any) -> None:
+    """Bodies are JSON. Chalice would answer other types with its own 415 (not problem+json), so
+    routes accept any type and this check answers with a problem the client can act on."""
+    value = (headers.get("content-type") if headers else None) or JSON
+    media_type = value.split(";", 1)[0].strip().lower()
+    if media_type != JSON and not (media_type.startswith("application/") and media_type.endswith("+json")):
+        raise bad_request(
+            "Send the body as JSON with `Content-Type: application/json`.",
+            [FieldError("Content-Type", f"unsupported media type {media_type!r}")],
+        )
+
+
 def _request_id(request: Any) -> str:
     context = getattr(request, "context", None) or {}
     candidate = context.get("requestId") if isinstance(context, dict) else None
@@ -135,11 +177,11 @@ def handle(op: Operation, fn: Callable[..., Reply], request: Any, path_params: d
             ctx = RequestContext(request_id=request_id, now=ctx.now, principal=principal, client_ip=ctx.client_ip)
         kwargs: dict[str, Any] = dict(path_params)
         if op.request is not None:
+            _require_json(request.headers)
             limit = op.body_limit(svc) if op.body_limit else svc.settings.max_body_bytes
             kwargs["body"] = decode_json(request.raw_body, op.request, limit=limit)
         if op.query is not None:
-            # A MultiDict is not a dict to msgspec (unknown keys would pass); repeated keys: last wins.
-            kwargs["query"] = convert(dict(request.query_params or {}), op.query, what="query string")
+            kwargs["query"] = convert(_query_dict(request.query_params), op.query, what="query string")
         response = _encode(fn(svc, ctx, **kwargs), request_id)
     except ProblemError as problem:
         response = problem_response(problem, request_id)
@@ -195,7 +237,8 @@ def operation(
             return handle(op, fn, bp.current_request, path_params)
 
         view.__name__ = fn.__name__
-        bp.route(path, methods=[method], content_types=[JSON])(view)
+        # Any content type reaches the view, which answers a non-JSON body with a problem (400).
+        bp.route(path, methods=[method], content_types=[JSON, "*/*"])(view)
         return fn
 
     return decorate

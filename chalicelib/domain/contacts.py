@@ -7,7 +7,7 @@ and produce the OpenAPI schemas.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -245,7 +245,9 @@ def check_occurred_at(value: datetime, now: datetime, rules: ContactRules, field
 
 def content_digest(item: ContactIn, author: str, pseudonyms: Pseudonymizer) -> str:
     """Digest of what the client sent (normalised), to tell an idempotent retry from a conflict."""
-    normalised = msgspec.structs.replace(item, occurred_at=item.occurred_at.replace(microsecond=0))
+    # The same instant written with another offset is the same content.
+    occurred = item.occurred_at.astimezone(UTC).replace(microsecond=0)
+    normalised = msgspec.structs.replace(item, occurred_at=occurred)
     return pseudonyms.content_digest(author.encode() + b"\x00" + msgspec.json.encode(normalised))
 
 

@@ -44,9 +44,11 @@ class CursorCodec:
         try:
             body_text, signature = cursor.split(".", 1)
             body = _unb64(body_text)
+            # Compare bytes: compare_digest raises TypeError on non-ASCII str.
+            authentic = hmac.compare_digest(signature.encode("utf-8"), self._sign(body).encode("ascii"))
         except (ValueError, TypeError):
             raise invalid from None
-        if not hmac.compare_digest(signature, self._sign(body)):
+        if not authentic:
             raise invalid
         payload = json.loads(body)
         if payload.get("q") != fingerprint:

@@ -44,6 +44,8 @@ def decode_json(body: bytes | None, type_: type[T], *, limit: int, prefix: str =
         raise bad_request("The body does not match the schema.", [field_error(exc, prefix)]) from None
     except msgspec.DecodeError as exc:
         raise bad_request("The body is not valid JSON.", [FieldError("(body)", str(exc))]) from None
+    except UnicodeDecodeError:  # msgspec raises this (not DecodeError) for invalid UTF-8 in strings
+        raise bad_request("The body is not valid UTF-8.", [FieldError("(body)", "invalid UTF-8")]) from None
 
 
 def convert(data: Any, type_: type[T], *, what: str = "body", prefix: str = "") -> T:

@@ -16,7 +16,7 @@ def to_model(record: AccessRecord) -> AccessLogModel:
         role=record.role,
         action=record.action,
         record_id=record.record_id,
-        query=record.query_json(),
+        filters=record.query_json(),
         row_count=record.row_count,
         purpose=record.purpose,
         request_id=record.request_id,

@@ -33,8 +33,21 @@ CONFLICT_RETRIES = 10
 COUNTER_SHARDS = 8
 
 
+# Cancellation reasons that mean "the store is busy", not "your request is wrong".
+THROTTLE_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
+
+
 class ConditionFailed(Exception):
-    """The write's precondition did not hold (the id exists, or the version is stale)."""
+    """The write's precondition did not hold (the id exists, or the version is stale).
+
+    `existing` is the item that failed the condition when the write asked for it back
+    (ReturnValuesOnConditionCheckFailure=ALL_OLD), so telling a retry from a conflict costs no
+    second round trip.
+    """
+
+    def __init__(self, existing: ContactRecord | None = None) -> None:
+        super().__init__("condition failed")
+        self.existing = existing
 
 
 @dataclass(frozen=True)
@@ -96,9 +109,14 @@ def _run(build: Any, guarded_index: int) -> None:
                 build(tx)
             return
         except TransactWriteError as exc:
-            codes = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+            reasons = list(exc.cancellation_reasons or [])
+            codes = [getattr(r, "code", None) for r in reasons]
             if guarded_index < len(codes) and codes[guarded_index] == "ConditionalCheckFailed":
-                raise ConditionFailed() from exc
+                raw = getattr(reasons[guarded_index], "raw_item", None)
+                existing = from_model(ContactModel.from_raw_data(raw)) if raw else None
+                raise ConditionFailed(existing) from exc
+            if THROTTLE_REASONS.intersection(codes):
+                raise StoreUnavailable("transaction cancelled: throttled") from exc
             if "TransactionConflict" in codes and attempt < CONFLICT_RETRIES:
                 time.sleep(min(1.0, 0.01 * 2**attempt) * random.random())  # noqa: S311 - full jitter
                 continue
@@ -111,13 +129,16 @@ def _run(build: Any, guarded_index: int) -> None:
 def create(
     record: ContactRecord, counters: Iterable[tuple[str, str]], audit: AccessRecord
 ) -> Literal["created"]:
-    """Write a new contact with its counters and access-log entry; ConditionFailed if the id exists."""
+    """Write a new contact with its counters and access-log entry in one round trip.
+
+    ConditionFailed(existing) if the id exists; nothing is written then.
+    """
     model = to_model(record)
     audit_model = access_log.to_model(audit)
     deltas = {key: 1 for key in counters}
 
     def build(tx: TransactWrite) -> None:
-        tx.save(model, condition=ContactModel.id.does_not_exist())
+        tx.save(model, condition=ContactModel.id.does_not_exist(), return_values="ALL_OLD")
         tx.save(audit_model, condition=access_log.append_condition())
         _add_counters(tx, deltas, counter_shard(record.id))
 

@@ -125,7 +125,9 @@ class AccessLogModel(Model):
     role = UnicodeAttribute()
     action = UnicodeAttribute()
     record_id = UnicodeAttribute(null=True)
-    query = UnicodeAttribute(null=True)  # JSON of the filters for list/history calls
+    # JSON of the filters for list/history calls. Not named `query` in Python: that would shadow
+    # Model.query() and break every Query on this table and its indexes.
+    filters = UnicodeAttribute(null=True, attr_name="query")
     row_count = NumberAttribute(null=True)
     purpose = UnicodeAttribute(null=True)
     request_id = UnicodeAttribute()

@@ -55,12 +55,13 @@ def create_contact(svc: Services, ctx: RequestContext, item: ContactIn) -> tuple
     try:
         contact_store.create(record, record.counter_keys(), ctx.audit("contact.create", record_id=record.id))
         return 201, record.to_out()
-    except ConditionFailed:
-        pass
-    existing = contact_store.get(record.id)
+    except ConditionFailed as failed:
+        existing = failed.existing
     if existing is None or existing.content_digest != record.content_digest:
         raise conflict("A different contact with this id already exists.")
-    access_log.append(ctx.audit("contact.create-retry", record_id=record.id))
+    # An identical retry (offline sync resending) is a no-op: nothing is written, not even an
+    # access-log entry; the caller is the author (the digest is keyed by author) getting back
+    # the contact it logged, whose creation is already in the access log.
     return 200, existing.to_out()
 
 
@@ -71,6 +72,20 @@ def _item_id(raw: bytes) -> str | None:
         return None
     item_id = value.get("id") if isinstance(value, dict) else None
     return item_id if isinstance(item_id, str) else None
+
+
+def _under(prefix: str, errors: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Field paths relative to the batch body: rule errors (time window, conflict) name the item's
+    own fields; schema errors already carry the prefix."""
+    out = []
+    for error in errors:
+        name = error["field"]
+        if name == "(body)":
+            name = prefix
+        elif not name.startswith(prefix):
+            name = f"{prefix}.{name}"
+        out.append({**error, "field": name})
+    return out
 
 
 def sync_batch(svc: Services, ctx: RequestContext, raw_items: list[msgspec.Raw]) -> BatchOut:
@@ -87,14 +102,15 @@ def sync_batch(svc: Services, ctx: RequestContext, raw_items: list[msgspec.Raw])
     def one(index: int) -> None:
         raw = bytes(raw_items[index])
         item_id = _item_id(raw)
+        prefix = f"contacts[{index}]"
         try:
-            item = decode_json(raw, ContactIn, limit=svc.settings.max_body_bytes, prefix=f"contacts[{index}]")
+            item = decode_json(raw, ContactIn, limit=svc.settings.max_body_bytes, prefix=prefix)
             status, _ = create_contact(svc, ctx, item)
             results[index] = BatchResult(id=str(item.id), status=status)
         except ProblemError as problem:
             # Per-item statuses are 201|200|409|400 by contract: an oversized item is bad input.
             status = problem.status if problem.status == 409 else 400
-            results[index] = BatchResult(id=item_id, status=status, errors=problem_errors(problem))
+            results[index] = BatchResult(id=item_id, status=status, errors=_under(prefix, problem_errors(problem)))
         except StoreUnavailable as exc:
             unavailable.append(exc)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,6 +41,7 @@ class DynamoDBLocal:
         self.port = port or free_port()
         self.db_path = db_path
         self._process: subprocess.Popen[bytes] | None = None
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
 
     @property
     def endpoint(self) -> str:
@@ -61,8 +63,14 @@ class DynamoDBLocal:
             raise RuntimeError(f"port {self.port} is already in use; is another DynamoDB Local running?")
         if self.db_path:
             self.db_path.mkdir(parents=True, exist_ok=True)
+            workdir = str(self.db_path)
+        else:
+            # DynamoDB Local writes dynamodb-local-metadata.json into its working directory even
+            # in memory: keep that out of the checkout.
+            self._scratch = tempfile.TemporaryDirectory(prefix="ddb-local-")
+            workdir = self._scratch.name
         self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
+            self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=workdir
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -82,6 +90,9 @@ class DynamoDBLocal:
             except subprocess.TimeoutExpired:
                 self._process.kill()
         self._process = None
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
 
     def __enter__(self) -> DynamoDBLocal:
         return self.start()

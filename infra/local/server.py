@@ -27,10 +27,9 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> LiveServer:
-        chalice = Path(sys.executable).with_name("chalice")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(  # noqa: S603 - fixed argv
-            [str(chalice), "local", "--no-autoreload", "--stage", "test", "--host", "127.0.0.1", "--port", str(self.port)],
+            [sys.executable, "-m", "infra.local.chalice_local", "local", "--no-autoreload", "--stage", "test", "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log,
         )
         deadline = time.monotonic() + timeout

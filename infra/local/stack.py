@@ -1,6 +1,11 @@
 """`make run`: DynamoDB Local (persisting under .data/) + missing tables + `chalice local`.
 
-Ctrl-C stops both. A second run finds its data again.
+Ctrl-C (or SIGTERM) stops both. A second run finds its data again.
+
+`chalice local` runs with --no-autoreload: its own reloader polls the mtime of *every* file under
+the project dir (.venv, node_modules and .data/ included), so each DynamoDB Local write to
+.data/dynamodb restarted the server mid-session, and the walk costs CPU. Instead this script
+restarts `chalice local` itself when app code (app.py, chalicelib/, .chalice/config.json) changes.
 """
 
 from __future__ import annotations
@@ -9,7 +14,8 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
+import time
+from types import FrameType
 
 from infra.local.dynamodb_local import ROOT, DynamoDBLocal
 from infra.local.idp import ensure_keys, local_stage_env
@@ -18,7 +24,68 @@ API_PORT = 8000
 DB_PORT = 8001  # chalice local owns 8000 (see PITFALLS)
 
 
+WATCHED = ("app.py", "chalicelib", ".chalice/config.json")
+
+
+def code_stamp() -> dict[str, float]:
+    """mtime of every file a code change would touch (not the data, not the virtualenv)."""
+    stamp: dict[str, float] = {}
+    for name in WATCHED:
+        path = ROOT / name
+        files = path.rglob("*.py") if path.is_dir() else [path]
+        for file in files:
+            try:
+                stamp[str(file)] = file.stat().st_mtime
+            except OSError:
+                continue
+    return stamp
+
+
+def start_chalice() -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # noqa: S603 - fixed argv
+        [sys.executable, "-m", "infra.local.chalice_local", "local", "--stage", "local", "--host", "127.0.0.1", "--port", str(API_PORT), "--no-autoreload"],
+        cwd=ROOT,
+    )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def serve_until_interrupted(poll_seconds: float = 1.0) -> int:
+    server = start_chalice()
+    stamp = code_stamp()
+    try:
+        while True:
+            code = server.poll()
+            if code is not None:
+                return code
+            time.sleep(poll_seconds)
+            current = code_stamp()
+            if current != stamp:
+                print("Code changed: restarting chalice local ...", flush=True)
+                stamp = current
+                stop(server)
+                server = start_chalice()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop(server)
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # same clean shutdown as Ctrl-C
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
     ensure_keys()
     env = local_stage_env()
     os.environ.update(env)
@@ -40,24 +107,14 @@ def main() -> int:
             f"API docs:     http://127.0.0.1:{API_PORT}/v1/openapi.json\n",
             flush=True,
         )
-        chalice = Path(sys.executable).with_name("chalice")
-        server = subprocess.Popen(  # noqa: S603 - fixed argv
-            [str(chalice), "local", "--stage", "local", "--host", "127.0.0.1", "--port", str(API_PORT)],
-            cwd=ROOT,
-        )
-        try:
-            return server.wait()
-        except KeyboardInterrupt:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-            return 0
+        return serve_until_interrupted()
     finally:
         print("Stopping DynamoDB Local ...", flush=True)
         db.stop()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # interrupted while starting up; everything started is stopped
+        sys.exit(130)

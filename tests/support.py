@@ -1,0 +1,143 @@
+"""Helpers shared by the contact tests: request bodies and a look at what the tables hold."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tests.conftest import bearer
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def recent(hours: float = 1.0) -> str:
+    """An `occurred_at` comfortably inside the accepted window."""
+    return iso(datetime.now(UTC) - timedelta(hours=hours))
+
+
+def street(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "kind": "street",
+        "occurred_at": recent(),
+        "topic": "burglary",
+        "outcome": "advice_given",
+        "tags": ["door-knock"],
+        "notes": "Spoke to the shop owner about the break-in.",
+        "location": {"lat": 51.5014, "lon": -0.1419},
+        "setting": "patrol",
+    }
+    body.update(overrides)
+    return body
+
+
+def online(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "kind": "online",
+        "occurred_at": recent(),
+        "topic": "fraud_scams",
+        "outcome": "information_received",
+        "platform": "facebook",
+        "direction": "inbound",
+        "thread_ref": "group-post-17",
+        "handle": "@Resident_Handle_42",
+        "notes": "Reported a doorstep scam.",
+    }
+    body.update(overrides)
+    return body
+
+
+def post(client: Any, token: str, path: str, body: Any, raw: bool = False) -> Any:
+    payload = body if raw else json.dumps(body)
+    return client.http.post(path, headers=bearer(token), body=payload)
+
+
+def patch(client: Any, token: str, contact_id: str, body: Any) -> Any:
+    return client.http.patch(f"/v1/contacts/{contact_id}", headers=bearer(token), body=json.dumps(body))
+
+
+def get(client: Any, token: str, path: str) -> Any:
+    return client.http.get(path, headers=bearer(token))
+
+
+def problem(response: Any) -> dict[str, Any]:
+    assert response.headers["Content-Type"] == "application/problem+json", response.body
+    body = json.loads(response.body)
+    assert body["status"] == response.status_code
+    return body
+
+
+def error_fields(response: Any) -> list[str]:
+    return [e["field"] for e in problem(response).get("errors", [])]
+
+
+# --- what the tables hold -------------------------------------------------------------------
+
+
+def contact_exists(contact_id: str) -> bool:
+    from chalicelib.store import contacts as store
+
+    return store.get(contact_id) is not None
+
+
+def access_entries(actor: str) -> list[Any]:
+    from chalicelib.store.models import AccessLogModel
+
+    return list(AccessLogModel.by_actor.query(actor))
+
+
+def team_counters(team: str) -> dict[tuple[str, str], int]:
+    """Every counter that belongs to `team` (team-scoped partitions, and the force-wide team row)."""
+    from chalicelib.domain import stats_keys
+    from chalicelib.store.models import StatCounterModel
+
+    found: dict[tuple[str, str], int] = {}
+    for dimension in stats_keys.DIMENSIONS:
+        key = stats_keys.counter_pk(stats_keys.team_scope(team), dimension)
+        for item in StatCounterModel.query(key, consistent_read=True):
+            found[(item.key, item.bucket)] = int(item.contacts)
+    force_team = stats_keys.counter_pk(stats_keys.FORCE_SCOPE, "team")
+    for item in StatCounterModel.query(force_team, consistent_read=True):
+        if item.bucket.endswith("|" + team):
+            found[(item.key, item.bucket)] = int(item.contacts)
+    return found
+
+
+def team_contacts(team: str) -> list[Any]:
+    from chalicelib.store.contacts import from_model
+    from chalicelib.store.models import ContactModel
+
+    return [from_model(m) for m in ContactModel.by_team.query(team)]
+
+
+def recount(team: str) -> dict[tuple[str, str], int]:
+    """Counters as they should be: recomputed from the team's contacts."""
+    expected: Counter[tuple[str, str]] = Counter()
+    for record in team_contacts(team):
+        for key in record.counter_keys():
+            if key[0].startswith(f"team:{team}|") or key[1].endswith("|" + team):
+                expected[key] += 1
+    return dict(expected)
+
+
+def nonzero(counters: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+    return {k: v for k, v in counters.items() if v}
+
+
+def footprint(team: str, actor: str, contact_ids: list[str]) -> dict[str, Any]:
+    """Everything a request by `actor` for `team` could have written."""
+    return {
+        "contacts": [i for i in contact_ids if contact_exists(i)],
+        "team_contacts": len(team_contacts(team)),
+        "counters": nonzero(team_counters(team)),
+        "access_log": len(access_entries(actor)),
+    }
+
+
+EMPTY_FOOTPRINT = {"contacts": [], "team_contacts": 0, "counters": {}, "access_log": 0}
