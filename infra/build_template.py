@@ -2,10 +2,13 @@
 
     python -m infra.build_template --stage dev [--out build/dev]
 
-1. `chalice package` the app as-is into a scratch dir and read the template it generated
+1. `chalice package` the app into `<out>`: `sam.json`, `deployment.zip` (app code) and
+   `layer-deployment.zip` (dependencies, `automatic_layer`); read the template it generated
    (function logical ids, roles, timeouts, the fan-out event source);
 2. write `<out>/merge-template.json` from that and from the PynamoDB models (infra.template);
-3. `chalice package --merge-template` into `<out>`: `sam.json` + `deployment.zip`.
+3. merge it into `sam.json` with chalice's own merger: the result is what
+   `chalice package --merge-template <out>/merge-template.json` writes (same JSON), one run sooner;
+4. slim both zips (infra.slim: unused AWS API models out, bytecode in).
 
 Chalice imports app.py with the stage's environment (from .chalice/config.json) so event sources
 see the stage's queue name; no AWS credentials or key files are needed.
@@ -18,7 +21,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -40,12 +42,9 @@ def stage_environment(project_dir: Path, stage: str) -> dict[str, str]:
     return env
 
 
-def chalice_package(project_dir: Path, stage: str, out_dir: Path, env: Mapping[str, str],
-                    merge_template: Path | None = None) -> dict[str, Any]:
+def chalice_package(project_dir: Path, stage: str, out_dir: Path, env: Mapping[str, str]) -> dict[str, Any]:
     """Run `chalice package` (in a subprocess: it imports app.py) and return the template."""
     command = [str(Path(sys.executable).with_name("chalice")), "package", "--stage", stage]
-    if merge_template is not None:
-        command += ["--merge-template", str(merge_template)]
     command.append(str(out_dir))
     child_env = {**os.environ, **env}
     child_env.setdefault("AWS_DEFAULT_REGION", "eu-west-2")  # chalice wants one; the template uses pseudo params
@@ -76,14 +75,25 @@ def build(project_dir: Path, stage: str, out_dir: Path) -> dict[str, Any]:
         raise SystemExit(f"two models map to the same table logical id: {sorted(ids)}")
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="beatline-base-") as scratch:
-        base = chalice_package(project_dir, stage, Path(scratch) / "out", env)
-    merge = merge_template(base, config, specs)
-    merge_path = out_dir / MERGE_TEMPLATE
-    merge_path.write_text(json.dumps(merge, indent=2, sort_keys=True) + "\n")
     for stale in (PACKAGED_TEMPLATE, DEPLOYMENT_ZIP, LAYER_ZIP):
         (out_dir / stale).unlink(missing_ok=True)
-    template = chalice_package(project_dir, stage, out_dir, env, merge_template=merge_path)
+    base = chalice_package(project_dir, stage, out_dir, env)
+    merge = merge_template(base, config, specs)
+    (out_dir / MERGE_TEMPLATE).write_text(json.dumps(merge, indent=2, sort_keys=True) + "\n")
+    # Exactly what `chalice package --merge-template` does as its last step (same merger class),
+    # without packaging the app a second time.
+    from chalice.package import TemplateDeepMerger
+
+    template: dict[str, Any] = TemplateDeepMerger().merge(merge, base)
+    (out_dir / PACKAGED_TEMPLATE).write_text(json.dumps(template, indent=2) + "\n")
+    from infra.slim import slim_zip
+
+    runtimes = {r["Properties"]["Runtime"] for r in template["Resources"].values()
+                if r["Type"] == "AWS::Serverless::Function"}
+    for name, lambda_root in ((DEPLOYMENT_ZIP, "/var/task"), (LAYER_ZIP, "/opt")):
+        if (out_dir / name).exists():
+            slim_zip(out_dir / name, lambda_root=lambda_root, runtime=min(runtimes),
+                     cache_dir=project_dir / ".chalice" / "deployments")
     return template
 
 

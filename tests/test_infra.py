@@ -116,14 +116,15 @@ def test_package_writes_template_and_zips(package_dir: Path, template: dict[str,
 
 
 def test_cfn_lint_reports_no_errors(template: dict[str, Any]) -> None:
-    assert _lint_errors(template) == []
-
-
-def test_cfn_lint_catches_a_broken_table(template: dict[str, Any]) -> None:
-    """Guards the test above: without aws-sam-translator, cfn-lint passes SAM templates silently."""
+    """One lint run that proves both: the template has no errors, and the linter really looks
+    (without aws-sam-translator, cfn-lint passes SAM templates silently): a planted error is the
+    only thing reported."""
     broken = json.loads(json.dumps(template))
-    next(iter(_resources(broken, "AWS::DynamoDB::Table").values()))["Properties"]["BillingMode"] = "BOGUS"
-    assert any("BOGUS" in error for error in _lint_errors(broken))
+    planted = next(iter(_resources(broken, "AWS::DynamoDB::Table")))
+    broken["Resources"][planted]["Properties"]["BillingMode"] = "BOGUS"
+    errors = _lint_errors(broken)
+    assert any("BOGUS" in error for error in errors), errors
+    assert all(f"'Resources', '{planted}', 'Properties'" in error for error in errors), errors
 
 
 def test_every_model_has_its_table(template: dict[str, Any]) -> None:
@@ -261,3 +262,48 @@ def test_sqs_handler_on_an_unknown_queue_is_refused() -> None:
     stage = StageConfig(stage="dev", table_prefix="beatline-dev-", queue_name="beatline-dev-fanout", retain_data=False)
     with pytest.raises(TemplateError, match="elsewhere"):
         merge_template(base, stage, [])
+
+
+def _unpack(package_dir: Path, into: Path) -> tuple[Path, Path]:
+    import zipfile
+
+    code, layer = into / "task", into / "opt"
+    zipfile.ZipFile(package_dir / "deployment.zip").extractall(code)
+    zipfile.ZipFile(package_dir / "layer-deployment.zip").extractall(layer)
+    return code, layer / "python" / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+
+
+def test_packaged_app_imports_from_the_zips_alone(package_dir: Path, tmp_path: Path) -> None:
+    """What Lambda does on a cold start: import app from the code zip + layer, nothing else
+    (no site-packages, no key files, no AWS credentials), then make each kept AWS client."""
+    from infra.slim import KEEP_SERVICES
+
+    code, site = _unpack(package_dir, tmp_path)
+    assert list(code.glob("chalicelib/__pycache__/*.pyc")), "bytecode is shipped"
+    assert not (site / "botocore" / "data" / "ec2").exists(), "unused API models are pruned"
+    script = (
+        "import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]\n"
+        "import app, boto3\n"
+        "assert app.app.app_name == 'beatline'\n"
+        "for name in sys.argv[3:]: boto3.client(name)\n"
+        "assert 'h3' not in sys.modules and 'pywebpush' not in sys.modules, 'heavy libraries load lazily'\n"
+    )
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", "AWS_DEFAULT_REGION": "eu-west-2",
+           **json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"][STAGE]["environment_variables"]}
+    done = subprocess.run(  # noqa: S603 - fixed argv
+        [sys.executable, "-S", "-c", script, str(code), str(site), *sorted(KEEP_SERVICES)],
+        cwd=code, env=env, capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_every_aws_client_in_the_code_is_kept_in_the_layer() -> None:
+    import re
+
+    from infra.slim import KEEP_SERVICES
+
+    named = set()
+    for path in [ROOT / "app.py", *(ROOT / "chalicelib").rglob("*.py")]:
+        named |= set(re.findall(r"""\bclient\(\s*["']([a-z0-9-]+)["']""", path.read_text()))
+    assert named, "the scan finds clients (secretsmanager at least)"
+    assert named <= KEEP_SERVICES, f"add to infra.slim.KEEP_SERVICES: {sorted(named - KEEP_SERVICES)}"
