@@ -90,10 +90,10 @@ def build(project_dir: Path, stage: str, out_dir: Path) -> dict[str, Any]:
 
     runtimes = {r["Properties"]["Runtime"] for r in template["Resources"].values()
                 if r["Type"] == "AWS::Serverless::Function"}
-    for name, lambda_root in ((DEPLOYMENT_ZIP, "/var/task"), (LAYER_ZIP, "/opt")):
-        if (out_dir / name).exists():
-            slim_zip(out_dir / name, lambda_root=lambda_root, runtime=min(runtimes),
-                     cache_dir=project_dir / ".chalice" / "deployments")
+    slim_zip(out_dir / DEPLOYMENT_ZIP, lambda_root="/var/task", runtime=min(runtimes))  # small: no cache
+    if (out_dir / LAYER_ZIP).exists():
+        slim_zip(out_dir / LAYER_ZIP, lambda_root="/opt", runtime=min(runtimes),
+                 cache_dir=project_dir / ".chalice" / "deployments")
     return template
 
 

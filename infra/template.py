@@ -258,9 +258,11 @@ def _alarm(description: str, namespace: str, metric: str, dimensions: list[dict[
 
 
 def _secret(secret: SecretDef, stage: StageConfig) -> dict[str, Any]:
+    # No fixed Name: a deleted secret's name stays reserved for its recovery window (7-30 days),
+    # which would block re-creating a torn-down dev stack. The app gets the ARN (Ref) instead.
     properties: dict[str, Any] = {
-        "Name": f"beatline/{stage.stage}/{secret.short_name}",
         "Description": secret.description,
+        "Tags": [{"Key": "beatline:secret", "Value": f"{stage.stage}/{secret.short_name}"}],
     }
     if secret.generated:
         # 64 characters of [A-Za-z0-9] are valid base64 (48 bytes, ~380 bits of entropy), which is
