@@ -378,9 +378,11 @@ def merge_template(base: dict[str, Any], stage: StageConfig, tables: Sequence[Ta
         resources[function.logical_id] = {"Properties": override}
 
     # Alarms
+    # Not encrypted with the AWS-managed aws/sns key: its key policy does not let CloudWatch use
+    # it, so alarms could not publish. Alarm messages carry metric names, no personal data.
     resources[ALARM_TOPIC] = {
         "Type": "AWS::SNS::Topic",
-        "Properties": {"TopicName": f"beatline-{stage.stage}-alarms", "KmsMasterKeyId": "alias/aws/sns"},
+        "Properties": {"TopicName": f"beatline-{stage.stage}-alarms"},
     }
     resources["AlarmEmailSubscription"] = {
         "Type": "AWS::SNS::Subscription",
@@ -402,13 +404,15 @@ def merge_template(base: dict[str, Any], stage: StageConfig, tables: Sequence[Ta
             f"{function.logical_id}: throttled invocations.", "AWS/Lambda", "Throttles", dimensions, threshold=1
         )
     api_name = f"beatline-{stage.stage}"
-    if base_resources.get("RestAPI", {}).get("Type") == "AWS::Serverless::Api":
+    rest_api = base_resources.get("RestAPI", {})
+    if rest_api.get("Type") == "AWS::Serverless::Api":
+        api_stage = rest_api.get("Properties", {}).get("StageName", stage.stage)
         # Name the API per stage (dev and prod can share an account); the alarm needs the name.
         resources["RestAPI"] = {"Properties": {"DefinitionBody": {"info": {"title": api_name}}}}
         resources["Api5xxAlarm"] = _alarm(
             "API Gateway answered 5xx (Beatline answers client errors with 4xx, so these are ours).",
             "AWS/ApiGateway", "5XXError",
-            [{"Name": "ApiName", "Value": api_name}, {"Name": "Stage", "Value": stage.stage}],
+            [{"Name": "ApiName", "Value": api_name}, {"Name": "Stage", "Value": api_stage}],
             threshold=5,
         )
 

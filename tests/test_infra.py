@@ -307,3 +307,22 @@ def test_every_aws_client_in_the_code_is_kept_in_the_layer() -> None:
         named |= set(re.findall(r"""\bclient\(\s*["']([a-z0-9-]+)["']""", path.read_text()))
     assert named, "the scan finds clients (secretsmanager at least)"
     assert named <= KEEP_SERVICES, f"add to infra.slim.KEEP_SERVICES: {sorted(named - KEEP_SERVICES)}"
+
+
+def test_prod_keeps_its_data_and_dev_does_not(template: dict[str, Any]) -> None:
+    """Same app, prod stage: tables and secrets survive stack deletion; tables are protected."""
+    from chalicelib.settings import SETTINGS
+    from chalicelib.store.models import ALL_MODELS
+    from infra.tables import table_spec
+
+    specs = [table_spec(model, SETTINGS.table_prefix) for model in ALL_MODELS]
+    prod = merge_template(template, StageConfig("prod", "beatline-prod-", "beatline-prod-fanout", True), specs)
+    for spec in specs:
+        table = prod["Resources"][spec.logical_id]
+        assert table["Properties"]["TableName"] == f"beatline-prod-{spec.short_name}"
+        assert (table["DeletionPolicy"], table["Properties"]["DeletionProtectionEnabled"]) == ("Retain", True)
+        dev_table = template["Resources"][spec.logical_id]
+        assert (dev_table["DeletionPolicy"], dev_table["Properties"]["DeletionProtectionEnabled"]) == ("Delete", False)
+    for secret in ("PseudonymKeySecret", "ResidentKeySecret", "VapidKeySecret"):
+        assert prod["Resources"][secret]["DeletionPolicy"] == "Retain"
+    assert prod["Resources"]["FanoutQueue"]["Properties"]["QueueName"] == "beatline-prod-fanout"
