@@ -206,6 +206,12 @@ def _parameters() -> dict[str, Any]:
             "Description": "The issuer's JWKS URL (Cognito: <issuer>/.well-known/jwks.json).",
             "AllowedPattern": r"^https://\S+$",
         },
+        "StaffAlgorithms": {
+            "Type": "String",
+            "Default": "RS256",
+            "Description": "Pinned JWT algorithms of the staff issuer, comma-separated (Cognito signs RS256).",
+            "AllowedPattern": r"^(RS|PS|ES)(256|384|512)(,(RS|PS|ES)(256|384|512))*$",
+        },
         "AlarmEmail": {
             "Type": "String",
             "Default": "",
@@ -421,6 +427,7 @@ def merge_template(base: dict[str, Any], stage: StageConfig, tables: Sequence[Ta
         "BEATLINE_STAFF_ISSUER": {"Ref": "StaffIssuer"},
         "BEATLINE_STAFF_AUDIENCE": {"Ref": "StaffAudience"},
         "BEATLINE_STAFF_JWKS_URL": {"Ref": "StaffJwksUrl"},
+        "BEATLINE_STAFF_ALGORITHMS": {"Ref": "StaffAlgorithms"},
     }
     environment.update({s.env_var: {"Ref": s.logical_id} for s in SECRETS})
     environment.update({app.env_var: {"Ref": app.parameter} for app in PLATFORM_APPS})

@@ -328,3 +328,14 @@ def test_prod_keeps_its_data_and_dev_does_not(template: dict[str, Any]) -> None:
     for secret in ("PseudonymKeySecret", "ResidentKeySecret", "VapidKeySecret"):
         assert prod["Resources"][secret]["DeletionPolicy"] == "Retain"
     assert prod["Resources"]["FanoutQueue"]["Properties"]["QueueName"] == "beatline-prod-fanout"
+
+
+def test_stack_environment_names_settings_that_exist(template: dict[str, Any]) -> None:
+    """Each variable the stack sets is one chalicelib/settings.py reads (a typo would be ignored
+    silently in AWS), and the deploy-time ones are all there."""
+    settings_source = (ROOT / "chalicelib" / "settings.py").read_text()
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    for name in variables:
+        assert f'"{name}"' in settings_source, f"settings.py does not read {name}"
+    assert {"BEATLINE_STAFF_ISSUER", "BEATLINE_STAFF_AUDIENCE", "BEATLINE_STAFF_JWKS_URL", "BEATLINE_STAFF_ALGORITHMS",
+            "BEATLINE_RESIDENT_KEY_SECRET_ARN", "BEATLINE_VAPID_KEY_SECRET_ARN"} <= set(variables)
