@@ -51,3 +51,7 @@ bench: deps
 
 clean:
 	rm -rf $(VENV) infra/local/node_modules build .pytest_cache .ruff_cache
+
+# Deployable CloudFormation (SAM) template + Lambda zip under build/$(STAGE)/ (see README, Deploy).
+package: $(PY_STAMP)
+	$(PY) -m infra.build_template --stage $(STAGE) --out build/$(STAGE)

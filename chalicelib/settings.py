@@ -50,6 +50,11 @@ class Settings:
     fanout_queue_name: str
     fanout_queue_url: str | None
     log_level: str
+    # Deployed stages (infra/template.py wires these from the stack): Web Push VAPID key secret,
+    # SNS platform applications (empty: that push channel is off).
+    vapid_key_secret_arn: str | None = None
+    sns_fcm_app_arn: str | None = None
+    sns_apns_app_arn: str | None = None
 
     def table_name(self, short_name: str) -> str:
         return f"{self.table_prefix}{short_name}"
@@ -107,6 +112,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         fanout_queue_name=env.get("BEATLINE_FANOUT_QUEUE_NAME", f"beatline-{stage}-fanout"),
         fanout_queue_url=_opt(env, "BEATLINE_FANOUT_QUEUE_URL"),
         log_level=env.get("BEATLINE_LOG_LEVEL", "INFO"),
+        vapid_key_secret_arn=_opt(env, "BEATLINE_VAPID_KEY_SECRET_ARN"),
+        sns_fcm_app_arn=_opt(env, "BEATLINE_SNS_FCM_APP_ARN"),
+        sns_apns_app_arn=_opt(env, "BEATLINE_SNS_APNS_APP_ARN"),
     )
     if len(settings.table_name("x")) < 3:
         raise SettingsError("table names must be 3+ characters; set BEATLINE_TABLE_PREFIX")

@@ -1,0 +1,341 @@
+"""The deployable stack: `make package`'s template, checked against the models and least privilege.
+
+Packaging runs once per session, ~3 s when chalice's dependency layer is cached under
+.chalice/deployments; a cold build downloads manylinux wheels with pip and slims the layer
+(~15 s CPU; ~60 s wall measured on the shared 2-core machine). No AWS account is involved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pynamodb.attributes import TTLAttribute
+
+from infra.template import (
+    QUEUE_CONSUME_ACTIONS,
+    WORKER_ROLE,
+    StageConfig,
+    TemplateError,
+    iam_statements,
+    merge_template,
+)
+from tests.conftest import ROOT
+
+STAGE = "dev"
+# A stand-in worker, appended to a scratch copy of app.py when the app has none yet.
+THROWAWAY_WORKER = '''
+
+from chalicelib.settings import SETTINGS as _SETTINGS
+
+
+@app.on_sqs_message(queue=_SETTINGS.fanout_queue_name, batch_size=10, name="fanout_worker")
+def fanout_worker(event):
+    return {"batchItemFailures": []}
+
+
+@app.schedule("rate(1 hour)", name="housekeeping")
+def housekeeping(event):
+    return None
+'''
+
+
+def _clean_env() -> dict[str, str]:
+    """The test session's env minus its Beatline/endpoint settings: packaging needs none of them."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("BEATLINE_", "AWS_"))}
+
+
+def _build(project_dir: Path, out_dir: Path) -> dict[str, Any]:
+    done = subprocess.run(  # noqa: S603 - fixed argv
+        [sys.executable, "-m", "infra.build_template", "--stage", STAGE, "--out", str(out_dir)],
+        cwd=project_dir, env=_clean_env(), capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads((out_dir / "sam.json").read_text())
+
+
+def _lint_errors(template: dict[str, Any]) -> list[str]:
+    from cfnlint.api import lint
+
+    matches = lint(json.dumps(template), regions=["eu-west-2"])
+    return [f"{m.rule.id} {m.message} at {m.path}" for m in matches if m.rule.id.startswith("E")]
+
+
+@pytest.fixture(scope="session")
+def package_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("package") / STAGE
+    _build(ROOT, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def template(package_dir: Path) -> dict[str, Any]:
+    return json.loads((package_dir / "sam.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def worker_template(package_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The app packaged with a fan-out worker (a throwaway one in a scratch copy if app.py has none)."""
+    project = tmp_path_factory.mktemp("worker-app") / "project"
+    shutil.copytree(
+        ROOT, project,
+        ignore=shutil.ignore_patterns(".venv", ".git", "build", "node_modules", ".data", ".local", "__pycache__",
+                                      "appcode-*.zip"),
+    )
+    app_py = project / "app.py"
+    if "on_sqs_message" not in app_py.read_text():
+        app_py.write_text(app_py.read_text() + THROWAWAY_WORKER)
+    return _build(project, project / "build" / STAGE)
+
+
+def _stage_settings():
+    from chalicelib.settings import load_settings
+    from infra.build_template import stage_environment
+
+    return load_settings(stage_environment(ROOT, STAGE))
+
+
+def _resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def _names(value: Any) -> str:
+    """The logical ids a policy Resource entry refers to, as text (for membership checks)."""
+    return json.dumps(value)
+
+
+def test_package_writes_template_and_zips(package_dir: Path, template: dict[str, Any]) -> None:
+    assert template["Transform"] == "AWS::Serverless-2016-10-31"
+    assert (package_dir / "deployment.zip").stat().st_size > 0
+    assert (package_dir / "layer-deployment.zip").stat().st_size > 0
+    assert (package_dir / "merge-template.json").exists()
+
+
+def test_cfn_lint_reports_no_errors(template: dict[str, Any]) -> None:
+    """One lint run that proves both: the template has no errors, and the linter really looks
+    (without aws-sam-translator, cfn-lint passes SAM templates silently): a planted error is the
+    only thing reported."""
+    broken = json.loads(json.dumps(template))
+    planted = next(iter(_resources(broken, "AWS::DynamoDB::Table")))
+    broken["Resources"][planted]["Properties"]["BillingMode"] = "BOGUS"
+    errors = _lint_errors(broken)
+    assert any("BOGUS" in error for error in errors), errors
+    assert all(f"'Resources', '{planted}', 'Properties'" in error for error in errors), errors
+
+
+def test_every_model_has_its_table(template: dict[str, Any]) -> None:
+    from chalicelib.settings import SETTINGS
+    from chalicelib.store.models import ALL_MODELS
+
+    stage_prefix = _stage_settings().table_prefix
+    tables = {t["Properties"]["TableName"]: t for t in _resources(template, "AWS::DynamoDB::Table").values()}
+    expected_names = set()
+    for model in ALL_MODELS:
+        name = stage_prefix + model.Meta.table_name.removeprefix(SETTINGS.table_prefix)
+        expected_names.add(name)
+        assert name in tables, f"{model.__name__}: no table {name}"
+        props = tables[name]["Properties"]
+        keys = [{"AttributeName": model._hash_key_attribute().attr_name, "KeyType": "HASH"}]
+        if model._range_key_attribute():
+            keys.append({"AttributeName": model._range_key_attribute().attr_name, "KeyType": "RANGE"})
+        assert props["KeySchema"] == keys
+        definitions = {d["AttributeName"]: d["AttributeType"] for d in props["AttributeDefinitions"]}
+        expected_indexes = {}
+        for index in model._indexes.values():
+            index_keys = sorted(
+                ((a.attr_name, "HASH" if a.is_hash_key else "RANGE") for a in index.Meta.attributes.values()),
+                key=lambda k: k[1],
+            )
+            expected_indexes[index.Meta.index_name] = (index_keys, index.Meta.projection.projection_type)
+            for attribute in index.Meta.attributes.values():
+                assert definitions[attribute.attr_name] == attribute.attr_type
+        for attribute in (model._hash_key_attribute(), model._range_key_attribute()):
+            if attribute:
+                assert definitions[attribute.attr_name] == attribute.attr_type
+        actual_indexes = {
+            i["IndexName"]: ([(k["AttributeName"], k["KeyType"]) for k in i["KeySchema"]],
+                             i["Projection"]["ProjectionType"])
+            for i in props.get("GlobalSecondaryIndexes", []) + props.get("LocalSecondaryIndexes", [])
+        }
+        assert actual_indexes == expected_indexes
+        ttl = [a.attr_name for a in model.get_attributes().values() if isinstance(a, TTLAttribute)]
+        if ttl:
+            assert props["TimeToLiveSpecification"] == {"AttributeName": ttl[0], "Enabled": True}
+        else:
+            assert "TimeToLiveSpecification" not in props
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["SSESpecification"] == {"SSEEnabled": True}
+    assert set(tables) == expected_names, "a table in the template has no model"
+
+
+def test_no_wildcard_actions_or_resources(template: dict[str, Any], worker_template: dict[str, Any]) -> None:
+    for tpl in (template, worker_template):
+        statements = iam_statements(tpl)
+        assert statements
+        for statement in statements:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            for action in actions:
+                assert "*" not in action, statement
+            resources = statement.get("Resource")
+            if resources is None:  # trust policies carry a Principal, not resources
+                assert statement["Action"] == "sts:AssumeRole"
+                continue
+            for resource in resources if isinstance(resources, list) else [resources]:
+                # The one pattern: SNS endpoints, created at run time under a named platform app.
+                text = json.dumps(resource)
+                assert "*" not in text or ":endpoint/${Platform}/${Name}/*" in text, statement
+
+
+def test_access_log_table_gets_no_update_or_delete(template: dict[str, Any]) -> None:
+    touching = [s for s in iam_statements(template) if "AccessLogTable" in _names(s.get("Resource"))]
+    assert touching, "the access log must be writable"
+    for statement in touching:
+        assert "dynamodb:PutItem" in statement["Action"] or statement["Action"] == ["dynamodb:Query"]
+        for forbidden in ("dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"):
+            assert forbidden not in statement["Action"]
+
+
+def test_role_names_each_table_and_index(template: dict[str, Any]) -> None:
+    text = _names(iam_statements(template))
+    for logical, table in _resources(template, "AWS::DynamoDB::Table").items():
+        assert f'["{logical}", "Arn"]' in text
+        for index in table["Properties"].get("GlobalSecondaryIndexes", []):
+            assert f"${{{logical}.Arn}}/index/{index['IndexName']}" in text
+
+
+def test_queue_dlq_and_secrets(template: dict[str, Any]) -> None:
+    queues = {q["Properties"]["QueueName"]: q["Properties"] for q in _resources(template, "AWS::SQS::Queue").values()}
+    queue_name = _stage_settings().fanout_queue_name
+    assert queue_name == "beatline-dev-fanout"
+    assert queues[queue_name]["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["FanoutDeadLetterQueue", "Arn"]}
+    assert f"{queue_name}-dlq" in queues
+    secrets = _resources(template, "AWS::SecretsManager::Secret")
+    assert set(secrets) == {"PseudonymKeySecret", "ResidentKeySecret", "VapidKeySecret"}
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["BEATLINE_PSEUDONYM_KEY_SECRET_ARN"] == {"Ref": "PseudonymKeySecret"}
+    assert variables["BEATLINE_FANOUT_QUEUE_URL"] == {"Ref": "FanoutQueue"}
+    for function in _resources(template, "AWS::Serverless::Function").values():
+        # A function-level variable would shadow the stack's value from Globals.
+        assert not set(function["Properties"]["Environment"]["Variables"]) & set(variables)
+
+
+def test_alarms(template: dict[str, Any]) -> None:
+    metrics = {(a["Properties"]["Namespace"], a["Properties"]["MetricName"])
+               for a in _resources(template, "AWS::CloudWatch::Alarm").values()}
+    assert metrics >= {("AWS/SQS", "ApproximateNumberOfMessagesVisible"), ("AWS/Lambda", "Errors"),
+                       ("AWS/Lambda", "Throttles"), ("AWS/ApiGateway", "5XXError")}
+
+
+def test_worker_gets_partial_batch_responses_and_its_own_role(worker_template: dict[str, Any]) -> None:
+    assert _lint_errors(worker_template) == []
+    functions = _resources(worker_template, "AWS::Serverless::Function")
+    workers = {k: f for k, f in functions.items()
+               if any(e["Type"] == "SQS" for e in (f["Properties"].get("Events") or {}).values())}
+    assert workers
+    queue = worker_template["Resources"]["FanoutQueue"]["Properties"]
+    for worker in workers.values():
+        for event in worker["Properties"]["Events"].values():
+            assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert worker["Properties"]["Role"] == {"Fn::GetAtt": [WORKER_ROLE, "Arn"]}
+        assert queue["VisibilityTimeout"] >= 6 * worker["Properties"]["Timeout"]
+    consume = set(QUEUE_CONSUME_ACTIONS)
+    api_role = worker_template["Resources"]["DefaultRole"]["Properties"]["Policies"]
+    api_actions = {a for p in api_role for s in p["PolicyDocument"]["Statement"] if "Action" in s for a in s["Action"]}
+    assert not api_actions & consume, "only the worker may receive and delete fan-out messages"
+    worker_role = worker_template["Resources"][WORKER_ROLE]["Properties"]["Policies"]
+    worker_actions = {a for p in worker_role for s in p["PolicyDocument"]["Statement"] if "Action" in s
+                      for a in s["Action"]}
+    assert consume <= worker_actions
+
+
+def test_sqs_handler_on_an_unknown_queue_is_refused() -> None:
+    base = {"Resources": {"Other": {"Type": "AWS::Serverless::Function", "Properties": {
+        "Role": {"Fn::GetAtt": ["DefaultRole", "Arn"]},
+        "Events": {"OtherSqsEventSource": {"Type": "SQS", "Properties": {
+            "Queue": {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:elsewhere"}}}},
+    }}, "DefaultRole": {"Type": "AWS::IAM::Role", "Properties": {}}}}
+    stage = StageConfig(stage="dev", table_prefix="beatline-dev-", queue_name="beatline-dev-fanout", retain_data=False)
+    with pytest.raises(TemplateError, match="elsewhere"):
+        merge_template(base, stage, [])
+
+
+def _unpack(package_dir: Path, into: Path) -> tuple[Path, Path]:
+    import zipfile
+
+    code, layer = into / "task", into / "opt"
+    zipfile.ZipFile(package_dir / "deployment.zip").extractall(code)
+    zipfile.ZipFile(package_dir / "layer-deployment.zip").extractall(layer)
+    return code, layer / "python" / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+
+
+def test_packaged_app_imports_from_the_zips_alone(package_dir: Path, tmp_path: Path) -> None:
+    """What Lambda does on a cold start: import app from the code zip + layer, nothing else
+    (no site-packages, no key files, no AWS credentials), then make each kept AWS client."""
+    from infra.slim import KEEP_SERVICES
+
+    code, site = _unpack(package_dir, tmp_path)
+    assert list(code.glob("chalicelib/__pycache__/*.pyc")), "bytecode is shipped"
+    assert not (site / "botocore" / "data" / "ec2").exists(), "unused API models are pruned"
+    script = (
+        "import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]\n"
+        "import app, boto3\n"
+        "assert app.app.app_name == 'beatline'\n"
+        "for name in sys.argv[3:]: boto3.client(name)\n"
+        "assert 'h3' not in sys.modules and 'pywebpush' not in sys.modules, 'heavy libraries load lazily'\n"
+    )
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", "AWS_DEFAULT_REGION": "eu-west-2",
+           **json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"][STAGE]["environment_variables"]}
+    done = subprocess.run(  # noqa: S603 - fixed argv
+        [sys.executable, "-S", "-c", script, str(code), str(site), *sorted(KEEP_SERVICES)],
+        cwd=code, env=env, capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_every_aws_client_in_the_code_is_kept_in_the_layer() -> None:
+    import re
+
+    from infra.slim import KEEP_SERVICES
+
+    named = set()
+    for path in [ROOT / "app.py", *(ROOT / "chalicelib").rglob("*.py")]:
+        named |= set(re.findall(r"""\bclient\(\s*["']([a-z0-9-]+)["']""", path.read_text()))
+    assert named, "the scan finds clients (secretsmanager at least)"
+    assert named <= KEEP_SERVICES, f"add to infra.slim.KEEP_SERVICES: {sorted(named - KEEP_SERVICES)}"
+
+
+def test_prod_keeps_its_data_and_dev_does_not(template: dict[str, Any]) -> None:
+    """Same app, prod stage: tables and secrets survive stack deletion; tables are protected."""
+    from chalicelib.settings import SETTINGS
+    from chalicelib.store.models import ALL_MODELS
+    from infra.tables import table_spec
+
+    specs = [table_spec(model, SETTINGS.table_prefix) for model in ALL_MODELS]
+    prod = merge_template(template, StageConfig("prod", "beatline-prod-", "beatline-prod-fanout", True), specs)
+    for spec in specs:
+        table = prod["Resources"][spec.logical_id]
+        assert table["Properties"]["TableName"] == f"beatline-prod-{spec.short_name}"
+        assert (table["DeletionPolicy"], table["Properties"]["DeletionProtectionEnabled"]) == ("Retain", True)
+        dev_table = template["Resources"][spec.logical_id]
+        assert (dev_table["DeletionPolicy"], dev_table["Properties"]["DeletionProtectionEnabled"]) == ("Delete", False)
+    for secret in ("PseudonymKeySecret", "ResidentKeySecret", "VapidKeySecret"):
+        assert prod["Resources"][secret]["DeletionPolicy"] == "Retain"
+    assert prod["Resources"]["FanoutQueue"]["Properties"]["QueueName"] == "beatline-prod-fanout"
+
+
+def test_stack_environment_names_settings_that_exist(template: dict[str, Any]) -> None:
+    """Each variable the stack sets is one chalicelib/settings.py reads (a typo would be ignored
+    silently in AWS), and the deploy-time ones are all there."""
+    settings_source = (ROOT / "chalicelib" / "settings.py").read_text()
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    for name in variables:
+        assert f'"{name}"' in settings_source, f"settings.py does not read {name}"
+    assert {"BEATLINE_STAFF_ISSUER", "BEATLINE_STAFF_AUDIENCE", "BEATLINE_STAFF_JWKS_URL", "BEATLINE_STAFF_ALGORITHMS",
+            "BEATLINE_RESIDENT_KEY_SECRET_ARN", "BEATLINE_VAPID_KEY_SECRET_ARN"} <= set(variables)
