@@ -93,20 +93,24 @@ def access_entries(actor: str) -> list[Any]:
 
 
 def team_counters(team: str) -> dict[tuple[str, str], int]:
-    """Every counter that belongs to `team` (team-scoped partitions, and the force-wide team row)."""
+    """Every counter that belongs to `team` (team-scoped partitions, and the force-wide team row),
+    shards summed: keys are (key, "day|value")."""
+    from collections import defaultdict
+
     from chalicelib.domain import stats_keys
     from chalicelib.store.models import StatCounterModel
 
-    found: dict[tuple[str, str], int] = {}
+    found: dict[tuple[str, str], int] = defaultdict(int)
     for dimension in stats_keys.DIMENSIONS:
         key = stats_keys.counter_pk(stats_keys.team_scope(team), dimension)
         for item in StatCounterModel.query(key, consistent_read=True):
-            found[(item.key, item.bucket)] = int(item.contacts)
+            found[(item.key, item.bucket.rsplit("|", 1)[0])] += int(item.contacts)
     force_team = stats_keys.counter_pk(stats_keys.FORCE_SCOPE, "team")
     for item in StatCounterModel.query(force_team, consistent_read=True):
-        if item.bucket.endswith("|" + team):
-            found[(item.key, item.bucket)] = int(item.contacts)
-    return found
+        bucket = item.bucket.rsplit("|", 1)[0]
+        if bucket.endswith("|" + team):
+            found[(item.key, bucket)] += int(item.contacts)
+    return dict(found)
 
 
 def team_contacts(team: str) -> list[Any]:
