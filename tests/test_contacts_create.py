@@ -12,6 +12,7 @@ from tests.support import (
     get,
     nonzero,
     online,
+    patch,
     post,
     problem,
     recent,
@@ -94,6 +95,22 @@ def test_identical_retry_is_200_and_writes_nothing(client, staff_token, team):
     assert footprint(team, f"pc-retry-{team}", [body["id"]]) == before
     assert nonzero(team_counters(team)) == recount(team)
     assert len(team_contacts(team)) == 1
+
+
+def test_retry_after_an_amendment_returns_it_and_logs_the_read(client, staff_token, team):
+    sub = f"pc-retry-amended-{team}"
+    token = staff_token("officer", sub=sub, team=team)
+    body = street()
+    assert post(client, token, "/v1/contacts", body).status_code == 201
+    supervisor = staff_token("supervisor", team=team)
+    assert patch(client, supervisor, body["id"], {"version": 1, "topic": "drugs"}).status_code == 200
+    reads_before = [e for e in access_entries(sub) if e.action == "contact.read"]
+    again = post(client, token, "/v1/contacts", body)
+    assert again.status_code == 200
+    assert again.json_body["topic"] == "drugs" and again.json_body["version"] == 2
+    reads_after = [e for e in access_entries(sub) if e.action == "contact.read"]
+    assert len(reads_after) == len(reads_before) + 1
+    assert reads_after[-1].record_id == body["id"]
 
 
 def test_retry_with_same_instant_in_another_offset_is_still_a_retry(client, staff_token, team):

@@ -59,9 +59,11 @@ def create_contact(svc: Services, ctx: RequestContext, item: ContactIn) -> tuple
         existing = failed.existing
     if existing is None or existing.content_digest != record.content_digest:
         raise conflict("A different contact with this id already exists.")
-    # An identical retry (offline sync resending) is a no-op: nothing is written, not even an
-    # access-log entry; the caller is the author (the digest is keyed by author) getting back
-    # the contact it logged, whose creation is already in the access log.
+    # An identical retry (offline sync resending) writes nothing: the caller is the author (the
+    # digest is keyed by author) getting back what it sent, whose creation is already logged.
+    # Once amended, the stored contact holds someone else's changes: that read is logged.
+    if existing.version > 1:
+        access_log.append(ctx.audit("contact.read", record_id=existing.id))
     return 200, existing.to_out()
 
 
