@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
 
 class SettingsError(ValueError):
     """The environment does not describe a runnable stage."""
@@ -102,8 +104,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         batch_workers=_int(env, "BEATLINE_BATCH_WORKERS", 8, 1),
         fanout_queue_name=env.get("BEATLINE_FANOUT_QUEUE_NAME", f"beatline-{stage}-fanout"),
         fanout_queue_url=_opt(env, "BEATLINE_FANOUT_QUEUE_URL"),
-        log_level=env.get("BEATLINE_LOG_LEVEL", "INFO"),
+        log_level=env.get("BEATLINE_LOG_LEVEL", "INFO").strip().upper(),
     )
+    if settings.log_level not in LOG_LEVELS:
+        raise SettingsError(f"BEATLINE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
     if len(settings.table_name("x")) < 3:
         raise SettingsError("table names must be 3+ characters; set BEATLINE_TABLE_PREFIX")
     return settings
