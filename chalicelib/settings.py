@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
 
 class SettingsError(ValueError):
     """The environment does not describe a runnable stage."""
@@ -111,11 +113,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         dynamodb_read_timeout_seconds=_int(env, "BEATLINE_DYNAMODB_READ_TIMEOUT_SECONDS", 10, 1),
         fanout_queue_name=env.get("BEATLINE_FANOUT_QUEUE_NAME", f"beatline-{stage}-fanout"),
         fanout_queue_url=_opt(env, "BEATLINE_FANOUT_QUEUE_URL"),
-        log_level=env.get("BEATLINE_LOG_LEVEL", "INFO"),
+        log_level=env.get("BEATLINE_LOG_LEVEL", "INFO").strip().upper(),
         vapid_key_secret_arn=_opt(env, "BEATLINE_VAPID_KEY_SECRET_ARN"),
         sns_fcm_app_arn=_opt(env, "BEATLINE_SNS_FCM_APP_ARN"),
         sns_apns_app_arn=_opt(env, "BEATLINE_SNS_APNS_APP_ARN"),
     )
+    if settings.log_level not in LOG_LEVELS:
+        raise SettingsError(f"BEATLINE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
     if len(settings.table_name("x")) < 3:
         raise SettingsError("table names must be 3+ characters; set BEATLINE_TABLE_PREFIX")
     return settings

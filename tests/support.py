@@ -145,3 +145,23 @@ def footprint(team: str, actor: str, contact_ids: list[str]) -> dict[str, Any]:
 
 
 EMPTY_FOOTPRINT = {"contacts": [], "team_contacts": 0, "counters": {}, "access_log": 0}
+
+
+class DynamoCalls:
+    """Counts the DynamoDB operations the app's models send (a botocore before-call hook)."""
+
+    def __init__(self) -> None:
+        self.operations: list[str] = []
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        self.operations.append(model.name)
+
+    def __enter__(self) -> DynamoCalls:
+        from chalicelib.store.models import ContactModel
+
+        self._events = ContactModel._get_connection().connection.client.meta.events
+        self._events.register("before-call.dynamodb.*", self, unique_id=f"count-{id(self)}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._events.unregister("before-call.dynamodb.*", unique_id=f"count-{id(self)}")

@@ -172,3 +172,16 @@ def test_response_carries_request_id(client, staff_token, team):
     bad = post(client, staff_token("officer", team=team), "/v1/contacts", {"nope": 1})
     assert problem(bad)["request_id"] == bad.headers["X-Request-Id"]
     assert error_fields(bad)
+
+
+def test_create_and_identical_retry_are_one_round_trip_each(client, staff_token, team):
+    from tests.support import DynamoCalls
+
+    token = staff_token("officer", team=team)
+    body = street()
+    with DynamoCalls() as calls:
+        assert post(client, token, "/v1/contacts", body).status_code == 201
+    assert calls.operations == ["TransactWriteItems"]
+    with DynamoCalls() as calls:
+        assert post(client, token, "/v1/contacts", body).status_code == 200
+    assert calls.operations == ["TransactWriteItems"]  # the existing item came back with the cancellation

@@ -79,7 +79,7 @@ def _log_handler() -> logging.Logger:
     from chalicelib.settings import SETTINGS
 
     _quiet_body_logging()
-    logging.getLogger("beatline").setLevel(SETTINGS.log_level.upper())
+    logging.getLogger("beatline").setLevel(SETTINGS.log_level)
     # The request line is the service's access log: always INFO, whatever BEATLINE_LOG_LEVEL says.
     logger = logging.getLogger("beatline.request")
     if not logger.handlers:

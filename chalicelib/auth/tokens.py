@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Sequence
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -90,16 +92,59 @@ REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
 
 
 class TokenVerifier:
-    def __init__(self, policies: Sequence[IssuerPolicy], leeway_seconds: int = 30) -> None:
+    """Verifies bearer tokens; remembers tokens it has verified for a short while.
+
+    An officer's app sends the same token on every request, and a warm Lambda would otherwise
+    repeat the ECDSA verification and three JSON/base64 parses each time (~0.5 ms of CPU, a third
+    of the handler's own cost on a create). A verified token (the exact string, signature included)
+    is kept for at most `cache_seconds` and never past its `exp` (+ leeway); that bounds how long a
+    key removed from the issuer's JWKS keeps working, as API Gateway's authorizer cache would.
+    """
+
+    def __init__(
+        self,
+        policies: Sequence[IssuerPolicy],
+        leeway_seconds: int = 30,
+        *,
+        cache_seconds: int = 300,
+        cache_size: int = 1024,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._policies = {p.issuer: p for p in policies}
         self._leeway = leeway_seconds
+        self._cache_seconds = cache_seconds
+        self._cache_size = cache_size
+        self._clock = clock
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def verify(self, token: str) -> Principal:
+        now = self._clock()
+        with self._cache_lock:
+            hit = self._verified.get(token)
+            if hit is not None:
+                principal, valid_until = hit
+                if now < valid_until:
+                    self._verified.move_to_end(token)
+                    return principal
+                del self._verified[token]
+        principal, expires = self._verify_uncached(token)
+        if self._cache_seconds > 0:
+            valid_until = min(now + self._cache_seconds, expires + self._leeway)
+            with self._cache_lock:
+                self._verified[token] = (principal, valid_until)
+                while len(self._verified) > self._cache_size:
+                    self._verified.popitem(last=False)
+        return principal
+
+    def _verify_uncached(self, token: str) -> tuple[Principal, float]:
         try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
+            # One unverified parse for routing (issuer, alg, kid); the claims are trusted only
+            # after the verified decode below.
+            unverified_token = jwt.api_jwt.decode_complete(token, options={"verify_signature": False})
         except jwt.PyJWTError as exc:
             raise InvalidToken("malformed token") from exc
+        header, unverified = unverified_token["header"], unverified_token["payload"]
         issuer = unverified.get("iss")
         policy = self._policies.get(issuer) if isinstance(issuer, str) else None
         if policy is None:
@@ -130,10 +175,11 @@ class TokenVerifier:
         roles = frozenset(r for r in raw_roles if isinstance(r, str)) & policy.allowed_roles
         team = claims.get("team")
         force = claims.get("force")
-        return Principal(
+        principal = Principal(
             sub=sub,
             roles=roles,
             kind=policy.kind,
             team=team if isinstance(team, str) and team else None,
             force=force if isinstance(force, str) and force else None,
         )
+        return principal, float(claims["exp"])

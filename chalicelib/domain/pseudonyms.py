@@ -20,9 +20,15 @@ class Pseudonymizer:
         if len(master_key) < 32:
             raise ValueError("the pseudonym key must be at least 32 bytes")
         self._master = master_key
+        self._subkeys: dict[str, bytes] = {}
 
     def subkey(self, purpose: str) -> bytes:
-        return hmac.new(self._master, b"beatline-subkey|" + purpose.encode(), hashlib.sha256).digest()
+        """Derived once per purpose and kept: every request needs two or three of them."""
+        key = self._subkeys.get(purpose)
+        if key is None:
+            key = hmac.new(self._master, b"beatline-subkey|" + purpose.encode(), hashlib.sha256).digest()
+            self._subkeys[purpose] = key
+        return key
 
     def _mac(self, purpose: str, value: str) -> bytes:
         return hmac.new(self.subkey(purpose), value.encode("utf-8"), hashlib.sha256).digest()

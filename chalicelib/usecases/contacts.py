@@ -56,7 +56,8 @@ def create_contact(svc: Services, ctx: RequestContext, item: ContactIn) -> tuple
         contact_store.create(record, record.counter_keys(), ctx.audit("contact.create", record_id=record.id))
         return 201, record.to_out()
     except ConditionFailed as failed:
-        existing = failed.existing
+        # The cancellation reason carries the existing item; read it only if a store ever omits it.
+        existing = failed.existing or contact_store.get(record.id)
     if existing is None or existing.content_digest != record.content_digest:
         raise conflict("A different contact with this id already exists.")
     # An identical retry (offline sync resending) writes nothing: the caller is the author (the

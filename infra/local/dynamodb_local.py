@@ -55,7 +55,9 @@ class DynamoDBLocal:
         storage = ["-dbPath", str(self.db_path)] if self.db_path else ["-inMemory"]
         return [
             java, f"-Djava.library.path={directory / 'DynamoDBLocal_lib'}", "-jar",
-            str(directory / "DynamoDBLocal.jar"), "-port", str(self.port), "-sharedDb", *storage,
+            str(directory / "DynamoDBLocal.jar"), "-port", str(self.port), "-sharedDb",
+            # Telemetry is on by default in DynamoDB Local 2+; it would call AWS from dev machines and CI.
+            "-disableTelemetry", *storage,
         ]
 
     def start(self, timeout: float = 60.0) -> DynamoDBLocal:

@@ -1,0 +1,35 @@
+"""Settings parse the environment once, with defaults that work locally, and reject nonsense."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.settings import SettingsError, load_settings
+
+
+def test_defaults_work_locally():
+    settings = load_settings({})
+    assert settings.stage == "local"
+    assert settings.table_name("contacts") == "beatline-local-contacts"
+    assert settings.max_body_bytes == 16 * 1024 and settings.max_batch_body_bytes == 1024 * 1024
+    assert settings.staff_algorithms == ("ES256",)
+    assert settings.log_level == "INFO"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"BEATLINE_MAX_BODY_BYTES": "lots"},
+        {"BEATLINE_MAX_BODY_BYTES": "10"},
+        {"BEATLINE_CONTACT_RETENTION_DAYS": "0"},
+        {"BEATLINE_TABLE_PREFIX": ""},
+        {"BEATLINE_LOG_LEVEL": "chatty"},
+    ],
+)
+def test_bad_values_fail_at_start(env):
+    with pytest.raises(SettingsError):
+        load_settings(env)
+
+
+def test_log_level_is_case_insensitive():
+    assert load_settings({"BEATLINE_LOG_LEVEL": " warning "}).log_level == "WARNING"
