@@ -1,0 +1,154 @@
+"""Delivery records: one per (alert, subscriber), claimed with a conditional write BEFORE any send.
+
+The claim succeeds only if the subscriber has no claim for this message yet (`revision` is lower),
+or the claim for this very message is in state `retry` (a recorded transient failure). So a
+redelivered SQS batch sends nothing twice, and a retried batch re-sends only what failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.store.errors import error_code, translate_store_errors
+from chalicelib.store.models import AlertModel, DeliveryModel
+
+
+@dataclass(frozen=True)
+class Claim:
+    subscriber_id: str
+    previous_state: str | None  # None: first claim of any message of this alert for the subscriber
+    previous_revision: int | None
+
+
+@dataclass(frozen=True)
+class Held:
+    alert_id: str
+    subscriber_id: str
+    revision: int
+
+
+def _conn() -> Any:
+    return DeliveryModel._get_connection()
+
+
+@translate_store_errors
+def claim(alert_id: str, subscriber_id: str, revision: int, *, state: str, now_text: str,
+          expires_at: datetime, release: tuple[str, str] | None = None) -> Claim | None:
+    """Claim the (alert, subscriber) delivery of message `revision`; None if already claimed."""
+    actions = [
+        DeliveryModel.revision.set(revision),
+        DeliveryModel.state.set(state),
+        DeliveryModel.claimed_at.set(now_text),
+        DeliveryModel.expires_at.set(expires_at),
+        DeliveryModel.attempts.add(1),
+    ]
+    if release:
+        actions += [DeliveryModel.release_bucket.set(release[0]), DeliveryModel.release_key.set(release[1])]
+    else:
+        actions += [DeliveryModel.release_bucket.remove(), DeliveryModel.release_key.remove()]
+    condition = (
+        DeliveryModel.alert_id.does_not_exist()
+        | (DeliveryModel.revision < revision)
+        | ((DeliveryModel.revision == revision) & (DeliveryModel.state == "retry"))
+    )
+    try:
+        response = _conn().update_item(alert_id, subscriber_id, actions=actions, condition=condition,
+                                       return_values="ALL_OLD")
+    except UpdateError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return None
+        raise
+    old = response.get("Attributes") or {}
+    return Claim(
+        subscriber_id=subscriber_id,
+        previous_state=old["state"]["S"] if "state" in old else None,
+        previous_revision=int(old["revision"]["N"]) if "revision" in old else None,
+    )
+
+
+@translate_store_errors
+def mark(alert_id: str, subscriber_id: str, revision: int, state: str) -> None:
+    """Record the outcome of a send (retry|gone|failed) for this message only."""
+    try:
+        DeliveryModel(alert_id=alert_id, subscriber_id=subscriber_id).update(
+            actions=[DeliveryModel.state.set(state)],
+            condition=(DeliveryModel.revision == revision),
+        )
+    except UpdateError as exc:
+        if error_code(exc) != "ConditionalCheckFailedException":
+            raise
+
+
+@translate_store_errors
+def audience_page(alert_id: str, limit: int, start: dict | None) -> tuple[list[str], dict | None]:
+    """Subscribers an alert reached (its delivery records): the audience of an Update or Cancel."""
+    results = DeliveryModel.query(alert_id, limit=limit, page_size=limit, last_evaluated_key=start,
+                                  attributes_to_get=["alert_id", "subscriber_id", "state"])
+    items = [m.subscriber_id for m in results if m.state != "gone"]
+    return items, (results.last_evaluated_key if results.last_evaluated_key else None)
+
+
+@translate_store_errors
+def get(alert_id: str, subscriber_id: str) -> DeliveryModel | None:
+    try:
+        return DeliveryModel.get(alert_id, subscriber_id, consistent_read=True)
+    except DeliveryModel.DoesNotExist:
+        return None
+
+
+@translate_store_errors
+def receipt(alert_id: str, subscriber_id: str, now_text: str) -> bool:
+    """Mark read and count it on the alert, atomically; False if it was already read."""
+    try:
+        with TransactWrite(connection=DeliveryModel._get_connection().connection) as tx:
+            tx.update(
+                DeliveryModel(alert_id=alert_id, subscriber_id=subscriber_id),
+                actions=[DeliveryModel.read_at.set(now_text)],
+                condition=DeliveryModel.alert_id.exists() & DeliveryModel.read_at.does_not_exist(),
+            )
+            tx.update(AlertModel(id=alert_id), actions=[AlertModel.read.add(1)])
+    except TransactWriteError as exc:
+        codes = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+        if codes and codes[0] == "ConditionalCheckFailed":
+            return False
+        raise
+    return True
+
+
+@translate_store_errors
+def held_due(bucket: str, until_key: str) -> list[Held]:
+    return [
+        Held(alert_id=m.alert_id, subscriber_id=m.subscriber_id, revision=int(m.revision))
+        for m in DeliveryModel.by_release.query(bucket, DeliveryModel.release_key <= until_key)
+        if m.state == "held"
+    ]
+
+
+@translate_store_errors
+def release(alert_id: str, subscriber_id: str, revision: int) -> bool:
+    """held -> claimed (so exactly one releaser sends it)."""
+    try:
+        DeliveryModel(alert_id=alert_id, subscriber_id=subscriber_id).update(
+            actions=[DeliveryModel.state.set("claimed"), DeliveryModel.release_bucket.remove(),
+                     DeliveryModel.release_key.remove()],
+            condition=(DeliveryModel.revision == revision) & (DeliveryModel.state == "held"),
+        )
+    except UpdateError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+@translate_store_errors
+def erase_subscriber(subscriber_id: str) -> int:
+    keys = list(DeliveryModel.by_subscriber.query(subscriber_id))
+    with DeliveryModel.batch_write() as batch:
+        for model in keys:
+            batch.delete(DeliveryModel(alert_id=model.alert_id, subscriber_id=model.subscriber_id))
+    return len(keys)
