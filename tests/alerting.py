@@ -29,7 +29,9 @@ class FakeChannel:
 
     def __init__(self) -> None:
         self.sends: list[tuple[str, Any]] = []
+        self.outcomes: list[tuple[str, str]] = []
         self.script: dict[str, list[str]] = {}
+        self.failing: set[str] = set()  # keys answered 'retry' while listed
         self._lock = threading.Lock()
 
     @staticmethod
@@ -41,7 +43,12 @@ class FakeChannel:
         with self._lock:
             self.sends.append((key, notification))
             outcomes = self.script.get(key)
-            return outcomes.pop(0) if outcomes else "sent"
+            outcome = "retry" if key in self.failing else (outcomes.pop(0) if outcomes else "sent")
+            self.outcomes.append((key, outcome))
+            return outcome
+
+    def delivered(self, key: str) -> int:
+        return sum(1 for k, outcome in self.outcomes if k == key and outcome == "sent")
 
     def sent_to(self, key: str) -> list[Any]:
         return [n for k, n in self.sends if k == key]
