@@ -80,6 +80,7 @@ class FanoutWorker:
         threads: int = 8,
         page_size: int = PAGE_SIZE,
         budget: int = BUDGET,
+        batch_claims: bool = True,
     ) -> None:
         self._clock = clock
         self._channels = channels
@@ -88,6 +89,7 @@ class FanoutWorker:
         self._threads = threads
         self.page_size = page_size
         self.budget = budget
+        self.batch_claims = batch_claims  # TransactWriteItems of 100 claims, else one UpdateItem each
 
     # -- wiring helpers ----------------------------------------------------------------------
     def channels(self) -> Mapping[str, Channel]:
@@ -131,13 +133,18 @@ class FanoutWorker:
     # -- modes -------------------------------------------------------------------------------
     def _process_cells(self, alert: AlertRecord, message: FanoutMessage, now: datetime) -> bool:
         matcher = AreaMatcher(alert.area.shape)
+        covered = set(alert.cells)
         outcome = Outcome()
         index, start, handled = message.cell_index, message.start, 0
         while index < len(message.cells):
             cell = message.cells[index]
             entries, start = subscriber_store.index_page(cell, self.page_size, start)
             handled += len(entries)
-            matching = [sid for sid, shapes in entries if matcher.any_intersects(_shapes(shapes))]
+            # A subscriber is indexed under each of its cells: handle it only in the first one the
+            # alert covers (saves the duplicate claims), and only if its own shape intersects.
+            matching = [sid for sid, shapes, cells in entries
+                        if min((c for c in cells if c in covered), default=cell) == cell
+                        and matcher.any_intersects(_shapes(shapes))]
             self._deliver(alert, matching, now, outcome, first_message=True, cell=cell)
             if start is None:
                 index += 1
@@ -183,17 +190,22 @@ class FanoutWorker:
         now_text = to_rfc3339(now)
         keep_until = _parse(alert.expires) + DELIVERY_KEEP
 
-        def claim(item: tuple[SubscriberRecord, datetime | None]) -> Any:
-            sub, held = item
+        claim_items = []
+        for sub, held in wanted:
             release = None
             if held is not None:
                 held_text = to_rfc3339(held)
                 release = (held_text[:13], f"{held_text}#{alert.id}#{sub.id}")
-            return delivery_store.claim(alert.id, sub.id, alert.revision, state="held" if held else "claimed",
-                                        now_text=now_text, expires_at=keep_until, release=release)
-
-        claims = self._map(claim, wanted)
-        claimed = [(sub, held, c) for (sub, held), c in zip(wanted, claims, strict=True) if c is not None]
+            claim_items.append((sub.id, "held" if held else "claimed", release))
+        if self.batch_claims:
+            got = delivery_store.claim_many(alert.id, alert.revision, claim_items, now_text=now_text,
+                                            expires_at=keep_until)
+        else:
+            results = self._map(lambda item: delivery_store.claim(
+                alert.id, item[0], alert.revision, state=item[1], now_text=now_text, expires_at=keep_until,
+                release=item[2]), claim_items)
+            got = {c.subscriber_id: c for c in results if c is not None}
+        claimed = [(sub, held, got[sub.id]) for sub, held in wanted if sub.id in got]
         if not claimed:
             return
         outcome.figures["targeted"] += sum(1 for _, _, c in claimed if c.previous_state is None)

@@ -152,3 +152,61 @@ def erase_subscriber(subscriber_id: str) -> int:
         for model in keys:
             batch.delete(DeliveryModel(alert_id=model.alert_id, subscriber_id=model.subscriber_id))
     return len(keys)
+
+
+TRANSACTION_ITEMS = 100  # TransactWriteItems limit
+
+
+@translate_store_errors
+def claim_many(alert_id: str, revision: int, wanted: list[tuple[str, str, tuple[str, str] | None]], *,
+               now_text: str, expires_at: datetime) -> dict[str, Claim]:
+    """Claim many deliveries of message `revision` with TransactWriteItems (100 per call), each
+    conditional on being new to this message; those whose condition fails (already claimed, or a
+    recorded `retry`) go through `claim` one by one, which also reclaims retries. Returns the
+    subscribers claimed now. All-or-nothing per transaction is fine here: a cancelled transaction
+    tells which item failed its condition, and the rest are re-submitted."""
+    import random
+    import time
+
+    claims: dict[str, Claim] = {}
+    first = revision == 0
+    pending = list(wanted)
+    individually: list[tuple[str, str, tuple[str, str] | None]] = []
+    conn = DeliveryModel._get_connection().connection
+    for offset in range(0, len(pending), TRANSACTION_ITEMS):
+        group = pending[offset:offset + TRANSACTION_ITEMS]
+        for attempt in range(6):
+            if not group:
+                break
+            try:
+                with TransactWrite(connection=conn) as tx:
+                    for subscriber_id, state, release in group:
+                        actions = [DeliveryModel.revision.set(revision), DeliveryModel.state.set(state),
+                                   DeliveryModel.claimed_at.set(now_text), DeliveryModel.expires_at.set(expires_at),
+                                   DeliveryModel.attempts.set(1)]
+                        if release:
+                            actions += [DeliveryModel.release_bucket.set(release[0]),
+                                        DeliveryModel.release_key.set(release[1])]
+                        condition = (DeliveryModel.alert_id.does_not_exist() if first
+                                     else DeliveryModel.revision < revision)
+                        tx.update(DeliveryModel(alert_id=alert_id, subscriber_id=subscriber_id),
+                                  actions=actions, condition=condition)
+                for subscriber_id, _, _ in group:
+                    claims[subscriber_id] = Claim(subscriber_id, None if first else "claimed", None if first else revision - 1)
+                group = []
+            except TransactWriteError as exc:
+                codes = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+                if not codes or len(codes) != len(group):
+                    raise
+                failed = {i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"}
+                individually += [item for i, item in enumerate(group) if i in failed]
+                group = [item for i, item in enumerate(group) if i not in failed]
+                if not failed:  # conflicts with a concurrent transaction: back off and retry
+                    time.sleep(min(0.5, 0.02 * 2**attempt) * random.random())  # noqa: S311 - jitter
+        individually += group  # still conflicting after retries: fall back to single claims
+    for subscriber_id, state, release in individually:
+        result = claim(alert_id, subscriber_id, revision, state=state, now_text=now_text,
+                       expires_at=expires_at, release=release)
+        if result is not None:
+            claims[subscriber_id] = result
+    return claims

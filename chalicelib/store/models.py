@@ -186,6 +186,8 @@ class SubscriptionModel(Model):
     cell = UnicodeAttribute(hash_key=True)
     subscriber_id = UnicodeAttribute(range_key=True)
     shapes = UnicodeAttribute()  # JSON list of shapes (exact check in the worker)
+    cells = ListAttribute(of=UnicodeAttribute, null=True)  # all the subscriber's cells: the worker
+    # handles a subscriber only in the first of them the alert covers (no duplicate claims)
     expires_at = TTLAttribute()
 
 

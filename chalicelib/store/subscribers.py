@@ -94,9 +94,11 @@ def downgrade_to_inbox(subscriber_id: str, gone_type: str) -> None:
 @translate_store_errors
 def write_index(subscriber_id: str, cells: Iterable[str], shapes: list[dict], expires_at: Any) -> None:
     text = json.dumps(shapes, separators=(",", ":"))
+    all_cells = sorted(cells)
     with SubscriptionModel.batch_write() as batch:
-        for cell in cells:
-            batch.save(SubscriptionModel(cell=cell, subscriber_id=subscriber_id, shapes=text, expires_at=expires_at))
+        for cell in all_cells:
+            batch.save(SubscriptionModel(cell=cell, subscriber_id=subscriber_id, shapes=text, cells=all_cells,
+                                         expires_at=expires_at))
 
 
 @translate_store_errors
@@ -107,10 +109,10 @@ def delete_index(subscriber_id: str, cells: Iterable[str]) -> None:
 
 
 @translate_store_errors
-def index_page(cell: str, limit: int, start: dict | None) -> tuple[list[tuple[str, list[dict]]], dict | None]:
-    """One page of the cell index: (subscriber_id, shapes) pairs, and where to continue."""
+def index_page(cell: str, limit: int, start: dict | None) -> tuple[list[tuple[str, list[dict], list[str]]], dict | None]:
+    """One page of the cell index: (subscriber_id, shapes, cells) triples, and where to continue."""
     results = SubscriptionModel.query(cell, limit=limit, page_size=limit, last_evaluated_key=start)
-    items = [(m.subscriber_id, json.loads(m.shapes)) for m in results]
+    items = [(m.subscriber_id, json.loads(m.shapes), list(m.cells or [cell])) for m in results]
     return items, (results.last_evaluated_key if len(items) == limit else None)
 
 
