@@ -159,7 +159,9 @@ def test_erasure_leaves_nothing_readable(client, staff_token, team, services_ove
     assert SubscriberModel.count(subscriber_id) == 0
     assert InboxModel.count(subscriber_id, consistent_read=True) == 0
     assert list(DeliveryModel.by_subscriber.query(subscriber_id)) == []
-    assert DeliveryModel.count(alert_id, DeliveryModel.subscriber_id == subscriber_id) == 0
+    from chalicelib.store.deliveries import key
+
+    assert DeliveryModel.count(key(alert_id, subscriber_id), DeliveryModel.subscriber_id == subscriber_id) == 0
     assert all(SubscriptionModel.count(cell, SubscriptionModel.subscriber_id == subscriber_id) == 0 for cell in cells)
 
 

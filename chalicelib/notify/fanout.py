@@ -47,7 +47,8 @@ LOG = logging.getLogger("beatline.fanout")
 PAGE_SIZE = 500
 BUDGET = 5_000  # index entries per message before the rest goes to a continuation message
 MAX_ATTEMPTS = 5
-DELIVERY_KEEP = timedelta(days=30)  # delivery records and inbox copies outlive the alert by this
+DELIVERY_KEEP = timedelta(days=30)
+RETRY_HELD = timedelta(minutes=5)  # delivery records and inbox copies outlive the alert by this
 
 
 class Channel(Protocol):
@@ -158,7 +159,7 @@ class FanoutWorker:
         outcome = Outcome()
         start, handled = message.start, 0
         while True:
-            subscriber_ids, start = delivery_store.audience_page(alert.id, self.page_size, start)
+            subscriber_ids, start = delivery_store.audience_page(alert.id, message.shard, self.page_size, start)
             handled += len(subscriber_ids)
             self._deliver(alert, subscriber_ids, now, outcome, first_message=False)
             if start is None:
@@ -295,6 +296,11 @@ class FanoutWorker:
                 outcome = Outcome()
                 result = self._send(sub, notification_for(alert, sub.preferences.language, base_url=self._base_url))
                 self._record(alert, sub, "held", None, result, outcome)
+                if outcome.retry:  # hold it again; the next run after RETRY_HELD tries once more
+                    again = to_rfc3339(now + RETRY_HELD)
+                    delivery_store.claim(alert.id, sub.id, held.revision, state="held", now_text=to_rfc3339(now),
+                                         expires_at=_parse(alert.expires) + DELIVERY_KEEP,
+                                         release=(again[:13], f"{again}#{alert.id}#{sub.id}"))
                 alert_store.add_figures(alert.id, outcome.figures)
                 released += 1
         return released

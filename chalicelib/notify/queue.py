@@ -30,6 +30,7 @@ class FanoutMessage(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=Fa
     mode: str = "cells"  # cells|audience
     cells: list[str] = []
     cell_index: int = 0
+    shard: int = 0  # audience mode: which delivery shard (see store.deliveries.DELIVERY_SHARDS)
     start: dict[str, Any] | None = None
 
 
@@ -61,10 +62,14 @@ class SqsQueue:
             pending = {str(i): encode(m) for i, m in enumerate(messages[offset:offset + 10])}
             for attempt in range(self._attempts):
                 self.calls += 1
-                response = self._client.send_message_batch(
-                    QueueUrl=self._url,
-                    Entries=[{"Id": entry_id, "MessageBody": body} for entry_id, body in pending.items()],
-                )
+                try:
+                    response = self._client.send_message_batch(
+                        QueueUrl=self._url,
+                        Entries=[{"Id": entry_id, "MessageBody": body} for entry_id, body in pending.items()],
+                    )
+                except Exception as exc:  # botocore ClientError/BotoCoreError: throttled, unreachable
+                    LOG.warning("SendMessageBatch failed: %s", exc)
+                    response = {"Failed": [{"Id": k} for k in pending]}
                 failed = {f["Id"] for f in response.get("Failed", [])}
                 pending = {k: v for k, v in pending.items() if k in failed}
                 if not pending:

@@ -32,6 +32,27 @@ class Held:
     revision: int
 
 
+DELIVERY_SHARDS = 32
+
+
+def shard_of(subscriber_id: str) -> int:
+    import zlib
+
+    return zlib.crc32(subscriber_id.encode()) % DELIVERY_SHARDS
+
+
+def shard_key(alert_id: str, shard: int) -> str:
+    return f"{alert_id}#{shard:02d}"
+
+
+def key(alert_id: str, subscriber_id: str) -> str:
+    return shard_key(alert_id, shard_of(subscriber_id))
+
+
+def _item(alert_id: str, subscriber_id: str) -> DeliveryModel:
+    return DeliveryModel(alert_shard=key(alert_id, subscriber_id), subscriber_id=subscriber_id)
+
+
 def _conn() -> Any:
     return DeliveryModel._get_connection()
 
@@ -41,6 +62,7 @@ def claim(alert_id: str, subscriber_id: str, revision: int, *, state: str, now_t
           expires_at: datetime, release: tuple[str, str] | None = None) -> Claim | None:
     """Claim the (alert, subscriber) delivery of message `revision`; None if already claimed."""
     actions = [
+        DeliveryModel.alert_id.set(alert_id),
         DeliveryModel.revision.set(revision),
         DeliveryModel.state.set(state),
         DeliveryModel.claimed_at.set(now_text),
@@ -52,12 +74,12 @@ def claim(alert_id: str, subscriber_id: str, revision: int, *, state: str, now_t
     else:
         actions += [DeliveryModel.release_bucket.remove(), DeliveryModel.release_key.remove()]
     condition = (
-        DeliveryModel.alert_id.does_not_exist()
+        DeliveryModel.alert_shard.does_not_exist()
         | (DeliveryModel.revision < revision)
         | ((DeliveryModel.revision == revision) & (DeliveryModel.state == "retry"))
     )
     try:
-        response = _conn().update_item(alert_id, subscriber_id, actions=actions, condition=condition,
+        response = _conn().update_item(key(alert_id, subscriber_id), subscriber_id, actions=actions, condition=condition,
                                        return_values="ALL_OLD")
     except UpdateError as exc:
         if error_code(exc) == "ConditionalCheckFailedException":
@@ -75,7 +97,7 @@ def claim(alert_id: str, subscriber_id: str, revision: int, *, state: str, now_t
 def mark(alert_id: str, subscriber_id: str, revision: int, state: str) -> None:
     """Record the outcome of a send (retry|gone|failed) for this message only."""
     try:
-        DeliveryModel(alert_id=alert_id, subscriber_id=subscriber_id).update(
+        _item(alert_id, subscriber_id).update(
             actions=[DeliveryModel.state.set(state)],
             condition=(DeliveryModel.revision == revision),
         )
@@ -85,10 +107,10 @@ def mark(alert_id: str, subscriber_id: str, revision: int, state: str) -> None:
 
 
 @translate_store_errors
-def audience_page(alert_id: str, limit: int, start: dict | None) -> tuple[list[str], dict | None]:
-    """Subscribers an alert reached (its delivery records): the audience of an Update or Cancel."""
-    results = DeliveryModel.query(alert_id, limit=limit, page_size=limit, last_evaluated_key=start,
-                                  attributes_to_get=["alert_id", "subscriber_id", "state"])
+def audience_page(alert_id: str, shard: int, limit: int, start: dict | None) -> tuple[list[str], dict | None]:
+    """Subscribers an alert reached in one shard (its delivery records): an Update's or Cancel's audience."""
+    results = DeliveryModel.query(shard_key(alert_id, shard), limit=limit, page_size=limit, last_evaluated_key=start,
+                                  attributes_to_get=["alert_shard", "subscriber_id", "state"])
     items = [m.subscriber_id for m in results if m.state != "gone"]
     return items, (results.last_evaluated_key if results.last_evaluated_key else None)
 
@@ -96,7 +118,7 @@ def audience_page(alert_id: str, limit: int, start: dict | None) -> tuple[list[s
 @translate_store_errors
 def get(alert_id: str, subscriber_id: str) -> DeliveryModel | None:
     try:
-        return DeliveryModel.get(alert_id, subscriber_id, consistent_read=True)
+        return DeliveryModel.get(key(alert_id, subscriber_id), subscriber_id, consistent_read=True)
     except DeliveryModel.DoesNotExist:
         return None
 
@@ -107,9 +129,9 @@ def receipt(alert_id: str, subscriber_id: str, now_text: str) -> bool:
     try:
         with TransactWrite(connection=DeliveryModel._get_connection().connection) as tx:
             tx.update(
-                DeliveryModel(alert_id=alert_id, subscriber_id=subscriber_id),
+                _item(alert_id, subscriber_id),
                 actions=[DeliveryModel.read_at.set(now_text)],
-                condition=DeliveryModel.alert_id.exists() & DeliveryModel.read_at.does_not_exist(),
+                condition=DeliveryModel.alert_shard.exists() & DeliveryModel.read_at.does_not_exist(),
             )
             tx.update(AlertModel(id=alert_id), actions=[AlertModel.read.add(1)])
     except TransactWriteError as exc:
@@ -133,7 +155,7 @@ def held_due(bucket: str, until_key: str) -> list[Held]:
 def release(alert_id: str, subscriber_id: str, revision: int) -> bool:
     """held -> claimed (so exactly one releaser sends it)."""
     try:
-        DeliveryModel(alert_id=alert_id, subscriber_id=subscriber_id).update(
+        _item(alert_id, subscriber_id).update(
             actions=[DeliveryModel.state.set("claimed"), DeliveryModel.release_bucket.remove(),
                      DeliveryModel.release_key.remove()],
             condition=(DeliveryModel.revision == revision) & (DeliveryModel.state == "held"),
@@ -150,7 +172,7 @@ def erase_subscriber(subscriber_id: str) -> int:
     keys = list(DeliveryModel.by_subscriber.query(subscriber_id))
     with DeliveryModel.batch_write() as batch:
         for model in keys:
-            batch.delete(DeliveryModel(alert_id=model.alert_id, subscriber_id=model.subscriber_id))
+            batch.delete(DeliveryModel(alert_shard=model.alert_shard, subscriber_id=model.subscriber_id))
     return len(keys)
 
 
@@ -181,15 +203,16 @@ def claim_many(alert_id: str, revision: int, wanted: list[tuple[str, str, tuple[
             try:
                 with TransactWrite(connection=conn) as tx:
                     for subscriber_id, state, release in group:
-                        actions = [DeliveryModel.revision.set(revision), DeliveryModel.state.set(state),
+                        actions = [DeliveryModel.alert_id.set(alert_id),
+                                   DeliveryModel.revision.set(revision), DeliveryModel.state.set(state),
                                    DeliveryModel.claimed_at.set(now_text), DeliveryModel.expires_at.set(expires_at),
                                    DeliveryModel.attempts.set(1)]
                         if release:
                             actions += [DeliveryModel.release_bucket.set(release[0]),
                                         DeliveryModel.release_key.set(release[1])]
-                        condition = (DeliveryModel.alert_id.does_not_exist() if first
+                        condition = (DeliveryModel.alert_shard.does_not_exist() if first
                                      else DeliveryModel.revision < revision)
-                        tx.update(DeliveryModel(alert_id=alert_id, subscriber_id=subscriber_id),
+                        tx.update(_item(alert_id, subscriber_id),
                                   actions=actions, condition=condition)
                 for subscriber_id, _, _ in group:
                     claims[subscriber_id] = Claim(subscriber_id, None if first else "claimed", None if first else revision - 1)

@@ -40,7 +40,7 @@ from chalicelib.domain.cursors import query_fingerprint
 from chalicelib.domain.geometry import AreaMatcher, covering_cells
 from chalicelib.domain.shapes import Circle, validate_shape
 from chalicelib.errors import FieldError, ProblemError, bad_request, conflict, forbidden, not_found
-from chalicelib.notify.queue import FanoutMessage
+from chalicelib.notify.queue import FanoutMessage, QueueUnavailable
 from chalicelib.services import Services
 from chalicelib.store import alerts as alert_store
 from chalicelib.store import areas as area_store
@@ -132,9 +132,19 @@ def _replace(old: AlertRecord, new: AlertRecord) -> None:
         raise conflict("The alert changed meanwhile; read it again.") from None
 
 
+def _enqueue(svc: Services, messages: list[FanoutMessage]) -> None:
+    """The state change is committed first (a worker must see the published alert). If the queue
+    then refuses the messages, the caller gets 503; see docs/alerts.md (known limitation)."""
+    try:
+        svc.fanout.enqueue(messages)
+    except QueueUnavailable:
+        raise ProblemError(503, "Service unavailable", "The alert changed state but its delivery could not be "
+                           "queued; an operator must re-queue it.", headers={"Retry-After": "60"}) from None
+
+
 def _enqueue_cells(svc: Services, record: AlertRecord) -> None:
     cells = list(record.cells)
-    svc.fanout.enqueue([
+    _enqueue(svc, [
         FanoutMessage(alert_id=record.id, revision=record.revision, mode="cells", cells=cells[i:i + CELLS_PER_MESSAGE])
         for i in range(0, len(cells), CELLS_PER_MESSAGE)
     ])
@@ -168,8 +178,14 @@ def update(svc: Services, ctx: RequestContext, alert_id: str, body: AlertUpdateI
     _replace(record, new)
     if expires != record.expires:
         alert_store.put_cells(new.id, new.cells, new.expires)
-    svc.fanout.enqueue([FanoutMessage(alert_id=new.id, revision=new.revision, mode="audience")])
+    _enqueue(svc, _audience_messages(new))
     return alert_store.get(new.id).to_out(ctx.now)  # type: ignore[union-attr]
+
+
+def _audience_messages(record: AlertRecord) -> list[FanoutMessage]:
+    """One message per delivery shard: an Update/Cancel goes to the original audience in parallel."""
+    return [FanoutMessage(alert_id=record.id, revision=record.revision, mode="audience", shard=shard)
+            for shard in range(delivery_store.DELIVERY_SHARDS)]
 
 
 def cancel(svc: Services, ctx: RequestContext, alert_id: str) -> AlertOut:
@@ -184,7 +200,7 @@ def cancel(svc: Services, ctx: RequestContext, alert_id: str) -> AlertOut:
         new = published(record, now=ctx.now, msg_type="Cancel")
         _replace(record, new)
         alert_store.delete_cells(new.id, new.cells)
-        svc.fanout.enqueue([FanoutMessage(alert_id=new.id, revision=new.revision, mode="audience")])
+        _enqueue(svc, _audience_messages(new))
     return alert_store.get(new.id).to_out(ctx.now)  # type: ignore[union-attr]
 
 
