@@ -280,8 +280,8 @@ class DeliveriesByRelease(GlobalSecondaryIndex["DeliveryModel"]):
 class DeliveryModel(Model):
     """One item per (alert, subscriber): claimed with a conditional write before any send.
     `revision` is the newest message (Alert=0, Update/Cancel=n) claimed for this subscriber.
-    The partition key is `<alert_id>#<shard>` (shard = hash of the subscriber, 32 shards), so one
-    alert's claims spread over 32 partitions instead of hitting one (1,000 WCU/s each)."""
+    The partition key is `<alert_id>#<shard>` (shard = hash of the subscriber, 64 shards), so one
+    alert's claims spread over 64 partitions instead of hitting one (1,000 WCU/s each)."""
 
     class Meta(_Meta):
         table_name = SETTINGS.table_name("deliveries")
