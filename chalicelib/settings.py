@@ -58,6 +58,7 @@ class Settings:
     alert_sender: str = "beatline@local"  # CAP <sender>
     public_base_url: str = "http://127.0.0.1:8000"  # links in pushes, the Atom feed and CAP
     fanout_async: bool = False  # local queue: deliver on a background thread (`make run`)
+    fanout_threads: int = 8  # claim/send threads per fan-out message (see docs/fanout.md)
 
     def table_name(self, short_name: str) -> str:
         return f"{self.table_prefix}{short_name}"
@@ -122,6 +123,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         alert_sender=env.get("BEATLINE_ALERT_SENDER", f"beatline@{stage}"),
         public_base_url=env.get("BEATLINE_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         fanout_async=env.get("BEATLINE_FANOUT_ASYNC", "") in ("1", "true", "yes"),
+        fanout_threads=_int(env, "BEATLINE_FANOUT_THREADS", 8, 1),
     )
     if len(settings.table_name("x")) < 3:
         raise SettingsError("table names must be 3+ characters; set BEATLINE_TABLE_PREFIX")

@@ -60,3 +60,19 @@ def test_local_queue_runs_continuations_and_retries_failures():
     queue = LocalQueue(process)
     queue.enqueue([FanoutMessage(alert_id="a", revision=0), FanoutMessage(alert_id="b", revision=0)])
     assert seen == ["a", "b", "c", "b"]
+
+
+def test_local_queue_can_deliver_on_a_background_thread():
+    import threading
+
+    done = threading.Event()
+    threads: list[str] = []
+
+    def process(message: FanoutMessage) -> bool:
+        threads.append(threading.current_thread().name)
+        done.set()
+        return True
+
+    LocalQueue(process, asynchronous=True).enqueue([FanoutMessage(alert_id="a", revision=0)])
+    assert done.wait(5)
+    assert threads[0].startswith("fanout")

@@ -55,7 +55,7 @@ def worker_for(svc: Services) -> FanoutWorker:
     from chalicelib.notify.fanout import FanoutWorker
 
     return FanoutWorker(clock=svc.clock, channels=svc.push_channels, queue=lambda: svc.fanout,
-                        base_url=svc.settings.public_base_url)
+                        base_url=svc.settings.public_base_url, threads=svc.settings.fanout_threads)
 
 
 def handle_sqs_event(event: Any) -> dict[str, list[dict[str, str]]]:
