@@ -137,6 +137,31 @@ def test_quiet_hours_hold_pushes_until_they_end(client, staff_token, team, servi
     assert len(inbox(client, token)) == 2  # the inbox had both at once
 
 
+def test_held_push_that_fails_is_held_again(client, staff_token, team, services_override):
+    from chalicelib.notify.wiring import release_held
+
+    push = FakeChannel()
+    london = ZoneInfo("Europe/London")
+    day = datetime.now(UTC).date() + timedelta(days=5)
+    night = datetime.combine(day, time(1, 0), tzinfo=london).astimezone(UTC)
+    services_override(channels={"webpush": push})
+    lat, lon = spot()
+    sleeper = webpush_channel()
+    resident(client, [circle(lat, lon, 300)], sleeper, quiet_hours={"start": "00:00", "end": "06:00", "tz": "Europe/London"})
+    endpoint = sleeper["subscription"]["endpoint"]
+    services_override(clock=lambda: night, channels={"webpush": push})
+    publish(client, staff_token("officer", team=team), staff_token("supervisor", team=team), square(lat, lon, 0.01),
+            expires_at=(night + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    push.failing.add(endpoint)
+    six = datetime.combine(day, time(6, 1), tzinfo=london).astimezone(UTC)
+    services_override(clock=lambda: six, channels={"webpush": push})
+    assert release_held() == 1 and push.delivered(endpoint) == 0
+    push.failing.clear()
+    assert release_held() == 0  # held again until 5 minutes later
+    services_override(clock=lambda: six + timedelta(minutes=6), channels={"webpush": push})
+    assert release_held() == 1 and push.delivered(endpoint) == 1
+
+
 def test_erasure_leaves_nothing_readable(client, staff_token, team, services_override):
     from chalicelib.store.models import DeliveryModel, InboxModel, SubscriberModel, SubscriptionModel
 

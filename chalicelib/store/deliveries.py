@@ -111,7 +111,7 @@ def audience_page(alert_id: str, shard: int, limit: int, start: dict | None) -> 
     """Subscribers an alert reached in one shard (its delivery records): an Update's or Cancel's audience."""
     results = DeliveryModel.query(shard_key(alert_id, shard), limit=limit, page_size=limit, last_evaluated_key=start,
                                   attributes_to_get=["alert_shard", "subscriber_id", "state"])
-    items = [m.subscriber_id for m in results if m.state != "gone"]
+    items = [m.subscriber_id for m in results]  # `gone` ones now have their inbox: still told
     return items, (results.last_evaluated_key if results.last_evaluated_key else None)
 
 
