@@ -183,3 +183,35 @@ def test_read_receipts_and_responses(client, staff_token, team, services_overrid
     day = body["occurred_at"][:10]
     counted = dict(contact_store.counters(f"team:{team}|platform", f"{day}|", f"{day}|~"))
     assert counted == {f"{day}|beatline": 1}
+
+
+def test_concurrent_redelivery_still_sends_once(client, staff_token, team, services_override):
+    """Two workers given the same batch at the same time (SQS may do that after a visibility
+    timeout): the conditional claims still let exactly one of them send to each subscriber."""
+    import threading
+
+    from chalicelib.notify.wiring import worker_for
+    from chalicelib.services import services
+
+    push, queue = FakeChannel(), RecordingQueue()
+    services_override(channels={"webpush": push}, fanout_queue=queue)
+    lat, lon = spot()
+    channels = [webpush_channel() for _ in range(12)]
+    for channel in channels:
+        resident(client, [circle(lat, lon, 600)], channel)
+    publish(client, staff_token("officer", team=team), staff_token("supervisor", team=team), square(lat, lon, 0.02))
+    records = [(f"m{i}", encode(m)) for i, m in enumerate(queue.messages)]
+    start = threading.Barrier(2)
+    results = []
+
+    def run() -> None:
+        start.wait()
+        results.append(worker_for(services()).handle_sqs_records(records))
+
+    workers = [threading.Thread(target=run) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert results == [{"batchItemFailures": []}] * 2
+    assert sorted(len(push.sent_to(c["subscription"]["endpoint"])) for c in channels) == [1] * 12
