@@ -239,7 +239,7 @@ class FanoutWorker:
                 sends.append((sub, c))
         results = self._map(lambda item: self._send(item[0], note(item[0].preferences.language)), sends)
         for (sub, c), result in zip(sends, results, strict=True):
-            self._record(alert, sub, c.previous_state, c, result, outcome)
+            self._record(alert, sub, c.previous_state, result, outcome)
 
     def _send(self, sub: SubscriberRecord, notification: Notification) -> str:
         channel = self.channels().get(sub.channel.get("type", ""))
@@ -252,8 +252,9 @@ class FanoutWorker:
             LOG.exception("channel %s raised", sub.channel.get("type"))
             return "retry"
 
-    def _record(self, alert: AlertRecord, sub: SubscriberRecord, previous_state: str | None, claim: Any,
-                result: str, outcome: Outcome) -> None:
+    def _record(self, alert: AlertRecord, sub: SubscriberRecord, previous_state: str | None, result: str,
+                outcome: Outcome) -> None:
+        """Count the outcome of one send and record it on the delivery (gone/retry/failed)."""
         was_failed = previous_state == "retry"
         if result == "sent":
             outcome.figures["sent"] += 1
@@ -303,7 +304,7 @@ class FanoutWorker:
                     continue
                 outcome = Outcome()
                 result = self._send(sub, notification_for(alert, sub.preferences.language, base_url=self._base_url))
-                self._record(alert, sub, "held", None, result, outcome)
+                self._record(alert, sub, "held", result, outcome)
                 if outcome.retry:  # hold it again; the next run after RETRY_HELD tries once more
                     again = to_rfc3339(now + RETRY_HELD)
                     delivery_store.claim(alert.id, sub.id, held.revision, state="held", now_text=to_rfc3339(now),
