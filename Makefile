@@ -43,3 +43,8 @@ bench: deps
 
 clean:
 	rm -rf $(VENV) infra/local/node_modules build .pytest_cache .ruff_cache
+
+.PHONY: bench-fanout
+# One alert to N subscribers on DynamoDB Local (prints a table; ~6 min at the default 100,000).
+bench-fanout: deps
+	$(PY) -m bench.fanout --subscribers $(or $(N),100000)
