@@ -142,3 +142,26 @@ def test_team_list_is_own_team_only(client, staff_token, team):
     assert [a["id"] for a in listed.json_body["items"]] == [mine]
     other = staff_token("officer", team=team + "-other")
     assert client.http.get(f"/v1/alerts/{mine}", headers=bearer(other)).status_code == 404
+
+
+def test_alert_list_and_inbox_paginate(client, staff_token, team, services_override):
+    import itertools
+
+    ticks = itertools.count()
+    start = datetime.now(UTC)
+    # Times are kept to the second: a ticking clock makes "newest first" observable.
+    services_override(channels={}, clock=lambda: start + timedelta(seconds=next(ticks)))
+    lat, lon = spot()
+    officer, supervisor = staff_token("officer", team=team), staff_token("supervisor", team=team)
+    _, token = resident(client, [circle(lat, lon, 300)])
+    ids = [publish(client, officer, supervisor, square(lat, lon, 0.01), headline=f"Alert {i}") for i in range(3)]
+    first = client.http.get("/v1/alerts?status=published&limit=2", headers=bearer(officer)).json_body
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    second = client.http.get(f"/v1/alerts?status=published&limit=2&cursor={first['next_cursor']}", headers=bearer(officer)).json_body
+    assert sorted(a["id"] for a in first["items"] + second["items"]) == sorted(ids)
+    other_query = client.http.get(f"/v1/alerts?status=draft&limit=2&cursor={first['next_cursor']}", headers=bearer(officer))
+    assert other_query.status_code == 400  # cursors are bound to their query
+    page = client.http.get("/v1/subscribers/me/inbox?limit=2", headers=bearer(token)).json_body
+    assert [i["headline"] for i in page["items"]] == ["Alert 2", "Alert 1"]
+    rest = client.http.get(f"/v1/subscribers/me/inbox?limit=2&cursor={page['next_cursor']}", headers=bearer(token)).json_body
+    assert [i["headline"] for i in rest["items"]] == ["Alert 0"]
