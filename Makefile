@@ -55,3 +55,8 @@ clean:
 # Deployable CloudFormation (SAM) template + Lambda zip under build/$(STAGE)/ (see README, Deploy).
 package: $(PY_STAMP)
 	$(PY) -m infra.build_template --stage $(STAGE) --out build/$(STAGE)
+
+.PHONY: bench-fanout
+# One alert to N subscribers on DynamoDB Local (prints a table; ~6 min at the default 100,000).
+bench-fanout: deps
+	$(PY) -m bench.fanout --subscribers $(or $(N),100000)

@@ -168,8 +168,8 @@ def main() -> int:
         "BEATLINE_STAFF_ISSUER": ISSUER, "BEATLINE_STAFF_AUDIENCE": AUDIENCE,
         "BEATLINE_STAFF_JWKS_FILE": str(keys_dir / STAFF_JWKS), "BEATLINE_PSEUDONYM_KEY_FILE": str(keys_dir / PSEUDONYM_KEY),
         "BEATLINE_RESIDENT_KEY_FILE": str(keys_dir / "resident-es256.pem"),
-        "BEATLINE_VAPID_KEY_FILE": str(keys_dir / "vapid-es256.pem"),
-        "BEATLINE_SUBSCRIBER_RATE_LIMIT": "100000",
+        "BEATLINE_VAPID_PRIVATE_KEY_FILE": str(keys_dir / "vapid-es256.pem"),
+        "BEATLINE_SUBSCRIBER_RATE_PER_MINUTE": "100000",
     })
     from chalicelib.store.tables import ensure_tables
     from infra.local.server import LiveServer

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from chalicelib.auth.principal import RESIDENT_ROLES, STAFF_ROLES
 from chalicelib.auth.tokens import IssuerPolicy, JwksFile, JwksUrl, KeySource, TokenVerifier
@@ -23,6 +25,22 @@ class Services:
     pseudonyms: Pseudonymizer
     cursors: CursorCodec
     contact_rules: ContactRules
+    # Residents' alerts. `resident_tokens` signs resident JWTs (None: no key configured);
+    # `fanout` is the queue interface (SQS or in-process); channels are built on first use.
+    resident_tokens: Any = None
+    fanout: Any = None
+    channels_override: Mapping[str, Any] | None = None
+    _channels: Mapping[str, Any] | None = field(default=None, repr=False)
+
+    def push_channels(self) -> Mapping[str, Any]:
+        """type -> Channel; the real ones are imported only when the worker first needs them."""
+        if self.channels_override is not None:
+            return self.channels_override
+        if self._channels is None:
+            from chalicelib.notify.wiring import build_channels
+
+            self._channels = build_channels(self.settings)
+        return self._channels
 
 
 def staff_key_source(settings: Settings) -> KeySource:
@@ -40,6 +58,9 @@ def build_services(
     staff_keys: KeySource | None = None,
     resident_policy: IssuerPolicy | None = None,
     pseudonym_key: bytes | None = None,
+    resident_tokens: Any = None,
+    channels: Mapping[str, Any] | None = None,
+    fanout_queue: Any = None,
 ) -> Services:
     policies = [
         IssuerPolicy(
@@ -51,6 +72,12 @@ def build_services(
             kind="staff",
         )
     ]
+    if resident_tokens is None:
+        from chalicelib.auth.resident import resident_tokens_from_settings
+
+        resident_tokens = resident_tokens_from_settings(settings)
+    if resident_policy is None and resident_tokens is not None:
+        resident_policy = resident_tokens.policy()
     if resident_policy is not None:
         assert resident_policy.allowed_roles <= RESIDENT_ROLES  # noqa: S101 - programming error
         policies.append(resident_policy)
@@ -60,7 +87,7 @@ def build_services(
         name="pseudonym key",
     )
     pseudonyms = Pseudonymizer(key)
-    return Services(
+    built = Services(
         settings=settings,
         clock=clock,
         verifier=TokenVerifier(policies, leeway_seconds=settings.token_leeway_seconds),
@@ -71,7 +98,15 @@ def build_services(
             future_skew=timedelta(seconds=settings.future_skew_seconds),
             retention=timedelta(days=settings.contact_retention_days),
         ),
+        resident_tokens=resident_tokens,
+        channels_override=channels,
     )
+    if fanout_queue is None:
+        from chalicelib.notify.wiring import build_queue
+
+        fanout_queue = build_queue(settings, lambda: built)
+    built.fanout = fanout_queue
+    return built
 
 
 _current: Services | None = None

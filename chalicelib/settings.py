@@ -52,11 +52,17 @@ class Settings:
     fanout_queue_name: str
     fanout_queue_url: str | None
     log_level: str
-    # Deployed stages (infra/template.py wires these from the stack): Web Push VAPID key secret,
-    # SNS platform applications (empty: that push channel is off).
-    vapid_key_secret_arn: str | None = None
-    sns_fcm_app_arn: str | None = None
-    sns_apns_app_arn: str | None = None
+    # Residents and alerts (defaults work locally; see docs/alerts.md).
+    subscriber_rate_per_minute: int = 10  # POST /v1/subscribers per client address per minute
+    sns_platform_app_fcm_arn: str | None = None  # set in AWS: tokens become SNS platform endpoints
+    sns_platform_app_apns_arn: str | None = None
+    vapid_private_key_file: str | None = None
+    vapid_private_key_secret_arn: str | None = None
+    vapid_subject: str = "mailto:alerts@beatline.example"
+    alert_sender: str = "beatline@local"  # CAP <sender>
+    public_base_url: str = "http://127.0.0.1:8000"  # links in pushes, the Atom feed and CAP
+    fanout_async: bool = False  # local queue: deliver on a background thread (`make run`)
+    fanout_threads: int = 8  # claim/send threads per fan-out message (see docs/fanout.md)
 
     def table_name(self, short_name: str) -> str:
         return f"{self.table_prefix}{short_name}"
@@ -114,9 +120,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         fanout_queue_name=env.get("BEATLINE_FANOUT_QUEUE_NAME", f"beatline-{stage}-fanout"),
         fanout_queue_url=_opt(env, "BEATLINE_FANOUT_QUEUE_URL"),
         log_level=env.get("BEATLINE_LOG_LEVEL", "INFO").strip().upper(),
-        vapid_key_secret_arn=_opt(env, "BEATLINE_VAPID_KEY_SECRET_ARN"),
-        sns_fcm_app_arn=_opt(env, "BEATLINE_SNS_FCM_APP_ARN"),
-        sns_apns_app_arn=_opt(env, "BEATLINE_SNS_APNS_APP_ARN"),
+        subscriber_rate_per_minute=_int(env, "BEATLINE_SUBSCRIBER_RATE_PER_MINUTE", 10, 1),
+        sns_platform_app_fcm_arn=_opt(env, "BEATLINE_SNS_FCM_APP_ARN"),
+        sns_platform_app_apns_arn=_opt(env, "BEATLINE_SNS_APNS_APP_ARN"),
+        vapid_private_key_file=_opt(env, "BEATLINE_VAPID_PRIVATE_KEY_FILE"),
+        vapid_private_key_secret_arn=_opt(env, "BEATLINE_VAPID_KEY_SECRET_ARN"),
+        vapid_subject=env.get("BEATLINE_VAPID_SUBJECT", "mailto:alerts@beatline.example"),
+        alert_sender=env.get("BEATLINE_ALERT_SENDER", f"beatline@{stage}"),
+        public_base_url=env.get("BEATLINE_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        fanout_async=env.get("BEATLINE_FANOUT_ASYNC", "") in ("1", "true", "yes"),
+        fanout_threads=_int(env, "BEATLINE_FANOUT_THREADS", 8, 1),
     )
     if settings.log_level not in LOG_LEVELS:
         raise SettingsError(f"BEATLINE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")

@@ -42,6 +42,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "BEATLINE_PSEUDONYM_KEY_FILE": str(keys_dir / PSEUDONYM_KEY),
         "BEATLINE_RESIDENT_KEY_FILE": str(keys_dir / "resident-es256.pem"),
         "BEATLINE_LOG_LEVEL": "WARNING",
+        "BEATLINE_SUBSCRIBER_RATE_PER_MINUTE": "100000",  # the rate-limit test installs its own limit
     })
     from chalicelib.store.tables import ensure_tables
 

@@ -20,6 +20,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "contacts:list-team": frozenset({"supervisor"}),
     # Areas
     "areas:write": frozenset({"admin"}),
+    # Residents (subscribers) and alerts
+    "subscribers:self": frozenset({"resident"}),
+    "alerts:draft": frozenset({"officer", "supervisor"}),
+    "alerts:read": frozenset({"officer", "supervisor"}),
+    "alerts:list": frozenset({"officer", "supervisor"}),
+    "alerts:approve": frozenset({"supervisor"}),
+    "alerts:update": frozenset({"supervisor"}),
+    "alerts:cancel": frozenset({"supervisor"}),
+    "alerts:receipt": frozenset({"resident"}),
+    "alerts:respond": frozenset({"resident"}),
 }
 
 

@@ -12,7 +12,7 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.settings import SETTINGS
@@ -154,3 +154,180 @@ class AreaModel(Model):
 
 
 ALL_MODELS.append(AreaModel)
+
+
+# --- Residents' alerts -------------------------------------------------------------------------
+
+
+class SubscriberModel(Model):
+    """A registered device: its channel (minimal: token or PushSubscription), preferences and the
+    shapes it subscribed to. Expires (TTL) with its resident token; see docs/alerts.md."""
+
+    class Meta(_Meta):
+        table_name = SETTINGS.table_name("subscribers")
+
+    id = UnicodeAttribute(hash_key=True)
+    channel = UnicodeAttribute()  # JSON: {"type": "sns", "platform", "token"|"endpoint_arn"} | webpush | inbox
+    language = UnicodeAttribute(null=True)
+    categories = ListAttribute(of=UnicodeAttribute, null=True)
+    min_severity = UnicodeAttribute(null=True)
+    quiet_hours = UnicodeAttribute(null=True)  # JSON {"start", "end", "tz"}
+    areas = UnicodeAttribute(null=True)  # JSON list of the shapes as given (area refs resolved)
+    cells = ListAttribute(of=UnicodeAttribute, null=True)  # the subscription index entries it owns
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
+class SubscriptionModel(Model):
+    """The cell index: (H3 res-7 cell, subscriber) -> the subscriber's shapes, for Query-only fan-out."""
+
+    class Meta(_Meta):
+        table_name = SETTINGS.table_name("subscriptions")
+
+    cell = UnicodeAttribute(hash_key=True)
+    subscriber_id = UnicodeAttribute(range_key=True)
+    shapes = UnicodeAttribute()  # JSON list of shapes (exact check in the worker)
+    cells = ListAttribute(of=UnicodeAttribute, null=True)  # all the subscriber's cells: the worker
+    # handles a subscriber only in the first of them the alert covers (no duplicate claims)
+    expires_at = TTLAttribute()
+
+
+class AlertsByTeam(GlobalSecondaryIndex["AlertModel"]):
+    class Meta:
+        index_name = "by_team"
+        projection = AllProjection()
+
+    team = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class AlertsByPublic(GlobalSecondaryIndex["AlertModel"]):
+    """Sparse: only published (not cancelled) alerts carry `public_scope`; the feed Queries
+    `expires > now` on it."""
+
+    class Meta:
+        index_name = "by_public"
+        projection = AllProjection()
+
+    public_scope = UnicodeAttribute(hash_key=True)
+    expires = UnicodeAttribute(range_key=True)
+
+
+class AlertModel(Model):
+    """An alert and its live delivery counters (updated by the worker and receipts, never counted)."""
+
+    class Meta(_Meta):
+        table_name = SETTINGS.table_name("alerts")
+
+    id = UnicodeAttribute(hash_key=True)
+    team = UnicodeAttribute()
+    author = UnicodeAttribute()
+    status = UnicodeAttribute()  # draft|published|cancelled (expired is computed from expires)
+    revision = NumberAttribute(default=0)
+    msg_type = UnicodeAttribute(default="Alert")
+    content = UnicodeAttribute()  # JSON of the CAP content (headline, description, ..., translations)
+    area = UnicodeAttribute()  # JSON {"area_id"?, "name", "shape"}
+    cells = ListAttribute(of=UnicodeAttribute, default=list)
+    expires = UnicodeAttribute()  # RFC 3339 UTC
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    approved_by = UnicodeAttribute(null=True)
+    messages = UnicodeAttribute(default="[]")  # JSON [[identifier, sent_at, msg_type], ...]
+    targeted = NumberAttribute(default=0)
+    sent = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
+    read = NumberAttribute(default=0)
+    responses = NumberAttribute(default=0)
+    expires_at = TTLAttribute(null=True)
+    public_scope = UnicodeAttribute(null=True)
+    area_id = UnicodeAttribute(null=True)
+
+    by_team = AlertsByTeam()
+    by_public = AlertsByPublic()
+
+
+class AlertCellModel(Model):
+    """Published alerts by H3 res-7 cell, for the public point lookup (Query, never Scan)."""
+
+    class Meta(_Meta):
+        table_name = SETTINGS.table_name("alert-cells")
+
+    cell = UnicodeAttribute(hash_key=True)
+    alert_id = UnicodeAttribute(range_key=True)
+    expires = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
+class DeliveriesBySubscriber(GlobalSecondaryIndex["DeliveryModel"]):
+    class Meta:
+        index_name = "by_subscriber"
+        projection = KeysOnlyProjection()
+
+    subscriber_id = UnicodeAttribute(hash_key=True)
+    alert_shard = UnicodeAttribute(range_key=True)
+
+
+class DeliveriesByRelease(GlobalSecondaryIndex["DeliveryModel"]):
+    """Sparse: only pushes held back by quiet hours, bucketed by the hour they may go out."""
+
+    class Meta:
+        index_name = "by_release"
+        projection = AllProjection()
+
+    release_bucket = UnicodeAttribute(hash_key=True)
+    release_key = UnicodeAttribute(range_key=True)
+
+
+class DeliveryModel(Model):
+    """One item per (alert, subscriber): claimed with a conditional write before any send.
+    `revision` is the newest message (Alert=0, Update/Cancel=n) claimed for this subscriber.
+    The partition key is `<alert_id>#<shard>` (shard = hash of the subscriber, 64 shards), so one
+    alert's claims spread over 64 partitions instead of hitting one (1,000 WCU/s each)."""
+
+    class Meta(_Meta):
+        table_name = SETTINGS.table_name("deliveries")
+
+    alert_shard = UnicodeAttribute(hash_key=True)
+    subscriber_id = UnicodeAttribute(range_key=True)
+    alert_id = UnicodeAttribute()
+    revision = NumberAttribute()
+    state = UnicodeAttribute()  # claimed|retry|held|gone|failed
+    claimed_at = UnicodeAttribute()
+    attempts = NumberAttribute(default=0)
+    read_at = UnicodeAttribute(null=True)
+    release_bucket = UnicodeAttribute(null=True)
+    release_key = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+    by_subscriber = DeliveriesBySubscriber()
+    by_release = DeliveriesByRelease()
+
+
+class InboxModel(Model):
+    """Alerts delivered to a subscriber, newest first (sort key starts with the sent time)."""
+
+    class Meta(_Meta):
+        table_name = SETTINGS.table_name("inbox")
+
+    subscriber_id = UnicodeAttribute(hash_key=True)
+    sort_key = UnicodeAttribute(range_key=True)  # <sent_at>#<alert_id>#<revision:04d>
+    item = UnicodeAttribute()  # JSON of the notification in the subscriber's language
+    expires_at = TTLAttribute()
+
+
+class RateCounterModel(Model):
+    """Fixed-window request counters (e.g. registrations per client address per minute)."""
+
+    class Meta(_Meta):
+        table_name = SETTINGS.table_name("rate-counters")
+
+    key = UnicodeAttribute(hash_key=True)
+    hits = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
+
+
+ALL_MODELS.extend([
+    SubscriberModel, SubscriptionModel, AlertModel, AlertCellModel, DeliveryModel, InboxModel,
+    RateCounterModel,
+])

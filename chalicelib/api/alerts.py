@@ -1,0 +1,80 @@
+"""Alerts: lifecycle (staff), receipts and responses (residents)."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.framework import Reply, operation
+from chalicelib.api.responses import std
+from chalicelib.context import RequestContext
+from chalicelib.domain.alert_records import (
+    AlertIn,
+    AlertInDoc,
+    AlertListQuery,
+    AlertOut,
+    AlertPage,
+    AlertUpdateIn,
+    ReceiptOut,
+    ResponseIn,
+    ResponseOut,
+)
+from chalicelib.services import Services
+from chalicelib.usecases import alerts as usecase
+
+bp = Blueprint(__name__)
+TAG = "alerts"
+
+
+@operation(bp, "POST", "/v1/alerts", action="alerts:draft", tag=TAG, request=AlertIn, request_doc=AlertInDoc,
+           summary="Draft an alert for an area of your team (CAP 1.2 values)",
+           responses={201: ("The draft.", AlertOut), **std(400, 401, 403, 413, 503)})
+def draft_alert(svc: Services, ctx: RequestContext, body: AlertIn) -> Reply:
+    return Reply(201, usecase.draft(svc, ctx, body))
+
+
+@operation(bp, "GET", "/v1/alerts", action="alerts:list", tag=TAG, query=AlertListQuery,
+           summary="Own team's alerts, newest first", responses={200: ("A page.", AlertPage), **std(400, 401, 403, 503)})
+def list_alerts(svc: Services, ctx: RequestContext, query: AlertListQuery) -> Reply:
+    return Reply(200, usecase.list_alerts(svc, ctx, query))
+
+
+@operation(bp, "GET", "/v1/alerts/{id}", action="alerts:read", tag=TAG,
+           summary="One alert with live delivery figures (own team)",
+           responses={200: ("The alert.", AlertOut), **std(401, 403, 404, 503)})
+def get_alert(svc: Services, ctx: RequestContext, id: str) -> Reply:
+    return Reply(200, usecase.get_alert(svc, ctx, id))
+
+
+@operation(bp, "POST", "/v1/alerts/{id}/approve", action="alerts:approve", tag=TAG,
+           summary="Approve and publish (a supervisor of the team who is not the author); fan-out starts",
+           responses={200: ("Published.", AlertOut), **std(401, 403, 404, 409, 422, 503)})
+def approve_alert(svc: Services, ctx: RequestContext, id: str) -> Reply:
+    return Reply(200, usecase.approve(svc, ctx, id))
+
+
+@operation(bp, "POST", "/v1/alerts/{id}/update", action="alerts:update", tag=TAG, request=AlertUpdateIn,
+           summary="New content for a published alert (CAP Update, same audience)",
+           responses={200: ("Updated.", AlertOut), **std(400, 401, 403, 404, 409, 413, 422, 503)})
+def update_alert(svc: Services, ctx: RequestContext, id: str, body: AlertUpdateIn) -> Reply:
+    return Reply(200, usecase.update(svc, ctx, id, body))
+
+
+@operation(bp, "POST", "/v1/alerts/{id}/cancel", action="alerts:cancel", tag=TAG,
+           summary="Cancel (CAP Cancel; subscribers are told). A draft is simply withdrawn.",
+           responses={200: ("Cancelled.", AlertOut), **std(401, 403, 404, 409, 422, 503)})
+def cancel_alert(svc: Services, ctx: RequestContext, id: str) -> Reply:
+    return Reply(200, usecase.cancel(svc, ctx, id))
+
+
+@operation(bp, "POST", "/v1/alerts/{id}/read", action="alerts:receipt", tag=TAG,
+           summary="Receipt: the resident opened the alert (idempotent)",
+           responses={200: ("Recorded (or already recorded).", ReceiptOut), **std(401, 403, 404, 503)})
+def read_alert(svc: Services, ctx: RequestContext, id: str) -> Reply:
+    return Reply(200, usecase.read_receipt(svc, ctx, id))
+
+
+@operation(bp, "POST", "/v1/alerts/{id}/responses", action="alerts:respond", tag=TAG, request=ResponseIn,
+           summary="Reply to an alert; becomes an inbound online contact (platform beatline) of the team",
+           responses={201: ("Received.", ResponseOut), **std(400, 401, 403, 404, 413, 503)})
+def respond_alert(svc: Services, ctx: RequestContext, id: str, body: ResponseIn) -> Reply:
+    return Reply(201, usecase.respond(svc, ctx, id, body))

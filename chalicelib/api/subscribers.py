@@ -1,0 +1,79 @@
+"""Residents: register a device, own record, areas, inbox, erasure."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.framework import Reply, operation
+from chalicelib.api.responses import std
+from chalicelib.auth.permissions import PUBLIC
+from chalicelib.context import RequestContext
+from chalicelib.domain.subscribers import (
+    MAX_CELLS,
+    MAX_SHAPE_KM2,
+    MAX_SHAPES,
+    AreasIn,
+    AreasInDoc,
+    InboxPage,
+    InboxQuery,
+    Registered,
+    SubscriberIn,
+    SubscriberOut,
+    SubscriberPatch,
+)
+from chalicelib.services import Services
+from chalicelib.usecases import subscribers as usecase
+
+bp = Blueprint(__name__)
+TAG = "subscribers"
+ME = "subscribers:self"
+
+
+@operation(bp, "POST", "/v1/subscribers", action=PUBLIC, tag=TAG, request=SubscriberIn,
+           summary="Register a device (sns, webpush or inbox channel); returns a resident token",
+           description=(
+               "Rate limited: at most BEATLINE_SUBSCRIBER_RATE_PER_MINUTE (default 10) registrations per "
+               "client address per minute; then 429 with Retry-After (seconds to the next minute window). "
+               "The record and its token live for BEATLINE_RESIDENT_TOKEN_DAYS (default 365) days."),
+           responses={201: ("Registered.", Registered), **std(400, 413, 429, 503)})
+def register(svc: Services, ctx: RequestContext, body: SubscriberIn) -> Reply:
+    return Reply(201, usecase.register(svc, ctx, body))
+
+
+@operation(bp, "GET", "/v1/subscribers/me", action=ME, tag=TAG, summary="Own subscriber record and preferences",
+           responses={200: ("The record.", SubscriberOut), **std(401, 403, 503)})
+def get_me(svc: Services, ctx: RequestContext) -> Reply:
+    return Reply(200, usecase.get_me(svc, ctx))
+
+
+@operation(bp, "PATCH", "/v1/subscribers/me", action=ME, tag=TAG, request=SubscriberPatch,
+           summary="Change the channel or preferences (fields left out are kept; null clears)",
+           responses={200: ("The record.", SubscriberOut), **std(400, 401, 403, 413, 503)})
+def patch_me(svc: Services, ctx: RequestContext, body: SubscriberPatch) -> Reply:
+    return Reply(200, usecase.patch_me(svc, ctx, body))
+
+
+@operation(bp, "DELETE", "/v1/subscribers/me", action=ME, tag=TAG,
+           summary="Erase this subscriber: record, areas, inbox, delivery records (and SNS endpoint)",
+           responses={204: ("Erased; the token no longer works.", None), **std(401, 403, 503)})
+def erase_me(svc: Services, ctx: RequestContext) -> Reply:
+    usecase.erase_me(svc, ctx)
+    return Reply(204)
+
+
+@operation(bp, "PUT", "/v1/subscribers/me/areas", action=ME, tag=TAG, request=AreasIn, request_doc=AreasInDoc,
+           summary="Replace the areas this device follows (area ids, circles, polygons)",
+           description=(
+               f"Limits: {MAX_SHAPES} shapes; a polygon at most {MAX_SHAPE_KM2:.0f} km² and 1,000 vertices; a circle "
+               f"50 m..20 km radius; together at most {MAX_CELLS} H3 resolution-7 cells (~5.2 km² each). "
+               "Beyond a limit: 400 naming the shape."),
+           responses={200: ("The record with its areas.", SubscriberOut), **std(400, 401, 403, 413, 503)})
+def put_areas(svc: Services, ctx: RequestContext, body: AreasIn) -> Reply:
+    return Reply(200, usecase.put_areas(svc, ctx, body))
+
+
+@operation(bp, "GET", "/v1/subscribers/me/inbox", action=ME, tag=TAG, query=InboxQuery,
+           summary="Alerts delivered to this device, newest first",
+           responses={200: ("A page.", InboxPage), **std(400, 401, 403, 503)})
+def inbox(svc: Services, ctx: RequestContext, query: InboxQuery) -> Reply:
+    return Reply(200, usecase.inbox(svc, ctx, query))

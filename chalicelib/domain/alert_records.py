@@ -1,0 +1,356 @@
+"""The alert lifecycle: request schemas, the stored record, state rules and the views built from it
+(staff JSON, public JSON, PublicAlert for CAP/Atom, per-subscriber Notification)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from chalicelib.clock import parse_rfc3339, to_rfc3339
+from chalicelib.domain.alerts import (
+    SEVERITY_RANK,
+    AlertStatus,
+    Category,
+    Certainty,
+    Description,
+    Headline,
+    InfoBlock,
+    Instruction,
+    LanguageTag,
+    Notification,
+    PublicAlert,
+    Severity,
+    Translation,
+    Urgency,
+)
+from chalicelib.domain.shapes import Circle, MultiPolygon, Polygon, polygons_of
+from chalicelib.errors import unprocessable
+
+AwareDatetime = Annotated[datetime, Meta(tz=True, description="RFC 3339 with offset; stored in UTC.")]
+Translations = Annotated[dict[LanguageTag, Translation], Meta(max_length=10)]
+MAX_ALERT_DAYS = 30
+ALERT_RESOLUTION = 7  # same H3 resolution as the subscription index
+
+
+class AlertIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    headline: Headline
+    description: Description
+    category: Category
+    severity: Severity
+    urgency: Urgency
+    certainty: Certainty
+    area: msgspec.Raw  # `{"area_id"}` or a shape; see decode_area_item (untagged union)
+    expires_at: AwareDatetime
+    instruction: Instruction | None = None
+    language: LanguageTag = "en-GB"
+    translations: Translations | None = None
+
+
+class AlertInDoc(Struct, kw_only=True):
+    """AlertIn as documented: `area` is `{"area_id"}`, a Polygon, MultiPolygon or Circle."""
+
+    headline: Headline
+    description: Description
+    category: Category
+    severity: Severity
+    urgency: Urgency
+    certainty: Certainty
+    area: dict[str, Any]
+    expires_at: AwareDatetime
+    instruction: Instruction | None = None
+    language: LanguageTag = "en-GB"
+    translations: Translations | None = None
+
+
+class AlertUpdateIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    """New content for a published alert (same audience). Fields left out keep their value."""
+
+    headline: Headline | UnsetType = UNSET
+    description: Description | UnsetType = UNSET
+    instruction: Instruction | UnsetType | None = UNSET
+    category: Category | UnsetType = UNSET
+    severity: Severity | UnsetType = UNSET
+    urgency: Urgency | UnsetType = UNSET
+    certainty: Certainty | UnsetType = UNSET
+    expires_at: AwareDatetime | UnsetType = UNSET
+    translations: Translations | UnsetType | None = UNSET
+
+
+class Figures(Struct):
+    targeted: int
+    sent: int
+    failed: int
+    read: int
+    responses: int
+
+
+class AlertOut(Struct, omit_defaults=True, kw_only=True):
+    id: str
+    status: AlertStatus
+    msg_type: str
+    revision: int
+    team: str
+    author: str
+    headline: str
+    description: str
+    category: str
+    severity: str
+    urgency: str
+    certainty: str
+    language: str
+    area: dict[str, Any]
+    expires_at: str
+    created_at: str
+    updated_at: str
+    delivery: Figures
+    instruction: str | None = None
+    translations: dict[str, Translation] | None = None
+    approved_by: str | None = None
+
+
+class AlertPage(Struct):
+    items: list[AlertOut]
+    next_cursor: str | None
+
+
+class AlertListQuery(Struct, forbid_unknown_fields=True):
+    status: AlertStatus | None = None
+    limit: Annotated[int, Meta(ge=1, le=100)] = 25
+    cursor: Annotated[str, Meta(max_length=2048)] | None = None
+
+
+class ResponseIn(Struct, forbid_unknown_fields=True):
+    message: Annotated[str, Meta(min_length=1, max_length=500)]
+
+
+class ResponseOut(Struct):
+    id: str
+    alert_id: str
+    received_at: str
+
+
+class ReceiptOut(Struct):
+    alert_id: str
+    read_at: str
+
+
+class PublicAlertOut(Struct, omit_defaults=True, kw_only=True):
+    id: str
+    msg_type: str
+    headline: str
+    description: str
+    language: str
+    category: str
+    severity: str
+    urgency: str
+    certainty: str
+    sent_at: str
+    expires_at: str
+    area_desc: str
+    cap_url: str
+    instruction: str | None = None
+
+
+class PublicAlertList(Struct):
+    items: list[PublicAlertOut]
+
+
+class PointQuery(Struct, forbid_unknown_fields=True):
+    lat: Annotated[float, Meta(ge=-90, le=90)]
+    lon: Annotated[float, Meta(ge=-180, le=180)]
+
+
+class FeedQuery(Struct, forbid_unknown_fields=True):
+    area_id: Annotated[str, Meta(max_length=64)] | None = None
+
+
+class Content(Struct, kw_only=True):
+    """What is stored as the alert's CAP content (one item attribute, JSON)."""
+
+    headline: str
+    description: str
+    category: str
+    severity: str
+    urgency: str
+    certainty: str
+    language: str
+    instruction: str | None = None
+    translations: dict[str, Translation] = {}
+
+
+class StoredArea(Struct, omit_defaults=True):
+    shape: Polygon | MultiPolygon | Circle
+    name: str
+    area_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    id: str
+    team: str
+    author: str
+    status: str  # draft|published|cancelled
+    revision: int
+    msg_type: str
+    content: Content
+    area: StoredArea
+    cells: tuple[str, ...]
+    expires: str
+    created_at: str
+    updated_at: str
+    approved_by: str | None = None
+    messages: tuple[tuple[str, str, str], ...] = ()  # (identifier, sent_at, msg_type)
+    figures: dict[str, int] = field(default_factory=dict)
+
+    def status_at(self, now: datetime) -> str:
+        if self.status in ("draft", "published") and parse_rfc3339(self.expires) <= now:
+            return "expired"
+        return self.status
+
+    def live_at(self, now: datetime) -> bool:
+        return self.status_at(now) == "published"
+
+    @property
+    def languages(self) -> list[str]:
+        return [self.content.language, *self.content.translations.keys()]
+
+    def infos(self) -> tuple[InfoBlock, ...]:
+        c = self.content
+        blocks = [InfoBlock(language=c.language, headline=c.headline, description=c.description, instruction=c.instruction)]
+        for language, t in c.translations.items():
+            blocks.append(InfoBlock(language=language, headline=t.headline, description=t.description, instruction=t.instruction))
+        return tuple(blocks)
+
+    def to_out(self, now: datetime) -> AlertOut:
+        c = self.content
+        area: dict[str, Any] = msgspec.to_builtins(self.area)
+        return AlertOut(
+            id=self.id, status=self.status_at(now), msg_type=self.msg_type, revision=self.revision,  # type: ignore[arg-type]
+            team=self.team, author=self.author, headline=c.headline, description=c.description,
+            category=c.category, severity=c.severity, urgency=c.urgency, certainty=c.certainty,
+            language=c.language, area=area, expires_at=self.expires, created_at=self.created_at,
+            updated_at=self.updated_at, instruction=c.instruction,
+            translations=dict(c.translations) or None, approved_by=self.approved_by,
+            delivery=Figures(**{k: int(self.figures.get(k, 0)) for k in ("targeted", "sent", "failed", "read", "responses")}),
+        )
+
+
+def identifier(alert_id: str, revision: int) -> str:
+    """CAP identifier of one message of the alert (no spaces, commas or < &)."""
+    return f"beatline-{alert_id}" if revision == 0 else f"beatline-{alert_id}-r{revision}"
+
+
+def check_transition(record: AlertRecord, action: str, now: datetime) -> None:
+    """422 unless `action` (approve|update|cancel) is allowed in the alert's current state."""
+    status = record.status_at(now)
+    allowed = {"approve": ("draft",), "update": ("published",), "cancel": ("draft", "published")}[action]
+    if status not in allowed:
+        verb = {"approve": "approved", "update": "updated", "cancel": "cancelled"}[action]
+        raise unprocessable(f"An alert that is {status} cannot be {verb}.")
+
+
+def apply_update(record: AlertRecord, patch: AlertUpdateIn) -> Content:
+    given = {f: getattr(patch, f) for f in patch.__struct_fields__ if getattr(patch, f) is not UNSET and f != "expires_at"}
+    if "translations" in given:
+        given["translations"] = given["translations"] or {}
+    return msgspec.structs.replace(record.content, **given)
+
+
+def published(record: AlertRecord, *, now: datetime, msg_type: str, approved_by: str | None = None,
+              content: Content | None = None, expires: str | None = None) -> AlertRecord:
+    """The record after a message goes out: Alert (revision 0), Update or Cancel (revision n+1)."""
+    revision = 0 if msg_type == "Alert" else record.revision + 1
+    stamp = to_rfc3339(now)
+    return replace(
+        record, status="cancelled" if msg_type == "Cancel" else "published", revision=revision,
+        msg_type=msg_type, content=content or record.content, expires=expires or record.expires,
+        updated_at=stamp, approved_by=approved_by or record.approved_by,
+        messages=(*record.messages, (identifier(record.id, revision), stamp, msg_type)),
+    )
+
+
+def _cap_time(text: str) -> str:
+    return text.replace("Z", "+00:00")
+
+
+def to_public(record: AlertRecord, *, sender: str, now: datetime) -> PublicAlert:
+    """The one place a stored alert becomes a PublicAlert (CAP XML, Atom, public JSON)."""
+    shape = record.area.shape
+    polygons: tuple[tuple[tuple[float, float], ...], ...] = ()
+    circles: tuple[tuple[float, float, float], ...] = ()
+    if isinstance(shape, Circle):
+        circles = ((shape.center.lat, shape.center.lon, round(shape.radius_m / 1000, 3)),)
+    else:
+        polygons = tuple(tuple((p[1], p[0]) for p in polygon[0]) for polygon in polygons_of(shape))
+    sent_at = record.messages[-1][1] if record.messages else record.updated_at
+    return PublicAlert(
+        id=record.id, identifier=identifier(record.id, record.revision), sender=sender,
+        msg_type=record.msg_type, sent_at=_cap_time(sent_at), expires_at=_cap_time(record.expires),
+        category=record.content.category, severity=record.content.severity,
+        urgency=record.content.urgency, certainty=record.content.certainty, infos=record.infos(),
+        area_desc=record.area.name, polygons=polygons, circles=circles,
+        references=tuple((ident, _cap_time(sent)) for ident, sent, _ in record.messages[:-1]),
+        team=record.team, status=record.status_at(now),
+    )
+
+
+def public_out(record: AlertRecord, *, base_url: str) -> PublicAlertOut:
+    c = record.content
+    return PublicAlertOut(
+        id=record.id, msg_type=record.msg_type, headline=c.headline, description=c.description,
+        language=c.language, category=c.category, severity=c.severity, urgency=c.urgency,
+        certainty=c.certainty, sent_at=record.messages[-1][1] if record.messages else record.updated_at,
+        expires_at=record.expires, area_desc=record.area.name, instruction=c.instruction,
+        cap_url=f"{base_url}/v1/public/alerts/{record.id}.cap",
+    )
+
+
+def notification_for(record: AlertRecord, language: str | None, *, base_url: str) -> Notification:
+    from chalicelib.domain.subscribers import pick_language
+
+    infos = record.infos()
+    info = infos[pick_language(language, [i.language for i in infos])]
+    c = record.content
+    return Notification(
+        alert_id=record.id, msg_type=record.msg_type, info=info, category=c.category,
+        severity=c.severity, urgency=c.urgency, certainty=c.certainty,
+        sent_at=record.messages[-1][1] if record.messages else record.updated_at,
+        expires_at=record.expires, team=record.team,
+        url=f"{base_url}/v1/public/alerts/{record.id}.cap",
+        extra={"revision": str(record.revision)},
+    )
+
+
+def wanted_by(severity: str, category: str, *, categories: tuple[str, ...] | None, min_severity: str | None) -> bool:
+    if categories and category not in categories:
+        return False
+    return not (min_severity and SEVERITY_RANK[severity] < SEVERITY_RANK[min_severity])
+
+
+def bypasses_quiet_hours(severity: str) -> bool:
+    return severity in ("Severe", "Extreme")
+
+
+class InboxEntry:
+    """How a delivered notification is kept in a subscriber's inbox."""
+
+    @staticmethod
+    def sort_key(record: AlertRecord) -> str:
+        sent = record.messages[-1][1] if record.messages else record.updated_at
+        return f"{sent}#{record.id}#{record.revision:04d}"
+
+    @staticmethod
+    def json(note: Notification) -> str:
+        from chalicelib.domain.subscribers import InboxItemOut
+
+        item = InboxItemOut(
+            alert_id=note.alert_id, msg_type=note.msg_type, headline=note.info.headline,
+            description=note.info.description, instruction=note.info.instruction,
+            language=note.info.language, category=note.category, severity=note.severity,
+            urgency=note.urgency, certainty=note.certainty, sent_at=note.sent_at, expires_at=note.expires_at,
+        )
+        return msgspec.json.encode(item).decode()

@@ -1,0 +1,251 @@
+"""Residents' subscriptions: wire schemas, preference rules (quiet hours) and subscription limits.
+
+Limits (documented in docs/alerts.md and the OpenAPI document):
+- at most MAX_SHAPES shapes per subscriber; each polygon <= MAX_SHAPE_KM2, a circle's radius
+  50 m .. 20 km; all shapes together may cover at most MAX_CELLS H3 cells at SUBSCRIPTION_RESOLUTION.
+- H3 resolution 7 (~5.2 km² cells, ~1.4 km across): a city of 100 km² is ~20 cells, so the
+  fan-out does one Query per cell, and a neighbourhood-sized shape is 1-4 index entries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from chalicelib.domain.alerts import Category, LanguageTag, Severity
+from chalicelib.domain.shapes import Circle, MultiPolygon, Polygon
+
+SUBSCRIPTION_RESOLUTION = 7
+MAX_SHAPES = 10
+MAX_CELLS = 400
+MAX_SHAPE_KM2 = 500.0
+
+HHMM = Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM, 24-hour clock")]
+
+
+class SnsChannelIn(Struct, tag="sns", tag_field="type", forbid_unknown_fields=True):
+    platform: Literal["fcm", "apns"]
+    token: Annotated[str, Meta(min_length=8, max_length=4096)]
+
+
+class PushKeys(Struct, forbid_unknown_fields=True):
+    p256dh: Annotated[str, Meta(min_length=16, max_length=256, pattern=r"^[A-Za-z0-9_\-=]+$")]
+    auth: Annotated[str, Meta(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-=]+$")]
+
+
+class PushSubscription(Struct, forbid_unknown_fields=False):
+    """The browser's PushSubscription JSON (unknown members such as expirationTime are ignored)."""
+
+    endpoint: Annotated[str, Meta(min_length=12, max_length=2048, pattern=r"^https://")]
+    keys: PushKeys
+
+
+class WebPushChannelIn(Struct, tag="webpush", tag_field="type", forbid_unknown_fields=True):
+    subscription: PushSubscription
+
+
+class InboxChannelIn(Struct, tag="inbox", tag_field="type", forbid_unknown_fields=True):
+    pass
+
+
+ChannelIn = SnsChannelIn | WebPushChannelIn | InboxChannelIn
+
+
+class QuietHours(Struct, forbid_unknown_fields=True):
+    start: HHMM
+    end: HHMM
+    tz: Annotated[str, Meta(min_length=1, max_length=64, description="IANA time zone, e.g. Europe/London")]
+
+
+Categories = Annotated[list[Category], Meta(max_length=12)]
+
+
+class SubscriberIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    channel: ChannelIn
+    language: LanguageTag | None = None
+    categories: Categories | None = None
+    min_severity: Severity | None = None
+    quiet_hours: QuietHours | None = None
+
+
+class SubscriberPatch(Struct, forbid_unknown_fields=True, kw_only=True):
+    channel: ChannelIn | UnsetType = UNSET
+    language: LanguageTag | UnsetType | None = UNSET
+    categories: Categories | UnsetType | None = UNSET
+    min_severity: Severity | UnsetType | None = UNSET
+    quiet_hours: QuietHours | UnsetType | None = UNSET
+
+
+class Registered(Struct):
+    id: str
+    token: str
+    expires_at: str
+
+
+class AreaRefIn(Struct, forbid_unknown_fields=True):
+    area_id: str
+
+
+SubscriptionShape = AreaRefIn | Polygon | Circle
+
+
+AREA_ITEM_DOC = "`{\"area_id\": <uuid>}`, a GeoJSON Polygon, or `{\"type\": \"Circle\", \"center\": {lat, lon}, \"radius_m\"}`"
+
+
+class AreasIn(Struct, forbid_unknown_fields=True):
+    """Items are told apart by `area_id` vs `type` (msgspec cannot decode that union directly)."""
+
+    areas: Annotated[list[msgspec.Raw], Meta(max_length=MAX_SHAPES)]
+
+
+class AreasInDoc(Struct):
+    areas: Annotated[list[dict[str, Any]], Meta(max_length=MAX_SHAPES, description=AREA_ITEM_DOC)]
+
+
+def decode_area_item(raw: bytes, field: str, shape_type: Any) -> Any:
+    """`{"area_id"}` -> AreaRefIn, anything else -> the tagged shape union `shape_type`."""
+    from chalicelib.domain.validation import field_error
+    from chalicelib.errors import bad_request
+
+    try:
+        value = msgspec.json.decode(raw)
+        if isinstance(value, dict) and "area_id" in value:
+            return msgspec.convert(value, AreaRefIn)
+        return msgspec.convert(value, shape_type)
+    except msgspec.ValidationError as exc:
+        raise bad_request("The area does not match the schema.", [field_error(exc, field)]) from None
+
+
+class AreaOutItem(Struct, omit_defaults=True):
+    shape: Polygon | MultiPolygon | Circle
+    area_id: str | None = None
+
+
+class ChannelOut(Struct, omit_defaults=True):
+    type: str
+    platform: str | None = None
+    endpoint_host: str | None = None  # web push: only the push service host is shown back
+
+
+class SubscriberOut(Struct, omit_defaults=True):
+    id: str
+    channel: ChannelOut
+    created_at: str
+    updated_at: str
+    expires_at: str
+    areas: list[AreaOutItem]
+    cells: int
+    language: str | None = None
+    categories: list[str] | None = None
+    min_severity: str | None = None
+    quiet_hours: QuietHours | None = None
+
+
+class InboxItemOut(Struct, omit_defaults=True):
+    alert_id: str
+    msg_type: str
+    headline: str
+    description: str
+    language: str
+    category: str
+    severity: str
+    urgency: str
+    certainty: str
+    sent_at: str
+    expires_at: str
+    instruction: str | None = None
+
+
+class InboxPage(Struct):
+    items: list[InboxItemOut]
+    next_cursor: str | None
+
+
+class InboxQuery(Struct, forbid_unknown_fields=True):
+    limit: Annotated[int, Meta(ge=1, le=100)] = 25
+    cursor: Annotated[str, Meta(max_length=2048)] | None = None
+
+
+@dataclass(frozen=True)
+class Preferences:
+    language: str | None = None
+    categories: tuple[str, ...] | None = None
+    min_severity: str | None = None
+    quiet_hours: QuietHours | None = None
+
+
+def _hhmm(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def quiet_until(quiet: QuietHours | None, now: datetime) -> datetime | None:
+    """When quiet hours end, if `now` falls inside them; else None. Spans midnight when end < start."""
+    if quiet is None:
+        return None
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(quiet.tz)
+    local = now.astimezone(zone)
+    start, end = _hhmm(quiet.start), _hhmm(quiet.end)
+    if start == end:
+        return None
+    clock = local.time()
+    if start < end:
+        inside = start <= clock < end
+        end_day = local.date()
+    else:
+        inside = clock >= start or clock < end
+        end_day = local.date() + timedelta(days=1) if clock >= start else local.date()
+    if not inside:
+        return None
+    ends = datetime.combine(end_day, end, tzinfo=zone)
+    return ends.astimezone(now.tzinfo)
+
+
+def valid_time_zone(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if name.startswith(("/", ".")) or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+def pick_language(wanted: str | None, available: list[str]) -> int:
+    """Index of the info block to send: exact tag, then same primary language, else the original (0)."""
+    if not wanted:
+        return 0
+    lowered = [a.lower() for a in available]
+    if wanted.lower() in lowered:
+        return lowered.index(wanted.lower())
+    primary = wanted.lower().split("-")[0]
+    for index, tag in enumerate(lowered):
+        if tag.split("-")[0] == primary:
+            return index
+    return 0
+
+
+@dataclass(frozen=True)
+class SubscriberRecord:
+    """A subscriber as stored. `channel` is the minimal channel dict the push channels take as target."""
+
+    id: str
+    channel: dict
+    preferences: Preferences
+    areas: tuple[dict, ...]  # {"shape": <GeoJSON/Circle>, "area_id"?}
+    cells: tuple[str, ...]
+    created_at: str
+    updated_at: str
+    expires_at: datetime
+
+    def shapes(self) -> list[dict]:
+        return [a["shape"] for a in self.areas]

@@ -1,0 +1,321 @@
+"""The fan-out worker: from a FanoutMessage to claimed, recorded, sent deliveries.
+
+Per page of candidates (one Query of the cell index, or of an alert's delivery records):
+1. exact geometry: keep subscribers whose own shape intersects the alert's area;
+2. BatchGetItem the subscriber records (channel, preferences; erased ones are skipped);
+3. preferences: categories and min_severity (first message only: Update/Cancel reach the same
+   audience), quiet hours (pushes held back unless Severe/Extreme; released by housekeeping);
+4. claim each delivery with a conditional write BEFORE sending (see store.deliveries);
+5. inbox copies (BatchWriteItem) for everyone claimed, then pushes through the injected channels;
+6. one UpdateItem ADD of the alert's counters for the whole message.
+
+A send that fails transiently is recorded as `retry` and the message is reported failed, so the
+redelivery re-sends only that one. A worker crash between claim and send loses that push rather
+than risking a double push (the inbox copy is written before the send).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import msgspec
+
+from chalicelib.clock import Clock, to_rfc3339
+from chalicelib.domain.alert_records import (
+    AlertRecord,
+    InboxEntry,
+    bypasses_quiet_hours,
+    notification_for,
+    wanted_by,
+)
+from chalicelib.domain.alerts import Notification
+from chalicelib.domain.geometry import AreaMatcher
+from chalicelib.domain.shapes import Shape
+from chalicelib.domain.subscribers import SubscriberRecord, quiet_until
+from chalicelib.notify.queue import FanoutMessage, FanoutQueue, decode
+from chalicelib.store import alerts as alert_store
+from chalicelib.store import deliveries as delivery_store
+from chalicelib.store import subscribers as subscriber_store
+
+LOG = logging.getLogger("beatline.fanout")
+PAGE_SIZE = 500
+BUDGET = 5_000  # index entries per message before the rest goes to a continuation message
+MAX_ATTEMPTS = 5
+DELIVERY_KEEP = timedelta(days=30)
+RETRY_HELD = timedelta(minutes=5)  # delivery records and inbox copies outlive the alert by this
+
+
+class Channel(Protocol):
+    def send(self, target: dict, notification: Notification) -> Any: ...
+
+
+def outcome_name(outcome: Any) -> str:
+    """SendOutcome.SENT/GONE/RETRY (or their values) -> 'sent'|'gone'|'retry'."""
+    return str(getattr(outcome, "value", outcome)).lower()
+
+
+def _shapes(raw: list[dict]) -> list[Shape]:
+    return msgspec.convert(raw, type=list[Shape])
+
+
+@dataclass
+class Outcome:
+    figures: Counter = field(default_factory=Counter)
+    retry: bool = False
+
+
+class FanoutWorker:
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        channels: Mapping[str, Channel] | Callable[[], Mapping[str, Channel]],
+        queue: Callable[[], FanoutQueue] | FanoutQueue | None,
+        base_url: str,
+        threads: int = 8,
+        page_size: int = PAGE_SIZE,
+        budget: int = BUDGET,
+        batch_claims: bool = True,
+    ) -> None:
+        self._clock = clock
+        self._channels = channels
+        self._queue = queue
+        self._base_url = base_url
+        self._threads = threads
+        self.page_size = page_size
+        self.budget = budget
+        self.batch_claims = batch_claims  # TransactWriteItems of 100 claims, else one UpdateItem each
+
+    # -- wiring helpers ----------------------------------------------------------------------
+    def channels(self) -> Mapping[str, Channel]:
+        return self._channels() if callable(self._channels) else self._channels
+
+    def _enqueue(self, messages: list[FanoutMessage]) -> None:
+        queue = self._queue() if callable(self._queue) else self._queue
+        if queue is None:
+            raise RuntimeError("no fan-out queue for continuations")
+        queue.enqueue(messages)
+
+    # -- entry points ------------------------------------------------------------------------
+    def handle_sqs_records(self, records: Iterable[tuple[str, str]]) -> dict[str, list[dict[str, str]]]:
+        """(messageId, body) pairs -> the partial batch response SQS expects. The messages of a
+        batch run in parallel threads (they are I/O bound), so batch_size=10 does not serialise them."""
+        records = list(records)
+
+        def run(record: tuple[str, str]) -> bool:
+            message_id, body = record
+            try:
+                return self.process(decode(body))
+            except Exception:
+                LOG.exception("fan-out message %s failed", message_id)
+                return False
+
+        if len(records) > 1:
+            with ThreadPoolExecutor(max_workers=len(records)) as pool:
+                done = list(pool.map(run, records))
+        else:
+            done = [run(r) for r in records]
+        return {"batchItemFailures": [{"itemIdentifier": message_id}
+                                      for (message_id, _), ok in zip(records, done, strict=True) if not ok]}
+
+    def process(self, message: FanoutMessage) -> bool:
+        """True when the message is finished; False when some send must be retried later."""
+        alert = alert_store.get(message.alert_id)
+        now = self._clock()
+        if alert is None:
+            return True
+        status = alert.status_at(now)
+        if status == "cancelled" and message.mode != "audience":
+            return True  # nobody new learns of a cancelled alert
+        if status not in ("published", "cancelled"):
+            return True  # draft or expired: expired alerts stop showing anywhere
+        if message.mode == "audience":
+            return self._process_audience(alert, message, now)
+        return self._process_cells(alert, message, now)
+
+    # -- modes -------------------------------------------------------------------------------
+    def _process_cells(self, alert: AlertRecord, message: FanoutMessage, now: datetime) -> bool:
+        matcher = AreaMatcher(alert.area.shape)
+        covered = set(alert.cells)
+        outcome = Outcome()
+        index, start, handled = message.cell_index, message.start, 0
+        while index < len(message.cells):
+            cell = message.cells[index]
+            entries, start = subscriber_store.index_page(cell, self.page_size, start)
+            handled += len(entries)
+            # A subscriber is indexed under each of its cells: handle it only in the first one the
+            # alert covers (saves the duplicate claims), and only if its own shape intersects.
+            matching = [sid for sid, shapes, cells in entries
+                        if min((c for c in cells if c in covered), default=cell) == cell
+                        and matcher.any_intersects(_shapes(shapes))]
+            self._deliver(alert, matching, now, outcome, first_message=True, cell=cell)
+            if start is None:
+                index += 1
+            if handled >= self.budget and index < len(message.cells):
+                self._enqueue([msgspec.structs.replace(message, cell_index=index, start=start)])
+                break
+        alert_store.add_figures(alert.id, outcome.figures)
+        return not outcome.retry
+
+    def _process_audience(self, alert: AlertRecord, message: FanoutMessage, now: datetime) -> bool:
+        outcome = Outcome()
+        start, handled = message.start, 0
+        while True:
+            subscriber_ids, start = delivery_store.audience_page(alert.id, message.shard, self.page_size, start)
+            handled += len(subscriber_ids)
+            self._deliver(alert, subscriber_ids, now, outcome, first_message=False)
+            if start is None:
+                break
+            if handled >= self.budget:
+                self._enqueue([msgspec.structs.replace(message, start=start)])
+                break
+        alert_store.add_figures(alert.id, outcome.figures)
+        return not outcome.retry
+
+    # -- delivery ----------------------------------------------------------------------------
+    def _deliver(self, alert: AlertRecord, subscriber_ids: list[str], now: datetime, outcome: Outcome,
+                 *, first_message: bool, cell: str | None = None) -> None:
+        if not subscriber_ids:
+            return
+        subscribers = subscriber_store.many(subscriber_ids)
+        wanted: list[tuple[SubscriberRecord, datetime | None]] = []
+        for sid in dict.fromkeys(subscriber_ids):
+            sub = subscribers.get(sid)
+            if sub is None or (cell is not None and cell not in sub.cells):
+                continue  # erased, or a stale index entry
+            prefs = sub.preferences
+            if first_message and not wanted_by(alert.content.severity, alert.content.category,
+                                               categories=prefs.categories, min_severity=prefs.min_severity):
+                continue
+            push = sub.channel.get("type") != "inbox"
+            held = None if (not push or bypasses_quiet_hours(alert.content.severity)) else quiet_until(prefs.quiet_hours, now)
+            wanted.append((sub, held))
+        now_text = to_rfc3339(now)
+        keep_until = _parse(alert.expires) + DELIVERY_KEEP
+
+        claim_items = []
+        for sub, held in wanted:
+            release = None
+            if held is not None:
+                held_text = to_rfc3339(held)
+                release = (held_text[:13], f"{held_text}#{alert.id}#{sub.id}")
+            claim_items.append((sub.id, "held" if held else "claimed", release))
+        if self.batch_claims:
+            got = delivery_store.claim_many(alert.id, alert.revision, claim_items, now_text=now_text,
+                                            expires_at=keep_until)
+        else:
+            results = self._map(lambda item: delivery_store.claim(
+                alert.id, item[0], alert.revision, state=item[1], now_text=now_text, expires_at=keep_until,
+                release=item[2]), claim_items)
+            got = {c.subscriber_id: c for c in results if c is not None}
+        claimed = [(sub, held, got[sub.id]) for sub, held in wanted if sub.id in got]
+        if not claimed:
+            return
+        outcome.figures["targeted"] += sum(1 for _, _, c in claimed if c.previous_state is None)
+        notifications: dict[str | None, Notification] = {}
+
+        def note(language: str | None) -> Notification:
+            if language not in notifications:
+                notifications[language] = notification_for(alert, language, base_url=self._base_url)
+            return notifications[language]
+
+        subscriber_store.put_inbox(
+            (sub.id, InboxEntry.sort_key(alert), InboxEntry.json(note(sub.preferences.language)), keep_until)
+            for sub, _, _ in claimed
+        )
+        sends = []
+        for sub, held, c in claimed:
+            if sub.channel.get("type") == "inbox":
+                outcome.figures["sent"] += 1
+                if c.previous_state == "retry":
+                    outcome.figures["failed"] -= 1
+            elif held is None:
+                sends.append((sub, c))
+        results = self._map(lambda item: self._send(item[0], note(item[0].preferences.language)), sends)
+        for (sub, c), result in zip(sends, results, strict=True):
+            self._record(alert, sub, c.previous_state, result, outcome)
+
+    def _send(self, sub: SubscriberRecord, notification: Notification) -> str:
+        channel = self.channels().get(sub.channel.get("type", ""))
+        if channel is None:
+            LOG.warning("no channel for %s", sub.channel.get("type"))
+            return "retry"
+        try:
+            return outcome_name(channel.send(sub.channel, notification))
+        except Exception:
+            LOG.exception("channel %s raised", sub.channel.get("type"))
+            return "retry"
+
+    def _record(self, alert: AlertRecord, sub: SubscriberRecord, previous_state: str | None, result: str,
+                outcome: Outcome) -> None:
+        """Count the outcome of one send and record it on the delivery (gone/retry/failed)."""
+        was_failed = previous_state == "retry"
+        if result == "sent":
+            outcome.figures["sent"] += 1
+            if was_failed:
+                outcome.figures["failed"] -= 1
+            return
+        if not was_failed:
+            outcome.figures["failed"] += 1
+        if result == "gone":
+            delivery_store.mark(alert.id, sub.id, alert.revision, "gone")
+            subscriber_store.downgrade_to_inbox(sub.id, str(sub.channel.get("type")))
+            return
+        attempts = delivery_store.get(alert.id, sub.id)
+        if attempts is not None and int(attempts.attempts or 0) >= MAX_ATTEMPTS:
+            delivery_store.mark(alert.id, sub.id, alert.revision, "failed")
+            return
+        delivery_store.mark(alert.id, sub.id, alert.revision, "retry")
+        outcome.retry = True
+
+    def _map(self, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        if len(items) <= 2 or self._threads <= 1:
+            return [fn(i) for i in items]
+        with ThreadPoolExecutor(max_workers=self._threads) as pool:
+            return list(pool.map(fn, items))
+
+    # -- quiet hours -------------------------------------------------------------------------
+    def release_held(self, *, hours_back: int = 26) -> int:
+        """Send pushes held back by quiet hours that may now go out (housekeeping schedule)."""
+        now = self._clock()
+        until_key = to_rfc3339(now) + "#~"
+        released = 0
+        alerts: dict[str, AlertRecord | None] = {}
+        for back in range(hours_back, -1, -1):
+            bucket = to_rfc3339(now - timedelta(hours=back))[:13]
+            for held in delivery_store.held_due(bucket, until_key):
+                if held.alert_id not in alerts:
+                    alerts[held.alert_id] = alert_store.get(held.alert_id)
+                alert = alerts[held.alert_id]
+                if alert is None or alert.revision != held.revision or not delivery_store.release(
+                        held.alert_id, held.subscriber_id, held.revision):
+                    continue
+                if alert.status_at(now) not in ("published", "cancelled"):
+                    delivery_store.mark(alert.id, held.subscriber_id, held.revision, "expired")
+                    continue
+                sub = subscriber_store.get(held.subscriber_id)
+                if sub is None:
+                    continue
+                outcome = Outcome()
+                result = self._send(sub, notification_for(alert, sub.preferences.language, base_url=self._base_url))
+                self._record(alert, sub, "held", result, outcome)
+                if outcome.retry:  # hold it again; the next run after RETRY_HELD tries once more
+                    again = to_rfc3339(now + RETRY_HELD)
+                    delivery_store.claim(alert.id, sub.id, held.revision, state="held", now_text=to_rfc3339(now),
+                                         expires_at=_parse(alert.expires) + DELIVERY_KEEP,
+                                         release=(again[:13], f"{again}#{alert.id}#{sub.id}"))
+                alert_store.add_figures(alert.id, outcome.figures)
+                released += 1
+        return released
+
+
+def _parse(text: str) -> datetime:
+    from chalicelib.clock import parse_rfc3339
+
+    return parse_rfc3339(text)

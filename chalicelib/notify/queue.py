@@ -1,0 +1,115 @@
+"""The fan-out queue: one interface, two implementations.
+
+- SqsQueue (AWS): SendMessageBatch, 10 per call; entries reported in `Failed` are retried.
+- LocalQueue (chalice local, tests): the same worker function, called in-process, synchronously
+  (tests) or on one background thread (`make run`). Messages the worker reports as failed are
+  retried a few times, as SQS would after the visibility timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+import msgspec
+
+LOG = logging.getLogger("beatline.fanout")
+
+
+class FanoutMessage(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=False):
+    """One unit of fan-out work: some cells of the subscription index (`cells` mode) or the
+    audience of an earlier message (`audience` mode: Update/Cancel), from a position."""
+
+    alert_id: str
+    revision: int
+    mode: str = "cells"  # cells|audience
+    cells: list[str] = []
+    cell_index: int = 0
+    shard: int = 0  # audience mode: which delivery shard (see store.deliveries.DELIVERY_SHARDS)
+    start: dict[str, Any] | None = None
+
+
+def encode(message: FanoutMessage) -> str:
+    return msgspec.json.encode(message).decode()
+
+
+def decode(body: str | bytes) -> FanoutMessage:
+    return msgspec.json.decode(body, type=FanoutMessage)
+
+
+class FanoutQueue(Protocol):
+    def enqueue(self, messages: list[FanoutMessage]) -> None: ...
+
+
+class QueueUnavailable(Exception):
+    """Some messages could not be enqueued after retries."""
+
+
+class SqsQueue:
+    def __init__(self, client: Any, queue_url: str, *, attempts: int = 4) -> None:
+        self._client = client
+        self._url = queue_url
+        self._attempts = attempts
+        self.calls = 0
+
+    def enqueue(self, messages: list[FanoutMessage]) -> None:
+        for offset in range(0, len(messages), 10):
+            pending = {str(i): encode(m) for i, m in enumerate(messages[offset:offset + 10])}
+            for attempt in range(self._attempts):
+                self.calls += 1
+                try:
+                    response = self._client.send_message_batch(
+                        QueueUrl=self._url,
+                        Entries=[{"Id": entry_id, "MessageBody": body} for entry_id, body in pending.items()],
+                    )
+                except Exception as exc:  # botocore ClientError/BotoCoreError: throttled, unreachable
+                    LOG.warning("SendMessageBatch failed: %s", exc)
+                    response = {"Failed": [{"Id": k} for k in pending]}
+                failed = {f["Id"] for f in response.get("Failed", [])}
+                pending = {k: v for k, v in pending.items() if k in failed}
+                if not pending:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+            if pending:
+                raise QueueUnavailable(f"{len(pending)} fan-out messages could not be enqueued")
+
+
+class LocalQueue:
+    def __init__(self, process: Callable[[FanoutMessage], bool], *, asynchronous: bool = False,
+                 retries: int = 3) -> None:
+        self._process = process
+        self._retries = retries
+        self._local = threading.local()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanout") if asynchronous else None
+
+    def enqueue(self, messages: list[FanoutMessage]) -> None:
+        encoded = [encode(m) for m in messages]  # same serialisation as SQS
+        if self._executor is not None:
+            self._executor.submit(self._drain, encoded)
+        else:
+            self._drain(encoded)
+
+    def _drain(self, bodies: list[str]) -> None:
+        pending: deque[tuple[str, int]] | None = getattr(self._local, "pending", None)
+        if pending is not None:  # a continuation enqueued by the worker we are running
+            pending.extend((b, 0) for b in bodies)
+            return
+        pending = deque((b, 0) for b in bodies)
+        self._local.pending = pending
+        try:
+            while pending:
+                body, tries = pending.popleft()
+                try:
+                    done = self._process(decode(body))
+                except Exception:
+                    LOG.exception("fan-out message failed")
+                    done = False
+                if not done and tries < self._retries:
+                    pending.append((body, tries + 1))
+        finally:
+            self._local.pending = None

@@ -1,0 +1,150 @@
+"""Alerts, their live delivery counters and the public cell index of published alerts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.clock import parse_rfc3339
+from chalicelib.domain.alert_records import AlertRecord, Content, StoredArea
+from chalicelib.store.errors import error_code, translate_store_errors
+from chalicelib.store.models import AlertCellModel, AlertModel
+
+RETENTION = timedelta(days=730)  # alert items (not personal data) are kept two years after expiry
+PUBLIC_SCOPE = "force"
+FIGURES = ("targeted", "sent", "failed", "read", "responses")
+
+
+class StaleAlert(Exception):
+    """The alert changed state meanwhile (a concurrent approve/update/cancel)."""
+
+
+def _to_model(record: AlertRecord) -> AlertModel:
+    return AlertModel(
+        id=record.id, team=record.team, author=record.author, status=record.status,
+        revision=record.revision, msg_type=record.msg_type,
+        content=msgspec.json.encode(record.content).decode(),
+        area=msgspec.json.encode(record.area).decode(), cells=list(record.cells), expires=record.expires,
+        created_at=record.created_at, updated_at=record.updated_at, approved_by=record.approved_by,
+        messages=json.dumps([list(m) for m in record.messages]),
+        expires_at=parse_rfc3339(record.expires) + RETENTION,
+        public_scope=PUBLIC_SCOPE if record.status == "published" else None,
+        area_id=record.area.area_id,
+    )
+
+
+def from_model(model: AlertModel) -> AlertRecord:
+    return AlertRecord(
+        id=model.id, team=model.team, author=model.author, status=model.status,
+        revision=int(model.revision), msg_type=model.msg_type,
+        content=msgspec.json.decode(model.content, type=Content),
+        area=msgspec.json.decode(model.area, type=StoredArea), cells=tuple(model.cells or ()),
+        expires=model.expires, created_at=model.created_at, updated_at=model.updated_at,
+        approved_by=model.approved_by, messages=tuple(tuple(m) for m in json.loads(model.messages or "[]")),
+        figures={name: int(getattr(model, name) or 0) for name in FIGURES},
+    )
+
+
+@translate_store_errors
+def create(record: AlertRecord) -> None:
+    _to_model(record).save(condition=AlertModel.id.does_not_exist())
+
+
+@translate_store_errors
+def get(alert_id: str) -> AlertRecord | None:
+    try:
+        return from_model(AlertModel.get(alert_id, consistent_read=True))
+    except AlertModel.DoesNotExist:
+        return None
+
+
+@translate_store_errors
+def replace(old: AlertRecord, new: AlertRecord) -> None:
+    """Write the new state if the alert is still in the state `old` was read in. Counters are kept
+    (they are only ever changed with ADD)."""
+    model = _to_model(new)
+    actions = [getattr(AlertModel, name).set(getattr(model, name)) for name in (
+        "status", "revision", "msg_type", "content", "expires", "updated_at", "approved_by", "messages", "expires_at",
+    ) if getattr(model, name) is not None]
+    actions.append(AlertModel.public_scope.set(PUBLIC_SCOPE) if model.public_scope else AlertModel.public_scope.remove())
+    try:
+        AlertModel(id=new.id).update(
+            actions=actions,
+            condition=(AlertModel.status == old.status) & (AlertModel.revision == old.revision)
+            & (AlertModel.updated_at == old.updated_at),
+        )
+    except UpdateError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            raise StaleAlert() from exc
+        raise
+
+
+@translate_store_errors
+def add_figures(alert_id: str, deltas: Mapping[str, int]) -> None:
+    actions = [getattr(AlertModel, name).add(n) for name, n in deltas.items() if n and name in FIGURES]
+    if actions:
+        AlertModel(id=alert_id).update(actions=actions)
+
+
+@translate_store_errors
+def team_page(team: str, *, status_filter: Any, limit: int, start: dict | None) -> tuple[list[AlertRecord], dict | None]:
+    results = AlertModel.by_team.query(team, scan_index_forward=False, filter_condition=status_filter,
+                                       limit=limit, page_size=limit, last_evaluated_key=start)
+    records = [from_model(m) for m in results]
+    return records, (results.last_evaluated_key if len(records) == limit else None)
+
+
+def status_condition(status: str | None, now_text: str) -> Any:
+    """The `?status=` filter: expired is computed from `expires`."""
+    if status is None:
+        return None
+    if status == "expired":
+        return AlertModel.status.is_in("draft", "published") & (AlertModel.expires <= now_text)
+    if status == "cancelled":
+        return AlertModel.status == "cancelled"
+    return (AlertModel.status == status) & (AlertModel.expires > now_text)
+
+
+@translate_store_errors
+def many(alert_ids: Iterable[str]) -> list[AlertRecord]:
+    ids = list(dict.fromkeys(alert_ids))
+    return [from_model(m) for m in AlertModel.batch_get(ids)] if ids else []
+
+
+@translate_store_errors
+def put_cells(alert_id: str, cells: Iterable[str], expires: str) -> None:
+    expires_at = parse_rfc3339(expires) + timedelta(days=1)
+    with AlertCellModel.batch_write() as batch:
+        for cell in cells:
+            batch.save(AlertCellModel(cell=cell, alert_id=alert_id, expires=expires, expires_at=expires_at))
+
+
+@translate_store_errors
+def delete_cells(alert_id: str, cells: Iterable[str]) -> None:
+    with AlertCellModel.batch_write() as batch:
+        for cell in cells:
+            batch.delete(AlertCellModel(cell=cell, alert_id=alert_id))
+
+
+@translate_store_errors
+def alerts_in_cell(cell: str, now: datetime) -> list[str]:
+    from chalicelib.clock import to_rfc3339
+
+    return [m.alert_id for m in AlertCellModel.query(cell, filter_condition=AlertCellModel.expires > to_rfc3339(now))]
+
+
+@translate_store_errors
+def public_live(now: datetime, area_id: str | None, limit: int = 100) -> list[AlertRecord]:
+    """Published alerts that have not expired, soonest expiry last (one Query of a sparse GSI)."""
+    from chalicelib.clock import to_rfc3339
+
+    results = AlertModel.by_public.query(
+        PUBLIC_SCOPE, AlertModel.expires > to_rfc3339(now),
+        filter_condition=(AlertModel.area_id == area_id) if area_id else None, limit=limit,
+    )
+    return [from_model(m) for m in results]

@@ -1,0 +1,235 @@
+"""Delivery records: one per (alert, subscriber), claimed with a conditional write BEFORE any send.
+
+The claim succeeds only if the subscriber has no claim for this message yet (`revision` is lower),
+or the claim for this very message is in state `retry` (a recorded transient failure). So a
+redelivered SQS batch sends nothing twice, and a retried batch re-sends only what failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.store.errors import error_code, translate_store_errors
+from chalicelib.store.models import AlertModel, DeliveryModel
+
+
+@dataclass(frozen=True)
+class Claim:
+    subscriber_id: str
+    previous_state: str | None  # None: first claim of any message of this alert for the subscriber
+    previous_revision: int | None
+
+
+@dataclass(frozen=True)
+class Held:
+    alert_id: str
+    subscriber_id: str
+    revision: int
+
+
+DELIVERY_SHARDS = 64  # see docs/fanout.md: 1M claims in 60 s at 2 WCU each needs > 33 partitions
+
+
+def shard_of(subscriber_id: str) -> int:
+    import zlib
+
+    return zlib.crc32(subscriber_id.encode()) % DELIVERY_SHARDS
+
+
+def shard_key(alert_id: str, shard: int) -> str:
+    return f"{alert_id}#{shard:02d}"
+
+
+def key(alert_id: str, subscriber_id: str) -> str:
+    return shard_key(alert_id, shard_of(subscriber_id))
+
+
+def _item(alert_id: str, subscriber_id: str) -> DeliveryModel:
+    return DeliveryModel(alert_shard=key(alert_id, subscriber_id), subscriber_id=subscriber_id)
+
+
+def _conn() -> Any:
+    return DeliveryModel._get_connection()
+
+
+@translate_store_errors
+def claim(alert_id: str, subscriber_id: str, revision: int, *, state: str, now_text: str,
+          expires_at: datetime, release: tuple[str, str] | None = None) -> Claim | None:
+    """Claim the (alert, subscriber) delivery of message `revision`; None if already claimed."""
+    actions = [
+        DeliveryModel.alert_id.set(alert_id),
+        DeliveryModel.revision.set(revision),
+        DeliveryModel.state.set(state),
+        DeliveryModel.claimed_at.set(now_text),
+        DeliveryModel.expires_at.set(expires_at),
+        DeliveryModel.attempts.add(1),
+    ]
+    if release:
+        actions += [DeliveryModel.release_bucket.set(release[0]), DeliveryModel.release_key.set(release[1])]
+    else:
+        actions += [DeliveryModel.release_bucket.remove(), DeliveryModel.release_key.remove()]
+    condition = (
+        DeliveryModel.alert_shard.does_not_exist()
+        | (DeliveryModel.revision < revision)
+        | ((DeliveryModel.revision == revision) & (DeliveryModel.state == "retry"))
+    )
+    try:
+        response = _conn().update_item(key(alert_id, subscriber_id), subscriber_id, actions=actions, condition=condition,
+                                       return_values="ALL_OLD")
+    except UpdateError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return None
+        raise
+    old = response.get("Attributes") or {}
+    return Claim(
+        subscriber_id=subscriber_id,
+        previous_state=old["state"]["S"] if "state" in old else None,
+        previous_revision=int(old["revision"]["N"]) if "revision" in old else None,
+    )
+
+
+@translate_store_errors
+def mark(alert_id: str, subscriber_id: str, revision: int, state: str) -> None:
+    """Record the outcome of a send (retry|gone|failed) for this message only."""
+    try:
+        _item(alert_id, subscriber_id).update(
+            actions=[DeliveryModel.state.set(state)],
+            condition=(DeliveryModel.revision == revision),
+        )
+    except UpdateError as exc:
+        if error_code(exc) != "ConditionalCheckFailedException":
+            raise
+
+
+@translate_store_errors
+def audience_page(alert_id: str, shard: int, limit: int, start: dict | None) -> tuple[list[str], dict | None]:
+    """Subscribers an alert reached in one shard (its delivery records): an Update's or Cancel's audience."""
+    results = DeliveryModel.query(shard_key(alert_id, shard), limit=limit, page_size=limit, last_evaluated_key=start,
+                                  attributes_to_get=["alert_shard", "subscriber_id", "state"])
+    items = [m.subscriber_id for m in results]  # `gone` ones now have their inbox: still told
+    return items, (results.last_evaluated_key if results.last_evaluated_key else None)
+
+
+@translate_store_errors
+def get(alert_id: str, subscriber_id: str) -> DeliveryModel | None:
+    try:
+        return DeliveryModel.get(key(alert_id, subscriber_id), subscriber_id, consistent_read=True)
+    except DeliveryModel.DoesNotExist:
+        return None
+
+
+@translate_store_errors
+def receipt(alert_id: str, subscriber_id: str, now_text: str) -> bool:
+    """Mark read and count it on the alert, atomically; False if it was already read."""
+    try:
+        with TransactWrite(connection=DeliveryModel._get_connection().connection) as tx:
+            tx.update(
+                _item(alert_id, subscriber_id),
+                actions=[DeliveryModel.read_at.set(now_text)],
+                condition=DeliveryModel.alert_shard.exists() & DeliveryModel.read_at.does_not_exist(),
+            )
+            tx.update(AlertModel(id=alert_id), actions=[AlertModel.read.add(1)])
+    except TransactWriteError as exc:
+        codes = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+        if codes and codes[0] == "ConditionalCheckFailed":
+            return False
+        raise
+    return True
+
+
+@translate_store_errors
+def held_due(bucket: str, until_key: str) -> list[Held]:
+    return [
+        Held(alert_id=m.alert_id, subscriber_id=m.subscriber_id, revision=int(m.revision))
+        for m in DeliveryModel.by_release.query(bucket, DeliveryModel.release_key <= until_key)
+        if m.state == "held"
+    ]
+
+
+@translate_store_errors
+def release(alert_id: str, subscriber_id: str, revision: int) -> bool:
+    """held -> claimed (so exactly one releaser sends it)."""
+    try:
+        _item(alert_id, subscriber_id).update(
+            actions=[DeliveryModel.state.set("claimed"), DeliveryModel.release_bucket.remove(),
+                     DeliveryModel.release_key.remove()],
+            condition=(DeliveryModel.revision == revision) & (DeliveryModel.state == "held"),
+        )
+    except UpdateError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+@translate_store_errors
+def erase_subscriber(subscriber_id: str) -> int:
+    keys = list(DeliveryModel.by_subscriber.query(subscriber_id))
+    with DeliveryModel.batch_write() as batch:
+        for model in keys:
+            batch.delete(DeliveryModel(alert_shard=model.alert_shard, subscriber_id=model.subscriber_id))
+    return len(keys)
+
+
+TRANSACTION_ITEMS = 100  # TransactWriteItems limit
+
+
+@translate_store_errors
+def claim_many(alert_id: str, revision: int, wanted: list[tuple[str, str, tuple[str, str] | None]], *,
+               now_text: str, expires_at: datetime) -> dict[str, Claim]:
+    """Claim many deliveries of message `revision` with TransactWriteItems (100 per call), each
+    conditional on being new to this message; those whose condition fails (already claimed, or a
+    recorded `retry`) go through `claim` one by one, which also reclaims retries. Returns the
+    subscribers claimed now. All-or-nothing per transaction is fine here: a cancelled transaction
+    tells which item failed its condition, and the rest are re-submitted."""
+    import random
+    import time
+
+    claims: dict[str, Claim] = {}
+    first = revision == 0
+    pending = list(wanted)
+    individually: list[tuple[str, str, tuple[str, str] | None]] = []
+    conn = DeliveryModel._get_connection().connection
+    for offset in range(0, len(pending), TRANSACTION_ITEMS):
+        group = pending[offset:offset + TRANSACTION_ITEMS]
+        for attempt in range(6):
+            if not group:
+                break
+            try:
+                with TransactWrite(connection=conn) as tx:
+                    for subscriber_id, state, release in group:
+                        actions = [DeliveryModel.alert_id.set(alert_id),
+                                   DeliveryModel.revision.set(revision), DeliveryModel.state.set(state),
+                                   DeliveryModel.claimed_at.set(now_text), DeliveryModel.expires_at.set(expires_at),
+                                   DeliveryModel.attempts.set(1)]
+                        if release:
+                            actions += [DeliveryModel.release_bucket.set(release[0]),
+                                        DeliveryModel.release_key.set(release[1])]
+                        condition = (DeliveryModel.alert_shard.does_not_exist() if first
+                                     else DeliveryModel.revision < revision)
+                        tx.update(_item(alert_id, subscriber_id),
+                                  actions=actions, condition=condition)
+                for subscriber_id, _, _ in group:
+                    claims[subscriber_id] = Claim(subscriber_id, None if first else "claimed", None if first else revision - 1)
+                group = []
+            except TransactWriteError as exc:
+                codes = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+                if not codes or len(codes) != len(group):
+                    raise
+                failed = {i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"}
+                individually += [item for i, item in enumerate(group) if i in failed]
+                group = [item for i, item in enumerate(group) if i not in failed]
+                if not failed:  # conflicts with a concurrent transaction: back off and retry
+                    time.sleep(min(0.5, 0.02 * 2**attempt) * random.random())  # noqa: S311 - jitter
+        individually += group  # still conflicting after retries: fall back to single claims
+    for subscriber_id, state, release in individually:
+        result = claim(alert_id, subscriber_id, revision, state=state, now_text=now_text,
+                       expires_at=expires_at, release=release)
+        if result is not None:
+            claims[subscriber_id] = result
+    return claims

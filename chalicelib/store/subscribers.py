@@ -1,0 +1,147 @@
+"""Subscribers, their cell index entries and their inbox. Erasure removes all of it (plus the
+delivery records, see store.deliveries.erase_subscriber)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import msgspec
+from pynamodb.exceptions import PutError, UpdateError
+
+from chalicelib.domain.subscribers import Preferences, QuietHours, SubscriberRecord
+from chalicelib.store.errors import error_code, translate_store_errors
+from chalicelib.store.models import InboxModel, SubscriberModel, SubscriptionModel
+
+
+class NotFound(Exception):
+    pass
+
+
+def _to_model(record: SubscriberRecord) -> SubscriberModel:
+    prefs = record.preferences
+    return SubscriberModel(
+        id=record.id, channel=json.dumps(record.channel, separators=(",", ":")),
+        language=prefs.language, categories=list(prefs.categories) if prefs.categories else None,
+        min_severity=prefs.min_severity,
+        quiet_hours=msgspec.json.encode(prefs.quiet_hours).decode() if prefs.quiet_hours else None,
+        areas=json.dumps(list(record.areas), separators=(",", ":")) if record.areas else None,
+        cells=list(record.cells) or None, created_at=record.created_at, updated_at=record.updated_at,
+        expires_at=record.expires_at,
+    )
+
+
+def from_model(model: SubscriberModel) -> SubscriberRecord:
+    return SubscriberRecord(
+        id=model.id, channel=json.loads(model.channel),
+        preferences=Preferences(
+            language=model.language, categories=tuple(model.categories) if model.categories else None,
+            min_severity=model.min_severity,
+            quiet_hours=msgspec.json.decode(model.quiet_hours, type=QuietHours) if model.quiet_hours else None,
+        ),
+        areas=tuple(json.loads(model.areas)) if model.areas else (), cells=tuple(model.cells or ()),
+        created_at=model.created_at, updated_at=model.updated_at, expires_at=model.expires_at,
+    )
+
+
+@translate_store_errors
+def create(record: SubscriberRecord) -> None:
+    _to_model(record).save(condition=SubscriberModel.id.does_not_exist())
+
+
+@translate_store_errors
+def get(subscriber_id: str) -> SubscriberRecord | None:
+    try:
+        return from_model(SubscriberModel.get(subscriber_id, consistent_read=True))
+    except SubscriberModel.DoesNotExist:
+        return None
+
+
+@translate_store_errors
+def save(record: SubscriberRecord) -> None:
+    """Replace the record if it still exists (an erased subscriber is never resurrected)."""
+    try:
+        _to_model(record).save(condition=SubscriberModel.id.exists())
+    except PutError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            raise NotFound() from exc
+        raise
+
+
+@translate_store_errors
+def many(subscriber_ids: Iterable[str]) -> dict[str, SubscriberRecord]:
+    """BatchGetItem (100 keys per call; PynamoDB retries unprocessed keys)."""
+    ids = list(dict.fromkeys(subscriber_ids))
+    if not ids:
+        return {}
+    return {m.id: from_model(m) for m in SubscriberModel.batch_get(ids)}
+
+
+@translate_store_errors
+def downgrade_to_inbox(subscriber_id: str, gone_type: str) -> None:
+    """The push service said the endpoint is gone: keep the subscriber on its inbox only."""
+    try:
+        SubscriberModel(id=subscriber_id).update(
+            actions=[SubscriberModel.channel.set(json.dumps({"type": "inbox", "gone": gone_type}))],
+            condition=SubscriberModel.id.exists(),
+        )
+    except UpdateError as exc:
+        if error_code(exc) != "ConditionalCheckFailedException":
+            raise
+
+
+@translate_store_errors
+def write_index(subscriber_id: str, cells: Iterable[str], shapes: list[dict], expires_at: Any) -> None:
+    text = json.dumps(shapes, separators=(",", ":"))
+    all_cells = sorted(cells)
+    with SubscriptionModel.batch_write() as batch:
+        for cell in all_cells:
+            batch.save(SubscriptionModel(cell=cell, subscriber_id=subscriber_id, shapes=text, cells=all_cells,
+                                         expires_at=expires_at))
+
+
+@translate_store_errors
+def delete_index(subscriber_id: str, cells: Iterable[str]) -> None:
+    with SubscriptionModel.batch_write() as batch:
+        for cell in cells:
+            batch.delete(SubscriptionModel(cell=cell, subscriber_id=subscriber_id))
+
+
+@translate_store_errors
+def index_page(cell: str, limit: int, start: dict | None) -> tuple[list[tuple[str, list[dict], list[str]]], dict | None]:
+    """One page of the cell index: (subscriber_id, shapes, cells) triples, and where to continue."""
+    results = SubscriptionModel.query(cell, limit=limit, page_size=limit, last_evaluated_key=start)
+    items = [(m.subscriber_id, json.loads(m.shapes), list(m.cells or [cell])) for m in results]
+    return items, (results.last_evaluated_key if len(items) == limit else None)
+
+
+@translate_store_errors
+def put_inbox(entries: Iterable[tuple[str, str, str, Any]]) -> None:
+    """(subscriber_id, sort_key, item_json, expires_at) -> BatchWriteItem, 25 per call."""
+    with InboxModel.batch_write() as batch:
+        for subscriber_id, sort_key, item, expires_at in entries:
+            batch.save(InboxModel(subscriber_id=subscriber_id, sort_key=sort_key, item=item, expires_at=expires_at))
+
+
+@translate_store_errors
+def inbox_page(subscriber_id: str, limit: int, start: dict | None) -> tuple[list[dict], dict | None]:
+    results = InboxModel.query(subscriber_id, scan_index_forward=False, limit=limit, page_size=limit,
+                               last_evaluated_key=start, consistent_read=True)
+    items = [json.loads(m.item) for m in results]
+    return items, (results.last_evaluated_key if len(items) == limit else None)
+
+
+def _inbox_keys(subscriber_id: str) -> Iterator[InboxModel]:
+    yield from InboxModel.query(subscriber_id, attributes_to_get=["subscriber_id", "sort_key"], consistent_read=True)
+
+
+@translate_store_errors
+def erase(record: SubscriberRecord) -> None:
+    """Index entries, inbox, then the record itself (last, so an interrupted erasure can be retried
+    with the same token)."""
+    delete_index(record.id, record.cells)
+    with InboxModel.batch_write() as batch:
+        for model in _inbox_keys(record.id):
+            batch.delete(model)
+    SubscriberModel(id=record.id).delete()

@@ -1,0 +1,341 @@
+"""The alert lifecycle (draft, approve, update, cancel; expiry is computed), staff reads, resident
+receipts and responses, and the public outputs."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+
+import msgspec
+
+from chalicelib.auth import permissions
+from chalicelib.clock import to_rfc3339
+from chalicelib.context import RequestContext
+from chalicelib.domain.access import AccessRecord
+from chalicelib.domain.alert_records import (
+    ALERT_RESOLUTION,
+    MAX_ALERT_DAYS,
+    AlertIn,
+    AlertListQuery,
+    AlertOut,
+    AlertPage,
+    AlertRecord,
+    AlertUpdateIn,
+    Content,
+    PublicAlertList,
+    ReceiptOut,
+    ResponseIn,
+    ResponseOut,
+    StoredArea,
+    apply_update,
+    check_transition,
+    public_out,
+    published,
+    to_public,
+)
+from chalicelib.domain.alerts import PublicAlert
+from chalicelib.domain.contacts import ContactRecord
+from chalicelib.domain.cursors import query_fingerprint
+from chalicelib.domain.geometry import AreaMatcher, covering_cells
+from chalicelib.domain.shapes import Circle, validate_shape
+from chalicelib.errors import FieldError, ProblemError, bad_request, conflict, forbidden, not_found
+from chalicelib.notify.queue import FanoutMessage, QueueUnavailable
+from chalicelib.services import Services
+from chalicelib.store import alerts as alert_store
+from chalicelib.store import areas as area_store
+from chalicelib.store import contacts as contact_store
+from chalicelib.store import deliveries as delivery_store
+from chalicelib.usecases.subscribers import current as current_subscriber
+
+CELLS_PER_MESSAGE = 4  # fan-out messages per alert = cells / 4 (see docs/fanout.md)
+RESPONDER = "system:beatline-residents"  # author of reply contacts; the resident is a pseudonym
+
+
+def _team(ctx: RequestContext) -> str:
+    if not ctx.caller.team:
+        raise forbidden("Your token carries no team; alerts belong to a team.")
+    return ctx.caller.team
+
+
+def _check_expiry(expires_at, ctx: RequestContext, field: str = "expires_at") -> str:
+    if expires_at <= ctx.now:
+        raise bad_request("The alert would already be expired.", [FieldError(field, "must be in the future")])
+    if expires_at > ctx.now + timedelta(days=MAX_ALERT_DAYS):
+        raise bad_request("The alert lasts too long.", [FieldError(field, f"must be within {MAX_ALERT_DAYS} days")])
+    return to_rfc3339(expires_at)
+
+
+def _area(body: AlertIn, team: str) -> StoredArea:
+    from chalicelib.domain.shapes import Shape
+    from chalicelib.domain.subscribers import AreaRefIn, decode_area_item
+
+    area_in = decode_area_item(bytes(body.area), "area", Shape)
+    if isinstance(area_in, AreaRefIn):
+        try:
+            area_id = str(uuid.UUID(area_in.area_id))
+        except ValueError:
+            raise bad_request("Unknown area.", [FieldError("area.area_id", "must be a UUID")]) from None
+        area = area_store.get(area_id)
+        if area is None:
+            raise bad_request("Unknown area.", [FieldError("area.area_id", "no such area")])
+        if area.team != team:
+            raise forbidden("That area belongs to another team.")
+        return StoredArea(shape=area.geometry, name=area.name, area_id=area.id)
+    if not isinstance(area_in, Circle):
+        validate_shape(area_in, "area")
+    return StoredArea(shape=area_in, name="Custom area")
+
+
+def _check_translations(language: str, translations: dict | None) -> None:
+    if translations and language.lower() in {t.lower() for t in translations}:
+        raise bad_request("A translation repeats the original language.",
+                          [FieldError(f"translations.{language}", "is the alert's own language")])
+
+
+def draft(svc: Services, ctx: RequestContext, body: AlertIn) -> AlertOut:
+    team = _team(ctx)
+    expires = _check_expiry(body.expires_at, ctx)
+    _check_translations(body.language, body.translations)
+    area = _area(body, team)
+    stamp = to_rfc3339(ctx.now)
+    record = AlertRecord(
+        id=str(uuid.uuid4()), team=team, author=ctx.caller.sub, status="draft", revision=0, msg_type="Alert",
+        content=Content(
+            headline=body.headline, description=body.description, instruction=body.instruction,
+            category=body.category, severity=body.severity, urgency=body.urgency, certainty=body.certainty,
+            language=body.language, translations=body.translations or {},
+        ),
+        area=area, cells=tuple(sorted(covering_cells(area.shape, ALERT_RESOLUTION))), expires=expires,
+        created_at=stamp, updated_at=stamp,
+    )
+    alert_store.create(record)
+    return record.to_out(ctx.now)
+
+
+def _visible(ctx: RequestContext, alert_id: str) -> AlertRecord:
+    """Staff of the alert's team; everyone else gets a 404."""
+    try:
+        alert_id = str(uuid.UUID(alert_id))
+    except ValueError:
+        raise not_found("No such alert.") from None
+    record = alert_store.get(alert_id)
+    if record is None or record.team != ctx.caller.team:
+        raise not_found("No such alert.")
+    return record
+
+
+def _replace(old: AlertRecord, new: AlertRecord) -> None:
+    try:
+        alert_store.replace(old, new)
+    except alert_store.StaleAlert:
+        raise conflict("The alert changed meanwhile; read it again.") from None
+
+
+def _enqueue(svc: Services, messages: list[FanoutMessage]) -> None:
+    """The state change is committed first (a worker must see the published alert). If the queue
+    then refuses the messages, the caller gets 503; see docs/alerts.md (known limitation)."""
+    try:
+        svc.fanout.enqueue(messages)
+    except QueueUnavailable:
+        raise ProblemError(503, "Service unavailable", "The alert changed state but its delivery could not be "
+                           "queued; an operator must re-queue it.", headers={"Retry-After": "60"}) from None
+
+
+def _enqueue_cells(svc: Services, record: AlertRecord) -> None:
+    cells = list(record.cells)
+    _enqueue(svc, [
+        FanoutMessage(alert_id=record.id, revision=record.revision, mode="cells", cells=cells[i:i + CELLS_PER_MESSAGE])
+        for i in range(0, len(cells), CELLS_PER_MESSAGE)
+    ])
+
+
+def approve(svc: Services, ctx: RequestContext, alert_id: str) -> AlertOut:
+    record = _visible(ctx, alert_id)
+    if not permissions.is_team_supervisor(ctx.caller, record.team):
+        raise forbidden("Only a supervisor of the alert's team may approve it.")
+    if record.author == ctx.caller.sub:
+        raise forbidden("The author of an alert may not approve it.")
+    check_transition(record, "approve", ctx.now)
+    new = published(record, now=ctx.now, msg_type="Alert", approved_by=ctx.caller.sub)
+    _replace(record, new)
+    alert_store.put_cells(new.id, new.cells, new.expires)
+    _enqueue_cells(svc, new)
+    return alert_store.get(new.id).to_out(ctx.now)  # type: ignore[union-attr]
+
+
+def update(svc: Services, ctx: RequestContext, alert_id: str, body: AlertUpdateIn) -> AlertOut:
+    record = _visible(ctx, alert_id)
+    check_transition(record, "update", ctx.now)
+    if not any(getattr(body, f) is not msgspec.UNSET for f in body.__struct_fields__):
+        raise bad_request("Nothing to update.", [FieldError("(body)", "give at least one field")])
+    expires = record.expires
+    if body.expires_at is not msgspec.UNSET:
+        expires = _check_expiry(body.expires_at, ctx)
+    content = apply_update(record, body)
+    _check_translations(content.language, content.translations)
+    new = published(record, now=ctx.now, msg_type="Update", content=content, expires=expires)
+    _replace(record, new)
+    if expires != record.expires:
+        alert_store.put_cells(new.id, new.cells, new.expires)
+    _enqueue(svc, _audience_messages(new))
+    return alert_store.get(new.id).to_out(ctx.now)  # type: ignore[union-attr]
+
+
+def _audience_messages(record: AlertRecord) -> list[FanoutMessage]:
+    """One message per delivery shard: an Update/Cancel goes to the original audience in parallel."""
+    return [FanoutMessage(alert_id=record.id, revision=record.revision, mode="audience", shard=shard)
+            for shard in range(delivery_store.DELIVERY_SHARDS)]
+
+
+def cancel(svc: Services, ctx: RequestContext, alert_id: str) -> AlertOut:
+    record = _visible(ctx, alert_id)
+    check_transition(record, "cancel", ctx.now)
+    if record.status == "draft":  # withdrawn before publication: nobody to tell
+        from dataclasses import replace
+
+        new = replace(record, status="cancelled", updated_at=to_rfc3339(ctx.now))
+        _replace(record, new)
+    else:
+        new = published(record, now=ctx.now, msg_type="Cancel")
+        _replace(record, new)
+        alert_store.delete_cells(new.id, new.cells)
+        _enqueue(svc, _audience_messages(new))
+    return alert_store.get(new.id).to_out(ctx.now)  # type: ignore[union-attr]
+
+
+def get_alert(svc: Services, ctx: RequestContext, alert_id: str) -> AlertOut:
+    return _visible(ctx, alert_id).to_out(ctx.now)
+
+
+def list_alerts(svc: Services, ctx: RequestContext, query: AlertListQuery) -> AlertPage:
+    team = _team(ctx)
+    filters = {"status": query.status, "limit": query.limit, "team": team}
+    fingerprint = query_fingerprint("alerts.list", ctx.caller.sub, filters)
+    records, position = alert_store.team_page(
+        team, status_filter=alert_store.status_condition(query.status, to_rfc3339(ctx.now)),
+        limit=query.limit, start=svc.cursors.decode(query.cursor, fingerprint),
+    )
+    return AlertPage(items=[r.to_out(ctx.now) for r in records], next_cursor=svc.cursors.encode(position, fingerprint))
+
+
+# -- residents -------------------------------------------------------------------------------
+
+def _delivered(ctx: RequestContext, alert_id: str) -> tuple[str, str]:
+    """(alert id, subscriber id) when this alert was delivered to the calling resident; else 404."""
+    subscriber = current_subscriber(ctx)
+    try:
+        alert_id = str(uuid.UUID(alert_id))
+    except ValueError:
+        raise not_found("No such alert.") from None
+    if delivery_store.get(alert_id, subscriber.id) is None:
+        raise not_found("No such alert.")
+    return alert_id, subscriber.id
+
+
+def _resident_audit(ctx: RequestContext, subscriber_id: str, action: str, record_id: str) -> AccessRecord:
+    return AccessRecord(actor=subscriber_id, role="resident", action=action, at=ctx.now,
+                        request_id=ctx.request_id, record_id=record_id)
+
+
+def read_receipt(svc: Services, ctx: RequestContext, alert_id: str) -> ReceiptOut:
+    alert_id, subscriber_id = _delivered(ctx, alert_id)
+    now_text = to_rfc3339(ctx.now)
+    if not delivery_store.receipt(alert_id, subscriber_id, now_text):
+        existing = delivery_store.get(alert_id, subscriber_id)
+        now_text = existing.read_at if existing and existing.read_at else now_text
+    from chalicelib.store import access_log
+
+    access_log.append(_resident_audit(ctx, subscriber_id, "subscriber.receipt", alert_id))
+    return ReceiptOut(alert_id=alert_id, read_at=now_text)
+
+
+def respond(svc: Services, ctx: RequestContext, alert_id: str, body: ResponseIn) -> ResponseOut:
+    """The reply becomes an inbound online contact (platform `beatline`) in the alert team's log.
+    Its author is the fixed system id RESPONDER; the resident appears only as a keyed pseudonym
+    (`handle_pseudonym`), so replies from one resident can be linked without naming the device."""
+    alert_id, subscriber_id = _delivered(ctx, alert_id)
+    alert = alert_store.get(alert_id)
+    if alert is None:
+        raise not_found("No such alert.")
+    stamp = to_rfc3339(ctx.now)
+    contact_id = str(uuid.uuid4())
+    record = ContactRecord(
+        id=contact_id, kind="online", occurred_at=stamp, topic="other", outcome="information_received",
+        tags=("alert-response",), author=RESPONDER, team=alert.team, version=1, created_at=stamp,
+        updated_at=stamp, expires_at=ctx.now + svc.contact_rules.retention,
+        content_digest=svc.pseudonyms.content_digest(f"{contact_id}|{alert_id}|{body.message}".encode()),
+        notes=body.message, platform="beatline", direction="inbound", thread_ref=alert_id,
+        handle_pseudonym=svc.pseudonyms.handle("beatline", subscriber_id),
+    )
+    contact_store.create(record, record.counter_keys(), _resident_audit(ctx, subscriber_id, "alert.response", contact_id))
+    alert_store.add_figures(alert_id, {"responses": 1})
+    return ResponseOut(id=contact_id, alert_id=alert_id, received_at=stamp)
+
+
+# -- public ----------------------------------------------------------------------------------
+
+def public_alerts(svc: Services, ctx: RequestContext, lat: float, lon: float) -> PublicAlertList:
+    import h3
+
+    cell = h3.latlng_to_cell(lat, lon, ALERT_RESOLUTION)
+    records = alert_store.many(alert_store.alerts_in_cell(cell, ctx.now))
+    live = [r for r in records if r.live_at(ctx.now) and AreaMatcher(r.area.shape).contains_point(lat, lon)]
+    live.sort(key=lambda r: r.updated_at, reverse=True)
+    return PublicAlertList(items=[public_out(r, base_url=svc.settings.public_base_url) for r in live])
+
+
+CAP_FILE = re.compile(r"^(?P<id>[0-9a-fA-F-]{36})\.cap$")
+
+
+def public_alert(svc: Services, ctx: RequestContext, file: str) -> PublicAlert:
+    """The PublicAlert behind `/v1/public/alerts/<uuid>.cap`: published or cancelled (its Cancel
+    message), not draft, not expired; anything else is a 404."""
+    match = CAP_FILE.match(file)
+    if not match:
+        raise not_found("No such alert document.")
+    try:
+        alert_id = str(uuid.UUID(match.group("id")))
+    except ValueError:
+        raise not_found("No such alert document.") from None
+    record = alert_store.get(alert_id)
+    if record is None or not record.messages or record.status_at(ctx.now) not in ("published", "cancelled"):
+        raise not_found("No such alert document.")
+    return to_public(record, sender=svc.settings.alert_sender, now=ctx.now)
+
+
+def cap_document(svc: Services, ctx: RequestContext, file: str) -> bytes:
+    alert = public_alert(svc, ctx, file)
+    try:
+        from chalicelib.domain.cap import render_cap  # type: ignore[import-not-found]
+    except ImportError:
+        raise ProblemError(503, "Service unavailable", "CAP output is not available in this build.",
+                           headers={"Retry-After": "3600"}) from None
+    return render_cap(alert)
+
+
+def feed(svc: Services, ctx: RequestContext, area_id: str | None) -> bytes:
+    if area_id is not None:
+        try:
+            area_id = str(uuid.UUID(area_id))
+        except ValueError:
+            raise not_found("No such area.") from None
+        area = area_store.get(area_id)
+        if area is None:
+            raise not_found("No such area.")
+        title = f"Beatline alerts: {area.name}"
+    else:
+        title = "Beatline alerts"
+    records = [r for r in alert_store.public_live(ctx.now, area_id) if r.live_at(ctx.now)]
+    records.sort(key=lambda r: r.updated_at, reverse=True)
+    alerts = [to_public(r, sender=svc.settings.alert_sender, now=ctx.now) for r in records]
+    base = svc.settings.public_base_url
+    self_url = f"{base}/v1/public/feed.atom" + (f"?area_id={area_id}" if area_id else "")
+    try:
+        from chalicelib.domain.atom import render_feed  # type: ignore[import-not-found]
+    except ImportError:
+        raise ProblemError(503, "Service unavailable", "The Atom feed is not available in this build.",
+                           headers={"Retry-After": "3600"}) from None
+    updated = max((a.sent_at for a in alerts), default=to_rfc3339(ctx.now).replace("Z", "+00:00"))
+    return render_feed(alerts, feed_id=f"{base}/v1/public/feed.atom" + (f"/{area_id}" if area_id else ""),
+                       title=title, self_url=self_url, updated=updated)

@@ -1,0 +1,268 @@
+"""Residents: registration (rate limited), own record and preferences, areas, inbox, erasure.
+
+Every read or change of a subscriber record or inbox is written to the access log.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from msgspec import UNSET
+
+from chalicelib.clock import to_rfc3339
+from chalicelib.context import RequestContext
+from chalicelib.domain.access import AccessRecord
+from chalicelib.domain.cursors import query_fingerprint
+from chalicelib.domain.geometry import covering_cells
+from chalicelib.domain.shapes import Circle, area_km2, validate_shape
+from chalicelib.domain.subscribers import (
+    MAX_CELLS,
+    MAX_SHAPE_KM2,
+    SUBSCRIPTION_RESOLUTION,
+    AreaOutItem,
+    AreaRefIn,
+    AreasIn,
+    ChannelIn,
+    ChannelOut,
+    InboxItemOut,
+    InboxPage,
+    InboxQuery,
+    Preferences,
+    QuietHours,
+    Registered,
+    SnsChannelIn,
+    SubscriberIn,
+    SubscriberOut,
+    SubscriberPatch,
+    SubscriberRecord,
+    WebPushChannelIn,
+    valid_time_zone,
+)
+from chalicelib.errors import FieldError, ProblemError, bad_request, rate_limited, unauthorized
+from chalicelib.services import Services
+from chalicelib.store import access_log, ratelimit
+from chalicelib.store import areas as area_store
+from chalicelib.store import deliveries as delivery_store
+from chalicelib.store import subscribers as subscriber_store
+
+LOG = logging.getLogger("beatline.subscribers")
+RATE_WINDOW_SECONDS = 60
+
+
+def _audit(ctx: RequestContext, subscriber_id: str, action: str, **fields: Any) -> AccessRecord:
+    return AccessRecord(actor=subscriber_id, role="resident", action=action, at=ctx.now,
+                        request_id=ctx.request_id, record_id=subscriber_id, **fields)
+
+
+def _check_rate(svc: Services, ctx: RequestContext) -> None:
+    epoch = int(ctx.now.timestamp())
+    window_start = epoch - epoch % RATE_WINDOW_SECONDS
+    window_ends = datetime.fromtimestamp(window_start + RATE_WINDOW_SECONDS, tz=ctx.now.tzinfo)
+    key = f"subscribers.register|{ctx.client_ip or 'unknown'}|{window_start}"
+    if not ratelimit.hit(key, limit=svc.settings.subscriber_rate_per_minute, window_ends=window_ends):
+        raise rate_limited(max(1, window_start + RATE_WINDOW_SECONDS - epoch))
+
+
+def _check_quiet_hours(quiet: QuietHours | None) -> None:
+    if quiet is not None and not valid_time_zone(quiet.tz):
+        raise bad_request("Unknown time zone.", [FieldError("quiet_hours.tz", "is not an IANA time zone name")])
+
+
+def _platform_app(svc: Services, platform: str) -> str | None:
+    return svc.settings.sns_platform_app_fcm_arn if platform == "fcm" else svc.settings.sns_platform_app_apns_arn
+
+
+def _stored_channel(svc: Services, channel: ChannelIn) -> dict:
+    """The minimum needed to reach the device. In AWS an SNS token becomes a platform endpoint
+    (the raw token is then not kept by Beatline)."""
+    if isinstance(channel, SnsChannelIn):
+        app_arn = _platform_app(svc, channel.platform)
+        if app_arn:
+            try:
+                from chalicelib.notify.sns import create_platform_endpoint  # type: ignore[import-not-found]
+            except ImportError:  # before the SNS channel is merged: keep the token
+                LOG.warning("SNS channel module missing; storing the device token")
+            else:
+                import boto3
+
+                arn = create_platform_endpoint(boto3.client("sns", region_name=svc.settings.region), app_arn,
+                                               channel.token)
+                return {"type": "sns", "platform": channel.platform, "endpoint_arn": arn}
+        return {"type": "sns", "platform": channel.platform, "token": channel.token}
+    if isinstance(channel, WebPushChannelIn):
+        sub = channel.subscription
+        return {"type": "webpush", "subscription": {"endpoint": sub.endpoint,
+                                                     "keys": {"p256dh": sub.keys.p256dh, "auth": sub.keys.auth}}}
+    return {"type": "inbox"}
+
+
+def _drop_channel(svc: Services, channel: dict) -> None:
+    arn = channel.get("endpoint_arn")
+    if not arn:
+        return
+    try:
+        import boto3
+
+        from chalicelib.notify.sns import delete_platform_endpoint  # type: ignore[import-not-found]
+
+        delete_platform_endpoint(boto3.client("sns", region_name=svc.settings.region), arn)
+    except Exception:  # the endpoint is useless without the record; SNS cleans disabled ones
+        LOG.warning("could not delete SNS endpoint", exc_info=True)
+
+
+def register(svc: Services, ctx: RequestContext, body: SubscriberIn) -> Registered:
+    _check_rate(svc, ctx)
+    _check_quiet_hours(body.quiet_hours)
+    if svc.resident_tokens is None:
+        raise ProblemError(503, "Service unavailable", "Resident registration is not configured.",
+                           headers={"Retry-After": "60"})
+    subscriber_id = str(uuid.uuid4())
+    token, expires = svc.resident_tokens.issue(subscriber_id, ctx.now)
+    stamp = to_rfc3339(ctx.now)
+    record = SubscriberRecord(
+        id=subscriber_id, channel=_stored_channel(svc, body.channel),
+        preferences=Preferences(language=body.language, categories=tuple(body.categories) if body.categories else None,
+                                min_severity=body.min_severity, quiet_hours=body.quiet_hours),
+        areas=(), cells=(), created_at=stamp, updated_at=stamp, expires_at=expires,
+    )
+    subscriber_store.create(record)
+    access_log.append(_audit(ctx, subscriber_id, "subscriber.create"))
+    return Registered(id=subscriber_id, token=token, expires_at=to_rfc3339(expires))
+
+
+def current(ctx: RequestContext) -> SubscriberRecord:
+    """The calling resident's record; 401 once it is erased (or expired), whatever the token says."""
+    caller = ctx.caller
+    if caller.kind != "resident":
+        raise unauthorized("A resident token is required.")
+    record = subscriber_store.get(caller.sub)
+    if record is None or record.expires_at <= ctx.now:
+        raise unauthorized("This subscriber no longer exists; register again.")
+    return record
+
+
+def _channel_out(channel: dict) -> ChannelOut:
+    endpoint = channel.get("subscription", {}).get("endpoint")
+    host = endpoint.split("/")[2] if endpoint and endpoint.count("/") >= 2 else None
+    return ChannelOut(type=channel["type"], platform=channel.get("platform"), endpoint_host=host)
+
+
+def to_out(record: SubscriberRecord) -> SubscriberOut:
+    prefs = record.preferences
+    return SubscriberOut(
+        id=record.id, channel=_channel_out(record.channel), created_at=record.created_at,
+        updated_at=record.updated_at, expires_at=to_rfc3339(record.expires_at),
+        areas=[msgspec.convert(a, AreaOutItem) for a in record.areas], cells=len(record.cells),
+        language=prefs.language, categories=list(prefs.categories) if prefs.categories else None,
+        min_severity=prefs.min_severity, quiet_hours=prefs.quiet_hours,
+    )
+
+
+def get_me(svc: Services, ctx: RequestContext) -> SubscriberOut:
+    record = current(ctx)
+    access_log.append(_audit(ctx, record.id, "subscriber.read"))
+    return to_out(record)
+
+
+def _save(record: SubscriberRecord) -> None:
+    try:
+        subscriber_store.save(record)
+    except subscriber_store.NotFound:
+        raise unauthorized("This subscriber no longer exists; register again.") from None
+
+
+def patch_me(svc: Services, ctx: RequestContext, patch: SubscriberPatch) -> SubscriberOut:
+    record = current(ctx)
+    prefs = record.preferences
+    updates: dict[str, Any] = {}
+    for name in ("language", "min_severity", "quiet_hours"):
+        value = getattr(patch, name)
+        if value is not UNSET:
+            updates[name] = value
+    if patch.categories is not UNSET:
+        updates["categories"] = tuple(patch.categories) if patch.categories else None
+    _check_quiet_hours(updates.get("quiet_hours"))
+    channel = record.channel
+    if patch.channel is not UNSET:
+        channel = _stored_channel(svc, patch.channel)
+    new = SubscriberRecord(
+        id=record.id, channel=channel, preferences=Preferences(**{**prefs.__dict__, **updates}),
+        areas=record.areas, cells=record.cells, created_at=record.created_at,
+        updated_at=to_rfc3339(ctx.now), expires_at=record.expires_at,
+    )
+    _save(new)
+    if channel is not record.channel:
+        _drop_channel(svc, record.channel)
+    access_log.append(_audit(ctx, record.id, "subscriber.update"))
+    return to_out(new)
+
+
+def erase_me(svc: Services, ctx: RequestContext) -> None:
+    record = current(ctx)
+    delivery_store.erase_subscriber(record.id)
+    subscriber_store.erase(record)
+    _drop_channel(svc, record.channel)
+    access_log.append(_audit(ctx, record.id, "subscriber.erase"))
+
+
+def _resolve(index: int, item: Any) -> dict:
+    field = f"areas[{index}]"
+    if isinstance(item, AreaRefIn):
+        try:
+            area_id = str(uuid.UUID(item.area_id))
+        except ValueError:
+            raise bad_request("Unknown area.", [FieldError(f"{field}.area_id", "must be a UUID")]) from None
+        area = area_store.get(area_id)
+        if area is None:
+            raise bad_request("Unknown area.", [FieldError(f"{field}.area_id", "no such area")])
+        return {"shape": msgspec.to_builtins(area.geometry), "area_id": area.id}
+    if not isinstance(item, Circle):
+        validate_shape(item, field)
+        size = area_km2(item)
+        if size > MAX_SHAPE_KM2:
+            raise bad_request("The shape is too large.", [FieldError(field, f"covers {size:.0f} km²; the limit is {MAX_SHAPE_KM2:.0f} km²")])
+    return {"shape": msgspec.to_builtins(item)}
+
+
+def put_areas(svc: Services, ctx: RequestContext, body: AreasIn) -> SubscriberOut:
+    record = current(ctx)
+    from chalicelib.domain.shapes import Polygon, Shape
+    from chalicelib.domain.subscribers import decode_area_item
+
+    items = [decode_area_item(bytes(raw), f"areas[{i}]", Polygon | Circle) for i, raw in enumerate(body.areas)]
+    areas = [_resolve(i, item) for i, item in enumerate(items)]
+
+    cells: set[str] = set()
+    for index, area in enumerate(areas):
+        cells |= covering_cells(msgspec.convert(area["shape"], Shape), SUBSCRIPTION_RESOLUTION)
+        if len(cells) > MAX_CELLS:
+            raise bad_request("The areas are too large together.", [FieldError(
+                f"areas[{index}]", f"the areas cover more than {MAX_CELLS} index cells (H3 res {SUBSCRIPTION_RESOLUTION}, ~5 km² each)")])
+    ordered = tuple(sorted(cells))
+    new = SubscriberRecord(
+        id=record.id, channel=record.channel, preferences=record.preferences, areas=tuple(areas),
+        cells=ordered, created_at=record.created_at, updated_at=to_rfc3339(ctx.now), expires_at=record.expires_at,
+    )
+    # New index entries first, then the record, then drop the cells no longer covered: the worker
+    # ignores entries for cells the record no longer lists, so no half-state sends anything wrong.
+    subscriber_store.write_index(record.id, ordered, [a["shape"] for a in areas], record.expires_at)
+    _save(new)
+    subscriber_store.delete_index(record.id, set(record.cells) - cells)
+    access_log.append(_audit(ctx, record.id, "subscriber.areas.replace", row_count=len(areas)))
+    return to_out(new)
+
+
+def inbox(svc: Services, ctx: RequestContext, query: InboxQuery) -> InboxPage:
+    record = current(ctx)
+    fingerprint = query_fingerprint("subscribers.inbox", record.id, {"limit": query.limit})
+    items, position = subscriber_store.inbox_page(record.id, query.limit, svc.cursors.decode(query.cursor, fingerprint))
+    now_text = to_rfc3339(ctx.now)
+    # Expired alerts stop showing anywhere (their inbox copies expire by TTL later).
+    visible = [msgspec.convert(i, InboxItemOut) for i in items if i.get("expires_at", "") > now_text]
+    access_log.append(_audit(ctx, record.id, "subscriber.inbox.read", row_count=len(visible)))
+    return InboxPage(items=visible, next_cursor=svc.cursors.encode(position, fingerprint))
+

@@ -1,0 +1,47 @@
+"""Public outputs: point lookup (exact containment) and the PublicAlert the CAP/Atom renderers take."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from tests.alerting import circle, post, publish, spot, square
+
+
+def test_point_lookup_is_exact(client, staff_token, team, services_override):
+    services_override(channels={})
+    lat, lon = spot()
+    alert_id = publish(client, staff_token("officer", team=team), staff_token("supervisor", team=team),
+                       circle(lat, lon, 200))
+    inside = client.http.get(f"/v1/public/alerts?lat={lat + 0.001}&lon={lon}")
+    assert [a["id"] for a in inside.json_body["items"]] == [alert_id]
+    assert inside.json_body["items"][0]["cap_url"].endswith(f"/v1/public/alerts/{alert_id}.cap")
+    outside = client.http.get(f"/v1/public/alerts?lat={lat + 0.003}&lon={lon}")  # ~330 m: same cell, outside
+    assert alert_id not in [a["id"] for a in outside.json_body["items"]]
+    assert client.http.get("/v1/public/alerts?lat=91&lon=0").status_code == 400
+
+
+def test_public_alert_carries_cap_identifiers_and_references(client, staff_token, team, services_override):
+    from chalicelib.context import RequestContext
+    from chalicelib.services import services
+    from chalicelib.usecases.alerts import public_alert
+
+    services_override(channels={})
+    lat, lon = spot()
+    supervisor = staff_token("supervisor", team=team)
+    alert_id = publish(client, staff_token("officer", team=team), supervisor, square(lat, lon, 0.01),
+                       translations={"cy": {"headline": "Pennawd", "description": "Disgrifiad"}})
+    ctx = RequestContext(request_id="t", now=datetime.now(UTC))
+    first = public_alert(services(), ctx, f"{alert_id}.cap")
+    assert first.msg_type == "Alert" and first.identifier == f"beatline-{alert_id}" and first.references == ()
+    assert first.sent_at.endswith("+00:00") and first.expires_at.endswith("+00:00")
+    assert [i.language for i in first.infos] == ["en-GB", "cy"]
+    assert len(first.polygons) == 1 and first.polygons[0][0] == (lat - 0.01, lon - 0.01)
+    post(client, f"/v1/alerts/{alert_id}/update", supervisor, {"headline": "Update"})
+    post(client, f"/v1/alerts/{alert_id}/cancel", supervisor)
+    cancelled = public_alert(services(), ctx, f"{alert_id}.cap")
+    assert cancelled.msg_type == "Cancel" and cancelled.identifier == f"beatline-{alert_id}-r2"
+    assert [r[0] for r in cancelled.references] == [f"beatline-{alert_id}", f"beatline-{alert_id}-r1"]
+    assert all(r[1].endswith("+00:00") for r in cancelled.references)
+    for bad in (f"{alert_id}.xml", f"{uuid.uuid4()}.cap", "x.cap"):
+        assert client.http.get(f"/v1/public/alerts/{bad}").status_code == 404

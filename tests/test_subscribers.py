@@ -1,0 +1,236 @@
+"""Residents: registration, validation, limits, preferences in the fan-out, rate limit, erasure."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.alerting import (
+    FakeChannel,
+    circle,
+    inbox,
+    post,
+    publish,
+    register,
+    resident,
+    set_areas,
+    spot,
+    square,
+    webpush_channel,
+)
+from tests.conftest import bearer
+
+JSON = {"Content-Type": "application/json"}
+
+
+def test_register_read_patch(client):
+    subscriber_id, token = register(client, webpush_channel("https://push.example.test/abc"), language="cy",
+                                    categories=["Security"], min_severity="Minor",
+                                    quiet_hours={"start": "22:00", "end": "07:00", "tz": "Europe/London"})
+    me = client.http.get("/v1/subscribers/me", headers=bearer(token))
+    assert me.status_code == 200
+    body = me.json_body
+    assert body["id"] == subscriber_id
+    assert body["channel"] == {"type": "webpush", "endpoint_host": "push.example.test"}  # no keys echoed
+    assert body["language"] == "cy" and body["quiet_hours"]["tz"] == "Europe/London"
+    patched = client.http.patch("/v1/subscribers/me", headers=bearer(token),
+                                body=json.dumps({"min_severity": "Severe", "quiet_hours": None}))
+    assert patched.status_code == 200, patched.body
+    assert patched.json_body["min_severity"] == "Severe" and "quiet_hours" not in patched.json_body
+    assert patched.json_body["language"] == "cy"
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"channel": {"type": "pigeon"}}, "channel.type"),
+    ({"channel": {"type": "sns", "platform": "blackberry", "token": "abcdefgh12"}}, "channel.platform"),
+    ({"channel": {"type": "webpush", "subscription": {"endpoint": "http://insecure.example/x", "keys": {"p256dh": "BExampleKeyExampleKey0123", "auth": "authsecret0"}}}}, "channel.subscription.endpoint"),
+    ({"channel": {"type": "inbox"}, "quiet_hours": {"start": "25:00", "end": "07:00", "tz": "Europe/London"}}, "quiet_hours.start"),
+    ({"channel": {"type": "inbox"}, "quiet_hours": {"start": "22:00", "end": "07:00", "tz": "Mars/Olympus"}}, "quiet_hours.tz"),
+    ({"channel": {"type": "inbox"}, "quiet_hours": {"start": "22:00", "end": "07:00", "tz": "../../etc/passwd"}}, "quiet_hours.tz"),
+    ({"channel": {"type": "inbox"}, "min_severity": "Huge"}, "min_severity"),
+    ({"channel": {"type": "inbox"}, "categories": ["Crime"]}, "categories[0]"),
+])
+def test_bad_registration_is_400_with_field(client, body, field):
+    response = client.http.post("/v1/subscribers", headers=JSON, body=json.dumps(body))
+    assert response.status_code == 400, response.body
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json_body["errors"][0]["field"] == field
+
+
+def test_area_limits(client, staff_token):
+    _, token = register(client)
+    lat, lon = spot()
+    too_many = set_areas(client, token, [circle(lat, lon, 100)] * 11)
+    assert too_many.status_code == 400
+    huge = set_areas(client, token, [square(lat, lon, 0.2)])
+    assert huge.status_code == 400 and huge.json_body["errors"][0]["field"] == "areas[0]"
+    wide = set_areas(client, token, [circle(lat + i * 0.5, lon, 20_000) for i in range(8)])
+    assert wide.status_code == 400 and "cells" in wide.json_body["errors"][0]["message"]
+    tiny = set_areas(client, token, [circle(lat, lon, 10)])
+    assert tiny.status_code == 400 and tiny.json_body["errors"][0]["field"].startswith("areas[0]")
+    unknown = set_areas(client, token, [{"area_id": str(uuid.uuid4())}])
+    assert unknown.status_code == 400 and unknown.json_body["errors"][0]["field"] == "areas[0].area_id"
+    area_id = str(uuid.uuid4())
+    client.http.put(f"/v1/areas/{area_id}", headers=bearer(staff_token("admin")),
+                    body=json.dumps({"name": "Elm", "team": "t", "geometry": square(lat, lon)}))
+    ok = set_areas(client, token, [{"area_id": area_id}, circle(lat, lon, 800)])
+    assert ok.status_code == 200, ok.body
+    assert ok.json_body["areas"][0]["area_id"] == area_id and ok.json_body["cells"] >= 1
+    assert client.http.get("/v1/subscribers/me", headers=bearer(token)).json_body["cells"] == ok.json_body["cells"]
+
+
+def test_preferences_are_honoured(client, staff_token, team, services_override):
+    push = FakeChannel()
+    services_override(channels={"webpush": push})
+    lat, lon = spot()
+    here = [circle(lat, lon, 300)]
+    welsh, french, fire_only, severe_only = (webpush_channel() for _ in range(4))
+    resident(client, here, welsh, language="cy")
+    resident(client, here, french, language="fr")
+    resident(client, here, fire_only, categories=["Fire"])
+    resident(client, here, severe_only, min_severity="Severe")
+    officer, supervisor = staff_token("officer", team=team), staff_token("supervisor", team=team)
+    publish(client, officer, supervisor, square(lat, lon, 0.01),
+            translations={"cy": {"headline": "Lladradau ar Stryd Elm", "description": "Sawl lladrad."}})
+    assert [n.info.headline for n in push.sent_to(welsh["subscription"]["endpoint"])] == ["Lladradau ar Stryd Elm"]
+    assert [n.info.language for n in push.sent_to(french["subscription"]["endpoint"])] == ["en-GB"]
+    assert push.sent_to(fire_only["subscription"]["endpoint"]) == []
+    assert push.sent_to(severe_only["subscription"]["endpoint"]) == []
+    publish(client, officer, supervisor, square(lat, lon, 0.01), severity="Severe", category="Fire")
+    assert len(push.sent_to(fire_only["subscription"]["endpoint"])) == 1
+    assert len(push.sent_to(severe_only["subscription"]["endpoint"])) == 1
+
+
+def test_quiet_hours_hold_pushes_until_they_end(client, staff_token, team, services_override):
+    push = FakeChannel()
+    london = ZoneInfo("Europe/London")
+    day = datetime.now(UTC).date() + timedelta(days=3)
+    night = datetime.combine(day, time(23, 30), tzinfo=london).astimezone(UTC)
+    morning = datetime.combine(day + timedelta(days=1), time(7, 5), tzinfo=london).astimezone(UTC)
+    services_override(channels={"webpush": push})
+    lat, lon = spot()
+    sleeper = webpush_channel()
+    _, token = resident(client, [circle(lat, lon, 300)], sleeper,
+                        quiet_hours={"start": "22:00", "end": "07:00", "tz": "Europe/London"})
+    endpoint = sleeper["subscription"]["endpoint"]
+    services_override(clock=lambda: night, channels={"webpush": push})
+    officer, supervisor = staff_token("officer", team=team), staff_token("supervisor", team=team)
+    expires = (night + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    publish(client, officer, supervisor, square(lat, lon, 0.01), expires_at=expires)
+    assert push.sent_to(endpoint) == []  # held back
+    publish(client, officer, supervisor, square(lat, lon, 0.01), expires_at=expires, severity="Extreme",
+            headline="Gas leak: leave the area")
+    assert [n.info.headline for n in push.sent_to(endpoint)] == ["Gas leak: leave the area"]  # not held
+
+    from chalicelib.notify.wiring import release_held
+
+    assert release_held() == 0  # still night
+    services_override(clock=lambda: morning, channels={"webpush": push})
+    assert release_held() == 1
+    assert [n.severity for n in push.sent_to(endpoint)] == ["Extreme", "Moderate"]
+    assert release_held() == 0  # released once
+    assert len(inbox(client, token)) == 2  # the inbox had both at once
+
+
+def test_held_push_that_fails_is_held_again(client, staff_token, team, services_override):
+    from chalicelib.notify.wiring import release_held
+
+    push = FakeChannel()
+    london = ZoneInfo("Europe/London")
+    day = datetime.now(UTC).date() + timedelta(days=5)
+    night = datetime.combine(day, time(1, 0), tzinfo=london).astimezone(UTC)
+    services_override(channels={"webpush": push})
+    lat, lon = spot()
+    sleeper = webpush_channel()
+    resident(client, [circle(lat, lon, 300)], sleeper, quiet_hours={"start": "00:00", "end": "06:00", "tz": "Europe/London"})
+    endpoint = sleeper["subscription"]["endpoint"]
+    services_override(clock=lambda: night, channels={"webpush": push})
+    publish(client, staff_token("officer", team=team), staff_token("supervisor", team=team), square(lat, lon, 0.01),
+            expires_at=(night + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    push.failing.add(endpoint)
+    six = datetime.combine(day, time(6, 1), tzinfo=london).astimezone(UTC)
+    services_override(clock=lambda: six, channels={"webpush": push})
+    assert release_held() == 1 and push.delivered(endpoint) == 0
+    push.failing.clear()
+    assert release_held() == 0  # held again until 5 minutes later
+    services_override(clock=lambda: six + timedelta(minutes=6), channels={"webpush": push})
+    assert release_held() == 1 and push.delivered(endpoint) == 1
+
+
+def test_erasure_leaves_nothing_readable(client, staff_token, team, services_override):
+    from chalicelib.store.models import DeliveryModel, InboxModel, SubscriberModel, SubscriptionModel
+
+    services_override(channels={})
+    lat, lon = spot()
+    subscriber_id, token = resident(client, [circle(lat, lon, 300)])
+    alert_id = publish(client, staff_token("officer", team=team), staff_token("supervisor", team=team), square(lat, lon, 0.01))
+    assert post(client, f"/v1/alerts/{alert_id}/read", token).status_code == 200
+    cells = SubscriberModel.get(subscriber_id).cells
+    assert cells and len(inbox(client, token)) == 1
+
+    erased = client.http.delete("/v1/subscribers/me", headers=bearer(token))
+    assert erased.status_code == 204
+    for method, path in (("get", "/v1/subscribers/me"), ("get", "/v1/subscribers/me/inbox"),
+                         ("delete", "/v1/subscribers/me")):
+        assert getattr(client.http, method)(path, headers=bearer(token)).status_code == 401
+    assert set_areas(client, token, [circle(lat, lon, 300)]).status_code == 401
+    assert post(client, f"/v1/alerts/{alert_id}/read", token).status_code == 401
+    assert client.http.patch("/v1/subscribers/me", headers=bearer(token), body="{}").status_code == 401
+    assert SubscriberModel.count(subscriber_id) == 0
+    assert InboxModel.count(subscriber_id, consistent_read=True) == 0
+    assert list(DeliveryModel.by_subscriber.query(subscriber_id)) == []
+    from chalicelib.store.deliveries import key
+
+    assert DeliveryModel.count(key(alert_id, subscriber_id), DeliveryModel.subscriber_id == subscriber_id) == 0
+    assert all(SubscriptionModel.count(cell, SubscriptionModel.subscriber_id == subscriber_id) == 0 for cell in cells)
+
+
+def test_every_subscriber_access_is_logged(client):
+    from chalicelib.store.models import AccessLogModel
+
+    subscriber_id, token = register(client)
+    client.http.get("/v1/subscribers/me", headers=bearer(token))
+    client.http.get("/v1/subscribers/me/inbox", headers=bearer(token))
+    client.http.delete("/v1/subscribers/me", headers=bearer(token))
+    # AccessLogModel has an attribute named `query`, which shadows Model.query (and so the index's
+    # query): read the GSI through the table connection.
+    raw = AccessLogModel._get_connection().query(subscriber_id, index_name="by_actor")
+    actions = [item["action"]["S"] for item in raw["Items"]]
+    assert sorted(actions) == sorted(["subscriber.create", "subscriber.read", "subscriber.inbox.read", "subscriber.erase"])
+
+
+def test_registration_is_rate_limited_per_address(client):
+    from chalicelib import services as services_module
+    from chalicelib.settings import SETTINGS
+
+    previous = services_module._current
+    minute = datetime(2031, 1, 1, tzinfo=UTC) + timedelta(minutes=uuid.uuid4().int % 500_000, seconds=30)
+    services_module.use_services(services_module.build_services(
+        dataclasses.replace(SETTINGS, subscriber_rate_per_minute=3), clock=lambda: minute))
+    try:
+        statuses = [client.http.post("/v1/subscribers", headers=JSON, body='{"channel": {"type": "inbox"}}').status_code
+                    for _ in range(4)]
+        limited = client.http.post("/v1/subscribers", headers=JSON, body='{"channel": {"type": "inbox"}}')
+    finally:
+        services_module.use_services(previous)
+    assert statuses == [201, 201, 201, 429]
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "30"
+    assert limited.headers["Content-Type"] == "application/problem+json"
+
+
+def test_resident_tokens_are_not_staff_tokens(client, staff_token, keys_dir):
+    from infra.local.idp import STAFF_PRIVATE, issue_token
+
+    _, token = register(client)
+    assert client.http.get("/v1/alerts", headers=bearer(token)).status_code == 403
+    assert client.http.get("/v1/subscribers/me", headers=bearer(staff_token("admin"))).status_code == 403
+    from chalicelib.settings import SETTINGS
+
+    forged = issue_token(private_pem=(keys_dir / STAFF_PRIVATE).read_bytes(), issuer=SETTINGS.resident_issuer,
+                         audience=SETTINGS.resident_audience, sub=str(uuid.uuid4()), roles=["resident"])
+    assert client.http.get("/v1/subscribers/me", headers=bearer(forged)).status_code == 401
