@@ -64,10 +64,26 @@ class RecordingQueue:
         self.messages.extend(messages)
 
 
+def browser_keys() -> dict[str, str]:
+    """A real PushSubscription key pair's public half (P-256 point) and a 16-byte auth secret."""
+    import base64
+    import os
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    point = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+    return {"p256dh": b64(point), "auth": b64(os.urandom(16))}
+
+
 def webpush_channel(endpoint: str | None = None) -> dict[str, Any]:
     return {"type": "webpush", "subscription": {
-        "endpoint": endpoint or f"https://push.example.test/{uuid.uuid4().hex}",
-        "keys": {"p256dh": "BExampleKeyExampleKeyExampleKey0123456789", "auth": "authsecret0123"}}}
+        "endpoint": endpoint or f"https://push.example.test/{uuid.uuid4().hex}", "keys": browser_keys()}}
 
 
 def register(client, channel: dict | None = None, **prefs: Any) -> tuple[str, str]:

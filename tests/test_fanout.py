@@ -215,3 +215,22 @@ def test_concurrent_redelivery_still_sends_once(client, staff_token, team, servi
         w.join()
     assert results == [{"batchItemFailures": []}] * 2
     assert sorted(len(push.sent_to(c["subscription"]["endpoint"])) for c in channels) == [1] * 12
+
+
+def test_send_refused_for_good_is_failed_not_retried(client, staff_token, team, services_override):
+    """A push service refusing the message itself (400/413 -> SendOutcome.FAILED): counted as
+    failed, the subscription kept, and no retry that could only fail again."""
+    push, queue = FakeChannel(), RecordingQueue()
+    services_override(channels={"webpush": push}, fanout_queue=queue)
+    lat, lon = spot()
+    channel = webpush_channel()
+    resident(client, [circle(lat, lon, 400)], channel)
+    push.script[channel["subscription"]["endpoint"]] = ["failed"]
+    officer = staff_token("officer", team=team)
+    alert_id = publish(client, officer, staff_token("supervisor", team=team), square(lat, lon, 0.01))
+    event = sqs_event(client, queue.messages)
+    assert client.lambda_.invoke("fanout_worker", event).payload == {"batchItemFailures": []}
+    assert client.lambda_.invoke("fanout_worker", event).payload == {"batchItemFailures": []}
+    assert len(push.sent_to(channel["subscription"]["endpoint"])) == 1
+    figures = client.http.get(f"/v1/alerts/{alert_id}", headers=bearer(officer)).json_body["delivery"]
+    assert (figures["targeted"], figures["sent"], figures["failed"]) == (1, 0, 1)

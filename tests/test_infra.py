@@ -318,7 +318,9 @@ def test_prod_keeps_its_data_and_dev_does_not(template: dict[str, Any]) -> None:
     from infra.tables import table_spec
 
     specs = [table_spec(model, SETTINGS.table_prefix) for model in ALL_MODELS]
-    prod = merge_template(template, StageConfig("prod", "beatline-prod-", "beatline-prod-fanout", True), specs)
+    # What `chalice package --stage prod` gives: the worker consumes the prod queue.
+    prod_base = json.loads(json.dumps(template).replace("beatline-dev-fanout", "beatline-prod-fanout"))
+    prod = merge_template(prod_base, StageConfig("prod", "beatline-prod-", "beatline-prod-fanout", True), specs)
     for spec in specs:
         table = prod["Resources"][spec.logical_id]
         assert table["Properties"]["TableName"] == f"beatline-prod-{spec.short_name}"

@@ -12,6 +12,7 @@ import pytest
 
 from tests.alerting import (
     FakeChannel,
+    browser_keys,
     circle,
     inbox,
     post,
@@ -49,6 +50,10 @@ def test_register_read_patch(client):
     ({"channel": {"type": "pigeon"}}, "channel.type"),
     ({"channel": {"type": "sns", "platform": "blackberry", "token": "abcdefgh12"}}, "channel.platform"),
     ({"channel": {"type": "webpush", "subscription": {"endpoint": "http://insecure.example/x", "keys": {"p256dh": "BExampleKeyExampleKey0123", "auth": "authsecret0"}}}}, "channel.subscription.endpoint"),
+    # The worker would POST to these: internal addresses and unusable keys are refused up front.
+    ({"channel": {"type": "webpush", "subscription": {"endpoint": "https://169.254.169.254/latest/meta-data", "keys": browser_keys()}}}, "channel.subscription"),
+    ({"channel": {"type": "webpush", "subscription": {"endpoint": "https://localhost/push", "keys": browser_keys()}}}, "channel.subscription"),
+    ({"channel": {"type": "webpush", "subscription": {"endpoint": "https://push.example.test/x", "keys": {"p256dh": "BExampleKeyExampleKey0123", "auth": "authsecret0"}}}}, "channel.subscription"),
     ({"channel": {"type": "inbox"}, "quiet_hours": {"start": "25:00", "end": "07:00", "tz": "Europe/London"}}, "quiet_hours.start"),
     ({"channel": {"type": "inbox"}, "quiet_hours": {"start": "22:00", "end": "07:00", "tz": "Mars/Olympus"}}, "quiet_hours.tz"),
     ({"channel": {"type": "inbox"}, "quiet_hours": {"start": "22:00", "end": "07:00", "tz": "../../etc/passwd"}}, "quiet_hours.tz"),

@@ -56,7 +56,7 @@ class Channel(Protocol):
 
 
 def outcome_name(outcome: Any) -> str:
-    """SendOutcome.SENT/GONE/RETRY (or their values) -> 'sent'|'gone'|'retry'."""
+    """SendOutcome.SENT/GONE/RETRY/FAILED (or their values) -> 'sent'|'gone'|'retry'|'failed'."""
     return str(getattr(outcome, "value", outcome)).lower()
 
 
@@ -266,6 +266,9 @@ class FanoutWorker:
         if result == "gone":
             delivery_store.mark(alert.id, sub.id, alert.revision, "gone")
             subscriber_store.downgrade_to_inbox(sub.id, str(sub.channel.get("type")))
+            return
+        if result == "failed":  # refused for good (e.g. 400/413): keep the subscription, no retry
+            delivery_store.mark(alert.id, sub.id, alert.revision, "failed")
             return
         attempts = delivery_store.get(alert.id, sub.id)
         if attempts is not None and int(attempts.attempts or 0) >= MAX_ATTEMPTS:

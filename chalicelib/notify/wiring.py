@@ -32,7 +32,6 @@ def build_channels(settings: Settings) -> Mapping[str, Channel]:
     channels: dict[str, Any] = {}
     try:
         from chalicelib.notify.webpush import WebPushChannel  # type: ignore[import-not-found]
-
         from chalicelib.secrets import load_text_secret
 
         if settings.vapid_private_key_file or settings.vapid_private_key_secret_arn:
@@ -43,6 +42,7 @@ def build_channels(settings: Settings) -> Mapping[str, Channel]:
         LOG.warning("web push channel unavailable (chalicelib.notify.webpush missing)")
     try:
         import boto3
+
         from chalicelib.notify.sns import SnsChannel  # type: ignore[import-not-found]
 
         channels["sns"] = SnsChannel(boto3.client("sns", region_name=settings.region))

@@ -82,21 +82,25 @@ def _stored_channel(svc: Services, channel: ChannelIn) -> dict:
     if isinstance(channel, SnsChannelIn):
         app_arn = _platform_app(svc, channel.platform)
         if app_arn:
-            try:
-                from chalicelib.notify.sns import create_platform_endpoint  # type: ignore[import-not-found]
-            except ImportError:  # before the SNS channel is merged: keep the token
-                LOG.warning("SNS channel module missing; storing the device token")
-            else:
-                import boto3
+            import boto3
 
-                arn = create_platform_endpoint(boto3.client("sns", region_name=svc.settings.region), app_arn,
-                                               channel.token)
-                return {"type": "sns", "platform": channel.platform, "endpoint_arn": arn}
+            from chalicelib.notify.sns import create_platform_endpoint
+
+            arn = create_platform_endpoint(boto3.client("sns", region_name=svc.settings.region), app_arn,
+                                           channel.token)
+            return {"type": "sns", "platform": channel.platform, "endpoint_arn": arn}
         return {"type": "sns", "platform": channel.platform, "token": channel.token}
     if isinstance(channel, WebPushChannelIn):
+        from chalicelib.notify.webpush import endpoint_problem, subscription_problem  # no pywebpush import
+
         sub = channel.subscription
-        return {"type": "webpush", "subscription": {"endpoint": sub.endpoint,
-                                                     "keys": {"p256dh": sub.keys.p256dh, "auth": sub.keys.auth}}}
+        stored = {"endpoint": sub.endpoint, "keys": {"p256dh": sub.keys.p256dh, "auth": sub.keys.auth}}
+        # A push endpoint is where the worker will send requests: only public HTTPS push services.
+        problem = endpoint_problem(sub.endpoint) or subscription_problem(stored)
+        if problem:
+            raise bad_request("The push subscription cannot be used.",
+                              [FieldError("channel.subscription", problem)])
+        return {"type": "webpush", "subscription": stored}
     return {"type": "inbox"}
 
 
