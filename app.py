@@ -2,9 +2,10 @@
 
 from chalice import Chalice
 
-from chalicelib.api import areas, contacts, meta
+from chalicelib.api import areas, contacts, history, meta
 
 app = Chalice(app_name="beatline")
 app.register_blueprint(meta.bp)
 app.register_blueprint(contacts.bp)
 app.register_blueprint(areas.bp)
+app.register_blueprint(history.bp)

@@ -18,6 +18,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain import history
 from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.contacts import Change, ContactRecord
 from chalicelib.store import access_log
@@ -53,6 +54,7 @@ def to_model(record: ContactRecord) -> ContactModel:
         direction=record.direction, thread_ref=record.thread_ref,
         handle_pseudonym=record.handle_pseudonym, area_id=record.area_id,
         expires_at=record.expires_at,
+        **history.index_attributes(record),
     )
 
 
