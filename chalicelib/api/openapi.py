@@ -41,7 +41,7 @@ def _schema_types(ops: list[Operation]) -> list[Any]:
             if candidate is not None:
                 types.append(candidate)
         for _, body in op.responses.values():
-            if body is not None and body is not PROBLEM and body is not dict:
+            if body is not None and body is not PROBLEM and body is not dict and not isinstance(body, str):
                 types.append(body)
     return types
 
