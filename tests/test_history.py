@@ -221,6 +221,8 @@ def test_supervisor_sees_own_team_only(client, staff_token, team, now):
     for path in ("/v1/history/contacts", "/v1/history/contacts.csv", "/v1/history/alerts", "/v1/audit"):
         assert _get(client, officer, path, **window).status_code == 403
     assert _get(client, staff_token("analyst"), "/v1/audit", **window).status_code == 403
+    teamless = staff_token("supervisor", team=None)
+    assert _get(client, teamless, "/v1/history/contacts", **window).status_code == 403
     assert client.http.get("/v1/history/contacts").status_code == 401
 
 
@@ -436,6 +438,30 @@ def test_stats_recount_matches_every_bucket(client, staff_token, now, specs):
             if by == "team":  # the force-wide view, restricted to this example's team
                 got = _get(client, analyst, "/v1/history/stats", by=by, group_by=group_by, **window)
                 assert [b for b in got.json_body["buckets"] if b["key"] == team] == want
+
+
+def test_stats_is_one_query_per_request(client, staff_token, team, now):
+    """The counters of one key over a year are one Query call (a 1 MB page holds them)."""
+    from chalicelib.store.models import StatCounterModel
+
+    _sync(client, staff_token("officer", team=team), [_online(now - timedelta(days=d)) for d in range(20)])
+    calls = []
+    events = StatCounterModel._get_connection().connection.client.meta.events
+
+    def handler(**kwargs):
+        calls.append(kwargs["parsed"].get("Count"))
+
+    events.register("after-call.dynamodb.Query", handler)
+    try:
+        year = {"from": (now - timedelta(days=365)).date().isoformat(), "to": now.date().isoformat()}
+        for by in ("topic", "team", "platform"):
+            calls.clear()
+            response = _get(client, staff_token("supervisor", team=team), "/v1/history/stats", by=by,
+                            group_by="week", **year)
+            assert response.status_code == 200
+            assert len(calls) == 1, (by, calls)
+    finally:
+        events.unregister("after-call.dynamodb.Query", handler)
 
 
 def test_stats_periods_are_iso_weeks_and_utc_months():
