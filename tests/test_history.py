@@ -8,6 +8,7 @@ import itertools
 import json
 import random
 import re
+import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -55,9 +56,23 @@ def _online(at: datetime, **extra) -> dict:
     return body
 
 
+def _await_indexed(bodies: list[dict], timeout: float = 10.0) -> None:
+    """GSIs are eventually consistent (in AWS, and DynamoDB Local under load was seen lagging
+    once): wait until each contact is in the history index before reading it back."""
+    from chalicelib.store.models import ContactModel
+
+    deadline = time.monotonic() + timeout
+    for body in bodies:
+        sort_key = f"{body['occurred_at']}#{body['id']}"
+        while not list(ContactModel.by_hb_all.query(body["occurred_at"][:7], ContactModel.hsk == sort_key)):
+            assert time.monotonic() < deadline, f"contact {body['id']} never reached the history index"
+            time.sleep(0.05)
+
+
 def _log(client, token: str, body: dict) -> None:
     response = client.http.post("/v1/contacts", headers=bearer(token), body=json.dumps(body))
     assert response.status_code == 201, response.body
+    _await_indexed([body])
 
 
 def _sync(client, token: str, bodies: list[dict]) -> None:
@@ -66,6 +81,7 @@ def _sync(client, token: str, bodies: list[dict]) -> None:
                                     body=json.dumps({"contacts": bodies[start:start + 100]}))
         assert response.status_code == 200, response.body
         assert {r["status"] for r in response.json_body["results"]} == {201}, response.body
+    _await_indexed(bodies)
 
 
 def _get(client, token: str, path: str, **params):
@@ -383,8 +399,13 @@ def test_area_tag_is_fixed_at_write_time(client, staff_token, team, now):
     amended = client.http.patch(f"/v1/contacts/{before['id']}", headers=bearer(officer), body=json.dumps(patch))
     assert amended.status_code == 200, amended.body
     assert amended.json_body["area_id"] == area_id
-    assert _ids(_get(client, analyst, "/v1/history/contacts", area_id=area_id, **window)) == [
-        inside_now["id"], after["id"], before["id"]]
+    expected = [inside_now["id"], after["id"], before["id"]]
+    for _ in range(100):  # the amendment reaches the area GSI eventually
+        got_ids = _ids(_get(client, analyst, "/v1/history/contacts", area_id=area_id, **window))
+        if got_ids == expected:
+            break
+        time.sleep(0.05)
+    assert got_ids == expected
 
 
 # --- statistics ----------------------------------------------------------------------------------
@@ -591,3 +612,28 @@ def test_no_code_path_updates_or_deletes_access_log_records():
     # Writes are conditional puts that never overwrite an entry.
     assert "attribute_not_exists" in str(access_log.append_condition()).lower() or \
         "not_exists" in repr(access_log.append_condition()).lower()
+
+
+def test_backfill_indexes_contacts_written_before_the_history_indexes(client, staff_token, team, now):
+    from chalicelib.store.models import ContactModel
+    from infra.history_backfill import backfill
+
+    body = _online(now - timedelta(hours=1))
+    _log(client, staff_token("officer", team=team), body)
+    old = ContactModel.get(body["id"])
+    for name in ("hsk", "hrow", *history.INDEX_ATTRIBUTES):
+        setattr(old, name, None)
+    old.save()  # as a contact written before this change looks
+    analyst = staff_token("analyst")
+
+    def rows_settle_to(expected: list[str]) -> bool:
+        for _ in range(100):  # the GSIs follow the base item eventually
+            if _ids(_get(client, analyst, "/v1/history/contacts", team=team, **_window(now))) == expected:
+                return True
+            time.sleep(0.05)
+        return False
+
+    assert rows_settle_to([])
+    seen, updated = backfill()
+    assert seen >= 1 and updated >= 1
+    assert rows_settle_to([body["id"]])
