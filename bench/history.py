@@ -139,7 +139,10 @@ def _seed(records: list[Any], counters: Counter, endpoint: str) -> float:
                 counters.update(key for key in record.counter_keys() if key[0] in COUNTER_KEYS_READ)
         for future in futures:
             future.result()
-        counter_items = [StatCounterModel(key=k, bucket=b, contacts=n).serialize() for (k, b), n in counters.items()]
+        from chalicelib.domain.stats_keys import with_period_grains
+
+        counter_items = [StatCounterModel(key=k, bucket=b, contacts=n).serialize()
+                         for (k, b), n in with_period_grains(counters).items()]
         list(pool.map(lambda part: write(StatCounterModel.Meta.table_name, part),
                       [counter_items[j::WORKERS] for j in range(WORKERS)]))
     return time.perf_counter() - started

@@ -637,3 +637,32 @@ def test_backfill_indexes_contacts_written_before_the_history_indexes(client, st
     seen, updated = backfill()
     assert seen >= 1 and updated >= 1
     assert rows_settle_to([body["id"]])
+
+
+def test_period_counters_roll_up_and_cancel_within_a_period():
+    from chalicelib.domain.stats_keys import with_period_grains
+
+    moved_in_week = with_period_grains({("force|kind", "2026-11-23|street"): -1, ("force|kind", "2026-11-24|street"): 1})
+    assert moved_in_week == {("force|kind", "2026-11-23|street"): -1, ("force|kind", "2026-11-24|street"): 1}
+    created = with_period_grains({("team:n|topic", "2026-12-31|youth"): 1})
+    assert created == {("team:n|topic", "2026-12-31|youth"): 1, ("team:n|topic|week", "2026-W53|youth"): 1,
+                       ("team:n|topic|month", "2026-12|youth"): 1}
+
+
+def test_amending_occurred_at_moves_week_and_month_counters(client, staff_token, team, now):
+    officer = staff_token("officer", team=team)
+    body = _online(now - timedelta(hours=1))
+    _log(client, officer, body)
+    supervisor = staff_token("supervisor", team=team)
+    window = {"from": (now - timedelta(days=40)).date().isoformat(), "to": now.date().isoformat()}
+
+    def monthly() -> list[dict]:
+        return _get(client, supervisor, "/v1/history/stats", by="kind", group_by="month", **window).json_body["buckets"]
+
+    assert monthly() == [{"period": now.strftime("%Y-%m"), "key": "online", "contacts": 1}]
+    earlier = now - timedelta(days=10)  # the previous month (now is the 3rd)
+    patch = {"version": 1, "occurred_at": to_rfc3339(earlier)}
+    assert client.http.patch(f"/v1/contacts/{body['id']}", headers=bearer(officer), body=json.dumps(patch)).status_code == 200
+    assert monthly() == [{"period": earlier.strftime("%Y-%m"), "key": "online", "contacts": 1}]
+    weekly = _get(client, supervisor, "/v1/history/stats", by="kind", group_by="week", **window).json_body["buckets"]
+    assert weekly == [{"period": history.period_of(earlier.date().isoformat(), "week"), "key": "online", "contacts": 1}]

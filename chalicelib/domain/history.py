@@ -29,7 +29,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-from chalicelib.domain import geo
+from chalicelib.domain import geo, stats_keys
 from chalicelib.domain.contacts import PLATFORMS, SYSTEM_PLATFORMS, TOPICS, AwareDatetime, ContactRecord
 from chalicelib.errors import FieldError, bad_request
 
@@ -270,26 +270,19 @@ def parse_day(text: str, field: str) -> date:
     return moment.astimezone(UTC).date()
 
 
-def period_of(day: str, group_by: str) -> str:
-    """UTC day -> its period label: `2026-11-28`, ISO week `2026-W48`, month `2026-11`."""
-    if group_by == "day":
-        return day
-    if group_by == "month":
-        return day[:7]
-    iso = date.fromisoformat(day).isocalendar()
-    return f"{iso.year:04d}-W{iso.week:02d}"
+period_of = stats_keys.period_of  # UTC day -> `2026-11-28` | ISO week `2026-W48` | `2026-11`
 
 
-def aggregate(counters: Iterable[tuple[str, int]], group_by: str, keep: Any = None) -> list[StatsBucket]:
-    """Counter items (`day|value`, n) -> buckets sorted by period then key."""
+def aggregate(counters: Iterable[tuple[str, int]], keep: Any = None) -> list[StatsBucket]:
+    """Counter items (`<period>|value`, n) of one grain -> buckets sorted by period then key."""
     totals: dict[tuple[str, str], int] = {}
     for bucket, count in counters:
-        day, _, value = bucket.partition("|")
+        period, _, value = bucket.partition("|")
         if keep is not None:
             value = keep(value)
             if value is None:
                 continue
-        key = (period_of(day, group_by), value)
+        key = (period, value)
         totals[key] = totals.get(key, 0) + count
     return [StatsBucket(period=p, key=k, contacts=n) for (p, k), n in sorted(totals.items()) if n]
 

@@ -18,7 +18,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain import history
+from chalicelib.domain import history, stats_keys
 from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.contacts import Change, ContactRecord
 from chalicelib.store import access_log
@@ -108,7 +108,7 @@ def create(
     """Write a new contact with its counters and access-log entry; ConditionFailed if the id exists."""
     model = to_model(record)
     audit_model = access_log.to_model(audit)
-    deltas = {key: 1 for key in counters}
+    deltas = stats_keys.with_period_grains({key: 1 for key in counters})
 
     def build(tx: TransactWrite) -> None:
         tx.save(model, condition=ContactModel.id.does_not_exist())
@@ -149,7 +149,7 @@ def amend(
         tx.save(model, condition=ContactModel.version == old.version)
         tx.save(amendment, condition=AmendmentModel.version.does_not_exist())
         tx.save(audit_model, condition=access_log.append_condition())
-        _add_counters(tx, counter_deltas)
+        _add_counters(tx, stats_keys.with_period_grains(counter_deltas))
 
     _run(build, guarded_index=0)
 
