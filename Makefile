@@ -48,6 +48,7 @@ audit: $(PY_STAMP)
 bench: deps
 	$(PY) -m bench.contacts_create
 	$(PY) -m bench.import_cost
+	$(PY) -m bench.history
 
 clean:
 	rm -rf $(VENV) infra/local/node_modules build .pytest_cache .ruff_cache

@@ -2,13 +2,14 @@
 
 from chalice import Chalice
 
-from chalicelib.api import alerts, areas, contacts, meta, public, subscribers
+from chalicelib.api import alerts, areas, contacts, history, meta, public, subscribers
 from chalicelib.settings import SETTINGS
 
 app = Chalice(app_name="beatline")
 app.register_blueprint(meta.bp)
 app.register_blueprint(contacts.bp)
 app.register_blueprint(areas.bp)
+app.register_blueprint(history.bp)
 app.register_blueprint(subscribers.bp)
 app.register_blueprint(alerts.bp)
 app.register_blueprint(public.bp)

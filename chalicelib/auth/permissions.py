@@ -30,6 +30,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "alerts:cancel": frozenset({"supervisor"}),
     "alerts:receipt": frozenset({"resident"}),
     "alerts:respond": frozenset({"resident"}),
+    # History (analysts) and the access log; supervisors are held to their own team in the use case
+    "history:contacts": frozenset({"analyst", "admin", "supervisor"}),
+    "history:stats": frozenset({"analyst", "admin", "supervisor"}),
+    "history:export": frozenset({"analyst", "admin"}),
+    "history:alerts": frozenset({"analyst", "admin"}),
+    "audit:read": frozenset({"admin"}),
 }
 
 

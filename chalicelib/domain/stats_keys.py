@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from datetime import date
 
 DIMENSIONS = ("team", "kind", "platform", "topic", "cell", "area")
 FORCE_SCOPE = "force"
@@ -48,3 +49,36 @@ def counter_deltas(
     for key in added:
         delta[key] += 1
     return {key: n for key, n in delta.items() if n}
+
+
+# Period grains. Every day counter is mirrored by an ISO-week and a calendar-month counter
+# (same scope and dimension, key suffixed `|week` / `|month`, bucket `2026-W48|<value>` /
+# `2026-11|<value>`), written in the same transaction, so a 12-month weekly or monthly query
+# reads 53 or 12 items per value instead of 365: one Query page whatever the dimension.
+PERIOD_GRAINS = ("week", "month")
+
+
+def period_of(day: str, grain: str) -> str:
+    """UTC day `YYYY-MM-DD` -> `YYYY-MM-DD` (day), ISO week `YYYY-Www` (week), `YYYY-MM` (month)."""
+    if grain == "day":
+        return day
+    if grain == "month":
+        return day[:7]
+    iso = date.fromisoformat(day).isocalendar()
+    return f"{iso.year:04d}-W{iso.week:02d}"
+
+
+def grain_pk(pk: str, grain: str) -> str:
+    return pk if grain == "day" else f"{pk}|{grain}"
+
+
+def with_period_grains(deltas: Mapping[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+    """Day counter deltas plus the week and month counters they roll up into (zeros dropped:
+    moving a contact between two days of one week leaves the week counter alone)."""
+    total: Counter[tuple[str, str]] = Counter()
+    for (pk, bucket), n in deltas.items():
+        total[(pk, bucket)] += n
+        day, _, value = bucket.partition("|")
+        for grain in PERIOD_GRAINS:
+            total[(grain_pk(pk, grain), counter_sk(period_of(day, grain), value))] += n
+    return {key: n for key, n in total.items() if n}

@@ -1,8 +1,12 @@
-"""The access log: append-only. This module has no update or delete function, by design."""
+"""The access log: append-only. This module has no update or delete function, by design
+(tests/test_history.py checks that), only `append` and newest-first reads."""
 
 from __future__ import annotations
 
-from chalicelib.domain.access import AccessRecord
+import json
+from typing import Any
+
+from chalicelib.domain.access import AccessEntryOut, AccessRecord
 from chalicelib.store.errors import translate_store_errors
 from chalicelib.store.models import AccessLogModel
 
@@ -31,3 +35,60 @@ def append_condition():
 @translate_store_errors
 def append(record: AccessRecord) -> None:
     to_model(record).save(condition=append_condition())
+
+
+def _entry(model: AccessLogModel) -> AccessEntryOut:
+    return AccessEntryOut(
+        at=model.at, actor=model.actor, role=model.role, action=model.action,
+        request_id=model.request_id, record_id=model.record_id,
+        query=json.loads(model.filters) if model.filters else None,
+        row_count=int(model.row_count) if model.row_count is not None else None,
+        purpose=model.purpose,
+    )
+
+
+@translate_store_errors
+def entries_by_actor(
+    actor: str, *, at_from: str, at_to: str, limit: int, position: dict[str, Any] | None
+) -> tuple[list[AccessEntryOut], dict[str, Any] | None]:
+    """One actor's entries in [at_from, at_to], newest first (GSI by_actor)."""
+    results = AccessLogModel.by_actor.query(
+        actor,
+        range_key_condition=AccessLogModel.at_id.between(at_from, at_to + "#~"),
+        scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=position,
+    )
+    entries = [_entry(m) for m in results]
+    return entries, results.last_evaluated_key if len(entries) >= limit else None
+
+
+@translate_store_errors
+def entries_by_day(
+    days: list[str], *, at_from: str, at_to: str, limit: int, position: dict[str, Any] | None,
+    max_days: int,
+) -> tuple[list[AccessEntryOut], dict[str, Any] | None]:
+    """Entries in [at_from, at_to], newest first, walking day partitions (`days` newest first).
+
+    Walks at most `max_days` partitions per call, so an empty stretch costs a bounded number of
+    reads; the page may then be short with a position to continue from.
+    """
+    start, resume_key = 0, None
+    if position:
+        if position.get("d") not in days:
+            return [], None
+        start, resume_key = days.index(position["d"]), position.get("k")
+    entries: list[AccessEntryOut] = []
+    condition = AccessLogModel.at_id.between(at_from, at_to + "#~")
+    for i in range(start, min(len(days), start + max_days)):
+        wanted = limit - len(entries)
+        results = AccessLogModel.query(
+            days[i], range_key_condition=condition, scan_index_forward=False,
+            limit=wanted, page_size=wanted, last_evaluated_key=resume_key,
+        )
+        resume_key = None
+        entries.extend(_entry(m) for m in results)
+        if len(entries) >= limit:
+            if results.last_evaluated_key:
+                return entries, {"d": days[i], "k": results.last_evaluated_key}
+            return entries, ({"d": days[i + 1], "k": None} if i + 1 < len(days) else None)
+    walked_to = min(len(days), start + max_days)
+    return entries, ({"d": days[walked_to], "k": None} if walked_to < len(days) else None)

@@ -25,6 +25,7 @@ class StaleAlert(Exception):
 
 
 def _to_model(record: AlertRecord) -> AlertModel:
+    published_at = record.messages[0][1] if record.messages else None  # the first (Alert) message
     return AlertModel(
         id=record.id, team=record.team, author=record.author, status=record.status,
         revision=record.revision, msg_type=record.msg_type,
@@ -35,6 +36,8 @@ def _to_model(record: AlertRecord) -> AlertModel:
         expires_at=parse_rfc3339(record.expires) + RETENTION,
         public_scope=PUBLIC_SCOPE if record.status == "published" else None,
         area_id=record.area.area_id,
+        published_month=published_at[:7] if published_at else None,
+        published_key=f"{published_at}#{record.id}" if published_at else None,
     )
 
 
@@ -70,6 +73,7 @@ def replace(old: AlertRecord, new: AlertRecord) -> None:
     model = _to_model(new)
     actions = [getattr(AlertModel, name).set(getattr(model, name)) for name in (
         "status", "revision", "msg_type", "content", "expires", "updated_at", "approved_by", "messages", "expires_at",
+        "published_month", "published_key",
     ) if getattr(model, name) is not None]
     actions.append(AlertModel.public_scope.set(PUBLIC_SCOPE) if model.public_scope else AlertModel.public_scope.remove())
     try:
@@ -82,6 +86,33 @@ def replace(old: AlertRecord, new: AlertRecord) -> None:
         if error_code(exc) == "ConditionalCheckFailedException":
             raise StaleAlert() from exc
         raise
+
+
+@translate_store_errors
+def published_page(
+    months: list[str], published_from: str, published_to: str, position: dict[str, Any] | None, limit: int
+) -> tuple[list[AlertRecord], dict[str, Any] | None]:
+    """Alerts first published in [from, to], newest first, walking month partitions (newest first);
+    `position` is {"m": month, "k": LastEvaluatedKey or None}."""
+    start, resume = 0, None
+    if position:
+        if position.get("m") not in months:
+            return [], None
+        start, resume = months.index(position["m"]), position.get("k")
+    found: list[AlertRecord] = []
+    for i in range(start, len(months)):
+        wanted = limit - len(found)
+        results = AlertModel.by_published.query(
+            months[i], AlertModel.published_key.between(published_from, published_to + "#~"),
+            scan_index_forward=False, limit=wanted, page_size=wanted, last_evaluated_key=resume,
+        )
+        resume = None
+        found.extend(from_model(m) for m in results)
+        if len(found) >= limit:
+            if results.last_evaluated_key:
+                return found, {"m": months[i], "k": results.last_evaluated_key}
+            return found, ({"m": months[i + 1], "k": None} if i + 1 < len(months) else None)
+    return found, None
 
 
 @translate_store_errors

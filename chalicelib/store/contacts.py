@@ -19,6 +19,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain import history, stats_keys
 from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.contacts import Change, ContactRecord
 from chalicelib.store import access_log
@@ -70,6 +71,7 @@ def to_model(record: ContactRecord) -> ContactModel:
         direction=record.direction, thread_ref=record.thread_ref,
         handle_pseudonym=record.handle_pseudonym, area_id=record.area_id,
         expires_at=record.expires_at,
+        **history.index_attributes(record),
     )
 
 
@@ -135,7 +137,7 @@ def create(
     """
     model = to_model(record)
     audit_model = access_log.to_model(audit)
-    deltas = {key: 1 for key in counters}
+    deltas = stats_keys.with_period_grains({key: 1 for key in counters})
 
     def build(tx: TransactWrite) -> None:
         tx.save(model, condition=ContactModel.id.does_not_exist(), return_values="ALL_OLD")
@@ -176,7 +178,7 @@ def amend(
         tx.save(model, condition=ContactModel.version == old.version)
         tx.save(amendment, condition=AmendmentModel.version.does_not_exist())
         tx.save(audit_model, condition=access_log.append_condition())
-        _add_counters(tx, counter_deltas, counter_shard(new.id))
+        _add_counters(tx, stats_keys.with_period_grains(counter_deltas), counter_shard(new.id))
 
     _run(build, guarded_index=0)
 

@@ -12,7 +12,7 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.settings import SETTINGS
@@ -45,6 +45,17 @@ class ContactsByTeam(GlobalSecondaryIndex["ContactModel"]):
     occurred_at = UnicodeAttribute(range_key=True)
 
 
+def _history_index(name: str) -> GlobalSecondaryIndex:
+    """A sparse, month-sharded history GSI (see domain.history): projects only the
+    pseudonymisable row (`hrow`), never notes, handles or thread refs."""
+    attrs = {
+        "Meta": type("Meta", (), {"index_name": name, "projection": IncludeProjection(["hrow"])}),
+        name: UnicodeAttribute(hash_key=True),
+        "hsk": UnicodeAttribute(range_key=True),
+    }
+    return type(f"History_{name}", (GlobalSecondaryIndex,), attrs)()
+
+
 class ContactModel(Model):
     class Meta(_Meta):
         table_name = SETTINGS.table_name("contacts")
@@ -75,6 +86,34 @@ class ContactModel(Model):
 
     by_author = ContactsByAuthor()
     by_team = ContactsByTeam()
+
+    # History (analysts): sparse month-sharded GSIs, see chalicelib/domain/history.py.
+    hsk = UnicodeAttribute(null=True)
+    hrow = UnicodeAttribute(null=True)
+    hb_all = UnicodeAttribute(null=True)
+    hb_t = UnicodeAttribute(null=True)
+    hb_p = UnicodeAttribute(null=True)
+    hb_tp = UnicodeAttribute(null=True)
+    hk_all = UnicodeAttribute(null=True)
+    hk_t = UnicodeAttribute(null=True)
+    hk_p = UnicodeAttribute(null=True)
+    hk_tp = UnicodeAttribute(null=True)
+    hx_all = UnicodeAttribute(null=True)
+    hx_t = UnicodeAttribute(null=True)
+    hx_p = UnicodeAttribute(null=True)
+    hx_tp = UnicodeAttribute(null=True)
+    by_hb_all = _history_index("hb_all")
+    by_hb_t = _history_index("hb_t")
+    by_hb_p = _history_index("hb_p")
+    by_hb_tp = _history_index("hb_tp")
+    by_hk_all = _history_index("hk_all")
+    by_hk_t = _history_index("hk_t")
+    by_hk_p = _history_index("hk_p")
+    by_hk_tp = _history_index("hk_tp")
+    by_hx_all = _history_index("hx_all")
+    by_hx_t = _history_index("hx_t")
+    by_hx_p = _history_index("hx_p")
+    by_hx_tp = _history_index("hx_tp")
 
 
 class AmendmentModel(Model):
@@ -125,8 +164,8 @@ class AccessLogModel(Model):
     role = UnicodeAttribute()
     action = UnicodeAttribute()
     record_id = UnicodeAttribute(null=True)
-    # JSON of the filters for list/history calls. Not named `query` in Python: that would shadow
-    # Model.query() and break every Query on this table and its indexes.
+    # JSON of the filters for list/history calls. Stored as `query`; named `filters` in Python
+    # because an attribute called `query` would shadow Model.query().
     filters = UnicodeAttribute(null=True, attr_name="query")
     row_count = NumberAttribute(null=True)
     purpose = UnicodeAttribute(null=True)
@@ -214,6 +253,17 @@ class AlertsByPublic(GlobalSecondaryIndex["AlertModel"]):
     expires = UnicodeAttribute(range_key=True)
 
 
+class AlertsByPublished(GlobalSecondaryIndex["AlertModel"]):
+    """Sparse: alerts that were ever published, by month of first publication (analysts' history)."""
+
+    class Meta:
+        index_name = "by_published"
+        projection = AllProjection()
+
+    published_month = UnicodeAttribute(hash_key=True)  # YYYY-MM of published_at
+    published_key = UnicodeAttribute(range_key=True)  # <published_at>#<id>
+
+
 class AlertModel(Model):
     """An alert and its live delivery counters (updated by the worker and receipts, never counted)."""
 
@@ -242,9 +292,12 @@ class AlertModel(Model):
     expires_at = TTLAttribute(null=True)
     public_scope = UnicodeAttribute(null=True)
     area_id = UnicodeAttribute(null=True)
+    published_month = UnicodeAttribute(null=True)
+    published_key = UnicodeAttribute(null=True)
 
     by_team = AlertsByTeam()
     by_public = AlertsByPublic()
+    by_published = AlertsByPublished()
 
 
 class AlertCellModel(Model):

@@ -33,6 +33,7 @@ from chalicelib.domain.validation import decode_json, problem_errors
 from chalicelib.errors import FieldError, ProblemError, bad_request, conflict, forbidden, not_found
 from chalicelib.services import Services
 from chalicelib.store import access_log
+from chalicelib.store import areas as area_store
 from chalicelib.store import contacts as contact_store
 from chalicelib.store.contacts import ConditionFailed
 from chalicelib.store.errors import StoreUnavailable
@@ -50,7 +51,7 @@ def create_contact(svc: Services, ctx: RequestContext, item: ContactIn) -> tuple
     author, team = _author_team(ctx)
     record = new_record(
         item, author=author, team=team, now=ctx.now, rules=svc.contact_rules,
-        pseudonyms=svc.pseudonyms,
+        pseudonyms=svc.pseudonyms, area_for_cell=area_store.area_for_cell,
     )
     try:
         contact_store.create(record, record.counter_keys(), ctx.audit("contact.create", record_id=record.id))
@@ -159,7 +160,8 @@ def amend_contact(svc: Services, ctx: RequestContext, contact_id: str, patch: Co
     if patch.version != record.version:
         raise conflict(f"Stale version {patch.version}; the contact is at version {record.version}.")
     amended, changes = apply_patch(
-        record, patch, now=ctx.now, rules=svc.contact_rules, pseudonyms=svc.pseudonyms
+        record, patch, now=ctx.now, rules=svc.contact_rules, pseudonyms=svc.pseudonyms,
+        area_for_cell=area_store.area_for_cell,
     )
     if not changes:
         access_log.append(ctx.audit("contact.read", record_id=record.id))
