@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 
+import feedparser
+
 from tests.alerting import circle, post, publish, spot, square
+from tests.conftest import bearer
+from tests.test_cap import NS, validated
+
+HEADLINE = "Burglaries reported on Elm Street"  # tests.alerting.alert_body
 
 
 def test_point_lookup_is_exact(client, staff_token, team, services_override):
@@ -45,3 +52,42 @@ def test_public_alert_carries_cap_identifiers_and_references(client, staff_token
     assert all(r[1].endswith("+00:00") for r in cancelled.references)
     for bad in (f"{alert_id}.xml", f"{uuid.uuid4()}.cap", "x.cap"):
         assert client.http.get(f"/v1/public/alerts/{bad}").status_code == 404
+
+
+def test_public_cap_and_atom_over_http_through_the_lifecycle(client, staff_token, team, services_override):
+    """The served documents, not just the renderer: every CAP document of an alert's life validates
+    against the OASIS schema; the Atom feed parses cleanly and drops the alert once cancelled."""
+    services_override(channels={})
+    lat, lon = spot()
+    supervisor = staff_token("supervisor", team=team)
+    admin = staff_token("admin")
+    area_id = str(uuid.uuid4())
+    assert client.http.put(f"/v1/areas/{area_id}", headers=bearer(admin), body=json.dumps(
+        {"name": "Feed test", "team": team, "geometry": square(lat, lon, 0.02)})).status_code == 201
+    alert_id = publish(client, staff_token("officer", team=team), supervisor, {"area_id": area_id},
+                       translations={"cy": {"headline": "Pennawd", "description": "Disgrifiad"}})
+
+    def cap() -> object:
+        response = client.http.get(f"/v1/public/alerts/{alert_id}.cap")
+        assert response.status_code == 200, response.body
+        assert response.headers["Content-Type"].startswith("application/cap+xml")
+        return validated(response.body)
+
+    assert cap().findtext("cap:msgType", namespaces=NS) == "Alert"
+    feed = client.http.get(f"/v1/public/feed.atom?area_id={area_id}")
+    assert feed.status_code == 200 and feed.headers["Content-Type"].startswith("application/atom+xml")
+    parsed = feedparser.parse(feed.body)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    [entry] = parsed.entries
+    assert entry.title == HEADLINE
+    assert any(link.get("type") == "application/cap+xml" and link["href"].endswith(f"{alert_id}.cap")
+               for link in entry.links)
+
+    assert post(client, f"/v1/alerts/{alert_id}/update", supervisor, {"headline": "Updated"}).status_code == 200
+    updated = cap()
+    assert updated.findtext("cap:msgType", namespaces=NS) == "Update"
+    assert updated.findtext("cap:references", namespaces=NS)
+    assert post(client, f"/v1/alerts/{alert_id}/cancel", supervisor).status_code == 200
+    assert cap().findtext("cap:msgType", namespaces=NS) == "Cancel"
+    after = feedparser.parse(client.http.get(f"/v1/public/feed.atom?area_id={area_id}").body)
+    assert not after.bozo and after.entries == []

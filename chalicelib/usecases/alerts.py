@@ -305,13 +305,9 @@ def public_alert(svc: Services, ctx: RequestContext, file: str) -> PublicAlert:
 
 
 def cap_document(svc: Services, ctx: RequestContext, file: str) -> bytes:
-    alert = public_alert(svc, ctx, file)
-    try:
-        from chalicelib.domain.cap import render_cap  # type: ignore[import-not-found]
-    except ImportError:
-        raise ProblemError(503, "Service unavailable", "CAP output is not available in this build.",
-                           headers={"Retry-After": "3600"}) from None
-    return render_cap(alert)
+    from chalicelib.domain.cap import render_cap
+
+    return render_cap(public_alert(svc, ctx, file))
 
 
 def feed(svc: Services, ctx: RequestContext, area_id: str | None) -> bytes:
@@ -331,11 +327,8 @@ def feed(svc: Services, ctx: RequestContext, area_id: str | None) -> bytes:
     alerts = [to_public(r, sender=svc.settings.alert_sender, now=ctx.now) for r in records]
     base = svc.settings.public_base_url
     self_url = f"{base}/v1/public/feed.atom" + (f"?area_id={area_id}" if area_id else "")
-    try:
-        from chalicelib.domain.atom import render_feed  # type: ignore[import-not-found]
-    except ImportError:
-        raise ProblemError(503, "Service unavailable", "The Atom feed is not available in this build.",
-                           headers={"Retry-After": "3600"}) from None
-    updated = max((a.sent_at for a in alerts), default=to_rfc3339(ctx.now).replace("Z", "+00:00"))
-    return render_feed(alerts, feed_id=f"{base}/v1/public/feed.atom" + (f"/{area_id}" if area_id else ""),
-                       title=title, self_url=self_url, updated=updated)
+    from chalicelib.domain.atom import render_feed
+
+    updated = max((a.sent_at for a in alerts), default=to_rfc3339(ctx.now))
+    return render_feed(alerts, feed_id=self_url, title=title, self_url=self_url, updated=updated,
+                       cap_url=lambda alert_id: f"{base}/v1/public/alerts/{alert_id}.cap")
