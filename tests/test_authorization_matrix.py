@@ -1,0 +1,211 @@
+"""Every route x {anonymous, resident A, resident B, officer X, officer Y, supervisor X,
+supervisor Y, analyst, admin} x {X's record, Y's record}: the expected status, table-driven.
+
+The table is checked against the route registry (`OPERATIONS`): a route without a row fails
+`test_every_route_has_a_row`. Each row gets a fresh world, and `{fresh_*}` placeholders make a new
+record per call, so state-changing rows never depend on the order roles are tried in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.alerting import alert_body, circle, draft, publish, resident, spot, square
+from tests.conftest import bearer
+from tests.support import post as post_json
+from tests.support import street
+
+PRINCIPALS = ("anonymous", "resident_a", "resident_b", "officer_x", "officer_y",
+              "supervisor_x", "supervisor_y", "analyst", "admin")
+
+
+@dataclass
+class World:
+    tokens: dict[str, str | None]
+    teams: dict[str, str]
+    values: dict[str, str] = field(default_factory=dict)
+    factories: dict[str, Callable[[], str]] = field(default_factory=dict)
+
+    def resolve(self, text: str) -> str:
+        def one(match: re.Match[str]) -> str:
+            name = match.group(1)
+            return self.factories[name]() if name in self.factories else self.values[name]
+
+        return re.sub(r"\{(\w+)\}", one, text)
+
+
+@pytest.fixture
+def world(client, staff_token, services_override) -> World:
+    services_override(channels={})
+    lat, lon = spot()
+    teams = {"x": f"x-{uuid.uuid4().hex[:8]}", "y": f"y-{uuid.uuid4().hex[:8]}"}
+    officers = {side: staff_token("officer", sub=f"pc-{side}-{uuid.uuid4().hex[:6]}", team=teams[side]) for side in "xy"}
+    supervisors = {side: staff_token("supervisor", team=teams[side]) for side in "xy"}
+    _, resident_a = resident(client, [circle(lat, lon, 300)])
+    _, resident_b = resident(client, [circle(lat + 0.3, lon, 300)])
+    tokens: dict[str, str | None] = {
+        "anonymous": None, "resident_a": resident_a, "resident_b": resident_b,
+        "officer_x": officers["x"], "officer_y": officers["y"],
+        "supervisor_x": supervisors["x"], "supervisor_y": supervisors["y"],
+        "analyst": staff_token("analyst", team=None), "admin": staff_token("admin", team=None),
+    }
+    admin = tokens["admin"]
+    w = World(tokens=tokens, teams=teams)
+
+    def contact(side: str) -> str:
+        body = street()
+        assert post_json(client, officers[side], "/v1/contacts", body).status_code == 201
+        return body["id"]
+
+    now = datetime.now(UTC)
+    w.values.update(
+        team_x=teams["x"], team_y=teams["y"], lat=str(lat + 0.001), lon=str(lon),
+        contact_x=contact("x"), contact_y=contact("y"),
+        alert_x=publish(client, officers["x"], supervisors["x"], square(lat, lon, 0.01)),
+        alert_y=publish(client, officers["y"], supervisors["y"], square(lat + 0.3, lon, 0.01)),
+        draft_x=draft(client, officers["x"], square(lat, lon)).json_body["id"],
+        window=urlencode({"from": (now - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                          "to": (now + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                          "purpose": "authorization matrix"}),
+    )
+    area_id = str(uuid.uuid4())
+    geometry = square(lat, lon, 0.01)
+    assert client.http.put(f"/v1/areas/{area_id}", headers=bearer(admin),
+                           body=json.dumps({"name": "Matrix", "team": teams["x"], "geometry": geometry})).status_code == 201
+    w.values["area_x"] = area_id
+    w.factories.update(
+        fresh_contact_x=lambda: contact("x"), fresh_contact_y=lambda: contact("y"),
+        fresh_uuid=lambda: str(uuid.uuid4()),
+    )
+    return w
+
+
+# Bodies: a callable is evaluated per call (fresh ids, times in the future).
+def new_contact() -> dict:
+    return street()
+
+
+def new_alert() -> dict:
+    return alert_body(circle(51.5, -0.1, 500))
+
+
+AREA = {"name": "New area", "team": "x", "geometry": square(51.5, -0.1, 0.01)}
+CONTACT_PATCH = {"version": 1, "topic": "drugs"}
+
+DENY = {"anonymous": 401, "resident_a": 403, "resident_b": 403, "officer_x": 403, "officer_y": 403,
+        "supervisor_x": 403, "supervisor_y": 403, "analyst": 403, "admin": 403}
+PUBLIC = dict.fromkeys(PRINCIPALS, 200)
+
+
+def allow(statuses: dict[str, int]) -> dict[str, int]:
+    """Everyone denied by role (401 anonymous, 403 otherwise) except the listed outcomes."""
+    return {**DENY, **statuses}
+
+
+FIELD_STAFF = ("officer_x", "officer_y", "supervisor_x", "supervisor_y")
+RESIDENTS = ("resident_a", "resident_b")
+
+
+def each(names: tuple[str, ...], status: int) -> dict[str, int]:
+    return dict.fromkeys(names, status)
+
+
+X_RECORD = {"officer_x": 200, "supervisor_x": 200, "officer_y": 404, "supervisor_y": 404}
+Y_RECORD = {"officer_y": 200, "supervisor_y": 200, "officer_x": 404, "supervisor_x": 404}
+
+# (method, path template, body, expected status per principal)
+MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
+    # Meta
+    ("GET", "/v1/health", None, PUBLIC),
+    ("GET", "/v1/openapi.json", None, PUBLIC),
+    # Contacts: X's and Y's records
+    ("POST", "/v1/contacts", new_contact, allow(each(FIELD_STAFF, 201))),
+    ("POST", "/v1/contacts/batch", lambda: {"contacts": [street()]}, allow(each(FIELD_STAFF, 200))),
+    ("GET", "/v1/contacts", None, allow(each(FIELD_STAFF, 200))),
+    ("GET", "/v1/contacts/{contact_x}", None, allow(X_RECORD)),
+    ("GET", "/v1/contacts/{contact_y}", None, allow(Y_RECORD)),
+    ("PATCH", "/v1/contacts/{fresh_contact_x}", CONTACT_PATCH, allow(X_RECORD)),
+    ("PATCH", "/v1/contacts/{fresh_contact_y}", CONTACT_PATCH, allow(Y_RECORD)),
+    ("GET", "/v1/contacts/{contact_x}/amendments", None, allow(X_RECORD)),
+    ("GET", "/v1/contacts/{contact_y}/amendments", None, allow(Y_RECORD)),
+    # Areas
+    ("GET", "/v1/areas", None, PUBLIC),
+    ("GET", "/v1/areas/{area_x}", None, PUBLIC),
+    ("PUT", "/v1/areas/{fresh_uuid}", AREA, allow({"admin": 201})),
+    # History: analysts and admins force-wide, supervisors their own team only
+    ("GET", "/v1/history/contacts?{window}&team={team_x}", None,
+     allow({"analyst": 200, "admin": 200, "supervisor_x": 200})),
+    ("GET", "/v1/history/contacts?{window}&team={team_y}", None,
+     allow({"analyst": 200, "admin": 200, "supervisor_y": 200})),
+    ("GET", "/v1/history/contacts.csv?{window}", None, allow({"analyst": 200, "admin": 200})),
+    ("GET", "/v1/history/stats?{window}&by=kind&team={team_x}", None,
+     allow({"analyst": 200, "admin": 200, "supervisor_x": 200})),
+    ("GET", "/v1/history/stats?{window}&by=kind&team={team_y}", None,
+     allow({"analyst": 200, "admin": 200, "supervisor_y": 200})),
+    ("GET", "/v1/history/alerts?{window}", None, allow({"analyst": 200, "admin": 200})),
+    ("GET", "/v1/audit?{window}", None, allow({"admin": 200})),
+    # Subscribers: a resident's own record only (there is no way to name another's)
+    ("POST", "/v1/subscribers", {"channel": {"type": "inbox"}}, dict.fromkeys(PRINCIPALS, 201)),
+    ("GET", "/v1/subscribers/me", None, allow(each(RESIDENTS, 200))),
+    ("PATCH", "/v1/subscribers/me", {"language": "cy"}, allow(each(RESIDENTS, 200))),
+    ("PUT", "/v1/subscribers/me/areas", {"areas": [circle(51.5, -0.1, 300)]}, allow(each(RESIDENTS, 200))),
+    ("GET", "/v1/subscribers/me/inbox", None, allow(each(RESIDENTS, 200))),
+    ("DELETE", "/v1/subscribers/me", None, allow(each(RESIDENTS, 204))),
+    # Alerts: X's and Y's alerts; resident A lives in X's alert area, resident B does not
+    ("POST", "/v1/alerts", new_alert, allow(each(FIELD_STAFF, 201))),
+    ("GET", "/v1/alerts", None, allow(each(FIELD_STAFF, 200))),
+    ("GET", "/v1/alerts/{alert_x}", None, allow(X_RECORD)),
+    ("GET", "/v1/alerts/{alert_y}", None, allow(Y_RECORD)),
+    ("POST", "/v1/alerts/{draft_x}/approve", None, allow({"supervisor_x": 200, "supervisor_y": 404})),
+    ("POST", "/v1/alerts/{alert_x}/update", {"headline": "New"}, allow({"supervisor_x": 200, "supervisor_y": 404})),
+    ("POST", "/v1/alerts/{alert_y}/cancel", None, allow({"supervisor_y": 200, "supervisor_x": 404})),
+    ("POST", "/v1/alerts/{alert_x}/read", None, allow({"resident_a": 200, "resident_b": 404})),
+    ("POST", "/v1/alerts/{alert_x}/responses", {"message": "Thanks"}, allow({"resident_a": 201, "resident_b": 404})),
+    # Public outputs
+    ("GET", "/v1/public/alerts?lat={lat}&lon={lon}", None, PUBLIC),
+    ("GET", "/v1/public/alerts/{alert_x}.cap", None, PUBLIC),
+    ("GET", "/v1/public/feed.atom", None, PUBLIC),
+]
+
+
+def call(client, world: World, method: str, template: str, token: str | None, body: Any) -> int:
+    headers = bearer(token) if token else {"Content-Type": "application/json"}
+    payload = body() if callable(body) else body
+    if isinstance(payload, dict) and payload.get("team") == "x":
+        payload = {**payload, "team": world.teams["x"]}
+    kwargs: dict[str, Any] = {"headers": headers}
+    if payload is not None:
+        kwargs["body"] = json.dumps(payload)
+    return getattr(client.http, method.lower())(world.resolve(template), **kwargs).status_code
+
+
+@pytest.mark.parametrize(("method", "path", "body", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, *_ in MATRIX])
+def test_route_by_principal(client, world, method, path, body, expected):
+    got = {who: call(client, world, method, path, world.tokens[who], body) for who in PRINCIPALS}
+    assert got == {who: expected[who] for who in PRINCIPALS}
+
+
+def route_of(path: str) -> str:
+    """A row's template -> the registered route path."""
+    path = path.split("?", 1)[0]
+    if path.endswith(".cap"):
+        return re.sub(r"\{\w+\}\.cap$", "{file}", path)
+    return re.sub(r"\{\w+\}", "{id}", path)
+
+
+def test_every_route_has_a_row(app):
+    from chalicelib.api.framework import OPERATIONS
+
+    registered = {(op.method, op.path) for op in OPERATIONS}
+    covered = {(method, route_of(path)) for method, path, *_ in MATRIX}
+    assert registered - covered == set(), "routes without a row in the authorization matrix"
+    assert covered - registered == set(), "rows for routes that do not exist"
