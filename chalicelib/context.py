@@ -17,6 +17,8 @@ class RequestContext:
     now: datetime
     principal: Principal | None = None
     client_ip: str | None = None
+    # A resident caller's subscriber record, loaded once when the request is authenticated.
+    subscriber: Any = None
 
     @property
     def caller(self) -> Principal:

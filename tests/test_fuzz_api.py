@@ -13,6 +13,7 @@ from __future__ import annotations
 import traceback
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -20,7 +21,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from infra.local.server import LiveServer
 
 EXAMPLES_PER_OPERATION = 15
-ROLES = ["anonymous", "officer", "supervisor", "analyst", "admin"]
+ROLES = ["anonymous", "resident", "officer", "supervisor", "analyst", "admin"]
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +42,21 @@ def fuzz_operation(operation, base_url: str, headers: dict[str, str]) -> None:
     run()
 
 
+def register_resident(base_url: str) -> str:
+    response = requests.post(f"{base_url}/v1/subscribers", json={"channel": {"type": "inbox"}}, timeout=30)
+    assert response.status_code == 201, response.text
+    return response.json()["token"]
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_every_operation_survives_fuzzing(live_server, staff_token, role):
     schema = schemathesis.openapi.from_url(f"{live_server.url}/v1/openapi.json")
-    headers = {} if role == "anonymous" else {"Authorization": f"Bearer {staff_token(role)}"}
+    if role == "anonymous":
+        headers = {}
+    elif role == "resident":
+        headers = {"Authorization": f"Bearer {register_resident(live_server.url)}"}
+    else:
+        headers = {"Authorization": f"Bearer {staff_token(role)}"}
     failures: list[str] = []
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 10
@@ -58,3 +70,40 @@ def test_every_operation_survives_fuzzing(live_server, staff_token, role):
         server_errors = [line for line in live_server.output().splitlines() if '"msg": "request"' not in line and " HTTP/1.1\" " not in line]
         failures.append("server stderr:\n" + "\n".join(server_errors)[-4000:])
     assert not failures, "\n\n".join(failures)
+
+
+def test_stateful_resident_lifecycle_a_deleted_subscriber_stays_gone(live_server):
+    """schemathesis' state machine walks the OpenAPI links from registration through the /me
+    operations to erasure, with its stateful checks (use-after-free among them). On top: once a
+    subscriber is erased, every later call with its token is 401 and nothing of it is readable."""
+    schema = schemathesis.openapi.from_url(f"{live_server.url}/v1/openapi.json").include(path_regex="^/v1/subscribers")
+    base_url = live_server.url
+    calls_after_erasure: list[str] = []
+
+    class ResidentJourneys(schema.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            self.token: str | None = None
+            self.erased: set[str] = set()
+
+        def get_call_kwargs(self, case) -> dict:
+            headers = {"Authorization": f"Bearer {self.token}"} if self.token and case.path != "/v1/subscribers" else {}
+            return {"base_url": base_url, "headers": headers}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:
+            case.validate_response(response, additional_checks=additional_checks,
+                                   excluded_checks=[positive_data_acceptance],
+                                   transport_kwargs=kwargs or None, recorder=self.recorder)
+
+        def after_call(self, response, case) -> None:
+            used = self.token if case.path != "/v1/subscribers" else None
+            if used in self.erased:
+                calls_after_erasure.append(f"{case.method} {case.path}")
+                assert response.status_code == 401, f"{case.method} {case.path} after erasure: {response.status_code}"
+            if case.method == "POST" and case.path == "/v1/subscribers" and response.status_code == 201:
+                self.token = response.json()["token"]
+            if case.method == "DELETE" and case.path == "/v1/subscribers/me" and response.status_code == 204:
+                self.erased.add(self.token)
+
+    ResidentJourneys.run(settings=settings(max_examples=8, stateful_step_count=5, deadline=None,
+                                           suppress_health_check=list(HealthCheck), database=None))
+    assert calls_after_erasure, "no scenario reached a call after erasure"

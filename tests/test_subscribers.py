@@ -239,3 +239,13 @@ def test_resident_tokens_are_not_staff_tokens(client, staff_token, keys_dir):
     forged = issue_token(private_pem=(keys_dir / STAFF_PRIVATE).read_bytes(), issuer=SETTINGS.resident_issuer,
                          audience=SETTINGS.resident_audience, sub=str(uuid.uuid4()), roles=["resident"])
     assert client.http.get("/v1/subscribers/me", headers=bearer(forged)).status_code == 401
+
+
+def test_erased_token_is_401_before_the_body_is_looked_at(client):
+    _, token = register(client)
+    assert client.http.delete("/v1/subscribers/me", headers=bearer(token)).status_code == 204
+    for method, path, body in (("PUT", "/v1/subscribers/me/areas", "{not json"),
+                               ("PATCH", "/v1/subscribers/me", '{"language": 7}'),
+                               ("GET", "/v1/subscribers/me/inbox?limit=0", None)):
+        kwargs = {"headers": bearer(token)} | ({"body": body} if body else {})
+        assert getattr(client.http, method.lower())(path, **kwargs).status_code == 401, (method, path)

@@ -7,6 +7,7 @@ document and the route-by-role test matrix, so a route cannot exist without them
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
@@ -46,6 +47,7 @@ class Operation:
     content_type: str = JSON
     operation_id: str = ""
     description: str = ""
+    links: dict[int, dict[str, Any]] = field(default_factory=dict)  # OpenAPI links per status
 
     @property
     def public(self) -> bool:
@@ -174,7 +176,13 @@ def handle(op: Operation, fn: Callable[..., Reply], request: Any, path_params: d
         if not op.public:
             principal = authenticate(svc, request.headers)
             permissions.require(principal, op.action)
-            ctx = RequestContext(request_id=request_id, now=ctx.now, principal=principal, client_ip=ctx.client_ip)
+            ctx = dataclasses.replace(ctx, principal=principal)
+            if principal.kind == "resident":
+                # An erased subscriber's token is dead before anything else is looked at (401,
+                # not a 400 about the body it sent).
+                from chalicelib.usecases.subscribers import current
+
+                ctx = dataclasses.replace(ctx, subscriber=current(ctx))
         kwargs: dict[str, Any] = dict(path_params)
         if op.request is not None:
             _require_json(request.headers)
@@ -219,6 +227,7 @@ def operation(
     body_limit: Callable[[Services], int] | None = None,
     content_type: str = JSON,
     description: str = "",
+    links: dict[int, dict[str, Any]] | None = None,
 ) -> Callable[[Callable[..., Reply]], Callable[..., Reply]]:
     """Declare a route: `fn(svc, ctx, **path_params, [body=], [query=]) -> Reply`."""
     if action != permissions.PUBLIC:
@@ -229,7 +238,7 @@ def operation(
             method=method, path=path, action=action, summary=summary, tag=tag,
             responses=responses, request=request, request_doc=request_doc, query=query,
             body_limit=body_limit, content_type=content_type, operation_id=fn.__name__,
-            description=description or (fn.__doc__ or "").strip(),
+            description=description or (fn.__doc__ or "").strip(), links=links or {},
         )
         OPERATIONS.append(op)
 

@@ -103,6 +103,8 @@ def build_document(ops: list[Operation]) -> dict[str, Any]:
                 response["content"] = {body: {"schema": {"type": "string"}}}
             elif body is not None:
                 response["content"] = {op.content_type: {"schema": schema_of[id(body)]}}
+            if status in op.links:
+                response["links"] = op.links[status]
             item["responses"][str(status)] = response
         paths.setdefault(op.path, {})[op.method.lower()] = item
     return {

@@ -35,7 +35,12 @@ ME = "subscribers:self"
                "Rate limited: at most BEATLINE_SUBSCRIBER_RATE_PER_MINUTE (default 10) registrations per "
                "client address per minute; then 429 with Retry-After (seconds to the next minute window). "
                "The record and its token live for BEATLINE_RESIDENT_TOKEN_DAYS (default 365) days."),
-           responses={201: ("Registered.", Registered), **std(400, 413, 429, 503)})
+           responses={201: ("Registered.", Registered), **std(400, 413, 429, 503)},
+           # The returned token is the caller of every /me operation (stateful clients and fuzzers).
+           links={201: {name: {"operationId": op, "description": "Call with `Authorization: Bearer <token>`."}
+                        for name, op in (("GetSubscriber", "get_me"), ("UpdateSubscriber", "patch_me"),
+                                         ("SetAreas", "put_areas"), ("ReadInbox", "inbox"),
+                                         ("EraseSubscriber", "erase_me"))}})
 def register(svc: Services, ctx: RequestContext, body: SubscriberIn) -> Reply:
     return Reply(201, usecase.register(svc, ctx, body))
 
@@ -55,7 +60,9 @@ def patch_me(svc: Services, ctx: RequestContext, body: SubscriberPatch) -> Reply
 
 @operation(bp, "DELETE", "/v1/subscribers/me", action=ME, tag=TAG,
            summary="Erase this subscriber: record, areas, inbox, delivery records (and SNS endpoint)",
-           responses={204: ("Erased; the token no longer works.", None), **std(401, 403, 503)})
+           responses={204: ("Erased; the token no longer works.", None), **std(401, 403, 503)},
+           links={204: {"GetErasedSubscriber": {"operationId": "get_me",
+                                                "description": "Answers 401: nothing of the subscriber remains."}}})
 def erase_me(svc: Services, ctx: RequestContext) -> Reply:
     usecase.erase_me(svc, ctx)
     return Reply(204)
