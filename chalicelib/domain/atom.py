@@ -12,6 +12,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
+from chalicelib.clock import to_rfc3339
 from chalicelib.domain.alerts import PublicAlert
 from chalicelib.domain.cap import CAP_MEDIA_TYPE, CAP_NS, cap_time, parse_utc, xml_text
 
@@ -27,7 +28,7 @@ ET.register_namespace("cap", CAP_NS)  # prefix for the extension elements (proce
 
 def atom_time(rfc3339: str) -> str:
     """RFC 3339 UTC with `Z`, whole seconds (what Atom readers parse most reliably)."""
-    return parse_utc(rfc3339).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return to_rfc3339(parse_utc(rfc3339))
 
 
 def entry_id(alert_id: str) -> str:

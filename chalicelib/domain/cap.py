@@ -12,6 +12,7 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
+from chalicelib.clock import to_rfc3339
 from chalicelib.domain.alerts import (
     CAP_CATEGORIES,
     CAP_CERTAINTIES,
@@ -52,7 +53,7 @@ def cap_time(rfc3339_utc: str) -> str:
     The schema's pattern rejects `Z` and fractional seconds, so both are normalised away.
     Any input offset is converted to UTC.
     """
-    return parse_utc(rfc3339_utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return to_rfc3339(parse_utc(rfc3339_utc))[:-1] + "+00:00"
 
 
 def _number(value: float) -> str:
