@@ -23,3 +23,10 @@ def test_list_filters_in_early_years_are_answered(client, staff_token):
                                "&team=mine&kind=online", headers=bearer(staff_token("supervisor")))
     assert response.status_code == 200, response.body
     assert response.json_body["items"] == []
+
+
+def test_times_at_the_edge_of_datetime_are_400_not_500(client, staff_token):
+    """Year 1 with a positive offset has no UTC value datetime can hold."""
+    response = client.http.get("/v1/history/stats?from=0001-01-01T00%3A00%3A00%2B05%3A00&to=0001-01-02T00%3A00%3A00Z"
+                               "&by=kind&purpose=edge%20of%20time", headers=bearer(staff_token("analyst")))
+    assert response.status_code == 400, response.body
