@@ -101,23 +101,6 @@ def to_geojson(shape: Polygon | MultiPolygon) -> dict:
     return {"type": type(shape).__name__, "coordinates": shape.coordinates}
 
 
-def point_in_ring(lat: float, lon: float, ring: list[list[float]]) -> bool:
-    inside = False
-    for (x1, y1, *_), (x2, y2, *_) in itertools.pairwise(ring):
-        if (y1 > lat) != (y2 > lat):
-            x_cross = x1 + (lat - y1) * (x2 - x1) / (y2 - y1)
-            if lon < x_cross:
-                inside = not inside
-    return inside
-
-
-def contains_point(shape: Polygon | MultiPolygon, lat: float, lon: float) -> bool:
-    for outer, *holes in polygons_of(shape):
-        if point_in_ring(lat, lon, outer) and not any(point_in_ring(lat, lon, h) for h in holes):
-            return True
-    return False
-
-
 def cells_covering(shape: Polygon | MultiPolygon, resolution: int) -> set[str]:
     """Every H3 cell at `resolution` that overlaps the shape (not just cells whose centre is in it)."""
     import h3
