@@ -41,6 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "BEATLINE_STAFF_JWKS_FILE": str(keys_dir / STAFF_JWKS),
         "BEATLINE_PSEUDONYM_KEY_FILE": str(keys_dir / PSEUDONYM_KEY),
         "BEATLINE_RESIDENT_KEY_FILE": str(keys_dir / "resident-es256.pem"),
+        "BEATLINE_VAPID_PRIVATE_KEY_FILE": str(keys_dir / "vapid-es256.pem"),
         "BEATLINE_LOG_LEVEL": "WARNING",
         "BEATLINE_SUBSCRIBER_RATE_PER_MINUTE": "100000",  # the rate-limit test installs its own limit
     })

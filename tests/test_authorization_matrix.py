@@ -174,6 +174,7 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/v1/public/alerts?lat={lat}&lon={lon}", None, PUBLIC),
     ("GET", "/v1/public/alerts/{alert_x}.cap", None, PUBLIC),
     ("GET", "/v1/public/feed.atom", None, PUBLIC),
+    ("GET", "/v1/public/webpush-key", None, PUBLIC),
 ]
 
 

@@ -271,3 +271,12 @@ def test_application_server_key_is_the_uncompressed_public_point(vapid_pem) -> N
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
     with pytest.raises(ValueError, match="P-256"):
         vapid_public_key_b64(other_curve)
+
+
+def test_served_application_server_key_is_the_vapid_public_key(client, keys_dir):
+    from chalicelib.notify.webpush import vapid_public_key_b64
+
+    response = client.http.get("/v1/public/webpush-key")
+    assert response.status_code == 200, response.body
+    expected = vapid_public_key_b64((keys_dir / "vapid-es256.pem").read_text())
+    assert response.json_body == {"application_server_key": expected}

@@ -9,8 +9,10 @@ from chalicelib.api.responses import std
 from chalicelib.auth.permissions import PUBLIC
 from chalicelib.context import RequestContext
 from chalicelib.domain.alert_records import FeedQuery, PointQuery, PublicAlertList
+from chalicelib.domain.subscribers import WebPushKeyOut
 from chalicelib.services import Services
 from chalicelib.usecases import alerts as usecase
+from chalicelib.usecases import subscribers as subscribers_usecase
 
 bp = Blueprint(__name__)
 TAG = "public"
@@ -37,3 +39,10 @@ def public_cap(svc: Services, ctx: RequestContext, file: str) -> Reply:
            responses={200: ("Atom 1.0 feed with CAP links.", ATOM), **std(400, 404, 503)})
 def public_feed(svc: Services, ctx: RequestContext, query: FeedQuery) -> Reply:
     return Reply(200, usecase.feed(svc, ctx, query.area_id), content_type=ATOM)
+
+
+@operation(bp, "GET", "/v1/public/webpush-key", action=PUBLIC, tag=TAG,
+           summary="The VAPID public key (applicationServerKey) to create a Web Push subscription with",
+           responses={200: ("The key.", WebPushKeyOut), **std(404, 503)})
+def webpush_key(svc: Services, ctx: RequestContext) -> Reply:
+    return Reply(200, subscribers_usecase.webpush_key(svc, ctx))

@@ -80,6 +80,12 @@ class SubscriberPatch(Struct, forbid_unknown_fields=True, kw_only=True):
     quiet_hours: QuietHours | UnsetType | None = UNSET
 
 
+class WebPushKeyOut(Struct):
+    """What a browser passes as `applicationServerKey` to `PushManager.subscribe()`."""
+
+    application_server_key: str  # the VAPID public key: uncompressed P-256 point, base64url
+
+
 class Registered(Struct):
     id: str
     token: str

@@ -5,6 +5,7 @@ Every read or change of a subscriber record or inbox is written to the access lo
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from datetime import datetime
@@ -40,9 +41,10 @@ from chalicelib.domain.subscribers import (
     SubscriberPatch,
     SubscriberRecord,
     WebPushChannelIn,
+    WebPushKeyOut,
     valid_time_zone,
 )
-from chalicelib.errors import FieldError, ProblemError, bad_request, rate_limited, unauthorized
+from chalicelib.errors import FieldError, ProblemError, bad_request, not_found, rate_limited, unauthorized
 from chalicelib.services import Services
 from chalicelib.store import access_log, ratelimit
 from chalicelib.store import areas as area_store
@@ -272,3 +274,21 @@ def inbox(svc: Services, ctx: RequestContext, query: InboxQuery) -> InboxPage:
     access_log.append(_audit(ctx, record.id, "subscriber.inbox.read", row_count=len(visible)))
     return InboxPage(items=visible, next_cursor=svc.cursors.encode(position, fingerprint))
 
+
+
+@functools.lru_cache(maxsize=1)
+def _vapid_public_key(key_file: str | None, secret_arn: str | None) -> str | None:
+    if not (key_file or secret_arn):
+        return None
+    from chalicelib.notify.webpush import vapid_public_key_b64  # pywebpush is not imported by this
+    from chalicelib.secrets import load_text_secret
+
+    return vapid_public_key_b64(load_text_secret(file=key_file, secret_arn=secret_arn, name="VAPID key"))
+
+
+def webpush_key(svc: Services, ctx: RequestContext) -> WebPushKeyOut:
+    """The VAPID public key browsers subscribe with; 404 where Web Push is not configured."""
+    key = _vapid_public_key(svc.settings.vapid_private_key_file, svc.settings.vapid_private_key_secret_arn)
+    if key is None:
+        raise not_found("Web Push is not configured on this stage.")
+    return WebPushKeyOut(application_server_key=key)
