@@ -14,6 +14,7 @@ from chalicelib.clock import parse_rfc3339
 from chalicelib.domain.alert_records import AlertRecord, Content, StoredArea
 from chalicelib.store.errors import error_code, translate_store_errors
 from chalicelib.store.models import AlertCellModel, AlertModel
+from chalicelib.store.paging import walk_months
 
 RETENTION = timedelta(days=730)  # alert items (not personal data) are kept two years after expiry
 PUBLIC_SCOPE = "force"
@@ -92,27 +93,14 @@ def replace(old: AlertRecord, new: AlertRecord) -> None:
 def published_page(
     months: list[str], published_from: str, published_to: str, position: dict[str, Any] | None, limit: int
 ) -> tuple[list[AlertRecord], dict[str, Any] | None]:
-    """Alerts first published in [from, to], newest first, walking month partitions (newest first);
-    `position` is {"m": month, "k": LastEvaluatedKey or None}."""
-    start, resume = 0, None
-    if position:
-        if position.get("m") not in months:
-            return [], None
-        start, resume = months.index(position["m"]), position.get("k")
-    found: list[AlertRecord] = []
-    for i in range(start, len(months)):
-        wanted = limit - len(found)
-        results = AlertModel.by_published.query(
-            months[i], AlertModel.published_key.between(published_from, published_to + "#~"),
-            scan_index_forward=False, limit=wanted, page_size=wanted, last_evaluated_key=resume,
-        )
-        resume = None
-        found.extend(from_model(m) for m in results)
-        if len(found) >= limit:
-            if results.last_evaluated_key:
-                return found, {"m": months[i], "k": results.last_evaluated_key}
-            return found, ({"m": months[i + 1], "k": None} if i + 1 < len(months) else None)
-    return found, None
+    """Alerts first published in [from, to], newest first, walking month partitions (newest first)."""
+    key_range = AlertModel.published_key.between(published_from, published_to + "#~")
+
+    def query_month(month: str, wanted: int, start_key: dict[str, Any] | None) -> Any:
+        return AlertModel.by_published.query(month, key_range, scan_index_forward=False, limit=wanted,
+                                             page_size=wanted, last_evaluated_key=start_key)
+
+    return walk_months(months, position, limit, query_month, from_model)
 
 
 @translate_store_errors

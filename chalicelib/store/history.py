@@ -13,6 +13,7 @@ from typing import Any
 from chalicelib.domain.history import Plan
 from chalicelib.store.errors import translate_store_errors
 from chalicelib.store.models import ContactModel
+from chalicelib.store.paging import walk_months
 
 
 @dataclass(frozen=True)
@@ -43,33 +44,12 @@ def contacts_page(
     if plan.empty:
         return RowPage([], None)
     index = _index(plan.index)
-    start = 0
-    resume_key = None
-    if position:
-        month = position.get("m")
-        if month not in months:
-            return RowPage([], None)
-        start = months.index(month)
-        resume_key = position.get("k")
-    rows: list[str] = []
     sort_range = ContactModel.hsk.between(occurred_from, occurred_to + "#~")
-    for i in range(start, len(months)):
-        wanted = limit - len(rows)
-        results = index.query(
-            plan.partition(months[i]),
-            range_key_condition=sort_range,
-            scan_index_forward=False,
-            limit=wanted,
-            page_size=wanted,
-            last_evaluated_key=resume_key,
-        )
-        resume_key = None
-        rows.extend(item.hrow for item in results)
-        if len(rows) >= limit:
-            last_key = results.last_evaluated_key
-            if last_key:
-                return RowPage(rows, {"m": months[i], "k": last_key})
-            if i + 1 < len(months):
-                return RowPage(rows, {"m": months[i + 1], "k": None})
-            return RowPage(rows, None)
+
+    def query_month(month: str, wanted: int, start_key: dict[str, Any] | None) -> Any:
+        return index.query(plan.partition(month), range_key_condition=sort_range, scan_index_forward=False,
+                           limit=wanted, page_size=wanted, last_evaluated_key=start_key)
+
+    rows, next_position = walk_months(months, position, limit, query_month, lambda item: item.hrow)
+    return RowPage(rows, next_position)
     return RowPage(rows, None)
