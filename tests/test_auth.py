@@ -144,6 +144,9 @@ def test_unknown_kid_and_missing_kid_are_401(client, staff_pem):
         {"sub": "s" * 129},
         {"exp": "tomorrow"},
         {"roles": {"officer": True}},
+        {"team": "t" * 129},                                     # team ids become key parts
+        {"team": ["north"]},
+        {"force": {"id": 1}},
     ],
     ids=lambda o: ",".join(f"{k}={str(v)[:20]}" for k, v in o.items()),
 )

@@ -88,6 +88,7 @@ class IssuerPolicy:
     kind: Literal["staff", "resident"]
 
 
+MAX_SCOPE_CLAIM = 128  # characters of a `team` or `force` claim
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
 
 
@@ -175,6 +176,10 @@ class TokenVerifier:
         roles = frozenset(r for r in raw_roles if isinstance(r, str)) & policy.allowed_roles
         team = claims.get("team")
         force = claims.get("force")
+        for name, value in (("team", team), ("force", force)):
+            # Team ids become DynamoDB key parts: an outsized claim must not reach the store.
+            if value is not None and (not isinstance(value, str) or len(value) > MAX_SCOPE_CLAIM):
+                raise InvalidToken(f"bad {name} claim")
         principal = Principal(
             sub=sub,
             roles=roles,
