@@ -9,6 +9,7 @@ from typing import Any
 from chalicelib.domain.access import AccessEntryOut, AccessRecord
 from chalicelib.store.errors import translate_store_errors
 from chalicelib.store.models import AccessLogModel
+from chalicelib.store.paging import walk_partitions
 
 
 def to_model(record: AccessRecord) -> AccessLogModel:
@@ -71,24 +72,10 @@ def entries_by_day(
     Walks at most `max_days` partitions per call, so an empty stretch costs a bounded number of
     reads; the page may then be short with a position to continue from.
     """
-    start, resume_key = 0, None
-    if position:
-        if position.get("d") not in days:
-            return [], None
-        start, resume_key = days.index(position["d"]), position.get("k")
-    entries: list[AccessEntryOut] = []
     condition = AccessLogModel.at_id.between(at_from, at_to + "#~")
-    for i in range(start, min(len(days), start + max_days)):
-        wanted = limit - len(entries)
-        results = AccessLogModel.query(
-            days[i], range_key_condition=condition, scan_index_forward=False,
-            limit=wanted, page_size=wanted, last_evaluated_key=resume_key,
-        )
-        resume_key = None
-        entries.extend(_entry(m) for m in results)
-        if len(entries) >= limit:
-            if results.last_evaluated_key:
-                return entries, {"d": days[i], "k": results.last_evaluated_key}
-            return entries, ({"d": days[i + 1], "k": None} if i + 1 < len(days) else None)
-    walked_to = min(len(days), start + max_days)
-    return entries, ({"d": days[walked_to], "k": None} if walked_to < len(days) else None)
+
+    def query_day(day: str, wanted: int, start_key: dict[str, Any] | None) -> Any:
+        return AccessLogModel.query(day, range_key_condition=condition, scan_index_forward=False,
+                                    limit=wanted, page_size=wanted, last_evaluated_key=start_key)
+
+    return walk_partitions(days, position, limit, query_day, _entry, max_partitions=max_days, key="d")

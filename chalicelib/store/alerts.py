@@ -14,7 +14,7 @@ from chalicelib.clock import parse_rfc3339
 from chalicelib.domain.alert_records import AlertRecord, Content, StoredArea
 from chalicelib.store.errors import error_code, translate_store_errors
 from chalicelib.store.models import AlertCellModel, AlertModel
-from chalicelib.store.paging import walk_months
+from chalicelib.store.paging import walk_partitions
 
 RETENTION = timedelta(days=730)  # alert items (not personal data) are kept two years after expiry
 PUBLIC_SCOPE = "force"
@@ -100,7 +100,7 @@ def published_page(
         return AlertModel.by_published.query(month, key_range, scan_index_forward=False, limit=wanted,
                                              page_size=wanted, last_evaluated_key=start_key)
 
-    return walk_months(months, position, limit, query_month, from_model)
+    return walk_partitions(months, position, limit, query_month, from_model)
 
 
 @translate_store_errors

@@ -13,7 +13,7 @@ from typing import Any
 from chalicelib.domain.history import Plan
 from chalicelib.store.errors import translate_store_errors
 from chalicelib.store.models import ContactModel
-from chalicelib.store.paging import walk_months
+from chalicelib.store.paging import walk_partitions
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,6 @@ def contacts_page(
         return index.query(plan.partition(month), range_key_condition=sort_range, scan_index_forward=False,
                            limit=wanted, page_size=wanted, last_evaluated_key=start_key)
 
-    rows, next_position = walk_months(months, position, limit, query_month, lambda item: item.hrow)
+    rows, next_position = walk_partitions(months, position, limit, query_month, lambda item: item.hrow)
     return RowPage(rows, next_position)
     return RowPage(rows, None)
