@@ -49,6 +49,7 @@ bench: deps
 	$(PY) -m bench.contacts_create
 	$(PY) -m bench.import_cost
 	$(PY) -m bench.history
+	$(PY) -m bench.load --seconds 30 --users 8
 
 clean:
 	rm -rf $(VENV) infra/local/node_modules build .pytest_cache .ruff_cache
