@@ -3,8 +3,6 @@ can never pass as staff tokens and the staff IdP can never mint residents."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from datetime import datetime, timedelta
 
@@ -15,13 +13,8 @@ from jwt import PyJWKSet
 from jwt.algorithms import ECAlgorithm
 
 from chalicelib.auth.principal import RESIDENT_ROLES
-from chalicelib.auth.tokens import IssuerPolicy, StaticJwks
+from chalicelib.auth.tokens import IssuerPolicy, StaticJwks, key_thumbprint
 from chalicelib.settings import Settings
-
-
-def _kid(key: ec.EllipticCurvePrivateKey) -> str:
-    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return "res-" + base64.urlsafe_b64encode(hashlib.sha256(der).digest()[:12]).decode().rstrip("=")
 
 
 class ResidentTokens:
@@ -30,7 +23,7 @@ class ResidentTokens:
         if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
             raise ValueError("the resident token key must be an EC P-256 private key")
         self._key = key
-        self.kid = _kid(key)
+        self.kid = "res-" + key_thumbprint(key.public_key())
         self.issuer = issuer
         self.audience = audience
         self.lifetime = lifetime

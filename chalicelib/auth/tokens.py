@@ -7,6 +7,8 @@ as staff and a staff IdP can never mint residents.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import threading
@@ -14,12 +16,20 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import jwt
 from jwt import PyJWK, PyJWKSet
 
 from chalicelib.auth.principal import Principal
+
+
+def key_thumbprint(public_key: Any) -> str:
+    """A stable `kid` for a public key: base64url of the first 12 bytes of SHA-256(SPKI DER)."""
+    from cryptography.hazmat.primitives import serialization
+
+    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.urlsafe_b64encode(hashlib.sha256(der).digest()[:12]).decode().rstrip("=")
 
 
 class InvalidToken(Exception):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import hashlib
 import json
 import os
 import secrets
@@ -21,6 +20,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
+
+from chalicelib.auth.tokens import key_thumbprint
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_KEYS_DIR = ROOT / ".local" / "keys"
@@ -53,11 +54,7 @@ def public_jwk(private_pem: bytes, kid: str) -> dict[str, Any]:
 
 
 def key_id(private_pem: bytes) -> str:
-    key = serialization.load_pem_private_key(private_pem, password=None)
-    der = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return base64.urlsafe_b64encode(hashlib.sha256(der).digest()[:12]).decode().rstrip("=")
+    return key_thumbprint(serialization.load_pem_private_key(private_pem, password=None).public_key())
 
 
 def ensure_keys(keys_dir: Path = DEFAULT_KEYS_DIR) -> Path:
