@@ -23,15 +23,12 @@ from pathlib import Path
 
 import requests
 
+from chalicelib.clock import to_rfc3339
 from infra.local.dynamodb_local import DynamoDBLocal
 from infra.local.idp import PSEUDONYM_KEY, STAFF_JWKS, STAFF_PRIVATE, ensure_keys, issue_token
 
 ISSUER, AUDIENCE = "https://idp.load.beatline", "beatline-load"
 TOPICS = ["burglary", "drugs", "noise", "youth", "theft"]
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Recorder:
@@ -51,7 +48,7 @@ class Recorder:
 
 
 def contact(rng: random.Random) -> dict:
-    occurred = iso(datetime.now(UTC) - timedelta(hours=rng.randint(1, 48)))
+    occurred = to_rfc3339(datetime.now(UTC) - timedelta(hours=rng.randint(1, 48)))
     if rng.random() < 0.6:
         return {"id": str(uuid.uuid4()), "kind": "street", "occurred_at": occurred, "topic": rng.choice(TOPICS),
                 "outcome": "advice_given", "setting": "patrol",
@@ -107,7 +104,7 @@ def analyst_user(base: str, token: str, rec: Recorder, stop: float, seed: int) -
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
     now = datetime.now(UTC)
-    window = f"from={iso(now - timedelta(days=7))}&to={iso(now)}&purpose=load-test%20monitoring"
+    window = f"from={to_rfc3339(now - timedelta(days=7))}&to={to_rfc3339(now)}&purpose=load-test%20monitoring"
     rng = random.Random(seed)
     while time.monotonic() < stop:
         if rng.random() < 0.5:

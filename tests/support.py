@@ -8,11 +8,12 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from chalicelib.clock import to_rfc3339
 from tests.conftest import bearer
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return to_rfc3339(moment)
 
 
 def recent(hours: float = 1.0) -> str:

@@ -36,34 +36,27 @@ MAX_ALERT_DAYS = 30
 ALERT_RESOLUTION = 7  # same H3 resolution as the subscription index
 
 
-class AlertIn(Struct, forbid_unknown_fields=True, kw_only=True):
+class _AlertContentIn(Struct, kw_only=True):
     headline: Headline
     description: Description
     category: Category
     severity: Severity
     urgency: Urgency
     certainty: Certainty
-    area: msgspec.Raw  # `{"area_id"}` or a shape; see decode_area_item (untagged union)
     expires_at: AwareDatetime
     instruction: Instruction | None = None
     language: LanguageTag = "en-GB"
     translations: Translations | None = None
 
 
-class AlertInDoc(Struct, kw_only=True):
+class AlertIn(_AlertContentIn, forbid_unknown_fields=True, kw_only=True):
+    area: msgspec.Raw  # `{"area_id"}` or a shape; see decode_area_item (untagged union)
+
+
+class AlertInDoc(_AlertContentIn, kw_only=True):
     """AlertIn as documented: `area` is `{"area_id"}`, a Polygon, MultiPolygon or Circle."""
 
-    headline: Headline
-    description: Description
-    category: Category
-    severity: Severity
-    urgency: Urgency
-    certainty: Certainty
     area: dict[str, Any]
-    expires_at: AwareDatetime
-    instruction: Instruction | None = None
-    language: LanguageTag = "en-GB"
-    translations: Translations | None = None
 
 
 class AlertUpdateIn(Struct, forbid_unknown_fields=True, kw_only=True):
