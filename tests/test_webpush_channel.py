@@ -28,13 +28,14 @@ from chalicelib.notify.payloads import push_payload
 from chalicelib.notify.webpush import (
     VapidSigner,
     WebPushChannel,
-    endpoint_problem,
     generate_vapid_private_pem,
     push_topic,
     push_urgency,
     vapid_public_key_b64,
 )
+from chalicelib.notify.egress import EgressGuard
 from tests.alert_samples import ALERT_ID, notification
+from tests.push_dns import StaticResolver
 
 SUBJECT = "mailto:alerts@beatline.example"
 
@@ -216,7 +217,7 @@ def test_unusable_subscriptions_are_gone_without_a_request(service, channel, vap
     short_auth = {**good.subscription, "keys": {**good.subscription["keys"], "auth": b64url(b"123")}}
     for subscription in (bad_key, short_auth, {"endpoint": good.subscription["endpoint"]}, {"keys": {}}):
         assert channel.send({"type": "webpush", "subscription": subscription}, notification()) is SendOutcome.GONE
-    strict = WebPushChannel(vapid_pem, SUBJECT)  # production setting: no plain-http endpoints
+    strict = WebPushChannel(vapid_pem, SUBJECT)  # production setting: no plain-http endpoints, no IP literals
     assert strict.send(good.target(), notification()) is SendOutcome.GONE
     assert service.received == []
 
@@ -233,7 +234,8 @@ def test_message_that_cannot_fit_fails_without_a_request(service, channel) -> No
     ("https://10.0.0.7/push", False), ("https://[::1]/push", False), ("https://localhost/push", False),
     ("ftp://push.example/x", False), ("https://push.example:99999/x", False), ("not a url", False)])
 def test_endpoint_check_refuses_non_public_targets(endpoint: str, allowed: bool) -> None:
-    assert (endpoint_problem(endpoint) is None) is allowed
+    public = StaticResolver({"fcm.googleapis.com": ["142.250.180.10"], "updates.push.services.mozilla.com": ["34.117.65.55"]})
+    assert (EgressGuard(resolver=public).problem(endpoint) is None) is allowed
 
 
 def test_topic_is_at_most_32_url_safe_characters() -> None:
