@@ -49,6 +49,8 @@ METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
     "fd00:ec2::23",     # AWS time sync (IPv6)
 ))
 SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT (RFC 6598)
+# IETF protocol assignments (RFC 6890): Python 3.11 marks only 192.0.0.0/29 of it non-global.
+PROTOCOL_ASSIGNMENTS = ipaddress.ip_network("192.0.0.0/24")
 NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the last 32 bits are an IPv4 address
 REFUSED_IPV6 = (
     (ipaddress.ip_network("::/96"), "IPv4-compatible IPv6 address"),
@@ -108,6 +110,7 @@ def _kind_problem(ip: IPAddress) -> str | None:
         (ip.is_unspecified, "unspecified address"), (ip.is_loopback, "loopback address"),
         (ip.is_link_local, "link-local address"), (ip.is_multicast, "multicast address"),
         (ip in SHARED_ADDRESS_SPACE, "shared (carrier-grade NAT) address"),
+        (ip in PROTOCOL_ASSIGNMENTS, "IETF protocol assignment address"),
         (ip.is_private, "private address"), (ip.is_reserved, "reserved address"),
         (getattr(ip, "is_site_local", False), "site-local address"),
         (not ip.is_global, "non-public address"),
