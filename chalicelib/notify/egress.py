@@ -237,17 +237,29 @@ class EgressGuard:
         self._resolve = resolver
 
     def check(self, url: str) -> Destination:
-        """The vetted destination for `url`, or DestinationRefused / DestinationUnresolved."""
+        """The vetted destination for `url`, or DestinationRefused / DestinationUnresolved / UnsafeAddress."""
         target = _parse(url, self.policy)
-        addresses = self._addresses(target)
-        for address in addresses:
-            problem = self.policy.address_refused(address)
-            if problem:
-                raise UnsafeAddress(f"the host resolves to a {problem}")
+        addresses = self._literal(target)
+        if addresses is None:
+            addresses = self._resolved(target)
+        self._vet(addresses)
         host = f"[{target.host}]" if target.bracketed else target.host
         default = DEFAULT_PORTS[target.scheme] == target.port
         return Destination(scheme=target.scheme, host=target.host, port=target.port, addresses=tuple(addresses),
                            host_header=host if default else f"{host}:{target.port}")
+
+    def precheck(self, url: str) -> None:
+        """Everything `check` refuses without a DNS lookup (form, literals, local names)."""
+        target = _parse(url, self.policy)
+        literal = self._literal(target)
+        if literal is not None:
+            self._vet(literal)
+
+    def _vet(self, addresses: Sequence[str]) -> None:
+        for address in addresses:
+            problem = self.policy.address_refused(address)
+            if problem:
+                raise UnsafeAddress(f"the host resolves to a {problem}")
 
     def problem(self, url: str) -> str | None:
         """Why `url` is refused (None: allowed)."""
@@ -257,7 +269,8 @@ class EgressGuard:
             return refused.reason
         return None
 
-    def _addresses(self, target: _Target) -> list[str]:
+    def _literal(self, target: _Target) -> list[str] | None:
+        """The addresses an IP-literal host spells (None: a name); refuses local names."""
         literal = numeric_host(target.host)
         if literal is not None or target.bracketed or _ends_in_number(target.host):
             if not self.policy.allow_ip_literals:
@@ -267,7 +280,7 @@ class EgressGuard:
             return literal
         if _is_local_name(target.host) and not self.policy.allow_loopback:
             raise DestinationRefused("a local host name")
-        return self._resolved(target)
+        return None
 
     def _resolved(self, target: _Target) -> list[str]:
         try:

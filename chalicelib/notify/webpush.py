@@ -218,15 +218,14 @@ class WebPushChannel:
         if subscription_problem(subscription) is not None:
             return SendOutcome.GONE
         endpoint = subscription["endpoint"]
+        refused = self._precheck(endpoint)
+        if refused is not None:
+            return refused
         try:
             body = webpush_body(notification)
         except ValueError:
             return SendOutcome.FAILED  # cannot fit a push message: no retry will change that
-        try:
-            origin = push_origin(endpoint)
-        except ValueError:
-            return SendOutcome.GONE  # a stored endpoint that is not a URL can never be delivered to
-        headers = {**self.headers_for(notification), **self._signer.headers(origin)}
+        headers = {**self.headers_for(notification), **self._signer.headers(push_origin(endpoint))}
         ttl = ttl_seconds(notification.expires_at, self._clock())
         pusher = self._pusher_class(subscription, requests_session=self._session)
         try:
@@ -240,3 +239,13 @@ class WebPushChannel:
         except self._request_errors:
             return SendOutcome.RETRY
         return classify_status(response.status_code)
+
+    def _precheck(self, endpoint: str) -> SendOutcome | None:
+        """Refusals that need no DNS, before any signing or encryption (the transport checks again, resolving)."""
+        try:
+            self.guard.precheck(endpoint)
+        except UnsafeAddress:
+            return SendOutcome.FAILED
+        except DestinationRefused:
+            return SendOutcome.GONE  # its form can never be sent to (stored before the check existed)
+        return None
