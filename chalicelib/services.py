@@ -13,6 +13,7 @@ from chalicelib.clock import Clock, system_clock
 from chalicelib.domain.contacts import ContactRules
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.pseudonyms import Pseudonymizer
+from chalicelib.notify.egress import EgressGuard, Resolver, system_resolver
 from chalicelib.secrets import load_secret
 from chalicelib.settings import Settings
 
@@ -30,6 +31,8 @@ class Services:
     resident_tokens: Any = None
     fanout: Any = None
     channels_override: Mapping[str, Any] | None = None
+    # Checks push endpoints (SSRF) at registration and, through the channels, at send time.
+    push_guard: EgressGuard = field(default_factory=EgressGuard)
     _channels: Mapping[str, Any] | None = field(default=None, repr=False)
 
     def push_channels(self) -> Mapping[str, Any]:
@@ -39,7 +42,7 @@ class Services:
         if self._channels is None:
             from chalicelib.notify.wiring import build_channels
 
-            self._channels = build_channels(self.settings)
+            self._channels = build_channels(self.settings, guard=self.push_guard)
         return self._channels
 
 
@@ -61,6 +64,7 @@ def build_services(
     resident_tokens: Any = None,
     channels: Mapping[str, Any] | None = None,
     fanout_queue: Any = None,
+    push_resolver: Resolver = system_resolver,
 ) -> Services:
     policies = [
         IssuerPolicy(
@@ -100,6 +104,7 @@ def build_services(
         ),
         resident_tokens=resident_tokens,
         channels_override=channels,
+        push_guard=EgressGuard(resolver=push_resolver),
     )
     if fanout_queue is None:
         from chalicelib.notify.wiring import build_queue

@@ -16,6 +16,7 @@ import pytest
 
 from infra.local.dynamodb_local import DynamoDBLocal
 from infra.local.idp import PSEUDONYM_KEY, STAFF_JWKS, STAFF_PRIVATE, ensure_keys, issue_token
+from tests.push_dns import TEST_PUSH_RESOLVER
 
 ROOT = Path(__file__).resolve().parents[1]
 STAFF_ISSUER = "https://idp.test.beatline"
@@ -48,6 +49,11 @@ def pytest_configure(config: pytest.Config) -> None:
     from chalicelib.store.tables import ensure_tables
 
     ensure_tables()
+    # The session's services resolve push endpoints with a table, never with DNS.
+    from chalicelib import services as services_module
+    from chalicelib.settings import SETTINGS
+
+    services_module.use_services(services_module.build_services(SETTINGS, push_resolver=TEST_PUSH_RESOLVER))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -122,6 +128,7 @@ def services_override() -> Iterator[Callable[..., Any]]:
     previous = services_module._current
 
     def install(**overrides: Any) -> Any:
+        overrides.setdefault("push_resolver", TEST_PUSH_RESOLVER)  # no DNS traffic from tests
         built = services_module.build_services(SETTINGS, **overrides)
         services_module.use_services(built)
         return built

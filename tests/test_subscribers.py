@@ -51,8 +51,8 @@ def test_register_read_patch(client):
     ({"channel": {"type": "sns", "platform": "blackberry", "token": "abcdefgh12"}}, "channel.platform"),
     ({"channel": {"type": "webpush", "subscription": {"endpoint": "http://insecure.example/x", "keys": {"p256dh": "BExampleKeyExampleKey0123", "auth": "authsecret0"}}}}, "channel.subscription.endpoint"),
     # The worker would POST to these: internal addresses and unusable keys are refused up front.
-    ({"channel": {"type": "webpush", "subscription": {"endpoint": "https://169.254.169.254/latest/meta-data", "keys": browser_keys()}}}, "channel.subscription"),
-    ({"channel": {"type": "webpush", "subscription": {"endpoint": "https://localhost/push", "keys": browser_keys()}}}, "channel.subscription"),
+    ({"channel": {"type": "webpush", "subscription": {"endpoint": "https://169.254.169.254/latest/meta-data", "keys": browser_keys()}}}, "channel.subscription.endpoint"),
+    ({"channel": {"type": "webpush", "subscription": {"endpoint": "https://localhost/push", "keys": browser_keys()}}}, "channel.subscription.endpoint"),
     ({"channel": {"type": "webpush", "subscription": {"endpoint": "https://push.example.test/x", "keys": {"p256dh": "BExampleKeyExampleKey0123", "auth": "authsecret0"}}}}, "channel.subscription"),
     ({"channel": {"type": "inbox"}, "quiet_hours": {"start": "25:00", "end": "07:00", "tz": "Europe/London"}}, "quiet_hours.start"),
     ({"channel": {"type": "inbox"}, "quiet_hours": {"start": "22:00", "end": "07:00", "tz": "Mars/Olympus"}}, "quiet_hours.tz"),
@@ -249,3 +249,47 @@ def test_erased_token_is_401_before_the_body_is_looked_at(client):
                                ("GET", "/v1/subscribers/me/inbox?limit=0", None)):
         kwargs = {"headers": bearer(token)} | ({"body": body} if body else {})
         assert getattr(client.http, method.lower())(path, **kwargs).status_code == 401, (method, path)
+
+
+# SSRF: the worker would POST to these. Names resolve through the session's StaticResolver
+# (tests/push_dns.py); `*.example.test` names not in its table are public.
+SSRF_ENDPOINTS = [
+    "https://2130706433/push", "https://0x7f000001/push", "https://0177.0.0.1/push", "https://127.1/push",
+    "https://127.0.0.1./push", "https://localhost./push", "https://0.0.0.0/push", "https://0/push",
+    "https://2852039166/latest/meta-data", "https://[::1]/push", "https://[::ffff:127.0.0.1]/push",
+    "https://[::ffff:7f00:1]/push", "https://[::]/push", "https://[fd00:ec2::254]/latest/meta-data",
+    "https://[fe80::1%25eth0]/push", "https://10.0.0.1/push", "https://172.16.0.1/push", "https://192.168.1.1/push",
+    "https://100.64.0.1/push", "https://loop.ssrf.example.test/push", "https://meta.ssrf.example.test/latest",
+    "https://lan.ssrf.example.test/push", "https://cgnat.ssrf.example.test/push", "https://mixed.ssrf.example.test/push",
+    "https://mapped.ssrf.example.test/push", "https://nat64.ssrf.example.test/push",
+    "https://nowhere.invalid/push", "https://push.example.test:8443/push", "https://user@push.example.test/push",
+    "https://metadata.google.internal/computeMetadata/v1/",
+]
+SSRF_DNS = {
+    "loop.ssrf.example.test": ["127.0.0.1"], "meta.ssrf.example.test": ["169.254.169.254"],
+    "lan.ssrf.example.test": ["10.1.2.3", "fd12::1"], "cgnat.ssrf.example.test": ["100.64.7.7"],
+    "mixed.ssrf.example.test": ["93.184.215.14", "192.168.0.10"], "mapped.ssrf.example.test": ["::ffff:169.254.169.254"],
+    "nat64.ssrf.example.test": ["64:ff9b::7f00:1"],
+}
+
+
+@pytest.mark.parametrize("endpoint", SSRF_ENDPOINTS)
+def test_registration_refuses_push_endpoints_that_reach_internal_addresses(client, endpoint):
+    from tests.push_dns import TEST_PUSH_RESOLVER
+
+    TEST_PUSH_RESOLVER.table.update(SSRF_DNS)
+    body = {"channel": {"type": "webpush", "subscription": {"endpoint": endpoint, "keys": browser_keys()}}}
+    response = client.http.post("/v1/subscribers", headers=JSON, body=json.dumps(body))
+    assert response.status_code == 400, response.body
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert [e["field"] for e in response.json_body["errors"]] == ["channel.subscription.endpoint"]
+
+
+def test_changing_the_channel_to_an_internal_endpoint_is_refused_and_keeps_the_old_one(client):
+    good = webpush_channel("https://push.example.test/keep")
+    _, token = register(client, good)
+    bad = webpush_channel("https://0x7f000001/push")
+    patched = client.http.patch("/v1/subscribers/me", headers=bearer(token), body=json.dumps({"channel": bad}))
+    assert patched.status_code == 400 and patched.json_body["errors"][0]["field"] == "channel.subscription.endpoint"
+    me = client.http.get("/v1/subscribers/me", headers=bearer(token))
+    assert me.json_body["channel"] == {"type": "webpush", "endpoint_host": "push.example.test"}

@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,17 +25,18 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from chalicelib.clock import to_rfc3339
 from chalicelib.notify.channels import SendOutcome
+from chalicelib.notify.egress import EgressGuard, EgressPolicy
 from chalicelib.notify.payloads import push_payload
 from chalicelib.notify.webpush import (
     VapidSigner,
     WebPushChannel,
-    endpoint_problem,
     generate_vapid_private_pem,
     push_topic,
     push_urgency,
     vapid_public_key_b64,
 )
 from tests.alert_samples import ALERT_ID, notification
+from tests.push_dns import StaticResolver
 
 SUBJECT = "mailto:alerts@beatline.example"
 
@@ -50,18 +52,24 @@ def b64url_decode(text: str) -> bytes:
 class PushService:
     """A push service: records each request (header names lower-cased), answers with the status set for its path (201)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.received: list[dict] = []
         self.status_by_path: dict[str, int] = {}
+        self.location_by_path: dict[str, str] = {}
+        self.connections = 0
         service = self
 
         class Handler(BaseHTTPRequestHandler):
+            def setup(self) -> None:
+                service.connections += 1
+                super().setup()
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 service.received.append({"path": self.path, "headers": headers, "body": body})
                 self.send_response(service.status_by_path.get(self.path, 201))
-                self.send_header("Location", f"/message/{len(service.received)}")
+                self.send_header("Location", service.location_by_path.get(self.path, f"/message/{len(service.received)}"))
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -69,8 +77,10 @@ class PushService:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:  # the handshake happens at accept; a failed one never reaches the handler
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
-        self.origin = f"http://127.0.0.1:{self.port}"
+        self.origin = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -107,6 +117,8 @@ def push_service() -> Iterator[PushService]:
 def service(push_service: PushService) -> PushService:
     push_service.received.clear()
     push_service.status_by_path.clear()
+    push_service.location_by_path.clear()
+    push_service.connections = 0
     return push_service
 
 
@@ -216,7 +228,7 @@ def test_unusable_subscriptions_are_gone_without_a_request(service, channel, vap
     short_auth = {**good.subscription, "keys": {**good.subscription["keys"], "auth": b64url(b"123")}}
     for subscription in (bad_key, short_auth, {"endpoint": good.subscription["endpoint"]}, {"keys": {}}):
         assert channel.send({"type": "webpush", "subscription": subscription}, notification()) is SendOutcome.GONE
-    strict = WebPushChannel(vapid_pem, SUBJECT)  # production setting: no plain-http endpoints
+    strict = WebPushChannel(vapid_pem, SUBJECT)  # production setting: no plain-http endpoints, no IP literals
     assert strict.send(good.target(), notification()) is SendOutcome.GONE
     assert service.received == []
 
@@ -233,7 +245,8 @@ def test_message_that_cannot_fit_fails_without_a_request(service, channel) -> No
     ("https://10.0.0.7/push", False), ("https://[::1]/push", False), ("https://localhost/push", False),
     ("ftp://push.example/x", False), ("https://push.example:99999/x", False), ("not a url", False)])
 def test_endpoint_check_refuses_non_public_targets(endpoint: str, allowed: bool) -> None:
-    assert (endpoint_problem(endpoint) is None) is allowed
+    public = StaticResolver({"fcm.googleapis.com": ["142.250.180.10"], "updates.push.services.mozilla.com": ["34.117.65.55"]})
+    assert (EgressGuard(resolver=public).problem(endpoint) is None) is allowed
 
 
 def test_topic_is_at_most_32_url_safe_characters() -> None:
@@ -280,3 +293,122 @@ def test_served_application_server_key_is_the_vapid_public_key(client, keys_dir)
     assert response.status_code == 200, response.body
     expected = vapid_public_key_b64((keys_dir / "vapid-es256.pem").read_text())
     assert response.json_body == {"application_server_key": expected}
+
+
+# --- SSRF at send time: the guard resolves again, the socket goes to the vetted address, no redirects.
+
+def named_channel(vapid_pem: str, table: dict[str, list[str]], policy: EgressPolicy, **kwargs) -> tuple[WebPushChannel, StaticResolver]:
+    resolver = StaticResolver(table, suffix="")
+    return WebPushChannel(vapid_pem, SUBJECT, guard=EgressGuard(policy, resolver=resolver), **kwargs), resolver
+
+
+LOOPBACK_HTTP = EgressPolicy(schemes=frozenset({"http"}), ports=None, allow_loopback=True)  # a test-only policy
+PUBLIC_HTTP = EgressPolicy(schemes=frozenset({"http"}), ports=None)  # production's address rules, plain http
+
+
+def test_send_dials_the_vetted_address_and_names_the_push_service(service, vapid_pem) -> None:
+    # `push.example` exists only in the injected table: a second resolution anywhere would fail.
+    channel, resolver = named_channel(vapid_pem, {"push.example": ["127.0.0.1"]}, LOOPBACK_HTTP)
+    browser = Browser(f"http://push.example:{service.port}/push/named")
+    assert channel.send(browser.target(), notification(expires_at=_in(hours=1))) is SendOutcome.SENT
+    (request,) = service.received
+    assert request["headers"]["host"] == f"push.example:{service.port}"
+    assert resolver.calls == [("push.example", service.port)]  # resolved once, at send time
+    verify_vapid(request["headers"]["authorization"], f"http://push.example:{service.port}", vapid_pem)
+    assert browser.decrypt(request["body"])["msgType"] == "Alert"
+
+
+@pytest.mark.parametrize("rebound", [["127.0.0.1"], ["169.254.169.254"], ["10.0.0.5"], ["93.184.215.14", "127.0.0.1"],
+                                     ["::ffff:127.0.0.1"], ["64:ff9b::7f00:1"]])
+def test_dns_rebinding_between_registration_and_send_is_refused_without_connecting(service, vapid_pem, rebound) -> None:
+    channel, resolver = named_channel(vapid_pem, {"push.example": ["93.184.215.14"]}, PUBLIC_HTTP)
+    endpoint = f"http://push.example:{service.port}/push/rebind"
+    assert channel.guard.check(endpoint).addresses == ("93.184.215.14",)  # what registration saw
+    resolver.table["push.example"] = rebound  # the attacker's DNS answers differently now
+    assert channel.send(Browser(endpoint).target(), notification(expires_at=_in(hours=1))) is SendOutcome.FAILED
+    assert service.connections == 0 and service.received == []
+
+
+def test_a_name_that_stops_resolving_is_retried_later_without_connecting(service, vapid_pem) -> None:
+    channel, _ = named_channel(vapid_pem, {}, LOOPBACK_HTTP)
+    outcome = channel.send(Browser(f"http://gone.example:{service.port}/push/x").target(), notification(expires_at=_in(hours=1)))
+    assert outcome is SendOutcome.RETRY
+    assert service.connections == 0
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_redirects_are_never_followed(service, vapid_pem, status: int) -> None:
+    target = PushService()  # where the redirect points: it must see nothing
+    try:
+        channel, _ = named_channel(vapid_pem, {"push.example": ["127.0.0.1"]}, LOOPBACK_HTTP)
+        service.status_by_path["/push/moved"] = status
+        service.location_by_path["/push/moved"] = f"{target.origin}/latest/meta-data/"
+        browser = Browser(f"http://push.example:{service.port}/push/moved")
+        assert channel.send(browser.target(), notification(expires_at=_in(hours=1))) is SendOutcome.FAILED
+        assert len(service.received) == 1
+        assert target.connections == 0 and target.received == []
+    finally:
+        target.close()
+
+
+def test_insecure_escape_hatch_still_refuses_everything_but_loopback(service, vapid_pem, channel) -> None:
+    for endpoint in ("http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/push", "http://[fd00:ec2::254]/",
+                     "http://[::ffff:169.254.169.254]/", "http://2852039166/"):
+        assert channel.send(Browser(endpoint).target(), notification(expires_at=_in(hours=1))) is SendOutcome.FAILED, endpoint
+    with pytest.raises(ValueError, match="not both"):
+        WebPushChannel(vapid_pem, SUBJECT, guard=EgressGuard(), allow_insecure_endpoints=True)
+
+
+def _tls_files(tmp_path, name: str) -> tuple[str, ssl.SSLContext]:
+    """A test CA (its PEM path) and a server context whose certificate names `name`."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    def cert(subject: str, key, issuer_name, issuer_key, *, ca: bool) -> x509.Certificate:
+        now = datetime.now(UTC)
+        builder = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+                   .issuer_name(issuer_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(hours=1))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if not ca:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(subject)]), critical=False)
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    ca_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Beatline test CA")])
+    ca_cert = cert("Beatline test CA", ca_key, ca_name, ca_key, ca=True)
+    leaf = cert(name, leaf_key, ca_name, ca_key, ca=False)
+    pem = serialization.Encoding.PEM
+    (tmp_path / "ca.pem").write_bytes(ca_cert.public_bytes(pem))
+    (tmp_path / "leaf.pem").write_bytes(leaf.public_bytes(pem))
+    (tmp_path / "leaf.key").write_bytes(leaf_key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                                               serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "leaf.pem", tmp_path / "leaf.key")
+    return str(tmp_path / "ca.pem"), context
+
+
+def test_tls_goes_to_the_vetted_address_with_sni_and_certificate_checked_for_the_name(tmp_path, vapid_pem) -> None:
+    ca_file, context = _tls_files(tmp_path, "push.example")
+    server_names: list[str | None] = []
+    context.sni_callback = lambda _sock, name, _ctx: server_names.append(name)
+    tls_service = PushService(tls=context)
+    try:
+        table = {"push.example": ["127.0.0.1"], "other.example": ["127.0.0.1"]}
+        https_loopback = EgressPolicy(ports=None, allow_loopback=True)
+        channel, _ = named_channel(vapid_pem, table, https_loopback, ca_certs=ca_file)
+        good = Browser(f"https://push.example:{tls_service.port}/push/tls")
+        assert channel.send(good.target(), notification(expires_at=_in(hours=1))) is SendOutcome.SENT
+        assert server_names == ["push.example"]
+        assert tls_service.received[0]["headers"]["host"] == f"push.example:{tls_service.port}"
+        # Same address, another name: the certificate does not name it, so nothing is sent.
+        wrong = Browser(f"https://other.example:{tls_service.port}/push/tls")
+        assert channel.send(wrong.target(), notification(expires_at=_in(hours=1))) is SendOutcome.RETRY
+        assert len(tls_service.received) == 1
+        # Without the test CA (the default trust store) the same server is not trusted either.
+        untrusted, _ = named_channel(vapid_pem, table, https_loopback)
+        assert untrusted.send(good.target(), notification(expires_at=_in(hours=1))) is SendOutcome.RETRY
+        assert len(tls_service.received) == 1
+    finally:
+        tls_service.close()

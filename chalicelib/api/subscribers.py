@@ -34,7 +34,10 @@ ME = "subscribers:self"
            description=(
                "Rate limited: at most BEATLINE_SUBSCRIBER_RATE_PER_MINUTE (default 10) registrations per "
                "client address per minute; then 429 with Retry-After (seconds to the next minute window). "
-               "The record and its token live for BEATLINE_RESIDENT_TOKEN_DAYS (default 365) days."),
+               "The record and its token live for BEATLINE_RESIDENT_TOKEN_DAYS (default 365) days. "
+               "A webpush endpoint must be a public HTTPS push service: a host name on port 443 that resolves "
+               "only to public addresses; IP literals, local names, names that do not resolve and internal "
+               "addresses are a 400 on channel.subscription.endpoint."),
            responses={201: ("Registered.", Registered), **std(400, 413, 429, 503)},
            # The returned token is the caller of every /me operation (stateful clients and fuzzers).
            links={201: {name: {"operationId": op, "description": "Call with `Authorization: Bearer <token>`."}

@@ -40,7 +40,11 @@ class PushKeys(Struct, forbid_unknown_fields=True):
 class PushSubscription(Struct, forbid_unknown_fields=False):
     """The browser's PushSubscription JSON (unknown members such as expirationTime are ignored)."""
 
-    endpoint: Annotated[str, Meta(min_length=12, max_length=2048, pattern=r"^https://")]
+    endpoint: Annotated[str, Meta(
+        min_length=12, max_length=2048, pattern=r"^https://",
+        description="The push service URL: https, port 443, a host name (no IP literal, no userinfo) that "
+                    "resolves only to public addresses (checked at registration and again at each send); "
+                    "otherwise 400 on channel.subscription.endpoint.")]
     keys: PushKeys
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import ipaddress
 import threading
 import uuid
 from datetime import datetime, timedelta
@@ -26,6 +25,13 @@ from urllib.parse import urlsplit
 from chalicelib.clock import Clock, system_clock
 from chalicelib.domain.alerts import Notification
 from chalicelib.notify.channels import SendOutcome
+from chalicelib.notify.egress import (
+    DestinationRefused,
+    DestinationUnresolved,
+    EgressGuard,
+    EgressPolicy,
+    UnsafeAddress,
+)
 from chalicelib.notify.payloads import ttl_seconds, webpush_body
 
 URGENCY_BY_SEVERITY = {"Extreme": "high", "Severe": "high", "Moderate": "normal", "Minor": "low", "Unknown": "low"}
@@ -101,37 +107,6 @@ def push_origin(endpoint: str) -> str:
     return f"{scheme}://{host}:{port}"
 
 
-def endpoint_problem(endpoint: str, *, allow_insecure: bool = False) -> str | None:
-    """Why a push endpoint must not be used (None if it is fine).
-
-    Push services are public HTTPS origins; anything else (http, IP literals in private,
-    loopback or link-local ranges, e.g. the instance metadata service) would let a subscriber
-    point the worker at internal addresses. `allow_insecure` (local runs and tests) lifts this.
-    Subscriber registration should apply the same check.
-    """
-    try:
-        parts = urlsplit(endpoint)
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises ValueError for a malformed port
-    except ValueError:
-        return "malformed URL"
-    if parts.scheme not in ("https", "http") or not host:
-        return "not an http(s) URL"
-    if allow_insecure:
-        return None
-    if parts.scheme != "https":
-        return "push endpoints must use https"
-    if host == "localhost" or host.endswith(".localhost"):
-        return "local host"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    if not address.is_global:
-        return "non-public address"
-    return None
-
-
 def subscription_problem(subscription: Any) -> str | None:
     """Why a PushSubscription cannot be encrypted to (None if its keys are usable)."""
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -186,7 +161,8 @@ def classify_status(status: int) -> SendOutcome:
 
     Other 4xx (400 malformed, 413 too large, 401/403 VAPID refused) cannot be fixed by
     resending the same message: FAILED. 401/403 are not GONE: they also follow our own key or
-    clock problems, which must not erase every subscriber.
+    clock problems, which must not erase every subscriber. A 3xx is never followed (a push
+    service does not redirect; following one would let the endpoint pick another target): FAILED.
     """
     if 200 <= status < 300:
         return SendOutcome.SENT
@@ -198,22 +174,40 @@ def classify_status(status: int) -> SendOutcome:
 
 
 class WebPushChannel:
-    """Channel for `{"type": "webpush", "subscription": {...}}` targets, via pywebpush."""
+    """Channel for `{"type": "webpush", "subscription": {...}}` targets, via pywebpush.
+
+    Requests go through a guarded session (chalicelib/notify/guarded_http.py): the endpoint is
+    resolved and checked again at send time and the connection goes to the vetted address; no
+    redirects. Refused at send time, nothing is connected: a name resolving to a refused address
+    is FAILED (no retry; the subscription is kept, as a DNS answer can be wrong for a while), an
+    endpoint the policy refuses by its form (scheme, port, IP literal, userinfo: stored before
+    the check existed) is GONE, a name that does not resolve is RETRY (bounded by the worker's
+    attempts and the alert's expiry).
+    `allow_insecure_endpoints` (tests, benches) is EgressPolicy.local_testing(): plain http, any
+    port and loopback addresses, never private, link-local or metadata addresses.
+    """
 
     def __init__(self, vapid_private_pem: str, vapid_subject: str, *, clock: Clock = system_clock,
-                 session: Any = None, timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+                 guard: EgressGuard | None = None, ca_certs: str | None = None,
+                 timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
                  allow_insecure_endpoints: bool = False) -> None:
         import requests
         from pywebpush import WebPusher
 
+        from chalicelib.notify.guarded_http import guarded_session
+
+        if guard is not None and allow_insecure_endpoints:
+            raise ValueError("pass a guard with its own policy, or allow_insecure_endpoints, not both")
+        if guard is None:
+            guard = EgressGuard(EgressPolicy.local_testing() if allow_insecure_endpoints else EgressPolicy())
         self._pusher_class = WebPusher
         self._request_errors = (requests.exceptions.RequestException,)
         self._signer = VapidSigner(vapid_private_pem, vapid_subject, clock)
         self._clock = clock
+        self.guard = guard
         # One pooled session: keep-alive connections to the few push services serve every send.
-        self._session = session if session is not None else requests.Session()
+        self._session = guarded_session(guard, ca_certs=ca_certs)
         self._timeout = timeout
-        self._allow_insecure = allow_insecure_endpoints
 
     def headers_for(self, notification: Notification) -> dict[str, str]:
         """Urgency and Topic (TTL is passed to pywebpush separately)."""
@@ -224,8 +218,9 @@ class WebPushChannel:
         if subscription_problem(subscription) is not None:
             return SendOutcome.GONE
         endpoint = subscription["endpoint"]
-        if endpoint_problem(endpoint, allow_insecure=self._allow_insecure) is not None:
-            return SendOutcome.GONE
+        refused = self._precheck(endpoint)
+        if refused is not None:
+            return refused
         try:
             body = webpush_body(notification)
         except ValueError:
@@ -235,6 +230,22 @@ class WebPushChannel:
         pusher = self._pusher_class(subscription, requests_session=self._session)
         try:
             response = pusher.send(body, headers, ttl=ttl, content_encoding="aes128gcm", timeout=self._timeout)
+        except DestinationUnresolved:
+            return SendOutcome.RETRY
+        except UnsafeAddress:
+            return SendOutcome.FAILED
+        except DestinationRefused:
+            return SendOutcome.GONE
         except self._request_errors:
             return SendOutcome.RETRY
         return classify_status(response.status_code)
+
+    def _precheck(self, endpoint: str) -> SendOutcome | None:
+        """Refusals that need no DNS, before any signing or encryption (the transport checks again, resolving)."""
+        try:
+            self.guard.precheck(endpoint)
+        except UnsafeAddress:
+            return SendOutcome.FAILED
+        except DestinationRefused:
+            return SendOutcome.GONE  # its form can never be sent to (stored before the check existed)
+        return None

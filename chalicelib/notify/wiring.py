@@ -11,6 +11,7 @@ from chalicelib.notify.queue import FanoutQueue, LocalQueue, SqsQueue
 from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
+    from chalicelib.notify.egress import EgressGuard
     from chalicelib.notify.fanout import Channel, FanoutWorker
     from chalicelib.services import Services
 
@@ -26,9 +27,10 @@ def build_queue(settings: Settings, services: Any) -> FanoutQueue:
     return LocalQueue(lambda message: worker_for(services()).process(message), asynchronous=settings.fanout_async)
 
 
-def build_channels(settings: Settings) -> Mapping[str, Channel]:
+def build_channels(settings: Settings, guard: EgressGuard | None = None) -> Mapping[str, Channel]:
     """The push channels for this stage. Until the channel modules exist (they are merged from
-    another branch), a missing module leaves its channel out: those sends are retried later."""
+    another branch), a missing module leaves its channel out: those sends are retried later.
+    `guard` is the push-endpoint guard registration uses (same policy and resolver at send time)."""
     channels: dict[str, Any] = {}
     try:
         from chalicelib.notify.webpush import WebPushChannel  # type: ignore[import-not-found]
@@ -37,7 +39,7 @@ def build_channels(settings: Settings) -> Mapping[str, Channel]:
         if settings.vapid_private_key_file or settings.vapid_private_key_secret_arn:
             pem = load_text_secret(file=settings.vapid_private_key_file,
                                    secret_arn=settings.vapid_private_key_secret_arn, name="VAPID key")
-            channels["webpush"] = WebPushChannel(pem, settings.vapid_subject)
+            channels["webpush"] = WebPushChannel(pem, settings.vapid_subject, guard=guard)
     except ImportError:
         LOG.warning("web push channel unavailable (chalicelib.notify.webpush missing)")
     try:

@@ -93,17 +93,27 @@ def _stored_channel(svc: Services, channel: ChannelIn) -> dict:
             return {"type": "sns", "platform": channel.platform, "endpoint_arn": arn}
         return {"type": "sns", "platform": channel.platform, "token": channel.token}
     if isinstance(channel, WebPushChannelIn):
-        from chalicelib.notify.webpush import endpoint_problem, subscription_problem  # no pywebpush import
-
-        sub = channel.subscription
-        stored = {"endpoint": sub.endpoint, "keys": {"p256dh": sub.keys.p256dh, "auth": sub.keys.auth}}
-        # A push endpoint is where the worker will send requests: only public HTTPS push services.
-        problem = endpoint_problem(sub.endpoint) or subscription_problem(stored)
-        if problem:
-            raise bad_request("The push subscription cannot be used.",
-                              [FieldError("channel.subscription", problem)])
-        return {"type": "webpush", "subscription": stored}
+        return {"type": "webpush", "subscription": _checked_push_subscription(svc, channel)}
     return {"type": "inbox"}
+
+
+def _checked_push_subscription(svc: Services, channel: WebPushChannelIn) -> dict:
+    """The worker will POST to the endpoint: it must be a public HTTPS push service (resolved and
+    checked here and again at send time, chalicelib/notify/egress.py), and the keys usable."""
+    from chalicelib.notify.egress import DestinationRefused
+    from chalicelib.notify.webpush import subscription_problem  # no pywebpush import
+
+    sub = channel.subscription
+    stored = {"endpoint": sub.endpoint, "keys": {"p256dh": sub.keys.p256dh, "auth": sub.keys.auth}}
+    try:
+        svc.push_guard.check(sub.endpoint)
+    except DestinationRefused as refused:
+        raise bad_request("The push endpoint cannot be used.",
+                          [FieldError("channel.subscription.endpoint", refused.reason)]) from None
+    problem = subscription_problem(stored)
+    if problem:
+        raise bad_request("The push subscription cannot be used.", [FieldError("channel.subscription", problem)])
+    return stored
 
 
 def _drop_channel(svc: Services, channel: dict) -> None:
