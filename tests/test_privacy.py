@@ -267,3 +267,25 @@ def test_tampered_encrypted_cursors_are_400(mutate):
     assert raised.value.status == 400
     with pytest.raises(ProblemError):
         CursorCodec(b"d" * 32).decode(cursor, "fp")  # another key
+
+
+def test_a_subscriber_registered_before_secrets_gets_one_on_first_use(client):
+    """Records written before per-subscriber secrets existed: the first request gives them one,
+    and from then on they are logged (and erasable) like any other."""
+    from chalicelib.domain.subscribers import Preferences, SubscriberRecord
+    from chalicelib.services import services
+    from chalicelib.store import subscribers as subscriber_store
+
+    subscriber_id = str(uuid.uuid4())
+    now = datetime.now(UTC)
+    token, expires = services().resident_tokens.issue(subscriber_id, now)
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    subscriber_store.create(SubscriberRecord(
+        id=subscriber_id, channel={"type": "inbox"}, preferences=Preferences(), areas=(), cells=(),
+        created_at=stamp, updated_at=stamp, expires_at=expires))
+    assert subscriber_store.get(subscriber_id).secret is None
+    assert client.http.get("/v1/subscribers/me", headers=bearer(token)).status_code == 200
+    name = resident_pseudonym(subscriber_id)  # asserts the secret now exists
+    _erase(client, token)
+    assert _traces(subscriber_id) == []
+    assert name.startswith("res_")
