@@ -144,3 +144,15 @@ def spot() -> tuple[float, float]:
     import random
 
     return round(random.uniform(50.5, 54.5), 5), round(random.uniform(-4.0, 0.0), 5)
+
+
+def resident_pseudonym(subscriber_id: str, purpose: str = "resident") -> str:
+    """What the access log calls this resident (only computable while its record, and so its
+    secret, exists)."""
+    from chalicelib.services import services
+    from chalicelib.store import subscribers as subscriber_store
+    from chalicelib.usecases.subscribers import resident_name
+
+    record = subscriber_store.get(subscriber_id)
+    assert record is not None and record.secret, "the subscriber (and its secret) must still exist"
+    return resident_name(services(), record, purpose)

@@ -216,6 +216,8 @@ class SubscriberModel(Model):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     expires_at = TTLAttribute()
+    secret = UnicodeAttribute(null=True)  # base64 random key of this resident's pseudonyms
+    erasing = UnicodeAttribute(null=True)  # set when erasure starts: no new words are stored
 
 
 class SubscriptionModel(Model):
@@ -380,7 +382,21 @@ class RateCounterModel(Model):
     expires_at = TTLAttribute()
 
 
+class WordModel(Model):
+    """Where a resident's own words are kept: one item per record holding them (a reply
+    contact now; conversation messages later). `owner` is the resident's `res_` pseudonym, so the
+    index names nobody once the subscriber's secret is erased. Erasure Queries `owner` and
+    redacts each `ref` (`<table>#<id>`); TTL = the holding record's own expiry."""
+
+    class Meta(_Meta):
+        table_name = SETTINGS.table_name("words")
+
+    owner = UnicodeAttribute(hash_key=True)
+    ref = UnicodeAttribute(range_key=True)
+    expires_at = TTLAttribute()
+
+
 ALL_MODELS.extend([
     SubscriberModel, SubscriptionModel, AlertModel, AlertCellModel, DeliveryModel, InboxModel,
-    RateCounterModel,
+    RateCounterModel, WordModel,
 ])

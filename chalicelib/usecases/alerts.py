@@ -39,14 +39,18 @@ from chalicelib.domain.contacts import ContactRecord
 from chalicelib.domain.cursors import query_fingerprint
 from chalicelib.domain.geometry import AreaMatcher, covering_cells
 from chalicelib.domain.shapes import Circle, validate_shape
-from chalicelib.errors import FieldError, ProblemError, bad_request, conflict, forbidden, not_found
+from chalicelib.domain.subscribers import SubscriberRecord
+from chalicelib.errors import FieldError, ProblemError, bad_request, conflict, forbidden, not_found, unauthorized
 from chalicelib.notify.queue import FanoutMessage, QueueUnavailable
 from chalicelib.services import Services
 from chalicelib.store import alerts as alert_store
 from chalicelib.store import areas as area_store
 from chalicelib.store import contacts as contact_store
 from chalicelib.store import deliveries as delivery_store
+from chalicelib.store import words as word_store
+from chalicelib.store.words import WordHolder
 from chalicelib.usecases.subscribers import current as current_subscriber
+from chalicelib.usecases.subscribers import resident_name
 
 CELLS_PER_MESSAGE = 4  # fan-out messages per alert = cells / 4 (see docs/fanout.md)
 RESPONDER = "system:beatline-residents"  # author of reply contacts; the resident is a pseudonym
@@ -221,8 +225,8 @@ def list_alerts(svc: Services, ctx: RequestContext, query: AlertListQuery) -> Al
 
 # -- residents -------------------------------------------------------------------------------
 
-def _delivered(ctx: RequestContext, alert_id: str) -> tuple[str, str]:
-    """(alert id, subscriber id) when this alert was delivered to the calling resident; else 404."""
+def _delivered(ctx: RequestContext, alert_id: str) -> tuple[str, SubscriberRecord]:
+    """(alert id, subscriber) when this alert was delivered to the calling resident; else 404."""
     subscriber = current_subscriber(ctx)
     try:
         alert_id = str(uuid.UUID(alert_id))
@@ -230,45 +234,56 @@ def _delivered(ctx: RequestContext, alert_id: str) -> tuple[str, str]:
         raise not_found("No such alert.") from None
     if delivery_store.get(alert_id, subscriber.id) is None:
         raise not_found("No such alert.")
-    return alert_id, subscriber.id
+    return alert_id, subscriber
 
 
-def _resident_audit(ctx: RequestContext, subscriber_id: str, action: str, record_id: str) -> AccessRecord:
-    return AccessRecord(actor=subscriber_id, role="resident", action=action, at=ctx.now,
+def _resident_audit(svc: Services, ctx: RequestContext, subscriber: SubscriberRecord, action: str,
+                    record_id: str) -> AccessRecord:
+    """The resident is named by its `res_` pseudonym only (unrecomputable once erased)."""
+    return AccessRecord(actor=resident_name(svc, subscriber), role="resident", action=action, at=ctx.now,
                         request_id=ctx.request_id, record_id=record_id)
 
 
 def read_receipt(svc: Services, ctx: RequestContext, alert_id: str) -> ReceiptOut:
-    alert_id, subscriber_id = _delivered(ctx, alert_id)
+    alert_id, subscriber = _delivered(ctx, alert_id)
     now_text = to_rfc3339(ctx.now)
-    if not delivery_store.receipt(alert_id, subscriber_id, now_text):
-        existing = delivery_store.get(alert_id, subscriber_id)
+    if not delivery_store.receipt(alert_id, subscriber.id, now_text):
+        existing = delivery_store.get(alert_id, subscriber.id)
         now_text = existing.read_at if existing and existing.read_at else now_text
     from chalicelib.store import access_log
 
-    access_log.append(_resident_audit(ctx, subscriber_id, "subscriber.receipt", alert_id))
+    access_log.append(_resident_audit(svc, ctx, subscriber, "subscriber.receipt", alert_id))
     return ReceiptOut(alert_id=alert_id, read_at=now_text)
 
 
 def respond(svc: Services, ctx: RequestContext, alert_id: str, body: ResponseIn) -> ResponseOut:
     """The reply becomes an inbound online contact (platform `beatline`) in the alert team's log.
-    Its author is the fixed system id RESPONDER; the resident appears only as a keyed pseudonym
-    (`handle_pseudonym`), so replies from one resident can be linked without naming the device."""
-    alert_id, subscriber_id = _delivered(ctx, alert_id)
+    Its author is the fixed system id RESPONDER; the resident appears only as a pseudonym keyed by
+    its own secret (`handle_pseudonym` = `rsp_...`), so replies from one resident can be linked
+    while it exists, and by nobody after erasure. The same transaction records the contact in the
+    resident's word index, which erasure uses to remove the words (docs/data-protection.md)."""
+    alert_id, subscriber = _delivered(ctx, alert_id)
     alert = alert_store.get(alert_id)
     if alert is None:
         raise not_found("No such alert.")
     stamp = to_rfc3339(ctx.now)
     contact_id = str(uuid.uuid4())
+    expires_at = ctx.now + svc.contact_rules.retention
     record = ContactRecord(
         id=contact_id, kind="online", occurred_at=stamp, topic="other", outcome="information_received",
         tags=("alert-response",), author=RESPONDER, team=alert.team, version=1, created_at=stamp,
-        updated_at=stamp, expires_at=ctx.now + svc.contact_rules.retention,
+        updated_at=stamp, expires_at=expires_at,
         content_digest=svc.pseudonyms.content_digest(f"{contact_id}|{alert_id}|{body.message}".encode()),
         notes=body.message, platform="beatline", direction="inbound", thread_ref=alert_id,
-        handle_pseudonym=svc.pseudonyms.handle("beatline", subscriber_id),
+        handle_pseudonym=resident_name(svc, subscriber, "reply"),
     )
-    contact_store.create(record, record.counter_keys(), _resident_audit(ctx, subscriber_id, "alert.response", contact_id))
+    words = WordHolder(subscriber_id=subscriber.id, owner=resident_name(svc, subscriber),
+                       table=word_store.CONTACTS, record_id=contact_id, expires_at=expires_at)
+    try:
+        contact_store.create(record, record.counter_keys(),
+                             _resident_audit(svc, ctx, subscriber, "alert.response", contact_id), words=words)
+    except contact_store.SubscriberGone:
+        raise unauthorized("This subscriber no longer exists; register again.") from None
     alert_store.add_figures(alert_id, {"responses": 1})
     return ResponseOut(id=contact_id, alert_id=alert_id, received_at=stamp)
 
