@@ -41,7 +41,7 @@ def test_public_alert_carries_cap_identifiers_and_references(client, staff_token
     ctx = RequestContext(request_id="t", now=datetime.now(UTC))
     first = public_alert(services(), ctx, f"{alert_id}.cap")
     assert first.msg_type == "Alert" and first.identifier == f"beatline-{alert_id}" and first.references == ()
-    assert first.sent_at.endswith("+00:00") and first.expires_at.endswith("+00:00")
+    assert first.sent_at.endswith("Z") and first.expires_at.endswith("Z")  # RFC 3339; cap_time writes CAP's form
     assert [i.language for i in first.infos] == ["en-GB", "cy"]
     assert len(first.polygons) == 1 and first.polygons[0][0] == (lat - 0.01, lon - 0.01)
     post(client, f"/v1/alerts/{alert_id}/update", supervisor, {"headline": "Update"})
@@ -49,7 +49,7 @@ def test_public_alert_carries_cap_identifiers_and_references(client, staff_token
     cancelled = public_alert(services(), ctx, f"{alert_id}.cap")
     assert cancelled.msg_type == "Cancel" and cancelled.identifier == f"beatline-{alert_id}-r2"
     assert [r[0] for r in cancelled.references] == [f"beatline-{alert_id}", f"beatline-{alert_id}-r1"]
-    assert all(r[1].endswith("+00:00") for r in cancelled.references)
+    assert all(r[1].endswith("Z") for r in cancelled.references)
     for bad in (f"{alert_id}.xml", f"{uuid.uuid4()}.cap", "x.cap"):
         assert client.http.get(f"/v1/public/alerts/{bad}").status_code == 404
 

@@ -266,10 +266,6 @@ def published(record: AlertRecord, *, now: datetime, msg_type: str, approved_by:
     )
 
 
-def _cap_time(text: str) -> str:
-    return text.replace("Z", "+00:00")
-
-
 def to_public(record: AlertRecord, *, sender: str, now: datetime) -> PublicAlert:
     """The one place a stored alert becomes a PublicAlert (CAP XML, Atom, public JSON)."""
     shape = record.area.shape
@@ -282,11 +278,11 @@ def to_public(record: AlertRecord, *, sender: str, now: datetime) -> PublicAlert
     sent_at = record.messages[-1][1] if record.messages else record.updated_at
     return PublicAlert(
         id=record.id, identifier=identifier(record.id, record.revision), sender=sender,
-        msg_type=record.msg_type, sent_at=_cap_time(sent_at), expires_at=_cap_time(record.expires),
+        msg_type=record.msg_type, sent_at=sent_at, expires_at=record.expires,
         category=record.content.category, severity=record.content.severity,
         urgency=record.content.urgency, certainty=record.content.certainty, infos=record.infos(),
         area_desc=record.area.name, polygons=polygons, circles=circles,
-        references=tuple((ident, _cap_time(sent)) for ident, sent, _ in record.messages[:-1]),
+        references=tuple((ident, sent) for ident, sent, _ in record.messages[:-1]),
         team=record.team, status=record.status_at(now),
     )
 
