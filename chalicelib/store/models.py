@@ -244,8 +244,8 @@ class AlertsByTeam(GlobalSecondaryIndex["AlertModel"]):
 
 
 class AlertsByPublic(GlobalSecondaryIndex["AlertModel"]):
-    """Sparse: only published (not cancelled) alerts carry `public_scope`; the feed Queries
-    `expires > now` on it."""
+    """Sparse: published and cancelled alerts carry `public_scope` (drafts do not); the feed Queries
+    `expires > now` on it, so a cancelled alert keeps its Cancel entry until it would have expired."""
 
     class Meta:
         index_name = "by_public"
@@ -296,6 +296,8 @@ class AlertModel(Model):
     area_id = UnicodeAttribute(null=True)
     published_month = UnicodeAttribute(null=True)
     published_key = UnicodeAttribute(null=True)
+    pending = UnicodeAttribute(null=True)  # JSON of a proposed Update (PendingUpdate), staff only
+    pending_id = UnicodeAttribute(null=True)  # its id: approvals and proposals are conditional on it
 
     by_team = AlertsByTeam()
     by_public = AlertsByPublic()

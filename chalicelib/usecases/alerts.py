@@ -10,7 +10,7 @@ from datetime import timedelta
 import msgspec
 
 from chalicelib.auth import permissions
-from chalicelib.clock import to_rfc3339
+from chalicelib.clock import parse_rfc3339, to_rfc3339
 from chalicelib.context import RequestContext
 from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.alert_records import (
@@ -23,6 +23,7 @@ from chalicelib.domain.alert_records import (
     AlertRecord,
     AlertUpdateIn,
     Content,
+    PendingUpdate,
     PublicAlertList,
     ReceiptOut,
     ResponseIn,
@@ -30,6 +31,7 @@ from chalicelib.domain.alert_records import (
     StoredArea,
     apply_update,
     check_transition,
+    propose,
     public_out,
     published,
     to_public,
@@ -40,7 +42,16 @@ from chalicelib.domain.cursors import query_fingerprint
 from chalicelib.domain.geometry import AreaMatcher, covering_cells
 from chalicelib.domain.shapes import Circle, validate_shape
 from chalicelib.domain.subscribers import SubscriberRecord
-from chalicelib.errors import FieldError, ProblemError, bad_request, conflict, forbidden, not_found, unauthorized
+from chalicelib.errors import (
+    FieldError,
+    ProblemError,
+    bad_request,
+    conflict,
+    forbidden,
+    not_found,
+    unauthorized,
+    unprocessable,
+)
 from chalicelib.notify.queue import FanoutMessage, QueueUnavailable
 from chalicelib.services import Services
 from chalicelib.store import alerts as alert_store
@@ -154,13 +165,23 @@ def _enqueue_cells(svc: Services, record: AlertRecord) -> None:
     ])
 
 
-def approve(svc: Services, ctx: RequestContext, alert_id: str) -> AlertOut:
+def approve(svc: Services, ctx: RequestContext, alert_id: str, proposal: str | None = None) -> AlertOut:
+    """Publish a draft (Alert) or a published alert's pending update (Update). Two people see every
+    word: the approver is never the draft's author nor the update's proposer (403)."""
     record = _visible(ctx, alert_id)
     if not permissions.is_team_supervisor(ctx.caller, record.team):
         raise forbidden("Only a supervisor of the alert's team may approve it.")
+    check_transition(record, "approve", ctx.now)
+    if record.pending is None:  # a draft (check_transition refused a published alert without one)
+        return _approve_draft(svc, ctx, record, proposal)
+    return _approve_update(svc, ctx, record, record.pending, proposal)
+
+
+def _approve_draft(svc: Services, ctx: RequestContext, record: AlertRecord, proposal: str | None) -> AlertOut:
     if record.author == ctx.caller.sub:
         raise forbidden("The author of an alert may not approve it.")
-    check_transition(record, "approve", ctx.now)
+    if proposal is not None:
+        raise conflict("A draft has no pending update; approve it without `proposal`.")
     new = published(record, now=ctx.now, msg_type="Alert", approved_by=ctx.caller.sub)
     _replace(record, new)
     alert_store.put_cells(new.id, new.cells, new.expires)
@@ -168,7 +189,35 @@ def approve(svc: Services, ctx: RequestContext, alert_id: str) -> AlertOut:
     return alert_store.get(new.id).to_out(ctx.now)  # type: ignore[union-attr]
 
 
+def _check_proposal(ctx: RequestContext, pending: PendingUpdate, proposal: str | None) -> None:
+    """The approver names the proposal they read (`?proposal=`): a proposal replaced since then is
+    not the one they approve (409), and the store write is conditional on it as well."""
+    if pending.proposed_by == ctx.caller.sub:
+        raise forbidden("The proposer of an update may not approve it; another supervisor of the team must.")
+    if proposal is None:
+        raise ProblemError(428, "Precondition required", "Name the proposal you approve: "
+                           "`?proposal=<pending_update.id>` from the alert you read.")
+    if proposal != pending.id:
+        raise conflict("That proposal is no longer the pending one; read the alert again.")
+    if parse_rfc3339(pending.expires) <= ctx.now:
+        raise unprocessable("The proposed expiry has passed; propose the update again.")
+
+
+def _approve_update(svc: Services, ctx: RequestContext, record: AlertRecord, pending: PendingUpdate,
+                    proposal: str | None) -> AlertOut:
+    _check_proposal(ctx, pending, proposal)
+    new = published(record, now=ctx.now, msg_type="Update", content=pending.content, expires=pending.expires,
+                    approved_by=ctx.caller.sub)
+    _replace(record, new)
+    if new.expires != record.expires:
+        alert_store.put_cells(new.id, new.cells, new.expires)
+    _enqueue(svc, _audience_messages(new))
+    return alert_store.get(new.id).to_out(ctx.now)  # type: ignore[union-attr]
+
+
 def update(svc: Services, ctx: RequestContext, alert_id: str, body: AlertUpdateIn) -> AlertOut:
+    """Propose new content for a published alert (202). It replaces any earlier proposal and reaches
+    nobody until another supervisor of the team approves it."""
     record = _visible(ctx, alert_id)
     check_transition(record, "update", ctx.now)
     if not any(getattr(body, f) is not msgspec.UNSET for f in body.__struct_fields__):
@@ -178,12 +227,10 @@ def update(svc: Services, ctx: RequestContext, alert_id: str, body: AlertUpdateI
         expires = _check_expiry(body.expires_at, ctx)
     content = apply_update(record, body)
     _check_translations(content.language, content.translations)
-    new = published(record, now=ctx.now, msg_type="Update", content=content, expires=expires)
+    new = propose(record, proposal_id=str(uuid.uuid4()), content=content, expires=expires, by=ctx.caller.sub,
+                  now=ctx.now)
     _replace(record, new)
-    if expires != record.expires:
-        alert_store.put_cells(new.id, new.cells, new.expires)
-    _enqueue(svc, _audience_messages(new))
-    return alert_store.get(new.id).to_out(ctx.now)  # type: ignore[union-attr]
+    return new.to_out(ctx.now)
 
 
 def _audience_messages(record: AlertRecord) -> list[FanoutMessage]:
@@ -337,7 +384,8 @@ def feed(svc: Services, ctx: RequestContext, area_id: str | None) -> bytes:
         title = f"Beatline alerts: {area.name}"
     else:
         title = "Beatline alerts"
-    records = [r for r in alert_store.public_live(ctx.now, area_id) if r.live_at(ctx.now)]
+    # Published alerts and the Cancel of cancelled ones, until they (would have) expired.
+    records = [r for r in alert_store.public_live(ctx.now, area_id) if r.status_at(ctx.now) in ("published", "cancelled")]
     records.sort(key=lambda r: r.updated_at, reverse=True)
     alerts = [to_public(r, sender=svc.settings.alert_sender, now=ctx.now) for r in records]
     base = svc.settings.public_base_url
