@@ -143,3 +143,12 @@ def test_a_huge_circle_is_400(client, staff_token) -> None:
     assert response.status_code == 400 and response.json_body["errors"][0]["field"].startswith("area")
     _, token = register(client)
     assert set_areas(client, token, [polygon(OUTER, INNER), huge]).json_body["errors"][0]["field"].startswith("areas[1]")
+
+
+def test_the_openapi_document_states_the_shape_rules(client) -> None:
+    from chalicelib.domain.shapes import MAX_BBOX_KM2, SHAPE_RULES
+
+    paths = client.http.get("/v1/openapi.json").json_body["paths"]
+    for path, method in (("/v1/alerts", "post"), ("/v1/subscribers/me/areas", "put"), ("/v1/areas/{id}", "put")):
+        description = paths[path][method]["description"]
+        assert SHAPE_RULES in description and f"{MAX_BBOX_KM2:,.0f} km²" in description

@@ -33,6 +33,17 @@ MAX_COVER_CELLS = {7: 2_000, 9: 40_000}
 # H3's average cell area (km²) and edge length (km, also the cell's circumradius) per resolution.
 H3_CELL_KM = {7: (5.161293359717191, 1.406475763), 9: (0.1053325134272067, 0.200786148)}
 
+# The rules in words, for the OpenAPI descriptions of every operation that takes a shape.
+SHAPE_RULES = (
+    "Polygons (RFC 7946): rings closed, at least 3 distinct positions, at most 50 rings and 1,000 "
+    "vertices in all; no ring crosses or touches itself or another ring; each hole lies inside its "
+    "outer ring and outside the other holes; MultiPolygon members do not overlap. Positions within "
+    f"latitude ±{MAX_ABS_LAT:.0f}°; no shape crosses the antimeridian. Size is what the shape covers "
+    f"(outer rings minus their holes, summed over members); its bounding box at most {MAX_BBOX_KM2:,.0f} km²; "
+    f"the H3 resolution-{COVER_RESOLUTION} cells its covering needs, estimated before covering, at most "
+    f"{MAX_COVER_CELLS[COVER_RESOLUTION]:,}. A broken rule is a 400 naming the ring (e.g. `area.coordinates[1]`)."
+)
+
 Position = Annotated[list[float], Meta(min_length=2, max_length=3)]
 Ring = Annotated[list[Position], Meta(min_length=4, max_length=MAX_VERTICES + 1)]
 
