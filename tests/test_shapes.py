@@ -3,6 +3,7 @@ limit is refused at the ring it hides in; valid holes still work; covering cost 
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import msgspec
@@ -160,3 +161,36 @@ def test_a_box_hole_is_accepted_exactly_when_strictly_inside(ox: tuple[int, ...]
     assert inside
     expected = measure(shape(polygon(outer))).area_km2 - measure(shape(polygon(hole))).area_km2
     assert size.area_km2 == pytest.approx(expected)
+
+
+def brute_force_contact(flat: list[list[tuple[float, float]]]) -> bool:
+    """Every pair of edges, no sweep: the oracle for rings.first_contact."""
+    edges = [(r, i, ring[i], ring[i + 1]) for r, ring in enumerate(flat) for i in range(len(ring) - 1)]
+    for (r1, i1, a, b), (r2, i2, c, d) in itertools.combinations(edges, 2):
+        n = len(flat[r1]) - 1
+        if r1 == r2 and (abs(i1 - i2) == 1 or abs(i1 - i2) == n - 1):
+            continue
+        if rings.segments_touch(a, b, c, d):
+            return True
+    return False
+
+
+grid_point = st.tuples(st.integers(0, 6), st.integers(0, 6))
+
+
+@settings(max_examples=200, deadline=None)
+@given(raw=st.lists(st.lists(grid_point, min_size=3, max_size=7), min_size=1, max_size=3))
+def test_random_rings_never_crash_and_the_sweep_matches_brute_force(raw: list[list[tuple[int, int]]]) -> None:
+    """Arbitrary small rings on a grid (many degenerate: repeats, collinear runs, crossings,
+    touching holes): validation answers a 400 or a positive size, never anything else, and the
+    sweep finds a contact exactly when comparing every pair of edges does."""
+    geometry = polygon(*[[[0.01 * x, 51 + 0.01 * y] for x, y in [*ring, ring[0]]] for ring in raw])
+    flat = [rings.clean(ring) for ring in geometry["coordinates"]]
+    if all(len(ring) >= 4 for ring in flat):
+        assert (rings.first_contact(flat) is not None) == brute_force_contact(flat)
+    try:
+        size = validate_shape(shape(geometry))
+    except ProblemError as refused:
+        assert refused.status == 400 and refused.errors
+        return
+    assert size.area_km2 > 0
