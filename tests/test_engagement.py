@@ -89,25 +89,25 @@ def bucket(period: str, team: str, staff: dict, officer: dict | None = None, sup
 
 def test_item_updates_net_out_and_stay_within_one_update_per_item():
     keys = Pseudonymizer(b"k" * 32)
-    act = engagement.activity(author="pc-1", team="north", occurred_at="2026-11-25T10:00:00Z", kind="online",
+    act = engagement.activity(contact_id="c-1", author="pc-1", team="north", occurred_at="2026-11-25T10:00:00Z", kind="online",
                               direction="inbound", role="officer")
     created = engagement.item_updates(None, act, keys.staff, timedelta(days=730))
     assert len(created) == 6  # day, week, month x team scope, force scope
     assert len({(u.key, u.bucket) for u in created}) == 6
     assert all(list(u.adds.values()) == [1] and next(iter(u.adds)).startswith("no:stf_") for u in created)
-    outbound = engagement.activity(author="pc-1", team="north", occurred_at="2026-11-25T10:00:00Z",
+    outbound = engagement.activity(contact_id="c-1", author="pc-1", team="north", occurred_at="2026-11-25T10:00:00Z",
                                    kind="online", direction="outbound", role="officer")
     moved = engagement.item_updates(act, outbound, keys.staff, timedelta(days=730))
     assert len(moved) == 6 and all(list(u.adds) == [next(iter(u.adds))] for u in moved)
     assert all(next(iter(u.adds)).startswith("oo:") and next(iter(u.adds.values())) == 1 for u in moved)
     assert engagement.item_updates(act, act, keys.staff, timedelta(days=730)) == []
     # Moved to another day of the same week and month: only the day items change.
-    later = engagement.activity(author="pc-1", team="north", occurred_at="2026-11-26T10:00:00Z", kind="online",
+    later = engagement.activity(contact_id="c-1", author="pc-1", team="north", occurred_at="2026-11-26T10:00:00Z", kind="online",
                                 direction="inbound", role="officer")
     assert {u.key for u in engagement.item_updates(act, later, keys.staff, timedelta(days=730))} == {
         engagement.team_key("north", "day"), engagement.force_key("day")}
     # Not staff (alert responses, contacts from before the counters): nothing to count.
-    assert engagement.activity(author="system", team="north", occurred_at="2026-11-25T10:00:00Z", kind="online",
+    assert engagement.activity(contact_id="c-2", author="system", team="north", occurred_at="2026-11-25T10:00:00Z", kind="online",
                                direction="inbound", role=None) is None
 
 
@@ -130,7 +130,7 @@ def test_periods_end_on_sunday_and_month_end():
 
 def test_aggregate_ignores_zeroed_members_and_unknown_attributes():
     items = [("2026-W48", "north", {"so:stf_a": 2, "no:stf_a": 0, "ss:stf_b": 1, "zz:stf_c": 4, "contacts": 3}),
-             ("2026-W48", "north", {"oo:stf_d": 1, "no:stf_d": 1}),
+             ("2026-W48", "north", {"oo:stf_d": 1, "no:stf_d": 1, "so:stf_a": 1}),  # stf_a: 2 shards
              ("2026-W49", "north", {"so:stf_a": 0})]
     out = engagement.aggregate(items)
     assert len(out) == 1
@@ -191,12 +191,16 @@ def test_identical_retries_count_once(client, staff_token, team, now):
     assert [r["status"] for r in response.json_body["results"]] == [200, 200, 201]
     after = _buckets(client, officer_supervisor, now, "week")
     assert before[0]["staff"] == counts(1, 0, 1, 1) and after == before
-    # The stored per-member count is the number of contacts (2), not of requests (6).
+    # The stored per-member counts sum to the number of contacts (2), not of requests (6).
     from chalicelib.store import engagement as engagement_store
 
     key = engagement.team_key(team, "week")
     stored = engagement_store.items(key, "0", "\uffff")
-    assert sorted(v for _, attrs in stored for v in attrs.values()) == [1, 2]  # online: 2, outbound: 1
+    by_category = {"n": 0, "o": 0}
+    for _, attrs in stored:
+        for name, value in attrs.items():
+            by_category[name[0]] += value
+    assert by_category == {"n": 2, "o": 1}
 
 
 def test_amendments_move_members_exactly(client, staff_token, team, now):

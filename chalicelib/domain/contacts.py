@@ -223,7 +223,7 @@ class ContactRecord:
         """What this contact adds to the distinct-staff counters (domain.engagement.Activity)."""
         from chalicelib.domain import engagement
 
-        return engagement.activity(author=self.author, team=self.team, occurred_at=self.occurred_at,
+        return engagement.activity(contact_id=self.id, author=self.author, team=self.team, occurred_at=self.occurred_at,
                                    kind=self.kind, direction=self.direction, role=self.author_role)
 
     def to_out(self) -> ContactOut:

@@ -31,8 +31,10 @@ GRAINS = ("day", "week", "month")
 CATEGORIES = {"s": "street", "n": "online", "o": "online_outbound"}
 ROLES = {"o": "officer", "s": "supervisor"}
 ROLE_CODES = {name: code for code, name in ROLES.items()}
-# Members are spread over shards (by pseudonym) so concurrent creates by different staff of one
-# team rarely update the same item; a member always lands in the same shard of a period.
+# Each item is split over shards chosen by contact id (like the stats counters), so concurrent
+# creates of one team -- even by one officer syncing in parallel -- rarely update the same item.
+# A member can appear in several shards; each shard's count is exact for the contacts in it (an
+# amendment moves a contact within its own shard), so the distinct count is the union over shards.
 SHARDS = 4
 KEY_PART = "engagement"
 
@@ -54,6 +56,7 @@ def author_role(roles: Iterable[str]) -> str | None:
 class Activity:
     """What one contact contributes: its author, team, UTC day, role and categories."""
 
+    contact_id: str
     sub: str
     team: str
     day: str
@@ -61,7 +64,7 @@ class Activity:
     categories: tuple[str, ...]
 
 
-def activity(*, author: str, team: str, occurred_at: str, kind: str, direction: str | None,
+def activity(*, contact_id: str, author: str, team: str, occurred_at: str, kind: str, direction: str | None,
              role: str | None) -> Activity | None:
     """None for contacts not logged by staff (alert responses, contacts older than the counters)."""
     if role not in ROLE_CODES:
@@ -69,7 +72,7 @@ def activity(*, author: str, team: str, occurred_at: str, kind: str, direction: 
     codes = ["s"] if kind == "street" else ["n"]
     if kind == "online" and direction == "outbound":
         codes.append("o")
-    return Activity(sub=author, team=team, day=occurred_at[:10], role=role, categories=tuple(codes))
+    return Activity(contact_id=contact_id, sub=author, team=team, day=occurred_at[:10], role=role, categories=tuple(codes))
 
 
 def team_key(team: str, grain: str) -> str:
@@ -80,8 +83,8 @@ def force_key(grain: str) -> str:
     return f"{stats_keys.FORCE_SCOPE}|{KEY_PART}|{grain}"
 
 
-def shard_of(member: str) -> int:
-    return int(hashlib.sha256(member.encode()).hexdigest()[:8], 16) % SHARDS
+def shard_of(contact_id: str) -> int:
+    return int(hashlib.sha256(contact_id.encode()).hexdigest()[:8], 16) % SHARDS
 
 
 def period_end(day: str, grain: str) -> date:
@@ -108,10 +111,10 @@ class ItemUpdate:
 def _contributions(act: Activity, member: MemberFn, retention: timedelta, sign: int) -> list[ItemUpdate]:
     updates = []
     role = ROLE_CODES[act.role]
+    shard = f"{shard_of(act.contact_id):02d}"
     for grain in GRAINS:
         period = stats_keys.period_of(act.day, grain)
         who = member(grain, period, act.sub)
-        shard = f"{shard_of(who):02d}"
         expires = datetime.combine(period_end(act.day, grain), time(23, 59, 59), UTC) + retention
         adds = {f"{code}{role}:{who}": sign for code in act.categories}
         updates.append(ItemUpdate(team_key(act.team, grain), f"{period}|{shard}", expires, dict(adds)))
