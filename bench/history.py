@@ -141,7 +141,7 @@ def _seed(records: list[Any], counters: Counter, endpoint: str, keys: frozenset[
             future.result()
         from chalicelib.domain.stats_keys import with_period_grains
 
-        counter_items = [StatCounterModel(key=k, bucket=b, contacts=n).serialize()
+        counter_items = [StatCounterModel(key=k, bucket=f"{b}|00", contacts=n).serialize()  # shard 00
                          for (k, b), n in with_period_grains(counters).items()]
         list(pool.map(lambda part: write(StatCounterModel.Meta.table_name, part),
                       [counter_items[j::WORKERS] for j in range(WORKERS)]))
