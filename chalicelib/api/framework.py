@@ -196,6 +196,9 @@ def handle(op: Operation, fn: Callable[..., Reply], request: Any, path_params: d
     except OverflowError:
         # Only client values reach datetime's limits (year 1 or 9999 with an offset, say).
         response = problem_response(bad_request("A date or number is out of range."), request_id)
+    except RecursionError:
+        # Only nested client input recurses this deep (bodies are depth-checked before decoding).
+        response = problem_response(bad_request("The input nests too deeply."), request_id)
     except StoreUnavailable:
         response = problem_response(store_unavailable(retry_after=2), request_id)
     except Exception:  # never a stack trace to a client; the log has it
