@@ -115,14 +115,15 @@ def team() -> str:
 
 @pytest.fixture
 def services_override() -> Iterator[Callable[..., Any]]:
-    """Install Services built with overrides (clock, keys) for one test; restore afterwards."""
+    """Install Services built with overrides (clock, keys; `settings=` a changed Settings) for one
+    test; restore afterwards."""
     from chalicelib import services as services_module
     from chalicelib.settings import SETTINGS
 
     previous = services_module._current
 
-    def install(**overrides: Any) -> Any:
-        built = services_module.build_services(SETTINGS, **overrides)
+    def install(settings: Any = None, **overrides: Any) -> Any:
+        built = services_module.build_services(settings or SETTINGS, **overrides)
         services_module.use_services(built)
         return built
 
