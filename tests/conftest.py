@@ -44,6 +44,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "BEATLINE_VAPID_PRIVATE_KEY_FILE": str(keys_dir / "vapid-es256.pem"),
         "BEATLINE_LOG_LEVEL": "WARNING",
         "BEATLINE_SUBSCRIBER_RATE_PER_MINUTE": "100000",  # the rate-limit test installs its own limit
+        "BEATLINE_RESIDENT_WRITE_RATE_PER_MINUTE": "100000",  # so do tests/test_rate_limits.py's
+        "BEATLINE_RESIDENT_WRITE_RATE_PER_HOUR": "100000",
+        "BEATLINE_RESIDENT_REPLY_RATE_PER_MINUTE": "100000",
+        "BEATLINE_RESIDENT_REPLY_RATE_PER_HOUR": "100000",
     })
     from chalicelib.store.tables import ensure_tables
 

@@ -23,6 +23,7 @@ from chalice import Blueprint, Response
 from chalicelib.auth import permissions
 from chalicelib.auth.tokens import InvalidToken
 from chalicelib.context import RequestContext
+from chalicelib.domain.ratelimit import RateLimit
 from chalicelib.domain.validation import convert, decode_json
 from chalicelib.errors import FieldError, ProblemError, bad_request, store_unavailable, unauthorized
 from chalicelib.services import Services, services
@@ -48,6 +49,7 @@ class Operation:
     operation_id: str = ""
     description: str = ""
     links: dict[int, dict[str, Any]] = field(default_factory=dict)  # OpenAPI links per status
+    rate_limit: RateLimit | None = None  # applied after authentication, before the body is read
 
     @property
     def public(self) -> bool:
@@ -165,6 +167,33 @@ def _client_ip(request: Any) -> str | None:
     return identity.get("sourceIp") if isinstance(identity, dict) else None
 
 
+def _caller_context(op: Operation, svc: Services, request: Any, request_id: str, principal: Any) -> RequestContext:
+    """Authorize an authenticated caller; a resident's record is loaded here."""
+    ctx = RequestContext(request_id=request_id, now=svc.clock(), client_ip=_client_ip(request))
+    if principal is None:
+        return ctx
+    permissions.require(principal, op.action)
+    ctx = dataclasses.replace(ctx, principal=principal)
+    if principal.kind == "resident":
+        # An erased subscriber's token is dead before anything else is looked at (401, not a 400
+        # about the body it sent, nor a 429).
+        from chalicelib.usecases.subscribers import current
+
+        ctx = dataclasses.replace(ctx, subscriber=current(ctx))
+    return ctx
+
+
+def _inputs(op: Operation, svc: Services, request: Any, path_params: dict[str, str]) -> dict[str, Any]:
+    kwargs: dict[str, Any] = dict(path_params)
+    if op.request is not None:
+        _require_json(request.headers)
+        limit = op.body_limit(svc) if op.body_limit else svc.settings.max_body_bytes
+        kwargs["body"] = decode_json(request.raw_body, op.request, limit=limit)
+    if op.query is not None:
+        kwargs["query"] = convert(_query_dict(request.query_params), op.query, what="query string")
+    return kwargs
+
+
 def handle(op: Operation, fn: Callable[..., Reply], request: Any, path_params: dict[str, str]) -> Response:
     started = time.perf_counter()
     request_id = _request_id(request)
@@ -172,25 +201,14 @@ def handle(op: Operation, fn: Callable[..., Reply], request: Any, path_params: d
     svc: Services | None = None
     try:
         svc = services()
-        ctx = RequestContext(request_id=request_id, now=svc.clock(), client_ip=_client_ip(request))
-        if not op.public:
-            principal = authenticate(svc, request.headers)
-            permissions.require(principal, op.action)
-            ctx = dataclasses.replace(ctx, principal=principal)
-            if principal.kind == "resident":
-                # An erased subscriber's token is dead before anything else is looked at (401,
-                # not a 400 about the body it sent).
-                from chalicelib.usecases.subscribers import current
+        principal = None if op.public else authenticate(svc, request.headers)
+        ctx = _caller_context(op, svc, request, request_id, principal)
+        if op.rate_limit is not None:
+            # Before decoding: a limited client's garbage costs one counter write, no parsing.
+            from chalicelib.usecases.ratelimit import enforce
 
-                ctx = dataclasses.replace(ctx, subscriber=current(ctx))
-        kwargs: dict[str, Any] = dict(path_params)
-        if op.request is not None:
-            _require_json(request.headers)
-            limit = op.body_limit(svc) if op.body_limit else svc.settings.max_body_bytes
-            kwargs["body"] = decode_json(request.raw_body, op.request, limit=limit)
-        if op.query is not None:
-            kwargs["query"] = convert(_query_dict(request.query_params), op.query, what="query string")
-        response = _encode(fn(svc, ctx, **kwargs), request_id)
+            enforce(svc, ctx, op.rate_limit)
+        response = _encode(fn(svc, ctx, **_inputs(op, svc, request, path_params)), request_id)
     except ProblemError as problem:
         response = problem_response(problem, request_id)
     except OverflowError:
@@ -234,6 +252,7 @@ def operation(
     content_type: str = JSON,
     description: str = "",
     links: dict[int, dict[str, Any]] | None = None,
+    rate_limit: RateLimit | None = None,
 ) -> Callable[[Callable[..., Reply]], Callable[..., Reply]]:
     """Declare a route: `fn(svc, ctx, **path_params, [body=], [query=]) -> Reply`."""
     if action != permissions.PUBLIC:
@@ -245,6 +264,7 @@ def operation(
             responses=responses, request=request, request_doc=request_doc, query=query,
             body_limit=body_limit, content_type=content_type, operation_id=fn.__name__,
             description=description or (fn.__doc__ or "").strip(), links=links or {},
+            rate_limit=rate_limit,
         )
         OPERATIONS.append(op)
 
