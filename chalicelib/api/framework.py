@@ -277,3 +277,54 @@ def operation(
         return fn
 
     return decorate
+
+
+# Undeclared methods. API Gateway answers a method a path does not declare with its own 403
+# ("Missing Authentication Token") and Chalice with a non-problem 405, so every path declares the
+# standard methods it lacks, answered here; any other method (TRACE, PROPFIND; only `chalice local`
+# lets those through, API Gateway refuses them itself) is answered by the middleware below.
+STANDARD_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+METHOD_FALLBACKS: set[tuple[str, str]] = set()  # (method, path) registered only to answer 405
+
+
+def declared_methods(path: str) -> list[str]:
+    return sorted({op.method for op in OPERATIONS if op.path == path})
+
+
+def method_not_allowed(method: str, path: str, request: Any) -> Response:
+    allow = ", ".join(declared_methods(path))
+    problem = ProblemError(405, "Method not allowed", f"This path answers {allow}.", headers={"Allow": allow},
+                           slug="method-not-allowed")
+    request_id = _request_id(request)
+    response = problem_response(problem, request_id)
+    if method == "HEAD":
+        response.body = ""  # a HEAD answer has no body
+    REQUEST_LOG.info(json.dumps({"msg": "request", "method": method[:16], "route": path, "status": 405,
+                                 "latency_ms": 0, "request_id": request_id, "role": "anonymous", "caller": None}))
+    return response
+
+
+def _fallback_view(app: Any, path: str) -> Callable[..., Response]:
+    def view(**_path_params: str) -> Response:
+        request = app.current_request
+        return method_not_allowed(request.method, path, request)
+
+    view.__name__ = "method_not_allowed_" + "".join(c if c.isalnum() else "_" for c in path)
+    return view
+
+
+def install_method_guards(app: Any) -> None:
+    """Call once, after every blueprint is registered: 405 problem + Allow for undeclared methods."""
+    for path in sorted({op.path for op in OPERATIONS}):
+        missing = [m for m in STANDARD_METHODS if m not in declared_methods(path)]
+        app.route(path, methods=missing, content_types=[JSON, "*/*"])(_fallback_view(app, path))
+        METHOD_FALLBACKS.update((m, path) for m in missing)
+
+    def guard(request: Any, get_response: Callable[[Any], Response]) -> Response:
+        context = getattr(request, "context", None) or {}
+        path = context.get("resourcePath") if isinstance(context, dict) else None
+        if path in app.routes and request.method not in app.routes[path]:
+            return method_not_allowed(request.method, path, request)
+        return get_response(request)
+
+    app.register_middleware(guard, "http")
