@@ -3,6 +3,7 @@
 from chalice import Chalice
 
 from chalicelib.api import alerts, areas, contacts, history, meta, public, subscribers
+from chalicelib.api.framework import install_method_guards
 from chalicelib.settings import SETTINGS
 
 app = Chalice(app_name="beatline")
@@ -13,6 +14,7 @@ app.register_blueprint(history.bp)
 app.register_blueprint(subscribers.bp)
 app.register_blueprint(alerts.bp)
 app.register_blueprint(public.bp)
+install_method_guards(app)  # after the blueprints: 405 problem + Allow for every undeclared method
 
 
 # Event handlers must live in app.py (PITFALLS). The template adds ReportBatchItemFailures.
