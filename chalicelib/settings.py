@@ -69,6 +69,9 @@ class Settings:
     resident_write_rate_per_hour: int = 300
     resident_reply_rate_per_minute: int = 5
     resident_reply_rate_per_hour: int = 30
+    # Access log: TTL of its DynamoDB items; the S3 archive keeps its own (Object Lock) copy.
+    access_log_retention_days: int = 2190
+    audit_archive_bucket: str | None = None  # S3 bucket (Object Lock) the stream archiver writes
 
     def table_name(self, short_name: str) -> str:
         return f"{self.table_prefix}{short_name}"
@@ -141,6 +144,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         resident_write_rate_per_hour=_int(env, "BEATLINE_RESIDENT_WRITE_RATE_PER_HOUR", 300, 1),
         resident_reply_rate_per_minute=_int(env, "BEATLINE_RESIDENT_REPLY_RATE_PER_MINUTE", 5, 1),
         resident_reply_rate_per_hour=_int(env, "BEATLINE_RESIDENT_REPLY_RATE_PER_HOUR", 30, 1),
+        access_log_retention_days=_int(env, "BEATLINE_ACCESS_LOG_RETENTION_DAYS", 2190, 1),
+        audit_archive_bucket=_opt(env, "BEATLINE_AUDIT_ARCHIVE_BUCKET"),
     )
     if settings.log_level not in LOG_LEVELS:
         raise SettingsError(f"BEATLINE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
