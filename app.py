@@ -2,7 +2,7 @@
 
 from chalice import Chalice
 
-from chalicelib.api import alerts, areas, contacts, history, meta, public, subscribers
+from chalicelib.api import alerts, areas, contacts, history, meta, public, subscribers, web
 from chalicelib.settings import SETTINGS
 
 app = Chalice(app_name="beatline")
@@ -13,6 +13,8 @@ app.register_blueprint(history.bp)
 app.register_blueprint(subscribers.bp)
 app.register_blueprint(alerts.bp)
 app.register_blueprint(public.bp)
+app.register_blueprint(web.bp)
+app.api.binary_types += sorted(set(web.assets.BINARY_TYPES) - set(app.api.binary_types))  # base64 via API Gateway
 
 
 # Event handlers must live in app.py (PITFALLS). The template adds ReportBatchItemFailures.
