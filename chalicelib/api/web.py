@@ -37,8 +37,7 @@ def security_headers() -> dict[str, str]:
     }
 
 
-def _reply(route: str, status: int, body: str | bytes, content_type: str, cache: str) -> Response:
-    started = time.perf_counter()
+def _reply(route: str, status: int, body: str | bytes, content_type: str, cache: str, started: float) -> Response:
     request_id = str(uuid.uuid4())
     headers = {**security_headers(), "Content-Type": content_type, "Cache-Control": cache, "X-Request-Id": request_id}
     REQUEST_LOG.info(json.dumps({
@@ -55,7 +54,8 @@ def _context() -> dict[str, Any]:
 
 
 def _page(route: str, page: str) -> Response:
-    return _reply(route, 200, assets.render_page(page, assets.base_path(_context())), HTML, NO_CACHE)
+    started = time.perf_counter()
+    return _reply(route, 200, assets.render_page(page, assets.base_path(_context())), HTML, NO_CACHE, started)
 
 
 @bp.route("/dashboard", methods=["GET"])
@@ -71,6 +71,7 @@ def docs() -> Response:
 @bp.route("/dashboard/config.json", methods=["GET"])
 def dashboard_config() -> Response:
     """What the page needs to sign in: the staff issuer (OIDC discovery) and its public client."""
+    started = time.perf_counter()
     base = assets.base_path(_context())
     config = {
         "issuer": SETTINGS.staff_issuer,
@@ -79,15 +80,16 @@ def dashboard_config() -> Response:
         "redirect_path": f"{base}/dashboard/",
         "api_base": base,
     }
-    return _reply("/dashboard/config.json", 200, json.dumps(config), "application/json", NO_CACHE)
+    return _reply("/dashboard/config.json", 200, json.dumps(config), "application/json", NO_CACHE, started)
 
 
 @bp.route("/assets/{name}", methods=["GET"])
 def asset(name: str) -> Response:
+    started = time.perf_counter()
     found = assets.manifest().lookup(name)
     if found is None:
         problem = {"type": "about:blank", "title": "Not found", "status": 404,
                    "detail": "No such asset (asset names carry their content hash)."}
-        return _reply("/assets/{name}", 404, json.dumps(problem), PROBLEM_JSON, NO_CACHE)
+        return _reply("/assets/{name}", 404, json.dumps(problem), PROBLEM_JSON, NO_CACHE, started)
     body: str | bytes = found.body if found.binary else found.body.decode("utf-8")
-    return _reply("/assets/{name}", 200, body, found.content_type, IMMUTABLE)
+    return _reply("/assets/{name}", 200, body, found.content_type, IMMUTABLE, started)

@@ -117,9 +117,16 @@ def base_path(context: dict[str, object] | None) -> str:
     return prefix if re.fullmatch(r"(/[A-Za-z0-9_-]{1,64})?", prefix) else ""
 
 
+HOST_PORT = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$")
+
+
 def origin_of(url: str) -> str:
+    """`scheme://host[:port]` of a URL, or "" when it is not a plain http(s) origin (nothing from a
+    setting can smuggle a `;` or a space, i.e. another directive, into the policy)."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+    if parts.scheme not in ("http", "https") or not HOST_PORT.match(parts.netloc):
+        return ""
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def content_security_policy(issuer: str) -> str:
