@@ -182,6 +182,7 @@
     head.replaceChildren(row("th", columns, { scope: "col" }));
     body.replaceChildren(...rows.map((cells) => row("td", cells)));
     section.querySelector(".csv").disabled = rows.length === 0;
+    section.querySelector(".csv").hidden = false;
     section.querySelector(".table-wrap").hidden = false;
   }
 
@@ -207,7 +208,7 @@
     const section = $("fig-" + figure.id);
     section.querySelector(".plot").replaceChildren();
     section.querySelector(".table-wrap").hidden = true;
-    section.querySelector(".csv").disabled = true;
+    section.querySelector(".csv").hidden = true;
     state.tables[figure.id] = null;
     state.charts[figure.id] = { unavailable: text };
     figureMessage(figure, text);
