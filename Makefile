@@ -29,7 +29,7 @@ $(DDB_STAMP): infra/local/package.json infra/local/package-lock.json
 # Browser libraries: pinned in web/package-lock.json, copied into chalicelib/web/vendor/ (served and
 # packaged; generated, not committed). --ignore-scripts: swagger-ui-dist's analytics dependency
 # (@scarf/scarf) would otherwise try to phone home at install time.
-$(WEB_STAMP): web/package.json web/package-lock.json infra/web_assets.py
+$(WEB_STAMP): web/package.json web/package-lock.json infra/web_assets.py | $(PY_STAMP)
 	@cd web && npm ci --ignore-scripts --no-audit --no-fund --silent 1>&2
 	@$(PY) -m infra.web_assets
 	@touch $@
