@@ -224,6 +224,7 @@ const VIEWS = ["nearby", "signup", "inbox", "areas", "conversations", "prefs"];
 
 async function show(view) {
   state.view = view;
+  say("");
   for (const name of VIEWS) $("view-" + name).hidden = name !== view;
   for (const button of document.querySelectorAll("#nav button")) {
     if (button.dataset.view === view) button.setAttribute("aria-current", "page");
@@ -319,10 +320,11 @@ function choosePoint(lat, lon) {
   state.point = { lat: Math.round(lat * 1e5) / 1e5, lon: Math.round(lon * 1e5) / 1e5 };
   $("lat").value = state.point.lat;
   $("lon").value = state.point.lon;
-  drawPoint();
   if (state.view === "nearby") nearby().catch(failed);
   if (state.view === "areas") $("circle-on").checked = true;
   drawPoint();
+  if (state.circleLayer) state.map.fitBounds(state.circleLayer.getBounds(), { maxZoom: 15 });
+  else if (state.map && !state.map.getBounds().contains([state.point.lat, state.point.lon])) state.map.panTo([state.point.lat, state.point.lon]);
 }
 
 function drawPoint() {
