@@ -68,7 +68,7 @@ def tab(world: dict[str, Any]) -> Iterator[Session]:
         session.context = context  # type: ignore[attr-defined]
         yield session
         context.close()
-    print("\napp figures:", json.dumps(FIGURES))  # noqa: T201 - the docs/app.md table
+    print("\napp figures:", json.dumps(FIGURES))
 
 
 def shot(tab: Session, name: str) -> None:
