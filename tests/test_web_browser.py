@@ -219,24 +219,20 @@ def test_team_and_grain_filters_change_the_request_and_the_numbers(session: Sess
 
 
 def test_breadth_conversations_and_alerts(session: Session, stack: dict[str, Any], token: Any, seeded: dict[str, Any]) -> None:
-    document = requests.get(f"{stack['base']}/v1/openapi.json", timeout=30).json()
     breadth = session.chart("breadth")
-    if "/v1/history/engagement" in document["paths"]:
-        chosen = filters(session)
-        answer = api(stack, token, "/v1/history/engagement", **{"from": chosen["from"], "to": chosen["to"]},
-                     group_by=chosen["grain"], team=TEAM)
-        labels = breadth["labels"]
-        for series, key in zip(breadth["series"], ("any", "street", "online", "online_outbound"), strict=True):
-            per_period = {p: 0 for p in labels}
-            for bucket in answer["buckets"]:
-                per_period[bucket["period"]] += bucket["staff"][key]
-            assert series["values"] == [per_period[p] for p in labels], key
-        totals = {s["label"]: sum(s["values"]) for s in breadth["series"]}
-        assert totals["online outbound"] == 1  # only pc-b talked online
-        supervisor_rows = [r for r in session.table("breadth")[1:] if r[2] == "supervisor"]
-        assert sum(int(r[3]) for r in supervisor_rows) == 1  # sgt-a, one contact
-    else:  # the route is built on another branch; until merged the figure says so
-        assert breadth == {"unavailable": "Not available yet: the API does not offer these figures yet."}
+    chosen = filters(session)
+    answer = api(stack, token, "/v1/history/engagement", **{"from": chosen["from"], "to": chosen["to"]},
+                 group_by=chosen["grain"], team=TEAM)
+    labels = breadth["labels"]
+    for series, key in zip(breadth["series"], ("any", "street", "online", "online_outbound"), strict=True):
+        per_period = {p: 0 for p in labels}
+        for bucket in answer["buckets"]:
+            per_period[bucket["period"]] += bucket["staff"][key]
+        assert series["values"] == [per_period[p] for p in labels], key
+    totals = {s["label"]: sum(s["values"]) for s in breadth["series"]}
+    assert totals["online outbound"] == 1  # only pc-b talked online
+    supervisor_rows = [r for r in session.table("breadth")[1:] if r[2] == "supervisor"]
+    assert sum(int(r[3]) for r in supervisor_rows) == 1  # sgt-a, one contact
     assert session.chart("conversations")["unavailable"].startswith("Not available yet")
     assert session.page.locator("#fig-conversations .figure-status").inner_text().startswith("Not available yet")
     chosen = filters(session)
