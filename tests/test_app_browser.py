@@ -73,7 +73,8 @@ def tab(world: dict[str, Any]) -> Iterator[Session]:
 
 def shot(tab: Session, name: str) -> None:
     if SCREENSHOTS:
-        tab.page.screenshot(path=str(Path(SCREENSHOTS) / f"app-{name}.png"))
+        tab.page.evaluate("() => window.scrollTo(0, 0)")
+        tab.page.screenshot(path=str(Path(SCREENSHOTS) / f"app-{name}.png"), full_page=True)
 
 
 def token_in_idb(tab: Session) -> str | None:
@@ -227,6 +228,7 @@ def test_conversations_or_not_available_yet(tab: Session, world: dict[str, Any])
     page = tab.page
     paths = requests.get(f"{world['base']}/v1/openapi.json", timeout=30).json()["paths"]
     page.get_by_role("button", name="Talk to the team").click()
+    page.wait_for_function("() => document.body.dataset.view === 'conversations'")
     if "/v1/subscribers/me/conversations" not in paths:
         page.get_by_text("Not available yet").wait_for()
         assert page.locator("#conv-ready").is_hidden()
@@ -250,6 +252,7 @@ def test_conversations_or_not_available_yet(tab: Session, world: dict[str, Any])
 def test_preferences_save_and_the_page_speaks_welsh(tab: Session, world: dict[str, Any]) -> None:
     page = tab.page
     page.get_by_role("button", name="Settings").click()
+    page.wait_for_function("() => document.body.dataset.view === 'prefs'")
     page.get_by_label("Language of alerts and of this page").select_option("cy")
     page.get_by_label("Crime and security").check()
     page.get_by_label("Least severe alert to send me").select_option("Moderate")
@@ -295,6 +298,7 @@ def test_offline_the_shell_and_last_inbox_load_from_cache(tab: Session, world: d
 def test_erasure_leaves_the_page_signed_out(tab: Session, world: dict[str, Any]) -> None:
     page = tab.page
     page.get_by_role("button", name="Settings").click()
+    page.wait_for_function("() => document.body.dataset.view === 'prefs'")
     page.locator("#erase").click()
     page.get_by_role("dialog").get_by_role("button", name="Keep my data").click()
     assert token_in_idb(tab) == world["token"]  # kept: nothing erased without confirmation

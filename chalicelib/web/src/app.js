@@ -240,7 +240,9 @@ async function show(view) {
     state.map.invalidateSize();
   }
   const loaders = { inbox: loadInbox, areas: loadAreasView, conversations: loadConversations, prefs: loadPrefs };
+  delete document.body.dataset.view;
   if (loaders[view]) await loaders[view]().catch(failed);
+  document.body.dataset.view = view; // loaded (the tests wait for it before using the form)
 }
 
 function signedIn(yes) {
