@@ -276,6 +276,23 @@ def test_tampered_encrypted_cursors_are_400(mutate):
         CursorCodec(b"d" * 32).decode(cursor, "fp")  # another key
 
 
+def test_every_one_character_change_of_a_cursor_is_refused():
+    """Each position, including the last character of each base64 part (whose spare bits base64
+    would ignore) and the separator: no other spelling of a cursor is accepted."""
+    from chalicelib.domain.cursors import CursorCodec
+    from chalicelib.errors import ProblemError
+
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
+    for position in ({"m": "2026-11"}, {"m": "2026-11", "k": "x"}, {"m": "2026-11", "k": "xy"}):  # lengths mod 3
+        codec = CursorCodec(b"c" * 32)
+        cursor = codec.encode(position, "fp")
+        for index, original in enumerate(cursor):
+            for replacement in (alphabet[(alphabet.index(original) + 1) % len(alphabet)], "B" if original == "A" else "A"):
+                changed = cursor[:index] + replacement + cursor[index + 1:]
+                with pytest.raises(ProblemError):
+                    codec.decode(changed, "fp")
+
+
 def test_a_subscriber_registered_before_secrets_gets_one_on_first_use(client):
     """Records written before per-subscriber secrets existed: the first request gives them one,
     and from then on they are logged (and erasable) like any other."""

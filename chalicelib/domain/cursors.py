@@ -29,7 +29,13 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strict: only the one canonical spelling of the bytes. base64 ignores stray characters and
+    the spare bits of the last character, so without the round-trip check a changed cursor
+    character could decode to the same bytes (and a tampered cursor would be accepted)."""
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(data) != text:
+        raise ValueError("non-canonical base64")
+    return data
 
 
 def query_fingerprint(route: str, caller: str, filters: dict[str, Any]) -> str:
