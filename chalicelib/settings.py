@@ -7,6 +7,7 @@ environment before `chalicelib.store` is imported (tests set it before importing
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -75,6 +76,10 @@ class Settings:
     # Web dashboard sign-in (docs/web.md): the staff issuer's public OIDC client and scopes.
     dashboard_client_id: str = "beatline-dashboard"
     dashboard_scope: str = "openid"
+    # Residents' web app map (docs/app.md): tile URL template ({z}/{x}/{y}; empty = no tiles, the
+    # map still draws areas and circles) and its attribution text; the CSP's img-src allows its origin.
+    map_tile_url: str = ""
+    map_tile_attribution: str = ""
 
     def table_name(self, short_name: str) -> str:
         return f"{self.table_prefix}{short_name}"
@@ -96,6 +101,15 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
 def _opt(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
     return value or None
+
+
+TILE_URL = re.compile(r"^https?://[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?/[A-Za-z0-9._~/{}@-]*$")
+
+
+def _check_tile_url(url: str) -> None:
+    """A plain http(s) template with {z}, {x} and {y}: its origin goes into the page's CSP."""
+    if url and (not TILE_URL.match(url) or not all(p in url for p in ("{z}", "{x}", "{y}"))):
+        raise SettingsError("BEATLINE_MAP_TILE_URL must be http(s)://host[:port]/...{z}/{x}/{y}... (no {s} subdomains)")
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -151,9 +165,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         audit_archive_bucket=_opt(env, "BEATLINE_AUDIT_ARCHIVE_BUCKET"),
         dashboard_client_id=env.get("BEATLINE_DASHBOARD_CLIENT_ID", "beatline-dashboard").strip(),
         dashboard_scope=env.get("BEATLINE_DASHBOARD_SCOPE", "openid").strip(),
+        map_tile_url=env.get("BEATLINE_MAP_TILE_URL", "").strip(),
+        map_tile_attribution=env.get("BEATLINE_MAP_TILE_ATTRIBUTION", "").strip()[:300],
     )
     if settings.log_level not in LOG_LEVELS:
         raise SettingsError(f"BEATLINE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+    _check_tile_url(settings.map_tile_url)
     if len(settings.table_name("x")) < 3:
         raise SettingsError("table names must be 3+ characters; set BEATLINE_TABLE_PREFIX")
     return settings

@@ -26,6 +26,12 @@ FILES = {
     "swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
     "swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
     "swagger-ui.LICENSE.txt": "swagger-ui-dist/LICENSE",
+    # the residents' app (/app/): map (SVG, no tiles needed) and the IndexedDB key-value store
+    "leaflet.js": "leaflet/dist/leaflet.js",
+    "leaflet.css": "leaflet/dist/leaflet.css",
+    "leaflet.LICENSE.txt": "leaflet/LICENSE",
+    "idb-keyval.umd.js": "idb-keyval/dist/umd.js",
+    "idb-keyval.LICENSE.txt": "idb-keyval/LICENCE",
 }
 SOURCE_MAP = re.compile(r"\n?//# sourceMappingURL=\S+\s*$|\n?/\*# sourceMappingURL=\S+ ?\*/\s*$")
 

@@ -4,13 +4,14 @@ the sign-in configuration (through chalice.test.Client; the browser tests drive 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 
 import pytest
 
 from chalicelib.web import assets
 
-PAGES = ["/dashboard", "/dashboard/", "/docs", "/docs/"]
+PAGES = ["/dashboard", "/dashboard/", "/docs", "/docs/", "/app", "/app/"]
 
 
 def header(response, name: str) -> str:
@@ -42,8 +43,9 @@ def test_pages_are_public_with_strict_headers_and_no_inline_code(client, path):
 
 def test_every_referenced_asset_is_hashed_immutable_and_typed(client):
     seen = set()
-    for path in ("/dashboard", "/docs"):
+    for path in ("/dashboard", "/docs", "/app/"):
         seen.update(asset_urls(client.http.get(path).body.decode()))
+    assert any("leaflet" in u for u in seen) and any("idb-keyval" in u for u in seen)
     assert any("oidc-client-ts.min" in u for u in seen) and any("swagger-ui-bundle" in u for u in seen)
     assert any("uPlot.iife.min" in u for u in seen)
     for url in sorted(seen):
@@ -125,3 +127,62 @@ def test_issuer_origin_is_scheme_host_port():
 
 def test_binary_asset_types_are_api_binary_types(app):
     assert set(assets.BINARY_TYPES) <= set(app.api.binary_types)
+
+
+def test_app_service_worker_is_no_cache_javascript_in_the_app_scope_naming_hashed_files(client):
+    response = client.http.get("/app/sw.js")
+    assert response.status_code == 200
+    assert header(response, "content-type") == "text/javascript; charset=utf-8"
+    assert header(response, "cache-control") == "no-cache"  # its URL cannot carry a hash
+    assert "service-worker-allowed" not in {k.lower() for k in response.headers}  # /app/ is its default scope
+    body = response.body.decode()
+    shell = json.loads(re.search(r"const SHELL = (\[.*?\]);", body).group(1))
+    page_assets = asset_urls(client.http.get("/app/").body.decode())
+    assert shell == ["/app/", *page_assets]  # exactly what the page loads, by hashed name
+    assert re.search(r'importScripts\("/assets/idb-keyval\.umd\.[0-9a-f]{12}\.js"\)', body)
+    assert "{{" not in body
+
+
+def test_app_manifest_is_installable_shape(client):
+    response = client.http.get("/app/manifest.webmanifest")
+    assert response.status_code == 200
+    assert header(response, "content-type") == "application/manifest+json"
+    document = response.json_body if response.json_body else json.loads(response.body)
+    assert (document["start_url"], document["scope"], document["display"]) == ("/app/", "/app/", "standalone")
+    assert client.http.get(document["icons"][0]["src"]).status_code == 200
+
+
+def test_app_pages_talk_to_this_origin_only_and_may_locate():
+    from chalicelib.api import web
+
+    headers = web.security_headers(app=True)
+    assert "connect-src 'self';" in headers["Content-Security-Policy"]
+    assert "img-src 'self' data:;" in headers["Content-Security-Policy"]  # no tiles configured in tests
+    assert headers["Permissions-Policy"] == "camera=(), microphone=(), geolocation=(self)"
+    assert web.security_headers()["Permissions-Policy"].endswith("geolocation=()")
+
+
+def test_tile_origin_alone_joins_img_src():
+    csp = assets.content_security_policy("", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    assert "img-src 'self' data: https://tile.openstreetmap.org;" in csp
+    assert csp.count(";") == 10 and "connect-src 'self';" in csp
+
+
+@pytest.mark.parametrize("url", [
+    "https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png",  # a subdomain placeholder: the CSP could not name it
+    "https://tiles.example/{z}/{x}.png", "javascript:alert(1)//{z}/{x}/{y}", "https://tiles.example/{z}/{x}/{y}; script-src *",
+    "https://user@tiles.example/{z}/{x}/{y}", "ftp://tiles.example/{z}/{x}/{y}", "https://tiles.example/{z}/{x}/{y} 'unsafe-inline'",
+    "https://tiles.example/{z}/{x}/{y}?key=a\"b",
+])
+def test_a_strange_tile_url_is_refused_at_start(url):
+    from chalicelib.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError):
+        load_settings({"BEATLINE_MAP_TILE_URL": url})
+
+
+def test_tile_settings_reach_the_page_escaped():
+    html = assets.render_page("app", "", {"tile_url": "https://t.example/{z}/{x}/{y}.png",
+                                          "tile_attribution": "&lt;b&gt;OSM&lt;/b&gt;"})
+    assert '<meta name="beatline-tiles" content="https://t.example/{z}/{x}/{y}.png">' in html
+    assert "<b>" not in html

@@ -1,5 +1,6 @@
-"""The web pages: /dashboard/ and /docs/ (public shells; data calls carry the user's token), the
-dashboard's sign-in configuration and the hashed static assets.
+"""The web pages: /dashboard/, /docs/ and the residents' app /app/ (public shells; data calls carry
+the user's token), the dashboard's sign-in configuration, the app's manifest and service worker,
+and the hashed static assets.
 
 These are not JSON API operations: they stay out of `/v1/openapi.json` and the role matrix
 (`WEB_ROUTES`). Every answer carries the strict security headers; see docs/web.md.
@@ -7,6 +8,8 @@ These are not JSON API operations: they stay out of `/v1/openapi.json` and the r
 
 from __future__ import annotations
 
+import hashlib
+import html
 import json
 import time
 import uuid
@@ -23,23 +26,32 @@ bp = Blueprint(__name__)
 HTML = "text/html; charset=utf-8"
 IMMUTABLE = "public, max-age=31536000, immutable"
 NO_CACHE = "no-cache"
-WEB_ROUTES = {("GET", "/dashboard"), ("GET", "/dashboard/config.json"), ("GET", "/docs"), ("GET", "/assets/{name}")}
+WEB_ROUTES = {("GET", "/dashboard"), ("GET", "/dashboard/config.json"), ("GET", "/docs"), ("GET", "/assets/{name}"),
+              ("GET", "/app"), ("GET", "/app/sw.js"), ("GET", "/app/manifest.webmanifest")}
+MANIFEST = "application/manifest+json"
+JAVASCRIPT = "text/javascript; charset=utf-8"
 
 
-def security_headers() -> dict[str, str]:
+def security_headers(app: bool = False) -> dict[str, str]:
+    """The strict headers of every web answer. The residents' app (`app=True`) talks to this origin
+    only (no issuer), may load map tiles from the configured tile origin and may ask for the
+    device's location (its "use my location" button)."""
+    policy = (assets.content_security_policy("", SETTINGS.map_tile_url) if app
+              else assets.content_security_policy(SETTINGS.staff_issuer))
     return {
-        "Content-Security-Policy": assets.content_security_policy(SETTINGS.staff_issuer),
+        "Content-Security-Policy": policy,
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
         "Referrer-Policy": "no-referrer",
         "Cross-Origin-Opener-Policy": "same-origin",
-        "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+        "Permissions-Policy": f"camera=(), microphone=(), geolocation=({'self' if app else ''})",
     }
 
 
-def _reply(route: str, status: int, body: str | bytes, content_type: str, cache: str, started: float) -> Response:
+def _reply(route: str, status: int, body: str | bytes, content_type: str, cache: str, started: float,
+           app: bool = False) -> Response:
     request_id = str(uuid.uuid4())
-    headers = {**security_headers(), "Content-Type": content_type, "Cache-Control": cache, "X-Request-Id": request_id}
+    headers = {**security_headers(app), "Content-Type": content_type, "Cache-Control": cache, "X-Request-Id": request_id}
     REQUEST_LOG.info(json.dumps({
         "msg": "request", "method": "GET", "route": route, "status": status,
         "latency_ms": round((time.perf_counter() - started) * 1000, 2), "request_id": request_id,
@@ -66,6 +78,47 @@ def dashboard() -> Response:
 @bp.route("/docs", methods=["GET"])
 def docs() -> Response:
     return _page("/docs", "docs")
+
+
+@bp.route("/app", methods=["GET"])
+def resident_app() -> Response:
+    """The residents' web app shell; the map tile settings ride in meta tags (no extra request)."""
+    started = time.perf_counter()
+    values = {"tile_url": html.escape(SETTINGS.map_tile_url, quote=True),
+              "tile_attribution": html.escape(SETTINGS.map_tile_attribution, quote=True)}
+    body = assets.render_page("app", assets.base_path(_context()), values)
+    return _reply("/app", 200, body, HTML, NO_CACHE, started, app=True)
+
+
+@bp.route("/app/sw.js", methods=["GET"])
+def service_worker() -> Response:
+    """The service worker. Its URL cannot carry a content hash (a new URL is a new worker), so it is
+    `no-cache`: the browser revalidates it on every navigation and byte-compares it; it names the
+    hashed shell files, so any asset change changes it and installs the new version. Served from
+    /app/, its default scope is /app/: no `Service-Worker-Allowed` needed."""
+    started = time.perf_counter()
+    base = assets.base_path(_context())
+    shell = [f"{base}/app/", *assets.asset_urls("app.html", base)]
+    version = hashlib.sha256("|".join(shell).encode()).hexdigest()[:12]
+    body = assets.render_file("app-sw.js", base, {"shell": json.dumps(shell), "version": version})
+    return _reply("/app/sw.js", 200, body, JAVASCRIPT, NO_CACHE, started, app=True)
+
+
+@bp.route("/app/manifest.webmanifest", methods=["GET"])
+def app_manifest() -> Response:
+    """The web app manifest (installable: name, start URL and scope /app/, standalone, icons)."""
+    started = time.perf_counter()
+    base = assets.base_path(_context())
+    files = assets.manifest()
+    document = {
+        "name": "Beatline: your neighbourhood team", "short_name": "Beatline", "lang": "en-GB",
+        "description": "Police alerts for the places you choose, and a line to your neighbourhood team.",
+        "id": f"{base}/app/", "start_url": f"{base}/app/", "scope": f"{base}/app/", "display": "standalone",
+        "background_color": "#ffffff", "theme_color": "#0b3d6e",
+        "icons": [{"src": files.url(name, base), "sizes": sizes, "type": kind, "purpose": "any"}
+                  for name, sizes, kind in (("app-icon.svg", "any", "image/svg+xml"),)],
+    }
+    return _reply("/app/manifest.webmanifest", 200, json.dumps(document), MANIFEST, NO_CACHE, started, app=True)
 
 
 @bp.route("/dashboard/config.json", methods=["GET"])

@@ -21,7 +21,7 @@ ASSET_DIRS = (HERE / "src", HERE / "vendor")
 PAGES_DIR = HERE / "pages"
 HASH_LENGTH = 12
 ASSET_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,120}$")
-PLACEHOLDER = re.compile(r"\{\{(asset:[A-Za-z0-9_.-]+|base)\}\}")
+PLACEHOLDER = re.compile(r"\{\{(asset:[A-Za-z0-9_.-]+|base|var:[a-z_]+)\}\}")
 
 CONTENT_TYPES = {
     ".js": "text/javascript; charset=utf-8",
@@ -89,19 +89,37 @@ def manifest() -> Manifest:
 
 
 @lru_cache(maxsize=16)
-def _template(page: str) -> str:
-    return (PAGES_DIR / f"{page}.html").read_text(encoding="utf-8")
+def _template(file: str) -> str:
+    return (PAGES_DIR / file).read_text(encoding="utf-8")
 
 
-def render_page(page: str, base: str) -> str:
-    """A page with its asset URLs and path prefix filled in."""
+def render_page(page: str, base: str, values: dict[str, str] | None = None) -> str:
+    """A page with its asset URLs, path prefix and `{{var:NAME}}` values filled in (the caller
+    escapes values for the file's language)."""
+    return render_file(f"{page}.html", base, values)
+
+
+def render_file(file: str, base: str, values: dict[str, str] | None = None) -> str:
+    """Any template in pages/ (the service worker is one: it names the hashed assets it caches)."""
     files = manifest()
+    given = values or {}
 
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
-        return base if name == "base" else files.url(name.removeprefix("asset:"), base)
+        if name == "base":
+            return base
+        if name.startswith("var:"):
+            return given[name.removeprefix("var:")]
+        return files.url(name.removeprefix("asset:"), base)
 
-    return PLACEHOLDER.sub(fill, _template(page))
+    return PLACEHOLDER.sub(fill, _template(file))
+
+
+def asset_urls(file: str, base: str) -> list[str]:
+    """The hashed URLs a template names (what the service worker precaches)."""
+    files = manifest()
+    return [files.url(m.group(1).removeprefix("asset:"), base) for m in PLACEHOLDER.finditer(_template(file))
+            if m.group(1).startswith("asset:")]
 
 
 def base_path(context: dict[str, object] | None) -> str:
@@ -129,14 +147,16 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def content_security_policy(issuer: str) -> str:
+def content_security_policy(issuer: str, tiles: str = "") -> str:
     """No inline script or style anywhere; API calls to this origin and to the staff issuer only
-    (discovery, token endpoint); forms may post only here and to the issuer (sign-in)."""
+    (discovery, token endpoint); forms may post only here and to the issuer (sign-in). `tiles`: the
+    map tile URL template (residents' app), whose origin alone is added to img-src."""
     issuer_origin = origin_of(issuer)
     connect = " ".join(filter(None, ["'self'", issuer_origin]))
     form = " ".join(filter(None, ["'self'", issuer_origin]))
+    images = " ".join(filter(None, ["'self' data:", origin_of(tiles.replace("{", "").replace("}", "")) if tiles else ""]))
     return (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"default-src 'self'; script-src 'self'; style-src 'self'; img-src {images}; "
         f"font-src 'self'; connect-src {connect}; frame-src 'none'; object-src 'none'; "
         f"frame-ancestors 'none'; base-uri 'none'; form-action {form}"
     )

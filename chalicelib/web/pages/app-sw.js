@@ -1,0 +1,129 @@
+// The residents' app service worker (served at {{base}}/app/sw.js, scope {{base}}/app/, no-cache).
+// It names the hashed shell files, so every deploy changes these bytes and installs a new version.
+// Offline: the shell from the shell cache; the inbox's first page as last loaded (network first).
+// Push: one notification per message in the app's payload format (chalicelib/notify/payloads.py);
+// the alert id is the tag, so an Update or Cancel replaces the earlier notification.
+"use strict";
+
+const BASE = "{{base}}";
+const SHELL = {{var:shell}};
+const SHELL_CACHE = "beatline-shell-{{var:version}}";
+const INBOX_CACHE = "beatline-inbox";
+const INBOX_PATH = BASE + "/v1/subscribers/me/inbox";
+const ICON = "{{asset:app-icon.svg}}";
+const TOKEN_KEY = "beatline.resident-token";
+importScripts("{{asset:idb-keyval.umd.js}}");
+
+const TEXT = {
+  en: { cancelled: "Cancelled", withdrawn: "This alert has been withdrawn.", updated: "Updated", answered: "Your neighbourhood team answered" },
+  cy: { cancelled: "Wedi'i ganslo", withdrawn: "Mae'r rhybudd hwn wedi'i dynnu'n ôl.", updated: "Diweddarwyd", answered: "Atebodd eich tîm cymdogaeth" },
+};
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(caches.keys()
+    .then((names) => Promise.all(names.filter((n) => n.startsWith("beatline-shell-") && n !== SHELL_CACHE).map((n) => caches.delete(n))))
+    .then(() => self.clients.claim()));
+});
+
+async function networkFirst(request, cacheName, key) {
+  try {
+    const response = await fetch(request);
+    if (response.ok) {
+      const cache = await caches.open(cacheName);
+      await cache.put(key, response.clone());
+    }
+    return response;
+  } catch (error) {
+    const cached = await caches.match(key, { cacheName });
+    if (!cached) throw error;
+    return markOffline(cached);
+  }
+}
+
+async function markOffline(response) {
+  const headers = new Headers(response.headers);
+  headers.set("X-Beatline-Offline", "1");
+  return new Response(await response.blob(), { status: response.status, headers });
+}
+
+async function shellFirst(request) {
+  const cached = await caches.match(request, { cacheName: SHELL_CACHE });
+  return cached || fetch(request);
+}
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  if (request.mode === "navigate" && url.pathname.startsWith(BASE + "/app")) {
+    event.respondWith(networkFirst(request, SHELL_CACHE, BASE + "/app/"));
+  } else if (url.pathname.startsWith(BASE + "/assets/")) {
+    event.respondWith(shellFirst(request));
+  } else if (url.pathname === INBOX_PATH && !url.searchParams.has("cursor")) {
+    event.respondWith(networkFirst(request, INBOX_CACHE, INBOX_PATH)); // the last first page, for offline
+  }
+});
+
+function words(lang) { return TEXT[(lang || "").toLowerCase().startsWith("cy") ? "cy" : "en"]; }
+
+// Severity sets how insistent a notification is: Extreme/Severe stay until dismissed and vibrate
+// hard; Moderate alerts again on an Update; Minor and Unknown arrive silently.
+function insistence(severity) {
+  if (severity === "Extreme" || severity === "Severe") return { requireInteraction: true, renotify: true, vibrate: [300, 100, 300, 100, 600] };
+  if (severity === "Moderate") return { renotify: true, vibrate: [200] };
+  return { silent: true };
+}
+
+function notificationFor(payload) {
+  const say = words(payload.lang);
+  if (payload.kind === "conversation") {
+    return [say.answered, { tag: "conversation:" + payload.conversation_id, body: "", icon: ICON, lang: payload.lang || "",
+      data: { kind: "conversation", id: payload.conversation_id }, renotify: true }];
+  }
+  const cancel = payload.msgType === "Cancel";
+  const title = cancel ? say.cancelled + ": " + payload.headline : payload.headline;
+  const options = Object.assign({ tag: payload.id, icon: ICON, lang: payload.lang || "", timestamp: Date.parse(payload.sent) || Date.now(),
+    body: cancel ? say.withdrawn : (payload.msgType === "Update" ? say.updated + ": " : "") + (payload.description || ""),
+    data: { kind: "alert", id: payload.id } }, cancel ? { silent: true } : insistence(payload.severity));
+  return [title, options];
+}
+
+self.addEventListener("push", (event) => {
+  let payload = null;
+  try {
+    payload = event.data ? event.data.json() : null;
+  } catch (error) {
+    payload = null;
+  }
+  if (!payload || (!payload.id && payload.kind !== "conversation")) return;
+  const [title, options] = notificationFor(payload);
+  event.waitUntil(self.registration.showNotification(title, options));
+});
+
+async function markRead(id) {
+  const token = await idbKeyval.get(TOKEN_KEY);
+  if (!token) return;
+  await fetch(BASE + "/v1/alerts/" + encodeURIComponent(id) + "/read", { method: "POST", headers: { Authorization: "Bearer " + token } }).catch(() => null);
+}
+
+async function openFrom(data) {
+  const hash = (data.kind === "conversation" ? "#conversation=" : "#alert=") + encodeURIComponent(data.id);
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  const open = windows.find((w) => new URL(w.url).pathname.startsWith(BASE + "/app"));
+  if (open) {
+    open.postMessage({ type: data.kind === "conversation" ? "open-conversation" : "open-alert", id: data.id });
+    return open.focus();
+  }
+  return self.clients.openWindow(BASE + "/app/" + hash);
+}
+
+self.addEventListener("notificationclick", (event) => {
+  const data = event.notification.data || {};
+  event.notification.close();
+  if (!data.id) return;
+  event.waitUntil(Promise.all([data.kind === "alert" ? markRead(data.id) : null, openFrom(data)]));
+});

@@ -1,0 +1,699 @@
+// The residents' web app (/app/): alerts near a place without signing up; sign-up with Web Push or
+// inbox only; areas on a Leaflet map (named areas and a circle, drawn in SVG, tiles optional); the
+// inbox (read receipts, replies); conversations with the team (when the API offers them, read from
+// /v1/openapi.json); settings; erasure. The resident token is the only credential: it lives in
+// IndexedDB (idb-keyval), is sent to this origin only (every call is a same-origin path) and is
+// deleted on erasure together with the cached inbox and the push subscription.
+"use strict";
+
+const BASE = document.querySelector('meta[name="beatline-base"]').content;
+const TILES = document.querySelector('meta[name="beatline-tiles"]').content;
+const TILE_ATTRIBUTION = document.querySelector('meta[name="beatline-tile-attribution"]').content;
+const TOKEN_KEY = "beatline.resident-token";
+const UI_LANG_KEY = "beatline.ui-lang";
+const INBOX_CACHE = "beatline-inbox";
+const CATEGORIES = ["Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport", "Infra", "CBRNE", "Other"];
+const MAX_AREAS = 10;
+const $ = (id) => document.getElementById(id);
+const idb = window.idbKeyval;
+
+const MESSAGES = {
+  en: {
+    skip: "Skip to content", title: "Beatline: your neighbourhood team", language: "Language",
+    nav_nearby: "Alerts nearby", nav_signup: "Sign up", nav_inbox: "Inbox", nav_areas: "My areas",
+    nav_conversations: "Talk to the team", nav_prefs: "Settings",
+    nearby_title: "Alerts in force near a place",
+    nearby_help: "Choose a place on the map (or type its coordinates): we show the police alerts in force there. No sign-up needed.",
+    areas_title: "The areas you follow",
+    areas_help: "Tick named neighbourhoods (or select them on the map), and/or follow a circle around a point you choose. Up to 10 areas; a circle from 50 m to 20 km.",
+    map_label: "Map: select a neighbourhood or a point. The same choices can be made with the controls below.",
+    point: "Point", lat: "Latitude", lon: "Longitude", use_point: "Use this point", locate: "Use my location",
+    nearby_results: "Alerts here", nearby_none: "No alerts in force at this point.",
+    named_areas: "Named neighbourhoods", no_areas: "No named neighbourhoods yet.", circle: "A circle around the point",
+    circle_on: "Follow a circle around the chosen point", radius: "Radius", save_areas: "Save my areas",
+    areas_saved: "Your areas are saved.", too_many: "At most 10 areas.", pick_point: "Choose a point first (on the map or above).",
+    signup_title: "Sign up for alerts",
+    signup_help: "We keep only what is needed to reach this device: no name, no e-mail, no phone number. This device keeps its key in its own storage; you can erase everything at any time.",
+    channel: "How should alerts reach you?", ch_webpush: "Notifications on this device (Web Push), and the inbox",
+    ch_inbox: "Inbox only (open this page to read them)", signup_submit: "Sign up",
+    signed_up: "You are signed up. Now choose the areas you want alerts for.",
+    push_refused: "Notifications are not allowed on this device: signed up for the inbox only.",
+    inbox_title: "Your alerts", refresh: "Refresh", inbox_empty: "Nothing yet. Alerts for your areas will appear here.",
+    inbox_offline: "Offline: showing the inbox as last loaded.",
+    open: "Read", close: "Close", reply: "Reply", send: "Send", reply_sent: "Your reply was sent to the team.",
+    continue_conv: "Continue the conversation", instruction: "What to do",
+    msg_Update: "Update", msg_Cancel: "Cancelled", msg_Alert: "Alert", team_answer: "Your neighbourhood team answered",
+    conv_title: "Talk to your neighbourhood team",
+    conv_unavailable: "Not available yet: conversations with the team are coming soon.",
+    conv_new: "Start a conversation", conv_area: "About which neighbourhood?", conv_topic: "Topic",
+    conv_text: "Your message (up to 1000 characters)", conv_mine: "Your conversations", conv_none: "No conversations yet.",
+    conv_started: "Your message was sent to the team.", you: "You", team: "Team",
+    status_waiting: "waiting for the team", status_answered: "answered", status_closed: "closed",
+    prefs_title: "Settings", pref_lang: "Language of alerts and of this page",
+    pref_categories: "Kinds of alert (none ticked: all)", pref_severity: "Least severe alert to send me",
+    sev_any: "Any", sev_Minor: "Minor", sev_Moderate: "Moderate", sev_Severe: "Severe", sev_Extreme: "Extreme", sev_Unknown: "Unknown",
+    quiet: "Quiet hours (severe and extreme alerts still come through)", quiet_on: "Hold notifications at night",
+    quiet_start: "From", quiet_end: "Until", save_prefs: "Save settings", prefs_saved: "Your settings are saved.",
+    erase_title: "Erase my data",
+    erase_help: "Deletes this device's registration, areas, inbox, messages and replies from Beatline. It cannot be undone.",
+    erase: "Erase my data", erase_confirm_title: "Erase everything?",
+    erase_confirm: "Your registration, areas, inbox and messages will be deleted, and this page will forget you.",
+    keep: "Keep my data", erase_yes: "Erase everything", erased: "Your data has been erased. This page no longer knows you.",
+    signed_out: "Your registration has ended: sign up again to get alerts.",
+    footer: "Beatline is run by your police force. Map by Leaflet; no tracking.",
+    error: "Something went wrong: ", offline: "You are offline.",
+    cat_Geo: "Geophysical", cat_Met: "Weather", cat_Safety: "Safety", cat_Security: "Crime and security", cat_Rescue: "Rescue",
+    cat_Fire: "Fire", cat_Health: "Health", cat_Env: "Environment", cat_Transport: "Transport", cat_Infra: "Utilities",
+    cat_CBRNE: "Hazardous materials", cat_Other: "Other",
+  },
+  cy: {
+    skip: "Neidio i'r cynnwys", title: "Beatline: eich tîm cymdogaeth", language: "Iaith",
+    nav_nearby: "Rhybuddion gerllaw", nav_signup: "Cofrestru", nav_inbox: "Mewnflwch", nav_areas: "Fy ardaloedd",
+    nav_conversations: "Siarad â'r tîm", nav_prefs: "Gosodiadau",
+    nearby_title: "Rhybuddion mewn grym ger lle",
+    nearby_help: "Dewiswch le ar y map (neu teipiwch ei gyfesurynnau): dangoswn y rhybuddion heddlu sydd mewn grym yno. Dim angen cofrestru.",
+    areas_title: "Yr ardaloedd rydych yn eu dilyn",
+    areas_help: "Ticiwch gymdogaethau a enwir (neu dewiswch nhw ar y map), a/neu dilynwch gylch o amgylch pwynt a ddewiswch. Hyd at 10 ardal; cylch o 50 m i 20 km.",
+    map_label: "Map: dewiswch gymdogaeth neu bwynt. Gellir gwneud yr un dewisiadau gyda'r rheolyddion isod.",
+    point: "Pwynt", lat: "Lledred", lon: "Hydred", use_point: "Defnyddio'r pwynt hwn", locate: "Defnyddio fy lleoliad",
+    nearby_results: "Rhybuddion yma", nearby_none: "Dim rhybuddion mewn grym yn y pwynt hwn.",
+    named_areas: "Cymdogaethau a enwir", no_areas: "Dim cymdogaethau a enwir eto.", circle: "Cylch o amgylch y pwynt",
+    circle_on: "Dilyn cylch o amgylch y pwynt a ddewiswyd", radius: "Radiws", save_areas: "Cadw fy ardaloedd",
+    areas_saved: "Mae eich ardaloedd wedi'u cadw.", too_many: "Dim mwy na 10 ardal.", pick_point: "Dewiswch bwynt yn gyntaf (ar y map neu uchod).",
+    signup_title: "Cofrestru am rybuddion",
+    signup_help: "Dim ond yr hyn sydd ei angen i gyrraedd y ddyfais hon a gadwn: dim enw, dim e-bost, dim rhif ffôn. Mae'r ddyfais hon yn cadw ei hallwedd yn ei storfa ei hun; gallwch ddileu popeth unrhyw bryd.",
+    channel: "Sut dylai rhybuddion eich cyrraedd?", ch_webpush: "Hysbysiadau ar y ddyfais hon (Web Push), a'r mewnflwch",
+    ch_inbox: "Mewnflwch yn unig (agorwch y dudalen hon i'w darllen)", signup_submit: "Cofrestru",
+    signed_up: "Rydych wedi cofrestru. Nawr dewiswch yr ardaloedd yr hoffech rybuddion amdanynt.",
+    push_refused: "Ni chaniateir hysbysiadau ar y ddyfais hon: wedi cofrestru ar gyfer y mewnflwch yn unig.",
+    inbox_title: "Eich rhybuddion", refresh: "Adnewyddu", inbox_empty: "Dim byd eto. Bydd rhybuddion ar gyfer eich ardaloedd yn ymddangos yma.",
+    inbox_offline: "All-lein: yn dangos y mewnflwch fel y'i llwythwyd ddiwethaf.",
+    open: "Darllen", close: "Cau", reply: "Ateb", send: "Anfon", reply_sent: "Anfonwyd eich ateb at y tîm.",
+    continue_conv: "Parhau'r sgwrs", instruction: "Beth i'w wneud",
+    msg_Update: "Diweddariad", msg_Cancel: "Wedi'i ganslo", msg_Alert: "Rhybudd", team_answer: "Atebodd eich tîm cymdogaeth",
+    conv_title: "Siarad â'ch tîm cymdogaeth",
+    conv_unavailable: "Ddim ar gael eto: mae sgyrsiau gyda'r tîm yn dod cyn bo hir.",
+    conv_new: "Dechrau sgwrs", conv_area: "Am ba gymdogaeth?", conv_topic: "Pwnc",
+    conv_text: "Eich neges (hyd at 1000 nod)", conv_mine: "Eich sgyrsiau", conv_none: "Dim sgyrsiau eto.",
+    conv_started: "Anfonwyd eich neges at y tîm.", you: "Chi", team: "Tîm",
+    status_waiting: "yn aros am y tîm", status_answered: "wedi'i ateb", status_closed: "ar gau",
+    prefs_title: "Gosodiadau", pref_lang: "Iaith y rhybuddion a'r dudalen hon",
+    pref_categories: "Mathau o rybudd (dim wedi'u ticio: y cyfan)", pref_severity: "Y rhybudd lleiaf difrifol i'w anfon ataf",
+    sev_any: "Unrhyw un", sev_Minor: "Bach", sev_Moderate: "Cymedrol", sev_Severe: "Difrifol", sev_Extreme: "Eithafol", sev_Unknown: "Anhysbys",
+    quiet: "Oriau tawel (daw rhybuddion difrifol ac eithafol drwodd o hyd)", quiet_on: "Dal hysbysiadau yn y nos",
+    quiet_start: "O", quiet_end: "Tan", save_prefs: "Cadw'r gosodiadau", prefs_saved: "Mae eich gosodiadau wedi'u cadw.",
+    erase_title: "Dileu fy nata",
+    erase_help: "Yn dileu cofrestriad, ardaloedd, mewnflwch, negeseuon ac atebion y ddyfais hon o Beatline. Ni ellir ei ddadwneud.",
+    erase: "Dileu fy nata", erase_confirm_title: "Dileu popeth?",
+    erase_confirm: "Bydd eich cofrestriad, ardaloedd, mewnflwch a negeseuon yn cael eu dileu, a bydd y dudalen hon yn eich anghofio.",
+    keep: "Cadw fy nata", erase_yes: "Dileu popeth", erased: "Mae eich data wedi'i ddileu. Nid yw'r dudalen hon yn eich adnabod mwyach.",
+    signed_out: "Mae eich cofrestriad wedi dod i ben: cofrestrwch eto i gael rhybuddion.",
+    footer: "Eich heddlu sy'n rhedeg Beatline. Map gan Leaflet; dim tracio.",
+    error: "Aeth rhywbeth o'i le: ", offline: "Rydych all-lein.",
+    cat_Geo: "Geoffisegol", cat_Met: "Tywydd", cat_Safety: "Diogelwch", cat_Security: "Troseddu a diogelwch", cat_Rescue: "Achub",
+    cat_Fire: "Tân", cat_Health: "Iechyd", cat_Env: "Amgylchedd", cat_Transport: "Trafnidiaeth", cat_Infra: "Cyfleustodau",
+    cat_CBRNE: "Deunyddiau peryglus", cat_Other: "Arall",
+  },
+};
+
+const state = {
+  lang: "en", token: null, me: null, openapi: null, areas: [], selected: new Set(), point: null,
+  map: null, areaLayers: new Map(), pointLayer: null, circleLayer: null, view: null, read: new Set(),
+  inbox: [], conversation: null,
+};
+window.beatlineApp = state; // inspected by the browser tests
+
+// --- text ------------------------------------------------------------------------------------
+
+function t(key) { return (MESSAGES[state.lang] && MESSAGES[state.lang][key]) || MESSAGES.en[key] || key; }
+
+function applyLanguage(lang) {
+  state.lang = MESSAGES[lang] ? lang : "en";
+  document.documentElement.lang = state.lang;
+  $("ui-lang").value = state.lang;
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  fillCategories();
+  if (state.view === "inbox") renderInbox(state.inbox);
+}
+
+function uiLangOf(tag) { return tag && tag.toLowerCase().startsWith("cy") ? "cy" : "en"; }
+
+function say(text, isError) {
+  $("status").textContent = text;
+  $("status").classList.toggle("error", Boolean(isError));
+}
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else node.setAttribute(k, v);
+  }
+  for (const child of children) if (child) node.append(child);
+  return node;
+}
+
+function when(iso) {
+  try {
+    return new Intl.DateTimeFormat(state.lang === "cy" ? "cy-GB" : "en-GB", { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso));
+  } catch (e) {
+    return iso;
+  }
+}
+
+// --- API (same origin only) -------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, problem) {
+    const fields = ((problem && problem.errors) || []).map((e) => e.field + ": " + e.message).join("; ");
+    super(((problem && (problem.detail || problem.title)) || "HTTP " + status) + (fields ? " (" + fields + ")" : ""));
+    this.status = status;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (state.token) headers.Authorization = "Bearer " + state.token;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (response.status === 401 && state.token) {
+    await forget();
+    say(t("signed_out"), true);
+    throw new ApiError(401, null);
+  }
+  const data = response.status === 204 ? null : await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, data);
+  if (response.headers.get("X-Beatline-Offline")) data.offline = true;
+  return data;
+}
+
+function failed(error) { say(t("error") + error.message, true); }
+
+function hasRoute(path, method) {
+  const paths = (state.openapi && state.openapi.paths) || {};
+  return Boolean(paths[path] && paths[path][method]);
+}
+
+function findEnum(schema, seen) {
+  if (!schema || typeof schema !== "object") return null;
+  if (Array.isArray(schema.enum)) return schema.enum;
+  if (schema.$ref && !seen.has(schema.$ref)) {
+    seen.add(schema.$ref);
+    const name = schema.$ref.split("/").pop();
+    return findEnum(((state.openapi.components || {}).schemas || {})[name], seen);
+  }
+  for (const part of schema.anyOf || schema.oneOf || []) {
+    const found = findEnum(part, seen);
+    if (found) return found;
+  }
+  return null;
+}
+
+function topics() {
+  const op = ((state.openapi.paths || {})["/v1/conversations"] || {}).post || {};
+  const schema = ((((op.requestBody || {}).content || {})["application/json"]) || {}).schema || {};
+  const name = (schema.$ref || "").split("/").pop();
+  const body = ((state.openapi.components || {}).schemas || {})[name] || schema;
+  return findEnum((body.properties || {}).topic, new Set()) || ["other"];
+}
+
+// --- views ------------------------------------------------------------------------------------
+
+const VIEWS = ["nearby", "signup", "inbox", "areas", "conversations", "prefs"];
+
+async function show(view) {
+  state.view = view;
+  say("");
+  for (const name of VIEWS) $("view-" + name).hidden = name !== view;
+  for (const button of document.querySelectorAll("#nav button")) {
+    if (button.dataset.view === view) button.setAttribute("aria-current", "page");
+    else button.removeAttribute("aria-current");
+  }
+  const withMap = view === "nearby" || view === "areas";
+  $("map-panel").hidden = !withMap;
+  $("nearby-results").hidden = view !== "nearby";
+  $("areas-form").hidden = view !== "areas";
+  if (withMap) {
+    $("view-" + view).after($("map-panel"));
+    ensureMap();
+    state.map.invalidateSize();
+  }
+  const loaders = { inbox: loadInbox, areas: loadAreasView, conversations: loadConversations, prefs: loadPrefs };
+  delete document.body.dataset.view;
+  if (loaders[view]) await loaders[view]().catch(failed);
+  document.body.dataset.view = view; // loaded (the tests wait for it before using the form)
+}
+
+function signedIn(yes) {
+  for (const b of document.querySelectorAll("#nav [data-in]")) b.hidden = !yes;
+  for (const b of document.querySelectorAll("#nav [data-out]")) b.hidden = yes;
+}
+
+// --- map --------------------------------------------------------------------------------------
+
+function ensureMap() {
+  if (state.map) return;
+  const L = window.L;
+  state.map = L.map("map", { zoomControl: true, attributionControl: true }).setView([52.4, -3.5], 7);
+  state.map.attributionControl.setPrefix(false);
+  if (TILES) {
+    const escaped = el("span", { text: TILE_ATTRIBUTION }).innerHTML; // text only, never markup from a setting
+    L.tileLayer(TILES, { attribution: escaped, maxZoom: 19, crossOrigin: false }).addTo(state.map);
+  }
+  state.map.on("click", (e) => choosePoint(e.latlng.lat, e.latlng.lng));
+  drawAreas();
+}
+
+function drawAreas() {
+  if (!state.map) return;
+  const L = window.L;
+  for (const layer of state.areaLayers.values()) layer.remove();
+  state.areaLayers.clear();
+  const bounds = [];
+  for (const area of state.areas) {
+    const layer = L.geoJSON(area.geometry, { style: () => areaStyle(area.id) });
+    layer.on("click", (e) => {
+      if (state.view === "areas") {
+        L.DomEvent.stopPropagation(e);
+        toggleArea(area.id);
+      }
+    });
+    layer.bindTooltip(area.name);
+    layer.addTo(state.map);
+    state.areaLayers.set(area.id, layer);
+    bounds.push(layer.getBounds());
+  }
+  if (bounds.length) state.map.fitBounds(bounds.reduce((a, b) => a.extend(b), L.latLngBounds(bounds[0].getSouthWest(), bounds[0].getNorthEast())), { maxZoom: 14 });
+}
+
+function areaStyle(id) {
+  const on = state.selected.has(id);
+  return { color: on ? "#b3261e" : "#0b3d6e", weight: on ? 3 : 2, fillOpacity: on ? 0.35 : 0.1, className: "area area-" + id + (on ? " area-selected" : "") };
+}
+
+function toggleArea(id, on) {
+  const want = on === undefined ? !state.selected.has(id) : on;
+  if (want && state.selected.size + (state.point && $("circle-on").checked ? 1 : 0) >= MAX_AREAS) {
+    say(t("too_many"), true);
+  } else if (want) {
+    state.selected.add(id);
+  } else {
+    state.selected.delete(id);
+  }
+  const box = document.querySelector('#area-choices input[value="' + CSS.escape(id) + '"]');
+  if (box) box.checked = state.selected.has(id);
+  restyle(id);
+}
+
+function restyle(id) {
+  const layer = state.areaLayers.get(id);
+  if (!layer) return;
+  const style = areaStyle(id);
+  layer.setStyle(style);
+  layer.eachLayer((part) => {
+    const path = part.getElement && part.getElement();
+    if (path) path.setAttribute("class", style.className + " leaflet-interactive");
+  });
+}
+
+function choosePoint(lat, lon) {
+  if (!isFinite(lat) || !isFinite(lon)) return;
+  state.point = { lat: Math.round(lat * 1e5) / 1e5, lon: Math.round(lon * 1e5) / 1e5 };
+  $("lat").value = state.point.lat;
+  $("lon").value = state.point.lon;
+  if (state.view === "nearby") nearby().catch(failed);
+  if (state.view === "areas") $("circle-on").checked = true;
+  drawPoint();
+  if (state.circleLayer) state.map.fitBounds(state.circleLayer.getBounds(), { maxZoom: 15 });
+  else if (state.map && !state.map.getBounds().contains([state.point.lat, state.point.lon])) state.map.panTo([state.point.lat, state.point.lon]);
+}
+
+function drawPoint() {
+  const L = window.L;
+  if (state.pointLayer) state.pointLayer.remove();
+  if (state.circleLayer) state.circleLayer.remove();
+  state.pointLayer = state.circleLayer = null;
+  if (!state.point || !state.map) return;
+  const at = [state.point.lat, state.point.lon];
+  state.pointLayer = L.circleMarker(at, { radius: 6, color: "#0b0c0c", fillOpacity: 1, className: "chosen-point" }).addTo(state.map);
+  if (state.view === "areas" && $("circle-on").checked) {
+    state.circleLayer = L.circle(at, { radius: Number($("radius").value), color: "#b3261e", className: "chosen-circle" }).addTo(state.map);
+  }
+}
+
+// --- nearby (no sign-up) ----------------------------------------------------------------------
+
+async function nearby() {
+  const query = new URLSearchParams({ lat: state.point.lat, lon: state.point.lon });
+  const answer = await api("GET", "/v1/public/alerts?" + query.toString());
+  const list = $("nearby-list");
+  list.replaceChildren(...answer.items.map((a) => alertCard(a, false)));
+  if (!answer.items.length) list.append(el("li", { text: t("nearby_none") }));
+}
+
+// --- sign-up ----------------------------------------------------------------------------------
+
+async function webPushChannel() {
+  if (!("PushManager" in window) || (await Notification.requestPermission()) !== "granted") return null;
+  const key = await api("GET", "/v1/public/webpush-key");
+  const registration = await navigator.serviceWorker.ready;
+  const subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key.application_server_key });
+  const json = subscription.toJSON();
+  return { type: "webpush", subscription: { endpoint: json.endpoint, keys: json.keys } };
+}
+
+async function signUp(event) {
+  event.preventDefault();
+  const wantsPush = document.querySelector('input[name="channel"]:checked').value === "webpush";
+  let channel = wantsPush ? await webPushChannel().catch(() => null) : null;
+  if (wantsPush && !channel) say(t("push_refused"), true);
+  channel = channel || { type: "inbox" };
+  const registered = await api("POST", "/v1/subscribers", { channel, language: state.lang === "cy" ? "cy" : "en-GB" });
+  state.token = registered.token;
+  await idb.set(TOKEN_KEY, registered.token);
+  signedIn(true);
+  await show("areas");
+  if (!(wantsPush && channel.type === "inbox")) say(t("signed_up"));
+}
+
+// --- areas ------------------------------------------------------------------------------------
+
+async function loadNamedAreas() {
+  const found = [];
+  let cursor = null;
+  for (let page = 0; page < 5; page += 1) {
+    const query = new URLSearchParams({ limit: "100" });
+    if (cursor) query.set("cursor", cursor);
+    const answer = await api("GET", "/v1/areas?" + query.toString());
+    found.push(...answer.items);
+    cursor = answer.next_cursor;
+    if (!cursor) break;
+  }
+  state.areas = found;
+  const choices = $("area-choices");
+  choices.replaceChildren(...found.map((a) => {
+    const id = "area-" + a.id;
+    const box = el("input", { type: "checkbox", id, value: a.id });
+    box.checked = state.selected.has(a.id);
+    box.addEventListener("change", () => toggleArea(a.id, box.checked));
+    return el("div", { class: "row" }, box, el("label", { for: id, text: a.name }));
+  }));
+  if (!found.length) choices.append(el("p", { text: t("no_areas") }));
+  $("conv-area").replaceChildren(...found.map((a) => el("option", { value: a.id, text: a.name })));
+  drawAreas();
+}
+
+async function loadAreasView() {
+  state.me = await api("GET", "/v1/subscribers/me");
+  state.selected = new Set(state.me.areas.filter((a) => a.area_id).map((a) => a.area_id));
+  const circle = state.me.areas.find((a) => !a.area_id && a.shape.type === "Circle");
+  if (circle) {
+    state.point = { lat: circle.shape.center.lat, lon: circle.shape.center.lon };
+    $("radius").value = circle.shape.radius_m;
+    $("circle-on").checked = true;
+  }
+  showRadius();
+  for (const box of document.querySelectorAll("#area-choices input")) box.checked = state.selected.has(box.value);
+  for (const id of state.areaLayers.keys()) restyle(id);
+  drawPoint();
+}
+
+function showRadius() {
+  const metres = Number($("radius").value);
+  $("radius-out").textContent = metres >= 1000 ? (metres / 1000).toFixed(metres % 1000 ? 2 : 0) + " km" : metres + " m";
+}
+
+async function saveAreas(event) {
+  event.preventDefault();
+  const areas = [...state.selected].map((id) => ({ area_id: id }));
+  if ($("circle-on").checked) {
+    if (!state.point) return say(t("pick_point"), true);
+    areas.push({ type: "Circle", center: { lat: state.point.lat, lon: state.point.lon }, radius_m: Number($("radius").value) });
+  }
+  state.me = await api("PUT", "/v1/subscribers/me/areas", { areas });
+  say(t("areas_saved"));
+}
+
+// --- inbox ------------------------------------------------------------------------------------
+
+async function loadInbox() {
+  const answer = await api("GET", "/v1/subscribers/me/inbox?limit=50");
+  state.inbox = answer.items;
+  renderInbox(answer.items);
+  if (answer.offline) say(t("inbox_offline"));
+  if (!document.body.dataset.inboxShown) {
+    document.body.dataset.inboxShown = String(Math.round(performance.now()));
+    performance.mark("beatline-inbox-rendered");
+  }
+}
+
+function renderInbox(items) {
+  $("inbox-empty").hidden = items.length > 0;
+  $("inbox-list").replaceChildren(...items.map((item) => (item.kind === "conversation" ? answerCard(item) : alertCard(item, true))));
+}
+
+function alertCard(alert, mine) {
+  const id = alert.alert_id || alert.id;
+  const kind = alert.msg_type || "Alert";
+  const card = el("li", { class: "card sev-" + alert.severity + (kind === "Cancel" ? " cancelled" : "") + (mine && !state.read.has(id) ? " unread" : ""), "data-alert": id });
+  const badge = el("span", { class: "badge", text: t("msg_" + kind) });
+  card.append(el("h3", { lang: alert.language || "" }, badge, alert.headline));
+  card.append(el("p", { class: "meta", text: t("sev_" + alert.severity) + " · " + when(alert.sent_at) }));
+  const body = el("div", { class: "body", lang: alert.language || "" });
+  body.hidden = true;
+  body.append(el("p", { text: alert.description }));
+  if (alert.instruction) body.append(el("p", {}, el("strong", { text: t("instruction") + ": " }), alert.instruction));
+  if (mine && kind !== "Cancel") body.append(replyForm(id));
+  const toggle = el("button", { type: "button", class: "secondary", "aria-expanded": "false", text: t("open") });
+  toggle.addEventListener("click", () => openAlert(card, body, toggle, id, mine));
+  card.append(toggle, body);
+  return card;
+}
+
+async function openAlert(card, body, toggle, id, mine) {
+  const opening = body.hidden;
+  body.hidden = !opening;
+  toggle.setAttribute("aria-expanded", String(opening));
+  toggle.textContent = t(opening ? "close" : "open");
+  if (opening && mine && !state.read.has(id)) {
+    await api("POST", "/v1/alerts/" + encodeURIComponent(id) + "/read").catch(failed);
+    state.read.add(id);
+    await idb.set("beatline.read", [...state.read]);
+    card.classList.remove("unread");
+  }
+}
+
+function replyForm(id) {
+  const form = el("form", { class: "reply" });
+  const fieldId = "reply-" + id;
+  const text = el("textarea", { id: fieldId, maxlength: "500", required: "", rows: "2" });
+  form.append(el("label", { for: fieldId, text: t("reply") }), text, el("button", { type: "submit", text: t("send") }));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const answer = await api("POST", "/v1/alerts/" + encodeURIComponent(id) + "/responses", { message: text.value });
+      text.value = "";
+      say(t("reply_sent"));
+      if (answer.conversation_id && hasRoute("/v1/conversations/{id}", "get")) form.append(convLink(answer.conversation_id));
+    } catch (error) {
+      failed(error);
+    }
+  });
+  return form;
+}
+
+function convLink(conversationId) {
+  const button = el("button", { type: "button", class: "secondary", text: t("continue_conv") });
+  button.addEventListener("click", async () => {
+    await show("conversations");
+    await openConversation(conversationId).catch(failed);
+  });
+  return button;
+}
+
+function answerCard(item) {
+  const card = el("li", { class: "card", "data-conversation": item.conversation_id });
+  card.append(el("h3", { text: t("team_answer") }), el("p", { class: "meta", text: (item.officer || t("team")) + " · " + when(item.sent_at) }));
+  card.append(el("p", { text: item.text }));
+  if (hasRoute("/v1/conversations/{id}", "get")) card.append(convLink(item.conversation_id));
+  return card;
+}
+
+// --- conversations (feature-detected) ---------------------------------------------------------
+
+const CONVERSATION_ROUTES = [["/v1/conversations", "post"], ["/v1/subscribers/me/conversations", "get"],
+  ["/v1/conversations/{id}", "get"], ["/v1/conversations/{id}/messages", "post"]];
+
+async function loadConversations() {
+  const ready = CONVERSATION_ROUTES.every(([path, method]) => hasRoute(path, method));
+  $("conv-unavailable").hidden = ready;
+  $("conv-ready").hidden = !ready;
+  if (!ready) return;
+  if (!state.areas.length) await loadNamedAreas();
+  $("conv-topic").replaceChildren(...topics().map((topic) => el("option", { value: topic, text: topic.replace(/_/g, " ") })));
+  const answer = await api("GET", "/v1/subscribers/me/conversations?limit=50");
+  const items = answer.items.map((c) => {
+    const area = state.areas.find((a) => a.id === c.area_id);
+    const open = el("button", { type: "button", class: "secondary", text: t("open") });
+    open.addEventListener("click", () => openConversation(c.id).catch(failed));
+    return el("li", { class: "card", "data-conversation": c.id },
+      el("h3", { text: (area ? area.name : c.team) + ": " + c.topic.replace(/_/g, " ") }),
+      el("p", { class: "meta", text: t("status_" + c.status) + " · " + when(c.last_message_at) }), open);
+  });
+  $("conv-list").replaceChildren(...(items.length ? items : [el("li", { text: t("conv_none") })]));
+}
+
+async function openConversation(id) {
+  const conversation = await api("GET", "/v1/conversations/" + encodeURIComponent(id));
+  state.conversation = conversation;
+  $("conv-open").hidden = false;
+  $("conv-open-title").textContent = conversation.topic.replace(/_/g, " ") + " · " + t("status_" + conversation.status);
+  $("conv-messages").replaceChildren(...conversation.messages.map((m) => el("li", { class: "from-" + m.from },
+    el("p", { class: "meta", text: (m.from === "team" ? (m.officer || t("team")) : t("you")) + " · " + when(m.sent_at) }),
+    el("p", { text: m.text }))));
+  $("conv-open-title").focus();
+}
+
+async function startConversation(event) {
+  event.preventDefault();
+  const body = { id: crypto.randomUUID(), topic: $("conv-topic").value, text: $("conv-text").value, area_id: $("conv-area").value };
+  const created = await api("POST", "/v1/conversations", body);
+  $("conv-text").value = "";
+  say(t("conv_started"));
+  await loadConversations();
+  await openConversation(created.id);
+}
+
+async function replyConversation(event) {
+  event.preventDefault();
+  const id = state.conversation.id;
+  await api("POST", "/v1/conversations/" + encodeURIComponent(id) + "/messages", { id: crypto.randomUUID(), text: $("conv-reply-text").value });
+  $("conv-reply-text").value = "";
+  await openConversation(id);
+}
+
+// --- settings and erasure ---------------------------------------------------------------------
+
+function fillCategories() {
+  const chosen = new Set((state.me && state.me.categories) || []);
+  $("pref-categories").replaceChildren(...CATEGORIES.map((c) => {
+    const box = el("input", { type: "checkbox", id: "cat-" + c, value: c });
+    box.checked = chosen.has(c);
+    return el("div", { class: "row" }, box, el("label", { for: "cat-" + c, text: t("cat_" + c) }));
+  }));
+}
+
+async function loadPrefs() {
+  state.me = await api("GET", "/v1/subscribers/me");
+  $("pref-lang").value = uiLangOf(state.me.language) === "cy" ? "cy" : "en-GB";
+  $("pref-severity").value = state.me.min_severity || "";
+  const quiet = state.me.quiet_hours;
+  $("quiet-on").checked = Boolean(quiet);
+  if (quiet) {
+    $("quiet-start").value = quiet.start;
+    $("quiet-end").value = quiet.end;
+  }
+  fillCategories();
+}
+
+async function savePrefs(event) {
+  event.preventDefault();
+  const categories = [...document.querySelectorAll("#pref-categories input:checked")].map((b) => b.value);
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "Europe/London";
+  const body = {
+    language: $("pref-lang").value,
+    categories: categories.length ? categories : null,
+    min_severity: $("pref-severity").value || null,
+    quiet_hours: $("quiet-on").checked ? { start: $("quiet-start").value, end: $("quiet-end").value, tz: zone } : null,
+  };
+  state.me = await api("PATCH", "/v1/subscribers/me", body);
+  await chooseUiLanguage(uiLangOf(body.language));
+  say(t("prefs_saved"));
+}
+
+async function chooseUiLanguage(lang) {
+  applyLanguage(lang);
+  await idb.set(UI_LANG_KEY, state.lang);
+}
+
+async function erase() {
+  const dialog = $("erase-dialog");
+  dialog.returnValue = "";
+  dialog.showModal();
+  await new Promise((resolve) => dialog.addEventListener("close", resolve, { once: true }));
+  if (dialog.returnValue !== "erase") return;
+  await api("DELETE", "/v1/subscribers/me");
+  await forget();
+  say(t("erased"));
+}
+
+// Everything this device kept about the resident: the token, read marks, the cached inbox, the
+// push subscription.
+async function forget() {
+  state.token = null;
+  state.me = null;
+  state.inbox = [];
+  state.read = new Set();
+  await idb.del(TOKEN_KEY);
+  await idb.del("beatline.read");
+  if (window.caches) await caches.delete(INBOX_CACHE);
+  const registration = navigator.serviceWorker && (await navigator.serviceWorker.getRegistration(BASE + "/app/"));
+  const subscription = registration && registration.pushManager && (await registration.pushManager.getSubscription().catch(() => null));
+  if (subscription) await subscription.unsubscribe().catch(() => null);
+  $("inbox-list").replaceChildren();
+  signedIn(false);
+  await show("nearby");
+}
+
+// --- start ------------------------------------------------------------------------------------
+
+function wire() {
+  for (const button of document.querySelectorAll("#nav button")) button.addEventListener("click", () => show(button.dataset.view));
+  $("ui-lang").addEventListener("change", () => chooseUiLanguage($("ui-lang").value));
+  $("signup-form").addEventListener("submit", (e) => signUp(e).catch(failed));
+  $("areas-form").addEventListener("submit", (e) => saveAreas(e).catch(failed));
+  $("radius").addEventListener("input", () => { showRadius(); drawPoint(); });
+  $("circle-on").addEventListener("change", drawPoint);
+  $("use-point").addEventListener("click", () => choosePoint(Number($("lat").value), Number($("lon").value)));
+  $("locate").addEventListener("click", () => navigator.geolocation.getCurrentPosition(
+    (p) => choosePoint(p.coords.latitude, p.coords.longitude), (e) => say(t("error") + e.message, true)));
+  $("inbox-refresh").addEventListener("click", () => loadInbox().catch(failed));
+  $("conv-start").addEventListener("submit", (e) => startConversation(e).catch(failed));
+  $("conv-reply").addEventListener("submit", (e) => replyConversation(e).catch(failed));
+  $("prefs-form").addEventListener("submit", (e) => savePrefs(e).catch(failed));
+  $("erase").addEventListener("click", () => erase().catch(failed));
+  if (navigator.serviceWorker) navigator.serviceWorker.addEventListener("message", onWorkerMessage);
+}
+
+function onWorkerMessage(event) {
+  const data = event.data || {};
+  if (data.type === "open-alert" && state.token) show("inbox");
+  if (data.type === "open-conversation" && state.token) show("conversations").then(() => openConversation(data.id)).catch(failed);
+}
+
+async function registerWorker() {
+  if (!navigator.serviceWorker) return;
+  await navigator.serviceWorker.register(BASE + "/app/sw.js", { scope: BASE + "/app/" });
+}
+
+async function start() {
+  if (!location.pathname.endsWith("/")) history.replaceState(null, "", location.pathname + "/" + location.hash);
+  wire();
+  const [token, lang, read] = await Promise.all([idb.get(TOKEN_KEY), idb.get(UI_LANG_KEY), idb.get("beatline.read")]);
+  state.token = token || null;
+  state.read = new Set(read || []);
+  applyLanguage(lang || uiLangOf(navigator.language));
+  signedIn(Boolean(state.token));
+  registerWorker().catch(() => null);
+  const openapi = fetch(BASE + "/v1/openapi.json").then((r) => r.json()).then((doc) => { state.openapi = doc; }).catch(() => null);
+  const first = state.token ? (location.hash.startsWith("#conversation=") ? "conversations" : "inbox") : "nearby";
+  if (first === "conversations") await openapi;
+  await show(first);
+  await openapi;
+  loadNamedAreas().catch(() => null);
+  if (first === "conversations") await openConversation(decodeURIComponent(location.hash.split("=")[1])).catch(failed);
+  document.body.dataset.ready = "1";
+}
+
+start().catch(failed);
