@@ -2,7 +2,7 @@
 
 from chalice import Chalice
 
-from chalicelib.api import alerts, areas, contacts, history, meta, public, subscribers
+from chalicelib.api import alerts, areas, contacts, conversations, history, meta, public, subscribers
 from chalicelib.settings import SETTINGS
 
 app = Chalice(app_name="beatline")
@@ -13,6 +13,7 @@ app.register_blueprint(history.bp)
 app.register_blueprint(subscribers.bp)
 app.register_blueprint(alerts.bp)
 app.register_blueprint(public.bp)
+app.register_blueprint(conversations.bp)
 
 
 # Event handlers must live in app.py (PITFALLS). The template adds ReportBatchItemFailures.

@@ -34,6 +34,8 @@ class Services:
     # Checks push endpoints (SSRF) at registration and, through the channels, at send time.
     push_guard: EgressGuard = field(default_factory=EgressGuard)
     _channels: Mapping[str, Any] | None = field(default=None, repr=False)
+    # Conversations' repository (chalicelib.store.conversations.ConversationPorts).
+    conversations: Any = None
 
     def push_channels(self) -> Mapping[str, Any]:
         """type -> Channel; the real ones are imported only when the worker first needs them."""
@@ -65,6 +67,7 @@ def build_services(
     channels: Mapping[str, Any] | None = None,
     fanout_queue: Any = None,
     push_resolver: Resolver = system_resolver,
+    conversations: Any = None,
 ) -> Services:
     policies = [
         IssuerPolicy(
@@ -111,6 +114,11 @@ def build_services(
 
         fanout_queue = build_queue(settings, lambda: built)
     built.fanout = fanout_queue
+    if conversations is None:
+        from chalicelib.store.conversations import ConversationPorts
+
+        conversations = ConversationPorts()
+    built.conversations = conversations
     return built
 
 

@@ -63,6 +63,7 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:8000"  # links in pushes, the Atom feed and CAP
     fanout_async: bool = False  # local queue: deliver on a background thread (`make run`)
     fanout_threads: int = 8  # claim/send threads per fan-out message (see docs/fanout.md)
+    conversation_rate_per_minute: int = 10  # a resident's conversation starts + messages per minute
 
     def table_name(self, short_name: str) -> str:
         return f"{self.table_prefix}{short_name}"
@@ -130,6 +131,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         public_base_url=env.get("BEATLINE_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         fanout_async=env.get("BEATLINE_FANOUT_ASYNC", "") in ("1", "true", "yes"),
         fanout_threads=_int(env, "BEATLINE_FANOUT_THREADS", 8, 1),
+        conversation_rate_per_minute=_int(env, "BEATLINE_CONVERSATION_RATE_PER_MINUTE", 10, 1),
     )
     if settings.log_level not in LOG_LEVELS:
         raise SettingsError(f"BEATLINE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")

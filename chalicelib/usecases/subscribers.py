@@ -29,6 +29,7 @@ from chalicelib.domain.subscribers import (
     AreasIn,
     ChannelIn,
     ChannelOut,
+    ConversationInboxItem,
     InboxItemOut,
     InboxPage,
     InboxQuery,
@@ -221,6 +222,9 @@ def patch_me(svc: Services, ctx: RequestContext, patch: SubscriberPatch) -> Subs
 
 def erase_me(svc: Services, ctx: RequestContext) -> None:
     record = current(ctx)
+    from chalicelib.usecases.conversations import erase_resident
+
+    erase_resident(svc, record.id)  # the resident's words in conversations (issue 11)
     delivery_store.erase_subscriber(record.id)
     subscriber_store.erase(record)
     _drop_channel(svc, record.channel)
@@ -280,7 +284,8 @@ def inbox(svc: Services, ctx: RequestContext, query: InboxQuery) -> InboxPage:
     items, position = subscriber_store.inbox_page(record.id, query.limit, svc.cursors.decode(query.cursor, fingerprint))
     now_text = to_rfc3339(ctx.now)
     # Expired alerts stop showing anywhere (their inbox copies expire by TTL later).
-    visible = [msgspec.convert(i, InboxItemOut) for i in items if i.get("expires_at", "") > now_text]
+    visible = [msgspec.convert(i, ConversationInboxItem if i.get("kind") == "conversation" else InboxItemOut)
+               for i in items if i.get("expires_at", "") > now_text]
     access_log.append(_audit(ctx, record.id, "subscriber.inbox.read", row_count=len(visible)))
     return InboxPage(items=visible, next_cursor=svc.cursors.encode(position, fingerprint))
 
