@@ -99,7 +99,7 @@ def build_services(
         clock=clock,
         verifier=TokenVerifier(policies, leeway_seconds=settings.token_leeway_seconds),
         pseudonyms=pseudonyms,
-        cursors=CursorCodec(pseudonyms.subkey("cursor")),
+        cursors=CursorCodec(pseudonyms.subkey("cursor-aead")),
         contact_rules=ContactRules(
             max_age=timedelta(days=settings.contact_max_age_days),
             future_skew=timedelta(seconds=settings.future_skew_seconds),

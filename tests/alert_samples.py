@@ -1,4 +1,4 @@
-"""Sample alerts and notifications for the output and channel tests, and the shared standards."""
+"""Sample alerts and notifications for the output and channel tests, and the vendored CAP 1.2 schema."""
 
 from __future__ import annotations
 
@@ -22,24 +22,16 @@ CY = InfoBlock("cy", "Lladradau ar Heol Glan yr Afon", "Tri achos o dorri i mewn
                "Clowch ddrysau a ffenestri.")
 
 
-def shared_standard(name: str) -> Path:
-    """A file of the shared standards directory (`../shared/standards` beside the checkout in CI).
-
-    Looked up from the repository root upwards, so a git worktree nested deeper (e.g.
-    /work/wt/x with /work/shared) finds it too. Fails loudly rather than skipping.
-    """
-    for directory in (ROOT, *ROOT.parents):
-        candidate = directory / "shared" / "standards" / name
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(f"shared/standards/{name} not found beside {ROOT} or any parent")
+STANDARDS = ROOT / "tests" / "standards"  # vendored, see tests/standards/NOTICE.md
+CAP_XSD = STANDARDS / "CAP-v1.2.xsd"
+CAP_XSD_SHA256 = "f6c6ed7537a463968b7b36110f7e8bba1f86ad2257a8b84619d7dce530e57401"
 
 
 @cache
 def cap_schema():
     from lxml import etree
 
-    return etree.XMLSchema(etree.parse(str(shared_standard("CAP-v1.2.xsd"))))
+    return etree.XMLSchema(etree.parse(str(CAP_XSD)))
 
 
 def public_alert(**changes) -> PublicAlert:

@@ -144,3 +144,34 @@ def spot() -> tuple[float, float]:
     import random
 
     return round(random.uniform(50.5, 54.5), 5), round(random.uniform(-4.0, 0.0), 5)
+
+
+def resident_pseudonym(subscriber_id: str, purpose: str = "resident") -> str:
+    """What the access log calls this resident (only computable while its record, and so its
+    secret, exists)."""
+    from chalicelib.services import services
+    from chalicelib.store import subscribers as subscriber_store
+    from chalicelib.usecases.subscribers import resident_name
+
+    record = subscriber_store.get(subscriber_id)
+    assert record is not None and record.secret, "the subscriber (and its secret) must still exist"
+    return resident_name(services(), record, purpose)
+
+
+def propose(client, token: str, alert_id: str, body: dict[str, Any]) -> str:
+    """Propose an update (202); the proposal's id, which the approver names."""
+    response = post(client, f"/v1/alerts/{alert_id}/update", token, body)
+    assert response.status_code == 202, response.body
+    return response.json_body["pending_update"]["id"]
+
+
+def approve(client, token: str, alert_id: str, proposal: str | None = None) -> Any:
+    query = f"?proposal={proposal}" if proposal else ""
+    return post(client, f"/v1/alerts/{alert_id}/approve{query}", token)
+
+
+def update_published(client, proposer: str, approver: str, alert_id: str, body: dict[str, Any]) -> Any:
+    """Propose then approve (two people): the approval's response."""
+    response = approve(client, approver, alert_id, propose(client, proposer, alert_id, body))
+    assert response.status_code == 200, response.body
+    return response

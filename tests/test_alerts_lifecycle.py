@@ -6,7 +6,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.alerting import FakeChannel, circle, draft, inbox, post, publish, resident, spot, square, webpush_channel
+from tests.alerting import (
+    FakeChannel,
+    circle,
+    draft,
+    inbox,
+    post,
+    publish,
+    resident,
+    spot,
+    square,
+    update_published,
+    webpush_channel,
+)
 from tests.conftest import bearer
 
 
@@ -43,8 +55,8 @@ def test_draft_approve_update_cancel_reach_the_same_audience(client, staff_token
 
     # A resident who subscribes after publication is not part of the Update's audience.
     _, late = resident(client, [circle(lat, lon, 300)])
-    updated = post(client, f"/v1/alerts/{alert_id}/update", supervisor, {"headline": "Arrests made on Elm Street"})
-    assert updated.status_code == 200, updated.body
+    second = staff_token("supervisor", team=team)
+    updated = update_published(client, supervisor, second, alert_id, {"headline": "Arrests made on Elm Street"})
     assert updated.json_body["msg_type"] == "Update" and updated.json_body["revision"] == 1
     items = inbox(client, inside)
     assert [i["msg_type"] for i in items] == ["Update", "Alert"]

@@ -48,7 +48,7 @@ def test_feed_parses_cleanly_with_one_entry_per_alert() -> None:
     assert [(link.rel, link.type, link.href) for link in first.links] == [("alternate", CAP_MEDIA_TYPE, cap_url(ALERT_ID))]
     assert [(tag.term, tag.scheme) for tag in first.tags] == [("Security", "urn:oasis:names:tc:emergency:cap:1.2#category")]
     assert first.title_detail.language == "en-GB"
-    assert (first.cap_msgtype, first.cap_severity, first.cap_expires) == ("Alert", "Moderate", "2026-11-24T12:30:00+00:00")
+    assert (first.cap_msgtype, first.cap_severity, first.cap_expires) == ("Alert", "Moderate", "2026-11-24T12:30:00-00:00")
 
     # An updated alert keeps its entry id; the entry shows its original language and latest time.
     assert second.id == f"urn:uuid:{SECOND_ID}"

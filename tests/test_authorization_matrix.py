@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.alerting import alert_body, circle, draft, publish, resident, spot, square
+from tests.alerting import alert_body, circle, draft, propose, publish, resident, spot, square
 from tests.conftest import bearer
 from tests.support import post as post_json
 from tests.support import street
@@ -82,9 +82,16 @@ def world(client, staff_token, services_override) -> World:
     assert client.http.put(f"/v1/areas/{area_id}", headers=bearer(admin),
                            body=json.dumps({"name": "Matrix", "team": teams["x"], "geometry": geometry})).status_code == 201
     w.values["area_x"] = area_id
+    def pending_x() -> str:
+        """A fresh published alert of team X with an update proposed by officer X; the proposal id
+        is left in `{pending_proposal}` (placeholders resolve left to right)."""
+        alert_id = publish(client, officers["x"], supervisors["x"], square(lat, lon, 0.01))
+        w.values["pending_proposal"] = propose(client, officers["x"], alert_id, {"headline": "Proposed"})
+        return alert_id
+
     w.factories.update(
         fresh_contact_x=lambda: contact("x"), fresh_contact_y=lambda: contact("y"),
-        fresh_uuid=lambda: str(uuid.uuid4()),
+        fresh_uuid=lambda: str(uuid.uuid4()), fresh_pending_x=pending_x,
     )
     return w
 
@@ -166,7 +173,11 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/v1/alerts/{alert_x}", None, allow(X_RECORD)),
     ("GET", "/v1/alerts/{alert_y}", None, allow(Y_RECORD)),
     ("POST", "/v1/alerts/{draft_x}/approve", None, allow({"supervisor_x": 200, "supervisor_y": 404})),
-    ("POST", "/v1/alerts/{alert_x}/update", {"headline": "New"}, allow({"supervisor_x": 200, "supervisor_y": 404})),
+    # An update is a proposal (officer or supervisor of the team; 202); approving it is a supervisor
+    # of the team other than the proposer (here officer X proposed), naming the proposal.
+    ("POST", "/v1/alerts/{fresh_pending_x}/approve?proposal={pending_proposal}", None,
+     allow({"supervisor_x": 200, "supervisor_y": 404})),
+    ("POST", "/v1/alerts/{alert_x}/update", {"headline": "New"}, allow({**X_RECORD, "officer_x": 202, "supervisor_x": 202})),
     ("POST", "/v1/alerts/{alert_y}/cancel", None, allow({"supervisor_y": 200, "supervisor_x": 404})),
     ("POST", "/v1/alerts/{alert_x}/read", None, allow({"resident_a": 200, "resident_b": 404})),
     ("POST", "/v1/alerts/{alert_x}/responses", {"message": "Thanks"}, allow({"resident_a": 201, "resident_b": 404})),

@@ -12,10 +12,23 @@ from lxml import etree
 
 from chalicelib.domain.alerts import CAP_SEVERITIES, InfoBlock
 from chalicelib.domain.cap import CAP_NS, cap_circle, cap_polygon, cap_time, render_cap, xml_text
-from tests.alert_samples import ALERT_ID, CY, EN, MARKET, RIVERSIDE, SENDER, cap_schema, public_alert
+from tests.alert_samples import (
+    ALERT_ID,
+    CAP_XSD,
+    CAP_XSD_SHA256,
+    CY,
+    EN,
+    MARKET,
+    RIVERSIDE,
+    ROOT,
+    SENDER,
+    cap_schema,
+    public_alert,
+)
 
 NS = {"cap": CAP_NS}
-CAP_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[-+]\d\d:\d\d$")
+# CAP 1.2 §3.3.2: times are UTC written `-00:00` (never `Z`, never `+00:00`), whole seconds.
+CAP_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d-00:00$")
 PAIR = r"-?\d+(\.\d+)?,-?\d+(\.\d+)?"
 
 
@@ -50,22 +63,48 @@ def test_alert_has_the_cap_header_and_one_info() -> None:
     assert root.tag == f"{{{CAP_NS}}}alert"
     assert [root.findtext(f"cap:{name}", namespaces=NS) for name in
             ("identifier", "sender", "sent", "status", "msgType", "scope")] == [
-        ALERT_ID, SENDER, "2026-11-24T09:30:00+00:00", "Actual", "Alert", "Public"]
+        ALERT_ID, SENDER, "2026-11-24T09:30:00-00:00", "Actual", "Alert", "Public"]
     assert root.find("cap:references", NS) is None
     (info,) = root.findall("cap:info", NS)
     assert {child.tag.split("}")[1]: child.text for child in info if child.tag != f"{{{CAP_NS}}}area"} == {
         "language": "en-GB", "category": "Security", "event": EN.headline, "urgency": "Expected",
-        "severity": "Moderate", "certainty": "Likely", "expires": "2026-11-24T12:30:00+00:00",
+        "severity": "Moderate", "certainty": "Likely", "expires": "2026-11-24T12:30:00-00:00",
         "senderName": "North team", "headline": EN.headline, "description": EN.description,
         "instruction": EN.instruction, "web": "https://beatline.example/a?x=1&y=2"}
     assert info.findtext("cap:area/cap:areaDesc", namespaces=NS) == "Riverside"
     assert _pairs(info.findtext("cap:area/cap:polygon", namespaces=NS)) == list(RIVERSIDE)
 
 
-def test_no_time_in_any_document_uses_z() -> None:
-    document = render_cap(public_alert(msg_type="Update", identifier=f"{ALERT_ID}.2", references=((ALERT_ID, "2026-11-24T09:00:00Z"),)))
-    validated(document)
-    assert b"Z<" not in document and b"Z " not in document
+def test_no_time_in_any_document_uses_z_or_plus_zero() -> None:
+    document = render_cap(public_alert(msg_type="Update", identifier=f"{ALERT_ID}.2", sent_at="2026-11-24T10:00:00+00:00",
+                                       expires_at="2026-11-24T13:30:00+01:00",
+                                       references=((ALERT_ID, "2026-11-24T09:00:00Z"),)))
+    root = validated(document)
+    assert b"Z<" not in document and b"Z " not in document and b"+00:00" not in document
+    assert root.findtext("cap:sent", namespaces=NS) == "2026-11-24T10:00:00-00:00"
+    assert root.findtext("cap:info/cap:expires", namespaces=NS) == "2026-11-24T12:30:00-00:00"
+    assert root.findtext("cap:references", namespaces=NS).endswith(",2026-11-24T09:00:00-00:00")
+
+
+def test_the_cap_schema_is_vendored_unchanged() -> None:
+    import hashlib
+
+    assert CAP_XSD.is_relative_to(ROOT)
+    assert hashlib.sha256(CAP_XSD.read_bytes()).hexdigest() == CAP_XSD_SHA256
+    assert b"Copyright OASIS Open 2010" in CAP_XSD.read_bytes()
+    assert (CAP_XSD.parent / "NOTICE.md").read_text().count(CAP_XSD_SHA256) == 1
+
+
+def test_nothing_in_the_repository_reads_a_folder_beside_the_checkout() -> None:
+    """A clone anywhere must pass on its own: no code, test or build file looks for the design
+    folder that sits beside the checkout on the team's machines."""
+    needle = "sha" + "red"  # spelled apart so this file does not find itself
+    pattern = re.compile(rf"\.\./{needle}|[\"'/]{needle}[\"'/]|/work/{needle}")
+    places = [ROOT / "Makefile", *(p for d in ("tests", "infra", "chalicelib", "bench") for p in (ROOT / d).rglob("*")
+                                    if p.suffix in (".py", ".sh", ".json", ".toml", ".cfg", ".ini", ".txt")
+                                    and "node_modules" not in p.parts)]
+    offenders = [str(p.relative_to(ROOT)) for p in places if p.is_file() and pattern.search(p.read_text(errors="replace"))]
+    assert offenders == []
 
 
 def test_update_references_the_earlier_messages() -> None:
@@ -76,14 +115,14 @@ def test_update_references_the_earlier_messages() -> None:
     assert root.findtext("cap:msgType", namespaces=NS) == "Update"
     assert root.findtext("cap:identifier", namespaces=NS) == revision
     assert root.findtext("cap:references", namespaces=NS) == (
-        f"{SENDER},{ALERT_ID},2026-11-24T09:30:00+00:00 {SENDER},{ALERT_ID}.2,2026-11-24T09:50:00+00:00")
+        f"{SENDER},{ALERT_ID},2026-11-24T09:30:00-00:00 {SENDER},{ALERT_ID}.2,2026-11-24T09:50:00-00:00")
 
 
 def test_cancel_references_and_keeps_the_info() -> None:
     alert = public_alert(msg_type="Cancel", identifier=f"{ALERT_ID}.2", references=((ALERT_ID, "2026-11-24T09:30:00Z"),))
     root = validated(render_cap(alert))
     assert root.findtext("cap:msgType", namespaces=NS) == "Cancel"
-    assert root.findtext("cap:references", namespaces=NS) == f"{SENDER},{ALERT_ID},2026-11-24T09:30:00+00:00"
+    assert root.findtext("cap:references", namespaces=NS) == f"{SENDER},{ALERT_ID},2026-11-24T09:30:00-00:00"
     assert len(root.findall("cap:info", NS)) == 1
 
 
@@ -148,10 +187,10 @@ def test_values_cap_cannot_carry_are_refused(changes: dict) -> None:
 
 
 @pytest.mark.parametrize(("given", "expected"), [
-    ("2026-11-24T09:30:00Z", "2026-11-24T09:30:00+00:00"),
-    ("2026-11-24T09:30:00.987654Z", "2026-11-24T09:30:00+00:00"),
-    ("2026-11-24T10:30:00+01:00", "2026-11-24T09:30:00+00:00"),
-    ("2026-11-24T09:30:00+00:00", "2026-11-24T09:30:00+00:00"),
+    ("2026-11-24T09:30:00Z", "2026-11-24T09:30:00-00:00"),
+    ("2026-11-24T09:30:00.987654Z", "2026-11-24T09:30:00-00:00"),
+    ("2026-11-24T10:30:00+01:00", "2026-11-24T09:30:00-00:00"),
+    ("2026-11-24T09:30:00-00:00", "2026-11-24T09:30:00-00:00"),
 ])
 def test_cap_time(given: str, expected: str) -> None:
     assert cap_time(given) == expected

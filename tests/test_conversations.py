@@ -104,7 +104,7 @@ def test_the_whole_loop(client, staff_token, place, services_override):
     assert sorted(c.direction for c in contacts) == ["inbound", "inbound", "inbound", "outbound"]
     outbound = next(c for c in contacts if c.direction == "outbound")
     assert outbound.author == officer_sub and outbound.notes is None
-    assert all(c.handle_pseudonym and c.handle_pseudonym.startswith("hdl_") for c in contacts if c.direction == "inbound")
+    assert all(c.handle_pseudonym and c.handle_pseudonym.startswith("rsp_") for c in contacts if c.direction == "inbound")
     assert any(e.action == "conversation.read" and e.record_id == conv["id"] for e in access_entries(officer_sub)) is False
     _get(client, officer, f"/v1/conversations/{conv['id']}")
     assert any(e.action == "conversation.read" and e.record_id == conv["id"] for e in access_entries(officer_sub))

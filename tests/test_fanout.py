@@ -177,7 +177,7 @@ def test_read_receipts_and_responses(client, staff_token, team, services_overrid
     assert contact.status_code == 200, contact.body
     body = contact.json_body
     assert (body["kind"], body["platform"], body["direction"], body["team"]) == ("online", "beatline", "inbound", team)
-    assert body["handle_pseudonym"].startswith("hdl_") and body["notes"] == "Saw two people at 2am"
+    assert body["handle_pseudonym"].startswith("rsp_") and body["notes"] == "Saw two people at 2am"
     from chalicelib.store import contacts as contact_store
 
     day = body["occurred_at"][:10]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import feedparser
 
-from tests.alerting import circle, post, publish, spot, square
+from tests.alerting import circle, post, publish, spot, square, update_published
 from tests.conftest import bearer
 from tests.test_cap import NS, validated
 
@@ -41,22 +41,23 @@ def test_public_alert_carries_cap_identifiers_and_references(client, staff_token
     ctx = RequestContext(request_id="t", now=datetime.now(UTC))
     first = public_alert(services(), ctx, f"{alert_id}.cap")
     assert first.msg_type == "Alert" and first.identifier == f"beatline-{alert_id}" and first.references == ()
-    assert first.sent_at.endswith("+00:00") and first.expires_at.endswith("+00:00")
+    assert first.sent_at.endswith("Z") and first.expires_at.endswith("Z")  # RFC 3339; cap_time writes CAP's form
     assert [i.language for i in first.infos] == ["en-GB", "cy"]
     assert len(first.polygons) == 1 and first.polygons[0][0] == (lat - 0.01, lon - 0.01)
-    post(client, f"/v1/alerts/{alert_id}/update", supervisor, {"headline": "Update"})
+    update_published(client, supervisor, staff_token("supervisor", team=team), alert_id, {"headline": "Update"})
     post(client, f"/v1/alerts/{alert_id}/cancel", supervisor)
     cancelled = public_alert(services(), ctx, f"{alert_id}.cap")
     assert cancelled.msg_type == "Cancel" and cancelled.identifier == f"beatline-{alert_id}-r2"
     assert [r[0] for r in cancelled.references] == [f"beatline-{alert_id}", f"beatline-{alert_id}-r1"]
-    assert all(r[1].endswith("+00:00") for r in cancelled.references)
+    assert all(r[1].endswith("Z") for r in cancelled.references)
     for bad in (f"{alert_id}.xml", f"{uuid.uuid4()}.cap", "x.cap"):
         assert client.http.get(f"/v1/public/alerts/{bad}").status_code == 404
 
 
 def test_public_cap_and_atom_over_http_through_the_lifecycle(client, staff_token, team, services_override):
     """The served documents, not just the renderer: every CAP document of an alert's life validates
-    against the OASIS schema; the Atom feed parses cleanly and drops the alert once cancelled."""
+    against the OASIS schema; the Atom feed parses cleanly and, once the alert is cancelled, keeps its
+    Cancel entry (and moves its `updated`) until the alert would have expired, then drops it."""
     services_override(channels={})
     lat, lon = spot()
     supervisor = staff_token("supervisor", team=team)
@@ -83,11 +84,23 @@ def test_public_cap_and_atom_over_http_through_the_lifecycle(client, staff_token
     assert any(link.get("type") == "application/cap+xml" and link["href"].endswith(f"{alert_id}.cap")
                for link in entry.links)
 
-    assert post(client, f"/v1/alerts/{alert_id}/update", supervisor, {"headline": "Updated"}).status_code == 200
+    update_published(client, supervisor, staff_token("supervisor", team=team), alert_id, {"headline": "Updated"})
     updated = cap()
     assert updated.findtext("cap:msgType", namespaces=NS) == "Update"
     assert updated.findtext("cap:references", namespaces=NS)
+    before = feedparser.parse(client.http.get(f"/v1/public/feed.atom?area_id={area_id}").body)
     assert post(client, f"/v1/alerts/{alert_id}/cancel", supervisor).status_code == 200
-    assert cap().findtext("cap:msgType", namespaces=NS) == "Cancel"
+    cancel = cap()
+    assert cancel.findtext("cap:msgType", namespaces=NS) == "Cancel"
     after = feedparser.parse(client.http.get(f"/v1/public/feed.atom?area_id={area_id}").body)
-    assert not after.bozo and after.entries == []
+    assert not after.bozo
+    [entry] = after.entries
+    assert (entry.cap_msgtype, entry.cap_identifier) == ("Cancel", f"beatline-{alert_id}-r2")
+    assert entry.updated == cancel.findtext("cap:sent", namespaces=NS).replace("-00:00", "Z")
+    assert after.feed.updated == entry.updated >= before.feed.updated
+    assert alert_id not in [a["id"] for a in client.http.get(f"/v1/public/alerts?lat={lat}&lon={lon}").json_body["items"]]
+
+    expires = datetime.fromisoformat(cancel.findtext("cap:info/cap:expires", namespaces=NS))
+    services_override(channels={}, clock=lambda: expires + timedelta(seconds=1))
+    gone = feedparser.parse(client.http.get(f"/v1/public/feed.atom?area_id={area_id}").body)
+    assert not gone.bozo and gone.entries == []

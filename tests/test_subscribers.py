@@ -19,6 +19,7 @@ from tests.alerting import (
     publish,
     register,
     resident,
+    resident_pseudonym,
     set_areas,
     spot,
     square,
@@ -199,14 +200,17 @@ def test_every_subscriber_access_is_logged(client):
     from chalicelib.store.models import AccessLogModel
 
     subscriber_id, token = register(client)
+    name = resident_pseudonym(subscriber_id)
     client.http.get("/v1/subscribers/me", headers=bearer(token))
     client.http.get("/v1/subscribers/me/inbox", headers=bearer(token))
     client.http.delete("/v1/subscribers/me", headers=bearer(token))
     # AccessLogModel has an attribute named `query`, which shadows Model.query (and so the index's
     # query): read the GSI through the table connection.
-    raw = AccessLogModel._get_connection().query(subscriber_id, index_name="by_actor")
+    raw = AccessLogModel._get_connection().query(name, index_name="by_actor")
     actions = [item["action"]["S"] for item in raw["Items"]]
     assert sorted(actions) == sorted(["subscriber.create", "subscriber.read", "subscriber.inbox.read", "subscriber.erase"])
+    assert {item["record_id"]["S"] for item in raw["Items"]} == {name}  # never the subscriber id
+    assert AccessLogModel._get_connection().query(subscriber_id, index_name="by_actor")["Items"] == []
 
 
 def test_registration_is_rate_limited_per_address(client):

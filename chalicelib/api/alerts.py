@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.framework import Reply, operation
-from chalicelib.api.responses import std
+from chalicelib.api.responses import PROBLEM, std
 from chalicelib.context import RequestContext
 from chalicelib.domain.alert_records import (
     AlertIn,
@@ -14,6 +14,7 @@ from chalicelib.domain.alert_records import (
     AlertOut,
     AlertPage,
     AlertUpdateIn,
+    ApproveQuery,
     ReceiptOut,
     ResponseIn,
     ResponseOut,
@@ -45,22 +46,34 @@ def get_alert(svc: Services, ctx: RequestContext, id: str) -> Reply:
     return Reply(200, usecase.get_alert(svc, ctx, id))
 
 
-@operation(bp, "POST", "/v1/alerts/{id}/approve", action="alerts:approve", tag=TAG,
-           summary="Approve and publish (a supervisor of the team who is not the author); fan-out starts",
-           responses={200: ("Published.", AlertOut), **std(401, 403, 404, 409, 422, 503)})
-def approve_alert(svc: Services, ctx: RequestContext, id: str) -> Reply:
-    return Reply(200, usecase.approve(svc, ctx, id))
+@operation(bp, "POST", "/v1/alerts/{id}/approve", action="alerts:approve", tag=TAG, query=ApproveQuery,
+           summary="Approve: publish a draft (CAP Alert) or a pending update (CAP Update); fan-out starts",
+           description="A supervisor of the alert's team who is not the draft's author, nor the update's "
+           "proposer (403). Approving an update names it: `?proposal=<pending_update.id>` from the alert "
+           "as read (428 without it, 409 when another proposal has replaced it). A published alert with "
+           "no pending update: 422.",
+           responses={200: ("Published.", AlertOut), **std(400, 401, 403, 404, 409, 422, 503),
+                      428: ("Approving an update needs `?proposal=`.", PROBLEM)})
+def approve_alert(svc: Services, ctx: RequestContext, id: str, query: ApproveQuery) -> Reply:
+    return Reply(200, usecase.approve(svc, ctx, id, query.proposal))
 
 
 @operation(bp, "POST", "/v1/alerts/{id}/update", action="alerts:update", tag=TAG, request=AlertUpdateIn,
-           summary="New content for a published alert (CAP Update, same audience)",
-           responses={200: ("Updated.", AlertOut), **std(400, 401, 403, 404, 409, 413, 422, 503)})
+           summary="Propose new content for a published alert (officer or supervisor of the team)",
+           description="202: the alert shows `pending_update` (the proposed content, `proposed_by`, "
+           "`proposed_at`, `id`). Nothing reaches the public or any subscriber until a supervisor of the "
+           "team other than the proposer approves it; then it goes out as CAP Update to the same "
+           "audience. A second proposal replaces the first (its proposer is then the one who may not "
+           "approve). Fields left out keep the published value.",
+           responses={202: ("Proposed; awaiting approval.", AlertOut), **std(400, 401, 403, 404, 409, 413, 422, 503)})
 def update_alert(svc: Services, ctx: RequestContext, id: str, body: AlertUpdateIn) -> Reply:
-    return Reply(200, usecase.update(svc, ctx, id, body))
+    return Reply(202, usecase.update(svc, ctx, id, body))
 
 
 @operation(bp, "POST", "/v1/alerts/{id}/cancel", action="alerts:cancel", tag=TAG,
            summary="Cancel (CAP Cancel; subscribers are told). A draft is simply withdrawn.",
+           description="One supervisor of the team may cancel (it withdraws content). A pending update is "
+           "dropped. The Atom feed keeps the Cancel entry until the alert would have expired.",
            responses={200: ("Cancelled.", AlertOut), **std(401, 403, 404, 409, 422, 503)})
 def cancel_alert(svc: Services, ctx: RequestContext, id: str) -> Reply:
     return Reply(200, usecase.cancel(svc, ctx, id))

@@ -173,11 +173,28 @@ def _client_ip(request: Any) -> str | None:
     return identity.get("sourceIp") if isinstance(identity, dict) else None
 
 
+def _caller(svc: Services | None, principal: Any, ctx: RequestContext | None) -> str | None:
+    """The request line's pseudonym of the caller. Staff: `usr_` (service key). Residents: `rlg_`,
+    keyed by the subscriber's own secret, so a request line cannot be tied to a subscriber id once
+    it is erased (and a dead resident token is logged with no caller at all)."""
+    if principal is None or svc is None:
+        return None
+    if principal.kind != "resident":
+        return svc.pseudonyms.caller(principal.sub)
+    subscriber = ctx.subscriber if ctx is not None else None
+    if subscriber is None or getattr(subscriber, "secret", None) is None:
+        return None
+    from chalicelib.usecases.subscribers import resident_name
+
+    return resident_name(svc, subscriber, "log-caller")
+
+
 def handle(op: Operation, fn: Callable[..., Reply], request: Any, path_params: dict[str, str]) -> Response:
     started = time.perf_counter()
     request_id = _request_id(request)
     principal = None
     svc: Services | None = None
+    ctx: RequestContext | None = None
     try:
         svc = services()
         ctx = RequestContext(request_id=request_id, now=svc.clock(), client_ip=_client_ip(request))
@@ -219,7 +236,7 @@ def handle(op: Operation, fn: Callable[..., Reply], request: Any, path_params: d
         "latency_ms": round((time.perf_counter() - started) * 1000, 2),
         "request_id": request_id,
         "role": principal.primary_role if principal else "anonymous",
-        "caller": svc.pseudonyms.caller(principal.sub) if (principal and svc) else None,
+        "caller": _caller(svc, principal, ctx),
     }
     REQUEST_LOG.info(json.dumps(line))
     return response

@@ -26,7 +26,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "alerts:read": frozenset({"officer", "supervisor"}),
     "alerts:list": frozenset({"officer", "supervisor"}),
     "alerts:approve": frozenset({"supervisor"}),
-    "alerts:update": frozenset({"supervisor"}),
+    "alerts:update": frozenset({"officer", "supervisor"}),  # a proposal; approval is a second person
     "alerts:cancel": frozenset({"supervisor"}),
     "alerts:receipt": frozenset({"resident"}),
     "alerts:respond": frozenset({"resident"}),

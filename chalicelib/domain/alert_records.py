@@ -81,6 +81,25 @@ class Figures(Struct):
     responses: int
 
 
+class PendingUpdateOut(Struct, omit_defaults=True, kw_only=True):
+    """A proposed Update, shown to staff only: it reaches nobody until a supervisor of the team other
+    than `proposed_by` approves it with `?proposal=<id>`."""
+
+    id: str
+    proposed_by: str
+    proposed_at: str
+    headline: str
+    description: str
+    category: str
+    severity: str
+    urgency: str
+    certainty: str
+    language: str
+    expires_at: str
+    instruction: str | None = None
+    translations: dict[str, Translation] | None = None
+
+
 class AlertOut(Struct, omit_defaults=True, kw_only=True):
     id: str
     status: AlertStatus
@@ -103,6 +122,7 @@ class AlertOut(Struct, omit_defaults=True, kw_only=True):
     instruction: str | None = None
     translations: dict[str, Translation] | None = None
     approved_by: str | None = None
+    pending_update: PendingUpdateOut | None = None
 
 
 class AlertPage(Struct):
@@ -114,6 +134,16 @@ class AlertListQuery(Struct, forbid_unknown_fields=True):
     status: AlertStatus | None = None
     limit: Annotated[int, Meta(ge=1, le=100)] = 25
     cursor: Annotated[str, Meta(max_length=2048)] | None = None
+
+
+ProposalId = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[0-9a-f-]+$")]
+
+
+class ApproveQuery(Struct, forbid_unknown_fields=True):
+    """`?proposal=`: the `pending_update.id` being approved (required when approving an Update),
+    so a proposal replaced after the approver read it can never be published by that approval."""
+
+    proposal: ProposalId | None = None
 
 
 class ResponseIn(Struct, forbid_unknown_fields=True):
@@ -182,6 +212,26 @@ class StoredArea(Struct, omit_defaults=True):
     area_id: str | None = None
 
 
+class PendingUpdate(Struct, kw_only=True):
+    """A proposed Update (one item attribute, JSON). Public outputs, CAP, Atom, the fan-out and the
+    inbox never read it: they read `content`, which only an approval changes."""
+
+    id: str
+    content: Content
+    expires: str
+    proposed_by: str
+    proposed_at: str
+
+    def to_out(self) -> PendingUpdateOut:
+        c = self.content
+        return PendingUpdateOut(
+            id=self.id, proposed_by=self.proposed_by, proposed_at=self.proposed_at, headline=c.headline,
+            description=c.description, category=c.category, severity=c.severity, urgency=c.urgency,
+            certainty=c.certainty, language=c.language, expires_at=self.expires, instruction=c.instruction,
+            translations=dict(c.translations) or None,
+        )
+
+
 @dataclass(frozen=True)
 class AlertRecord:
     id: str
@@ -199,6 +249,7 @@ class AlertRecord:
     approved_by: str | None = None
     messages: tuple[tuple[str, str, str], ...] = ()  # (identifier, sent_at, msg_type)
     figures: dict[str, int] = field(default_factory=dict)
+    pending: PendingUpdate | None = None  # a proposed Update awaiting a second person's approval
 
     def status_at(self, now: datetime) -> str:
         if self.status in ("draft", "published") and parse_rfc3339(self.expires) <= now:
@@ -229,6 +280,7 @@ class AlertRecord:
             language=c.language, area=area, expires_at=self.expires, created_at=self.created_at,
             updated_at=self.updated_at, instruction=c.instruction,
             translations=dict(c.translations) or None, approved_by=self.approved_by,
+            pending_update=self.pending.to_out() if self.pending else None,
             delivery=Figures(**{k: int(self.figures.get(k, 0)) for k in ("targeted", "sent", "failed", "read", "responses")}),
         )
 
@@ -239,36 +291,46 @@ def identifier(alert_id: str, revision: int) -> str:
 
 
 def check_transition(record: AlertRecord, action: str, now: datetime) -> None:
-    """422 unless `action` (approve|update|cancel) is allowed in the alert's current state."""
+    """422 unless `action` (approve|update|cancel) is allowed in the alert's current state.
+    Approve publishes a draft or a published alert's pending update (nothing else to approve)."""
     status = record.status_at(now)
-    allowed = {"approve": ("draft",), "update": ("published",), "cancel": ("draft", "published")}[action]
+    allowed = {"approve": ("draft", "published"), "update": ("published",), "cancel": ("draft", "published")}[action]
     if status not in allowed:
         verb = {"approve": "approved", "update": "updated", "cancel": "cancelled"}[action]
         raise unprocessable(f"An alert that is {status} cannot be {verb}.")
+    if action == "approve" and status == "published" and record.pending is None:
+        raise unprocessable("The alert is published and has no pending update to approve.")
 
 
 def apply_update(record: AlertRecord, patch: AlertUpdateIn) -> Content:
+    """The published content with the patch applied (a proposal starts from what was approved, not
+    from an earlier proposal it replaces)."""
     given = {f: getattr(patch, f) for f in patch.__struct_fields__ if getattr(patch, f) is not UNSET and f != "expires_at"}
     if "translations" in given:
         given["translations"] = given["translations"] or {}
     return msgspec.structs.replace(record.content, **given)
 
 
+def propose(record: AlertRecord, *, proposal_id: str, content: Content, expires: str, by: str,
+            now: datetime) -> AlertRecord:
+    """The record with a (new or replacing) pending update; the published revision is untouched."""
+    pending = PendingUpdate(id=proposal_id, content=content, expires=expires, proposed_by=by,
+                            proposed_at=to_rfc3339(now))
+    return replace(record, pending=pending)
+
+
 def published(record: AlertRecord, *, now: datetime, msg_type: str, approved_by: str | None = None,
               content: Content | None = None, expires: str | None = None) -> AlertRecord:
-    """The record after a message goes out: Alert (revision 0), Update or Cancel (revision n+1)."""
+    """The record after a message goes out: Alert (revision 0), Update or Cancel (revision n+1).
+    Any pending update is dropped (an approved one became `content`; a Cancel withdraws it)."""
     revision = 0 if msg_type == "Alert" else record.revision + 1
     stamp = to_rfc3339(now)
     return replace(
         record, status="cancelled" if msg_type == "Cancel" else "published", revision=revision,
         msg_type=msg_type, content=content or record.content, expires=expires or record.expires,
         updated_at=stamp, approved_by=approved_by or record.approved_by,
-        messages=(*record.messages, (identifier(record.id, revision), stamp, msg_type)),
+        messages=(*record.messages, (identifier(record.id, revision), stamp, msg_type)), pending=None,
     )
-
-
-def _cap_time(text: str) -> str:
-    return text.replace("Z", "+00:00")
 
 
 def to_public(record: AlertRecord, *, sender: str, now: datetime) -> PublicAlert:
@@ -283,11 +345,11 @@ def to_public(record: AlertRecord, *, sender: str, now: datetime) -> PublicAlert
     sent_at = record.messages[-1][1] if record.messages else record.updated_at
     return PublicAlert(
         id=record.id, identifier=identifier(record.id, record.revision), sender=sender,
-        msg_type=record.msg_type, sent_at=_cap_time(sent_at), expires_at=_cap_time(record.expires),
+        msg_type=record.msg_type, sent_at=sent_at, expires_at=record.expires,
         category=record.content.category, severity=record.content.severity,
         urgency=record.content.urgency, certainty=record.content.certainty, infos=record.infos(),
         area_desc=record.area.name, polygons=polygons, circles=circles,
-        references=tuple((ident, _cap_time(sent)) for ident, sent, _ in record.messages[:-1]),
+        references=tuple((ident, sent) for ident, sent, _ in record.messages[:-1]),
         team=record.team, status=record.status_at(now),
     )
 

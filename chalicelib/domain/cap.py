@@ -47,13 +47,14 @@ def parse_utc(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def cap_time(rfc3339_utc: str) -> str:
-    """CAP 1.2 dateTime: whole seconds with a numeric offset, e.g. `2026-11-24T09:30:00+00:00`.
+def cap_time(rfc3339: str) -> str:
+    """CAP 1.2 dateTime in UTC, the one formatter of every CAP time (`sent`, `expires`, the `sent`
+    inside `references`, Atom's `cap:expires`): whole seconds, written `2026-11-24T09:30:00-00:00`.
 
-    The schema's pattern rejects `Z` and fractional seconds, so both are normalised away.
-    Any input offset is converted to UTC.
+    The schema's pattern rejects `Z` and fractional seconds, and CAP 1.2 §3.3.2 says UTC is
+    written `-00:00` (not `+00:00`). Any input offset is converted to UTC first.
     """
-    return to_rfc3339(parse_utc(rfc3339_utc))[:-1] + "+00:00"
+    return to_rfc3339(parse_utc(rfc3339))[:-1] + "-00:00"
 
 
 def _number(value: float) -> str:

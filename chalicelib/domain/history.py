@@ -66,10 +66,11 @@ class HistoryQuery(Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class HistoryRow(Struct, omit_defaults=True, kw_only=True):
-    """One pseudonymised contact: no notes, handles, thread refs, tags or exact location."""
+    """One pseudonymised contact: no id, notes, handles, thread refs, tags or exact location, and
+    the time only to the minute (so a row cannot be matched to the full record by id or second)."""
 
-    id: str
-    occurred_at: str
+    row: Annotated[str, Meta(description="Stable keyed pseudonym of the contact (`row_...`), never its id.")]
+    occurred_at: Annotated[str, Meta(description="UTC, truncated to the minute (seconds always `00`).")]
     kind: str
     topic: str
     outcome: str
@@ -87,7 +88,7 @@ class HistoryPage(Struct):
     next_cursor: str | None
 
 
-CSV_COLUMNS = ("id", "occurred_at", "kind", "topic", "outcome", "team", "officer", "cell", "area_id",
+CSV_COLUMNS = ("row", "occurred_at", "kind", "topic", "outcome", "team", "officer", "cell", "area_id",
                "setting", "platform", "direction")
 
 
@@ -205,10 +206,18 @@ def check_range(start: datetime, end: datetime, max_days: int = MAX_RANGE_DAYS) 
         )
 
 
-def to_row(stored: str, officer_pseudonym: Any) -> HistoryRow:
+def to_minute(occurred_at: str) -> str:
+    """`2026-11-24T09:30:59Z` -> `2026-11-24T09:30:00Z` (stored times are UTC, whole seconds)."""
+    return occurred_at[:17] + "00Z" if len(occurred_at) == 20 and occurred_at.endswith("Z") else occurred_at
+
+
+def to_row(stored: str, officer_pseudonym: Any, row_pseudonym: Any) -> HistoryRow:
+    """The analyst's row: the stored id and author replaced by keyed pseudonyms, time to the minute."""
     data = json.loads(stored)
     author = data.pop("author")
-    return HistoryRow(officer=officer_pseudonym(author), **data)
+    contact_id = data.pop("id")
+    occurred = to_minute(data.pop("occurred_at"))
+    return HistoryRow(row=row_pseudonym(contact_id), occurred_at=occurred, officer=officer_pseudonym(author), **data)
 
 
 # --- CSV ---------------------------------------------------------------------------------------

@@ -49,3 +49,31 @@ class Pseudonymizer:
         """Keyed digest of a create payload for idempotency; unkeyed hashes of short inputs
         (a handle) would be open to dictionary attack."""
         return _b32(hmac.new(self.subkey("content"), payload, hashlib.sha256).digest(), 52)
+
+    def history_row(self, contact_id: str) -> str:
+        """Analysts' row handle: stable per contact (rows can be told apart and cited), but it
+        does not lead back to the contact record without the key."""
+        return "row_" + _b32(self._mac("history-row", contact_id), 20)
+
+    def resident(self, secret: bytes, subscriber_id: str, purpose: str = "resident") -> str:
+        """A resident as named in the access log (`res_`), the request log (`rlg_`) and reply
+        contacts (`rsp_`). Keyed by the subscriber's own random secret *and* the service key:
+        erasure deletes the secret, after which no one (the key holder included) can recompute
+        it from the subscriber id."""
+        if len(secret) < 16:
+            raise ValueError("a subscriber secret must be at least 16 bytes")
+        inner = hmac.new(secret, f"{purpose}|{subscriber_id}".encode(), hashlib.sha256).digest()
+        prefix = {"resident": "res_", "log-caller": "rlg_", "reply": "rsp_"}[purpose]
+        return prefix + _b32(hmac.new(self.subkey("resident-" + purpose), inner, hashlib.sha256).digest(), 20)
+
+
+def new_subscriber_secret() -> str:
+    """32 random bytes (base64), stored only on the subscriber record: erasing the record
+    destroys every pseudonym derived from it."""
+    import secrets
+
+    return base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def decode_secret(text: str) -> bytes:
+    return base64.b64decode(text)

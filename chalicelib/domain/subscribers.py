@@ -267,6 +267,9 @@ class SubscriberRecord:
     created_at: str
     updated_at: str
     expires_at: datetime
+    # Random per-subscriber key (base64) behind every pseudonym of this resident; erasure deletes
+    # it with the record (see docs/data-protection.md). None only on records made before it existed.
+    secret: str | None = None
 
     def shapes(self) -> list[dict]:
         return [a["shape"] for a in self.areas]

@@ -11,13 +11,14 @@ import msgspec
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.clock import parse_rfc3339
-from chalicelib.domain.alert_records import AlertRecord, Content, StoredArea
+from chalicelib.domain.alert_records import AlertRecord, Content, PendingUpdate, StoredArea
 from chalicelib.store.errors import error_code, translate_store_errors
 from chalicelib.store.models import AlertCellModel, AlertModel
 from chalicelib.store.paging import walk_partitions
 
 RETENTION = timedelta(days=730)  # alert items (not personal data) are kept two years after expiry
 PUBLIC_SCOPE = "force"
+PUBLIC_STATUSES = ("published", "cancelled")  # in the feed's sparse GSI until `expires`
 FIGURES = ("targeted", "sent", "failed", "read", "responses")
 
 
@@ -35,10 +36,13 @@ def _to_model(record: AlertRecord) -> AlertModel:
         created_at=record.created_at, updated_at=record.updated_at, approved_by=record.approved_by,
         messages=json.dumps([list(m) for m in record.messages]),
         expires_at=parse_rfc3339(record.expires) + RETENTION,
-        public_scope=PUBLIC_SCOPE if record.status == "published" else None,
+        # A withdrawn draft (cancelled, never sent) has no message and stays out of the feed.
+        public_scope=PUBLIC_SCOPE if record.status in PUBLIC_STATUSES and record.messages else None,
         area_id=record.area.area_id,
         published_month=published_at[:7] if published_at else None,
         published_key=f"{published_at}#{record.id}" if published_at else None,
+        pending=msgspec.json.encode(record.pending).decode() if record.pending else None,
+        pending_id=record.pending.id if record.pending else None,
     )
 
 
@@ -51,6 +55,7 @@ def from_model(model: AlertModel) -> AlertRecord:
         expires=model.expires, created_at=model.created_at, updated_at=model.updated_at,
         approved_by=model.approved_by, messages=tuple(tuple(m) for m in json.loads(model.messages or "[]")),
         figures={name: int(getattr(model, name) or 0) for name in FIGURES},
+        pending=msgspec.json.decode(model.pending, type=PendingUpdate) if model.pending else None,
     )
 
 
@@ -67,6 +72,18 @@ def get(alert_id: str) -> AlertRecord | None:
         return None
 
 
+def _optional(attribute: Any, value: Any) -> Any:
+    return attribute.set(value) if value is not None else attribute.remove()
+
+
+def _unchanged(old: AlertRecord) -> Any:
+    """The condition of every state change: the alert is in the state `old` was read in, pending
+    proposal included (an approval is bound to the exact proposal it read)."""
+    pending = AlertModel.pending_id == old.pending.id if old.pending else AlertModel.pending_id.does_not_exist()
+    return ((AlertModel.status == old.status) & (AlertModel.revision == old.revision)
+            & (AlertModel.updated_at == old.updated_at) & pending)
+
+
 @translate_store_errors
 def replace(old: AlertRecord, new: AlertRecord) -> None:
     """Write the new state if the alert is still in the state `old` was read in. Counters are kept
@@ -76,13 +93,10 @@ def replace(old: AlertRecord, new: AlertRecord) -> None:
         "status", "revision", "msg_type", "content", "expires", "updated_at", "approved_by", "messages", "expires_at",
         "published_month", "published_key",
     ) if getattr(model, name) is not None]
-    actions.append(AlertModel.public_scope.set(PUBLIC_SCOPE) if model.public_scope else AlertModel.public_scope.remove())
+    actions += [_optional(AlertModel.public_scope, model.public_scope), _optional(AlertModel.pending, model.pending),
+                _optional(AlertModel.pending_id, model.pending_id)]
     try:
-        AlertModel(id=new.id).update(
-            actions=actions,
-            condition=(AlertModel.status == old.status) & (AlertModel.revision == old.revision)
-            & (AlertModel.updated_at == old.updated_at),
-        )
+        AlertModel(id=new.id).update(actions=actions, condition=_unchanged(old))
     except UpdateError as exc:
         if error_code(exc) == "ConditionalCheckFailedException":
             raise StaleAlert() from exc
@@ -159,7 +173,8 @@ def alerts_in_cell(cell: str, now: datetime) -> list[str]:
 
 @translate_store_errors
 def public_live(now: datetime, area_id: str | None, limit: int = 100) -> list[AlertRecord]:
-    """Published alerts that have not expired, soonest expiry last (one Query of a sparse GSI)."""
+    """Published and cancelled alerts that have not (or would not have) expired: one Query of the
+    sparse `by_public` GSI, so the cost grows with the feed, never with the table."""
     from chalicelib.clock import to_rfc3339
 
     results = AlertModel.by_public.query(

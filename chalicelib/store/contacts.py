@@ -23,8 +23,10 @@ from chalicelib.domain import history, stats_keys
 from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.contacts import Change, ContactRecord
 from chalicelib.store import access_log
+from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store.errors import StoreUnavailable, translate_store_errors
 from chalicelib.store.models import AmendmentModel, ContactModel, StatCounterModel
+from chalicelib.store.words import WordHolder
 
 # Transactions touching a hot counter can be cancelled with TransactionConflict when another
 # transaction holds it; retry those with jittered backoff (they are not client errors).
@@ -36,6 +38,10 @@ COUNTER_SHARDS = 8
 
 # Cancellation reasons that mean "the store is busy", not "your request is wrong".
 THROTTLE_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
+
+
+class SubscriberGone(Exception):
+    """A reply's author was erased (or is being erased): its words are not stored."""
 
 
 class ConditionFailed(Exception):
@@ -103,8 +109,9 @@ def _add_counters(tx: TransactWrite, deltas: Mapping[tuple[str, str], int], shar
         )
 
 
-def _run(build: Any, guarded_index: int) -> None:
-    """Commit a transaction, retrying conflicts; ConditionFailed if item `guarded_index` failed."""
+def _run(build: Any, guarded_index: int, subscriber_index: int | None = None) -> None:
+    """Commit a transaction, retrying conflicts; ConditionFailed if item `guarded_index` failed,
+    SubscriberGone if the subscriber check at `subscriber_index` did."""
     for attempt in range(CONFLICT_RETRIES + 1):
         try:
             with TransactWrite(connection=_connection()) as tx:
@@ -117,6 +124,8 @@ def _run(build: Any, guarded_index: int) -> None:
                 raw = getattr(reasons[guarded_index], "raw_item", None)
                 existing = from_model(ContactModel.from_raw_data(raw)) if raw else None
                 raise ConditionFailed(existing) from exc
+            if subscriber_index is not None and codes[subscriber_index:subscriber_index + 1] == ["ConditionalCheckFailed"]:
+                raise SubscriberGone() from exc
             if THROTTLE_REASONS.intersection(codes):
                 raise StoreUnavailable("transaction cancelled: throttled") from exc
             if "TransactionConflict" in codes and attempt < CONFLICT_RETRIES:
@@ -129,11 +138,14 @@ def _run(build: Any, guarded_index: int) -> None:
 
 @translate_store_errors
 def create(
-    record: ContactRecord, counters: Iterable[tuple[str, str]], audit: AccessRecord
+    record: ContactRecord, counters: Iterable[tuple[str, str]], audit: AccessRecord,
+    words: WordHolder | None = None,
 ) -> Literal["created"]:
     """Write a new contact with its counters and access-log entry in one round trip.
 
-    ConditionFailed(existing) if the id exists; nothing is written then.
+    ConditionFailed(existing) if the id exists; nothing is written then. With `words` (a
+    resident's reply), the same transaction indexes the contact as holding that resident's
+    words and checks the resident still exists and is not being erased (else SubscriberGone).
     """
     model = to_model(record)
     audit_model = access_log.to_model(audit)
@@ -142,10 +154,68 @@ def create(
     def build(tx: TransactWrite) -> None:
         tx.save(model, condition=ContactModel.id.does_not_exist(), return_values="ALL_OLD")
         tx.save(audit_model, condition=access_log.append_condition())
+        if words is not None:
+            item, condition = subscriber_store.accepts_words_condition(words.subscriber_id)
+            tx.condition_check(type(item), item.id, condition=condition)
+            tx.save(words.model())
         _add_counters(tx, deltas, counter_shard(record.id))
 
-    _run(build, guarded_index=0)
+    # TransactWriteItems lists condition checks first, then puts, then updates (PynamoDB's order).
+    if words is None:
+        _run(build, guarded_index=0)
+    else:
+        _run(build, guarded_index=1, subscriber_index=0)
     return "created"
+
+
+# Contact fields that can hold a resident's words (a reply's text, and what an amendment of it
+# recorded); erasure removes them. Topic, time, team and counters stay.
+WORD_FIELDS = ("notes", "handle_pseudonym")
+AMENDMENTS_PER_REDACTION = 90
+
+
+def _redacted_changes(changes_json: str) -> str | None:
+    """The amendment's change list with word fields blanked; None if it had none."""
+    changes = json.loads(changes_json)
+    touched = False
+    for change in changes:
+        if change.get("field") in WORD_FIELDS and (change.get("old") is not None or change.get("new") is not None):
+            change["old"] = change["new"] = None
+            change["erased"] = True
+            touched = True
+    return json.dumps(changes) if touched else None
+
+
+@translate_store_errors
+def redact_words(contact_id: str, erased_digest: str, audit: AccessRecord) -> bool:
+    """Erasure of a resident's words kept in a contact, in one transaction: the contact loses its
+    words (notes, resident pseudonym; the content digest is replaced, as it was keyed on the
+    words), amendments lose the word fields they recorded, and the access log gets `audit`.
+    The version moves on, so a PATCH prepared before the erasure cannot write the words back.
+    No amendment is added (the erasure is the access-log entry). False: the contact is gone."""
+    amended = [(m, c) for m in AmendmentModel.query(contact_id, consistent_read=True)
+               if (c := _redacted_changes(m.changes)) is not None]
+    # A transaction holds 100 items: amendments past the first 90 are redacted just before it.
+    for amendment, changes in amended[AMENDMENTS_PER_REDACTION:]:
+        AmendmentModel(contact_id=contact_id, version=amendment.version).update(
+            actions=[AmendmentModel.changes.set(changes)])
+    amended = amended[:AMENDMENTS_PER_REDACTION]
+
+    def build(tx: TransactWrite) -> None:
+        tx.update(ContactModel(id=contact_id), condition=ContactModel.id.exists(), actions=[
+            ContactModel.notes.remove(), ContactModel.handle_pseudonym.remove(),
+            ContactModel.content_digest.set(erased_digest), ContactModel.version.add(1),
+        ])
+        for amendment, changes in amended:
+            tx.update(AmendmentModel(contact_id=contact_id, version=amendment.version),
+                      actions=[AmendmentModel.changes.set(changes)])
+        tx.save(access_log.to_model(audit), condition=access_log.append_condition())
+
+    try:
+        _run(build, guarded_index=1)  # puts (the audit entry) come before updates
+    except ConditionFailed:
+        return False  # expired (TTL) or never written: nothing left to redact
+    return True
 
 
 @translate_store_errors

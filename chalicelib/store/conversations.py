@@ -27,6 +27,7 @@ from chalicelib.domain.contacts import ContactRecord
 from chalicelib.domain.conversations import Conversation, Message
 from chalicelib.store import access_log
 from chalicelib.store import contacts as contact_store
+from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store.errors import StoreUnavailable, error_code, translate_store_errors
 from chalicelib.store.models import (
     ContactModel,
@@ -35,6 +36,7 @@ from chalicelib.store.models import (
     MessageModel,
     StatCounterModel,
 )
+from chalicelib.store.words import WordHolder
 
 MESSAGES_SHOWN = 500  # a conversation read returns at most this many messages (oldest first)
 
@@ -51,6 +53,10 @@ class MessageExists(Exception):
         self.existing = existing
 
 
+class ResidentGone(Exception):
+    """The resident was erased (or is being erased): its words are not stored."""
+
+
 class VersionChanged(Exception):
     """The conversation changed since it was read (another message or a close landed first)."""
 
@@ -63,6 +69,7 @@ class Write:
     audit: AccessRecord
     figures: Mapping[tuple[str, str], int]
     inbox: tuple[str, str, str, datetime] | None = None  # (subscriber_id, sort_key, item_json, expires)
+    words: WordHolder | None = None  # a resident message: indexed for erasure, refused while erasing
 
 
 @dataclass
@@ -71,6 +78,7 @@ class _Tx:
     so a cancellation reason can be traced back to the item that caused it."""
 
     tx: TransactWrite
+    checks: list[str] = field(default_factory=list)
     puts: list[str] = field(default_factory=list)
     updates: list[str] = field(default_factory=list)
 
@@ -83,9 +91,13 @@ class _Tx:
         self.tx.update(model, actions=actions, condition=condition, return_values=return_values)
         self.updates.append(label)
 
+    def check(self, label: str, model: Model, condition: Any) -> None:
+        self.tx.condition_check(type(model), model.id, condition=condition)
+        self.checks.append(label)
+
     @property
     def labels(self) -> list[str]:
-        return self.puts + self.updates
+        return self.checks + self.puts + self.updates
 
 
 def _conversation_model(c: Conversation) -> ConversationModel:
@@ -150,6 +162,10 @@ def _add_side_items(tx: _Tx, write: Write) -> None:
     if write.inbox is not None:
         subscriber_id, sort_key, item, expires = write.inbox
         tx.put("inbox", InboxModel(subscriber_id=subscriber_id, sort_key=sort_key, item=item, expires_at=expires))
+    if write.words is not None:
+        item, condition = subscriber_store.accepts_words_condition(write.words.subscriber_id)
+        tx.check("subscriber", item, condition)
+        tx.put("words", write.words.model())
     shard = contact_store.counter_shard(write.contact.id)
     counters = stats_keys.with_period_grains(dict.fromkeys(write.contact.counter_keys(), 1))
     _add_counters(tx, {**counters, **write.figures}, shard)
@@ -207,6 +223,8 @@ class ConversationRepository:
         label, raw = failed
         if label == "conversation":
             raise ConversationExists(_conversation(ConversationModel.from_raw_data(raw)) if raw else None)
+        if label == "subscriber":
+            raise ResidentGone()
         raise VersionChanged()  # a derived id collided (message or contact): retry-safe answer
 
     @translate_store_errors
@@ -227,6 +245,8 @@ class ConversationRepository:
         label, raw = failed
         if label == "message":
             raise MessageExists(_message(MessageModel.from_raw_data(raw)) if raw else None)
+        if label == "subscriber":
+            raise ResidentGone()
         raise VersionChanged()
 
     @translate_store_errors
@@ -303,6 +323,18 @@ class ConversationRepository:
             if m.text is not None:
                 m.update(actions=[MessageModel.text.remove(), MessageModel.content_digest.set("erased")])
         return contact_ids
+
+    @translate_store_errors
+    def erase_message_words(self, conversation_id: str, message_id: str) -> str | None:
+        """One resident message loses its text (word index path); returns its contact id."""
+        try:
+            m = MessageModel.get(conversation_id, message_id, consistent_read=True)
+        except MessageModel.DoesNotExist:
+            return None
+        if m.sender != "resident":
+            return None
+        m.update(actions=[MessageModel.text.remove(), MessageModel.content_digest.set("erased")])
+        return m.contact_id
 
     @translate_store_errors
     def forget_owner(self, conversation_id: str) -> None:

@@ -222,6 +222,8 @@ class SubscriberModel(Model):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     expires_at = TTLAttribute()
+    secret = UnicodeAttribute(null=True)  # base64 random key of this resident's pseudonyms
+    erasing = UnicodeAttribute(null=True)  # set when erasure starts: no new words are stored
 
 
 class SubscriptionModel(Model):
@@ -248,8 +250,8 @@ class AlertsByTeam(GlobalSecondaryIndex["AlertModel"]):
 
 
 class AlertsByPublic(GlobalSecondaryIndex["AlertModel"]):
-    """Sparse: only published (not cancelled) alerts carry `public_scope`; the feed Queries
-    `expires > now` on it."""
+    """Sparse: published and cancelled alerts carry `public_scope` (drafts do not); the feed Queries
+    `expires > now` on it, so a cancelled alert keeps its Cancel entry until it would have expired."""
 
     class Meta:
         index_name = "by_public"
@@ -300,6 +302,8 @@ class AlertModel(Model):
     area_id = UnicodeAttribute(null=True)
     published_month = UnicodeAttribute(null=True)
     published_key = UnicodeAttribute(null=True)
+    pending = UnicodeAttribute(null=True)  # JSON of a proposed Update (PendingUpdate), staff only
+    pending_id = UnicodeAttribute(null=True)  # its id: approvals and proposals are conditional on it
 
     by_team = AlertsByTeam()
     by_public = AlertsByPublic()
@@ -386,9 +390,23 @@ class RateCounterModel(Model):
     expires_at = TTLAttribute()
 
 
+class WordModel(Model):
+    """Where a resident's own words are kept: one item per record holding them (a reply
+    contact now; conversation messages later). `owner` is the resident's `res_` pseudonym, so the
+    index names nobody once the subscriber's secret is erased. Erasure Queries `owner` and
+    redacts each `ref` (`<table>#<id>`); TTL = the holding record's own expiry."""
+
+    class Meta(_Meta):
+        table_name = SETTINGS.table_name("words")
+
+    owner = UnicodeAttribute(hash_key=True)
+    ref = UnicodeAttribute(range_key=True)
+    expires_at = TTLAttribute()
+
+
 ALL_MODELS.extend([
     SubscriberModel, SubscriptionModel, AlertModel, AlertCellModel, DeliveryModel, InboxModel,
-    RateCounterModel,
+    RateCounterModel, WordModel,
 ])
 
 

@@ -28,7 +28,7 @@ def _to_model(record: SubscriberRecord) -> SubscriberModel:
         quiet_hours=msgspec.json.encode(prefs.quiet_hours).decode() if prefs.quiet_hours else None,
         areas=json.dumps(list(record.areas), separators=(",", ":")) if record.areas else None,
         cells=list(record.cells) or None, created_at=record.created_at, updated_at=record.updated_at,
-        expires_at=record.expires_at,
+        expires_at=record.expires_at, secret=record.secret,
     )
 
 
@@ -42,6 +42,7 @@ def from_model(model: SubscriberModel) -> SubscriberRecord:
         ),
         areas=tuple(json.loads(model.areas)) if model.areas else (), cells=tuple(model.cells or ()),
         created_at=model.created_at, updated_at=model.updated_at, expires_at=model.expires_at,
+        secret=model.secret,
     )
 
 
@@ -67,6 +68,40 @@ def save(record: SubscriberRecord) -> None:
         if error_code(exc) == "ConditionalCheckFailedException":
             raise NotFound() from exc
         raise
+
+
+@translate_store_errors
+def set_secret(subscriber_id: str, secret: str) -> bool:
+    """Give a record made before secrets existed its secret; False if it has one (or is gone)."""
+    try:
+        SubscriberModel(id=subscriber_id).update(
+            actions=[SubscriberModel.secret.set(secret)],
+            condition=SubscriberModel.id.exists() & SubscriberModel.secret.does_not_exist(),
+        )
+    except UpdateError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+@translate_store_errors
+def mark_erasing(subscriber_id: str) -> None:
+    """First step of erasure: from now on no transaction stores this resident's words
+    (store.contacts.create checks `erasing` does not exist), so the word index is complete."""
+    try:
+        SubscriberModel(id=subscriber_id).update(actions=[SubscriberModel.erasing.set("1")],
+                                                 condition=SubscriberModel.id.exists())
+    except UpdateError as exc:
+        if error_code(exc) != "ConditionalCheckFailedException":
+            raise
+
+
+def accepts_words_condition(subscriber_id: str) -> tuple[SubscriberModel, object]:
+    """(item, condition) for a TransactWrite condition check: the subscriber exists and is not
+    being erased."""
+    return (SubscriberModel(id=subscriber_id),
+            SubscriberModel.id.exists() & SubscriberModel.erasing.does_not_exist())
 
 
 @translate_store_errors

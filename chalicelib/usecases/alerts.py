@@ -10,7 +10,7 @@ from datetime import timedelta
 import msgspec
 
 from chalicelib.auth import permissions
-from chalicelib.clock import to_rfc3339
+from chalicelib.clock import parse_rfc3339, to_rfc3339
 from chalicelib.context import RequestContext
 from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.alert_records import (
@@ -23,6 +23,7 @@ from chalicelib.domain.alert_records import (
     AlertRecord,
     AlertUpdateIn,
     Content,
+    PendingUpdate,
     PublicAlertList,
     ReceiptOut,
     ResponseIn,
@@ -30,6 +31,7 @@ from chalicelib.domain.alert_records import (
     StoredArea,
     apply_update,
     check_transition,
+    propose,
     public_out,
     published,
     to_public,
@@ -38,13 +40,23 @@ from chalicelib.domain.alerts import PublicAlert
 from chalicelib.domain.cursors import query_fingerprint
 from chalicelib.domain.geometry import AreaMatcher, covering_cells
 from chalicelib.domain.shapes import Circle, validate_shape
-from chalicelib.errors import FieldError, ProblemError, bad_request, conflict, forbidden, not_found
+from chalicelib.domain.subscribers import SubscriberRecord
+from chalicelib.errors import (
+    FieldError,
+    ProblemError,
+    bad_request,
+    conflict,
+    forbidden,
+    not_found,
+    unprocessable,
+)
 from chalicelib.notify.queue import FanoutMessage, QueueUnavailable
 from chalicelib.services import Services
 from chalicelib.store import alerts as alert_store
 from chalicelib.store import areas as area_store
 from chalicelib.store import deliveries as delivery_store
 from chalicelib.usecases.subscribers import current as current_subscriber
+from chalicelib.usecases.subscribers import resident_name
 
 CELLS_PER_MESSAGE = 4  # fan-out messages per alert = cells / 4 (see docs/fanout.md)
 RESPONDER = "system:beatline-residents"  # author of reply contacts; the resident is a pseudonym
@@ -148,13 +160,23 @@ def _enqueue_cells(svc: Services, record: AlertRecord) -> None:
     ])
 
 
-def approve(svc: Services, ctx: RequestContext, alert_id: str) -> AlertOut:
+def approve(svc: Services, ctx: RequestContext, alert_id: str, proposal: str | None = None) -> AlertOut:
+    """Publish a draft (Alert) or a published alert's pending update (Update). Two people see every
+    word: the approver is never the draft's author nor the update's proposer (403)."""
     record = _visible(ctx, alert_id)
     if not permissions.is_team_supervisor(ctx.caller, record.team):
         raise forbidden("Only a supervisor of the alert's team may approve it.")
+    check_transition(record, "approve", ctx.now)
+    if record.pending is None:  # a draft (check_transition refused a published alert without one)
+        return _approve_draft(svc, ctx, record, proposal)
+    return _approve_update(svc, ctx, record, record.pending, proposal)
+
+
+def _approve_draft(svc: Services, ctx: RequestContext, record: AlertRecord, proposal: str | None) -> AlertOut:
     if record.author == ctx.caller.sub:
         raise forbidden("The author of an alert may not approve it.")
-    check_transition(record, "approve", ctx.now)
+    if proposal is not None:
+        raise conflict("A draft has no pending update; approve it without `proposal`.")
     new = published(record, now=ctx.now, msg_type="Alert", approved_by=ctx.caller.sub)
     _replace(record, new)
     alert_store.put_cells(new.id, new.cells, new.expires)
@@ -162,7 +184,35 @@ def approve(svc: Services, ctx: RequestContext, alert_id: str) -> AlertOut:
     return alert_store.get(new.id).to_out(ctx.now)  # type: ignore[union-attr]
 
 
+def _check_proposal(ctx: RequestContext, pending: PendingUpdate, proposal: str | None) -> None:
+    """The approver names the proposal they read (`?proposal=`): a proposal replaced since then is
+    not the one they approve (409), and the store write is conditional on it as well."""
+    if pending.proposed_by == ctx.caller.sub:
+        raise forbidden("The proposer of an update may not approve it; another supervisor of the team must.")
+    if proposal is None:
+        raise ProblemError(428, "Precondition required", "Name the proposal you approve: "
+                           "`?proposal=<pending_update.id>` from the alert you read.")
+    if proposal != pending.id:
+        raise conflict("That proposal is no longer the pending one; read the alert again.")
+    if parse_rfc3339(pending.expires) <= ctx.now:
+        raise unprocessable("The proposed expiry has passed; propose the update again.")
+
+
+def _approve_update(svc: Services, ctx: RequestContext, record: AlertRecord, pending: PendingUpdate,
+                    proposal: str | None) -> AlertOut:
+    _check_proposal(ctx, pending, proposal)
+    new = published(record, now=ctx.now, msg_type="Update", content=pending.content, expires=pending.expires,
+                    approved_by=ctx.caller.sub)
+    _replace(record, new)
+    if new.expires != record.expires:
+        alert_store.put_cells(new.id, new.cells, new.expires)
+    _enqueue(svc, _audience_messages(new))
+    return alert_store.get(new.id).to_out(ctx.now)  # type: ignore[union-attr]
+
+
 def update(svc: Services, ctx: RequestContext, alert_id: str, body: AlertUpdateIn) -> AlertOut:
+    """Propose new content for a published alert (202). It replaces any earlier proposal and reaches
+    nobody until another supervisor of the team approves it."""
     record = _visible(ctx, alert_id)
     check_transition(record, "update", ctx.now)
     if not any(getattr(body, f) is not msgspec.UNSET for f in body.__struct_fields__):
@@ -172,12 +222,10 @@ def update(svc: Services, ctx: RequestContext, alert_id: str, body: AlertUpdateI
         expires = _check_expiry(body.expires_at, ctx)
     content = apply_update(record, body)
     _check_translations(content.language, content.translations)
-    new = published(record, now=ctx.now, msg_type="Update", content=content, expires=expires)
+    new = propose(record, proposal_id=str(uuid.uuid4()), content=content, expires=expires, by=ctx.caller.sub,
+                  now=ctx.now)
     _replace(record, new)
-    if expires != record.expires:
-        alert_store.put_cells(new.id, new.cells, new.expires)
-    _enqueue(svc, _audience_messages(new))
-    return alert_store.get(new.id).to_out(ctx.now)  # type: ignore[union-attr]
+    return new.to_out(ctx.now)
 
 
 def _audience_messages(record: AlertRecord) -> list[FanoutMessage]:
@@ -219,8 +267,8 @@ def list_alerts(svc: Services, ctx: RequestContext, query: AlertListQuery) -> Al
 
 # -- residents -------------------------------------------------------------------------------
 
-def _delivered(ctx: RequestContext, alert_id: str) -> tuple[str, str]:
-    """(alert id, subscriber id) when this alert was delivered to the calling resident; else 404."""
+def _delivered(ctx: RequestContext, alert_id: str) -> tuple[str, SubscriberRecord]:
+    """(alert id, subscriber) when this alert was delivered to the calling resident; else 404."""
     subscriber = current_subscriber(ctx)
     try:
         alert_id = str(uuid.UUID(alert_id))
@@ -228,30 +276,34 @@ def _delivered(ctx: RequestContext, alert_id: str) -> tuple[str, str]:
         raise not_found("No such alert.") from None
     if delivery_store.get(alert_id, subscriber.id) is None:
         raise not_found("No such alert.")
-    return alert_id, subscriber.id
+    return alert_id, subscriber
 
 
-def _resident_audit(ctx: RequestContext, subscriber_id: str, action: str, record_id: str) -> AccessRecord:
-    return AccessRecord(actor=subscriber_id, role="resident", action=action, at=ctx.now,
+def _resident_audit(svc: Services, ctx: RequestContext, subscriber: SubscriberRecord, action: str,
+                    record_id: str) -> AccessRecord:
+    """The resident is named by its `res_` pseudonym only (unrecomputable once erased)."""
+    return AccessRecord(actor=resident_name(svc, subscriber), role="resident", action=action, at=ctx.now,
                         request_id=ctx.request_id, record_id=record_id)
 
 
 def read_receipt(svc: Services, ctx: RequestContext, alert_id: str) -> ReceiptOut:
-    alert_id, subscriber_id = _delivered(ctx, alert_id)
+    alert_id, subscriber = _delivered(ctx, alert_id)
     now_text = to_rfc3339(ctx.now)
-    if not delivery_store.receipt(alert_id, subscriber_id, now_text):
-        existing = delivery_store.get(alert_id, subscriber_id)
+    if not delivery_store.receipt(alert_id, subscriber.id, now_text):
+        existing = delivery_store.get(alert_id, subscriber.id)
         now_text = existing.read_at if existing and existing.read_at else now_text
     from chalicelib.store import access_log
 
-    access_log.append(_resident_audit(ctx, subscriber_id, "subscriber.receipt", alert_id))
+    access_log.append(_resident_audit(svc, ctx, subscriber, "subscriber.receipt", alert_id))
     return ReceiptOut(alert_id=alert_id, read_at=now_text)
 
 
 def respond(svc: Services, ctx: RequestContext, alert_id: str, body: ResponseIn) -> ResponseOut:
     """The reply becomes an inbound online contact (platform `beatline`) in the alert team's log.
-    Its author is the fixed system id RESPONDER; the resident appears only as a keyed pseudonym
-    (`handle_pseudonym`), so replies from one resident can be linked without naming the device."""
+    Its author is the fixed system id RESPONDER; the resident appears only as a pseudonym keyed by
+    its own secret (`handle_pseudonym` = `rsp_...`), so replies from one resident can be linked
+    while it exists, and by nobody after erasure. It is also a message of the resident's conversation with the
+    team about the alert (issue 11); the word index records it in the same transaction."""
     alert_id, _ = _delivered(ctx, alert_id)
     alert = alert_store.get(alert_id)
     if alert is None:
@@ -316,7 +368,8 @@ def feed(svc: Services, ctx: RequestContext, area_id: str | None) -> bytes:
         title = f"Beatline alerts: {area.name}"
     else:
         title = "Beatline alerts"
-    records = [r for r in alert_store.public_live(ctx.now, area_id) if r.live_at(ctx.now)]
+    # Published alerts and the Cancel of cancelled ones, until they (would have) expired.
+    records = [r for r in alert_store.public_live(ctx.now, area_id) if r.status_at(ctx.now) in ("published", "cancelled")]
     records.sort(key=lambda r: r.updated_at, reverse=True)
     alerts = [to_public(r, sender=svc.settings.alert_sender, now=ctx.now) for r in records]
     base = svc.settings.public_base_url

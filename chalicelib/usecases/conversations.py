@@ -39,7 +39,7 @@ from chalicelib.domain.conversations import (
 )
 from chalicelib.domain.cursors import query_fingerprint
 from chalicelib.domain.subscribers import ConversationInboxItem
-from chalicelib.errors import FieldError, bad_request, forbidden, rate_limited
+from chalicelib.errors import FieldError, bad_request, forbidden, rate_limited, unauthorized
 
 LOG = logging.getLogger("beatline.conversations")
 RESPONDER = "system:beatline-residents"  # author of inbound contacts; the resident is a pseudonym
@@ -66,6 +66,7 @@ class Repository(Protocol):
     def hit_rate(self, key: str, limit: int, window_ends: datetime) -> bool: ...
     def owned(self, owner: str) -> list[Conversation]: ...
     def erase_resident_words(self, conversation_id: str) -> list[str]: ...
+    def erase_message_words(self, conversation_id: str, message_id: str) -> str | None: ...
     def forget_owner(self, conversation_id: str) -> None: ...
     def unlink_contacts(self, contact_ids: Any) -> None: ...
 
@@ -77,13 +78,30 @@ def _repo(svc: Any) -> Repository:
 # -- who is asking ---------------------------------------------------------------------------
 
 def _resident_actor(svc: Any, subscriber: Any) -> str:
-    """How the access log names a resident."""
-    return subscriber.id
+    """How the access log names a resident: `res_`, keyed by the subscriber's own secret."""
+    from chalicelib.usecases.subscribers import resident_name
+
+    return resident_name(svc, subscriber)
 
 
 def _resident_handle(svc: Any, subscriber: Any) -> str:
-    """How an inbound contact names a resident: a keyed pseudonym, never the subscriber id."""
-    return svc.pseudonyms.handle("beatline", subscriber.id)
+    """How an inbound contact names a resident (`rsp_`): unrecomputable once erased."""
+    from chalicelib.usecases.subscribers import resident_name
+
+    return resident_name(svc, subscriber, "reply")
+
+
+MESSAGES = "messages"  # word-index ref prefix of a conversation message: messages#<conversation>/<message>
+
+
+def _words(svc: Any, ctx: RequestContext, message: Message) -> Any:
+    """A resident message is indexed as holding the resident's words (store.words, erasure)."""
+    if message.sender != "resident":
+        return None
+    from chalicelib.store.words import WordHolder
+
+    return WordHolder(subscriber_id=ctx.subscriber.id, owner=_resident_actor(svc, ctx.subscriber), table=MESSAGES,
+                      record_id=f"{message.conversation_id}/{message.id}", expires_at=message.expires_at)
 
 
 def _audit(svc: Any, ctx: RequestContext, action: str, **fields: Any) -> AccessRecord:
@@ -143,7 +161,8 @@ def _contact(svc: Any, ctx: RequestContext, conv: Conversation, message: Message
         tags=("alert-response", "conversation") if reply is not None else ("conversation",), notes=reply,
         author=ctx.caller.sub if team_side else RESPONDER, team=conv.team, version=1, created_at=stamp,
         updated_at=stamp, expires_at=message.expires_at, content_digest=message.content_digest,
-        platform="beatline", direction="outbound" if team_side else "inbound", thread_ref=conv.id,
+        platform="beatline", direction="outbound" if team_side else "inbound",
+        thread_ref=conv.alert_id if reply is not None and conv.alert_id else conv.id,
         handle_pseudonym=None if team_side else _resident_handle(svc, ctx.subscriber), area_id=conv.area_id,
     )
 
@@ -177,11 +196,13 @@ def _write(svc: Any, ctx: RequestContext, old: Conversation | None, new: Convers
     from chalicelib.store.conversations import Write  # a plain value object of the port
 
     events = rules.figure_events(old, new, message.sent_at)
+    action = "alert.response" if reply is not None else action  # alert replies keep their log action
     return Write(
         contact=_contact(svc, ctx, new, message, new.topic, reply),
         audit=_audit(svc, ctx, action, record_id=new.id),
         figures=rules.figure_keys(new.team, message.sent_at[:10], events),
         inbox=_inbox(new, message),
+        words=_words(svc, ctx, message),
     )
 
 
@@ -223,10 +244,12 @@ def _open(svc: Any, ctx: RequestContext, conv_id: str, *, team: str, area_id: st
     )
     message_id = first_message_id or rules.keyed_uuid(svc.pseudonyms.subkey("conversation-first"), conv_id)
     message = _new_message(svc, ctx, conv_id, message_id, text, 1)
-    from chalicelib.store.conversations import ConversationExists
+    from chalicelib.store.conversations import ConversationExists, ResidentGone
 
     try:
         _repo(svc).start(conv, message, _write(svc, ctx, None, conv, message, "conversation.start", reply))
+    except ResidentGone:
+        raise unauthorized("This subscriber no longer exists; register again.") from None
     except ConversationExists as exists:
         old = exists.existing
         if old is None or old.owner != ctx.subscriber.id or old.content_digest != digest:
@@ -270,7 +293,7 @@ def post_message(svc: Any, ctx: RequestContext, conversation_id: str, body: Mess
 
 def _append(svc: Any, ctx: RequestContext, conv: Conversation, message_id: str, text: str,
             reply: str | None = None) -> tuple[int, MessageOut]:
-    from chalicelib.store.conversations import MessageExists, VersionChanged
+    from chalicelib.store.conversations import MessageExists, ResidentGone, VersionChanged
 
     if ctx.caller.kind != "resident" and not conv.owner:
         raise DomainError("closed", "The resident of this conversation no longer exists.")
@@ -280,6 +303,8 @@ def _append(svc: Any, ctx: RequestContext, conv: Conversation, message_id: str, 
         message = _new_message(svc, ctx, conv.id, message_id, text, new.version)
         try:
             _repo(svc).append(conv, new, message, _write(svc, ctx, conv, new, message, "conversation.message", reply))
+        except ResidentGone:
+            raise unauthorized("This subscriber no longer exists; register again.") from None
         except MessageExists as exists:
             return _resent(exists.existing, message)
         except VersionChanged:
@@ -382,13 +407,17 @@ def reply_to_alert(svc: Any, ctx: RequestContext, *, alert_id: str, team: str, a
     return conv_id, rules.keyed_uuid(svc.pseudonyms.subkey("conversation-contact"), conv_id, message_id)
 
 
+def erase_message_words(svc: Any, record_id: str) -> str | None:
+    """Word-index erasure of one message (`<conversation>/<message>`): its text goes. Returns the
+    contact it became, which the caller redacts like any reply contact (notes, pseudonym, amendments)."""
+    conversation_id, _, message_id = record_id.partition("/")
+    return _repo(svc).erase_message_words(conversation_id, message_id)
+
+
 def erase_resident(svc: Any, subscriber_id: str) -> int:
-    """Erasure: the resident's message texts go, the contacts they became lose the resident's
-    pseudonym, and each conversation forgets its owner. Team messages and counts stay."""
-    erased = 0
-    for conv in _repo(svc).owned(subscriber_id):
-        contact_ids = _repo(svc).erase_resident_words(conv.id)
-        _repo(svc).unlink_contacts(contact_ids)
+    """Erasure, conversation side: each conversation forgets its owner (team messages and counts
+    stay). The words go through the word index (usecases.subscribers._erase_words)."""
+    owned = _repo(svc).owned(subscriber_id)
+    for conv in owned:
         _repo(svc).forget_owner(conv.id)
-        erased += len(contact_ids)
-    return erased
+    return len(owned)

@@ -79,7 +79,7 @@ def _contact_rows(svc: Services, ctx: RequestContext, query: HistoryQuery, actio
         plan, months=history.months_desc(query.from_, query.to), occurred_from=filters["from"],
         occurred_to=filters["to"], limit=query.limit, position=position,
     )
-    rows = [history.to_row(stored, svc.pseudonyms.officer) for stored in page.rows]
+    rows = [history.to_row(stored, svc.pseudonyms.officer, svc.pseudonyms.history_row) for stored in page.rows]
     access_log.append(ctx.audit(action, query=filters, row_count=len(rows), purpose=query.purpose))
     return RowsResult(rows, svc.cursors.encode(page.position, fingerprint))
 

@@ -19,6 +19,7 @@ from chalicelib.context import RequestContext
 from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.cursors import query_fingerprint
 from chalicelib.domain.geometry import covering_cells
+from chalicelib.domain.pseudonyms import decode_secret, new_subscriber_secret
 from chalicelib.domain.shapes import Circle, area_km2, validate_shape
 from chalicelib.domain.subscribers import (
     MAX_CELLS,
@@ -49,16 +50,31 @@ from chalicelib.errors import FieldError, ProblemError, bad_request, not_found, 
 from chalicelib.services import Services
 from chalicelib.store import access_log, ratelimit
 from chalicelib.store import areas as area_store
+from chalicelib.store import contacts as contact_store
 from chalicelib.store import deliveries as delivery_store
 from chalicelib.store import subscribers as subscriber_store
+from chalicelib.store import words as word_store
 
 LOG = logging.getLogger("beatline.subscribers")
 RATE_WINDOW_SECONDS = 60
 
 
-def _audit(ctx: RequestContext, subscriber_id: str, action: str, **fields: Any) -> AccessRecord:
-    return AccessRecord(actor=subscriber_id, role="resident", action=action, at=ctx.now,
-                        request_id=ctx.request_id, record_id=subscriber_id, **fields)
+ERASURE_ACTOR = "system:erasure"
+
+
+def resident_name(svc: Services, record: SubscriberRecord, purpose: str = "resident") -> str:
+    """The resident's pseudonym for `purpose` (access log `res_`, request log `rlg_`, reply
+    contacts `rsp_`): keyed by the subscriber's own secret, so erasure makes it unrecomputable."""
+    if record.secret is None:
+        raise RuntimeError("subscriber record without a secret")  # current() gives every record one
+    return svc.pseudonyms.resident(decode_secret(record.secret), record.id, purpose)
+
+
+def _audit(svc: Services, ctx: RequestContext, record: SubscriberRecord, action: str, **fields: Any) -> AccessRecord:
+    """An access-log entry about the resident's own record: the resident is named only by `res_`."""
+    name = resident_name(svc, record)
+    return AccessRecord(actor=name, role="resident", action=action, at=ctx.now,
+                        request_id=ctx.request_id, record_id=name, **fields)
 
 
 def _check_rate(svc: Services, ctx: RequestContext) -> None:
@@ -145,9 +161,10 @@ def register(svc: Services, ctx: RequestContext, body: SubscriberIn) -> Register
         preferences=Preferences(language=body.language, categories=tuple(body.categories) if body.categories else None,
                                 min_severity=body.min_severity, quiet_hours=body.quiet_hours),
         areas=(), cells=(), created_at=stamp, updated_at=stamp, expires_at=expires,
+        secret=new_subscriber_secret(),
     )
     subscriber_store.create(record)
-    access_log.append(_audit(ctx, subscriber_id, "subscriber.create"))
+    access_log.append(_audit(svc, ctx, record, "subscriber.create"))
     return Registered(id=subscriber_id, token=token, expires_at=to_rfc3339(expires))
 
 
@@ -161,7 +178,18 @@ def current(ctx: RequestContext) -> SubscriberRecord:
     record = subscriber_store.get(caller.sub)
     if record is None or record.expires_at <= ctx.now:
         raise unauthorized("This subscriber no longer exists; register again.")
-    return record
+    return _with_secret(record)
+
+
+def _with_secret(record: SubscriberRecord) -> SubscriberRecord:
+    """Records registered before per-subscriber secrets get one on first use."""
+    if record.secret is not None:
+        return record
+    subscriber_store.set_secret(record.id, new_subscriber_secret())
+    again = subscriber_store.get(record.id)
+    if again is None or again.secret is None:
+        raise unauthorized("This subscriber no longer exists; register again.")
+    return again
 
 
 def _channel_out(channel: dict) -> ChannelOut:
@@ -183,7 +211,7 @@ def to_out(record: SubscriberRecord) -> SubscriberOut:
 
 def get_me(svc: Services, ctx: RequestContext) -> SubscriberOut:
     record = current(ctx)
-    access_log.append(_audit(ctx, record.id, "subscriber.read"))
+    access_log.append(_audit(svc, ctx, record, "subscriber.read"))
     return to_out(record)
 
 
@@ -211,24 +239,52 @@ def patch_me(svc: Services, ctx: RequestContext, patch: SubscriberPatch) -> Subs
     new = SubscriberRecord(
         id=record.id, channel=channel, preferences=Preferences(**{**prefs.__dict__, **updates}),
         areas=record.areas, cells=record.cells, created_at=record.created_at,
-        updated_at=to_rfc3339(ctx.now), expires_at=record.expires_at,
+        updated_at=to_rfc3339(ctx.now), expires_at=record.expires_at, secret=record.secret,
     )
     _save(new)
     if channel is not record.channel:
         _drop_channel(svc, record.channel)
-    access_log.append(_audit(ctx, record.id, "subscriber.update"))
+    access_log.append(_audit(svc, ctx, record, "subscriber.update"))
     return to_out(new)
 
 
+def _erase_words(svc: Services, ctx: RequestContext, owner: str) -> int:
+    """Redact every record the word index lists for `owner`, then drop the index entries.
+    Each redaction is logged by the system (`contact.erase_words`), naming only the record."""
+    redacted = 0
+    done: list[str] = []
+    for ref in word_store.refs(owner):
+        table, record_id = word_store.split_ref(ref)
+        if table == "messages":  # a conversation message (issue 11): its text, then its contact
+            from chalicelib.usecases.conversations import erase_message_words
+
+            table, record_id = word_store.CONTACTS, erase_message_words(svc, record_id) or ""
+        if table == word_store.CONTACTS and record_id:
+            audit = AccessRecord(actor=ERASURE_ACTOR, role="system", action="contact.erase_words", at=ctx.now,
+                                 request_id=ctx.request_id, record_id=record_id)
+            digest = svc.pseudonyms.content_digest(f"{record_id}|erased".encode())
+            redacted += contact_store.redact_words(record_id, digest, audit)
+        done.append(ref)
+    word_store.forget(owner, done)
+    return redacted
+
+
 def erase_me(svc: Services, ctx: RequestContext) -> None:
+    """Erasure, in an order that survives interruption (the same token retries it until the
+    record, deleted last, is gone): stop new words, redact kept words, delete deliveries, index
+    entries, inbox and the record with its secret. See docs/data-protection.md."""
     record = current(ctx)
+    subscriber_store.mark_erasing(record.id)
     from chalicelib.usecases.conversations import erase_resident
 
-    erase_resident(svc, record.id)  # the resident's words in conversations (issue 11)
+    erase_resident(svc, record.id)  # conversations forget the resident (issue 11)
+    redacted = _erase_words(svc, ctx, resident_name(svc, record))
+    # Logged before the secret goes: the entry names the resident by a pseudonym nobody can
+    # recompute afterwards.
+    access_log.append(_audit(svc, ctx, record, "subscriber.erase", row_count=redacted))
     delivery_store.erase_subscriber(record.id)
     subscriber_store.erase(record)
     _drop_channel(svc, record.channel)
-    access_log.append(_audit(ctx, record.id, "subscriber.erase"))
 
 
 def _resolve(index: int, item: Any) -> dict:
@@ -268,13 +324,14 @@ def put_areas(svc: Services, ctx: RequestContext, body: AreasIn) -> SubscriberOu
     new = SubscriberRecord(
         id=record.id, channel=record.channel, preferences=record.preferences, areas=tuple(areas),
         cells=ordered, created_at=record.created_at, updated_at=to_rfc3339(ctx.now), expires_at=record.expires_at,
+        secret=record.secret,
     )
     # New index entries first, then the record, then drop the cells no longer covered: the worker
     # ignores entries for cells the record no longer lists, so no half-state sends anything wrong.
     subscriber_store.write_index(record.id, ordered, [a["shape"] for a in areas], record.expires_at)
     _save(new)
     subscriber_store.delete_index(record.id, set(record.cells) - cells)
-    access_log.append(_audit(ctx, record.id, "subscriber.areas.replace", row_count=len(areas)))
+    access_log.append(_audit(svc, ctx, record, "subscriber.areas.replace", row_count=len(areas)))
     return to_out(new)
 
 
@@ -286,7 +343,7 @@ def inbox(svc: Services, ctx: RequestContext, query: InboxQuery) -> InboxPage:
     # Expired alerts stop showing anywhere (their inbox copies expire by TTL later).
     visible = [msgspec.convert(i, ConversationInboxItem if i.get("kind") == "conversation" else InboxItemOut)
                for i in items if i.get("expires_at", "") > now_text]
-    access_log.append(_audit(ctx, record.id, "subscriber.inbox.read", row_count=len(visible)))
+    access_log.append(_audit(svc, ctx, record, "subscriber.inbox.read", row_count=len(visible)))
     return InboxPage(items=visible, next_cursor=svc.cursors.encode(position, fingerprint))
 
 

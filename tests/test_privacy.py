@@ -1,0 +1,291 @@
+"""Erasure leaves nothing linkable (issue 9, flaw 6) and analysts' rows do not lead back to the
+record (flaw 10). The table sweeps read every test table directly: verification, not a request path."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.alerting import circle, post, publish, register, resident, resident_pseudonym, spot, square
+from tests.conftest import bearer
+
+PURPOSE = "erasure verification"
+
+
+def _every_item_text() -> Iterator[tuple[str, str]]:
+    """(table, item as JSON text) for every item of every test table."""
+    import boto3
+
+    from chalicelib.settings import SETTINGS
+
+    client = boto3.client("dynamodb", region_name=SETTINGS.region)  # AWS_ENDPOINT_URL_DYNAMODB: the test DB
+    for table in client.list_tables()["TableNames"]:
+        if not table.startswith(SETTINGS.table_prefix):
+            continue
+        for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+            for item in page["Items"]:
+                yield table, json.dumps(item)
+
+
+def _traces(*needles: str) -> list[tuple[str, str]]:
+    return [(table, needle) for table, text in _every_item_text() for needle in needles if needle in text]
+
+
+def _audit(client, staff_token, actor: str) -> list[dict]:
+    now = datetime.now(UTC)
+    query = urlencode({"from": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                       "to": (now + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                       "actor": actor, "purpose": PURPOSE, "limit": 200})
+    response = client.http.get(f"/v1/audit?{query}", headers=bearer(staff_token("admin")))
+    assert response.status_code == 200, response.body
+    return response.json_body["items"]
+
+
+def _reply(client, token: str, alert_id: str, message: str) -> str:
+    response = post(client, f"/v1/alerts/{alert_id}/responses", token, {"message": message})
+    assert response.status_code == 201, response.body
+    return response.json_body["id"]
+
+
+def _erase(client, token: str) -> None:
+    assert client.http.delete("/v1/subscribers/me", headers=bearer(token)).status_code == 204
+
+
+def _beatline_count(team: str, day: str) -> int:
+    from chalicelib.store import contacts as contact_store
+
+    return dict(contact_store.counters(f"team:{team}|platform", f"{day}|", f"{day}|~")).get(f"{day}|beatline", 0)
+
+
+def test_erasure_removes_words_and_every_trace_of_the_id(client, staff_token, team, services_override):
+    """Several replies, one amended by a supervisor, receipts, inbox: after erasure no table holds
+    the subscriber id or the words; the replies still count; the log keeps its entries under a
+    pseudonym nothing can recompute."""
+    services_override(channels={})
+    lat, lon = spot()
+    subscriber_id, token = resident(client, [circle(lat, lon, 300)])
+    officer, supervisor = staff_token("officer", team=team), staff_token("supervisor", team=team)
+    alert_id = publish(client, officer, supervisor, square(lat, lon, 0.01))
+    assert post(client, f"/v1/alerts/{alert_id}/read", token).status_code == 200
+    words = [f"I saw a van {uuid.uuid4().hex}", f"It was blue {uuid.uuid4().hex}"]
+    replies = [_reply(client, token, alert_id, text) for text in words]
+    amended = f"Resident said {uuid.uuid4().hex}"
+    patched = client.http.patch(f"/v1/contacts/{replies[0]}", headers=bearer(supervisor),
+                                body=json.dumps({"version": 1, "notes": amended}))
+    assert patched.status_code == 200, patched.body
+    name = resident_pseudonym(subscriber_id)
+    reply_name = resident_pseudonym(subscriber_id, "reply")
+    before = _audit(client, staff_token, name)
+    assert {"subscriber.create", "subscriber.receipt", "alert.response"} <= {e["action"] for e in before}
+    assert _traces(subscriber_id)  # sanity: the sweep does find it while it exists
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    counted = _beatline_count(team, day)
+
+    _erase(client, token)
+
+    assert _traces(subscriber_id, *words, amended, reply_name) == []
+    assert _audit(client, staff_token, subscriber_id) == []
+    after = _audit(client, staff_token, name)  # append-only: every entry is still there
+    assert {e["at"] + e["action"] for e in before} < {e["at"] + e["action"] for e in after}
+    assert any(e["action"] == "subscriber.erase" and e["row_count"] == 2 for e in after)
+    with pytest.raises(AssertionError):
+        resident_pseudonym(subscriber_id)  # the secret is gone with the record
+    from chalicelib.store import contacts as contact_store
+
+    for contact_id in replies:
+        contact = contact_store.get(contact_id)
+        assert contact is not None and contact.notes is None and contact.handle_pseudonym is None
+        assert (contact.topic, contact.platform, contact.thread_ref) == ("other", "beatline", alert_id)
+    assert _beatline_count(team, day) == counted == 2  # counts stay
+    changes = contact_store.amendments(replies[0])[0]["changes"]
+    assert changes == [{"field": "notes", "old": None, "new": None, "erased": True}]
+    system = _audit(client, staff_token, "system:erasure")
+    assert {e["record_id"] for e in system if e["action"] == "contact.erase_words"} >= set(replies)
+    stale = client.http.patch(f"/v1/contacts/{replies[1]}", headers=bearer(supervisor),
+                              body=json.dumps({"version": 1, "notes": words[1]}))
+    assert stale.status_code == 409  # a PATCH prepared before the erasure cannot write the words back
+
+
+def test_inbox_only_subscriber_and_a_second_erasure(client, staff_token):
+    subscriber_id, token = register(client)
+    name = resident_pseudonym(subscriber_id)
+    assert client.http.get("/v1/subscribers/me/inbox", headers=bearer(token)).status_code == 200
+    _erase(client, token)
+    assert client.http.delete("/v1/subscribers/me", headers=bearer(token)).status_code == 401
+    assert _traces(subscriber_id) == []
+    assert _audit(client, staff_token, subscriber_id) == []
+    actions = sorted(e["action"] for e in _audit(client, staff_token, name))
+    assert actions == ["subscriber.create", "subscriber.erase", "subscriber.inbox.read"]
+
+
+def test_reply_to_an_updated_alert_is_erased_too(client, staff_token, team, services_override):
+    services_override(channels={})
+    lat, lon = spot()
+    subscriber_id, token = resident(client, [circle(lat, lon, 300)])
+    officer, supervisor = staff_token("officer", team=team), staff_token("supervisor", team=team)
+    alert_id = publish(client, officer, supervisor, square(lat, lon, 0.01))
+    update = post(client, f"/v1/alerts/{alert_id}/update", supervisor, {"headline": "Vans seen on Elm Street"})
+    assert update.status_code in (200, 202), update.body
+    if update.json_body.get("pending_update"):  # where updates need a second person's approval
+        second = staff_token("supervisor", team=team)
+        assert post(client, f"/v1/alerts/{alert_id}/approve", second).status_code == 200
+    text = f"After the update {uuid.uuid4().hex}"
+    contact_id = _reply(client, token, alert_id, text)
+    _erase(client, token)
+    assert _traces(subscriber_id, text) == []
+    from chalicelib.store import contacts as contact_store
+
+    assert contact_store.get(contact_id).notes is None
+
+
+def test_no_words_are_stored_once_erasure_has_started(client, staff_token, team, services_override):
+    """The reply transaction checks the subscriber is not being erased, so the word index erasure
+    reads is complete (no reply slips in between reading the index and deleting the record)."""
+    services_override(channels={})
+    lat, lon = spot()
+    subscriber_id, token = resident(client, [circle(lat, lon, 300)])
+    alert_id = publish(client, staff_token("officer", team=team), staff_token("supervisor", team=team),
+                       square(lat, lon, 0.01))
+    from chalicelib.store import subscribers as subscriber_store
+
+    subscriber_store.mark_erasing(subscriber_id)
+    text = f"racing the erasure {uuid.uuid4().hex}"
+    response = post(client, f"/v1/alerts/{alert_id}/responses", token, {"message": text})
+    assert response.status_code == 401
+    assert _traces(text) == []
+    _erase(client, token)  # an interrupted erasure is finished with the same token
+    assert _traces(subscriber_id) == []
+
+
+def test_request_log_names_residents_by_a_secret_keyed_pseudonym(client):
+    from chalicelib.services import services
+
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    handler = Keep()
+    logger = logging.getLogger("beatline.request")
+    logger.addHandler(handler)
+    try:
+        subscriber_id, token = register(client)
+        log_name = resident_pseudonym(subscriber_id, "log-caller")
+        client.http.get("/v1/subscribers/me", headers=bearer(token))
+        _erase(client, token)
+        client.http.get("/v1/subscribers/me", headers=bearer(token))  # dead token
+    finally:
+        logger.removeHandler(handler)
+    callers = [json.loads(line)["caller"] for line in lines]
+    assert callers == [None, log_name, log_name, None]
+    text = "\n".join(lines)
+    assert subscriber_id not in text and services().pseudonyms.caller(subscriber_id) not in text
+
+
+def test_resident_pseudonyms_need_the_secret_and_differ_by_purpose():
+    from chalicelib.domain.pseudonyms import Pseudonymizer, decode_secret, new_subscriber_secret
+
+    p = Pseudonymizer(b"k" * 32)
+    secret, other = decode_secret(new_subscriber_secret()), decode_secret(new_subscriber_secret())
+    sid = str(uuid.uuid4())
+    names = {p.resident(secret, sid, purpose) for purpose in ("resident", "log-caller", "reply")}
+    assert len(names) == 3 and {n[:4] for n in names} == {"res_", "rlg_", "rsp_"}
+    assert p.resident(secret, sid) == p.resident(secret, sid)
+    assert p.resident(other, sid) != p.resident(secret, sid)
+    assert Pseudonymizer(b"j" * 32).resident(secret, sid) != p.resident(secret, sid)
+    with pytest.raises(ValueError):
+        p.resident(b"short", sid)
+
+
+# --- flaw 10: analysts' rows ------------------------------------------------------------------
+
+
+def _decoded(cursor: str) -> bytes:
+    return b"".join(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)) for part in cursor.split("."))
+
+
+def test_history_rows_are_keyed_pseudonyms_to_the_minute_and_cursors_hide_ids(client, staff_token, team):
+    from chalicelib.services import services
+
+    officer = staff_token("officer", team=team)
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    ids = []
+    for n in range(3):
+        body = {"id": str(uuid.uuid4()), "kind": "online", "occurred_at": (at + timedelta(seconds=7 + n)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "topic": "fraud_scams", "outcome": "advice_given", "platform": "facebook", "direction": "inbound"}
+        assert client.http.post("/v1/contacts", headers=bearer(officer), body=json.dumps(body)).status_code == 201
+        ids.append(body["id"])
+    analyst = staff_token("analyst")
+    params = {"team": team, "from": (at - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+              "to": (at + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"), "purpose": PURPOSE, "limit": 2}
+    first = client.http.get(f"/v1/history/contacts?{urlencode(params)}", headers=bearer(analyst))
+    assert first.status_code == 200, first.body
+    rows, cursor = first.json_body["items"], first.json_body["next_cursor"]
+    assert cursor and len(rows) == 2
+    rest = client.http.get(f"/v1/history/contacts?{urlencode({**params, 'cursor': cursor})}", headers=bearer(analyst))
+    rows += rest.json_body["items"]
+    expected = [services().pseudonyms.history_row(i) for i in reversed(ids)]
+    assert [r["row"] for r in rows] == expected and all(r.startswith("row_") for r in expected)
+    minute = (at + timedelta(seconds=7)).strftime("%Y-%m-%dT%H:%M:00Z")
+    assert {r["occurred_at"] for r in rows} <= {minute, (at + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:00Z")}
+    assert all(r["occurred_at"].endswith(":00Z") for r in rows)
+    export = client.http.get(f"/v1/history/contacts.csv?{urlencode(params)}", headers=bearer(analyst))
+    seen = first.body.decode() + rest.body.decode() + export.body.decode() + json.dumps(dict(export.headers))
+    for contact_id in ids:
+        assert contact_id not in seen
+        assert contact_id.encode() not in _decoded(cursor)  # encrypted, not just signed
+        assert contact_id.encode() not in _decoded(export.headers["X-Next-Cursor"])
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda c: c.replace(".", ".A", 1),
+    lambda c: c[:-1] + ("A" if c[-1] != "A" else "B"),
+    lambda c: ("A" if c[0] != "A" else "B") + c[1:],
+    lambda c: c.split(".")[1],
+    lambda c: c.split(".")[0] + ".",
+    lambda c: c + "." + c,
+    lambda c: "AAAAAAAAAAAAAAAA." + c.split(".")[1],
+])
+def test_tampered_encrypted_cursors_are_400(mutate):
+    from chalicelib.domain.cursors import CursorCodec
+    from chalicelib.errors import ProblemError
+
+    codec = CursorCodec(b"c" * 32)
+    cursor = codec.encode({"m": "2026-11", "k": {"id": {"S": "secret-id"}}}, "fp")
+    assert b"secret-id" not in _decoded(cursor)
+    assert codec.decode(cursor, "fp") == {"m": "2026-11", "k": {"id": {"S": "secret-id"}}}
+    with pytest.raises(ProblemError) as raised:
+        codec.decode(mutate(cursor), "fp")
+    assert raised.value.status == 400
+    with pytest.raises(ProblemError):
+        CursorCodec(b"d" * 32).decode(cursor, "fp")  # another key
+
+
+def test_a_subscriber_registered_before_secrets_gets_one_on_first_use(client):
+    """Records written before per-subscriber secrets existed: the first request gives them one,
+    and from then on they are logged (and erasable) like any other."""
+    from chalicelib.domain.subscribers import Preferences, SubscriberRecord
+    from chalicelib.services import services
+    from chalicelib.store import subscribers as subscriber_store
+
+    subscriber_id = str(uuid.uuid4())
+    now = datetime.now(UTC)
+    token, expires = services().resident_tokens.issue(subscriber_id, now)
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    subscriber_store.create(SubscriberRecord(
+        id=subscriber_id, channel={"type": "inbox"}, preferences=Preferences(), areas=(), cells=(),
+        created_at=stamp, updated_at=stamp, expires_at=expires))
+    assert subscriber_store.get(subscriber_id).secret is None
+    assert client.http.get("/v1/subscribers/me", headers=bearer(token)).status_code == 200
+    name = resident_pseudonym(subscriber_id)  # asserts the secret now exists
+    _erase(client, token)
+    assert _traces(subscriber_id) == []
+    assert name.startswith("res_")
