@@ -103,7 +103,7 @@ def check_items(records: list[Any]) -> None:
         assert got == expected, (sorted(set(got.items()) ^ set(expected.items()), key=str)[:4])
 
 
-def _seed(records: list[Any], counters: Counter, endpoint: str) -> float:
+def _seed(records: list[Any], counters: Counter, endpoint: str, keys: frozenset[str] = COUNTER_KEYS_READ) -> float:
     """BatchWriteItem the contacts (items serialised by the store's own model mapping, so the
     history index attributes are the real ones) and put the counter totals (of COUNTER_KEYS_READ)
     of everything seeded so far. Serialising (Python) overlaps with writing (DynamoDB Local, Java) on two threads."""
@@ -136,12 +136,12 @@ def _seed(records: list[Any], counters: Counter, endpoint: str) -> float:
             chunk = records[i:i + 500]
             futures.append(pool.submit(write, contacts_table, [_item(r) for r in chunk]))
             for record in chunk:
-                counters.update(key for key in record.counter_keys() if key[0] in COUNTER_KEYS_READ)
+                counters.update(key for key in record.counter_keys() if key[0] in keys)
         for future in futures:
             future.result()
         from chalicelib.domain.stats_keys import with_period_grains
 
-        counter_items = [StatCounterModel(key=k, bucket=b, contacts=n).serialize()
+        counter_items = [StatCounterModel(key=k, bucket=f"{b}|00", contacts=n).serialize()  # shard 00
                          for (k, b), n in with_period_grains(counters).items()]
         list(pool.map(lambda part: write(StatCounterModel.Meta.table_name, part),
                       [counter_items[j::WORKERS] for j in range(WORKERS)]))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -36,6 +36,16 @@ class Services:
     _channels: Mapping[str, Any] | None = field(default=None, repr=False)
     # Conversations' repository (chalicelib.store.conversations.ConversationPorts).
     conversations: Any = None
+    # (shape, H3 resolution) -> cells; injectable so tests can prove a refused shape is never covered.
+    coverer: Callable[[Any, int], set[str]] | None = None
+
+    def cover(self, shape: Any, resolution: int) -> set[str]:
+        """The H3 cells that may overlap `shape` (callers check its cost first: check_cover_cost)."""
+        if self.coverer is not None:
+            return self.coverer(shape, resolution)
+        from chalicelib.domain.geometry import covering_cells
+
+        return covering_cells(shape, resolution)
 
     def push_channels(self) -> Mapping[str, Any]:
         """type -> Channel; the real ones are imported only when the worker first needs them."""
@@ -68,6 +78,7 @@ def build_services(
     fanout_queue: Any = None,
     push_resolver: Resolver = system_resolver,
     conversations: Any = None,
+    coverer: Callable[[Any, int], set[str]] | None = None,
 ) -> Services:
     policies = [
         IssuerPolicy(
@@ -108,6 +119,7 @@ def build_services(
         resident_tokens=resident_tokens,
         channels_override=channels,
         push_guard=EgressGuard(resolver=push_resolver),
+        coverer=coverer,
     )
     if fanout_queue is None:
         from chalicelib.notify.wiring import build_queue

@@ -173,6 +173,12 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
      allow({"analyst": 200, "admin": 200, "supervisor_x": 200})),
     ("GET", "/v1/history/stats?{window}&by=kind&team={team_y}", None,
      allow({"analyst": 200, "admin": 200, "supervisor_y": 200})),
+    ("GET", "/v1/history/engagement?{window}&team={team_x}", None,
+     allow({"analyst": 200, "admin": 200, "supervisor_x": 200})),
+    ("GET", "/v1/history/engagement?{window}&team={team_y}", None,
+     allow({"analyst": 200, "admin": 200, "supervisor_y": 200})),
+    ("GET", "/v1/history/engagement?{window}&group_by=week", None,
+     allow({"analyst": 200, "admin": 200, "supervisor_x": 200, "supervisor_y": 200})),
     ("GET", "/v1/history/alerts?{window}", None, allow({"analyst": 200, "admin": 200})),
     ("GET", "/v1/audit?{window}", None, allow({"admin": 200})),
     # Subscribers: a resident's own record only (there is no way to name another's)

@@ -13,7 +13,17 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.alerting import circle, post, publish, register, resident, resident_pseudonym, spot, square
+from tests.alerting import (
+    circle,
+    post,
+    publish,
+    register,
+    resident,
+    resident_pseudonym,
+    spot,
+    square,
+    update_published,
+)
 from tests.conftest import bearer
 
 PURPOSE = "erasure verification"
@@ -131,11 +141,8 @@ def test_reply_to_an_updated_alert_is_erased_too(client, staff_token, team, serv
     subscriber_id, token = resident(client, [circle(lat, lon, 300)])
     officer, supervisor = staff_token("officer", team=team), staff_token("supervisor", team=team)
     alert_id = publish(client, officer, supervisor, square(lat, lon, 0.01))
-    update = post(client, f"/v1/alerts/{alert_id}/update", supervisor, {"headline": "Vans seen on Elm Street"})
-    assert update.status_code in (200, 202), update.body
-    if update.json_body.get("pending_update"):  # where updates need a second person's approval
-        second = staff_token("supervisor", team=team)
-        assert post(client, f"/v1/alerts/{alert_id}/approve", second).status_code == 200
+    update_published(client, supervisor, staff_token("supervisor", team=team), alert_id,
+                     {"headline": "Vans seen on Elm Street"})
     text = f"After the update {uuid.uuid4().hex}"
     contact_id = _reply(client, token, alert_id, text)
     _erase(client, token)

@@ -35,7 +35,8 @@ def test_contacts_table_keys_indexes_and_ttl():
     ("model_name", "keys", "ttl_attribute"),
     [
         ("AmendmentModel", {"contact_id": "HASH", "version": "RANGE"}, "expires_at"),
-        ("StatCounterModel", {"key": "HASH", "bucket": "RANGE"}, None),
+        # TTL for the engagement items (staff pseudonyms); plain counters carry no expires_at.
+        ("StatCounterModel", {"key": "HASH", "bucket": "RANGE"}, "expires_at"),
         ("AccessLogModel", {"day": "HASH", "at_id": "RANGE"}, None),
     ],
 )

@@ -19,6 +19,7 @@ from chalicelib.domain.alert_records import (
     ResponseIn,
     ResponseOut,
 )
+from chalicelib.domain.shapes import MAX_AREA_KM2, SHAPE_RULES
 from chalicelib.services import Services
 from chalicelib.usecases import alerts as usecase
 
@@ -28,6 +29,8 @@ TAG = "alerts"
 
 @operation(bp, "POST", "/v1/alerts", action="alerts:draft", tag=TAG, request=AlertIn, request_doc=AlertInDoc,
            summary="Draft an alert for an area of your team (CAP 1.2 values)",
+           description=(f"`area`: `{{\"area_id\"}}` of a named area of your team, a Circle (50 m..20 km radius) or a "
+                        f"Polygon/MultiPolygon of at most {MAX_AREA_KM2:,.0f} km². {SHAPE_RULES}"),
            responses={201: ("The draft.", AlertOut), **std(400, 401, 403, 413, 503)})
 def draft_alert(svc: Services, ctx: RequestContext, body: AlertIn) -> Reply:
     return Reply(201, usecase.draft(svc, ctx, body))

@@ -9,6 +9,7 @@ from chalicelib.api.responses import std
 from chalicelib.auth.permissions import PUBLIC
 from chalicelib.context import RequestContext
 from chalicelib.domain.areas import AreaIn, AreaList, AreaListQuery, AreaOut
+from chalicelib.domain.shapes import MAX_AREA_KM2, MAX_COVER_CELLS, SHAPE_RULES
 from chalicelib.services import Services
 from chalicelib.usecases import areas as usecase
 
@@ -30,7 +31,9 @@ def get_area(svc: Services, ctx: RequestContext, id: str) -> Reply:
 
 @operation(bp, "PUT", "/v1/areas/{id}", action="areas:write", tag=TAG, request=AreaIn,
            summary="Create or replace a named area (GeoJSON Polygon or MultiPolygon)",
-           description="Limits: 1,000 vertices, 2,500 km². Contacts already logged keep the area they were tagged with.",
+           description=(f"Limits: {MAX_AREA_KM2:,.0f} km²; at most {MAX_COVER_CELLS[9]:,} H3 resolution-9 cells "
+                        f"(the contact cell index), by estimate. {SHAPE_RULES} "
+                        "Contacts already logged keep the area they were tagged with."),
            responses={201: ("Created.", AreaOut), 200: ("Replaced.", AreaOut), **std(400, 401, 403, 413, 503)})
 def put_area(svc: Services, ctx: RequestContext, id: str, body: AreaIn) -> Reply:
     status, area = usecase.put_area(svc, ctx, id, body)

@@ -10,6 +10,7 @@ from chalice import Blueprint
 from chalicelib.api.framework import Reply, operation
 from chalicelib.api.responses import std
 from chalicelib.context import RequestContext
+from chalicelib.domain.engagement import EngagementOut, EngagementQuery
 from chalicelib.domain.history import (
     AlertHistoryPage,
     AlertHistoryQuery,
@@ -65,6 +66,18 @@ def history_contacts_csv(svc: Services, ctx: RequestContext, query: HistoryQuery
            responses={200: ("Buckets sorted by period then key.", StatsOut), **std(400, 401, 403, 503)})
 def history_stats(svc: Services, ctx: RequestContext, query: StatsQuery) -> Reply:
     return Reply(200, usecase.stats(svc, ctx, query))
+
+
+@operation(bp, "GET", "/v1/history/engagement", action="history:engagement", tag=TAG, query=EngagementQuery,
+           summary="Distinct staff who logged contacts, per period (day, ISO week, month; UTC) and team",
+           description="Counts only, never staff ids: per bucket, how many distinct staff logged at least one "
+                       "contact (`any`), one street, one online and one outbound online contact, in total and "
+                       "by the role they logged it under. Read from counters written with each contact (one "
+                       "Query per request); amendments move them. Supervisors: own team only; without `team`, "
+                       "analysts and admins get one bucket per team. " + PURPOSE_NOTE,
+           responses={200: ("Buckets sorted by period then team.", EngagementOut), **std(400, 401, 403, 503)})
+def history_engagement(svc: Services, ctx: RequestContext, query: EngagementQuery) -> Reply:
+    return Reply(200, usecase.engagement(svc, ctx, query))
 
 
 @operation(bp, "GET", "/v1/history/alerts", action="history:alerts", tag=TAG, query=AlertHistoryQuery,

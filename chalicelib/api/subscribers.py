@@ -8,6 +8,7 @@ from chalicelib.api.framework import Reply, operation
 from chalicelib.api.responses import std
 from chalicelib.auth.permissions import PUBLIC
 from chalicelib.context import RequestContext
+from chalicelib.domain.shapes import SHAPE_RULES
 from chalicelib.domain.subscribers import (
     MAX_CELLS,
     MAX_SHAPE_KM2,
@@ -76,7 +77,8 @@ def erase_me(svc: Services, ctx: RequestContext) -> Reply:
            description=(
                f"Limits: {MAX_SHAPES} shapes; a polygon at most {MAX_SHAPE_KM2:.0f} km² and 1,000 vertices; a circle "
                f"50 m..20 km radius; together at most {MAX_CELLS} H3 resolution-7 cells (~5.2 km² each). "
-               "Beyond a limit: 400 naming the shape."),
+               f"Beyond a limit: 400 naming the shape. {SHAPE_RULES} A named area whose covering would "
+               "exceed the estimate limit is refused at `areas[i].area_id`."),
            responses={200: ("The record with its areas.", SubscriberOut), **std(400, 401, 403, 413, 503)})
 def put_areas(svc: Services, ctx: RequestContext, body: AreasIn) -> Reply:
     return Reply(200, usecase.put_areas(svc, ctx, body))

@@ -33,6 +33,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # History (analysts) and the access log; supervisors are held to their own team in the use case
     "history:contacts": frozenset({"analyst", "admin", "supervisor"}),
     "history:stats": frozenset({"analyst", "admin", "supervisor"}),
+    "history:engagement": frozenset({"analyst", "admin", "supervisor"}),
     "history:export": frozenset({"analyst", "admin"}),
     "history:alerts": frozenset({"analyst", "admin"}),
     "audit:read": frozenset({"admin"}),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -18,6 +18,9 @@ from chalicelib.clock import to_rfc3339
 from chalicelib.domain import geo, stats_keys
 from chalicelib.domain.pseudonyms import Pseudonymizer
 from chalicelib.errors import FieldError, bad_request
+
+if TYPE_CHECKING:
+    from chalicelib.domain.engagement import Activity
 
 TOPICS = (
     "antisocial_behaviour", "burglary", "community_event", "domestic_abuse", "drugs",
@@ -199,6 +202,8 @@ class ContactRecord:
     thread_ref: str | None = None
     handle_pseudonym: str | None = None
     area_id: str | None = None
+    # The role the author logged it under (engagement counters); None: not logged by staff.
+    author_role: str | None = None
 
     @property
     def day(self) -> str:
@@ -213,6 +218,13 @@ class ContactRecord:
             "area": self.area_id,
         }
         return stats_keys.counter_keys(self.day, self.team, values)
+
+    def engagement(self) -> Activity | None:
+        """What this contact adds to the distinct-staff counters (domain.engagement.Activity)."""
+        from chalicelib.domain import engagement
+
+        return engagement.activity(contact_id=self.id, author=self.author, team=self.team, occurred_at=self.occurred_at,
+                                   kind=self.kind, direction=self.direction, role=self.author_role)
 
     def to_out(self) -> ContactOut:
         return ContactOut(
@@ -260,6 +272,7 @@ def new_record(
     rules: ContactRules,
     pseudonyms: Pseudonymizer,
     area_for_cell: Any = None,
+    author_role: str | None = None,
 ) -> ContactRecord:
     """Validate the time rules and build the stored record for a new contact."""
     errors = check_occurred_at(item.occurred_at, now, rules)
@@ -271,7 +284,7 @@ def new_record(
         id=str(item.id), occurred_at=to_rfc3339(occurred), topic=item.topic, outcome=item.outcome,
         tags=tuple(item.tags), notes=item.notes, author=author, team=team, version=1,
         created_at=stamp, updated_at=stamp, expires_at=occurred + rules.retention,
-        content_digest=content_digest(item, author, pseudonyms),
+        content_digest=content_digest(item, author, pseudonyms), author_role=author_role,
     )
     if isinstance(item, StreetContactIn):
         cell = geo.contact_cell(item.location.lat, item.location.lon)

@@ -41,6 +41,11 @@ class Pseudonymizer:
     def officer(self, sub: str) -> str:
         return "off_" + _b32(self._mac("officer", sub), 20)
 
+    def staff(self, grain: str, period: str, sub: str) -> str:
+        """Engagement counters: a different pseudonym in every period (and a different subkey from
+        `off_`), so stored counter items link nobody across periods or to history rows."""
+        return "stf_" + _b32(self._mac("engagement-staff", f"{grain}|{period}|{sub}"), 16)
+
     def caller(self, sub: str) -> str:
         """For log lines: lets operators correlate requests without naming anyone."""
         return "usr_" + _b32(self._mac("log-caller", sub), 16)

@@ -11,17 +11,19 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.operand import Path
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import history, stats_keys
 from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.contacts import Change, ContactRecord
+from chalicelib.domain.engagement import ItemUpdate
 from chalicelib.store import access_log
 from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store.errors import StoreUnavailable, translate_store_errors
@@ -76,7 +78,7 @@ def to_model(record: ContactRecord) -> ContactModel:
         lon=record.lon, cell=record.cell, setting=record.setting, platform=record.platform,
         direction=record.direction, thread_ref=record.thread_ref,
         handle_pseudonym=record.handle_pseudonym, area_id=record.area_id,
-        expires_at=record.expires_at,
+        expires_at=record.expires_at, author_role=record.author_role,
         **history.index_attributes(record),
     )
 
@@ -93,7 +95,7 @@ def from_model(model: ContactModel) -> ContactRecord:
         cell=model.cell, setting=model.setting, platform=model.platform,
         direction=model.direction, thread_ref=model.thread_ref,
         handle_pseudonym=model.handle_pseudonym, area_id=model.area_id,
-        expires_at=model.expires_at,
+        expires_at=model.expires_at, author_role=model.author_role,
     )
 
 
@@ -107,6 +109,14 @@ def _add_counters(tx: TransactWrite, deltas: Mapping[tuple[str, str], int], shar
             StatCounterModel(key=key, bucket=f"{bucket}|{shard:02d}"),
             actions=[StatCounterModel.contacts.add(delta)],
         )
+
+
+def _add_engagement(tx: TransactWrite, updates: Sequence[ItemUpdate]) -> None:
+    """Per-member counters of the engagement items (dynamic attribute names: raw paths)."""
+    for update in updates:
+        actions: list[Any] = [Path(name).add(delta) for name, delta in sorted(update.adds.items())]
+        actions.append(StatCounterModel.expires_at.set(update.expires_at))
+        tx.update(StatCounterModel(key=update.key, bucket=update.bucket), actions=actions)
 
 
 def _run(build: Any, guarded_index: int, subscriber_index: int | None = None) -> None:
@@ -140,6 +150,7 @@ def _run(build: Any, guarded_index: int, subscriber_index: int | None = None) ->
 def create(
     record: ContactRecord, counters: Iterable[tuple[str, str]], audit: AccessRecord,
     words: WordHolder | None = None,
+    engagement: Sequence[ItemUpdate] = (),
 ) -> Literal["created"]:
     """Write a new contact with its counters and access-log entry in one round trip.
 
@@ -159,6 +170,7 @@ def create(
             tx.condition_check(type(item), item.id, condition=condition)
             tx.save(words.model())
         _add_counters(tx, deltas, counter_shard(record.id))
+        _add_engagement(tx, engagement)
 
     # TransactWriteItems lists condition checks first, then puts, then updates (PynamoDB's order).
     if words is None:
@@ -233,6 +245,7 @@ def amend(
     changes: list[Change],
     counter_deltas: Mapping[tuple[str, str], int],
     audit: AccessRecord,
+    engagement: Sequence[ItemUpdate] = (),
 ) -> None:
     """Replace the contact if its version is still `old.version`; keep the amendment; move counters."""
     model = to_model(new)
@@ -249,6 +262,7 @@ def amend(
         tx.save(amendment, condition=AmendmentModel.version.does_not_exist())
         tx.save(audit_model, condition=access_log.append_condition())
         _add_counters(tx, stats_keys.with_period_grains(counter_deltas), counter_shard(new.id))
+        _add_engagement(tx, engagement)
 
     _run(build, guarded_index=0)
 

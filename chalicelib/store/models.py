@@ -88,6 +88,7 @@ class ContactModel(Model):
     thread_ref = UnicodeAttribute(null=True)
     handle_pseudonym = UnicodeAttribute(null=True)
     area_id = UnicodeAttribute(null=True)
+    author_role = UnicodeAttribute(null=True)  # officer|supervisor: the engagement counters' role
     expires_at = TTLAttribute()
 
     by_author = ContactsByAuthor()
@@ -138,7 +139,11 @@ class AmendmentModel(Model):
 
 
 class StatCounterModel(Model):
-    """(scope|dimension, day|value) -> number of contacts. See domain.stats_keys."""
+    """(scope|dimension, day|value) -> number of contacts. See domain.stats_keys.
+
+    The same table holds the engagement items (`<scope>|engagement|<grain>`, see
+    domain.engagement): their per-member attributes are dynamic (not declared here) and they
+    carry `expires_at`, because they hold staff pseudonyms; plain counters never expire."""
 
     class Meta(_Meta):
         table_name = SETTINGS.table_name("stats")
@@ -146,6 +151,7 @@ class StatCounterModel(Model):
     key = UnicodeAttribute(hash_key=True)
     bucket = UnicodeAttribute(range_key=True)
     contacts = NumberAttribute(default=0)
+    expires_at = TTLAttribute(null=True)
 
 
 class AccessByActor(GlobalSecondaryIndex["AccessLogModel"]):

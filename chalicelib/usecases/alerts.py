@@ -38,8 +38,8 @@ from chalicelib.domain.alert_records import (
 )
 from chalicelib.domain.alerts import PublicAlert
 from chalicelib.domain.cursors import query_fingerprint
-from chalicelib.domain.geometry import AreaMatcher, covering_cells
-from chalicelib.domain.shapes import Circle, validate_shape
+from chalicelib.domain.geometry import AreaMatcher
+from chalicelib.domain.shapes import check_cover_cost, validate_shape
 from chalicelib.domain.subscribers import SubscriberRecord
 from chalicelib.errors import (
     FieldError,
@@ -91,9 +91,9 @@ def _area(body: AlertIn, team: str) -> StoredArea:
             raise bad_request("Unknown area.", [FieldError("area.area_id", "no such area")])
         if area.team != team:
             raise forbidden("That area belongs to another team.")
+        check_cover_cost(area.geometry, "area.area_id", ALERT_RESOLUTION)  # areas stored before the checks
         return StoredArea(shape=area.geometry, name=area.name, area_id=area.id)
-    if not isinstance(area_in, Circle):
-        validate_shape(area_in, "area")
+    validate_shape(area_in, "area")  # structure, size and covering cost, before anything is covered
     return StoredArea(shape=area_in, name="Custom area")
 
 
@@ -116,7 +116,7 @@ def draft(svc: Services, ctx: RequestContext, body: AlertIn) -> AlertOut:
             category=body.category, severity=body.severity, urgency=body.urgency, certainty=body.certainty,
             language=body.language, translations=body.translations or {},
         ),
-        area=area, cells=tuple(sorted(covering_cells(area.shape, ALERT_RESOLUTION))), expires=expires,
+        area=area, cells=tuple(sorted(svc.cover(area.shape, ALERT_RESOLUTION))), expires=expires,
         created_at=stamp, updated_at=stamp,
     )
     alert_store.create(record)

@@ -8,7 +8,8 @@ from chalicelib.clock import to_rfc3339
 from chalicelib.context import RequestContext
 from chalicelib.domain.areas import AreaIn, AreaList, AreaListQuery, AreaOut, AreaRecord
 from chalicelib.domain.cursors import query_fingerprint
-from chalicelib.domain.shapes import validate_shape
+from chalicelib.domain.geo import CONTACT_CELL_RESOLUTION
+from chalicelib.domain.shapes import check_cover_cost, validate_shape
 from chalicelib.errors import FieldError, bad_request, not_found
 from chalicelib.services import Services
 from chalicelib.store import areas as area_store
@@ -25,6 +26,7 @@ def _area_id(raw: str, *, missing_is_404: bool) -> str:
 
 def put_area(svc: Services, ctx: RequestContext, area_id: str, body: AreaIn) -> tuple[int, AreaOut]:
     validate_shape(body.geometry)
+    check_cover_cost(body.geometry, "geometry", CONTACT_CELL_RESOLUTION)  # the contact cell index (CellAreaIndex)
     record = AreaRecord(
         id=_area_id(area_id, missing_is_404=False), name=body.name, team=body.team,
         geometry=body.geometry, updated_at=to_rfc3339(ctx.now),

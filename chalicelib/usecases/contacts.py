@@ -12,7 +12,7 @@ import msgspec
 from chalicelib.auth import permissions
 from chalicelib.clock import to_rfc3339
 from chalicelib.context import RequestContext
-from chalicelib.domain import stats_keys
+from chalicelib.domain import engagement, stats_keys
 from chalicelib.domain.contacts import (
     AmendmentList,
     AmendmentOut,
@@ -46,15 +46,23 @@ def _author_team(ctx: RequestContext) -> tuple[str, str]:
     return caller.sub, caller.team
 
 
+def _engagement_moves(svc: Services, old: ContactRecord | None, new: ContactRecord) -> list[engagement.ItemUpdate]:
+    """The distinct-staff counter updates of a create (old None) or an amendment."""
+    return engagement.item_updates(old.engagement() if old else None, new.engagement(),
+                                   svc.pseudonyms.staff, svc.contact_rules.retention)
+
+
 def create_contact(svc: Services, ctx: RequestContext, item: ContactIn) -> tuple[int, ContactOut]:
     """201 for a new id; 200 for an identical retry; 409 for the same id with other content."""
     author, team = _author_team(ctx)
     record = new_record(
         item, author=author, team=team, now=ctx.now, rules=svc.contact_rules,
         pseudonyms=svc.pseudonyms, area_for_cell=area_store.area_for_cell,
+        author_role=engagement.author_role(ctx.caller.roles),
     )
     try:
-        contact_store.create(record, record.counter_keys(), ctx.audit("contact.create", record_id=record.id))
+        contact_store.create(record, record.counter_keys(), ctx.audit("contact.create", record_id=record.id),
+                             engagement=_engagement_moves(svc, None, record))
         return 201, record.to_out()
     except ConditionFailed as failed:
         # The cancellation reason carries the existing item; read it only if a store ever omits it.
@@ -168,7 +176,8 @@ def amend_contact(svc: Services, ctx: RequestContext, contact_id: str, patch: Co
         return record.to_out()
     deltas = stats_keys.counter_deltas(record.counter_keys(), amended.counter_keys())
     try:
-        contact_store.amend(record, amended, changes, deltas, ctx.audit("contact.amend", record_id=record.id))
+        contact_store.amend(record, amended, changes, deltas, ctx.audit("contact.amend", record_id=record.id),
+                            engagement=_engagement_moves(svc, record, amended))
     except ConditionFailed:
         raise conflict("The contact was amended meanwhile; read it again and retry.") from None
     return amended.to_out()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from msgspec import Struct
@@ -16,9 +16,11 @@ from msgspec import Struct
 from chalicelib.auth.principal import Principal
 from chalicelib.clock import to_rfc3339
 from chalicelib.context import RequestContext
+from chalicelib.domain import engagement as engagement_keys
 from chalicelib.domain import history, stats_keys
 from chalicelib.domain.access import AccessEntryOut
 from chalicelib.domain.cursors import query_fingerprint
+from chalicelib.domain.engagement import EngagementOut, EngagementQuery
 from chalicelib.domain.history import (
     AlertFigures,
     AlertHistoryPage,
@@ -34,6 +36,7 @@ from chalicelib.errors import FieldError, bad_request, forbidden
 from chalicelib.services import Services
 from chalicelib.store import access_log, alert_history
 from chalicelib.store import contacts as contact_store
+from chalicelib.store import engagement as engagement_store
 from chalicelib.store import history as history_store
 
 FORCE_ROLES = frozenset({"analyst", "admin"})
@@ -95,17 +98,23 @@ def contacts_csv(svc: Services, ctx: RequestContext, query: HistoryQuery) -> tup
     return history.to_csv(result.rows), result.next_cursor
 
 
-def stats(svc: Services, ctx: RequestContext, query: StatsQuery) -> StatsOut:
-    """One counter Query (the dimension asked for, at the grain asked for: day, ISO week or
-    month, UTC)."""
-    caller = ctx.caller
-    day_from = history.parse_day(query.from_, "from")
-    day_to = history.parse_day(query.to, "to")
+def _day_range(text_from: str, text_to: str) -> tuple[date, date]:
+    """The whole UTC days of a stats-like query, checked: from <= to, at most MAX_RANGE_DAYS."""
+    day_from = history.parse_day(text_from, "from")
+    day_to = history.parse_day(text_to, "to")
     if day_from > day_to:
         raise bad_request("`from` is after `to`.", [FieldError("from", "must not be after `to`")])
     if day_to - day_from > timedelta(days=history.MAX_RANGE_DAYS):
         raise bad_request(f"The range is longer than {history.MAX_RANGE_DAYS} days.",
                           [FieldError("to", f"at most {history.MAX_RANGE_DAYS} days after `from`")])
+    return day_from, day_to
+
+
+def stats(svc: Services, ctx: RequestContext, query: StatsQuery) -> StatsOut:
+    """One counter Query (the dimension asked for, at the grain asked for: day, ISO week or
+    month, UTC)."""
+    caller = ctx.caller
+    day_from, day_to = _day_range(query.from_, query.to)
     team = _team_scope(caller, query.team)
     keep: Callable[[str], str | None] | None = None
     if team is None:
@@ -126,6 +135,28 @@ def stats(svc: Services, ctx: RequestContext, query: StatsQuery) -> StatsOut:
                "by": query.by, "team": team}
     access_log.append(ctx.audit("history.stats", query=filters, row_count=len(buckets), purpose=query.purpose))
     return StatsOut(buckets=buckets)
+
+
+def engagement(svc: Services, ctx: RequestContext, query: EngagementQuery) -> EngagementOut:
+    """Distinct staff per period and team, from the engagement items: one Query on the team's
+    key (supervisors, or `team=`) or on the force key (every team), whole periods."""
+    day_from, day_to = _day_range(query.from_, query.to)
+    team = _team_scope(ctx.caller, query.team)
+    first = stats_keys.period_of(day_from.isoformat(), query.group_by)
+    last = stats_keys.period_of(day_to.isoformat(), query.group_by)
+    if team is None:
+        found = engagement_store.items(engagement_keys.force_key(query.group_by), f"{first}|", f"{last}|\uffff")
+    else:
+        found = engagement_store.items(engagement_keys.team_key(team, query.group_by), f"{first}|", f"{last}|\uffff")
+    force = team is None
+    rows = []
+    for bucket, attributes in found:
+        period, item_team = engagement_keys.parse_bucket(bucket, force)
+        rows.append((period, item_team if force else team, attributes))
+    buckets = engagement_keys.aggregate(rows)
+    filters = {"from": day_from.isoformat(), "to": day_to.isoformat(), "group_by": query.group_by, "team": team}
+    access_log.append(ctx.audit("history.engagement", query=filters, row_count=len(buckets), purpose=query.purpose))
+    return EngagementOut(buckets=buckets)
 
 
 AlertSource = Callable[[str, str, dict[str, Any] | None, int], tuple[list[AlertFigures], dict[str, Any] | None]]

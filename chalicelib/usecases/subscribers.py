@@ -18,9 +18,8 @@ from chalicelib.clock import to_rfc3339
 from chalicelib.context import RequestContext
 from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.cursors import query_fingerprint
-from chalicelib.domain.geometry import covering_cells
 from chalicelib.domain.pseudonyms import decode_secret, new_subscriber_secret
-from chalicelib.domain.shapes import Circle, area_km2, validate_shape
+from chalicelib.domain.shapes import Circle, check_cover_cost, validate_shape
 from chalicelib.domain.subscribers import (
     MAX_CELLS,
     MAX_SHAPE_KM2,
@@ -297,12 +296,10 @@ def _resolve(index: int, item: Any) -> dict:
         area = area_store.get(area_id)
         if area is None:
             raise bad_request("Unknown area.", [FieldError(f"{field}.area_id", "no such area")])
+        check_cover_cost(area.geometry, f"{field}.area_id", SUBSCRIPTION_RESOLUTION)  # areas stored before the checks
         return {"shape": msgspec.to_builtins(area.geometry), "area_id": area.id}
-    if not isinstance(item, Circle):
-        validate_shape(item, field)
-        size = area_km2(item)
-        if size > MAX_SHAPE_KM2:
-            raise bad_request("The shape is too large.", [FieldError(field, f"covers {size:.0f} km²; the limit is {MAX_SHAPE_KM2:.0f} km²")])
+    # Structure, size (polygons: MAX_SHAPE_KM2; circles: bounded by their radius) and covering cost.
+    validate_shape(item, field, **({} if isinstance(item, Circle) else {"max_area_km2": MAX_SHAPE_KM2}))
     return {"shape": msgspec.to_builtins(item)}
 
 
@@ -316,7 +313,7 @@ def put_areas(svc: Services, ctx: RequestContext, body: AreasIn) -> SubscriberOu
 
     cells: set[str] = set()
     for index, area in enumerate(areas):
-        cells |= covering_cells(msgspec.convert(area["shape"], Shape), SUBSCRIPTION_RESOLUTION)
+        cells |= svc.cover(msgspec.convert(area["shape"], Shape), SUBSCRIPTION_RESOLUTION)
         if len(cells) > MAX_CELLS:
             raise bad_request("The areas are too large together.", [FieldError(
                 f"areas[{index}]", f"the areas cover more than {MAX_CELLS} index cells (H3 res {SUBSCRIPTION_RESOLUTION}, ~5 km² each)")])
