@@ -3,6 +3,7 @@
 from chalice import Chalice
 
 from chalicelib.api import alerts, areas, contacts, conversations, history, meta, public, subscribers
+from chalicelib.api.framework import install_method_guards
 from chalicelib.settings import SETTINGS
 
 app = Chalice(app_name="beatline")
@@ -14,6 +15,7 @@ app.register_blueprint(subscribers.bp)
 app.register_blueprint(alerts.bp)
 app.register_blueprint(public.bp)
 app.register_blueprint(conversations.bp)
+install_method_guards(app)  # after the blueprints: 405 problem + Allow for every undeclared method
 
 
 # Event handlers must live in app.py (PITFALLS). The template adds ReportBatchItemFailures.
@@ -30,3 +32,16 @@ def housekeeping(event):
     from chalicelib.notify.wiring import release_held
 
     return {"released": release_held()}
+
+
+# The stream ARN exists only once the table does: the template replaces this placeholder with the
+# access-log table's StreamArn (infra/template.py), keyed on the table name in it.
+@app.on_dynamodb_record(
+    stream_arn=f"arn:aws:dynamodb:{SETTINGS.region}:000000000000:table/{SETTINGS.table_name('access-log')}/stream/*",
+    batch_size=100, starting_position="TRIM_HORIZON", name="access_log_archiver",
+)
+def access_log_archiver(event):
+    """Copies each new access-log entry to the Object Lock bucket (chalicelib/audit_archive.py)."""
+    from chalicelib.audit_archive import handle_stream_event
+
+    return handle_stream_event(event.to_dict()["Records"])

@@ -88,6 +88,7 @@ def build_services(
             keys=staff_keys or staff_key_source(settings),
             allowed_roles=STAFF_ROLES,
             kind="staff",
+            max_lifetime_seconds=settings.staff_token_max_lifetime_seconds,
         )
     ]
     if resident_tokens is None:

@@ -63,7 +63,15 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:8000"  # links in pushes, the Atom feed and CAP
     fanout_async: bool = False  # local queue: deliver on a background thread (`make run`)
     fanout_threads: int = 8  # claim/send threads per fan-out message (see docs/fanout.md)
-    conversation_rate_per_minute: int = 10  # a resident's conversation starts + messages per minute
+    staff_token_max_lifetime_seconds: int = 24 * 3600  # longest exp - iat accepted from the staff IdP
+    # Residents' writes per subscriber (domain/ratelimit.py): together, and replies on their own.
+    resident_write_rate_per_minute: int = 30
+    resident_write_rate_per_hour: int = 300
+    resident_reply_rate_per_minute: int = 5
+    resident_reply_rate_per_hour: int = 30
+    # Access log: TTL of its DynamoDB items; the S3 archive keeps its own (Object Lock) copy.
+    access_log_retention_days: int = 2190
+    audit_archive_bucket: str | None = None  # S3 bucket (Object Lock) the stream archiver writes
 
     def table_name(self, short_name: str) -> str:
         return f"{self.table_prefix}{short_name}"
@@ -131,7 +139,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         public_base_url=env.get("BEATLINE_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         fanout_async=env.get("BEATLINE_FANOUT_ASYNC", "") in ("1", "true", "yes"),
         fanout_threads=_int(env, "BEATLINE_FANOUT_THREADS", 8, 1),
-        conversation_rate_per_minute=_int(env, "BEATLINE_CONVERSATION_RATE_PER_MINUTE", 10, 1),
+        staff_token_max_lifetime_seconds=_int(env, "BEATLINE_STAFF_TOKEN_MAX_LIFETIME_SECONDS", 24 * 3600, 60),
+        resident_write_rate_per_minute=_int(env, "BEATLINE_RESIDENT_WRITE_RATE_PER_MINUTE", 30, 1),
+        resident_write_rate_per_hour=_int(env, "BEATLINE_RESIDENT_WRITE_RATE_PER_HOUR", 300, 1),
+        resident_reply_rate_per_minute=_int(env, "BEATLINE_RESIDENT_REPLY_RATE_PER_MINUTE", 5, 1),
+        resident_reply_rate_per_hour=_int(env, "BEATLINE_RESIDENT_REPLY_RATE_PER_HOUR", 30, 1),
+        access_log_retention_days=_int(env, "BEATLINE_ACCESS_LOG_RETENTION_DAYS", 2190, 1),
+        audit_archive_bucket=_opt(env, "BEATLINE_AUDIT_ARCHIVE_BUCKET"),
     )
     if settings.log_level not in LOG_LEVELS:
         raise SettingsError(f"BEATLINE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")

@@ -3,8 +3,9 @@
 `merge_template(base, stage)` reads the template chalice produced for the app (its functions,
 their roles and event sources) and returns the JSON that `chalice package --merge-template`
 deep-merges into it: tables (from the PynamoDB models), the fan-out queue and DLQ, secrets,
-deploy parameters, log groups, alarms and the least-privilege policies that replace chalice's
-generated ones.
+deploy parameters, log groups, alarms, the access log's Object Lock archive (infra/hardening.py), the
+API stage's throttling and access logs, and one role per function holding exactly what its code
+calls (infra/permissions.py, rendered by infra/roles.py) in place of chalice's generated `*` policy.
 
 Chalice's merge is a recursive dict merge in which any non-dict value (strings, lists) from the
 merge file replaces chalice's; that is what lets this file replace a role's `Policies` list.
@@ -16,7 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.tables import INDEX_ACTIONS, TableSpec, table_resource
+from infra import hardening
+from infra.roles import ARCHIVE_BUCKET, ARCHIVE_FAILURE_QUEUE, GrantError, policy_document
+from infra.tables import TableSpec, table_resource
 
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 WORKER_ROLE = "WorkerRole"
@@ -31,9 +34,7 @@ DEFAULT_FUNCTION_TIMEOUT = 60  # chalice's default lambda_timeout
 # Consuming the queue (Lambda's SQS poller runs with the function's role).
 QUEUE_CONSUME_ACTIONS = ("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
 QUEUE_SEND_ACTIONS = ("sqs:SendMessage",)  # also authorises SendMessageBatch
-SNS_APP_ACTIONS = ("sns:CreatePlatformEndpoint",)
-SNS_ENDPOINT_ACTIONS = ("sns:DeleteEndpoint", "sns:GetEndpointAttributes", "sns:Publish", "sns:SetEndpointAttributes")
-LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+API_FUNCTION = "APIHandler"  # keeps chalice's role (DefaultRole); every other function gets its own
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class FunctionInfo:
     role: str | None  # logical id of the role in the base template, if it is one
     timeout: int
     sqs_events: list[str] = field(default_factory=list)  # event names on the fan-out queue
+    stream_events: list[str] = field(default_factory=list)  # event names on the access-log stream
 
 
 class TemplateError(ValueError):
@@ -105,8 +107,27 @@ def _queue_name_of(queue: Any) -> str | None:
     return None
 
 
-def functions_of(base: dict[str, Any], queue_name: str) -> list[FunctionInfo]:
-    """Every Lambda function chalice packaged, with its role and its fan-out event sources."""
+def _add_event(info: FunctionInfo, event_name: str, event: dict[str, Any], queue_name: str,
+               stream_table: str | None) -> None:
+    kind, properties = event.get("Type"), event.get("Properties", {})
+    if kind == "SQS":
+        name = _queue_name_of(properties.get("Queue"))
+        if name != queue_name:
+            raise TemplateError(
+                f"{info.logical_id}.{event_name} consumes SQS queue {name!r}; this stack defines only {queue_name!r}"
+            )
+        info.sqs_events.append(event_name)
+    elif kind == "DynamoDB":
+        stream = properties.get("Stream")
+        wired = stream == {"Fn::GetAtt": [hardening.ACCESS_LOG_TABLE, "StreamArn"]}  # already merged
+        named = isinstance(stream, str) and stream_table is not None and f":table/{stream_table}/stream/" in stream
+        if not (wired or named):
+            raise TemplateError(f"{info.logical_id}.{event_name} reads stream {stream!r}; only the access log's is wired")
+        info.stream_events.append(event_name)
+
+
+def functions_of(base: dict[str, Any], queue_name: str, stream_table: str | None = None) -> list[FunctionInfo]:
+    """Every Lambda function chalice packaged, with its role and its queue/stream event sources."""
     found = []
     for logical, resource in base.get("Resources", {}).items():
         if resource.get("Type") != SERVERLESS_FUNCTION:
@@ -116,77 +137,13 @@ def functions_of(base: dict[str, Any], queue_name: str) -> list[FunctionInfo]:
         role_id = role["Fn::GetAtt"][0] if isinstance(role, dict) and "Fn::GetAtt" in role else None
         info = FunctionInfo(logical, role_id, int(properties.get("Timeout", DEFAULT_FUNCTION_TIMEOUT)))
         for event_name, event in (properties.get("Events") or {}).items():
-            if event.get("Type") != "SQS":
-                continue
-            name = _queue_name_of(event.get("Properties", {}).get("Queue"))
-            if name != queue_name:
-                raise TemplateError(
-                    f"{logical}.{event_name} consumes SQS queue {name!r}; this stack defines only {queue_name!r}"
-                )
-            info.sqs_events.append(event_name)
+            _add_event(info, event_name, event, queue_name, stream_table)
         found.append(info)
     return found
 
 
 def _arn(logical: str) -> dict[str, Any]:
     return {"Fn::GetAtt": [logical, "Arn"]}
-
-
-def _statement(sid: str, actions: Sequence[str], resources: list[Any]) -> dict[str, Any]:
-    return {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": resources}
-
-
-def _platform_endpoints(app: PlatformApp) -> dict[str, Any]:
-    """arn:...:app/GCM/Name -> arn:...:endpoint/GCM/Name/* (the endpoints created under that app)."""
-    parts = {"Fn::Split": ["/", {"Ref": app.parameter}]}
-    return {
-        "Fn::Sub": [
-            "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:endpoint/${Platform}/${Name}/*",
-            {"Platform": {"Fn::Select": [1, parts]}, "Name": {"Fn::Select": [2, parts]}},
-        ]
-    }
-
-
-def policy_document(
-    tables: Sequence[TableSpec], log_groups: Sequence[str], *, consume_queue: bool
-) -> dict[str, Any]:
-    """Least privilege: every statement names its actions and the exact resources."""
-    statements: list[Any] = []
-    for spec in tables:
-        statements.append(_statement(spec.logical_id, spec.actions, [_arn(spec.logical_id)]))
-        if spec.index_names:
-            statements.append(
-                _statement(
-                    f"{spec.logical_id}Indexes",
-                    INDEX_ACTIONS,
-                    [{"Fn::Sub": f"${{{spec.logical_id}.Arn}}/index/{name}"} for name in spec.index_names],
-                )
-            )
-    statements.append(_statement("FanoutQueueSend", QUEUE_SEND_ACTIONS, [_arn(QUEUE)]))
-    if consume_queue:
-        statements.append(_statement("FanoutQueueConsume", QUEUE_CONSUME_ACTIONS, [_arn(QUEUE)]))
-    statements.append(
-        _statement("ReadSecrets", ("secretsmanager:GetSecretValue",), [{"Ref": s.logical_id} for s in SECRETS])
-    )
-    for app in PLATFORM_APPS:
-        sid = app.parameter.removesuffix("Arn")
-        statements.append({
-            "Fn::If": [
-                app.condition,
-                _statement(sid, SNS_APP_ACTIONS, [{"Ref": app.parameter}]),
-                {"Ref": "AWS::NoValue"},
-            ]
-        })
-        statements.append({
-            "Fn::If": [
-                app.condition,
-                _statement(f"{sid}Endpoints", SNS_ENDPOINT_ACTIONS, [_platform_endpoints(app)]),
-                {"Ref": "AWS::NoValue"},
-            ]
-        })
-    if log_groups:
-        statements.append(_statement("WriteOwnLogs", LOG_ACTIONS, [_arn(group) for group in log_groups]))
-    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def _parameters() -> dict[str, Any]:
@@ -224,6 +181,7 @@ def _parameters() -> dict[str, Any]:
             "Description": "Lambda log retention (logs carry request metadata; keep it short).",
         },
     }
+    parameters.update(hardening.parameters())
     for app in PLATFORM_APPS:
         parameters[app.parameter] = {
             "Type": "String",
@@ -287,120 +245,135 @@ def _secret(secret: SecretDef, stage: StageConfig) -> dict[str, Any]:
     }
 
 
-def merge_template(base: dict[str, Any], stage: StageConfig, tables: Sequence[TableSpec]) -> dict[str, Any]:
-    """The template to pass to `chalice package --merge-template` for this app and stage."""
-    functions = functions_of(base, stage.queue_name)
-    resources: dict[str, Any] = {}
-    base_resources = base.get("Resources", {})
-
-    for spec in tables:
-        resources[spec.logical_id] = table_resource(
-            spec, f"{stage.table_prefix}{spec.short_name}", retain=stage.retain_data
-        )
-
+def _queues(functions: Sequence[FunctionInfo], stage: StageConfig) -> dict[str, Any]:
     workers = [f for f in functions if f.sqs_events]
     worker_timeout = max((f.timeout for f in workers), default=DEFAULT_FUNCTION_TIMEOUT)
-    resources[DEAD_LETTER_QUEUE] = {
-        "Type": "AWS::SQS::Queue",
-        "Properties": {
-            "QueueName": f"{stage.queue_name}-dlq",
-            "MessageRetentionPeriod": 14 * 24 * 3600,
-            "SqsManagedSseEnabled": True,
-        },
-    }
-    resources[QUEUE] = {
-        "Type": "AWS::SQS::Queue",
-        "Properties": {
-            "QueueName": stage.queue_name,
-            "VisibilityTimeout": VISIBILITY_TIMEOUT_FACTOR * worker_timeout,
-            "MessageRetentionPeriod": 4 * 24 * 3600,
-            "SqsManagedSseEnabled": True,
-            "RedrivePolicy": {"deadLetterTargetArn": _arn(DEAD_LETTER_QUEUE), "maxReceiveCount": MAX_RECEIVE_COUNT},
-        },
-    }
-    for secret in SECRETS:
-        resources[secret.logical_id] = _secret(secret, stage)
-
-    # Log groups named by us and wired with LoggingConfig: the role can then name each group
-    # (no logs:CreateLogGroup, no log-group:* wildcard) and retention is bounded.
-    log_group_of = {f.logical_id: f"{f.logical_id}LogGroup" for f in functions}
-    for function in functions:
-        resources[log_group_of[function.logical_id]] = {
-            "Type": "AWS::Logs::LogGroup",
-            "DeletionPolicy": "Delete",
-            "UpdateReplacePolicy": "Delete",
+    return {
+        DEAD_LETTER_QUEUE: {
+            "Type": "AWS::SQS::Queue",
             "Properties": {
-                "LogGroupName": f"/beatline/{stage.stage}/{function.logical_id}",
-                "RetentionInDays": {"Ref": "LogRetentionDays"},
+                "QueueName": f"{stage.queue_name}-dlq",
+                "MessageRetentionPeriod": 14 * 24 * 3600,
+                "SqsManagedSseEnabled": True,
             },
-        }
+        },
+        QUEUE: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": stage.queue_name,
+                "VisibilityTimeout": VISIBILITY_TIMEOUT_FACTOR * worker_timeout,
+                "MessageRetentionPeriod": 4 * 24 * 3600,
+                "SqsManagedSseEnabled": True,
+                "RedrivePolicy": {"deadLetterTargetArn": _arn(DEAD_LETTER_QUEUE), "maxReceiveCount": MAX_RECEIVE_COUNT},
+            },
+        },
+    }
 
-    # Roles: chalice's (shared by the API handler and other functions) keeps its trust policy and
-    # gets our policies instead of its generated ones (which use Resource "*"). Functions that
-    # consume the fan-out queue get their own role: only they may receive and delete messages.
-    members: dict[str, list[str]] = {}
-    for function in functions:
-        role = WORKER_ROLE if function.sqs_events else function.role
-        if role is None:
+
+def _log_group(stage: StageConfig, function: FunctionInfo) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Logs::LogGroup",
+        "DeletionPolicy": "Delete",
+        "UpdateReplacePolicy": "Delete",
+        "Properties": {
+            "LogGroupName": f"/beatline/{stage.stage}/{function.logical_id}",
+            "RetentionInDays": {"Ref": "LogRetentionDays"},
+        },
+    }
+
+
+def role_of(function: FunctionInfo) -> str:
+    """The API handler keeps chalice's role; every other function gets one of its own."""
+    if function.logical_id == API_FUNCTION:
+        if function.role is None:
             raise TemplateError(f"{function.logical_id}: role is not a resource of this template")
-        members.setdefault(role, []).append(function.logical_id)
-    for role, function_ids in members.items():
-        document = policy_document(
-            tables, [log_group_of[f] for f in function_ids], consume_queue=role == WORKER_ROLE
-        )
+        return function.role
+    return WORKER_ROLE if function.sqs_events else f"{function.logical_id}Role"
+
+
+def _new_role(policies: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }],
+            },
+            "Policies": policies,
+        },
+    }
+
+
+def _roles(functions: Sequence[FunctionInfo], tables: Sequence[TableSpec], base_resources: dict[str, Any],
+           log_group_of: dict[str, str]) -> dict[str, Any]:
+    """One role per function, holding exactly infra/permissions.py's grants for it. Chalice's
+    DefaultRole (the API handler's) keeps its trust policy; our policy replaces its `*` one."""
+    resources: dict[str, Any] = {}
+    for function in functions:
+        role = role_of(function)
+        try:
+            document = policy_document(function.logical_id, tables, log_group_of[function.logical_id])
+        except GrantError as exc:
+            raise TemplateError(str(exc)) from exc
         policies = [{"PolicyName": "BeatlineLeastPrivilege", "PolicyDocument": document}]
-        if role == WORKER_ROLE:
-            resources[WORKER_ROLE] = {
-                "Type": "AWS::IAM::Role",
-                "Properties": {
-                    "AssumeRolePolicyDocument": {
-                        "Version": "2012-10-17",
-                        "Statement": [{
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }],
-                    },
-                    "Policies": policies,
-                },
-            }
+        if role in resources:
+            raise TemplateError(f"{role} would serve two functions")
+        if function.logical_id != API_FUNCTION:
+            resources[role] = _new_role(policies)
         elif base_resources.get(role, {}).get("Type") == "AWS::IAM::Role":
             resources[role] = {"Properties": {"Policies": policies}}
         else:
             raise TemplateError(f"role {role!r} is not an AWS::IAM::Role of this template")
+    return resources
 
-    for function in functions:
-        override: dict[str, Any] = {
-            "LoggingConfig": {"LogGroup": {"Ref": log_group_of[function.logical_id]}, "LogFormat": "Text"},
-        }
-        if function.sqs_events:
-            override["Role"] = _arn(WORKER_ROLE)
-            override["Events"] = {
-                name: {"Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]}}
-                for name in function.sqs_events
-            }
-        # Chalice names the queue by ARN text, not Ref. The queue still exists before the event
-        # source mapping: every function Refs FanoutQueue through Globals (BEATLINE_FANOUT_QUEUE_URL).
-        resources[function.logical_id] = {"Properties": override}
 
-    # Alarms
+def _function_override(function: FunctionInfo, log_group: str) -> dict[str, Any]:
+    override: dict[str, Any] = {
+        "LoggingConfig": {"LogGroup": {"Ref": log_group}, "LogFormat": "Text"},
+        "Role": _arn(role_of(function)),
+    }
+    events: dict[str, Any] = {
+        name: {"Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]}} for name in function.sqs_events
+    }
+    events.update({name: {"Properties": hardening.stream_event_properties()} for name in function.stream_events})
+    if events:
+        override["Events"] = events
+    if function.sqs_events:
+        # Bounds the worker's parallel pushes (and its draw on the account's concurrency).
+        override["ReservedConcurrentExecutions"] = {"Ref": "WorkerReservedConcurrency"}
+    # Chalice names the queue by ARN text, not Ref. The queue still exists before the event
+    # source mapping: every function Refs FanoutQueue through Globals (BEATLINE_FANOUT_QUEUE_URL).
+    return {"Properties": override}
+
+
+def _alarms(functions: Sequence[FunctionInfo], stage: StageConfig, base_resources: dict[str, Any]) -> dict[str, Any]:
     # Not encrypted with the AWS-managed aws/sns key: its key policy does not let CloudWatch use
     # it, so alarms could not publish. Alarm messages carry metric names, no personal data.
-    resources[ALARM_TOPIC] = {
-        "Type": "AWS::SNS::Topic",
-        "Properties": {"TopicName": f"beatline-{stage.stage}-alarms"},
+    resources: dict[str, Any] = {
+        ALARM_TOPIC: {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": f"beatline-{stage.stage}-alarms"}},
+        "AlarmEmailSubscription": {
+            "Type": "AWS::SNS::Subscription",
+            "Condition": "HasAlarmEmail",
+            "Properties": {"TopicArn": {"Ref": ALARM_TOPIC}, "Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}},
+        },
+        "FanoutDeadLetterAlarm": _alarm(
+            "Fan-out messages failed 5 times and sit in the DLQ.",
+            "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+            [{"Name": "QueueName", "Value": {"Fn::GetAtt": [DEAD_LETTER_QUEUE, "QueueName"]}}],
+            threshold=1, statistic="Maximum",
+        ),
     }
-    resources["AlarmEmailSubscription"] = {
-        "Type": "AWS::SNS::Subscription",
-        "Condition": "HasAlarmEmail",
-        "Properties": {"TopicArn": {"Ref": ALARM_TOPIC}, "Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}},
-    }
-    resources["FanoutDeadLetterAlarm"] = _alarm(
-        "Fan-out messages failed 5 times and sit in the DLQ.",
-        "AWS/SQS", "ApproximateNumberOfMessagesVisible",
-        [{"Name": "QueueName", "Value": {"Fn::GetAtt": [DEAD_LETTER_QUEUE, "QueueName"]}}],
-        threshold=1, statistic="Maximum",
-    )
+    if any(f.stream_events for f in functions):
+        resources["ArchiveFailureAlarm"] = _alarm(
+            "Access-log records could not be archived to S3 after retries (see docs/deploy.md).",
+            "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+            [{"Name": "QueueName", "Value": {"Fn::GetAtt": [ARCHIVE_FAILURE_QUEUE, "QueueName"]}}],
+            threshold=1, statistic="Maximum",
+        )
     for function in functions:
         dimensions = [{"Name": "FunctionName", "Value": {"Ref": function.logical_id}}]
         resources[f"{function.logical_id}ErrorsAlarm"] = _alarm(
@@ -409,44 +382,94 @@ def merge_template(base: dict[str, Any], stage: StageConfig, tables: Sequence[Ta
         resources[f"{function.logical_id}ThrottlesAlarm"] = _alarm(
             f"{function.logical_id}: throttled invocations.", "AWS/Lambda", "Throttles", dimensions, threshold=1
         )
+    resources.update(_api(stage, base_resources))
+    return resources
+
+
+def _api(stage: StageConfig, base_resources: dict[str, Any]) -> dict[str, Any]:
+    """Names the API per stage, throttles and access-logs its stage, alarms on its 5xx."""
     api_name = f"beatline-{stage.stage}"
     rest_api = base_resources.get("RestAPI", {})
-    if rest_api.get("Type") == "AWS::Serverless::Api":
-        api_stage = rest_api.get("Properties", {}).get("StageName", stage.stage)
-        # Name the API per stage (dev and prod can share an account); the alarm needs the name.
-        resources["RestAPI"] = {"Properties": {"DefinitionBody": {"info": {"title": api_name}}}}
-        resources["Api5xxAlarm"] = _alarm(
-            "API Gateway answered 5xx (Beatline answers client errors with 4xx, so these are ours).",
-            "AWS/ApiGateway", "5XXError",
-            [{"Name": "ApiName", "Value": api_name}, {"Name": "Stage", "Value": api_stage}],
-            threshold=5,
-        )
+    if rest_api.get("Type") != "AWS::Serverless::Api":
+        return {}
+    api_stage = rest_api.get("Properties", {}).get("StageName", stage.stage)
+    resources = hardening.api_stage_resources(stage.stage)
+    # Name the API per stage (dev and prod can share an account); the alarm needs the name.
+    resources["RestAPI"] = {
+        "DependsOn": [hardening.API_GATEWAY_ACCOUNT],
+        "Properties": {"DefinitionBody": {"info": {"title": api_name}}, **hardening.api_stage_properties()},
+    }
+    resources["Api5xxAlarm"] = _alarm(
+        "API Gateway answered 5xx (Beatline answers client errors with 4xx, so these are ours).",
+        "AWS/ApiGateway", "5XXError",
+        [{"Name": "ApiName", "Value": api_name}, {"Name": "Stage", "Value": api_stage}],
+        threshold=5,
+    )
+    return resources
 
+
+def _environment(functions: Sequence[FunctionInfo]) -> dict[str, Any]:
     environment: dict[str, Any] = {
         "BEATLINE_FANOUT_QUEUE_URL": {"Ref": QUEUE},
         "BEATLINE_STAFF_ISSUER": {"Ref": "StaffIssuer"},
         "BEATLINE_STAFF_AUDIENCE": {"Ref": "StaffAudience"},
         "BEATLINE_STAFF_JWKS_URL": {"Ref": "StaffJwksUrl"},
         "BEATLINE_STAFF_ALGORITHMS": {"Ref": "StaffAlgorithms"},
+        "BEATLINE_ACCESS_LOG_RETENTION_DAYS": {"Ref": "AccessLogRetentionDays"},
     }
+    if any(f.stream_events for f in functions):
+        environment["BEATLINE_AUDIT_ARCHIVE_BUCKET"] = {"Ref": ARCHIVE_BUCKET}
     environment.update({s.env_var: {"Ref": s.logical_id} for s in SECRETS})
     environment.update({app.env_var: {"Ref": app.parameter} for app in PLATFORM_APPS})
+    return environment
 
+
+def _outputs(functions: Sequence[FunctionInfo], tables: Sequence[TableSpec]) -> dict[str, Any]:
     outputs: dict[str, Any] = {
         "FanoutQueueUrl": {"Value": {"Ref": QUEUE}},
         "FanoutDeadLetterQueueUrl": {"Value": {"Ref": DEAD_LETTER_QUEUE}},
         "AlarmTopicArn": {"Value": {"Ref": ALARM_TOPIC}},
     }
+    if any(f.stream_events for f in functions):
+        outputs["AuditArchiveBucketName"] = {"Value": {"Ref": ARCHIVE_BUCKET}}
+        outputs["ArchiveFailureQueueUrl"] = {"Value": {"Ref": ARCHIVE_FAILURE_QUEUE}}
     outputs.update({s.logical_id + "Arn": {"Value": {"Ref": s.logical_id}} for s in SECRETS})
     outputs.update({spec.logical_id + "Name": {"Value": {"Ref": spec.logical_id}} for spec in tables})
+    return outputs
 
+
+def merge_template(base: dict[str, Any], stage: StageConfig, tables: Sequence[TableSpec]) -> dict[str, Any]:
+    """The template to pass to `chalice package --merge-template` for this app and stage."""
+    functions = functions_of(base, stage.queue_name, f"{stage.table_prefix}access-log")
+    base_resources = base.get("Resources", {})
+    resources: dict[str, Any] = {
+        spec.logical_id: table_resource(spec, f"{stage.table_prefix}{spec.short_name}", retain=stage.retain_data)
+        for spec in tables
+    }
+    resources.update(_queues(functions, stage))
+    archivers = [f for f in functions if f.stream_events]
+    if len(archivers) > 1:
+        raise TemplateError("one function archives the access log; found several")
+    if archivers:
+        resources.update(hardening.archive_resources(stage.stage, role_of(archivers[0])))
+    for secret in SECRETS:
+        resources[secret.logical_id] = _secret(secret, stage)
+    # Log groups named by us and wired with LoggingConfig: the role can then name each group
+    # (no logs:CreateLogGroup, no log-group:* wildcard) and retention is bounded.
+    log_group_of = {f.logical_id: f"{f.logical_id}LogGroup" for f in functions}
+    for function in functions:
+        resources[log_group_of[function.logical_id]] = _log_group(stage, function)
+    resources.update(_roles(functions, tables, base_resources, log_group_of))
+    for function in functions:
+        resources[function.logical_id] = _function_override(function, log_group_of[function.logical_id])
+    resources.update(_alarms(functions, stage, base_resources))
     return {
         "Parameters": _parameters(),
         "Conditions": _conditions(),
         # SAM merges Globals' variables into each function's (chalice's config.json ones).
-        "Globals": {"Function": {"Environment": {"Variables": environment}}},
+        "Globals": {"Function": {"Environment": {"Variables": _environment(functions)}}},
         "Resources": resources,
-        "Outputs": outputs,
+        "Outputs": _outputs(functions, tables),
     }
 
 

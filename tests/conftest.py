@@ -45,6 +45,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "BEATLINE_VAPID_PRIVATE_KEY_FILE": str(keys_dir / "vapid-es256.pem"),
         "BEATLINE_LOG_LEVEL": "WARNING",
         "BEATLINE_SUBSCRIBER_RATE_PER_MINUTE": "100000",  # the rate-limit test installs its own limit
+        "BEATLINE_RESIDENT_WRITE_RATE_PER_MINUTE": "100000",  # so do tests/test_rate_limits.py's
+        "BEATLINE_RESIDENT_WRITE_RATE_PER_HOUR": "100000",
+        "BEATLINE_RESIDENT_REPLY_RATE_PER_MINUTE": "100000",
+        "BEATLINE_RESIDENT_REPLY_RATE_PER_HOUR": "100000",
     })
     from chalicelib.store.tables import ensure_tables
 
@@ -121,15 +125,16 @@ def team() -> str:
 
 @pytest.fixture
 def services_override() -> Iterator[Callable[..., Any]]:
-    """Install Services built with overrides (clock, keys) for one test; restore afterwards."""
+    """Install Services built with overrides (clock, keys; `settings=` a changed Settings) for one
+    test; restore afterwards."""
     from chalicelib import services as services_module
     from chalicelib.settings import SETTINGS
 
     previous = services_module._current
 
-    def install(**overrides: Any) -> Any:
+    def install(settings: Any = None, **overrides: Any) -> Any:
         overrides.setdefault("push_resolver", TEST_PUSH_RESOLVER)  # no DNS traffic from tests
-        built = services_module.build_services(SETTINGS, **overrides)
+        built = services_module.build_services(settings or SETTINGS, **overrides)
         services_module.use_services(built)
         return built
 

@@ -156,7 +156,8 @@ def test_bad_claims_are_401(client, staff_pem, kid, overrides):
 
 
 def test_expired_within_leeway_is_accepted(client, staff_pem, kid):
-    assert _get(client, _sign(staff_pem, _claims(exp=int(time.time()) - 5), kid)).status_code == 200
+    now = int(time.time())  # issued before it expired: exp < iat is refused on its own
+    assert _get(client, _sign(staff_pem, _claims(iat=now - 600, nbf=now - 600, exp=now - 5), kid)).status_code == 200
 
 
 def test_tampered_payload_is_401(client, staff_pem, kid):

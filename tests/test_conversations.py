@@ -185,7 +185,7 @@ def test_resident_messages_are_rate_limited(client, staff_token, place, services
     from tests.push_dns import TEST_PUSH_RESOLVER
 
     # A fixed clock: all the calls fall in one window (no minute boundary in the middle of the test).
-    limited = services_module.build_services(dataclasses.replace(SETTINGS, conversation_rate_per_minute=3),
+    limited = services_module.build_services(dataclasses.replace(SETTINGS, resident_reply_rate_per_minute=3),
                                              push_resolver=TEST_PUSH_RESOLVER, clock=fixed_clock(datetime.now(UTC)))
     services_override()  # restores the session's services afterwards
     services_module.use_services(limited)

@@ -10,6 +10,7 @@ year 0460 fits the format but not the logging window; a polygon ring must be clo
 
 from __future__ import annotations
 
+import json
 import traceback
 
 import pytest
@@ -110,3 +111,43 @@ def test_stateful_resident_lifecycle_a_deleted_subscriber_stays_gone(live_server
     # the deterministic version of that check lives in tests/test_subscribers.py
     # (test_erased_token_is_401_before_the_body_is_looked_at, test_erasure_*).
     print(f"\nstateful: {len(calls_after_erasure)} calls made with an erased subscriber's token, all 401")
+
+
+UNDECLARED_EXTRA = ("TRACE", "CONNECT", "PROPFIND", "MKCOL", "FOO")
+
+
+def _raw_call(base_url: str, method: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    """http.client sends any method verbatim (requests/urllib3 treat CONNECT specially)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.request(method, path, body=b"[[[", headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+def test_undeclared_methods_answer_405_problem_with_allow_on_the_live_server(live_server):
+    """Every registered path x every method it does not declare (standard and not), on the real
+    HTTP server: 405 problem+json with `Allow`, never an HTML 501 or a 5xx."""
+    import re
+    import uuid
+
+    schema = requests.get(f"{live_server.url}/v1/openapi.json", timeout=30).json()
+    standard = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+    failures: list[str] = []
+    for template, item in schema["paths"].items():
+        declared = sorted(method.upper() for method in item)
+        path = re.sub(r"{\w+}", lambda _: str(uuid.uuid4()), template)
+        for method in [m for m in standard if m not in declared] + list(UNDECLARED_EXTRA):
+            status, headers, body = _raw_call(live_server.url, method, path)
+            ok = status == 405 and headers.get("allow") == ", ".join(declared) \
+                and headers.get("content-type") == "application/problem+json" \
+                and (method == "HEAD" or json.loads(body)["status"] == 405)
+            if not ok:
+                failures.append(f"{method} {template}: {status} {headers.get('content-type')} {body[:80]!r}")
+    assert not failures, "\n".join(failures)

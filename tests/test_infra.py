@@ -188,15 +188,22 @@ def test_no_wildcard_actions_or_resources(template: dict[str, Any], worker_templ
                 assert statement["Action"] == "sts:AssumeRole"
                 continue
             for resource in resources if isinstance(resources, list) else [resources]:
-                # The one pattern: SNS endpoints, created at run time under a named platform app.
+                # The patterns: SNS endpoints (created at run time under a named platform app), the
+                # archive's objects under its prefix, the access log's streams (ListStreams).
                 text = json.dumps(resource)
-                assert "*" not in text or ":endpoint/${Platform}/${Name}/*" in text, statement
+                assert "*" not in text or any(p in text for p in (
+                    ":endpoint/${Platform}/${Name}/*", "${AuditArchiveBucket.Arn}/access-log/*",
+                    "${AccessLogTable.Arn}/stream/*")), statement
 
 
 def test_access_log_table_gets_no_update_or_delete(template: dict[str, Any]) -> None:
     touching = [s for s in iam_statements(template) if "AccessLogTable" in _names(s.get("Resource"))]
     assert touching, "the access log must be writable"
+    stream_reads = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
     for statement in touching:
+        if set(statement["Action"]) <= stream_reads:  # the archiver reads the stream, nothing else
+            assert "stream" in _names(statement["Resource"]).lower(), statement
+            continue
         assert "dynamodb:PutItem" in statement["Action"] or statement["Action"] == ["dynamodb:Query"]
         for forbidden in ("dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"):
             assert forbidden not in statement["Action"]
@@ -341,3 +348,122 @@ def test_stack_environment_names_settings_that_exist(template: dict[str, Any]) -
         assert f'"{name}"' in settings_source, f"settings.py does not read {name}"
     assert {"BEATLINE_STAFF_ISSUER", "BEATLINE_STAFF_AUDIENCE", "BEATLINE_STAFF_JWKS_URL", "BEATLINE_STAFF_ALGORITHMS",
             "BEATLINE_RESIDENT_KEY_SECRET_ARN", "BEATLINE_VAPID_KEY_SECRET_ARN"} <= set(variables)
+
+
+def _function_statements(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
+    role = template["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0]
+    found: list[dict[str, Any]] = []
+    for policy in template["Resources"][role]["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            found += statement["Fn::If"][1:2] if "Fn::If" in statement else [statement]
+    return found
+
+
+def test_each_function_has_its_own_role_rendered_from_its_grants(template: dict[str, Any]) -> None:
+    """Template <-> infra/permissions.py (tests/test_iam_drift.py checks permissions <-> code)."""
+    from chalicelib.settings import SETTINGS
+    from chalicelib.store.models import ALL_MODELS
+    from infra.permissions import CODE_GRANTS
+    from infra.roles import function_grants, resources_of
+    from infra.tables import table_spec
+
+    functions = _resources(template, "AWS::Serverless::Function")
+    assert set(functions) == set(CODE_GRANTS)
+    roles = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()]
+    assert len(set(roles)) == len(roles), "no two functions share a role"
+    tables = {spec.short_name: spec for spec in (table_spec(m, SETTINGS.table_prefix) for m in ALL_MODELS)}
+    for function in functions:
+        granted = {(action, json.dumps(resource, sort_keys=True))
+                   for s in _function_statements(template, function) if s["Sid"] != "WriteOwnLogs"
+                   for action in s["Action"] for resource in s["Resource"]}
+        expected = set()
+        for action, resource in function_grants(function):
+            if resource == "sns/endpoints":
+                continue  # conditional per platform app; covered below
+            expected |= {(action, json.dumps(r, sort_keys=True)) for r in resources_of(resource, tables)}
+        sns = {(a, r) for a, r in granted if a.startswith("sns:")}
+        assert granted - sns == expected, function
+        assert {a for a, _ in sns} == {a for a, r in function_grants(function) if r == "sns/endpoints"}
+
+
+def test_worker_role_holds_nothing_on_personal_records(template: dict[str, Any]) -> None:
+    for function in ("FanoutWorker", "Housekeeping", "AccessLogArchiver"):
+        text = _names(_function_statements(template, function))
+        for table in ("ContactsTable", "AmendmentsTable", "StatsTable", "AreasTable"):
+            assert table not in text, (function, table)
+        assert ("AccessLogTable" in text) == (function == "AccessLogArchiver")
+    assert "PseudonymKeySecret" not in _names(_function_statements(template, "AccessLogArchiver"))
+
+
+def test_append_only_rule_refuses_a_wider_grant() -> None:
+    from infra.roles import GrantError, check_append_only
+
+    for action in ("dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"):
+        with pytest.raises(GrantError, match="append-only"):
+            check_append_only([("dynamodb:PutItem", "table/access-log"), (action, "table/access-log")])
+    check_append_only([("dynamodb:UpdateItem", "table/contacts")])
+
+
+def test_access_log_archive_no_role_can_alter(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    table = resources["AccessLogTable"]["Properties"]
+    assert table["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    bucket = resources["AuditArchiveBucket"]
+    assert bucket["DeletionPolicy"] == "Retain"
+    props = bucket["Properties"]
+    assert props["ObjectLockEnabled"] is True
+    assert props["ObjectLockConfiguration"] == {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {
+        "Mode": "COMPLIANCE", "Days": {"Ref": "AccessLogRetentionDays"}}}}
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert all(props["PublicAccessBlockConfiguration"].values())
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert template["Parameters"]["AccessLogRetentionDays"]["Default"] == 2190
+    policy = resources["AuditArchiveBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    denied = {a for s in policy if s["Effect"] == "Deny" for a in ([s["Action"]] if isinstance(s["Action"], str)
+                                                                   else s["Action"])}
+    assert {"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectRetention", "s3:BypassGovernanceRetention",
+            "s3:PutObjectLegalHold", "s3:*"} <= denied
+    assert any(s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}} for s in policy)
+    # The archiver: PutObject on the archive prefix only, its stream, its failure queue, its logs.
+    archiver = _function_statements(template, "AccessLogArchiver")
+    s3 = [s for s in archiver if any(a.startswith("s3:") for a in s["Action"])]
+    assert [s["Action"] for s in s3] == [["s3:PutObject"]]
+    # Every role in the stack: no S3 action but the archiver's PutObject.
+    s3_actions = {a for s in iam_statements(template) for a in ([s["Action"]] if isinstance(s["Action"], str)
+                                                                else s["Action"]) if a.startswith("s3:")}
+    assert s3_actions == {"s3:PutObject"}
+
+
+def test_archiver_reads_the_stream_with_partial_failures_and_a_failure_queue(template: dict[str, Any]) -> None:
+    function = template["Resources"]["AccessLogArchiver"]["Properties"]
+    assert function["Environment"]["Variables"].get("BEATLINE_AUDIT_ARCHIVE_BUCKET") is None  # from Globals
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["BEATLINE_AUDIT_ARCHIVE_BUCKET"] == {
+        "Ref": "AuditArchiveBucket"}
+    [event] = function["Events"].values()
+    assert event["Type"] == "DynamoDB"
+    props = event["Properties"]
+    assert props["Stream"] == {"Fn::GetAtt": ["AccessLogTable", "StreamArn"]}
+    assert props["StartingPosition"] == "TRIM_HORIZON"
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["BisectBatchOnFunctionError"] is True
+    assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["ArchiveFailureQueue", "Arn"]}
+    metrics = [a["Properties"]["Dimensions"] for a in _resources(template, "AWS::CloudWatch::Alarm").values()]
+    assert [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["ArchiveFailureQueue", "QueueName"]}}] in metrics
+
+
+def test_api_stage_is_throttled_and_access_logged(template: dict[str, Any]) -> None:
+    api = template["Resources"]["RestAPI"]
+    settings = api["Properties"]["MethodSettings"]
+    assert settings == [{"ResourcePath": "/*", "HttpMethod": "*", "MetricsEnabled": True,
+                         "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"},
+                         "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"}}]
+    access = api["Properties"]["AccessLogSetting"]
+    assert access["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    assert "$context.requestId" in access["Format"] and "$context.path" not in access["Format"]
+    assert template["Resources"]["ApiAccessLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert "ApiGatewayAccount" in api["DependsOn"]
+    for group in _resources(template, "AWS::Logs::LogGroup").values():
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    worker = template["Resources"]["FanoutWorker"]["Properties"]
+    assert worker["ReservedConcurrentExecutions"] == {"Ref": "WorkerReservedConcurrency"}

@@ -37,7 +37,7 @@ def test_contacts_table_keys_indexes_and_ttl():
         ("AmendmentModel", {"contact_id": "HASH", "version": "RANGE"}, "expires_at"),
         # TTL for the engagement items (staff pseudonyms); plain counters carry no expires_at.
         ("StatCounterModel", {"key": "HASH", "bucket": "RANGE"}, "expires_at"),
-        ("AccessLogModel", {"day": "HASH", "at_id": "RANGE"}, None),
+        ("AccessLogModel", {"day": "HASH", "at_id": "RANGE"}, "expires_at"),
     ],
 )
 def test_other_tables(model_name, keys, ttl_attribute):
@@ -57,3 +57,10 @@ def test_access_log_model_keeps_query_as_its_attribute_name():
 
     assert AccessLogModel.filters.attr_name == "query"
     assert callable(AccessLogModel.query)
+
+
+def test_access_log_streams_new_images_for_the_archive():
+    from chalicelib.store.models import AccessLogModel
+
+    table, _ = _describe(AccessLogModel)
+    assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}

@@ -19,6 +19,7 @@ from chalicelib.domain.alert_records import (
     ResponseIn,
     ResponseOut,
 )
+from chalicelib.domain.ratelimit import RESIDENT_REPLIES, RESIDENT_WRITES
 from chalicelib.domain.shapes import MAX_AREA_KM2, SHAPE_RULES
 from chalicelib.services import Services
 from chalicelib.usecases import alerts as usecase
@@ -82,7 +83,7 @@ def cancel_alert(svc: Services, ctx: RequestContext, id: str) -> Reply:
     return Reply(200, usecase.cancel(svc, ctx, id))
 
 
-@operation(bp, "POST", "/v1/alerts/{id}/read", action="alerts:receipt", tag=TAG,
+@operation(bp, "POST", "/v1/alerts/{id}/read", action="alerts:receipt", tag=TAG, rate_limit=RESIDENT_WRITES,
            summary="Receipt: the resident opened the alert (idempotent)",
            responses={200: ("Recorded (or already recorded).", ReceiptOut), **std(401, 403, 404, 503)})
 def read_alert(svc: Services, ctx: RequestContext, id: str) -> Reply:
@@ -90,6 +91,7 @@ def read_alert(svc: Services, ctx: RequestContext, id: str) -> Reply:
 
 
 @operation(bp, "POST", "/v1/alerts/{id}/responses", action="alerts:respond", tag=TAG, request=ResponseIn,
+           rate_limit=RESIDENT_REPLIES,
            summary="Reply to an alert; becomes an inbound online contact (platform beatline) of the team",
            responses={201: ("Received.", ResponseOut), **std(400, 401, 403, 404, 413, 503)})
 def respond_alert(svc: Services, ctx: RequestContext, id: str, body: ResponseIn) -> Reply:

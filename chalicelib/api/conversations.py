@@ -20,13 +20,14 @@ from chalicelib.domain.conversations import (
     MyConversationsQuery,
     TeamQueueQuery,
 )
+from chalicelib.domain.ratelimit import RESIDENT_REPLIES
 from chalicelib.services import Services
 from chalicelib.usecases import conversations as usecase
 
 bp = Blueprint(__name__)
 TAG = "conversations"
-RATE = ("Residents: at most BEATLINE_CONVERSATION_RATE_PER_MINUTE (default 10) conversation starts and "
-        "messages together per minute; then 429 with Retry-After.")
+RATE = ("Residents' conversation starts and messages share the alert replies' budget: "
+        "BEATLINE_RESIDENT_REPLY_RATE_PER_MINUTE (default 5) and _PER_HOUR (default 30); then 429 with Retry-After.")
 ID_LINK = {"conversation_id": "$response.body#/id"}
 LINKS = {201: {
     "GetConversation": {"operationId": "get_conversation", "parameters": {"id": "$response.body#/id"}},
@@ -35,6 +36,7 @@ LINKS = {201: {
 
 
 @operation(bp, "POST", "/v1/conversations", action="conversations:start", tag=TAG, request=ConversationIn,
+           rate_limit=RESIDENT_REPLIES,
            summary="Start a conversation with the team of a named area (or of the area holding a point)",
            description=(f"`text` 1..{TEXT_MAX} characters; `id` is the client's UUID (201 new, 200 identical "
                         "resend, 409 same id other content). Give `area_id` or `location`; a place no team's "

@@ -24,6 +24,7 @@ from chalicelib.auth import permissions
 from chalicelib.auth.tokens import InvalidToken
 from chalicelib.context import RequestContext
 from chalicelib.domain.conversations import DomainError
+from chalicelib.domain.ratelimit import RateLimit
 from chalicelib.domain.validation import convert, decode_json
 from chalicelib.errors import FieldError, ProblemError, bad_request, store_unavailable, unauthorized
 from chalicelib.services import Services, services
@@ -49,6 +50,7 @@ class Operation:
     operation_id: str = ""
     description: str = ""
     links: dict[int, dict[str, Any]] = field(default_factory=dict)  # OpenAPI links per status
+    rate_limit: RateLimit | None = None  # applied after authentication, before the body is read
 
     @property
     def public(self) -> bool:
@@ -189,6 +191,33 @@ def _caller(svc: Services | None, principal: Any, ctx: RequestContext | None) ->
     return resident_name(svc, subscriber, "log-caller")
 
 
+def _caller_context(op: Operation, svc: Services, request: Any, request_id: str, principal: Any) -> RequestContext:
+    """Authorize an authenticated caller; a resident's record is loaded here."""
+    ctx = RequestContext(request_id=request_id, now=svc.clock(), client_ip=_client_ip(request))
+    if principal is None:
+        return ctx
+    permissions.require(principal, op.action)
+    ctx = dataclasses.replace(ctx, principal=principal)
+    if principal.kind == "resident":
+        # An erased subscriber's token is dead before anything else is looked at (401, not a 400
+        # about the body it sent, nor a 429).
+        from chalicelib.usecases.subscribers import current
+
+        ctx = dataclasses.replace(ctx, subscriber=current(ctx))
+    return ctx
+
+
+def _inputs(op: Operation, svc: Services, request: Any, path_params: dict[str, str]) -> dict[str, Any]:
+    kwargs: dict[str, Any] = dict(path_params)
+    if op.request is not None:
+        _require_json(request.headers)
+        limit = op.body_limit(svc) if op.body_limit else svc.settings.max_body_bytes
+        kwargs["body"] = decode_json(request.raw_body, op.request, limit=limit)
+    if op.query is not None:
+        kwargs["query"] = convert(_query_dict(request.query_params), op.query, what="query string")
+    return kwargs
+
+
 def handle(op: Operation, fn: Callable[..., Reply], request: Any, path_params: dict[str, str]) -> Response:
     started = time.perf_counter()
     request_id = _request_id(request)
@@ -197,25 +226,14 @@ def handle(op: Operation, fn: Callable[..., Reply], request: Any, path_params: d
     ctx: RequestContext | None = None
     try:
         svc = services()
-        ctx = RequestContext(request_id=request_id, now=svc.clock(), client_ip=_client_ip(request))
-        if not op.public:
-            principal = authenticate(svc, request.headers)
-            permissions.require(principal, op.action)
-            ctx = dataclasses.replace(ctx, principal=principal)
-            if principal.kind == "resident":
-                # An erased subscriber's token is dead before anything else is looked at (401,
-                # not a 400 about the body it sent).
-                from chalicelib.usecases.subscribers import current
+        principal = None if op.public else authenticate(svc, request.headers)
+        ctx = _caller_context(op, svc, request, request_id, principal)
+        if op.rate_limit is not None:
+            # Before decoding: a limited client's garbage costs one counter write, no parsing.
+            from chalicelib.usecases.ratelimit import enforce
 
-                ctx = dataclasses.replace(ctx, subscriber=current(ctx))
-        kwargs: dict[str, Any] = dict(path_params)
-        if op.request is not None:
-            _require_json(request.headers)
-            limit = op.body_limit(svc) if op.body_limit else svc.settings.max_body_bytes
-            kwargs["body"] = decode_json(request.raw_body, op.request, limit=limit)
-        if op.query is not None:
-            kwargs["query"] = convert(_query_dict(request.query_params), op.query, what="query string")
-        response = _encode(fn(svc, ctx, **kwargs), request_id)
+            enforce(svc, ctx, op.rate_limit)
+        response = _encode(fn(svc, ctx, **_inputs(op, svc, request, path_params)), request_id)
     except ProblemError as problem:
         response = problem_response(problem, request_id)
     except DomainError as error:
@@ -223,6 +241,9 @@ def handle(op: Operation, fn: Callable[..., Reply], request: Any, path_params: d
     except OverflowError:
         # Only client values reach datetime's limits (year 1 or 9999 with an offset, say).
         response = problem_response(bad_request("A date or number is out of range."), request_id)
+    except RecursionError:
+        # Only nested client input recurses this deep (bodies are depth-checked before decoding).
+        response = problem_response(bad_request("The input nests too deeply."), request_id)
     except StoreUnavailable:
         response = problem_response(store_unavailable(retry_after=2), request_id)
     except Exception:  # never a stack trace to a client; the log has it
@@ -258,6 +279,7 @@ def operation(
     content_type: str = JSON,
     description: str = "",
     links: dict[int, dict[str, Any]] | None = None,
+    rate_limit: RateLimit | None = None,
 ) -> Callable[[Callable[..., Reply]], Callable[..., Reply]]:
     """Declare a route: `fn(svc, ctx, **path_params, [body=], [query=]) -> Reply`."""
     if action != permissions.PUBLIC:
@@ -269,6 +291,7 @@ def operation(
             responses=responses, request=request, request_doc=request_doc, query=query,
             body_limit=body_limit, content_type=content_type, operation_id=fn.__name__,
             description=description or (fn.__doc__ or "").strip(), links=links or {},
+            rate_limit=rate_limit,
         )
         OPERATIONS.append(op)
 
@@ -281,3 +304,54 @@ def operation(
         return fn
 
     return decorate
+
+
+# Undeclared methods. API Gateway answers a method a path does not declare with its own 403
+# ("Missing Authentication Token") and Chalice with a non-problem 405, so every path declares the
+# standard methods it lacks, answered here; any other method (TRACE, PROPFIND; only `chalice local`
+# lets those through, API Gateway refuses them itself) is answered by the middleware below.
+STANDARD_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+METHOD_FALLBACKS: set[tuple[str, str]] = set()  # (method, path) registered only to answer 405
+
+
+def declared_methods(path: str) -> list[str]:
+    return sorted({op.method for op in OPERATIONS if op.path == path})
+
+
+def method_not_allowed(method: str, path: str, request: Any) -> Response:
+    allow = ", ".join(declared_methods(path))
+    problem = ProblemError(405, "Method not allowed", f"This path answers {allow}.", headers={"Allow": allow},
+                           slug="method-not-allowed")
+    request_id = _request_id(request)
+    response = problem_response(problem, request_id)
+    if method == "HEAD":
+        response.body = ""  # a HEAD answer has no body
+    REQUEST_LOG.info(json.dumps({"msg": "request", "method": method[:16], "route": path, "status": 405,
+                                 "latency_ms": 0, "request_id": request_id, "role": "anonymous", "caller": None}))
+    return response
+
+
+def _fallback_view(app: Any, path: str) -> Callable[..., Response]:
+    def view(**_path_params: str) -> Response:
+        request = app.current_request
+        return method_not_allowed(request.method, path, request)
+
+    view.__name__ = "method_not_allowed_" + "".join(c if c.isalnum() else "_" for c in path)
+    return view
+
+
+def install_method_guards(app: Any) -> None:
+    """Call once, after every blueprint is registered: 405 problem + Allow for undeclared methods."""
+    for path in sorted({op.path for op in OPERATIONS}):
+        missing = [m for m in STANDARD_METHODS if m not in declared_methods(path)]
+        app.route(path, methods=missing, content_types=[JSON, "*/*"])(_fallback_view(app, path))
+        METHOD_FALLBACKS.update((m, path) for m in missing)
+
+    def guard(request: Any, get_response: Callable[[Any], Response]) -> Response:
+        context = getattr(request, "context", None) or {}
+        path = context.get("resourcePath") if isinstance(context, dict) else None
+        if path in app.routes and request.method not in app.routes[path]:
+            return method_not_allowed(request.method, path, request)
+        return get_response(request)
+
+    app.register_middleware(guard, "http")

@@ -58,6 +58,30 @@ def _query_parameters(query_type: Any, components: dict[str, Any]) -> list[dict[
     ]
 
 
+RETRY_AFTER = {
+    "description": "Seconds to wait before retrying.",
+    "schema": {"type": "integer", "minimum": 1},
+}
+
+
+def _rate_limit_doc(op: Operation, item: dict[str, Any]) -> None:
+    """A declared rate limit shows as a 429 response with Retry-After and a sentence of text."""
+    from chalicelib.settings import Settings
+
+    if op.rate_limit is None:
+        return
+    per = "client address" if op.public else "caller (a resident: per subscriber)"
+    text = op.rate_limit.describe(Settings, per)
+    item["description"] = (item.get("description", "") + "\n\n" + text).strip()
+    item["x-rate-limit"] = {"name": op.rate_limit.name, "per": "address" if op.public else "caller",
+                            "windows": [{"seconds": w.seconds, "setting": w.env} for w in op.rate_limit.windows]}
+    item["responses"]["429"] = {
+        "description": "Rate limited; retry after Retry-After seconds.",
+        "headers": {"Retry-After": RETRY_AFTER},
+        "content": {PROBLEM_JSON: {"schema": {"$ref": REF.format(name="Problem")}}},
+    }
+
+
 def build_document(ops: list[Operation]) -> dict[str, Any]:
     types = _schema_types(ops)
     schemas, components = msgspec.json.schema_components(types, ref_template=REF)
@@ -106,6 +130,7 @@ def build_document(ops: list[Operation]) -> dict[str, Any]:
             if status in op.links:
                 response["links"] = op.links[status]
             item["responses"][str(status)] = response
+        _rate_limit_doc(op, item)
         paths.setdefault(op.path, {})[op.method.lower()] = item
     return {
         "openapi": "3.1.0",

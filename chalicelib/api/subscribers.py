@@ -8,6 +8,7 @@ from chalicelib.api.framework import Reply, operation
 from chalicelib.api.responses import std
 from chalicelib.auth.permissions import PUBLIC
 from chalicelib.context import RequestContext
+from chalicelib.domain.ratelimit import REGISTRATIONS, RESIDENT_WRITES
 from chalicelib.domain.shapes import SHAPE_RULES
 from chalicelib.domain.subscribers import (
     MAX_CELLS,
@@ -30,11 +31,9 @@ TAG = "subscribers"
 ME = "subscribers:self"
 
 
-@operation(bp, "POST", "/v1/subscribers", action=PUBLIC, tag=TAG, request=SubscriberIn,
+@operation(bp, "POST", "/v1/subscribers", action=PUBLIC, tag=TAG, request=SubscriberIn, rate_limit=REGISTRATIONS,
            summary="Register a device (sns, webpush or inbox channel); returns a resident token",
            description=(
-               "Rate limited: at most BEATLINE_SUBSCRIBER_RATE_PER_MINUTE (default 10) registrations per "
-               "client address per minute; then 429 with Retry-After (seconds to the next minute window). "
                "The record and its token live for BEATLINE_RESIDENT_TOKEN_DAYS (default 365) days. "
                "A webpush endpoint must be a public HTTPS push service: a host name on port 443 that resolves "
                "only to public addresses; IP literals, local names, names that do not resolve and internal "
@@ -55,13 +54,14 @@ def get_me(svc: Services, ctx: RequestContext) -> Reply:
     return Reply(200, usecase.get_me(svc, ctx))
 
 
-@operation(bp, "PATCH", "/v1/subscribers/me", action=ME, tag=TAG, request=SubscriberPatch,
+@operation(bp, "PATCH", "/v1/subscribers/me", action=ME, tag=TAG, request=SubscriberPatch, rate_limit=RESIDENT_WRITES,
            summary="Change the channel or preferences (fields left out are kept; null clears)",
            responses={200: ("The record.", SubscriberOut), **std(400, 401, 403, 413, 503)})
 def patch_me(svc: Services, ctx: RequestContext, body: SubscriberPatch) -> Reply:
     return Reply(200, usecase.patch_me(svc, ctx, body))
 
 
+# Not rate limited on purpose: erasure is a right that must never wait, and the token dies with it.
 @operation(bp, "DELETE", "/v1/subscribers/me", action=ME, tag=TAG,
            summary="Erase this subscriber: record, areas, inbox, delivery records (and SNS endpoint)",
            responses={204: ("Erased; the token no longer works.", None), **std(401, 403, 503)},
@@ -73,6 +73,7 @@ def erase_me(svc: Services, ctx: RequestContext) -> Reply:
 
 
 @operation(bp, "PUT", "/v1/subscribers/me/areas", action=ME, tag=TAG, request=AreasIn, request_doc=AreasInDoc,
+           rate_limit=RESIDENT_WRITES,
            summary="Replace the areas this device follows (area ids, circles, polygons)",
            description=(
                f"Limits: {MAX_SHAPES} shapes; a polygon at most {MAX_SHAPE_KM2:.0f} km² and 1,000 vertices; a circle "

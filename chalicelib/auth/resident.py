@@ -43,7 +43,7 @@ class ResidentTokens:
         return IssuerPolicy(
             issuer=self.issuer, audience=self.audience, algorithms=("ES256",),
             keys=StaticJwks(PyJWKSet.from_dict({"keys": [jwk]})), allowed_roles=RESIDENT_ROLES,
-            kind="resident",
+            kind="resident", max_lifetime_seconds=int(self.lifetime.total_seconds()),
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import os
 import threading
 import time
@@ -96,10 +97,39 @@ class IssuerPolicy:
     keys: KeySource
     allowed_roles: frozenset[str]
     kind: Literal["staff", "resident"]
+    # Longest lifetime (`exp` - `iat`) this issuer may give a token: a token signed for ten years
+    # is refused even while its signature is good.
+    max_lifetime_seconds: int = 24 * 3600
 
 
 MAX_SCOPE_CLAIM = 128  # characters of a `team` or `force` claim
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
+NUMERIC_DATE_CLAIMS = ("exp", "iat", "nbf")
+MAX_NUMERIC_DATE = 253402300799  # 9999-12-31T23:59:59Z: beyond it datetime overflows
+
+
+def numeric_date_problem(claims: dict[str, Any]) -> str | None:
+    """RFC 7519 NumericDate: a JSON number of seconds. PyJWT would take `int("1e9")`-able strings,
+    booleans (`true` is 1) and floats, and overflows on `1e400`; only plain finite numbers pass here."""
+    for name in NUMERIC_DATE_CLAIMS:
+        if name not in claims:
+            continue
+        value = claims[name]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"{name} is not a number"
+        if not math.isfinite(value) or not 0 <= value <= MAX_NUMERIC_DATE:
+            return f"{name} is out of range"
+    return None
+
+
+def lifetime_problem(claims: dict[str, Any], max_lifetime_seconds: int) -> str | None:
+    """`iat` is required, so the lifetime is exactly `exp - iat` (never measured from now)."""
+    lifetime = claims["exp"] - claims["iat"]
+    if lifetime <= 0:
+        return "expires before it was issued"
+    if lifetime > max_lifetime_seconds:
+        return "lifetime longer than the issuer's policy allows"
+    return None
 
 
 class TokenVerifier:
@@ -162,6 +192,9 @@ class TokenVerifier:
             raise InvalidToken("unknown issuer")
         if header.get("alg") not in policy.algorithms:
             raise InvalidToken("algorithm not allowed for this issuer")
+        problem = numeric_date_problem(unverified)  # only ever refuses: safe before the signature check
+        if problem:
+            raise InvalidToken(problem)
         key = policy.keys.key_for(header.get("kid"), token)
         try:
             claims = jwt.decode(
@@ -175,6 +208,13 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(type(exc).__name__) from exc
+        problem = lifetime_problem(claims, policy.max_lifetime_seconds)
+        if problem:
+            raise InvalidToken(problem)
+        return self._principal(policy, claims), float(claims["exp"])
+
+    @staticmethod
+    def _principal(policy: IssuerPolicy, claims: dict[str, Any]) -> Principal:
         sub = claims["sub"]
         if not isinstance(sub, str) or not sub or len(sub) > 128:
             raise InvalidToken("bad subject")
@@ -190,11 +230,10 @@ class TokenVerifier:
             # Team ids become DynamoDB key parts: an outsized claim must not reach the store.
             if value is not None and (not isinstance(value, str) or len(value) > MAX_SCOPE_CLAIM):
                 raise InvalidToken(f"bad {name} claim")
-        principal = Principal(
+        return Principal(
             sub=sub,
             roles=roles,
             kind=policy.kind,
             team=team if isinstance(team, str) and team else None,
             force=force if isinstance(force, str) and force else None,
         )
-        return principal, float(claims["exp"])

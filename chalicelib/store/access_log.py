@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from chalicelib.domain.access import AccessEntryOut, AccessRecord
+from chalicelib.settings import SETTINGS
 from chalicelib.store.errors import translate_store_errors
 from chalicelib.store.models import AccessLogModel
 from chalicelib.store.paging import walk_partitions
 
 
-def to_model(record: AccessRecord) -> AccessLogModel:
+def to_model(record: AccessRecord, retention: timedelta | None = None) -> AccessLogModel:
+    """The item; it expires (TTL) `retention` (default: the setting) after the access."""
+    kept = retention if retention is not None else timedelta(days=SETTINGS.access_log_retention_days)
     return AccessLogModel(
         day=record.day,
         at_id=record.at_id,
@@ -25,6 +29,7 @@ def to_model(record: AccessRecord) -> AccessLogModel:
         row_count=record.row_count,
         purpose=record.purpose,
         request_id=record.request_id,
+        expires_at=record.at + kept,
     )
 
 

@@ -375,8 +375,3 @@ class ConversationPorts(ConversationRepository):
 
     def log_access(self, record: AccessRecord) -> None:
         access_log.append(record)
-
-    def hit_rate(self, key: str, limit: int, window_ends: datetime) -> bool:
-        from chalicelib.store import ratelimit
-
-        return ratelimit.hit(key, limit=limit, window_ends=window_ends)

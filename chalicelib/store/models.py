@@ -12,6 +12,7 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
+from pynamodb.constants import STREAM_NEW_IMAGE
 from pynamodb.indexes import (
     AllProjection,
     GlobalSecondaryIndex,
@@ -168,6 +169,8 @@ class AccessLogModel(Model):
 
     class Meta(_Meta):
         table_name = SETTINGS.table_name("access-log")
+        # Every new entry goes to the S3 archive (Object Lock) through the table's stream.
+        stream_view_type = STREAM_NEW_IMAGE
 
     day = UnicodeAttribute(hash_key=True)
     at_id = UnicodeAttribute(range_key=True)  # <RFC 3339 time>#<uuid>
@@ -182,6 +185,8 @@ class AccessLogModel(Model):
     row_count = NumberAttribute(null=True)
     purpose = UnicodeAttribute(null=True)
     request_id = UnicodeAttribute()
+    # TTL: at + BEATLINE_ACCESS_LOG_RETENTION_DAYS. The S3 archive keeps its copy for its own period.
+    expires_at = TTLAttribute(null=True)
 
     by_actor = AccessByActor()
 

@@ -39,12 +39,11 @@ from chalicelib.domain.conversations import (
 )
 from chalicelib.domain.cursors import query_fingerprint
 from chalicelib.domain.subscribers import ConversationInboxItem
-from chalicelib.errors import FieldError, bad_request, forbidden, rate_limited, unauthorized
+from chalicelib.errors import FieldError, bad_request, forbidden, unauthorized
 
 LOG = logging.getLogger("beatline.conversations")
 RESPONDER = "system:beatline-residents"  # author of inbound contacts; the resident is a pseudonym
 RETRIES = 8  # optimistic retries when another message or a close lands between read and write
-RATE_WINDOW_SECONDS = 60
 FORCE_ROLES = frozenset({"analyst", "admin"})
 
 
@@ -63,7 +62,6 @@ class Repository(Protocol):
     def area_team(self, area_id: str) -> str | None: ...
     def area_at(self, lat: float, lon: float) -> str | None: ...
     def log_access(self, record: AccessRecord) -> None: ...
-    def hit_rate(self, key: str, limit: int, window_ends: datetime) -> bool: ...
     def owned(self, owner: str) -> list[Conversation]: ...
     def erase_resident_words(self, conversation_id: str) -> list[str]: ...
     def erase_message_words(self, conversation_id: str, message_id: str) -> str | None: ...
@@ -112,13 +110,13 @@ def _audit(svc: Any, ctx: RequestContext, action: str, **fields: Any) -> AccessR
 
 
 def _check_rate(svc: Any, ctx: RequestContext) -> None:
-    """Residents' conversation writes: BEATLINE_CONVERSATION_RATE_PER_MINUTE per subscriber."""
-    epoch = int(ctx.now.timestamp())
-    start = epoch - epoch % RATE_WINDOW_SECONDS
-    ends = datetime.fromtimestamp(start + RATE_WINDOW_SECONDS, tz=ctx.now.tzinfo)
-    key = f"conversations.write|{svc.pseudonyms.caller(ctx.subscriber.id)}|{start}"
-    if not _repo(svc).hit_rate(key, svc.settings.conversation_rate_per_minute, ends):
-        raise rate_limited(max(1, start + RATE_WINDOW_SECONDS - epoch))
+    """A resident's message shares the replies' budget (domain.ratelimit.RESIDENT_REPLIES, the
+    framework's counters); staff answering the queue are not limited by it. Conversation starts
+    are resident-only and declare the same limit on their route."""
+    from chalicelib.domain.ratelimit import RESIDENT_REPLIES
+    from chalicelib.usecases.ratelimit import enforce
+
+    enforce(svc, ctx, RESIDENT_REPLIES)
 
 
 def _parse_id(value: str) -> str:
@@ -224,7 +222,6 @@ def _where(svc: Any, body: ConversationIn) -> tuple[str, str]:
 
 def start(svc: Any, ctx: RequestContext, body: ConversationIn) -> tuple[int, ConversationOut]:
     """201 new; 200 for an identical resend (same resident, same content); 409 otherwise."""
-    _check_rate(svc, ctx)
     area_id, team = _where(svc, body)
     conv_id = str(body.id)
     digest = svc.pseudonyms.content_digest(

@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
-from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -45,9 +44,9 @@ from chalicelib.domain.subscribers import (
     WebPushKeyOut,
     valid_time_zone,
 )
-from chalicelib.errors import FieldError, ProblemError, bad_request, not_found, rate_limited, unauthorized
+from chalicelib.errors import FieldError, ProblemError, bad_request, not_found, unauthorized
 from chalicelib.services import Services
-from chalicelib.store import access_log, ratelimit
+from chalicelib.store import access_log
 from chalicelib.store import areas as area_store
 from chalicelib.store import contacts as contact_store
 from chalicelib.store import deliveries as delivery_store
@@ -55,7 +54,6 @@ from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store import words as word_store
 
 LOG = logging.getLogger("beatline.subscribers")
-RATE_WINDOW_SECONDS = 60
 
 
 ERASURE_ACTOR = "system:erasure"
@@ -74,15 +72,6 @@ def _audit(svc: Services, ctx: RequestContext, record: SubscriberRecord, action:
     name = resident_name(svc, record)
     return AccessRecord(actor=name, role="resident", action=action, at=ctx.now,
                         request_id=ctx.request_id, record_id=name, **fields)
-
-
-def _check_rate(svc: Services, ctx: RequestContext) -> None:
-    epoch = int(ctx.now.timestamp())
-    window_start = epoch - epoch % RATE_WINDOW_SECONDS
-    window_ends = datetime.fromtimestamp(window_start + RATE_WINDOW_SECONDS, tz=ctx.now.tzinfo)
-    key = f"subscribers.register|{ctx.client_ip or 'unknown'}|{window_start}"
-    if not ratelimit.hit(key, limit=svc.settings.subscriber_rate_per_minute, window_ends=window_ends):
-        raise rate_limited(max(1, window_start + RATE_WINDOW_SECONDS - epoch))
 
 
 def _check_quiet_hours(quiet: QuietHours | None) -> None:
@@ -147,7 +136,6 @@ def _drop_channel(svc: Services, channel: dict) -> None:
 
 
 def register(svc: Services, ctx: RequestContext, body: SubscriberIn) -> Registered:
-    _check_rate(svc, ctx)
     _check_quiet_hours(body.quiet_hours)
     if svc.resident_tokens is None:
         raise ProblemError(503, "Service unavailable", "Resident registration is not configured.",

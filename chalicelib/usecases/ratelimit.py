@@ -1,0 +1,32 @@
+"""Applying a declared rate limit: one conditional counter write per window (store.ratelimit)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, datetime
+
+from chalicelib.context import RequestContext
+from chalicelib.domain.ratelimit import RateLimit, window_start
+from chalicelib.errors import rate_limited
+from chalicelib.services import Services
+from chalicelib.store import ratelimit as counters
+
+
+def subject(svc: Services, ctx: RequestContext) -> str:
+    """Who is counted: the resident (or staff member), else the client address. Keyed digests, so
+    the counter table holds neither subscriber ids nor addresses."""
+    value = f"sub|{ctx.principal.sub}" if ctx.principal is not None else f"ip|{ctx.client_ip or 'unknown'}"
+    return hmac.new(svc.pseudonyms.subkey("rate-limit"), value.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def enforce(svc: Services, ctx: RequestContext, limit: RateLimit) -> None:
+    """Count this request in every window (shortest first); 429 + Retry-After at the first full one."""
+    who = subject(svc, ctx)
+    epoch = int(ctx.now.timestamp())
+    for window in limit.windows:
+        start = window_start(epoch, window)
+        ends = start + window.seconds
+        key = f"{limit.name}|{who}|{window.seconds}|{start}"
+        if not counters.hit(key, limit=window.allowed(svc.settings), window_ends=datetime.fromtimestamp(ends, tz=UTC)):
+            raise rate_limited(max(1, ends - epoch))

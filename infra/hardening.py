@@ -1,0 +1,162 @@
+"""Stack resources for flaws 7 and 8 of issue 9: the access log's archive no role can alter
+(S3 Object Lock, compliance mode) fed by the table's stream, and the API stage's throttling and
+access logs. Used by infra/template.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.roles import ARCHIVE_BUCKET, ARCHIVE_FAILURE_QUEUE
+
+ACCESS_LOG_TABLE = "AccessLogTable"
+API_ACCESS_LOG_GROUP = "ApiAccessLogGroup"
+API_GATEWAY_ACCOUNT = "ApiGatewayAccount"
+API_GATEWAY_LOGS_ROLE = "ApiGatewayCloudWatchRole"
+# Actions nobody may perform on the archive (belt and braces: compliance mode already refuses the
+# object ones, even to the account root).
+ARCHIVE_DENIED_ACTIONS = (
+    "s3:BypassGovernanceRetention", "s3:DeleteObject", "s3:DeleteObjectVersion",
+    "s3:PutBucketObjectLockConfiguration", "s3:PutObjectLegalHold", "s3:PutObjectRetention",
+)
+# The API's access-log line: the route template (no ids from the path), status, latency and the
+# caller's address (abuse investigation); no query string, no headers, no user agent.
+API_ACCESS_LOG_FORMAT = (
+    '{"requestId":"$context.requestId","time":"$context.requestTimeEpoch","method":"$context.httpMethod",'
+    '"resource":"$context.resourcePath","status":"$context.status","latencyMs":"$context.responseLatency",'
+    '"bytes":"$context.responseLength","ip":"$context.identity.sourceIp"}'
+)
+
+
+def parameters() -> dict[str, Any]:
+    return {
+        "AccessLogRetentionDays": {
+            "Type": "Number", "Default": 2190, "MinValue": 1, "MaxValue": 36500,
+            "Description": "Access log: TTL of its DynamoDB items and Object Lock (compliance) retention of "
+                           "its S3 archive, in days. Compliance retention cannot be shortened once set.",
+        },
+        "ApiThrottlingRateLimit": {
+            "Type": "Number", "Default": 50, "MinValue": 1,
+            "Description": "API stage: steady requests per second across all routes.",
+        },
+        "ApiThrottlingBurstLimit": {
+            "Type": "Number", "Default": 100, "MinValue": 1,
+            "Description": "API stage: burst of requests above the steady rate.",
+        },
+        "WorkerReservedConcurrency": {
+            "Type": "Number", "Default": 10, "MinValue": 1,
+            "Description": "Reserved (and so maximum) concurrent fan-out workers.",
+        },
+    }
+
+
+def archive_resources(stage: str, archiver_role: str) -> dict[str, Any]:
+    """The Object Lock bucket, its policy (only `archiver_role` may write) and the stream's
+    on-failure queue."""
+    bucket_arn = {"Fn::GetAtt": [ARCHIVE_BUCKET, "Arn"]}
+    objects = {"Fn::Sub": f"${{{ARCHIVE_BUCKET}.Arn}}/*"}
+    return {
+        ARCHIVE_BUCKET: {
+            "Type": "AWS::S3::Bucket",
+            # Locked objects outlive any stack: the bucket is always kept.
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "ObjectLockEnabled": True,
+                "ObjectLockConfiguration": {
+                    "ObjectLockEnabled": "Enabled",
+                    "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": {"Ref": "AccessLogRetentionDays"}}},
+                },
+                "VersioningConfiguration": {"Status": "Enabled"},
+                "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": True, "BlockPublicPolicy": True,
+                    "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+                },
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                # After retention: the current version gets a delete marker, then S3 removes it.
+                "LifecycleConfiguration": {"Rules": [{
+                    "Id": "expire-after-retention", "Status": "Enabled",
+                    "ExpirationInDays": {"Ref": "AccessLogRetentionDays"},
+                    "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+                }]},
+                "Tags": [{"Key": "beatline:archive", "Value": f"{stage}/access-log"}],
+            },
+        },
+        f"{ARCHIVE_BUCKET}Policy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {
+                "Bucket": {"Ref": ARCHIVE_BUCKET},
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                     "Resource": [bucket_arn, objects], "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+                    {"Sid": "DenyChangingArchivedObjects", "Effect": "Deny", "Principal": "*",
+                     "Action": list(ARCHIVE_DENIED_ACTIONS), "Resource": [bucket_arn, objects]},
+                    {"Sid": "OnlyTheArchiverWrites", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+                     "Resource": [objects],
+                     "Condition": {"ArnNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": [archiver_role, "Arn"]}}}},
+                ]},
+            },
+        },
+        ARCHIVE_FAILURE_QUEUE: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": f"beatline-{stage}-access-log-archive-failures",
+                "MessageRetentionPeriod": 14 * 24 * 3600,
+                "SqsManagedSseEnabled": True,
+            },
+        },
+    }
+
+
+def stream_event_properties() -> dict[str, Any]:
+    """Replaces chalice's placeholder stream ARN and adds what chalice cannot express."""
+    return {
+        "Stream": {"Fn::GetAtt": [ACCESS_LOG_TABLE, "StreamArn"]},
+        "StartingPosition": "TRIM_HORIZON",
+        "BisectBatchOnFunctionError": True,
+        "MaximumRetryAttempts": 10,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [ARCHIVE_FAILURE_QUEUE, "Arn"]}}},
+    }
+
+
+def api_stage_resources(stage: str) -> dict[str, Any]:
+    """Access log group and the account-level role API Gateway needs to write any log."""
+    return {
+        API_ACCESS_LOG_GROUP: {
+            "Type": "AWS::Logs::LogGroup",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {"LogGroupName": f"/beatline/{stage}/api-access",
+                           "RetentionInDays": {"Ref": "LogRetentionDays"}},
+        },
+        API_GATEWAY_LOGS_ROLE: {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
+                    "Action": "sts:AssumeRole"}]},
+                "ManagedPolicyArns": [
+                    {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"}],
+            },
+        },
+        # One per account and region (last writer wins); the stage cannot log before it is set.
+        API_GATEWAY_ACCOUNT: {
+            "Type": "AWS::ApiGateway::Account",
+            "Properties": {"CloudWatchRoleArn": {"Fn::GetAtt": [API_GATEWAY_LOGS_ROLE, "Arn"]}},
+        },
+    }
+
+
+def api_stage_properties() -> dict[str, Any]:
+    """Merged into chalice's AWS::Serverless::Api: throttling and access logs for every route."""
+    return {
+        "MethodSettings": [{
+            "ResourcePath": "/*", "HttpMethod": "*", "MetricsEnabled": True,
+            "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"},
+            "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"},
+        }],
+        "AccessLogSetting": {"DestinationArn": {"Fn::GetAtt": [API_ACCESS_LOG_GROUP, "Arn"]},
+                             "Format": API_ACCESS_LOG_FORMAT},
+    }

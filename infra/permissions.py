@@ -1,0 +1,105 @@
+"""What each Lambda function's code calls in AWS: the one list its IAM role is generated from.
+
+Grants are (IAM action, resource) pairs with resources named independently of CloudFormation:
+`table/<short name>`, `table/<short name>/index/*` (Query on the table's indexes: which one a
+history query uses depends on its filters), `queue/fanout`, `bucket/audit-archive`,
+`sns/endpoints`, `secret/<logical id>`. infra/template.py renders them into policy statements;
+tests/test_iam_drift.py records what the code really calls (DynamoDB, SQS, S3) in representative
+flows of each function and fails when this list and the code differ in either direction.
+
+What the platform needs to run a function (its event source and its logs) is not code: see
+EVENT_SOURCE_GRANTS and infra/template.py.
+"""
+
+from __future__ import annotations
+
+Grant = tuple[str, str]
+
+API = "APIHandler"
+WORKER = "FanoutWorker"
+HOUSEKEEPING = "Housekeeping"
+ARCHIVER = "AccessLogArchiver"
+
+# Services whose calls tests/test_iam_drift.py records; the rest are checked by review (SNS: the
+# worker's publish; Secrets Manager: what build_services and the channels load at start).
+RECORDED_SERVICES = frozenset({"dynamodb", "sqs", "s3"})
+
+
+def _table(short: str, *actions: str) -> set[Grant]:
+    return {(f"dynamodb:{action}", f"table/{short}") for action in actions}
+
+
+def _indexes(*shorts: str) -> set[Grant]:
+    return {("dynamodb:Query", f"table/{short}/index/*") for short in shorts}
+
+
+def _secrets(*logical_ids: str) -> set[Grant]:
+    return {("secretsmanager:GetSecretValue", f"secret/{logical}") for logical in logical_ids}
+
+
+# Secrets every function that builds Services loads at start (chalicelib/services.py: the pseudonym
+# key and the resident-token key are read eagerly). The worker and housekeeping do not use them;
+# making Services lazy would drop these two grants from them (see docs/deploy.md, open points).
+_SERVICES_SECRETS = _secrets("PseudonymKeySecret", "ResidentKeySecret")
+
+_API: set[Grant] = (
+    _table("contacts", "GetItem", "PutItem")
+    | _table("amendments", "PutItem", "Query")
+    | _table("stats", "Query", "UpdateItem")
+    | _table("access-log", "PutItem", "Query")
+    | _table("areas", "GetItem", "PutItem", "Query")
+    | _table("subscribers", "BatchGetItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem")
+    | _table("subscriptions", "BatchWriteItem", "Query")
+    | _table("alerts", "BatchGetItem", "GetItem", "PutItem", "UpdateItem")
+    | _table("alert-cells", "BatchWriteItem", "Query")
+    | _table("deliveries", "BatchWriteItem", "GetItem", "Query", "UpdateItem")
+    | _table("inbox", "BatchWriteItem", "Query")
+    | _table("rate-counters", "UpdateItem")
+    | _indexes("contacts", "access-log", "alerts", "deliveries")
+    | {("sqs:SendMessage", "queue/fanout")}
+    | _SERVICES_SECRETS
+)
+
+# The worker reads alerts and subscribers and records deliveries, inbox entries and alert figures;
+# it never touches contacts, amendments, stats, areas or the access log.
+_WORKER: set[Grant] = (
+    _table("alerts", "GetItem", "UpdateItem")
+    | _table("subscribers", "BatchGetItem", "UpdateItem")
+    | _table("subscriptions", "Query")
+    | _table("deliveries", "Query", "UpdateItem")
+    | _table("inbox", "BatchWriteItem")
+    | {("sqs:SendMessage", "queue/fanout"), ("sns:Publish", "sns/endpoints")}
+    | _SERVICES_SECRETS | _secrets("VapidKeySecret")
+)
+
+_HOUSEKEEPING: set[Grant] = (
+    _table("alerts", "GetItem", "UpdateItem")
+    | _table("subscribers", "GetItem")
+    | _table("deliveries", "UpdateItem")
+    | _indexes("deliveries")
+    | {("sns:Publish", "sns/endpoints")}
+    | _SERVICES_SECRETS | _secrets("VapidKeySecret")
+)
+
+_ARCHIVER: set[Grant] = {("s3:PutObject", "bucket/audit-archive")}
+
+CODE_GRANTS: dict[str, frozenset[Grant]] = {
+    API: frozenset(_API),
+    WORKER: frozenset(_WORKER),
+    HOUSEKEEPING: frozenset(_HOUSEKEEPING),
+    ARCHIVER: frozenset(_ARCHIVER),
+}
+
+# Lambda's pollers run with the function's role: consuming the queue, reading the stream and
+# sending a failed stream batch's description to the on-failure queue.
+EVENT_SOURCE_GRANTS: dict[str, frozenset[Grant]] = {
+    WORKER: frozenset({
+        ("sqs:ChangeMessageVisibility", "queue/fanout"), ("sqs:DeleteMessage", "queue/fanout"),
+        ("sqs:GetQueueAttributes", "queue/fanout"), ("sqs:ReceiveMessage", "queue/fanout"),
+    }),
+    ARCHIVER: frozenset({
+        ("dynamodb:DescribeStream", "stream/access-log"), ("dynamodb:GetRecords", "stream/access-log"),
+        ("dynamodb:GetShardIterator", "stream/access-log"), ("dynamodb:ListStreams", "stream/access-log/*"),
+        ("sqs:SendMessage", "queue/archive-failures"),
+    }),
+}

@@ -1,0 +1,180 @@
+"""Each function's IAM grants are exactly what its code calls (infra/permissions.py is the list).
+
+Representative flows run per component with botocore hooks recording every AWS call as the IAM
+action and resource it needs (tests/iam_recorder.py): the API (every route group, through
+chalice.test.Client on DynamoDB Local, enqueueing to a recorded SQS client), the fan-out worker
+(the messages the API enqueued), housekeeping (release held) and the archiver (a stream batch to a
+recorded S3 client). A call the declaration lacks would be AccessDenied in AWS; a grant no flow
+uses is wider than the code. Both fail here.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from infra.permissions import API, ARCHIVER, CODE_GRANTS, HOUSEKEEPING, RECORDED_SERVICES, WORKER
+from tests.alerting import FakeChannel, circle, post, publish, register, set_areas, spot, square, webpush_channel
+from tests.conftest import bearer
+from tests.iam_recorder import CallLog, recording_client, recording_dynamodb
+from tests.support import street
+
+QUEUE_URL = "https://sqs.eu-west-2.amazonaws.com/123456789012/beatline-test-fanout"
+
+
+class SentMessages:
+    """Answers SendMessageBatch like SQS and keeps the bodies (the worker's input)."""
+
+    def __init__(self) -> None:
+        self.bodies: list[str] = []
+
+    def __call__(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        assert operation == "SendMessageBatch", operation
+        self.bodies += [e["MessageBody"] for e in params["Entries"]]
+        return {"Successful": [{"Id": e["Id"], "MessageId": e["Id"], "MD5OfMessageBody": "x"}
+                               for e in params["Entries"]], "Failed": []}
+
+    def take(self) -> list[tuple[str, str]]:
+        taken, self.bodies = self.bodies, []
+        return [(str(uuid.uuid4()), body) for body in taken]
+
+
+def _recorded(grants: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    return {g for g in grants if g[0].split(":")[0] in RECORDED_SERVICES}
+
+
+def ok(response: Any) -> Any:
+    assert response.status_code < 300, response.body
+    return response
+
+
+def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worker: Callable[[], None],
+              push: FakeChannel) -> None:
+    officer, supervisor = staff_token("officer", team=team), staff_token("supervisor", team=team)
+    analyst, admin = staff_token("analyst", team=None), staff_token("admin", team=None)
+
+    ok(client.http.get("/v1/health"))
+    contact = street()
+    ok(client.http.post("/v1/contacts", headers=bearer(officer), body=json.dumps(contact)))
+    ok(client.http.post("/v1/contacts", headers=bearer(officer), body=json.dumps(contact)))  # identical retry
+    ok(client.http.post("/v1/contacts/batch", headers=bearer(officer), body=json.dumps({"contacts": [street()]})))
+    read = ok(client.http.get(f"/v1/contacts/{contact['id']}", headers=bearer(officer))).json_body
+    ok(client.http.patch(f"/v1/contacts/{contact['id']}", headers=bearer(officer),
+                         body=json.dumps({"version": read["version"], "topic": "fraud_scams"})))
+    ok(client.http.get(f"/v1/contacts/{contact['id']}/amendments", headers=bearer(supervisor)))
+    ok(client.http.get("/v1/contacts?limit=5", headers=bearer(officer)))
+    ok(client.http.get("/v1/contacts?team=mine&limit=5", headers=bearer(supervisor)))
+    lat, lon = spot()
+    area_id = str(uuid.uuid4())
+    ok(client.http.put(f"/v1/areas/{area_id}", headers=bearer(admin), body=json.dumps(
+        {"name": "Drift", "team": team, "geometry": square(lat, lon)})))
+    ok(client.http.get("/v1/areas"))
+    ok(client.http.get(f"/v1/areas/{area_id}"))
+    _, token = register(client)
+    ok(set_areas(client, token, [circle(lat, lon, 300), {"area_id": area_id}]))
+    gone, sleeper = webpush_channel(), webpush_channel()
+    push.script[gone["subscription"]["endpoint"]] = ["gone"]  # the worker downgrades it to inbox
+    for channel, prefs in ((gone, {}), (sleeper, {"quiet_hours": _quiet_now()}), (webpush_channel(), {})):
+        _, other = register(client, channel, **prefs)
+        ok(set_areas(client, other, [circle(lat, lon, 300)]))
+    ok(client.http.get("/v1/subscribers/me", headers=bearer(token)))
+    ok(client.http.patch("/v1/subscribers/me", headers=bearer(token), body=json.dumps({"language": "en"})))
+    alert_id = publish(client, officer, supervisor, circle(lat, lon, 400))
+    ok(client.http.get(f"/v1/alerts/{alert_id}", headers=bearer(officer)))
+    ok(client.http.get("/v1/alerts?limit=5", headers=bearer(officer)))
+    run_worker()
+    ok(post(client, f"/v1/alerts/{alert_id}/read", token))
+    ok(post(client, f"/v1/alerts/{alert_id}/responses", token, {"message": "Seen a van"}))
+    ok(client.http.get("/v1/subscribers/me/inbox", headers=bearer(token)))
+    ok(client.http.get(f"/v1/public/alerts?lat={lat}&lon={lon}"))
+    ok(client.http.get(f"/v1/public/alerts/{alert_id}.cap"))
+    ok(client.http.get(f"/v1/public/feed.atom?area_id={area_id}"))
+    ok(post(client, f"/v1/alerts/{alert_id}/cancel", supervisor))
+    run_worker()
+    now = datetime.now(UTC).replace(microsecond=0)
+    window = f"from={(now - timedelta(days=2)).strftime('%Y-%m-%dT%H:%M:%SZ')}&to={now.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+    for path in (f"/v1/history/contacts?{window}&purpose=drift", f"/v1/history/contacts.csv?{window}&purpose=drift",
+                 f"/v1/history/stats?{window}&group_by=day&by=kind&purpose=drift",
+                 f"/v1/history/alerts?{window}&purpose=drift"):
+        ok(client.http.get(path, headers=bearer(analyst)))
+    ok(client.http.get(f"/v1/audit?{window}&purpose=drift", headers=bearer(admin)))
+    ok(client.http.get(f"/v1/audit?{window}&actor=x&purpose=drift", headers=bearer(admin)))
+    ok(client.http.delete("/v1/subscribers/me", headers=bearer(token)))
+
+
+def _quiet_now() -> dict[str, str]:
+    """Quiet hours around the present (UTC): a push to this resident is held, then released."""
+    now = datetime.now(UTC)
+    return {"start": (now - timedelta(hours=1)).strftime("%H:%M"), "end": (now + timedelta(hours=1)).strftime("%H:%M"),
+            "tz": "UTC"}
+
+
+@pytest.fixture(scope="module")
+def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tuple[str, str]]]:
+    from chalicelib import services as services_module
+    from chalicelib.audit_archive import S3Sink, handle_stream_event
+    from chalicelib.notify.fanout import FanoutWorker
+    from chalicelib.notify.queue import SqsQueue
+    from chalicelib.settings import SETTINGS
+
+    previous = services_module._current
+    logs = {name: CallLog(SETTINGS.table_prefix) for name in CODE_GRANTS}
+    sent, push = SentMessages(), FakeChannel()
+
+    def queue(name: str) -> SqsQueue:
+        return SqsQueue(recording_client("sqs", logs[name], "queue/fanout", sent), QUEUE_URL)
+
+    api = services_module.build_services(SETTINGS, fanout_queue=queue(API), channels={"webpush": push})
+    # Page size and budget 1: the worker hands the rest of a cell on to a new message (SQS send).
+    worker = FanoutWorker(clock=api.clock, channels={"webpush": push}, queue=queue(WORKER),
+                          base_url=SETTINGS.public_base_url, page_size=1, budget=1)
+
+    def run_worker() -> None:
+        """The worker's turn, in its own log (in AWS: another function with another role)."""
+        with recording_dynamodb(logs[WORKER]):
+            while batch := sent.take():
+                assert worker.handle_sqs_records(batch) == {"batchItemFailures": []}
+
+    try:
+        services_module.use_services(api)
+        with recording_dynamodb(logs[API]):
+            _api_flow(client, staff_token, f"team-{uuid.uuid4().hex[:8]}", run_worker, push)
+        later = FanoutWorker(clock=lambda: datetime.now(UTC) + timedelta(hours=2), channels={"webpush": push},
+                             queue=None, base_url=SETTINGS.public_base_url)
+        with recording_dynamodb(logs[HOUSEKEEPING]):
+            assert later.release_held() >= 1
+    finally:
+        services_module.use_services(previous)
+    archive_answer = lambda operation, params: {"ETag": '"x"'}  # noqa: E731
+    sink = S3Sink(recording_client("s3", logs[ARCHIVER], "bucket/audit-archive", archive_answer), "archive")
+    from tests.test_audit_archive import entry, stream_record
+
+    assert handle_stream_event([stream_record(entry())], sink) == {"batchItemFailures": []}
+    return {name: log.grants for name, log in logs.items()}
+
+
+def _declared(function: str) -> set[tuple[str, str]]:
+    return {g for g in CODE_GRANTS[function] if g[0].split(":")[0] in RECORDED_SERVICES}
+
+
+@pytest.mark.parametrize("function", [API, WORKER, HOUSEKEEPING, ARCHIVER])
+def test_role_grants_exactly_what_the_code_calls(recordings: dict[str, set[tuple[str, str]]], function: str) -> None:
+    recorded = _recorded(recordings[function])
+    declared = _declared(function)
+    assert not recorded - declared, f"{function} calls what its role does not grant (AccessDenied in AWS)"
+    assert not declared - recorded, f"{function}'s role grants what its code never calls"
+
+
+def test_worker_cannot_touch_personal_records(recordings: dict[str, set[tuple[str, str]]]) -> None:
+    """The component that fetches resident URLs holds nothing on contacts, amendments, stats,
+    areas or the access log (flaw 8), in the code and in the declaration."""
+    forbidden = {"table/contacts", "table/amendments", "table/stats", "table/areas", "table/access-log"}
+    for grants in (recordings[WORKER], recordings[HOUSEKEEPING], CODE_GRANTS[WORKER], CODE_GRANTS[HOUSEKEEPING]):
+        assert not {resource.split("/index")[0] for _, resource in grants} & forbidden
+    assert CODE_GRANTS[ARCHIVER] == {("s3:PutObject", "bucket/audit-archive")}
+
