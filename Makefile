@@ -5,6 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 DDB_STAMP := infra/local/node_modules/.installed
+WEB_STAMP := chalicelib/web/vendor/.installed
+OIDC_STAMP := infra/local/oidc/node_modules/.installed
+BROWSER_STAMP := .local/.chromium-installed
+CHROMIUM ?= /usr/bin/chromium
 ROLE ?= officer
 SUB ?= pc-101
 TEAM ?= north
@@ -22,12 +26,31 @@ $(DDB_STAMP): infra/local/package.json infra/local/package-lock.json
 	@cd infra/local && npm ci --no-audit --no-fund --silent 1>&2
 	@touch $@
 
-deps: $(PY_STAMP) $(DDB_STAMP)
+# Browser libraries: pinned in web/package-lock.json, copied into chalicelib/web/vendor/ (served and
+# packaged; generated, not committed). --ignore-scripts: swagger-ui-dist's analytics dependency
+# (@scarf/scarf) would otherwise try to phone home at install time.
+$(WEB_STAMP): web/package.json web/package-lock.json infra/web_assets.py | $(PY_STAMP)
+	@cd web && npm ci --ignore-scripts --no-audit --no-fund --silent 1>&2
+	@$(PY) -m infra.web_assets
+	@touch $@
+
+# The local staff OpenID Connect provider (oidc-provider), for `make run` and the browser tests.
+$(OIDC_STAMP): infra/local/oidc/package.json infra/local/oidc/package-lock.json
+	@cd infra/local/oidc && npm ci --ignore-scripts --no-audit --no-fund --silent 1>&2
+	@touch $@
+
+# Headless Chromium for the browser tests: the distribution's package (root; CI runs as root),
+# skipped when one is already installed.
+$(BROWSER_STAMP):
+	@test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation) 1>&2
+	@mkdir -p $(dir $@) && touch $@
+
+deps: $(PY_STAMP) $(DDB_STAMP) $(WEB_STAMP) $(OIDC_STAMP)
 
 run: deps
 	$(PY) -m infra.local.stack
 
-test: deps
+test: deps $(BROWSER_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m bandit -q -r chalicelib app.py -lll
 	$(PY) -m pytest -q
@@ -53,11 +76,17 @@ bench: deps
 	$(PY) -m bench.load --seconds 30 --users 8
 
 clean:
-	rm -rf $(VENV) infra/local/node_modules build .pytest_cache .ruff_cache
+	rm -rf $(VENV) infra/local/node_modules infra/local/oidc/node_modules web/node_modules chalicelib/web/vendor build .pytest_cache .ruff_cache
 
 # Deployable CloudFormation (SAM) template + Lambda zip under build/$(STAGE)/ (see README, Deploy).
-package: $(PY_STAMP)
+package: $(PY_STAMP) $(WEB_STAMP)
 	$(PY) -m infra.build_template --stage $(STAGE) --out build/$(STAGE)
+
+.PHONY: screenshots
+# docs/screenshots/dashboard.png and docs.png, taken by the browser tests on seeded data.
+screenshots: deps $(BROWSER_STAMP)
+	mkdir -p docs/screenshots
+	BEATLINE_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/test_web_browser.py
 
 .PHONY: bench-fanout
 # One alert to N subscribers on DynamoDB Local (prints a table; ~6 min at the default 100,000).

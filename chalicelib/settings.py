@@ -72,6 +72,9 @@ class Settings:
     # Access log: TTL of its DynamoDB items; the S3 archive keeps its own (Object Lock) copy.
     access_log_retention_days: int = 2190
     audit_archive_bucket: str | None = None  # S3 bucket (Object Lock) the stream archiver writes
+    # Web dashboard sign-in (docs/web.md): the staff issuer's public OIDC client and scopes.
+    dashboard_client_id: str = "beatline-dashboard"
+    dashboard_scope: str = "openid"
 
     def table_name(self, short_name: str) -> str:
         return f"{self.table_prefix}{short_name}"
@@ -146,6 +149,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         resident_reply_rate_per_hour=_int(env, "BEATLINE_RESIDENT_REPLY_RATE_PER_HOUR", 30, 1),
         access_log_retention_days=_int(env, "BEATLINE_ACCESS_LOG_RETENTION_DAYS", 2190, 1),
         audit_archive_bucket=_opt(env, "BEATLINE_AUDIT_ARCHIVE_BUCKET"),
+        dashboard_client_id=env.get("BEATLINE_DASHBOARD_CLIENT_ID", "beatline-dashboard").strip(),
+        dashboard_scope=env.get("BEATLINE_DASHBOARD_SCOPE", "openid").strip(),
     )
     if settings.log_level not in LOG_LEVELS:
         raise SettingsError(f"BEATLINE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")

@@ -43,12 +43,13 @@ def _secrets(*logical_ids: str) -> set[Grant]:
 _SERVICES_SECRETS = _secrets("PseudonymKeySecret", "ResidentKeySecret")
 
 _API: set[Grant] = (
-    _table("contacts", "GetItem", "PutItem")
-    | _table("amendments", "PutItem", "Query")
+    _table("contacts", "GetItem", "PutItem", "UpdateItem")  # UpdateItem: erasure removes a resident's words
+    | _table("amendments", "PutItem", "Query", "UpdateItem")  # UpdateItem: erasure blanks amended words
     | _table("stats", "Query", "UpdateItem")
     | _table("access-log", "PutItem", "Query")
     | _table("areas", "GetItem", "PutItem", "Query")
-    | _table("subscribers", "BatchGetItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem")
+    | _table("subscribers", "BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem")
+    | _table("words", "BatchWriteItem", "PutItem", "Query")  # where a resident's words are kept (erasure)
     | _table("subscriptions", "BatchWriteItem", "Query")
     | _table("alerts", "BatchGetItem", "GetItem", "PutItem", "UpdateItem")
     | _table("alert-cells", "BatchWriteItem", "Query")

@@ -679,3 +679,21 @@ def test_amending_occurred_at_moves_week_and_month_counters(client, staff_token,
     assert monthly() == [{"period": earlier.strftime("%Y-%m"), "key": "online", "contacts": 1}]
     weekly = _get(client, supervisor, "/v1/history/stats", by="kind", group_by="week", **window).json_body["buckets"]
     assert weekly == [{"period": history.period_of(earlier.date().isoformat(), "week"), "key": "online", "contacts": 1}]
+
+
+def test_stats_by_direction_counts_online_inbound_and_outbound(client, staff_token, team, now):
+    """`by=direction` (the dashboard's listening-against-talking chart): online contacts only,
+    amended direction moves the counters, street contacts are not counted."""
+    officer = staff_token("officer", team=team)
+    inbound = [_online(now - timedelta(hours=h)) for h in (1, 2, 3)]
+    outbound = [_online(now - timedelta(hours=4), direction="outbound")]
+    _sync(client, officer, [*inbound, *outbound, _street(now - timedelta(hours=5), 51.5, -0.14)])
+    moved = client.http.patch(f"/v1/contacts/{inbound[0]['id']}", headers=bearer(officer),
+                              body=json.dumps({"version": 1, "direction": "outbound"}))
+    assert moved.status_code == 200, moved.json_body
+    day = now.date().isoformat()
+    response = _get(client, staff_token("supervisor", team=team), "/v1/history/stats", by="direction",
+                    group_by="day", **{"from": day, "to": day})
+    assert response.status_code == 200, response.json_body
+    counts = {b["key"]: b["contacts"] for b in response.json_body["buckets"]}
+    assert counts == {"inbound": 2, "outbound": 2}

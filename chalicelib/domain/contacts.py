@@ -216,6 +216,7 @@ class ContactRecord:
             "topic": self.topic,
             "cell": geo.coarse_cell(self.cell) if self.cell else None,
             "area": self.area_id,
+            "direction": self.direction,  # online only: inbound (listening) vs outbound (talking)
         }
         return stats_keys.counter_keys(self.day, self.team, values)
 

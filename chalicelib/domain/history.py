@@ -243,7 +243,7 @@ def to_csv(rows: Iterable[HistoryRow]) -> str:
 
 # --- statistics --------------------------------------------------------------------------------
 
-StatsDimension = Literal["area", "team", "kind", "platform", "topic"]
+StatsDimension = Literal["area", "team", "kind", "platform", "topic", "direction"]
 GroupBy = Literal["day", "week", "month"]
 DayOrTime = Annotated[str, Meta(min_length=10, max_length=40, description="YYYY-MM-DD or RFC 3339 (UTC day taken).")]
 

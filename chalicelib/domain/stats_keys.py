@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date
 
-DIMENSIONS = ("team", "kind", "platform", "topic", "cell", "area")
+DIMENSIONS = ("team", "kind", "platform", "topic", "cell", "area", "direction")
 FORCE_SCOPE = "force"
 
 

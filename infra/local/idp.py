@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         issue_token(
             private_pem=(keys_dir / STAFF_PRIVATE).read_bytes(),
-            issuer=env.get("BEATLINE_STAFF_ISSUER", "https://idp.beatline.local"),
+            issuer=env.get("BEATLINE_STAFF_ISSUER", "http://127.0.0.1:8002"),
             audience=env.get("BEATLINE_STAFF_AUDIENCE", "beatline-api"),
             sub=args.sub,
             roles=[args.role],

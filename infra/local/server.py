@@ -17,8 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class LiveServer:
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
+        self.extra_env = dict(env or {})  # on top of the test process's environment
         self.process: subprocess.Popen[bytes] | None = None
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
 
@@ -27,7 +28,7 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> LiveServer:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, **self.extra_env, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(  # noqa: S603 - fixed argv
             [sys.executable, "-m", "infra.local.chalice_local", "local", "--no-autoreload", "--stage", "test", "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log,

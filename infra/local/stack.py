@@ -19,12 +19,15 @@ from types import FrameType
 
 from infra.local.dynamodb_local import ROOT, DynamoDBLocal
 from infra.local.idp import ensure_keys, local_stage_env
+from infra.local.oidc_provider import LocalOIDCProvider
 
 API_PORT = 8000
 DB_PORT = 8001  # chalice local owns 8000 (see PITFALLS)
+OIDC_PORT = 8002  # the local staff OIDC provider (the local stage's BEATLINE_STAFF_ISSUER)
 
 
 WATCHED = ("app.py", "chalicelib", ".chalice/config.json")
+CODE_SUFFIXES = {".py", ".js", ".css", ".html", ".svg"}  # web assets are hashed once per process
 
 
 def code_stamp() -> dict[str, float]:
@@ -32,7 +35,7 @@ def code_stamp() -> dict[str, float]:
     stamp: dict[str, float] = {}
     for name in WATCHED:
         path = ROOT / name
-        files = path.rglob("*.py") if path.is_dir() else [path]
+        files = [f for f in path.rglob("*") if f.suffix in CODE_SUFFIXES] if path.is_dir() else [path]
         for file in files:
             try:
                 stamp[str(file)] = file.stat().st_mtime
@@ -92,7 +95,14 @@ def main() -> int:
     db = DynamoDBLocal(port=DB_PORT, db_path=ROOT / ".data" / "dynamodb")
     print(f"Starting DynamoDB Local on {db.endpoint} (data in .data/dynamodb) ...", flush=True)
     db.start()
+    oidc = LocalOIDCProvider(
+        port=OIDC_PORT, keys_dir=ensure_keys(), audience=env.get("BEATLINE_STAFF_AUDIENCE", "beatline-api"),
+        redirect_uris=[f"http://127.0.0.1:{API_PORT}/dashboard/", f"http://localhost:{API_PORT}/dashboard/"],
+        client_id=env.get("BEATLINE_DASHBOARD_CLIENT_ID", "beatline-dashboard"),
+    )
     try:
+        oidc.start()
+        print(f"Local staff OIDC provider (dev only, no passwords) on {oidc.issuer}", flush=True)
         from chalicelib.store.tables import ensure_tables
 
         created = ensure_tables()
@@ -104,12 +114,14 @@ def main() -> int:
         print(
             "\nOther roles:  make token ROLE=supervisor SUB=sgt-7 TEAM=north   (officer|supervisor|analyst|admin)\n"
             f"Try:          curl -H \"Authorization: Bearer $(make -s token)\" http://127.0.0.1:{API_PORT}/v1/contacts\n"
-            f"API docs:     http://127.0.0.1:{API_PORT}/v1/openapi.json\n",
+            f"API docs:     http://127.0.0.1:{API_PORT}/docs/   (document: /v1/openapi.json)\n"
+            f"Dashboard:    http://127.0.0.1:{API_PORT}/dashboard/   (sign in at the local provider)\n",
             flush=True,
         )
         return serve_until_interrupted()
     finally:
-        print("Stopping DynamoDB Local ...", flush=True)
+        print("Stopping the OIDC provider and DynamoDB Local ...", flush=True)
+        oidc.stop()
         db.stop()
 
 

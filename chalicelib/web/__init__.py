@@ -1,0 +1,1 @@
+"""The web pages (/dashboard/, /docs/) and their static assets, served by the app itself."""

@@ -1,0 +1,425 @@
+"""The dashboard and the docs page in real headless Chromium (Playwright driving the distribution's
+Chromium), against a live `chalice local` whose staff issuer is the local OIDC provider.
+
+Seeded through the API: contacts of two fresh teams (street/online, inbound/outbound, officers and
+a supervisor) and one published alert. Every figure is compared with the API's own answer for the
+same query; the fresh team's figures are also compared with the seeded counts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import jwt
+import pytest
+import requests
+
+from infra.local.idp import STAFF_PRIVATE, issue_token
+from infra.local.oidc_provider import LocalOIDCProvider
+from infra.local.server import LiveServer
+from tests import alerting
+from tests.conftest import STAFF_AUDIENCE
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("BEATLINE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = os.environ.get("BEATLINE_SCREENSHOTS")  # `make screenshots` sets docs/screenshots
+PURPOSE = "browser test: weekly engagement review"
+RUN = uuid.uuid4().hex[:8]
+TEAM = f"web-{RUN}"
+OTHER_TEAM = f"web2-{RUN}"
+
+
+class LiveHttp:
+    """The `client.http` shape of chalice.test.Client, over a live server (reuses tests.alerting)."""
+
+    class _Response:
+        def __init__(self, response: requests.Response) -> None:
+            self.status_code = response.status_code
+            self.body = response.content
+            self.json_body = response.json() if response.content else None
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def _call(self, method: str, path: str, headers: dict | None = None, body: Any = None) -> LiveHttp._Response:
+        return self._Response(requests.request(method, self.base + path, headers=headers, data=body, timeout=60))
+
+    def get(self, path: str, headers: dict | None = None) -> LiveHttp._Response:
+        return self._call("GET", path, headers)
+
+    def post(self, path: str, headers: dict | None = None, body: Any = None) -> LiveHttp._Response:
+        return self._call("POST", path, headers, body)
+
+    def put(self, path: str, headers: dict | None = None, body: Any = None) -> LiveHttp._Response:
+        return self._call("PUT", path, headers, body)
+
+
+class LiveClient:
+    def __init__(self, base: str) -> None:
+        self.http = LiveHttp(base)
+
+
+def _contact(kind: str, hours_ago: float, **extra: Any) -> dict[str, Any]:
+    at = (datetime.now(UTC) - timedelta(hours=hours_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body: dict[str, Any] = {"id": str(uuid.uuid4()), "kind": kind, "occurred_at": at, "topic": "burglary",
+                            "outcome": "advice_given"}
+    if kind == "street":
+        body.update(location={"lat": 51.5, "lon": -0.12}, setting="patrol")
+    else:
+        body.update(platform="facebook", direction="inbound")
+    body.update(extra)
+    return body
+
+
+# (author, role, team, contact): 3 street + 4 online (3 inbound, 1 outbound) for TEAM, all today or
+# yesterday (so the day grain shows two periods), 2 street for OTHER_TEAM.
+SEED = [
+    ("pc-a", "officer", TEAM, _contact("street", 1)),
+    ("pc-a", "officer", TEAM, _contact("online", 1.5)),
+    ("pc-b", "officer", TEAM, _contact("street", 2, topic="fraud_scams")),
+    ("pc-b", "officer", TEAM, _contact("online", 2.5, direction="outbound")),
+    ("sgt-a", "supervisor", TEAM, _contact("online", 3)),
+    ("pc-c", "officer", TEAM, _contact("street", 26)),
+    ("pc-c", "officer", TEAM, _contact("online", 26.5, topic="fraud_scams")),
+    ("pc-d", "officer", OTHER_TEAM, _contact("street", 1)),
+    ("pc-d", "officer", OTHER_TEAM, _contact("street", 2)),
+]
+
+
+@pytest.fixture(scope="module")
+def stack(keys_dir: Path) -> Iterator[dict[str, Any]]:
+    from infra.local.dynamodb_local import free_port
+
+    oidc_port = free_port()
+    server = LiveServer(env={"BEATLINE_STAFF_ISSUER": f"http://127.0.0.1:{oidc_port}",
+                             "BEATLINE_DASHBOARD_SCOPE": "openid beatline"})
+    oidc = LocalOIDCProvider(port=oidc_port, keys_dir=keys_dir, audience=STAFF_AUDIENCE,
+                             redirect_uris=[f"{server.url}/dashboard/"], force="test-force").start()
+    try:
+        server.start()
+        yield {"base": server.url, "issuer": oidc.issuer, "server": server, "oidc": oidc}
+    finally:
+        server.stop()
+        oidc.stop()
+
+
+@pytest.fixture(scope="module")
+def token(stack: dict[str, Any], keys_dir: Path) -> Any:
+    pem = (keys_dir / STAFF_PRIVATE).read_bytes()
+
+    def make(role: str, sub: str, team: str = TEAM) -> str:
+        return issue_token(private_pem=pem, issuer=stack["issuer"], audience=STAFF_AUDIENCE, sub=sub,
+                           roles=[role], team=team, force="test-force")
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def seeded(stack: dict[str, Any], token: Any) -> dict[str, Any]:
+    base = stack["base"]
+    for author, role, team, body in SEED:
+        response = requests.post(f"{base}/v1/contacts", json=body, timeout=60,
+                                 headers={"Authorization": f"Bearer {token(role, author, team)}"})
+        assert response.status_code == 201, response.text
+    client = LiveClient(base)
+    lat, lon = alerting.spot()
+    area = alerting.circle(lat, lon, 400)
+    for _ in range(2):
+        alerting.resident(client, [alerting.circle(lat, lon, 300)])
+    alert_id = alerting.publish(client, token("officer", "pc-a"), token("supervisor", "sgt-a"), area,
+                                headline=f"=Doorstep scams {RUN}")  # a formula-looking headline: CSV must neutralise it
+    return {"alert_id": alert_id}
+
+
+def api(stack: dict[str, Any], token: Any, path: str, **params: str) -> Any:
+    response = requests.get(f"{stack['base']}{path}", params={**params, "purpose": PURPOSE}, timeout=60,
+                            headers={"Authorization": f"Bearer {token('analyst', 'an-check')}"})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60000)
+        yield chromium
+        chromium.close()
+
+
+class Session:
+    """One signed-in tab with everything it logged and requested."""
+
+    def __init__(self, page: Any, base: str) -> None:
+        self.page, self.base = page, base
+        page.set_default_timeout(15000)
+        self.console_errors: list[str] = []
+        self.requests: list[str] = []
+        page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.console_errors.append(str(e)))
+        page.on("request", lambda r: self.requests.append(r.url))
+
+    def data_requests(self, path: str) -> list[dict[str, list[str]]]:
+        return [parse_qs(urlsplit(u).query) for u in self.requests if urlsplit(u).path == path]
+
+    def wait_loaded(self, since: str | None = None) -> None:
+        self.page.wait_for_function(
+            "s => document.body.dataset.loaded && document.body.dataset.loaded !== s", arg=since or "", timeout=30000)
+
+    def loaded_mark(self) -> str:
+        return self.page.evaluate("document.body.dataset.loaded || ''")
+
+    def chart(self, figure: str) -> dict[str, Any]:
+        return self.page.evaluate("f => window.beatlineCharts[f]", figure)
+
+    def table(self, figure: str) -> list[list[str]]:
+        return self.page.evaluate(
+            "f => [...document.querySelectorAll('#fig-' + f + ' .table-wrap tr')].map(r => [...r.children].map(c => c.textContent))",
+            figure)
+
+
+def sign_in(page: Any, base: str, role: str, sub: str, team: str) -> None:
+    page.goto(f"{base}/dashboard/")
+    page.get_by_role("button", name="Sign in with your force account").click()
+    page.wait_for_url("**/interaction/**")
+    page.get_by_label("Subject").fill(sub)
+    page.get_by_label("Role").select_option(role)
+    page.get_by_label("Team").fill(team)
+    page.get_by_role("button", name="Sign in").click()
+    try:
+        page.wait_for_url(re.compile("^" + re.escape(f"{base}/dashboard/")))
+    except Exception as exc:
+        raise AssertionError(f"sign-in did not come back: at {page.url}: {page.content()[:1500]}") from exc
+
+
+@pytest.fixture(scope="module")
+def session(browser: Any, stack: dict[str, Any], seeded: dict[str, Any]) -> Iterator[Session]:
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    tab = Session(page, stack["base"])
+    sign_in(page, stack["base"], "analyst", "an-web", TEAM)
+    page.get_by_label("Purpose of this session (3 to 200 characters)").fill(PURPOSE)
+    page.get_by_role("button", name="Continue").click()
+    tab.wait_loaded()
+    yield tab
+    context.close()
+
+
+def expected_kind_series(stats: dict[str, Any], labels: list[str]) -> dict[str, list[int]]:
+    table: dict[tuple[str, str], int] = {}
+    for bucket in stats["buckets"]:
+        table[(bucket["period"], bucket["key"])] = table.get((bucket["period"], bucket["key"]), 0) + bucket["contacts"]
+    return {kind: [table.get((p, kind), 0) for p in labels] for kind in ("street", "online")}
+
+
+def filters(session: Session) -> dict[str, str]:
+    return session.page.evaluate(
+        "() => ({from: from_.value, to: to.value, grain: grain.value, team: team.value})".replace("from_", "document.getElementById('from')"))
+
+
+def test_sign_in_gives_the_same_token_as_make_token(session: Session, stack: dict[str, Any], keys_dir: Path) -> None:
+    stored = session.page.evaluate(
+        "() => Object.keys(sessionStorage).filter(k => k.startsWith('oidc.user:')).map(k => JSON.parse(sessionStorage[k]))")
+    assert len(stored) == 1
+    access = stored[0]["access_token"]
+    claims = jwt.decode(access, options={"verify_signature": False})
+    header = jwt.get_unverified_header(access)
+    published = json.loads((keys_dir / "staff-jwks.json").read_text())["keys"][0]
+    assert header["kid"] == published["kid"] and header["alg"] == "ES256"
+    assert claims["iss"] == stack["issuer"] and claims["aud"] == STAFF_AUDIENCE
+    assert (claims["sub"], claims["roles"], claims["team"], claims["force"]) == ("an-web", ["analyst"], TEAM, "test-force")
+    assert claims["exp"] - claims["iat"] == 8 * 3600
+    assert session.page.evaluate("Object.keys(localStorage).length") == 0  # never in localStorage
+
+
+def test_default_view_draws_the_api_numbers(session: Session, stack: dict[str, Any], token: Any) -> None:
+    chosen = filters(session)
+    assert chosen["grain"] == "week" and chosen["team"] == ""
+    stats = api(stack, token, "/v1/history/stats", **{"from": chosen["from"], "to": chosen["to"]},
+                group_by="week", by="kind")
+    chart = session.chart("contacts")
+    expected = expected_kind_series(stats, chart["labels"])
+    assert {s["label"]: s["values"] for s in chart["series"]} == expected
+    assert sum(expected["street"]) >= 5 and sum(expected["online"]) >= 4  # the seeded contacts at least
+    rows = session.table("contacts")[1:]
+    assert [[int(c) for c in r[1:3]] for r in rows] == [list(v) for v in zip(expected["street"], expected["online"], strict=True)]
+    every = session.data_requests("/v1/history/stats")
+    assert every and all(q["purpose"] == [PURPOSE] for q in every)
+
+
+def test_team_and_grain_filters_change_the_request_and_the_numbers(session: Session, stack: dict[str, Any], token: Any) -> None:
+    page = session.page
+    before = session.loaded_mark()
+    page.locator("#grain").select_option("day")
+    page.locator("#team").select_option(TEAM)
+    seen = len(session.requests)
+    page.get_by_role("button", name="Show").click()
+    session.wait_loaded(before)
+    new = [parse_qs(urlsplit(u).query) for u in session.requests[seen:] if urlsplit(u).path == "/v1/history/stats"]
+    assert {"day"} == {q["group_by"][0] for q in new} and {TEAM} == {q["team"][0] for q in new}
+    today = datetime.now(UTC).date()
+    street = {p: v for p, v in zip(session.chart("contacts")["labels"], session.chart("contacts")["series"][0]["values"], strict=True) if v}
+    online = {p: v for p, v in zip(session.chart("contacts")["labels"], session.chart("contacts")["series"][1]["values"], strict=True) if v}
+    # seeded: street 2 / online 3 within the last 3 hours, street 1 / online 1 about 26 hours ago
+    assert sum(street.values()) == 3 and sum(online.values()) == 4
+    assert max(street) <= today.isoformat() and max(online) <= today.isoformat()
+    direction = {s["label"]: sum(s["values"]) for s in session.chart("direction")["series"]}
+    assert direction == {"inbound (listening)": 3, "outbound (talking)": 1}
+    share = session.chart("online-share")
+    assert [s["label"] for s in share["series"]] == [TEAM]
+    topics = {s["label"]: sum(s["values"]) for s in session.chart("topics")["series"]}
+    assert topics == {"burglary": 5, "fraud_scams": 2}
+    chosen = filters(session)
+    stats = api(stack, token, "/v1/history/stats", **{"from": chosen["from"], "to": chosen["to"]},
+                group_by="day", by="kind", team=TEAM)
+    assert {s["label"]: s["values"] for s in session.chart("contacts")["series"]} == expected_kind_series(stats, session.chart("contacts")["labels"])
+
+
+def test_breadth_conversations_and_alerts(session: Session, stack: dict[str, Any], token: Any, seeded: dict[str, Any]) -> None:
+    breadth = session.chart("breadth")
+    chosen = filters(session)
+    answer = api(stack, token, "/v1/history/engagement", **{"from": chosen["from"], "to": chosen["to"]},
+                 group_by=chosen["grain"], team=TEAM)
+    labels = breadth["labels"]
+    for series, key in zip(breadth["series"], ("any", "street", "online", "online_outbound"), strict=True):
+        per_period = {p: 0 for p in labels}
+        for bucket in answer["buckets"]:
+            per_period[bucket["period"]] += bucket["staff"][key]
+        assert series["values"] == [per_period[p] for p in labels], key
+    totals = {s["label"]: sum(s["values"]) for s in breadth["series"]}
+    assert totals["online outbound"] == 1  # only pc-b talked online
+    supervisor_rows = [r for r in session.table("breadth")[1:] if r[2] == "supervisor"]
+    assert sum(int(r[3]) for r in supervisor_rows) == 1  # sgt-a, one contact
+    assert session.chart("conversations")["unavailable"].startswith("Not available yet")
+    assert session.page.locator("#fig-conversations .figure-status").inner_text().startswith("Not available yet")
+    chosen = filters(session)
+    alerts = api(stack, token, "/v1/history/alerts", **{"from": chosen["from"] + "T00:00:00Z",
+                 "to": chosen["to"] + "T23:59:59Z"}, limit="200")
+    mine = [a for a in alerts["items"] if a["team"] == TEAM]
+    assert [a["id"] for a in mine] == [seeded["alert_id"]] and mine[0]["targeted"] == 2
+    rows = session.table("alerts")[1:]
+    assert [[r[1], int(r[3]), int(r[4]), int(r[5]), int(r[7])] for r in rows] == [
+        [a["headline"], a["targeted"], a["sent"], a["read"], a["responses"]] for a in mine]
+    assert session.chart("alerts")["series"][0]["values"] == [a["targeted"] for a in mine]
+
+
+def test_csv_download_is_exactly_the_table(session: Session) -> None:
+    for figure in ("contacts", "alerts"):
+        with session.page.expect_download() as download_info:
+            session.page.locator(f"#fig-{figure} button.csv").click()
+        text = Path(download_info.value.path()).read_text(encoding="utf-8")
+        rows = list(csv.reader(io.StringIO(text)))
+        table = session.table(figure)
+        if figure == "alerts":  # a cell a spreadsheet would evaluate is neutralised in the file only
+            assert rows[1][1] == "'" + table[1][1] and table[1][1].startswith("=")
+            rows[1][1] = table[1][1]
+        assert rows == table
+
+
+def test_keyboard_only(session: Session) -> None:
+    page = session.page
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.evaluate("window.scrollTo(0, 0); document.body.focus()")
+    order: list[str] = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        order.append(page.evaluate(
+            "(() => { const e = document.activeElement; return e.id || e.getAttribute('aria-label') || e.textContent.trim(); })()"))
+    for wanted in ("sign-out", "change-purpose", "from", "to", "grain", "team", "topic", "apply",
+                   "Download CSV: Contacts per period: street and online"):
+        assert wanted in order, (wanted, order)
+    assert order.index("from") < order.index("grain") < order.index("apply")
+    # change the grain and apply it with the keyboard alone
+    before = session.loaded_mark()
+    page.focus("#grain")
+    page.keyboard.press("ArrowDown")  # day -> week
+    page.focus("#apply")
+    page.keyboard.press("Enter")
+    session.wait_loaded(before)
+    assert filters(session)["grain"] == "week"
+    visible = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert visible != "none"  # the focused control shows where the keyboard is
+
+
+def test_accessibility_scan(session: Session) -> None:
+    session.page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = session.page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
+           if v["impact"] in ("serious", "critical")]
+    assert bad == []
+    if SCREENSHOTS:
+        session.page.screenshot(path=str(Path(SCREENSHOTS) / "dashboard.png"), full_page=True)
+
+
+def test_no_console_errors_and_nothing_leaves_the_origin(session: Session, stack: dict[str, Any]) -> None:
+    assert session.console_errors == []
+    allowed = (stack["base"] + "/", stack["issuer"] + "/", "blob:" + stack["base"] + "/")
+    assert [u for u in session.requests if not u.startswith(allowed)] == []
+    assert any(u.startswith(stack["issuer"]) for u in session.requests)  # sign-in did go to the issuer
+
+
+def test_sign_out_clears_the_tokens(session: Session) -> None:
+    page = session.page
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in with your force account").wait_for()
+    assert page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('oidc.')).length") == 0
+    assert page.evaluate("sessionStorage.getItem('beatline.purpose')") is None
+
+
+def test_supervisor_sees_own_team_only(browser: Any, stack: dict[str, Any], seeded: dict[str, Any]) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    tab = Session(page, stack["base"])
+    sign_in(page, stack["base"], "supervisor", "sgt-web", OTHER_TEAM)
+    page.get_by_label("Purpose of this session (3 to 200 characters)").fill(PURPOSE)
+    page.get_by_role("button", name="Continue").click()
+    tab.wait_loaded()
+    assert page.locator("#team").is_disabled() and page.locator("#team").input_value() == OTHER_TEAM
+    totals = {s["label"]: sum(s["values"]) for s in tab.chart("contacts")["series"]}
+    assert totals == {"street": 2, "online": 0}
+    assert tab.chart("alerts") == {"unavailable": "Not available for your role."}
+    assert all(q.get("team") == [OTHER_TEAM] for q in tab.data_requests("/v1/history/stats"))
+    assert tab.console_errors == []
+    context.close()
+
+
+def test_docs_page_try_it_with_a_pasted_token(browser: Any, stack: dict[str, Any], token: Any) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    tab = Session(page, stack["base"])
+    page.goto(f"{stack['base']}/docs/")
+    page.locator(".opblock-tag-section").first.wait_for(timeout=30000)
+    if SCREENSHOTS:
+        page.screenshot(path=str(Path(SCREENSHOTS) / "docs.png"))
+    page.locator("button.authorize").first.click()
+    page.locator(".auth-container input").first.fill(token("officer", "pc-docs"))
+    page.locator(".auth-btn-wrapper button.authorize").click()
+    page.locator("button.btn-done").click()
+    operation = page.locator("#operations-contacts-list_contacts")
+    operation.locator(".opblock-summary").click()
+    operation.get_by_role("button", name="Try it out").click()
+    with page.expect_response(lambda r: urlsplit(r.url).path == "/v1/contacts") as answer:
+        operation.get_by_role("button", name="Execute").click()
+    response = answer.value
+    assert response.status == 200 and response.url.startswith(stack["base"] + "/v1/contacts")
+    assert response.request.headers["authorization"].startswith("Bearer ")
+    status = operation.locator(".live-responses-table tbody .response-col_status").first
+    status.wait_for()
+    assert status.inner_text().strip().startswith("200")
+    assert tab.console_errors == []
+    assert [u for u in tab.requests if not u.startswith(stack["base"] + "/")] == []
+    context.close()
