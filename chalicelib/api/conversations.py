@@ -20,14 +20,13 @@ from chalicelib.domain.conversations import (
     MyConversationsQuery,
     TeamQueueQuery,
 )
-from chalicelib.domain.ratelimit import RESIDENT_REPLIES
+from chalicelib.domain.ratelimit import RESIDENT_MESSAGES
 from chalicelib.services import Services
 from chalicelib.usecases import conversations as usecase
 
 bp = Blueprint(__name__)
 TAG = "conversations"
-RATE = ("Residents' conversation starts and messages share the alert replies' budget: "
-        "BEATLINE_RESIDENT_REPLY_RATE_PER_MINUTE (default 5) and _PER_HOUR (default 30); then 429 with Retry-After.")
+RATE = "Residents only (staff answering are not counted); the budget is shared with alert replies."
 ID_LINK = {"conversation_id": "$response.body#/id"}
 LINKS = {201: {
     "GetConversation": {"operationId": "get_conversation", "parameters": {"id": "$response.body#/id"}},
@@ -36,7 +35,7 @@ LINKS = {201: {
 
 
 @operation(bp, "POST", "/v1/conversations", action="conversations:start", tag=TAG, request=ConversationIn,
-           rate_limit=RESIDENT_REPLIES,
+           rate_limit=RESIDENT_MESSAGES,
            summary="Start a conversation with the team of a named area (or of the area holding a point)",
            description=(f"`text` 1..{TEXT_MAX} characters; `id` is the client's UUID (201 new, 200 identical "
                         "resend, 409 same id other content). Give `area_id` or `location`; a place no team's "
@@ -74,7 +73,7 @@ def get_conversation(svc: Services, ctx: RequestContext, id: str) -> Reply:
 
 
 @operation(bp, "POST", "/v1/conversations/{id}/messages", action="conversations:message", tag=TAG,
-           request=MessageIn,
+           request=MessageIn, rate_limit=RESIDENT_MESSAGES,
            summary="Add a message (resident owner, or an officer or supervisor of the team)",
            description=("`id` is the client's UUID (201 new, 200 identical resend, 409 other content). A team "
                         "message reaches the resident's inbox at once and its push channel (held by quiet "

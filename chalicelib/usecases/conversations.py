@@ -109,16 +109,6 @@ def _audit(svc: Any, ctx: RequestContext, action: str, **fields: Any) -> AccessR
     return ctx.audit(action, **fields)
 
 
-def _check_rate(svc: Any, ctx: RequestContext) -> None:
-    """A resident's message shares the replies' budget (domain.ratelimit.RESIDENT_REPLIES, the
-    framework's counters); staff answering the queue are not limited by it. Conversation starts
-    are resident-only and declare the same limit on their route."""
-    from chalicelib.domain.ratelimit import RESIDENT_REPLIES
-    from chalicelib.usecases.ratelimit import enforce
-
-    enforce(svc, ctx, RESIDENT_REPLIES)
-
-
 def _parse_id(value: str) -> str:
     try:
         return str(uuid.UUID(value))
@@ -283,8 +273,6 @@ def mine(svc: Any, ctx: RequestContext, query: MyConversationsQuery) -> Conversa
 def post_message(svc: Any, ctx: RequestContext, conversation_id: str, body: MessageIn) -> tuple[int, MessageOut]:
     """201 new; 200 identical resend; 409 same id other content; 422 team message on a closed one."""
     conv = _visible(svc, ctx, conversation_id)
-    if ctx.caller.kind == "resident":
-        _check_rate(svc, ctx)
     return _append(svc, ctx, conv, str(body.id), body.text)
 
 
