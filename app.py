@@ -2,7 +2,7 @@
 
 from chalice import Chalice
 
-from chalicelib.api import alerts, areas, contacts, history, meta, public, subscribers, web
+from chalicelib.api import alerts, areas, contacts, conversations, history, meta, public, subscribers, web
 from chalicelib.api.framework import install_method_guards
 from chalicelib.settings import SETTINGS
 
@@ -14,6 +14,7 @@ app.register_blueprint(history.bp)
 app.register_blueprint(subscribers.bp)
 app.register_blueprint(alerts.bp)
 app.register_blueprint(public.bp)
+app.register_blueprint(conversations.bp)
 app.register_blueprint(web.bp)
 app.api.binary_types += sorted(set(web.assets.BINARY_TYPES) - set(app.api.binary_types))  # base64 via API Gateway
 install_method_guards(app)  # after the blueprints: 405 problem + Allow for every undeclared method

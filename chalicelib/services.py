@@ -34,6 +34,8 @@ class Services:
     # Checks push endpoints (SSRF) at registration and, through the channels, at send time.
     push_guard: EgressGuard = field(default_factory=EgressGuard)
     _channels: Mapping[str, Any] | None = field(default=None, repr=False)
+    # Conversations' repository (chalicelib.store.conversations.ConversationPorts).
+    conversations: Any = None
     # (shape, H3 resolution) -> cells; injectable so tests can prove a refused shape is never covered.
     coverer: Callable[[Any, int], set[str]] | None = None
 
@@ -75,6 +77,7 @@ def build_services(
     channels: Mapping[str, Any] | None = None,
     fanout_queue: Any = None,
     push_resolver: Resolver = system_resolver,
+    conversations: Any = None,
     coverer: Callable[[Any, int], set[str]] | None = None,
 ) -> Services:
     policies = [
@@ -124,6 +127,11 @@ def build_services(
 
         fanout_queue = build_queue(settings, lambda: built)
     built.fanout = fanout_queue
+    if conversations is None:
+        from chalicelib.store.conversations import ConversationPorts
+
+        conversations = ConversationPorts()
+    built.conversations = conversations
     return built
 
 

@@ -58,6 +58,12 @@ _API: set[Grant] = (
     | _table("rate-counters", "UpdateItem")
     | _indexes("contacts", "access-log", "alerts", "deliveries")
     | {("sqs:SendMessage", "queue/fanout")}
+    # Conversations (issue 11): one transaction per message (message, conversation, inbox copy),
+    # reads, the queue/owner indexes and the messages' LSI, erasure of a resident's texts.
+    | _table("conversations", "GetItem", "PutItem", "UpdateItem")
+    | _table("messages", "GetItem", "PutItem", "UpdateItem")
+    | _table("inbox", "PutItem")
+    | _indexes("conversations", "messages")
     | _SERVICES_SECRETS
 )
 
@@ -69,6 +75,9 @@ _WORKER: set[Grant] = (
     | _table("subscriptions", "Query")
     | _table("deliveries", "Query", "UpdateItem")
     | _table("inbox", "BatchWriteItem")
+    | _table("conversations", "GetItem")  # a team answer's push (notify/conversations.py)
+    | _table("messages", "GetItem")
+    | _table("subscribers", "GetItem")
     | {("sqs:SendMessage", "queue/fanout"), ("sns:Publish", "sns/endpoints")}
     | _SERVICES_SECRETS | _secrets("VapidKeySecret")
 )

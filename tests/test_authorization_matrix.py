@@ -82,6 +82,15 @@ def world(client, staff_token, services_override) -> World:
     assert client.http.put(f"/v1/areas/{area_id}", headers=bearer(admin),
                            body=json.dumps({"name": "Matrix", "team": teams["x"], "geometry": geometry})).status_code == 201
     w.values["area_x"] = area_id
+
+    def conversation_a() -> str:
+        """A conversation of resident A with team X (the team of `area_x`)."""
+        body = {"id": str(uuid.uuid4()), "topic": "noise", "text": "Loud", "area_id": area_id}
+        started = post_json(client, resident_a, "/v1/conversations", body)
+        assert started.status_code == 201, started.body
+        return body["id"]
+
+    w.values["conv_a"] = conversation_a()
     def pending_x() -> str:
         """A fresh published alert of team X with an update proposed by officer X; the proposal id
         is left in `{pending_proposal}` (placeholders resolve left to right)."""
@@ -91,7 +100,7 @@ def world(client, staff_token, services_override) -> World:
 
     w.factories.update(
         fresh_contact_x=lambda: contact("x"), fresh_contact_y=lambda: contact("y"),
-        fresh_uuid=lambda: str(uuid.uuid4()), fresh_pending_x=pending_x,
+        fresh_uuid=lambda: str(uuid.uuid4()), fresh_pending_x=pending_x, fresh_conv_a=conversation_a,
     )
     return w
 
@@ -130,6 +139,12 @@ X_RECORD = {"officer_x": 200, "supervisor_x": 200, "officer_y": 404, "supervisor
 Y_RECORD = {"officer_y": 200, "supervisor_y": 200, "officer_x": 404, "supervisor_x": 404}
 
 # (method, path template, body, expected status per principal)
+def new_message() -> dict:
+    return {"id": str(uuid.uuid4()), "text": "Hello"}
+
+
+OWNER_OR_TEAM_X = {"resident_a": 200, "resident_b": 404, **X_RECORD}
+
 MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     # Meta
     ("GET", "/v1/health", None, PUBLIC),
@@ -187,6 +202,18 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("POST", "/v1/alerts/{alert_y}/cancel", None, allow({"supervisor_y": 200, "supervisor_x": 404})),
     ("POST", "/v1/alerts/{alert_x}/read", None, allow({"resident_a": 200, "resident_b": 404})),
     ("POST", "/v1/alerts/{alert_x}/responses", {"message": "Thanks"}, allow({"resident_a": 201, "resident_b": 404})),
+    # Conversations: resident A's conversation with team X
+    ("POST", "/v1/conversations", "START_CONVERSATION", allow(each(RESIDENTS, 201))),
+    ("GET", "/v1/subscribers/me/conversations", None, allow(each(RESIDENTS, 200))),
+    ("GET", "/v1/conversations", None, allow(each(FIELD_STAFF, 200))),
+    ("GET", "/v1/conversations/{conv_a}", None, allow(OWNER_OR_TEAM_X)),
+    ("POST", "/v1/conversations/{conv_a}/messages", new_message,
+     allow({k: 201 if v == 200 else v for k, v in OWNER_OR_TEAM_X.items()})),
+    ("POST", "/v1/conversations/{fresh_conv_a}/close", {"outcome": "resolved"}, allow(X_RECORD)),
+    ("GET", "/v1/history/conversations?{window}&team={team_x}", None,
+     allow({"analyst": 200, "admin": 200, "supervisor_x": 200})),
+    ("GET", "/v1/history/conversations?{window}&team={team_y}", None,
+     allow({"analyst": 200, "admin": 200, "supervisor_y": 200})),
     # Public outputs
     ("GET", "/v1/public/alerts?lat={lat}&lon={lon}", None, PUBLIC),
     ("GET", "/v1/public/alerts/{alert_x}.cap", None, PUBLIC),
@@ -200,6 +227,8 @@ def call(client, world: World, method: str, template: str, token: str | None, bo
     payload = body() if callable(body) else body
     if isinstance(payload, dict) and payload.get("team") == "x":
         payload = {**payload, "team": world.teams["x"]}
+    if payload == "START_CONVERSATION":  # a new conversation in area X per call
+        payload = {"id": str(uuid.uuid4()), "topic": "noise", "text": "Hi", "area_id": world.values["area_x"]}
     kwargs: dict[str, Any] = {"headers": headers}
     if payload is not None:
         kwargs["body"] = json.dumps(payload)

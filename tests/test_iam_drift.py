@@ -106,6 +106,13 @@ def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worke
     reply_contact = ok(client.http.get(f"/v1/contacts/{reply['id']}", headers=bearer(supervisor))).json_body
     ok(client.http.patch(f"/v1/contacts/{reply['id']}", headers=bearer(supervisor),
                          body=json.dumps({"version": reply_contact["version"], "notes": "Van: white"})))
+    # The reply opened a conversation: the team answers (inbox + push), lists, reads and closes it.
+    conversation = reply["conversation_id"]
+    ok(post(client, f"/v1/conversations/{conversation}/messages", officer, {"id": str(uuid.uuid4()), "text": "Thanks"}))
+    ok(client.http.get("/v1/conversations?status=answered", headers=bearer(officer)))
+    ok(client.http.get(f"/v1/conversations/{conversation}", headers=bearer(token)))
+    ok(client.http.get("/v1/subscribers/me/conversations", headers=bearer(token)))
+    ok(post(client, f"/v1/conversations/{conversation}/close", supervisor, {"outcome": "resolved"}))
     update_published(client, officer, supervisor, alert_id, {"headline": "Vans seen nearby"})
     run_worker()
     ok(client.http.get("/v1/subscribers/me/inbox", headers=bearer(token)))
@@ -119,7 +126,8 @@ def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worke
     for path in (f"/v1/history/contacts?{window}&purpose=drift", f"/v1/history/contacts.csv?{window}&purpose=drift",
                  f"/v1/history/stats?{window}&group_by=day&by=kind&purpose=drift",
                  f"/v1/history/alerts?{window}&purpose=drift",
-                 f"/v1/history/engagement?{window}&group_by=week&purpose=drift"):
+                 f"/v1/history/engagement?{window}&group_by=week&purpose=drift",
+                 f"/v1/history/conversations?{window}&purpose=drift"):
         ok(client.http.get(path, headers=bearer(analyst)))
     ok(client.http.get(f"/v1/audit?{window}&purpose=drift", headers=bearer(admin)))
     ok(client.http.get(f"/v1/audit?{window}&actor=x&purpose=drift", headers=bearer(admin)))

@@ -23,6 +23,7 @@ from chalice import Blueprint, Response
 from chalicelib.auth import permissions
 from chalicelib.auth.tokens import InvalidToken
 from chalicelib.context import RequestContext
+from chalicelib.domain.conversations import DomainError
 from chalicelib.domain.ratelimit import RateLimit
 from chalicelib.domain.validation import convert, decode_json
 from chalicelib.errors import FieldError, ProblemError, bad_request, store_unavailable, unauthorized
@@ -104,6 +105,13 @@ def problem_response(problem: ProblemError, request_id: str) -> Response:
     body["request_id"] = request_id
     headers = {"Content-Type": PROBLEM_JSON, "X-Request-Id": request_id, **problem.headers}
     return Response(body=json.dumps(body), status_code=problem.status, headers=headers)
+
+
+def domain_problem(error: DomainError) -> ProblemError:
+    """The one mapping of domain errors onto problem details."""
+    status = {"not_found": 404, "conflict": 409, "closed": 422, "no_team": 422}[error.kind]
+    title = {404: "Not found", 409: "Conflict", 422: "Unprocessable"}[status]
+    return ProblemError(status, title, error.detail, slug="state" if status == 422 else "")
 
 
 def _encode(reply: Reply, request_id: str) -> Response:
@@ -228,6 +236,8 @@ def handle(op: Operation, fn: Callable[..., Reply], request: Any, path_params: d
         response = _encode(fn(svc, ctx, **_inputs(op, svc, request, path_params)), request_id)
     except ProblemError as problem:
         response = problem_response(problem, request_id)
+    except DomainError as error:
+        response = problem_response(domain_problem(error), request_id)
     except OverflowError:
         # Only client values reach datetime's limits (year 1 or 9999 with an offset, say).
         response = problem_response(bad_request("A date or number is out of range."), request_id)

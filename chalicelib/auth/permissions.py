@@ -37,6 +37,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "history:export": frozenset({"analyst", "admin"}),
     "history:alerts": frozenset({"analyst", "admin"}),
     "audit:read": frozenset({"admin"}),
+    # Conversations: record-level rules (own conversation, own team) in usecases/conversations.py
+    "conversations:start": frozenset({"resident"}),
+    "conversations:mine": frozenset({"resident"}),
+    "conversations:read": frozenset({"resident", "officer", "supervisor"}),
+    "conversations:message": frozenset({"resident", "officer", "supervisor"}),
+    "conversations:queue": frozenset({"officer", "supervisor"}),
+    "conversations:close": frozenset({"officer", "supervisor"}),
+    "history:conversations": frozenset({"analyst", "admin", "supervisor"}),
 }
 
 

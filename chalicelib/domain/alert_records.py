@@ -150,10 +150,11 @@ class ResponseIn(Struct, forbid_unknown_fields=True):
     message: Annotated[str, Meta(min_length=1, max_length=500)]
 
 
-class ResponseOut(Struct):
+class ResponseOut(Struct, omit_defaults=True):
     id: str
     alert_id: str
     received_at: str
+    conversation_id: str | None = None  # the resident's conversation with the team about the alert
 
 
 class ReceiptOut(Struct):

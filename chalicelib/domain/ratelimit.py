@@ -29,6 +29,12 @@ class RateLimit:
     name: str  # the counter family; operations sharing a name share one budget
     what: str  # for the documentation: "registrations", "writes", ...
     windows: tuple[Window, ...]  # shortest first: a refused request then burns no longer window
+    # Only callers holding one of these roles are counted (None: everyone). A route shared by
+    # residents and staff (conversation messages) limits the residents only.
+    only_roles: frozenset[str] | None = None
+
+    def applies_to(self, principal: Any) -> bool:
+        return self.only_roles is None or (principal is not None and bool(principal.roles & self.only_roles))
 
     def describe(self, settings_type: Any, per: str) -> str:
         defaults = {f.name: f.default for f in fields(settings_type)}
@@ -54,3 +60,7 @@ RESIDENT_WRITES = RateLimit("resident-writes", "writes (own record, areas, read 
 # Replies (and later conversation messages) each become a contact and counters in a team's log.
 RESIDENT_REPLIES = RateLimit("resident-replies", "replies", (
     Window(MINUTE, "resident_reply_rate_per_minute"), Window(HOUR, "resident_reply_rate_per_hour")))
+# Conversation starts and residents' messages share the replies' budget (same name); staff
+# answering on the same route are not counted.
+RESIDENT_MESSAGES = RateLimit("resident-replies", "replies, conversation starts and residents' messages, together,",
+                              RESIDENT_REPLIES.windows, only_roles=frozenset({"resident"}))

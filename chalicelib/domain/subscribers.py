@@ -155,7 +155,7 @@ class SubscriberOut(Struct, omit_defaults=True):
     quiet_hours: QuietHours | None = None
 
 
-class InboxItemOut(Struct, omit_defaults=True):
+class InboxItemOut(Struct, omit_defaults=True, tag_field="kind", tag="alert"):
     alert_id: str
     msg_type: str
     headline: str
@@ -170,8 +170,19 @@ class InboxItemOut(Struct, omit_defaults=True):
     instruction: str | None = None
 
 
+class ConversationInboxItem(Struct, omit_defaults=True, tag_field="kind", tag="conversation"):
+    """A team answer in a resident's conversation, as the inbox shows it (next to alerts)."""
+
+    conversation_id: str
+    message_id: str
+    text: str
+    officer: str  # display pseudonym, never the staff id
+    sent_at: str
+    expires_at: str
+
+
 class InboxPage(Struct):
-    items: list[InboxItemOut]
+    items: list[InboxItemOut | ConversationInboxItem]
     next_cursor: str | None
 
 

@@ -48,6 +48,7 @@ PAGE_SIZE = 500
 BUDGET = 5_000  # index entries per message before the rest goes to a continuation message
 MAX_ATTEMPTS = 5
 DELIVERY_KEEP = timedelta(days=30)
+CONVERSATION_PREFIX = "conv:"  # delivery records of conversation answers: conv:<conversation>:<message>
 RETRY_HELD = timedelta(minutes=5)  # delivery records and inbox copies outlive the alert by this
 
 
@@ -126,6 +127,10 @@ class FanoutWorker:
 
     def process(self, message: FanoutMessage) -> bool:
         """True when the message is finished; False when some send must be retried later."""
+        if message.mode == "conversation":
+            from chalicelib.notify.conversations import push_answer
+
+            return push_answer(self, message.alert_id, message.message or "")
         alert = alert_store.get(message.alert_id)
         now = self._clock()
         if alert is None:
@@ -293,6 +298,11 @@ class FanoutWorker:
         for back in range(hours_back, -1, -1):
             bucket = to_rfc3339(now - timedelta(hours=back))[:13]
             for held in delivery_store.held_due(bucket, until_key):
+                if held.alert_id.startswith(CONVERSATION_PREFIX):
+                    from chalicelib.notify.conversations import release_answer
+
+                    released += release_answer(self, held)
+                    continue
                 if held.alert_id not in alerts:
                     alerts[held.alert_id] = alert_store.get(held.alert_id)
                 alert = alerts[held.alert_id]

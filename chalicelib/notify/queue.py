@@ -32,6 +32,7 @@ class FanoutMessage(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=Fa
     cell_index: int = 0
     shard: int = 0  # audience mode: which delivery shard (see store.deliveries.DELIVERY_SHARDS)
     start: dict[str, Any] | None = None
+    message: str | None = None  # conversation mode: the team message to push (alert_id = conversation id)
 
 
 def encode(message: FanoutMessage) -> str:

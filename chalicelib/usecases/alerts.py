@@ -37,7 +37,6 @@ from chalicelib.domain.alert_records import (
     to_public,
 )
 from chalicelib.domain.alerts import PublicAlert
-from chalicelib.domain.contacts import ContactRecord
 from chalicelib.domain.cursors import query_fingerprint
 from chalicelib.domain.geometry import AreaMatcher
 from chalicelib.domain.shapes import check_cover_cost, validate_shape
@@ -49,17 +48,13 @@ from chalicelib.errors import (
     conflict,
     forbidden,
     not_found,
-    unauthorized,
     unprocessable,
 )
 from chalicelib.notify.queue import FanoutMessage, QueueUnavailable
 from chalicelib.services import Services
 from chalicelib.store import alerts as alert_store
 from chalicelib.store import areas as area_store
-from chalicelib.store import contacts as contact_store
 from chalicelib.store import deliveries as delivery_store
-from chalicelib.store import words as word_store
-from chalicelib.store.words import WordHolder
 from chalicelib.usecases.subscribers import current as current_subscriber
 from chalicelib.usecases.subscribers import resident_name
 
@@ -307,32 +302,21 @@ def respond(svc: Services, ctx: RequestContext, alert_id: str, body: ResponseIn)
     """The reply becomes an inbound online contact (platform `beatline`) in the alert team's log.
     Its author is the fixed system id RESPONDER; the resident appears only as a pseudonym keyed by
     its own secret (`handle_pseudonym` = `rsp_...`), so replies from one resident can be linked
-    while it exists, and by nobody after erasure. The same transaction records the contact in the
-    resident's word index, which erasure uses to remove the words (docs/data-protection.md)."""
-    alert_id, subscriber = _delivered(ctx, alert_id)
+    while it exists, and by nobody after erasure. It is also a message of the resident's conversation with the
+    team about the alert (issue 11); the word index records it in the same transaction."""
+    alert_id, _ = _delivered(ctx, alert_id)
     alert = alert_store.get(alert_id)
     if alert is None:
         raise not_found("No such alert.")
     stamp = to_rfc3339(ctx.now)
-    contact_id = str(uuid.uuid4())
-    expires_at = ctx.now + svc.contact_rules.retention
-    record = ContactRecord(
-        id=contact_id, kind="online", occurred_at=stamp, topic="other", outcome="information_received",
-        tags=("alert-response",), author=RESPONDER, team=alert.team, version=1, created_at=stamp,
-        updated_at=stamp, expires_at=expires_at,
-        content_digest=svc.pseudonyms.content_digest(f"{contact_id}|{alert_id}|{body.message}".encode()),
-        notes=body.message, platform="beatline", direction="inbound", thread_ref=alert_id,
-        handle_pseudonym=resident_name(svc, subscriber, "reply"),
-    )
-    words = WordHolder(subscriber_id=subscriber.id, owner=resident_name(svc, subscriber),
-                       table=word_store.CONTACTS, record_id=contact_id, expires_at=expires_at)
-    try:
-        contact_store.create(record, record.counter_keys(),
-                             _resident_audit(svc, ctx, subscriber, "alert.response", contact_id), words=words)
-    except contact_store.SubscriberGone:
-        raise unauthorized("This subscriber no longer exists; register again.") from None
+    # Issue 11: the reply is a message of the resident's conversation with the team about this
+    # alert (opened on the first reply); its contact is written in the message's transaction.
+    from chalicelib.usecases.conversations import reply_to_alert
+
+    conversation_id, contact_id = reply_to_alert(svc, ctx, alert_id=alert_id, team=alert.team,
+                                                 area_id=alert.area.area_id, text=body.message)
     alert_store.add_figures(alert_id, {"responses": 1})
-    return ResponseOut(id=contact_id, alert_id=alert_id, received_at=stamp)
+    return ResponseOut(id=contact_id, alert_id=alert_id, received_at=stamp, conversation_id=conversation_id)
 
 
 # -- public ----------------------------------------------------------------------------------

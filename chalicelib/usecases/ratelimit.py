@@ -22,6 +22,8 @@ def subject(svc: Services, ctx: RequestContext) -> str:
 
 def enforce(svc: Services, ctx: RequestContext, limit: RateLimit) -> None:
     """Count this request in every window (shortest first); 429 + Retry-After at the first full one."""
+    if not limit.applies_to(ctx.principal):
+        return
     who = subject(svc, ctx)
     epoch = int(ctx.now.timestamp())
     for window in limit.windows:

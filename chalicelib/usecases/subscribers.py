@@ -28,6 +28,7 @@ from chalicelib.domain.subscribers import (
     AreasIn,
     ChannelIn,
     ChannelOut,
+    ConversationInboxItem,
     InboxItemOut,
     InboxPage,
     InboxQuery,
@@ -241,7 +242,11 @@ def _erase_words(svc: Services, ctx: RequestContext, owner: str) -> int:
     done: list[str] = []
     for ref in word_store.refs(owner):
         table, record_id = word_store.split_ref(ref)
-        if table == word_store.CONTACTS:
+        if table == "messages":  # a conversation message (issue 11): its text, then its contact
+            from chalicelib.usecases.conversations import erase_message_words
+
+            table, record_id = word_store.CONTACTS, erase_message_words(svc, record_id) or ""
+        if table == word_store.CONTACTS and record_id:
             audit = AccessRecord(actor=ERASURE_ACTOR, role="system", action="contact.erase_words", at=ctx.now,
                                  request_id=ctx.request_id, record_id=record_id)
             digest = svc.pseudonyms.content_digest(f"{record_id}|erased".encode())
@@ -257,6 +262,9 @@ def erase_me(svc: Services, ctx: RequestContext) -> None:
     entries, inbox and the record with its secret. See docs/data-protection.md."""
     record = current(ctx)
     subscriber_store.mark_erasing(record.id)
+    from chalicelib.usecases.conversations import erase_resident
+
+    erase_resident(svc, record.id)  # conversations forget the resident (issue 11)
     redacted = _erase_words(svc, ctx, resident_name(svc, record))
     # Logged before the secret goes: the entry names the resident by a pseudonym nobody can
     # recompute afterwards.
@@ -318,7 +326,8 @@ def inbox(svc: Services, ctx: RequestContext, query: InboxQuery) -> InboxPage:
     items, position = subscriber_store.inbox_page(record.id, query.limit, svc.cursors.decode(query.cursor, fingerprint))
     now_text = to_rfc3339(ctx.now)
     # Expired alerts stop showing anywhere (their inbox copies expire by TTL later).
-    visible = [msgspec.convert(i, InboxItemOut) for i in items if i.get("expires_at", "") > now_text]
+    visible = [msgspec.convert(i, ConversationInboxItem if i.get("kind") == "conversation" else InboxItemOut)
+               for i in items if i.get("expires_at", "") > now_text]
     access_log.append(_audit(svc, ctx, record, "subscriber.inbox.read", row_count=len(visible)))
     return InboxPage(items=visible, next_cursor=svc.cursors.encode(position, fingerprint))
 

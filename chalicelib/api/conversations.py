@@ -1,0 +1,106 @@
+"""Conversations between residents and their neighbourhood team: parse, call one use case, reply."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.framework import Reply, operation
+from chalicelib.api.responses import std
+from chalicelib.context import RequestContext
+from chalicelib.domain.conversations import (
+    TEXT_MAX,
+    CloseIn,
+    ConversationIn,
+    ConversationOut,
+    ConversationPage,
+    FiguresOut,
+    FiguresQuery,
+    MessageIn,
+    MessageOut,
+    MyConversationsQuery,
+    TeamQueueQuery,
+)
+from chalicelib.domain.ratelimit import RESIDENT_MESSAGES
+from chalicelib.services import Services
+from chalicelib.usecases import conversations as usecase
+
+bp = Blueprint(__name__)
+TAG = "conversations"
+RATE = "Residents only (staff answering are not counted); the budget is shared with alert replies."
+ID_LINK = {"conversation_id": "$response.body#/id"}
+LINKS = {201: {
+    "GetConversation": {"operationId": "get_conversation", "parameters": {"id": "$response.body#/id"}},
+    "PostMessage": {"operationId": "post_message", "parameters": {"id": "$response.body#/id"}},
+}}
+
+
+@operation(bp, "POST", "/v1/conversations", action="conversations:start", tag=TAG, request=ConversationIn,
+           rate_limit=RESIDENT_MESSAGES,
+           summary="Start a conversation with the team of a named area (or of the area holding a point)",
+           description=(f"`text` 1..{TEXT_MAX} characters; `id` is the client's UUID (201 new, 200 identical "
+                        "resend, 409 same id other content). Give `area_id` or `location`; a place no team's "
+                        "area covers is 422 (a point belongs to the area whose H3 res-9 cell centre it shares). "
+                        + RATE),
+           responses={201: ("Started.", ConversationOut), 200: ("Identical resend.", ConversationOut),
+                      **std(400, 401, 403, 409, 413, 422, 429, 503)},
+           links=LINKS)
+def start_conversation(svc: Services, ctx: RequestContext, body: ConversationIn) -> Reply:
+    status, out = usecase.start(svc, ctx, body)
+    return Reply(status, out)
+
+
+@operation(bp, "GET", "/v1/subscribers/me/conversations", action="conversations:mine", tag=TAG,
+           query=MyConversationsQuery, summary="Own conversations, latest activity first",
+           responses={200: ("A page.", ConversationPage), **std(400, 401, 403, 503)})
+def my_conversations(svc: Services, ctx: RequestContext, query: MyConversationsQuery) -> Reply:
+    return Reply(200, usecase.mine(svc, ctx, query))
+
+
+@operation(bp, "GET", "/v1/conversations", action="conversations:queue", tag=TAG, query=TeamQueueQuery,
+           summary="The team's conversations: waiting (oldest waiting first), answered or closed (latest first)",
+           description="Reads `limit` index items whatever the table holds (GSI team + status#since).",
+           responses={200: ("A page.", ConversationPage), **std(400, 401, 403, 503)})
+def team_conversations(svc: Services, ctx: RequestContext, query: TeamQueueQuery) -> Reply:
+    return Reply(200, usecase.team_queue(svc, ctx, query))
+
+
+@operation(bp, "GET", "/v1/conversations/{id}", action="conversations:read", tag=TAG,
+           summary="One conversation with its messages, oldest first (owner; officers and supervisors of the team)",
+           description="Access-logged. Team messages name the officer by a display pseudonym only.",
+           responses={200: ("The conversation.", ConversationOut), **std(401, 403, 404, 503)})
+def get_conversation(svc: Services, ctx: RequestContext, id: str) -> Reply:
+    return Reply(200, usecase.get(svc, ctx, id))
+
+
+@operation(bp, "POST", "/v1/conversations/{id}/messages", action="conversations:message", tag=TAG,
+           request=MessageIn, rate_limit=RESIDENT_MESSAGES,
+           summary="Add a message (resident owner, or an officer or supervisor of the team)",
+           description=("`id` is the client's UUID (201 new, 200 identical resend, 409 other content). A team "
+                        "message reaches the resident's inbox at once and its push channel (held by quiet "
+                        "hours); on a closed conversation it is 422, while a resident message reopens it. "
+                        + RATE),
+           responses={201: ("Sent.", MessageOut), 200: ("Identical resend.", MessageOut),
+                      **std(400, 401, 403, 404, 409, 413, 422, 429, 503)})
+def post_message(svc: Services, ctx: RequestContext, id: str, body: MessageIn) -> Reply:
+    status, out = usecase.post_message(svc, ctx, id, body)
+    return Reply(status, out)
+
+
+@operation(bp, "POST", "/v1/conversations/{id}/close", action="conversations:close", tag=TAG, request=CloseIn,
+           summary="Close with an outcome (officer or supervisor of the team); a resident message reopens it",
+           description="Concurrent closes: exactly one lands; a repeat with the same outcome is 200, another 409.",
+           responses={200: ("Closed.", ConversationOut), **std(400, 401, 403, 404, 409, 413, 503)})
+def close_conversation(svc: Services, ctx: RequestContext, id: str, body: CloseIn) -> Reply:
+    return Reply(200, usecase.close(svc, ctx, id, body))
+
+
+@operation(bp, "GET", "/v1/history/conversations", action="history:conversations", tag="history",
+           query=FiguresQuery,
+           summary="Conversation figures per period and team: opened, answered, closed, first response, waits > 24 h",
+           description=("Counters written with the messages (one Query). `first_response_minutes` comes from a "
+                        "histogram with log-spaced buckets (ratio 1.25): the median and p90 are interpolated "
+                        "within a bucket, error below 25 % of the value (under 1 minute below 1 minute). "
+                        "`purpose` (3..200 characters) is required and access-logged. Supervisors: own team."),
+           responses={200: ("Buckets by period then team.", FiguresOut), **std(400, 401, 403, 503)})
+def conversation_figures(svc: Services, ctx: RequestContext, query: FiguresQuery) -> Reply:
+    return Reply(200, usecase.figures(svc, ctx, query))

@@ -1,0 +1,350 @@
+"""Conversations between a resident and a neighbourhood team: wire schemas and pure rules.
+
+No I/O here. State: `waiting` (the last message is the resident's), `answered` (the last message
+is the team's), `closed` (a team member closed it with an outcome; a resident message reopens it).
+Figures are counters (see `figure_deltas`) and a fixed log-spaced histogram of first-response
+minutes (see `BUCKET_RATIO`, `percentile`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta, Struct
+
+from chalicelib.clock import parse_rfc3339, to_rfc3339
+from chalicelib.domain.contacts import Location, Outcome, Topic
+from chalicelib.domain.history import DayOrTime, GroupBy, Purpose, TeamFilter
+
+TEXT_MAX = 1000
+Status = Literal["waiting", "answered", "closed"]
+Sender = Literal["resident", "team"]
+Text = Annotated[str, Meta(min_length=1, max_length=TEXT_MAX, description=f"1..{TEXT_MAX} characters.")]
+Cursor = Annotated[str, Meta(max_length=2048)]
+Limit = Annotated[int, Meta(ge=1, le=100)]
+
+
+class DomainError(Exception):
+    """A rule of the domain refused the request; the API layer maps `kind` to a problem."""
+
+    def __init__(self, kind: Literal["not_found", "closed", "conflict", "no_team"], detail: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+
+
+# --- wire schemas ---------------------------------------------------------------------------
+
+
+class AreaRef(Struct, forbid_unknown_fields=True):
+    area_id: UUID
+
+
+class ConversationIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    id: UUID
+    topic: Topic
+    text: Text
+    area_id: UUID | None = None
+    location: Location | None = None
+
+
+class MessageIn(Struct, forbid_unknown_fields=True):
+    id: UUID
+    text: Text
+
+
+class CloseIn(Struct, forbid_unknown_fields=True):
+    outcome: Outcome
+
+
+class MessageOut(Struct, omit_defaults=True):
+    id: str
+    from_: Sender = msgspec.field(name="from")
+    text: str = ""
+    sent_at: str = ""
+    officer: str | None = None  # display pseudonym of the answering officer, never the staff id
+    erased: bool = False
+
+
+class ConversationOut(Struct, omit_defaults=True):
+    id: str
+    team: str
+    area_id: str | None
+    alert_id: str | None
+    status: Status
+    topic: str
+    created_at: str
+    last_message_at: str
+    version: int
+    messages: list[MessageOut] = []
+    outcome: str | None = None
+    waiting_since: str | None = None
+
+
+class ConversationSummary(Struct, omit_defaults=True):
+    id: str
+    team: str
+    area_id: str | None
+    alert_id: str | None
+    status: Status
+    topic: str
+    created_at: str
+    last_message_at: str
+    version: int
+    outcome: str | None = None
+    waiting_since: str | None = None
+
+
+class ConversationPage(Struct):
+    items: list[ConversationSummary]
+    next_cursor: str | None
+
+
+class TeamQueueQuery(Struct, forbid_unknown_fields=True):
+    status: Status = "waiting"
+    limit: Limit = 25
+    cursor: Cursor | None = None
+
+
+class MyConversationsQuery(Struct, forbid_unknown_fields=True):
+    limit: Limit = 25
+    cursor: Cursor | None = None
+
+
+class FiguresQuery(Struct, forbid_unknown_fields=True, kw_only=True):
+    from_: DayOrTime = msgspec.field(name="from")
+    to: DayOrTime
+    group_by: GroupBy = "day"
+    purpose: Purpose
+    team: TeamFilter | None = None
+
+
+class FirstResponse(Struct):
+    median: float | None
+    p90: float | None
+
+
+class FiguresBucket(Struct):
+    period: str
+    team: str
+    opened: int
+    answered: int
+    closed: int
+    first_response_minutes: FirstResponse
+    waiting_over_24h: int
+
+
+class FiguresOut(Struct):
+    buckets: list[FiguresBucket]
+
+
+# --- records --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    team: str
+    owner: str  # the resident (subscriber id); removed by erasure
+    area_id: str | None
+    alert_id: str | None
+    topic: str
+    status: str
+    created_at: str
+    last_message_at: str
+    version: int
+    content_digest: str
+    expires_at: datetime
+    waiting_since: str | None = None
+    first_response_at: str | None = None
+    outcome: str | None = None
+
+    def summary(self) -> ConversationSummary:
+        return ConversationSummary(
+            id=self.id, team=self.team, area_id=self.area_id, alert_id=self.alert_id,
+            status=self.status, topic=self.topic, created_at=self.created_at,  # type: ignore[arg-type]
+            last_message_at=self.last_message_at, version=self.version, outcome=self.outcome,
+            waiting_since=self.waiting_since,
+        )
+
+    def to_out(self, messages: Iterable[Message]) -> ConversationOut:
+        s = self.summary()
+        return ConversationOut(messages=[m.to_out() for m in messages], **msgspec.structs.asdict(s))
+
+
+@dataclass(frozen=True)
+class Message:
+    conversation_id: str
+    id: str
+    seq: int  # the conversation version this message produced: exact order
+    sender: str  # resident|team
+    text: str | None  # None once erased
+    sent_at: str
+    contact_id: str
+    content_digest: str
+    expires_at: datetime
+    author: str | None = None  # staff id of a team message (kept for the contact; never shown)
+    officer: str | None = None  # display pseudonym shown to the resident
+
+    def to_out(self) -> MessageOut:
+        return MessageOut(id=self.id, from_=self.sender, text=self.text or "", sent_at=self.sent_at,  # type: ignore[arg-type]
+                          officer=self.officer, erased=self.text is None)
+
+
+# --- state changes --------------------------------------------------------------------------
+
+
+def after_message(conv: Conversation, sender: str, now_text: str) -> Conversation:
+    """The conversation after one message (version + 1). A team message on a closed one is refused."""
+    if sender == "team":
+        if conv.status == "closed":
+            raise DomainError("closed", "The conversation is closed; a resident message reopens it.")
+        return replace(conv, status="answered", waiting_since=None, last_message_at=now_text,
+                       version=conv.version + 1, outcome=None,
+                       first_response_at=conv.first_response_at or now_text)
+    waiting_since = conv.waiting_since if conv.status == "waiting" and conv.waiting_since else now_text
+    return replace(conv, status="waiting", waiting_since=waiting_since, last_message_at=now_text,
+                   version=conv.version + 1, outcome=None)
+
+
+def after_close(conv: Conversation, outcome: str, now_text: str) -> Conversation:
+    if conv.status == "closed":
+        raise DomainError("conflict", "The conversation is already closed.")
+    return replace(conv, status="closed", waiting_since=None, outcome=outcome, version=conv.version + 1)
+
+
+def queue_key(conv: Conversation) -> str:
+    """Sort key of the team index: waiting ones by the time they started waiting (oldest first)."""
+    since = conv.waiting_since if conv.status == "waiting" and conv.waiting_since else conv.last_message_at
+    return f"{conv.status}#{since}#{conv.id}"
+
+
+def activity_key(conv: Conversation) -> str:
+    return f"{conv.last_message_at}#{conv.id}"
+
+
+def keyed_uuid(key: bytes, *parts: str) -> str:
+    """A UUID nobody can predict without `key` (ids derived from client ids: no collisions planted)."""
+    digest = hmac.new(key, "|".join(parts).encode(), hashlib.sha256).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+def officer_display(key: bytes, staff_id: str) -> str:
+    """`Officer 4F2K`: stable per officer, unlinkable to the staff id without the key."""
+    digest = hmac.new(key, staff_id.encode(), hashlib.sha256).digest()
+    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+    return "Officer " + "".join(alphabet[b % len(alphabet)] for b in digest[:4])
+
+
+# --- figures --------------------------------------------------------------------------------
+
+# First-response minutes go into fixed log-spaced buckets: bucket 0 is [0, 1) minute, bucket k
+# (1..LAST) is [R^(k-1), R^k); the last one is open-ended (>= R^(LAST-1), about 16 days).
+BUCKET_RATIO = 1.25
+LAST_BUCKET = 46
+OVER_24H_MINUTES = 24 * 60
+METRICS = ("opened", "answered", "closed", "over24")
+
+
+def bucket_of(minutes: float) -> int:
+    if minutes < 1:
+        return 0
+    return min(LAST_BUCKET, math.floor(math.log(minutes) / math.log(BUCKET_RATIO)) + 1)
+
+
+def bucket_bounds(index: int) -> tuple[float, float]:
+    if index == 0:
+        return 0.0, 1.0
+    low = BUCKET_RATIO ** (index - 1)
+    return low, (math.inf if index == LAST_BUCKET else BUCKET_RATIO ** index)
+
+
+def percentile(histogram: Mapping[int, int], p: float) -> float | None:
+    """Interpolated within the bucket holding rank p*N: the error is below that bucket's width
+    (25 % of its lower bound, under a minute below one minute). Open-ended bucket: its lower bound."""
+    total = sum(n for n in histogram.values() if n > 0)
+    if total == 0:
+        return None
+    rank = p * total
+    seen = 0
+    for index in sorted(histogram):
+        count = histogram[index]
+        if count <= 0:
+            continue
+        if seen + count >= rank:
+            low, high = bucket_bounds(index)
+            if math.isinf(high):
+                return round(low, 1)
+            return round(low + (high - low) * (rank - seen) / count, 1)
+        seen += count
+    return None
+
+
+def minutes_between(start: str, end: str) -> float:
+    return (parse_rfc3339(end) - parse_rfc3339(start)).total_seconds() / 60
+
+
+def figure_events(old: Conversation | None, new: Conversation, now_text: str) -> list[str]:
+    """Figure counters one change adds 1 to: `opened`, `answered` (first team answer) with its
+    first-response bucket `frt:<k>`, `closed`, and `over24` (a wait of 24 h+ ended by the team)."""
+    events: list[str] = []
+    if old is None:
+        return ["opened"]
+    if new.status == "closed" and old.status != "closed":
+        events.append("closed")
+    if old.first_response_at is None and new.first_response_at is not None:
+        events += ["answered", f"frt:{bucket_of(minutes_between(new.created_at, now_text)):02d}"]
+    if old.status == "waiting" and new.status != "waiting" and old.waiting_since \
+            and minutes_between(old.waiting_since, now_text) >= OVER_24H_MINUTES:
+        events.append("over24")
+    return events
+
+
+def figures_pk(team: str | None, grain: str) -> str:
+    """Counter partition: force-wide (`conv|figures`) or one team's; suffixed by week/month grain."""
+    base = "conv|figures" if team is None else f"conv|team:{team}|figures"
+    return base if grain == "day" else f"{base}|{grain}"
+
+
+def figure_keys(team: str, day: str, events: Iterable[str]) -> dict[tuple[str, str], int]:
+    """(pk, bucket) -> +1 for each event, in the day, ISO week and month grains, force and team."""
+    from chalicelib.domain.stats_keys import period_of
+
+    deltas: dict[tuple[str, str], int] = {}
+    for event in events:
+        for grain in ("day", "week", "month"):
+            period = period_of(day, grain)
+            for key in ((figures_pk(None, grain), f"{period}|{team}|{event}"),
+                        (figures_pk(team, grain), f"{period}|{team}|{event}")):
+                deltas[key] = deltas.get(key, 0) + 1
+    return deltas
+
+
+def figures_buckets(counters: Iterable[tuple[str, int]]) -> list[FiguresBucket]:
+    """Summed counters `<period>|<team>|<event>` -> one bucket per (period, team)."""
+    grouped: dict[tuple[str, str], dict[str, int]] = {}
+    for bucket, count in counters:
+        period, team, event = bucket.split("|", 2)
+        grouped.setdefault((period, team), {})[event] = count
+    out = []
+    for (period, team), events in sorted(grouped.items()):
+        histogram = {int(e[4:]): n for e, n in events.items() if e.startswith("frt:")}
+        out.append(FiguresBucket(
+            period=period, team=team, opened=events.get("opened", 0), answered=events.get("answered", 0),
+            closed=events.get("closed", 0), waiting_over_24h=events.get("over24", 0),
+            first_response_minutes=FirstResponse(median=percentile(histogram, 0.5), p90=percentile(histogram, 0.9)),
+        ))
+    return out
+
+
+def now_text(moment: datetime) -> str:
+    return to_rfc3339(moment)

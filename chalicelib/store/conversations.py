@@ -1,0 +1,377 @@
+"""Conversations and their messages (the only DynamoDB code for them).
+
+Every message is ONE TransactWriteItems: the message (condition: its client id is new; the old
+item comes back when it is not, so a retry costs no second round trip), the conversation (condition:
+the version read), the engagement-log contact it becomes with its statistics counters, the figure
+counters, the access-log entry and, for a team answer, the resident's inbox copy. About 45 items,
+under the 100-item limit (see docs/conversations.md for the count).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain import conversations as rules
+from chalicelib.domain import stats_keys
+from chalicelib.domain.access import AccessRecord
+from chalicelib.domain.contacts import ContactRecord
+from chalicelib.domain.conversations import Conversation, Message
+from chalicelib.store import access_log
+from chalicelib.store import contacts as contact_store
+from chalicelib.store import subscribers as subscriber_store
+from chalicelib.store.errors import StoreUnavailable, error_code, translate_store_errors
+from chalicelib.store.models import (
+    ContactModel,
+    ConversationModel,
+    InboxModel,
+    MessageModel,
+    StatCounterModel,
+)
+from chalicelib.store.words import WordHolder
+
+MESSAGES_SHOWN = 500  # a conversation read returns at most this many messages (oldest first)
+
+
+class ConversationExists(Exception):
+    def __init__(self, existing: Conversation | None) -> None:
+        super().__init__("conversation exists")
+        self.existing = existing
+
+
+class MessageExists(Exception):
+    def __init__(self, existing: Message | None) -> None:
+        super().__init__("message exists")
+        self.existing = existing
+
+
+class ResidentGone(Exception):
+    """The resident was erased (or is being erased): its words are not stored."""
+
+
+class VersionChanged(Exception):
+    """The conversation changed since it was read (another message or a close landed first)."""
+
+
+@dataclass(frozen=True)
+class Write:
+    """Everything one message writes besides the message and the conversation."""
+
+    contact: ContactRecord
+    audit: AccessRecord
+    figures: Mapping[tuple[str, str], int]
+    inbox: tuple[str, str, str, datetime] | None = None  # (subscriber_id, sort_key, item_json, expires)
+    words: WordHolder | None = None  # a resident message: indexed for erasure, refused while erasing
+
+
+@dataclass
+class _Tx:
+    """Records a label per action in TransactWriteItems order (checks, deletes, puts, updates),
+    so a cancellation reason can be traced back to the item that caused it."""
+
+    tx: TransactWrite
+    checks: list[str] = field(default_factory=list)
+    puts: list[str] = field(default_factory=list)
+    updates: list[str] = field(default_factory=list)
+
+    def put(self, label: str, model: Model, condition: Any = None, return_values: str | None = None) -> None:
+        self.tx.save(model, condition=condition, return_values=return_values)
+        self.puts.append(label)
+
+    def update(self, label: str, model: Model, actions: list[Any], condition: Any = None,
+               return_values: str | None = None) -> None:
+        self.tx.update(model, actions=actions, condition=condition, return_values=return_values)
+        self.updates.append(label)
+
+    def check(self, label: str, model: Model, condition: Any) -> None:
+        self.tx.condition_check(type(model), model.id, condition=condition)
+        self.checks.append(label)
+
+    @property
+    def labels(self) -> list[str]:
+        return self.checks + self.puts + self.updates
+
+
+def _conversation_model(c: Conversation) -> ConversationModel:
+    return ConversationModel(
+        id=c.id, team=c.team, owner=c.owner, area_id=c.area_id, alert_id=c.alert_id, topic=c.topic,
+        status=c.status, created_at=c.created_at, last_message_at=c.last_message_at,
+        waiting_since=c.waiting_since, first_response_at=c.first_response_at, outcome=c.outcome,
+        version=c.version, content_digest=c.content_digest, queue_key=rules.queue_key(c),
+        activity_key=rules.activity_key(c), expires_at=c.expires_at,
+    )
+
+
+def _conversation(m: ConversationModel) -> Conversation:
+    return Conversation(
+        id=m.id, team=m.team, owner=m.owner or "", area_id=m.area_id, alert_id=m.alert_id, topic=m.topic,
+        status=m.status, created_at=m.created_at, last_message_at=m.last_message_at, version=int(m.version),
+        content_digest=m.content_digest, expires_at=m.expires_at, waiting_since=m.waiting_since,
+        first_response_at=m.first_response_at, outcome=m.outcome,
+    )
+
+
+def _message_model(m: Message) -> MessageModel:
+    return MessageModel(
+        conversation_id=m.conversation_id, id=m.id, seq=m.seq, sender=m.sender, text=m.text,
+        sent_at=m.sent_at, contact_id=m.contact_id, content_digest=m.content_digest, author=m.author,
+        officer=m.officer, expires_at=m.expires_at,
+    )
+
+
+def _message(m: MessageModel) -> Message:
+    return Message(
+        conversation_id=m.conversation_id, id=m.id, seq=int(m.seq), sender=m.sender, text=m.text,
+        sent_at=m.sent_at, contact_id=m.contact_id, content_digest=m.content_digest,
+        expires_at=m.expires_at, author=m.author, officer=m.officer,
+    )
+
+
+def _update_actions(new: Conversation) -> list[Any]:
+    """The conversation's changed attributes (a resident's words never live on this item)."""
+    m = ConversationModel
+    actions = [
+        m.status.set(new.status), m.last_message_at.set(new.last_message_at), m.version.set(new.version),
+        m.queue_key.set(rules.queue_key(new)), m.activity_key.set(rules.activity_key(new)),
+        m.expires_at.set(new.expires_at),
+    ]
+    for attr, value in ((m.waiting_since, new.waiting_since), (m.first_response_at, new.first_response_at),
+                        (m.outcome, new.outcome)):
+        actions.append(attr.set(value) if value is not None else attr.remove())
+    return actions
+
+
+def _add_counters(tx: _Tx, deltas: Mapping[tuple[str, str], int], shard: int) -> None:
+    for (key, bucket), delta in sorted(deltas.items()):
+        tx.update("counter", StatCounterModel(key=key, bucket=f"{bucket}|{shard:02d}"),
+                  actions=[StatCounterModel.contacts.add(delta)])
+
+
+def _add_side_items(tx: _Tx, write: Write) -> None:
+    """The contact, its access-log entry, the inbox copy and every counter."""
+    tx.put("contact", contact_store.to_model(write.contact), condition=ContactModel.id.does_not_exist())
+    tx.put("audit", access_log.to_model(write.audit), condition=access_log.append_condition())
+    if write.inbox is not None:
+        subscriber_id, sort_key, item, expires = write.inbox
+        tx.put("inbox", InboxModel(subscriber_id=subscriber_id, sort_key=sort_key, item=item, expires_at=expires))
+    if write.words is not None:
+        item, condition = subscriber_store.accepts_words_condition(write.words.subscriber_id)
+        tx.check("subscriber", item, condition)
+        tx.put("words", write.words.model())
+    shard = contact_store.counter_shard(write.contact.id)
+    counters = stats_keys.with_period_grains(dict.fromkeys(write.contact.counter_keys(), 1))
+    _add_counters(tx, {**counters, **write.figures}, shard)
+
+
+def _failure(exc: TransactWriteError, labels: list[str]) -> tuple[str | None, dict | None, list[str]]:
+    reasons = list(exc.cancellation_reasons or [])
+    codes = [getattr(r, "code", None) for r in reasons]
+    for label, reason, code in zip(labels, reasons, codes, strict=False):
+        if code == "ConditionalCheckFailed":
+            return label, getattr(reason, "raw_item", None), codes
+    return None, None, [c for c in codes if c]
+
+
+def _commit(build: Callable[[_Tx], None]) -> tuple[str, dict | None] | None:
+    """Run the transaction (conflicts retried with jitter). None when committed, else the label
+    of the item whose condition failed and the old item DynamoDB returned for it."""
+    for attempt in range(contact_store.CONFLICT_RETRIES + 1):
+        with_labels = _Tx(TransactWrite(connection=ContactModel._get_connection().connection))
+        try:
+            with with_labels.tx:
+                build(with_labels)
+            return None
+        except TransactWriteError as exc:
+            label, raw, codes = _failure(exc, with_labels.labels)
+            if label is not None:
+                return label, raw
+            if contact_store.THROTTLE_REASONS.intersection(codes):
+                raise StoreUnavailable("transaction cancelled: throttled") from exc
+            if "TransactionConflict" in codes and attempt < contact_store.CONFLICT_RETRIES:
+                time.sleep(min(1.0, 0.01 * 2**attempt) * random.random())  # noqa: S311 - full jitter
+                continue
+            if "TransactionConflict" in codes:
+                raise StoreUnavailable("transaction conflict persisted") from exc
+            raise
+    return None  # pragma: no cover - the loop always returns or raises
+
+
+class ConversationRepository:
+    """Built once per warm container (Services.conversations)."""
+
+    @translate_store_errors
+    def start(self, conversation: Conversation, message: Message, write: Write) -> None:
+        """A new conversation with its first message. ConversationExists(existing) if the id is taken."""
+
+        def build(tx: _Tx) -> None:
+            tx.put("conversation", _conversation_model(conversation),
+                   condition=ConversationModel.id.does_not_exist(), return_values="ALL_OLD")
+            tx.put("message", _message_model(message), condition=MessageModel.id.does_not_exist())
+            _add_side_items(tx, write)
+
+        failed = _commit(build)
+        if failed is None:
+            return
+        label, raw = failed
+        if label == "conversation":
+            raise ConversationExists(_conversation(ConversationModel.from_raw_data(raw)) if raw else None)
+        if label == "subscriber":
+            raise ResidentGone()
+        raise VersionChanged()  # a derived id collided (message or contact): retry-safe answer
+
+    @translate_store_errors
+    def append(self, old: Conversation, new: Conversation, message: Message, write: Write) -> None:
+        """Add a message if the conversation is still at `old.version`.
+        MessageExists(existing) for a resent client id; VersionChanged if another change landed."""
+
+        def build(tx: _Tx) -> None:
+            tx.put("message", _message_model(message), condition=MessageModel.id.does_not_exist(),
+                   return_values="ALL_OLD")
+            _add_side_items(tx, write)
+            tx.update("conversation", ConversationModel(id=old.id), actions=_update_actions(new),
+                      condition=ConversationModel.version == old.version)
+
+        failed = _commit(build)
+        if failed is None:
+            return
+        label, raw = failed
+        if label == "message":
+            raise MessageExists(_message(MessageModel.from_raw_data(raw)) if raw else None)
+        if label == "subscriber":
+            raise ResidentGone()
+        raise VersionChanged()
+
+    @translate_store_errors
+    def close(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int],
+              audit: AccessRecord) -> None:
+        """Closing races are decided by the version condition: exactly one close lands."""
+
+        def build(tx: _Tx) -> None:
+            tx.put("audit", access_log.to_model(audit), condition=access_log.append_condition())
+            tx.update("conversation", ConversationModel(id=old.id), actions=_update_actions(new),
+                      condition=(ConversationModel.version == old.version) & (ConversationModel.status != "closed"))
+            _add_counters(tx, figures, contact_store.counter_shard(old.id))
+
+        if _commit(build) is not None:
+            raise VersionChanged()
+
+    @translate_store_errors
+    def get(self, conversation_id: str) -> Conversation | None:
+        try:
+            return _conversation(ConversationModel.get(conversation_id, consistent_read=True))
+        except ConversationModel.DoesNotExist:
+            return None
+
+    @translate_store_errors
+    def get_message(self, conversation_id: str, message_id: str) -> Message | None:
+        try:
+            return _message(MessageModel.get(conversation_id, message_id, consistent_read=True))
+        except MessageModel.DoesNotExist:
+            return None
+
+    @translate_store_errors
+    def messages(self, conversation_id: str) -> list[Message]:
+        """Oldest first (LSI on seq), at most MESSAGES_SHOWN."""
+        results = MessageModel.by_seq.query(conversation_id, scan_index_forward=True, consistent_read=True,
+                                            limit=MESSAGES_SHOWN, page_size=MESSAGES_SHOWN)
+        return [_message(m) for m in results]
+
+    @translate_store_errors
+    def team_page(self, team: str, status: str, limit: int,
+                  start: dict[str, Any] | None) -> tuple[list[Conversation], dict[str, Any] | None]:
+        """waiting: oldest waiting first; answered/closed: latest first. Reads `limit` items."""
+        results = ConversationModel.by_team.query(
+            team, ConversationModel.queue_key.startswith(f"{status}#"), scan_index_forward=(status == "waiting"),
+            limit=limit, page_size=limit, last_evaluated_key=start)
+        items = [_conversation(m) for m in results]
+        return items, (results.last_evaluated_key if len(items) == limit else None)
+
+    @translate_store_errors
+    def owner_page(self, owner: str, limit: int,
+                   start: dict[str, Any] | None) -> tuple[list[Conversation], dict[str, Any] | None]:
+        results = ConversationModel.by_owner.query(owner, scan_index_forward=False, limit=limit, page_size=limit,
+                                                   last_evaluated_key=start)
+        items = [_conversation(m) for m in results]
+        return items, (results.last_evaluated_key if len(items) == limit else None)
+
+    @translate_store_errors
+    def figures(self, key: str, bucket_from: str, bucket_to: str) -> list[tuple[str, int]]:
+        """Figure counters of one partition in a period range, shards summed (one Query)."""
+        return contact_store.counters(key, bucket_from, bucket_to)
+
+    # -- erasure -------------------------------------------------------------------------------
+    @translate_store_errors
+    def owned(self, owner: str) -> list[Conversation]:
+        return [_conversation(m) for m in ConversationModel.by_owner.query(owner)]
+
+    @translate_store_errors
+    def erase_resident_words(self, conversation_id: str) -> list[str]:
+        """Remove the text of every resident message of a conversation; return their contact ids."""
+        contact_ids = []
+        for m in MessageModel.query(conversation_id, consistent_read=True):
+            if m.sender != "resident":
+                continue
+            contact_ids.append(m.contact_id)
+            if m.text is not None:
+                m.update(actions=[MessageModel.text.remove(), MessageModel.content_digest.set("erased")])
+        return contact_ids
+
+    @translate_store_errors
+    def erase_message_words(self, conversation_id: str, message_id: str) -> str | None:
+        """One resident message loses its text (word index path); returns its contact id."""
+        try:
+            m = MessageModel.get(conversation_id, message_id, consistent_read=True)
+        except MessageModel.DoesNotExist:
+            return None
+        if m.sender != "resident":
+            return None
+        m.update(actions=[MessageModel.text.remove(), MessageModel.content_digest.set("erased")])
+        return m.contact_id
+
+    @translate_store_errors
+    def forget_owner(self, conversation_id: str) -> None:
+        """The conversation stays (team messages, counts) but no longer names its resident."""
+        ConversationModel(id=conversation_id).update(
+            actions=[ConversationModel.owner.remove()], condition=ConversationModel.id.exists())
+
+    @translate_store_errors
+    def unlink_contacts(self, contact_ids: Iterable[str]) -> None:
+        """The contacts a resident's messages became lose the resident's pseudonym."""
+        for contact_id in contact_ids:
+            try:
+                ContactModel(id=contact_id).update(
+                    actions=[ContactModel.handle_pseudonym.remove(), ContactModel.notes.remove()],
+                    condition=ContactModel.id.exists())
+            except UpdateError as exc:  # expired (TTL) already: nothing left to unlink
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise
+
+
+class ConversationPorts(ConversationRepository):
+    """What the conversation use cases need beyond their own tables (areas, the access log, rate
+    counters), behind the same object so the use cases import no store module."""
+
+    @translate_store_errors
+    def area_team(self, area_id: str) -> str | None:
+        from chalicelib.store import areas
+
+        area = areas.get(area_id)
+        return area.team if area else None
+
+    def area_at(self, lat: float, lon: float) -> str | None:
+        """The named area whose cells (H3 res 9, cached index of all areas) hold the point."""
+        from chalicelib.domain.geo import contact_cell
+        from chalicelib.store import areas
+
+        return areas.area_for_cell(contact_cell(lat, lon))
+
+    def log_access(self, record: AccessRecord) -> None:
+        access_log.append(record)

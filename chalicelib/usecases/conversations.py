@@ -1,0 +1,408 @@
+"""Conversations: residents and their neighbourhood team (start, read, list, message, close,
+figures), the alert-reply entry point, and erasure of a resident's words.
+
+Talks only to `svc.*` objects (the repository `svc.conversations`, `svc.fanout`, `svc.pseudonyms`,
+`svc.cursors`) and pure domain code. Every read of a conversation is access-logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import msgspec
+
+from chalicelib.auth.principal import Principal
+from chalicelib.clock import to_rfc3339
+from chalicelib.context import RequestContext
+from chalicelib.domain import conversations as rules
+from chalicelib.domain import history, stats_keys
+from chalicelib.domain.access import AccessRecord
+from chalicelib.domain.contacts import ContactRecord
+from chalicelib.domain.conversations import (
+    CloseIn,
+    Conversation,
+    ConversationIn,
+    ConversationOut,
+    ConversationPage,
+    DomainError,
+    FiguresOut,
+    FiguresQuery,
+    Message,
+    MessageIn,
+    MessageOut,
+    MyConversationsQuery,
+    TeamQueueQuery,
+)
+from chalicelib.domain.cursors import query_fingerprint
+from chalicelib.domain.subscribers import ConversationInboxItem
+from chalicelib.errors import FieldError, bad_request, forbidden, unauthorized
+
+LOG = logging.getLogger("beatline.conversations")
+RESPONDER = "system:beatline-residents"  # author of inbound contacts; the resident is a pseudonym
+RETRIES = 8  # optimistic retries when another message or a close lands between read and write
+FORCE_ROLES = frozenset({"analyst", "admin"})
+
+
+class Repository(Protocol):
+    """The port the use cases need (chalicelib.store.conversations.ConversationPorts)."""
+
+    def start(self, conversation: Conversation, message: Message, write: Any) -> None: ...
+    def append(self, old: Conversation, new: Conversation, message: Message, write: Any) -> None: ...
+    def close(self, old: Conversation, new: Conversation, figures: Any, audit: AccessRecord) -> None: ...
+    def get(self, conversation_id: str) -> Conversation | None: ...
+    def get_message(self, conversation_id: str, message_id: str) -> Message | None: ...
+    def messages(self, conversation_id: str) -> list[Message]: ...
+    def team_page(self, team: str, status: str, limit: int, start: Any) -> tuple[list[Conversation], Any]: ...
+    def owner_page(self, owner: str, limit: int, start: Any) -> tuple[list[Conversation], Any]: ...
+    def figures(self, key: str, bucket_from: str, bucket_to: str) -> list[tuple[str, int]]: ...
+    def area_team(self, area_id: str) -> str | None: ...
+    def area_at(self, lat: float, lon: float) -> str | None: ...
+    def log_access(self, record: AccessRecord) -> None: ...
+    def owned(self, owner: str) -> list[Conversation]: ...
+    def erase_resident_words(self, conversation_id: str) -> list[str]: ...
+    def erase_message_words(self, conversation_id: str, message_id: str) -> str | None: ...
+    def forget_owner(self, conversation_id: str) -> None: ...
+    def unlink_contacts(self, contact_ids: Any) -> None: ...
+
+
+def _repo(svc: Any) -> Repository:
+    return svc.conversations
+
+
+# -- who is asking ---------------------------------------------------------------------------
+
+def _resident_actor(svc: Any, subscriber: Any) -> str:
+    """How the access log names a resident: `res_`, keyed by the subscriber's own secret."""
+    from chalicelib.usecases.subscribers import resident_name
+
+    return resident_name(svc, subscriber)
+
+
+def _resident_handle(svc: Any, subscriber: Any) -> str:
+    """How an inbound contact names a resident (`rsp_`): unrecomputable once erased."""
+    from chalicelib.usecases.subscribers import resident_name
+
+    return resident_name(svc, subscriber, "reply")
+
+
+MESSAGES = "messages"  # word-index ref prefix of a conversation message: messages#<conversation>/<message>
+
+
+def _words(svc: Any, ctx: RequestContext, message: Message) -> Any:
+    """A resident message is indexed as holding the resident's words (store.words, erasure)."""
+    if message.sender != "resident":
+        return None
+    from chalicelib.store.words import WordHolder
+
+    return WordHolder(subscriber_id=ctx.subscriber.id, owner=_resident_actor(svc, ctx.subscriber), table=MESSAGES,
+                      record_id=f"{message.conversation_id}/{message.id}", expires_at=message.expires_at)
+
+
+def _audit(svc: Any, ctx: RequestContext, action: str, **fields: Any) -> AccessRecord:
+    if ctx.caller.kind == "resident":
+        return AccessRecord(actor=_resident_actor(svc, ctx.subscriber), role="resident", action=action,
+                            at=ctx.now, request_id=ctx.request_id, **fields)
+    return ctx.audit(action, **fields)
+
+
+def _parse_id(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise DomainError("not_found", "No such conversation.") from None
+
+
+def _may_see(caller: Principal, subscriber: Any, conv: Conversation) -> bool:
+    if caller.kind == "resident":
+        return bool(conv.owner) and subscriber is not None and conv.owner == subscriber.id
+    return bool(caller.roles & {"officer", "supervisor"}) and caller.team == conv.team
+
+
+def _visible(svc: Any, ctx: RequestContext, conversation_id: str) -> Conversation:
+    conv = _repo(svc).get(_parse_id(conversation_id))
+    if conv is None or not _may_see(ctx.caller, ctx.subscriber, conv):
+        raise DomainError("not_found", "No such conversation.")
+    return conv
+
+
+def _staff_team(ctx: RequestContext) -> str:
+    if not ctx.caller.team:
+        raise forbidden("Your token carries no team; conversations belong to a team.")
+    return ctx.caller.team
+
+
+# -- building the writes ---------------------------------------------------------------------
+
+def _contact(svc: Any, ctx: RequestContext, conv: Conversation, message: Message, topic: str,
+             reply: str | None = None) -> ContactRecord:
+    """The engagement-log contact a message becomes. No text (the words stay in the message),
+    except an alert reply's, kept in `notes` as alert replies always were."""
+    stamp = message.sent_at
+    team_side = message.sender == "team"
+    return ContactRecord(
+        id=message.contact_id, kind="online", occurred_at=stamp, topic=topic,
+        outcome="advice_given" if team_side else "information_received",
+        tags=("alert-response", "conversation") if reply is not None else ("conversation",), notes=reply,
+        author=ctx.caller.sub if team_side else RESPONDER, team=conv.team, version=1, created_at=stamp,
+        updated_at=stamp, expires_at=message.expires_at, content_digest=message.content_digest,
+        platform="beatline", direction="outbound" if team_side else "inbound",
+        thread_ref=conv.alert_id if reply is not None and conv.alert_id else conv.id,
+        handle_pseudonym=None if team_side else _resident_handle(svc, ctx.subscriber), area_id=conv.area_id,
+    )
+
+
+def _new_message(svc: Any, ctx: RequestContext, conv_id: str, message_id: str, text: str, seq: int) -> Message:
+    caller = ctx.caller
+    team_side = caller.kind != "resident"
+    sender_key = caller.sub if team_side else ctx.subscriber.id
+    return Message(
+        conversation_id=conv_id, id=message_id, seq=seq, sender="team" if team_side else "resident",
+        text=text, sent_at=to_rfc3339(ctx.now),
+        contact_id=rules.keyed_uuid(svc.pseudonyms.subkey("conversation-contact"), conv_id, message_id),
+        content_digest=svc.pseudonyms.content_digest(f"msg|{conv_id}|{message_id}|{sender_key}|{text}".encode()),
+        expires_at=ctx.now + svc.contact_rules.retention,
+        author=caller.sub if team_side else None,
+        officer=rules.officer_display(svc.pseudonyms.subkey("officer-display"), caller.sub) if team_side else None,
+    )
+
+
+def _inbox(conv: Conversation, message: Message) -> tuple[str, str, str, datetime] | None:
+    if message.sender != "team":
+        return None
+    item = ConversationInboxItem(conversation_id=conv.id, message_id=message.id,
+                                 text=message.text or "", officer=message.officer or "", sent_at=message.sent_at,
+                                 expires_at=to_rfc3339(message.expires_at))
+    return conv.owner, f"{message.sent_at}#conv#{message.id}", msgspec.json.encode(item).decode(), message.expires_at
+
+
+def _write(svc: Any, ctx: RequestContext, old: Conversation | None, new: Conversation, message: Message,
+           action: str, reply: str | None = None) -> Any:
+    from chalicelib.store.conversations import Write  # a plain value object of the port
+
+    events = rules.figure_events(old, new, message.sent_at)
+    action = "alert.response" if reply is not None else action  # alert replies keep their log action
+    return Write(
+        contact=_contact(svc, ctx, new, message, new.topic, reply),
+        audit=_audit(svc, ctx, action, record_id=new.id),
+        figures=rules.figure_keys(new.team, message.sent_at[:10], events),
+        inbox=_inbox(new, message),
+        words=_words(svc, ctx, message),
+    )
+
+
+# -- use cases -------------------------------------------------------------------------------
+
+def _where(svc: Any, body: ConversationIn) -> tuple[str, str]:
+    """(area id, team) of the place the resident names; 422 when no team's area covers it."""
+    if (body.area_id is None) == (body.location is None):
+        raise bad_request("Name the place once.", [FieldError("area_id", "give either `area_id` or `location`")])
+    if body.area_id is not None:
+        area_id: str | None = str(body.area_id)
+    else:
+        area_id = _repo(svc).area_at(body.location.lat, body.location.lon)  # type: ignore[union-attr]
+    team = _repo(svc).area_team(area_id) if area_id else None
+    if area_id is None or team is None:
+        raise DomainError("no_team", "No neighbourhood team covers this place.")
+    return area_id, team
+
+
+def start(svc: Any, ctx: RequestContext, body: ConversationIn) -> tuple[int, ConversationOut]:
+    """201 new; 200 for an identical resend (same resident, same content); 409 otherwise."""
+    area_id, team = _where(svc, body)
+    conv_id = str(body.id)
+    digest = svc.pseudonyms.content_digest(
+        f"conv|{conv_id}|{ctx.subscriber.id}|{body.topic}|{area_id}|{body.text}".encode())
+    return _open(svc, ctx, conv_id, team=team, area_id=area_id, alert_id=None, topic=body.topic,
+                 text=body.text, digest=digest, first_message_id=None)
+
+
+def _open(svc: Any, ctx: RequestContext, conv_id: str, *, team: str, area_id: str | None, alert_id: str | None,
+          topic: str, text: str, digest: str, first_message_id: str | None,
+          reply: str | None = None) -> tuple[int, ConversationOut]:
+    stamp = to_rfc3339(ctx.now)
+    conv = Conversation(
+        id=conv_id, team=team, owner=ctx.subscriber.id, area_id=area_id, alert_id=alert_id, topic=topic,
+        status="waiting", created_at=stamp, last_message_at=stamp, version=1, content_digest=digest,
+        expires_at=ctx.now + svc.contact_rules.retention, waiting_since=stamp,
+    )
+    message_id = first_message_id or rules.keyed_uuid(svc.pseudonyms.subkey("conversation-first"), conv_id)
+    message = _new_message(svc, ctx, conv_id, message_id, text, 1)
+    from chalicelib.store.conversations import ConversationExists, ResidentGone
+
+    try:
+        _repo(svc).start(conv, message, _write(svc, ctx, None, conv, message, "conversation.start", reply))
+    except ResidentGone:
+        raise unauthorized("This subscriber no longer exists; register again.") from None
+    except ConversationExists as exists:
+        old = exists.existing
+        if old is None or old.owner != ctx.subscriber.id or old.content_digest != digest:
+            raise DomainError("conflict", "A conversation with this id exists with other content.") from None
+        return 200, old.to_out(_repo(svc).messages(old.id))
+    return 201, conv.to_out([message])
+
+
+def get(svc: Any, ctx: RequestContext, conversation_id: str) -> ConversationOut:
+    conv = _visible(svc, ctx, conversation_id)
+    messages = _repo(svc).messages(conv.id)
+    _repo(svc).log_access(_audit(svc, ctx, "conversation.read", record_id=conv.id, row_count=len(messages)))
+    return conv.to_out(messages)
+
+
+def team_queue(svc: Any, ctx: RequestContext, query: TeamQueueQuery) -> ConversationPage:
+    team = _staff_team(ctx)
+    filters = {"status": query.status, "limit": query.limit, "team": team}
+    fingerprint = query_fingerprint("conversations.team", ctx.caller.sub, filters)
+    items, position = _repo(svc).team_page(team, query.status, query.limit,
+                                           svc.cursors.decode(query.cursor, fingerprint))
+    _repo(svc).log_access(_audit(svc, ctx, "conversation.list", query=filters, row_count=len(items)))
+    return ConversationPage(items=[c.summary() for c in items], next_cursor=svc.cursors.encode(position, fingerprint))
+
+
+def mine(svc: Any, ctx: RequestContext, query: MyConversationsQuery) -> ConversationPage:
+    owner = ctx.subscriber.id
+    fingerprint = query_fingerprint("conversations.mine", owner, {"limit": query.limit})
+    items, position = _repo(svc).owner_page(owner, query.limit, svc.cursors.decode(query.cursor, fingerprint))
+    _repo(svc).log_access(_audit(svc, ctx, "conversation.list", query={"limit": query.limit}, row_count=len(items)))
+    return ConversationPage(items=[c.summary() for c in items], next_cursor=svc.cursors.encode(position, fingerprint))
+
+
+def post_message(svc: Any, ctx: RequestContext, conversation_id: str, body: MessageIn) -> tuple[int, MessageOut]:
+    """201 new; 200 identical resend; 409 same id other content; 422 team message on a closed one."""
+    conv = _visible(svc, ctx, conversation_id)
+    return _append(svc, ctx, conv, str(body.id), body.text)
+
+
+def _append(svc: Any, ctx: RequestContext, conv: Conversation, message_id: str, text: str,
+            reply: str | None = None) -> tuple[int, MessageOut]:
+    from chalicelib.store.conversations import MessageExists, ResidentGone, VersionChanged
+
+    if ctx.caller.kind != "resident" and not conv.owner:
+        raise DomainError("closed", "The resident of this conversation no longer exists.")
+    for _ in range(RETRIES):
+        new = replace(rules.after_message(conv, "team" if ctx.caller.kind != "resident" else "resident",
+                                          to_rfc3339(ctx.now)), expires_at=ctx.now + svc.contact_rules.retention)
+        message = _new_message(svc, ctx, conv.id, message_id, text, new.version)
+        try:
+            _repo(svc).append(conv, new, message, _write(svc, ctx, conv, new, message, "conversation.message", reply))
+        except ResidentGone:
+            raise unauthorized("This subscriber no longer exists; register again.") from None
+        except MessageExists as exists:
+            return _resent(exists.existing, message)
+        except VersionChanged:
+            again = _repo(svc).get(conv.id)
+            if again is None:
+                raise DomainError("not_found", "No such conversation.") from None
+            conv = again
+            continue
+        if message.sender == "team":
+            _push(svc, conv.id, message.id)
+        return 201, message.to_out()
+    raise DomainError("conflict", "The conversation is changing too fast; retry.")
+
+
+def _resent(existing: Message | None, attempted: Message) -> tuple[int, MessageOut]:
+    if existing is None or existing.content_digest != attempted.content_digest:
+        raise DomainError("conflict", "A message with this id exists with other content.")
+    return 200, existing.to_out()
+
+
+def _push(svc: Any, conversation_id: str, message_id: str) -> None:
+    """The inbox copy is already written (same transaction); the push goes through the fan-out
+    queue, whose worker claims (message, subscriber) before sending and honours quiet hours."""
+    from chalicelib.notify.queue import FanoutMessage, QueueUnavailable
+
+    try:
+        svc.fanout.enqueue([FanoutMessage(alert_id=conversation_id, revision=0, mode="conversation",
+                                          message=message_id)])
+    except QueueUnavailable:
+        LOG.warning("conversation push not enqueued (the inbox has it)")
+
+
+def close(svc: Any, ctx: RequestContext, conversation_id: str, body: CloseIn) -> ConversationOut:
+    """Exactly one close lands; a repeat with the same outcome answers the closed conversation."""
+    from chalicelib.store.conversations import VersionChanged
+
+    conv = _visible(svc, ctx, conversation_id)
+    for _ in range(RETRIES):
+        if conv.status == "closed":
+            if conv.outcome != body.outcome:
+                raise DomainError("conflict", "The conversation was already closed with another outcome.")
+            return conv.to_out([])
+        stamp = to_rfc3339(ctx.now)
+        new = rules.after_close(conv, body.outcome, stamp)
+        figures = rules.figure_keys(conv.team, stamp[:10], rules.figure_events(conv, new, stamp))
+        try:
+            _repo(svc).close(conv, new, figures, _audit(svc, ctx, "conversation.close", record_id=conv.id))
+            return new.to_out([])
+        except VersionChanged:
+            conv = _repo(svc).get(conv.id) or conv
+    raise DomainError("conflict", "The conversation is changing too fast; retry.")
+
+
+def figures(svc: Any, ctx: RequestContext, query: FiguresQuery) -> FiguresOut:
+    """Read from counters written with the messages: one Query, whatever the table holds."""
+    caller = ctx.caller
+    day_from = history.parse_day(query.from_, "from")
+    day_to = history.parse_day(query.to, "to")
+    if day_from > day_to:
+        raise bad_request("`from` is after `to`.", [FieldError("from", "must not be after `to`")])
+    if day_to - day_from > timedelta(days=history.MAX_RANGE_DAYS):
+        raise bad_request(f"The range is longer than {history.MAX_RANGE_DAYS} days.",
+                          [FieldError("to", f"at most {history.MAX_RANGE_DAYS} days after `from`")])
+    if caller.roles & FORCE_ROLES:
+        team = query.team
+    elif not caller.team or (query.team is not None and query.team != caller.team):
+        raise forbidden("Supervisors may query their own team only.")
+    else:
+        team = caller.team
+    first = stats_keys.period_of(day_from.isoformat(), query.group_by)
+    last = stats_keys.period_of(day_to.isoformat(), query.group_by)
+    counters = _repo(svc).figures(rules.figures_pk(team, query.group_by), f"{first}|", f"{last}|\uffff")
+    buckets = rules.figures_buckets(counters)
+    filters = {"from": day_from.isoformat(), "to": day_to.isoformat(), "group_by": query.group_by, "team": team}
+    _repo(svc).log_access(ctx.audit("history.conversations", query=filters, row_count=len(buckets),
+                                    purpose=query.purpose))
+    return FiguresOut(buckets=buckets)
+
+
+# -- entry points used by other use cases ----------------------------------------------------
+
+def reply_to_alert(svc: Any, ctx: RequestContext, *, alert_id: str, team: str, area_id: str | None,
+                   text: str) -> tuple[str, str]:
+    """A resident's reply to an alert opens (or continues) its conversation about that alert.
+    Returns (conversation id, contact id). The conversation id is keyed on (resident, alert)."""
+    conv_id = rules.keyed_uuid(svc.pseudonyms.subkey("alert-conversation"), ctx.subscriber.id, alert_id)
+    message_id = str(uuid.uuid4())
+    conv = _repo(svc).get(conv_id)
+    if conv is None:
+        digest = svc.pseudonyms.content_digest(f"alert-conv|{conv_id}|{message_id}".encode())
+        try:
+            _open(svc, ctx, conv_id, team=team, area_id=area_id, alert_id=alert_id, topic="other", text=text,
+                  digest=digest, first_message_id=message_id, reply=text)
+            return conv_id, rules.keyed_uuid(svc.pseudonyms.subkey("conversation-contact"), conv_id, message_id)
+        except DomainError:
+            conv = _repo(svc).get(conv_id)  # opened concurrently: continue it
+            if conv is None:
+                raise
+    _append(svc, ctx, conv, message_id, text, reply=text)
+    return conv_id, rules.keyed_uuid(svc.pseudonyms.subkey("conversation-contact"), conv_id, message_id)
+
+
+def erase_message_words(svc: Any, record_id: str) -> str | None:
+    """Word-index erasure of one message (`<conversation>/<message>`): its text goes. Returns the
+    contact it became, which the caller redacts like any reply contact (notes, pseudonym, amendments)."""
+    conversation_id, _, message_id = record_id.partition("/")
+    return _repo(svc).erase_message_words(conversation_id, message_id)
+
+
+def erase_resident(svc: Any, subscriber_id: str) -> int:
+    """Erasure, conversation side: each conversation forgets its owner (team messages and counts
+    stay). The words go through the word index (usecases.subscribers._erase_words)."""
+    owned = _repo(svc).owned(subscriber_id)
+    for conv in owned:
+        _repo(svc).forget_owner(conv.id)
+    return len(owned)
