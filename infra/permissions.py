@@ -84,6 +84,8 @@ _WORKER: set[Grant] = (
 
 _HOUSEKEEPING: set[Grant] = (
     _table("alerts", "GetItem", "UpdateItem")
+    | _table("conversations", "GetItem")  # releasing a held team answer (notify/conversations.py)
+    | _table("messages", "GetItem")
     | _table("subscribers", "GetItem")
     | _table("deliveries", "UpdateItem")
     | _indexes("deliveries")
