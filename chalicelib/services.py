@@ -103,6 +103,9 @@ def build_services(
         name="pseudonym key",
     )
     pseudonyms = Pseudonymizer(key)
+    from chalicelib.store.bootstrap import bind_store
+
+    bind_store(settings)
     built = Services(
         settings=settings,
         clock=clock,

@@ -50,12 +50,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "BEATLINE_RESIDENT_REPLY_RATE_PER_MINUTE": "100000",
         "BEATLINE_RESIDENT_REPLY_RATE_PER_HOUR": "100000",
     })
+    from chalicelib.settings import SETTINGS
     from chalicelib.store.tables import ensure_tables
 
-    ensure_tables()
+    ensure_tables(settings=SETTINGS)
     # The session's services resolve push endpoints with a table, never with DNS.
     from chalicelib import services as services_module
-    from chalicelib.settings import SETTINGS
 
     services_module.use_services(services_module.build_services(SETTINGS, push_resolver=TEST_PUSH_RESOLVER))
 
