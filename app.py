@@ -22,17 +22,19 @@ install_method_guards(app)  # after the blueprints: 405 problem + Allow for ever
 # Event handlers must live in app.py (PITFALLS). The template adds ReportBatchItemFailures.
 @app.on_sqs_message(queue=SETTINGS.fanout_queue_name, batch_size=10, name="fanout_worker")
 def fanout_worker(event):
-    from chalicelib.notify.wiring import handle_sqs_event
+    from chalicelib.services import services
+    from chalicelib.usecases.fanout import handle_sqs_records
 
-    return handle_sqs_event(event)
+    return handle_sqs_records(services(), [(record.to_dict()["messageId"], record.body) for record in event])
 
 
 @app.schedule("rate(5 minutes)", name="housekeeping")
 def housekeeping(event):
     """Releases pushes held back by quiet hours once those hours end."""
-    from chalicelib.notify.wiring import release_held
+    from chalicelib.services import services
+    from chalicelib.usecases.fanout import release_held
 
-    return {"released": release_held()}
+    return {"released": release_held(services())}
 
 
 # The stream ARN exists only once the table does: the template replaces this placeholder with the

@@ -126,12 +126,12 @@ def main(argv: list[str] | None = None) -> int:
         from chalicelib.domain.alert_records import ALERT_RESOLUTION, AlertRecord, Content, StoredArea, published
         from chalicelib.domain.geometry import covering_cells
         from chalicelib.domain.shapes import Polygon
-        from chalicelib.notify.fanout import FanoutWorker
-        from chalicelib.notify.queue import FanoutMessage
+        from chalicelib.ports import FanoutMessage
         from chalicelib.store import alerts as alert_store
         from chalicelib.store.models import SubscriptionModel
         from chalicelib.store.tables import ensure_tables
         from chalicelib.usecases.alerts import CELLS_PER_MESSAGE
+        from chalicelib.usecases.fanout import FanoutWorker
 
         ensure_tables()
         now = datetime.now(UTC).replace(microsecond=0)

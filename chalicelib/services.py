@@ -14,8 +14,61 @@ from chalicelib.domain.contacts import ContactRules
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.pseudonyms import Pseudonymizer
 from chalicelib.notify.egress import EgressGuard, Resolver, system_resolver
-from chalicelib.secrets import load_secret
+from chalicelib.ports import EndpointRegistrar
+from chalicelib.secrets import load_secret, load_text_secret
 from chalicelib.settings import Settings
+
+
+@dataclass(frozen=True)
+class Repositories:
+    """The storage adapters use cases call (chalicelib/store modules, one per table group).
+    Injectable: tests may hand use cases in-memory fakes with the same functions."""
+
+    contacts: Any
+    areas: Any
+    alerts: Any
+    deliveries: Any
+    subscribers: Any
+    words: Any
+    access_log: Any
+    alert_history: Any
+    engagement: Any
+    history: Any
+    ratelimit: Any
+
+
+def dynamodb_repositories() -> Repositories:
+    from chalicelib.store import (
+        access_log,
+        alert_history,
+        alerts,
+        areas,
+        contacts,
+        deliveries,
+        engagement,
+        history,
+        ratelimit,
+        subscribers,
+        words,
+    )
+
+    return Repositories(
+        contacts=contacts, areas=areas, alerts=alerts, deliveries=deliveries, subscribers=subscribers,
+        words=words, access_log=access_log, alert_history=alert_history, engagement=engagement,
+        history=history, ratelimit=ratelimit,
+    )
+
+
+def _sns_endpoints(settings: Settings) -> EndpointRegistrar:
+    from chalicelib.notify.sns import SnsEndpoints
+
+    return SnsEndpoints(settings.region)
+
+
+def _push_subscription_problem(subscription: dict[str, Any]) -> str | None:
+    from chalicelib.notify.webpush import subscription_problem  # no pywebpush import
+
+    return subscription_problem(subscription)
 
 
 @dataclass
@@ -36,6 +89,29 @@ class Services:
     _channels: Mapping[str, Any] | None = field(default=None, repr=False)
     # (shape, H3 resolution) -> cells; injectable so tests can prove a refused shape is never covered.
     coverer: Callable[[Any, int], set[str]] | None = None
+    store: Repositories = field(default_factory=dynamodb_repositories)
+    sns_endpoints: EndpointRegistrar | None = None
+    # Why a Web Push subscription cannot be encrypted to (None: usable).
+    push_subscription_problem: Callable[[dict[str, Any]], str | None] = _push_subscription_problem
+    _vapid_key: str | None = field(default=None, repr=False)
+
+    def vapid_public_key(self) -> str | None:
+        """The browsers' `applicationServerKey` (None: Web Push not configured); read once."""
+        if self._vapid_key is None:
+            pem = self.vapid_private_key()
+            if pem is None:
+                return None
+            from chalicelib.notify.webpush import vapid_public_key_b64  # pywebpush is not imported by this
+
+            self._vapid_key = vapid_public_key_b64(pem)
+        return self._vapid_key
+
+    def vapid_private_key(self) -> str | None:
+        settings = self.settings
+        if not (settings.vapid_private_key_file or settings.vapid_private_key_secret_arn):
+            return None
+        return load_text_secret(file=settings.vapid_private_key_file,
+                                secret_arn=settings.vapid_private_key_secret_arn, name="VAPID key")
 
     def cover(self, shape: Any, resolution: int) -> set[str]:
         """The H3 cells that may overlap `shape` (callers check its cost first: check_cover_cost)."""
@@ -74,6 +150,8 @@ def build_services(
     resident_tokens: Any = None,
     channels: Mapping[str, Any] | None = None,
     fanout_queue: Any = None,
+    store: Repositories | None = None,
+    sns_endpoints: EndpointRegistrar | None = None,
     push_resolver: Resolver = system_resolver,
     coverer: Callable[[Any, int], set[str]] | None = None,
 ) -> Services:
@@ -121,11 +199,18 @@ def build_services(
         channels_override=channels,
         push_guard=EgressGuard(resolver=push_resolver),
         coverer=coverer,
+        store=store or dynamodb_repositories(),
+        sns_endpoints=sns_endpoints or _sns_endpoints(settings),
     )
     if fanout_queue is None:
         from chalicelib.notify.wiring import build_queue
 
-        fanout_queue = build_queue(settings, lambda: built)
+        def process(message: Any) -> Any:
+            from chalicelib.usecases.fanout import worker_for
+
+            return worker_for(built).process(message)
+
+        fanout_queue = build_queue(settings, process)
     built.fanout = fanout_queue
     return built
 

@@ -13,7 +13,7 @@ import feedparser
 import pytest
 from lxml import etree
 
-from chalicelib.notify.queue import FanoutMessage
+from chalicelib.ports import FanoutMessage
 from tests.alerting import (
     FakeChannel,
     alert_body,
@@ -65,10 +65,11 @@ class Scene:
 def scene(client, staff_token, team, services_override) -> Scene:
     from chalicelib.notify.wiring import build_queue
     from chalicelib.settings import SETTINGS
+    from chalicelib.usecases.fanout import worker_for
 
     push, queue = FakeChannel(), TeeQueue()
     holder: dict[str, Any] = {}
-    queue.inner = build_queue(SETTINGS, lambda: holder["svc"])
+    queue.inner = build_queue(SETTINGS, lambda message: worker_for(holder["svc"]).process(message))
     holder["svc"] = services_override(channels={"webpush": push, "sns": push}, fanout_queue=queue)
     lat, lon = spot()
     staff = {"officer": staff_token("officer", team=team)}

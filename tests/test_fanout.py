@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from chalicelib.domain.geometry import covering_cells, shapes_intersect
 from chalicelib.domain.shapes import Circle, Polygon, Shape
 from chalicelib.domain.subscribers import SUBSCRIPTION_RESOLUTION, Preferences, SubscriberRecord
-from chalicelib.notify.queue import FanoutMessage, encode
+from chalicelib.notify.queue import encode
+from chalicelib.ports import FanoutMessage
 from chalicelib.store import deliveries as delivery_store
 from chalicelib.store import subscribers as subscriber_store
 from tests.alerting import FakeChannel, RecordingQueue, circle, post, publish, resident, spot, square, webpush_channel
@@ -190,8 +191,8 @@ def test_concurrent_redelivery_still_sends_once(client, staff_token, team, servi
     timeout): the conditional claims still let exactly one of them send to each subscriber."""
     import threading
 
-    from chalicelib.notify.wiring import worker_for
     from chalicelib.services import services
+    from chalicelib.usecases.fanout import worker_for
 
     push, queue = FakeChannel(), RecordingQueue()
     services_override(channels={"webpush": push}, fanout_queue=queue)

@@ -137,9 +137,9 @@ def _quiet_now() -> dict[str, str]:
 def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tuple[str, str]]]:
     from chalicelib import services as services_module
     from chalicelib.audit_archive import S3Sink, handle_stream_event
-    from chalicelib.notify.fanout import FanoutWorker
     from chalicelib.notify.queue import SqsQueue
     from chalicelib.settings import SETTINGS
+    from chalicelib.usecases.fanout import FanoutWorker
 
     previous = services_module._current
     logs = {name: CallLog(SETTINGS.table_prefix) for name in CODE_GRANTS}

@@ -26,8 +26,8 @@ from chalicelib.context import RequestContext
 from chalicelib.domain.ratelimit import RateLimit
 from chalicelib.domain.validation import convert, decode_json
 from chalicelib.errors import FieldError, ProblemError, bad_request, store_unavailable, unauthorized
+from chalicelib.ports import StoreUnavailable
 from chalicelib.services import Services, services
-from chalicelib.store.errors import StoreUnavailable
 
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
@@ -195,7 +195,7 @@ def _caller_context(op: Operation, svc: Services, request: Any, request_id: str,
         # about the body it sent, nor a 429).
         from chalicelib.usecases.subscribers import current
 
-        ctx = dataclasses.replace(ctx, subscriber=current(ctx))
+        ctx = dataclasses.replace(ctx, subscriber=current(svc, ctx))
     return ctx
 
 

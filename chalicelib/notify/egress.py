@@ -30,6 +30,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from chalicelib.ports import DestinationRefused
+
 Resolver = Callable[[str, int], Sequence[str]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -59,14 +61,6 @@ REFUSED_IPV6 = (
     (ipaddress.ip_network("2002::/16"), "6to4 address"),
     (ipaddress.ip_network("2001::/32"), "Teredo address"),
 )
-
-
-class DestinationRefused(Exception):
-    """The URL must not be requested; `reason` says why (safe to show to the subscriber)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class DestinationUnresolved(DestinationRefused):

@@ -35,13 +35,6 @@ _FAILED_CODES = {"InvalidParameter", "InvalidParameterValue", "ValidationError"}
 _EXISTING_ENDPOINT = re.compile(r"Endpoint (arn:[^\s]+) already exists")
 
 
-def sns_client(region: str | None = None) -> Any:
-    """A boto3 SNS client (boto3 imported here, not at module import)."""
-    import boto3
-
-    return boto3.client("sns", region_name=region)
-
-
 def collapse_id(alert_id: str) -> str:
     """Collapse/replace key for an alert: its id, or a digest if longer than APNs's 64 bytes."""
     if len(alert_id.encode("utf-8")) <= 64:
@@ -206,3 +199,22 @@ def delete_platform_endpoint(client: Any, endpoint_arn: str) -> None:
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "NotFound":
             raise
+
+
+class SnsEndpoints:
+    """The EndpointRegistrar port on SNS: a client per call (boto3 imported on first use, so moto's
+    mocks and the Lambda's region both apply)."""
+
+    def __init__(self, region: str | None) -> None:
+        self._region = region
+
+    def _client(self) -> Any:
+        import boto3
+
+        return boto3.client("sns", region_name=self._region)
+
+    def create(self, platform_app_arn: str, token: str) -> str:
+        return create_platform_endpoint(self._client(), platform_app_arn, token)
+
+    def delete(self, endpoint_arn: str) -> None:
+        delete_platform_endpoint(self._client(), endpoint_arn)

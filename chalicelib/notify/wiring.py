@@ -1,30 +1,31 @@
-"""Builds the fan-out pieces from settings: the queue (SQS or in-process), the push channels
-(imported lazily: pywebpush and boto3 SNS load only in the worker path) and the worker itself."""
+"""Builds the fan-out adapters from settings: the queue (SQS or in-process) and the push channels
+(imported lazily: pywebpush and boto3 SNS load only in the worker path). The worker itself is a
+use case (chalicelib/usecases/fanout.py)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.notify.queue import FanoutQueue, LocalQueue, SqsQueue
+from chalicelib.notify.queue import LocalQueue, SqsQueue
 from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
     from chalicelib.notify.egress import EgressGuard
-    from chalicelib.notify.fanout import Channel, FanoutWorker
-    from chalicelib.services import Services
+    from chalicelib.ports import Channel, FanoutMessage, FanoutQueue
 
 LOG = logging.getLogger("beatline.fanout")
 
 
-def build_queue(settings: Settings, services: Any) -> FanoutQueue:
-    """SQS when a queue URL is configured (AWS), else the local in-process queue."""
+def build_queue(settings: Settings, process: Callable[[FanoutMessage], Any]) -> FanoutQueue:
+    """SQS when a queue URL is configured (AWS), else the local in-process queue that hands each
+    message to `process` (the fan-out use case)."""
     if settings.fanout_queue_url:
         import boto3
 
         return SqsQueue(boto3.client("sqs", region_name=settings.region), settings.fanout_queue_url)
-    return LocalQueue(lambda message: worker_for(services()).process(message), asynchronous=settings.fanout_async)
+    return LocalQueue(process, asynchronous=settings.fanout_async)
 
 
 def build_channels(settings: Settings, guard: EgressGuard | None = None) -> Mapping[str, Channel]:
@@ -51,24 +52,3 @@ def build_channels(settings: Settings, guard: EgressGuard | None = None) -> Mapp
     except ImportError:
         LOG.warning("SNS channel unavailable (chalicelib.notify.sns missing)")
     return channels
-
-
-def worker_for(svc: Services) -> FanoutWorker:
-    from chalicelib.notify.fanout import FanoutWorker
-
-    return FanoutWorker(clock=svc.clock, channels=svc.push_channels, queue=lambda: svc.fanout,
-                        base_url=svc.settings.public_base_url, threads=svc.settings.fanout_threads)
-
-
-def handle_sqs_event(event: Any) -> dict[str, list[dict[str, str]]]:
-    """The body of app.py's fanout_worker: SQS records -> partial batch response."""
-    from chalicelib.services import services
-
-    records = [(record.to_dict()["messageId"], record.body) for record in event]
-    return worker_for(services()).handle_sqs_records(records)
-
-
-def release_held() -> int:
-    from chalicelib.services import services
-
-    return worker_for(services()).release_held()

@@ -12,6 +12,7 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib.clock import parse_rfc3339
 from chalicelib.domain.alert_records import AlertRecord, Content, PendingUpdate, StoredArea
+from chalicelib.ports import StaleAlert
 from chalicelib.store.errors import error_code, translate_store_errors
 from chalicelib.store.models import AlertCellModel, AlertModel
 from chalicelib.store.paging import walk_partitions
@@ -20,10 +21,6 @@ RETENTION = timedelta(days=730)  # alert items (not personal data) are kept two 
 PUBLIC_SCOPE = "force"
 PUBLIC_STATUSES = ("published", "cancelled")  # in the feed's sparse GSI until `expires`
 FIGURES = ("targeted", "sent", "failed", "read", "responses")
-
-
-class StaleAlert(Exception):
-    """The alert changed state meanwhile (a concurrent approve/update/cancel)."""
 
 
 def _to_model(record: AlertRecord) -> AlertModel:

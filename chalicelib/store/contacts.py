@@ -24,8 +24,10 @@ from chalicelib.domain import history, stats_keys
 from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.contacts import Change, ContactRecord
 from chalicelib.domain.engagement import ItemUpdate
+from chalicelib.ports import ConditionFailed, SubscriberGone
 from chalicelib.store import access_log
 from chalicelib.store import subscribers as subscriber_store
+from chalicelib.store import words as word_store
 from chalicelib.store.errors import StoreUnavailable, translate_store_errors
 from chalicelib.store.models import AmendmentModel, ContactModel, StatCounterModel
 from chalicelib.store.words import WordHolder
@@ -40,23 +42,6 @@ COUNTER_SHARDS = 8
 
 # Cancellation reasons that mean "the store is busy", not "your request is wrong".
 THROTTLE_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
-
-
-class SubscriberGone(Exception):
-    """A reply's author was erased (or is being erased): its words are not stored."""
-
-
-class ConditionFailed(Exception):
-    """The write's precondition did not hold (the id exists, or the version is stale).
-
-    `existing` is the item that failed the condition when the write asked for it back
-    (ReturnValuesOnConditionCheckFailure=ALL_OLD), so telling a retry from a conflict costs no
-    second round trip.
-    """
-
-    def __init__(self, existing: ContactRecord | None = None) -> None:
-        super().__init__("condition failed")
-        self.existing = existing
 
 
 @dataclass(frozen=True)
@@ -168,7 +153,7 @@ def create(
         if words is not None:
             item, condition = subscriber_store.accepts_words_condition(words.subscriber_id)
             tx.condition_check(type(item), item.id, condition=condition)
-            tx.save(words.model())
+            tx.save(word_store.holder_model(words))
         _add_counters(tx, deltas, counter_shard(record.id))
         _add_engagement(tx, engagement)
 

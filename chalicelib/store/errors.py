@@ -9,6 +9,8 @@ from typing import ParamSpec, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
+from chalicelib.ports import StoreUnavailable
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -20,10 +22,6 @@ THROTTLE_CODES = frozenset({
     "ServiceUnavailable",
     "TransactionInProgressException",
 })
-
-
-class StoreUnavailable(Exception):
-    """The store throttled, timed out or could not be reached after botocore's retries."""
 
 
 def error_code(exc: BaseException) -> str | None:

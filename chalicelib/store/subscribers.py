@@ -11,12 +11,9 @@ import msgspec
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.domain.subscribers import Preferences, QuietHours, SubscriberRecord
+from chalicelib.ports import NotFound
 from chalicelib.store.errors import error_code, translate_store_errors
 from chalicelib.store.models import InboxModel, SubscriberModel, SubscriptionModel
-
-
-class NotFound(Exception):
-    pass
 
 
 def _to_model(record: SubscriberRecord) -> SubscriberModel:

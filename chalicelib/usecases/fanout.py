@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -38,10 +38,10 @@ from chalicelib.domain.alerts import Notification
 from chalicelib.domain.geometry import AreaMatcher
 from chalicelib.domain.shapes import Shape
 from chalicelib.domain.subscribers import SubscriberRecord, quiet_until
-from chalicelib.notify.queue import FanoutMessage, FanoutQueue, decode
-from chalicelib.store import alerts as alert_store
-from chalicelib.store import deliveries as delivery_store
-from chalicelib.store import subscribers as subscriber_store
+from chalicelib.ports import Channel, FanoutMessage, FanoutQueue
+
+if TYPE_CHECKING:
+    from chalicelib.services import Repositories, Services
 
 LOG = logging.getLogger("beatline.fanout")
 PAGE_SIZE = 500
@@ -49,10 +49,6 @@ BUDGET = 5_000  # index entries per message before the rest goes to a continuati
 MAX_ATTEMPTS = 5
 DELIVERY_KEEP = timedelta(days=30)
 RETRY_HELD = timedelta(minutes=5)  # delivery records and inbox copies outlive the alert by this
-
-
-class Channel(Protocol):
-    def send(self, target: dict, notification: Notification) -> Any: ...
 
 
 def outcome_name(outcome: Any) -> str:
@@ -82,7 +78,13 @@ class FanoutWorker:
         page_size: int = PAGE_SIZE,
         budget: int = BUDGET,
         batch_claims: bool = True,
+        store: Repositories | None = None,
     ) -> None:
+        if store is None:
+            from chalicelib.services import dynamodb_repositories
+
+            store = dynamodb_repositories()
+        self._store = store
         self._clock = clock
         self._channels = channels
         self._queue = queue
@@ -111,7 +113,7 @@ class FanoutWorker:
         def run(record: tuple[str, str]) -> bool:
             message_id, body = record
             try:
-                return self.process(decode(body))
+                return self.process(msgspec.json.decode(body, type=FanoutMessage))
             except Exception:
                 LOG.exception("fan-out message %s failed", message_id)
                 return False
@@ -126,7 +128,7 @@ class FanoutWorker:
 
     def process(self, message: FanoutMessage) -> bool:
         """True when the message is finished; False when some send must be retried later."""
-        alert = alert_store.get(message.alert_id)
+        alert = self._store.alerts.get(message.alert_id)
         now = self._clock()
         if alert is None:
             return True
@@ -147,7 +149,7 @@ class FanoutWorker:
         index, start, handled = message.cell_index, message.start, 0
         while index < len(message.cells):
             cell = message.cells[index]
-            entries, start = subscriber_store.index_page(cell, self.page_size, start)
+            entries, start = self._store.subscribers.index_page(cell, self.page_size, start)
             handled += len(entries)
             # A subscriber is indexed under each of its cells: handle it only in the first one the
             # alert covers (saves the duplicate claims), and only if its own shape intersects.
@@ -160,14 +162,14 @@ class FanoutWorker:
             if handled >= self.budget and index < len(message.cells):
                 self._enqueue([msgspec.structs.replace(message, cell_index=index, start=start)])
                 break
-        alert_store.add_figures(alert.id, outcome.figures)
+        self._store.alerts.add_figures(alert.id, outcome.figures)
         return not outcome.retry
 
     def _process_audience(self, alert: AlertRecord, message: FanoutMessage, now: datetime) -> bool:
         outcome = Outcome()
         start, handled = message.start, 0
         while True:
-            subscriber_ids, start = delivery_store.audience_page(alert.id, message.shard, self.page_size, start)
+            subscriber_ids, start = self._store.deliveries.audience_page(alert.id, message.shard, self.page_size, start)
             handled += len(subscriber_ids)
             self._deliver(alert, subscriber_ids, now, outcome, first_message=False)
             if start is None:
@@ -175,7 +177,7 @@ class FanoutWorker:
             if handled >= self.budget:
                 self._enqueue([msgspec.structs.replace(message, start=start)])
                 break
-        alert_store.add_figures(alert.id, outcome.figures)
+        self._store.alerts.add_figures(alert.id, outcome.figures)
         return not outcome.retry
 
     # -- delivery ----------------------------------------------------------------------------
@@ -183,7 +185,7 @@ class FanoutWorker:
                  *, first_message: bool, cell: str | None = None) -> None:
         if not subscriber_ids:
             return
-        subscribers = subscriber_store.many(subscriber_ids)
+        subscribers = self._store.subscribers.many(subscriber_ids)
         wanted: list[tuple[SubscriberRecord, datetime | None]] = []
         for sid in dict.fromkeys(subscriber_ids):
             sub = subscribers.get(sid)
@@ -207,10 +209,10 @@ class FanoutWorker:
                 release = (held_text[:13], f"{held_text}#{alert.id}#{sub.id}")
             claim_items.append((sub.id, "held" if held else "claimed", release))
         if self.batch_claims:
-            got = delivery_store.claim_many(alert.id, alert.revision, claim_items, now_text=now_text,
+            got = self._store.deliveries.claim_many(alert.id, alert.revision, claim_items, now_text=now_text,
                                             expires_at=keep_until)
         else:
-            results = self._map(lambda item: delivery_store.claim(
+            results = self._map(lambda item: self._store.deliveries.claim(
                 alert.id, item[0], alert.revision, state=item[1], now_text=now_text, expires_at=keep_until,
                 release=item[2]), claim_items)
             got = {c.subscriber_id: c for c in results if c is not None}
@@ -225,7 +227,7 @@ class FanoutWorker:
                 notifications[language] = notification_for(alert, language, base_url=self._base_url)
             return notifications[language]
 
-        subscriber_store.put_inbox(
+        self._store.subscribers.put_inbox(
             (sub.id, InboxEntry.sort_key(alert), InboxEntry.json(note(sub.preferences.language)), keep_until)
             for sub, _, _ in claimed
         )
@@ -264,17 +266,17 @@ class FanoutWorker:
         if not was_failed:
             outcome.figures["failed"] += 1
         if result == "gone":
-            delivery_store.mark(alert.id, sub.id, alert.revision, "gone")
-            subscriber_store.downgrade_to_inbox(sub.id, str(sub.channel.get("type")))
+            self._store.deliveries.mark(alert.id, sub.id, alert.revision, "gone")
+            self._store.subscribers.downgrade_to_inbox(sub.id, str(sub.channel.get("type")))
             return
         if result == "failed":  # refused for good (e.g. 400/413): keep the subscription, no retry
-            delivery_store.mark(alert.id, sub.id, alert.revision, "failed")
+            self._store.deliveries.mark(alert.id, sub.id, alert.revision, "failed")
             return
-        attempts = delivery_store.get(alert.id, sub.id)
+        attempts = self._store.deliveries.get(alert.id, sub.id)
         if attempts is not None and int(attempts.attempts or 0) >= MAX_ATTEMPTS:
-            delivery_store.mark(alert.id, sub.id, alert.revision, "failed")
+            self._store.deliveries.mark(alert.id, sub.id, alert.revision, "failed")
             return
-        delivery_store.mark(alert.id, sub.id, alert.revision, "retry")
+        self._store.deliveries.mark(alert.id, sub.id, alert.revision, "retry")
         outcome.retry = True
 
     def _map(self, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
@@ -292,17 +294,17 @@ class FanoutWorker:
         alerts: dict[str, AlertRecord | None] = {}
         for back in range(hours_back, -1, -1):
             bucket = to_rfc3339(now - timedelta(hours=back))[:13]
-            for held in delivery_store.held_due(bucket, until_key):
+            for held in self._store.deliveries.held_due(bucket, until_key):
                 if held.alert_id not in alerts:
-                    alerts[held.alert_id] = alert_store.get(held.alert_id)
+                    alerts[held.alert_id] = self._store.alerts.get(held.alert_id)
                 alert = alerts[held.alert_id]
-                if alert is None or alert.revision != held.revision or not delivery_store.release(
+                if alert is None or alert.revision != held.revision or not self._store.deliveries.release(
                         held.alert_id, held.subscriber_id, held.revision):
                     continue
                 if alert.status_at(now) not in ("published", "cancelled"):
-                    delivery_store.mark(alert.id, held.subscriber_id, held.revision, "expired")
+                    self._store.deliveries.mark(alert.id, held.subscriber_id, held.revision, "expired")
                     continue
-                sub = subscriber_store.get(held.subscriber_id)
+                sub = self._store.subscribers.get(held.subscriber_id)
                 if sub is None:
                     continue
                 outcome = Outcome()
@@ -310,10 +312,10 @@ class FanoutWorker:
                 self._record(alert, sub, "held", result, outcome)
                 if outcome.retry:  # hold it again; the next run after RETRY_HELD tries once more
                     again = to_rfc3339(now + RETRY_HELD)
-                    delivery_store.claim(alert.id, sub.id, held.revision, state="held", now_text=to_rfc3339(now),
+                    self._store.deliveries.claim(alert.id, sub.id, held.revision, state="held", now_text=to_rfc3339(now),
                                          expires_at=_parse(alert.expires) + DELIVERY_KEEP,
                                          release=(again[:13], f"{again}#{alert.id}#{sub.id}"))
-                alert_store.add_figures(alert.id, outcome.figures)
+                self._store.alerts.add_figures(alert.id, outcome.figures)
                 released += 1
         return released
 
@@ -322,3 +324,20 @@ def _parse(text: str) -> datetime:
     from chalicelib.clock import parse_rfc3339
 
     return parse_rfc3339(text)
+
+
+def worker_for(svc: Services) -> FanoutWorker:
+    """The worker on this process's services (its queue takes continuation messages)."""
+    return FanoutWorker(clock=svc.clock, channels=svc.push_channels, queue=lambda: svc.fanout,
+                        base_url=svc.settings.public_base_url, threads=svc.settings.fanout_threads,
+                        store=svc.store)
+
+
+def handle_sqs_records(svc: Services, records: list[tuple[str, str]]) -> dict[str, list[dict[str, str]]]:
+    """SQS records (message id, body) -> the partial batch response."""
+    return worker_for(svc).handle_sqs_records(records)
+
+
+def release_held(svc: Services) -> int:
+    """Pushes held back by quiet hours whose hours have ended go out."""
+    return worker_for(svc).release_held()
