@@ -23,18 +23,17 @@ install_method_guards(app)  # after the blueprints: 405 problem + Allow for ever
 @app.on_sqs_message(queue=SETTINGS.fanout_queue_name, batch_size=10, name="fanout_worker")
 def fanout_worker(event):
     from chalicelib.services import services
-    from chalicelib.usecases.fanout import handle_sqs_records
 
-    return handle_sqs_records(services(), [(record.to_dict()["messageId"], record.body) for record in event])
+    records = [(record.to_dict()["messageId"], record.body) for record in event]
+    return services().fanout_worker().handle_sqs_records(records)
 
 
 @app.schedule("rate(5 minutes)", name="housekeeping")
 def housekeeping(event):
     """Releases pushes held back by quiet hours once those hours end."""
     from chalicelib.services import services
-    from chalicelib.usecases.fanout import release_held
 
-    return {"released": release_held(services())}
+    return {"released": services().fanout_worker().release_held()}
 
 
 # The stream ARN exists only once the table does: the template replaces this placeholder with the

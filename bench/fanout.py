@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         from chalicelib.domain.geometry import covering_cells
         from chalicelib.domain.shapes import Polygon
         from chalicelib.ports import FanoutMessage
+        from chalicelib.services import dynamodb_repositories
         from chalicelib.store import alerts as alert_store
         from chalicelib.store.models import SubscriptionModel
         from chalicelib.store.tables import ensure_tables
@@ -177,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
                 pending.extend(more)
 
         worker = FanoutWorker(clock=lambda: now, channels={}, queue=ListQueue(), base_url="http://bench",
-                              threads=args.threads)
+                              threads=args.threads, store=dynamodb_repositories())
         counter.reset()
         started = time.perf_counter()
         processed = 0

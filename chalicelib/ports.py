@@ -67,6 +67,27 @@ class WordHolder:
         return f"{self.table}#{self.record_id}"
 
 
+# --- the storage adapters, as a bundle -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Repositories:
+    """The storage adapters use cases call (chalicelib/store modules, one per table group).
+    Injectable: tests may hand use cases in-memory fakes with the same functions."""
+
+    contacts: Any
+    areas: Any
+    alerts: Any
+    deliveries: Any
+    subscribers: Any
+    words: Any
+    access_log: Any
+    alert_history: Any
+    engagement: Any
+    history: Any
+    ratelimit: Any
+
+
 # --- fan-out queue -----------------------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.auth.principal import RESIDENT_ROLES, STAFF_ROLES
 from chalicelib.auth.tokens import IssuerPolicy, JwksFile, JwksUrl, KeySource, TokenVerifier
@@ -14,27 +14,12 @@ from chalicelib.domain.contacts import ContactRules
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.pseudonyms import Pseudonymizer
 from chalicelib.notify.egress import EgressGuard, Resolver, system_resolver
-from chalicelib.ports import EndpointRegistrar
+from chalicelib.ports import EndpointRegistrar, Repositories
 from chalicelib.secrets import load_secret, load_text_secret
 from chalicelib.settings import Settings
 
-
-@dataclass(frozen=True)
-class Repositories:
-    """The storage adapters use cases call (chalicelib/store modules, one per table group).
-    Injectable: tests may hand use cases in-memory fakes with the same functions."""
-
-    contacts: Any
-    areas: Any
-    alerts: Any
-    deliveries: Any
-    subscribers: Any
-    words: Any
-    access_log: Any
-    alert_history: Any
-    engagement: Any
-    history: Any
-    ratelimit: Any
+if TYPE_CHECKING:
+    from chalicelib.usecases.fanout import FanoutWorker
 
 
 def dynamodb_repositories() -> Repositories:
@@ -94,6 +79,14 @@ class Services:
     # Why a Web Push subscription cannot be encrypted to (None: usable).
     push_subscription_problem: Callable[[dict[str, Any]], str | None] = _push_subscription_problem
     _vapid_key: str | None = field(default=None, repr=False)
+
+    def fanout_worker(self) -> FanoutWorker:
+        """The fan-out use case on these services (its queue takes continuation messages)."""
+        from chalicelib.usecases.fanout import FanoutWorker
+
+        return FanoutWorker(clock=self.clock, channels=self.push_channels, queue=lambda: self.fanout,
+                            base_url=self.settings.public_base_url, threads=self.settings.fanout_threads,
+                            store=self.store)
 
     def vapid_public_key(self) -> str | None:
         """The browsers' `applicationServerKey` (None: Web Push not configured); read once."""
@@ -206,9 +199,7 @@ def build_services(
         from chalicelib.notify.wiring import build_queue
 
         def process(message: Any) -> Any:
-            from chalicelib.usecases.fanout import worker_for
-
-            return worker_for(built).process(message)
+            return built.fanout_worker().process(message)
 
         fanout_queue = build_queue(settings, process)
     built.fanout = fanout_queue

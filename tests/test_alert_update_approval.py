@@ -65,11 +65,10 @@ class Scene:
 def scene(client, staff_token, team, services_override) -> Scene:
     from chalicelib.notify.wiring import build_queue
     from chalicelib.settings import SETTINGS
-    from chalicelib.usecases.fanout import worker_for
 
     push, queue = FakeChannel(), TeeQueue()
     holder: dict[str, Any] = {}
-    queue.inner = build_queue(SETTINGS, lambda message: worker_for(holder["svc"]).process(message))
+    queue.inner = build_queue(SETTINGS, lambda message: holder["svc"].fanout_worker().process(message))
     holder["svc"] = services_override(channels={"webpush": push, "sns": push}, fanout_queue=queue)
     lat, lon = spot()
     staff = {"officer": staff_token("officer", team=team)}

@@ -192,7 +192,6 @@ def test_concurrent_redelivery_still_sends_once(client, staff_token, team, servi
     import threading
 
     from chalicelib.services import services
-    from chalicelib.usecases.fanout import worker_for
 
     push, queue = FakeChannel(), RecordingQueue()
     services_override(channels={"webpush": push}, fanout_queue=queue)
@@ -207,7 +206,7 @@ def test_concurrent_redelivery_still_sends_once(client, staff_token, team, servi
 
     def run() -> None:
         start.wait()
-        results.append(worker_for(services()).handle_sqs_records(records))
+        results.append(services().fanout_worker().handle_sqs_records(records))
 
     workers = [threading.Thread(target=run) for _ in range(2)]
     for w in workers:

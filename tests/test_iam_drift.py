@@ -152,7 +152,7 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
                                          push_resolver=TEST_PUSH_RESOLVER)
     # Page size and budget 1: the worker hands the rest of a cell on to a new message (SQS send).
     worker = FanoutWorker(clock=api.clock, channels={"webpush": push}, queue=queue(WORKER),
-                          base_url=SETTINGS.public_base_url, page_size=1, budget=1)
+                          base_url=SETTINGS.public_base_url, page_size=1, budget=1, store=api.store)
 
     def run_worker() -> None:
         """The worker's turn, in its own log (in AWS: another function with another role)."""
@@ -165,7 +165,7 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
         with recording_dynamodb(logs[API]):
             _api_flow(client, staff_token, f"team-{uuid.uuid4().hex[:8]}", run_worker, push)
         later = FanoutWorker(clock=lambda: datetime.now(UTC) + timedelta(hours=2), channels={"webpush": push},
-                             queue=None, base_url=SETTINGS.public_base_url)
+                             queue=None, base_url=SETTINGS.public_base_url, store=api.store)
         with recording_dynamodb(logs[HOUSEKEEPING]):
             assert later.release_held() >= 1
     finally:

@@ -20,7 +20,7 @@ from chalicelib.domain.pseudonyms import Pseudonymizer
 from chalicelib.errors import FieldError, bad_request
 
 if TYPE_CHECKING:
-    from chalicelib.domain.engagement import Activity
+    pass
 
 TOPICS = (
     "antisocial_behaviour", "burglary", "community_event", "domestic_abuse", "drugs",
@@ -219,13 +219,6 @@ class ContactRecord:
             "direction": self.direction,  # online only: inbound (listening) vs outbound (talking)
         }
         return stats_keys.counter_keys(self.day, self.team, values)
-
-    def engagement(self) -> Activity | None:
-        """What this contact adds to the distinct-staff counters (domain.engagement.Activity)."""
-        from chalicelib.domain import engagement
-
-        return engagement.activity(contact_id=self.id, author=self.author, team=self.team, occurred_at=self.occurred_at,
-                                   kind=self.kind, direction=self.direction, role=self.author_role)
 
     def to_out(self) -> ContactOut:
         return ContactOut(

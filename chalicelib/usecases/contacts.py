@@ -44,7 +44,7 @@ def _author_team(ctx: RequestContext) -> tuple[str, str]:
 
 def _engagement_moves(svc: Services, old: ContactRecord | None, new: ContactRecord) -> list[engagement.ItemUpdate]:
     """The distinct-staff counter updates of a create (old None) or an amendment."""
-    return engagement.item_updates(old.engagement() if old else None, new.engagement(),
+    return engagement.item_updates(engagement.activity_of(old) if old else None, engagement.activity_of(new),
                                    svc.pseudonyms.staff, svc.contact_rules.retention)
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 
@@ -38,10 +38,7 @@ from chalicelib.domain.alerts import Notification
 from chalicelib.domain.geometry import AreaMatcher
 from chalicelib.domain.shapes import Shape
 from chalicelib.domain.subscribers import SubscriberRecord, quiet_until
-from chalicelib.ports import Channel, FanoutMessage, FanoutQueue
-
-if TYPE_CHECKING:
-    from chalicelib.services import Repositories, Services
+from chalicelib.ports import Channel, FanoutMessage, FanoutQueue, Repositories
 
 LOG = logging.getLogger("beatline.fanout")
 PAGE_SIZE = 500
@@ -78,12 +75,8 @@ class FanoutWorker:
         page_size: int = PAGE_SIZE,
         budget: int = BUDGET,
         batch_claims: bool = True,
-        store: Repositories | None = None,
+        store: Repositories,
     ) -> None:
-        if store is None:
-            from chalicelib.services import dynamodb_repositories
-
-            store = dynamodb_repositories()
         self._store = store
         self._clock = clock
         self._channels = channels
@@ -325,19 +318,3 @@ def _parse(text: str) -> datetime:
 
     return parse_rfc3339(text)
 
-
-def worker_for(svc: Services) -> FanoutWorker:
-    """The worker on this process's services (its queue takes continuation messages)."""
-    return FanoutWorker(clock=svc.clock, channels=svc.push_channels, queue=lambda: svc.fanout,
-                        base_url=svc.settings.public_base_url, threads=svc.settings.fanout_threads,
-                        store=svc.store)
-
-
-def handle_sqs_records(svc: Services, records: list[tuple[str, str]]) -> dict[str, list[dict[str, str]]]:
-    """SQS records (message id, body) -> the partial batch response."""
-    return worker_for(svc).handle_sqs_records(records)
-
-
-def release_held(svc: Services) -> int:
-    """Pushes held back by quiet hours whose hours have ended go out."""
-    return worker_for(svc).release_held()
