@@ -44,10 +44,10 @@ def dynamodb_repositories() -> Repositories:
     )
 
 
-def _sns_endpoints(settings: Settings) -> EndpointRegistrar:
+def _sns_endpoints(region: str | None) -> EndpointRegistrar:
     from chalicelib.notify.sns import SnsEndpoints
 
-    return SnsEndpoints(settings.region)
+    return SnsEndpoints(region)
 
 
 def _push_subscription_problem(subscription: dict[str, Any]) -> str | None:
@@ -75,7 +75,7 @@ class Services:
     # (shape, H3 resolution) -> cells; injectable so tests can prove a refused shape is never covered.
     coverer: Callable[[Any, int], set[str]] | None = None
     store: Repositories = field(default_factory=dynamodb_repositories)
-    sns_endpoints: EndpointRegistrar | None = None
+    sns_endpoints: EndpointRegistrar = field(default_factory=lambda: _sns_endpoints(None))
     # Why a Web Push subscription cannot be encrypted to (None: usable).
     push_subscription_problem: Callable[[dict[str, Any]], str | None] = _push_subscription_problem
     _vapid_key: str | None = field(default=None, repr=False)
@@ -121,7 +121,7 @@ class Services:
         if self._channels is None:
             from chalicelib.notify.wiring import build_channels
 
-            self._channels = build_channels(self.settings, guard=self.push_guard)
+            self._channels = build_channels(self.settings, vapid_pem=self.vapid_private_key(), guard=self.push_guard)
         return self._channels
 
 
@@ -193,7 +193,7 @@ def build_services(
         push_guard=EgressGuard(resolver=push_resolver),
         coverer=coverer,
         store=store or dynamodb_repositories(),
-        sns_endpoints=sns_endpoints or _sns_endpoints(settings),
+        sns_endpoints=sns_endpoints or _sns_endpoints(settings.region),
     )
     if fanout_queue is None:
         from chalicelib.notify.wiring import build_queue

@@ -23,9 +23,10 @@ from chalice import Blueprint, Response
 from chalicelib.auth import permissions
 from chalicelib.auth.tokens import InvalidToken
 from chalicelib.context import RequestContext
+from chalicelib.domain.errors import DomainError
 from chalicelib.domain.ratelimit import RateLimit
 from chalicelib.domain.validation import convert, decode_json
-from chalicelib.errors import FieldError, ProblemError, bad_request, store_unavailable, unauthorized
+from chalicelib.errors import FieldError, ProblemError, as_problem, bad_request, store_unavailable, unauthorized
 from chalicelib.ports import StoreUnavailable
 from chalicelib.services import Services, services
 
@@ -102,12 +103,13 @@ ERROR_LOG = logging.getLogger("beatline.error")
 def problem_response(problem: ProblemError, request_id: str) -> Response:
     body = problem.to_dict()
     body["request_id"] = request_id
-    headers = {"Content-Type": PROBLEM_JSON, "X-Request-Id": request_id, **problem.headers}
+    headers: dict[str, str | list[str]] = {"Content-Type": PROBLEM_JSON, "X-Request-Id": request_id, **problem.headers}
     return Response(body=json.dumps(body), status_code=problem.status, headers=headers)
 
 
 def _encode(reply: Reply, request_id: str) -> Response:
-    headers = {"Content-Type": reply.content_type, "X-Request-Id": request_id, **reply.headers}
+    headers: dict[str, str | list[str]] = {"Content-Type": reply.content_type, "X-Request-Id": request_id,
+                                           **reply.headers}
     if reply.body is None:
         body: str = ""
     elif isinstance(reply.body, str | bytes):
@@ -226,8 +228,8 @@ def handle(op: Operation, fn: Callable[..., Reply], request: Any, path_params: d
 
             enforce(svc, ctx, op.rate_limit)
         response = _encode(fn(svc, ctx, **_inputs(op, svc, request, path_params)), request_id)
-    except ProblemError as problem:
-        response = problem_response(problem, request_id)
+    except (ProblemError, DomainError) as refused:  # the one place domain refusals become problems
+        response = problem_response(as_problem(refused), request_id)
     except OverflowError:
         # Only client values reach datetime's limits (year 1 or 9999 with an offset, say).
         response = problem_response(bad_request("A date or number is out of range."), request_id)
@@ -340,7 +342,7 @@ def install_method_guards(app: Any) -> None:
     def guard(request: Any, get_response: Callable[[Any], Response]) -> Response:
         context = getattr(request, "context", None) or {}
         path = context.get("resourcePath") if isinstance(context, dict) else None
-        if path in app.routes and request.method not in app.routes[path]:
+        if isinstance(path, str) and path in app.routes and request.method not in app.routes[path]:
             return method_not_allowed(request.method, path, request)
         return get_response(request)
 

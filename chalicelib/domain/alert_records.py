@@ -27,8 +27,8 @@ from chalicelib.domain.alerts import (
     Translation,
     Urgency,
 )
+from chalicelib.domain.errors import StateForbids
 from chalicelib.domain.shapes import Circle, MultiPolygon, Polygon, polygons_of
-from chalicelib.errors import unprocessable
 
 AwareDatetime = Annotated[datetime, Meta(tz=True, description="RFC 3339 with offset; stored in UTC.")]
 Translations = Annotated[dict[LanguageTag, Translation], Meta(max_length=10)]
@@ -296,9 +296,9 @@ def check_transition(record: AlertRecord, action: str, now: datetime) -> None:
     allowed = {"approve": ("draft", "published"), "update": ("published",), "cancel": ("draft", "published")}[action]
     if status not in allowed:
         verb = {"approve": "approved", "update": "updated", "cancel": "cancelled"}[action]
-        raise unprocessable(f"An alert that is {status} cannot be {verb}.")
+        raise StateForbids(f"An alert that is {status} cannot be {verb}.")
     if action == "approve" and status == "published" and record.pending is None:
-        raise unprocessable("The alert is published and has no pending update to approve.")
+        raise StateForbids("The alert is published and has no pending update to approve.")
 
 
 def apply_update(record: AlertRecord, patch: AlertUpdateIn) -> Content:

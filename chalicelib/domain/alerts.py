@@ -11,8 +11,6 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
-from chalicelib.domain.shapes import Circle, MultiPolygon, Polygon
-
 CAP_CATEGORIES = ("Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport", "Infra", "CBRNE", "Other")
 CAP_SEVERITIES = ("Extreme", "Severe", "Moderate", "Minor", "Unknown")
 CAP_URGENCIES = ("Immediate", "Expected", "Future", "Past", "Unknown")
@@ -25,18 +23,10 @@ Severity = Literal[CAP_SEVERITIES]  # type: ignore[valid-type]
 Urgency = Literal[CAP_URGENCIES]  # type: ignore[valid-type]
 Certainty = Literal[CAP_CERTAINTIES]  # type: ignore[valid-type]
 AlertStatus = Literal["draft", "published", "cancelled", "expired"]
-MsgType = Literal["Alert", "Update", "Cancel"]
 LanguageTag = Annotated[str, Meta(min_length=2, max_length=35, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
 Headline = Annotated[str, Meta(min_length=1, max_length=160)]
 Description = Annotated[str, Meta(min_length=1, max_length=2000)]
 Instruction = Annotated[str, Meta(min_length=1, max_length=1000)]
-
-
-class AreaRef(Struct, forbid_unknown_fields=True):
-    area_id: str
-
-
-AlertArea = AreaRef | Polygon | MultiPolygon | Circle
 
 
 class Translation(Struct, forbid_unknown_fields=True):

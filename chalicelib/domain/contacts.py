@@ -16,8 +16,8 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 from chalicelib.clock import to_rfc3339
 from chalicelib.domain import geo, stats_keys
+from chalicelib.domain.errors import FieldError, RuleViolation
 from chalicelib.domain.pseudonyms import Pseudonymizer
-from chalicelib.errors import FieldError, bad_request
 
 if TYPE_CHECKING:
     pass
@@ -271,7 +271,7 @@ def new_record(
     """Validate the time rules and build the stored record for a new contact."""
     errors = check_occurred_at(item.occurred_at, now, rules)
     if errors:
-        raise bad_request("The contact breaks a rule.", errors)
+        raise RuleViolation("The contact breaks a rule.", errors)
     occurred = item.occurred_at.replace(microsecond=0)
     stamp = to_rfc3339(now)
     common: dict[str, Any] = dict(
@@ -309,7 +309,7 @@ def apply_patch(
     if "occurred_at" in given:
         errors += check_occurred_at(given["occurred_at"], now, rules)
     if errors:
-        raise bad_request("The amendment breaks a rule.", errors)
+        raise RuleViolation("The amendment breaks a rule.", errors)
 
     updates: dict[str, Any] = {}
     for name, value in given.items():
@@ -325,12 +325,12 @@ def apply_patch(
                 updates["area_id"] = area_for_cell(updates["cell"])
         elif name == "handle":
             platform = given.get("platform", record.platform)
-            updates["handle_pseudonym"] = pseudonyms.handle(platform, value) if value else None
+            updates["handle_pseudonym"] = pseudonyms.handle(str(platform), value) if value else None
         else:
             updates[name] = value
     if "platform" in given and "handle" not in given and record.handle_pseudonym:
         # The pseudonym is keyed by platform; without the raw handle it cannot be re-keyed.
-        raise bad_request("Changing the platform needs the handle again.", [FieldError("handle", "required when platform changes")])
+        raise RuleViolation("Changing the platform needs the handle again.", [FieldError("handle", "required when platform changes")])
 
     shown = ("occurred_at", "topic", "outcome", "tags", "notes", "lat", "lon", "setting",
              "platform", "direction", "thread_ref", "handle_pseudonym", "area_id")

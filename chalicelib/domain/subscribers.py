@@ -100,9 +100,6 @@ class AreaRefIn(Struct, forbid_unknown_fields=True):
     area_id: str
 
 
-SubscriptionShape = AreaRefIn | Polygon | Circle
-
-
 AREA_ITEM_DOC = "`{\"area_id\": <uuid>}`, a GeoJSON Polygon, or `{\"type\": \"Circle\", \"center\": {lat, lon}, \"radius_m\"}`"
 
 
@@ -118,8 +115,8 @@ class AreasInDoc(Struct):
 
 def decode_area_item(raw: bytes, field: str, shape_type: Any) -> Any:
     """`{"area_id"}` -> AreaRefIn, anything else -> the tagged shape union `shape_type`."""
+    from chalicelib.domain.errors import RuleViolation
     from chalicelib.domain.validation import field_error
-    from chalicelib.errors import bad_request
 
     try:
         value = msgspec.json.decode(raw)
@@ -127,7 +124,7 @@ def decode_area_item(raw: bytes, field: str, shape_type: Any) -> Any:
             return msgspec.convert(value, AreaRefIn)
         return msgspec.convert(value, shape_type)
     except msgspec.ValidationError as exc:
-        raise bad_request("The area does not match the schema.", [field_error(exc, field)]) from None
+        raise RuleViolation("The area does not match the schema.", [field_error(exc, field)]) from None
 
 
 class AreaOutItem(Struct, omit_defaults=True):
@@ -249,9 +246,9 @@ class SubscriberRecord:
     """A subscriber as stored. `channel` is the minimal channel dict the push channels take as target."""
 
     id: str
-    channel: dict
+    channel: dict[str, Any]
     preferences: Preferences
-    areas: tuple[dict, ...]  # {"shape": <GeoJSON/Circle>, "area_id"?}
+    areas: tuple[dict[str, Any], ...]  # {"shape": <GeoJSON/Circle>, "area_id"?}
     cells: tuple[str, ...]
     created_at: str
     updated_at: str
@@ -260,5 +257,5 @@ class SubscriberRecord:
     # it with the record (see docs/data-protection.md). None only on records made before it existed.
     secret: str | None = None
 
-    def shapes(self) -> list[dict]:
+    def shapes(self) -> list[dict[str, Any]]:
         return [a["shape"] for a in self.areas]

@@ -143,7 +143,7 @@ class SnsChannel:
         self._client = client
         self._clock = clock
 
-    def send(self, target: dict, notification: Notification) -> SendOutcome:
+    def send(self, target: dict[str, Any], notification: Notification) -> SendOutcome:
         endpoint_arn = target.get("endpoint_arn")
         platform = target.get("platform")
         if not endpoint_arn or platform not in PLATFORMS:
@@ -172,19 +172,19 @@ def create_platform_endpoint(client: Any, platform_app_arn: str, token: str) -> 
     from botocore.exceptions import ClientError
 
     try:
-        arn = client.create_platform_endpoint(PlatformApplicationArn=platform_app_arn, Token=token)["EndpointArn"]
+        arn = str(client.create_platform_endpoint(PlatformApplicationArn=platform_app_arn, Token=token)["EndpointArn"])
     except ClientError as exc:
         match = _EXISTING_ENDPOINT.search(exc.response.get("Error", {}).get("Message", ""))
         if exc.response.get("Error", {}).get("Code") != "InvalidParameter" or not match:
             raise
-        arn = match.group(1)
+        arn = str(match.group(1))
     try:
         attributes = client.get_endpoint_attributes(EndpointArn=arn)["Attributes"]
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "NotFound":
             raise
         # Deleted between the two calls: create afresh.
-        return client.create_platform_endpoint(PlatformApplicationArn=platform_app_arn, Token=token)["EndpointArn"]
+        return str(client.create_platform_endpoint(PlatformApplicationArn=platform_app_arn, Token=token)["EndpointArn"])
     if attributes.get("Token") != token or str(attributes.get("Enabled", "true")).lower() != "true":
         client.set_endpoint_attributes(EndpointArn=arn, Attributes={"Token": token, "Enabled": "true"})
     return arn

@@ -7,6 +7,8 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from pynamodb.expressions.condition import Condition
+
 from chalicelib.domain.access import AccessEntryOut, AccessRecord
 from chalicelib.store.errors import translate_store_errors
 from chalicelib.store.models import AccessLogModel
@@ -39,7 +41,7 @@ def to_model(record: AccessRecord, retention: timedelta | None = None) -> Access
     )
 
 
-def append_condition():
+def append_condition() -> Condition:
     """Puts never overwrite an existing entry."""
     return AccessLogModel.at_id.does_not_exist()
 

@@ -122,7 +122,7 @@ def add_figures(alert_id: str, deltas: Mapping[str, int]) -> None:
 
 
 @translate_store_errors
-def team_page(team: str, *, status_filter: Any, limit: int, start: dict | None) -> tuple[list[AlertRecord], dict | None]:
+def team_page(team: str, *, status_filter: Any, limit: int, start: dict[str, Any] | None) -> tuple[list[AlertRecord], dict[str, Any] | None]:
     results = AlertModel.by_team.query(team, scan_index_forward=False, filter_condition=status_filter,
                                        limit=limit, page_size=limit, last_evaluated_key=start)
     records = [from_model(m) for m in results]

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path
 from pynamodb.transactions import TransactWrite
 
@@ -24,13 +25,12 @@ from chalicelib.domain import history, stats_keys
 from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.contacts import Change, ContactRecord
 from chalicelib.domain.engagement import ItemUpdate
-from chalicelib.ports import ConditionFailed, SubscriberGone
+from chalicelib.ports import ConditionFailed, StoreUnavailable, SubscriberGone, WordHolder
 from chalicelib.store import access_log
 from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store import words as word_store
-from chalicelib.store.errors import StoreUnavailable, translate_store_errors
+from chalicelib.store.errors import translate_store_errors
 from chalicelib.store.models import AmendmentModel, ContactModel, StatCounterModel
-from chalicelib.store.words import WordHolder
 
 # Transactions touching a hot counter can be cancelled with TransactionConflict when another
 # transaction holds it; retry those with jittered backoff (they are not client errors).
@@ -64,7 +64,7 @@ def to_model(record: ContactRecord) -> ContactModel:
         direction=record.direction, thread_ref=record.thread_ref,
         handle_pseudonym=record.handle_pseudonym, area_id=record.area_id,
         expires_at=record.expires_at, author_role=record.author_role,
-        **history.index_attributes(record),
+        **history.index_attributes(record),  # type: ignore[arg-type]  # str | None attributes, by name
     )
 
 
@@ -276,6 +276,7 @@ def list_contacts(
 ) -> Page:
     """Newest first, by author (own contacts) or by team (a supervisor's view)."""
     index, hash_key = (ContactModel.by_author, author) if author else (ContactModel.by_team, team)
+    range_condition: Condition | None
     if occurred_from and occurred_to:
         range_condition = ContactModel.occurred_at.between(occurred_from, occurred_to)
     elif occurred_from:

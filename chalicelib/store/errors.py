@@ -30,7 +30,8 @@ def error_code(exc: BaseException) -> str | None:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if isinstance(current, ClientError):
-            return current.response.get("Error", {}).get("Code")
+            code = current.response.get("Error", {}).get("Code")
+            return None if code is None else str(code)
         current = getattr(current, "cause", None) or current.__cause__
     return None
 

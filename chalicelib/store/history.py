@@ -52,4 +52,3 @@ def contacts_page(
 
     rows, next_position = walk_partitions(months, position, limit, query_month, lambda item: item.hrow)
     return RowPage(rows, next_position)
-    return RowPage(rows, None)

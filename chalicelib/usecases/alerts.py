@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import msgspec
 
@@ -67,7 +68,7 @@ def _team(ctx: RequestContext) -> str:
     return ctx.caller.team
 
 
-def _check_expiry(expires_at, ctx: RequestContext, field: str = "expires_at") -> str:
+def _check_expiry(expires_at: datetime, ctx: RequestContext, field: str = "expires_at") -> str:
     if expires_at <= ctx.now:
         raise bad_request("The alert would already be expired.", [FieldError(field, "must be in the future")])
     if expires_at > ctx.now + timedelta(days=MAX_ALERT_DAYS):
@@ -96,7 +97,7 @@ def _area(svc: Services, body: AlertIn, team: str) -> StoredArea:
     return StoredArea(shape=area_in, name="Custom area")
 
 
-def _check_translations(language: str, translations: dict | None) -> None:
+def _check_translations(language: str, translations: dict[str, Any] | None) -> None:
     if translations and language.lower() in {t.lower() for t in translations}:
         raise bad_request("A translation repeats the original language.",
                           [FieldError(f"translations.{language}", "is the alert's own language")])
@@ -180,7 +181,7 @@ def _approve_draft(svc: Services, ctx: RequestContext, record: AlertRecord, prop
     _replace(svc, record, new)
     svc.store.alerts.put_cells(new.id, new.cells, new.expires)
     _enqueue_cells(svc, new)
-    return svc.store.alerts.get(new.id).to_out(ctx.now)  # type: ignore[union-attr]
+    return svc.store.alerts.get(new.id).to_out(ctx.now)
 
 
 def _check_proposal(ctx: RequestContext, pending: PendingUpdate, proposal: str | None) -> None:
@@ -206,7 +207,7 @@ def _approve_update(svc: Services, ctx: RequestContext, record: AlertRecord, pen
     if new.expires != record.expires:
         svc.store.alerts.put_cells(new.id, new.cells, new.expires)
     _enqueue(svc, _audience_messages(svc, new))
-    return svc.store.alerts.get(new.id).to_out(ctx.now)  # type: ignore[union-attr]
+    return svc.store.alerts.get(new.id).to_out(ctx.now)
 
 
 def update(svc: Services, ctx: RequestContext, alert_id: str, body: AlertUpdateIn) -> AlertOut:
@@ -246,7 +247,7 @@ def cancel(svc: Services, ctx: RequestContext, alert_id: str) -> AlertOut:
         _replace(svc, record, new)
         svc.store.alerts.delete_cells(new.id, new.cells)
         _enqueue(svc, _audience_messages(svc, new))
-    return svc.store.alerts.get(new.id).to_out(ctx.now)  # type: ignore[union-attr]
+    return svc.store.alerts.get(new.id).to_out(ctx.now)
 
 
 def get_alert(svc: Services, ctx: RequestContext, alert_id: str) -> AlertOut:

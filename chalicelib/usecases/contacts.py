@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -25,12 +25,15 @@ from chalicelib.domain.contacts import (
     ContactPage,
     ContactPatch,
     ContactRecord,
+    OnlineContactIn,
+    StreetContactIn,
     apply_patch,
     new_record,
 )
 from chalicelib.domain.cursors import query_fingerprint
-from chalicelib.domain.validation import decode_json, problem_errors
-from chalicelib.errors import FieldError, ProblemError, bad_request, conflict, forbidden, not_found
+from chalicelib.domain.errors import DomainError
+from chalicelib.domain.validation import decode_json
+from chalicelib.errors import FieldError, ProblemError, as_problem, bad_request, conflict, forbidden, not_found
 from chalicelib.ports import ConditionFailed, StoreUnavailable
 from chalicelib.services import Services
 
@@ -82,6 +85,10 @@ def _item_id(raw: bytes) -> str | None:
     return item_id if isinstance(item_id, str) else None
 
 
+def problem_errors(problem: ProblemError) -> list[dict[str, str]]:
+    return [e.to_dict() for e in problem.errors] or [{"field": "(body)", "message": problem.detail}]
+
+
 def _under(prefix: str, errors: list[dict[str, str]]) -> list[dict[str, str]]:
     """Field paths relative to the batch body: rule errors (time window, conflict) name the item's
     own fields; schema errors already carry the prefix."""
@@ -112,10 +119,13 @@ def sync_batch(svc: Services, ctx: RequestContext, raw_items: list[msgspec.Raw])
         item_id = _item_id(raw)
         prefix = f"contacts[{index}]"
         try:
-            item = decode_json(raw, ContactIn, limit=svc.settings.max_body_bytes, prefix=prefix)
+            item: StreetContactIn | OnlineContactIn = decode_json(
+                raw, cast("type[StreetContactIn | OnlineContactIn]", ContactIn),
+                limit=svc.settings.max_body_bytes, prefix=prefix)
             status, _ = create_contact(svc, ctx, item)
             results[index] = BatchResult(id=str(item.id), status=status)
-        except ProblemError as problem:
+        except (ProblemError, DomainError) as refused:
+            problem = as_problem(refused)
             # Per-item statuses are 201|200|409|400 by contract: an oversized item is bad input.
             status = problem.status if problem.status == 409 else 400
             results[index] = BatchResult(id=item_id, status=status, errors=_under(prefix, problem_errors(problem)))

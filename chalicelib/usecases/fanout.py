@@ -48,13 +48,13 @@ DELIVERY_KEEP = timedelta(days=30)
 RETRY_HELD = timedelta(minutes=5)  # delivery records and inbox copies outlive the alert by this
 
 
-def _shapes(raw: list[dict]) -> list[Shape]:
+def _shapes(raw: list[dict[str, Any]]) -> list[Shape]:
     return msgspec.convert(raw, type=list[Shape])
 
 
 @dataclass
 class Outcome:
-    figures: Counter = field(default_factory=Counter)
+    figures: Counter[str] = field(default_factory=Counter[str])
     retry: bool = False
 
 

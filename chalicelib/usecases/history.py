@@ -6,7 +6,7 @@ Supervisors are held to their own team; analysts and admins see the force.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -145,10 +145,10 @@ def engagement(svc: Services, ctx: RequestContext, query: EngagementQuery) -> En
     else:
         found = svc.store.engagement.items(engagement_keys.team_key(team, query.group_by), f"{first}|", f"{last}|\uffff")
     force = team is None
-    rows = []
+    rows: list[tuple[str, str, Mapping[str, int]]] = []
     for bucket, attributes in found:
         period, item_team = engagement_keys.parse_bucket(bucket, force)
-        rows.append((period, item_team if force else team, attributes))
+        rows.append((period, str(item_team if force else team), attributes))
     buckets = engagement_keys.aggregate(rows)
     filters = {"from": day_from.isoformat(), "to": day_to.isoformat(), "group_by": query.group_by, "team": team}
     svc.store.access_log.append(ctx.audit("history.engagement", query=filters, row_count=len(buckets), purpose=query.purpose))
@@ -169,7 +169,7 @@ def alerts(
     filters = {"from": to_rfc3339(query.from_), "to": to_rfc3339(query.to), "limit": query.limit}
     fingerprint = query_fingerprint("history.alerts", caller.sub, filters)
     position = svc.cursors.decode(query.cursor, fingerprint)
-    items, next_position = source(filters["from"], filters["to"], position, query.limit)
+    items, next_position = source(str(filters["from"]), str(filters["to"]), position, query.limit)
     svc.store.access_log.append(ctx.audit("history.alerts", query=filters, row_count=len(items), purpose=query.purpose))
     return AlertHistoryPage(items=items, totals=history.alert_totals(items),
                             next_cursor=svc.cursors.encode(next_position, fingerprint))

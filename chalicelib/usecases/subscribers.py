@@ -76,7 +76,7 @@ def _platform_app(svc: Services, platform: str) -> str | None:
     return svc.settings.sns_platform_app_fcm_arn if platform == "fcm" else svc.settings.sns_platform_app_apns_arn
 
 
-def _stored_channel(svc: Services, channel: ChannelIn) -> dict:
+def _stored_channel(svc: Services, channel: ChannelIn) -> dict[str, Any]:
     """The minimum needed to reach the device. In AWS an SNS token becomes a platform endpoint
     (the raw token is then not kept by Beatline)."""
     if isinstance(channel, SnsChannelIn):
@@ -90,7 +90,7 @@ def _stored_channel(svc: Services, channel: ChannelIn) -> dict:
     return {"type": "inbox"}
 
 
-def _checked_push_subscription(svc: Services, channel: WebPushChannelIn) -> dict:
+def _checked_push_subscription(svc: Services, channel: WebPushChannelIn) -> dict[str, Any]:
     """The worker will POST to the endpoint: it must be a public HTTPS push service (resolved and
     checked here and again at send time, chalicelib/notify/egress.py), and the keys usable."""
     sub = channel.subscription
@@ -106,7 +106,7 @@ def _checked_push_subscription(svc: Services, channel: WebPushChannelIn) -> dict
     return stored
 
 
-def _drop_channel(svc: Services, channel: dict) -> None:
+def _drop_channel(svc: Services, channel: dict[str, Any]) -> None:
     arn = channel.get("endpoint_arn")
     if not arn:
         return
@@ -160,7 +160,7 @@ def _with_secret(svc: Services, record: SubscriberRecord) -> SubscriberRecord:
     return again
 
 
-def _channel_out(channel: dict) -> ChannelOut:
+def _channel_out(channel: dict[str, Any]) -> ChannelOut:
     endpoint = channel.get("subscription", {}).get("endpoint")
     host = endpoint.split("/")[2] if endpoint and endpoint.count("/") >= 2 else None
     return ChannelOut(type=channel["type"], platform=channel.get("platform"), endpoint_host=host)
@@ -248,7 +248,7 @@ def erase_me(svc: Services, ctx: RequestContext) -> None:
     _drop_channel(svc, record.channel)
 
 
-def _resolve(svc: Services, index: int, item: Any) -> dict:
+def _resolve(svc: Services, index: int, item: Any) -> dict[str, Any]:
     field = f"areas[{index}]"
     if isinstance(item, AreaRefIn):
         try:

@@ -55,7 +55,7 @@ class AlertModel(Model):
     msg_type = UnicodeAttribute(default="Alert")
     content = UnicodeAttribute()  # JSON of the CAP content (headline, description, ..., translations)
     area = UnicodeAttribute()  # JSON {"area_id"?, "name", "shape"}
-    cells = ListAttribute(of=UnicodeAttribute, default=list)
+    cells = ListAttribute[str](of=UnicodeAttribute, default=list)  # type: ignore[arg-type]  # of= takes the attribute class
     expires = UnicodeAttribute()  # RFC 3339 UTC
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()

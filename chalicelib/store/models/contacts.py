@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import ListAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
@@ -27,7 +29,7 @@ class ContactsByTeam(GlobalSecondaryIndex["ContactModel"]):
     occurred_at = UnicodeAttribute(range_key=True)
 
 
-def _history_index(name: str) -> GlobalSecondaryIndex:
+def _history_index(name: str) -> GlobalSecondaryIndex[Any]:
     """A sparse, month-sharded history GSI (see domain.history): projects only the
     pseudonymisable row (`hrow`), never notes, handles or thread refs."""
     attrs = {
@@ -35,7 +37,8 @@ def _history_index(name: str) -> GlobalSecondaryIndex:
         name: UnicodeAttribute(hash_key=True),
         "hsk": UnicodeAttribute(range_key=True),
     }
-    return type(f"History_{name}", (GlobalSecondaryIndex,), attrs)()
+    index: GlobalSecondaryIndex[Any] = type(f"History_{name}", (GlobalSecondaryIndex,), attrs)()
+    return index
 
 
 class ContactModel(Model):
@@ -47,7 +50,7 @@ class ContactModel(Model):
     occurred_at = UnicodeAttribute()
     topic = UnicodeAttribute()
     outcome = UnicodeAttribute()
-    tags = ListAttribute(of=UnicodeAttribute, default=list)
+    tags = ListAttribute[str](of=UnicodeAttribute, default=list)  # type: ignore[arg-type]  # of= takes the attribute class
     notes = UnicodeAttribute(null=True)
     author = UnicodeAttribute()
     team = UnicodeAttribute()

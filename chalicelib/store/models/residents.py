@@ -18,11 +18,11 @@ class SubscriberModel(Model):
     id = UnicodeAttribute(hash_key=True)
     channel = UnicodeAttribute()  # JSON: {"type": "sns", "platform", "token"|"endpoint_arn"} | webpush | inbox
     language = UnicodeAttribute(null=True)
-    categories = ListAttribute(of=UnicodeAttribute, null=True)
+    categories = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]  # of= takes the attribute class
     min_severity = UnicodeAttribute(null=True)
     quiet_hours = UnicodeAttribute(null=True)  # JSON {"start", "end", "tz"}
     areas = UnicodeAttribute(null=True)  # JSON list of the shapes as given (area refs resolved)
-    cells = ListAttribute(of=UnicodeAttribute, null=True)  # the subscription index entries it owns
+    cells = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]  # of= takes the attribute class ; the subscription index entries it owns
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     expires_at = TTLAttribute()
@@ -39,7 +39,7 @@ class SubscriptionModel(Model):
     cell = UnicodeAttribute(hash_key=True)
     subscriber_id = UnicodeAttribute(range_key=True)
     shapes = UnicodeAttribute()  # JSON list of shapes (exact check in the worker)
-    cells = ListAttribute(of=UnicodeAttribute, null=True)  # all the subscriber's cells: the worker
+    cells = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]  # of= takes the attribute class ; all the subscriber's cells: the worker
     # handles a subscriber only in the first of them the alert covers (no duplicate claims)
     expires_at = TTLAttribute()
 
