@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         counter = CallCounter()
         counter.install()
         from chalicelib.clock import to_rfc3339
-        from chalicelib.domain.alert_records import ALERT_RESOLUTION, AlertRecord, Content, StoredArea, published
+        from chalicelib.domain.alerts import ALERT_RESOLUTION, AlertRecord, Content, StoredArea, published
         from chalicelib.domain.geometry import covering_cells
         from chalicelib.domain.shapes import Polygon
         from chalicelib.ports import FanoutMessage

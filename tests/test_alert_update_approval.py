@@ -243,7 +243,7 @@ def test_a_proposal_whose_expiry_has_passed_is_not_published(client, scene, serv
 def test_the_store_binds_an_approval_to_the_proposal_it_read(client, scene):
     """Both races, at the write that publishes: a proposal replaced between the approver's read and
     write, and two approvers who read the same proposal."""
-    from chalicelib.domain.alert_records import published
+    from chalicelib.domain.alerts import published
     from chalicelib.store import alerts as alert_store
 
     propose(client, scene.token("officer"), scene.alert_id, {"headline": "Words A"})

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain.contacts import PLATFORMS, TOPICS
+from chalicelib.domain.contact_schemas import PLATFORMS, TOPICS
 from tests.support import iso, nonzero, online, patch, post, recount, street, team_counters
 
 TOPIC = st.sampled_from(TOPICS[:4])

@@ -30,7 +30,8 @@ import msgspec
 from msgspec import Meta, Struct
 
 from chalicelib.domain import geo, stats_keys
-from chalicelib.domain.contacts import PLATFORMS, SYSTEM_PLATFORMS, TOPICS, AwareDatetime, ContactRecord
+from chalicelib.domain.contact_schemas import PLATFORMS, SYSTEM_PLATFORMS, TOPICS, AwareDatetime
+from chalicelib.domain.contacts import ContactRecord
 from chalicelib.domain.errors import FieldError, RuleViolation
 
 MAX_RANGE_DAYS = 366

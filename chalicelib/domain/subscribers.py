@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from chalicelib.domain.alerts import Category, LanguageTag, Severity
+from chalicelib.domain.alerts import Category, InboxItemOut, LanguageTag, Severity
 from chalicelib.domain.shapes import Circle, MultiPolygon, Polygon
 
 SUBSCRIPTION_RESOLUTION = 7
@@ -152,21 +152,6 @@ class SubscriberOut(Struct, omit_defaults=True):
     quiet_hours: QuietHours | None = None
 
 
-class InboxItemOut(Struct, omit_defaults=True):
-    alert_id: str
-    msg_type: str
-    headline: str
-    description: str
-    language: str
-    category: str
-    severity: str
-    urgency: str
-    certainty: str
-    sent_at: str
-    expires_at: str
-    instruction: str | None = None
-
-
 class InboxPage(Struct):
     items: list[InboxItemOut]
     next_cursor: str | None
@@ -225,20 +210,6 @@ def valid_time_zone(name: str) -> bool:
     except (ZoneInfoNotFoundError, ValueError, OSError):
         return False
     return True
-
-
-def pick_language(wanted: str | None, available: list[str]) -> int:
-    """Index of the info block to send: exact tag, then same primary language, else the original (0)."""
-    if not wanted:
-        return 0
-    lowered = [a.lower() for a in available]
-    if wanted.lower() in lowered:
-        return lowered.index(wanted.lower())
-    primary = wanted.lower().split("-")[0]
-    for index, tag in enumerate(lowered):
-        if tag.split("-")[0] == primary:
-            return index
-    return 0
 
 
 @dataclass(frozen=True)

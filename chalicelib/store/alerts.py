@@ -11,7 +11,7 @@ import msgspec
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.clock import parse_rfc3339
-from chalicelib.domain.alert_records import AlertRecord, Content, PendingUpdate, StoredArea
+from chalicelib.domain.alerts import AlertRecord, Content, PendingUpdate, StoredArea
 from chalicelib.ports import StaleAlert
 from chalicelib.store.errors import error_code, translate_store_errors
 from chalicelib.store.models import AlertCellModel, AlertModel

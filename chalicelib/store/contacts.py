@@ -23,7 +23,8 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import history, stats_keys
 from chalicelib.domain.access import AccessRecord
-from chalicelib.domain.contacts import Change, ContactRecord
+from chalicelib.domain.contact_schemas import Change
+from chalicelib.domain.contacts import ContactRecord
 from chalicelib.domain.engagement import ItemUpdate
 from chalicelib.ports import ConditionFailed, StoreUnavailable, SubscriberGone, WordHolder
 from chalicelib.store import access_log

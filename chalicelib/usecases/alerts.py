@@ -14,7 +14,7 @@ from chalicelib.auth import permissions
 from chalicelib.clock import parse_rfc3339, to_rfc3339
 from chalicelib.context import RequestContext
 from chalicelib.domain.access import AccessRecord
-from chalicelib.domain.alert_records import (
+from chalicelib.domain.alerts import (
     ALERT_RESOLUTION,
     MAX_ALERT_DAYS,
     AlertIn,
@@ -25,6 +25,7 @@ from chalicelib.domain.alert_records import (
     AlertUpdateIn,
     Content,
     PendingUpdate,
+    PublicAlert,
     PublicAlertList,
     ReceiptOut,
     ResponseIn,
@@ -37,7 +38,6 @@ from chalicelib.domain.alert_records import (
     published,
     to_public,
 )
-from chalicelib.domain.alerts import PublicAlert
 from chalicelib.domain.contacts import ContactRecord
 from chalicelib.domain.cursors import query_fingerprint
 from chalicelib.domain.geometry import AreaMatcher

@@ -13,7 +13,7 @@ from chalicelib.auth import permissions
 from chalicelib.clock import to_rfc3339
 from chalicelib.context import RequestContext
 from chalicelib.domain import engagement, stats_keys
-from chalicelib.domain.contacts import (
+from chalicelib.domain.contact_schemas import (
     AmendmentList,
     AmendmentOut,
     BatchOut,
@@ -24,12 +24,10 @@ from chalicelib.domain.contacts import (
     ContactOut,
     ContactPage,
     ContactPatch,
-    ContactRecord,
     OnlineContactIn,
     StreetContactIn,
-    apply_patch,
-    new_record,
 )
+from chalicelib.domain.contacts import ContactRecord, apply_patch, new_record
 from chalicelib.domain.cursors import query_fingerprint
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.validation import decode_json

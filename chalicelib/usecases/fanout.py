@@ -27,14 +27,14 @@ from typing import Any
 import msgspec
 
 from chalicelib.clock import Clock, to_rfc3339
-from chalicelib.domain.alert_records import (
+from chalicelib.domain.alerts import (
     AlertRecord,
     InboxEntry,
+    Notification,
     bypasses_quiet_hours,
     notification_for,
     wanted_by,
 )
-from chalicelib.domain.alerts import Notification
 from chalicelib.domain.geometry import AreaMatcher
 from chalicelib.domain.shapes import Shape
 from chalicelib.domain.subscribers import SubscriberRecord, quiet_until

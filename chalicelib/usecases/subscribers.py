@@ -15,6 +15,7 @@ from msgspec import UNSET
 from chalicelib.clock import to_rfc3339
 from chalicelib.context import RequestContext
 from chalicelib.domain.access import AccessRecord
+from chalicelib.domain.alerts import InboxItemOut
 from chalicelib.domain.cursors import query_fingerprint
 from chalicelib.domain.pseudonyms import decode_secret, new_subscriber_secret
 from chalicelib.domain.shapes import Circle, check_cover_cost, validate_shape
@@ -27,7 +28,6 @@ from chalicelib.domain.subscribers import (
     AreasIn,
     ChannelIn,
     ChannelOut,
-    InboxItemOut,
     InboxPage,
     InboxQuery,
     Preferences,
