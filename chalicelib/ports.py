@@ -86,6 +86,7 @@ class Repositories:
     engagement: Any
     history: Any
     ratelimit: Any
+    health: Any
 
 
 # --- fan-out queue -----------------------------------------------------------------------------

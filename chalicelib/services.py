@@ -31,6 +31,7 @@ def dynamodb_repositories() -> Repositories:
         contacts,
         deliveries,
         engagement,
+        health,
         history,
         ratelimit,
         subscribers,
@@ -40,7 +41,7 @@ def dynamodb_repositories() -> Repositories:
     return Repositories(
         contacts=contacts, areas=areas, alerts=alerts, deliveries=deliveries, subscribers=subscribers,
         words=words, access_log=access_log, alert_history=alert_history, engagement=engagement,
-        history=history, ratelimit=ratelimit,
+        history=history, ratelimit=ratelimit, health=health,
     )
 
 

@@ -110,3 +110,12 @@ def test_the_walker_sees_function_level_imports(tmp_path):
     source = tmp_path / "m.py"
     source.write_text("def f():\n    from chalicelib.store import contacts\n    import boto3\n")
     assert {"chalicelib.store", "chalicelib.store.contacts", "boto3"} <= imports_of(source)
+
+
+def test_handlers_reach_storage_only_through_services():
+    """API modules parse, call one use case and reply: no adapter import (health included)."""
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(i for i in imports_of(path) if i.startswith(ADAPTERS))
+        for path in (PACKAGE / "api").glob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
