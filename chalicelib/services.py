@@ -1,4 +1,9 @@
-"""The long-lived dependencies of a warm Lambda, built once and replaceable in tests."""
+"""The one bootstrap: every long-lived dependency of a warm Lambda, built from `Settings` by
+`build_services` and replaceable in tests (keyword arguments, `services_override`).
+
+Use cases get storage (`store`), queue (`fanout`), channels, the SNS endpoint registrar, secrets
+(VAPID key) and the clock from `Services`; the adapters (chalicelib/store, chalicelib/notify) are
+imported here, lazily where they are heavy, and bound to the settings here (`bind_store`)."""
 
 from __future__ import annotations
 
