@@ -12,7 +12,6 @@ import json
 import random
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from pynamodb.connection import Connection
@@ -27,6 +26,7 @@ from chalicelib.domain.contact_schemas import Change
 from chalicelib.domain.contacts import ContactRecord
 from chalicelib.domain.engagement import ItemUpdate
 from chalicelib.ports import ConditionFailed, StoreUnavailable, SubscriberGone, WordHolder
+from chalicelib.ports import ContactPage as Page
 from chalicelib.store import access_log
 from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store import words as word_store
@@ -43,12 +43,6 @@ COUNTER_SHARDS = 8
 
 # Cancellation reasons that mean "the store is busy", not "your request is wrong".
 THROTTLE_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
-
-
-@dataclass(frozen=True)
-class Page:
-    records: list[ContactRecord]
-    position: dict[str, Any] | None
 
 
 def _connection() -> Connection:

@@ -7,7 +7,6 @@ redelivered SQS batch sends nothing twice, and a retried batch re-sends only wha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,23 +14,9 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.ports import Claim, Held, Wanted
 from chalicelib.store.errors import error_code, translate_store_errors
 from chalicelib.store.models import AlertModel, DeliveryModel
-
-
-@dataclass(frozen=True)
-class Claim:
-    subscriber_id: str
-    previous_state: str | None  # None: first claim of any message of this alert for the subscriber
-    previous_revision: int | None
-
-
-@dataclass(frozen=True)
-class Held:
-    alert_id: str
-    subscriber_id: str
-    revision: int
-
 
 DELIVERY_SHARDS = 64  # see docs/fanout.md: 1M claims in 60 s at 2 WCU each needs > 33 partitions
 
@@ -178,9 +163,6 @@ def erase_subscriber(subscriber_id: str) -> int:
 
 
 TRANSACTION_ITEMS = 100  # TransactWriteItems limit
-
-
-Wanted = tuple[str, str, tuple[str, str] | None]  # (subscriber id, state, release bucket/key)
 
 
 @translate_store_errors

@@ -103,6 +103,14 @@ def _check_translations(language: str, translations: dict[str, Any] | None) -> N
                           [FieldError(f"translations.{language}", "is the alert's own language")])
 
 
+def _reread(svc: Services, alert_id: str) -> AlertRecord:
+    """The alert as stored after a write (counters and messages included)."""
+    record = svc.store.alerts.get(alert_id)
+    if record is None:  # deleted between the write and the read: nothing left to show
+        raise not_found("No such alert.")
+    return record
+
+
 def draft(svc: Services, ctx: RequestContext, body: AlertIn) -> AlertOut:
     team = _team(ctx)
     expires = _check_expiry(body.expires_at, ctx)
@@ -181,7 +189,7 @@ def _approve_draft(svc: Services, ctx: RequestContext, record: AlertRecord, prop
     _replace(svc, record, new)
     svc.store.alerts.put_cells(new.id, new.cells, new.expires)
     _enqueue_cells(svc, new)
-    return svc.store.alerts.get(new.id).to_out(ctx.now)
+    return _reread(svc, new.id).to_out(ctx.now)
 
 
 def _check_proposal(ctx: RequestContext, pending: PendingUpdate, proposal: str | None) -> None:
@@ -207,7 +215,7 @@ def _approve_update(svc: Services, ctx: RequestContext, record: AlertRecord, pen
     if new.expires != record.expires:
         svc.store.alerts.put_cells(new.id, new.cells, new.expires)
     _enqueue(svc, _audience_messages(svc, new))
-    return svc.store.alerts.get(new.id).to_out(ctx.now)
+    return _reread(svc, new.id).to_out(ctx.now)
 
 
 def update(svc: Services, ctx: RequestContext, alert_id: str, body: AlertUpdateIn) -> AlertOut:
@@ -247,7 +255,7 @@ def cancel(svc: Services, ctx: RequestContext, alert_id: str) -> AlertOut:
         _replace(svc, record, new)
         svc.store.alerts.delete_cells(new.id, new.cells)
         _enqueue(svc, _audience_messages(svc, new))
-    return svc.store.alerts.get(new.id).to_out(ctx.now)
+    return _reread(svc, new.id).to_out(ctx.now)
 
 
 def get_alert(svc: Services, ctx: RequestContext, alert_id: str) -> AlertOut:

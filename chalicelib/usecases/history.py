@@ -179,17 +179,17 @@ def audit(svc: Services, ctx: RequestContext, query: AuditQuery) -> AuditPage:
     """The access log, newest first: by actor (GSI) or by day partitions."""
     caller = ctx.caller
     history.check_range(query.from_, query.to)
-    filters = {"from": to_rfc3339(query.from_), "to": to_rfc3339(query.to), "actor": query.actor,
-               "limit": query.limit}
+    at_from, at_to = to_rfc3339(query.from_), to_rfc3339(query.to)
+    filters = {"from": at_from, "to": at_to, "actor": query.actor, "limit": query.limit}
     fingerprint = query_fingerprint("audit", caller.sub, filters)
     position = svc.cursors.decode(query.cursor, fingerprint)
     if query.actor:
         entries, next_position = svc.store.access_log.entries_by_actor(
-            query.actor, at_from=filters["from"], at_to=filters["to"], limit=query.limit, position=position,
+            query.actor, at_from=at_from, at_to=at_to, limit=query.limit, position=position,
         )
     else:
         entries, next_position = svc.store.access_log.entries_by_day(
-            history.days_desc(query.from_, query.to), at_from=filters["from"], at_to=filters["to"],
+            history.days_desc(query.from_, query.to), at_from=at_from, at_to=at_to,
             limit=query.limit, position=position, max_days=history.AUDIT_DAYS_PER_CALL,
         )
     svc.store.access_log.append(ctx.audit("audit.read", query=filters, row_count=len(entries), purpose=query.purpose))

@@ -139,7 +139,8 @@ def register(svc: Services, ctx: RequestContext, body: SubscriberIn) -> Register
 def current(svc: Services, ctx: RequestContext) -> SubscriberRecord:
     """The calling resident's record; 401 once it is erased (or expired), whatever the token says."""
     if ctx.subscriber is not None:
-        return ctx.subscriber
+        known: SubscriberRecord = ctx.subscriber
+        return known
     caller = ctx.caller
     if caller.kind != "resident":
         raise unauthorized("A resident token is required.")
