@@ -52,6 +52,7 @@ run: deps
 
 test: deps $(BROWSER_STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m bandit -q -r chalicelib app.py -lll
 	$(PY) -m pytest -q
 
@@ -60,6 +61,7 @@ token: $(PY_STAMP)
 
 lint: $(PY_STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m bandit -q -r chalicelib app.py -lll
 
 # Known-vulnerability check of the pinned dependencies. Needs PyPI's JSON API (or OSV); on a

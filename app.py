@@ -1,10 +1,13 @@
 """Beatline: wiring only. Routes live in chalicelib.api blueprints; logic below them."""
 
+from typing import Any
+
 from chalice import Chalice
 
 from chalicelib.api import alerts, areas, contacts, conversations, history, meta, public, subscribers, web
 from chalicelib.api.framework import install_method_guards
 from chalicelib.settings import SETTINGS
+from chalicelib.web import assets as web_assets
 
 app = Chalice(app_name="beatline")
 app.register_blueprint(meta.bp)
@@ -16,24 +19,25 @@ app.register_blueprint(alerts.bp)
 app.register_blueprint(public.bp)
 app.register_blueprint(conversations.bp)
 app.register_blueprint(web.bp)
-app.api.binary_types += sorted(set(web.assets.BINARY_TYPES) - set(app.api.binary_types))  # base64 via API Gateway
+app.api.binary_types += sorted(set(web_assets.BINARY_TYPES) - set(app.api.binary_types))  # base64 via API Gateway
 install_method_guards(app)  # after the blueprints: 405 problem + Allow for every undeclared method
 
 
 # Event handlers must live in app.py (PITFALLS). The template adds ReportBatchItemFailures.
 @app.on_sqs_message(queue=SETTINGS.fanout_queue_name, batch_size=10, name="fanout_worker")
-def fanout_worker(event):
-    from chalicelib.notify.wiring import handle_sqs_event
+def fanout_worker(event: Any) -> Any:
+    from chalicelib.services import services
 
-    return handle_sqs_event(event)
+    records = [(record.to_dict()["messageId"], record.body) for record in event]
+    return services().fanout_worker().handle_sqs_records(records)
 
 
 @app.schedule("rate(5 minutes)", name="housekeeping")
-def housekeeping(event):
+def housekeeping(event: Any) -> Any:
     """Releases pushes held back by quiet hours once those hours end."""
-    from chalicelib.notify.wiring import release_held
+    from chalicelib.services import services
 
-    return {"released": release_held()}
+    return {"released": services().fanout_worker().release_held()}
 
 
 # The stream ARN exists only once the table does: the template replaces this placeholder with the
@@ -42,7 +46,7 @@ def housekeeping(event):
     stream_arn=f"arn:aws:dynamodb:{SETTINGS.region}:000000000000:table/{SETTINGS.table_name('access-log')}/stream/*",
     batch_size=100, starting_position="TRIM_HORIZON", name="access_log_archiver",
 )
-def access_log_archiver(event):
+def access_log_archiver(event: Any) -> Any:
     """Copies each new access-log entry to the Object Lock bucket (chalicelib/audit_archive.py)."""
     from chalicelib.audit_archive import handle_stream_event
 

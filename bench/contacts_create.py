@@ -96,134 +96,114 @@ def fresh_transaction(template: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--warmup", type=int, default=50)
-    parser.add_argument("--profile", action="store_true", help="profile the handler runs with pyinstrument")
-    args = parser.parse_args(argv)
+def _environment(db: Any, keys_dir: Path) -> dict[str, str]:
+    return {
+        "BEATLINE_STAGE": "bench",
+        "BEATLINE_TABLE_PREFIX": "bench-",
+        "AWS_ENDPOINT_URL_DYNAMODB": db.endpoint,
+        "AWS_DEFAULT_REGION": "eu-west-2",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "BEATLINE_STAFF_ISSUER": ISSUER,
+        "BEATLINE_STAFF_AUDIENCE": AUDIENCE,
+        "BEATLINE_STAFF_JWKS_FILE": str(keys_dir / STAFF_JWKS),
+        "BEATLINE_PSEUDONYM_KEY_FILE": str(keys_dir / PSEUDONYM_KEY),
+    }
 
-    keys_dir = Path(tempfile.mkdtemp(prefix="beatline-bench-keys-"))
-    ensure_keys(keys_dir)
-    with DynamoDBLocal() as db:
-        os.environ.update({
-            "BEATLINE_STAGE": "bench",
-            "BEATLINE_TABLE_PREFIX": "bench-",
-            "AWS_ENDPOINT_URL_DYNAMODB": db.endpoint,
-            "AWS_DEFAULT_REGION": "eu-west-2",
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "BEATLINE_STAFF_ISSUER": ISSUER,
-            "BEATLINE_STAFF_AUDIENCE": AUDIENCE,
-            "BEATLINE_STAFF_JWKS_FILE": str(keys_dir / STAFF_JWKS),
-            "BEATLINE_PSEUDONYM_KEY_FILE": str(keys_dir / PSEUDONYM_KEY),
-        })
-        # Imported only now: settings and PynamoDB models read the environment at import.
+
+def _silence_request_log() -> None:
+    """The request log line is part of the handler's cost; send it to a buffer, not the terminal."""
+    for handler in logging.getLogger("beatline.request").handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(io.StringIO())
+
+
+class _Runner:
+    """One create through the handler, or the same transaction through raw boto3; counts calls and CPU."""
+
+    def __init__(self, app: Any, token: str, endpoint: str) -> None:
         import boto3
         from botocore.config import Config
 
-        from app import app
         from chalicelib.store.models import ContactModel
-        from chalicelib.store.tables import ensure_tables
 
-        ensure_tables()
-        # The request log line is part of the handler's cost; send it to a buffer, not the terminal.
-        request_logger = logging.getLogger("beatline.request")
-        for handler in request_logger.handlers:
-            if isinstance(handler, logging.StreamHandler):
-                handler.setStream(io.StringIO())
-
-        token = issue_token(
-            private_pem=(keys_dir / STAFF_PRIVATE).read_bytes(), issuer=ISSUER, audience=AUDIENCE,
-            sub="pc-bench", roles=["officer"], team="bench-team", ttl_seconds=3600,
-        )
-        context = LambdaContext()
+        self.app, self.token, self.context = app, token, LambdaContext()
         pynamo_client = ContactModel._get_connection().connection.client
         # Same client settings as PynamoDB's (no parameter validation, same retries), for a fair raw side.
-        raw_client = boto3.client(
-            "dynamodb", endpoint_url=db.endpoint, region_name="eu-west-2",
+        self.raw_client = boto3.client(
+            "dynamodb", endpoint_url=endpoint, region_name="eu-west-2",
             config=Config(parameter_validation=False, retries={"total_max_attempts": 4, "mode": "standard"}),
         )
+        self.calls: dict[str, list[str]] = {"handler": [], "raw": []}
+        self.captured: dict[str, Any] = {}
+        self.cpu: dict[str, float] = {"handler": 0.0, "raw": 0.0}
+        pynamo_client.meta.events.register("before-call.dynamodb.*", self._counter("handler"))
+        self.raw_client.meta.events.register("before-call.dynamodb.*", self._counter("raw"))
+        pynamo_client.meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", self._capture)
 
-        calls: dict[str, list[str]] = {"handler": [], "raw": []}
-        captured: dict[str, Any] = {}
+    def _counter(self, side: str) -> Any:
+        def count(model: Any, **_: Any) -> None:
+            self.calls[side].append(model.name)
 
-        def count_handler(model: Any, **_: Any) -> None:
-            calls["handler"].append(model.name)
+        return count
 
-        def capture(params: Any, **_: Any) -> None:
-            if "template" not in captured:
-                captured["template"] = copy.deepcopy(params)
+    def _capture(self, params: Any, **_: Any) -> None:
+        if "template" not in self.captured:
+            self.captured["template"] = copy.deepcopy(params)
 
-        def count_raw(model: Any, **_: Any) -> None:
-            calls["raw"].append(model.name)
+    def reset(self) -> None:
+        self.calls["handler"].clear()
+        self.calls["raw"].clear()
+        self.cpu.update(handler=0.0, raw=0.0)
 
-        pynamo_client.meta.events.register("before-call.dynamodb.*", count_handler)
-        raw_client.meta.events.register("before-call.dynamodb.*", count_raw)
-        pynamo_client.meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", capture)
+    def handler(self, profiler: Any = None) -> float:
+        event = proxy_event(contact_body(), self.token)
+        if profiler:
+            profiler.start()
+        cpu_started = time.process_time()
+        started = time.perf_counter()
+        response = self.app(event, self.context)
+        elapsed = time.perf_counter() - started
+        self.cpu["handler"] += time.process_time() - cpu_started
+        if profiler:
+            profiler.stop()
+        if response["statusCode"] != 201:
+            raise RuntimeError(f"handler answered {response['statusCode']}: {response['body']}")
+        return elapsed
 
-        cpu: dict[str, float] = {"handler": 0.0, "raw": 0.0}
+    def raw(self) -> float:
+        params = fresh_transaction(self.captured["template"])
+        cpu_started = time.process_time()
+        started = time.perf_counter()
+        self.raw_client.transact_write_items(**params)
+        elapsed = time.perf_counter() - started
+        self.cpu["raw"] += time.process_time() - cpu_started
+        return elapsed
 
-        def run_handler() -> float:
-            event = proxy_event(contact_body(), token)
-            cpu_started = time.process_time()
-            started = time.perf_counter()
-            response = app(event, context)
-            elapsed = time.perf_counter() - started
-            cpu["handler"] += time.process_time() - cpu_started
-            if response["statusCode"] != 201:
-                raise RuntimeError(f"handler answered {response['statusCode']}: {response['body']}")
-            return elapsed
-
-        def run_raw() -> float:
-            params = fresh_transaction(captured["template"])
-            cpu_started = time.process_time()
-            started = time.perf_counter()
-            raw_client.transact_write_items(**params)
-            elapsed = time.perf_counter() - started
-            cpu["raw"] += time.process_time() - cpu_started
-            return elapsed
-
-        run_handler()  # first request: captures the transaction template, pays imports (h3)
-        for _ in range(args.warmup):
-            run_handler()
-            run_raw()
-        calls["handler"].clear()
-        calls["raw"].clear()
-        cpu.update(handler=0.0, raw=0.0)
-
-        profiler = None
-        if args.profile:
-            from pyinstrument import Profiler
-
-            profiler = Profiler(interval=0.0005)
+    def measure(self, requests: int, profiler: Any) -> tuple[list[float], list[float]]:
         handler_times: list[float] = []
         raw_times: list[float] = []
-        for i in range(args.requests):
+        for i in range(requests):
             # alternate the order so neither side always runs on a warmer socket
             if i % 2:
-                raw_times.append(run_raw())
-                if profiler:
-                    profiler.start()
-                handler_times.append(run_handler())
-                if profiler:
-                    profiler.stop()
+                raw_times.append(self.raw())
+                handler_times.append(self.handler(profiler))
             else:
-                if profiler:
-                    profiler.start()
-                handler_times.append(run_handler())
-                if profiler:
-                    profiler.stop()
-                raw_times.append(run_raw())
+                handler_times.append(self.handler(profiler))
+                raw_times.append(self.raw())
+        return handler_times, raw_times
 
+
+def _report(args: argparse.Namespace, endpoint: str, runner: _Runner, handler_times: list[float],
+            raw_times: list[float]) -> None:
     handler_p50, raw_p50 = percentile(handler_times, 50), percentile(raw_times, 50)
     handler_p99, raw_p99 = percentile(handler_times, 99), percentile(raw_times, 99)
-    handler_trips = len(calls["handler"]) / args.requests
-    raw_trips = len(calls["raw"]) / args.requests
-    kinds = sorted(set(calls["handler"]))
-    print(f"POST /v1/contacts: {args.requests} requests each, after {args.warmup} warm-up; DynamoDB Local {db.endpoint}")
+    handler_trips = len(runner.calls["handler"]) / args.requests
+    raw_trips = len(runner.calls["raw"]) / args.requests
+    kinds = sorted(set(runner.calls["handler"]))
+    print(f"POST /v1/contacts: {args.requests} requests each, after {args.warmup} warm-up; DynamoDB Local {endpoint}")
     print("handler = app(event, context) with an API Gateway proxy event; raw = boto3 transact_write_items, same items\n")
-    handler_cpu, raw_cpu = cpu["handler"] / args.requests, cpu["raw"] / args.requests
+    handler_cpu, raw_cpu = runner.cpu["handler"] / args.requests, runner.cpu["raw"] / args.requests
     header = f"{'path':<10} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'CPU ms/req':>11} {'round trips/req':>16}"
     print(header)
     print("-" * len(header))
@@ -235,9 +215,46 @@ def main(argv: list[str] | None = None) -> int:
           f"{statistics.fmean(handler_times) / statistics.fmean(raw_times):8.2f} {handler_cpu / raw_cpu:11.2f}")
     print("(CPU ms/req: this process only; DynamoDB Local runs in its own JVM. Stable under machine load,"
           " unlike wall-clock percentiles.)")
-    print(f"\nhandler DynamoDB operations: {', '.join(kinds)}; items per transaction: {len(captured['template']['TransactItems'])}")
+    items = len(runner.captured["template"]["TransactItems"])
+    print(f"\nhandler DynamoDB operations: {', '.join(kinds)}; items per transaction: {items}")
     print(f"overhead p50: {(handler_p50 - raw_p50) * 1e3:.2f} ms; targets: 1 round trip/create, p50 ratio <= 1.3 -> "
           f"{'met' if handler_trips == 1 and handler_p50 / raw_p50 <= 1.3 else 'NOT met'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--profile", action="store_true", help="profile the handler runs with pyinstrument")
+    args = parser.parse_args(argv)
+
+    keys_dir = Path(tempfile.mkdtemp(prefix="beatline-bench-keys-"))
+    ensure_keys(keys_dir)
+    with DynamoDBLocal() as db:
+        os.environ.update(_environment(db, keys_dir))
+        # Imported only now: settings are read from the environment at import.
+        from app import app
+        from chalicelib.store.tables import ensure_tables
+
+        ensure_tables()
+        _silence_request_log()
+        token = issue_token(
+            private_pem=(keys_dir / STAFF_PRIVATE).read_bytes(), issuer=ISSUER, audience=AUDIENCE,
+            sub="pc-bench", roles=["officer"], team="bench-team", ttl_seconds=3600,
+        )
+        runner = _Runner(app, token, db.endpoint)
+        runner.handler()  # first request: captures the transaction template, pays imports (h3)
+        for _ in range(args.warmup):
+            runner.handler()
+            runner.raw()
+        runner.reset()
+        profiler = None
+        if args.profile:
+            from pyinstrument import Profiler
+
+            profiler = Profiler(interval=0.0005)
+        handler_times, raw_times = runner.measure(args.requests, profiler)
+    _report(args, db.endpoint, runner, handler_times, raw_times)
     if profiler:
         print(profiler.output_text(unicode=False, color=False, show_all=False))
     return 0

@@ -50,6 +50,39 @@ def event(path: str, body: str, token: str) -> dict[str, Any]:
     }
 
 
+def _prune_aliases(action: dict[str, Any], key: str, used: str) -> None:
+    aliases = action.get(key) or {}
+    for alias in list(aliases):
+        if alias not in used:
+            aliases.pop(alias)
+    if not aliases:
+        action.pop(key, None)
+
+
+def _unconditional(action: dict[str, Any]) -> None:
+    """One action keyed apart (fresh ids), with its condition and unused aliases dropped."""
+    key = action.get("Item") or action.get("Key") or {}
+    for name in ("id", "at_id", "sort_key"):
+        if name in key and "S" in key[name]:
+            key[name] = {"S": key[name]["S"] + "#" + uuid.uuid4().hex[:8]}
+    action.pop("ConditionExpression", None)
+    action.pop("ReturnValuesOnConditionCheckFailure", None)
+    used = action.get("UpdateExpression") or ""
+    _prune_aliases(action, "ExpressionAttributeNames", used)
+    _prune_aliases(action, "ExpressionAttributeValues", used)
+
+
+def raw_copy(template: dict[str, Any]) -> dict[str, Any]:
+    """The raw side writes the same items into a copy of the conversation keyed apart, with the
+    version condition dropped (it would need a read, which is what we compare against)."""
+    params = copy.deepcopy(template)
+    for item in params["TransactItems"]:
+        for kind in ("Put", "Update"):
+            if item.get(kind):
+                _unconditional(item[kind])
+    return params
+
+
 def post_messages(app: Any, token: str, conv_id: str, requests: int, warmup: int, raw_client: Any,
                   calls: dict[str, list[str]], captured: dict[str, Any]) -> dict[str, Any]:
     context = LambdaContext()
@@ -65,33 +98,7 @@ def post_messages(app: Any, token: str, conv_id: str, requests: int, warmup: int
         return elapsed
 
     def run_raw() -> float:
-        # The raw side writes the same items into a copy of the conversation keyed apart, with the
-        # version condition dropped (it would need a read, which is what we compare against).
-        params = copy.deepcopy(captured["template"])
-        for item in params["TransactItems"]:
-            for kind in ("Put", "Update"):
-                action = item.get(kind)
-                if not action:
-                    continue
-                key = action.get("Item") or action.get("Key")
-                for name in ("id", "at_id", "sort_key"):
-                    if name in key and "S" in key[name]:
-                        key[name] = {"S": key[name]["S"] + "#" + uuid.uuid4().hex[:8]}
-                action.pop("ConditionExpression", None)
-                names = action.get("ExpressionAttributeNames") or {}
-                used = (action.get("UpdateExpression") or "")
-                for alias in list(names):
-                    if alias not in used:
-                        names.pop(alias)
-                if not names:
-                    action.pop("ExpressionAttributeNames", None)
-                values = action.get("ExpressionAttributeValues") or {}
-                for alias in list(values):
-                    if alias not in used:
-                        values.pop(alias)
-                if not values:
-                    action.pop("ExpressionAttributeValues", None)
-                action.pop("ReturnValuesOnConditionCheckFailure", None)
+        params = raw_copy(captured["template"])
         started = time.perf_counter()
         raw_client.transact_write_items(**params)
         return time.perf_counter() - started

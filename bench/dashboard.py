@@ -48,7 +48,7 @@ def _engagement_items(records: list[Any], totals: dict[tuple[str, str], Counter]
     from chalicelib.domain import engagement
 
     for record in records:
-        for update in engagement.item_updates(None, record.engagement(), pseudonyms.staff, timedelta(days=730)):
+        for update in engagement.item_updates(None, engagement.activity_of(record), pseudonyms.staff, timedelta(days=730)):
             if update.key == engagement.force_key("week"):
                 totals.setdefault((update.key, update.bucket), Counter()).update(update.adds)
     return [{"key": {"S": key}, "bucket": {"S": bucket}, **{n: {"N": str(v)} for n, v in adds.items()}}

@@ -123,15 +123,16 @@ def main(argv: list[str] | None = None) -> int:
         counter = CallCounter()
         counter.install()
         from chalicelib.clock import to_rfc3339
-        from chalicelib.domain.alert_records import ALERT_RESOLUTION, AlertRecord, Content, StoredArea, published
+        from chalicelib.domain.alerts import ALERT_RESOLUTION, AlertRecord, Content, StoredArea, published
         from chalicelib.domain.geometry import covering_cells
         from chalicelib.domain.shapes import Polygon
-        from chalicelib.notify.fanout import FanoutWorker
-        from chalicelib.notify.queue import FanoutMessage
+        from chalicelib.ports import FanoutMessage
+        from chalicelib.services import dynamodb_repositories
         from chalicelib.store import alerts as alert_store
         from chalicelib.store.models import SubscriptionModel
         from chalicelib.store.tables import ensure_tables
         from chalicelib.usecases.alerts import CELLS_PER_MESSAGE
+        from chalicelib.usecases.fanout import FanoutWorker
 
         ensure_tables()
         now = datetime.now(UTC).replace(microsecond=0)
@@ -177,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
                 pending.extend(more)
 
         worker = FanoutWorker(clock=lambda: now, channels={}, queue=ListQueue(), base_url="http://bench",
-                              threads=args.threads)
+                              threads=args.threads, store=dynamodb_repositories())
         counter.reset()
         started = time.perf_counter()
         processed = 0

@@ -47,7 +47,8 @@ def _environment(endpoint: str) -> None:
 def _records(count: int, rng: random.Random) -> list[Any]:
     from chalicelib.clock import to_rfc3339
     from chalicelib.domain import geo
-    from chalicelib.domain.contacts import PLATFORMS, TOPICS, ContactRecord
+    from chalicelib.domain.contact_schemas import PLATFORMS, TOPICS
+    from chalicelib.domain.contacts import ContactRecord
 
     records = []
     for _ in range(count):

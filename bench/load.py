@@ -20,6 +20,7 @@ import uuid
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -113,14 +114,10 @@ def analyst_user(base: str, token: str, rec: Recorder, stop: float, seed: int) -
             rec.call(session, "GET /v1/history/stats", "GET", f"{base}/v1/history/stats?{window}&group_by=day&by=topic")
 
 
-def check_invariants(base: str, supervisor_token: str, team: str, rec: Recorder) -> list[str]:
-    """Stored contacts == unique ids acknowledged; team counters == a recount of stored contacts."""
-    from chalicelib.domain import stats_keys
-    from chalicelib.store import contacts as contact_store
-
+def _all_team_contacts(base: str, supervisor_token: str) -> list[dict[str, Any]]:
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {supervisor_token}"
-    stored: list[dict] = []
+    stored: list[dict[str, Any]] = []
     cursor = None
     while True:
         url = f"{base}/v1/contacts?team=mine&limit=100" + (f"&cursor={cursor}" if cursor else "")
@@ -128,24 +125,37 @@ def check_invariants(base: str, supervisor_token: str, team: str, rec: Recorder)
         stored += page["items"]
         cursor = page["next_cursor"]
         if not cursor:
-            break
+            return stored
+
+
+def _counters_match(stored: list[dict[str, Any]], team: str) -> bool:
+    from chalicelib.domain import stats_keys
+    from chalicelib.store import contacts as contact_store
+
+    recount: Counter[tuple[str, str]] = Counter()
+    for c in stored:
+        for dim in ("kind", "topic", "platform"):
+            if c.get(dim):
+                recount[(stats_keys.counter_pk(stats_keys.team_scope(team), dim),
+                         stats_keys.counter_sk(c["occurred_at"][:10], c[dim]))] += 1
+    counted: Counter[tuple[str, str]] = Counter()
+    for key in {k for k, _ in recount}:
+        for bucket, value in contact_store.counters(key, "0000", "9999"):
+            if value:
+                counted[(key, bucket)] = value
+    return counted == recount
+
+
+def check_invariants(base: str, supervisor_token: str, team: str, rec: Recorder) -> list[str]:
+    """Stored contacts == unique ids acknowledged; team counters == a recount of stored contacts."""
+    stored = _all_team_contacts(base, supervisor_token)
     problems = []
     ids = [c["id"] for c in stored]
     if len(ids) != len(set(ids)):
         problems.append("duplicate contacts stored")
     if set(ids) != rec.created:
         problems.append(f"stored {len(set(ids))} contacts, acknowledged {len(rec.created)}")
-    recount: Counter[tuple[str, str]] = Counter()
-    for c in stored:
-        for dim in ("kind", "topic", "platform"):
-            if c.get(dim):
-                recount[(stats_keys.counter_pk(stats_keys.team_scope(team), dim), stats_keys.counter_sk(c["occurred_at"][:10], c[dim]))] += 1
-    counted: Counter[tuple[str, str]] = Counter()
-    for key in {k for k, _ in recount}:
-        for bucket, value in contact_store.counters(key, "0000", "9999"):
-            if value:
-                counted[(key, bucket)] = value
-    if counted != recount:
+    if not _counters_match(stored, team):
         problems.append("counters differ from a recount")
     return problems
 

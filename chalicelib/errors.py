@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.domain.errors import Conflict, DomainError, FieldError, InputTooLarge, NotFound, StateForbids
+
+__all__ = ["DomainError", "FieldError", "ProblemError", "as_problem"]
 
 PROBLEM_BASE = "https://beatline.example/problems/"
-
-
-@dataclass(frozen=True)
-class FieldError:
-    field: str
-    message: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"field": self.field, "message": self.message}
 
 
 @dataclass
@@ -28,8 +24,8 @@ class ProblemError(Exception):
     def __post_init__(self) -> None:
         super().__init__(f"{self.status} {self.title}: {self.detail}")
 
-    def to_dict(self) -> dict:
-        body: dict = {
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
             "type": PROBLEM_BASE + (self.slug or self.title.lower().replace(" ", "-")),
             "title": self.title,
             "status": self.status,
@@ -82,3 +78,18 @@ def store_unavailable(retry_after: int = 1) -> ProblemError:
         503, "Service unavailable", "The data store is busy; retry shortly.",
         headers={"Retry-After": str(retry_after)}, slug="store-unavailable",
     )
+
+
+def as_problem(error: DomainError | ProblemError) -> ProblemError:
+    """THE mapping of the domain's refusals onto problem details (400, 404, 409, 413, 422)."""
+    if isinstance(error, ProblemError):
+        return error
+    if isinstance(error, InputTooLarge):
+        return too_large(error.limit)
+    if isinstance(error, StateForbids):
+        return unprocessable(error.detail)
+    if isinstance(error, NotFound):
+        return not_found(error.detail)
+    if isinstance(error, Conflict):
+        return conflict(error.detail)
+    return bad_request(error.detail, error.errors)  # RuleViolation

@@ -36,5 +36,5 @@ def load_text_secret(*, file: str | None, secret_arn: str | None, name: str) -> 
     if secret_arn:
         import boto3
 
-        return boto3.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
+        return str(boto3.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"])
     raise SecretUnavailable(f"{name}: no key file or secret configured")

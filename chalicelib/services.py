@@ -1,11 +1,16 @@
-"""The long-lived dependencies of a warm Lambda, built once and replaceable in tests."""
+"""The one bootstrap: every long-lived dependency of a warm Lambda, built from `Settings` by
+`build_services` and replaceable in tests (keyword arguments, `services_override`).
+
+Use cases get storage (`store`), queue (`fanout`), channels, the SNS endpoint registrar, secrets
+(VAPID key) and the clock from `Services`; the adapters (chalicelib/store, chalicelib/notify) are
+imported here, lazily where they are heavy, and bound to the settings here (`bind_store`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.auth.principal import RESIDENT_ROLES, STAFF_ROLES
 from chalicelib.auth.tokens import IssuerPolicy, JwksFile, JwksUrl, KeySource, TokenVerifier
@@ -14,8 +19,48 @@ from chalicelib.domain.contacts import ContactRules
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.pseudonyms import Pseudonymizer
 from chalicelib.notify.egress import EgressGuard, Resolver, system_resolver
-from chalicelib.secrets import load_secret
+from chalicelib.ports import EndpointRegistrar, Repositories
+from chalicelib.secrets import load_secret, load_text_secret
 from chalicelib.settings import Settings
+
+if TYPE_CHECKING:
+    from chalicelib.usecases.fanout import FanoutWorker
+
+
+def dynamodb_repositories() -> Repositories:
+    from chalicelib.store import (
+        access_log,
+        alert_history,
+        alerts,
+        areas,
+        contacts,
+        deliveries,
+        engagement,
+        health,
+        history,
+        ratelimit,
+        subscribers,
+        words,
+    )
+    from chalicelib.store.conversations import ConversationPorts
+
+    return Repositories(
+        contacts=contacts, areas=areas, alerts=alerts, deliveries=deliveries, subscribers=subscribers,
+        words=words, access_log=access_log, alert_history=alert_history, engagement=engagement,
+        history=history, ratelimit=ratelimit, health=health, conversations=ConversationPorts(),
+    )
+
+
+def _sns_endpoints(region: str | None) -> EndpointRegistrar:
+    from chalicelib.notify.sns import SnsEndpoints
+
+    return SnsEndpoints(region)
+
+
+def _push_subscription_problem(subscription: dict[str, Any]) -> str | None:
+    from chalicelib.notify.webpush import subscription_problem  # no pywebpush import
+
+    return subscription_problem(subscription)
 
 
 @dataclass
@@ -38,6 +83,37 @@ class Services:
     conversations: Any = None
     # (shape, H3 resolution) -> cells; injectable so tests can prove a refused shape is never covered.
     coverer: Callable[[Any, int], set[str]] | None = None
+    store: Repositories = field(default_factory=dynamodb_repositories)
+    sns_endpoints: EndpointRegistrar = field(default_factory=lambda: _sns_endpoints(None))
+    # Why a Web Push subscription cannot be encrypted to (None: usable).
+    push_subscription_problem: Callable[[dict[str, Any]], str | None] = _push_subscription_problem
+    _vapid_key: str | None = field(default=None, repr=False)
+
+    def fanout_worker(self) -> FanoutWorker:
+        """The fan-out use case on these services (its queue takes continuation messages)."""
+        from chalicelib.usecases.fanout import FanoutWorker
+
+        return FanoutWorker(clock=self.clock, channels=self.push_channels, queue=lambda: self.fanout,
+                            base_url=self.settings.public_base_url, threads=self.settings.fanout_threads,
+                            store=self.store)
+
+    def vapid_public_key(self) -> str | None:
+        """The browsers' `applicationServerKey` (None: Web Push not configured); read once."""
+        if self._vapid_key is None:
+            pem = self.vapid_private_key()
+            if pem is None:
+                return None
+            from chalicelib.notify.webpush import vapid_public_key_b64  # pywebpush is not imported by this
+
+            self._vapid_key = vapid_public_key_b64(pem)
+        return self._vapid_key
+
+    def vapid_private_key(self) -> str | None:
+        settings = self.settings
+        if not (settings.vapid_private_key_file or settings.vapid_private_key_secret_arn):
+            return None
+        return load_text_secret(file=settings.vapid_private_key_file,
+                                secret_arn=settings.vapid_private_key_secret_arn, name="VAPID key")
 
     def cover(self, shape: Any, resolution: int) -> set[str]:
         """The H3 cells that may overlap `shape` (callers check its cost first: check_cover_cost)."""
@@ -54,7 +130,7 @@ class Services:
         if self._channels is None:
             from chalicelib.notify.wiring import build_channels
 
-            self._channels = build_channels(self.settings, guard=self.push_guard)
+            self._channels = build_channels(self.settings, vapid_pem=self.vapid_private_key(), guard=self.push_guard)
         return self._channels
 
 
@@ -76,6 +152,8 @@ def build_services(
     resident_tokens: Any = None,
     channels: Mapping[str, Any] | None = None,
     fanout_queue: Any = None,
+    store: Repositories | None = None,
+    sns_endpoints: EndpointRegistrar | None = None,
     push_resolver: Resolver = system_resolver,
     conversations: Any = None,
     coverer: Callable[[Any, int], set[str]] | None = None,
@@ -106,6 +184,9 @@ def build_services(
         name="pseudonym key",
     )
     pseudonyms = Pseudonymizer(key)
+    from chalicelib.store.bootstrap import bind_store
+
+    bind_store(settings)
     built = Services(
         settings=settings,
         clock=clock,
@@ -121,17 +202,18 @@ def build_services(
         channels_override=channels,
         push_guard=EgressGuard(resolver=push_resolver),
         coverer=coverer,
+        store=store or dynamodb_repositories(),
+        sns_endpoints=sns_endpoints or _sns_endpoints(settings.region),
     )
     if fanout_queue is None:
         from chalicelib.notify.wiring import build_queue
 
-        fanout_queue = build_queue(settings, lambda: built)
-    built.fanout = fanout_queue
-    if conversations is None:
-        from chalicelib.store.conversations import ConversationPorts
+        def process(message: Any) -> Any:
+            return built.fanout_worker().process(message)
 
-        conversations = ConversationPorts()
-    built.conversations = conversations
+        fanout_queue = build_queue(settings, process)
+    built.fanout = fanout_queue
+    built.conversations = conversations if conversations is not None else built.store.conversations
     return built
 
 

@@ -56,7 +56,7 @@ def build(project_dir: Path, stage: str, out_dir: Path) -> dict[str, Any]:
     """Package `stage` into out_dir; return the final template."""
     from chalicelib.settings import SETTINGS as imported_settings
     from chalicelib.settings import load_settings
-    from chalicelib.store.models import ALL_MODELS
+    from chalicelib.store.models import ALL_MODELS, bind_models
     from infra.tables import table_spec
     from infra.template import StageConfig, merge_template
 
@@ -68,7 +68,8 @@ def build(project_dir: Path, stage: str, out_dir: Path) -> dict[str, Any]:
         queue_name=stage_settings.fanout_queue_name,
         retain_data=stage == "prod",
     )
-    # Models carry the prefix of the process that imported them; the short name is what is stable.
+    # Models carry the prefix of the process that bound them; the short name is what is stable.
+    bind_models(imported_settings)
     specs = [table_spec(model, imported_settings.table_prefix) for model in ALL_MODELS]
     ids = [spec.logical_id for spec in specs]
     if len(set(ids)) != len(ids):

@@ -19,8 +19,11 @@ from pynamodb.exceptions import UpdateError
 def backfill(dry_run: bool = False) -> tuple[int, int]:
     """Returns (items seen, items updated)."""
     from chalicelib.domain.history import index_attributes
+    from chalicelib.settings import SETTINGS
     from chalicelib.store.contacts import from_model
-    from chalicelib.store.models import ContactModel
+    from chalicelib.store.models import ContactModel, bind_models
+
+    bind_models(SETTINGS)
 
     seen = updated = 0
     for model in ContactModel.scan(filter_condition=ContactModel.hsk.does_not_exist()):

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from chalicelib.ports import SendOutcome
 from tests.conftest import bearer
 
 CENTRE = (51.5074, -0.1278)  # lat, lon
@@ -38,14 +39,14 @@ class FakeChannel:
     def key(target: dict) -> str:
         return target.get("subscription", {}).get("endpoint") or target.get("token") or target.get("endpoint_arn", "")
 
-    def send(self, target: dict, notification: Any) -> str:
+    def send(self, target: dict, notification: Any) -> SendOutcome:
         key = self.key(target)
         with self._lock:
             self.sends.append((key, notification))
             outcomes = self.script.get(key)
             outcome = "retry" if key in self.failing else (outcomes.pop(0) if outcomes else "sent")
             self.outcomes.append((key, outcome))
-            return outcome
+            return SendOutcome(outcome)  # the real outcome type, as the channels return it
 
     def delivered(self, key: str) -> int:
         return sum(1 for k, outcome in self.outcomes if k == key and outcome == "sent")

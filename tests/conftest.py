@@ -1,5 +1,7 @@
-"""Test session: its own DynamoDB Local (in memory, free port), generated keys, settings in the
-environment *before* the app and its PynamoDB models are imported.
+"""Test session: generated keys and settings in the environment *before* the app is imported; its
+own DynamoDB Local (in memory, free port), started only when the first test that may touch storage
+runs. Modules marked `pytestmark = pytest.mark.no_database` (pure rules: shapes, CAP, cursors, ...)
+never start one, so running only those pays no JVM start.
 """
 
 from __future__ import annotations
@@ -23,17 +25,19 @@ STAFF_ISSUER = "https://idp.test.beatline"
 STAFF_AUDIENCE = "beatline-test-api"
 
 _state: dict[str, Any] = {}
+UNSTARTED_ENDPOINT = "http://127.0.0.1:9"  # the discard port: refused
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "no_database: the module's tests never touch storage (no DynamoDB Local)")
     keys_dir = Path(tempfile.mkdtemp(prefix="beatline-test-keys-"))
     ensure_keys(keys_dir)
-    db = DynamoDBLocal().start()
-    _state.update(db=db, keys_dir=keys_dir)
+    _state.update(keys_dir=keys_dir)
     os.environ.update({
         "BEATLINE_STAGE": "test",
         "BEATLINE_TABLE_PREFIX": "test-",
-        "AWS_ENDPOINT_URL_DYNAMODB": db.endpoint,
+        # Nothing listens here: a storage call before the database is started fails loudly.
+        "AWS_ENDPOINT_URL_DYNAMODB": UNSTARTED_ENDPOINT,
         "AWS_DEFAULT_REGION": "eu-west-2",
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
@@ -50,14 +54,29 @@ def pytest_configure(config: pytest.Config) -> None:
         "BEATLINE_RESIDENT_REPLY_RATE_PER_MINUTE": "100000",
         "BEATLINE_RESIDENT_REPLY_RATE_PER_HOUR": "100000",
     })
-    from chalicelib.store.tables import ensure_tables
-
-    ensure_tables()
     # The session's services resolve push endpoints with a table, never with DNS.
     from chalicelib import services as services_module
     from chalicelib.settings import SETTINGS
 
     services_module.use_services(services_module.build_services(SETTINGS, push_resolver=TEST_PUSH_RESOLVER))
+
+
+def start_database() -> str:
+    """DynamoDB Local for this session, started (and its tables made) on first need."""
+    if "db" not in _state:
+        from chalicelib.settings import SETTINGS
+        from chalicelib.store.tables import ensure_tables
+
+        db = DynamoDBLocal().start()
+        _state["db"] = db
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = db.endpoint
+        ensure_tables(settings=SETTINGS)
+    return str(_state["db"].endpoint)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("no_database") is None:
+        start_database()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -76,7 +95,7 @@ def keys_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def dynamodb_endpoint() -> str:
-    return _state["db"].endpoint
+    return start_database()
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import feedparser
 import pytest
 from lxml import etree
 
-from chalicelib.notify.queue import FanoutMessage
+from chalicelib.ports import FanoutMessage
 from tests.alerting import (
     FakeChannel,
     alert_body,
@@ -68,7 +68,7 @@ def scene(client, staff_token, team, services_override) -> Scene:
 
     push, queue = FakeChannel(), TeeQueue()
     holder: dict[str, Any] = {}
-    queue.inner = build_queue(SETTINGS, lambda: holder["svc"])
+    queue.inner = build_queue(SETTINGS, lambda message: holder["svc"].fanout_worker().process(message))
     holder["svc"] = services_override(channels={"webpush": push, "sns": push}, fanout_queue=queue)
     lat, lon = spot()
     staff = {"officer": staff_token("officer", team=team)}
@@ -243,7 +243,7 @@ def test_a_proposal_whose_expiry_has_passed_is_not_published(client, scene, serv
 def test_the_store_binds_an_approval_to_the_proposal_it_read(client, scene):
     """Both races, at the write that publishes: a proposal replaced between the approver's read and
     write, and two approvers who read the same proposal."""
-    from chalicelib.domain.alert_records import published
+    from chalicelib.domain.alerts import published
     from chalicelib.store import alerts as alert_store
 
     propose(client, scene.token("officer"), scene.alert_id, {"headline": "Words A"})

@@ -184,7 +184,7 @@ def _worker_registration(tab: Session, world: dict[str, Any]) -> tuple[Any, str]
 
 def _push_body(world: dict[str, Any], language: str | None = None) -> str:
     """Exactly what the fan-out would push to this resident (the server's own payload code)."""
-    from chalicelib.domain.alert_records import notification_for
+    from chalicelib.domain.alerts import notification_for
     from chalicelib.notify.payloads import webpush_body
     from chalicelib.store import alerts as alert_store
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import uuid
 
 import feedparser
+import pytest
 from lxml import etree
 
 from chalicelib.domain.alerts import InfoBlock
 from chalicelib.domain.atom import entry_id, render_feed
 from chalicelib.domain.cap import CAP_MEDIA_TYPE
 from tests.alert_samples import ALERT_ID, CY, EN, public_alert
+
+pytestmark = pytest.mark.no_database  # pure rules: no DynamoDB Local for these
 
 BASE = "https://api.beatline.example/v1/public"
 SECOND_ID = "5d7e8f90-a1b2-4c3d-9e8f-7a6b5c4d3e2f"

@@ -26,6 +26,8 @@ from tests.alert_samples import (
     public_alert,
 )
 
+pytestmark = pytest.mark.no_database  # pure rules: no DynamoDB Local for these
+
 NS = {"cap": CAP_NS}
 # CAP 1.2 §3.3.2: times are UTC written `-00:00` (never `Z`, never `+00:00`), whole seconds.
 CAP_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d-00:00$")

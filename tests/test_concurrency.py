@@ -11,6 +11,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import requests
@@ -43,6 +44,40 @@ def contact_body(contact_id: str, rng: random.Random, now: datetime) -> dict:
     return {"id": contact_id, "kind": "online", "occurred_at": occurred.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "topic": rng.choice(TOPICS), "outcome": "information_received", "platform": "facebook",
             "direction": "inbound", "handle": f"@someone{rng.randint(1, 9)}"}
+
+
+def _list_all(call: Any, supervisor: str) -> list[dict[str, Any]]:
+    """Every contact of the team, page by page."""
+    stored: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        path = "/v1/contacts?team=mine&limit=100" + (f"&cursor={cursor}" if cursor else "")
+        page = call("GET", path, supervisor).json()
+        stored += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return stored
+
+
+def _recount(stored: list[dict[str, Any]], team: str) -> Counter[tuple[str, str]]:
+    """The counters the stored contacts imply (kind, topic, platform per day)."""
+    recount: Counter[tuple[str, str]] = Counter()
+    for contact in stored:
+        day = contact["occurred_at"][:10]
+        for dimension in ("kind", "topic", "platform"):
+            if contact.get(dimension):
+                recount[(stats_keys.counter_pk(stats_keys.team_scope(team), dimension),
+                         stats_keys.counter_sk(day, contact[dimension]))] += 1
+    return recount
+
+
+def _stored_counters(keys: set[str]) -> Counter[tuple[str, str]]:
+    stored_counters: Counter[tuple[str, str]] = Counter()
+    for key in keys:
+        for bucket, value in contact_store.counters(key, "0000", "9999"):
+            if value:
+                stored_counters[(key, bucket)] = value
+    return stored_counters
 
 
 def test_concurrent_offline_sync_and_amendments(live_server, staff_token, team):
@@ -105,15 +140,7 @@ def test_concurrent_offline_sync_and_amendments(live_server, staff_token, team):
 
     # Every unique id stored once, with its counters; no 5xx; each race had exactly one winner.
     expected_ids = {c["id"] for sub in officers for c in queues[sub]}
-    stored = []
-    cursor = None
-    while True:
-        path = "/v1/contacts?team=mine&limit=100" + (f"&cursor={cursor}" if cursor else "")
-        page = call("GET", path, supervisor).json()
-        stored += page["items"]
-        cursor = page["next_cursor"]
-        if not cursor:
-            break
+    stored = _list_all(call, supervisor)
     assert sorted(c["id"] for c in stored) == sorted(expected_ids)
     assert not [s for s in statuses if s >= 500], statuses
     assert all(wins[cid] == 1 for cid in targets), wins
@@ -124,19 +151,8 @@ def test_concurrent_offline_sync_and_amendments(live_server, staff_token, team):
         amendments = call("GET", f"/v1/contacts/{cid}/amendments", supervisor).json()["items"]
         assert len(amendments) == 1
 
-    recount: Counter[tuple[str, str]] = Counter()
-    for contact in stored:
-        day = contact["occurred_at"][:10]
-        for dimension in ("kind", "topic", "platform"):
-            if contact.get(dimension):
-                recount[(stats_keys.counter_pk(stats_keys.team_scope(team), dimension),
-                         stats_keys.counter_sk(day, contact[dimension]))] += 1
-    stored_counters = Counter()
-    for key in {k for k, _ in recount}:
-        for bucket, value in contact_store.counters(key, "0000", "9999"):
-            if value:
-                stored_counters[(key, bucket)] = value
-    assert stored_counters == recount
+    recount = _recount(stored, team)
+    assert _stored_counters({k for k, _ in recount}) == recount
 
     p50 = statistics.median(latencies) * 1000
     p99 = statistics.quantiles(latencies, n=100)[98] * 1000

@@ -124,9 +124,8 @@ def test_push_is_claimed_once_and_held_by_quiet_hours(client, staff_token, place
         conv = _post(client, token, "/v1/conversations", start_body(place["area_id"])).json_body
         assert _post(client, officer, f"/v1/conversations/{conv['id']}/messages",
                      {"id": str(uuid.uuid4()), "text": "On our way"}).status_code == 201
-    from chalicelib.notify.wiring import worker_for
 
-    worker = worker_for(svc)
+    worker = svc.fanout_worker()
     for message in queue.messages + queue.messages:  # every message delivered twice (SQS at-least-once)
         assert worker.process(message) is True
     assert len(push.sent_to(awake_channel["subscription"]["endpoint"])) == 1
@@ -135,8 +134,8 @@ def test_push_is_claimed_once_and_held_by_quiet_hours(client, staff_token, place
     assert payload.extra["kind"] == "conversation" and "On our way" not in json.dumps(payload.extra)
 
     later = services_override(channels={"webpush": push}, fanout_queue=queue, clock=fixed_clock(now + timedelta(hours=3)))
-    worker_for(later).release_held()
-    worker_for(later).release_held()
+    later.fanout_worker().release_held()
+    later.fanout_worker().release_held()
     assert len(push.sent_to(quiet_channel["subscription"]["endpoint"])) == 1
 
 
@@ -357,7 +356,8 @@ def test_simultaneous_answers_all_land_in_order(client, place):
 
 
 def test_closing_races_are_decided_once(client, place):
-    from chalicelib.domain.conversations import CloseIn, DomainError
+    from chalicelib.domain.conversations import CloseIn
+    from chalicelib.domain.errors import Conflict
     from chalicelib.services import services
     from chalicelib.usecases import conversations as usecase
 
@@ -369,8 +369,8 @@ def test_closing_races_are_decided_once(client, place):
              for o in outcomes]
     results = _race(calls)
     won = [r for r in results if not isinstance(r, Exception)]
-    lost = [r for r in results if isinstance(r, DomainError)]
-    assert len(won) == 1 and len(lost) == 3 and all(e.kind == "conflict" for e in lost)
+    lost = [r for r in results if isinstance(r, Conflict)]
+    assert len(won) == 1 and len(lost) == 3
     final = svc.conversations.get(conv_id)
     assert (final.status, final.outcome, final.version) == ("closed", won[0].outcome, 2)
 

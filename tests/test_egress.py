@@ -20,6 +20,8 @@ from chalicelib.notify.egress import (
 )
 from tests.push_dns import PUBLIC_TEST_ADDRESS, StaticResolver
 
+pytestmark = pytest.mark.no_database  # pure rules: no DynamoDB Local for these
+
 # Every non-public class, v4 and v6, including the spellings `is_global` alone lets through
 # on Python 3.11 (multicast, NAT64/6to4/IPv4-compatible forms of loopback, site-local).
 REFUSED_ADDRESSES = [

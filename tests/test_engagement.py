@@ -235,7 +235,7 @@ def test_concurrent_creates_by_many_officers_are_exact(client, staff_token, team
     (the same engagement items): transaction conflicts are retried, nothing is lost or doubled."""
     from chalicelib.auth.principal import Principal
     from chalicelib.context import RequestContext
-    from chalicelib.domain.contacts import OnlineContactIn, StreetContactIn
+    from chalicelib.domain.contact_schemas import OnlineContactIn, StreetContactIn
     from chalicelib.services import services
     from chalicelib.usecases.contacts import create_contact
 

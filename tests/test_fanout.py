@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from chalicelib.domain.geometry import covering_cells, shapes_intersect
 from chalicelib.domain.shapes import Circle, Polygon, Shape
 from chalicelib.domain.subscribers import SUBSCRIPTION_RESOLUTION, Preferences, SubscriberRecord
-from chalicelib.notify.queue import FanoutMessage, encode
+from chalicelib.notify.queue import encode
+from chalicelib.ports import FanoutMessage
 from chalicelib.store import deliveries as delivery_store
 from chalicelib.store import subscribers as subscriber_store
 from tests.alerting import FakeChannel, RecordingQueue, circle, post, publish, resident, spot, square, webpush_channel
@@ -190,7 +191,6 @@ def test_concurrent_redelivery_still_sends_once(client, staff_token, team, servi
     timeout): the conditional claims still let exactly one of them send to each subscriber."""
     import threading
 
-    from chalicelib.notify.wiring import worker_for
     from chalicelib.services import services
 
     push, queue = FakeChannel(), RecordingQueue()
@@ -206,7 +206,7 @@ def test_concurrent_redelivery_still_sends_once(client, staff_token, team, servi
 
     def run() -> None:
         start.wait()
-        results.append(worker_for(services()).handle_sqs_records(records))
+        results.append(services().fanout_worker().handle_sqs_records(records))
 
     workers = [threading.Thread(target=run) for _ in range(2)]
     for w in workers:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import boto3
 from moto import mock_aws
 
-from chalicelib.notify.queue import FanoutMessage, LocalQueue, SqsQueue, decode
+from chalicelib.notify.queue import LocalQueue, SqsQueue, decode
+from chalicelib.ports import FanoutMessage
 
 
 def test_sqs_queue_sends_batches_of_ten():

@@ -152,9 +152,9 @@ def _quiet_now() -> dict[str, str]:
 def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tuple[str, str]]]:
     from chalicelib import services as services_module
     from chalicelib.audit_archive import S3Sink, handle_stream_event
-    from chalicelib.notify.fanout import FanoutWorker
     from chalicelib.notify.queue import SqsQueue
     from chalicelib.settings import SETTINGS
+    from chalicelib.usecases.fanout import FanoutWorker
 
     previous = services_module._current
     logs = {name: CallLog(SETTINGS.table_prefix) for name in CODE_GRANTS}
@@ -167,7 +167,7 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
                                          push_resolver=TEST_PUSH_RESOLVER)
     # Page size and budget 1: the worker hands the rest of a cell on to a new message (SQS send).
     worker = FanoutWorker(clock=api.clock, channels={"webpush": push}, queue=queue(WORKER),
-                          base_url=SETTINGS.public_base_url, page_size=1, budget=1)
+                          base_url=SETTINGS.public_base_url, page_size=1, budget=1, store=api.store)
 
     def run_worker() -> None:
         """The worker's turn, in its own log (in AWS: another function with another role)."""
@@ -180,7 +180,7 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
         with recording_dynamodb(logs[API]):
             _api_flow(client, staff_token, f"team-{uuid.uuid4().hex[:8]}", run_worker, push)
         later = FanoutWorker(clock=lambda: datetime.now(UTC) + timedelta(hours=2), channels={"webpush": push},
-                             queue=None, base_url=SETTINGS.public_base_url)
+                             queue=None, base_url=SETTINGS.public_base_url, store=api.store)
         with recording_dynamodb(logs[HOUSEKEEPING]):
             assert later.release_held() >= 2  # the alert push and the conversation answer
     finally:

@@ -11,7 +11,7 @@ import app  # noqa: F401 - registers every operation (the session's settings are
 from chalicelib.api.framework import OPERATIONS, Operation
 from chalicelib.auth.permissions import allowed_roles
 from chalicelib.domain.validation import MAX_DEPTH, check_depth, nesting_depth
-from chalicelib.errors import ProblemError
+from chalicelib.errors import DomainError, as_problem
 from tests.alerting import register
 from tests.conftest import bearer
 
@@ -47,9 +47,9 @@ def test_exactly_at_the_limit_passes_one_more_is_refused() -> None:
     check_depth(nest_objects(MAX_DEPTH))
     check_depth(b"[" + b"[]," * 500 + b"[]]")  # many openers, shallow
     for body in (nest(MAX_DEPTH + 1), nest_objects(MAX_DEPTH + 1), b'{"a": "x", "b": ' + nest(MAX_DEPTH) + b"}"):
-        with pytest.raises(ProblemError) as raised:
+        with pytest.raises(DomainError) as raised:
             check_depth(body)
-        assert raised.value.status == 400
+        assert as_problem(raised.value).status == 400
 
 
 def test_hostile_scans_stay_linear() -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from chalicelib.store.paging import walk_partitions
+
+pytestmark = pytest.mark.no_database  # pure rules: no DynamoDB Local for these
 
 
 class FakeResults(list):

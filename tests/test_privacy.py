@@ -263,16 +263,16 @@ def test_history_rows_are_keyed_pseudonyms_to_the_minute_and_cursors_hide_ids(cl
 ])
 def test_tampered_encrypted_cursors_are_400(mutate):
     from chalicelib.domain.cursors import CursorCodec
-    from chalicelib.errors import ProblemError
+    from chalicelib.errors import DomainError, as_problem
 
     codec = CursorCodec(b"c" * 32)
     cursor = codec.encode({"m": "2026-11", "k": {"id": {"S": "secret-id"}}}, "fp")
     assert b"secret-id" not in _decoded(cursor)
     assert codec.decode(cursor, "fp") == {"m": "2026-11", "k": {"id": {"S": "secret-id"}}}
-    with pytest.raises(ProblemError) as raised:
+    with pytest.raises(DomainError) as raised:
         codec.decode(mutate(cursor), "fp")
-    assert raised.value.status == 400
-    with pytest.raises(ProblemError):
+    assert as_problem(raised.value).status == 400
+    with pytest.raises(DomainError):
         CursorCodec(b"d" * 32).decode(cursor, "fp")  # another key
 
 
@@ -280,7 +280,7 @@ def test_every_one_character_change_of_a_cursor_is_refused():
     """Each position, including the last character of each base64 part (whose spare bits base64
     would ignore) and the separator: no other spelling of a cursor is accepted."""
     from chalicelib.domain.cursors import CursorCodec
-    from chalicelib.errors import ProblemError
+    from chalicelib.errors import DomainError
 
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
     for position in ({"m": "2026-11"}, {"m": "2026-11", "k": "x"}, {"m": "2026-11", "k": "xy"}):  # lengths mod 3
@@ -289,7 +289,7 @@ def test_every_one_character_change_of_a_cursor_is_refused():
         for index, original in enumerate(cursor):
             for replacement in (alphabet[(alphabet.index(original) + 1) % len(alphabet)], "B" if original == "A" else "A"):
                 changed = cursor[:index] + replacement + cursor[index + 1:]
-                with pytest.raises(ProblemError):
+                with pytest.raises(DomainError):
                     codec.decode(changed, "fp")
 
 

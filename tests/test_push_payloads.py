@@ -23,6 +23,8 @@ from chalicelib.notify.payloads import (
 )
 from tests.alert_samples import ALERT_ID, EN, notification
 
+pytestmark = pytest.mark.no_database  # pure rules: no DynamoDB Local for these
+
 
 def test_payload_carries_the_short_alert() -> None:
     payload = push_payload(notification(extra={"revision": "2", "id": "must-not-override"}))

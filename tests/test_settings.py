@@ -6,6 +6,8 @@ import pytest
 
 from chalicelib.settings import SettingsError, load_settings
 
+pytestmark = pytest.mark.no_database  # pure rules: no DynamoDB Local for these
+
 
 def test_defaults_work_locally():
     settings = load_settings({})

@@ -24,8 +24,10 @@ from chalicelib.domain.shapes import (
     polygons_of,
     validate_shape,
 )
-from chalicelib.errors import ProblemError
+from chalicelib.errors import DomainError, as_problem
 from tests.shape_cases import ACCEPTED, INNER, OUTER, REFUSED, box, polygon
+
+pytestmark = pytest.mark.no_database  # pure rules: no DynamoDB Local for these
 
 
 def shape(geometry: dict) -> Shape:
@@ -35,9 +37,9 @@ def shape(geometry: dict) -> Shape:
 @pytest.mark.parametrize("name", sorted(REFUSED))
 def test_refused_at_the_ring_it_hides_in(name: str) -> None:
     geometry, path = REFUSED[name]
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(DomainError) as refused:
         validate_shape(shape(geometry), "area")
-    assert refused.value.status == 400
+    assert as_problem(refused.value).status == 400
     assert refused.value.errors[0].field == "area" + path, refused.value.errors
 
 
@@ -83,7 +85,7 @@ def test_vertices_are_counted_over_all_rings() -> None:
               for t in range(100)] for k in range(12)]
     for hole in holes:
         hole[-1] = hole[0]
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(DomainError) as refused:
         validate_shape(shape(polygon(OUTER, *holes)))
     assert "vertices" in refused.value.errors[0].message
 
@@ -111,7 +113,7 @@ def test_cover_cost_is_refused_before_covering() -> None:
     """check_cover_cost refuses a stored shape whose covering would be too large (an area saved
     before these checks) without computing it; a fine shape passes."""
     huge = shape(polygon(box(-3.0, 51.0, 1.0, 52.6)))
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(DomainError) as refused:
         check_cover_cost(huge, "area.area_id", 7)
     assert refused.value.errors[0].field == "area.area_id"
     assert str(MAX_COVER_CELLS[7]) in refused.value.errors[0].message
@@ -154,7 +156,7 @@ def test_a_box_hole_is_accepted_exactly_when_strictly_inside(ox: tuple[int, ...]
     candidate = shape(polygon(outer, hole))
     try:
         size = validate_shape(candidate)
-    except ProblemError as refused:
+    except DomainError as refused:
         assert not inside, refused.errors
         assert refused.errors[0].field == "geometry.coordinates[1]"
         return
@@ -190,7 +192,7 @@ def test_random_rings_never_crash_and_the_sweep_matches_brute_force(raw: list[li
         assert (rings.first_contact(flat) is not None) == brute_force_contact(flat)
     try:
         size = validate_shape(shape(geometry))
-    except ProblemError as refused:
-        assert refused.status == 400 and refused.errors
+    except DomainError as refused:
+        assert as_problem(refused).status == 400 and refused.errors
         return
     assert size.area_km2 > 0

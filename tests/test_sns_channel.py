@@ -18,7 +18,6 @@ from moto.sns import sns_backends
 
 from chalicelib.clock import fixed_clock
 from chalicelib.domain.alerts import InfoBlock
-from chalicelib.notify.channels import SendOutcome
 from chalicelib.notify.sns import (
     APNS_MAX_BYTES,
     SnsChannel,
@@ -26,6 +25,7 @@ from chalicelib.notify.sns import (
     delete_platform_endpoint,
     publish_request,
 )
+from chalicelib.ports import SendOutcome
 from tests.alert_samples import ALERT_ID, EN, notification
 
 REGION = "eu-west-2"

@@ -133,18 +133,18 @@ def test_quiet_hours_hold_pushes_until_they_end(client, staff_token, team, servi
             headline="Gas leak: leave the area")
     assert [n.info.headline for n in push.sent_to(endpoint)] == ["Gas leak: leave the area"]  # not held
 
-    from chalicelib.notify.wiring import release_held
+    from chalicelib.services import services
 
-    assert release_held() == 0  # still night
+    assert services().fanout_worker().release_held() == 0  # still night
     services_override(clock=lambda: morning, channels={"webpush": push})
-    assert release_held() == 1
+    assert services().fanout_worker().release_held() == 1
     assert [n.severity for n in push.sent_to(endpoint)] == ["Extreme", "Moderate"]
-    assert release_held() == 0  # released once
+    assert services().fanout_worker().release_held() == 0  # released once
     assert len(inbox(client, token)) == 2  # the inbox had both at once
 
 
 def test_held_push_that_fails_is_held_again(client, staff_token, team, services_override):
-    from chalicelib.notify.wiring import release_held
+    from chalicelib.services import services
 
     push = FakeChannel()
     london = ZoneInfo("Europe/London")
@@ -161,11 +161,11 @@ def test_held_push_that_fails_is_held_again(client, staff_token, team, services_
     push.failing.add(endpoint)
     six = datetime.combine(day, time(6, 1), tzinfo=london).astimezone(UTC)
     services_override(clock=lambda: six, channels={"webpush": push})
-    assert release_held() == 1 and push.delivered(endpoint) == 0
+    assert services().fanout_worker().release_held() == 1 and push.delivered(endpoint) == 0
     push.failing.clear()
-    assert release_held() == 0  # held again until 5 minutes later
+    assert services().fanout_worker().release_held() == 0  # held again until 5 minutes later
     services_override(clock=lambda: six + timedelta(minutes=6), channels={"webpush": push})
-    assert release_held() == 1 and push.delivered(endpoint) == 1
+    assert services().fanout_worker().release_held() == 1 and push.delivered(endpoint) == 1
 
 
 def test_erasure_leaves_nothing_readable(client, staff_token, team, services_override):

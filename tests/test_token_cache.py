@@ -12,6 +12,8 @@ from jwt import PyJWKSet
 from chalicelib.auth.tokens import InvalidToken, IssuerPolicy, StaticJwks, TokenVerifier
 from infra.local.idp import STAFF_JWKS, STAFF_PRIVATE, issue_token
 
+pytestmark = pytest.mark.no_database  # pure rules: no DynamoDB Local for these
+
 
 class CountingKeys:
     def __init__(self, keys_dir: Path) -> None:

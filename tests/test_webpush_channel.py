@@ -24,7 +24,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from chalicelib.clock import to_rfc3339
-from chalicelib.notify.channels import SendOutcome
 from chalicelib.notify.egress import EgressGuard, EgressPolicy
 from chalicelib.notify.payloads import push_payload
 from chalicelib.notify.webpush import (
@@ -35,6 +34,7 @@ from chalicelib.notify.webpush import (
     push_urgency,
     vapid_public_key_b64,
 )
+from chalicelib.ports import SendOutcome
 from tests.alert_samples import ALERT_ID, notification
 from tests.push_dns import StaticResolver
 

@@ -7,7 +7,7 @@ from chalice import Blueprint
 from chalicelib.api.framework import Reply, operation
 from chalicelib.api.responses import PROBLEM, std
 from chalicelib.context import RequestContext
-from chalicelib.domain.alert_records import (
+from chalicelib.domain.alerts import (
     AlertIn,
     AlertInDoc,
     AlertListQuery,

@@ -7,7 +7,7 @@ from chalice import Blueprint
 from chalicelib.api.framework import Reply, operation
 from chalicelib.api.responses import std
 from chalicelib.context import RequestContext
-from chalicelib.domain.contacts import (
+from chalicelib.domain.contact_schemas import (
     AmendmentList,
     BatchIn,
     BatchInDoc,

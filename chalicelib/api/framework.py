@@ -23,12 +23,12 @@ from chalice import Blueprint, Response
 from chalicelib.auth import permissions
 from chalicelib.auth.tokens import InvalidToken
 from chalicelib.context import RequestContext
-from chalicelib.domain.conversations import DomainError
+from chalicelib.domain.errors import DomainError
 from chalicelib.domain.ratelimit import RateLimit
 from chalicelib.domain.validation import convert, decode_json
-from chalicelib.errors import FieldError, ProblemError, bad_request, store_unavailable, unauthorized
+from chalicelib.errors import FieldError, ProblemError, as_problem, bad_request, store_unavailable, unauthorized
+from chalicelib.ports import StoreUnavailable
 from chalicelib.services import Services, services
-from chalicelib.store.errors import StoreUnavailable
 
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
@@ -103,19 +103,13 @@ ERROR_LOG = logging.getLogger("beatline.error")
 def problem_response(problem: ProblemError, request_id: str) -> Response:
     body = problem.to_dict()
     body["request_id"] = request_id
-    headers = {"Content-Type": PROBLEM_JSON, "X-Request-Id": request_id, **problem.headers}
+    headers: dict[str, str | list[str]] = {"Content-Type": PROBLEM_JSON, "X-Request-Id": request_id, **problem.headers}
     return Response(body=json.dumps(body), status_code=problem.status, headers=headers)
 
 
-def domain_problem(error: DomainError) -> ProblemError:
-    """The one mapping of domain errors onto problem details."""
-    status = {"not_found": 404, "conflict": 409, "closed": 422, "no_team": 422}[error.kind]
-    title = {404: "Not found", 409: "Conflict", 422: "Unprocessable"}[status]
-    return ProblemError(status, title, error.detail, slug="state" if status == 422 else "")
-
-
 def _encode(reply: Reply, request_id: str) -> Response:
-    headers = {"Content-Type": reply.content_type, "X-Request-Id": request_id, **reply.headers}
+    headers: dict[str, str | list[str]] = {"Content-Type": reply.content_type, "X-Request-Id": request_id,
+                                           **reply.headers}
     if reply.body is None:
         body: str = ""
     elif isinstance(reply.body, str | bytes):
@@ -186,7 +180,7 @@ def _caller(svc: Services | None, principal: Any, ctx: RequestContext | None) ->
     subscriber = ctx.subscriber if ctx is not None else None
     if subscriber is None or getattr(subscriber, "secret", None) is None:
         return None
-    from chalicelib.usecases.subscribers import resident_name
+    from chalicelib.usecases.residents import resident_name
 
     return resident_name(svc, subscriber, "log-caller")
 
@@ -203,7 +197,7 @@ def _caller_context(op: Operation, svc: Services, request: Any, request_id: str,
         # about the body it sent, nor a 429).
         from chalicelib.usecases.subscribers import current
 
-        ctx = dataclasses.replace(ctx, subscriber=current(ctx))
+        ctx = dataclasses.replace(ctx, subscriber=current(svc, ctx))
     return ctx
 
 
@@ -234,10 +228,8 @@ def handle(op: Operation, fn: Callable[..., Reply], request: Any, path_params: d
 
             enforce(svc, ctx, op.rate_limit)
         response = _encode(fn(svc, ctx, **_inputs(op, svc, request, path_params)), request_id)
-    except ProblemError as problem:
-        response = problem_response(problem, request_id)
-    except DomainError as error:
-        response = problem_response(domain_problem(error), request_id)
+    except (ProblemError, DomainError) as refused:  # the one place domain refusals become problems
+        response = problem_response(as_problem(refused), request_id)
     except OverflowError:
         # Only client values reach datetime's limits (year 1 or 9999 with an offset, say).
         response = problem_response(bad_request("A date or number is out of range."), request_id)
@@ -350,7 +342,7 @@ def install_method_guards(app: Any) -> None:
     def guard(request: Any, get_response: Callable[[Any], Response]) -> Response:
         context = getattr(request, "context", None) or {}
         path = context.get("resourcePath") if isinstance(context, dict) else None
-        if path in app.routes and request.method not in app.routes[path]:
+        if isinstance(path, str) and path in app.routes and request.method not in app.routes[path]:
             return method_not_allowed(request.method, path, request)
         return get_response(request)
 

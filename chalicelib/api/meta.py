@@ -9,7 +9,6 @@ from chalicelib.api.framework import OPERATIONS, Reply, operation
 from chalicelib.auth.permissions import PUBLIC
 from chalicelib.context import RequestContext
 from chalicelib.services import Services
-from chalicelib.store import health as store_health
 
 bp = Blueprint(__name__)
 
@@ -22,7 +21,7 @@ class Health(Struct):
 @operation(bp, "GET", "/v1/health", action=PUBLIC, tag="meta", summary="Service and store health",
            responses={200: ("Healthy.", Health), 503: ("The store is unreachable.", Health)})
 def health(svc: Services, ctx: RequestContext) -> Reply:
-    if store_health.store_reachable():
+    if svc.store.health.store_reachable():
         return Reply(200, Health(status="ok", store="ok"))
     return Reply(503, Health(status="unavailable", store="unreachable"), headers={"Retry-After": "5"})
 

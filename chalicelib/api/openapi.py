@@ -82,6 +82,49 @@ def _rate_limit_doc(op: Operation, item: dict[str, Any]) -> None:
     }
 
 
+def _operation(op: Operation, schema_of: dict[int, Any], components: dict[str, Any]) -> dict[str, Any]:
+    """One operation object: summary, roles, parameters, body, responses, rate limit."""
+    item: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary, "tags": [op.tag], "responses": {}}
+    if op.description:
+        item["description"] = op.description
+    if op.public:
+        item["security"] = []
+    else:
+        roles = ", ".join(sorted(allowed_roles(op.action)))
+        item["description"] = (item.get("description", "") + f"\n\nRoles: {roles}.").strip()
+        item["x-roles"] = sorted(allowed_roles(op.action))
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in re.findall(r"{(\w+)}", op.path)
+    ]
+    if op.query is not None:
+        params += _query_parameters(op.query, components)
+    if params:
+        item["parameters"] = params
+    body_type = op.request_doc or op.request
+    if body_type is not None:
+        item["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema_of[id(body_type)]}}}
+    for status, (text, body) in sorted(op.responses.items()):
+        item["responses"][str(status)] = _response(op, status, text, body, schema_of)
+    _rate_limit_doc(op, item)
+    return item
+
+
+def _response(op: Operation, status: int, text: str, body: Any, schema_of: dict[int, Any]) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": text}
+    if body is PROBLEM:
+        response["content"] = {PROBLEM_JSON: {"schema": {"$ref": REF.format(name="Problem")}}}
+    elif body is dict:
+        response["content"] = {op.content_type: {"schema": {"type": "object"}}}
+    elif isinstance(body, str):
+        response["content"] = {body: {"schema": {"type": "string"}}}
+    elif body is not None:
+        response["content"] = {op.content_type: {"schema": schema_of[id(body)]}}
+    if status in op.links:
+        response["links"] = op.links[status]
+    return response
+
+
 def build_document(ops: list[Operation]) -> dict[str, Any]:
     types = _schema_types(ops)
     schemas, components = msgspec.json.schema_components(types, ref_template=REF)
@@ -89,49 +132,7 @@ def build_document(ops: list[Operation]) -> dict[str, Any]:
     components["Problem"] = PROBLEM_SCHEMA
     paths: dict[str, dict[str, Any]] = {}
     for op in ops:
-        item: dict[str, Any] = {
-            "operationId": op.operation_id,
-            "summary": op.summary,
-            "tags": [op.tag],
-            "responses": {},
-        }
-        if op.description:
-            item["description"] = op.description
-        if op.public:
-            item["security"] = []
-        else:
-            roles = ", ".join(sorted(allowed_roles(op.action)))
-            item["description"] = (item.get("description", "") + f"\n\nRoles: {roles}.").strip()
-            item["x-roles"] = sorted(allowed_roles(op.action))
-        params = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in re.findall(r"{(\w+)}", op.path)
-        ]
-        if op.query is not None:
-            params += _query_parameters(op.query, components)
-        if params:
-            item["parameters"] = params
-        body_type = op.request_doc or op.request
-        if body_type is not None:
-            item["requestBody"] = {
-                "required": True,
-                "content": {"application/json": {"schema": schema_of[id(body_type)]}},
-            }
-        for status, (text, body) in sorted(op.responses.items()):
-            response: dict[str, Any] = {"description": text}
-            if body is PROBLEM:
-                response["content"] = {PROBLEM_JSON: {"schema": {"$ref": REF.format(name="Problem")}}}
-            elif body is dict:
-                response["content"] = {op.content_type: {"schema": {"type": "object"}}}
-            elif isinstance(body, str):
-                response["content"] = {body: {"schema": {"type": "string"}}}
-            elif body is not None:
-                response["content"] = {op.content_type: {"schema": schema_of[id(body)]}}
-            if status in op.links:
-                response["links"] = op.links[status]
-            item["responses"][str(status)] = response
-        _rate_limit_doc(op, item)
-        paths.setdefault(op.path, {})[op.method.lower()] = item
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, schema_of, components)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -8,7 +8,7 @@ from chalicelib.api.framework import Reply, operation
 from chalicelib.api.responses import std
 from chalicelib.auth.permissions import PUBLIC
 from chalicelib.context import RequestContext
-from chalicelib.domain.alert_records import FeedQuery, PointQuery, PublicAlertList
+from chalicelib.domain.alerts import FeedQuery, PointQuery, PublicAlertList
 from chalicelib.domain.subscribers import WebPushKeyOut
 from chalicelib.services import Services
 from chalicelib.usecases import alerts as usecase

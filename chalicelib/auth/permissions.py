@@ -69,5 +69,3 @@ def may_see_contact(principal: Principal, author: str, team: str) -> bool:
     """The author, or a supervisor of the author's team. Everyone else gets a 404."""
     return principal.sub == author or is_team_supervisor(principal, team)
 
-
-may_amend_contact = may_see_contact

@@ -89,4 +89,4 @@ def render_feed(alerts: list[PublicAlert], *, feed_id: str, title: str, self_url
     _atom(feed, "generator", "Beatline")
     for alert in alerts:
         _entry(feed, alert, cap_url, author)
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(feed, encoding="utf-8", xml_declaration=True))

@@ -177,4 +177,4 @@ def render_cap(alert: PublicAlert, *, web_url: str | None = None, sender_name: s
     expires = cap_time(alert.expires_at)
     for info in alert.infos:
         _info(root, alert, info, expires, web_url, sender_name)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True, default_namespace=CAP_NS)
+    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True, default_namespace=CAP_NS))

@@ -1,178 +1,30 @@
-"""Contacts (the engagement log): request/response schemas and the pure rules around them.
-
-The msgspec Structs below are the single declaration of the wire format: they validate requests
-and produce the OpenAPI schemas.
-"""
+"""Contacts (the engagement log): the stored record and the pure rules around it (what a create
+stores, what an amendment changes, the age/skew/retention limits). Wire schemas:
+chalicelib/domain/contact_schemas.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any, Literal
-from uuid import UUID
+from typing import Any
 
 import msgspec
-from msgspec import UNSET, Meta, Struct, UnsetType
+from msgspec import UNSET
 
 from chalicelib.clock import to_rfc3339
 from chalicelib.domain import geo, stats_keys
+from chalicelib.domain.contact_schemas import (
+    ONLINE_ONLY,
+    STREET_ONLY,
+    Change,
+    ContactIn,
+    ContactOut,
+    ContactPatch,
+    Location,
+    StreetContactIn,
+)
+from chalicelib.domain.errors import FieldError, RuleViolation
 from chalicelib.domain.pseudonyms import Pseudonymizer
-from chalicelib.errors import FieldError, bad_request
-
-if TYPE_CHECKING:
-    from chalicelib.domain.engagement import Activity
-
-TOPICS = (
-    "antisocial_behaviour", "burglary", "community_event", "domestic_abuse", "drugs",
-    "fraud_scams", "hate_crime", "neighbour_dispute", "noise", "reassurance", "road_safety",
-    "theft", "vehicle_crime", "violence", "youth", "other",
-)
-OUTCOMES = (
-    "advice_given", "information_received", "intelligence_submitted", "referred",
-    "crime_reported", "follow_up_planned", "resolved", "no_further_action", "other",
-)
-SETTINGS_ = ("patrol", "community_meeting", "school", "business", "event", "other")
-PLATFORMS = ("facebook", "x", "instagram", "nextdoor", "whatsapp", "forum", "email", "webchat", "other")
-# Platforms Beatline itself records (a resident's reply to an alert); never accepted from clients.
-SYSTEM_PLATFORMS = ("beatline",)
-
-NOTES_MAX = 500
-TAGS_MAX = 10
-
-Topic = Literal[TOPICS]  # type: ignore[valid-type]
-Outcome = Literal[OUTCOMES]  # type: ignore[valid-type]
-Setting = Literal[SETTINGS_]  # type: ignore[valid-type]
-Platform = Literal[PLATFORMS]  # type: ignore[valid-type]
-Direction = Literal["inbound", "outbound"]
-Tag = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
-Tags = Annotated[list[Tag], Meta(max_length=TAGS_MAX)]
-Notes = Annotated[str, Meta(max_length=NOTES_MAX, description=f"Short free text, at most {NOTES_MAX} characters. Never shown to analysts.")]
-ThreadRef = Annotated[str, Meta(min_length=1, max_length=200)]
-Handle = Annotated[str, Meta(min_length=1, max_length=100, description="Stored only as a keyed pseudonym.")]
-AwareDatetime = Annotated[datetime, Meta(tz=True, description="RFC 3339 with offset; stored in UTC, whole seconds.")]
-
-
-class Location(Struct, forbid_unknown_fields=True):
-    lat: Annotated[float, Meta(ge=-90, le=90)]
-    lon: Annotated[float, Meta(ge=-180, le=180)]
-
-
-class _ContactBase(Struct, forbid_unknown_fields=True, kw_only=True):
-    id: UUID
-    occurred_at: AwareDatetime
-    topic: Topic
-    outcome: Outcome
-    tags: Tags = []
-    notes: Notes | None = None
-
-
-class StreetContactIn(_ContactBase, tag="street", tag_field="kind"):
-    location: Location
-    setting: Setting
-
-
-class OnlineContactIn(_ContactBase, tag="online", tag_field="kind"):
-    platform: Platform
-    direction: Direction
-    thread_ref: ThreadRef | None = None
-    handle: Handle | None = None
-
-
-ContactIn = StreetContactIn | OnlineContactIn
-
-
-class BatchIn(Struct, forbid_unknown_fields=True):
-    contacts: Annotated[list[msgspec.Raw], Meta(min_length=1, max_length=100)]
-
-
-class BatchInDoc(Struct):
-    """What the batch body holds (items are validated one by one, so one bad item never blocks the rest)."""
-
-    contacts: Annotated[list[ContactIn], Meta(min_length=1, max_length=100)]
-
-
-class ContactPatch(Struct, forbid_unknown_fields=True, kw_only=True):
-    version: Annotated[int, Meta(ge=1, description="The version you last read; 409 if it is stale.")]
-    occurred_at: AwareDatetime | UnsetType = UNSET
-    topic: Topic | UnsetType = UNSET
-    outcome: Outcome | UnsetType = UNSET
-    tags: Tags | UnsetType = UNSET
-    notes: Notes | UnsetType | None = UNSET
-    location: Location | UnsetType = UNSET
-    setting: Setting | UnsetType = UNSET
-    platform: Platform | UnsetType = UNSET
-    direction: Direction | UnsetType = UNSET
-    thread_ref: ThreadRef | UnsetType | None = UNSET
-    handle: Handle | UnsetType | None = UNSET
-
-
-STREET_ONLY = ("location", "setting")
-ONLINE_ONLY = ("platform", "direction", "thread_ref", "handle")
-
-
-class ContactOut(Struct, omit_defaults=True, kw_only=True):
-    id: str
-    kind: Literal["street", "online"]
-    occurred_at: str
-    topic: str
-    outcome: str
-    tags: list[str]
-    author: str
-    team: str
-    version: int
-    created_at: str
-    updated_at: str
-    notes: str | None = None
-    location: Location | None = None
-    cell: str | None = None
-    setting: str | None = None
-    platform: str | None = None
-    direction: str | None = None
-    thread_ref: str | None = None
-    handle_pseudonym: str | None = None
-    area_id: str | None = None
-
-
-class ContactPage(Struct):
-    items: list[ContactOut]
-    next_cursor: str | None
-
-
-class BatchResult(Struct, omit_defaults=True):
-    id: str | None
-    status: int
-    errors: list[dict[str, str]] | None = None
-
-
-class BatchOut(Struct):
-    results: list[BatchResult]
-
-
-class Change(Struct):
-    field: str
-    old: Any
-    new: Any
-
-
-class AmendmentOut(Struct):
-    version: int
-    at: str
-    by: str
-    by_role: str
-    changes: list[Change]
-
-
-class AmendmentList(Struct):
-    items: list[AmendmentOut]
-
-
-class ContactListQuery(Struct, forbid_unknown_fields=True, kw_only=True):
-    from_: AwareDatetime | None = msgspec.field(default=None, name="from")
-    to: AwareDatetime | None = None
-    kind: Literal["street", "online"] | None = None
-    team: Literal["mine"] | None = None
-    limit: Annotated[int, Meta(ge=1, le=100)] = 25
-    cursor: Annotated[str, Meta(max_length=2048)] | None = None
 
 
 @dataclass(frozen=True)
@@ -219,13 +71,6 @@ class ContactRecord:
             "direction": self.direction,  # online only: inbound (listening) vs outbound (talking)
         }
         return stats_keys.counter_keys(self.day, self.team, values)
-
-    def engagement(self) -> Activity | None:
-        """What this contact adds to the distinct-staff counters (domain.engagement.Activity)."""
-        from chalicelib.domain import engagement
-
-        return engagement.activity(contact_id=self.id, author=self.author, team=self.team, occurred_at=self.occurred_at,
-                                   kind=self.kind, direction=self.direction, role=self.author_role)
 
     def to_out(self) -> ContactOut:
         return ContactOut(
@@ -278,7 +123,7 @@ def new_record(
     """Validate the time rules and build the stored record for a new contact."""
     errors = check_occurred_at(item.occurred_at, now, rules)
     if errors:
-        raise bad_request("The contact breaks a rule.", errors)
+        raise RuleViolation("The contact breaks a rule.", errors)
     occurred = item.occurred_at.replace(microsecond=0)
     stamp = to_rfc3339(now)
     common: dict[str, Any] = dict(
@@ -316,7 +161,7 @@ def apply_patch(
     if "occurred_at" in given:
         errors += check_occurred_at(given["occurred_at"], now, rules)
     if errors:
-        raise bad_request("The amendment breaks a rule.", errors)
+        raise RuleViolation("The amendment breaks a rule.", errors)
 
     updates: dict[str, Any] = {}
     for name, value in given.items():
@@ -332,12 +177,12 @@ def apply_patch(
                 updates["area_id"] = area_for_cell(updates["cell"])
         elif name == "handle":
             platform = given.get("platform", record.platform)
-            updates["handle_pseudonym"] = pseudonyms.handle(platform, value) if value else None
+            updates["handle_pseudonym"] = pseudonyms.handle(str(platform), value) if value else None
         else:
             updates[name] = value
     if "platform" in given and "handle" not in given and record.handle_pseudonym:
         # The pseudonym is keyed by platform; without the raw handle it cannot be re-keyed.
-        raise bad_request("Changing the platform needs the handle again.", [FieldError("handle", "required when platform changes")])
+        raise RuleViolation("Changing the platform needs the handle again.", [FieldError("handle", "required when platform changes")])
 
     shown = ("occurred_at", "topic", "outcome", "tags", "notes", "lat", "lon", "setting",
              "platform", "direction", "thread_ref", "handle_pseudonym", "area_id")

@@ -22,7 +22,8 @@ import msgspec
 from msgspec import Meta, Struct
 
 from chalicelib.clock import parse_rfc3339, to_rfc3339
-from chalicelib.domain.contacts import Location, Outcome, Topic
+from chalicelib.domain.contact_schemas import Location, Outcome, Topic
+from chalicelib.domain.errors import Conflict, StateForbids
 from chalicelib.domain.history import DayOrTime, GroupBy, Purpose, TeamFilter
 
 TEXT_MAX = 1000
@@ -31,15 +32,6 @@ Sender = Literal["resident", "team"]
 Text = Annotated[str, Meta(min_length=1, max_length=TEXT_MAX, description=f"1..{TEXT_MAX} characters.")]
 Cursor = Annotated[str, Meta(max_length=2048)]
 Limit = Annotated[int, Meta(ge=1, le=100)]
-
-
-class DomainError(Exception):
-    """A rule of the domain refused the request; the API layer maps `kind` to a problem."""
-
-    def __init__(self, kind: Literal["not_found", "closed", "conflict", "no_team"], detail: str) -> None:
-        super().__init__(detail)
-        self.kind = kind
-        self.detail = detail
 
 
 # --- wire schemas ---------------------------------------------------------------------------
@@ -207,7 +199,7 @@ def after_message(conv: Conversation, sender: str, now_text: str) -> Conversatio
     """The conversation after one message (version + 1). A team message on a closed one is refused."""
     if sender == "team":
         if conv.status == "closed":
-            raise DomainError("closed", "The conversation is closed; a resident message reopens it.")
+            raise StateForbids("The conversation is closed; a resident message reopens it.")
         return replace(conv, status="answered", waiting_since=None, last_message_at=now_text,
                        version=conv.version + 1, outcome=None,
                        first_response_at=conv.first_response_at or now_text)
@@ -218,7 +210,7 @@ def after_message(conv: Conversation, sender: str, now_text: str) -> Conversatio
 
 def after_close(conv: Conversation, outcome: str, now_text: str) -> Conversation:
     if conv.status == "closed":
-        raise DomainError("conflict", "The conversation is already closed.")
+        raise Conflict("The conversation is already closed.")
     return replace(conv, status="closed", waiting_since=None, outcome=outcome, version=conv.version + 1)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from chalicelib.errors import FieldError, bad_request
+from chalicelib.domain.errors import FieldError, RuleViolation
 
 NONCE_BYTES = 12
 CURSOR_AAD = b"beatline-cursor-v2"
@@ -57,13 +57,14 @@ class CursorCodec:
         return f"{_b64(nonce)}.{_b64(self._aead.encrypt(nonce, body, CURSOR_AAD))}"
 
     def _open(self, cursor: str) -> dict[str, Any]:
-        invalid = bad_request("The cursor is invalid.", [FieldError("cursor", "invalid or tampered cursor")])
+        invalid = RuleViolation("The cursor is invalid.", [FieldError("cursor", "invalid or tampered cursor")])
         try:
             nonce_text, sealed_text = cursor.split(".", 1)
             nonce = _unb64(nonce_text)
             if len(nonce) != NONCE_BYTES:
                 raise ValueError("nonce length")
-            return json.loads(self._aead.decrypt(nonce, _unb64(sealed_text), CURSOR_AAD))
+            opened: dict[str, Any] = json.loads(self._aead.decrypt(nonce, _unb64(sealed_text), CURSOR_AAD))
+            return opened
         except (ValueError, TypeError, InvalidTag):  # binascii.Error and UnicodeEncodeError are ValueErrors
             raise invalid from None
 
@@ -72,8 +73,9 @@ class CursorCodec:
             return None
         payload = self._open(cursor)
         if payload.get("q") != fingerprint:
-            raise bad_request(
+            raise RuleViolation(
                 "The cursor belongs to another query.",
                 [FieldError("cursor", "cursor was issued for different filters")],
             )
-        return payload["p"]
+        position: dict[str, Any] | None = payload["p"]
+        return position

@@ -24,6 +24,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from chalicelib.domain import stats_keys
+from chalicelib.domain.contacts import ContactRecord
 from chalicelib.domain.history import DayOrTime, GroupBy, Purpose, TeamFilter
 
 GRAINS = ("day", "week", "month")
@@ -221,3 +222,9 @@ def aggregate(items: Iterable[tuple[str, str, Mapping[str, int]]]) -> list[Engag
                 by_role=RoleCounts(officer=_counts(members, "officer"), supervisor=_counts(members, "supervisor")),
             ))
     return buckets
+
+
+def activity_of(record: ContactRecord) -> Activity | None:
+    """What a contact adds to the distinct-staff counters."""
+    return activity(contact_id=record.id, author=record.author, team=record.team, occurred_at=record.occurred_at,
+                    kind=record.kind, direction=record.direction, role=record.author_role)

@@ -12,10 +12,10 @@ COARSE_CELL_RESOLUTION = 7
 def contact_cell(lat: float, lon: float) -> str:
     import h3
 
-    return h3.latlng_to_cell(lat, lon, CONTACT_CELL_RESOLUTION)
+    return str(h3.latlng_to_cell(lat, lon, CONTACT_CELL_RESOLUTION))
 
 
 def coarse_cell(cell: str) -> str:
     import h3
 
-    return h3.cell_to_parent(cell, COARSE_CELL_RESOLUTION)
+    return str(h3.cell_to_parent(cell, COARSE_CELL_RESOLUTION))

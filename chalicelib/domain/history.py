@@ -30,8 +30,9 @@ import msgspec
 from msgspec import Meta, Struct
 
 from chalicelib.domain import geo, stats_keys
-from chalicelib.domain.contacts import PLATFORMS, SYSTEM_PLATFORMS, TOPICS, AwareDatetime, ContactRecord
-from chalicelib.errors import FieldError, bad_request
+from chalicelib.domain.contact_schemas import PLATFORMS, SYSTEM_PLATFORMS, TOPICS, AwareDatetime
+from chalicelib.domain.contacts import ContactRecord
+from chalicelib.domain.errors import FieldError, RuleViolation
 
 MAX_RANGE_DAYS = 366
 PAGE_LIMIT_MAX = 200
@@ -198,9 +199,9 @@ def months_desc(start: datetime, end: datetime) -> list[str]:
 
 def check_range(start: datetime, end: datetime, max_days: int = MAX_RANGE_DAYS) -> None:
     if start > end:
-        raise bad_request("`from` is after `to`.", [FieldError("from", "must not be after `to`")])
+        raise RuleViolation("`from` is after `to`.", [FieldError("from", "must not be after `to`")])
     if end - start > timedelta(days=max_days):
-        raise bad_request(
+        raise RuleViolation(
             f"The time range is longer than {max_days} days.",
             [FieldError("to", f"at most {max_days} days after `from`")],
         )
@@ -273,9 +274,9 @@ def parse_day(text: str, field: str) -> date:
             return date.fromisoformat(text)
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise bad_request("Bad date.", [FieldError(field, "expected YYYY-MM-DD or RFC 3339")]) from None
+        raise RuleViolation("Bad date.", [FieldError(field, "expected YYYY-MM-DD or RFC 3339")]) from None
     if moment.tzinfo is None:
-        raise bad_request("Bad date.", [FieldError(field, "a time needs an offset (UTC is used)")])
+        raise RuleViolation("Bad date.", [FieldError(field, "a time needs an offset (UTC is used)")])
     return moment.astimezone(UTC).date()
 
 

@@ -37,7 +37,7 @@ class _Edge(NamedTuple):
     min_y: float
     max_y: float
     ring: int
-    index: int
+    index: int  # type: ignore[assignment]  # a field, shadowing tuple.index on purpose
     a: Pt
     b: Pt
 

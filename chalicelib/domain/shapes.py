@@ -7,12 +7,12 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from msgspec import Meta, Struct
 
 from chalicelib.domain import rings
-from chalicelib.errors import FieldError, bad_request
+from chalicelib.domain.errors import FieldError, RuleViolation
 
 EARTH_RADIUS_M = 6_371_008.8
 MAX_VERTICES = 1_000
@@ -244,7 +244,7 @@ def check_cover_cost(shape: Shape, field: str, resolution: int = COVER_RESOLUTIO
     """Refuse (400) a shape whose covering at `resolution` would exceed MAX_COVER_CELLS, before covering it."""
     errors = cover_cost_errors(measure(shape), field, resolution)
     if errors:
-        raise bad_request("The shape is too large to cover.", errors)
+        raise RuleViolation("The shape is too large to cover.", errors)
 
 
 def validate_shape(shape: Shape, field: str = "geometry", *, max_area_km2: float = MAX_AREA_KM2) -> Measure:
@@ -257,11 +257,11 @@ def validate_shape(shape: Shape, field: str = "geometry", *, max_area_km2: float
         size = measure(shape)
         errors = _size_errors(size, field, max_area_km2) or cover_cost_errors(size, field)
     if errors or size is None:
-        raise bad_request("The shape is invalid or too large.", errors)
+        raise RuleViolation("The shape is invalid or too large.", errors)
     return size
 
 
-def to_geojson(shape: Polygon | MultiPolygon) -> dict:
+def to_geojson(shape: Polygon | MultiPolygon) -> dict[str, Any]:
     return {"type": type(shape).__name__, "coordinates": shape.coordinates}
 
 

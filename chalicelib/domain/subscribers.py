@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from chalicelib.domain.alerts import Category, LanguageTag, Severity
+from chalicelib.domain.alerts import Category, InboxItemOut, LanguageTag, Severity
 from chalicelib.domain.shapes import Circle, MultiPolygon, Polygon
 
 SUBSCRIPTION_RESOLUTION = 7
@@ -100,9 +100,6 @@ class AreaRefIn(Struct, forbid_unknown_fields=True):
     area_id: str
 
 
-SubscriptionShape = AreaRefIn | Polygon | Circle
-
-
 AREA_ITEM_DOC = "`{\"area_id\": <uuid>}`, a GeoJSON Polygon, or `{\"type\": \"Circle\", \"center\": {lat, lon}, \"radius_m\"}`"
 
 
@@ -118,8 +115,8 @@ class AreasInDoc(Struct):
 
 def decode_area_item(raw: bytes, field: str, shape_type: Any) -> Any:
     """`{"area_id"}` -> AreaRefIn, anything else -> the tagged shape union `shape_type`."""
+    from chalicelib.domain.errors import RuleViolation
     from chalicelib.domain.validation import field_error
-    from chalicelib.errors import bad_request
 
     try:
         value = msgspec.json.decode(raw)
@@ -127,7 +124,7 @@ def decode_area_item(raw: bytes, field: str, shape_type: Any) -> Any:
             return msgspec.convert(value, AreaRefIn)
         return msgspec.convert(value, shape_type)
     except msgspec.ValidationError as exc:
-        raise bad_request("The area does not match the schema.", [field_error(exc, field)]) from None
+        raise RuleViolation("The area does not match the schema.", [field_error(exc, field)]) from None
 
 
 class AreaOutItem(Struct, omit_defaults=True):
@@ -153,21 +150,6 @@ class SubscriberOut(Struct, omit_defaults=True):
     categories: list[str] | None = None
     min_severity: str | None = None
     quiet_hours: QuietHours | None = None
-
-
-class InboxItemOut(Struct, omit_defaults=True, tag_field="kind", tag="alert"):
-    alert_id: str
-    msg_type: str
-    headline: str
-    description: str
-    language: str
-    category: str
-    severity: str
-    urgency: str
-    certainty: str
-    sent_at: str
-    expires_at: str
-    instruction: str | None = None
 
 
 class ConversationInboxItem(Struct, omit_defaults=True, tag_field="kind", tag="conversation"):
@@ -241,28 +223,14 @@ def valid_time_zone(name: str) -> bool:
     return True
 
 
-def pick_language(wanted: str | None, available: list[str]) -> int:
-    """Index of the info block to send: exact tag, then same primary language, else the original (0)."""
-    if not wanted:
-        return 0
-    lowered = [a.lower() for a in available]
-    if wanted.lower() in lowered:
-        return lowered.index(wanted.lower())
-    primary = wanted.lower().split("-")[0]
-    for index, tag in enumerate(lowered):
-        if tag.split("-")[0] == primary:
-            return index
-    return 0
-
-
 @dataclass(frozen=True)
 class SubscriberRecord:
     """A subscriber as stored. `channel` is the minimal channel dict the push channels take as target."""
 
     id: str
-    channel: dict
+    channel: dict[str, Any]
     preferences: Preferences
-    areas: tuple[dict, ...]  # {"shape": <GeoJSON/Circle>, "area_id"?}
+    areas: tuple[dict[str, Any], ...]  # {"shape": <GeoJSON/Circle>, "area_id"?}
     cells: tuple[str, ...]
     created_at: str
     updated_at: str
@@ -271,5 +239,5 @@ class SubscriberRecord:
     # it with the record (see docs/data-protection.md). None only on records made before it existed.
     secret: str | None = None
 
-    def shapes(self) -> list[dict]:
+    def shapes(self) -> list[dict[str, Any]]:
         return [a["shape"] for a in self.areas]

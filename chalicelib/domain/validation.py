@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from chalicelib.errors import FieldError, ProblemError, bad_request, too_large
+from chalicelib.domain.errors import FieldError, InputTooLarge, RuleViolation
 
 T = TypeVar("T")
 
@@ -57,26 +57,26 @@ def check_depth(body: bytes, *, max_depth: int = MAX_DEPTH, prefix: str = "") ->
     if body.count(b"[") + body.count(b"{") <= max_depth:  # cannot nest deeper than it has openers
         return
     if nesting_depth(body) > max_depth:
-        raise bad_request(f"The body nests arrays/objects deeper than {max_depth} levels.",
+        raise RuleViolation(f"The body nests arrays/objects deeper than {max_depth} levels.",
                           [FieldError(prefix or "(body)", f"nested deeper than {max_depth} levels")])
 
 
 def decode_json(body: bytes | None, type_: type[T], *, limit: int, prefix: str = "") -> T:
     if body is None or body == b"":
-        raise bad_request("A JSON body is required.", [FieldError("(body)", "empty body")])
+        raise RuleViolation("A JSON body is required.", [FieldError("(body)", "empty body")])
     if len(body) > limit:
-        raise too_large(limit)
+        raise InputTooLarge(limit)
     check_depth(body, prefix=prefix)
     try:
         return msgspec.json.decode(body, type=type_)
     except RecursionError:  # defensive: check_depth should make this unreachable
-        raise bad_request("The body nests too deeply.", [FieldError(prefix or "(body)", "nested too deeply")]) from None
+        raise RuleViolation("The body nests too deeply.", [FieldError(prefix or "(body)", "nested too deeply")]) from None
     except msgspec.ValidationError as exc:
-        raise bad_request("The body does not match the schema.", [field_error(exc, prefix)]) from None
+        raise RuleViolation("The body does not match the schema.", [field_error(exc, prefix)]) from None
     except msgspec.DecodeError as exc:
-        raise bad_request("The body is not valid JSON.", [FieldError("(body)", str(exc))]) from None
+        raise RuleViolation("The body is not valid JSON.", [FieldError("(body)", str(exc))]) from None
     except UnicodeDecodeError:  # msgspec raises this (not DecodeError) for invalid UTF-8 in strings
-        raise bad_request("The body is not valid UTF-8.", [FieldError("(body)", "invalid UTF-8")]) from None
+        raise RuleViolation("The body is not valid UTF-8.", [FieldError("(body)", "invalid UTF-8")]) from None
 
 
 def convert(data: Any, type_: type[T], *, what: str = "body", prefix: str = "") -> T:
@@ -84,8 +84,4 @@ def convert(data: Any, type_: type[T], *, what: str = "body", prefix: str = "") 
     try:
         return msgspec.convert(data, type=type_, strict=False)
     except msgspec.ValidationError as exc:
-        raise bad_request(f"The {what} does not match the schema.", [field_error(exc, prefix)]) from None
-
-
-def problem_errors(problem: ProblemError) -> list[dict[str, str]]:
-    return [e.to_dict() for e in problem.errors] or [{"field": "(body)", "message": problem.detail}]
+        raise RuleViolation(f"The {what} does not match the schema.", [field_error(exc, prefix)]) from None

@@ -28,7 +28,10 @@ import re
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
+
+from chalicelib.ports import DestinationRefused
 
 Resolver = Callable[[str, int], Sequence[str]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -61,14 +64,6 @@ REFUSED_IPV6 = (
 )
 
 
-class DestinationRefused(Exception):
-    """The URL must not be requested; `reason` says why (safe to show to the subscriber)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 class DestinationUnresolved(DestinationRefused):
     """The host name did not resolve (NXDOMAIN, no address, resolver failure)."""
 
@@ -86,7 +81,7 @@ def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(_sockaddr_text(info[4]) for info in infos))
 
 
-def _sockaddr_text(sockaddr: tuple) -> str:
+def _sockaddr_text(sockaddr: tuple[Any, ...]) -> str:
     if len(sockaddr) >= 4 and sockaddr[3]:  # IPv6 scope id: keep it, the address is then scoped
         return f"{sockaddr[0]}%{sockaddr[3]}"
     return str(sockaddr[0])

@@ -14,25 +14,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any
 
 import msgspec
 
+from chalicelib.ports import FanoutMessage, QueueUnavailable
+
 LOG = logging.getLogger("beatline.fanout")
-
-
-class FanoutMessage(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=False):
-    """One unit of fan-out work: some cells of the subscription index (`cells` mode) or the
-    audience of an earlier message (`audience` mode: Update/Cancel), from a position."""
-
-    alert_id: str
-    revision: int
-    mode: str = "cells"  # cells|audience
-    cells: list[str] = []
-    cell_index: int = 0
-    shard: int = 0  # audience mode: which delivery shard (see store.deliveries.DELIVERY_SHARDS)
-    start: dict[str, Any] | None = None
-    message: str | None = None  # conversation mode: the team message to push (alert_id = conversation id)
 
 
 def encode(message: FanoutMessage) -> str:
@@ -41,14 +29,6 @@ def encode(message: FanoutMessage) -> str:
 
 def decode(body: str | bytes) -> FanoutMessage:
     return msgspec.json.decode(body, type=FanoutMessage)
-
-
-class FanoutQueue(Protocol):
-    def enqueue(self, messages: list[FanoutMessage]) -> None: ...
-
-
-class QueueUnavailable(Exception):
-    """Some messages could not be enqueued after retries."""
 
 
 class SqsQueue:

@@ -35,13 +35,6 @@ _FAILED_CODES = {"InvalidParameter", "InvalidParameterValue", "ValidationError"}
 _EXISTING_ENDPOINT = re.compile(r"Endpoint (arn:[^\s]+) already exists")
 
 
-def sns_client(region: str | None = None) -> Any:
-    """A boto3 SNS client (boto3 imported here, not at module import)."""
-    import boto3
-
-    return boto3.client("sns", region_name=region)
-
-
 def collapse_id(alert_id: str) -> str:
     """Collapse/replace key for an alert: its id, or a digest if longer than APNs's 64 bytes."""
     if len(alert_id.encode("utf-8")) <= 64:
@@ -150,7 +143,7 @@ class SnsChannel:
         self._client = client
         self._clock = clock
 
-    def send(self, target: dict, notification: Notification) -> SendOutcome:
+    def send(self, target: dict[str, Any], notification: Notification) -> SendOutcome:
         endpoint_arn = target.get("endpoint_arn")
         platform = target.get("platform")
         if not endpoint_arn or platform not in PLATFORMS:
@@ -179,19 +172,19 @@ def create_platform_endpoint(client: Any, platform_app_arn: str, token: str) -> 
     from botocore.exceptions import ClientError
 
     try:
-        arn = client.create_platform_endpoint(PlatformApplicationArn=platform_app_arn, Token=token)["EndpointArn"]
+        arn = str(client.create_platform_endpoint(PlatformApplicationArn=platform_app_arn, Token=token)["EndpointArn"])
     except ClientError as exc:
         match = _EXISTING_ENDPOINT.search(exc.response.get("Error", {}).get("Message", ""))
         if exc.response.get("Error", {}).get("Code") != "InvalidParameter" or not match:
             raise
-        arn = match.group(1)
+        arn = str(match.group(1))
     try:
         attributes = client.get_endpoint_attributes(EndpointArn=arn)["Attributes"]
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "NotFound":
             raise
         # Deleted between the two calls: create afresh.
-        return client.create_platform_endpoint(PlatformApplicationArn=platform_app_arn, Token=token)["EndpointArn"]
+        return str(client.create_platform_endpoint(PlatformApplicationArn=platform_app_arn, Token=token)["EndpointArn"])
     if attributes.get("Token") != token or str(attributes.get("Enabled", "true")).lower() != "true":
         client.set_endpoint_attributes(EndpointArn=arn, Attributes={"Token": token, "Enabled": "true"})
     return arn
@@ -206,3 +199,22 @@ def delete_platform_endpoint(client: Any, endpoint_arn: str) -> None:
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "NotFound":
             raise
+
+
+class SnsEndpoints:
+    """The EndpointRegistrar port on SNS: a client per call (boto3 imported on first use, so moto's
+    mocks and the Lambda's region both apply)."""
+
+    def __init__(self, region: str | None) -> None:
+        self._region = region
+
+    def _client(self) -> Any:
+        import boto3
+
+        return boto3.client("sns", region_name=self._region)
+
+    def create(self, platform_app_arn: str, token: str) -> str:
+        return create_platform_endpoint(self._client(), platform_app_arn, token)
+
+    def delete(self, endpoint_arn: str) -> None:
+        delete_platform_endpoint(self._client(), endpoint_arn)

@@ -26,13 +26,13 @@ from chalicelib.clock import Clock, system_clock
 from chalicelib.domain.alerts import Notification
 from chalicelib.notify.channels import SendOutcome
 from chalicelib.notify.egress import (
-    DestinationRefused,
     DestinationUnresolved,
     EgressGuard,
     EgressPolicy,
     UnsafeAddress,
 )
 from chalicelib.notify.payloads import ttl_seconds, webpush_body
+from chalicelib.ports import DestinationRefused
 
 URGENCY_BY_SEVERITY = {"Extreme": "high", "Severe": "high", "Moderate": "normal", "Minor": "low", "Unknown": "low"}
 VAPID_TOKEN_LIFETIME = timedelta(hours=12)  # RFC 8292 allows <= 24 h; 12 h leaves room for clock skew
@@ -151,7 +151,7 @@ class VapidSigner:
                 return cached[1]
             expires = now + VAPID_TOKEN_LIFETIME
             claims = {"sub": self._subject, "aud": origin, "exp": int(expires.timestamp())}
-            headers = self._vapid.sign(claims)
+            headers: dict[str, str] = self._vapid.sign(claims)
             self._cache[origin] = (expires, headers)
             return headers
 
@@ -213,7 +213,7 @@ class WebPushChannel:
         """Urgency and Topic (TTL is passed to pywebpush separately)."""
         return {"Urgency": push_urgency(notification.severity), "Topic": push_topic(notification.alert_id)}
 
-    def send(self, target: dict, notification: Notification) -> SendOutcome:
+    def send(self, target: dict[str, Any], notification: Notification) -> SendOutcome:
         subscription = target.get("subscription", target)
         if subscription_problem(subscription) is not None:
             return SendOutcome.GONE

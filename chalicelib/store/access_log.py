@@ -7,16 +7,24 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from pynamodb.expressions.condition import Condition
+
 from chalicelib.domain.access import AccessEntryOut, AccessRecord
-from chalicelib.settings import SETTINGS
 from chalicelib.store.errors import translate_store_errors
 from chalicelib.store.models import AccessLogModel
 from chalicelib.store.paging import walk_partitions
 
+# How long an entry is kept (TTL): BEATLINE_ACCESS_LOG_RETENTION_DAYS, set by `bind` (the bootstrap).
+_binding: dict[str, timedelta] = {"retention": timedelta(days=2190)}
+
+
+def bind(retention: timedelta) -> None:
+    _binding["retention"] = retention
+
 
 def to_model(record: AccessRecord, retention: timedelta | None = None) -> AccessLogModel:
-    """The item; it expires (TTL) `retention` (default: the setting) after the access."""
-    kept = retention if retention is not None else timedelta(days=SETTINGS.access_log_retention_days)
+    """The item; it expires (TTL) `retention` (default: the bound setting) after the access."""
+    kept = retention if retention is not None else _binding["retention"]
     return AccessLogModel(
         day=record.day,
         at_id=record.at_id,
@@ -33,7 +41,7 @@ def to_model(record: AccessRecord, retention: timedelta | None = None) -> Access
     )
 
 
-def append_condition():
+def append_condition() -> Condition:
     """Puts never overwrite an existing entry."""
     return AccessLogModel.at_id.does_not_exist()
 

@@ -11,7 +11,8 @@ import msgspec
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.clock import parse_rfc3339
-from chalicelib.domain.alert_records import AlertRecord, Content, PendingUpdate, StoredArea
+from chalicelib.domain.alerts import AlertRecord, Content, PendingUpdate, StoredArea
+from chalicelib.ports import StaleAlert
 from chalicelib.store.errors import error_code, translate_store_errors
 from chalicelib.store.models import AlertCellModel, AlertModel
 from chalicelib.store.paging import walk_partitions
@@ -20,10 +21,6 @@ RETENTION = timedelta(days=730)  # alert items (not personal data) are kept two 
 PUBLIC_SCOPE = "force"
 PUBLIC_STATUSES = ("published", "cancelled")  # in the feed's sparse GSI until `expires`
 FIGURES = ("targeted", "sent", "failed", "read", "responses")
-
-
-class StaleAlert(Exception):
-    """The alert changed state meanwhile (a concurrent approve/update/cancel)."""
 
 
 def _to_model(record: AlertRecord) -> AlertModel:
@@ -125,7 +122,7 @@ def add_figures(alert_id: str, deltas: Mapping[str, int]) -> None:
 
 
 @translate_store_errors
-def team_page(team: str, *, status_filter: Any, limit: int, start: dict | None) -> tuple[list[AlertRecord], dict | None]:
+def team_page(team: str, *, status_filter: Any, limit: int, start: dict[str, Any] | None) -> tuple[list[AlertRecord], dict[str, Any] | None]:
     results = AlertModel.by_team.query(team, scan_index_forward=False, filter_condition=status_filter,
                                        limit=limit, page_size=limit, last_evaluated_key=start)
     records = [from_model(m) for m in results]

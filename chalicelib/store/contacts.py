@@ -12,23 +12,26 @@ import json
 import random
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import history, stats_keys
 from chalicelib.domain.access import AccessRecord
-from chalicelib.domain.contacts import Change, ContactRecord
+from chalicelib.domain.contact_schemas import Change
+from chalicelib.domain.contacts import ContactRecord
 from chalicelib.domain.engagement import ItemUpdate
+from chalicelib.ports import ConditionFailed, StoreUnavailable, SubscriberGone, WordHolder
+from chalicelib.ports import ContactPage as Page
 from chalicelib.store import access_log
 from chalicelib.store import subscribers as subscriber_store
-from chalicelib.store.errors import StoreUnavailable, translate_store_errors
+from chalicelib.store import words as word_store
+from chalicelib.store.errors import translate_store_errors
 from chalicelib.store.models import AmendmentModel, ContactModel, StatCounterModel
-from chalicelib.store.words import WordHolder
 
 # Transactions touching a hot counter can be cancelled with TransactionConflict when another
 # transaction holds it; retry those with jittered backoff (they are not client errors).
@@ -40,29 +43,6 @@ COUNTER_SHARDS = 8
 
 # Cancellation reasons that mean "the store is busy", not "your request is wrong".
 THROTTLE_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
-
-
-class SubscriberGone(Exception):
-    """A reply's author was erased (or is being erased): its words are not stored."""
-
-
-class ConditionFailed(Exception):
-    """The write's precondition did not hold (the id exists, or the version is stale).
-
-    `existing` is the item that failed the condition when the write asked for it back
-    (ReturnValuesOnConditionCheckFailure=ALL_OLD), so telling a retry from a conflict costs no
-    second round trip.
-    """
-
-    def __init__(self, existing: ContactRecord | None = None) -> None:
-        super().__init__("condition failed")
-        self.existing = existing
-
-
-@dataclass(frozen=True)
-class Page:
-    records: list[ContactRecord]
-    position: dict[str, Any] | None
 
 
 def _connection() -> Connection:
@@ -79,7 +59,7 @@ def to_model(record: ContactRecord) -> ContactModel:
         direction=record.direction, thread_ref=record.thread_ref,
         handle_pseudonym=record.handle_pseudonym, area_id=record.area_id,
         expires_at=record.expires_at, author_role=record.author_role,
-        **history.index_attributes(record),
+        **history.index_attributes(record),  # type: ignore[arg-type]  # str | None attributes, by name
     )
 
 
@@ -168,7 +148,7 @@ def create(
         if words is not None:
             item, condition = subscriber_store.accepts_words_condition(words.subscriber_id)
             tx.condition_check(type(item), item.id, condition=condition)
-            tx.save(words.model())
+            tx.save(word_store.holder_model(words))
         _add_counters(tx, deltas, counter_shard(record.id))
         _add_engagement(tx, engagement)
 
@@ -291,6 +271,7 @@ def list_contacts(
 ) -> Page:
     """Newest first, by author (own contacts) or by team (a supervisor's view)."""
     index, hash_key = (ContactModel.by_author, author) if author else (ContactModel.by_team, team)
+    range_condition: Condition | None
     if occurred_from and occurred_to:
         range_condition = ContactModel.occurred_at.between(occurred_from, occurred_to)
     elif occurred_from:

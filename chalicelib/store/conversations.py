@@ -13,7 +13,6 @@ import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -23,12 +22,13 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain import conversations as rules
 from chalicelib.domain import stats_keys
 from chalicelib.domain.access import AccessRecord
-from chalicelib.domain.contacts import ContactRecord
 from chalicelib.domain.conversations import Conversation, Message
+from chalicelib.ports import ConversationExists, MessageExists, ResidentGone, StoreUnavailable, VersionChanged, Write
 from chalicelib.store import access_log
 from chalicelib.store import contacts as contact_store
 from chalicelib.store import subscribers as subscriber_store
-from chalicelib.store.errors import StoreUnavailable, error_code, translate_store_errors
+from chalicelib.store import words as word_store
+from chalicelib.store.errors import error_code, translate_store_errors
 from chalicelib.store.models import (
     ContactModel,
     ConversationModel,
@@ -36,40 +36,8 @@ from chalicelib.store.models import (
     MessageModel,
     StatCounterModel,
 )
-from chalicelib.store.words import WordHolder
 
 MESSAGES_SHOWN = 500  # a conversation read returns at most this many messages (oldest first)
-
-
-class ConversationExists(Exception):
-    def __init__(self, existing: Conversation | None) -> None:
-        super().__init__("conversation exists")
-        self.existing = existing
-
-
-class MessageExists(Exception):
-    def __init__(self, existing: Message | None) -> None:
-        super().__init__("message exists")
-        self.existing = existing
-
-
-class ResidentGone(Exception):
-    """The resident was erased (or is being erased): its words are not stored."""
-
-
-class VersionChanged(Exception):
-    """The conversation changed since it was read (another message or a close landed first)."""
-
-
-@dataclass(frozen=True)
-class Write:
-    """Everything one message writes besides the message and the conversation."""
-
-    contact: ContactRecord
-    audit: AccessRecord
-    figures: Mapping[tuple[str, str], int]
-    inbox: tuple[str, str, str, datetime] | None = None  # (subscriber_id, sort_key, item_json, expires)
-    words: WordHolder | None = None  # a resident message: indexed for erasure, refused while erasing
 
 
 @dataclass
@@ -91,7 +59,7 @@ class _Tx:
         self.tx.update(model, actions=actions, condition=condition, return_values=return_values)
         self.updates.append(label)
 
-    def check(self, label: str, model: Model, condition: Any) -> None:
+    def check(self, label: str, model: Any, condition: Any) -> None:
         self.tx.condition_check(type(model), model.id, condition=condition)
         self.checks.append(label)
 
@@ -163,24 +131,24 @@ def _add_side_items(tx: _Tx, write: Write) -> None:
         subscriber_id, sort_key, item, expires = write.inbox
         tx.put("inbox", InboxModel(subscriber_id=subscriber_id, sort_key=sort_key, item=item, expires_at=expires))
     if write.words is not None:
-        item, condition = subscriber_store.accepts_words_condition(write.words.subscriber_id)
-        tx.check("subscriber", item, condition)
-        tx.put("words", write.words.model())
+        subscriber_item, condition = subscriber_store.accepts_words_condition(write.words.subscriber_id)
+        tx.check("subscriber", subscriber_item, condition)
+        tx.put("words", word_store.holder_model(write.words))
     shard = contact_store.counter_shard(write.contact.id)
     counters = stats_keys.with_period_grains(dict.fromkeys(write.contact.counter_keys(), 1))
     _add_counters(tx, {**counters, **write.figures}, shard)
 
 
-def _failure(exc: TransactWriteError, labels: list[str]) -> tuple[str | None, dict | None, list[str]]:
+def _failure(exc: TransactWriteError, labels: list[str]) -> tuple[str | None, dict[str, Any] | None, list[str]]:
     reasons = list(exc.cancellation_reasons or [])
     codes = [getattr(r, "code", None) for r in reasons]
     for label, reason, code in zip(labels, reasons, codes, strict=False):
         if code == "ConditionalCheckFailed":
-            return label, getattr(reason, "raw_item", None), codes
-    return None, None, [c for c in codes if c]
+            return label, getattr(reason, "raw_item", None), [str(c) for c in codes if c]
+    return None, None, [str(c) for c in codes if c]
 
 
-def _commit(build: Callable[[_Tx], None]) -> tuple[str, dict | None] | None:
+def _commit(build: Callable[[_Tx], None]) -> tuple[str, dict[str, Any] | None] | None:
     """Run the transaction (conflicts retried with jitter). None when committed, else the label
     of the item whose condition failed and the old item DynamoDB returned for it."""
     for attempt in range(contact_store.CONFLICT_RETRIES + 1):

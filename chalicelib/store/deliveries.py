@@ -7,30 +7,16 @@ redelivered SQS batch sends nothing twice, and a retried batch re-sends only wha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.ports import Claim, Held, Wanted
 from chalicelib.store.errors import error_code, translate_store_errors
 from chalicelib.store.models import AlertModel, DeliveryModel
-
-
-@dataclass(frozen=True)
-class Claim:
-    subscriber_id: str
-    previous_state: str | None  # None: first claim of any message of this alert for the subscriber
-    previous_revision: int | None
-
-
-@dataclass(frozen=True)
-class Held:
-    alert_id: str
-    subscriber_id: str
-    revision: int
-
 
 DELIVERY_SHARDS = 64  # see docs/fanout.md: 1M claims in 60 s at 2 WCU each needs > 33 partitions
 
@@ -107,7 +93,7 @@ def mark(alert_id: str, subscriber_id: str, revision: int, state: str) -> None:
 
 
 @translate_store_errors
-def audience_page(alert_id: str, shard: int, limit: int, start: dict | None) -> tuple[list[str], dict | None]:
+def audience_page(alert_id: str, shard: int, limit: int, start: dict[str, Any] | None) -> tuple[list[str], dict[str, Any] | None]:
     """Subscribers an alert reached in one shard (its delivery records): an Update's or Cancel's audience."""
     results = DeliveryModel.query(shard_key(alert_id, shard), limit=limit, page_size=limit, last_evaluated_key=start,
                                   attributes_to_get=["alert_shard", "subscriber_id", "state"])
@@ -180,56 +166,72 @@ TRANSACTION_ITEMS = 100  # TransactWriteItems limit
 
 
 @translate_store_errors
-def claim_many(alert_id: str, revision: int, wanted: list[tuple[str, str, tuple[str, str] | None]], *,
+def claim_many(alert_id: str, revision: int, wanted: list[Wanted], *,
                now_text: str, expires_at: datetime) -> dict[str, Claim]:
     """Claim many deliveries of message `revision` with TransactWriteItems (100 per call), each
     conditional on being new to this message; those whose condition fails (already claimed, or a
     recorded `retry`) go through `claim` one by one, which also reclaims retries. Returns the
     subscribers claimed now. All-or-nothing per transaction is fine here: a cancelled transaction
     tells which item failed its condition, and the rest are re-submitted."""
-    import random
-    import time
-
     claims: dict[str, Claim] = {}
-    first = revision == 0
-    pending = list(wanted)
-    individually: list[tuple[str, str, tuple[str, str] | None]] = []
-    conn = DeliveryModel._get_connection().connection
-    for offset in range(0, len(pending), TRANSACTION_ITEMS):
-        group = pending[offset:offset + TRANSACTION_ITEMS]
-        for attempt in range(6):
-            if not group:
-                break
-            try:
-                with TransactWrite(connection=conn) as tx:
-                    for subscriber_id, state, release in group:
-                        actions = [DeliveryModel.alert_id.set(alert_id),
-                                   DeliveryModel.revision.set(revision), DeliveryModel.state.set(state),
-                                   DeliveryModel.claimed_at.set(now_text), DeliveryModel.expires_at.set(expires_at),
-                                   DeliveryModel.attempts.set(1)]
-                        if release:
-                            actions += [DeliveryModel.release_bucket.set(release[0]),
-                                        DeliveryModel.release_key.set(release[1])]
-                        condition = (DeliveryModel.alert_shard.does_not_exist() if first
-                                     else DeliveryModel.revision < revision)
-                        tx.update(_item(alert_id, subscriber_id),
-                                  actions=actions, condition=condition)
-                for subscriber_id, _, _ in group:
-                    claims[subscriber_id] = Claim(subscriber_id, None if first else "claimed", None if first else revision - 1)
-                group = []
-            except TransactWriteError as exc:
-                codes = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
-                if not codes or len(codes) != len(group):
-                    raise
-                failed = {i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"}
-                individually += [item for i, item in enumerate(group) if i in failed]
-                group = [item for i, item in enumerate(group) if i not in failed]
-                if not failed:  # conflicts with a concurrent transaction: back off and retry
-                    time.sleep(min(0.5, 0.02 * 2**attempt) * random.random())  # noqa: S311 - jitter
-        individually += group  # still conflicting after retries: fall back to single claims
+    individually: list[Wanted] = []
+    for offset in range(0, len(wanted), TRANSACTION_ITEMS):
+        group = wanted[offset:offset + TRANSACTION_ITEMS]
+        individually += _claim_group(alert_id, revision, group, claims, now_text=now_text, expires_at=expires_at)
     for subscriber_id, state, release in individually:
         result = claim(alert_id, subscriber_id, revision, state=state, now_text=now_text,
                        expires_at=expires_at, release=release)
         if result is not None:
             claims[subscriber_id] = result
     return claims
+
+
+def _claim_group(alert_id: str, revision: int, group: list[Wanted], claims: dict[str, Claim], *,
+                 now_text: str, expires_at: datetime) -> list[Wanted]:
+    """One group in transactions, retried with jitter on conflicts; adds what it claimed to
+    `claims` and returns the items left for single claims (condition failed, or still conflicting)."""
+    import random
+    import time
+
+    first = revision == 0
+    individually: list[Wanted] = []
+    for attempt in range(6):
+        if not group:
+            break
+        try:
+            _transact_claims(alert_id, revision, group, now_text=now_text, expires_at=expires_at)
+        except TransactWriteError as exc:
+            failed = _condition_failures(exc, len(group))
+            individually += [item for i, item in enumerate(group) if i in failed]
+            group = [item for i, item in enumerate(group) if i not in failed]
+            if not failed:  # conflicts with a concurrent transaction: back off and retry
+                time.sleep(min(0.5, 0.02 * 2**attempt) * random.random())  # noqa: S311 - jitter
+            continue
+        for subscriber_id, _, _ in group:
+            claims[subscriber_id] = Claim(subscriber_id, None if first else "claimed", None if first else revision - 1)
+        group = []
+    return individually + group  # still conflicting after retries: fall back to single claims
+
+
+def _condition_failures(exc: TransactWriteError, size: int) -> set[int]:
+    """Indexes of the items whose condition failed (re-raises what is not a per-item cancellation)."""
+    codes = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+    if not codes or len(codes) != size:
+        raise exc
+    return {i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"}
+
+
+def _transact_claims(alert_id: str, revision: int, group: list[Wanted], *, now_text: str,
+                     expires_at: datetime) -> None:
+    first = revision == 0
+    conn = DeliveryModel._get_connection().connection
+    with TransactWrite(connection=conn) as tx:
+        for subscriber_id, state, release in group:
+            actions: list[Action] = [
+                DeliveryModel.alert_id.set(alert_id), DeliveryModel.revision.set(revision),
+                DeliveryModel.state.set(state), DeliveryModel.claimed_at.set(now_text),
+                DeliveryModel.expires_at.set(expires_at), DeliveryModel.attempts.set(1)]
+            if release:
+                actions += [DeliveryModel.release_bucket.set(release[0]), DeliveryModel.release_key.set(release[1])]
+            condition = DeliveryModel.alert_shard.does_not_exist() if first else DeliveryModel.revision < revision
+            tx.update(_item(alert_id, subscriber_id), actions=actions, condition=condition)

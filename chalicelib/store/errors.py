@@ -9,6 +9,8 @@ from typing import ParamSpec, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
+from chalicelib.ports import StoreUnavailable
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -22,17 +24,14 @@ THROTTLE_CODES = frozenset({
 })
 
 
-class StoreUnavailable(Exception):
-    """The store throttled, timed out or could not be reached after botocore's retries."""
-
-
 def error_code(exc: BaseException) -> str | None:
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if isinstance(current, ClientError):
-            return current.response.get("Error", {}).get("Code")
+            code = current.response.get("Error", {}).get("Code")
+            return None if code is None else str(code)
         current = getattr(current, "cause", None) or current.__cause__
     return None
 

@@ -7,19 +7,13 @@ returned. A page walks month partitions newest first until it is full.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.history import Plan
+from chalicelib.ports import RowPage
 from chalicelib.store.errors import translate_store_errors
 from chalicelib.store.models import ContactModel
 from chalicelib.store.paging import walk_partitions
-
-
-@dataclass(frozen=True)
-class RowPage:
-    rows: list[str]  # the stored pseudonymisable rows (JSON), newest first
-    position: dict[str, Any] | None
 
 
 def _index(name: str) -> Any:
@@ -52,4 +46,3 @@ def contacts_page(
 
     rows, next_position = walk_partitions(months, position, limit, query_month, lambda item: item.hrow)
     return RowPage(rows, next_position)
-    return RowPage(rows, None)

@@ -9,14 +9,12 @@ from typing import Any
 
 import msgspec
 from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.condition import Condition
 
 from chalicelib.domain.subscribers import Preferences, QuietHours, SubscriberRecord
+from chalicelib.ports import NotFound
 from chalicelib.store.errors import error_code, translate_store_errors
 from chalicelib.store.models import InboxModel, SubscriberModel, SubscriptionModel
-
-
-class NotFound(Exception):
-    pass
 
 
 def _to_model(record: SubscriberRecord) -> SubscriberModel:
@@ -97,7 +95,7 @@ def mark_erasing(subscriber_id: str) -> None:
             raise
 
 
-def accepts_words_condition(subscriber_id: str) -> tuple[SubscriberModel, object]:
+def accepts_words_condition(subscriber_id: str) -> tuple[SubscriberModel, Condition]:
     """(item, condition) for a TransactWrite condition check: the subscriber exists and is not
     being erased."""
     return (SubscriberModel(id=subscriber_id),
@@ -127,7 +125,7 @@ def downgrade_to_inbox(subscriber_id: str, gone_type: str) -> None:
 
 
 @translate_store_errors
-def write_index(subscriber_id: str, cells: Iterable[str], shapes: list[dict], expires_at: Any) -> None:
+def write_index(subscriber_id: str, cells: Iterable[str], shapes: list[dict[str, Any]], expires_at: Any) -> None:
     text = json.dumps(shapes, separators=(",", ":"))
     all_cells = sorted(cells)
     with SubscriptionModel.batch_write() as batch:
@@ -144,7 +142,7 @@ def delete_index(subscriber_id: str, cells: Iterable[str]) -> None:
 
 
 @translate_store_errors
-def index_page(cell: str, limit: int, start: dict | None) -> tuple[list[tuple[str, list[dict], list[str]]], dict | None]:
+def index_page(cell: str, limit: int, start: dict[str, Any] | None) -> tuple[list[tuple[str, list[dict[str, Any]], list[str]]], dict[str, Any] | None]:
     """One page of the cell index: (subscriber_id, shapes, cells) triples, and where to continue."""
     results = SubscriptionModel.query(cell, limit=limit, page_size=limit, last_evaluated_key=start)
     items = [(m.subscriber_id, json.loads(m.shapes), list(m.cells or [cell])) for m in results]
@@ -160,7 +158,7 @@ def put_inbox(entries: Iterable[tuple[str, str, str, Any]]) -> None:
 
 
 @translate_store_errors
-def inbox_page(subscriber_id: str, limit: int, start: dict | None) -> tuple[list[dict], dict | None]:
+def inbox_page(subscriber_id: str, limit: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     results = InboxModel.query(subscriber_id, scan_index_forward=False, limit=limit, page_size=limit,
                                last_evaluated_key=start, consistent_read=True)
     items = [json.loads(m.item) for m in results]

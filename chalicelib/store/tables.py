@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pynamodb.models import Model
 
+from chalicelib.store.bootstrap import bind_store
 from chalicelib.store.models import ALL_MODELS
 
+if TYPE_CHECKING:
+    from chalicelib.settings import Settings
 
-def ensure_tables(models: list[type[Model]] | None = None) -> list[str]:
-    """Create each missing table (on-demand billing, TTL enabled); return the names created."""
+
+def ensure_tables(models: list[type[Model]] | None = None, settings: Settings | None = None) -> list[str]:
+    """Create each missing table (on-demand billing, TTL enabled); return the names created.
+    Binds the models first: to `settings`, or (tools, benchmarks) to the environment's settings."""
+    if settings is None:
+        from chalicelib.settings import SETTINGS
+
+        settings = SETTINGS
+    bind_store(settings)
     created = []
     for model in models or ALL_MODELS:
         if not model.exists():

@@ -8,31 +8,16 @@ of an erasure grows with what the resident wrote, never with a table.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
 
+from chalicelib.ports import WordHolder
 from chalicelib.store.errors import translate_store_errors
 from chalicelib.store.models import WordModel
 
 CONTACTS = "contacts"  # ref prefix of a reply contact (its `notes` are the resident's words)
 
 
-@dataclass(frozen=True)
-class WordHolder:
-    """A record about to hold the words of `subscriber_id`, indexed under `owner`."""
-
-    subscriber_id: str
-    owner: str
-    table: str
-    record_id: str
-    expires_at: datetime
-
-    @property
-    def ref(self) -> str:
-        return f"{self.table}#{self.record_id}"
-
-    def model(self) -> WordModel:
-        return WordModel(owner=self.owner, ref=self.ref, expires_at=self.expires_at)
+def holder_model(holder: WordHolder) -> WordModel:
+    return WordModel(owner=holder.owner, ref=holder.ref, expires_at=holder.expires_at)
 
 
 def split_ref(ref: str) -> tuple[str, str]:

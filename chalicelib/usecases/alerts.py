@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import msgspec
 
@@ -13,7 +14,7 @@ from chalicelib.auth import permissions
 from chalicelib.clock import parse_rfc3339, to_rfc3339
 from chalicelib.context import RequestContext
 from chalicelib.domain.access import AccessRecord
-from chalicelib.domain.alert_records import (
+from chalicelib.domain.alerts import (
     ALERT_RESOLUTION,
     MAX_ALERT_DAYS,
     AlertIn,
@@ -24,6 +25,7 @@ from chalicelib.domain.alert_records import (
     AlertUpdateIn,
     Content,
     PendingUpdate,
+    PublicAlert,
     PublicAlertList,
     ReceiptOut,
     ResponseIn,
@@ -36,7 +38,6 @@ from chalicelib.domain.alert_records import (
     published,
     to_public,
 )
-from chalicelib.domain.alerts import PublicAlert
 from chalicelib.domain.cursors import query_fingerprint
 from chalicelib.domain.geometry import AreaMatcher
 from chalicelib.domain.shapes import check_cover_cost, validate_shape
@@ -50,13 +51,10 @@ from chalicelib.errors import (
     not_found,
     unprocessable,
 )
-from chalicelib.notify.queue import FanoutMessage, QueueUnavailable
+from chalicelib.ports import FanoutMessage, QueueUnavailable, StaleAlert
 from chalicelib.services import Services
-from chalicelib.store import alerts as alert_store
-from chalicelib.store import areas as area_store
-from chalicelib.store import deliveries as delivery_store
+from chalicelib.usecases.residents import resident_name
 from chalicelib.usecases.subscribers import current as current_subscriber
-from chalicelib.usecases.subscribers import resident_name
 
 CELLS_PER_MESSAGE = 4  # fan-out messages per alert = cells / 4 (see docs/fanout.md)
 RESPONDER = "system:beatline-residents"  # author of reply contacts; the resident is a pseudonym
@@ -68,7 +66,7 @@ def _team(ctx: RequestContext) -> str:
     return ctx.caller.team
 
 
-def _check_expiry(expires_at, ctx: RequestContext, field: str = "expires_at") -> str:
+def _check_expiry(expires_at: datetime, ctx: RequestContext, field: str = "expires_at") -> str:
     if expires_at <= ctx.now:
         raise bad_request("The alert would already be expired.", [FieldError(field, "must be in the future")])
     if expires_at > ctx.now + timedelta(days=MAX_ALERT_DAYS):
@@ -76,7 +74,7 @@ def _check_expiry(expires_at, ctx: RequestContext, field: str = "expires_at") ->
     return to_rfc3339(expires_at)
 
 
-def _area(body: AlertIn, team: str) -> StoredArea:
+def _area(svc: Services, body: AlertIn, team: str) -> StoredArea:
     from chalicelib.domain.shapes import Shape
     from chalicelib.domain.subscribers import AreaRefIn, decode_area_item
 
@@ -86,7 +84,7 @@ def _area(body: AlertIn, team: str) -> StoredArea:
             area_id = str(uuid.UUID(area_in.area_id))
         except ValueError:
             raise bad_request("Unknown area.", [FieldError("area.area_id", "must be a UUID")]) from None
-        area = area_store.get(area_id)
+        area = svc.store.areas.get(area_id)
         if area is None:
             raise bad_request("Unknown area.", [FieldError("area.area_id", "no such area")])
         if area.team != team:
@@ -97,17 +95,25 @@ def _area(body: AlertIn, team: str) -> StoredArea:
     return StoredArea(shape=area_in, name="Custom area")
 
 
-def _check_translations(language: str, translations: dict | None) -> None:
+def _check_translations(language: str, translations: dict[str, Any] | None) -> None:
     if translations and language.lower() in {t.lower() for t in translations}:
         raise bad_request("A translation repeats the original language.",
                           [FieldError(f"translations.{language}", "is the alert's own language")])
+
+
+def _reread(svc: Services, alert_id: str) -> AlertRecord:
+    """The alert as stored after a write (counters and messages included)."""
+    record = svc.store.alerts.get(alert_id)
+    if record is None:  # deleted between the write and the read: nothing left to show
+        raise not_found("No such alert.")
+    return record
 
 
 def draft(svc: Services, ctx: RequestContext, body: AlertIn) -> AlertOut:
     team = _team(ctx)
     expires = _check_expiry(body.expires_at, ctx)
     _check_translations(body.language, body.translations)
-    area = _area(body, team)
+    area = _area(svc, body, team)
     stamp = to_rfc3339(ctx.now)
     record = AlertRecord(
         id=str(uuid.uuid4()), team=team, author=ctx.caller.sub, status="draft", revision=0, msg_type="Alert",
@@ -119,26 +125,26 @@ def draft(svc: Services, ctx: RequestContext, body: AlertIn) -> AlertOut:
         area=area, cells=tuple(sorted(svc.cover(area.shape, ALERT_RESOLUTION))), expires=expires,
         created_at=stamp, updated_at=stamp,
     )
-    alert_store.create(record)
+    svc.store.alerts.create(record)
     return record.to_out(ctx.now)
 
 
-def _visible(ctx: RequestContext, alert_id: str) -> AlertRecord:
+def _visible(svc: Services, ctx: RequestContext, alert_id: str) -> AlertRecord:
     """Staff of the alert's team; everyone else gets a 404."""
     try:
         alert_id = str(uuid.UUID(alert_id))
     except ValueError:
         raise not_found("No such alert.") from None
-    record = alert_store.get(alert_id)
+    record = svc.store.alerts.get(alert_id)
     if record is None or record.team != ctx.caller.team:
         raise not_found("No such alert.")
     return record
 
 
-def _replace(old: AlertRecord, new: AlertRecord) -> None:
+def _replace(svc: Services, old: AlertRecord, new: AlertRecord) -> None:
     try:
-        alert_store.replace(old, new)
-    except alert_store.StaleAlert:
+        svc.store.alerts.replace(old, new)
+    except StaleAlert:
         raise conflict("The alert changed meanwhile; read it again.") from None
 
 
@@ -163,7 +169,7 @@ def _enqueue_cells(svc: Services, record: AlertRecord) -> None:
 def approve(svc: Services, ctx: RequestContext, alert_id: str, proposal: str | None = None) -> AlertOut:
     """Publish a draft (Alert) or a published alert's pending update (Update). Two people see every
     word: the approver is never the draft's author nor the update's proposer (403)."""
-    record = _visible(ctx, alert_id)
+    record = _visible(svc, ctx, alert_id)
     if not permissions.is_team_supervisor(ctx.caller, record.team):
         raise forbidden("Only a supervisor of the alert's team may approve it.")
     check_transition(record, "approve", ctx.now)
@@ -178,10 +184,10 @@ def _approve_draft(svc: Services, ctx: RequestContext, record: AlertRecord, prop
     if proposal is not None:
         raise conflict("A draft has no pending update; approve it without `proposal`.")
     new = published(record, now=ctx.now, msg_type="Alert", approved_by=ctx.caller.sub)
-    _replace(record, new)
-    alert_store.put_cells(new.id, new.cells, new.expires)
+    _replace(svc, record, new)
+    svc.store.alerts.put_cells(new.id, new.cells, new.expires)
     _enqueue_cells(svc, new)
-    return alert_store.get(new.id).to_out(ctx.now)  # type: ignore[union-attr]
+    return _reread(svc, new.id).to_out(ctx.now)
 
 
 def _check_proposal(ctx: RequestContext, pending: PendingUpdate, proposal: str | None) -> None:
@@ -203,17 +209,17 @@ def _approve_update(svc: Services, ctx: RequestContext, record: AlertRecord, pen
     _check_proposal(ctx, pending, proposal)
     new = published(record, now=ctx.now, msg_type="Update", content=pending.content, expires=pending.expires,
                     approved_by=ctx.caller.sub)
-    _replace(record, new)
+    _replace(svc, record, new)
     if new.expires != record.expires:
-        alert_store.put_cells(new.id, new.cells, new.expires)
-    _enqueue(svc, _audience_messages(new))
-    return alert_store.get(new.id).to_out(ctx.now)  # type: ignore[union-attr]
+        svc.store.alerts.put_cells(new.id, new.cells, new.expires)
+    _enqueue(svc, _audience_messages(svc, new))
+    return _reread(svc, new.id).to_out(ctx.now)
 
 
 def update(svc: Services, ctx: RequestContext, alert_id: str, body: AlertUpdateIn) -> AlertOut:
     """Propose new content for a published alert (202). It replaces any earlier proposal and reaches
     nobody until another supervisor of the team approves it."""
-    record = _visible(ctx, alert_id)
+    record = _visible(svc, ctx, alert_id)
     check_transition(record, "update", ctx.now)
     if not any(getattr(body, f) is not msgspec.UNSET for f in body.__struct_fields__):
         raise bad_request("Nothing to update.", [FieldError("(body)", "give at least one field")])
@@ -224,42 +230,42 @@ def update(svc: Services, ctx: RequestContext, alert_id: str, body: AlertUpdateI
     _check_translations(content.language, content.translations)
     new = propose(record, proposal_id=str(uuid.uuid4()), content=content, expires=expires, by=ctx.caller.sub,
                   now=ctx.now)
-    _replace(record, new)
+    _replace(svc, record, new)
     return new.to_out(ctx.now)
 
 
-def _audience_messages(record: AlertRecord) -> list[FanoutMessage]:
+def _audience_messages(svc: Services, record: AlertRecord) -> list[FanoutMessage]:
     """One message per delivery shard: an Update/Cancel goes to the original audience in parallel."""
     return [FanoutMessage(alert_id=record.id, revision=record.revision, mode="audience", shard=shard)
-            for shard in range(delivery_store.DELIVERY_SHARDS)]
+            for shard in range(svc.store.deliveries.DELIVERY_SHARDS)]
 
 
 def cancel(svc: Services, ctx: RequestContext, alert_id: str) -> AlertOut:
-    record = _visible(ctx, alert_id)
+    record = _visible(svc, ctx, alert_id)
     check_transition(record, "cancel", ctx.now)
     if record.status == "draft":  # withdrawn before publication: nobody to tell
         from dataclasses import replace
 
         new = replace(record, status="cancelled", updated_at=to_rfc3339(ctx.now))
-        _replace(record, new)
+        _replace(svc, record, new)
     else:
         new = published(record, now=ctx.now, msg_type="Cancel")
-        _replace(record, new)
-        alert_store.delete_cells(new.id, new.cells)
-        _enqueue(svc, _audience_messages(new))
-    return alert_store.get(new.id).to_out(ctx.now)  # type: ignore[union-attr]
+        _replace(svc, record, new)
+        svc.store.alerts.delete_cells(new.id, new.cells)
+        _enqueue(svc, _audience_messages(svc, new))
+    return _reread(svc, new.id).to_out(ctx.now)
 
 
 def get_alert(svc: Services, ctx: RequestContext, alert_id: str) -> AlertOut:
-    return _visible(ctx, alert_id).to_out(ctx.now)
+    return _visible(svc, ctx, alert_id).to_out(ctx.now)
 
 
 def list_alerts(svc: Services, ctx: RequestContext, query: AlertListQuery) -> AlertPage:
     team = _team(ctx)
     filters = {"status": query.status, "limit": query.limit, "team": team}
     fingerprint = query_fingerprint("alerts.list", ctx.caller.sub, filters)
-    records, position = alert_store.team_page(
-        team, status_filter=alert_store.status_condition(query.status, to_rfc3339(ctx.now)),
+    records, position = svc.store.alerts.team_page(
+        team, status_filter=svc.store.alerts.status_condition(query.status, to_rfc3339(ctx.now)),
         limit=query.limit, start=svc.cursors.decode(query.cursor, fingerprint),
     )
     return AlertPage(items=[r.to_out(ctx.now) for r in records], next_cursor=svc.cursors.encode(position, fingerprint))
@@ -267,14 +273,14 @@ def list_alerts(svc: Services, ctx: RequestContext, query: AlertListQuery) -> Al
 
 # -- residents -------------------------------------------------------------------------------
 
-def _delivered(ctx: RequestContext, alert_id: str) -> tuple[str, SubscriberRecord]:
+def _delivered(svc: Services, ctx: RequestContext, alert_id: str) -> tuple[str, SubscriberRecord]:
     """(alert id, subscriber) when this alert was delivered to the calling resident; else 404."""
-    subscriber = current_subscriber(ctx)
+    subscriber = current_subscriber(svc, ctx)
     try:
         alert_id = str(uuid.UUID(alert_id))
     except ValueError:
         raise not_found("No such alert.") from None
-    if delivery_store.get(alert_id, subscriber.id) is None:
+    if svc.store.deliveries.get(alert_id, subscriber.id) is None:
         raise not_found("No such alert.")
     return alert_id, subscriber
 
@@ -287,14 +293,12 @@ def _resident_audit(svc: Services, ctx: RequestContext, subscriber: SubscriberRe
 
 
 def read_receipt(svc: Services, ctx: RequestContext, alert_id: str) -> ReceiptOut:
-    alert_id, subscriber = _delivered(ctx, alert_id)
+    alert_id, subscriber = _delivered(svc, ctx, alert_id)
     now_text = to_rfc3339(ctx.now)
-    if not delivery_store.receipt(alert_id, subscriber.id, now_text):
-        existing = delivery_store.get(alert_id, subscriber.id)
+    if not svc.store.deliveries.receipt(alert_id, subscriber.id, now_text):
+        existing = svc.store.deliveries.get(alert_id, subscriber.id)
         now_text = existing.read_at if existing and existing.read_at else now_text
-    from chalicelib.store import access_log
-
-    access_log.append(_resident_audit(svc, ctx, subscriber, "subscriber.receipt", alert_id))
+    svc.store.access_log.append(_resident_audit(svc, ctx, subscriber, "subscriber.receipt", alert_id))
     return ReceiptOut(alert_id=alert_id, read_at=now_text)
 
 
@@ -304,8 +308,8 @@ def respond(svc: Services, ctx: RequestContext, alert_id: str, body: ResponseIn)
     its own secret (`handle_pseudonym` = `rsp_...`), so replies from one resident can be linked
     while it exists, and by nobody after erasure. It is also a message of the resident's conversation with the
     team about the alert (issue 11); the word index records it in the same transaction."""
-    alert_id, _ = _delivered(ctx, alert_id)
-    alert = alert_store.get(alert_id)
+    alert_id, _ = _delivered(svc, ctx, alert_id)
+    alert = svc.store.alerts.get(alert_id)
     if alert is None:
         raise not_found("No such alert.")
     stamp = to_rfc3339(ctx.now)
@@ -315,7 +319,7 @@ def respond(svc: Services, ctx: RequestContext, alert_id: str, body: ResponseIn)
 
     conversation_id, contact_id = reply_to_alert(svc, ctx, alert_id=alert_id, team=alert.team,
                                                  area_id=alert.area.area_id, text=body.message)
-    alert_store.add_figures(alert_id, {"responses": 1})
+    svc.store.alerts.add_figures(alert_id, {"responses": 1})
     return ResponseOut(id=contact_id, alert_id=alert_id, received_at=stamp, conversation_id=conversation_id)
 
 
@@ -325,7 +329,7 @@ def public_alerts(svc: Services, ctx: RequestContext, lat: float, lon: float) ->
     import h3
 
     cell = h3.latlng_to_cell(lat, lon, ALERT_RESOLUTION)
-    records = alert_store.many(alert_store.alerts_in_cell(cell, ctx.now))
+    records = svc.store.alerts.many(svc.store.alerts.alerts_in_cell(cell, ctx.now))
     live = [r for r in records if r.live_at(ctx.now) and AreaMatcher(r.area.shape).contains_point(lat, lon)]
     live.sort(key=lambda r: r.updated_at, reverse=True)
     return PublicAlertList(items=[public_out(r, base_url=svc.settings.public_base_url) for r in live])
@@ -344,7 +348,7 @@ def public_alert(svc: Services, ctx: RequestContext, file: str) -> PublicAlert:
         alert_id = str(uuid.UUID(match.group("id")))
     except ValueError:
         raise not_found("No such alert document.") from None
-    record = alert_store.get(alert_id)
+    record = svc.store.alerts.get(alert_id)
     if record is None or not record.messages or record.status_at(ctx.now) not in ("published", "cancelled"):
         raise not_found("No such alert document.")
     return to_public(record, sender=svc.settings.alert_sender, now=ctx.now)
@@ -362,14 +366,14 @@ def feed(svc: Services, ctx: RequestContext, area_id: str | None) -> bytes:
             area_id = str(uuid.UUID(area_id))
         except ValueError:
             raise not_found("No such area.") from None
-        area = area_store.get(area_id)
+        area = svc.store.areas.get(area_id)
         if area is None:
             raise not_found("No such area.")
         title = f"Beatline alerts: {area.name}"
     else:
         title = "Beatline alerts"
     # Published alerts and the Cancel of cancelled ones, until they (would have) expired.
-    records = [r for r in alert_store.public_live(ctx.now, area_id) if r.status_at(ctx.now) in ("published", "cancelled")]
+    records = [r for r in svc.store.alerts.public_live(ctx.now, area_id) if r.status_at(ctx.now) in ("published", "cancelled")]
     records.sort(key=lambda r: r.updated_at, reverse=True)
     alerts = [to_public(r, sender=svc.settings.alert_sender, now=ctx.now) for r in records]
     base = svc.settings.public_base_url

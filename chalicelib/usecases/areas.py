@@ -12,7 +12,6 @@ from chalicelib.domain.geo import CONTACT_CELL_RESOLUTION
 from chalicelib.domain.shapes import check_cover_cost, validate_shape
 from chalicelib.errors import FieldError, bad_request, not_found
 from chalicelib.services import Services
-from chalicelib.store import areas as area_store
 
 
 def _area_id(raw: str, *, missing_is_404: bool) -> str:
@@ -31,12 +30,12 @@ def put_area(svc: Services, ctx: RequestContext, area_id: str, body: AreaIn) -> 
         id=_area_id(area_id, missing_is_404=False), name=body.name, team=body.team,
         geometry=body.geometry, updated_at=to_rfc3339(ctx.now),
     )
-    created = area_store.put(record)
+    created = svc.store.areas.put(record)
     return (201 if created else 200), record.to_out()
 
 
 def get_area(svc: Services, ctx: RequestContext, area_id: str) -> AreaOut:
-    record = area_store.get(_area_id(area_id, missing_is_404=True))
+    record = svc.store.areas.get(_area_id(area_id, missing_is_404=True))
     if record is None:
         raise not_found("No such area.")
     return record.to_out()
@@ -44,5 +43,5 @@ def get_area(svc: Services, ctx: RequestContext, area_id: str) -> AreaOut:
 
 def list_areas(svc: Services, ctx: RequestContext, query: AreaListQuery) -> AreaList:
     fingerprint = query_fingerprint("areas.list", "public", {"limit": query.limit})
-    records, position = area_store.page(query.limit, svc.cursors.decode(query.cursor, fingerprint))
+    records, position = svc.store.areas.page(query.limit, svc.cursors.decode(query.cursor, fingerprint))
     return AreaList(items=[r.to_out() for r in records], next_cursor=svc.cursors.encode(position, fingerprint))

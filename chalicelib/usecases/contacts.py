@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -13,7 +13,7 @@ from chalicelib.auth import permissions
 from chalicelib.clock import to_rfc3339
 from chalicelib.context import RequestContext
 from chalicelib.domain import engagement, stats_keys
-from chalicelib.domain.contacts import (
+from chalicelib.domain.contact_schemas import (
     AmendmentList,
     AmendmentOut,
     BatchOut,
@@ -24,19 +24,16 @@ from chalicelib.domain.contacts import (
     ContactOut,
     ContactPage,
     ContactPatch,
-    ContactRecord,
-    apply_patch,
-    new_record,
+    OnlineContactIn,
+    StreetContactIn,
 )
+from chalicelib.domain.contacts import ContactRecord, apply_patch, new_record
 from chalicelib.domain.cursors import query_fingerprint
-from chalicelib.domain.validation import decode_json, problem_errors
-from chalicelib.errors import FieldError, ProblemError, bad_request, conflict, forbidden, not_found
+from chalicelib.domain.errors import DomainError
+from chalicelib.domain.validation import decode_json
+from chalicelib.errors import FieldError, ProblemError, as_problem, bad_request, conflict, forbidden, not_found
+from chalicelib.ports import ConditionFailed, StoreUnavailable
 from chalicelib.services import Services
-from chalicelib.store import access_log
-from chalicelib.store import areas as area_store
-from chalicelib.store import contacts as contact_store
-from chalicelib.store.contacts import ConditionFailed
-from chalicelib.store.errors import StoreUnavailable
 
 
 def _author_team(ctx: RequestContext) -> tuple[str, str]:
@@ -48,7 +45,7 @@ def _author_team(ctx: RequestContext) -> tuple[str, str]:
 
 def _engagement_moves(svc: Services, old: ContactRecord | None, new: ContactRecord) -> list[engagement.ItemUpdate]:
     """The distinct-staff counter updates of a create (old None) or an amendment."""
-    return engagement.item_updates(old.engagement() if old else None, new.engagement(),
+    return engagement.item_updates(engagement.activity_of(old) if old else None, engagement.activity_of(new),
                                    svc.pseudonyms.staff, svc.contact_rules.retention)
 
 
@@ -57,23 +54,23 @@ def create_contact(svc: Services, ctx: RequestContext, item: ContactIn) -> tuple
     author, team = _author_team(ctx)
     record = new_record(
         item, author=author, team=team, now=ctx.now, rules=svc.contact_rules,
-        pseudonyms=svc.pseudonyms, area_for_cell=area_store.area_for_cell,
+        pseudonyms=svc.pseudonyms, area_for_cell=svc.store.areas.area_for_cell,
         author_role=engagement.author_role(ctx.caller.roles),
     )
     try:
-        contact_store.create(record, record.counter_keys(), ctx.audit("contact.create", record_id=record.id),
+        svc.store.contacts.create(record, record.counter_keys(), ctx.audit("contact.create", record_id=record.id),
                              engagement=_engagement_moves(svc, None, record))
         return 201, record.to_out()
     except ConditionFailed as failed:
         # The cancellation reason carries the existing item; read it only if a store ever omits it.
-        existing = failed.existing or contact_store.get(record.id)
+        existing = failed.existing or svc.store.contacts.get(record.id)
     if existing is None or existing.content_digest != record.content_digest:
         raise conflict("A different contact with this id already exists.")
     # An identical retry (offline sync resending) writes nothing: the caller is the author (the
     # digest is keyed by author) getting back what it sent, whose creation is already logged.
     # Once amended, the stored contact holds someone else's changes: that read is logged.
     if existing.version > 1:
-        access_log.append(ctx.audit("contact.read", record_id=existing.id))
+        svc.store.access_log.append(ctx.audit("contact.read", record_id=existing.id))
     return 200, existing.to_out()
 
 
@@ -84,6 +81,10 @@ def _item_id(raw: bytes) -> str | None:
         return None
     item_id = value.get("id") if isinstance(value, dict) else None
     return item_id if isinstance(item_id, str) else None
+
+
+def problem_errors(problem: ProblemError) -> list[dict[str, str]]:
+    return [e.to_dict() for e in problem.errors] or [{"field": "(body)", "message": problem.detail}]
 
 
 def _under(prefix: str, errors: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -116,10 +117,13 @@ def sync_batch(svc: Services, ctx: RequestContext, raw_items: list[msgspec.Raw])
         item_id = _item_id(raw)
         prefix = f"contacts[{index}]"
         try:
-            item = decode_json(raw, ContactIn, limit=svc.settings.max_body_bytes, prefix=prefix)
+            item: StreetContactIn | OnlineContactIn = decode_json(
+                raw, cast("type[StreetContactIn | OnlineContactIn]", ContactIn),
+                limit=svc.settings.max_body_bytes, prefix=prefix)
             status, _ = create_contact(svc, ctx, item)
             results[index] = BatchResult(id=str(item.id), status=status)
-        except ProblemError as problem:
+        except (ProblemError, DomainError) as refused:
+            problem = as_problem(refused)
             # Per-item statuses are 201|200|409|400 by contract: an oversized item is bad input.
             status = problem.status if problem.status == 409 else 400
             results[index] = BatchResult(id=item_id, status=status, errors=_under(prefix, problem_errors(problem)))
@@ -146,37 +150,37 @@ def sync_batch(svc: Services, ctx: RequestContext, raw_items: list[msgspec.Raw])
     return BatchOut(results=[r for r in results if r is not None])
 
 
-def _visible(ctx: RequestContext, contact_id: str) -> ContactRecord:
+def _visible(svc: Services, ctx: RequestContext, contact_id: str) -> ContactRecord:
     try:
         contact_id = str(uuid.UUID(contact_id))
     except ValueError:
         raise not_found("No such contact.") from None
-    record = contact_store.get(contact_id)
+    record = svc.store.contacts.get(contact_id)
     if record is None or not permissions.may_see_contact(ctx.caller, record.author, record.team):
         raise not_found("No such contact.")
     return record
 
 
 def get_contact(svc: Services, ctx: RequestContext, contact_id: str) -> ContactOut:
-    record = _visible(ctx, contact_id)
-    access_log.append(ctx.audit("contact.read", record_id=record.id))
+    record = _visible(svc, ctx, contact_id)
+    svc.store.access_log.append(ctx.audit("contact.read", record_id=record.id))
     return record.to_out()
 
 
 def amend_contact(svc: Services, ctx: RequestContext, contact_id: str, patch: ContactPatch) -> ContactOut:
-    record = _visible(ctx, contact_id)
+    record = _visible(svc, ctx, contact_id)
     if patch.version != record.version:
         raise conflict(f"Stale version {patch.version}; the contact is at version {record.version}.")
     amended, changes = apply_patch(
         record, patch, now=ctx.now, rules=svc.contact_rules, pseudonyms=svc.pseudonyms,
-        area_for_cell=area_store.area_for_cell,
+        area_for_cell=svc.store.areas.area_for_cell,
     )
     if not changes:
-        access_log.append(ctx.audit("contact.read", record_id=record.id))
+        svc.store.access_log.append(ctx.audit("contact.read", record_id=record.id))
         return record.to_out()
     deltas = stats_keys.counter_deltas(record.counter_keys(), amended.counter_keys())
     try:
-        contact_store.amend(record, amended, changes, deltas, ctx.audit("contact.amend", record_id=record.id),
+        svc.store.contacts.amend(record, amended, changes, deltas, ctx.audit("contact.amend", record_id=record.id),
                             engagement=_engagement_moves(svc, record, amended))
     except ConditionFailed:
         raise conflict("The contact was amended meanwhile; read it again and retry.") from None
@@ -184,15 +188,15 @@ def amend_contact(svc: Services, ctx: RequestContext, contact_id: str, patch: Co
 
 
 def list_amendments(svc: Services, ctx: RequestContext, contact_id: str) -> AmendmentList:
-    record = _visible(ctx, contact_id)
+    record = _visible(svc, ctx, contact_id)
     items = [
         AmendmentOut(
             version=a["version"], at=a["at"], by=a["by"], by_role=a["by_role"],
             changes=[Change(field=c["field"], old=c["old"], new=c["new"]) for c in a["changes"]],
         )
-        for a in contact_store.amendments(record.id)
+        for a in svc.store.contacts.amendments(record.id)
     ]
-    access_log.append(ctx.audit("contact.amendments.read", record_id=record.id))
+    svc.store.access_log.append(ctx.audit("contact.amendments.read", record_id=record.id))
     return AmendmentList(items=items)
 
 
@@ -213,7 +217,7 @@ def list_contacts(svc: Services, ctx: RequestContext, query: ContactListQuery) -
         "limit": query.limit,
     }
     fingerprint = query_fingerprint("contacts.list", caller.sub, filters)
-    page = contact_store.list_contacts(
+    page = svc.store.contacts.list_contacts(
         author=None if team_view else caller.sub,
         team=caller.team if team_view else None,
         occurred_from=filters["from"],
@@ -222,7 +226,7 @@ def list_contacts(svc: Services, ctx: RequestContext, query: ContactListQuery) -
         limit=query.limit,
         position=svc.cursors.decode(query.cursor, fingerprint),
     )
-    access_log.append(ctx.audit("contact.list", query=filters, row_count=len(page.records)))
+    svc.store.access_log.append(ctx.audit("contact.list", query=filters, row_count=len(page.records)))
     return ContactPage(
         items=[r.to_out() for r in page.records],
         next_cursor=svc.cursors.encode(page.position, fingerprint),

@@ -28,7 +28,6 @@ from chalicelib.domain.conversations import (
     ConversationIn,
     ConversationOut,
     ConversationPage,
-    DomainError,
     FiguresOut,
     FiguresQuery,
     Message,
@@ -38,8 +37,19 @@ from chalicelib.domain.conversations import (
     TeamQueueQuery,
 )
 from chalicelib.domain.cursors import query_fingerprint
+from chalicelib.domain.errors import Conflict, DomainError, NotFound, StateForbids
 from chalicelib.domain.subscribers import ConversationInboxItem
 from chalicelib.errors import FieldError, bad_request, forbidden, unauthorized
+from chalicelib.ports import (
+    ConversationExists,
+    FanoutMessage,
+    MessageExists,
+    QueueUnavailable,
+    ResidentGone,
+    VersionChanged,
+    WordHolder,
+    Write,
+)
 
 LOG = logging.getLogger("beatline.conversations")
 RESPONDER = "system:beatline-residents"  # author of inbound contacts; the resident is a pseudonym
@@ -70,21 +80,22 @@ class Repository(Protocol):
 
 
 def _repo(svc: Any) -> Repository:
-    return svc.conversations
+    repository: Repository = svc.conversations
+    return repository
 
 
 # -- who is asking ---------------------------------------------------------------------------
 
 def _resident_actor(svc: Any, subscriber: Any) -> str:
     """How the access log names a resident: `res_`, keyed by the subscriber's own secret."""
-    from chalicelib.usecases.subscribers import resident_name
+    from chalicelib.usecases.residents import resident_name
 
     return resident_name(svc, subscriber)
 
 
 def _resident_handle(svc: Any, subscriber: Any) -> str:
     """How an inbound contact names a resident (`rsp_`): unrecomputable once erased."""
-    from chalicelib.usecases.subscribers import resident_name
+    from chalicelib.usecases.residents import resident_name
 
     return resident_name(svc, subscriber, "reply")
 
@@ -96,7 +107,6 @@ def _words(svc: Any, ctx: RequestContext, message: Message) -> Any:
     """A resident message is indexed as holding the resident's words (store.words, erasure)."""
     if message.sender != "resident":
         return None
-    from chalicelib.store.words import WordHolder
 
     return WordHolder(subscriber_id=ctx.subscriber.id, owner=_resident_actor(svc, ctx.subscriber), table=MESSAGES,
                       record_id=f"{message.conversation_id}/{message.id}", expires_at=message.expires_at)
@@ -113,7 +123,7 @@ def _parse_id(value: str) -> str:
     try:
         return str(uuid.UUID(value))
     except ValueError:
-        raise DomainError("not_found", "No such conversation.") from None
+        raise NotFound("No such conversation.") from None
 
 
 def _may_see(caller: Principal, subscriber: Any, conv: Conversation) -> bool:
@@ -125,7 +135,7 @@ def _may_see(caller: Principal, subscriber: Any, conv: Conversation) -> bool:
 def _visible(svc: Any, ctx: RequestContext, conversation_id: str) -> Conversation:
     conv = _repo(svc).get(_parse_id(conversation_id))
     if conv is None or not _may_see(ctx.caller, ctx.subscriber, conv):
-        raise DomainError("not_found", "No such conversation.")
+        raise NotFound("No such conversation.")
     return conv
 
 
@@ -181,7 +191,6 @@ def _inbox(conv: Conversation, message: Message) -> tuple[str, str, str, datetim
 
 def _write(svc: Any, ctx: RequestContext, old: Conversation | None, new: Conversation, message: Message,
            action: str, reply: str | None = None) -> Any:
-    from chalicelib.store.conversations import Write  # a plain value object of the port
 
     events = rules.figure_events(old, new, message.sent_at)
     action = "alert.response" if reply is not None else action  # alert replies keep their log action
@@ -206,7 +215,7 @@ def _where(svc: Any, body: ConversationIn) -> tuple[str, str]:
         area_id = _repo(svc).area_at(body.location.lat, body.location.lon)  # type: ignore[union-attr]
     team = _repo(svc).area_team(area_id) if area_id else None
     if area_id is None or team is None:
-        raise DomainError("no_team", "No neighbourhood team covers this place.")
+        raise StateForbids("No neighbourhood team covers this place.")
     return area_id, team
 
 
@@ -231,7 +240,6 @@ def _open(svc: Any, ctx: RequestContext, conv_id: str, *, team: str, area_id: st
     )
     message_id = first_message_id or rules.keyed_uuid(svc.pseudonyms.subkey("conversation-first"), conv_id)
     message = _new_message(svc, ctx, conv_id, message_id, text, 1)
-    from chalicelib.store.conversations import ConversationExists, ResidentGone
 
     try:
         _repo(svc).start(conv, message, _write(svc, ctx, None, conv, message, "conversation.start", reply))
@@ -240,7 +248,7 @@ def _open(svc: Any, ctx: RequestContext, conv_id: str, *, team: str, area_id: st
     except ConversationExists as exists:
         old = exists.existing
         if old is None or old.owner != ctx.subscriber.id or old.content_digest != digest:
-            raise DomainError("conflict", "A conversation with this id exists with other content.") from None
+            raise Conflict("A conversation with this id exists with other content.") from None
         return 200, old.to_out(_repo(svc).messages(old.id))
     return 201, conv.to_out([message])
 
@@ -278,10 +286,9 @@ def post_message(svc: Any, ctx: RequestContext, conversation_id: str, body: Mess
 
 def _append(svc: Any, ctx: RequestContext, conv: Conversation, message_id: str, text: str,
             reply: str | None = None) -> tuple[int, MessageOut]:
-    from chalicelib.store.conversations import MessageExists, ResidentGone, VersionChanged
 
     if ctx.caller.kind != "resident" and not conv.owner:
-        raise DomainError("closed", "The resident of this conversation no longer exists.")
+        raise StateForbids("The resident of this conversation no longer exists.")
     for _ in range(RETRIES):
         new = replace(rules.after_message(conv, "team" if ctx.caller.kind != "resident" else "resident",
                                           to_rfc3339(ctx.now)), expires_at=ctx.now + svc.contact_rules.retention)
@@ -295,25 +302,24 @@ def _append(svc: Any, ctx: RequestContext, conv: Conversation, message_id: str, 
         except VersionChanged:
             again = _repo(svc).get(conv.id)
             if again is None:
-                raise DomainError("not_found", "No such conversation.") from None
+                raise NotFound("No such conversation.") from None
             conv = again
             continue
         if message.sender == "team":
             _push(svc, conv.id, message.id)
         return 201, message.to_out()
-    raise DomainError("conflict", "The conversation is changing too fast; retry.")
+    raise Conflict("The conversation is changing too fast; retry.")
 
 
 def _resent(existing: Message | None, attempted: Message) -> tuple[int, MessageOut]:
     if existing is None or existing.content_digest != attempted.content_digest:
-        raise DomainError("conflict", "A message with this id exists with other content.")
+        raise Conflict("A message with this id exists with other content.")
     return 200, existing.to_out()
 
 
 def _push(svc: Any, conversation_id: str, message_id: str) -> None:
     """The inbox copy is already written (same transaction); the push goes through the fan-out
     queue, whose worker claims (message, subscriber) before sending and honours quiet hours."""
-    from chalicelib.notify.queue import FanoutMessage, QueueUnavailable
 
     try:
         svc.fanout.enqueue([FanoutMessage(alert_id=conversation_id, revision=0, mode="conversation",
@@ -324,13 +330,12 @@ def _push(svc: Any, conversation_id: str, message_id: str) -> None:
 
 def close(svc: Any, ctx: RequestContext, conversation_id: str, body: CloseIn) -> ConversationOut:
     """Exactly one close lands; a repeat with the same outcome answers the closed conversation."""
-    from chalicelib.store.conversations import VersionChanged
 
     conv = _visible(svc, ctx, conversation_id)
     for _ in range(RETRIES):
         if conv.status == "closed":
             if conv.outcome != body.outcome:
-                raise DomainError("conflict", "The conversation was already closed with another outcome.")
+                raise Conflict("The conversation was already closed with another outcome.")
             return conv.to_out([])
         stamp = to_rfc3339(ctx.now)
         new = rules.after_close(conv, body.outcome, stamp)
@@ -340,7 +345,7 @@ def close(svc: Any, ctx: RequestContext, conversation_id: str, body: CloseIn) ->
             return new.to_out([])
         except VersionChanged:
             conv = _repo(svc).get(conv.id) or conv
-    raise DomainError("conflict", "The conversation is changing too fast; retry.")
+    raise Conflict("The conversation is changing too fast; retry.")
 
 
 def figures(svc: Any, ctx: RequestContext, query: FiguresQuery) -> FiguresOut:

@@ -6,7 +6,7 @@ Supervisors are held to their own team; analysts and admins see the force.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -34,10 +34,6 @@ from chalicelib.domain.history import (
 )
 from chalicelib.errors import FieldError, bad_request, forbidden
 from chalicelib.services import Services
-from chalicelib.store import access_log, alert_history
-from chalicelib.store import contacts as contact_store
-from chalicelib.store import engagement as engagement_store
-from chalicelib.store import history as history_store
 
 FORCE_ROLES = frozenset({"analyst", "admin"})
 
@@ -78,12 +74,12 @@ def _contact_rows(svc: Services, ctx: RequestContext, query: HistoryQuery, actio
     position = svc.cursors.decode(query.cursor, fingerprint)
     plan = history.plan(team=team, area_id=query.area_id, kind=query.kind, platform=query.platform,
                         topic=query.topic)
-    page = history_store.contacts_page(
+    page = svc.store.history.contacts_page(
         plan, months=history.months_desc(query.from_, query.to), occurred_from=filters["from"],
         occurred_to=filters["to"], limit=query.limit, position=position,
     )
     rows = [history.to_row(stored, svc.pseudonyms.officer, svc.pseudonyms.history_row) for stored in page.rows]
-    access_log.append(ctx.audit(action, query=filters, row_count=len(rows), purpose=query.purpose))
+    svc.store.access_log.append(ctx.audit(action, query=filters, row_count=len(rows), purpose=query.purpose))
     return RowsResult(rows, svc.cursors.encode(page.position, fingerprint))
 
 
@@ -129,11 +125,11 @@ def stats(svc: Services, ctx: RequestContext, query: StatsQuery) -> StatsOut:
     # Week/month counters are read for those groupings: the edge periods count whole periods.
     first = stats_keys.period_of(day_from.isoformat(), query.group_by)
     last = stats_keys.period_of(day_to.isoformat(), query.group_by)
-    items = contact_store.counters(stats_keys.grain_pk(key, query.group_by), f"{first}|", f"{last}|\uffff")
+    items = svc.store.contacts.counters(stats_keys.grain_pk(key, query.group_by), f"{first}|", f"{last}|\uffff")
     buckets = history.aggregate(items, keep)
     filters = {"from": day_from.isoformat(), "to": day_to.isoformat(), "group_by": query.group_by,
                "by": query.by, "team": team}
-    access_log.append(ctx.audit("history.stats", query=filters, row_count=len(buckets), purpose=query.purpose))
+    svc.store.access_log.append(ctx.audit("history.stats", query=filters, row_count=len(buckets), purpose=query.purpose))
     return StatsOut(buckets=buckets)
 
 
@@ -145,17 +141,17 @@ def engagement(svc: Services, ctx: RequestContext, query: EngagementQuery) -> En
     first = stats_keys.period_of(day_from.isoformat(), query.group_by)
     last = stats_keys.period_of(day_to.isoformat(), query.group_by)
     if team is None:
-        found = engagement_store.items(engagement_keys.force_key(query.group_by), f"{first}|", f"{last}|\uffff")
+        found = svc.store.engagement.items(engagement_keys.force_key(query.group_by), f"{first}|", f"{last}|\uffff")
     else:
-        found = engagement_store.items(engagement_keys.team_key(team, query.group_by), f"{first}|", f"{last}|\uffff")
+        found = svc.store.engagement.items(engagement_keys.team_key(team, query.group_by), f"{first}|", f"{last}|\uffff")
     force = team is None
-    rows = []
+    rows: list[tuple[str, str, Mapping[str, int]]] = []
     for bucket, attributes in found:
         period, item_team = engagement_keys.parse_bucket(bucket, force)
-        rows.append((period, item_team if force else team, attributes))
+        rows.append((period, str(item_team if force else team), attributes))
     buckets = engagement_keys.aggregate(rows)
     filters = {"from": day_from.isoformat(), "to": day_to.isoformat(), "group_by": query.group_by, "team": team}
-    access_log.append(ctx.audit("history.engagement", query=filters, row_count=len(buckets), purpose=query.purpose))
+    svc.store.access_log.append(ctx.audit("history.engagement", query=filters, row_count=len(buckets), purpose=query.purpose))
     return EngagementOut(buckets=buckets)
 
 
@@ -164,16 +160,17 @@ AlertSource = Callable[[str, str, dict[str, Any] | None, int], tuple[list[AlertF
 
 def alerts(
     svc: Services, ctx: RequestContext, query: AlertHistoryQuery,
-    source: AlertSource = alert_history.alerts_published_between,
+    source: AlertSource | None = None,
 ) -> AlertHistoryPage:
     """Per-alert delivery figures (targeted/sent/failed/read/responses) and their totals."""
+    source = source or svc.store.alert_history.alerts_published_between
     caller = ctx.caller
     history.check_range(query.from_, query.to)
     filters = {"from": to_rfc3339(query.from_), "to": to_rfc3339(query.to), "limit": query.limit}
     fingerprint = query_fingerprint("history.alerts", caller.sub, filters)
     position = svc.cursors.decode(query.cursor, fingerprint)
-    items, next_position = source(filters["from"], filters["to"], position, query.limit)
-    access_log.append(ctx.audit("history.alerts", query=filters, row_count=len(items), purpose=query.purpose))
+    items, next_position = source(str(filters["from"]), str(filters["to"]), position, query.limit)
+    svc.store.access_log.append(ctx.audit("history.alerts", query=filters, row_count=len(items), purpose=query.purpose))
     return AlertHistoryPage(items=items, totals=history.alert_totals(items),
                             next_cursor=svc.cursors.encode(next_position, fingerprint))
 
@@ -182,18 +179,18 @@ def audit(svc: Services, ctx: RequestContext, query: AuditQuery) -> AuditPage:
     """The access log, newest first: by actor (GSI) or by day partitions."""
     caller = ctx.caller
     history.check_range(query.from_, query.to)
-    filters = {"from": to_rfc3339(query.from_), "to": to_rfc3339(query.to), "actor": query.actor,
-               "limit": query.limit}
+    at_from, at_to = to_rfc3339(query.from_), to_rfc3339(query.to)
+    filters = {"from": at_from, "to": at_to, "actor": query.actor, "limit": query.limit}
     fingerprint = query_fingerprint("audit", caller.sub, filters)
     position = svc.cursors.decode(query.cursor, fingerprint)
     if query.actor:
-        entries, next_position = access_log.entries_by_actor(
-            query.actor, at_from=filters["from"], at_to=filters["to"], limit=query.limit, position=position,
+        entries, next_position = svc.store.access_log.entries_by_actor(
+            query.actor, at_from=at_from, at_to=at_to, limit=query.limit, position=position,
         )
     else:
-        entries, next_position = access_log.entries_by_day(
-            history.days_desc(query.from_, query.to), at_from=filters["from"], at_to=filters["to"],
+        entries, next_position = svc.store.access_log.entries_by_day(
+            history.days_desc(query.from_, query.to), at_from=at_from, at_to=at_to,
             limit=query.limit, position=position, max_days=history.AUDIT_DAYS_PER_CALL,
         )
-    access_log.append(ctx.audit("audit.read", query=filters, row_count=len(entries), purpose=query.purpose))
+    svc.store.access_log.append(ctx.audit("audit.read", query=filters, row_count=len(entries), purpose=query.purpose))
     return AuditPage(items=entries, next_cursor=svc.cursors.encode(next_position, fingerprint))

@@ -10,7 +10,6 @@ from chalicelib.context import RequestContext
 from chalicelib.domain.ratelimit import RateLimit, window_start
 from chalicelib.errors import rate_limited
 from chalicelib.services import Services
-from chalicelib.store import ratelimit as counters
 
 
 def subject(svc: Services, ctx: RequestContext) -> str:
@@ -30,5 +29,5 @@ def enforce(svc: Services, ctx: RequestContext, limit: RateLimit) -> None:
         start = window_start(epoch, window)
         ends = start + window.seconds
         key = f"{limit.name}|{who}|{window.seconds}|{start}"
-        if not counters.hit(key, limit=window.allowed(svc.settings), window_ends=datetime.fromtimestamp(ends, tz=UTC)):
+        if not svc.store.ratelimit.hit(key, limit=window.allowed(svc.settings), window_ends=datetime.fromtimestamp(ends, tz=UTC)):
             raise rate_limited(max(1, ends - epoch))

@@ -5,7 +5,6 @@ Every read or change of a subscriber record or inbox is written to the access lo
 
 from __future__ import annotations
 
-import functools
 import logging
 import uuid
 from typing import Any
@@ -16,8 +15,9 @@ from msgspec import UNSET
 from chalicelib.clock import to_rfc3339
 from chalicelib.context import RequestContext
 from chalicelib.domain.access import AccessRecord
+from chalicelib.domain.alerts import InboxItemOut
 from chalicelib.domain.cursors import query_fingerprint
-from chalicelib.domain.pseudonyms import decode_secret, new_subscriber_secret
+from chalicelib.domain.pseudonyms import new_subscriber_secret
 from chalicelib.domain.shapes import Circle, check_cover_cost, validate_shape
 from chalicelib.domain.subscribers import (
     MAX_CELLS,
@@ -29,7 +29,6 @@ from chalicelib.domain.subscribers import (
     ChannelIn,
     ChannelOut,
     ConversationInboxItem,
-    InboxItemOut,
     InboxPage,
     InboxQuery,
     Preferences,
@@ -45,26 +44,14 @@ from chalicelib.domain.subscribers import (
     valid_time_zone,
 )
 from chalicelib.errors import FieldError, ProblemError, bad_request, not_found, unauthorized
+from chalicelib.ports import DestinationRefused, NotFound
 from chalicelib.services import Services
-from chalicelib.store import access_log
-from chalicelib.store import areas as area_store
-from chalicelib.store import contacts as contact_store
-from chalicelib.store import deliveries as delivery_store
-from chalicelib.store import subscribers as subscriber_store
-from chalicelib.store import words as word_store
+from chalicelib.usecases.residents import resident_name
 
 LOG = logging.getLogger("beatline.subscribers")
 
 
 ERASURE_ACTOR = "system:erasure"
-
-
-def resident_name(svc: Services, record: SubscriberRecord, purpose: str = "resident") -> str:
-    """The resident's pseudonym for `purpose` (access log `res_`, request log `rlg_`, reply
-    contacts `rsp_`): keyed by the subscriber's own secret, so erasure makes it unrecomputable."""
-    if record.secret is None:
-        raise RuntimeError("subscriber record without a secret")  # current() gives every record one
-    return svc.pseudonyms.resident(decode_secret(record.secret), record.id, purpose)
 
 
 def _audit(svc: Services, ctx: RequestContext, record: SubscriberRecord, action: str, **fields: Any) -> AccessRecord:
@@ -83,18 +70,13 @@ def _platform_app(svc: Services, platform: str) -> str | None:
     return svc.settings.sns_platform_app_fcm_arn if platform == "fcm" else svc.settings.sns_platform_app_apns_arn
 
 
-def _stored_channel(svc: Services, channel: ChannelIn) -> dict:
+def _stored_channel(svc: Services, channel: ChannelIn) -> dict[str, Any]:
     """The minimum needed to reach the device. In AWS an SNS token becomes a platform endpoint
     (the raw token is then not kept by Beatline)."""
     if isinstance(channel, SnsChannelIn):
         app_arn = _platform_app(svc, channel.platform)
         if app_arn:
-            import boto3
-
-            from chalicelib.notify.sns import create_platform_endpoint
-
-            arn = create_platform_endpoint(boto3.client("sns", region_name=svc.settings.region), app_arn,
-                                           channel.token)
+            arn = svc.sns_endpoints.create(app_arn, channel.token)
             return {"type": "sns", "platform": channel.platform, "endpoint_arn": arn}
         return {"type": "sns", "platform": channel.platform, "token": channel.token}
     if isinstance(channel, WebPushChannelIn):
@@ -102,12 +84,9 @@ def _stored_channel(svc: Services, channel: ChannelIn) -> dict:
     return {"type": "inbox"}
 
 
-def _checked_push_subscription(svc: Services, channel: WebPushChannelIn) -> dict:
+def _checked_push_subscription(svc: Services, channel: WebPushChannelIn) -> dict[str, Any]:
     """The worker will POST to the endpoint: it must be a public HTTPS push service (resolved and
     checked here and again at send time, chalicelib/notify/egress.py), and the keys usable."""
-    from chalicelib.notify.egress import DestinationRefused
-    from chalicelib.notify.webpush import subscription_problem  # no pywebpush import
-
     sub = channel.subscription
     stored = {"endpoint": sub.endpoint, "keys": {"p256dh": sub.keys.p256dh, "auth": sub.keys.auth}}
     try:
@@ -115,22 +94,18 @@ def _checked_push_subscription(svc: Services, channel: WebPushChannelIn) -> dict
     except DestinationRefused as refused:
         raise bad_request("The push endpoint cannot be used.",
                           [FieldError("channel.subscription.endpoint", refused.reason)]) from None
-    problem = subscription_problem(stored)
+    problem = svc.push_subscription_problem(stored)
     if problem:
         raise bad_request("The push subscription cannot be used.", [FieldError("channel.subscription", problem)])
     return stored
 
 
-def _drop_channel(svc: Services, channel: dict) -> None:
+def _drop_channel(svc: Services, channel: dict[str, Any]) -> None:
     arn = channel.get("endpoint_arn")
     if not arn:
         return
     try:
-        import boto3
-
-        from chalicelib.notify.sns import delete_platform_endpoint  # type: ignore[import-not-found]
-
-        delete_platform_endpoint(boto3.client("sns", region_name=svc.settings.region), arn)
+        svc.sns_endpoints.delete(arn)
     except Exception:  # the endpoint is useless without the record; SNS cleans disabled ones
         LOG.warning("could not delete SNS endpoint", exc_info=True)
 
@@ -150,36 +125,37 @@ def register(svc: Services, ctx: RequestContext, body: SubscriberIn) -> Register
         areas=(), cells=(), created_at=stamp, updated_at=stamp, expires_at=expires,
         secret=new_subscriber_secret(),
     )
-    subscriber_store.create(record)
-    access_log.append(_audit(svc, ctx, record, "subscriber.create"))
+    svc.store.subscribers.create(record)
+    svc.store.access_log.append(_audit(svc, ctx, record, "subscriber.create"))
     return Registered(id=subscriber_id, token=token, expires_at=to_rfc3339(expires))
 
 
-def current(ctx: RequestContext) -> SubscriberRecord:
+def current(svc: Services, ctx: RequestContext) -> SubscriberRecord:
     """The calling resident's record; 401 once it is erased (or expired), whatever the token says."""
     if ctx.subscriber is not None:
-        return ctx.subscriber
+        known: SubscriberRecord = ctx.subscriber
+        return known
     caller = ctx.caller
     if caller.kind != "resident":
         raise unauthorized("A resident token is required.")
-    record = subscriber_store.get(caller.sub)
+    record = svc.store.subscribers.get(caller.sub)
     if record is None or record.expires_at <= ctx.now:
         raise unauthorized("This subscriber no longer exists; register again.")
-    return _with_secret(record)
+    return _with_secret(svc, record)
 
 
-def _with_secret(record: SubscriberRecord) -> SubscriberRecord:
+def _with_secret(svc: Services, record: SubscriberRecord) -> SubscriberRecord:
     """Records registered before per-subscriber secrets get one on first use."""
     if record.secret is not None:
         return record
-    subscriber_store.set_secret(record.id, new_subscriber_secret())
-    again = subscriber_store.get(record.id)
+    svc.store.subscribers.set_secret(record.id, new_subscriber_secret())
+    again = svc.store.subscribers.get(record.id)
     if again is None or again.secret is None:
         raise unauthorized("This subscriber no longer exists; register again.")
     return again
 
 
-def _channel_out(channel: dict) -> ChannelOut:
+def _channel_out(channel: dict[str, Any]) -> ChannelOut:
     endpoint = channel.get("subscription", {}).get("endpoint")
     host = endpoint.split("/")[2] if endpoint and endpoint.count("/") >= 2 else None
     return ChannelOut(type=channel["type"], platform=channel.get("platform"), endpoint_host=host)
@@ -197,20 +173,20 @@ def to_out(record: SubscriberRecord) -> SubscriberOut:
 
 
 def get_me(svc: Services, ctx: RequestContext) -> SubscriberOut:
-    record = current(ctx)
-    access_log.append(_audit(svc, ctx, record, "subscriber.read"))
+    record = current(svc, ctx)
+    svc.store.access_log.append(_audit(svc, ctx, record, "subscriber.read"))
     return to_out(record)
 
 
-def _save(record: SubscriberRecord) -> None:
+def _save(svc: Services, record: SubscriberRecord) -> None:
     try:
-        subscriber_store.save(record)
-    except subscriber_store.NotFound:
+        svc.store.subscribers.save(record)
+    except NotFound:
         raise unauthorized("This subscriber no longer exists; register again.") from None
 
 
 def patch_me(svc: Services, ctx: RequestContext, patch: SubscriberPatch) -> SubscriberOut:
-    record = current(ctx)
+    record = current(svc, ctx)
     prefs = record.preferences
     updates: dict[str, Any] = {}
     for name in ("language", "min_severity", "quiet_hours"):
@@ -228,10 +204,10 @@ def patch_me(svc: Services, ctx: RequestContext, patch: SubscriberPatch) -> Subs
         areas=record.areas, cells=record.cells, created_at=record.created_at,
         updated_at=to_rfc3339(ctx.now), expires_at=record.expires_at, secret=record.secret,
     )
-    _save(new)
+    _save(svc, new)
     if channel is not record.channel:
         _drop_channel(svc, record.channel)
-    access_log.append(_audit(svc, ctx, record, "subscriber.update"))
+    svc.store.access_log.append(_audit(svc, ctx, record, "subscriber.update"))
     return to_out(new)
 
 
@@ -240,19 +216,19 @@ def _erase_words(svc: Services, ctx: RequestContext, owner: str) -> int:
     Each redaction is logged by the system (`contact.erase_words`), naming only the record."""
     redacted = 0
     done: list[str] = []
-    for ref in word_store.refs(owner):
-        table, record_id = word_store.split_ref(ref)
+    for ref in svc.store.words.refs(owner):
+        table, record_id = svc.store.words.split_ref(ref)
         if table == "messages":  # a conversation message (issue 11): its text, then its contact
             from chalicelib.usecases.conversations import erase_message_words
 
-            table, record_id = word_store.CONTACTS, erase_message_words(svc, record_id) or ""
-        if table == word_store.CONTACTS and record_id:
+            table, record_id = svc.store.words.CONTACTS, erase_message_words(svc, record_id) or ""
+        if table == svc.store.words.CONTACTS and record_id:
             audit = AccessRecord(actor=ERASURE_ACTOR, role="system", action="contact.erase_words", at=ctx.now,
                                  request_id=ctx.request_id, record_id=record_id)
             digest = svc.pseudonyms.content_digest(f"{record_id}|erased".encode())
-            redacted += contact_store.redact_words(record_id, digest, audit)
+            redacted += svc.store.contacts.redact_words(record_id, digest, audit)
         done.append(ref)
-    word_store.forget(owner, done)
+    svc.store.words.forget(owner, done)
     return redacted
 
 
@@ -260,28 +236,28 @@ def erase_me(svc: Services, ctx: RequestContext) -> None:
     """Erasure, in an order that survives interruption (the same token retries it until the
     record, deleted last, is gone): stop new words, redact kept words, delete deliveries, index
     entries, inbox and the record with its secret. See docs/data-protection.md."""
-    record = current(ctx)
-    subscriber_store.mark_erasing(record.id)
+    record = current(svc, ctx)
+    svc.store.subscribers.mark_erasing(record.id)
     from chalicelib.usecases.conversations import erase_resident
 
     erase_resident(svc, record.id)  # conversations forget the resident (issue 11)
     redacted = _erase_words(svc, ctx, resident_name(svc, record))
     # Logged before the secret goes: the entry names the resident by a pseudonym nobody can
     # recompute afterwards.
-    access_log.append(_audit(svc, ctx, record, "subscriber.erase", row_count=redacted))
-    delivery_store.erase_subscriber(record.id)
-    subscriber_store.erase(record)
+    svc.store.access_log.append(_audit(svc, ctx, record, "subscriber.erase", row_count=redacted))
+    svc.store.deliveries.erase_subscriber(record.id)
+    svc.store.subscribers.erase(record)
     _drop_channel(svc, record.channel)
 
 
-def _resolve(index: int, item: Any) -> dict:
+def _resolve(svc: Services, index: int, item: Any) -> dict[str, Any]:
     field = f"areas[{index}]"
     if isinstance(item, AreaRefIn):
         try:
             area_id = str(uuid.UUID(item.area_id))
         except ValueError:
             raise bad_request("Unknown area.", [FieldError(f"{field}.area_id", "must be a UUID")]) from None
-        area = area_store.get(area_id)
+        area = svc.store.areas.get(area_id)
         if area is None:
             raise bad_request("Unknown area.", [FieldError(f"{field}.area_id", "no such area")])
         check_cover_cost(area.geometry, f"{field}.area_id", SUBSCRIPTION_RESOLUTION)  # areas stored before the checks
@@ -292,12 +268,12 @@ def _resolve(index: int, item: Any) -> dict:
 
 
 def put_areas(svc: Services, ctx: RequestContext, body: AreasIn) -> SubscriberOut:
-    record = current(ctx)
+    record = current(svc, ctx)
     from chalicelib.domain.shapes import Polygon, Shape
     from chalicelib.domain.subscribers import decode_area_item
 
     items = [decode_area_item(bytes(raw), f"areas[{i}]", Polygon | Circle) for i, raw in enumerate(body.areas)]
-    areas = [_resolve(i, item) for i, item in enumerate(items)]
+    areas = [_resolve(svc, i, item) for i, item in enumerate(items)]
 
     cells: set[str] = set()
     for index, area in enumerate(areas):
@@ -313,39 +289,35 @@ def put_areas(svc: Services, ctx: RequestContext, body: AreasIn) -> SubscriberOu
     )
     # New index entries first, then the record, then drop the cells no longer covered: the worker
     # ignores entries for cells the record no longer lists, so no half-state sends anything wrong.
-    subscriber_store.write_index(record.id, ordered, [a["shape"] for a in areas], record.expires_at)
-    _save(new)
-    subscriber_store.delete_index(record.id, set(record.cells) - cells)
-    access_log.append(_audit(svc, ctx, record, "subscriber.areas.replace", row_count=len(areas)))
+    svc.store.subscribers.write_index(record.id, ordered, [a["shape"] for a in areas], record.expires_at)
+    _save(svc, new)
+    svc.store.subscribers.delete_index(record.id, set(record.cells) - cells)
+    svc.store.access_log.append(_audit(svc, ctx, record, "subscriber.areas.replace", row_count=len(areas)))
     return to_out(new)
 
 
+def _inbox_item(item: dict[str, Any]) -> InboxItemOut | ConversationInboxItem:
+    """An inbox copy as shown: a team answer in a conversation, or an alert."""
+    if item.get("kind") == "conversation":
+        return msgspec.convert(item, ConversationInboxItem)
+    return msgspec.convert(item, InboxItemOut)
+
+
 def inbox(svc: Services, ctx: RequestContext, query: InboxQuery) -> InboxPage:
-    record = current(ctx)
+    record = current(svc, ctx)
     fingerprint = query_fingerprint("subscribers.inbox", record.id, {"limit": query.limit})
-    items, position = subscriber_store.inbox_page(record.id, query.limit, svc.cursors.decode(query.cursor, fingerprint))
+    items, position = svc.store.subscribers.inbox_page(record.id, query.limit, svc.cursors.decode(query.cursor, fingerprint))
     now_text = to_rfc3339(ctx.now)
     # Expired alerts stop showing anywhere (their inbox copies expire by TTL later).
-    visible = [msgspec.convert(i, ConversationInboxItem if i.get("kind") == "conversation" else InboxItemOut)
-               for i in items if i.get("expires_at", "") > now_text]
-    access_log.append(_audit(svc, ctx, record, "subscriber.inbox.read", row_count=len(visible)))
+    visible = [_inbox_item(i) for i in items if i.get("expires_at", "") > now_text]
+    svc.store.access_log.append(_audit(svc, ctx, record, "subscriber.inbox.read", row_count=len(visible)))
     return InboxPage(items=visible, next_cursor=svc.cursors.encode(position, fingerprint))
 
 
 
-@functools.lru_cache(maxsize=1)
-def _vapid_public_key(key_file: str | None, secret_arn: str | None) -> str | None:
-    if not (key_file or secret_arn):
-        return None
-    from chalicelib.notify.webpush import vapid_public_key_b64  # pywebpush is not imported by this
-    from chalicelib.secrets import load_text_secret
-
-    return vapid_public_key_b64(load_text_secret(file=key_file, secret_arn=secret_arn, name="VAPID key"))
-
-
 def webpush_key(svc: Services, ctx: RequestContext) -> WebPushKeyOut:
     """The VAPID public key browsers subscribe with; 404 where Web Push is not configured."""
-    key = _vapid_public_key(svc.settings.vapid_private_key_file, svc.settings.vapid_private_key_secret_arn)
+    key = svc.vapid_public_key()
     if key is None:
         raise not_found("Web Push is not configured on this stage.")
     return WebPushKeyOut(application_server_key=key)

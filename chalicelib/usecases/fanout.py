@@ -22,26 +22,23 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import msgspec
 
 from chalicelib.clock import Clock, to_rfc3339
-from chalicelib.domain.alert_records import (
+from chalicelib.domain.alerts import (
     AlertRecord,
     InboxEntry,
+    Notification,
     bypasses_quiet_hours,
     notification_for,
     wanted_by,
 )
-from chalicelib.domain.alerts import Notification
 from chalicelib.domain.geometry import AreaMatcher
 from chalicelib.domain.shapes import Shape
 from chalicelib.domain.subscribers import SubscriberRecord, quiet_until
-from chalicelib.notify.queue import FanoutMessage, FanoutQueue, decode
-from chalicelib.store import alerts as alert_store
-from chalicelib.store import deliveries as delivery_store
-from chalicelib.store import subscribers as subscriber_store
+from chalicelib.ports import Channel, FanoutMessage, FanoutQueue, Repositories, SendOutcome
 
 LOG = logging.getLogger("beatline.fanout")
 PAGE_SIZE = 500
@@ -52,23 +49,60 @@ CONVERSATION_PREFIX = "conv:"  # delivery records of conversation answers: conv:
 RETRY_HELD = timedelta(minutes=5)  # delivery records and inbox copies outlive the alert by this
 
 
-class Channel(Protocol):
-    def send(self, target: dict, notification: Notification) -> Any: ...
-
-
-def outcome_name(outcome: Any) -> str:
-    """SendOutcome.SENT/GONE/RETRY/FAILED (or their values) -> 'sent'|'gone'|'retry'|'failed'."""
-    return str(getattr(outcome, "value", outcome)).lower()
-
-
-def _shapes(raw: list[dict]) -> list[Shape]:
+def _shapes(raw: list[dict[str, Any]]) -> list[Shape]:
     return msgspec.convert(raw, type=list[Shape])
 
 
 @dataclass
 class Outcome:
-    figures: Counter = field(default_factory=Counter)
+    figures: Counter[str] = field(default_factory=Counter[str])
     retry: bool = False
+
+
+@dataclass(frozen=True)
+class Wanted:
+    sub: SubscriberRecord
+    held: datetime | None  # quiet hours hold the push until then
+
+
+@dataclass(frozen=True)
+class Claimed:
+    sub: SubscriberRecord
+    held: datetime | None
+    claim: Any  # the store's claim result (previous_state: None on a first claim)
+
+
+class _NotificationCache:
+    """One rendered notification per language for the alert."""
+
+    def __init__(self, alert: AlertRecord, base_url: str) -> None:
+        self._alert, self._base_url = alert, base_url
+        self._by_language: dict[str | None, Notification] = {}
+
+    def __call__(self, language: str | None) -> Notification:
+        if language not in self._by_language:
+            self._by_language[language] = notification_for(self._alert, language, base_url=self._base_url)
+        return self._by_language[language]
+
+
+def _wants(alert: AlertRecord, sub: SubscriberRecord) -> bool:
+    prefs = sub.preferences
+    return wanted_by(alert.content.severity, alert.content.category,
+                     categories=prefs.categories, min_severity=prefs.min_severity)
+
+
+def _held_until(alert: AlertRecord, sub: SubscriberRecord, now: datetime) -> datetime | None:
+    if sub.channel.get("type") == "inbox" or bypasses_quiet_hours(alert.content.severity):
+        return None
+    return quiet_until(sub.preferences.quiet_hours, now)
+
+
+def _release(alert: AlertRecord, wanted: Wanted) -> tuple[str, str] | None:
+    """The held push's release bucket (hour) and sort key; None when it goes now."""
+    if wanted.held is None:
+        return None
+    held_text = to_rfc3339(wanted.held)
+    return held_text[:13], f"{held_text}#{alert.id}#{wanted.sub.id}"
 
 
 class FanoutWorker:
@@ -83,7 +117,9 @@ class FanoutWorker:
         page_size: int = PAGE_SIZE,
         budget: int = BUDGET,
         batch_claims: bool = True,
+        store: Repositories,
     ) -> None:
+        self._store = store
         self._clock = clock
         self._channels = channels
         self._queue = queue
@@ -112,7 +148,7 @@ class FanoutWorker:
         def run(record: tuple[str, str]) -> bool:
             message_id, body = record
             try:
-                return self.process(decode(body))
+                return self.process(msgspec.json.decode(body, type=FanoutMessage))
             except Exception:
                 LOG.exception("fan-out message %s failed", message_id)
                 return False
@@ -128,10 +164,10 @@ class FanoutWorker:
     def process(self, message: FanoutMessage) -> bool:
         """True when the message is finished; False when some send must be retried later."""
         if message.mode == "conversation":
-            from chalicelib.notify.conversations import push_answer
+            from chalicelib.usecases.conversation_push import push_answer
 
             return push_answer(self, message.alert_id, message.message or "")
-        alert = alert_store.get(message.alert_id)
+        alert = self._store.alerts.get(message.alert_id)
         now = self._clock()
         if alert is None:
             return True
@@ -152,7 +188,7 @@ class FanoutWorker:
         index, start, handled = message.cell_index, message.start, 0
         while index < len(message.cells):
             cell = message.cells[index]
-            entries, start = subscriber_store.index_page(cell, self.page_size, start)
+            entries, start = self._store.subscribers.index_page(cell, self.page_size, start)
             handled += len(entries)
             # A subscriber is indexed under each of its cells: handle it only in the first one the
             # alert covers (saves the duplicate claims), and only if its own shape intersects.
@@ -165,14 +201,14 @@ class FanoutWorker:
             if handled >= self.budget and index < len(message.cells):
                 self._enqueue([msgspec.structs.replace(message, cell_index=index, start=start)])
                 break
-        alert_store.add_figures(alert.id, outcome.figures)
+        self._store.alerts.add_figures(alert.id, outcome.figures)
         return not outcome.retry
 
     def _process_audience(self, alert: AlertRecord, message: FanoutMessage, now: datetime) -> bool:
         outcome = Outcome()
         start, handled = message.start, 0
         while True:
-            subscriber_ids, start = delivery_store.audience_page(alert.id, message.shard, self.page_size, start)
+            subscriber_ids, start = self._store.deliveries.audience_page(alert.id, message.shard, self.page_size, start)
             handled += len(subscriber_ids)
             self._deliver(alert, subscriber_ids, now, outcome, first_message=False)
             if start is None:
@@ -180,106 +216,105 @@ class FanoutWorker:
             if handled >= self.budget:
                 self._enqueue([msgspec.structs.replace(message, start=start)])
                 break
-        alert_store.add_figures(alert.id, outcome.figures)
+        self._store.alerts.add_figures(alert.id, outcome.figures)
         return not outcome.retry
 
-    # -- delivery ----------------------------------------------------------------------------
+    # -- delivery: select, claim, inbox, send, record ----------------------------------------
     def _deliver(self, alert: AlertRecord, subscriber_ids: list[str], now: datetime, outcome: Outcome,
                  *, first_message: bool, cell: str | None = None) -> None:
         if not subscriber_ids:
             return
-        subscribers = subscriber_store.many(subscriber_ids)
-        wanted: list[tuple[SubscriberRecord, datetime | None]] = []
+        wanted = self._select(alert, subscriber_ids, now, first_message=first_message, cell=cell)
+        keep_until = _parse(alert.expires) + DELIVERY_KEEP
+        claimed = self._claim(alert, wanted, to_rfc3339(now), keep_until)
+        if not claimed:
+            return
+        outcome.figures["targeted"] += sum(1 for c in claimed if c.claim.previous_state is None)
+        note = _NotificationCache(alert, self._base_url)
+        self._store.subscribers.put_inbox(
+            (c.sub.id, InboxEntry.sort_key(alert), InboxEntry.json(note(c.sub.preferences.language)), keep_until)
+            for c in claimed
+        )
+        sends = self._count_inbox_only(claimed, outcome)
+        results = self._map(lambda c: self._send(c.sub, note(c.sub.preferences.language)), sends)
+        for c, result in zip(sends, results, strict=True):
+            self._record(alert, c.sub, c.claim.previous_state, result, outcome)
+
+    def _select(self, alert: AlertRecord, subscriber_ids: list[str], now: datetime, *, first_message: bool,
+                cell: str | None) -> list[Wanted]:
+        """The subscribers that still exist, are still indexed here and want this alert; with the
+        time quiet hours hold their push until (None: send now)."""
+        subscribers = self._store.subscribers.many(subscriber_ids)
+        wanted: list[Wanted] = []
         for sid in dict.fromkeys(subscriber_ids):
             sub = subscribers.get(sid)
             if sub is None or (cell is not None and cell not in sub.cells):
                 continue  # erased, or a stale index entry
-            prefs = sub.preferences
-            if first_message and not wanted_by(alert.content.severity, alert.content.category,
-                                               categories=prefs.categories, min_severity=prefs.min_severity):
+            if first_message and not _wants(alert, sub):
                 continue
-            push = sub.channel.get("type") != "inbox"
-            held = None if (not push or bypasses_quiet_hours(alert.content.severity)) else quiet_until(prefs.quiet_hours, now)
-            wanted.append((sub, held))
-        now_text = to_rfc3339(now)
-        keep_until = _parse(alert.expires) + DELIVERY_KEEP
+            wanted.append(Wanted(sub, _held_until(alert, sub, now)))
+        return wanted
 
-        claim_items = []
-        for sub, held in wanted:
-            release = None
-            if held is not None:
-                held_text = to_rfc3339(held)
-                release = (held_text[:13], f"{held_text}#{alert.id}#{sub.id}")
-            claim_items.append((sub.id, "held" if held else "claimed", release))
+    def _claim(self, alert: AlertRecord, wanted: list[Wanted], now_text: str, keep_until: datetime) -> list[Claimed]:
+        """Conditional claims before any send: only what this call claimed goes on (exactly once)."""
+        items = [(w.sub.id, "held" if w.held else "claimed", _release(alert, w)) for w in wanted]
         if self.batch_claims:
-            got = delivery_store.claim_many(alert.id, alert.revision, claim_items, now_text=now_text,
-                                            expires_at=keep_until)
+            got = self._store.deliveries.claim_many(alert.id, alert.revision, items, now_text=now_text,
+                                                    expires_at=keep_until)
         else:
-            results = self._map(lambda item: delivery_store.claim(
+            results = self._map(lambda item: self._store.deliveries.claim(
                 alert.id, item[0], alert.revision, state=item[1], now_text=now_text, expires_at=keep_until,
-                release=item[2]), claim_items)
+                release=item[2]), items)
             got = {c.subscriber_id: c for c in results if c is not None}
-        claimed = [(sub, held, got[sub.id]) for sub, held in wanted if sub.id in got]
-        if not claimed:
-            return
-        outcome.figures["targeted"] += sum(1 for _, _, c in claimed if c.previous_state is None)
-        notifications: dict[str | None, Notification] = {}
+        return [Claimed(w.sub, w.held, got[w.sub.id]) for w in wanted if w.sub.id in got]
 
-        def note(language: str | None) -> Notification:
-            if language not in notifications:
-                notifications[language] = notification_for(alert, language, base_url=self._base_url)
-            return notifications[language]
-
-        subscriber_store.put_inbox(
-            (sub.id, InboxEntry.sort_key(alert), InboxEntry.json(note(sub.preferences.language)), keep_until)
-            for sub, _, _ in claimed
-        )
+    @staticmethod
+    def _count_inbox_only(claimed: list[Claimed], outcome: Outcome) -> list[Claimed]:
+        """Inbox-only subscribers are served by the inbox copy; the rest to push now (not held)."""
         sends = []
-        for sub, held, c in claimed:
-            if sub.channel.get("type") == "inbox":
+        for c in claimed:
+            if c.sub.channel.get("type") == "inbox":
                 outcome.figures["sent"] += 1
-                if c.previous_state == "retry":
+                if c.claim.previous_state == "retry":
                     outcome.figures["failed"] -= 1
-            elif held is None:
-                sends.append((sub, c))
-        results = self._map(lambda item: self._send(item[0], note(item[0].preferences.language)), sends)
-        for (sub, c), result in zip(sends, results, strict=True):
-            self._record(alert, sub, c.previous_state, result, outcome)
+            elif c.held is None:
+                sends.append(c)
+        return sends
 
-    def _send(self, sub: SubscriberRecord, notification: Notification) -> str:
+    def _send(self, sub: SubscriberRecord, notification: Notification) -> SendOutcome:
         channel = self.channels().get(sub.channel.get("type", ""))
         if channel is None:
             LOG.warning("no channel for %s", sub.channel.get("type"))
-            return "retry"
+            return SendOutcome.RETRY
         try:
-            return outcome_name(channel.send(sub.channel, notification))
+            return channel.send(sub.channel, notification)
         except Exception:
             LOG.exception("channel %s raised", sub.channel.get("type"))
-            return "retry"
+            return SendOutcome.RETRY
 
-    def _record(self, alert: AlertRecord, sub: SubscriberRecord, previous_state: str | None, result: str,
+    def _record(self, alert: AlertRecord, sub: SubscriberRecord, previous_state: str | None, result: SendOutcome,
                 outcome: Outcome) -> None:
         """Count the outcome of one send and record it on the delivery (gone/retry/failed)."""
         was_failed = previous_state == "retry"
-        if result == "sent":
+        if result is SendOutcome.SENT:
             outcome.figures["sent"] += 1
             if was_failed:
                 outcome.figures["failed"] -= 1
             return
         if not was_failed:
             outcome.figures["failed"] += 1
-        if result == "gone":
-            delivery_store.mark(alert.id, sub.id, alert.revision, "gone")
-            subscriber_store.downgrade_to_inbox(sub.id, str(sub.channel.get("type")))
+        if result is SendOutcome.GONE:
+            self._store.deliveries.mark(alert.id, sub.id, alert.revision, "gone")
+            self._store.subscribers.downgrade_to_inbox(sub.id, str(sub.channel.get("type")))
             return
-        if result == "failed":  # refused for good (e.g. 400/413): keep the subscription, no retry
-            delivery_store.mark(alert.id, sub.id, alert.revision, "failed")
+        if result is SendOutcome.FAILED:  # refused for good (e.g. 400/413): keep the subscription, no retry
+            self._store.deliveries.mark(alert.id, sub.id, alert.revision, "failed")
             return
-        attempts = delivery_store.get(alert.id, sub.id)
+        attempts = self._store.deliveries.get(alert.id, sub.id)
         if attempts is not None and int(attempts.attempts or 0) >= MAX_ATTEMPTS:
-            delivery_store.mark(alert.id, sub.id, alert.revision, "failed")
+            self._store.deliveries.mark(alert.id, sub.id, alert.revision, "failed")
             return
-        delivery_store.mark(alert.id, sub.id, alert.revision, "retry")
+        self._store.deliveries.mark(alert.id, sub.id, alert.revision, "retry")
         outcome.retry = True
 
     def _map(self, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
@@ -297,22 +332,22 @@ class FanoutWorker:
         alerts: dict[str, AlertRecord | None] = {}
         for back in range(hours_back, -1, -1):
             bucket = to_rfc3339(now - timedelta(hours=back))[:13]
-            for held in delivery_store.held_due(bucket, until_key):
+            for held in self._store.deliveries.held_due(bucket, until_key):
                 if held.alert_id.startswith(CONVERSATION_PREFIX):
-                    from chalicelib.notify.conversations import release_answer
+                    from chalicelib.usecases.conversation_push import release_answer
 
                     released += release_answer(self, held)
                     continue
                 if held.alert_id not in alerts:
-                    alerts[held.alert_id] = alert_store.get(held.alert_id)
+                    alerts[held.alert_id] = self._store.alerts.get(held.alert_id)
                 alert = alerts[held.alert_id]
-                if alert is None or alert.revision != held.revision or not delivery_store.release(
+                if alert is None or alert.revision != held.revision or not self._store.deliveries.release(
                         held.alert_id, held.subscriber_id, held.revision):
                     continue
                 if alert.status_at(now) not in ("published", "cancelled"):
-                    delivery_store.mark(alert.id, held.subscriber_id, held.revision, "expired")
+                    self._store.deliveries.mark(alert.id, held.subscriber_id, held.revision, "expired")
                     continue
-                sub = subscriber_store.get(held.subscriber_id)
+                sub = self._store.subscribers.get(held.subscriber_id)
                 if sub is None:
                     continue
                 outcome = Outcome()
@@ -320,10 +355,10 @@ class FanoutWorker:
                 self._record(alert, sub, "held", result, outcome)
                 if outcome.retry:  # hold it again; the next run after RETRY_HELD tries once more
                     again = to_rfc3339(now + RETRY_HELD)
-                    delivery_store.claim(alert.id, sub.id, held.revision, state="held", now_text=to_rfc3339(now),
+                    self._store.deliveries.claim(alert.id, sub.id, held.revision, state="held", now_text=to_rfc3339(now),
                                          expires_at=_parse(alert.expires) + DELIVERY_KEEP,
                                          release=(again[:13], f"{again}#{alert.id}#{sub.id}"))
-                alert_store.add_figures(alert.id, outcome.figures)
+                self._store.alerts.add_figures(alert.id, outcome.figures)
                 released += 1
         return released
 
@@ -332,3 +367,4 @@ def _parse(text: str) -> datetime:
     from chalicelib.clock import parse_rfc3339
 
     return parse_rfc3339(text)
+

@@ -14,9 +14,7 @@ from typing import Any
 from chalicelib.clock import to_rfc3339
 from chalicelib.domain.alerts import InfoBlock, Notification
 from chalicelib.domain.subscribers import SubscriberRecord, quiet_until
-from chalicelib.store import deliveries as delivery_store
-from chalicelib.store import subscribers as subscriber_store
-from chalicelib.store.conversations import ConversationRepository
+from chalicelib.ports import Repositories, SendOutcome
 
 PREFIX = "conv:"
 KEEP = timedelta(days=30)
@@ -39,14 +37,13 @@ def notification(conversation_id: str, message_id: str, sent_at: str, team: str,
     )
 
 
-def _target(conversation_id: str, message_id: str) -> tuple[Any, SubscriberRecord] | None:
+def _target(store: Repositories, conversation_id: str, message_id: str) -> tuple[Any, SubscriberRecord] | None:
     """(the message, the resident) when there is a team message to push to a push channel."""
-    repo = ConversationRepository()
-    conv = repo.get(conversation_id)
-    message = repo.get_message(conversation_id, message_id) if conv else None
+    conv = store.conversations.get(conversation_id)
+    message = store.conversations.get_message(conversation_id, message_id) if conv else None
     if conv is None or not conv.owner or message is None or message.sender != "team":
         return None
-    sub = subscriber_store.get(conv.owner)
+    sub = store.subscribers.get(conv.owner)
     if sub is None or sub.channel.get("type") == "inbox":
         return None  # erased, or inbox only (the inbox copy is already there)
     return (conv, message), sub
@@ -54,7 +51,8 @@ def _target(conversation_id: str, message_id: str) -> tuple[Any, SubscriberRecor
 
 def push_answer(worker: Any, conversation_id: str, message_id: str) -> bool:
     """Claim, then send (or hold for quiet hours). False: a transient failure, retry later."""
-    found = _target(conversation_id, message_id)
+    store: Repositories = worker._store
+    found = _target(store, conversation_id, message_id)
     if found is None:
         return True
     (conv, message), sub = found
@@ -66,41 +64,42 @@ def push_answer(worker: Any, conversation_id: str, message_id: str) -> bool:
     if held is not None:
         held_text = to_rfc3339(held)
         release = (held_text[:13], f"{held_text}#{key}#{sub.id}")
-    claim = delivery_store.claim(key, sub.id, 0, state="held" if held else "claimed", now_text=now_text,
+    claim = store.deliveries.claim(key, sub.id, 0, state="held" if held else "claimed", now_text=now_text,
                                  expires_at=now + KEEP, release=release)
     if claim is None or held is not None:
         return True  # already claimed (a redelivery), or held until quiet hours end
     note = notification(conversation_id, message_id, message.sent_at, conv.team, now, worker._base_url)
-    return _record(key, sub, worker._send(sub, note))
+    return _record(store, key, sub, worker._send(sub, note))
 
 
-def _record(key: str, sub: SubscriberRecord, result: str) -> bool:
-    if result == "sent":
+def _record(store: Repositories, key: str, sub: SubscriberRecord, result: SendOutcome) -> bool:
+    if result is SendOutcome.SENT:
         return True
-    if result == "gone":
-        delivery_store.mark(key, sub.id, 0, "gone")
-        subscriber_store.downgrade_to_inbox(sub.id, str(sub.channel.get("type")))
+    if result is SendOutcome.GONE:
+        store.deliveries.mark(key, sub.id, 0, "gone")
+        store.subscribers.downgrade_to_inbox(sub.id, str(sub.channel.get("type")))
         return True
-    if result == "failed":
-        delivery_store.mark(key, sub.id, 0, "failed")
+    if result is SendOutcome.FAILED:
+        store.deliveries.mark(key, sub.id, 0, "failed")
         return True
-    record = delivery_store.get(key, sub.id)
+    record = store.deliveries.get(key, sub.id)
     if record is not None and int(record.attempts or 0) >= 5:
-        delivery_store.mark(key, sub.id, 0, "failed")
+        store.deliveries.mark(key, sub.id, 0, "failed")
         return True
-    delivery_store.mark(key, sub.id, 0, "retry")
+    store.deliveries.mark(key, sub.id, 0, "retry")
     return False
 
 
 def release_answer(worker: Any, held: Any) -> int:
     """A push held by quiet hours whose time has come: exactly one releaser sends it."""
     conversation_id, _, message_id = held.alert_id[len(PREFIX):].partition(":")
-    if not delivery_store.release(held.alert_id, held.subscriber_id, held.revision):
+    store: Repositories = worker._store
+    if not store.deliveries.release(held.alert_id, held.subscriber_id, held.revision):
         return 0
-    found = _target(conversation_id, message_id)
+    found = _target(store, conversation_id, message_id)
     if found is None:
         return 0
     (conv, message), sub = found
     note = notification(conversation_id, message_id, message.sent_at, conv.team, worker._clock(), worker._base_url)
-    _record(held.alert_id, sub, worker._send(sub, note))
+    _record(store, held.alert_id, sub, worker._send(sub, note))
     return 1

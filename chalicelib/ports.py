@@ -1,0 +1,399 @@
+"""The ports: what use cases need from the outside world, and nothing that reaches it.
+
+Interfaces (queue, channel, SNS endpoint registrar), the records that cross them and the
+exceptions adapters raise. Adapters (chalicelib/store, chalicelib/notify) implement or raise these;
+use cases import only this module and get the implementations from `Services`. Kept cheap to import
+(msgspec and the standard library only): it is on every cold start.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import msgspec
+
+if TYPE_CHECKING:
+    from chalicelib.domain.access import AccessEntryOut, AccessRecord
+    from chalicelib.domain.alerts import AlertRecord, Notification
+    from chalicelib.domain.areas import AreaRecord
+    from chalicelib.domain.contact_schemas import Change
+    from chalicelib.domain.contacts import ContactRecord
+    from chalicelib.domain.conversations import Conversation, Message
+    from chalicelib.domain.engagement import ItemUpdate
+    from chalicelib.domain.history import AlertFigures, Plan
+    from chalicelib.domain.subscribers import SubscriberRecord
+
+
+# --- storage -----------------------------------------------------------------------------------
+
+
+class StoreUnavailable(Exception):
+    """The store throttled, timed out or could not be reached after botocore's retries."""
+
+
+class ConditionFailed(Exception):
+    """The write's precondition did not hold (the id exists, or the version is stale).
+
+    `existing` is the item that failed the condition when the write asked for it back
+    (ReturnValuesOnConditionCheckFailure=ALL_OLD), so telling a retry from a conflict costs no
+    second round trip.
+    """
+
+    def __init__(self, existing: ContactRecord | None = None) -> None:
+        super().__init__("condition failed")
+        self.existing = existing
+
+
+class SubscriberGone(Exception):
+    """A reply's author was erased (or is being erased): its words are not stored."""
+
+
+class StaleAlert(Exception):
+    """The alert changed state meanwhile (a concurrent approve/update/cancel)."""
+
+
+class NotFound(Exception):
+    """The record does not exist (any more)."""
+
+
+@dataclass(frozen=True)
+class WordHolder:
+    """A record about to hold the words of `subscriber_id`, indexed under `owner`."""
+
+    subscriber_id: str
+    owner: str
+    table: str
+    record_id: str
+    expires_at: datetime
+
+    @property
+    def ref(self) -> str:
+        return f"{self.table}#{self.record_id}"
+
+
+# --- storage records and repositories ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactPage:
+    records: list[ContactRecord]
+    position: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class RowPage:
+    rows: list[str]  # the stored pseudonymisable history rows (JSON), newest first
+    position: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Claim:
+    subscriber_id: str
+    previous_state: str | None  # None: first claim of any message of this alert for the subscriber
+    previous_revision: int | None
+
+
+@dataclass(frozen=True)
+class Held:
+    alert_id: str
+    subscriber_id: str
+    revision: int
+
+
+Wanted = tuple[str, str, tuple[str, str] | None]  # a delivery to claim: (subscriber id, state, release bucket/key)
+
+
+class ContactRepository(Protocol):
+    """chalicelib/store/contacts.py, as the use cases call it."""
+
+    def create(self, record: ContactRecord, counters: Iterable[tuple[str, str]], audit: AccessRecord, words: WordHolder | None=None, engagement: Sequence[ItemUpdate]=()) -> Literal['created']: ...
+
+    def redact_words(self, contact_id: str, erased_digest: str, audit: AccessRecord) -> bool: ...
+
+    def get(self, contact_id: str) -> ContactRecord | None: ...
+
+    def amend(self, old: ContactRecord, new: ContactRecord, changes: list[Change], counter_deltas: Mapping[tuple[str, str], int], audit: AccessRecord, engagement: Sequence[ItemUpdate]=()) -> None: ...
+
+    def amendments(self, contact_id: str) -> list[dict[str, Any]]: ...
+
+    def list_contacts(self, *, author: str | None=None, team: str | None=None, occurred_from: str | None, occurred_to: str | None, kind: str | None, limit: int, position: dict[str, Any] | None) -> ContactPage: ...
+
+    def counters(self, key: str, bucket_from: str, bucket_to: str) -> list[tuple[str, int]]: ...
+
+
+class AreaRepository(Protocol):
+    """chalicelib/store/areas.py, as the use cases call it."""
+
+    def put(self, record: AreaRecord) -> bool: ...
+
+    def get(self, area_id: str) -> AreaRecord | None: ...
+
+    def page(self, limit: int, position: dict[str, Any] | None) -> tuple[list[AreaRecord], dict[str, Any] | None]: ...
+
+    def area_for_cell(self, cell: str) -> str | None: ...
+
+
+class AlertRepository(Protocol):
+    """chalicelib/store/alerts.py, as the use cases call it."""
+
+    def create(self, record: AlertRecord) -> None: ...
+
+    def get(self, alert_id: str) -> AlertRecord | None: ...
+
+    def replace(self, old: AlertRecord, new: AlertRecord) -> None: ...
+
+    def add_figures(self, alert_id: str, deltas: Mapping[str, int]) -> None: ...
+
+    def team_page(self, team: str, *, status_filter: Any, limit: int, start: dict[str, Any] | None) -> tuple[list[AlertRecord], dict[str, Any] | None]: ...
+
+    def status_condition(self, status: str | None, now_text: str) -> Any: ...
+
+    def many(self, alert_ids: Iterable[str]) -> list[AlertRecord]: ...
+
+    def put_cells(self, alert_id: str, cells: Iterable[str], expires: str) -> None: ...
+
+    def delete_cells(self, alert_id: str, cells: Iterable[str]) -> None: ...
+
+    def alerts_in_cell(self, cell: str, now: datetime) -> list[str]: ...
+
+    def public_live(self, now: datetime, area_id: str | None, limit: int=100) -> list[AlertRecord]: ...
+
+
+class DeliveryRepository(Protocol):
+    """chalicelib/store/deliveries.py, as the use cases call it."""
+
+    DELIVERY_SHARDS: int
+
+    def claim(self, alert_id: str, subscriber_id: str, revision: int, *, state: str, now_text: str, expires_at: datetime, release: tuple[str, str] | None=None) -> Claim | None: ...
+
+    def mark(self, alert_id: str, subscriber_id: str, revision: int, state: str) -> None: ...
+
+    def audience_page(self, alert_id: str, shard: int, limit: int, start: dict[str, Any] | None) -> tuple[list[str], dict[str, Any] | None]: ...
+
+    def get(self, alert_id: str, subscriber_id: str) -> Any: ...
+
+    def receipt(self, alert_id: str, subscriber_id: str, now_text: str) -> bool: ...
+
+    def held_due(self, bucket: str, until_key: str) -> list[Held]: ...
+
+    def release(self, alert_id: str, subscriber_id: str, revision: int) -> bool: ...
+
+    def erase_subscriber(self, subscriber_id: str) -> int: ...
+
+    def claim_many(self, alert_id: str, revision: int, wanted: list[Wanted], *, now_text: str, expires_at: datetime) -> dict[str, Claim]: ...
+
+
+class SubscriberRepository(Protocol):
+    """chalicelib/store/subscribers.py, as the use cases call it."""
+
+    def create(self, record: SubscriberRecord) -> None: ...
+
+    def get(self, subscriber_id: str) -> SubscriberRecord | None: ...
+
+    def save(self, record: SubscriberRecord) -> None: ...
+
+    def set_secret(self, subscriber_id: str, secret: str) -> bool: ...
+
+    def mark_erasing(self, subscriber_id: str) -> None: ...
+
+    def many(self, subscriber_ids: Iterable[str]) -> dict[str, SubscriberRecord]: ...
+
+    def downgrade_to_inbox(self, subscriber_id: str, gone_type: str) -> None: ...
+
+    def write_index(self, subscriber_id: str, cells: Iterable[str], shapes: list[dict[str, Any]], expires_at: Any) -> None: ...
+
+    def delete_index(self, subscriber_id: str, cells: Iterable[str]) -> None: ...
+
+    def index_page(self, cell: str, limit: int, start: dict[str, Any] | None) -> tuple[list[tuple[str, list[dict[str, Any]], list[str]]], dict[str, Any] | None]: ...
+
+    def put_inbox(self, entries: Iterable[tuple[str, str, str, Any]]) -> None: ...
+
+    def inbox_page(self, subscriber_id: str, limit: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
+
+    def erase(self, record: SubscriberRecord) -> None: ...
+
+
+class WordRepository(Protocol):
+    """chalicelib/store/words.py, as the use cases call it."""
+
+    CONTACTS: str
+
+    def split_ref(self, ref: str) -> tuple[str, str]: ...
+
+    def refs(self, owner: str) -> Iterator[str]: ...
+
+    def forget(self, owner: str, done: Iterable[str]) -> None: ...
+
+
+class AccessLogRepository(Protocol):
+    """chalicelib/store/access_log.py, as the use cases call it."""
+
+    def append(self, record: AccessRecord) -> None: ...
+
+    def entries_by_actor(self, actor: str, *, at_from: str, at_to: str, limit: int, position: dict[str, Any] | None) -> tuple[list[AccessEntryOut], dict[str, Any] | None]: ...
+
+    def entries_by_day(self, days: list[str], *, at_from: str, at_to: str, limit: int, position: dict[str, Any] | None, max_days: int) -> tuple[list[AccessEntryOut], dict[str, Any] | None]: ...
+
+
+class AlertHistoryRepository(Protocol):
+    """chalicelib/store/alert_history.py, as the use cases call it."""
+
+    def alerts_published_between(self, published_from: str, published_to: str, position: dict[str, Any] | None, limit: int, *, now: datetime | None=None) -> tuple[list[AlertFigures], dict[str, Any] | None]: ...
+
+
+class EngagementRepository(Protocol):
+    """chalicelib/store/engagement.py, as the use cases call it."""
+
+    def items(self, key: str, bucket_from: str, bucket_to: str) -> list[tuple[str, dict[str, int]]]: ...
+
+
+class HistoryRepository(Protocol):
+    """chalicelib/store/history.py, as the use cases call it."""
+
+    def contacts_page(self, plan: Plan, *, months: list[str], occurred_from: str, occurred_to: str, limit: int, position: dict[str, Any] | None) -> RowPage: ...
+
+
+class RateCounterRepository(Protocol):
+    """chalicelib/store/ratelimit.py, as the use cases call it."""
+
+    def hit(self, key: str, *, limit: int, window_ends: datetime) -> bool: ...
+
+
+class HealthProbe(Protocol):
+    """chalicelib/store/health.py, as the use cases call it."""
+
+    def store_reachable(self) -> bool: ...
+
+
+
+@dataclass(frozen=True)
+class Repositories:
+    """The storage adapters use cases call (chalicelib/store modules, one per table group, satisfy
+    these Protocols as modules). Injectable: tests may hand use cases in-memory fakes."""
+
+    contacts: ContactRepository
+    areas: AreaRepository
+    alerts: AlertRepository
+    deliveries: DeliveryRepository
+    subscribers: SubscriberRepository
+    words: WordRepository
+    access_log: AccessLogRepository
+    alert_history: AlertHistoryRepository
+    engagement: EngagementRepository
+    history: HistoryRepository
+    ratelimit: RateCounterRepository
+    health: HealthProbe
+    # chalicelib/store/conversations.py ConversationPorts (its own tables plus the areas, access
+    # log and rate counters the conversation use cases need).
+    conversations: Any
+
+
+# --- fan-out queue -----------------------------------------------------------------------------
+
+
+class FanoutMessage(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=False):
+    """One unit of fan-out work: some cells of the subscription index (`cells` mode) or the
+    audience of an earlier message (`audience` mode: Update/Cancel), from a position."""
+
+    alert_id: str
+    revision: int
+    mode: str = "cells"  # cells|audience
+    cells: list[str] = []
+    cell_index: int = 0
+    shard: int = 0  # audience mode: which delivery shard (see store.deliveries.DELIVERY_SHARDS)
+    start: dict[str, Any] | None = None
+    message: str | None = None  # conversation mode: the team message to push (alert_id = conversation id)
+
+
+class FanoutQueue(Protocol):
+    def enqueue(self, messages: list[FanoutMessage]) -> None: ...
+
+
+class QueueUnavailable(Exception):
+    """Some messages could not be enqueued after retries."""
+
+
+# --- delivery channels -------------------------------------------------------------------------
+
+
+class SendOutcome(enum.Enum):
+    """The result of one send, as the fan-out worker acts on it.
+
+    SENT: accepted by the push service. GONE: the subscription/endpoint no longer exists or can
+    never be delivered to (remove it; no retry). RETRY: transient (throttling, 5xx, network):
+    send again later. FAILED: this message was refused for a reason a retry cannot fix (e.g.
+    400/413 from the push service); keep the subscription, count the delivery as failed.
+    """
+
+    SENT = "sent"
+    GONE = "gone"
+    RETRY = "retry"
+    FAILED = "failed"
+
+
+class Channel(Protocol):
+    """One delivery channel (SNS mobile push, Web Push); fakes implement the same."""
+
+    def send(self, target: dict[str, Any], notification: Notification) -> SendOutcome:
+        """Deliver one notification to one target; never raises for delivery failures."""
+        ...
+
+
+class EndpointRegistrar(Protocol):
+    """SNS platform endpoints for device tokens (registration and erasure)."""
+
+    def create(self, platform_app_arn: str, token: str) -> str: ...
+
+    def delete(self, endpoint_arn: str) -> None: ...
+
+
+class DestinationRefused(Exception):
+    """The URL must not be requested; `reason` says why (safe to show to the subscriber)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PushGuard(Protocol):
+    """Checks a push endpoint before it is stored (raises DestinationRefused)."""
+
+    def check(self, url: str) -> Any: ...
+
+
+# --- conversations (chalicelib/store/conversations.py implements them) ---------------------------
+
+
+class ConversationExists(Exception):
+    def __init__(self, existing: Conversation | None) -> None:
+        super().__init__("conversation exists")
+        self.existing = existing
+
+
+class MessageExists(Exception):
+    def __init__(self, existing: Message | None) -> None:
+        super().__init__("message exists")
+        self.existing = existing
+
+
+class ResidentGone(Exception):
+    """The resident was erased (or is being erased): its words are not stored."""
+
+
+class VersionChanged(Exception):
+    """The conversation changed since it was read (another message or a close landed first)."""
+
+
+@dataclass(frozen=True)
+class Write:
+    """Everything one message writes besides the message and the conversation."""
+
+    contact: ContactRecord
+    audit: AccessRecord
+    figures: Mapping[tuple[str, str], int]
+    inbox: tuple[str, str, str, datetime] | None = None  # (subscriber_id, sort_key, item_json, expires)
+    words: WordHolder | None = None  # a resident message: indexed for erasure, refused while erasing

@@ -1,0 +1,89 @@
+"""Conversations between residents and their neighbourhood team (docs/conversations.md)."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.store.models.base import UnboundMeta as _Meta
+
+
+class ConversationsByTeam(GlobalSecondaryIndex["ConversationModel"]):
+    """The team's queue: `queue_key` = <status>#<waiting since or last message>#<id>, so one Query
+    with begins_with(status) gives waiting ones oldest first (or answered/closed, newest first)."""
+
+    class Meta:
+        index_name = "by_team"
+        projection = AllProjection()
+
+    team = UnicodeAttribute(hash_key=True)
+    queue_key = UnicodeAttribute(range_key=True)
+
+
+class ConversationsByOwner(GlobalSecondaryIndex["ConversationModel"]):
+    """A resident's conversations, latest activity first. Sparse: erasure removes `owner`."""
+
+    class Meta:
+        index_name = "by_owner"
+        projection = AllProjection()
+
+    owner = UnicodeAttribute(hash_key=True)
+    activity_key = UnicodeAttribute(range_key=True)
+
+
+class ConversationModel(Model):
+    class Meta(_Meta):
+        short_name = "conversations"
+
+    id = UnicodeAttribute(hash_key=True)
+    team = UnicodeAttribute()
+    owner = UnicodeAttribute(null=True)
+    area_id = UnicodeAttribute(null=True)
+    alert_id = UnicodeAttribute(null=True)
+    topic = UnicodeAttribute()
+    status = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    last_message_at = UnicodeAttribute()
+    waiting_since = UnicodeAttribute(null=True)
+    first_response_at = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)
+    version = NumberAttribute()
+    content_digest = UnicodeAttribute()
+    queue_key = UnicodeAttribute()
+    activity_key = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+    by_team = ConversationsByTeam()
+    by_owner = ConversationsByOwner()
+
+
+class MessagesBySeq(LocalSecondaryIndex["MessageModel"]):
+    class Meta:
+        index_name = "by_seq"
+        projection = AllProjection()
+
+    conversation_id = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+
+
+class MessageModel(Model):
+    """One item per message; key (conversation, client message id) makes a resend idempotent.
+    `seq` (the conversation version the message produced) orders them: LSI `by_seq`."""
+
+    class Meta(_Meta):
+        short_name = "messages"
+
+    conversation_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    seq = NumberAttribute()
+    sender = UnicodeAttribute()  # resident|team
+    text = UnicodeAttribute(null=True)  # removed by erasure (resident messages)
+    sent_at = UnicodeAttribute()
+    contact_id = UnicodeAttribute()
+    content_digest = UnicodeAttribute()
+    author = UnicodeAttribute(null=True)
+    officer = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+    by_seq = MessagesBySeq()

@@ -1,0 +1,121 @@
+"""The layering stays true: walks every module's imports (module level and inside functions) with
+ast. No import circle among chalicelib modules; use cases import no adapter (store/, notify/),
+boto3 or botocore; store/ reads no settings; domain/ imports no I/O layer."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.no_database  # pure rules: no DynamoDB Local for these
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "chalicelib"
+ADAPTERS = ("chalicelib.store", "chalicelib.notify", "boto3", "botocore", "pynamodb")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module `path` imports, anywhere in it (TYPE_CHECKING blocks included)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def graph() -> dict[str, set[str]]:
+    modules = {module_name(p): p for p in PACKAGE.rglob("*.py") if "vendor" not in p.parts}
+    return {name: {i for i in imports_of(path) if i in modules and i != name} for name, path in modules.items()}
+
+
+def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
+    """One import circle as a path, or None (depth-first search, colours)."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(edges.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt):], nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(edges):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def package_edges(edges: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Module edges where a package's `__init__` is left out (it only re-exports its own modules)."""
+    return {name: {t for t in targets if not name.startswith(t + ".")} for name, targets in edges.items()}
+
+
+def test_no_import_circle_in_chalicelib():
+    assert find_cycle(package_edges(graph())) is None
+
+
+def test_the_cycle_finder_finds_a_planted_circle():
+    edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert find_cycle(edges) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_use_cases_import_no_adapter():
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(i for i in imports_of(path) if i.startswith(ADAPTERS))
+        for path in (PACKAGE / "usecases").glob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_domain_is_pure():
+    layers = (*ADAPTERS, "chalicelib.usecases", "chalicelib.api", "chalicelib.services", "chalicelib.settings",
+              "chalicelib.errors")  # the domain raises its own errors (chalicelib/domain/errors.py)
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(i for i in imports_of(path) if i.startswith(layers))
+        for path in (PACKAGE / "domain").glob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_store_and_notify_read_no_settings_at_import():
+    """Adapters are bound by the bootstrap (bind_store, build_services), never from SETTINGS."""
+    offenders = []
+    for folder in ("store", "notify"):
+        for path in (PACKAGE / folder).rglob("*.py"):
+            text = path.read_text()
+            if "SETTINGS" in text.replace("BEATLINE_", "") and "import SETTINGS" in text:
+                offenders.append(str(path.relative_to(ROOT)))
+    # store/tables.py (a local tool's entry point) reads them on call, not at import
+    assert offenders == ["chalicelib/store/tables.py"]
+
+
+def test_the_walker_sees_function_level_imports(tmp_path):
+    source = tmp_path / "m.py"
+    source.write_text("def f():\n    from chalicelib.store import contacts\n    import boto3\n")
+    assert {"chalicelib.store", "chalicelib.store.contacts", "boto3"} <= imports_of(source)
+
+
+def test_handlers_reach_storage_only_through_services():
+    """API modules parse, call one use case and reply: no adapter import (health included)."""
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(i for i in imports_of(path) if i.startswith(ADAPTERS))
+        for path in (PACKAGE / "api").glob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
