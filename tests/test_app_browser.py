@@ -242,6 +242,7 @@ def test_conversation_start_team_answer_and_reply(tab: Session, world: dict[str,
     page.get_by_label("Your message (up to 1000 characters)").fill("Cars speeding past the school every morning.")
     page.locator("#conv-start button[type=submit]").click()
     page.get_by_text("Your message was sent to the team.").wait_for()
+    page.locator("#conv-messages li.from-resident", has_text="Cars speeding past the school").wait_for()  # opened
     conversation_id = page.evaluate("window.beatlineApp.conversation.id")
     started = _conversation(world, conversation_id, world["token"])
     assert (started["team"], started["area_id"], started["topic"], started["status"]) == (TEAM, world["area_id"], "road_safety", "waiting")
