@@ -277,6 +277,8 @@ def test_conversation_start_team_answer_and_reply(tab: Session, world: dict[str,
         ("resident", "Cars speeding past the school every morning."), ("team", "We will patrol at 8am."), ("resident", "Thank you!")]
     assert after["status"] == "waiting" and staff_id not in json.dumps(after)
     assert page.locator("#conv-open-title").inner_text() == "road safety · waiting for the team"
+    status = page.locator(f'#conv-list li[data-conversation="{conversation_id}"] .meta').inner_text()
+    assert status.startswith("waiting for the team · ")  # the list follows the reply
     assert serious_violations(page) == []
     assert tab.console_errors == []
     shot(tab, "conversation")

@@ -325,6 +325,16 @@ def test_conversations_figure_draws_the_api_numbers_and_the_seeded_ones(session:
     with page.expect_download() as download_info:
         page.locator("#fig-conversations button.csv").click()
     assert list(csv.reader(io.StringIO(Path(download_info.value.path()).read_text(encoding="utf-8")))) == rows
+    # all teams (what the screenshot shows): no `team` parameter, the chart sums every team's buckets
+    before = session.loaded_mark()
+    page.locator("#team").select_option("")
+    page.get_by_role("button", name="Show").click()
+    session.wait_loaded(before)
+    assert "team" not in session.data_requests("/v1/history/conversations")[-1]
+    everyone = api(stack, token, "/v1/history/conversations", **{"from": chosen["from"], "to": chosen["to"]}, group_by="day")
+    assert (today, CONV_TEAM) in [(b["period"], b["team"]) for b in everyone["buckets"]]
+    opened = next(s["values"] for s in session.chart("conversations")["series"] if s["label"] == "opened")
+    assert opened[-1] == sum(b["opened"] for b in everyone["buckets"] if b["period"] == today) >= 3
 
 
 def test_keyboard_only(session: Session) -> None:
