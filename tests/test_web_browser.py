@@ -2,8 +2,11 @@
 Chromium), against a live `chalice local` whose staff issuer is the local OIDC provider.
 
 Seeded through the API: contacts of two fresh teams (street/online, inbound/outbound, officers and
-a supervisor) and one published alert. Every figure is compared with the API's own answer for the
-same query; the fresh team's figures are also compared with the seeded counts.
+a supervisor), one published alert, and three conversations in a named area of a third team (a
+resident starts them, an officer answers two, a supervisor closes one; a third team, since each
+message is also a contact). Every figure is compared
+with the API's own answer for the same query; the fresh team's figures are also compared with the
+seeded counts.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ PURPOSE = "browser test: weekly engagement review"
 RUN = uuid.uuid4().hex[:8]
 TEAM = f"web-{RUN}"
 OTHER_TEAM = f"web2-{RUN}"
+CONV_TEAM = f"web3-{RUN}"  # its own team: every conversation message is also a contact in the log
 
 
 def _contact(kind: str, hours_ago: float, **extra: Any) -> dict[str, Any]:
@@ -105,7 +109,39 @@ def seeded(stack: dict[str, Any], token: Any) -> dict[str, Any]:
         alerting.resident(client, [alerting.circle(lat, lon, 300)])
     alert_id = alerting.publish(client, token("officer", "pc-a"), token("supervisor", "sgt-a"), area,
                                 headline=f"=Doorstep scams {RUN}")  # a formula-looking headline: CSV must neutralise it
-    return {"alert_id": alert_id}
+    return {"alert_id": alert_id, "conversations": seed_conversations(base, token, client)}
+
+
+# The conversations seeded for CONV_TEAM, all now: 3 opened, 2 answered within seconds (first response in
+# bucket 0 = [0, 1) minute: median 0.5 and p90 0.9 by the documented interpolation), 1 closed, no
+# wait of 24 hours (a live server has no clock to move).
+CONVERSATIONS = {"opened": 3, "answered": 2, "closed": 1, "waiting_over_24h": 0,
+                 "first_response_minutes": {"median": 0.5, "p90": 0.9}}
+
+
+def _post(base: str, path: str, bearer_token: str, body: dict[str, Any], expected: int) -> dict[str, Any]:
+    response = requests.post(f"{base}{path}", json=body, timeout=60, headers={"Authorization": f"Bearer {bearer_token}"})
+    assert response.status_code == expected, (path, response.text)
+    return response.json()
+
+
+def seed_conversations(base: str, token: Any, client: LiveClient) -> list[str]:
+    """A resident starts three conversations in CONV_TEAM's named area; pc-e answers two, sgt-e closes one."""
+    lat, lon = alerting.spot()
+    area_id = str(uuid.uuid4())
+    response = requests.put(f"{base}/v1/areas/{area_id}", timeout=60, headers={"Authorization": f"Bearer {token('admin', 'adm-web')}"},
+                            json={"name": f"Web ward {RUN}", "team": CONV_TEAM, "geometry": alerting.square(lat, lon, 0.01)})
+    assert response.status_code in (200, 201), response.text
+    _, resident = alerting.register(client)
+    ids = []
+    for text in ("Speeding outside the school.", "Graffiti on the bridge.", "Bins set on fire."):
+        body = {"id": str(uuid.uuid4()), "topic": "antisocial_behaviour", "text": text, "area_id": area_id}
+        ids.append(_post(base, "/v1/conversations", resident, body, 201)["id"])
+    for conversation_id in ids[:2]:
+        _post(base, f"/v1/conversations/{conversation_id}/messages", token("officer", "pc-e", CONV_TEAM),
+              {"id": str(uuid.uuid4()), "text": "Thank you: we will look at it this week."}, 201)
+    _post(base, f"/v1/conversations/{ids[0]}/close", token("supervisor", "sgt-e", CONV_TEAM), {"outcome": "advice_given"}, 200)
+    return ids
 
 
 def api(stack: dict[str, Any], token: Any, path: str, **params: str) -> Any:
@@ -233,8 +269,6 @@ def test_breadth_conversations_and_alerts(session: Session, stack: dict[str, Any
     assert totals["online outbound"] == 1  # only pc-b talked online
     supervisor_rows = [r for r in session.table("breadth")[1:] if r[2] == "supervisor"]
     assert sum(int(r[3]) for r in supervisor_rows) == 1  # sgt-a, one contact
-    assert session.chart("conversations")["unavailable"].startswith("Not available yet")
-    assert session.page.locator("#fig-conversations .figure-status").inner_text().startswith("Not available yet")
     chosen = filters(session)
     alerts = api(stack, token, "/v1/history/alerts", **{"from": chosen["from"] + "T00:00:00Z",
                  "to": chosen["to"] + "T23:59:59Z"}, limit="200")
@@ -257,6 +291,50 @@ def test_csv_download_is_exactly_the_table(session: Session) -> None:
             assert rows[1][1] == "'" + table[1][1] and table[1][1].startswith("=")
             rows[1][1] = table[1][1]
         assert rows == table
+
+
+def test_conversations_figure_draws_the_api_numbers_and_the_seeded_ones(session: Session, stack: dict[str, Any], token: Any) -> None:
+    page = session.page
+    before = session.loaded_mark()
+    page.locator("#team").select_option(CONV_TEAM)
+    page.get_by_role("button", name="Show").click()
+    session.wait_loaded(before)
+    chosen = filters(session)
+    assert chosen["team"] == CONV_TEAM and chosen["grain"] == "day"  # the grain as the filter test left it
+    asked = session.data_requests("/v1/history/conversations")[-1]
+    assert asked["team"] == [CONV_TEAM] and asked["group_by"] == ["day"] and asked["purpose"] == [PURPOSE]
+    answer = api(stack, token, "/v1/history/conversations", **{"from": chosen["from"], "to": chosen["to"]},
+                 group_by="day", team=CONV_TEAM)
+    today = datetime.now(UTC).date().isoformat()
+    assert [(b["period"], b["team"]) for b in answer["buckets"]] == [(today, CONV_TEAM)]
+    assert {k: answer["buckets"][0][k] for k in CONVERSATIONS} == CONVERSATIONS
+    chart = session.chart("conversations")
+    expected = {label: [sum(b[key] for b in answer["buckets"] if b["period"] == p) for p in chart["labels"]]
+                for key, label in (("opened", "opened"), ("answered", "answered"), ("closed", "closed"),
+                                   ("waiting_over_24h", "waiting over 24 h"))}
+    assert {s["label"]: s["values"] for s in chart["series"]} == expected
+    assert chart["labels"][-1] == today and chart["series"][0]["values"][-1] == 3
+    rows = session.table("conversations")
+    assert rows[0] == ["period", "team", "opened", "answered", "closed", "first response median (min)",
+                       "first response p90 (min)", "waiting over 24 h"]
+    assert rows[1:] == [[b["period"], b["team"], str(b["opened"]), str(b["answered"]), str(b["closed"]),
+                         str(b["first_response_minutes"]["median"]), str(b["first_response_minutes"]["p90"]),
+                         str(b["waiting_over_24h"])] for b in answer["buckets"]]
+    assert rows[1] == [today, CONV_TEAM, "3", "2", "1", "0.5", "0.9", "0"]
+    assert session.page.locator("#fig-conversations .figure-status").inner_text() == ""
+    with page.expect_download() as download_info:
+        page.locator("#fig-conversations button.csv").click()
+    assert list(csv.reader(io.StringIO(Path(download_info.value.path()).read_text(encoding="utf-8")))) == rows
+    # all teams (what the screenshot shows): no `team` parameter, the chart sums every team's buckets
+    before = session.loaded_mark()
+    page.locator("#team").select_option("")
+    page.get_by_role("button", name="Show").click()
+    session.wait_loaded(before)
+    assert "team" not in session.data_requests("/v1/history/conversations")[-1]
+    everyone = api(stack, token, "/v1/history/conversations", **{"from": chosen["from"], "to": chosen["to"]}, group_by="day")
+    assert (today, CONV_TEAM) in [(b["period"], b["team"]) for b in everyone["buckets"]]
+    opened = next(s["values"] for s in session.chart("conversations")["series"] if s["label"] == "opened")
+    assert opened[-1] == sum(b["opened"] for b in everyone["buckets"] if b["period"] == today) >= 3
 
 
 def test_keyboard_only(session: Session) -> None:
@@ -318,6 +396,9 @@ def test_supervisor_sees_own_team_only(browser: Any, stack: dict[str, Any], seed
     assert totals == {"street": 2, "online": 0}
     assert tab.chart("alerts") == {"unavailable": "Not available for your role."}
     assert all(q.get("team") == [OTHER_TEAM] for q in tab.data_requests("/v1/history/stats"))
+    assert [q.get("team") for q in tab.data_requests("/v1/history/conversations")] == [[OTHER_TEAM]]
+    assert {s["label"]: sum(s["values"]) for s in tab.chart("conversations")["series"]} == {
+        "opened": 0, "answered": 0, "closed": 0, "waiting over 24 h": 0}  # CONV_TEAM's are not theirs
     assert tab.console_errors == []
     context.close()
 

@@ -570,6 +570,7 @@ async function replyConversation(event) {
   const id = state.conversation.id;
   await api("POST", "/v1/conversations/" + encodeURIComponent(id) + "/messages", { id: crypto.randomUUID(), text: $("conv-reply-text").value });
   $("conv-reply-text").value = "";
+  await loadConversations(); // the list shows the new status (a reply makes it `waiting`, reopens a closed one)
   await openConversation(id);
 }
 

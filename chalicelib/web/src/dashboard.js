@@ -146,7 +146,7 @@
       desc: "How many distinct staff logged at least one contact, on the street, online and online outbound (all roles in the chart; by role in the table).",
       load: loadBreadth },
     { id: "conversations", title: "Conversations", route: "/v1/history/conversations",
-      desc: "Conversations opened and answered, first-response median and 90th percentile, waiting over 24 hours.",
+      desc: "Conversations opened, answered (first team answer) and closed, and waits of 24 hours or more ended, per period (all teams shown in the chart); first-response median and 90th percentile in minutes per period and team in the table.",
       load: loadConversations },
     { id: "alerts", title: "Alerts: reach, read rate and responses", route: "/v1/history/alerts",
       desc: "Per alert published in the period.", load: loadAlerts },
@@ -343,12 +343,27 @@
     setTable(figure, ["period", "team", "role", "any", "street", "online", "online outbound"], rows);
   }
 
+  const CONVERSATION_COUNTS = [["opened", "opened"], ["answered", "answered"], ["closed", "closed"], ["waiting_over_24h", "waiting over 24 h"]];
+
+  // Counts are summed over the teams shown per period (chart); the first-response median and p90
+  // are per period and team (table): percentiles of different teams cannot be added up.
   async function loadConversations(figure) {
     const f = state.filters;
-    const data = await apiGet("/v1/history/conversations", { from: f.from, to: f.to, group_by: f.grain });
-    const items = Array.isArray(data.buckets) ? data.buckets : Array.isArray(data.items) ? data.items : [data];
-    const columns = [...new Set(items.flatMap((item) => Object.keys(item)))];
-    setTable(figure, columns, items.map((item) => columns.map((c) => (typeof item[c] === "object" ? JSON.stringify(item[c]) : item[c]))));
+    const params = { from: f.from, to: f.to, group_by: f.grain };
+    if (f.team) params.team = f.team;
+    const data = await apiGet("/v1/history/conversations", params);
+    const labels = state.periods;
+    const sums = {};
+    data.buckets.forEach((b) => {
+      sums[b.period] = sums[b.period] || {};
+      CONVERSATION_COUNTS.forEach(([k]) => { sums[b.period][k] = (sums[b.period][k] || 0) + b[k]; });
+    });
+    draw(figure, labels, CONVERSATION_COUNTS.map(([k, label]) => ({ label, values: labels.map((p) => (sums[p] || {})[k] || 0) })));
+    const minutes = (v) => (v === null || v === undefined ? "" : v);
+    setTable(figure, ["period", "team", "opened", "answered", "closed", "first response median (min)", "first response p90 (min)", "waiting over 24 h"],
+      data.buckets.map((b) => [b.period, b.team, b.opened, b.answered, b.closed, minutes(b.first_response_minutes.median),
+        minutes(b.first_response_minutes.p90), b.waiting_over_24h]));
+    figureMessage(figure, data.buckets.length ? "" : "No conversations in this period.");
   }
 
   async function loadAlerts(figure) {
