@@ -46,9 +46,9 @@ def _author_team(ctx: RequestContext) -> tuple[str, str]:
     return caller.sub, caller.team
 
 
-def _engagement_moves(svc: Services, old: ContactRecord | None, new: ContactRecord) -> list[engagement.ItemUpdate]:
+def _engagement_moves(svc: Services, old: ContactRecord | None, new: ContactRecord) -> list[engagement.MemberMove]:
     """The distinct-staff counter updates of a create (old None) or an amendment."""
-    return engagement.item_updates(old.engagement() if old else None, new.engagement(),
+    return engagement.member_moves(old.engagement() if old else None, new.engagement(),
                                    svc.pseudonyms.staff, svc.contact_rules.retention)
 
 
