@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.contact_schemas import Change
     from chalicelib.domain.contacts import ContactRecord
     from chalicelib.domain.conversations import Conversation, Message
-    from chalicelib.domain.engagement import ItemUpdate
+    from chalicelib.domain.engagement import MemberMove
     from chalicelib.domain.history import AlertFigures, Plan
     from chalicelib.domain.subscribers import SubscriberRecord
 
@@ -110,13 +110,13 @@ Wanted = tuple[str, str, tuple[str, str] | None]  # a delivery to claim: (subscr
 class ContactRepository(Protocol):
     """chalicelib/store/contacts.py, as the use cases call it."""
 
-    def create(self, record: ContactRecord, counters: Iterable[tuple[str, str]], audit: AccessRecord, words: WordHolder | None=None, engagement: Sequence[ItemUpdate]=()) -> Literal['created']: ...
+    def create(self, record: ContactRecord, counters: Iterable[tuple[str, str]], audit: AccessRecord, words: WordHolder | None=None, engagement: Sequence[MemberMove]=()) -> Literal['created']: ...
 
     def redact_words(self, contact_id: str, erased_digest: str, audit: AccessRecord) -> bool: ...
 
     def get(self, contact_id: str) -> ContactRecord | None: ...
 
-    def amend(self, old: ContactRecord, new: ContactRecord, changes: list[Change], counter_deltas: Mapping[tuple[str, str], int], audit: AccessRecord, engagement: Sequence[ItemUpdate]=()) -> None: ...
+    def amend(self, old: ContactRecord, new: ContactRecord, changes: list[Change], counter_deltas: Mapping[tuple[str, str], int], audit: AccessRecord, engagement: Sequence[MemberMove]=()) -> None: ...
 
     def amendments(self, contact_id: str) -> list[dict[str, Any]]: ...
 

@@ -1,15 +1,22 @@
 """Engagement breadth: how many distinct staff of a team logged contacts per period. Pure, no I/O.
 
-Kept as counters written in the contact's own transaction (see docs/history.md, "Engagement"):
-one item per (scope, grain, period, shard) in the stats table, whose attributes are
-`<category><role>:<member>` -> number of that member's contacts of that category and role in the
-period. `member` is a keyed staff pseudonym that is different for every period (so the stored
-items cannot link one person across periods, nor to the `off_` pseudonym of history rows).
+Kept as counters written in the contact's own transaction (see docs/history.md, "Engagement"),
+in two kinds of stats-table items:
 
-A distinct count is the number of members with a count > 0. Counting contacts per member (rather
-than keeping a set of members) keeps the count exact when an amendment moves a contact out of a
-period or category: the member drops out only when their last such contact leaves. Retries are
-exact because the whole create is conditional on the contact id being new.
+- member items (never read by the API): one per (team, grain, period, member), key
+  `team:<id>|engmember|<grain>`, bucket `<period>|<member>`, one number attribute per
+  `<category><role>` = that member's contacts of that category and role in the period. `member`
+  is a keyed staff pseudonym that is different for every period (so the stored items cannot link
+  one person across periods, nor to the `off_` pseudonym of history rows);
+- counter items (what the read Queries): `team:<id>|engagement|<grain>` / `<period>|<shard>` and
+  `force|engagement|<grain>` / `<period>|<team>|<shard>`, attributes `<category>_<role>` =
+  distinct members (category `a` any, `s`, `n`, `o`; role `o`, `s`, `t` either), shards summed.
+
+A write first assumes the member's counted state does not change (`optimistic_checks`: each moved
+attribute is and stays > 0), which holds for every contact but a member's first (or, for an
+amendment, last) of that period and category: one round trip, counter items untouched. When a
+member item fails that condition, the store retries with the state it returned (`settle`): the
+conditions pin that state, the counter items get the exact distinct-count change.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta, Struct
@@ -28,19 +35,24 @@ from chalicelib.domain.contacts import ContactRecord
 from chalicelib.domain.history import DayOrTime, GroupBy, Purpose, TeamFilter
 
 GRAINS = ("day", "week", "month")
-# Stored categories (one letter each); `any` is derived (every contact is street or online).
+# Member attributes: one letter category, one letter role.
 CATEGORIES = {"s": "street", "n": "online", "o": "online_outbound"}
 ROLES = {"o": "officer", "s": "supervisor"}
 ROLE_CODES = {name: code for code, name in ROLES.items()}
-# Each item is split over shards chosen by contact id (like the stats counters), so concurrent
-# creates of one team -- even by one officer syncing in parallel -- rarely update the same item.
-# A member can appear in several shards; each shard's count is exact for the contacts in it (an
-# amendment moves a contact within its own shard), so the distinct count is the union over shards.
+MEMBER_ATTRIBUTES = tuple(f"{c}{r}" for c in CATEGORIES for r in ROLES)
+# Counter attributes: `<category>_<role>`, category `a` = any (street or online), role `t` = either.
+COUNTED_CATEGORIES = {"a": "any", "s": "street", "n": "online", "o": "online_outbound"}
+COUNTED_ROLES = ("o", "s", "t")
+# Counter items are split over shards chosen by contact id so concurrent first contacts of one
+# team rarely update the same item; the reader sums them (a fixed number per period and team).
 SHARDS = 4
 KEY_PART = "engagement"
+MEMBER_PART = "engmember"
 
 # (grain, period, staff sub) -> period-scoped keyed pseudonym (`stf_...`).
 MemberFn = Callable[[str, str, str], str]
+# A condition on one member attribute: (attribute, ">" | "<=", threshold); "<=" includes absent.
+Check = tuple[str, Literal[">", "<="], int]
 
 
 def author_role(roles: Iterable[str]) -> str | None:
@@ -84,6 +96,10 @@ def force_key(grain: str) -> str:
     return f"{stats_keys.FORCE_SCOPE}|{KEY_PART}|{grain}"
 
 
+def member_key(team: str, grain: str) -> str:
+    return f"{stats_keys.team_scope(team)}|{MEMBER_PART}|{grain}"
+
+
 def shard_of(contact_id: str) -> int:
     return int(hashlib.sha256(contact_id.encode()).hexdigest()[:8], 16) % SHARDS
 
@@ -100,49 +116,87 @@ def period_end(day: str, grain: str) -> date:
 
 
 @dataclass
-class ItemUpdate:
-    """ADD `adds` (attribute -> delta) to one item and SET its TTL."""
+class MemberMove:
+    """ADD `deltas` (member attribute -> delta) to one member item and SET its TTL; if that
+    changes what the member is counted under, the counter items `counters` move too."""
 
     key: str
     bucket: str
     expires_at: datetime
-    adds: dict[str, int] = field(default_factory=dict)
+    counters: tuple[tuple[str, str], ...]
+    deltas: dict[str, int] = field(default_factory=dict)
 
 
-def _contributions(act: Activity, member: MemberFn, retention: timedelta, sign: int) -> list[ItemUpdate]:
-    updates = []
+def _contributions(act: Activity, member: MemberFn, retention: timedelta, sign: int) -> list[MemberMove]:
+    moves = []
     role = ROLE_CODES[act.role]
     shard = f"{shard_of(act.contact_id):02d}"
     for grain in GRAINS:
         period = stats_keys.period_of(act.day, grain)
-        who = member(grain, period, act.sub)
         expires = datetime.combine(period_end(act.day, grain), time(23, 59, 59), UTC) + retention
-        adds = {f"{code}{role}:{who}": sign for code in act.categories}
-        updates.append(ItemUpdate(team_key(act.team, grain), f"{period}|{shard}", expires, dict(adds)))
-        updates.append(ItemUpdate(force_key(grain), f"{period}|{act.team}|{shard}", expires, dict(adds)))
-    return updates
+        counters = ((team_key(act.team, grain), f"{period}|{shard}"),
+                    (force_key(grain), f"{period}|{act.team}|{shard}"))
+        moves.append(MemberMove(member_key(act.team, grain), f"{period}|{member(grain, period, act.sub)}",
+                                expires, counters, {f"{code}{role}": sign for code in act.categories}))
+    return moves
 
 
-def item_updates(old: Activity | None, new: Activity | None, member: MemberFn,
-                 retention: timedelta) -> list[ItemUpdate]:
-    """The net updates when a contact goes from `old` to `new` (create: old None), one per item
-    (a transaction may touch an item once), deltas that cancel out dropped."""
-    merged: dict[tuple[str, str], ItemUpdate] = {}
-    parts = [(old, -1), (new, 1)]
-    for act, sign in parts:
+def member_moves(old: Activity | None, new: Activity | None, member: MemberFn,
+                 retention: timedelta) -> list[MemberMove]:
+    """The net member-item moves when a contact goes from `old` to `new` (create: old None), one
+    per item (a transaction may touch an item once), deltas that cancel out dropped."""
+    merged: dict[tuple[str, str], MemberMove] = {}
+    for act, sign in ((old, -1), (new, 1)):
         if act is None:
             continue
-        for update in _contributions(act, member, retention, sign):
-            into = merged.setdefault((update.key, update.bucket),
-                                     ItemUpdate(update.key, update.bucket, update.expires_at))
-            for name, delta in update.adds.items():
-                into.adds[name] = into.adds.get(name, 0) + delta
+        for move in _contributions(act, member, retention, sign):
+            into = merged.setdefault((move.key, move.bucket), MemberMove(
+                move.key, move.bucket, move.expires_at, move.counters))
+            for name, delta in move.deltas.items():
+                into.deltas[name] = into.deltas.get(name, 0) + delta
     result = []
-    for update in merged.values():
-        update.adds = {name: delta for name, delta in update.adds.items() if delta}
-        if update.adds:
-            result.append(update)
-    return sorted(result, key=lambda u: (u.key, u.bucket))
+    for move in merged.values():
+        move.deltas = {name: delta for name, delta in move.deltas.items() if delta}
+        if move.deltas:
+            result.append(move)
+    return sorted(result, key=lambda m: (m.key, m.bucket))
+
+
+def _threshold(delta: int) -> int:
+    """An attribute moved by `delta` leaves the member counted iff its stored value exceeds this
+    (+n: it was counted already; -n: it stays counted)."""
+    return max(0, -delta)
+
+
+def optimistic_checks(deltas: Mapping[str, int]) -> list[Check]:
+    """The common case: every moved attribute is counted before and after, so no distinct count
+    changes and the counter items are not written."""
+    return [(name, ">", _threshold(delta)) for name, delta in sorted(deltas.items())]
+
+
+def counted(state: Mapping[str, int]) -> set[str]:
+    """The counter attributes (`<category>_<role>`) a member with these counts is counted under."""
+    out: set[str] = set()
+    for category in CATEGORIES:
+        for role in ROLES:
+            if state.get(f"{category}{role}", 0) > 0:
+                out |= {f"{category}_{role}", f"{category}_t", f"a_{role}", "a_t"}
+    return out
+
+
+def settle(state: Mapping[str, int], deltas: Mapping[str, int]) -> tuple[list[Check], dict[str, int]]:
+    """For a member item observed in `state`: conditions that pin every attribute on the side of
+    its threshold it was seen on (so the counter change below is exact, or the write is cancelled
+    and settled again), and the counter change `deltas` cause."""
+    checks: list[Check] = []
+    for name in MEMBER_ATTRIBUTES:
+        threshold = _threshold(deltas.get(name, 0))
+        checks.append((name, ">" if state.get(name, 0) > threshold else "<=", threshold))
+    after = {name: state.get(name, 0) + deltas.get(name, 0) for name in MEMBER_ATTRIBUTES}
+    before_set, after_set = counted(state), counted(after)
+    moves = {name: 1 for name in after_set - before_set}
+    moves.update({name: -1 for name in before_set - after_set})
+    return checks, moves
 
 
 # --- read side ---------------------------------------------------------------------------------
@@ -189,37 +243,26 @@ def parse_bucket(bucket: str, force: bool) -> tuple[str, str | None]:
     return period, rest.rsplit("|", 1)[0]
 
 
-def _counts(members: Mapping[str, set[tuple[str, str]]], role: str | None) -> StaffCounts:
-    """Distinct members per category (role None: any role)."""
-    out = StaffCounts()
-    for held in members.values():
-        cats = {cat for cat, r in held if role is None or r == role}
-        if not cats:
-            continue
-        out.any += 1
-        out.street += "s" in cats
-        out.online += "n" in cats
-        out.online_outbound += "o" in cats
-    return out
+def _counts(sums: Mapping[str, int], role: str) -> StaffCounts:
+    return StaffCounts(**{name: max(0, sums.get(f"{code}_{role}", 0)) for code, name in COUNTED_CATEGORIES.items()})
 
 
 def aggregate(items: Iterable[tuple[str, str, Mapping[str, int]]]) -> list[EngagementBucket]:
-    """(period, team, {attribute: count}) items -> buckets sorted by period then team; members
-    whose count fell to 0 (amended away) are not counted; periods with nobody are omitted."""
-    periods: dict[tuple[str, str], dict[str, set[tuple[str, str]]]] = {}
+    """(period, team, {counter attribute: distinct members}) items, a few shards per (period,
+    team) -> buckets sorted by period then team; unknown attributes ignored; periods with nobody
+    are omitted."""
+    sums: dict[tuple[str, str], dict[str, int]] = {}
     for period, team, attributes in items:
-        members = periods.setdefault((period, team), {})
-        for name, count in attributes.items():
-            code, _, member = name.partition(":")
-            if count > 0 and len(code) == 2 and code[0] in CATEGORIES and code[1] in ROLES:
-                members.setdefault(member, set()).add((code[0], ROLES[code[1]]))
+        into = sums.setdefault((period, team), {})
+        for name, value in attributes.items():
+            into[name] = into.get(name, 0) + value
     buckets = []
-    for (period, team), members in sorted(periods.items()):
-        staff = _counts(members, None)
+    for (period, team), totals in sorted(sums.items()):
+        staff = _counts(totals, "t")
         if staff.any:
             buckets.append(EngagementBucket(
                 period=period, team=team, staff=staff,
-                by_role=RoleCounts(officer=_counts(members, "officer"), supervisor=_counts(members, "supervisor")),
+                by_role=RoleCounts(officer=_counts(totals, "o"), supervisor=_counts(totals, "s")),
             ))
     return buckets
 

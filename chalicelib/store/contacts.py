@@ -7,8 +7,10 @@ counters are never double-counted and a failure never leaves half a write.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import operator
 import random
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,7 +26,7 @@ from chalicelib.domain import history, stats_keys
 from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.contact_schemas import Change
 from chalicelib.domain.contacts import ContactRecord
-from chalicelib.domain.engagement import ItemUpdate
+from chalicelib.domain.engagement import MEMBER_ATTRIBUTES, Check, MemberMove, optimistic_checks, settle
 from chalicelib.ports import ConditionFailed, StoreUnavailable, SubscriberGone, WordHolder
 from chalicelib.ports import ContactPage as Page
 from chalicelib.store import access_log
@@ -39,6 +41,9 @@ CONFLICT_RETRIES = 10
 # Each counter is split over shards (chosen by contact id) so concurrent creates on one team and
 # day rarely touch the same item; readers sum the shards (still one Query per key).
 COUNTER_SHARDS = 8
+# Engagement member items that fail their assumed state are settled and the transaction re-run:
+# a member's first (or last) contact of a period needs one more round; each race one more.
+ENGAGEMENT_ROUNDS = 6
 
 
 # Cancellation reasons that mean "the store is busy", not "your request is wrong".
@@ -91,17 +96,95 @@ def _add_counters(tx: TransactWrite, deltas: Mapping[tuple[str, str], int], shar
         )
 
 
-def _add_engagement(tx: TransactWrite, updates: Sequence[ItemUpdate]) -> None:
-    """Per-member counters of the engagement items (dynamic attribute names: raw paths)."""
-    for update in updates:
-        actions: list[Any] = [Path(name).add(delta) for name, delta in sorted(update.adds.items())]
-        actions.append(StatCounterModel.expires_at.set(update.expires_at))
-        tx.update(StatCounterModel(key=update.key, bucket=update.bucket), actions=actions)
+class MembersMoved(Exception):
+    """Engagement member items were not in the state the write assumed: position -> their state."""
+
+    def __init__(self, states: dict[int, dict[str, int]]) -> None:
+        super().__init__("engagement member state moved")
+        self.states = states
 
 
-def _run(build: Any, guarded_index: int, subscriber_index: int | None = None) -> None:
+def _condition(check: Check) -> Condition:
+    name, op, threshold = check
+    condition: Condition = Path(name) > threshold if op == ">" else (
+        Path(name).does_not_exist() | (Path(name) <= threshold))
+    return condition
+
+
+def _member_state(raw: Mapping[str, Any] | None) -> dict[str, int]:
+    return {name: int(value["N"]) for name, value in (raw or {}).items()
+            if name in MEMBER_ATTRIBUTES and "N" in value}
+
+
+def _add_numbers(tx: TransactWrite, key: str, bucket: str, adds: Mapping[str, int], expires_at: Any,
+                 condition: Condition | None = None) -> None:
+    """ADD to dynamic (raw path) number attributes of a stats-table item and SET its TTL."""
+    actions: list[Any] = [Path(name).add(delta) for name, delta in sorted(adds.items())]
+    actions.append(StatCounterModel.expires_at.set(expires_at))
+    tx.update(StatCounterModel(key=key, bucket=bucket), actions=actions, condition=condition,
+              return_values="ALL_OLD" if condition is not None else None)
+
+
+class _Engagement:
+    """The engagement part of one transaction (domain/engagement.py): each member item is
+    written under the optimistic condition until it fails; then under the state it returned
+    (ALL_OLD), with the counter items that state change moves."""
+
+    def __init__(self, moves: Sequence[MemberMove]) -> None:
+        self.moves = list(moves)
+        self.states: dict[int, dict[str, int]] = {}
+        self._positions: list[int] = []
+
+    def add(self, tx: TransactWrite) -> None:
+        counters: dict[tuple[str, str], dict[str, int]] = {}
+        expires: dict[tuple[str, str], Any] = {}
+        self._positions = []
+        for index, move in enumerate(self.moves):
+            if index in self.states:
+                checks, changes = settle(self.states[index], move.deltas)
+                for item in move.counters:
+                    into = counters.setdefault(item, {})
+                    expires[item] = move.expires_at
+                    for name, delta in changes.items():
+                        into[name] = into.get(name, 0) + delta
+            else:
+                checks = optimistic_checks(move.deltas)
+            self._positions.append(len(tx._update_items))  # request index: see failed()
+            _add_numbers(tx, move.key, move.bucket, move.deltas, move.expires_at,
+                         functools.reduce(operator.and_, map(_condition, checks)))
+        for item, changes in sorted(counters.items()):
+            changes = {name: delta for name, delta in changes.items() if delta}
+            if changes:
+                _add_numbers(tx, item[0], item[1], changes, expires[item])
+
+    def failed(self, tx: TransactWrite, reasons: Sequence[Any]) -> dict[int, dict[str, int]]:
+        """Member items cancelled by their condition -> the state they returned. PynamoDB sends
+        condition checks, deletes, puts, then updates, whatever the call order."""
+        offset = len(tx._condition_check_items) + len(tx._delete_items) + len(tx._put_items)
+        out = {}
+        for index, position in enumerate(self._positions):
+            reason = reasons[offset + position] if offset + position < len(reasons) else None
+            if getattr(reason, "code", None) == "ConditionalCheckFailed":
+                out[index] = _member_state(getattr(reason, "raw_item", None))
+        return out
+
+
+def _run_engaged(build: Any, engagement: _Engagement, guarded_index: int, subscriber_index: int | None = None) -> None:
+    """`_run`, settling engagement member items that were not in the assumed state."""
+    for _ in range(ENGAGEMENT_ROUNDS):
+        try:
+            _run(build, guarded_index, subscriber_index, engagement)
+            return
+        except MembersMoved as moved:
+            engagement.states.update(moved.states)
+    raise StoreUnavailable("engagement counters kept moving")
+
+
+def _run(build: Any, guarded_index: int, subscriber_index: int | None = None,
+         engagement: _Engagement | None = None) -> None:
     """Commit a transaction, retrying conflicts; ConditionFailed if item `guarded_index` failed,
-    SubscriberGone if the subscriber check at `subscriber_index` did."""
+    SubscriberGone if the subscriber check at `subscriber_index` did, MembersMoved if engagement
+    member items did."""
     for attempt in range(CONFLICT_RETRIES + 1):
         try:
             with TransactWrite(connection=_connection()) as tx:
@@ -116,6 +199,9 @@ def _run(build: Any, guarded_index: int, subscriber_index: int | None = None) ->
                 raise ConditionFailed(existing) from exc
             if subscriber_index is not None and codes[subscriber_index:subscriber_index + 1] == ["ConditionalCheckFailed"]:
                 raise SubscriberGone() from exc
+            moved = engagement.failed(tx, reasons) if engagement is not None else {}
+            if moved:
+                raise MembersMoved(moved) from exc
             if THROTTLE_REASONS.intersection(codes):
                 raise StoreUnavailable("transaction cancelled: throttled") from exc
             if "TransactionConflict" in codes and attempt < CONFLICT_RETRIES:
@@ -130,7 +216,7 @@ def _run(build: Any, guarded_index: int, subscriber_index: int | None = None) ->
 def create(
     record: ContactRecord, counters: Iterable[tuple[str, str]], audit: AccessRecord,
     words: WordHolder | None = None,
-    engagement: Sequence[ItemUpdate] = (),
+    engagement: Sequence[MemberMove] = (),
 ) -> Literal["created"]:
     """Write a new contact with its counters and access-log entry in one round trip.
 
@@ -141,6 +227,7 @@ def create(
     model = to_model(record)
     audit_model = access_log.to_model(audit)
     deltas = stats_keys.with_period_grains({key: 1 for key in counters})
+    members = _Engagement(engagement)
 
     def build(tx: TransactWrite) -> None:
         tx.save(model, condition=ContactModel.id.does_not_exist(), return_values="ALL_OLD")
@@ -150,13 +237,13 @@ def create(
             tx.condition_check(type(item), item.id, condition=condition)
             tx.save(word_store.holder_model(words))
         _add_counters(tx, deltas, counter_shard(record.id))
-        _add_engagement(tx, engagement)
+        members.add(tx)
 
     # TransactWriteItems lists condition checks first, then puts, then updates (PynamoDB's order).
     if words is None:
-        _run(build, guarded_index=0)
+        _run_engaged(build, members, guarded_index=0)
     else:
-        _run(build, guarded_index=1, subscriber_index=0)
+        _run_engaged(build, members, guarded_index=1, subscriber_index=0)
     return "created"
 
 
@@ -225,7 +312,7 @@ def amend(
     changes: list[Change],
     counter_deltas: Mapping[tuple[str, str], int],
     audit: AccessRecord,
-    engagement: Sequence[ItemUpdate] = (),
+    engagement: Sequence[MemberMove] = (),
 ) -> None:
     """Replace the contact if its version is still `old.version`; keep the amendment; move counters."""
     model = to_model(new)
@@ -236,15 +323,16 @@ def amend(
         expires_at=new.expires_at,
     )
     audit_model = access_log.to_model(audit)
+    members = _Engagement(engagement)
 
     def build(tx: TransactWrite) -> None:
         tx.save(model, condition=ContactModel.version == old.version)
         tx.save(amendment, condition=AmendmentModel.version.does_not_exist())
         tx.save(audit_model, condition=access_log.append_condition())
         _add_counters(tx, stats_keys.with_period_grains(counter_deltas), counter_shard(new.id))
-        _add_engagement(tx, engagement)
+        members.add(tx)
 
-    _run(build, guarded_index=0)
+    _run_engaged(build, members, guarded_index=0)
 
 
 @translate_store_errors

@@ -1,5 +1,6 @@
-"""Engagement reads: one Query (paginated by 1 MB pages) on one engagement key of the stats
-table; the per-member attributes are dynamic, so items are read raw, not through the model."""
+"""Engagement reads: one Query (paginated by 1 MB pages) on one engagement counter key of the
+stats table: a fixed number of small items per period and team (domain/engagement.py). The
+attributes are dynamic, so items are read raw, not through the model."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def _attributes(raw: dict[str, Any]) -> dict[str, int]:
 
 @translate_store_errors
 def items(key: str, bucket_from: str, bucket_to: str) -> list[tuple[str, dict[str, int]]]:
-    """(bucket, {member attribute: count}) of every item of `key` with a bucket in the range."""
+    """(bucket, {attribute: number}) of every item of `key` with a bucket in the range (counter
+    items for the API; `engmember` keys for tests and operations)."""
     condition = StatCounterModel.bucket.between(bucket_from, bucket_to)
     found: list[tuple[str, dict[str, int]]] = []
     start: dict[str, Any] | None = None

@@ -43,9 +43,9 @@ def _author_team(ctx: RequestContext) -> tuple[str, str]:
     return caller.sub, caller.team
 
 
-def _engagement_moves(svc: Services, old: ContactRecord | None, new: ContactRecord) -> list[engagement.ItemUpdate]:
+def _engagement_moves(svc: Services, old: ContactRecord | None, new: ContactRecord) -> list[engagement.MemberMove]:
     """The distinct-staff counter updates of a create (old None) or an amendment."""
-    return engagement.item_updates(engagement.activity_of(old) if old else None, engagement.activity_of(new),
+    return engagement.member_moves(engagement.activity_of(old) if old else None, engagement.activity_of(new),
                                    svc.pseudonyms.staff, svc.contact_rules.retention)
 
 

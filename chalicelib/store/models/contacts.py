@@ -120,9 +120,10 @@ class AmendmentModel(Model):
 class StatCounterModel(Model):
     """(scope|dimension, day|value) -> number of contacts. See domain.stats_keys.
 
-    The same table holds the engagement items (`<scope>|engagement|<grain>`, see
-    domain.engagement): their per-member attributes are dynamic (not declared here) and they
-    carry `expires_at`, because they hold staff pseudonyms; plain counters never expire."""
+    The same table holds the engagement items (counters `<scope>|engagement|<grain>` and member
+    items `team:<id>|engmember|<grain>`, see domain.engagement): their attributes are dynamic (not
+    declared here) and they carry `expires_at`, because member items hold staff pseudonyms (the
+    counters expire with them); plain counters never expire."""
 
     class Meta(_Meta):
         short_name = "stats"
