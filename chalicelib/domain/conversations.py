@@ -67,21 +67,6 @@ class MessageOut(Struct, omit_defaults=True):
     erased: bool = False
 
 
-class ConversationOut(Struct, omit_defaults=True):
-    id: str
-    team: str
-    area_id: str | None
-    alert_id: str | None
-    status: Status
-    topic: str
-    created_at: str
-    last_message_at: str
-    version: int
-    messages: list[MessageOut] = []
-    outcome: str | None = None
-    waiting_since: str | None = None
-
-
 class ConversationSummary(Struct, omit_defaults=True):
     id: str
     team: str
@@ -94,6 +79,12 @@ class ConversationSummary(Struct, omit_defaults=True):
     version: int
     outcome: str | None = None
     waiting_since: str | None = None
+
+
+class ConversationOut(ConversationSummary):
+    """A conversation with its messages, oldest first."""
+
+    messages: list[MessageOut] = []
 
 
 class ConversationPage(Struct):
