@@ -43,9 +43,11 @@ MEMBER_ATTRIBUTES = tuple(f"{c}{r}" for c in CATEGORIES for r in ROLES)
 # Counter attributes: `<category>_<role>`, category `a` = any (street or online), role `t` = either.
 COUNTED_CATEGORIES = {"a": "any", "s": "street", "n": "online", "o": "online_outbound"}
 COUNTED_ROLES = ("o", "s", "t")
-# Counter items are split over shards chosen by contact id so concurrent first contacts of one
-# team rarely update the same item; the reader sums them (a fixed number per period and team).
-SHARDS = 4
+# Counter items could be split over shards chosen by contact id (the reader sums them); one is
+# enough: only a member's first (or last) contact of a period touches a counter item, so even
+# concurrent syncs rarely meet there (TransactionConflict is retried), and one item per period and
+# team means the read costs the same from the first contact of each period on.
+SHARDS = 1
 KEY_PART = "engagement"
 MEMBER_PART = "engmember"
 
