@@ -56,9 +56,10 @@ def _online(at: datetime, **extra) -> dict:
     return body
 
 
-def _await_indexed(bodies: list[dict], timeout: float = 10.0) -> None:
+def _await_indexed(bodies: list[dict], timeout: float = 30.0) -> None:
     """GSIs are eventually consistent (in AWS, and DynamoDB Local under load was seen lagging
-    once): wait until each contact is in the history index before reading it back."""
+    more than 10 s on the shared 2-core machine): wait until each contact is in the history
+    index before reading it back."""
     from chalicelib.store.models import ContactModel
 
     deadline = time.monotonic() + timeout
