@@ -15,7 +15,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.ports import Claim, Held, Wanted
-from chalicelib.store.errors import error_code, translate_store_errors
+from chalicelib.store.errors import error_code, translate_store_errors, update_if
 from chalicelib.store.models import AlertModel, DeliveryModel
 
 DELIVERY_SHARDS = 64  # see docs/fanout.md: 1M claims in 60 s at 2 WCU each needs > 33 partitions
@@ -82,14 +82,7 @@ def claim(alert_id: str, subscriber_id: str, revision: int, *, state: str, now_t
 @translate_store_errors
 def mark(alert_id: str, subscriber_id: str, revision: int, state: str) -> None:
     """Record the outcome of a send (retry|gone|failed) for this message only."""
-    try:
-        _item(alert_id, subscriber_id).update(
-            actions=[DeliveryModel.state.set(state)],
-            condition=(DeliveryModel.revision == revision),
-        )
-    except UpdateError as exc:
-        if error_code(exc) != "ConditionalCheckFailedException":
-            raise
+    update_if(_item(alert_id, subscriber_id), [DeliveryModel.state.set(state)], DeliveryModel.revision == revision)
 
 
 @translate_store_errors
@@ -140,17 +133,11 @@ def held_due(bucket: str, until_key: str) -> list[Held]:
 @translate_store_errors
 def release(alert_id: str, subscriber_id: str, revision: int) -> bool:
     """held -> claimed (so exactly one releaser sends it)."""
-    try:
-        _item(alert_id, subscriber_id).update(
-            actions=[DeliveryModel.state.set("claimed"), DeliveryModel.release_bucket.remove(),
-                     DeliveryModel.release_key.remove()],
-            condition=(DeliveryModel.revision == revision) & (DeliveryModel.state == "held"),
-        )
-    except UpdateError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return update_if(
+        _item(alert_id, subscriber_id),
+        [DeliveryModel.state.set("claimed"), DeliveryModel.release_bucket.remove(), DeliveryModel.release_key.remove()],
+        (DeliveryModel.revision == revision) & (DeliveryModel.state == "held"),
+    )
 
 
 @translate_store_errors

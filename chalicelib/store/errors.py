@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import PynamoDBException
+from pynamodb.exceptions import PynamoDBException, UpdateError
+from pynamodb.models import Model
 
 from chalicelib.ports import StoreUnavailable
 
@@ -58,3 +59,14 @@ def translate_store_errors(fn: Callable[P, R]) -> Callable[P, R]:
             raise
 
     return wrapper
+
+
+def update_if(item: Model, actions: list[Any], condition: Any) -> bool:
+    """UpdateItem under `condition`; False (nothing written) when the condition does not hold."""
+    try:
+        item.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

@@ -13,7 +13,7 @@ from pynamodb.expressions.condition import Condition
 
 from chalicelib.domain.subscribers import Preferences, QuietHours, SubscriberRecord
 from chalicelib.ports import NotFound
-from chalicelib.store.errors import error_code, translate_store_errors
+from chalicelib.store.errors import error_code, translate_store_errors, update_if
 from chalicelib.store.models import InboxModel, SubscriberModel, SubscriptionModel
 
 
@@ -71,28 +71,15 @@ def save(record: SubscriberRecord) -> None:
 @translate_store_errors
 def set_secret(subscriber_id: str, secret: str) -> bool:
     """Give a record made before secrets existed its secret; False if it has one (or is gone)."""
-    try:
-        SubscriberModel(id=subscriber_id).update(
-            actions=[SubscriberModel.secret.set(secret)],
-            condition=SubscriberModel.id.exists() & SubscriberModel.secret.does_not_exist(),
-        )
-    except UpdateError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return update_if(SubscriberModel(id=subscriber_id), [SubscriberModel.secret.set(secret)],
+                     SubscriberModel.id.exists() & SubscriberModel.secret.does_not_exist())
 
 
 @translate_store_errors
 def mark_erasing(subscriber_id: str) -> None:
     """First step of erasure: from now on no transaction stores this resident's words
     (store.contacts.create checks `erasing` does not exist), so the word index is complete."""
-    try:
-        SubscriberModel(id=subscriber_id).update(actions=[SubscriberModel.erasing.set("1")],
-                                                 condition=SubscriberModel.id.exists())
-    except UpdateError as exc:
-        if error_code(exc) != "ConditionalCheckFailedException":
-            raise
+    update_if(SubscriberModel(id=subscriber_id), [SubscriberModel.erasing.set("1")], SubscriberModel.id.exists())
 
 
 def accepts_words_condition(subscriber_id: str) -> tuple[SubscriberModel, Condition]:
