@@ -385,7 +385,13 @@ class ResidentGone(Exception):
 
 
 class VersionChanged(Exception):
-    """The conversation changed since it was read (another message or a close landed first)."""
+    """The conversation is not in the state the write assumed (another message or a close landed
+    first, or the assumed state was an old hint). `current` is the state DynamoDB returned with the
+    failed condition (ALL_OLD), so the caller retries without reading; None when it returned none."""
+
+    def __init__(self, current: Conversation | None = None) -> None:
+        super().__init__("conversation changed")
+        self.current = current
 
 
 @dataclass(frozen=True)

@@ -158,11 +158,15 @@ class DynamoCalls:
         self.operations.append(model.name)
 
     def __enter__(self) -> DynamoCalls:
-        from chalicelib.store.models import ContactModel
+        from chalicelib.store.models import ALL_MODELS
 
-        self._events = ContactModel._get_connection().connection.client.meta.events
-        self._events.register("before-call.dynamodb.*", self, unique_id=f"count-{id(self)}")
+        # Every model has its own botocore client (PITFALLS): hook each one once.
+        clients = {id(c): c for c in (m._get_connection().connection.client for m in ALL_MODELS)}
+        self._events = [c.meta.events for c in clients.values()]
+        for events in self._events:
+            events.register("before-call.dynamodb.*", self, unique_id=f"count-{id(self)}")
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._events.unregister("before-call.dynamodb.*", unique_id=f"count-{id(self)}")
+        for events in self._events:
+            events.unregister("before-call.dynamodb.*", unique_id=f"count-{id(self)}")

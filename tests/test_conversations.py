@@ -200,15 +200,16 @@ def test_resident_messages_are_rate_limited(client, staff_token, place, services
                  {"id": str(uuid.uuid4()), "text": "ok"}).status_code == 201
 
 
-def test_one_transaction_per_message(client, staff_token, place):
+def test_one_transaction_per_message(client, staff_token, place, services_override):
+    services_override(fanout_queue=RecordingQueue())  # the push worker's reads are another Lambda's
     _, resident = register(client)
     conv_id = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body["id"]
     officer = staff_token("officer", team=place["team"])
     with DynamoCalls() as calls:
         assert _post(client, officer, f"/v1/conversations/{conv_id}/messages",
                      {"id": str(uuid.uuid4()), "text": "ok"}).status_code == 201
-    assert calls.operations.count("TransactWriteItems") == 1
-    assert [op for op in calls.operations if op not in ("GetItem", "Query")] == ["TransactWriteItems"]
+    # This container wrote the conversation (the start), so its hint is current: no read at all.
+    assert calls.operations == ["TransactWriteItems"]
 
 
 def _window(now: datetime) -> str:
@@ -390,3 +391,105 @@ def test_team_queue_cursor_is_bound_and_ordered(client, staff_token, place, serv
     other = staff_token("officer", team=place["team"])
     assert _get(client, other, f"/v1/conversations?status=waiting&limit=2&cursor={page['next_cursor']}").status_code == 400
     _ = FanoutMessage  # the queue message type the push path uses
+
+
+# -- hints: the state a change assumes, from this container's memory ---------------------------
+
+def _container():
+    """Another warm container: its own Services, so its own conversation hints."""
+    from chalicelib import services as services_module
+    from chalicelib.settings import SETTINGS
+    from tests.push_dns import TEST_PUSH_RESOLVER
+
+    return services_module.build_services(SETTINGS, push_resolver=TEST_PUSH_RESOLVER, fanout_queue=RecordingQueue())
+
+
+def _answer(svc, officer, conv_id: str, text: str) -> tuple[int, list[str]]:
+    from chalicelib.domain.conversations import MessageIn
+    from chalicelib.usecases import conversations as usecase
+
+    with DynamoCalls() as calls:
+        status, _ = usecase.post_message(svc, _ctx(svc, officer), conv_id, MessageIn(id=uuid.uuid4(), text=text))
+    return status, calls.operations
+
+
+def test_a_stale_hint_costs_one_failed_write_never_a_wrong_one(client, place):
+    _, resident = register(client)
+    conv_id = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body["id"]
+    a, b = _container(), _container()
+    officer = _officer(f"pc-{uuid.uuid4().hex[:6]}", place["team"])
+    assert _answer(a, officer, conv_id, "one") == (201, ["GetItem", "TransactWriteItems"])  # A never saw it
+    assert _answer(b, officer, conv_id, "two") == (201, ["GetItem", "TransactWriteItems"])
+    # A's hint is one version behind: its first write fails and returns the current item, no read.
+    assert _answer(a, officer, conv_id, "three") == (201, ["TransactWriteItems", "TransactWriteItems"])
+    assert _answer(a, officer, conv_id, "four") == (201, ["TransactWriteItems"])
+    messages = a.conversations.messages(conv_id)
+    assert [(m.seq, m.text) for m in messages][1:] == [(2, "one"), (3, "two"), (4, "three"), (5, "four")]
+    assert a.conversations.get(conv_id).version == 5
+
+
+def test_a_hint_never_decides_a_refusal(client, place):
+    """A hint may be older than a reopening: what it would refuse (422 closed) or short-cut
+    (200 already closed) is read again first."""
+    from chalicelib.domain.conversations import CloseIn
+    from chalicelib.usecases import conversations as usecase
+
+    _, resident = register(client)
+    conv_id = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body["id"]
+    a = _container()
+    officer = _officer(f"pc-{uuid.uuid4().hex[:6]}", place["team"])
+    usecase.close(a, _ctx(a, officer), conv_id, CloseIn(outcome="resolved"))  # A's hint: closed
+    again = _post(client, resident, f"/v1/conversations/{conv_id}/messages", {"id": str(uuid.uuid4()), "text": "Still loud"})
+    assert again.status_code == 201
+    closed_again = usecase.close(a, _ctx(a, officer), conv_id, CloseIn(outcome="resolved"))
+    assert (closed_again.status, closed_again.version) == ("closed", 4)
+    assert _post(client, resident, f"/v1/conversations/{conv_id}/messages",
+                 {"id": str(uuid.uuid4()), "text": "And again"}).status_code == 201
+    assert _answer(a, officer, conv_id, "On our way")[0] == 201  # A's hint said closed: 422 would be wrong
+    stored = a.conversations.get(conv_id)
+    assert (stored.status, stored.version) == ("answered", 6)
+
+
+def test_erasure_is_seen_through_a_stale_hint(client, place):
+    """Erasure removes the owner without a new version: the write's condition checks the owner."""
+    from chalicelib.domain.errors import StateForbids
+    from chalicelib.store.models import InboxModel
+
+    resident_id, resident = register(client)
+    conv_id = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body["id"]
+    a = _container()
+    officer = _officer(f"pc-{uuid.uuid4().hex[:6]}", place["team"])
+    assert _answer(a, officer, conv_id, "Noted")[0] == 201  # A's hint names the owner
+    assert client.http.delete("/v1/subscribers/me", headers=bearer(resident)).status_code == 204
+    with pytest.raises(StateForbids):
+        _answer(a, officer, conv_id, "Hello?")
+    assert [m.text for m in a.conversations.messages(conv_id)] == [None, "Noted"]
+    assert list(InboxModel.query(resident_id)) == []  # nothing written for the erased resident
+
+
+def test_state_hints_are_bounded_short_lived_and_never_go_back():
+    from chalicelib.domain.conversations import Conversation
+    from chalicelib.store.conversations import StateHints
+
+    now = [0.0]
+    hints = StateHints(kept=2, seconds=10, clock=lambda: now[0])
+
+    def conv(cid: str, version: int) -> Conversation:
+        return Conversation(id=cid, team="t", owner="s", area_id=None, alert_id=None, topic="noise", status="waiting",
+                            created_at="x", last_message_at="x", version=version, content_digest="d",
+                            expires_at=datetime.now(UTC))
+
+    hints.remember(conv("a", 3))
+    hints.remember(conv("a", 2), fresh=False)  # an index page lagging behind: ignored
+    assert hints.get("a").version == 3
+    hints.remember(conv("a", 2))  # an authoritative read wins (a conversation re-created after TTL)
+    assert hints.get("a").version == 2
+    hints.remember(conv("b", 1))
+    hints.get("a")  # a is now the most recently used
+    hints.remember(conv("c", 1))
+    assert hints.get("b") is None and hints.get("a") is not None and hints.get("c") is not None
+    now[0] = 11
+    assert hints.get("a") is None and hints.get("c") is None
+    hints.remember(conv("d", 1))
+    hints.forget("d")
+    assert hints.get("d") is None

@@ -1,16 +1,20 @@
 """Conversations and their messages (the only DynamoDB code for them).
 
-Every message is ONE TransactWriteItems: the message (condition: its client id is new; the old
-item comes back when it is not, so a retry costs no second round trip), the conversation (condition:
-the version read), the engagement-log contact it becomes with its statistics counters, the figure
-counters, the access-log entry and, for a team answer, the resident's inbox copy. About 45 items,
+Every message is ONE TransactWriteItems and, in the common case, the request's only DynamoDB call:
+the message (condition: its client id is new; the old item comes back when it is not, so a resend
+costs no second round trip), the conversation (condition: the state the write was computed from,
+which comes from this container's hints, see `StateHints`; the current item comes back when the
+condition fails), the engagement-log contact it becomes with its statistics counters, the figure
+counters, the access-log entry and, for a team answer, the resident's inbox copy. At most 50 items,
 under the 100-item limit (see docs/conversations.md for the count).
 """
 
 from __future__ import annotations
 
 import random
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +42,46 @@ from chalicelib.store.models import (
 )
 
 MESSAGES_SHOWN = 500  # a conversation read returns at most this many messages (oldest first)
+HINTS_KEPT = 2048  # conversation states a warm container remembers (about 1 KiB each)
+HINT_SECONDS = 900.0  # and for how long: an erased resident's id does not linger in memory
+
+
+class StateHints:
+    """The latest state of each conversation this container read or wrote: a hint, never an
+    answer. Writes computed from a hint are conditioned on it (version, owner, team), so a stale
+    hint costs one failed transaction that returns the current item, never a wrong write.
+    Bounded (LRU, `HINTS_KEPT`) and short-lived (`HINT_SECONDS`). A dozen lines, so no library."""
+
+    def __init__(self, kept: int = HINTS_KEPT, seconds: float = HINT_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._states: OrderedDict[str, tuple[float, Conversation]] = OrderedDict()
+        self._kept, self._seconds, self._clock = kept, seconds, clock
+        self._lock = threading.Lock()
+
+    def get(self, conversation_id: str) -> Conversation | None:
+        with self._lock:
+            entry = self._states.get(conversation_id)
+            if entry is None or self._clock() - entry[0] > self._seconds:
+                self._states.pop(conversation_id, None)
+                return None
+            self._states.move_to_end(conversation_id)
+            return entry[1]
+
+    def remember(self, conv: Conversation, fresh: bool = True) -> None:
+        """`fresh`: read consistently or just written. Index reads (eventually consistent) only
+        add what is unknown or newer, so they never replace a later state with an older one."""
+        with self._lock:
+            entry = self._states.get(conv.id)
+            if not fresh and entry is not None and entry[1].version >= conv.version:
+                return
+            self._states[conv.id] = (self._clock(), conv)
+            self._states.move_to_end(conv.id)
+            while len(self._states) > self._kept:
+                self._states.popitem(last=False)
+
+    def forget(self, conversation_id: str) -> None:
+        with self._lock:
+            self._states.pop(conversation_id, None)
 
 
 @dataclass
@@ -117,6 +161,14 @@ def _update_actions(new: Conversation) -> list[Any]:
     return actions
 
 
+def _assumed(old: Conversation) -> Any:
+    """The state a write was computed from: `version` changes with every message and close, and
+    owner and team are checked too (erasure removes the owner without a new version)."""
+    m = ConversationModel
+    owner = (m.owner == old.owner) if old.owner else m.owner.does_not_exist()
+    return (m.version == old.version) & owner & (m.team == old.team)
+
+
 def _add_counters(tx: _Tx, deltas: Mapping[tuple[str, str], int], shard: int) -> None:
     for (key, bucket), delta in sorted(deltas.items()):
         tx.update("counter", StatCounterModel(key=key, bucket=f"{bucket}|{shard:02d}"),
@@ -173,7 +225,10 @@ def _commit(build: Callable[[_Tx], None]) -> tuple[str, dict[str, Any] | None] |
 
 
 class ConversationRepository:
-    """Built once per warm container (Services.conversations)."""
+    """Built once per warm container (Services.conversations), with its `StateHints`."""
+
+    def __init__(self, hints: StateHints | None = None) -> None:
+        self.hints = hints if hints is not None else StateHints()
 
     @translate_store_errors
     def start(self, conversation: Conversation, message: Message, write: Write) -> None:
@@ -187,6 +242,7 @@ class ConversationRepository:
 
         failed = _commit(build)
         if failed is None:
+            self.hints.remember(conversation)
             return
         label, raw = failed
         if label == "conversation":
@@ -197,46 +253,67 @@ class ConversationRepository:
 
     @translate_store_errors
     def append(self, old: Conversation, new: Conversation, message: Message, write: Write) -> None:
-        """Add a message if the conversation is still at `old.version`.
-        MessageExists(existing) for a resent client id; VersionChanged if another change landed."""
+        """Add a message if the conversation is still exactly `old` (version, owner, team).
+        MessageExists(existing) for a resent client id; VersionChanged(current) if it is not."""
 
         def build(tx: _Tx) -> None:
             tx.put("message", _message_model(message), condition=MessageModel.id.does_not_exist(),
                    return_values="ALL_OLD")
             _add_side_items(tx, write)
             tx.update("conversation", ConversationModel(id=old.id), actions=_update_actions(new),
-                      condition=ConversationModel.version == old.version)
+                      condition=_assumed(old), return_values="ALL_OLD")
 
         failed = _commit(build)
         if failed is None:
+            self.hints.remember(new)
             return
         label, raw = failed
         if label == "message":
             raise MessageExists(_message(MessageModel.from_raw_data(raw)) if raw else None)
         if label == "subscriber":
             raise ResidentGone()
-        raise VersionChanged()
+        raise self._changed(old.id, raw if label == "conversation" else None)
 
     @translate_store_errors
     def close(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int],
               audit: AccessRecord) -> None:
-        """Closing races are decided by the version condition: exactly one close lands."""
+        """Closing races are decided by the state condition: exactly one close lands."""
 
         def build(tx: _Tx) -> None:
             tx.put("audit", access_log.to_model(audit), condition=access_log.append_condition())
             tx.update("conversation", ConversationModel(id=old.id), actions=_update_actions(new),
-                      condition=(ConversationModel.version == old.version) & (ConversationModel.status != "closed"))
+                      condition=_assumed(old) & (ConversationModel.status != "closed"), return_values="ALL_OLD")
             _add_counters(tx, figures, contact_store.counter_shard(old.id))
 
-        if _commit(build) is not None:
-            raise VersionChanged()
+        failed = _commit(build)
+        if failed is None:
+            self.hints.remember(new)
+            return
+        label, raw = failed
+        raise self._changed(old.id, raw if label == "conversation" else None)
+
+    def _changed(self, conversation_id: str, raw: dict[str, Any] | None) -> VersionChanged:
+        """The state the failed condition saw becomes the hint (no item: forget the hint)."""
+        if raw is None:
+            self.hints.forget(conversation_id)
+            return VersionChanged()
+        current = _conversation(ConversationModel.from_raw_data(raw))
+        self.hints.remember(current)
+        return VersionChanged(current)
+
+    def last_seen(self, conversation_id: str) -> Conversation | None:
+        """The state this container last read or wrote (no I/O; may be stale: see StateHints)."""
+        return self.hints.get(conversation_id)
 
     @translate_store_errors
     def get(self, conversation_id: str) -> Conversation | None:
         try:
-            return _conversation(ConversationModel.get(conversation_id, consistent_read=True))
+            conv = _conversation(ConversationModel.get(conversation_id, consistent_read=True))
         except ConversationModel.DoesNotExist:
+            self.hints.forget(conversation_id)
             return None
+        self.hints.remember(conv)
+        return conv
 
     @translate_store_errors
     def get_message(self, conversation_id: str, message_id: str) -> Message | None:
@@ -259,7 +336,7 @@ class ConversationRepository:
         results = ConversationModel.by_team.query(
             team, ConversationModel.queue_key.startswith(f"{status}#"), scan_index_forward=(status == "waiting"),
             limit=limit, page_size=limit, last_evaluated_key=start)
-        items = [_conversation(m) for m in results]
+        items = self._seen([_conversation(m) for m in results])
         return items, (results.last_evaluated_key if len(items) == limit else None)
 
     @translate_store_errors
@@ -267,8 +344,14 @@ class ConversationRepository:
                    start: dict[str, Any] | None) -> tuple[list[Conversation], dict[str, Any] | None]:
         results = ConversationModel.by_owner.query(owner, scan_index_forward=False, limit=limit, page_size=limit,
                                                    last_evaluated_key=start)
-        items = [_conversation(m) for m in results]
+        items = self._seen([_conversation(m) for m in results])
         return items, (results.last_evaluated_key if len(items) == limit else None)
+
+    def _seen(self, items: list[Conversation]) -> list[Conversation]:
+        """A page read from an index (eventually consistent) adds hints, never older ones."""
+        for conv in items:
+            self.hints.remember(conv, fresh=False)
+        return items
 
     @translate_store_errors
     def figures(self, key: str, bucket_from: str, bucket_to: str) -> list[tuple[str, int]]:
@@ -307,6 +390,7 @@ class ConversationRepository:
     @translate_store_errors
     def forget_owner(self, conversation_id: str) -> None:
         """The conversation stays (team messages, counts) but no longer names its resident."""
+        self.hints.forget(conversation_id)
         ConversationModel(id=conversation_id).update(
             actions=[ConversationModel.owner.remove()], condition=ConversationModel.id.exists())
 

@@ -64,6 +64,7 @@ class Repository(Protocol):
     def append(self, old: Conversation, new: Conversation, message: Message, write: Any) -> None: ...
     def close(self, old: Conversation, new: Conversation, figures: Any, audit: AccessRecord) -> None: ...
     def get(self, conversation_id: str) -> Conversation | None: ...
+    def last_seen(self, conversation_id: str) -> Conversation | None: ...
     def get_message(self, conversation_id: str, message_id: str) -> Message | None: ...
     def messages(self, conversation_id: str) -> list[Message]: ...
     def team_page(self, team: str, status: str, limit: int, start: Any) -> tuple[list[Conversation], Any]: ...
@@ -134,6 +135,27 @@ def _may_see(caller: Principal, subscriber: Any, conv: Conversation) -> bool:
 
 def _visible(svc: Any, ctx: RequestContext, conversation_id: str) -> Conversation:
     conv = _repo(svc).get(_parse_id(conversation_id))
+    if conv is None or not _may_see(ctx.caller, ctx.subscriber, conv):
+        raise NotFound("No such conversation.")
+    return conv
+
+
+def _assumed_visible(svc: Any, ctx: RequestContext, conversation_id: str) -> tuple[Conversation, bool]:
+    """The state a change starts from, and whether it was read just now. This container's hint
+    when it has one (no read): the write is conditioned on that state and fails over to the
+    current one. Team and owner never change to someone else, so a hint answers who may see the
+    conversation as well as a read does; a refusal on its status is confirmed by a read first."""
+    conv = _repo(svc).last_seen(_parse_id(conversation_id))
+    if conv is None:
+        return _visible(svc, ctx, conversation_id), True
+    if not _may_see(ctx.caller, ctx.subscriber, conv):
+        raise NotFound("No such conversation.")
+    return conv, False
+
+
+def _current(svc: Any, ctx: RequestContext, changed: VersionChanged, conversation_id: str) -> Conversation:
+    """After a failed condition: the state DynamoDB returned with it, or (none returned) a read."""
+    conv = changed.current or _repo(svc).get(conversation_id)
     if conv is None or not _may_see(ctx.caller, ctx.subscriber, conv):
         raise NotFound("No such conversation.")
     return conv
@@ -279,19 +301,32 @@ def mine(svc: Any, ctx: RequestContext, query: MyConversationsQuery) -> Conversa
 
 
 def post_message(svc: Any, ctx: RequestContext, conversation_id: str, body: MessageIn) -> tuple[int, MessageOut]:
-    """201 new; 200 identical resend; 409 same id other content; 422 team message on a closed one."""
-    conv = _visible(svc, ctx, conversation_id)
-    return _append(svc, ctx, conv, str(body.id), body.text)
+    """201 new; 200 identical resend; 409 same id other content; 422 team message on a closed one.
+    One round trip when this container has seen the conversation (see `_assumed_visible`)."""
+    conv, confirmed = _assumed_visible(svc, ctx, conversation_id)
+    return _append(svc, ctx, conv, str(body.id), body.text, confirmed=confirmed)
+
+
+def _after_message(svc: Any, ctx: RequestContext, conv: Conversation) -> Conversation:
+    """The conversation after the caller's message; StateForbids when it may not take one."""
+    team_side = ctx.caller.kind != "resident"
+    if team_side and not conv.owner:
+        raise StateForbids("The resident of this conversation no longer exists.")
+    return replace(rules.after_message(conv, "team" if team_side else "resident", to_rfc3339(ctx.now)),
+                   expires_at=ctx.now + svc.contact_rules.retention)
 
 
 def _append(svc: Any, ctx: RequestContext, conv: Conversation, message_id: str, text: str,
-            reply: str | None = None) -> tuple[int, MessageOut]:
-
-    if ctx.caller.kind != "resident" and not conv.owner:
-        raise StateForbids("The resident of this conversation no longer exists.")
+            reply: str | None = None, confirmed: bool = True) -> tuple[int, MessageOut]:
+    """`confirmed`: `conv` was read just now (else it is a hint, and a refusal re-reads first)."""
     for _ in range(RETRIES):
-        new = replace(rules.after_message(conv, "team" if ctx.caller.kind != "resident" else "resident",
-                                          to_rfc3339(ctx.now)), expires_at=ctx.now + svc.contact_rules.retention)
+        try:
+            new = _after_message(svc, ctx, conv)
+        except StateForbids:
+            if confirmed:
+                raise
+            conv, confirmed = _visible(svc, ctx, conv.id), True
+            continue
         message = _new_message(svc, ctx, conv.id, message_id, text, new.version)
         try:
             _repo(svc).append(conv, new, message, _write(svc, ctx, conv, new, message, "conversation.message", reply))
@@ -299,11 +334,8 @@ def _append(svc: Any, ctx: RequestContext, conv: Conversation, message_id: str, 
             raise unauthorized("This subscriber no longer exists; register again.") from None
         except MessageExists as exists:
             return _resent(exists.existing, message)
-        except VersionChanged:
-            again = _repo(svc).get(conv.id)
-            if again is None:
-                raise NotFound("No such conversation.") from None
-            conv = again
+        except VersionChanged as changed:
+            conv, confirmed = _current(svc, ctx, changed, conv.id), True
             continue
         if message.sender == "team":
             _push(svc, conv.id, message.id)
@@ -331,8 +363,10 @@ def _push(svc: Any, conversation_id: str, message_id: str) -> None:
 def close(svc: Any, ctx: RequestContext, conversation_id: str, body: CloseIn) -> ConversationOut:
     """Exactly one close lands; a repeat with the same outcome answers the closed conversation."""
 
-    conv = _visible(svc, ctx, conversation_id)
+    conv, confirmed = _assumed_visible(svc, ctx, conversation_id)
     for _ in range(RETRIES):
+        if conv.status == "closed" and not confirmed:  # a hint may miss a reopening: read
+            conv, confirmed = _visible(svc, ctx, conv.id), True
         if conv.status == "closed":
             if conv.outcome != body.outcome:
                 raise Conflict("The conversation was already closed with another outcome.")
@@ -343,8 +377,8 @@ def close(svc: Any, ctx: RequestContext, conversation_id: str, body: CloseIn) ->
         try:
             _repo(svc).close(conv, new, figures, _audit(svc, ctx, "conversation.close", record_id=conv.id))
             return new.to_out([])
-        except VersionChanged:
-            conv = _repo(svc).get(conv.id) or conv
+        except VersionChanged as changed:
+            conv, confirmed = _current(svc, ctx, changed, conv.id), True
     raise Conflict("The conversation is changing too fast; retry.")
 
 
