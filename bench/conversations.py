@@ -18,6 +18,7 @@ import io
 import json
 import logging
 import os
+import re
 import statistics
 import tempfile
 import time
@@ -52,8 +53,9 @@ def event(path: str, body: str, token: str) -> dict[str, Any]:
 
 def _prune_aliases(action: dict[str, Any], key: str, used: str) -> None:
     aliases = action.get(key) or {}
+    tokens = set(re.findall(r"[#:][A-Za-z0-9_]+", used))  # whole tokens: "#1" is not in "#12"
     for alias in list(aliases):
-        if alias not in used:
+        if alias not in tokens:
             aliases.pop(alias)
     if not aliases:
         action.pop(key, None)
@@ -76,6 +78,7 @@ def raw_copy(template: dict[str, Any]) -> dict[str, Any]:
     """The raw side writes the same items into a copy of the conversation keyed apart, with the
     version condition dropped (it would need a read, which is what we compare against)."""
     params = copy.deepcopy(template)
+    params.pop("ClientRequestToken", None)  # botocore fills one in per call (idempotency token)
     for item in params["TransactItems"]:
         for kind in ("Put", "Update"):
             if item.get(kind):
@@ -112,9 +115,45 @@ def post_messages(app: Any, token: str, conv_id: str, requests: int, warmup: int
     for _ in range(requests):
         handler_times.append(run_handler())
         raw_times.append(run_raw())
-    items = len(captured["template"]["TransactItems"])
+    items = len(captured["template"]["TransactItems"])  # a later answer's (the first one writes more)
     return {"handler": handler_times, "raw": raw_times, "round_trips": len(calls["handler"]) / requests,
             "operations": sorted(set(calls["handler"])), "items": items}
+
+
+def other_containers(app: Any, token: str, conv_id: str, calls: dict[str, list[str]],
+                     requests: int = 20) -> dict[str, tuple[float, list[str]]]:
+    """The answers that cannot use a current hint: a container that never saw the conversation
+    (its hints emptied before each answer), and one whose hint is a version behind (another
+    container answered in between: simulated by rolling the hint back one answer)."""
+    from chalicelib.services import services
+    from chalicelib.store.conversations import StateHints
+
+    context, path = LambdaContext(), f"/v1/conversations/{conv_id}/messages"
+    repository = services().conversations
+
+    def answer() -> None:
+        body = json.dumps({"id": str(uuid.uuid4()), "text": "We will visit tonight."})
+        if app(event(path, body, token), context)["statusCode"] != 201:
+            raise RuntimeError("answer refused")
+
+    def measure(before_each: Any) -> tuple[float, list[str]]:
+        calls["handler"].clear()
+        for _ in range(requests):
+            before_each()
+            answer()
+        return len(calls["handler"]) / requests, sorted(set(calls["handler"]))
+
+    cold = measure(lambda: setattr(repository, "hints", StateHints()))
+    answer()  # a hint again
+    previous = {"state": repository.last_seen(conv_id)}
+    answer()
+
+    def roll_back() -> None:
+        current = repository.last_seen(conv_id)
+        repository.hints.remember(previous["state"])
+        previous["state"] = current
+
+    return {"new container (no hint)": cold, "hint a version behind": measure(roll_back)}
 
 
 def fill(model: Any, teams: int, total: int, start: int, now_text: str) -> None:
@@ -195,13 +234,17 @@ def main(argv: list[str] | None = None) -> int:
         def count(model: Any, **_: Any) -> None:
             calls["handler"].append(model.name)
 
+        from chalicelib.store.models import ALL_MODELS
+
         clients = {id(m._get_connection().connection.client): m._get_connection().connection.client
-                   for m in (ContactModel, ConversationModel)}
+                   for m in ALL_MODELS}
         for client in clients.values():  # every model's own botocore client
             client.meta.events.register("before-call.dynamodb.*", count)
 
         def capture(params: Any, **_: Any) -> None:
-            captured.setdefault("template", copy.deepcopy(params))
+            # The handler's latest transaction (a reference: copied by raw_copy, outside its timing),
+            # so the raw side replays what the handler just sent (a first answer writes more items).
+            captured["template"] = params
 
         pynamo.meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", capture)
         result = post_messages(app, token, conv_id, args.requests, args.warmup, raw_client, calls, captured)
@@ -210,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| team answer through the handler, p50 / p99 | {h50:.1f} / {percentile(result['handler'], 99) * 1000:.1f} ms |")
         print(f"| its raw TransactWriteItems ({result['items']} items), p50 / p99 | {r50:.1f} / {percentile(result['raw'], 99) * 1000:.1f} ms |")
         print(f"| ratio of p50s | {h50 / r50:.2f} |")
-        print(f"| DynamoDB calls per answer | {result['round_trips']:.1f} ({', '.join(result['operations'])}) |")
+        print(f"| DynamoDB calls per answer, warm container (it has seen the conversation) | {result['round_trips']:.1f} ({', '.join(result['operations'])}) |")
+        for case, (trips, ops) in other_containers(app, token, conv_id, calls).items():
+            print(f"| DynamoDB calls per answer, {case} | {trips:.1f} ({', '.join(ops)}) |")
         table = ConversationModel.Meta.table_name
         started = time.perf_counter()
         fill(ConversationModel, 100, args.small, 0, to_rfc3339(now))
