@@ -40,6 +40,16 @@ def housekeeping(event: Any) -> Any:
     return {"released": services().fanout_worker().release_held()}
 
 
+@app.schedule("rate(5 minutes)", name="conversation_clock")
+def conversation_clock(event: Any) -> Any:
+    """Counts the conversations whose wait for the team passes 24 hours (figures)."""
+    from chalicelib.services import services
+    from chalicelib.usecases.conversations import count_overdue
+
+    svc = services()
+    return {"counted": count_overdue(svc, svc.clock())}
+
+
 # The stream ARN exists only once the table does: the template replaces this placeholder with the
 # access-log table's StreamArn (infra/template.py), keyed on the table name in it.
 @app.on_dynamodb_record(

@@ -19,6 +19,7 @@ API = "APIHandler"
 WORKER = "FanoutWorker"
 HOUSEKEEPING = "Housekeeping"
 ARCHIVER = "AccessLogArchiver"
+CLOCK = "ConversationClock"
 
 # Services whose calls tests/test_iam_drift.py records; the rest are checked by review (SNS: the
 # worker's publish; Secrets Manager: what build_services and the channels load at start).
@@ -95,11 +96,21 @@ _HOUSEKEEPING: set[Grant] = (
 
 _ARCHIVER: set[Grant] = {("s3:PutObject", "bucket/audit-archive")}
 
+# The conversation clock counts waits passing 24 h: the sparse `by_due` index, then one transaction
+# per wait (the conversation's flag and the figure counters). No texts, no residents, no pushes.
+_CLOCK: set[Grant] = (
+    _table("conversations", "UpdateItem")
+    | _table("stats", "UpdateItem")
+    | _indexes("conversations")
+    | _SERVICES_SECRETS
+)
+
 CODE_GRANTS: dict[str, frozenset[Grant]] = {
     API: frozenset(_API),
     WORKER: frozenset(_WORKER),
     HOUSEKEEPING: frozenset(_HOUSEKEEPING),
     ARCHIVER: frozenset(_ARCHIVER),
+    CLOCK: frozenset(_CLOCK),
 }
 
 # Lambda's pollers run with the function's role: consuming the queue, reading the stream and

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.clock import fixed_clock
+from chalicelib.clock import fixed_clock, to_rfc3339
 from chalicelib.notify.queue import FanoutMessage
 from tests.alerting import FakeChannel, RecordingQueue, register, spot, square, webpush_channel
 from tests.conftest import bearer
@@ -258,6 +258,92 @@ def test_wait_over_24h_is_counted(client, staff_token, place, services_override)
                    f"/v1/history/conversations?{_window(answered_at)}").json_body["buckets"]
     assert [(b["waiting_over_24h"], b["answered"]) for b in buckets] == [(1, 1)]
     assert buckets[0]["first_response_minutes"]["p90"] >= 24 * 60
+
+
+def _over24(client, staff_token, team: str, first: datetime, last: datetime) -> dict[str, int]:
+    window = f"from={first:%Y-%m-%d}&to={last:%Y-%m-%d}&purpose=figures+test"
+    buckets = _get(client, staff_token("supervisor", team=team), f"/v1/history/conversations?{window}").json_body["buckets"]
+    return {b["period"]: b["waiting_over_24h"] for b in buckets if b["waiting_over_24h"]}
+
+
+def test_the_clock_counts_an_open_wait_once_in_the_day_it_passes_24h(client, staff_token, place, services_override):
+    from chalicelib.usecases.conversations import count_overdue
+
+    team = place["team"]
+    t0 = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=4)
+    services_override(clock=fixed_clock(t0), channels={})
+    _, resident = register(client)
+    conv = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body["id"]
+    svc = services_override(clock=fixed_clock(t0 + timedelta(hours=20)), channels={})
+    assert _post(client, resident, f"/v1/conversations/{conv}/messages",  # the same wait goes on
+                 {"id": str(uuid.uuid4()), "text": "Anyone?"}).status_code == 201
+    count_overdue(svc, t0 + timedelta(hours=23))
+    assert _over24(client, staff_token, team, t0, t0 + timedelta(days=3)) == {}  # not due yet
+    count_overdue(svc, t0 + timedelta(hours=25))
+    count_overdue(svc, t0 + timedelta(hours=26))  # a second run finds nothing left to count
+    due_day = (t0 + timedelta(hours=24)).strftime("%Y-%m-%d")
+    assert _over24(client, staff_token, team, t0, t0 + timedelta(days=3)) == {due_day: 1}
+    stored = svc.conversations.get(conv)
+    assert stored.over24_at == to_rfc3339(t0 + timedelta(hours=24)) and stored.status == "waiting"
+    # The answer ends a wait the clock already counted: no second count.
+    services_override(clock=fixed_clock(t0 + timedelta(hours=30)), channels={})
+    officer = staff_token("officer", team=team)
+    assert _post(client, officer, f"/v1/conversations/{conv}/messages", {"id": str(uuid.uuid4()), "text": "Sorry"}).status_code == 201
+    assert _over24(client, staff_token, team, t0, t0 + timedelta(days=3)) == {due_day: 1}
+    # A new wait, answered after 25 h before the clock ran: the answer counts it, in its own day.
+    services_override(clock=fixed_clock(t0 + timedelta(hours=31)), channels={})
+    assert _post(client, resident, f"/v1/conversations/{conv}/messages", {"id": str(uuid.uuid4()), "text": "Again"}).status_code == 201
+    answered = t0 + timedelta(hours=56)
+    services_override(clock=fixed_clock(answered), channels={})
+    assert _post(client, officer, f"/v1/conversations/{conv}/messages", {"id": str(uuid.uuid4()), "text": "Done"}).status_code == 201
+    assert _over24(client, staff_token, team, t0, t0 + timedelta(days=3)) == {due_day: 1, f"{answered:%Y-%m-%d}": 1}
+
+
+def test_clock_and_answer_racing_count_the_wait_once(client, staff_token, place, services_override):
+    from chalicelib.domain.conversations import MessageIn
+    from chalicelib.usecases import conversations as usecase
+
+    team = place["team"]
+    t0 = datetime.now(UTC).replace(hour=1, minute=0, second=0, microsecond=0) - timedelta(days=3)
+    services_override(clock=fixed_clock(t0), channels={})
+    _, resident = register(client)
+    conv = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body["id"]
+    later = t0 + timedelta(hours=26)
+    svc = services_override(clock=fixed_clock(later), channels={}, fanout_queue=RecordingQueue())
+    officer = _officer(f"pc-{uuid.uuid4().hex[:6]}", team)
+    results = _race([lambda: usecase.count_overdue(svc, later),
+                     lambda: usecase.post_message(svc, _ctx(svc, officer), conv, MessageIn(id=uuid.uuid4(), text="Here"))])
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sum(_over24(client, staff_token, team, t0, later).values()) == 1
+    assert svc.conversations.get(conv).status == "answered"
+
+
+def test_a_clock_reading_a_lagging_index_counts_nothing_twice(client, staff_token, place, services_override):
+    """The index is eventually consistent: a wait it still shows may have been answered since."""
+    from chalicelib.domain.conversations import MessageIn
+    from chalicelib.store.conversations import ConversationPorts
+    from chalicelib.usecases import conversations as usecase
+
+    team = place["team"]
+    t0 = datetime.now(UTC).replace(hour=2, minute=0, second=0, microsecond=0) - timedelta(days=3)
+    services_override(clock=fixed_clock(t0), channels={})
+    _, resident = register(client)
+    conv = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body["id"]
+    later = t0 + timedelta(hours=26)
+    svc = services_override(clock=fixed_clock(later), channels={}, fanout_queue=RecordingQueue())
+    days = [f"{t0 + timedelta(days=1):%Y-%m-%d}"]
+    seen = [c for c in svc.conversations.overdue(days, to_rfc3339(later)) if c.id == conv]
+    assert len(seen) == 1
+    usecase.post_message(svc, _ctx(svc, _officer("pc-x", team)), conv, MessageIn(id=uuid.uuid4(), text="Here"))
+
+    class LaggingIndex(ConversationPorts):
+        def overdue(self, days, due_by):
+            return seen
+
+    lagging = services_override(clock=fixed_clock(later), channels={}, conversations=LaggingIndex())
+    assert usecase.count_overdue(lagging, later) == 0
+    assert sum(_over24(client, staff_token, team, t0, later).values()) == 1  # the answer's count only
+    assert svc.conversations.get(conv).status == "answered"
 
 
 def test_alert_reply_opens_then_continues_a_conversation(client, staff_token, team, services_override):

@@ -3,8 +3,8 @@
 Representative flows run per component with botocore hooks recording every AWS call as the IAM
 action and resource it needs (tests/iam_recorder.py): the API (every route group, through
 chalice.test.Client on DynamoDB Local, enqueueing to a recorded SQS client), the fan-out worker
-(the messages the API enqueued), housekeeping (release held) and the archiver (a stream batch to a
-recorded S3 client). A call the declaration lacks would be AccessDenied in AWS; a grant no flow
+(the messages the API enqueued), housekeeping (release held), the conversation clock (a wait past
+24 h) and the archiver (a stream batch to a recorded S3 client). A call the declaration lacks would be AccessDenied in AWS; a grant no flow
 uses is wider than the code. Both fail here.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from infra.permissions import API, ARCHIVER, CODE_GRANTS, HOUSEKEEPING, RECORDED_SERVICES, WORKER
+from infra.permissions import API, ARCHIVER, CLOCK, CODE_GRANTS, HOUSEKEEPING, RECORDED_SERVICES, WORKER
 from tests.alerting import (
     FakeChannel,
     circle,
@@ -119,6 +119,9 @@ def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worke
     started = ok(post(client, "/v1/conversations", residents["sleeper"], {
         "id": str(uuid.uuid4()), "topic": "burglary", "text": "Door tried at night", "area_id": area_id})).json_body
     ok(post(client, f"/v1/conversations/{started['id']}/messages", officer, {"id": str(uuid.uuid4()), "text": "On it"}))
+    # ... and writes again: a new wait, which the conversation clock counts once it passes 24 h.
+    ok(post(client, f"/v1/conversations/{started['id']}/messages", residents["sleeper"],
+            {"id": str(uuid.uuid4()), "text": "Thank you"}))
     run_worker()
     update_published(client, officer, supervisor, alert_id, {"headline": "Vans seen nearby"})
     run_worker()
@@ -183,6 +186,10 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
                              queue=None, base_url=SETTINGS.public_base_url, store=api.store)
         with recording_dynamodb(logs[HOUSEKEEPING]):
             assert later.release_held() >= 2  # the alert push and the conversation answer
+        from chalicelib.usecases.conversations import count_overdue
+
+        with recording_dynamodb(logs[CLOCK]):
+            assert count_overdue(api, datetime.now(UTC) + timedelta(hours=25)) >= 1
     finally:
         services_module.use_services(previous)
     archive_answer = lambda operation, params: {"ETag": '"x"'}  # noqa: E731
@@ -197,7 +204,7 @@ def _declared(function: str) -> set[tuple[str, str]]:
     return {g for g in CODE_GRANTS[function] if g[0].split(":")[0] in RECORDED_SERVICES}
 
 
-@pytest.mark.parametrize("function", [API, WORKER, HOUSEKEEPING, ARCHIVER])
+@pytest.mark.parametrize("function", [API, WORKER, HOUSEKEEPING, ARCHIVER, CLOCK])
 def test_role_grants_exactly_what_the_code_calls(recordings: dict[str, set[tuple[str, str]]], function: str) -> None:
     recorded = _recorded(recordings[function])
     declared = _declared(function)

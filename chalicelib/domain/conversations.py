@@ -14,7 +14,7 @@ import math
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -150,6 +150,7 @@ class Conversation:
     waiting_since: str | None = None
     first_response_at: str | None = None
     outcome: str | None = None
+    over24_at: str | None = None  # the current wait passed 24 h and was counted (once per wait)
 
     def summary(self) -> ConversationSummary:
         return ConversationSummary(
@@ -191,18 +192,35 @@ def after_message(conv: Conversation, sender: str, now_text: str) -> Conversatio
     if sender == "team":
         if conv.status == "closed":
             raise StateForbids("The conversation is closed; a resident message reopens it.")
-        return replace(conv, status="answered", waiting_since=None, last_message_at=now_text,
+        return replace(conv, status="answered", waiting_since=None, over24_at=None, last_message_at=now_text,
                        version=conv.version + 1, outcome=None,
                        first_response_at=conv.first_response_at or now_text)
-    waiting_since = conv.waiting_since if conv.status == "waiting" and conv.waiting_since else now_text
-    return replace(conv, status="waiting", waiting_since=waiting_since, last_message_at=now_text,
+    if conv.status == "waiting" and conv.waiting_since:  # the same wait goes on
+        return replace(conv, last_message_at=now_text, version=conv.version + 1, outcome=None)
+    return replace(conv, status="waiting", waiting_since=now_text, over24_at=None, last_message_at=now_text,
                    version=conv.version + 1, outcome=None)
 
 
 def after_close(conv: Conversation, outcome: str, now_text: str) -> Conversation:
     if conv.status == "closed":
         raise Conflict("The conversation is already closed.")
-    return replace(conv, status="closed", waiting_since=None, outcome=outcome, version=conv.version + 1)
+    return replace(conv, status="closed", waiting_since=None, over24_at=None, outcome=outcome,
+                   version=conv.version + 1)
+
+
+def due_at(conv: Conversation) -> str | None:
+    """When the current wait passes 24 h, while that is still to be counted (the `by_due` index)."""
+    if conv.status != "waiting" or not conv.waiting_since or conv.over24_at is not None:
+        return None
+    return to_rfc3339(parse_rfc3339(conv.waiting_since) + timedelta(minutes=OVER_24H_MINUTES))
+
+
+def after_overdue(conv: Conversation, now_text: str) -> Conversation | None:
+    """The conversation once its wait has passed 24 h and is counted; None if it has not (yet)."""
+    due = due_at(conv)
+    if due is None or parse_rfc3339(due) > parse_rfc3339(now_text):
+        return None
+    return replace(conv, over24_at=due, version=conv.version + 1)
 
 
 def queue_key(conv: Conversation) -> str:
@@ -278,7 +296,8 @@ def minutes_between(start: str, end: str) -> float:
 
 def figure_events(old: Conversation | None, new: Conversation, now_text: str) -> list[str]:
     """Figure counters one change adds 1 to: `opened`, `answered` (first team answer) with its
-    first-response bucket `frt:<k>`, `closed`, and `over24` (a wait of 24 h+ ended by the team)."""
+    first-response bucket `frt:<k>`, `closed`, and `over24` (a wait of 24 h+ ended by the team
+    before the clock counted it: see `after_overdue`; each wait counts once)."""
     events: list[str] = []
     if old is None:
         return ["opened"]
@@ -286,7 +305,7 @@ def figure_events(old: Conversation | None, new: Conversation, now_text: str) ->
         events.append("closed")
     if old.first_response_at is None and new.first_response_at is not None:
         events += ["answered", f"frt:{bucket_of(minutes_between(new.created_at, now_text)):02d}"]
-    if old.status == "waiting" and new.status != "waiting" and old.waiting_since \
+    if old.status == "waiting" and new.status != "waiting" and old.waiting_since and old.over24_at is None \
             and minutes_between(old.waiting_since, now_text) >= OVER_24H_MINUTES:
         events.append("over24")
     return events

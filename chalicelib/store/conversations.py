@@ -118,8 +118,15 @@ def _conversation_model(c: Conversation) -> ConversationModel:
         status=c.status, created_at=c.created_at, last_message_at=c.last_message_at,
         waiting_since=c.waiting_since, first_response_at=c.first_response_at, outcome=c.outcome,
         version=c.version, content_digest=c.content_digest, queue_key=rules.queue_key(c),
-        activity_key=rules.activity_key(c), expires_at=c.expires_at,
+        activity_key=rules.activity_key(c), expires_at=c.expires_at, over24_at=c.over24_at,
+        due_day=_due(c)[0], due_key=_due(c)[1],
     )
+
+
+def _due(c: Conversation) -> tuple[str | None, str | None]:
+    """The `by_due` index keys: present only while the wait is open and not yet counted."""
+    due = rules.due_at(c)
+    return (due[:10], f"{due}#{c.id}") if due else (None, None)
 
 
 def _conversation(m: ConversationModel) -> Conversation:
@@ -127,7 +134,7 @@ def _conversation(m: ConversationModel) -> Conversation:
         id=m.id, team=m.team, owner=m.owner or "", area_id=m.area_id, alert_id=m.alert_id, topic=m.topic,
         status=m.status, created_at=m.created_at, last_message_at=m.last_message_at, version=int(m.version),
         content_digest=m.content_digest, expires_at=m.expires_at, waiting_since=m.waiting_since,
-        first_response_at=m.first_response_at, outcome=m.outcome,
+        first_response_at=m.first_response_at, outcome=m.outcome, over24_at=m.over24_at,
     )
 
 
@@ -155,8 +162,10 @@ def _update_actions(new: Conversation) -> list[Any]:
         m.queue_key.set(rules.queue_key(new)), m.activity_key.set(rules.activity_key(new)),
         m.expires_at.set(new.expires_at),
     ]
+    due_day, due_key = _due(new)
     for attr, value in ((m.waiting_since, new.waiting_since), (m.first_response_at, new.first_response_at),
-                        (m.outcome, new.outcome)):
+                        (m.outcome, new.outcome), (m.over24_at, new.over24_at), (m.due_day, due_day),
+                        (m.due_key, due_key)):
         actions.append(attr.set(value) if value is not None else attr.remove())
     return actions
 
@@ -291,6 +300,32 @@ class ConversationRepository:
             return
         label, raw = failed
         raise self._changed(old.id, raw if label == "conversation" else None)
+
+    @translate_store_errors
+    def count_overdue(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int]) -> None:
+        """The wait passed 24 h: flag it counted and add the counters, if `old` still holds."""
+
+        def build(tx: _Tx) -> None:
+            tx.update("conversation", ConversationModel(id=old.id), actions=_update_actions(new),
+                      condition=_assumed(old) & (ConversationModel.status == "waiting"), return_values="ALL_OLD")
+            _add_counters(tx, figures, contact_store.counter_shard(old.id))
+
+        failed = _commit(build)
+        if failed is None:
+            self.hints.remember(new)
+            return
+        label, raw = failed
+        raise self._changed(old.id, raw if label == "conversation" else None)
+
+    @translate_store_errors
+    def overdue(self, days: Iterable[str], due_by: str) -> list[Conversation]:
+        """Open waits due (24 h passed) by `due_by` and not counted yet: one Query per UTC day on
+        the sparse `by_due` index, so the read follows what is due, not the table."""
+        found = []
+        for day in days:
+            found += [_conversation(m) for m in ConversationModel.by_due.query(
+                day, ConversationModel.due_key <= f"{due_by}#\uffff")]
+        return found
 
     def _changed(self, conversation_id: str, raw: dict[str, Any] | None) -> VersionChanged:
         """The state the failed condition saw becomes the hint (no item: forget the hint)."""

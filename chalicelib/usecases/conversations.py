@@ -63,6 +63,8 @@ class Repository(Protocol):
     def start(self, conversation: Conversation, message: Message, write: Any) -> None: ...
     def append(self, old: Conversation, new: Conversation, message: Message, write: Any) -> None: ...
     def close(self, old: Conversation, new: Conversation, figures: Any, audit: AccessRecord) -> None: ...
+    def count_overdue(self, old: Conversation, new: Conversation, figures: Any) -> None: ...
+    def overdue(self, days: Any, due_by: str) -> list[Conversation]: ...
     def get(self, conversation_id: str) -> Conversation | None: ...
     def last_seen(self, conversation_id: str) -> Conversation | None: ...
     def get_message(self, conversation_id: str, message_id: str) -> Message | None: ...
@@ -406,6 +408,30 @@ def figures(svc: Any, ctx: RequestContext, query: FiguresQuery) -> FiguresOut:
     _repo(svc).log_access(ctx.audit("history.conversations", query=filters, row_count=len(buckets),
                                     purpose=query.purpose))
     return FiguresOut(buckets=buckets)
+
+
+# -- the clock: waits passing 24 hours --------------------------------------------------------
+
+OVERDUE_LOOKBACK_DAYS = 7  # due days the clock looks at, so missed runs are caught up
+
+
+def count_overdue(svc: Any, now: datetime) -> int:
+    """Count every open wait that has passed 24 h, in the UTC period it passed it (scheduled
+    every 5 minutes: the `conversation_clock` function). Each wait counts once: an answer or a
+    close that ends it counts it instead if it comes first (`rules.figure_events`)."""
+    now_text = to_rfc3339(now)
+    days = [(now - timedelta(days=back)).date().isoformat() for back in range(OVERDUE_LOOKBACK_DAYS, -1, -1)]
+    counted = 0
+    for conv in _repo(svc).overdue(days, now_text):
+        new = rules.after_overdue(conv, now_text)
+        if new is None or new.over24_at is None:
+            continue  # the index lags: no longer due
+        try:
+            _repo(svc).count_overdue(conv, new, rules.figure_keys(conv.team, new.over24_at[:10], ["over24"]))
+            counted += 1
+        except VersionChanged:
+            continue  # changed since the index saw it: the next run looks again if still due
+    return counted
 
 
 # -- entry points used by other use cases ----------------------------------------------------

@@ -31,6 +31,7 @@ from chalicelib.store.models.contacts import (
 )
 from chalicelib.store.models.conversations import (
     ConversationModel,
+    ConversationsByDue,
     ConversationsByOwner,
     ConversationsByTeam,
     MessageModel,
@@ -76,7 +77,7 @@ def models_bound() -> bool:
 __all__ = [
     "ALL_MODELS", "AccessByActor", "AccessLogModel", "AlertCellModel", "AlertModel", "AlertsByPublic",
     "AlertsByPublished", "AlertsByTeam", "AmendmentModel", "AreaModel", "ContactModel", "ContactsByAuthor",
-    "ContactsByTeam", "ConversationModel", "ConversationsByOwner", "ConversationsByTeam", "DeliveriesByRelease", "DeliveriesBySubscriber", "DeliveryModel", "InboxModel",
+    "ContactsByTeam", "ConversationModel", "ConversationsByDue", "ConversationsByOwner", "ConversationsByTeam", "DeliveriesByRelease", "DeliveriesBySubscriber", "DeliveryModel", "InboxModel",
     "MessageModel", "MessagesBySeq", "RateCounterModel", "StatCounterModel", "SubscriberModel", "SubscriptionModel", "WordModel",
     "bind_models", "models_bound",
 ]

@@ -32,6 +32,19 @@ class ConversationsByOwner(GlobalSecondaryIndex["ConversationModel"]):
     activity_key = UnicodeAttribute(range_key=True)
 
 
+class ConversationsByDue(GlobalSecondaryIndex["ConversationModel"]):
+    """Waits still to be counted as over 24 h, by the UTC day they pass it: `due_key` =
+    <waiting since + 24 h>#<id>. Sparse: the keys exist only while such a wait is open, so the
+    clock (usecases.conversations.count_overdue) reads only what it has to count."""
+
+    class Meta:
+        index_name = "by_due"
+        projection = AllProjection()
+
+    due_day = UnicodeAttribute(hash_key=True)
+    due_key = UnicodeAttribute(range_key=True)
+
+
 class ConversationModel(Model):
     class Meta(_Meta):
         short_name = "conversations"
@@ -48,6 +61,9 @@ class ConversationModel(Model):
     waiting_since = UnicodeAttribute(null=True)
     first_response_at = UnicodeAttribute(null=True)
     outcome = UnicodeAttribute(null=True)
+    over24_at = UnicodeAttribute(null=True)
+    due_day = UnicodeAttribute(null=True)
+    due_key = UnicodeAttribute(null=True)
     version = NumberAttribute()
     content_digest = UnicodeAttribute()
     queue_key = UnicodeAttribute()
@@ -56,6 +72,7 @@ class ConversationModel(Model):
 
     by_team = ConversationsByTeam()
     by_owner = ConversationsByOwner()
+    by_due = ConversationsByDue()
 
 
 class MessagesBySeq(LocalSecondaryIndex["MessageModel"]):
