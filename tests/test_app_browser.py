@@ -287,6 +287,19 @@ def test_conversation_start_team_answer_and_reply(tab: Session, world: dict[str,
     assert serious_violations(page) == []
     assert tab.console_errors == []
     shot(tab, "conversation")
+    # A long conversation: the latest 50 messages show; "Earlier messages" brings the rest.
+    for n in range(50):
+        assert requests.post(f"{world['base']}/v1/conversations/{conversation_id}/messages", timeout=30,
+                             headers=bearer(world["officer"]), json={"id": str(uuid.uuid4()), "text": f"Update {n}"}).status_code == 201
+    page.locator(f'#conv-list li[data-conversation="{conversation_id}"]').get_by_role("button").click()
+    page.locator("#conv-messages li.from-team", has_text="Update 49").wait_for()
+    assert page.locator("#conv-messages li").count() == 50
+    assert page.locator("#conv-messages li", has_text="Cars speeding past the school").count() == 0
+    page.get_by_role("button", name="Earlier messages").click()
+    page.locator("#conv-messages li", has_text="Cars speeding past the school").wait_for()
+    assert page.locator("#conv-messages li").count() == 53 and page.locator("#conv-earlier").is_hidden()
+    assert page.locator("#conv-messages li").first.inner_text().endswith("Cars speeding past the school every morning.")
+    assert tab.console_errors == []
 
 
 def test_preferences_save_and_the_page_speaks_welsh(tab: Session, world: dict[str, Any]) -> None:

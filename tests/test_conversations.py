@@ -178,6 +178,31 @@ def test_foreign_and_unknown_conversations_are_404(client, staff_token, place):
     assert taken.status_code == 409 and "noise" not in taken.body.decode()
 
 
+def test_a_long_conversation_shows_its_latest_messages_and_pages_back(client, staff_token, place):
+    _, resident = register(client)
+    conv_id = _post(client, resident, "/v1/conversations", start_body(place["area_id"], text="m0")).json_body["id"]
+    officer = staff_token("officer", team=place["team"])
+    for n in range(1, 7):
+        assert _post(client, officer, f"/v1/conversations/{conv_id}/messages",
+                     {"id": str(uuid.uuid4()), "text": f"m{n}"}).status_code == 201
+    pages, before = [], ""
+    while True:
+        page = _get(client, resident, f"/v1/conversations/{conv_id}?limit=3{before}").json_body
+        pages.append([m["text"] for m in page["messages"]])
+        if "earlier_cursor" not in page:
+            break
+        before = f"&before={page['earlier_cursor']}"
+    assert pages == [["m4", "m5", "m6"], ["m1", "m2", "m3"], ["m0"]]  # latest first, oldest first within
+    whole = _get(client, resident, f"/v1/conversations/{conv_id}").json_body
+    assert [m["text"] for m in whole["messages"]] == [f"m{n}" for n in range(7)] and "earlier_cursor" not in whole
+    cursor = _get(client, resident, f"/v1/conversations/{conv_id}?limit=3").json_body["earlier_cursor"]
+    # A cursor is bound to its reader, conversation and limit.
+    assert _get(client, officer, f"/v1/conversations/{conv_id}?limit=3&before={cursor}").status_code == 400
+    assert _get(client, resident, f"/v1/conversations/{conv_id}?limit=2&before={cursor}").status_code == 400
+    for bad in ("limit=0", "limit=501", "before=x", "colour=red"):
+        assert _get(client, resident, f"/v1/conversations/{conv_id}?{bad}").status_code == 400, bad
+
+
 def test_resident_messages_are_rate_limited(client, staff_token, place, services_override):
     from chalicelib import services as services_module
     from chalicelib.settings import SETTINGS

@@ -8,11 +8,13 @@ from chalicelib.api.framework import Reply, operation
 from chalicelib.api.responses import std
 from chalicelib.context import RequestContext
 from chalicelib.domain.conversations import (
+    MESSAGES_PAGE_MAX,
     TEXT_MAX,
     CloseIn,
     ConversationIn,
     ConversationOut,
     ConversationPage,
+    ConversationQuery,
     FiguresOut,
     FiguresQuery,
     MessageIn,
@@ -64,12 +66,15 @@ def team_conversations(svc: Services, ctx: RequestContext, query: TeamQueueQuery
     return Reply(200, usecase.team_queue(svc, ctx, query))
 
 
-@operation(bp, "GET", "/v1/conversations/{id}", action="conversations:read", tag=TAG,
-           summary="One conversation with its messages, oldest first (owner; officers and supervisors of the team)",
-           description="Access-logged. Team messages name the officer by a display pseudonym only.",
-           responses={200: ("The conversation.", ConversationOut), **std(401, 403, 404, 503)})
-def get_conversation(svc: Services, ctx: RequestContext, id: str) -> Reply:
-    return Reply(200, usecase.get(svc, ctx, id))
+@operation(bp, "GET", "/v1/conversations/{id}", action="conversations:read", tag=TAG, query=ConversationQuery,
+           summary="One conversation with its latest messages, oldest first (owner; officers and supervisors of the team)",
+           description=(f"The latest `limit` messages (default and most {MESSAGES_PAGE_MAX}), oldest first; when "
+                        "there are earlier ones, `earlier_cursor` is given: pass it as `before` (same `limit`) "
+                        "for the page before. Access-logged. Team messages name the officer by a display "
+                        "pseudonym only."),
+           responses={200: ("The conversation.", ConversationOut), **std(400, 401, 403, 404, 503)})
+def get_conversation(svc: Services, ctx: RequestContext, id: str, query: ConversationQuery) -> Reply:
+    return Reply(200, usecase.get(svc, ctx, id, query))
 
 
 @operation(bp, "POST", "/v1/conversations/{id}/messages", action="conversations:message", tag=TAG,

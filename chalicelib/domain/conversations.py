@@ -27,6 +27,7 @@ from chalicelib.domain.errors import Conflict, StateForbids
 from chalicelib.domain.history import DayOrTime, GroupBy, Purpose, TeamFilter
 
 TEXT_MAX = 1000
+MESSAGES_PAGE_MAX = 500  # messages in one read of a conversation (the latest; earlier ones by cursor)
 Status = Literal["waiting", "answered", "closed"]
 Sender = Literal["resident", "team"]
 Text = Annotated[str, Meta(min_length=1, max_length=TEXT_MAX, description=f"1..{TEXT_MAX} characters.")]
@@ -82,9 +83,16 @@ class ConversationSummary(Struct, omit_defaults=True):
 
 
 class ConversationOut(ConversationSummary):
-    """A conversation with its messages, oldest first."""
+    """A conversation with its latest messages, oldest first; `earlier_cursor` (absent when there
+    are none) reads the page before them."""
 
     messages: list[MessageOut] = []
+    earlier_cursor: str | None = None
+
+
+class ConversationQuery(Struct, forbid_unknown_fields=True):
+    limit: Annotated[int, Meta(ge=1, le=MESSAGES_PAGE_MAX)] = MESSAGES_PAGE_MAX
+    before: Cursor | None = None
 
 
 class ConversationPage(Struct):
@@ -160,9 +168,10 @@ class Conversation:
             waiting_since=self.waiting_since,
         )
 
-    def to_out(self, messages: Iterable[Message]) -> ConversationOut:
+    def to_out(self, messages: Iterable[Message], earlier_cursor: str | None = None) -> ConversationOut:
         s = self.summary()
-        return ConversationOut(messages=[m.to_out() for m in messages], **msgspec.structs.asdict(s))
+        return ConversationOut(messages=[m.to_out() for m in messages], earlier_cursor=earlier_cursor,
+                               **msgspec.structs.asdict(s))
 
 
 @dataclass(frozen=True)

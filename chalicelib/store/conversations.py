@@ -41,7 +41,6 @@ from chalicelib.store.models import (
     StatCounterModel,
 )
 
-MESSAGES_SHOWN = 500  # a conversation read returns at most this many messages (oldest first)
 HINTS_KEPT = 2048  # conversation states a warm container remembers (about 1 KiB each)
 HINT_SECONDS = 900.0  # and for how long: an erased resident's id does not linger in memory
 
@@ -359,10 +358,19 @@ class ConversationRepository:
 
     @translate_store_errors
     def messages(self, conversation_id: str) -> list[Message]:
-        """Oldest first (LSI on seq), at most MESSAGES_SHOWN."""
-        results = MessageModel.by_seq.query(conversation_id, scan_index_forward=True, consistent_read=True,
-                                            limit=MESSAGES_SHOWN, page_size=MESSAGES_SHOWN)
-        return [_message(m) for m in results]
+        """The latest page (at most rules.MESSAGES_PAGE_MAX), oldest first."""
+        return self.message_page(conversation_id, rules.MESSAGES_PAGE_MAX, None)[0]
+
+    @translate_store_errors
+    def message_page(self, conversation_id: str, limit: int,
+                     before: dict[str, Any] | None) -> tuple[list[Message], dict[str, Any] | None]:
+        """The `limit` messages before `before` (None: the latest), oldest first, and the position
+        of the page before them (None when these are the first). One Query on the LSI `by_seq`."""
+        results = MessageModel.by_seq.query(conversation_id, scan_index_forward=False, consistent_read=True,
+                                            limit=limit, page_size=limit, last_evaluated_key=before)
+        newest_first = [_message(m) for m in results]
+        earlier = results.last_evaluated_key if len(newest_first) == limit else None
+        return newest_first[::-1], earlier
 
     @translate_store_errors
     def team_page(self, team: str, status: str, limit: int,

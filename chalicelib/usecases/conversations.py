@@ -28,6 +28,7 @@ from chalicelib.domain.conversations import (
     ConversationIn,
     ConversationOut,
     ConversationPage,
+    ConversationQuery,
     FiguresOut,
     FiguresQuery,
     Message,
@@ -69,6 +70,7 @@ class Repository(Protocol):
     def last_seen(self, conversation_id: str) -> Conversation | None: ...
     def get_message(self, conversation_id: str, message_id: str) -> Message | None: ...
     def messages(self, conversation_id: str) -> list[Message]: ...
+    def message_page(self, conversation_id: str, limit: int, before: Any) -> tuple[list[Message], Any]: ...
     def team_page(self, team: str, status: str, limit: int, start: Any) -> tuple[list[Conversation], Any]: ...
     def owner_page(self, owner: str, limit: int, start: Any) -> tuple[list[Conversation], Any]: ...
     def figures(self, key: str, bucket_from: str, bucket_to: str) -> list[tuple[str, int]]: ...
@@ -277,11 +279,16 @@ def _open(svc: Any, ctx: RequestContext, conv_id: str, *, team: str, area_id: st
     return 201, conv.to_out([message])
 
 
-def get(svc: Any, ctx: RequestContext, conversation_id: str) -> ConversationOut:
+def get(svc: Any, ctx: RequestContext, conversation_id: str, query: ConversationQuery | None = None) -> ConversationOut:
+    """The latest `limit` messages (or those before the `before` cursor, bound to this caller,
+    conversation and limit), oldest first."""
+    query = query or ConversationQuery()
     conv = _visible(svc, ctx, conversation_id)
-    messages = _repo(svc).messages(conv.id)
+    reader = ctx.caller.sub if ctx.caller.kind != "resident" else ctx.subscriber.id
+    fingerprint = query_fingerprint("conversation.messages", reader, {"id": conv.id, "limit": query.limit})
+    messages, earlier = _repo(svc).message_page(conv.id, query.limit, svc.cursors.decode(query.before, fingerprint))
     _repo(svc).log_access(_audit(svc, ctx, "conversation.read", record_id=conv.id, row_count=len(messages)))
-    return conv.to_out(messages)
+    return conv.to_out(messages, svc.cursors.encode(earlier, fingerprint))
 
 
 def team_queue(svc: Any, ctx: RequestContext, query: TeamQueueQuery) -> ConversationPage:

@@ -47,7 +47,7 @@ const MESSAGES = {
     conv_unavailable: "Not available yet: conversations with the team are coming soon.",
     conv_new: "Start a conversation", conv_area: "About which neighbourhood?", conv_topic: "Topic",
     conv_text: "Your message (up to 1000 characters)", conv_mine: "Your conversations", conv_none: "No conversations yet.",
-    conv_started: "Your message was sent to the team.", you: "You", team: "Team",
+    conv_started: "Your message was sent to the team.", you: "You", team: "Team", conv_earlier: "Earlier messages",
     status_waiting: "waiting for the team", status_answered: "answered", status_closed: "closed",
     prefs_title: "Settings", pref_lang: "Language of alerts and of this page",
     pref_categories: "Kinds of alert (none ticked: all)", pref_severity: "Least severe alert to send me",
@@ -95,7 +95,7 @@ const MESSAGES = {
     conv_unavailable: "Ddim ar gael eto: mae sgyrsiau gyda'r tîm yn dod cyn bo hir.",
     conv_new: "Dechrau sgwrs", conv_area: "Am ba gymdogaeth?", conv_topic: "Pwnc",
     conv_text: "Eich neges (hyd at 1000 nod)", conv_mine: "Eich sgyrsiau", conv_none: "Dim sgyrsiau eto.",
-    conv_started: "Anfonwyd eich neges at y tîm.", you: "Chi", team: "Tîm",
+    conv_started: "Anfonwyd eich neges at y tîm.", you: "Chi", team: "Tîm", conv_earlier: "Negeseuon cynharach",
     status_waiting: "yn aros am y tîm", status_answered: "wedi'i ateb", status_closed: "ar gau",
     prefs_title: "Gosodiadau", pref_lang: "Iaith y rhybuddion a'r dudalen hon",
     pref_categories: "Mathau o rybudd (dim wedi'u ticio: y cyfan)", pref_severity: "Y rhybudd lleiaf difrifol i'w anfon ataf",
@@ -544,14 +544,43 @@ async function loadConversations() {
   $("conv-list").replaceChildren(...(items.length ? items : [el("li", { text: t("conv_none") })]));
 }
 
+const MESSAGES_PAGE = 50; // the latest messages first; "Earlier messages" reads the page before
+
+function messageItem(m) {
+  return el("li", { class: "from-" + m.from },
+    el("p", { class: "meta", text: (m.from === "team" ? (m.officer || t("team")) : t("you")) + " · " + when(m.sent_at) }),
+    el("p", { text: m.text }));
+}
+
+function conversationPath(id, before) {
+  return "/v1/conversations/" + encodeURIComponent(id) + "?limit=" + MESSAGES_PAGE +
+    (before ? "&before=" + encodeURIComponent(before) : "");
+}
+
+function showEarlierButton(id, cursor) {
+  const button = $("conv-earlier");
+  button.hidden = !cursor;
+  button.onclick = cursor ? () => loadEarlier(id, cursor).catch(failed) : null;
+}
+
+async function loadEarlier(id, cursor) {
+  const page = await api("GET", conversationPath(id, cursor));
+  const items = page.messages.map(messageItem);
+  $("conv-messages").prepend(...items);
+  showEarlierButton(id, page.earlier_cursor);
+  if (!page.earlier_cursor && items.length) { // the button is gone: focus goes to the oldest message
+    items[0].setAttribute("tabindex", "-1");
+    items[0].focus();
+  }
+}
+
 async function openConversation(id) {
-  const conversation = await api("GET", "/v1/conversations/" + encodeURIComponent(id));
+  const conversation = await api("GET", conversationPath(id));
   state.conversation = conversation;
   $("conv-open").hidden = false;
   $("conv-open-title").textContent = conversation.topic.replace(/_/g, " ") + " · " + t("status_" + conversation.status);
-  $("conv-messages").replaceChildren(...conversation.messages.map((m) => el("li", { class: "from-" + m.from },
-    el("p", { class: "meta", text: (m.from === "team" ? (m.officer || t("team")) : t("you")) + " · " + when(m.sent_at) }),
-    el("p", { text: m.text }))));
+  $("conv-messages").replaceChildren(...conversation.messages.map(messageItem));
+  showEarlierButton(id, conversation.earlier_cursor);
   $("conv-open-title").focus();
 }
 
