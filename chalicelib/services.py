@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.auth.principal import RESIDENT_ROLES, STAFF_ROLES
@@ -67,13 +68,14 @@ def _push_subscription_problem(subscription: dict[str, Any]) -> str | None:
 class Services:
     settings: Settings
     clock: Clock
-    verifier: TokenVerifier
-    pseudonyms: Pseudonymizer
-    cursors: CursorCodec
     contact_rules: ContactRules
-    # Residents' alerts. `resident_tokens` signs resident JWTs (None: no key configured);
+    # Secret-backed parts are loaded on first use (`pseudonyms`, `cursors`, `resident_tokens`,
+    # `verifier` below): the worker, housekeeping and the conversation clock never use them, so
+    # those functions never read the pseudonym or resident key and their roles hold no grant on them.
+    pseudonym_key_source: Callable[[], bytes]
+    resident_tokens_source: Callable[[], Any]
+    verifier_source: Callable[[Any], TokenVerifier]
     # `fanout` is the queue interface (SQS or in-process); channels are built on first use.
-    resident_tokens: Any = None
     fanout: Any = None
     channels_override: Mapping[str, Any] | None = None
     # Checks push endpoints (SSRF) at registration and, through the channels, at send time.
@@ -88,6 +90,23 @@ class Services:
     # Why a Web Push subscription cannot be encrypted to (None: usable).
     push_subscription_problem: Callable[[dict[str, Any]], str | None] = _push_subscription_problem
     _vapid_key: str | None = field(default=None, repr=False)
+
+    @cached_property
+    def pseudonyms(self) -> Pseudonymizer:
+        return Pseudonymizer(self.pseudonym_key_source())
+
+    @cached_property
+    def cursors(self) -> CursorCodec:
+        return CursorCodec(self.pseudonyms.subkey("cursor-aead"))
+
+    @cached_property
+    def resident_tokens(self) -> Any:
+        """Signs resident JWTs (None: no key configured)."""
+        return self.resident_tokens_source()
+
+    @cached_property
+    def verifier(self) -> TokenVerifier:
+        return self.verifier_source(self.resident_tokens)
 
     def fanout_worker(self) -> FanoutWorker:
         """The fan-out use case on these services (its queue takes continuation messages)."""
@@ -158,47 +177,49 @@ def build_services(
     conversations: Any = None,
     coverer: Callable[[Any, int], set[str]] | None = None,
 ) -> Services:
-    policies = [
-        IssuerPolicy(
-            issuer=settings.staff_issuer,
-            audience=settings.staff_audience,
-            algorithms=settings.staff_algorithms,
-            keys=staff_keys or staff_key_source(settings),
-            allowed_roles=STAFF_ROLES,
-            kind="staff",
-            max_lifetime_seconds=settings.staff_token_max_lifetime_seconds,
-        )
-    ]
-    if resident_tokens is None:
+    staff_policy = IssuerPolicy(
+        issuer=settings.staff_issuer,
+        audience=settings.staff_audience,
+        algorithms=settings.staff_algorithms,
+        keys=staff_keys or staff_key_source(settings),
+        allowed_roles=STAFF_ROLES,
+        kind="staff",
+        max_lifetime_seconds=settings.staff_token_max_lifetime_seconds,
+    )
+
+    def load_resident_tokens() -> Any:
+        if resident_tokens is not None:
+            return resident_tokens
         from chalicelib.auth.resident import resident_tokens_from_settings
 
-        resident_tokens = resident_tokens_from_settings(settings)
-    if resident_policy is None and resident_tokens is not None:
-        resident_policy = resident_tokens.policy()
-    if resident_policy is not None:
-        assert resident_policy.allowed_roles <= RESIDENT_ROLES  # noqa: S101 - programming error
-        policies.append(resident_policy)
-    key = pseudonym_key or load_secret(
-        file=settings.pseudonym_key_file,
-        secret_arn=settings.pseudonym_key_secret_arn,
-        name="pseudonym key",
-    )
-    pseudonyms = Pseudonymizer(key)
+        return resident_tokens_from_settings(settings)
+
+    def build_verifier(tokens: Any) -> TokenVerifier:
+        policies = [staff_policy]
+        policy = resident_policy if resident_policy is not None else (tokens.policy() if tokens is not None else None)
+        if policy is not None:
+            assert policy.allowed_roles <= RESIDENT_ROLES  # noqa: S101 - programming error
+            policies.append(policy)
+        return TokenVerifier(policies, leeway_seconds=settings.token_leeway_seconds)
+
+    def load_pseudonym_key() -> bytes:
+        return pseudonym_key or load_secret(
+            file=settings.pseudonym_key_file, secret_arn=settings.pseudonym_key_secret_arn, name="pseudonym key")
+
     from chalicelib.store.bootstrap import bind_store
 
     bind_store(settings)
     built = Services(
         settings=settings,
         clock=clock,
-        verifier=TokenVerifier(policies, leeway_seconds=settings.token_leeway_seconds),
-        pseudonyms=pseudonyms,
-        cursors=CursorCodec(pseudonyms.subkey("cursor-aead")),
+        pseudonym_key_source=load_pseudonym_key,
+        resident_tokens_source=load_resident_tokens,
+        verifier_source=build_verifier,
         contact_rules=ContactRules(
             max_age=timedelta(days=settings.contact_max_age_days),
             future_skew=timedelta(seconds=settings.future_skew_seconds),
             retention=timedelta(days=settings.contact_retention_days),
         ),
-        resident_tokens=resident_tokens,
         channels_override=channels,
         push_guard=EgressGuard(resolver=push_resolver),
         coverer=coverer,

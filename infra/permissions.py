@@ -38,10 +38,9 @@ def _secrets(*logical_ids: str) -> set[Grant]:
     return {("secretsmanager:GetSecretValue", f"secret/{logical}") for logical in logical_ids}
 
 
-# Secrets every function that builds Services loads at start (chalicelib/services.py: the pseudonym
-# key and the resident-token key are read eagerly). The worker and housekeeping do not use them;
-# making Services lazy would drop these two grants from them (see docs/deploy.md, open points).
-_SERVICES_SECRETS = _secrets("PseudonymKeySecret", "ResidentKeySecret")
+# The pseudonym and resident-token keys: Services loads them on first use (chalicelib/services.py),
+# which only the API does; tests/test_conversations.py runs the event functions with both refused.
+_API_SECRETS = _secrets("PseudonymKeySecret", "ResidentKeySecret")
 
 _API: set[Grant] = (
     _table("contacts", "GetItem", "PutItem", "UpdateItem")  # UpdateItem: erasure removes a resident's words
@@ -65,7 +64,7 @@ _API: set[Grant] = (
     | _table("messages", "GetItem", "PutItem", "UpdateItem")
     | _table("inbox", "PutItem")
     | _indexes("conversations", "messages")
-    | _SERVICES_SECRETS
+    | _API_SECRETS
 )
 
 # The worker reads alerts and subscribers and records deliveries, inbox entries and alert figures;
@@ -80,7 +79,7 @@ _WORKER: set[Grant] = (
     | _table("messages", "GetItem")
     | _table("subscribers", "GetItem")
     | {("sqs:SendMessage", "queue/fanout"), ("sns:Publish", "sns/endpoints")}
-    | _SERVICES_SECRETS | _secrets("VapidKeySecret")
+    | _secrets("VapidKeySecret")
 )
 
 _HOUSEKEEPING: set[Grant] = (
@@ -91,7 +90,7 @@ _HOUSEKEEPING: set[Grant] = (
     | _table("deliveries", "UpdateItem")
     | _indexes("deliveries")
     | {("sns:Publish", "sns/endpoints")}
-    | _SERVICES_SECRETS | _secrets("VapidKeySecret")
+    | _secrets("VapidKeySecret")
 )
 
 _ARCHIVER: set[Grant] = {("s3:PutObject", "bucket/audit-archive")}
@@ -102,7 +101,6 @@ _CLOCK: set[Grant] = (
     _table("conversations", "UpdateItem")
     | _table("stats", "UpdateItem")
     | _indexes("conversations")
-    | _SERVICES_SECRETS
 )
 
 CODE_GRANTS: dict[str, frozenset[Grant]] = {

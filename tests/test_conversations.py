@@ -139,6 +139,37 @@ def test_push_is_claimed_once_and_held_by_quiet_hours(client, staff_token, place
     assert len(push.sent_to(quiet_channel["subscription"]["endpoint"])) == 1
 
 
+def _refuse_secret() -> Any:
+    raise AssertionError("an event function read a secret only the API needs")
+
+
+def test_the_event_functions_never_read_the_api_secrets(client, staff_token, place, services_override):
+    """The Lambda entry points of the worker, housekeeping and the conversation clock run on
+    Services whose pseudonym and resident-token keys refuse to load: their roles need no grant."""
+    import app as lambdas
+    from chalicelib.notify.queue import encode
+
+    push, queue = FakeChannel(), RecordingQueue()
+    services_override(channels={"webpush": push}, fanout_queue=queue)
+    channel = webpush_channel()
+    _, resident = register(client, channel)
+    conv = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body
+    assert _post(client, staff_token("officer", team=place["team"]), f"/v1/conversations/{conv['id']}/messages",
+                 {"id": str(uuid.uuid4()), "text": "On our way"}).status_code == 201
+    events = services_override(channels={"webpush": push}, fanout_queue=RecordingQueue(),
+                               clock=fixed_clock(datetime.now(UTC) + timedelta(hours=25)))
+    events.pseudonym_key_source = events.resident_tokens_source = _refuse_secret
+    records = [{"messageId": "m1", "receiptHandle": "r", "body": encode(m), "attributes": {},
+                "messageAttributes": {}, "eventSourceARN": "arn:aws:sqs:eu-west-2:0:q"} for m in queue.messages]
+    assert lambdas.fanout_worker({"Records": records}, None) == {"batchItemFailures": []}
+    assert len(push.sent_to(channel["subscription"]["endpoint"])) == 1
+    scheduled = {"version": "0", "id": "e", "detail-type": "Scheduled Event", "source": "aws.events",
+                 "account": "0", "time": "2026-01-01T00:00:00Z", "region": "eu-west-2", "resources": [], "detail": {}}
+    assert "released" in lambdas.housekeeping(scheduled, None)
+    assert lambdas.conversation_clock(scheduled, None)["counted"] >= 0
+    assert "pseudonyms" not in vars(events) and "resident_tokens" not in vars(events)  # never loaded
+
+
 def test_place_resolution_and_bad_input(client, staff_token, place):
     _, resident = register(client)
     at_point = _post(client, resident, "/v1/conversations",
