@@ -8,7 +8,7 @@ from typing import Any
 
 from chalicelib.auth.principal import Principal
 from chalicelib.domain.access import AccessRecord
-from chalicelib.errors import unauthorized
+from chalicelib.domain.errors import Unauthenticated
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class RequestContext:
     @property
     def caller(self) -> Principal:
         if self.principal is None:
-            raise unauthorized()
+            raise Unauthenticated()
         return self.principal
 
     def audit(self, action: str, **fields: Any) -> AccessRecord:

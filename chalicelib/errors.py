@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.domain.errors import Conflict, DomainError, FieldError, InputTooLarge, NotFound, StateForbids
+from chalicelib.domain.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    Forbidden,
+    InputTooLarge,
+    NotFound,
+    PreconditionRequired,
+    RateLimited,
+    StateForbids,
+    Unauthenticated,
+    Unavailable,
+)
 
 __all__ = ["DomainError", "FieldError", "ProblemError", "as_problem"]
 
@@ -81,15 +94,28 @@ def store_unavailable(retry_after: int = 1) -> ProblemError:
 
 
 def as_problem(error: DomainError | ProblemError) -> ProblemError:
-    """THE mapping of the domain's refusals onto problem details (400, 404, 409, 413, 422)."""
+    """THE mapping of the domain's refusals onto problem details (400..503)."""
     if isinstance(error, ProblemError):
         return error
-    if isinstance(error, InputTooLarge):
-        return too_large(error.limit)
-    if isinstance(error, StateForbids):
-        return unprocessable(error.detail)
-    if isinstance(error, NotFound):
-        return not_found(error.detail)
-    if isinstance(error, Conflict):
-        return conflict(error.detail)
+    for kind in type(error).__mro__:  # subclasses map like their base
+        if kind in _MAPPING:
+            return _MAPPING[kind](error)
     return bad_request(error.detail, error.errors)  # RuleViolation
+
+
+def _mapping() -> dict[type[DomainError], Callable[[Any], ProblemError]]:
+    return {
+        InputTooLarge: lambda e: too_large(e.limit),
+        StateForbids: lambda e: unprocessable(e.detail),
+        NotFound: lambda e: not_found(e.detail),
+        Conflict: lambda e: conflict(e.detail),
+        Unauthenticated: lambda e: unauthorized(e.detail),
+        Forbidden: lambda e: forbidden(e.detail),
+        PreconditionRequired: lambda e: ProblemError(428, "Precondition required", e.detail),
+        RateLimited: lambda e: rate_limited(e.retry_after),
+        Unavailable: lambda e: ProblemError(503, "Service unavailable", e.detail,
+                                            headers={"Retry-After": str(e.retry_after)}),
+    }
+
+
+_MAPPING = _mapping()

@@ -84,6 +84,13 @@ def test_use_cases_import_no_adapter():
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
+def test_use_cases_refuse_in_domain_terms():
+    """Refusals are domain errors; HTTP problem details are made in one place (errors.as_problem)."""
+    paths = [*(PACKAGE / "usecases").glob("*.py"), PACKAGE / "context.py", PACKAGE / "auth" / "permissions.py"]
+    offenders = {str(p.relative_to(ROOT)): [i for i in imports_of(p) if i.startswith("chalicelib.errors")] for p in paths}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
 def test_domain_is_pure():
     layers = (*ADAPTERS, "chalicelib.usecases", "chalicelib.api", "chalicelib.services", "chalicelib.settings",
               "chalicelib.errors")  # the domain raises its own errors (chalicelib/domain/errors.py)

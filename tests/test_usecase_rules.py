@@ -14,8 +14,9 @@ import pytest
 
 from chalicelib.context import RequestContext
 from chalicelib.domain.areas import AreaIn, AreaRecord
+from chalicelib.domain.errors import NotFound, RateLimited, RuleViolation
 from chalicelib.domain.ratelimit import MINUTE, RateLimit, Window
-from chalicelib.errors import DomainError, ProblemError, as_problem
+from chalicelib.errors import DomainError, as_problem
 from chalicelib.ports import Repositories
 from chalicelib.services import Services, build_services
 from chalicelib.settings import SETTINGS
@@ -95,12 +96,12 @@ def test_put_then_get_an_area_through_the_injected_repository():
 def test_a_bad_area_id_is_a_400_on_put_and_a_404_on_get(raw_id):
     svc = services_with(areas=FakeAreas())
     ctx = RequestContext(request_id="r1", now=NOW)
-    with pytest.raises(ProblemError) as put:
+    with pytest.raises(RuleViolation) as put:
         area_cases.put_area(svc, ctx, raw_id, area_in(square(51.5, -0.1, 0.01)))
-    assert put.value.status == 400 and put.value.errors[0].field == "id"
-    with pytest.raises(ProblemError) as got:
+    assert as_problem(put.value).status == 400 and put.value.errors[0].field == "id"
+    with pytest.raises(NotFound) as got:
         area_cases.get_area(svc, ctx, raw_id)
-    assert got.value.status == 404
+    assert as_problem(got.value).status == 404
 
 
 @pytest.mark.parametrize("half", [0.6, 2.0])  # ~8,900 km² and more: over the 2,500 km² named-area limit
@@ -123,10 +124,11 @@ def test_rate_limit_counts_every_window_and_answers_429_with_retry_after():
     ctx = RequestContext(request_id="r1", now=NOW, client_ip="203.0.113.7")
     for _ in range(3):
         rate_cases.enforce(svc, ctx, limit)
-    with pytest.raises(ProblemError) as limited:
+    with pytest.raises(RateLimited) as limited:
         rate_cases.enforce(svc, ctx, limit)
-    assert limited.value.status == 429
-    assert limited.value.headers["Retry-After"] == "30"  # 30 s left in the minute at 12:00:30
+    problem = as_problem(limited.value)
+    assert problem.status == 429
+    assert problem.headers["Retry-After"] == "30"  # 30 s left in the minute at 12:00:30
     (key,) = counters.hits
     assert "203.0.113.7" not in key  # keyed digest of the address, not the address
     # The next window starts afresh.

@@ -7,7 +7,7 @@ same questions the same way.
 from __future__ import annotations
 
 from chalicelib.auth.principal import Principal
-from chalicelib.errors import forbidden
+from chalicelib.domain.errors import Forbidden
 
 PUBLIC = "public"
 
@@ -58,7 +58,7 @@ def may(principal: Principal, action: str) -> bool:
 
 def require(principal: Principal, action: str) -> None:
     if not may(principal, action):
-        raise forbidden(f"Your role may not perform {action}.")
+        raise Forbidden(f"Your role may not perform {action}.")
 
 
 def is_team_supervisor(principal: Principal, team: str) -> bool:

@@ -46,6 +46,43 @@ class StateForbids(DomainError):
 class NotFound(DomainError):
     """No such record, or one the caller may not know exists (404: never says which)."""
 
+    def __init__(self, detail: str = "No such record.", errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail, errors)
+
 
 class Conflict(DomainError):
     """The id is taken by other content, or a concurrent change won (409)."""
+
+
+class Unauthenticated(DomainError):
+    """The caller is not (or no longer) someone we know: no valid token, an erased resident (401)."""
+
+    def __init__(self, detail: str = "A valid bearer token is required.") -> None:
+        super().__init__(detail)
+
+
+class Forbidden(DomainError):
+    """The caller is known but their role or team may not do this (403)."""
+
+    def __init__(self, detail: str = "Your role may not do this.") -> None:
+        super().__init__(detail)
+
+
+class PreconditionRequired(DomainError):
+    """The change must name the version it was read at (428)."""
+
+
+class RateLimited(DomainError):
+    """Too many requests for this caller: retry after `retry_after` seconds (429)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Slow down and retry later.")
+        self.retry_after = retry_after
+
+
+class Unavailable(DomainError):
+    """Something this change needs is not there or not working now: retry after `retry_after` (503)."""
+
+    def __init__(self, detail: str, retry_after: int = 60) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

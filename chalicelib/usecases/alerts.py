@@ -39,18 +39,19 @@ from chalicelib.domain.alerts import (
     to_public,
 )
 from chalicelib.domain.cursors import query_fingerprint
+from chalicelib.domain.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    NotFound,
+    PreconditionRequired,
+    RuleViolation,
+    StateForbids,
+    Unavailable,
+)
 from chalicelib.domain.geometry import AreaMatcher
 from chalicelib.domain.shapes import check_cover_cost, validate_shape
 from chalicelib.domain.subscribers import SubscriberRecord
-from chalicelib.errors import (
-    FieldError,
-    ProblemError,
-    bad_request,
-    conflict,
-    forbidden,
-    not_found,
-    unprocessable,
-)
 from chalicelib.ports import FanoutMessage, QueueUnavailable, StaleAlert
 from chalicelib.services import Services
 from chalicelib.usecases.residents import resident_name
@@ -62,15 +63,15 @@ RESPONDER = "system:beatline-residents"  # author of reply contacts; the residen
 
 def _team(ctx: RequestContext) -> str:
     if not ctx.caller.team:
-        raise forbidden("Your token carries no team; alerts belong to a team.")
+        raise Forbidden("Your token carries no team; alerts belong to a team.")
     return ctx.caller.team
 
 
 def _check_expiry(expires_at: datetime, ctx: RequestContext, field: str = "expires_at") -> str:
     if expires_at <= ctx.now:
-        raise bad_request("The alert would already be expired.", [FieldError(field, "must be in the future")])
+        raise RuleViolation("The alert would already be expired.", [FieldError(field, "must be in the future")])
     if expires_at > ctx.now + timedelta(days=MAX_ALERT_DAYS):
-        raise bad_request("The alert lasts too long.", [FieldError(field, f"must be within {MAX_ALERT_DAYS} days")])
+        raise RuleViolation("The alert lasts too long.", [FieldError(field, f"must be within {MAX_ALERT_DAYS} days")])
     return to_rfc3339(expires_at)
 
 
@@ -83,12 +84,12 @@ def _area(svc: Services, body: AlertIn, team: str) -> StoredArea:
         try:
             area_id = str(uuid.UUID(area_in.area_id))
         except ValueError:
-            raise bad_request("Unknown area.", [FieldError("area.area_id", "must be a UUID")]) from None
+            raise RuleViolation("Unknown area.", [FieldError("area.area_id", "must be a UUID")]) from None
         area = svc.store.areas.get(area_id)
         if area is None:
-            raise bad_request("Unknown area.", [FieldError("area.area_id", "no such area")])
+            raise RuleViolation("Unknown area.", [FieldError("area.area_id", "no such area")])
         if area.team != team:
-            raise forbidden("That area belongs to another team.")
+            raise Forbidden("That area belongs to another team.")
         check_cover_cost(area.geometry, "area.area_id", ALERT_RESOLUTION)  # areas stored before the checks
         return StoredArea(shape=area.geometry, name=area.name, area_id=area.id)
     validate_shape(area_in, "area")  # structure, size and covering cost, before anything is covered
@@ -97,7 +98,7 @@ def _area(svc: Services, body: AlertIn, team: str) -> StoredArea:
 
 def _check_translations(language: str, translations: dict[str, Any] | None) -> None:
     if translations and language.lower() in {t.lower() for t in translations}:
-        raise bad_request("A translation repeats the original language.",
+        raise RuleViolation("A translation repeats the original language.",
                           [FieldError(f"translations.{language}", "is the alert's own language")])
 
 
@@ -105,7 +106,7 @@ def _reread(svc: Services, alert_id: str) -> AlertRecord:
     """The alert as stored after a write (counters and messages included)."""
     record = svc.store.alerts.get(alert_id)
     if record is None:  # deleted between the write and the read: nothing left to show
-        raise not_found("No such alert.")
+        raise NotFound("No such alert.")
     return record
 
 
@@ -134,10 +135,10 @@ def _visible(svc: Services, ctx: RequestContext, alert_id: str) -> AlertRecord:
     try:
         alert_id = str(uuid.UUID(alert_id))
     except ValueError:
-        raise not_found("No such alert.") from None
+        raise NotFound("No such alert.") from None
     record = svc.store.alerts.get(alert_id)
     if record is None or record.team != ctx.caller.team:
-        raise not_found("No such alert.")
+        raise NotFound("No such alert.")
     return record
 
 
@@ -145,7 +146,7 @@ def _replace(svc: Services, old: AlertRecord, new: AlertRecord) -> None:
     try:
         svc.store.alerts.replace(old, new)
     except StaleAlert:
-        raise conflict("The alert changed meanwhile; read it again.") from None
+        raise Conflict("The alert changed meanwhile; read it again.") from None
 
 
 def _enqueue(svc: Services, messages: list[FanoutMessage]) -> None:
@@ -154,8 +155,8 @@ def _enqueue(svc: Services, messages: list[FanoutMessage]) -> None:
     try:
         svc.fanout.enqueue(messages)
     except QueueUnavailable:
-        raise ProblemError(503, "Service unavailable", "The alert changed state but its delivery could not be "
-                           "queued; an operator must re-queue it.", headers={"Retry-After": "60"}) from None
+        raise Unavailable("The alert changed state but its delivery could not be queued; an operator must "
+                          "re-queue it.", retry_after=60) from None
 
 
 def _enqueue_cells(svc: Services, record: AlertRecord) -> None:
@@ -171,7 +172,7 @@ def approve(svc: Services, ctx: RequestContext, alert_id: str, proposal: str | N
     word: the approver is never the draft's author nor the update's proposer (403)."""
     record = _visible(svc, ctx, alert_id)
     if not permissions.is_team_supervisor(ctx.caller, record.team):
-        raise forbidden("Only a supervisor of the alert's team may approve it.")
+        raise Forbidden("Only a supervisor of the alert's team may approve it.")
     check_transition(record, "approve", ctx.now)
     if record.pending is None:  # a draft (check_transition refused a published alert without one)
         return _approve_draft(svc, ctx, record, proposal)
@@ -180,9 +181,9 @@ def approve(svc: Services, ctx: RequestContext, alert_id: str, proposal: str | N
 
 def _approve_draft(svc: Services, ctx: RequestContext, record: AlertRecord, proposal: str | None) -> AlertOut:
     if record.author == ctx.caller.sub:
-        raise forbidden("The author of an alert may not approve it.")
+        raise Forbidden("The author of an alert may not approve it.")
     if proposal is not None:
-        raise conflict("A draft has no pending update; approve it without `proposal`.")
+        raise Conflict("A draft has no pending update; approve it without `proposal`.")
     new = published(record, now=ctx.now, msg_type="Alert", approved_by=ctx.caller.sub)
     _replace(svc, record, new)
     svc.store.alerts.put_cells(new.id, new.cells, new.expires)
@@ -194,14 +195,14 @@ def _check_proposal(ctx: RequestContext, pending: PendingUpdate, proposal: str |
     """The approver names the proposal they read (`?proposal=`): a proposal replaced since then is
     not the one they approve (409), and the store write is conditional on it as well."""
     if pending.proposed_by == ctx.caller.sub:
-        raise forbidden("The proposer of an update may not approve it; another supervisor of the team must.")
+        raise Forbidden("The proposer of an update may not approve it; another supervisor of the team must.")
     if proposal is None:
-        raise ProblemError(428, "Precondition required", "Name the proposal you approve: "
-                           "`?proposal=<pending_update.id>` from the alert you read.")
+        raise PreconditionRequired("Name the proposal you approve: `?proposal=<pending_update.id>` from the "
+                                   "alert you read.")
     if proposal != pending.id:
-        raise conflict("That proposal is no longer the pending one; read the alert again.")
+        raise Conflict("That proposal is no longer the pending one; read the alert again.")
     if parse_rfc3339(pending.expires) <= ctx.now:
-        raise unprocessable("The proposed expiry has passed; propose the update again.")
+        raise StateForbids("The proposed expiry has passed; propose the update again.")
 
 
 def _approve_update(svc: Services, ctx: RequestContext, record: AlertRecord, pending: PendingUpdate,
@@ -222,7 +223,7 @@ def update(svc: Services, ctx: RequestContext, alert_id: str, body: AlertUpdateI
     record = _visible(svc, ctx, alert_id)
     check_transition(record, "update", ctx.now)
     if not any(getattr(body, f) is not msgspec.UNSET for f in body.__struct_fields__):
-        raise bad_request("Nothing to update.", [FieldError("(body)", "give at least one field")])
+        raise RuleViolation("Nothing to update.", [FieldError("(body)", "give at least one field")])
     expires = record.expires
     if body.expires_at is not msgspec.UNSET:
         expires = _check_expiry(body.expires_at, ctx)
@@ -279,9 +280,9 @@ def _delivered(svc: Services, ctx: RequestContext, alert_id: str) -> tuple[str, 
     try:
         alert_id = str(uuid.UUID(alert_id))
     except ValueError:
-        raise not_found("No such alert.") from None
+        raise NotFound("No such alert.") from None
     if svc.store.deliveries.get(alert_id, subscriber.id) is None:
-        raise not_found("No such alert.")
+        raise NotFound("No such alert.")
     return alert_id, subscriber
 
 
@@ -311,7 +312,7 @@ def respond(svc: Services, ctx: RequestContext, alert_id: str, body: ResponseIn)
     alert_id, _ = _delivered(svc, ctx, alert_id)
     alert = svc.store.alerts.get(alert_id)
     if alert is None:
-        raise not_found("No such alert.")
+        raise NotFound("No such alert.")
     stamp = to_rfc3339(ctx.now)
     # Issue 11: the reply is a message of the resident's conversation with the team about this
     # alert (opened on the first reply); its contact is written in the message's transaction.
@@ -343,14 +344,14 @@ def public_alert(svc: Services, ctx: RequestContext, file: str) -> PublicAlert:
     message), not draft, not expired; anything else is a 404."""
     match = CAP_FILE.match(file)
     if not match:
-        raise not_found("No such alert document.")
+        raise NotFound("No such alert document.")
     try:
         alert_id = str(uuid.UUID(match.group("id")))
     except ValueError:
-        raise not_found("No such alert document.") from None
+        raise NotFound("No such alert document.") from None
     record = svc.store.alerts.get(alert_id)
     if record is None or not record.messages or record.status_at(ctx.now) not in ("published", "cancelled"):
-        raise not_found("No such alert document.")
+        raise NotFound("No such alert document.")
     return to_public(record, sender=svc.settings.alert_sender, now=ctx.now)
 
 
@@ -365,10 +366,10 @@ def feed(svc: Services, ctx: RequestContext, area_id: str | None) -> bytes:
         try:
             area_id = str(uuid.UUID(area_id))
         except ValueError:
-            raise not_found("No such area.") from None
+            raise NotFound("No such area.") from None
         area = svc.store.areas.get(area_id)
         if area is None:
-            raise not_found("No such area.")
+            raise NotFound("No such area.")
         title = f"Beatline alerts: {area.name}"
     else:
         title = "Beatline alerts"

@@ -8,9 +8,9 @@ from chalicelib.clock import to_rfc3339
 from chalicelib.context import RequestContext
 from chalicelib.domain.areas import AreaIn, AreaList, AreaListQuery, AreaOut, AreaRecord
 from chalicelib.domain.cursors import query_fingerprint
+from chalicelib.domain.errors import FieldError, NotFound, RuleViolation
 from chalicelib.domain.geo import CONTACT_CELL_RESOLUTION
 from chalicelib.domain.shapes import check_cover_cost, validate_shape
-from chalicelib.errors import FieldError, bad_request, not_found
 from chalicelib.services import Services
 
 
@@ -19,8 +19,8 @@ def _area_id(raw: str, *, missing_is_404: bool) -> str:
         return str(uuid.UUID(raw))
     except ValueError:
         if missing_is_404:
-            raise not_found("No such area.") from None
-        raise bad_request("Area ids are UUIDs.", [FieldError("id", "must be a UUID")]) from None
+            raise NotFound("No such area.") from None
+        raise RuleViolation("Area ids are UUIDs.", [FieldError("id", "must be a UUID")]) from None
 
 
 def put_area(svc: Services, ctx: RequestContext, area_id: str, body: AreaIn) -> tuple[int, AreaOut]:
@@ -37,7 +37,7 @@ def put_area(svc: Services, ctx: RequestContext, area_id: str, body: AreaIn) -> 
 def get_area(svc: Services, ctx: RequestContext, area_id: str) -> AreaOut:
     record = svc.store.areas.get(_area_id(area_id, missing_is_404=True))
     if record is None:
-        raise not_found("No such area.")
+        raise NotFound("No such area.")
     return record.to_out()
 
 

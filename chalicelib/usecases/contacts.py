@@ -29,9 +29,8 @@ from chalicelib.domain.contact_schemas import (
 )
 from chalicelib.domain.contacts import ContactRecord, apply_patch, new_record
 from chalicelib.domain.cursors import query_fingerprint
-from chalicelib.domain.errors import DomainError
+from chalicelib.domain.errors import Conflict, DomainError, FieldError, Forbidden, NotFound, RuleViolation
 from chalicelib.domain.validation import decode_json
-from chalicelib.errors import FieldError, ProblemError, as_problem, bad_request, conflict, forbidden, not_found
 from chalicelib.ports import ConditionFailed, StoreUnavailable
 from chalicelib.services import Services
 
@@ -39,7 +38,7 @@ from chalicelib.services import Services
 def _author_team(ctx: RequestContext) -> tuple[str, str]:
     caller = ctx.caller
     if not caller.team:
-        raise forbidden("Your token carries no team; contacts are logged against a team.")
+        raise Forbidden("Your token carries no team; contacts are logged against a team.")
     return caller.sub, caller.team
 
 
@@ -65,7 +64,7 @@ def create_contact(svc: Services, ctx: RequestContext, item: ContactIn) -> tuple
         # The cancellation reason carries the existing item; read it only if a store ever omits it.
         existing = failed.existing or svc.store.contacts.get(record.id)
     if existing is None or existing.content_digest != record.content_digest:
-        raise conflict("A different contact with this id already exists.")
+        raise Conflict("A different contact with this id already exists.")
     # An identical retry (offline sync resending) writes nothing: the caller is the author (the
     # digest is keyed by author) getting back what it sent, whose creation is already logged.
     # Once amended, the stored contact holds someone else's changes: that read is logged.
@@ -83,8 +82,8 @@ def _item_id(raw: bytes) -> str | None:
     return item_id if isinstance(item_id, str) else None
 
 
-def problem_errors(problem: ProblemError) -> list[dict[str, str]]:
-    return [e.to_dict() for e in problem.errors] or [{"field": "(body)", "message": problem.detail}]
+def refusal_errors(refused: DomainError) -> list[dict[str, str]]:
+    return [e.to_dict() for e in refused.errors] or [{"field": "(body)", "message": refused.detail}]
 
 
 def _under(prefix: str, errors: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -122,11 +121,10 @@ def sync_batch(svc: Services, ctx: RequestContext, raw_items: list[msgspec.Raw])
                 limit=svc.settings.max_body_bytes, prefix=prefix)
             status, _ = create_contact(svc, ctx, item)
             results[index] = BatchResult(id=str(item.id), status=status)
-        except (ProblemError, DomainError) as refused:
-            problem = as_problem(refused)
+        except DomainError as refused:
             # Per-item statuses are 201|200|409|400 by contract: an oversized item is bad input.
-            status = problem.status if problem.status == 409 else 400
-            results[index] = BatchResult(id=item_id, status=status, errors=_under(prefix, problem_errors(problem)))
+            status = 409 if isinstance(refused, Conflict) else 400
+            results[index] = BatchResult(id=item_id, status=status, errors=_under(prefix, refusal_errors(refused)))
         except StoreUnavailable as exc:
             unavailable.append(exc)
 
@@ -154,10 +152,10 @@ def _visible(svc: Services, ctx: RequestContext, contact_id: str) -> ContactReco
     try:
         contact_id = str(uuid.UUID(contact_id))
     except ValueError:
-        raise not_found("No such contact.") from None
+        raise NotFound("No such contact.") from None
     record = svc.store.contacts.get(contact_id)
     if record is None or not permissions.may_see_contact(ctx.caller, record.author, record.team):
-        raise not_found("No such contact.")
+        raise NotFound("No such contact.")
     return record
 
 
@@ -170,7 +168,7 @@ def get_contact(svc: Services, ctx: RequestContext, contact_id: str) -> ContactO
 def amend_contact(svc: Services, ctx: RequestContext, contact_id: str, patch: ContactPatch) -> ContactOut:
     record = _visible(svc, ctx, contact_id)
     if patch.version != record.version:
-        raise conflict(f"Stale version {patch.version}; the contact is at version {record.version}.")
+        raise Conflict(f"Stale version {patch.version}; the contact is at version {record.version}.")
     amended, changes = apply_patch(
         record, patch, now=ctx.now, rules=svc.contact_rules, pseudonyms=svc.pseudonyms,
         area_for_cell=svc.store.areas.area_for_cell,
@@ -183,7 +181,7 @@ def amend_contact(svc: Services, ctx: RequestContext, contact_id: str, patch: Co
         svc.store.contacts.amend(record, amended, changes, deltas, ctx.audit("contact.amend", record_id=record.id),
                             engagement=_engagement_moves(svc, record, amended))
     except ConditionFailed:
-        raise conflict("The contact was amended meanwhile; read it again and retry.") from None
+        raise Conflict("The contact was amended meanwhile; read it again and retry.") from None
     return amended.to_out()
 
 
@@ -203,12 +201,12 @@ def list_amendments(svc: Services, ctx: RequestContext, contact_id: str) -> Amen
 def list_contacts(svc: Services, ctx: RequestContext, query: ContactListQuery) -> ContactPage:
     caller = ctx.caller
     if query.from_ and query.to and query.from_ > query.to:
-        raise bad_request("`from` is after `to`.", [FieldError("from", "must not be after `to`")])
+        raise RuleViolation("`from` is after `to`.", [FieldError("from", "must not be after `to`")])
     team_view = query.team == "mine"
     if team_view:
         permissions.require(caller, "contacts:list-team")
         if not caller.team:
-            raise forbidden("Your token carries no team.")
+            raise Forbidden("Your token carries no team.")
     filters: dict[str, Any] = {
         "from": to_rfc3339(query.from_) if query.from_ else None,
         "to": to_rfc3339(query.to) if query.to else None,

@@ -38,9 +38,17 @@ from chalicelib.domain.conversations import (
     TeamQueueQuery,
 )
 from chalicelib.domain.cursors import query_fingerprint
-from chalicelib.domain.errors import Conflict, DomainError, NotFound, StateForbids
+from chalicelib.domain.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    Forbidden,
+    NotFound,
+    RuleViolation,
+    StateForbids,
+    Unauthenticated,
+)
 from chalicelib.domain.subscribers import ConversationInboxItem
-from chalicelib.errors import FieldError, bad_request, forbidden, unauthorized
 from chalicelib.ports import (
     ConversationExists,
     FanoutMessage,
@@ -167,7 +175,7 @@ def _current(svc: Any, ctx: RequestContext, changed: VersionChanged, conversatio
 
 def _staff_team(ctx: RequestContext) -> str:
     if not ctx.caller.team:
-        raise forbidden("Your token carries no team; conversations belong to a team.")
+        raise Forbidden("Your token carries no team; conversations belong to a team.")
     return ctx.caller.team
 
 
@@ -234,7 +242,7 @@ def _write(svc: Any, ctx: RequestContext, old: Conversation | None, new: Convers
 def _where(svc: Any, body: ConversationIn) -> tuple[str, str]:
     """(area id, team) of the place the resident names; 422 when no team's area covers it."""
     if (body.area_id is None) == (body.location is None):
-        raise bad_request("Name the place once.", [FieldError("area_id", "give either `area_id` or `location`")])
+        raise RuleViolation("Name the place once.", [FieldError("area_id", "give either `area_id` or `location`")])
     if body.area_id is not None:
         area_id: str | None = str(body.area_id)
     else:
@@ -270,7 +278,7 @@ def _open(svc: Any, ctx: RequestContext, conv_id: str, *, team: str, area_id: st
     try:
         _repo(svc).start(conv, message, _write(svc, ctx, None, conv, message, "conversation.start", reply))
     except ResidentGone:
-        raise unauthorized("This subscriber no longer exists; register again.") from None
+        raise Unauthenticated("This subscriber no longer exists; register again.") from None
     except ConversationExists as exists:
         old = exists.existing
         if old is None or old.owner != ctx.subscriber.id or old.content_digest != digest:
@@ -340,7 +348,7 @@ def _append(svc: Any, ctx: RequestContext, conv: Conversation, message_id: str, 
         try:
             _repo(svc).append(conv, new, message, _write(svc, ctx, conv, new, message, "conversation.message", reply))
         except ResidentGone:
-            raise unauthorized("This subscriber no longer exists; register again.") from None
+            raise Unauthenticated("This subscriber no longer exists; register again.") from None
         except MessageExists as exists:
             return _resent(exists.existing, message)
         except VersionChanged as changed:
@@ -397,14 +405,14 @@ def figures(svc: Any, ctx: RequestContext, query: FiguresQuery) -> FiguresOut:
     day_from = history.parse_day(query.from_, "from")
     day_to = history.parse_day(query.to, "to")
     if day_from > day_to:
-        raise bad_request("`from` is after `to`.", [FieldError("from", "must not be after `to`")])
+        raise RuleViolation("`from` is after `to`.", [FieldError("from", "must not be after `to`")])
     if day_to - day_from > timedelta(days=history.MAX_RANGE_DAYS):
-        raise bad_request(f"The range is longer than {history.MAX_RANGE_DAYS} days.",
+        raise RuleViolation(f"The range is longer than {history.MAX_RANGE_DAYS} days.",
                           [FieldError("to", f"at most {history.MAX_RANGE_DAYS} days after `from`")])
     if caller.roles & FORCE_ROLES:
         team = query.team
     elif not caller.team or (query.team is not None and query.team != caller.team):
-        raise forbidden("Supervisors may query their own team only.")
+        raise Forbidden("Supervisors may query their own team only.")
     else:
         team = caller.team
     first = stats_keys.period_of(day_from.isoformat(), query.group_by)

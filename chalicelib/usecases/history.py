@@ -21,6 +21,7 @@ from chalicelib.domain import history, stats_keys
 from chalicelib.domain.access import AccessEntryOut
 from chalicelib.domain.cursors import query_fingerprint
 from chalicelib.domain.engagement import EngagementOut, EngagementQuery
+from chalicelib.domain.errors import FieldError, Forbidden, RuleViolation
 from chalicelib.domain.history import (
     AlertFigures,
     AlertHistoryPage,
@@ -32,7 +33,6 @@ from chalicelib.domain.history import (
     StatsOut,
     StatsQuery,
 )
-from chalicelib.errors import FieldError, bad_request, forbidden
 from chalicelib.services import Services
 
 FORCE_ROLES = frozenset({"analyst", "admin"})
@@ -48,9 +48,9 @@ def _team_scope(caller: Principal, requested: str | None) -> str | None:
     if caller.roles & FORCE_ROLES:
         return requested
     if not caller.team:
-        raise forbidden("Your token carries no team.")
+        raise Forbidden("Your token carries no team.")
     if requested is not None and requested != caller.team:
-        raise forbidden("Supervisors may query their own team only.")
+        raise Forbidden("Supervisors may query their own team only.")
     return caller.team
 
 
@@ -99,9 +99,9 @@ def _day_range(text_from: str, text_to: str) -> tuple[date, date]:
     day_from = history.parse_day(text_from, "from")
     day_to = history.parse_day(text_to, "to")
     if day_from > day_to:
-        raise bad_request("`from` is after `to`.", [FieldError("from", "must not be after `to`")])
+        raise RuleViolation("`from` is after `to`.", [FieldError("from", "must not be after `to`")])
     if day_to - day_from > timedelta(days=history.MAX_RANGE_DAYS):
-        raise bad_request(f"The range is longer than {history.MAX_RANGE_DAYS} days.",
+        raise RuleViolation(f"The range is longer than {history.MAX_RANGE_DAYS} days.",
                           [FieldError("to", f"at most {history.MAX_RANGE_DAYS} days after `from`")])
     return day_from, day_to
 

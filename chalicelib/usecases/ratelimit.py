@@ -7,8 +7,8 @@ import hmac
 from datetime import UTC, datetime
 
 from chalicelib.context import RequestContext
+from chalicelib.domain.errors import RateLimited
 from chalicelib.domain.ratelimit import RateLimit, window_start
-from chalicelib.errors import rate_limited
 from chalicelib.services import Services
 
 
@@ -30,4 +30,4 @@ def enforce(svc: Services, ctx: RequestContext, limit: RateLimit) -> None:
         ends = start + window.seconds
         key = f"{limit.name}|{who}|{window.seconds}|{start}"
         if not svc.store.ratelimit.hit(key, limit=window.allowed(svc.settings), window_ends=datetime.fromtimestamp(ends, tz=UTC)):
-            raise rate_limited(max(1, ends - epoch))
+            raise RateLimited(max(1, ends - epoch))

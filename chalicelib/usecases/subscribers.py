@@ -17,6 +17,8 @@ from chalicelib.context import RequestContext
 from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.alerts import InboxItemOut
 from chalicelib.domain.cursors import query_fingerprint
+from chalicelib.domain.errors import FieldError, RuleViolation, Unauthenticated, Unavailable
+from chalicelib.domain.errors import NotFound as NoSuchRecord
 from chalicelib.domain.pseudonyms import new_subscriber_secret
 from chalicelib.domain.shapes import Circle, check_cover_cost, validate_shape
 from chalicelib.domain.subscribers import (
@@ -43,7 +45,6 @@ from chalicelib.domain.subscribers import (
     WebPushKeyOut,
     valid_time_zone,
 )
-from chalicelib.errors import FieldError, ProblemError, bad_request, not_found, unauthorized
 from chalicelib.ports import DestinationRefused, NotFound
 from chalicelib.services import Services
 from chalicelib.usecases.residents import resident_name
@@ -63,7 +64,7 @@ def _audit(svc: Services, ctx: RequestContext, record: SubscriberRecord, action:
 
 def _check_quiet_hours(quiet: QuietHours | None) -> None:
     if quiet is not None and not valid_time_zone(quiet.tz):
-        raise bad_request("Unknown time zone.", [FieldError("quiet_hours.tz", "is not an IANA time zone name")])
+        raise RuleViolation("Unknown time zone.", [FieldError("quiet_hours.tz", "is not an IANA time zone name")])
 
 
 def _platform_app(svc: Services, platform: str) -> str | None:
@@ -92,11 +93,11 @@ def _checked_push_subscription(svc: Services, channel: WebPushChannelIn) -> dict
     try:
         svc.push_guard.check(sub.endpoint)
     except DestinationRefused as refused:
-        raise bad_request("The push endpoint cannot be used.",
+        raise RuleViolation("The push endpoint cannot be used.",
                           [FieldError("channel.subscription.endpoint", refused.reason)]) from None
     problem = svc.push_subscription_problem(stored)
     if problem:
-        raise bad_request("The push subscription cannot be used.", [FieldError("channel.subscription", problem)])
+        raise RuleViolation("The push subscription cannot be used.", [FieldError("channel.subscription", problem)])
     return stored
 
 
@@ -113,8 +114,7 @@ def _drop_channel(svc: Services, channel: dict[str, Any]) -> None:
 def register(svc: Services, ctx: RequestContext, body: SubscriberIn) -> Registered:
     _check_quiet_hours(body.quiet_hours)
     if svc.resident_tokens is None:
-        raise ProblemError(503, "Service unavailable", "Resident registration is not configured.",
-                           headers={"Retry-After": "60"})
+        raise Unavailable("Resident registration is not configured.", retry_after=60)
     subscriber_id = str(uuid.uuid4())
     token, expires = svc.resident_tokens.issue(subscriber_id, ctx.now)
     stamp = to_rfc3339(ctx.now)
@@ -137,10 +137,10 @@ def current(svc: Services, ctx: RequestContext) -> SubscriberRecord:
         return known
     caller = ctx.caller
     if caller.kind != "resident":
-        raise unauthorized("A resident token is required.")
+        raise Unauthenticated("A resident token is required.")
     record = svc.store.subscribers.get(caller.sub)
     if record is None or record.expires_at <= ctx.now:
-        raise unauthorized("This subscriber no longer exists; register again.")
+        raise Unauthenticated("This subscriber no longer exists; register again.")
     return _with_secret(svc, record)
 
 
@@ -151,7 +151,7 @@ def _with_secret(svc: Services, record: SubscriberRecord) -> SubscriberRecord:
     svc.store.subscribers.set_secret(record.id, new_subscriber_secret())
     again = svc.store.subscribers.get(record.id)
     if again is None or again.secret is None:
-        raise unauthorized("This subscriber no longer exists; register again.")
+        raise Unauthenticated("This subscriber no longer exists; register again.")
     return again
 
 
@@ -182,7 +182,7 @@ def _save(svc: Services, record: SubscriberRecord) -> None:
     try:
         svc.store.subscribers.save(record)
     except NotFound:
-        raise unauthorized("This subscriber no longer exists; register again.") from None
+        raise Unauthenticated("This subscriber no longer exists; register again.") from None
 
 
 def patch_me(svc: Services, ctx: RequestContext, patch: SubscriberPatch) -> SubscriberOut:
@@ -256,10 +256,10 @@ def _resolve(svc: Services, index: int, item: Any) -> dict[str, Any]:
         try:
             area_id = str(uuid.UUID(item.area_id))
         except ValueError:
-            raise bad_request("Unknown area.", [FieldError(f"{field}.area_id", "must be a UUID")]) from None
+            raise RuleViolation("Unknown area.", [FieldError(f"{field}.area_id", "must be a UUID")]) from None
         area = svc.store.areas.get(area_id)
         if area is None:
-            raise bad_request("Unknown area.", [FieldError(f"{field}.area_id", "no such area")])
+            raise RuleViolation("Unknown area.", [FieldError(f"{field}.area_id", "no such area")])
         check_cover_cost(area.geometry, f"{field}.area_id", SUBSCRIPTION_RESOLUTION)  # areas stored before the checks
         return {"shape": msgspec.to_builtins(area.geometry), "area_id": area.id}
     # Structure, size (polygons: MAX_SHAPE_KM2; circles: bounded by their radius) and covering cost.
@@ -279,7 +279,7 @@ def put_areas(svc: Services, ctx: RequestContext, body: AreasIn) -> SubscriberOu
     for index, area in enumerate(areas):
         cells |= svc.cover(msgspec.convert(area["shape"], Shape), SUBSCRIPTION_RESOLUTION)
         if len(cells) > MAX_CELLS:
-            raise bad_request("The areas are too large together.", [FieldError(
+            raise RuleViolation("The areas are too large together.", [FieldError(
                 f"areas[{index}]", f"the areas cover more than {MAX_CELLS} index cells (H3 res {SUBSCRIPTION_RESOLUTION}, ~5 km² each)")])
     ordered = tuple(sorted(cells))
     new = SubscriberRecord(
@@ -319,5 +319,5 @@ def webpush_key(svc: Services, ctx: RequestContext) -> WebPushKeyOut:
     """The VAPID public key browsers subscribe with; 404 where Web Push is not configured."""
     key = svc.vapid_public_key()
     if key is None:
-        raise not_found("Web Push is not configured on this stage.")
+        raise NoSuchRecord("Web Push is not configured on this stage.")
     return WebPushKeyOut(application_server_key=key)
