@@ -169,6 +169,20 @@ def _parameters() -> dict[str, Any]:
             "Description": "Pinned JWT algorithms of the staff issuer, comma-separated (Cognito signs RS256).",
             "AllowedPattern": r"^(RS|PS|ES)(256|384|512)(,(RS|PS|ES)(256|384|512))*$",
         },
+        "DashboardClientId": {
+            "Type": "String",
+            "Default": "",
+            "Description": "OIDC client id of the dashboard (a public client with PKCE at the staff issuer); "
+                           "empty: StaffAudience (Cognito: the same app client).",
+            "AllowedPattern": r"^[\x21-\x7e]{0,256}$",
+        },
+        "DashboardScope": {
+            "Type": "String",
+            "Default": "openid",
+            "Description": "Scopes the dashboard asks for, space-separated (an access token for StaffAudience "
+                           "with the roles/team claims).",
+            "AllowedPattern": r"^[\x21-\x7e]+( [\x21-\x7e]+)*$",
+        },
         "AlarmEmail": {
             "Type": "String",
             "Default": "",
@@ -197,6 +211,7 @@ def _conditions() -> dict[str, Any]:
         app.condition: {"Fn::Not": [{"Fn::Equals": [{"Ref": app.parameter}, ""]}]} for app in PLATFORM_APPS
     }
     conditions["HasAlarmEmail"] = {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
+    conditions["HasDashboardClientId"] = {"Fn::Not": [{"Fn::Equals": [{"Ref": "DashboardClientId"}, ""]}]}
     return conditions
 
 
@@ -415,6 +430,9 @@ def _environment(functions: Sequence[FunctionInfo]) -> dict[str, Any]:
         "BEATLINE_STAFF_AUDIENCE": {"Ref": "StaffAudience"},
         "BEATLINE_STAFF_JWKS_URL": {"Ref": "StaffJwksUrl"},
         "BEATLINE_STAFF_ALGORITHMS": {"Ref": "StaffAlgorithms"},
+        "BEATLINE_DASHBOARD_CLIENT_ID": {
+            "Fn::If": ["HasDashboardClientId", {"Ref": "DashboardClientId"}, {"Ref": "StaffAudience"}]},
+        "BEATLINE_DASHBOARD_SCOPE": {"Ref": "DashboardScope"},
         "BEATLINE_ACCESS_LOG_RETENTION_DAYS": {"Ref": "AccessLogRetentionDays"},
     }
     if any(f.stream_events for f in functions):

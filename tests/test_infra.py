@@ -347,7 +347,11 @@ def test_stack_environment_names_settings_that_exist(template: dict[str, Any]) -
     for name in variables:
         assert f'"{name}"' in settings_source, f"settings.py does not read {name}"
     assert {"BEATLINE_STAFF_ISSUER", "BEATLINE_STAFF_AUDIENCE", "BEATLINE_STAFF_JWKS_URL", "BEATLINE_STAFF_ALGORITHMS",
-            "BEATLINE_RESIDENT_KEY_SECRET_ARN", "BEATLINE_VAPID_KEY_SECRET_ARN"} <= set(variables)
+            "BEATLINE_RESIDENT_KEY_SECRET_ARN", "BEATLINE_VAPID_KEY_SECRET_ARN", "BEATLINE_DASHBOARD_CLIENT_ID",
+            "BEATLINE_DASHBOARD_SCOPE"} <= set(variables)
+    # The dashboard's OIDC client: its own parameter, or the staff audience (Cognito: one app client).
+    assert variables["BEATLINE_DASHBOARD_CLIENT_ID"] == {
+        "Fn::If": ["HasDashboardClientId", {"Ref": "DashboardClientId"}, {"Ref": "StaffAudience"}]}
 
 
 def _function_statements(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
