@@ -20,7 +20,7 @@ from chalicelib.domain.contacts import ContactRules
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.pseudonyms import Pseudonymizer
 from chalicelib.notify.egress import EgressGuard, Resolver, system_resolver
-from chalicelib.ports import EndpointRegistrar, Repositories
+from chalicelib.ports import ConversationStore, EndpointRegistrar, Repositories
 from chalicelib.secrets import load_secret, load_text_secret
 from chalicelib.settings import Settings
 
@@ -75,14 +75,14 @@ class Services:
     pseudonym_key_source: Callable[[], bytes]
     resident_tokens_source: Callable[[], Any]
     verifier_source: Callable[[Any], TokenVerifier]
+    # Conversations' port (chalicelib.store.conversations.ConversationPorts unless injected).
+    conversations: ConversationStore
     # `fanout` is the queue interface (SQS or in-process); channels are built on first use.
     fanout: Any = None
     channels_override: Mapping[str, Any] | None = None
     # Checks push endpoints (SSRF) at registration and, through the channels, at send time.
     push_guard: EgressGuard = field(default_factory=EgressGuard)
     _channels: Mapping[str, Any] | None = field(default=None, repr=False)
-    # Conversations' repository (chalicelib.store.conversations.ConversationPorts).
-    conversations: Any = None
     # (shape, H3 resolution) -> cells; injectable so tests can prove a refused shape is never covered.
     coverer: Callable[[Any, int], set[str]] | None = None
     store: Repositories = field(default_factory=dynamodb_repositories)
@@ -174,7 +174,7 @@ def build_services(
     store: Repositories | None = None,
     sns_endpoints: EndpointRegistrar | None = None,
     push_resolver: Resolver = system_resolver,
-    conversations: Any = None,
+    conversations: ConversationStore | None = None,
     coverer: Callable[[Any, int], set[str]] | None = None,
 ) -> Services:
     staff_policy = IssuerPolicy(
@@ -209,6 +209,7 @@ def build_services(
     from chalicelib.store.bootstrap import bind_store
 
     bind_store(settings)
+    repositories = store or dynamodb_repositories()
     built = Services(
         settings=settings,
         clock=clock,
@@ -223,7 +224,8 @@ def build_services(
         channels_override=channels,
         push_guard=EgressGuard(resolver=push_resolver),
         coverer=coverer,
-        store=store or dynamodb_repositories(),
+        store=repositories,
+        conversations=conversations if conversations is not None else repositories.conversations,
         sns_endpoints=sns_endpoints or _sns_endpoints(settings.region),
     )
     if fanout_queue is None:
@@ -234,7 +236,6 @@ def build_services(
 
         fanout_queue = build_queue(settings, process)
     built.fanout = fanout_queue
-    built.conversations = conversations if conversations is not None else built.store.conversations
     return built
 
 

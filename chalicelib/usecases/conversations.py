@@ -11,7 +11,7 @@ import logging
 import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import msgspec
 
@@ -51,6 +51,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.subscribers import ConversationInboxItem
 from chalicelib.ports import (
     ConversationExists,
+    ConversationStore,
     FanoutMessage,
     MessageExists,
     QueueUnavailable,
@@ -59,6 +60,7 @@ from chalicelib.ports import (
     WordHolder,
     Write,
 )
+from chalicelib.services import Services
 
 LOG = logging.getLogger("beatline.conversations")
 RESPONDER = "system:beatline-residents"  # author of inbound contacts; the resident is a pseudonym
@@ -66,47 +68,20 @@ RETRIES = 8  # optimistic retries when another message or a close lands between 
 FORCE_ROLES = frozenset({"analyst", "admin"})
 
 
-class Repository(Protocol):
-    """The port the use cases need (chalicelib.store.conversations.ConversationPorts)."""
-
-    def start(self, conversation: Conversation, message: Message, write: Any) -> None: ...
-    def append(self, old: Conversation, new: Conversation, message: Message, write: Any) -> None: ...
-    def close(self, old: Conversation, new: Conversation, figures: Any, audit: AccessRecord) -> None: ...
-    def count_overdue(self, old: Conversation, new: Conversation, figures: Any) -> None: ...
-    def overdue(self, days: Any, due_by: str) -> list[Conversation]: ...
-    def get(self, conversation_id: str) -> Conversation | None: ...
-    def last_seen(self, conversation_id: str) -> Conversation | None: ...
-    def get_message(self, conversation_id: str, message_id: str) -> Message | None: ...
-    def messages(self, conversation_id: str) -> list[Message]: ...
-    def message_page(self, conversation_id: str, limit: int, before: Any) -> tuple[list[Message], Any]: ...
-    def team_page(self, team: str, status: str, limit: int, start: Any) -> tuple[list[Conversation], Any]: ...
-    def owner_page(self, owner: str, limit: int, start: Any) -> tuple[list[Conversation], Any]: ...
-    def figures(self, key: str, bucket_from: str, bucket_to: str) -> list[tuple[str, int]]: ...
-    def area_team(self, area_id: str) -> str | None: ...
-    def area_at(self, lat: float, lon: float) -> str | None: ...
-    def log_access(self, record: AccessRecord) -> None: ...
-    def owned(self, owner: str) -> list[Conversation]: ...
-    def erase_resident_words(self, conversation_id: str) -> list[str]: ...
-    def erase_message_words(self, conversation_id: str, message_id: str) -> str | None: ...
-    def forget_owner(self, conversation_id: str) -> None: ...
-    def unlink_contacts(self, contact_ids: Any) -> None: ...
-
-
-def _repo(svc: Any) -> Repository:
-    repository: Repository = svc.conversations
-    return repository
+def _repo(svc: Services) -> ConversationStore:
+    return svc.conversations
 
 
 # -- who is asking ---------------------------------------------------------------------------
 
-def _resident_actor(svc: Any, subscriber: Any) -> str:
+def _resident_actor(svc: Services, subscriber: Any) -> str:
     """How the access log names a resident: `res_`, keyed by the subscriber's own secret."""
     from chalicelib.usecases.residents import resident_name
 
     return resident_name(svc, subscriber)
 
 
-def _resident_handle(svc: Any, subscriber: Any) -> str:
+def _resident_handle(svc: Services, subscriber: Any) -> str:
     """How an inbound contact names a resident (`rsp_`): unrecomputable once erased."""
     from chalicelib.usecases.residents import resident_name
 
@@ -116,7 +91,7 @@ def _resident_handle(svc: Any, subscriber: Any) -> str:
 MESSAGES = "messages"  # word-index ref prefix of a conversation message: messages#<conversation>/<message>
 
 
-def _words(svc: Any, ctx: RequestContext, message: Message) -> Any:
+def _words(svc: Services, ctx: RequestContext, message: Message) -> Any:
     """A resident message is indexed as holding the resident's words (store.words, erasure)."""
     if message.sender != "resident":
         return None
@@ -125,7 +100,7 @@ def _words(svc: Any, ctx: RequestContext, message: Message) -> Any:
                       record_id=f"{message.conversation_id}/{message.id}", expires_at=message.expires_at)
 
 
-def _audit(svc: Any, ctx: RequestContext, action: str, **fields: Any) -> AccessRecord:
+def _audit(svc: Services, ctx: RequestContext, action: str, **fields: Any) -> AccessRecord:
     if ctx.caller.kind == "resident":
         return AccessRecord(actor=_resident_actor(svc, ctx.subscriber), role="resident", action=action,
                             at=ctx.now, request_id=ctx.request_id, **fields)
@@ -145,14 +120,14 @@ def _may_see(caller: Principal, subscriber: Any, conv: Conversation) -> bool:
     return bool(caller.roles & {"officer", "supervisor"}) and caller.team == conv.team
 
 
-def _visible(svc: Any, ctx: RequestContext, conversation_id: str) -> Conversation:
+def _visible(svc: Services, ctx: RequestContext, conversation_id: str) -> Conversation:
     conv = _repo(svc).get(_parse_id(conversation_id))
     if conv is None or not _may_see(ctx.caller, ctx.subscriber, conv):
         raise NotFound("No such conversation.")
     return conv
 
 
-def _assumed_visible(svc: Any, ctx: RequestContext, conversation_id: str) -> tuple[Conversation, bool]:
+def _assumed_visible(svc: Services, ctx: RequestContext, conversation_id: str) -> tuple[Conversation, bool]:
     """The state a change starts from, and whether it was read just now. This container's hint
     when it has one (no read): the write is conditioned on that state and fails over to the
     current one. Team and owner never change to someone else, so a hint answers who may see the
@@ -165,7 +140,7 @@ def _assumed_visible(svc: Any, ctx: RequestContext, conversation_id: str) -> tup
     return conv, False
 
 
-def _current(svc: Any, ctx: RequestContext, changed: VersionChanged, conversation_id: str) -> Conversation:
+def _current(svc: Services, ctx: RequestContext, changed: VersionChanged, conversation_id: str) -> Conversation:
     """After a failed condition: the state DynamoDB returned with it, or (none returned) a read."""
     conv = changed.current or _repo(svc).get(conversation_id)
     if conv is None or not _may_see(ctx.caller, ctx.subscriber, conv):
@@ -181,7 +156,7 @@ def _staff_team(ctx: RequestContext) -> str:
 
 # -- building the writes ---------------------------------------------------------------------
 
-def _contact(svc: Any, ctx: RequestContext, conv: Conversation, message: Message, topic: str,
+def _contact(svc: Services, ctx: RequestContext, conv: Conversation, message: Message, topic: str,
              reply: str | None = None) -> ContactRecord:
     """The engagement-log contact a message becomes. No text (the words stay in the message),
     except an alert reply's, kept in `notes` as alert replies always were."""
@@ -199,7 +174,7 @@ def _contact(svc: Any, ctx: RequestContext, conv: Conversation, message: Message
     )
 
 
-def _new_message(svc: Any, ctx: RequestContext, conv_id: str, message_id: str, text: str, seq: int) -> Message:
+def _new_message(svc: Services, ctx: RequestContext, conv_id: str, message_id: str, text: str, seq: int) -> Message:
     caller = ctx.caller
     team_side = caller.kind != "resident"
     sender_key = caller.sub if team_side else ctx.subscriber.id
@@ -223,7 +198,7 @@ def _inbox(conv: Conversation, message: Message) -> tuple[str, str, str, datetim
     return conv.owner, f"{message.sent_at}#conv#{message.id}", msgspec.json.encode(item).decode(), message.expires_at
 
 
-def _write(svc: Any, ctx: RequestContext, old: Conversation | None, new: Conversation, message: Message,
+def _write(svc: Services, ctx: RequestContext, old: Conversation | None, new: Conversation, message: Message,
            action: str, reply: str | None = None) -> Any:
 
     events = rules.figure_events(old, new, message.sent_at)
@@ -239,7 +214,7 @@ def _write(svc: Any, ctx: RequestContext, old: Conversation | None, new: Convers
 
 # -- use cases -------------------------------------------------------------------------------
 
-def _where(svc: Any, body: ConversationIn) -> tuple[str, str]:
+def _where(svc: Services, body: ConversationIn) -> tuple[str, str]:
     """(area id, team) of the place the resident names; 422 when no team's area covers it."""
     if (body.area_id is None) == (body.location is None):
         raise RuleViolation("Name the place once.", [FieldError("area_id", "give either `area_id` or `location`")])
@@ -253,7 +228,7 @@ def _where(svc: Any, body: ConversationIn) -> tuple[str, str]:
     return area_id, team
 
 
-def start(svc: Any, ctx: RequestContext, body: ConversationIn) -> tuple[int, ConversationOut]:
+def start(svc: Services, ctx: RequestContext, body: ConversationIn) -> tuple[int, ConversationOut]:
     """201 new; 200 for an identical resend (same resident, same content); 409 otherwise."""
     area_id, team = _where(svc, body)
     conv_id = str(body.id)
@@ -263,7 +238,7 @@ def start(svc: Any, ctx: RequestContext, body: ConversationIn) -> tuple[int, Con
                  text=body.text, digest=digest, first_message_id=None)
 
 
-def _open(svc: Any, ctx: RequestContext, conv_id: str, *, team: str, area_id: str | None, alert_id: str | None,
+def _open(svc: Services, ctx: RequestContext, conv_id: str, *, team: str, area_id: str | None, alert_id: str | None,
           topic: str, text: str, digest: str, first_message_id: str | None,
           reply: str | None = None) -> tuple[int, ConversationOut]:
     stamp = to_rfc3339(ctx.now)
@@ -287,7 +262,7 @@ def _open(svc: Any, ctx: RequestContext, conv_id: str, *, team: str, area_id: st
     return 201, conv.to_out([message])
 
 
-def get(svc: Any, ctx: RequestContext, conversation_id: str, query: ConversationQuery | None = None) -> ConversationOut:
+def get(svc: Services, ctx: RequestContext, conversation_id: str, query: ConversationQuery | None = None) -> ConversationOut:
     """The latest `limit` messages (or those before the `before` cursor, bound to this caller,
     conversation and limit), oldest first."""
     query = query or ConversationQuery()
@@ -299,7 +274,7 @@ def get(svc: Any, ctx: RequestContext, conversation_id: str, query: Conversation
     return conv.to_out(messages, svc.cursors.encode(earlier, fingerprint))
 
 
-def team_queue(svc: Any, ctx: RequestContext, query: TeamQueueQuery) -> ConversationPage:
+def team_queue(svc: Services, ctx: RequestContext, query: TeamQueueQuery) -> ConversationPage:
     team = _staff_team(ctx)
     filters = {"status": query.status, "limit": query.limit, "team": team}
     fingerprint = query_fingerprint("conversations.team", ctx.caller.sub, filters)
@@ -309,7 +284,7 @@ def team_queue(svc: Any, ctx: RequestContext, query: TeamQueueQuery) -> Conversa
     return ConversationPage(items=[c.summary() for c in items], next_cursor=svc.cursors.encode(position, fingerprint))
 
 
-def mine(svc: Any, ctx: RequestContext, query: MyConversationsQuery) -> ConversationPage:
+def mine(svc: Services, ctx: RequestContext, query: MyConversationsQuery) -> ConversationPage:
     owner = ctx.subscriber.id
     fingerprint = query_fingerprint("conversations.mine", owner, {"limit": query.limit})
     items, position = _repo(svc).owner_page(owner, query.limit, svc.cursors.decode(query.cursor, fingerprint))
@@ -317,14 +292,14 @@ def mine(svc: Any, ctx: RequestContext, query: MyConversationsQuery) -> Conversa
     return ConversationPage(items=[c.summary() for c in items], next_cursor=svc.cursors.encode(position, fingerprint))
 
 
-def post_message(svc: Any, ctx: RequestContext, conversation_id: str, body: MessageIn) -> tuple[int, MessageOut]:
+def post_message(svc: Services, ctx: RequestContext, conversation_id: str, body: MessageIn) -> tuple[int, MessageOut]:
     """201 new; 200 identical resend; 409 same id other content; 422 team message on a closed one.
     One round trip when this container has seen the conversation (see `_assumed_visible`)."""
     conv, confirmed = _assumed_visible(svc, ctx, conversation_id)
     return _append(svc, ctx, conv, str(body.id), body.text, confirmed=confirmed)
 
 
-def _after_message(svc: Any, ctx: RequestContext, conv: Conversation) -> Conversation:
+def _after_message(svc: Services, ctx: RequestContext, conv: Conversation) -> Conversation:
     """The conversation after the caller's message; StateForbids when it may not take one."""
     team_side = ctx.caller.kind != "resident"
     if team_side and not conv.owner:
@@ -333,7 +308,7 @@ def _after_message(svc: Any, ctx: RequestContext, conv: Conversation) -> Convers
                    expires_at=ctx.now + svc.contact_rules.retention)
 
 
-def _append(svc: Any, ctx: RequestContext, conv: Conversation, message_id: str, text: str,
+def _append(svc: Services, ctx: RequestContext, conv: Conversation, message_id: str, text: str,
             reply: str | None = None, confirmed: bool = True) -> tuple[int, MessageOut]:
     """`confirmed`: `conv` was read just now (else it is a hint, and a refusal re-reads first)."""
     for _ in range(RETRIES):
@@ -366,7 +341,7 @@ def _resent(existing: Message | None, attempted: Message) -> tuple[int, MessageO
     return 200, existing.to_out()
 
 
-def _push(svc: Any, conversation_id: str, message_id: str) -> None:
+def _push(svc: Services, conversation_id: str, message_id: str) -> None:
     """The inbox copy is already written (same transaction); the push goes through the fan-out
     queue, whose worker claims (message, subscriber) before sending and honours quiet hours."""
 
@@ -377,7 +352,7 @@ def _push(svc: Any, conversation_id: str, message_id: str) -> None:
         LOG.warning("conversation push not enqueued (the inbox has it)")
 
 
-def close(svc: Any, ctx: RequestContext, conversation_id: str, body: CloseIn) -> ConversationOut:
+def close(svc: Services, ctx: RequestContext, conversation_id: str, body: CloseIn) -> ConversationOut:
     """Exactly one close lands; a repeat with the same outcome answers the closed conversation."""
 
     conv, confirmed = _assumed_visible(svc, ctx, conversation_id)
@@ -399,7 +374,7 @@ def close(svc: Any, ctx: RequestContext, conversation_id: str, body: CloseIn) ->
     raise Conflict("The conversation is changing too fast; retry.")
 
 
-def figures(svc: Any, ctx: RequestContext, query: FiguresQuery) -> FiguresOut:
+def figures(svc: Services, ctx: RequestContext, query: FiguresQuery) -> FiguresOut:
     """Read from counters written with the messages: one Query, whatever the table holds."""
     caller = ctx.caller
     day_from = history.parse_day(query.from_, "from")
@@ -430,7 +405,7 @@ def figures(svc: Any, ctx: RequestContext, query: FiguresQuery) -> FiguresOut:
 OVERDUE_LOOKBACK_DAYS = 7  # due days the clock looks at, so missed runs are caught up
 
 
-def count_overdue(svc: Any, now: datetime) -> int:
+def count_overdue(svc: Services, now: datetime) -> int:
     """Count every open wait that has passed 24 h, in the UTC period it passed it (scheduled
     every 5 minutes: the `conversation_clock` function). Each wait counts once: an answer or a
     close that ends it counts it instead if it comes first (`rules.figure_events`)."""
@@ -451,7 +426,7 @@ def count_overdue(svc: Any, now: datetime) -> int:
 
 # -- entry points used by other use cases ----------------------------------------------------
 
-def reply_to_alert(svc: Any, ctx: RequestContext, *, alert_id: str, team: str, area_id: str | None,
+def reply_to_alert(svc: Services, ctx: RequestContext, *, alert_id: str, team: str, area_id: str | None,
                    text: str) -> tuple[str, str]:
     """A resident's reply to an alert opens (or continues) its conversation about that alert.
     Returns (conversation id, contact id). The conversation id is keyed on (resident, alert)."""
@@ -472,14 +447,14 @@ def reply_to_alert(svc: Any, ctx: RequestContext, *, alert_id: str, team: str, a
     return conv_id, rules.keyed_uuid(svc.pseudonyms.subkey("conversation-contact"), conv_id, message_id)
 
 
-def erase_message_words(svc: Any, record_id: str) -> str | None:
+def erase_message_words(svc: Services, record_id: str) -> str | None:
     """Word-index erasure of one message (`<conversation>/<message>`): its text goes. Returns the
     contact it became, which the caller redacts like any reply contact (notes, pseudonym, amendments)."""
     conversation_id, _, message_id = record_id.partition("/")
     return _repo(svc).erase_message_words(conversation_id, message_id)
 
 
-def erase_resident(svc: Any, subscriber_id: str) -> int:
+def erase_resident(svc: Services, subscriber_id: str) -> int:
     """Erasure, conversation side: each conversation forgets its owner (team messages and counts
     stay). The words go through the word index (usecases.subscribers._erase_words)."""
     owned = _repo(svc).owned(subscriber_id)
