@@ -123,18 +123,24 @@ def post_messages(app: Any, token: str, conv_id: str, requests: int, warmup: int
 def other_containers(app: Any, token: str, conv_id: str, calls: dict[str, list[str]],
                      requests: int = 20) -> dict[str, tuple[float, list[str]]]:
     """The answers that cannot use a current hint: a container that never saw the conversation
-    (its hints emptied before each answer), and one whose hint is a version behind (another
-    container answered in between: simulated by rolling the hint back one answer)."""
+    (its hints emptied before each answer), without and with the client echoing the state token
+    of its last answer, and one whose hint is a version behind (another container answered in
+    between: simulated by rolling the hint back one answer)."""
     from chalicelib.services import services
     from chalicelib.store.conversations import StateHints
 
     context, path = LambdaContext(), f"/v1/conversations/{conv_id}/messages"
     repository = services().conversations
+    echoed: dict[str, Any] = {"on": False, "token": None}
 
     def answer() -> None:
-        body = json.dumps({"id": str(uuid.uuid4()), "text": "We will visit tonight."})
-        if app(event(path, body, token), context)["statusCode"] != 201:
-            raise RuntimeError("answer refused")
+        body = {"id": str(uuid.uuid4()), "text": "We will visit tonight."}
+        if echoed["on"] and echoed["token"]:
+            body["state_token"] = echoed["token"]
+        response = app(event(path, json.dumps(body), token), context)
+        if response["statusCode"] != 201:
+            raise RuntimeError(f"answer refused: {response['body']}")
+        echoed["token"] = json.loads(response["body"])["state_token"]
 
     def measure(before_each: Any) -> tuple[float, list[str]]:
         calls["handler"].clear()
@@ -143,7 +149,13 @@ def other_containers(app: Any, token: str, conv_id: str, calls: dict[str, list[s
             answer()
         return len(calls["handler"]) / requests, sorted(set(calls["handler"]))
 
-    cold = measure(lambda: setattr(repository, "hints", StateHints()))
+    def forget() -> None:
+        repository.hints = StateHints()
+
+    cold = measure(forget)
+    echoed["on"] = True  # the token of the last answer is current
+    with_token = measure(forget)
+    echoed["on"] = False
     answer()  # a hint again
     previous = {"state": repository.last_seen(conv_id)}
     answer()
@@ -153,7 +165,8 @@ def other_containers(app: Any, token: str, conv_id: str, calls: dict[str, list[s
         repository.hints.remember(previous["state"])
         previous["state"] = current
 
-    return {"new container (no hint)": cold, "hint a version behind": measure(roll_back)}
+    return {"new container (no hint)": cold, "new container, the client echoes its last state_token": with_token,
+            "hint a version behind": measure(roll_back)}
 
 
 def fill(model: Any, teams: int, total: int, start: int, now_text: str) -> None:

@@ -175,17 +175,22 @@ def test_an_approved_alert_appears_in_the_inbox_opens_and_takes_a_reply(tab: Ses
 
 
 def _worker_registration(tab: Session, world: dict[str, Any]) -> tuple[Any, str]:
+    """The /app/ registration once its worker is activated: a push delivered to a worker still
+    installing (a cold first run caches the shell first) is dropped, and no notification shows."""
     cdp = tab.context.new_cdp_session(tab.page)  # type: ignore[attr-defined]
     seen: list[dict[str, Any]] = []
+    versions: list[dict[str, Any]] = []
     cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: seen.extend(event["registrations"]))
+    cdp.on("ServiceWorker.workerVersionUpdated", lambda event: versions.extend(event["versions"]))
     cdp.send("ServiceWorker.enable")
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        found = [r for r in seen if r["scopeURL"] == f"{world['base']}/app/" and not r["isDeleted"]]
-        if found:
-            return cdp, found[-1]["registrationId"]
+        found = [r["registrationId"] for r in seen if r["scopeURL"] == f"{world['base']}/app/" and not r["isDeleted"]]
+        active = [v for v in versions if v["registrationId"] in found and v["status"] == "activated"]
+        if active:
+            return cdp, active[-1]["registrationId"]
         tab.page.wait_for_timeout(100)
-    raise AssertionError(f"no service worker registration for /app/: {seen}")
+    raise AssertionError(f"no activated service worker for /app/: {seen} {versions}")
 
 
 def _push_body(world: dict[str, Any], language: str | None = None) -> str:
@@ -205,7 +210,7 @@ def _notifications(tab: Session) -> list[dict[str, str]]:
 
 
 def _wait_notifications(tab: Session, check: Any) -> list[dict[str, str]]:
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 20  # returns as soon as `check` holds; the bound is for a loaded machine
     shown = _notifications(tab)
     while not check(shown) and time.monotonic() < deadline:
         tab.page.wait_for_timeout(100)

@@ -609,6 +609,44 @@ def test_erasure_is_seen_through_a_stale_hint(client, place):
     assert list(InboxModel.query(resident_id)) == []  # nothing written for the erased resident
 
 
+def test_a_state_token_saves_the_read_in_any_container(client, staff_token, place):
+    from chalicelib.domain.conversations import CloseIn, MessageIn
+    from chalicelib.usecases import conversations as usecase
+
+    resident_id, resident = register(client)
+    conv_id = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body["id"]
+    officer = staff_token("officer", team=place["team"])
+    token = _get(client, officer, f"/v1/conversations/{conv_id}").json_body["state_token"]
+    assert resident_id not in token and place["team"] not in token  # sealed: it names nobody
+    pc = _officer(f"pc-{uuid.uuid4().hex[:6]}", place["team"])
+
+    def answer(svc, state_token: str) -> tuple[Any, list[str]]:
+        with DynamoCalls() as calls:
+            status, out = usecase.post_message(svc, _ctx(svc, pc), conv_id,
+                                               MessageIn(id=uuid.uuid4(), text="On it", state_token=state_token))
+        assert status == 201
+        return out, calls.operations
+
+    out, operations = answer(_container(), token)  # a container that never saw the conversation
+    assert operations == ["TransactWriteItems"]
+    out, operations = answer(_container(), out.state_token)  # the answer's own token is current
+    assert operations == ["TransactWriteItems"]
+    assert answer(_container(), token)[1] == ["TransactWriteItems", "TransactWriteItems"]  # stale: a retry
+    svc = _container()
+    fresh = _get(client, officer, f"/v1/conversations/{conv_id}").json_body["state_token"]
+    with DynamoCalls() as calls:
+        closed = usecase.close(svc, _ctx(svc, pc), conv_id, CloseIn(outcome="resolved", state_token=fresh))
+    assert closed.status == "closed" and calls.operations == ["TransactWriteItems"]
+    # Changed, or another conversation's: 400 naming the field, nothing written.
+    other = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body
+    changed = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    for target, bad in ((conv_id, changed), (other["id"], token), (conv_id, "x" * 40)):
+        refused = _post(client, officer, f"/v1/conversations/{target}/messages",
+                        {"id": str(uuid.uuid4()), "text": "Hi", "state_token": bad})
+        assert refused.status_code == 400 and refused.json_body["errors"][0]["field"] == "state_token", refused.body
+    assert _get(client, resident, f"/v1/conversations/{other['id']}").json_body["version"] == 1
+
+
 def test_state_hints_are_bounded_short_lived_and_never_go_back():
     from chalicelib.domain.conversations import Conversation
     from chalicelib.store.conversations import StateHints

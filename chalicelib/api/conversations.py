@@ -83,7 +83,8 @@ def get_conversation(svc: Services, ctx: RequestContext, id: str, query: Convers
            description=("`id` is the client's UUID (201 new, 200 identical resend, 409 other content). A team "
                         "message reaches the resident's inbox at once and its push channel (held by quiet "
                         "hours); on a closed conversation it is 422, while a resident message reopens it. "
-                        + RATE),
+                        "Echo the `state_token` of the conversation as last read (or of your last message) "
+                        "and the write needs no read first. " + RATE),
            responses={201: ("Sent.", MessageOut), 200: ("Identical resend.", MessageOut),
                       **std(400, 401, 403, 404, 409, 413, 422, 429, 503)})
 def post_message(svc: Services, ctx: RequestContext, id: str, body: MessageIn) -> Reply:
@@ -93,7 +94,8 @@ def post_message(svc: Services, ctx: RequestContext, id: str, body: MessageIn) -
 
 @operation(bp, "POST", "/v1/conversations/{id}/close", action="conversations:close", tag=TAG, request=CloseIn,
            summary="Close with an outcome (officer or supervisor of the team); a resident message reopens it",
-           description="Concurrent closes: exactly one lands; a repeat with the same outcome is 200, another 409.",
+           description=("Concurrent closes: exactly one lands; a repeat with the same outcome is 200, another 409. "
+                        "Echo the conversation's `state_token` and the close needs no read first."),
            responses={200: ("Closed.", ConversationOut), **std(400, 401, 403, 404, 409, 413, 503)})
 def close_conversation(svc: Services, ctx: RequestContext, id: str, body: CloseIn) -> Reply:
     return Reply(200, usecase.close(svc, ctx, id, body))

@@ -8,6 +8,7 @@ minutes (see `BUCKET_RATIO`, `percentile`).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import math
@@ -32,6 +33,9 @@ Status = Literal["waiting", "answered", "closed"]
 Sender = Literal["resident", "team"]
 Text = Annotated[str, Meta(min_length=1, max_length=TEXT_MAX, description=f"1..{TEXT_MAX} characters.")]
 Cursor = Annotated[str, Meta(max_length=2048)]
+StateToken = Annotated[str, Meta(max_length=4096, description=(
+    "`state_token` of the conversation as last read (optional): the server then need not read it "
+    "before writing. A stale one only costs the server a retry; a changed one is 400."))]
 Limit = Annotated[int, Meta(ge=1, le=100)]
 
 
@@ -50,13 +54,15 @@ class ConversationIn(Struct, forbid_unknown_fields=True, kw_only=True):
     location: Location | None = None
 
 
-class MessageIn(Struct, forbid_unknown_fields=True):
+class MessageIn(Struct, forbid_unknown_fields=True, kw_only=True):
     id: UUID
     text: Text
+    state_token: StateToken | None = None
 
 
-class CloseIn(Struct, forbid_unknown_fields=True):
+class CloseIn(Struct, forbid_unknown_fields=True, kw_only=True):
     outcome: Outcome
+    state_token: StateToken | None = None
 
 
 class MessageOut(Struct, omit_defaults=True):
@@ -66,6 +72,7 @@ class MessageOut(Struct, omit_defaults=True):
     sent_at: str = ""
     officer: str | None = None  # display pseudonym of the answering officer, never the staff id
     erased: bool = False
+    state_token: str | None = None  # the conversation's state after this message (sealed; echo it back)
 
 
 class ConversationSummary(Struct, omit_defaults=True):
@@ -88,6 +95,7 @@ class ConversationOut(ConversationSummary):
 
     messages: list[MessageOut] = []
     earlier_cursor: str | None = None
+    state_token: str | None = None  # sealed state: echo it in the next message or close (saves a read)
 
 
 class ConversationQuery(Struct, forbid_unknown_fields=True):
@@ -168,10 +176,45 @@ class Conversation:
             waiting_since=self.waiting_since,
         )
 
-    def to_out(self, messages: Iterable[Message], earlier_cursor: str | None = None) -> ConversationOut:
+    def to_out(self, messages: Iterable[Message], earlier_cursor: str | None = None,
+               state_token: str | None = None) -> ConversationOut:
         s = self.summary()
         return ConversationOut(messages=[m.to_out() for m in messages], earlier_cursor=earlier_cursor,
-                               **msgspec.structs.asdict(s))
+                               state_token=state_token, **msgspec.structs.asdict(s))
+
+    def state(self) -> dict[str, object]:
+        """Everything a change is computed from, for a state token (sealed by the caller)."""
+        state: dict[str, object] = msgspec.to_builtins(_StateOf(**dataclasses.asdict(self)))
+        return state
+
+    @staticmethod
+    def from_state(raw: object) -> Conversation | None:
+        """None when the state does not fit this code's shape (a token from an older release)."""
+        try:
+            return Conversation(**msgspec.structs.asdict(msgspec.convert(raw, _StateOf)))
+        except (msgspec.ValidationError, TypeError):
+            return None
+
+
+class _StateOf(Struct, forbid_unknown_fields=True):
+    """A Conversation as plain data (state tokens)."""
+
+    id: str
+    team: str
+    owner: str
+    area_id: str | None
+    alert_id: str | None
+    topic: str
+    status: str
+    created_at: str
+    last_message_at: str
+    version: int
+    content_digest: str
+    expires_at: datetime
+    waiting_since: str | None = None
+    first_response_at: str | None = None
+    outcome: str | None = None
+    over24_at: str | None = None
 
 
 @dataclass(frozen=True)

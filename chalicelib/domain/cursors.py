@@ -56,8 +56,8 @@ class CursorCodec:
         nonce = os.urandom(NONCE_BYTES)
         return f"{_b64(nonce)}.{_b64(self._aead.encrypt(nonce, body, CURSOR_AAD))}"
 
-    def _open(self, cursor: str) -> dict[str, Any]:
-        invalid = RuleViolation("The cursor is invalid.", [FieldError("cursor", "invalid or tampered cursor")])
+    def _open(self, cursor: str, field: str) -> dict[str, Any]:
+        invalid = RuleViolation(f"The {field} is invalid.", [FieldError(field, f"invalid or tampered {field}")])
         try:
             nonce_text, sealed_text = cursor.split(".", 1)
             nonce = _unb64(nonce_text)
@@ -68,14 +68,15 @@ class CursorCodec:
         except (ValueError, TypeError, InvalidTag):  # binascii.Error and UnicodeEncodeError are ValueErrors
             raise invalid from None
 
-    def decode(self, cursor: str | None, fingerprint: str) -> dict[str, Any] | None:
+    def decode(self, cursor: str | None, fingerprint: str, field: str = "cursor") -> dict[str, Any] | None:
+        """`field`: the parameter the sealed text came in, named in the 400 when it does not open."""
         if not cursor:
             return None
-        payload = self._open(cursor)
+        payload = self._open(cursor, field)
         if payload.get("q") != fingerprint:
             raise RuleViolation(
-                "The cursor belongs to another query.",
-                [FieldError("cursor", "cursor was issued for different filters")],
+                f"The {field} belongs to another query.",
+                [FieldError(field, f"{field} was issued for different filters")],
             )
         position: dict[str, Any] | None = payload["p"]
         return position

@@ -127,14 +127,34 @@ def _visible(svc: Services, ctx: RequestContext, conversation_id: str) -> Conver
     return conv
 
 
-def _assumed_visible(svc: Services, ctx: RequestContext, conversation_id: str) -> tuple[Conversation, bool]:
-    """The state a change starts from, and whether it was read just now. This container's hint
-    when it has one (no read): the write is conditioned on that state and fails over to the
-    current one. Team and owner never change to someone else, so a hint answers who may see the
-    conversation as well as a read does; a refusal on its status is confirmed by a read first."""
-    conv = _repo(svc).last_seen(_parse_id(conversation_id))
-    if conv is None:
+STATE = "conversation-state"  # what a state token is sealed for (with the conversation id)
+
+
+def _state_token(svc: Services, conv: Conversation) -> str | None:
+    """The conversation's state, sealed (AES-GCM, like cursors) and bound to its id: a client that
+    echoes it lets any container write without reading first. Opaque: it names nobody."""
+    return svc.cursors.encode(conv.state(), query_fingerprint(STATE, conv.id, {}))
+
+
+def _from_token(svc: Services, conversation_id: str, token: str | None) -> Conversation | None:
+    """The state a client echoed (400 if changed or another conversation's; None if absent or
+    from an older release's shape)."""
+    raw = svc.cursors.decode(token, query_fingerprint(STATE, conversation_id, {}), field="state_token")
+    return Conversation.from_state(raw) if raw else None
+
+
+def _assumed_visible(svc: Services, ctx: RequestContext, conversation_id: str,
+                     token: str | None = None) -> tuple[Conversation, bool]:
+    """The state a change starts from, and whether it was read just now: the newer of the state
+    token the client echoed and this container's hint (no read), else a read. The write is
+    conditioned on that state and fails over to the current one. Team and owner never change to
+    someone else, so either answers who may see the conversation as well as a read does; a refusal
+    on its status is confirmed by a read first."""
+    conversation_id = _parse_id(conversation_id)
+    known = [c for c in (_from_token(svc, conversation_id, token), _repo(svc).last_seen(conversation_id)) if c]
+    if not known:
         return _visible(svc, ctx, conversation_id), True
+    conv = max(known, key=lambda c: c.version)
     if not _may_see(ctx.caller, ctx.subscriber, conv):
         raise NotFound("No such conversation.")
     return conv, False
@@ -258,8 +278,8 @@ def _open(svc: Services, ctx: RequestContext, conv_id: str, *, team: str, area_i
         old = exists.existing
         if old is None or old.owner != ctx.subscriber.id or old.content_digest != digest:
             raise Conflict("A conversation with this id exists with other content.") from None
-        return 200, old.to_out(_repo(svc).messages(old.id))
-    return 201, conv.to_out([message])
+        return 200, old.to_out(_repo(svc).messages(old.id), state_token=_state_token(svc, old))
+    return 201, conv.to_out([message], state_token=_state_token(svc, conv))
 
 
 def get(svc: Services, ctx: RequestContext, conversation_id: str, query: ConversationQuery | None = None) -> ConversationOut:
@@ -271,7 +291,7 @@ def get(svc: Services, ctx: RequestContext, conversation_id: str, query: Convers
     fingerprint = query_fingerprint("conversation.messages", reader, {"id": conv.id, "limit": query.limit})
     messages, earlier = _repo(svc).message_page(conv.id, query.limit, svc.cursors.decode(query.before, fingerprint))
     _repo(svc).log_access(_audit(svc, ctx, "conversation.read", record_id=conv.id, row_count=len(messages)))
-    return conv.to_out(messages, svc.cursors.encode(earlier, fingerprint))
+    return conv.to_out(messages, svc.cursors.encode(earlier, fingerprint), _state_token(svc, conv))
 
 
 def team_queue(svc: Services, ctx: RequestContext, query: TeamQueueQuery) -> ConversationPage:
@@ -295,7 +315,7 @@ def mine(svc: Services, ctx: RequestContext, query: MyConversationsQuery) -> Con
 def post_message(svc: Services, ctx: RequestContext, conversation_id: str, body: MessageIn) -> tuple[int, MessageOut]:
     """201 new; 200 identical resend; 409 same id other content; 422 team message on a closed one.
     One round trip when this container has seen the conversation (see `_assumed_visible`)."""
-    conv, confirmed = _assumed_visible(svc, ctx, conversation_id)
+    conv, confirmed = _assumed_visible(svc, ctx, conversation_id, body.state_token)
     return _append(svc, ctx, conv, str(body.id), body.text, confirmed=confirmed)
 
 
@@ -331,7 +351,7 @@ def _append(svc: Services, ctx: RequestContext, conv: Conversation, message_id: 
             continue
         if message.sender == "team":
             _push(svc, conv.id, message.id)
-        return 201, message.to_out()
+        return 201, msgspec.structs.replace(message.to_out(), state_token=_state_token(svc, new))
     raise Conflict("The conversation is changing too fast; retry.")
 
 
@@ -355,20 +375,20 @@ def _push(svc: Services, conversation_id: str, message_id: str) -> None:
 def close(svc: Services, ctx: RequestContext, conversation_id: str, body: CloseIn) -> ConversationOut:
     """Exactly one close lands; a repeat with the same outcome answers the closed conversation."""
 
-    conv, confirmed = _assumed_visible(svc, ctx, conversation_id)
+    conv, confirmed = _assumed_visible(svc, ctx, conversation_id, body.state_token)
     for _ in range(RETRIES):
         if conv.status == "closed" and not confirmed:  # a hint may miss a reopening: read
             conv, confirmed = _visible(svc, ctx, conv.id), True
         if conv.status == "closed":
             if conv.outcome != body.outcome:
                 raise Conflict("The conversation was already closed with another outcome.")
-            return conv.to_out([])
+            return conv.to_out([], state_token=_state_token(svc, conv))
         stamp = to_rfc3339(ctx.now)
         new = rules.after_close(conv, body.outcome, stamp)
         figures = rules.figure_keys(conv.team, stamp[:10], rules.figure_events(conv, new, stamp))
         try:
             _repo(svc).close(conv, new, figures, _audit(svc, ctx, "conversation.close", record_id=conv.id))
-            return new.to_out([])
+            return new.to_out([], state_token=_state_token(svc, new))
         except VersionChanged as changed:
             conv, confirmed = _current(svc, ctx, changed, conv.id), True
     raise Conflict("The conversation is changing too fast; retry.")

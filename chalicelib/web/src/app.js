@@ -597,7 +597,9 @@ async function startConversation(event) {
 async function replyConversation(event) {
   event.preventDefault();
   const id = state.conversation.id;
-  await api("POST", "/v1/conversations/" + encodeURIComponent(id) + "/messages", { id: crypto.randomUUID(), text: $("conv-reply-text").value });
+  // state_token: the conversation as this page read it, so the server need not read it again.
+  await api("POST", "/v1/conversations/" + encodeURIComponent(id) + "/messages",
+    { id: crypto.randomUUID(), text: $("conv-reply-text").value, state_token: state.conversation.state_token });
   $("conv-reply-text").value = "";
   await loadConversations(); // the list shows the new status (a reply makes it `waiting`, reopens a closed one)
   await openConversation(id);
