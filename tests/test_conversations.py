@@ -170,6 +170,22 @@ def test_the_event_functions_never_read_the_api_secrets(client, staff_token, pla
     assert "pseudonyms" not in vars(events) and "resident_tokens" not in vars(events)  # never loaded
 
 
+def test_a_resend_after_the_close_is_still_an_identical_retry(client, staff_token, place):
+    """An officer's app that never heard the 201 resends after a colleague closed the conversation."""
+    _, resident = register(client)
+    conv_id = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body["id"]
+    officer = staff_token("officer", team=place["team"])
+    answer = {"id": str(uuid.uuid4()), "text": "We have spoken to the neighbours."}
+    assert _post(client, officer, f"/v1/conversations/{conv_id}/messages", answer).status_code == 201
+    assert _post(client, staff_token("supervisor", team=place["team"]), f"/v1/conversations/{conv_id}/close",
+                 {"outcome": "resolved"}).status_code == 200
+    again = _post(client, officer, f"/v1/conversations/{conv_id}/messages", answer)
+    assert again.status_code == 200 and again.json_body["id"] == answer["id"]
+    assert _post(client, officer, f"/v1/conversations/{conv_id}/messages", {**answer, "text": "Other"}).status_code == 409
+    assert _post(client, officer, f"/v1/conversations/{conv_id}/messages",
+                 {"id": str(uuid.uuid4()), "text": "New"}).status_code == 422
+
+
 def test_place_resolution_and_bad_input(client, staff_token, place):
     _, resident = register(client)
     at_point = _post(client, resident, "/v1/conversations",

@@ -334,9 +334,9 @@ def _append(svc: Services, ctx: RequestContext, conv: Conversation, message_id: 
     for _ in range(RETRIES):
         try:
             new = _after_message(svc, ctx, conv)
-        except StateForbids:
+        except StateForbids as refusal:
             if confirmed:
-                raise
+                return _resend_or_refuse(svc, ctx, conv, message_id, text, refusal)
             conv, confirmed = _visible(svc, ctx, conv.id), True
             continue
         message = _new_message(svc, ctx, conv.id, message_id, text, new.version)
@@ -353,6 +353,16 @@ def _append(svc: Services, ctx: RequestContext, conv: Conversation, message_id: 
             _push(svc, conv.id, message.id)
         return 201, msgspec.structs.replace(message.to_out(), state_token=_state_token(svc, new))
     raise Conflict("The conversation is changing too fast; retry.")
+
+
+def _resend_or_refuse(svc: Services, ctx: RequestContext, conv: Conversation, message_id: str, text: str,
+                      refusal: StateForbids) -> tuple[int, MessageOut]:
+    """The conversation refuses a new message (closed; the resident erased). An offline app's
+    resend of a message that landed before that still gets its 200, not the refusal."""
+    existing = _repo(svc).get_message(conv.id, message_id)
+    if existing is None:
+        raise refusal
+    return _resent(existing, _new_message(svc, ctx, conv.id, message_id, text, conv.version))
 
 
 def _resent(existing: Message | None, attempted: Message) -> tuple[int, MessageOut]:
