@@ -371,6 +371,20 @@ def test_the_clock_counts_an_open_wait_once_in_the_day_it_passes_24h(client, sta
     assert _over24(client, staff_token, team, t0, t0 + timedelta(days=3)) == {due_day: 1, f"{answered:%Y-%m-%d}": 1}
 
 
+def test_the_clock_counts_a_bounded_number_per_run_and_the_next_run_goes_on(client, staff_token, place, services_override):
+    from chalicelib.usecases.conversations import count_overdue
+
+    t0 = datetime.now(UTC).replace(hour=3, minute=0, second=0, microsecond=0) - timedelta(days=301)
+    services_override(clock=fixed_clock(t0), channels={})
+    _, resident = register(client)
+    for _ in range(3):
+        assert _post(client, resident, "/v1/conversations", start_body(place["area_id"])).status_code == 201
+    later = t0 + timedelta(hours=25)
+    svc = services_override(clock=fixed_clock(later), channels={})
+    assert [count_overdue(svc, later, per_run=2) for _ in range(3)] == [2, 1, 0]
+    assert _over24(client, staff_token, place["team"], t0, later) == {f"{t0 + timedelta(hours=24):%Y-%m-%d}": 3}
+
+
 def test_clock_and_answer_racing_count_the_wait_once(client, staff_token, place, services_override):
     from chalicelib.domain.conversations import MessageIn
     from chalicelib.usecases import conversations as usecase
@@ -404,12 +418,12 @@ def test_a_clock_reading_a_lagging_index_counts_nothing_twice(client, staff_toke
     later = t0 + timedelta(hours=26)
     svc = services_override(clock=fixed_clock(later), channels={}, fanout_queue=RecordingQueue())
     days = [f"{t0 + timedelta(days=1):%Y-%m-%d}"]
-    seen = [c for c in svc.conversations.overdue(days, to_rfc3339(later)) if c.id == conv]
+    seen = [c for c in svc.conversations.overdue(days, to_rfc3339(later), 1000) if c.id == conv]
     assert len(seen) == 1
     usecase.post_message(svc, _ctx(svc, _officer("pc-x", team)), conv, MessageIn(id=uuid.uuid4(), text="Here"))
 
     class LaggingIndex(ConversationPorts):
-        def overdue(self, days, due_by):
+        def overdue(self, days, due_by, limit):
             return seen
 
     lagging = services_override(clock=fixed_clock(later), channels={}, conversations=LaggingIndex())

@@ -317,13 +317,16 @@ class ConversationRepository:
         raise self._changed(old.id, raw if label == "conversation" else None)
 
     @translate_store_errors
-    def overdue(self, days: Iterable[str], due_by: str) -> list[Conversation]:
-        """Open waits due (24 h passed) by `due_by` and not counted yet: one Query per UTC day on
-        the sparse `by_due` index, so the read follows what is due, not the table."""
-        found = []
+    def overdue(self, days: Iterable[str], due_by: str, limit: int) -> list[Conversation]:
+        """Open waits due (24 h passed) by `due_by` and not counted yet, oldest due first, at most
+        `limit`: one Query per UTC day on the sparse `by_due` index, so the read follows what is
+        due, not the table."""
+        found: list[Conversation] = []
         for day in days:
+            if len(found) >= limit:
+                break
             found += [_conversation(m) for m in ConversationModel.by_due.query(
-                day, ConversationModel.due_key <= f"{due_by}#\uffff")]
+                day, ConversationModel.due_key <= f"{due_by}#\uffff", limit=limit - len(found))]
         return found
 
     def _changed(self, conversation_id: str, raw: dict[str, Any] | None) -> VersionChanged:

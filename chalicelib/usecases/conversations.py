@@ -433,16 +433,17 @@ def figures(svc: Services, ctx: RequestContext, query: FiguresQuery) -> FiguresO
 # -- the clock: waits passing 24 hours --------------------------------------------------------
 
 OVERDUE_LOOKBACK_DAYS = 7  # due days the clock looks at, so missed runs are caught up
+OVERDUE_PER_RUN = 500  # waits one run counts (about 10 s of transactions); the next run goes on
 
 
-def count_overdue(svc: Services, now: datetime) -> int:
+def count_overdue(svc: Services, now: datetime, per_run: int = OVERDUE_PER_RUN) -> int:
     """Count every open wait that has passed 24 h, in the UTC period it passed it (scheduled
     every 5 minutes: the `conversation_clock` function). Each wait counts once: an answer or a
     close that ends it counts it instead if it comes first (`rules.figure_events`)."""
     now_text = to_rfc3339(now)
     days = [(now - timedelta(days=back)).date().isoformat() for back in range(OVERDUE_LOOKBACK_DAYS, -1, -1)]
     counted = 0
-    for conv in _repo(svc).overdue(days, now_text):
+    for conv in _repo(svc).overdue(days, now_text, per_run):
         new = rules.after_overdue(conv, now_text)
         if new is None or new.over24_at is None:
             continue  # the index lags: no longer due
