@@ -75,7 +75,7 @@ _WORKER: set[Grant] = (
     | _table("subscriptions", "Query")
     | _table("deliveries", "Query", "UpdateItem")
     | _table("inbox", "BatchWriteItem")
-    | _table("conversations", "GetItem")  # a team answer's push (notify/conversations.py)
+    | _table("conversations", "GetItem")  # a team answer's push (usecases/conversation_push.py)
     | _table("messages", "GetItem")
     | _table("subscribers", "GetItem")
     | {("sqs:SendMessage", "queue/fanout"), ("sns:Publish", "sns/endpoints")}
@@ -84,7 +84,7 @@ _WORKER: set[Grant] = (
 
 _HOUSEKEEPING: set[Grant] = (
     _table("alerts", "GetItem", "UpdateItem")
-    | _table("conversations", "GetItem")  # releasing a held team answer (notify/conversations.py)
+    | _table("conversations", "GetItem")  # releasing a held team answer (usecases/conversation_push.py)
     | _table("messages", "GetItem")
     | _table("subscribers", "GetItem")
     | _table("deliveries", "UpdateItem")
