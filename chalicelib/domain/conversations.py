@@ -184,37 +184,18 @@ class Conversation:
 
     def state(self) -> dict[str, object]:
         """Everything a change is computed from, for a state token (sealed by the caller)."""
-        state: dict[str, object] = msgspec.to_builtins(_StateOf(**dataclasses.asdict(self)))
+        state: dict[str, object] = msgspec.to_builtins(self)
         return state
 
     @staticmethod
     def from_state(raw: object) -> Conversation | None:
-        """None when the state does not fit this code's shape (a token from an older release)."""
-        try:
-            return Conversation(**msgspec.structs.asdict(msgspec.convert(raw, _StateOf)))
-        except (msgspec.ValidationError, TypeError):
+        """None when the state does not fit this code's shape (a token from another release)."""
+        if not isinstance(raw, dict) or set(raw) - {f.name for f in dataclasses.fields(Conversation)}:
             return None
-
-
-class _StateOf(Struct, forbid_unknown_fields=True):
-    """A Conversation as plain data (state tokens)."""
-
-    id: str
-    team: str
-    owner: str
-    area_id: str | None
-    alert_id: str | None
-    topic: str
-    status: str
-    created_at: str
-    last_message_at: str
-    version: int
-    content_digest: str
-    expires_at: datetime
-    waiting_since: str | None = None
-    first_response_at: str | None = None
-    outcome: str | None = None
-    over24_at: str | None = None
+        try:
+            return msgspec.convert(raw, Conversation)
+        except msgspec.ValidationError:
+            return None
 
 
 @dataclass(frozen=True)

@@ -286,27 +286,23 @@ class ConversationRepository:
     def close(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int],
               audit: AccessRecord) -> None:
         """Closing races are decided by the state condition: exactly one close lands."""
-
-        def build(tx: _Tx) -> None:
-            tx.put("audit", access_log.to_model(audit), condition=access_log.append_condition())
-            tx.update("conversation", ConversationModel(id=old.id), actions=_update_actions(new),
-                      condition=_assumed(old) & (ConversationModel.status != "closed"), return_values="ALL_OLD")
-            _add_counters(tx, figures, contact_store.counter_shard(old.id))
-
-        failed = _commit(build)
-        if failed is None:
-            self.hints.remember(new)
-            return
-        label, raw = failed
-        raise self._changed(old.id, raw if label == "conversation" else None)
+        self._change(old, new, figures, ConversationModel.status != "closed", audit)
 
     @translate_store_errors
     def count_overdue(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int]) -> None:
         """The wait passed 24 h: flag it counted and add the counters, if `old` still holds."""
+        self._change(old, new, figures, ConversationModel.status == "waiting")
+
+    def _change(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int],
+                status: Any, audit: AccessRecord | None = None) -> None:
+        """`old` -> `new` without a message (with its figure counters and access-log entry), if
+        `old` still holds and its status meets `status`; else VersionChanged(current)."""
 
         def build(tx: _Tx) -> None:
+            if audit is not None:
+                tx.put("audit", access_log.to_model(audit), condition=access_log.append_condition())
             tx.update("conversation", ConversationModel(id=old.id), actions=_update_actions(new),
-                      condition=_assumed(old) & (ConversationModel.status == "waiting"), return_values="ALL_OLD")
+                      condition=_assumed(old) & status, return_values="ALL_OLD")
             _add_counters(tx, figures, contact_store.counter_shard(old.id))
 
         failed = _commit(build)
