@@ -33,6 +33,7 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
 BUDGET_SHELL_BYTES = 300_000  # first visit, uncompressed (chalice local does not gzip)
 BUDGET_INBOX_MS = 3_000
 FIGURES: dict[str, Any] = {}  # measured here, printed at the end (docs/app.md)
+WORKER_EVENTS: list[Any] = []  # the service worker's states and errors, shown when a push shows nothing
 
 
 @pytest.fixture(scope="module")
@@ -182,6 +183,9 @@ def _worker_registration(tab: Session, world: dict[str, Any]) -> tuple[Any, str]
     versions: list[dict[str, Any]] = []
     cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: seen.extend(event["registrations"]))
     cdp.on("ServiceWorker.workerVersionUpdated", lambda event: versions.extend(event["versions"]))
+    cdp.on("ServiceWorker.workerErrorReported", lambda event: WORKER_EVENTS.append(event["errorMessage"]))
+    cdp.on("ServiceWorker.workerVersionUpdated", lambda event: WORKER_EVENTS.extend(
+        (v["status"], v["runningStatus"]) for v in event["versions"]))
     cdp.send("ServiceWorker.enable")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -222,7 +226,7 @@ def test_push_shows_a_notification_and_an_update_replaces_it(tab: Session, world
     cdp, registration = _worker_registration(tab, world)
     cdp.send("ServiceWorker.deliverPushMessage", {"origin": world["base"], "registrationId": registration, "data": _push_body(world)})
     shown = _wait_notifications(tab, lambda n: len(n) == 1)
-    assert [(n["title"], n["tag"]) for n in shown] == [(f"Van thefts near the canal {RUN}", world["alert_id"])]
+    assert [(n["title"], n["tag"]) for n in shown] == [(f"Van thefts near the canal {RUN}", world["alert_id"])], WORKER_EVENTS
     client = LiveClient(world["base"])
     alerting.update_published(client, world["officer"], world["supervisor2"], world["alert_id"],
                               {"headline": f"Van thefts: arrest made {RUN}", "description": "One arrest; stay alert."})
