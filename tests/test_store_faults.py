@@ -92,7 +92,7 @@ def test_transaction_cancelled_for_throttling_is_503(client, staff_token, team):
 
 
 def test_persistent_transaction_conflict_is_503(client, staff_token, team):
-    from chalicelib.store import contacts as store
+    from chalicelib.store import transact
 
     body = street()
     conflicted = {
@@ -102,7 +102,7 @@ def test_persistent_transaction_conflict_is_503(client, staff_token, team):
     with on_call("TransactWriteItems", respond(400, conflicted)) as seen:
         response = post(client, staff_token("officer", team=team), "/v1/contacts", body)
     _assert_503(response)
-    assert len(seen) == store.CONFLICT_RETRIES + 1
+    assert len(seen) == transact.CONFLICT_RETRIES + 1
 
 
 def test_throttled_read_is_503(client, staff_token, team):

@@ -11,16 +11,11 @@ import functools
 import hashlib
 import json
 import operator
-import random
-import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import history, stats_keys
 from chalicelib.domain.access import AccessRecord
@@ -29,29 +24,20 @@ from chalicelib.domain.contacts import ContactRecord
 from chalicelib.domain.engagement import MEMBER_ATTRIBUTES, Check, MemberMove, optimistic_checks, settle
 from chalicelib.ports import ConditionFailed, StoreUnavailable, SubscriberGone, WordHolder
 from chalicelib.ports import ContactPage as Page
-from chalicelib.store import access_log
+from chalicelib.store import access_log, transact
 from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store import words as word_store
 from chalicelib.store.errors import translate_store_errors
 from chalicelib.store.models import AmendmentModel, ContactModel, StatCounterModel
+from chalicelib.store.transact import ConditionsFailed, Transaction
 
-# Transactions touching a hot counter can be cancelled with TransactionConflict when another
-# transaction holds it; retry those with jittered backoff (they are not client errors).
-CONFLICT_RETRIES = 10
 # Each counter is split over shards (chosen by contact id) so concurrent creates on one team and
 # day rarely touch the same item; readers sum the shards (still one Query per key).
 COUNTER_SHARDS = 8
 # Engagement member items that fail their assumed state are settled and the transaction re-run:
 # a member's first (or last) contact of a period needs one more round; each race one more.
 ENGAGEMENT_ROUNDS = 6
-
-
-# Cancellation reasons that mean "the store is busy", not "your request is wrong".
-THROTTLE_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
-
-
-def _connection() -> Connection:
-    return ContactModel._get_connection().connection
+MEMBER = "member:"  # label prefix of an engagement member item: member:<position>
 
 
 def to_model(record: ContactRecord) -> ContactModel:
@@ -88,9 +74,10 @@ def counter_shard(contact_id: str) -> int:
     return int(hashlib.sha256(contact_id.encode()).hexdigest()[:8], 16) % COUNTER_SHARDS
 
 
-def _add_counters(tx: TransactWrite, deltas: Mapping[tuple[str, str], int], shard: int) -> None:
+def _add_counters(tx: Transaction, deltas: Mapping[tuple[str, str], int], shard: int) -> None:
     for (key, bucket), delta in sorted(deltas.items()):
         tx.update(
+            "counter",
             StatCounterModel(key=key, bucket=f"{bucket}|{shard:02d}"),
             actions=[StatCounterModel.contacts.add(delta)],
         )
@@ -116,12 +103,12 @@ def _member_state(raw: Mapping[str, Any] | None) -> dict[str, int]:
             if name in MEMBER_ATTRIBUTES and "N" in value}
 
 
-def _add_numbers(tx: TransactWrite, key: str, bucket: str, adds: Mapping[str, int], expires_at: Any,
+def _add_numbers(tx: Transaction, label: str, key: str, bucket: str, adds: Mapping[str, int], expires_at: Any,
                  condition: Condition | None = None) -> None:
     """ADD to dynamic (raw path) number attributes of a stats-table item and SET its TTL."""
     actions: list[Any] = [Path(name).add(delta) for name, delta in sorted(adds.items())]
     actions.append(StatCounterModel.expires_at.set(expires_at))
-    tx.update(StatCounterModel(key=key, bucket=bucket), actions=actions, condition=condition,
+    tx.update(label, StatCounterModel(key=key, bucket=bucket), actions=actions, condition=condition,
               return_values="ALL_OLD" if condition is not None else None)
 
 
@@ -133,12 +120,10 @@ class _Engagement:
     def __init__(self, moves: Sequence[MemberMove]) -> None:
         self.moves = list(moves)
         self.states: dict[int, dict[str, int]] = {}
-        self._positions: list[int] = []
 
-    def add(self, tx: TransactWrite) -> None:
+    def add(self, tx: Transaction) -> None:
         counters: dict[tuple[str, str], dict[str, int]] = {}
         expires: dict[tuple[str, str], Any] = {}
-        self._positions = []
         for index, move in enumerate(self.moves):
             if index in self.states:
                 checks, changes = settle(self.states[index], move.deltas)
@@ -149,67 +134,45 @@ class _Engagement:
                         into[name] = into.get(name, 0) + delta
             else:
                 checks = optimistic_checks(move.deltas)
-            self._positions.append(len(tx._update_items))  # request index: see failed()
-            _add_numbers(tx, move.key, move.bucket, move.deltas, move.expires_at,
+            _add_numbers(tx, f"{MEMBER}{index}", move.key, move.bucket, move.deltas, move.expires_at,
                          functools.reduce(operator.and_, map(_condition, checks)))
         for item, changes in sorted(counters.items()):
             changes = {name: delta for name, delta in changes.items() if delta}
             if changes:
-                _add_numbers(tx, item[0], item[1], changes, expires[item])
+                _add_numbers(tx, "counter", item[0], item[1], changes, expires[item])
 
-    def failed(self, tx: TransactWrite, reasons: Sequence[Any]) -> dict[int, dict[str, int]]:
-        """Member items cancelled by their condition -> the state they returned. PynamoDB sends
-        condition checks, deletes, puts, then updates, whatever the call order."""
-        offset = len(tx._condition_check_items) + len(tx._delete_items) + len(tx._put_items)
-        out = {}
-        for index, position in enumerate(self._positions):
-            reason = reasons[offset + position] if offset + position < len(reasons) else None
-            if getattr(reason, "code", None) == "ConditionalCheckFailed":
-                out[index] = _member_state(getattr(reason, "raw_item", None))
-        return out
+    @staticmethod
+    def failed(cancelled: ConditionsFailed) -> dict[int, dict[str, int]]:
+        """Member items cancelled by their condition -> the state they returned."""
+        return {int(r.label.removeprefix(MEMBER)): _member_state(r.item)
+                for r in cancelled.failed if r.label.startswith(MEMBER)}
 
 
-def _run_engaged(build: Any, engagement: _Engagement, guarded_index: int, subscriber_index: int | None = None) -> None:
+def _run_engaged(build: Callable[[Transaction], None], engagement: _Engagement) -> None:
     """`_run`, settling engagement member items that were not in the assumed state."""
     for _ in range(ENGAGEMENT_ROUNDS):
         try:
-            _run(build, guarded_index, subscriber_index, engagement)
+            _run(build)
             return
         except MembersMoved as moved:
             engagement.states.update(moved.states)
     raise StoreUnavailable("engagement counters kept moving")
 
 
-def _run(build: Any, guarded_index: int, subscriber_index: int | None = None,
-         engagement: _Engagement | None = None) -> None:
-    """Commit a transaction, retrying conflicts; ConditionFailed if item `guarded_index` failed,
-    SubscriberGone if the subscriber check at `subscriber_index` did, MembersMoved if engagement
-    member items did."""
-    for attempt in range(CONFLICT_RETRIES + 1):
-        try:
-            with TransactWrite(connection=_connection()) as tx:
-                build(tx)
-            return
-        except TransactWriteError as exc:
-            reasons = list(exc.cancellation_reasons or [])
-            codes = [getattr(r, "code", None) for r in reasons]
-            if guarded_index < len(codes) and codes[guarded_index] == "ConditionalCheckFailed":
-                raw = getattr(reasons[guarded_index], "raw_item", None)
-                existing = from_model(ContactModel.from_raw_data(raw)) if raw else None
-                raise ConditionFailed(existing) from exc
-            if subscriber_index is not None and codes[subscriber_index:subscriber_index + 1] == ["ConditionalCheckFailed"]:
-                raise SubscriberGone() from exc
-            moved = engagement.failed(tx, reasons) if engagement is not None else {}
-            if moved:
-                raise MembersMoved(moved) from exc
-            if THROTTLE_REASONS.intersection(codes):
-                raise StoreUnavailable("transaction cancelled: throttled") from exc
-            if "TransactionConflict" in codes and attempt < CONFLICT_RETRIES:
-                time.sleep(min(1.0, 0.01 * 2**attempt) * random.random())  # noqa: S311 - full jitter
-                continue
-            if "TransactionConflict" in codes:
-                raise StoreUnavailable("transaction conflict persisted") from exc
-            raise
+def _run(build: Callable[[Transaction], None]) -> None:
+    """Commit a transaction (transact.run); ConditionFailed if the item labelled `contact` failed
+    its condition, SubscriberGone if the subscriber check did, MembersMoved if engagement member
+    items did."""
+    try:
+        transact.run(build, via=ContactModel)
+    except ConditionsFailed as cancelled:
+        if (contact := cancelled.of("contact")) is not None:
+            raise ConditionFailed(from_model(ContactModel.from_raw_data(contact.item)) if contact.item else None) from cancelled
+        if cancelled.of("subscriber") is not None:
+            raise SubscriberGone() from cancelled
+        if moved := _Engagement.failed(cancelled):
+            raise MembersMoved(moved) from cancelled
+        raise cancelled.error from None
 
 
 @translate_store_errors
@@ -229,21 +192,17 @@ def create(
     deltas = stats_keys.with_period_grains({key: 1 for key in counters})
     members = _Engagement(engagement)
 
-    def build(tx: TransactWrite) -> None:
-        tx.save(model, condition=ContactModel.id.does_not_exist(), return_values="ALL_OLD")
-        tx.save(audit_model, condition=access_log.append_condition())
+    def build(tx: Transaction) -> None:
+        tx.put("contact", model, condition=ContactModel.id.does_not_exist(), return_values="ALL_OLD")
+        tx.put("audit", audit_model, condition=access_log.append_condition())
         if words is not None:
             item, condition = subscriber_store.accepts_words_condition(words.subscriber_id)
-            tx.condition_check(type(item), item.id, condition=condition)
-            tx.save(word_store.holder_model(words))
+            tx.check("subscriber", type(item), item.id, condition)
+            tx.put("words", word_store.holder_model(words))
         _add_counters(tx, deltas, counter_shard(record.id))
         members.add(tx)
 
-    # TransactWriteItems lists condition checks first, then puts, then updates (PynamoDB's order).
-    if words is None:
-        _run_engaged(build, members, guarded_index=0)
-    else:
-        _run_engaged(build, members, guarded_index=1, subscriber_index=0)
+    _run_engaged(build, members)
     return "created"
 
 
@@ -280,18 +239,18 @@ def redact_words(contact_id: str, erased_digest: str, audit: AccessRecord) -> bo
             actions=[AmendmentModel.changes.set(changes)])
     amended = amended[:AMENDMENTS_PER_REDACTION]
 
-    def build(tx: TransactWrite) -> None:
-        tx.update(ContactModel(id=contact_id), condition=ContactModel.id.exists(), actions=[
+    def build(tx: Transaction) -> None:
+        tx.update("contact", ContactModel(id=contact_id), condition=ContactModel.id.exists(), actions=[
             ContactModel.notes.remove(), ContactModel.handle_pseudonym.remove(),
             ContactModel.content_digest.set(erased_digest), ContactModel.version.add(1),
         ])
         for amendment, changes in amended:
-            tx.update(AmendmentModel(contact_id=contact_id, version=amendment.version),
+            tx.update("amendment", AmendmentModel(contact_id=contact_id, version=amendment.version),
                       actions=[AmendmentModel.changes.set(changes)])
-        tx.save(access_log.to_model(audit), condition=access_log.append_condition())
+        tx.put("audit", access_log.to_model(audit), condition=access_log.append_condition())
 
     try:
-        _run(build, guarded_index=1)  # puts (the audit entry) come before updates
+        _run(build)
     except ConditionFailed:
         return False  # expired (TTL) or never written: nothing left to redact
     return True
@@ -325,14 +284,14 @@ def amend(
     audit_model = access_log.to_model(audit)
     members = _Engagement(engagement)
 
-    def build(tx: TransactWrite) -> None:
-        tx.save(model, condition=ContactModel.version == old.version)
-        tx.save(amendment, condition=AmendmentModel.version.does_not_exist())
-        tx.save(audit_model, condition=access_log.append_condition())
+    def build(tx: Transaction) -> None:
+        tx.put("contact", model, condition=ContactModel.version == old.version)
+        tx.put("amendment", amendment, condition=AmendmentModel.version.does_not_exist())
+        tx.put("audit", audit_model, condition=access_log.append_condition())
         _add_counters(tx, stats_keys.with_period_grains(counter_deltas), counter_shard(new.id))
         members.add(tx)
 
-    _run_engaged(build, members, guarded_index=0)
+    _run_engaged(build, members)
 
 
 @translate_store_errors

@@ -11,24 +11,20 @@ under the 100-item limit (see docs/conversations.md for the count).
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import UpdateError
 
 from chalicelib.domain import conversations as rules
 from chalicelib.domain import stats_keys
 from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.conversations import Conversation, Message
-from chalicelib.ports import ConversationExists, MessageExists, ResidentGone, StoreUnavailable, VersionChanged, Write
-from chalicelib.store import access_log
+from chalicelib.ports import ConversationExists, MessageExists, ResidentGone, VersionChanged, Write
+from chalicelib.store import access_log, transact
 from chalicelib.store import contacts as contact_store
 from chalicelib.store import subscribers as subscriber_store
 from chalicelib.store import words as word_store
@@ -40,6 +36,7 @@ from chalicelib.store.models import (
     MessageModel,
     StatCounterModel,
 )
+from chalicelib.store.transact import ConditionsFailed, Transaction
 
 HINTS_KEPT = 2048  # conversation states a warm container remembers (about 1 KiB each)
 HINT_SECONDS = 900.0  # and for how long: an erased resident's id does not linger in memory
@@ -83,32 +80,7 @@ class StateHints:
             self._states.pop(conversation_id, None)
 
 
-@dataclass
-class _Tx:
-    """Records a label per action in TransactWriteItems order (checks, deletes, puts, updates),
-    so a cancellation reason can be traced back to the item that caused it."""
-
-    tx: TransactWrite
-    checks: list[str] = field(default_factory=list)
-    puts: list[str] = field(default_factory=list)
-    updates: list[str] = field(default_factory=list)
-
-    def put(self, label: str, model: Model, condition: Any = None, return_values: str | None = None) -> None:
-        self.tx.save(model, condition=condition, return_values=return_values)
-        self.puts.append(label)
-
-    def update(self, label: str, model: Model, actions: list[Any], condition: Any = None,
-               return_values: str | None = None) -> None:
-        self.tx.update(model, actions=actions, condition=condition, return_values=return_values)
-        self.updates.append(label)
-
-    def check(self, label: str, model: Any, condition: Any) -> None:
-        self.tx.condition_check(type(model), model.id, condition=condition)
-        self.checks.append(label)
-
-    @property
-    def labels(self) -> list[str]:
-        return self.checks + self.puts + self.updates
+_Tx = Transaction  # labelled actions: see store/transact.py
 
 
 def _conversation_model(c: Conversation) -> ConversationModel:
@@ -192,44 +164,22 @@ def _add_side_items(tx: _Tx, write: Write) -> None:
         tx.put("inbox", InboxModel(subscriber_id=subscriber_id, sort_key=sort_key, item=item, expires_at=expires))
     if write.words is not None:
         subscriber_item, condition = subscriber_store.accepts_words_condition(write.words.subscriber_id)
-        tx.check("subscriber", subscriber_item, condition)
+        tx.check("subscriber", type(subscriber_item), subscriber_item.id, condition)
         tx.put("words", word_store.holder_model(write.words))
     shard = contact_store.counter_shard(write.contact.id)
     counters = stats_keys.with_period_grains(dict.fromkeys(write.contact.counter_keys(), 1))
     _add_counters(tx, {**counters, **write.figures}, shard)
 
 
-def _failure(exc: TransactWriteError, labels: list[str]) -> tuple[str | None, dict[str, Any] | None, list[str]]:
-    reasons = list(exc.cancellation_reasons or [])
-    codes = [getattr(r, "code", None) for r in reasons]
-    for label, reason, code in zip(labels, reasons, codes, strict=False):
-        if code == "ConditionalCheckFailed":
-            return label, getattr(reason, "raw_item", None), [str(c) for c in codes if c]
-    return None, None, [str(c) for c in codes if c]
-
-
 def _commit(build: Callable[[_Tx], None]) -> tuple[str, dict[str, Any] | None] | None:
-    """Run the transaction (conflicts retried with jitter). None when committed, else the label
-    of the item whose condition failed and the old item DynamoDB returned for it."""
-    for attempt in range(contact_store.CONFLICT_RETRIES + 1):
-        with_labels = _Tx(TransactWrite(connection=ContactModel._get_connection().connection))
-        try:
-            with with_labels.tx:
-                build(with_labels)
-            return None
-        except TransactWriteError as exc:
-            label, raw, codes = _failure(exc, with_labels.labels)
-            if label is not None:
-                return label, raw
-            if contact_store.THROTTLE_REASONS.intersection(codes):
-                raise StoreUnavailable("transaction cancelled: throttled") from exc
-            if "TransactionConflict" in codes and attempt < contact_store.CONFLICT_RETRIES:
-                time.sleep(min(1.0, 0.01 * 2**attempt) * random.random())  # noqa: S311 - full jitter
-                continue
-            if "TransactionConflict" in codes:
-                raise StoreUnavailable("transaction conflict persisted") from exc
-            raise
-    return None  # pragma: no cover - the loop always returns or raises
+    """Run the transaction (store/transact.py). None when committed, else the label of the first
+    item whose condition failed and the old item DynamoDB returned for it."""
+    try:
+        transact.run(build, via=ContactModel)
+    except ConditionsFailed as cancelled:
+        failed = cancelled.first()
+        return failed.label, failed.item
+    return None
 
 
 class ConversationRepository:

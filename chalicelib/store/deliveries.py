@@ -7,16 +7,18 @@ redelivered SQS batch sends nothing twice, and a retried batch re-sends only wha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.ports import Claim, Held, Wanted
+from chalicelib.store import transact
 from chalicelib.store.errors import error_code, translate_store_errors, update_if
 from chalicelib.store.models import AlertModel, DeliveryModel
+from chalicelib.store.transact import Backoff, ConditionsFailed, ConflictPersisted, Transaction
 
 DELIVERY_SHARDS = 64  # see docs/fanout.md: 1M claims in 60 s at 2 WCU each needs > 33 partitions
 
@@ -40,7 +42,7 @@ def _item(alert_id: str, subscriber_id: str) -> DeliveryModel:
 
 
 def _conn() -> Any:
-    return DeliveryModel._get_connection()
+    return transact.table(DeliveryModel)
 
 
 @translate_store_errors
@@ -105,19 +107,21 @@ def get(alert_id: str, subscriber_id: str) -> DeliveryModel | None:
 @translate_store_errors
 def receipt(alert_id: str, subscriber_id: str, now_text: str) -> bool:
     """Mark read and count it on the alert, atomically; False if it was already read."""
+
+    def build(tx: Transaction) -> None:
+        tx.update(
+            "delivery", _item(alert_id, subscriber_id),
+            actions=[DeliveryModel.read_at.set(now_text)],
+            condition=DeliveryModel.alert_shard.exists() & DeliveryModel.read_at.does_not_exist(),
+        )
+        tx.update("alert", AlertModel(id=alert_id), actions=[AlertModel.read.add(1)])
+
     try:
-        with TransactWrite(connection=DeliveryModel._get_connection().connection) as tx:
-            tx.update(
-                _item(alert_id, subscriber_id),
-                actions=[DeliveryModel.read_at.set(now_text)],
-                condition=DeliveryModel.alert_shard.exists() & DeliveryModel.read_at.does_not_exist(),
-            )
-            tx.update(AlertModel(id=alert_id), actions=[AlertModel.read.add(1)])
-    except TransactWriteError as exc:
-        codes = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
-        if codes and codes[0] == "ConditionalCheckFailed":
+        transact.run(build, via=DeliveryModel)
+    except ConditionsFailed as cancelled:
+        if cancelled.of("delivery") is not None:
             return False
-        raise
+        raise cancelled.error from None
     return True
 
 
@@ -173,47 +177,45 @@ def claim_many(alert_id: str, revision: int, wanted: list[Wanted], *,
     return claims
 
 
+# A group's transaction is re-submitted without the items whose condition failed (at most this
+# many rounds); each round's conflicts are retried with jitter, then the rest goes one by one.
+CLAIM_ROUNDS = 3
+CLAIM_CONFLICT_RETRIES = 5
+CLAIM_BACKOFF = Backoff(base=0.02, cap=0.5)
+
+
 def _claim_group(alert_id: str, revision: int, group: list[Wanted], claims: dict[str, Claim], *,
                  now_text: str, expires_at: datetime) -> list[Wanted]:
-    """One group in transactions, retried with jitter on conflicts; adds what it claimed to
-    `claims` and returns the items left for single claims (condition failed, or still conflicting)."""
-    import random
-    import time
-
+    """One group in transactions (store/transact.py); adds what it claimed to `claims` and returns
+    the items left for single claims (condition failed, or still conflicting)."""
     first = revision == 0
     individually: list[Wanted] = []
-    for attempt in range(6):
+    for _ in range(CLAIM_ROUNDS):
         if not group:
             break
         try:
-            _transact_claims(alert_id, revision, group, now_text=now_text, expires_at=expires_at)
-        except TransactWriteError as exc:
-            failed = _condition_failures(exc, len(group))
+            transact.run(_claims_builder(alert_id, revision, group, now_text=now_text, expires_at=expires_at),
+                         via=DeliveryModel, retries=CLAIM_CONFLICT_RETRIES, backoff=CLAIM_BACKOFF)
+        except ConditionsFailed as cancelled:
+            failed = {int(reason.label) for reason in cancelled.failed}
             individually += [item for i, item in enumerate(group) if i in failed]
             group = [item for i, item in enumerate(group) if i not in failed]
-            if not failed:  # conflicts with a concurrent transaction: back off and retry
-                time.sleep(min(0.5, 0.02 * 2**attempt) * random.random())  # noqa: S311 - jitter
             continue
+        except ConflictPersisted:
+            break
         for subscriber_id, _, _ in group:
             claims[subscriber_id] = Claim(subscriber_id, None if first else "claimed", None if first else revision - 1)
         group = []
-    return individually + group  # still conflicting after retries: fall back to single claims
+    return individually + group  # still conflicting: fall back to single claims
 
 
-def _condition_failures(exc: TransactWriteError, size: int) -> set[int]:
-    """Indexes of the items whose condition failed (re-raises what is not a per-item cancellation)."""
-    codes = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
-    if not codes or len(codes) != size:
-        raise exc
-    return {i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"}
-
-
-def _transact_claims(alert_id: str, revision: int, group: list[Wanted], *, now_text: str,
-                     expires_at: datetime) -> None:
+def _claims_builder(alert_id: str, revision: int, group: list[Wanted], *, now_text: str,
+                    expires_at: datetime) -> Callable[[Transaction], None]:
+    """Each claim labelled with its position in `group`."""
     first = revision == 0
-    conn = DeliveryModel._get_connection().connection
-    with TransactWrite(connection=conn) as tx:
-        for subscriber_id, state, release in group:
+
+    def build(tx: Transaction) -> None:
+        for position, (subscriber_id, state, release) in enumerate(group):
             actions: list[Action] = [
                 DeliveryModel.alert_id.set(alert_id), DeliveryModel.revision.set(revision),
                 DeliveryModel.state.set(state), DeliveryModel.claimed_at.set(now_text),
@@ -221,4 +223,6 @@ def _transact_claims(alert_id: str, revision: int, group: list[Wanted], *, now_t
             if release:
                 actions += [DeliveryModel.release_bucket.set(release[0]), DeliveryModel.release_key.set(release[1])]
             condition = DeliveryModel.alert_shard.does_not_exist() if first else DeliveryModel.revision < revision
-            tx.update(_item(alert_id, subscriber_id), actions=actions, condition=condition)
+            tx.update(str(position), _item(alert_id, subscriber_id), actions=actions, condition=condition)
+
+    return build

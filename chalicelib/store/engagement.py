@@ -8,6 +8,7 @@ from typing import Any
 
 from pynamodb.connection.table import TableConnection
 
+from chalicelib.store import transact
 from chalicelib.store.errors import translate_store_errors
 from chalicelib.store.models import StatCounterModel
 
@@ -15,7 +16,7 @@ KEY_ATTRIBUTES = frozenset({"key", "bucket", "contacts", "expires_at"})
 
 
 def _table() -> TableConnection:
-    return StatCounterModel._get_connection()
+    return transact.table(StatCounterModel)
 
 
 def _attributes(raw: dict[str, Any]) -> dict[str, int]:
