@@ -104,6 +104,30 @@ class Held:
     revision: int
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One (alert or conversation message, subscriber) delivery record as the use cases read it."""
+
+    alert_id: str
+    subscriber_id: str
+    revision: int
+    state: str  # claimed|held|retry|gone|failed|expired
+    attempts: int
+    claimed_at: str | None = None
+    read_at: str | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class InboxCopy:
+    """One inbox item of a subscriber: `item` is its JSON; it expires (TTL) at `expires_at`."""
+
+    subscriber_id: str
+    sort_key: str
+    item: str
+    expires_at: datetime
+
+
 Wanted = tuple[str, str, tuple[str, str] | None]  # a delivery to claim: (subscriber id, state, release bucket/key)
 
 
@@ -148,9 +172,9 @@ class AlertRepository(Protocol):
 
     def add_figures(self, alert_id: str, deltas: Mapping[str, int]) -> None: ...
 
-    def team_page(self, team: str, *, status_filter: Any, limit: int, start: dict[str, Any] | None) -> tuple[list[AlertRecord], dict[str, Any] | None]: ...
-
-    def status_condition(self, status: str | None, now_text: str) -> Any: ...
+    def team_page(self, team: str, *, status: str | None, now_text: str, limit: int, start: dict[str, Any] | None) -> tuple[list[AlertRecord], dict[str, Any] | None]:
+        """Newest first; only alerts whose AlertRecord.status_at(now_text) is `status` (when given)."""
+        ...
 
     def many(self, alert_ids: Iterable[str]) -> list[AlertRecord]: ...
 
@@ -174,7 +198,7 @@ class DeliveryRepository(Protocol):
 
     def audience_page(self, alert_id: str, shard: int, limit: int, start: dict[str, Any] | None) -> tuple[list[str], dict[str, Any] | None]: ...
 
-    def get(self, alert_id: str, subscriber_id: str) -> Any: ...
+    def get(self, alert_id: str, subscriber_id: str) -> Delivery | None: ...
 
     def receipt(self, alert_id: str, subscriber_id: str, now_text: str) -> bool: ...
 
@@ -210,7 +234,7 @@ class SubscriberRepository(Protocol):
 
     def index_page(self, cell: str, limit: int, start: dict[str, Any] | None) -> tuple[list[tuple[str, list[dict[str, Any]], list[str]]], dict[str, Any] | None]: ...
 
-    def put_inbox(self, entries: Iterable[tuple[str, str, str, Any]]) -> None: ...
+    def put_inbox(self, entries: Iterable[InboxCopy]) -> None: ...
 
     def inbox_page(self, subscriber_id: str, limit: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
 
@@ -430,5 +454,5 @@ class Write:
     contact: ContactRecord
     audit: AccessRecord
     figures: Mapping[tuple[str, str], int]
-    inbox: tuple[str, str, str, datetime] | None = None  # (subscriber_id, sort_key, item_json, expires)
+    inbox: InboxCopy | None = None  # a team answer's copy in the resident's inbox
     words: WordHolder | None = None  # a resident message: indexed for erasure, refused while erasing

@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
 
 from chalicelib.clock import parse_rfc3339
 from chalicelib.domain.alerts import AlertRecord, Content, PendingUpdate, StoredArea
@@ -122,22 +123,29 @@ def add_figures(alert_id: str, deltas: Mapping[str, int]) -> None:
 
 
 @translate_store_errors
-def team_page(team: str, *, status_filter: Any, limit: int, start: dict[str, Any] | None) -> tuple[list[AlertRecord], dict[str, Any] | None]:
-    results = AlertModel.by_team.query(team, scan_index_forward=False, filter_condition=status_filter,
+def team_page(team: str, *, status: str | None, now_text: str, limit: int,
+              start: dict[str, Any] | None) -> tuple[list[AlertRecord], dict[str, Any] | None]:
+    """A team's alerts, newest first, with the `status` AlertRecord.status_at gives them (when given;
+    a filter expression: PynamoDB reads on until `limit` items pass it)."""
+    results = AlertModel.by_team.query(team, scan_index_forward=False, filter_condition=status_condition(status, now_text),
                                        limit=limit, page_size=limit, last_evaluated_key=start)
     records = [from_model(m) for m in results]
     return records, (results.last_evaluated_key if len(records) == limit else None)
 
 
-def status_condition(status: str | None, now_text: str) -> Any:
-    """The `?status=` filter: expired is computed from `expires`."""
+def status_condition(status: str | None, now_text: str) -> Condition | None:
+    """The `?status=` filter (AlertRecord.status_at as a filter expression): expired is computed
+    from `expires`."""
     if status is None:
         return None
+    condition: Condition
     if status == "expired":
-        return AlertModel.status.is_in("draft", "published") & (AlertModel.expires <= now_text)
-    if status == "cancelled":
-        return AlertModel.status == "cancelled"
-    return (AlertModel.status == status) & (AlertModel.expires > now_text)
+        condition = AlertModel.status.is_in("draft", "published") & (AlertModel.expires <= now_text)
+    elif status == "cancelled":
+        condition = AlertModel.status == "cancelled"
+    else:
+        condition = (AlertModel.status == status) & (AlertModel.expires > now_text)
+    return condition
 
 
 @translate_store_errors

@@ -32,7 +32,6 @@ from chalicelib.store.errors import error_code, translate_store_errors
 from chalicelib.store.models import (
     ContactModel,
     ConversationModel,
-    InboxModel,
     MessageModel,
     StatCounterModel,
 )
@@ -160,8 +159,7 @@ def _add_side_items(tx: _Tx, write: Write) -> None:
     tx.put("contact", contact_store.to_model(write.contact), condition=ContactModel.id.does_not_exist())
     tx.put("audit", access_log.to_model(write.audit), condition=access_log.append_condition())
     if write.inbox is not None:
-        subscriber_id, sort_key, item, expires = write.inbox
-        tx.put("inbox", InboxModel(subscriber_id=subscriber_id, sort_key=sort_key, item=item, expires_at=expires))
+        tx.put("inbox", subscriber_store.inbox_model(write.inbox))
     if write.words is not None:
         subscriber_item, condition = subscriber_store.accepts_words_condition(write.words.subscriber_id)
         tx.check("subscriber", type(subscriber_item), subscriber_item.id, condition)

@@ -14,7 +14,7 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
-from chalicelib.ports import Claim, Held, Wanted
+from chalicelib.ports import Claim, Delivery, Held, Wanted
 from chalicelib.store import transact
 from chalicelib.store.errors import error_code, translate_store_errors, update_if
 from chalicelib.store.models import AlertModel, DeliveryModel
@@ -97,11 +97,14 @@ def audience_page(alert_id: str, shard: int, limit: int, start: dict[str, Any] |
 
 
 @translate_store_errors
-def get(alert_id: str, subscriber_id: str) -> DeliveryModel | None:
+def get(alert_id: str, subscriber_id: str) -> Delivery | None:
     try:
-        return DeliveryModel.get(key(alert_id, subscriber_id), subscriber_id, consistent_read=True)
+        m = DeliveryModel.get(key(alert_id, subscriber_id), subscriber_id, consistent_read=True)
     except DeliveryModel.DoesNotExist:
         return None
+    return Delivery(alert_id=m.alert_id, subscriber_id=m.subscriber_id, revision=int(m.revision), state=m.state,
+                    attempts=int(m.attempts or 0), claimed_at=m.claimed_at,
+                    read_at=m.read_at, expires_at=m.expires_at)
 
 
 @translate_store_errors

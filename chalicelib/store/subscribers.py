@@ -12,7 +12,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 
 from chalicelib.domain.subscribers import Preferences, QuietHours, SubscriberRecord
-from chalicelib.ports import NotFound
+from chalicelib.ports import InboxCopy, NotFound
 from chalicelib.store.errors import error_code, translate_store_errors, update_if
 from chalicelib.store.models import InboxModel, SubscriberModel, SubscriptionModel
 
@@ -137,11 +137,16 @@ def index_page(cell: str, limit: int, start: dict[str, Any] | None) -> tuple[lis
 
 
 @translate_store_errors
-def put_inbox(entries: Iterable[tuple[str, str, str, Any]]) -> None:
-    """(subscriber_id, sort_key, item_json, expires_at) -> BatchWriteItem, 25 per call."""
+def put_inbox(entries: Iterable[InboxCopy]) -> None:
+    """BatchWriteItem, 25 per call."""
     with InboxModel.batch_write() as batch:
-        for subscriber_id, sort_key, item, expires_at in entries:
-            batch.save(InboxModel(subscriber_id=subscriber_id, sort_key=sort_key, item=item, expires_at=expires_at))
+        for copy in entries:
+            batch.save(inbox_model(copy))
+
+
+def inbox_model(copy: InboxCopy) -> InboxModel:
+    return InboxModel(subscriber_id=copy.subscriber_id, sort_key=copy.sort_key, item=copy.item,
+                      expires_at=copy.expires_at)
 
 
 @translate_store_errors

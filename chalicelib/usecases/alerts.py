@@ -266,7 +266,7 @@ def list_alerts(svc: Services, ctx: RequestContext, query: AlertListQuery) -> Al
     filters = {"status": query.status, "limit": query.limit, "team": team}
     fingerprint = query_fingerprint("alerts.list", ctx.caller.sub, filters)
     records, position = svc.store.alerts.team_page(
-        team, status_filter=svc.store.alerts.status_condition(query.status, to_rfc3339(ctx.now)),
+        team, status=query.status, now_text=to_rfc3339(ctx.now),
         limit=query.limit, start=svc.cursors.decode(query.cursor, fingerprint),
     )
     return AlertPage(items=[r.to_out(ctx.now) for r in records], next_cursor=svc.cursors.encode(position, fingerprint))

@@ -83,7 +83,7 @@ def _record(store: Repositories, key: str, sub: SubscriberRecord, result: SendOu
         store.deliveries.mark(key, sub.id, 0, "failed")
         return True
     record = store.deliveries.get(key, sub.id)
-    if record is not None and int(record.attempts or 0) >= 5:
+    if record is not None and record.attempts >= 5:
         store.deliveries.mark(key, sub.id, 0, "failed")
         return True
     store.deliveries.mark(key, sub.id, 0, "retry")

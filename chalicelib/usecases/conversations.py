@@ -53,6 +53,7 @@ from chalicelib.ports import (
     ConversationExists,
     ConversationStore,
     FanoutMessage,
+    InboxCopy,
     MessageExists,
     QueueUnavailable,
     ResidentGone,
@@ -209,13 +210,14 @@ def _new_message(svc: Services, ctx: RequestContext, conv_id: str, message_id: s
     )
 
 
-def _inbox(conv: Conversation, message: Message) -> tuple[str, str, str, datetime] | None:
+def _inbox(conv: Conversation, message: Message) -> InboxCopy | None:
     if message.sender != "team":
         return None
     item = ConversationInboxItem(conversation_id=conv.id, message_id=message.id,
                                  text=message.text or "", officer=message.officer or "", sent_at=message.sent_at,
                                  expires_at=to_rfc3339(message.expires_at))
-    return conv.owner, f"{message.sent_at}#conv#{message.id}", msgspec.json.encode(item).decode(), message.expires_at
+    return InboxCopy(subscriber_id=conv.owner, sort_key=f"{message.sent_at}#conv#{message.id}",
+                     item=msgspec.json.encode(item).decode(), expires_at=message.expires_at)
 
 
 def _write(svc: Services, ctx: RequestContext, old: Conversation | None, new: Conversation, message: Message,

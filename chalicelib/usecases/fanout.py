@@ -38,7 +38,7 @@ from chalicelib.domain.alerts import (
 from chalicelib.domain.geometry import AreaMatcher
 from chalicelib.domain.shapes import Shape
 from chalicelib.domain.subscribers import SubscriberRecord, quiet_until
-from chalicelib.ports import Channel, FanoutMessage, FanoutQueue, Repositories, SendOutcome
+from chalicelib.ports import Channel, FanoutMessage, FanoutQueue, InboxCopy, Repositories, SendOutcome
 
 LOG = logging.getLogger("beatline.fanout")
 PAGE_SIZE = 500
@@ -232,7 +232,7 @@ class FanoutWorker:
         outcome.figures["targeted"] += sum(1 for c in claimed if c.claim.previous_state is None)
         note = _NotificationCache(alert, self._base_url)
         self._store.subscribers.put_inbox(
-            (c.sub.id, InboxEntry.sort_key(alert), InboxEntry.json(note(c.sub.preferences.language)), keep_until)
+            InboxCopy(c.sub.id, InboxEntry.sort_key(alert), InboxEntry.json(note(c.sub.preferences.language)), keep_until)
             for c in claimed
         )
         sends = self._count_inbox_only(claimed, outcome)
@@ -311,7 +311,7 @@ class FanoutWorker:
             self._store.deliveries.mark(alert.id, sub.id, alert.revision, "failed")
             return
         attempts = self._store.deliveries.get(alert.id, sub.id)
-        if attempts is not None and int(attempts.attempts or 0) >= MAX_ATTEMPTS:
+        if attempts is not None and attempts.attempts >= MAX_ATTEMPTS:
             self._store.deliveries.mark(alert.id, sub.id, alert.revision, "failed")
             return
         self._store.deliveries.mark(alert.id, sub.id, alert.revision, "retry")
