@@ -14,7 +14,7 @@ SUB ?= pc-101
 TEAM ?= north
 STAGE ?= dev
 
-.PHONY: run test deps token lint audit bench package clean
+.PHONY: run test unit deps token lint audit bench package clean
 
 # Set-up output goes to stderr so `make -s token` prints exactly one line on stdout.
 $(PY_STAMP): requirements.txt requirements-dev.txt
@@ -55,6 +55,13 @@ test: deps $(BROWSER_STAMP)
 	$(PY) -m mypy
 	$(PY) -m bandit -q -r chalicelib app.py -lll
 	$(PY) -m pytest -q
+
+# The fast loop: lint, types and every test that needs no database (use cases on tests/fakes.py,
+# the fake half of the port contract, pure rules). Seconds, no JVM, no browser.
+unit: $(PY_STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(PY) -m pytest -q -m no_database
 
 token: $(PY_STAMP)
 	@$(PY) -m infra.local.idp token --role $(ROLE) --sub $(SUB) --team $(TEAM)

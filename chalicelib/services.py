@@ -206,10 +206,12 @@ def build_services(
         return pseudonym_key or load_secret(
             file=settings.pseudonym_key_file, secret_arn=settings.pseudonym_key_secret_arn, name="pseudonym key")
 
-    from chalicelib.store.bootstrap import bind_store
+    if store is None:  # the DynamoDB adapters: bound to this stage's tables (PynamoDB imported here only)
+        from chalicelib.store.bootstrap import bind_store
 
-    bind_store(settings)
-    repositories = store or dynamodb_repositories()
+        bind_store(settings)
+        store = dynamodb_repositories()
+    repositories = store
     built = Services(
         settings=settings,
         clock=clock,

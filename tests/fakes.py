@@ -1,0 +1,1055 @@
+"""In-memory implementations of every port in `chalicelib/ports.py`: repositories, the conversation
+store, the fan-out queue, push channels, the SNS endpoint registrar and a clock.
+
+They model the STORAGE mechanics the use cases rely on (conditional writes that refuse, all-or-
+nothing transactions, pages with positions, claims that succeed once, TTL attributes), never a
+business rule: where the real store computes something from a record it calls the same domain
+function (`history.index_attributes`, `engagement.settle`, `conversations.due_at`, `queue_key`,
+`CellAreaIndex`, `AlertRecord.status_at`). `tests/test_port_contract.py` runs the same port-level
+cases against these and against DynamoDB Local and fails when they disagree.
+
+All repositories of one `FakeDatabase` share its tables, so what one port writes another reads
+(a conversation message's contact is in `contacts`, its inbox copy in `subscribers`). Two
+`FakeConversations` on one database are two warm containers: each has its own state hints.
+The `_: Port = Fake...` lines at the end make mypy check every fake against its Protocol.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, TypeVar
+
+from chalicelib.clock import Clock, parse_rfc3339, to_rfc3339
+from chalicelib.domain import conversations as conversation_rules
+from chalicelib.domain import engagement as engagement_rules
+from chalicelib.domain import history, stats_keys
+from chalicelib.domain.access import AccessEntryOut, AccessRecord
+from chalicelib.domain.alerts import AlertRecord, Notification
+from chalicelib.domain.areas import AreaRecord, CellAreaIndex
+from chalicelib.domain.contact_schemas import Change
+from chalicelib.domain.contacts import ContactRecord
+from chalicelib.domain.conversations import Conversation, Message
+from chalicelib.domain.engagement import MemberMove
+from chalicelib.domain.history import AlertFigures, Plan
+from chalicelib.domain.subscribers import SubscriberRecord
+from chalicelib.ports import (
+    AccessLogRepository,
+    AlertHistoryRepository,
+    AlertRepository,
+    AreaRepository,
+    Channel,
+    Claim,
+    ConditionFailed,
+    ContactPage,
+    ContactRepository,
+    ConversationExists,
+    ConversationStore,
+    Delivery,
+    DeliveryRepository,
+    EndpointRegistrar,
+    EngagementRepository,
+    FanoutMessage,
+    FanoutQueue,
+    HealthProbe,
+    Held,
+    HistoryRepository,
+    InboxCopy,
+    MessageExists,
+    RateCounterRepository,
+    Repositories,
+    ResidentGone,
+    RowPage,
+    SendOutcome,
+    StaleAlert,
+    SubscriberGone,
+    SubscriberRepository,
+    VersionChanged,
+    Wanted,
+    WordHolder,
+    WordRepository,
+    Write,
+)
+from chalicelib.ports import NotFound as StoreNotFound
+
+T = TypeVar("T")
+Position = dict[str, Any] | None
+
+# --- paging: DynamoDB's Limit semantics --------------------------------------------------------
+
+
+class _Result(list[T]):
+    """One Query's items and its LastEvaluatedKey (present when the Limit was reached)."""
+
+    last_evaluated_key: Position = None
+
+
+def _query(ordered: Sequence[T], key: Callable[[T], str], limit: int | None, start: Position,
+           *, descending: bool = False) -> _Result[T]:
+    """Items of `ordered` (already in index order) after `start`, at most `limit`; the position of
+    the last one when the limit was reached (like DynamoDB, even when nothing follows)."""
+    after = start.get("after") if start else None
+    items = [i for i in ordered if after is None or ((key(i) < after) if descending else (key(i) > after))]
+    result: _Result[T] = _Result(items[:limit] if limit is not None else items)
+    if limit is not None and len(result) == limit:
+        result.last_evaluated_key = {"after": key(result[-1])}
+    return result
+
+
+def _page(ordered: Sequence[T], key: Callable[[T], str], limit: int, start: Position,
+          *, descending: bool = False) -> tuple[list[T], Position]:
+    result = _query(ordered, key, limit, start, descending=descending)
+    return list(result), result.last_evaluated_key
+
+
+def _walk(partitions: list[str], position: Position, limit: int,
+          query: Callable[[str, int, Position], _Result[T]], *, max_partitions: int | None = None,
+          key: str = "m") -> tuple[list[T], Position]:
+    """The store's own walk over time partitions (chalicelib/store/paging.py, pure), on fake Queries."""
+    from chalicelib.store.paging import walk_partitions
+
+    return walk_partitions(partitions, position, limit, query, lambda item: item,
+                           max_partitions=max_partitions, key=key)
+
+
+# --- the tables --------------------------------------------------------------------------------
+
+
+@dataclass
+class DeliveryItem:
+    alert_id: str
+    subscriber_id: str
+    revision: int
+    state: str
+    claimed_at: str
+    expires_at: datetime
+    attempts: int = 0
+    read_at: str | None = None
+    release: tuple[str, str] | None = None
+
+
+@dataclass
+class FakeDatabase:
+    """Every table the adapters write, as plain dictionaries (tests may look inside)."""
+
+    contacts: dict[str, ContactRecord] = field(default_factory=dict)
+    amendments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # The stats table: (key, bucket) -> number attributes (contact counters: {"contacts": n}).
+    stats: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    stats_expiry: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    access: list[AccessRecord] = field(default_factory=list)
+    access_expiry: dict[str, datetime] = field(default_factory=dict)
+    areas: dict[str, AreaRecord] = field(default_factory=dict)
+    alerts: dict[str, AlertRecord] = field(default_factory=dict)
+    alert_cells: dict[str, dict[str, tuple[str, datetime]]] = field(default_factory=dict)  # cell -> id -> expiry
+    deliveries: dict[tuple[str, str], DeliveryItem] = field(default_factory=dict)
+    subscribers: dict[str, SubscriberRecord] = field(default_factory=dict)
+    erasing: set[str] = field(default_factory=set)
+    subscriptions: dict[str, dict[str, tuple[list[dict[str, Any]], list[str], Any]]] = field(default_factory=dict)
+    inbox: dict[str, dict[str, tuple[str, datetime]]] = field(default_factory=dict)
+    words: dict[str, dict[str, datetime]] = field(default_factory=dict)
+    conversations: dict[str, Conversation] = field(default_factory=dict)
+    messages: dict[str, dict[str, Message]] = field(default_factory=dict)
+    rate_hits: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+    reachable: bool = True
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    # -- shared write helpers (what one transaction puts besides its own item) ---------------
+    def add_counters(self, deltas: Mapping[tuple[str, str], int]) -> None:
+        for (key, bucket), delta in deltas.items():
+            item = self.stats.setdefault((key, bucket), {})
+            item["contacts"] = item.get("contacts", 0) + delta
+
+    def append_access(self, record: AccessRecord) -> None:
+        if any(r.at_id == record.at_id and r.day == record.day for r in self.access):
+            raise ConditionFailed()  # an entry is never overwritten
+        self.access.append(record)
+
+    def accepts_words(self, subscriber_id: str) -> bool:
+        return subscriber_id in self.subscribers and subscriber_id not in self.erasing
+
+    def hold_words(self, holder: WordHolder) -> None:
+        self.words.setdefault(holder.owner, {})[holder.ref] = holder.expires_at
+
+    def put_inbox(self, copy: InboxCopy) -> None:
+        self.inbox.setdefault(copy.subscriber_id, {})[copy.sort_key] = (copy.item, copy.expires_at)
+
+    def move_engagement(self, moves: Sequence[MemberMove]) -> None:
+        """Member items get their deltas; counter items the distinct-count change they cause
+        (the domain's `settle`, on the state the item holds: what the store's retry converges to)."""
+        for move in moves:
+            member = self.stats.setdefault((move.key, move.bucket), {})
+            _, changes = engagement_rules.settle(member, move.deltas)
+            for name, delta in move.deltas.items():
+                member[name] = member.get(name, 0) + delta
+            self.stats_expiry[(move.key, move.bucket)] = move.expires_at
+            for item in move.counters:
+                counter = self.stats.setdefault(item, {})
+                for name, delta in changes.items():
+                    counter[name] = counter.get(name, 0) + delta
+                self.stats_expiry[item] = move.expires_at
+
+
+def _one_shard(deltas: Mapping[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+    """Counter buckets as stored: `<bucket>|<shard>` (one shard here; readers strip it)."""
+    return {(key, f"{bucket}|00"): delta for (key, bucket), delta in deltas.items() if delta}
+
+
+def _counters(db: FakeDatabase, key: str, bucket_from: str, bucket_to: str) -> list[tuple[str, int]]:
+    totals: dict[str, int] = {}
+    for (item_key, bucket), attributes in db.stats.items():
+        if item_key == key and bucket_from <= bucket <= bucket_to + "\uffff" and "contacts" in attributes:
+            name = bucket.rsplit("|", 1)[0]
+            totals[name] = totals.get(name, 0) + attributes["contacts"]
+    return sorted(totals.items())
+
+
+# --- repositories ------------------------------------------------------------------------------
+
+WORD_FIELDS = ("notes", "handle_pseudonym")
+
+
+class FakeContacts:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def create(self, record: ContactRecord, counters: Iterable[tuple[str, str]], audit: AccessRecord,
+               words: WordHolder | None = None, engagement: Sequence[MemberMove] = ()) -> Literal["created"]:
+        with self.db.lock:
+            if record.id in self.db.contacts:
+                raise ConditionFailed(self.db.contacts[record.id])
+            if words is not None and not self.db.accepts_words(words.subscriber_id):
+                raise SubscriberGone()
+            self.db.append_access(audit)
+            self.db.contacts[record.id] = record
+            if words is not None:
+                self.db.hold_words(words)
+            self.db.add_counters(_one_shard(stats_keys.with_period_grains({key: 1 for key in counters})))
+            self.db.move_engagement(engagement)
+        return "created"
+
+    def redact_words(self, contact_id: str, erased_digest: str, audit: AccessRecord) -> bool:
+        with self.db.lock:
+            old = self.db.contacts.get(contact_id)
+            if old is None:
+                return False
+            self.db.append_access(audit)
+            self.db.contacts[contact_id] = replace(old, notes=None, handle_pseudonym=None,
+                                                   content_digest=erased_digest, version=old.version + 1)
+            for amendment in self.db.amendments.get(contact_id, []):
+                for change in amendment["changes"]:
+                    if change.get("field") in WORD_FIELDS and (change.get("old") is not None
+                                                               or change.get("new") is not None):
+                        change.update(old=None, new=None, erased=True)
+        return True
+
+    def get(self, contact_id: str) -> ContactRecord | None:
+        return self.db.contacts.get(contact_id)
+
+    def amend(self, old: ContactRecord, new: ContactRecord, changes: list[Change],
+              counter_deltas: Mapping[tuple[str, str], int], audit: AccessRecord,
+              engagement: Sequence[MemberMove] = ()) -> None:
+        with self.db.lock:
+            current = self.db.contacts.get(new.id)
+            kept = self.db.amendments.setdefault(new.id, [])
+            if current is None or current.version != old.version or any(a["version"] == new.version for a in kept):
+                raise ConditionFailed()
+            self.db.append_access(audit)
+            self.db.contacts[new.id] = new
+            kept.append({"version": new.version, "at": new.updated_at, "by": audit.actor, "by_role": audit.role,
+                         "changes": [{"field": c.field, "old": c.old, "new": c.new} for c in changes]})
+            self.db.add_counters(_one_shard(stats_keys.with_period_grains(counter_deltas)))
+            self.db.move_engagement(engagement)
+
+    def amendments(self, contact_id: str) -> list[dict[str, Any]]:
+        copied: list[dict[str, Any]] = json.loads(json.dumps(self.db.amendments.get(contact_id, [])))
+        return sorted(copied, key=lambda a: int(a["version"]))
+
+    def list_contacts(self, *, author: str | None = None, team: str | None = None, occurred_from: str | None,
+                      occurred_to: str | None, kind: str | None, limit: int, position: Position) -> ContactPage:
+        """By author or team, newest first (PynamoDB's `limit` counts items after the kind filter)."""
+        index = [c for c in self.db.contacts.values() if (c.author == author if author else c.team == team)
+                 and (occurred_from is None or c.occurred_at >= occurred_from)
+                 and (occurred_to is None or c.occurred_at <= occurred_to) and (kind is None or c.kind == kind)]
+        index.sort(key=_occurred_key, reverse=True)
+        records, next_position = _page(index, _occurred_key, limit, position, descending=True)
+        return ContactPage(records=records, position=next_position)
+
+    def counters(self, key: str, bucket_from: str, bucket_to: str) -> list[tuple[str, int]]:
+        return _counters(self.db, key, bucket_from, bucket_to)
+
+
+def _occurred_key(c: ContactRecord) -> str:
+    return f"{c.occurred_at}#{c.id}"
+
+
+class FakeAreas:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def put(self, record: AreaRecord) -> bool:
+        created = record.id not in self.db.areas
+        self.db.areas[record.id] = record
+        return created
+
+    def get(self, area_id: str) -> AreaRecord | None:
+        return self.db.areas.get(area_id)
+
+    def page(self, limit: int, position: Position) -> tuple[list[AreaRecord], Position]:
+        return _page(sorted(self.db.areas.values(), key=lambda a: a.id), lambda a: a.id, limit, position)
+
+    def area_for_cell(self, cell: str) -> str | None:
+        return CellAreaIndex(self.db.areas.values()).area_for_cell(cell)
+
+
+FIGURES = ("targeted", "sent", "failed", "read", "responses")
+
+
+def _same_state(stored: AlertRecord, old: AlertRecord) -> bool:
+    pending = stored.pending.id if stored.pending else None
+    return (stored.status, stored.revision, stored.updated_at, pending) == (
+        old.status, old.revision, old.updated_at, old.pending.id if old.pending else None)
+
+
+class FakeAlerts:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def create(self, record: AlertRecord) -> None:
+        with self.db.lock:
+            if record.id in self.db.alerts:
+                raise ConditionFailed()
+            self.db.alerts[record.id] = replace(record, figures={})
+
+    def get(self, alert_id: str) -> AlertRecord | None:
+        record = self.db.alerts.get(alert_id)
+        return replace(record, figures={name: record.figures.get(name, 0) for name in FIGURES}) if record else None
+
+    def replace(self, old: AlertRecord, new: AlertRecord) -> None:
+        """If still in the state `old` was read in; counters are kept (only ever ADDed)."""
+        with self.db.lock:
+            stored = self.db.alerts.get(new.id)
+            if stored is None or not _same_state(stored, old):
+                raise StaleAlert()
+            self.db.alerts[new.id] = replace(new, figures=dict(stored.figures))
+
+    def add_figures(self, alert_id: str, deltas: Mapping[str, int]) -> None:
+        with self.db.lock:
+            stored = self.db.alerts.get(alert_id)
+            if stored is None:
+                return
+            figures = dict(stored.figures)
+            for name, delta in deltas.items():
+                if delta and name in FIGURES:
+                    figures[name] = figures.get(name, 0) + delta
+            self.db.alerts[alert_id] = replace(stored, figures=figures)
+
+    def team_page(self, team: str, *, status: str | None, now_text: str, limit: int,
+                  start: Position) -> tuple[list[AlertRecord], Position]:
+        """Newest first (PynamoDB's `limit` counts items after the status filter)."""
+        now = parse_rfc3339(now_text)
+        index = sorted((a for a in self.db.alerts.values()
+                        if a.team == team and (status is None or a.status_at(now) == status)),
+                       key=_created_key, reverse=True)
+        records, position = _page(index, _created_key, limit, start, descending=True)
+        return [r for r in (self.get(a.id) for a in records) if r], position
+
+    def many(self, alert_ids: Iterable[str]) -> list[AlertRecord]:
+        return [r for r in (self.get(i) for i in dict.fromkeys(alert_ids)) if r is not None]
+
+    def put_cells(self, alert_id: str, cells: Iterable[str], expires: str) -> None:
+        for cell in cells:
+            self.db.alert_cells.setdefault(cell, {})[alert_id] = (expires, parse_rfc3339(expires) + timedelta(days=1))
+
+    def delete_cells(self, alert_id: str, cells: Iterable[str]) -> None:
+        for cell in cells:
+            self.db.alert_cells.get(cell, {}).pop(alert_id, None)
+
+    def alerts_in_cell(self, cell: str, now: datetime) -> list[str]:
+        now_text = to_rfc3339(now)
+        return [i for i, (expires, _) in sorted(self.db.alert_cells.get(cell, {}).items()) if expires > now_text]
+
+    def public_live(self, now: datetime, area_id: str | None, limit: int = 100) -> list[AlertRecord]:
+        """The sparse public index: published or cancelled with a message, not past `expires`."""
+        now_text = to_rfc3339(now)
+        index = sorted((a for a in self.db.alerts.values()
+                        if a.status in ("published", "cancelled") and a.messages and a.expires > now_text),
+                       key=lambda a: (a.expires, a.id))[:limit]
+        return [r for r in (self.get(a.id) for a in index) if r and (area_id is None or r.area.area_id == area_id)]
+
+
+def _created_key(a: AlertRecord) -> str:
+    return f"{a.created_at}#{a.id}"
+
+
+DELIVERY_SHARDS = 64  # as chalicelib/store/deliveries.py: the audience is paged per shard
+
+
+def _shard_of(subscriber_id: str) -> int:
+    return zlib.crc32(subscriber_id.encode()) % DELIVERY_SHARDS
+
+
+class FakeDeliveries:
+    DELIVERY_SHARDS = DELIVERY_SHARDS
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def claim(self, alert_id: str, subscriber_id: str, revision: int, *, state: str, now_text: str,
+              expires_at: datetime, release: tuple[str, str] | None = None) -> Claim | None:
+        """New to this message, or this message's recorded `retry`: claimed (once)."""
+        with self.db.lock:
+            old = self.db.deliveries.get((alert_id, subscriber_id))
+            if old is not None and not (old.revision < revision or (old.revision == revision and old.state == "retry")):
+                return None
+            self.db.deliveries[(alert_id, subscriber_id)] = DeliveryItem(
+                alert_id=alert_id, subscriber_id=subscriber_id, revision=revision, state=state, claimed_at=now_text,
+                expires_at=expires_at, attempts=(old.attempts if old else 0) + 1,
+                read_at=old.read_at if old else None, release=release)
+            return Claim(subscriber_id, old.state if old else None, old.revision if old else None)
+
+    def claim_many(self, alert_id: str, revision: int, wanted: list[Wanted], *, now_text: str,
+                   expires_at: datetime) -> dict[str, Claim]:
+        """As the store: new-to-this-message items claimed in one go (first message: new to the
+        alert), the rest one by one (which also reclaims retries)."""
+        first = revision == 0
+        claims: dict[str, Claim] = {}
+        with self.db.lock:
+            for subscriber_id, state, release in wanted:
+                old = self.db.deliveries.get((alert_id, subscriber_id))
+                if (old is None) if first else (old is None or old.revision < revision):
+                    self.db.deliveries[(alert_id, subscriber_id)] = DeliveryItem(
+                        alert_id=alert_id, subscriber_id=subscriber_id, revision=revision, state=state,
+                        claimed_at=now_text, expires_at=expires_at, attempts=1,
+                        read_at=old.read_at if old else None, release=release)
+                    claims[subscriber_id] = Claim(subscriber_id, None if first else "claimed",
+                                                  None if first else revision - 1)
+                    continue
+                single = self.claim(alert_id, subscriber_id, revision, state=state, now_text=now_text,
+                                    expires_at=expires_at, release=release)
+                if single is not None:
+                    claims[subscriber_id] = single
+        return claims
+
+    def mark(self, alert_id: str, subscriber_id: str, revision: int, state: str) -> None:
+        with self.db.lock:
+            item = self.db.deliveries.get((alert_id, subscriber_id))
+            if item is not None and item.revision == revision:
+                item.state = state
+
+    def audience_page(self, alert_id: str, shard: int, limit: int, start: Position) -> tuple[list[str], Position]:
+        ids = sorted(s for (a, s) in self.db.deliveries if a == alert_id and _shard_of(s) == shard)
+        return _page(ids, lambda s: s, limit, start)
+
+    def get(self, alert_id: str, subscriber_id: str) -> Delivery | None:
+        item = self.db.deliveries.get((alert_id, subscriber_id))
+        if item is None:
+            return None
+        return Delivery(alert_id=item.alert_id, subscriber_id=item.subscriber_id, revision=item.revision,
+                        state=item.state, attempts=item.attempts, claimed_at=item.claimed_at, read_at=item.read_at,
+                        expires_at=item.expires_at)
+
+    def receipt(self, alert_id: str, subscriber_id: str, now_text: str) -> bool:
+        with self.db.lock:
+            item = self.db.deliveries.get((alert_id, subscriber_id))
+            if item is None or item.read_at is not None:
+                return False
+            item.read_at = now_text
+            FakeAlerts(self.db).add_figures(alert_id, {"read": 1})
+            return True
+
+    def held_due(self, bucket: str, until_key: str) -> list[Held]:
+        due = sorted((i for i in self.db.deliveries.values()
+                      if i.release and i.release[0] == bucket and i.release[1] <= until_key and i.state == "held"),
+                     key=lambda i: i.release[1] if i.release else "")
+        return [Held(alert_id=i.alert_id, subscriber_id=i.subscriber_id, revision=i.revision) for i in due]
+
+    def release(self, alert_id: str, subscriber_id: str, revision: int) -> bool:
+        with self.db.lock:
+            item = self.db.deliveries.get((alert_id, subscriber_id))
+            if item is None or item.revision != revision or item.state != "held":
+                return False
+            item.state, item.release = "claimed", None
+            return True
+
+    def erase_subscriber(self, subscriber_id: str) -> int:
+        with self.db.lock:
+            keys = [k for k in self.db.deliveries if k[1] == subscriber_id]
+            for k in keys:
+                del self.db.deliveries[k]
+            return len(keys)
+
+
+class FakeSubscribers:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def create(self, record: SubscriberRecord) -> None:
+        with self.db.lock:
+            if record.id in self.db.subscribers:
+                raise ConditionFailed()
+            self.db.subscribers[record.id] = record
+
+    def get(self, subscriber_id: str) -> SubscriberRecord | None:
+        return self.db.subscribers.get(subscriber_id)
+
+    def save(self, record: SubscriberRecord) -> None:
+        """Replaces the whole item (the erasure mark too, as the store's put does)."""
+        with self.db.lock:
+            if record.id not in self.db.subscribers:
+                raise StoreNotFound()
+            self.db.subscribers[record.id] = record
+            self.db.erasing.discard(record.id)
+
+    def set_secret(self, subscriber_id: str, secret: str) -> bool:
+        with self.db.lock:
+            record = self.db.subscribers.get(subscriber_id)
+            if record is None or record.secret is not None:
+                return False
+            self.db.subscribers[subscriber_id] = replace(record, secret=secret)
+            return True
+
+    def mark_erasing(self, subscriber_id: str) -> None:
+        if subscriber_id in self.db.subscribers:
+            self.db.erasing.add(subscriber_id)
+
+    def many(self, subscriber_ids: Iterable[str]) -> dict[str, SubscriberRecord]:
+        return {i: self.db.subscribers[i] for i in dict.fromkeys(subscriber_ids) if i in self.db.subscribers}
+
+    def downgrade_to_inbox(self, subscriber_id: str, gone_type: str) -> None:
+        with self.db.lock:
+            record = self.db.subscribers.get(subscriber_id)
+            if record is not None:
+                self.db.subscribers[subscriber_id] = replace(record, channel={"type": "inbox", "gone": gone_type})
+
+    def write_index(self, subscriber_id: str, cells: Iterable[str], shapes: list[dict[str, Any]],
+                    expires_at: Any) -> None:
+        all_cells = sorted(cells)
+        stored = json.loads(json.dumps(shapes))
+        for cell in all_cells:
+            self.db.subscriptions.setdefault(cell, {})[subscriber_id] = (stored, all_cells, expires_at)
+
+    def delete_index(self, subscriber_id: str, cells: Iterable[str]) -> None:
+        for cell in cells:
+            self.db.subscriptions.get(cell, {}).pop(subscriber_id, None)
+
+    def index_page(self, cell: str, limit: int, start: Position) -> tuple[
+            list[tuple[str, list[dict[str, Any]], list[str]]], Position]:
+        entries = self.db.subscriptions.get(cell, {})
+        ids, position = _page(sorted(entries), lambda s: s, limit, start)
+        return [(s, json.loads(json.dumps(entries[s][0])), list(entries[s][1])) for s in ids], position
+
+    def put_inbox(self, entries: Iterable[InboxCopy]) -> None:
+        for copy in entries:
+            self.db.put_inbox(copy)
+
+    def inbox_page(self, subscriber_id: str, limit: int, start: Position) -> tuple[list[dict[str, Any]], Position]:
+        box = self.db.inbox.get(subscriber_id, {})
+        keys, position = _page(sorted(box, reverse=True), lambda k: k, limit, start, descending=True)
+        return [json.loads(box[k][0]) for k in keys], position
+
+    def erase(self, record: SubscriberRecord) -> None:
+        with self.db.lock:
+            self.delete_index(record.id, record.cells)
+            self.db.inbox.pop(record.id, None)
+            self.db.subscribers.pop(record.id, None)
+            self.db.erasing.discard(record.id)
+
+
+class FakeWords:
+    CONTACTS = "contacts"
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def split_ref(self, ref: str) -> tuple[str, str]:
+        table, _, record_id = ref.partition("#")
+        return table, record_id
+
+    def refs(self, owner: str) -> Iterator[str]:
+        yield from sorted(self.db.words.get(owner, {}))
+
+    def forget(self, owner: str, done: Iterable[str]) -> None:
+        held = self.db.words.get(owner, {})
+        for ref in done:
+            held.pop(ref, None)
+
+
+def _entry(record: AccessRecord) -> AccessEntryOut:
+    return AccessEntryOut(at=record.at_text, actor=record.actor, role=record.role, action=record.action,
+                          request_id=record.request_id, record_id=record.record_id,
+                          query=json.loads(q) if (q := record.query_json()) else None,
+                          row_count=record.row_count, purpose=record.purpose)
+
+
+class FakeAccessLog:
+    """Append-only, like the store (no update, no delete)."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def append(self, record: AccessRecord) -> None:
+        with self.db.lock:
+            self.db.append_access(record)
+
+    def entries_by_actor(self, actor: str, *, at_from: str, at_to: str, limit: int,
+                         position: Position) -> tuple[list[AccessEntryOut], Position]:
+        index = sorted((r for r in self.db.access if r.actor == actor and at_from <= r.at_id <= at_to + "#~"),
+                       key=lambda r: r.at_id, reverse=True)
+        records, next_position = _page(index, lambda r: r.at_id, limit, position, descending=True)
+        return [_entry(r) for r in records], next_position
+
+    def entries_by_day(self, days: list[str], *, at_from: str, at_to: str, limit: int, position: Position,
+                       max_days: int) -> tuple[list[AccessEntryOut], Position]:
+        def query_day(day: str, wanted: int, start: Position) -> _Result[AccessEntryOut]:
+            index = sorted((r for r in self.db.access if r.day == day and at_from <= r.at_id <= at_to + "#~"),
+                           key=lambda r: r.at_id, reverse=True)
+            read = _query(index, lambda r: r.at_id, wanted, start, descending=True)
+            out: _Result[AccessEntryOut] = _Result(_entry(r) for r in read)
+            out.last_evaluated_key = read.last_evaluated_key
+            return out
+
+        return _walk(days, position, limit, query_day, max_partitions=max_days, key="d")
+
+    def entries(self) -> list[AccessRecord]:
+        return list(self.db.access)
+
+
+class FakeAlertHistory:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def alerts_published_between(self, published_from: str, published_to: str, position: Position, limit: int,
+                                 *, now: datetime | None = None) -> tuple[list[AlertFigures], Position]:
+        months = history.months_desc(parse_rfc3339(published_from), parse_rfc3339(published_to))
+
+        def query_month(month: str, wanted: int, start: Position) -> _Result[AlertRecord]:
+            index = sorted((a for a in self.db.alerts.values() if a.messages and a.messages[0][1][:7] == month
+                            and published_from <= _published_key(a) <= published_to + "#~"),
+                           key=_published_key, reverse=True)
+            return _query(index, _published_key, wanted, start, descending=True)
+
+        records, next_position = _walk(months, position, limit, query_month)
+        at = now or datetime.now(UTC)
+        return [AlertFigures(id=r.id, team=r.team, headline=r.content.headline, status=r.status_at(at),
+                             published_at=r.messages[0][1], **{n: r.figures.get(n, 0) for n in FIGURES})
+                for r in records], next_position
+
+
+def _published_key(a: AlertRecord) -> str:
+    return f"{a.messages[0][1]}#{a.id}"
+
+
+class FakeEngagement:
+    KEY_ATTRIBUTES = frozenset({"contacts"})
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def items(self, key: str, bucket_from: str, bucket_to: str) -> list[tuple[str, dict[str, int]]]:
+        return [(bucket, {n: v for n, v in attributes.items() if n not in self.KEY_ATTRIBUTES})
+                for (item_key, bucket), attributes in sorted(self.db.stats.items())
+                if item_key == key and bucket_from <= bucket <= bucket_to]
+
+
+class FakeHistory:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def contacts_page(self, plan: Plan, *, months: list[str], occurred_from: str, occurred_to: str, limit: int,
+                      position: Position) -> RowPage:
+        if plan.empty:
+            return RowPage([], None)
+        rows = [history.index_attributes(c) for c in self.db.contacts.values()]
+
+        def query_month(month: str, wanted: int, start: Position) -> _Result[dict[str, str | None]]:
+            partition = plan.partition(month)
+            index = sorted((r for r in rows if r[plan.index] == partition
+                            and occurred_from <= str(r[history.SORT_ATTRIBUTE]) <= occurred_to + "#~"),
+                           key=_history_key, reverse=True)
+            return _query(index, _history_key, wanted, start, descending=True)
+
+        found, next_position = _walk(months, position, limit, query_month)
+        return RowPage([str(r[history.ROW_ATTRIBUTE]) for r in found], next_position)
+
+
+def _history_key(row: Mapping[str, str | None]) -> str:
+    return str(row[history.SORT_ATTRIBUTE])
+
+
+class FakeRateCounters:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def hit(self, key: str, *, limit: int, window_ends: datetime) -> bool:
+        with self.db.lock:
+            hits, _ = self.db.rate_hits.get(key, (0, window_ends))
+            if hits >= limit:
+                return False
+            self.db.rate_hits[key] = (hits + 1, window_ends + timedelta(minutes=5))
+            return True
+
+
+class FakeHealth:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def store_reachable(self) -> bool:
+        return self.db.reachable
+
+
+# --- conversations -----------------------------------------------------------------------------
+
+
+class FakeConversations:
+    """ConversationStore on a FakeDatabase. One instance is one warm container: its `hints` are
+    the states it last read or wrote (`last_seen`), which may be stale when another instance on
+    the same database wrote since; the write's condition then refuses with the current state."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+        self.hints: dict[str, Conversation] = {}
+
+    # -- writes ---------------------------------------------------------------------------------
+    def _check_side(self, write: Write) -> None:
+        if write.words is not None and not self.db.accepts_words(write.words.subscriber_id):
+            raise ResidentGone()
+
+    def _apply_side(self, write: Write) -> None:
+        db = self.db
+        db.contacts[write.contact.id] = write.contact
+        db.append_access(write.audit)
+        if write.inbox is not None:
+            db.put_inbox(write.inbox)
+        if write.words is not None:
+            db.hold_words(write.words)
+        counters = stats_keys.with_period_grains(dict.fromkeys(write.contact.counter_keys(), 1))
+        db.add_counters(_one_shard({**counters, **write.figures}))
+
+    def start(self, conversation: Conversation, message: Message, write: Write) -> None:
+        with self.db.lock:
+            self._check_side(write)
+            if conversation.id in self.db.conversations:
+                raise ConversationExists(self.db.conversations[conversation.id])
+            if message.id in self.db.messages.get(conversation.id, {}) or write.contact.id in self.db.contacts:
+                raise VersionChanged()  # a derived id collided
+            self._apply_side(write)
+            self.db.conversations[conversation.id] = conversation
+            self.db.messages.setdefault(conversation.id, {})[message.id] = message
+            self.hints[conversation.id] = conversation
+
+    def _assumed(self, old: Conversation) -> Conversation | None:
+        """The stored state when it is still `old` (version, owner, team); else VersionChanged."""
+        current = self.db.conversations.get(old.id)
+        if current is None or (current.version, current.owner, current.team) != (old.version, old.owner, old.team):
+            raise self._changed(old.id, current)
+        return current
+
+    def append(self, old: Conversation, new: Conversation, message: Message, write: Write) -> None:
+        with self.db.lock:
+            self._check_side(write)
+            existing = self.db.messages.get(old.id, {}).get(message.id)
+            if existing is not None:
+                raise MessageExists(existing)
+            if write.contact.id in self.db.contacts:
+                raise self._changed(old.id, None)
+            self._assumed(old)
+            self._apply_side(write)
+            self.db.conversations[old.id] = new
+            self.db.messages.setdefault(old.id, {})[message.id] = message
+            self.hints[old.id] = new
+
+    def close(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int],
+              audit: AccessRecord) -> None:
+        self._change(old, new, figures, lambda status: status != "closed", audit)
+
+    def count_overdue(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int]) -> None:
+        self._change(old, new, figures, lambda status: status == "waiting")
+
+    def _change(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int],
+                status_allows: Callable[[str], bool], audit: AccessRecord | None = None) -> None:
+        with self.db.lock:
+            current = self._assumed(old)
+            if current is None or not status_allows(current.status):
+                raise self._changed(old.id, current)
+            if audit is not None:
+                self.db.append_access(audit)
+            self.db.conversations[old.id] = new
+            self.db.add_counters(_one_shard(figures))
+            self.hints[old.id] = new
+
+    def _changed(self, conversation_id: str, current: Conversation | None) -> VersionChanged:
+        if current is None:
+            self.hints.pop(conversation_id, None)
+            return VersionChanged()
+        self.hints[conversation_id] = current
+        return VersionChanged(current)
+
+    # -- reads ----------------------------------------------------------------------------------
+    def overdue(self, days: Iterable[str], due_by: str, limit: int) -> list[Conversation]:
+        found: list[Conversation] = []
+        for day in days:
+            due = sorted((d, c) for c in self.db.conversations.values()
+                         if (d := conversation_rules.due_at(c)) and d[:10] == day and d <= due_by + "\uffff")
+            found += [c for _, c in due[:limit - len(found)]]
+            if len(found) >= limit:
+                break
+        return found
+
+    def get(self, conversation_id: str) -> Conversation | None:
+        conv = self.db.conversations.get(conversation_id)
+        if conv is None:
+            self.hints.pop(conversation_id, None)
+        else:
+            self.hints[conversation_id] = conv
+        return conv
+
+    def last_seen(self, conversation_id: str) -> Conversation | None:
+        return self.hints.get(conversation_id)
+
+    def get_message(self, conversation_id: str, message_id: str) -> Message | None:
+        return self.db.messages.get(conversation_id, {}).get(message_id)
+
+    def messages(self, conversation_id: str) -> list[Message]:
+        return self.message_page(conversation_id, conversation_rules.MESSAGES_PAGE_MAX, None)[0]
+
+    def message_page(self, conversation_id: str, limit: int,
+                     before: Position) -> tuple[list[Message], Position]:
+        ordered = sorted(self.db.messages.get(conversation_id, {}).values(), key=_seq_key, reverse=True)
+        newest_first, earlier = _page(ordered, _seq_key, limit, before, descending=True)
+        return newest_first[::-1], earlier
+
+    def team_page(self, team: str, status: str, limit: int, start: Position) -> tuple[list[Conversation], Position]:
+        waiting = status == "waiting"
+        index = sorted((c for c in self.db.conversations.values() if c.team == team
+                        and conversation_rules.queue_key(c).startswith(f"{status}#")),
+                       key=conversation_rules.queue_key, reverse=not waiting)
+        items, position = _page(index, conversation_rules.queue_key, limit, start, descending=not waiting)
+        return self._seen(items), position
+
+    def owner_page(self, owner: str, limit: int, start: Position) -> tuple[list[Conversation], Position]:
+        index = sorted((c for c in self.db.conversations.values() if c.owner and c.owner == owner),
+                       key=conversation_rules.activity_key, reverse=True)
+        items, position = _page(index, conversation_rules.activity_key, limit, start, descending=True)
+        return self._seen(items), position
+
+    def _seen(self, items: list[Conversation]) -> list[Conversation]:
+        for conv in items:
+            known = self.hints.get(conv.id)
+            if known is None or known.version < conv.version:
+                self.hints[conv.id] = conv
+        return items
+
+    def figures(self, key: str, bucket_from: str, bucket_to: str) -> list[tuple[str, int]]:
+        return _counters(self.db, key, bucket_from, bucket_to)
+
+    def area_team(self, area_id: str) -> str | None:
+        area = self.db.areas.get(area_id)
+        return area.team if area else None
+
+    def area_at(self, lat: float, lon: float) -> str | None:
+        from chalicelib.domain.geo import contact_cell
+
+        return FakeAreas(self.db).area_for_cell(contact_cell(lat, lon))
+
+    def log_access(self, record: AccessRecord) -> None:
+        with self.db.lock:
+            self.db.append_access(record)
+
+    # -- erasure --------------------------------------------------------------------------------
+    def owned(self, owner: str) -> list[Conversation]:
+        return [c for c in self.db.conversations.values() if c.owner and c.owner == owner]
+
+    def erase_resident_words(self, conversation_id: str) -> list[str]:
+        contact_ids = []
+        box = self.db.messages.get(conversation_id, {})
+        for message_id, m in sorted(box.items()):
+            if m.sender != "resident":
+                continue
+            contact_ids.append(m.contact_id)
+            if m.text is not None:
+                box[message_id] = replace(m, text=None, content_digest="erased")
+        return contact_ids
+
+    def erase_message_words(self, conversation_id: str, message_id: str) -> str | None:
+        box = self.db.messages.get(conversation_id, {})
+        m = box.get(message_id)
+        if m is None or m.sender != "resident":
+            return None
+        box[message_id] = replace(m, text=None, content_digest="erased")
+        return m.contact_id
+
+    def forget_owner(self, conversation_id: str) -> None:
+        self.hints.pop(conversation_id, None)
+        conv = self.db.conversations.get(conversation_id)
+        if conv is None:
+            raise StoreNotFound()
+        self.db.conversations[conversation_id] = replace(conv, owner="")
+
+    def unlink_contacts(self, contact_ids: Iterable[str]) -> None:
+        for contact_id in contact_ids:
+            contact = self.db.contacts.get(contact_id)
+            if contact is not None:
+                self.db.contacts[contact_id] = replace(contact, handle_pseudonym=None, notes=None)
+
+
+def _seq_key(m: Message) -> str:
+    return f"{m.seq:012d}#{m.id}"
+
+
+# --- queue, channels, registrar, clock -----------------------------------------------------------
+
+
+class FakeQueue:
+    """Keeps what was enqueued; `refuse` makes it raise QueueUnavailable (nothing kept)."""
+
+    def __init__(self, *, refuse: bool = False) -> None:
+        self.messages: list[FanoutMessage] = []
+        self.refuse = refuse
+
+    def enqueue(self, messages: list[FanoutMessage]) -> None:
+        from chalicelib.ports import QueueUnavailable
+
+        if self.refuse:
+            raise QueueUnavailable("refused (fake)")
+        self.messages.extend(messages)
+
+    def take(self) -> list[FanoutMessage]:
+        taken, self.messages = self.messages, []
+        return taken
+
+    def drain(self, process: Callable[[FanoutMessage], bool], rounds: int = 20) -> list[bool]:
+        """Process until empty (continuations included); the results in order."""
+        results: list[bool] = []
+        for _ in range(rounds):
+            batch = self.take()
+            if not batch:
+                return results
+            results += [process(m) for m in batch]
+        raise AssertionError("the queue never emptied")
+
+
+class FakeChannel:
+    """Records every send; answers `outcome` (or what `outcomes` says for a target's key)."""
+
+    def __init__(self, outcome: SendOutcome = SendOutcome.SENT,
+                 outcomes: Callable[[dict[str, Any], Notification], SendOutcome] | None = None) -> None:
+        self.outcome = outcome
+        self.outcomes = outcomes
+        self.sent: list[tuple[dict[str, Any], Notification]] = []
+        self._lock = threading.Lock()
+
+    def send(self, target: dict[str, Any], notification: Notification) -> SendOutcome:
+        with self._lock:
+            self.sent.append((target, notification))
+        return self.outcomes(target, notification) if self.outcomes else self.outcome
+
+
+class FakeRegistrar:
+    def __init__(self) -> None:
+        self.endpoints: dict[str, tuple[str, str]] = {}
+        self.deleted: list[str] = []
+
+    def create(self, platform_app_arn: str, token: str) -> str:
+        arn = f"{platform_app_arn}/endpoint-{len(self.endpoints) + 1}"
+        self.endpoints[arn] = (platform_app_arn, token)
+        return arn
+
+    def delete(self, endpoint_arn: str) -> None:
+        self.deleted.append(endpoint_arn)
+        self.endpoints.pop(endpoint_arn, None)
+
+
+class FakeClock:
+    """A clock tests move by hand: `clock()` is now; `clock.advance(minutes=5)`."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+# --- assembling ----------------------------------------------------------------------------------
+
+
+def fake_repositories(db: FakeDatabase | None = None) -> Repositories:
+    db = db if db is not None else FakeDatabase()
+    return Repositories(
+        contacts=FakeContacts(db), areas=FakeAreas(db), alerts=FakeAlerts(db), deliveries=FakeDeliveries(db),
+        subscribers=FakeSubscribers(db), words=FakeWords(db), access_log=FakeAccessLog(db),
+        alert_history=FakeAlertHistory(db), engagement=FakeEngagement(db), history=FakeHistory(db),
+        ratelimit=FakeRateCounters(db), health=FakeHealth(db), conversations=FakeConversations(db),
+    )
+
+
+@dataclass
+class Fakes:
+    """What `fake_services` built, for a test to look into or script."""
+
+    db: FakeDatabase
+    queue: FakeQueue
+    channels: dict[str, FakeChannel]
+    registrar: FakeRegistrar
+    clock: FakeClock
+
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def fake_services(*, now: datetime = NOW, db: FakeDatabase | None = None, settings: Any = None,
+                  **overrides: Any) -> tuple[Any, Fakes]:
+    """Services on fakes only (no DynamoDB, SQS, SNS or DNS): (services, the fakes)."""
+    from chalicelib.services import build_services
+    from chalicelib.settings import SETTINGS
+    from tests.push_dns import TEST_PUSH_RESOLVER
+
+    fakes = Fakes(db=db if db is not None else FakeDatabase(), queue=FakeQueue(),
+                  channels={"webpush": FakeChannel(), "sns": FakeChannel()}, registrar=FakeRegistrar(),
+                  clock=FakeClock(now))
+    arguments: dict[str, Any] = {
+        "store": fake_repositories(fakes.db), "clock": fakes.clock, "channels": fakes.channels,
+        "fanout_queue": fakes.queue, "sns_endpoints": fakes.registrar, "push_resolver": TEST_PUSH_RESOLVER,
+    }
+    arguments.update(overrides)
+    return build_services(settings or SETTINGS, **arguments), fakes
+
+
+def records_of(kind: type[T], items: Iterable[Any]) -> list[T]:
+    return [i for i in items if isinstance(i, kind)]
+
+
+def field_names(record: Any) -> list[str]:
+    return [f.name for f in dataclasses.fields(record)]
+
+
+# --- mypy checks each fake against its port ------------------------------------------------------
+
+_db = FakeDatabase()
+_contacts: ContactRepository = FakeContacts(_db)
+_areas: AreaRepository = FakeAreas(_db)
+_alerts: AlertRepository = FakeAlerts(_db)
+_deliveries: DeliveryRepository = FakeDeliveries(_db)
+_subscribers: SubscriberRepository = FakeSubscribers(_db)
+_words: WordRepository = FakeWords(_db)
+_access_log: AccessLogRepository = FakeAccessLog(_db)
+_alert_history: AlertHistoryRepository = FakeAlertHistory(_db)
+_engagement: EngagementRepository = FakeEngagement(_db)
+_history: HistoryRepository = FakeHistory(_db)
+_ratelimit: RateCounterRepository = FakeRateCounters(_db)
+_health: HealthProbe = FakeHealth(_db)
+_conversations: ConversationStore = FakeConversations(_db)
+_queue: FanoutQueue = FakeQueue()
+_channel: Channel = FakeChannel()
+_registrar: EndpointRegistrar = FakeRegistrar()
+_clock: Clock = FakeClock(NOW)
+del _db

@@ -1,0 +1,599 @@
+"""The port contract: the same port-level cases against the in-memory fakes (tests/fakes.py) and
+against the DynamoDB adapters (chalicelib/store on DynamoDB Local). If the two disagree, a use-case
+test on the fakes proves nothing, so this suite fails.
+
+Each case gets `ports` (a Repositories) for one backend; ids are fresh per test, so the DynamoDB
+half shares the session's tables safely. The fake half is marked `no_database` (`make unit` runs
+it); `make test` runs both. Times are whole seconds: DynamoDB keeps TTL attributes as epoch seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+import pytest
+
+from chalicelib.clock import to_rfc3339
+from chalicelib.domain import conversations as rules
+from chalicelib.domain import stats_keys
+from chalicelib.domain.access import AccessRecord
+from chalicelib.domain.alerts import AlertRecord, Content, PendingUpdate, StoredArea
+from chalicelib.domain.areas import AreaRecord
+from chalicelib.domain.contact_schemas import Change
+from chalicelib.domain.contacts import ContactRecord
+from chalicelib.domain.conversations import Conversation, Message
+from chalicelib.domain.shapes import Circle, LatLon, Polygon
+from chalicelib.domain.subscribers import Preferences, SubscriberRecord
+from chalicelib.ports import (
+    ConditionFailed,
+    ConversationExists,
+    InboxCopy,
+    MessageExists,
+    NotFound,
+    Repositories,
+    ResidentGone,
+    StaleAlert,
+    SubscriberGone,
+    VersionChanged,
+    Wanted,
+    WordHolder,
+    Write,
+)
+from tests.fakes import fake_repositories
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+NOW_TEXT = to_rfc3339(NOW)
+KEEP = NOW + timedelta(days=30)
+
+
+@pytest.fixture(params=[pytest.param("fake", marks=pytest.mark.no_database), "dynamodb"])
+def ports(request: pytest.FixtureRequest) -> Repositories:
+    if request.param == "fake":
+        return fake_repositories()
+    from chalicelib.services import dynamodb_repositories
+
+    return dynamodb_repositories()
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def walk(fetch: Any, limit: int) -> list[list[Any]]:
+    """Every page of a paged read: fetch(limit, position) -> (items, position)."""
+    pages, position = [], None
+    for _ in range(50):
+        items, position = fetch(limit, position)
+        pages.append(list(items))
+        if position is None:
+            return pages
+    raise AssertionError("paging never ended")
+
+
+# --- records -----------------------------------------------------------------------------------
+
+
+def contact(**changes: Any) -> ContactRecord:
+    record = ContactRecord(
+        id=new_id(), kind="street", occurred_at="2026-11-30T09:00:00Z", topic="burglary", outcome="advice_given",
+        tags=("door-knock",), author=f"pc-{new_id()[:8]}", team=f"team-{new_id()[:8]}", version=1,
+        created_at=NOW_TEXT, updated_at=NOW_TEXT, content_digest="digest-1", expires_at=KEEP,
+        notes="Spoke to the owner.", lat=51.5, lon=-0.12, setting="patrol", author_role="officer",
+    )
+    return replace(record, **changes)
+
+
+def audit(actor: str = "pc-1", action: str = "contact.create", at: datetime = NOW) -> AccessRecord:
+    return AccessRecord(actor=actor, role="officer", action=action, at=at, request_id="r-1", record_id="x")
+
+
+def subscriber(**changes: Any) -> SubscriberRecord:
+    record = SubscriberRecord(
+        id=new_id(), channel={"type": "inbox"}, preferences=Preferences(language="en-GB"), areas=(), cells=(),
+        created_at=NOW_TEXT, updated_at=NOW_TEXT, expires_at=KEEP, secret="c2VjcmV0",
+    )
+    return replace(record, **changes)
+
+
+def alert(**changes: Any) -> AlertRecord:
+    record = AlertRecord(
+        id=new_id(), team=f"team-{new_id()[:8]}", author="sgt-1", status="draft", revision=0, msg_type="Alert",
+        content=Content(headline="Burglaries", description="Three overnight.", category="Security",
+                        severity="Moderate", urgency="Expected", certainty="Likely", language="en-GB"),
+        area=StoredArea(shape=Circle(center=LatLon(lat=51.5, lon=-0.12), radius_m=500), name="Custom area"),
+        cells=("87195da49ffffff",), expires="2026-11-30T18:00:00Z", created_at=NOW_TEXT, updated_at=NOW_TEXT,
+    )
+    return replace(record, **changes)
+
+
+def published(record: AlertRecord, at: str = NOW_TEXT) -> AlertRecord:
+    return replace(record, status="published", messages=((f"beatline-{record.id}", at, "Alert"),), updated_at=at)
+
+
+def conversation(**changes: Any) -> Conversation:
+    conv = Conversation(
+        id=new_id(), team=f"team-{new_id()[:8]}", owner=new_id(), area_id=None, alert_id=None, topic="other",
+        status="waiting", created_at=NOW_TEXT, last_message_at=NOW_TEXT, version=1, content_digest="c-1",
+        expires_at=KEEP, waiting_since=NOW_TEXT,
+    )
+    return replace(conv, **changes)
+
+
+def message(conv: Conversation, seq: int = 1, sender: str = "resident", **changes: Any) -> Message:
+    record = Message(conversation_id=conv.id, id=new_id(), seq=seq, sender=sender, text=f"message {seq}",
+                     sent_at=NOW_TEXT, contact_id=new_id(), content_digest=f"m-{seq}", expires_at=KEEP)
+    return replace(record, **changes)
+
+
+def write(conv: Conversation, msg: Message, *, words: WordHolder | None = None,
+          inbox: InboxCopy | None = None, figures: dict[tuple[str, str], int] | None = None) -> Write:
+    return Write(
+        contact=contact(id=msg.contact_id, kind="online", platform="beatline", direction="inbound", team=conv.team,
+                        notes=None, lat=None, lon=None, setting=None, author="system:beatline-residents"),
+        audit=audit(action="conversation.message"), figures=figures or {}, inbox=inbox, words=words,
+    )
+
+
+# --- contacts ----------------------------------------------------------------------------------
+
+
+def test_contact_create_is_conditional_and_the_refusal_carries_the_existing_record(ports: Repositories) -> None:
+    record = contact()
+    assert ports.contacts.create(record, record.counter_keys(), audit()) == "created"
+    assert ports.contacts.get(record.id) == record
+    with pytest.raises(ConditionFailed) as again:
+        ports.contacts.create(replace(record, topic="fraud_scams"), set(), audit())
+    assert again.value.existing == record
+    assert ports.contacts.get(record.id) == record
+    assert ports.contacts.get(new_id()) is None
+
+
+def test_contact_amend_is_conditional_on_the_version_read(ports: Repositories) -> None:
+    record = contact()
+    ports.contacts.create(record, record.counter_keys(), audit())
+    amended = replace(record, topic="fraud_scams", version=2, updated_at="2026-11-30T12:05:00Z")
+    changes = [Change(field="topic", old="burglary", new="fraud_scams")]
+    deltas = stats_keys.counter_deltas(record.counter_keys(), amended.counter_keys())
+    ports.contacts.amend(record, amended, changes, deltas, audit(action="contact.amend"))
+    assert ports.contacts.get(record.id) == amended
+    with pytest.raises(ConditionFailed):  # prepared from version 1, which is gone
+        ports.contacts.amend(record, replace(amended, topic="other"), changes, {}, audit(action="contact.amend"))
+    assert ports.contacts.get(record.id) == amended
+    (entry,) = ports.contacts.amendments(record.id)
+    assert (entry["version"], entry["changes"]) == (2, [{"field": "topic", "old": "burglary", "new": "fraud_scams"}])
+
+
+def test_contact_counters_add_per_bucket_and_move_with_an_amendment(ports: Repositories) -> None:
+    team = f"team-{new_id()[:8]}"
+    first, second = contact(team=team), contact(team=team)
+    for record in (first, second):
+        ports.contacts.create(record, record.counter_keys(), audit())
+    key = stats_keys.counter_pk(stats_keys.team_scope(team), "topic")
+    assert ports.contacts.counters(key, "2026-11-30", "2026-11-30") == [("2026-11-30|burglary", 2)]
+    amended = replace(first, topic="fraud_scams", version=2)
+    ports.contacts.amend(first, amended, [], stats_keys.counter_deltas(first.counter_keys(), amended.counter_keys()),
+                         audit(action="contact.amend"))
+    assert ports.contacts.counters(key, "2026-11-30", "2026-11-30") == [
+        ("2026-11-30|burglary", 1), ("2026-11-30|fraud_scams", 1)]
+
+
+def test_contact_list_pages_newest_first_with_a_position_while_a_page_is_full(ports: Repositories) -> None:
+    author = f"pc-{new_id()[:8]}"
+    records = [contact(author=author, occurred_at=f"2026-11-30T0{hour}:00:00Z") for hour in range(5)]
+    for record in records:
+        ports.contacts.create(record, (), audit())
+
+    def fetch(limit: int, position: Any) -> Any:
+        page = ports.contacts.list_contacts(author=author, occurred_from=None, occurred_to=None, kind=None,
+                                            limit=limit, position=position)
+        return [r.id for r in page.records], page.position
+
+    assert walk(fetch, 2) == [[records[4].id, records[3].id], [records[2].id, records[1].id], [records[0].id]]
+    page = ports.contacts.list_contacts(author=author, occurred_from="2026-11-30T01:00:00Z",
+                                        occurred_to="2026-11-30T02:00:00Z", kind=None, limit=10, position=None)
+    assert [r.id for r in page.records] == [records[2].id, records[1].id] and page.position is None
+
+
+def test_a_reply_contact_is_refused_for_a_resident_being_erased_and_nothing_is_written(ports: Repositories) -> None:
+    resident = subscriber()
+    ports.subscribers.create(resident)
+    holder = WordHolder(subscriber_id=resident.id, owner=f"res_{new_id()}", table="contacts", record_id="", expires_at=KEEP)
+    kept = contact()
+    ports.contacts.create(kept, (), audit(), words=replace(holder, record_id=kept.id))
+    assert list(ports.words.refs(holder.owner)) == [f"contacts#{kept.id}"]
+    ports.subscribers.mark_erasing(resident.id)
+    refused = contact()
+    with pytest.raises(SubscriberGone):
+        ports.contacts.create(refused, (), audit(), words=replace(holder, record_id=refused.id))
+    assert ports.contacts.get(refused.id) is None
+    assert list(ports.words.refs(holder.owner)) == [f"contacts#{kept.id}"]
+    ports.words.forget(holder.owner, [f"contacts#{kept.id}"])
+    assert list(ports.words.refs(holder.owner)) == []
+    assert ports.words.split_ref(f"contacts#{kept.id}") == (ports.words.CONTACTS, kept.id)
+
+
+def test_redacting_words_removes_them_from_the_contact_and_its_amendments(ports: Repositories) -> None:
+    record = contact(kind="online", platform="facebook", direction="inbound", handle_pseudonym="rsp_x",
+                     lat=None, lon=None, setting=None)
+    ports.contacts.create(record, (), audit())
+    amended = replace(record, notes="New words.", version=2)
+    ports.contacts.amend(record, amended, [Change(field="notes", old=record.notes, new="New words.")], {},
+                         audit(action="contact.amend"))
+    assert ports.contacts.redact_words(record.id, "erased-digest", audit(action="contact.erase_words")) is True
+    after = ports.contacts.get(record.id)
+    assert after is not None
+    assert (after.notes, after.handle_pseudonym, after.content_digest, after.version) == (None, None, "erased-digest", 3)
+    (entry,) = ports.contacts.amendments(record.id)
+    assert entry["changes"] == [{"field": "notes", "old": None, "new": None, "erased": True}]
+    assert ports.contacts.redact_words(new_id(), "d", audit()) is False
+
+
+# --- areas -------------------------------------------------------------------------------------
+
+
+def test_area_put_says_whether_it_was_new_and_pages(ports: Repositories) -> None:
+    ring = [[-0.13, 51.49], [-0.11, 51.49], [-0.11, 51.51], [-0.13, 51.51], [-0.13, 51.49]]
+    area = AreaRecord(id=new_id(), name="Beat 7", team="north", geometry=Polygon(coordinates=[ring]),
+                      updated_at=NOW_TEXT)
+    assert ports.areas.put(area) is True
+    assert ports.areas.put(replace(area, name="Renamed")) is False
+    assert ports.areas.get(area.id) == replace(area, name="Renamed")
+    assert ports.areas.get(new_id()) is None
+    seen = [a.id for page in walk(ports.areas.page, 100) for a in page]
+    assert area.id in seen and len(seen) == len(set(seen))
+
+
+# --- alerts ------------------------------------------------------------------------------------
+
+
+def test_alert_replace_is_conditional_on_the_state_read_and_keeps_figures(ports: Repositories) -> None:
+    record = alert()
+    ports.alerts.create(record)
+    stored = ports.alerts.get(record.id)
+    assert stored == replace(record, figures={"targeted": 0, "sent": 0, "failed": 0, "read": 0, "responses": 0})
+    ports.alerts.add_figures(record.id, {"targeted": 3, "sent": 2, "unknown": 5})
+    live = published(record)
+    ports.alerts.replace(record, live)
+    with pytest.raises(StaleAlert):  # a second approval of the same draft
+        ports.alerts.replace(record, published(record, at="2026-11-30T12:01:00Z"))
+    after = ports.alerts.get(record.id)
+    assert after is not None and after.status == "published" and after.messages == live.messages
+    assert (after.figures["targeted"], after.figures["sent"]) == (3, 2)
+    assert ports.alerts.get(new_id()) is None
+
+
+def test_an_approval_is_bound_to_the_pending_proposal_it_read(ports: Repositories) -> None:
+    record = published(alert())
+    ports.alerts.create(record)
+    proposal = PendingUpdate(id=new_id(), content=record.content, expires=record.expires, proposed_by="sgt-2",
+                             proposed_at=NOW_TEXT)
+    proposed = replace(record, pending=proposal)
+    ports.alerts.replace(record, proposed)
+    replaced = replace(proposed, pending=msgspec.structs.replace(proposal, id=new_id()))
+    ports.alerts.replace(proposed, replaced)
+    with pytest.raises(StaleAlert):
+        ports.alerts.replace(proposed, replace(proposed, pending=None, revision=1))
+    ports.alerts.replace(replaced, replace(replaced, pending=None, revision=1))
+    assert ports.alerts.get(record.id).revision == 1  # type: ignore[union-attr]
+
+
+def test_alert_team_page_filters_by_status_at_now_and_fills_the_page(ports: Repositories) -> None:
+    team = f"team-{new_id()[:8]}"
+    draft = alert(team=team, created_at="2026-11-30T10:00:00Z")
+    live = published(alert(team=team, created_at="2026-11-30T10:01:00Z"))
+    expired = published(alert(team=team, created_at="2026-11-30T10:02:00Z", expires="2026-11-30T11:00:00Z"))
+    for record in (draft, live, expired):
+        ports.alerts.create(record)
+
+    def ids(status: str | None, limit: int = 10) -> list[str]:
+        records, _ = ports.alerts.team_page(team, status=status, now_text=NOW_TEXT, limit=limit, start=None)
+        return [r.id for r in records]
+
+    assert ids(None) == [expired.id, live.id, draft.id]
+    assert ids("published") == [live.id]
+    assert ids("expired") == [expired.id]
+    assert ids("draft") == [draft.id]
+    assert ids("published", limit=1) == [live.id]  # PynamoDB reads on past the filtered-out ones
+    pages = walk(lambda limit, start: ports.alerts.team_page(team, status=None, now_text=NOW_TEXT, limit=limit,
+                                                              start=start), 2)
+    assert [[r.id for r in page] for page in pages] == [[expired.id, live.id], [draft.id]]
+
+
+def test_alert_cells_and_the_public_feed(ports: Repositories) -> None:
+    record = published(alert(cells=(f"87{new_id()[:13]}",)))
+    ports.alerts.create(record)
+    ports.alerts.put_cells(record.id, record.cells, record.expires)
+    assert ports.alerts.alerts_in_cell(record.cells[0], NOW) == [record.id]
+    assert ports.alerts.alerts_in_cell(record.cells[0], datetime(2026, 11, 30, 18, 0, tzinfo=UTC)) == []
+    assert [a.id for a in ports.alerts.many([record.id, record.id, new_id()])] == [record.id]
+    assert record.id in [a.id for a in ports.alerts.public_live(NOW, None, limit=1000)]
+    ports.alerts.delete_cells(record.id, record.cells)
+    assert ports.alerts.alerts_in_cell(record.cells[0], NOW) == []
+
+
+# --- deliveries --------------------------------------------------------------------------------
+
+
+def test_a_delivery_is_claimed_exactly_once_per_message_and_a_retry_is_reclaimed(ports: Repositories) -> None:
+    alert_id, sub = new_id(), new_id()
+    first = ports.deliveries.claim(alert_id, sub, 0, state="claimed", now_text=NOW_TEXT, expires_at=KEEP)
+    assert first is not None and (first.previous_state, first.previous_revision) == (None, None)
+    assert ports.deliveries.claim(alert_id, sub, 0, state="claimed", now_text=NOW_TEXT, expires_at=KEEP) is None
+    ports.deliveries.mark(alert_id, sub, 0, "retry")
+    again = ports.deliveries.claim(alert_id, sub, 0, state="claimed", now_text=NOW_TEXT, expires_at=KEEP)
+    assert again is not None and again.previous_state == "retry"
+    ports.deliveries.mark(alert_id, sub, 5, "gone")  # another message's outcome: not this one's
+    update = ports.deliveries.claim(alert_id, sub, 1, state="claimed", now_text=NOW_TEXT, expires_at=KEEP)
+    assert update is not None and (update.previous_state, update.previous_revision) == ("claimed", 0)
+    record = ports.deliveries.get(alert_id, sub)
+    assert record is not None
+    assert (record.revision, record.state, record.attempts, record.read_at, record.expires_at) == (
+        1, "claimed", 3, None, KEEP)
+    assert ports.deliveries.get(alert_id, new_id()) is None
+
+
+def test_claim_many_claims_new_deliveries_once_and_reclaims_retries(ports: Repositories) -> None:
+    alert_id = new_id()
+    subs = [new_id() for _ in range(5)]
+    wanted: list[Wanted] = [(s, "claimed", None) for s in subs]
+    claims = ports.deliveries.claim_many(alert_id, 0, wanted, now_text=NOW_TEXT, expires_at=KEEP)
+    assert sorted(claims) == sorted(subs) and all(c.previous_state is None for c in claims.values())
+    ports.deliveries.mark(alert_id, subs[0], 0, "retry")
+    again = ports.deliveries.claim_many(alert_id, 0, wanted, now_text=NOW_TEXT, expires_at=KEEP)
+    assert list(again) == [subs[0]] and again[subs[0]].previous_state == "retry"
+    update = ports.deliveries.claim_many(alert_id, 1, wanted, now_text=NOW_TEXT, expires_at=KEEP)
+    assert sorted(update) == sorted(subs)
+
+
+def test_a_read_receipt_counts_once(ports: Repositories) -> None:
+    record = alert()
+    ports.alerts.create(record)
+    sub = new_id()
+    ports.deliveries.claim(record.id, sub, 0, state="claimed", now_text=NOW_TEXT, expires_at=KEEP)
+    assert ports.deliveries.receipt(record.id, sub, NOW_TEXT) is True
+    assert ports.deliveries.receipt(record.id, sub, "2026-11-30T12:09:00Z") is False
+    assert ports.deliveries.receipt(record.id, new_id(), NOW_TEXT) is False  # never delivered
+    assert ports.deliveries.get(record.id, sub).read_at == NOW_TEXT  # type: ignore[union-attr]
+    assert ports.alerts.get(record.id).figures["read"] == 1  # type: ignore[union-attr]
+
+
+def test_a_held_delivery_is_due_by_its_release_key_and_released_once(ports: Repositories) -> None:
+    alert_id, sub = new_id(), new_id()
+    bucket = f"2026-11-30T{new_id()[:4]}"  # a bucket of this test's own
+    ports.deliveries.claim(alert_id, sub, 0, state="held", now_text=NOW_TEXT, expires_at=KEEP,
+                           release=(bucket, f"2026-11-30T13:00:00Z#{alert_id}#{sub}"))
+    assert ports.deliveries.held_due(bucket, "2026-11-30T12:59:59Z#~") == []
+    (held,) = ports.deliveries.held_due(bucket, "2026-11-30T13:00:00Z#~")
+    assert (held.alert_id, held.subscriber_id, held.revision) == (alert_id, sub, 0)
+    assert ports.deliveries.release(alert_id, sub, 0) is True
+    assert ports.deliveries.release(alert_id, sub, 0) is False
+    assert ports.deliveries.held_due(bucket, "2026-11-30T13:00:00Z#~") == []
+    assert ports.deliveries.get(alert_id, sub).state == "claimed"  # type: ignore[union-attr]
+
+
+def test_an_audience_is_paged_per_shard_and_erasure_removes_a_subscribers_deliveries(ports: Repositories) -> None:
+    alert_id = new_id()
+    subs = sorted(new_id() for _ in range(12))
+    wanted: list[Wanted] = [(s, "claimed", None) for s in subs]
+    ports.deliveries.claim_many(alert_id, 0, wanted, now_text=NOW_TEXT, expires_at=KEEP)
+    seen: list[str] = []
+    for shard in range(ports.deliveries.DELIVERY_SHARDS):
+        pages = walk(lambda limit, start, shard=shard: ports.deliveries.audience_page(alert_id, shard, limit, start), 1)
+        seen += [s for page in pages for s in page]
+    assert sorted(seen) == subs
+    assert ports.deliveries.erase_subscriber(subs[0]) == 1
+    assert ports.deliveries.get(alert_id, subs[0]) is None
+
+
+# --- subscribers -------------------------------------------------------------------------------
+
+
+def test_subscriber_save_never_resurrects_and_a_secret_is_set_once(ports: Repositories) -> None:
+    record = subscriber(secret=None)
+    ports.subscribers.create(record)
+    assert ports.subscribers.get(record.id) == record
+    with pytest.raises(NotFound):
+        ports.subscribers.save(subscriber())
+    assert ports.subscribers.set_secret(record.id, "Zmlyc3Q=") is True
+    assert ports.subscribers.set_secret(record.id, "c2Vjb25k") is False
+    assert ports.subscribers.set_secret(new_id(), "Zmlyc3Q=") is False
+    assert ports.subscribers.get(record.id).secret == "Zmlyc3Q="  # type: ignore[union-attr]
+    ports.subscribers.downgrade_to_inbox(record.id, "webpush")
+    assert ports.subscribers.get(record.id).channel == {"type": "inbox", "gone": "webpush"}  # type: ignore[union-attr]
+    assert set(ports.subscribers.many([record.id, new_id()])) == {record.id}
+
+
+def test_the_cell_index_pages_and_forgets_cells(ports: Repositories) -> None:
+    cell = f"87{new_id()[:13]}"
+    subs = sorted(new_id() for _ in range(3))
+    shapes = [{"type": "Circle", "center": {"lat": 51.5, "lon": -0.12}, "radius_m": 500.0}]
+    for s in subs:
+        ports.subscribers.write_index(s, [cell, "87aaaaaaaaaaaaa"], shapes, KEEP)
+    pages = walk(lambda limit, start: ports.subscribers.index_page(cell, limit, start), 2)
+    assert [[entry[0] for entry in page] for page in pages] == [subs[:2], subs[2:]]
+    assert pages[0][0][1:] == (shapes, sorted([cell, "87aaaaaaaaaaaaa"]))
+    ports.subscribers.delete_index(subs[0], [cell])
+    assert [e[0] for e in ports.subscribers.index_page(cell, 10, None)[0]] == subs[1:]
+
+
+def test_the_inbox_pages_newest_first_and_erasure_removes_everything(ports: Repositories) -> None:
+    record = subscriber(cells=(f"87{new_id()[:13]}",))
+    ports.subscribers.create(record)
+    ports.subscribers.write_index(record.id, record.cells, [], KEEP)
+    ports.subscribers.put_inbox(InboxCopy(record.id, f"2026-11-30T1{i}:00:00Z#a#0000", json.dumps({"n": i}), KEEP)
+                                for i in range(3))
+    pages = walk(lambda limit, start: ports.subscribers.inbox_page(record.id, limit, start), 2)
+    assert pages == [[{"n": 2}, {"n": 1}], [{"n": 0}]]
+    ports.subscribers.erase(record)
+    assert ports.subscribers.get(record.id) is None
+    assert ports.subscribers.inbox_page(record.id, 10, None) == ([], None)
+    assert ports.subscribers.index_page(record.cells[0], 10, None) == ([], None)
+
+
+# --- access log, rate counters -----------------------------------------------------------------
+
+
+def test_the_access_log_reads_newest_first_by_actor_and_by_day(ports: Repositories) -> None:
+    actor = f"pc-{new_id()[:8]}"
+    day = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    for minute in range(3):
+        ports.access_log.append(audit(actor=actor, action=f"a{minute}", at=day + timedelta(minutes=minute)))
+    pages = walk(lambda limit, position: ports.access_log.entries_by_actor(
+        actor, at_from="2026-11-30T00:00:00Z", at_to="2026-11-30T23:59:59Z", limit=limit, position=position), 2)
+    assert [[e.action for e in page] for page in pages] == [["a2", "a1"], ["a0"]]
+    entries, _ = ports.access_log.entries_by_day(["2026-11-30"], at_from="2026-11-30T08:00:00Z",
+                                                 at_to="2026-11-30T08:02:00Z", limit=100, position=None, max_days=3)
+    assert [e.action for e in entries if e.actor == actor] == ["a2", "a1", "a0"]
+
+
+def test_a_rate_counter_refuses_past_its_limit(ports: Repositories) -> None:
+    key = f"test|{new_id()}"
+    window = NOW + timedelta(minutes=1)
+    assert [ports.ratelimit.hit(key, limit=2, window_ends=window) for _ in range(3)] == [True, True, False]
+
+
+# --- conversations -----------------------------------------------------------------------------
+
+
+def test_a_conversation_starts_once_and_the_refusal_carries_the_existing_one(ports: Repositories) -> None:
+    conv = conversation()
+    first = message(conv)
+    ports.conversations.start(conv, first, write(conv, first))
+    assert ports.conversations.get(conv.id) == conv
+    assert ports.conversations.get_message(conv.id, first.id) == first
+    assert ports.contacts.get(first.contact_id) is not None  # the message's contact, same transaction
+    other = message(conv)
+    with pytest.raises(ConversationExists) as exists:
+        ports.conversations.start(replace(conv, topic="noise"), other, write(conv, other))
+    assert exists.value.existing == conv
+    assert ports.conversations.get_message(conv.id, other.id) is None
+    assert ports.conversations.get(new_id()) is None
+
+
+def test_a_message_lands_only_on_the_state_it_was_computed_from(ports: Repositories) -> None:
+    conv = conversation()
+    first = message(conv)
+    ports.conversations.start(conv, first, write(conv, first))
+    answered = rules.after_message(conv, "team", "2026-11-30T12:05:00Z")
+    answer = message(conv, seq=2, sender="team")
+    ports.conversations.append(conv, answered, answer, write(conv, answer))
+    late = message(conv, seq=2, sender="team")
+    with pytest.raises(VersionChanged) as changed:  # computed from version 1, which is gone
+        ports.conversations.append(conv, answered, late, write(conv, late))
+    assert changed.value.current == answered
+    assert ports.conversations.get_message(conv.id, late.id) is None
+    assert ports.contacts.get(late.contact_id) is None  # all or nothing
+    with pytest.raises(MessageExists) as resent:  # a resend of a message that landed
+        ports.conversations.append(answered, rules.after_message(answered, "team", NOW_TEXT), answer, write(conv, answer))
+    assert resent.value.existing == answer
+
+
+def test_exactly_one_close_lands(ports: Repositories) -> None:
+    conv = conversation()
+    first = message(conv)
+    ports.conversations.start(conv, first, write(conv, first))
+    closed = rules.after_close(conv, "resolved", NOW_TEXT)
+    ports.conversations.close(conv, closed, {}, audit(action="conversation.close"))
+    with pytest.raises(VersionChanged) as changed:
+        ports.conversations.close(conv, rules.after_close(conv, "no_action", NOW_TEXT), {}, audit())
+    assert changed.value.current == closed
+    with pytest.raises(VersionChanged):  # already closed: the status condition refuses too
+        ports.conversations.close(closed, replace(closed, version=closed.version + 1), {}, audit())
+    assert ports.conversations.get(conv.id) == closed
+
+
+def test_a_resident_being_erased_cannot_start_a_conversation(ports: Repositories) -> None:
+    resident = subscriber()
+    ports.subscribers.create(resident)
+    ports.subscribers.mark_erasing(resident.id)
+    conv = conversation(owner=resident.id)
+    first = message(conv)
+    holder = WordHolder(subscriber_id=resident.id, owner=f"res_{new_id()}", table="messages",
+                        record_id=f"{conv.id}/{first.id}", expires_at=KEEP)
+    with pytest.raises(ResidentGone):
+        ports.conversations.start(conv, first, write(conv, first, words=holder))
+    assert ports.conversations.get(conv.id) is None
+    assert list(ports.words.refs(holder.owner)) == []
+
+
+def test_messages_page_backwards_oldest_first_within_a_page(ports: Repositories) -> None:
+    conv = conversation()
+    first = message(conv)
+    ports.conversations.start(conv, first, write(conv, first))
+    messages, state = [first], conv
+    for seq in range(2, 6):
+        new = rules.after_message(state, "resident", NOW_TEXT)
+        msg = message(conv, seq=seq)
+        ports.conversations.append(state, new, msg, write(conv, msg))
+        messages.append(msg)
+        state = new
+    pages = walk(lambda limit, before: ports.conversations.message_page(conv.id, limit, before), 2)
+    assert [[m.seq for m in page] for page in pages] == [[4, 5], [2, 3], [1]]
+    assert [m.seq for m in ports.conversations.messages(conv.id)] == [1, 2, 3, 4, 5]
+
+
+def test_team_and_owner_pages_follow_their_indexes(ports: Repositories) -> None:
+    team, owner = f"team-{new_id()[:8]}", new_id()
+    convs = [conversation(team=team, owner=owner, waiting_since=f"2026-11-30T0{h}:00:00Z",
+                          last_message_at=f"2026-11-30T0{h}:00:00Z") for h in range(3)]
+    for conv in convs:
+        first = message(conv)
+        ports.conversations.start(conv, first, write(conv, first))
+    waiting = walk(lambda limit, start: ports.conversations.team_page(team, "waiting", limit, start), 2)
+    assert [[c.id for c in page] for page in waiting] == [[convs[0].id, convs[1].id], [convs[2].id]]
+    assert ports.conversations.team_page(team, "answered", 10, None) == ([], None)
+    mine = walk(lambda limit, start: ports.conversations.owner_page(owner, limit, start), 2)
+    assert [[c.id for c in page] for page in mine] == [[convs[2].id, convs[1].id], [convs[0].id]]
+    assert sorted(c.id for c in ports.conversations.owned(owner)) == sorted(c.id for c in convs)
+
+
+def test_an_overdue_wait_is_found_by_its_due_day_and_counted_once(ports: Repositories) -> None:
+    team = f"team-{new_id()[:8]}"
+    conv = conversation(team=team, waiting_since="2026-11-28T09:00:00Z", last_message_at="2026-11-28T09:00:00Z")
+    first = message(conv)
+    ports.conversations.start(conv, first, write(conv, first))
+    due = [c for c in ports.conversations.overdue(["2026-11-29"], NOW_TEXT, 1000) if c.team == team]
+    assert due == [conv]
+    counted = rules.after_overdue(conv, NOW_TEXT)
+    assert counted is not None
+    figures = rules.figure_keys(team, counted.over24_at[:10], ["over24"])  # type: ignore[index]
+    ports.conversations.count_overdue(conv, counted, figures)
+    with pytest.raises(VersionChanged):
+        ports.conversations.count_overdue(conv, counted, figures)
+    assert [c for c in ports.conversations.overdue(["2026-11-29"], NOW_TEXT, 1000) if c.team == team] == []
+    assert ports.conversations.figures(rules.figures_pk(team, "day"), "2026-11-29|", "2026-11-29|\uffff") == [
+        (f"2026-11-29|{team}|over24", 1)]
+
+
+def test_a_team_answer_writes_the_inbox_copy_in_its_transaction(ports: Repositories) -> None:
+    resident = subscriber()
+    ports.subscribers.create(resident)
+    conv = conversation(owner=resident.id)
+    first = message(conv)
+    ports.conversations.start(conv, first, write(conv, first))
+    answer = message(conv, seq=2, sender="team")
+    copy = InboxCopy(resident.id, f"{answer.sent_at}#conv#{answer.id}", json.dumps({"kind": "conversation"}), KEEP)
+    ports.conversations.append(conv, rules.after_message(conv, "team", NOW_TEXT), answer, write(conv, answer, inbox=copy))
+    assert ports.subscribers.inbox_page(resident.id, 10, None) == ([{"kind": "conversation"}], None)
+
+
+def test_erasure_removes_a_residents_words_and_name_from_conversations(ports: Repositories) -> None:
+    conv = conversation()
+    first = message(conv)
+    ports.conversations.start(conv, first, write(conv, first))
+    assert ports.conversations.erase_message_words(conv.id, first.id) == first.contact_id
+    assert ports.conversations.erase_resident_words(conv.id) == [first.contact_id]
+    erased = ports.conversations.get_message(conv.id, first.id)
+    assert erased is not None and (erased.text, erased.content_digest) == (None, "erased")
+    assert ports.conversations.erase_message_words(conv.id, new_id()) is None
+    ports.conversations.forget_owner(conv.id)
+    assert ports.conversations.get(conv.id).owner == ""  # type: ignore[union-attr]
+    assert ports.conversations.owned(conv.owner) == []
+    ports.conversations.unlink_contacts([first.contact_id, new_id()])
+    unlinked = ports.contacts.get(first.contact_id)
+    assert unlinked is not None and unlinked.handle_pseudonym is None
