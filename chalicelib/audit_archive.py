@@ -25,7 +25,10 @@ import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client  # boto3-stubs (dev only)
 
 LOG = logging.getLogger("beatline.audit_archive")
 PREFIX = "access-log"
@@ -136,7 +139,7 @@ class S3Sink:
     """The S3 adapter: PutObject with If-None-Match (one version per key) and a SHA-256 checksum
     (Object Lock buckets refuse uploads without an integrity checksum)."""
 
-    def __init__(self, client: Any, bucket: str) -> None:
+    def __init__(self, client: S3Client, bucket: str) -> None:
         self._client = client
         self._bucket = bucket
 

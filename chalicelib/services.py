@@ -20,11 +20,20 @@ from chalicelib.domain.contacts import ContactRules
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.pseudonyms import Pseudonymizer
 from chalicelib.notify.egress import EgressGuard, Resolver, system_resolver
-from chalicelib.ports import ConversationStore, EndpointRegistrar, Repositories
+from chalicelib.ports import (
+    Channel,
+    ConversationStore,
+    EndpointRegistrar,
+    FanoutMessage,
+    FanoutQueue,
+    QueueUnavailable,
+    Repositories,
+)
 from chalicelib.secrets import load_secret, load_text_secret
 from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
+    from chalicelib.auth.resident import ResidentTokens
     from chalicelib.usecases.fanout import FanoutWorker
 
 
@@ -64,6 +73,13 @@ def _push_subscription_problem(subscription: dict[str, Any]) -> str | None:
     return subscription_problem(subscription)
 
 
+class _Unwired:
+    """The queue of Services built by hand without one (build_services always wires one)."""
+
+    def enqueue(self, messages: list[FanoutMessage]) -> None:
+        raise QueueUnavailable("no fan-out queue wired")
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -73,16 +89,16 @@ class Services:
     # `verifier` below): the worker, housekeeping and the conversation clock never use them, so
     # those functions never read the pseudonym or resident key and their roles hold no grant on them.
     pseudonym_key_source: Callable[[], bytes]
-    resident_tokens_source: Callable[[], Any]
-    verifier_source: Callable[[Any], TokenVerifier]
+    resident_tokens_source: Callable[[], ResidentTokens | None]
+    verifier_source: Callable[[ResidentTokens | None], TokenVerifier]
     # Conversations' port (chalicelib.store.conversations.ConversationPorts unless injected).
     conversations: ConversationStore
     # `fanout` is the queue interface (SQS or in-process); channels are built on first use.
-    fanout: Any = None
-    channels_override: Mapping[str, Any] | None = None
+    fanout: FanoutQueue = field(default_factory=lambda: _Unwired())
+    channels_override: Mapping[str, Channel] | None = None
     # Checks push endpoints (SSRF) at registration and, through the channels, at send time.
     push_guard: EgressGuard = field(default_factory=EgressGuard)
-    _channels: Mapping[str, Any] | None = field(default=None, repr=False)
+    _channels: Mapping[str, Channel] | None = field(default=None, repr=False)
     # (shape, H3 resolution) -> cells; injectable so tests can prove a refused shape is never covered.
     coverer: Callable[[Any, int], set[str]] | None = None
     store: Repositories = field(default_factory=dynamodb_repositories)
@@ -100,7 +116,7 @@ class Services:
         return CursorCodec(self.pseudonyms.subkey("cursor-aead"))
 
     @cached_property
-    def resident_tokens(self) -> Any:
+    def resident_tokens(self) -> ResidentTokens | None:
         """Signs resident JWTs (None: no key configured)."""
         return self.resident_tokens_source()
 
@@ -142,7 +158,7 @@ class Services:
 
         return covering_cells(shape, resolution)
 
-    def push_channels(self) -> Mapping[str, Any]:
+    def push_channels(self) -> Mapping[str, Channel]:
         """type -> Channel; the real ones are imported only when the worker first needs them."""
         if self.channels_override is not None:
             return self.channels_override
@@ -168,9 +184,9 @@ def build_services(
     staff_keys: KeySource | None = None,
     resident_policy: IssuerPolicy | None = None,
     pseudonym_key: bytes | None = None,
-    resident_tokens: Any = None,
-    channels: Mapping[str, Any] | None = None,
-    fanout_queue: Any = None,
+    resident_tokens: ResidentTokens | None = None,
+    channels: Mapping[str, Channel] | None = None,
+    fanout_queue: FanoutQueue | None = None,
     store: Repositories | None = None,
     sns_endpoints: EndpointRegistrar | None = None,
     push_resolver: Resolver = system_resolver,
@@ -187,14 +203,14 @@ def build_services(
         max_lifetime_seconds=settings.staff_token_max_lifetime_seconds,
     )
 
-    def load_resident_tokens() -> Any:
+    def load_resident_tokens() -> ResidentTokens | None:
         if resident_tokens is not None:
             return resident_tokens
         from chalicelib.auth.resident import resident_tokens_from_settings
 
         return resident_tokens_from_settings(settings)
 
-    def build_verifier(tokens: Any) -> TokenVerifier:
+    def build_verifier(tokens: ResidentTokens | None) -> TokenVerifier:
         policies = [staff_policy]
         policy = resident_policy if resident_policy is not None else (tokens.policy() if tokens is not None else None)
         if policy is not None:

@@ -14,11 +14,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from chalicelib.ports import FanoutMessage, QueueUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient  # boto3-stubs (dev only)
 
 LOG = logging.getLogger("beatline.fanout")
 
@@ -32,7 +35,7 @@ def decode(body: str | bytes) -> FanoutMessage:
 
 
 class SqsQueue:
-    def __init__(self, client: Any, queue_url: str, *, attempts: int = 4) -> None:
+    def __init__(self, client: SQSClient, queue_url: str, *, attempts: int = 4) -> None:
         self._client = client
         self._url = queue_url
         self._attempts = attempts
@@ -48,10 +51,10 @@ class SqsQueue:
                         QueueUrl=self._url,
                         Entries=[{"Id": entry_id, "MessageBody": body} for entry_id, body in pending.items()],
                     )
+                    failed = {f["Id"] for f in response.get("Failed", [])}
                 except Exception as exc:  # botocore ClientError/BotoCoreError: throttled, unreachable
                     LOG.warning("SendMessageBatch failed: %s", exc)
-                    response = {"Failed": [{"Id": k} for k in pending]}
-                failed = {f["Id"] for f in response.get("Failed", [])}
+                    failed = set(pending)
                 pending = {k: v for k, v in pending.items() if k in failed}
                 if not pending:
                     break

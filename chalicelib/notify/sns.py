@@ -17,12 +17,15 @@ import hashlib
 import json
 import re
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import Clock, system_clock
 from chalicelib.domain.alerts import Notification
 from chalicelib.notify.channels import SendOutcome
 from chalicelib.notify.payloads import encode_json, fit, ttl_seconds
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient  # boto3-stubs (dev only)
 
 PLATFORMS = ("fcm", "apns")
 APNS_MAX_BYTES = 4096
@@ -139,7 +142,7 @@ def classify_error(exc: Exception) -> SendOutcome | None:
 class SnsChannel:
     """Channel for `{"type": "sns", ...}` targets over an injected boto3 SNS client."""
 
-    def __init__(self, client: Any, *, clock: Clock = system_clock) -> None:
+    def __init__(self, client: SNSClient, *, clock: Clock = system_clock) -> None:
         self._client = client
         self._clock = clock
 
@@ -162,7 +165,7 @@ class SnsChannel:
         return SendOutcome.SENT
 
 
-def create_platform_endpoint(client: Any, platform_app_arn: str, token: str) -> str:
+def create_platform_endpoint(client: SNSClient, platform_app_arn: str, token: str) -> str:
     """The endpoint ARN for a device token, enabled and holding this token.
 
     CreatePlatformEndpoint is idempotent for an identical endpoint, but refuses ("already
@@ -190,7 +193,7 @@ def create_platform_endpoint(client: Any, platform_app_arn: str, token: str) -> 
     return arn
 
 
-def delete_platform_endpoint(client: Any, endpoint_arn: str) -> None:
+def delete_platform_endpoint(client: SNSClient, endpoint_arn: str) -> None:
     """Delete an endpoint (erasure, or a GONE answer); deleting a missing one is not an error."""
     from botocore.exceptions import ClientError
 
@@ -208,7 +211,7 @@ class SnsEndpoints:
     def __init__(self, region: str | None) -> None:
         self._region = region
 
-    def _client(self) -> Any:
+    def _client(self) -> SNSClient:
         import boto3
 
         return boto3.client("sns", region_name=self._region)

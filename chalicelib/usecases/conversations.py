@@ -48,7 +48,7 @@ from chalicelib.domain.errors import (
     StateForbids,
     Unauthenticated,
 )
-from chalicelib.domain.subscribers import ConversationInboxItem
+from chalicelib.domain.subscribers import ConversationInboxItem, SubscriberRecord
 from chalicelib.ports import (
     ConversationExists,
     ConversationStore,
@@ -75,14 +75,14 @@ def _repo(svc: Services) -> ConversationStore:
 
 # -- who is asking ---------------------------------------------------------------------------
 
-def _resident_actor(svc: Services, subscriber: Any) -> str:
+def _resident_actor(svc: Services, subscriber: SubscriberRecord) -> str:
     """How the access log names a resident: `res_`, keyed by the subscriber's own secret."""
     from chalicelib.usecases.residents import resident_name
 
     return resident_name(svc, subscriber)
 
 
-def _resident_handle(svc: Services, subscriber: Any) -> str:
+def _resident_handle(svc: Services, subscriber: SubscriberRecord) -> str:
     """How an inbound contact names a resident (`rsp_`): unrecomputable once erased."""
     from chalicelib.usecases.residents import resident_name
 
@@ -92,18 +92,18 @@ def _resident_handle(svc: Services, subscriber: Any) -> str:
 MESSAGES = "messages"  # word-index ref prefix of a conversation message: messages#<conversation>/<message>
 
 
-def _words(svc: Services, ctx: RequestContext, message: Message) -> Any:
+def _words(svc: Services, ctx: RequestContext, message: Message) -> WordHolder | None:
     """A resident message is indexed as holding the resident's words (store.words, erasure)."""
     if message.sender != "resident":
         return None
 
-    return WordHolder(subscriber_id=ctx.subscriber.id, owner=_resident_actor(svc, ctx.subscriber), table=MESSAGES,
+    return WordHolder(subscriber_id=ctx.resident.id, owner=_resident_actor(svc, ctx.resident), table=MESSAGES,
                       record_id=f"{message.conversation_id}/{message.id}", expires_at=message.expires_at)
 
 
 def _audit(svc: Services, ctx: RequestContext, action: str, **fields: Any) -> AccessRecord:
     if ctx.caller.kind == "resident":
-        return AccessRecord(actor=_resident_actor(svc, ctx.subscriber), role="resident", action=action,
+        return AccessRecord(actor=_resident_actor(svc, ctx.resident), role="resident", action=action,
                             at=ctx.now, request_id=ctx.request_id, **fields)
     return ctx.audit(action, **fields)
 
@@ -115,7 +115,7 @@ def _parse_id(value: str) -> str:
         raise NotFound("No such conversation.") from None
 
 
-def _may_see(caller: Principal, subscriber: Any, conv: Conversation) -> bool:
+def _may_see(caller: Principal, subscriber: SubscriberRecord | None, conv: Conversation) -> bool:
     if caller.kind == "resident":
         return bool(conv.owner) and subscriber is not None and conv.owner == subscriber.id
     return bool(caller.roles & {"officer", "supervisor"}) and caller.team == conv.team
@@ -191,14 +191,14 @@ def _contact(svc: Services, ctx: RequestContext, conv: Conversation, message: Me
         updated_at=stamp, expires_at=message.expires_at, content_digest=message.content_digest,
         platform="beatline", direction="outbound" if team_side else "inbound",
         thread_ref=conv.alert_id if reply is not None and conv.alert_id else conv.id,
-        handle_pseudonym=None if team_side else _resident_handle(svc, ctx.subscriber), area_id=conv.area_id,
+        handle_pseudonym=None if team_side else _resident_handle(svc, ctx.resident), area_id=conv.area_id,
     )
 
 
 def _new_message(svc: Services, ctx: RequestContext, conv_id: str, message_id: str, text: str, seq: int) -> Message:
     caller = ctx.caller
     team_side = caller.kind != "resident"
-    sender_key = caller.sub if team_side else ctx.subscriber.id
+    sender_key = caller.sub if team_side else ctx.resident.id
     return Message(
         conversation_id=conv_id, id=message_id, seq=seq, sender="team" if team_side else "resident",
         text=text, sent_at=to_rfc3339(ctx.now),
@@ -221,7 +221,7 @@ def _inbox(conv: Conversation, message: Message) -> InboxCopy | None:
 
 
 def _write(svc: Services, ctx: RequestContext, old: Conversation | None, new: Conversation, message: Message,
-           action: str, reply: str | None = None) -> Any:
+           action: str, reply: str | None = None) -> Write:
 
     events = rules.figure_events(old, new, message.sent_at)
     action = "alert.response" if reply is not None else action  # alert replies keep their log action
@@ -255,7 +255,7 @@ def start(svc: Services, ctx: RequestContext, body: ConversationIn) -> tuple[int
     area_id, team = _where(svc, body)
     conv_id = str(body.id)
     digest = svc.pseudonyms.content_digest(
-        f"conv|{conv_id}|{ctx.subscriber.id}|{body.topic}|{area_id}|{body.text}".encode())
+        f"conv|{conv_id}|{ctx.resident.id}|{body.topic}|{area_id}|{body.text}".encode())
     return _open(svc, ctx, conv_id, team=team, area_id=area_id, alert_id=None, topic=body.topic,
                  text=body.text, digest=digest, first_message_id=None)
 
@@ -265,7 +265,7 @@ def _open(svc: Services, ctx: RequestContext, conv_id: str, *, team: str, area_i
           reply: str | None = None) -> tuple[int, ConversationOut]:
     stamp = to_rfc3339(ctx.now)
     conv = Conversation(
-        id=conv_id, team=team, owner=ctx.subscriber.id, area_id=area_id, alert_id=alert_id, topic=topic,
+        id=conv_id, team=team, owner=ctx.resident.id, area_id=area_id, alert_id=alert_id, topic=topic,
         status="waiting", created_at=stamp, last_message_at=stamp, version=1, content_digest=digest,
         expires_at=ctx.now + svc.contact_rules.retention, waiting_since=stamp,
     )
@@ -278,7 +278,7 @@ def _open(svc: Services, ctx: RequestContext, conv_id: str, *, team: str, area_i
         raise Unauthenticated("This subscriber no longer exists; register again.") from None
     except ConversationExists as exists:
         old = exists.existing
-        if old is None or old.owner != ctx.subscriber.id or old.content_digest != digest:
+        if old is None or old.owner != ctx.resident.id or old.content_digest != digest:
             raise Conflict("A conversation with this id exists with other content.") from None
         return 200, old.to_out(_repo(svc).messages(old.id), state_token=_state_token(svc, old))
     return 201, conv.to_out([message], state_token=_state_token(svc, conv))
@@ -289,7 +289,7 @@ def get(svc: Services, ctx: RequestContext, conversation_id: str, query: Convers
     conversation and limit), oldest first."""
     query = query or ConversationQuery()
     conv = _visible(svc, ctx, conversation_id)
-    reader = ctx.caller.sub if ctx.caller.kind != "resident" else ctx.subscriber.id
+    reader = ctx.caller.sub if ctx.caller.kind != "resident" else ctx.resident.id
     fingerprint = query_fingerprint("conversation.messages", reader, {"id": conv.id, "limit": query.limit})
     messages, earlier = _repo(svc).message_page(conv.id, query.limit, svc.cursors.decode(query.before, fingerprint))
     _repo(svc).log_access(_audit(svc, ctx, "conversation.read", record_id=conv.id, row_count=len(messages)))
@@ -307,7 +307,7 @@ def team_queue(svc: Services, ctx: RequestContext, query: TeamQueueQuery) -> Con
 
 
 def mine(svc: Services, ctx: RequestContext, query: MyConversationsQuery) -> ConversationPage:
-    owner = ctx.subscriber.id
+    owner = ctx.resident.id
     fingerprint = query_fingerprint("conversations.mine", owner, {"limit": query.limit})
     items, position = _repo(svc).owner_page(owner, query.limit, svc.cursors.decode(query.cursor, fingerprint))
     _repo(svc).log_access(_audit(svc, ctx, "conversation.list", query={"limit": query.limit}, row_count=len(items)))
@@ -463,7 +463,7 @@ def reply_to_alert(svc: Services, ctx: RequestContext, *, alert_id: str, team: s
                    text: str) -> tuple[str, str]:
     """A resident's reply to an alert opens (or continues) its conversation about that alert.
     Returns (conversation id, contact id). The conversation id is keyed on (resident, alert)."""
-    conv_id = rules.keyed_uuid(svc.pseudonyms.subkey("alert-conversation"), ctx.subscriber.id, alert_id)
+    conv_id = rules.keyed_uuid(svc.pseudonyms.subkey("alert-conversation"), ctx.resident.id, alert_id)
     message_id = str(uuid.uuid4())
     conv = _repo(svc).get(conv_id)
     if conv is None:
