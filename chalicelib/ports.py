@@ -134,13 +134,13 @@ Wanted = tuple[str, str, tuple[str, str] | None]  # a delivery to claim: (subscr
 class ContactRepository(Protocol):
     """chalicelib/store/contacts.py, as the use cases call it."""
 
-    def create(self, record: ContactRecord, counters: Iterable[tuple[str, str]], audit: AccessRecord, words: WordHolder | None=None, engagement: Sequence[MemberMove]=()) -> Literal['created']: ...
+    def create(self, record: ContactRecord, audit: AccessRecord, engagement: Sequence[MemberMove], words: WordHolder | None=None) -> Literal['created']: ...
 
     def redact_words(self, contact_id: str, erased_digest: str, audit: AccessRecord) -> bool: ...
 
     def get(self, contact_id: str) -> ContactRecord | None: ...
 
-    def amend(self, old: ContactRecord, new: ContactRecord, changes: list[Change], counter_deltas: Mapping[tuple[str, str], int], audit: AccessRecord, engagement: Sequence[MemberMove]=()) -> None: ...
+    def amend(self, old: ContactRecord, new: ContactRecord, changes: list[Change], counter_deltas: Mapping[tuple[str, str], int], audit: AccessRecord, engagement: Sequence[MemberMove]) -> None: ...
 
     def amendments(self, contact_id: str) -> list[dict[str, Any]]: ...
 
@@ -454,5 +454,7 @@ class Write:
     contact: ContactRecord
     audit: AccessRecord
     figures: Mapping[tuple[str, str], int]
+    # The contact's distinct-staff moves (domain.engagement.log_moves), as every log entry has.
+    engagement: Sequence[MemberMove]
     inbox: InboxCopy | None = None  # a team answer's copy in the resident's inbox
     words: WordHolder | None = None  # a resident message: indexed for erasure, refused while erasing

@@ -179,6 +179,13 @@ class FakeDatabase:
     def put_inbox(self, copy: InboxCopy) -> None:
         self.inbox.setdefault(copy.subscriber_id, {})[copy.sort_key] = (copy.item, copy.expires_at)
 
+    def add_log_entry(self, record: ContactRecord, engagement: Sequence[MemberMove],
+                      extra_counters: Mapping[tuple[str, str], int] | None = None) -> None:
+        """store.contacts.add_log_entry: the contact's counters and engagement items, every route alike."""
+        counters = stats_keys.with_period_grains(dict.fromkeys(record.counter_keys(), 1))
+        self.add_counters(_one_shard({**counters, **(extra_counters or {})}))
+        self.move_engagement(engagement)
+
     def move_engagement(self, moves: Sequence[MemberMove]) -> None:
         """Member items get their deltas; counter items the distinct-count change they cause
         (the domain's `settle`, on the state the item holds: what the store's retry converges to)."""
@@ -218,8 +225,8 @@ class FakeContacts:
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
 
-    def create(self, record: ContactRecord, counters: Iterable[tuple[str, str]], audit: AccessRecord,
-               words: WordHolder | None = None, engagement: Sequence[MemberMove] = ()) -> Literal["created"]:
+    def create(self, record: ContactRecord, audit: AccessRecord, engagement: Sequence[MemberMove],
+               words: WordHolder | None = None) -> Literal["created"]:
         with self.db.lock:
             if record.id in self.db.contacts:
                 raise ConditionFailed(self.db.contacts[record.id])
@@ -229,8 +236,7 @@ class FakeContacts:
             self.db.contacts[record.id] = record
             if words is not None:
                 self.db.hold_words(words)
-            self.db.add_counters(_one_shard(stats_keys.with_period_grains({key: 1 for key in counters})))
-            self.db.move_engagement(engagement)
+            self.db.add_log_entry(record, engagement)
         return "created"
 
     def redact_words(self, contact_id: str, erased_digest: str, audit: AccessRecord) -> bool:
@@ -253,7 +259,7 @@ class FakeContacts:
 
     def amend(self, old: ContactRecord, new: ContactRecord, changes: list[Change],
               counter_deltas: Mapping[tuple[str, str], int], audit: AccessRecord,
-              engagement: Sequence[MemberMove] = ()) -> None:
+              engagement: Sequence[MemberMove]) -> None:
         with self.db.lock:
             current = self.db.contacts.get(new.id)
             kept = self.db.amendments.setdefault(new.id, [])
@@ -728,8 +734,7 @@ class FakeConversations:
             db.put_inbox(write.inbox)
         if write.words is not None:
             db.hold_words(write.words)
-        counters = stats_keys.with_period_grains(dict.fromkeys(write.contact.counter_keys(), 1))
-        db.add_counters(_one_shard({**counters, **write.figures}))
+        db.add_log_entry(write.contact, write.engagement, write.figures)
 
     def start(self, conversation: Conversation, message: Message, write: Write) -> None:
         with self.db.lock:

@@ -277,9 +277,15 @@ def test_one_transaction_per_message(client, staff_token, place, services_overri
     _, resident = register(client)
     conv_id = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body["id"]
     officer = staff_token("officer", team=place["team"])
-    with DynamoCalls() as calls:
+    with DynamoCalls() as first:
         assert _post(client, officer, f"/v1/conversations/{conv_id}/messages",
                      {"id": str(uuid.uuid4()), "text": "ok"}).status_code == 201
+    # An officer's first answer of the period moves the distinct-staff counters: its engagement
+    # member items are settled in a second transaction (like any log entry's, store.contacts).
+    assert first.operations == ["TransactWriteItems"] * 2
+    with DynamoCalls() as calls:
+        assert _post(client, officer, f"/v1/conversations/{conv_id}/messages",
+                     {"id": str(uuid.uuid4()), "text": "and more"}).status_code == 201
     # This container wrote the conversation (the start), so its hint is current: no read at all.
     assert calls.operations == ["TransactWriteItems"]
 
@@ -508,7 +514,7 @@ def _race(calls: list) -> list:
     return results
 
 
-def test_simultaneous_answers_all_land_in_order(client, place):
+def test_simultaneous_answers_all_land_in_order(client, staff_token, place):
     from chalicelib.domain.conversations import MessageIn
     from chalicelib.services import services
     from chalicelib.usecases import conversations as usecase
@@ -526,6 +532,13 @@ def test_simultaneous_answers_all_land_in_order(client, place):
     assert conv.version == 5 and [m.seq for m in messages] == [1, 2, 3, 4, 5]
     assert sorted(m.text for m in messages[1:]) == sorted(o.sub for o in officers)
     assert len([c for c in team_contacts(place["team"]) if c.direction == "outbound"]) == 4
+    # Racing first answers of four officers: each one settles its own member items; the shared
+    # counter item ends exact (issue 17, item 10).
+    day = messages[1].sent_at[:10]
+    engaged = _get(client, staff_token("analyst", team=None),
+                   f"/v1/history/engagement?from={day}&to={day}&team={place['team']}&purpose=race+check")
+    assert [b["staff"] for b in engaged.json_body["buckets"]] == [
+        {"any": 4, "street": 0, "online": 4, "online_outbound": 4}]
 
 
 def test_closing_races_are_decided_once(client, place):
@@ -590,7 +603,8 @@ def test_a_stale_hint_costs_one_failed_write_never_a_wrong_one(client, place):
     conv_id = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body["id"]
     a, b = _container(), _container()
     officer = _officer(f"pc-{uuid.uuid4().hex[:6]}", place["team"])
-    assert _answer(a, officer, conv_id, "one") == (201, ["GetItem", "TransactWriteItems"])  # A never saw it
+    # A never saw it; the officer's first answer of the period also settles its engagement items.
+    assert _answer(a, officer, conv_id, "one") == (201, ["GetItem", "TransactWriteItems", "TransactWriteItems"])
     assert _answer(b, officer, conv_id, "two") == (201, ["GetItem", "TransactWriteItems"])
     # A's hint is one version behind: its first write fails and returns the current item, no read.
     assert _answer(a, officer, conv_id, "three") == (201, ["TransactWriteItems", "TransactWriteItems"])
@@ -658,7 +672,9 @@ def test_a_state_token_saves_the_read_in_any_container(client, staff_token, plac
         return out, calls.operations
 
     out, operations = answer(_container(), token)  # a container that never saw the conversation
-    assert operations == ["TransactWriteItems"]
+    # No read; a second transaction only because it is pc's first answer of the period (its
+    # engagement member items are settled, as for any log entry).
+    assert operations == ["TransactWriteItems", "TransactWriteItems"]
     out, operations = answer(_container(), out.state_token)  # the answer's own token is current
     assert operations == ["TransactWriteItems"]
     assert answer(_container(), token)[1] == ["TransactWriteItems", "TransactWriteItems"]  # stale: a retry

@@ -229,10 +229,11 @@ def test_rows_are_pseudonymised_in_json_and_csv(client, staff_token, team, now):
     assert h3.get_resolution(street_row["cell"]) == 7
     assert street_row["occurred_at"] == street["occurred_at"]  # on a whole minute already
     assert set(street_row) <= {"row", "occurred_at", "kind", "topic", "outcome", "team", "officer", "cell",
-                               "area_id", "setting"}
+                               "area_id", "setting", "author_kind"}
     online_row = next(r for r in rows if r["kind"] == "online")
     assert set(online_row) == {"row", "occurred_at", "kind", "topic", "outcome", "team", "officer", "platform",
-                               "direction"}
+                               "direction", "author_kind"}
+    assert {r["author_kind"] for r in rows} == {"staff"}
 
 
 # --- who may ask -------------------------------------------------------------------------------

@@ -135,7 +135,7 @@ def write(conv: Conversation, msg: Message, *, words: WordHolder | None = None,
     return Write(
         contact=contact(id=msg.contact_id, kind="online", platform="beatline", direction="inbound", team=conv.team,
                         notes=None, lat=None, lon=None, setting=None, author="system:beatline-residents"),
-        audit=audit(action="conversation.message"), figures=figures or {}, inbox=inbox, words=words,
+        audit=audit(action="conversation.message"), figures=figures or {}, engagement=(), inbox=inbox, words=words,
     )
 
 
@@ -144,10 +144,10 @@ def write(conv: Conversation, msg: Message, *, words: WordHolder | None = None,
 
 def test_contact_create_is_conditional_and_the_refusal_carries_the_existing_record(ports: Repositories) -> None:
     record = contact()
-    assert ports.contacts.create(record, record.counter_keys(), audit()) == "created"
+    assert ports.contacts.create(record, audit(), ()) == "created"
     assert ports.contacts.get(record.id) == record
     with pytest.raises(ConditionFailed) as again:
-        ports.contacts.create(replace(record, topic="fraud_scams"), set(), audit())
+        ports.contacts.create(replace(record, topic="fraud_scams"), audit(), ())
     assert again.value.existing == record
     assert ports.contacts.get(record.id) == record
     assert ports.contacts.get(new_id()) is None
@@ -155,14 +155,14 @@ def test_contact_create_is_conditional_and_the_refusal_carries_the_existing_reco
 
 def test_contact_amend_is_conditional_on_the_version_read(ports: Repositories) -> None:
     record = contact()
-    ports.contacts.create(record, record.counter_keys(), audit())
+    ports.contacts.create(record, audit(), ())
     amended = replace(record, topic="fraud_scams", version=2, updated_at="2026-11-30T12:05:00Z")
     changes = [Change(field="topic", old="burglary", new="fraud_scams")]
     deltas = stats_keys.counter_deltas(record.counter_keys(), amended.counter_keys())
-    ports.contacts.amend(record, amended, changes, deltas, audit(action="contact.amend"))
+    ports.contacts.amend(record, amended, changes, deltas, audit(action="contact.amend"), ())
     assert ports.contacts.get(record.id) == amended
     with pytest.raises(ConditionFailed):  # prepared from version 1, which is gone
-        ports.contacts.amend(record, replace(amended, topic="other"), changes, {}, audit(action="contact.amend"))
+        ports.contacts.amend(record, replace(amended, topic="other"), changes, {}, audit(action="contact.amend"), ())
     assert ports.contacts.get(record.id) == amended
     (entry,) = ports.contacts.amendments(record.id)
     assert (entry["version"], entry["changes"]) == (2, [{"field": "topic", "old": "burglary", "new": "fraud_scams"}])
@@ -172,12 +172,12 @@ def test_contact_counters_add_per_bucket_and_move_with_an_amendment(ports: Repos
     team = f"team-{new_id()[:8]}"
     first, second = contact(team=team), contact(team=team)
     for record in (first, second):
-        ports.contacts.create(record, record.counter_keys(), audit())
+        ports.contacts.create(record, audit(), ())
     key = stats_keys.counter_pk(stats_keys.team_scope(team), "topic")
     assert ports.contacts.counters(key, "2026-11-30", "2026-11-30") == [("2026-11-30|burglary", 2)]
     amended = replace(first, topic="fraud_scams", version=2)
     ports.contacts.amend(first, amended, [], stats_keys.counter_deltas(first.counter_keys(), amended.counter_keys()),
-                         audit(action="contact.amend"))
+                         audit(action="contact.amend"), ())
     assert ports.contacts.counters(key, "2026-11-30", "2026-11-30") == [
         ("2026-11-30|burglary", 1), ("2026-11-30|fraud_scams", 1)]
 
@@ -186,7 +186,7 @@ def test_contact_list_pages_newest_first_with_a_position_while_a_page_is_full(po
     author = f"pc-{new_id()[:8]}"
     records = [contact(author=author, occurred_at=f"2026-11-30T0{hour}:00:00Z") for hour in range(5)]
     for record in records:
-        ports.contacts.create(record, (), audit())
+        ports.contacts.create(record, audit(), ())
 
     def fetch(limit: int, position: Any) -> Any:
         page = ports.contacts.list_contacts(author=author, occurred_from=None, occurred_to=None, kind=None,
@@ -204,12 +204,12 @@ def test_a_reply_contact_is_refused_for_a_resident_being_erased_and_nothing_is_w
     ports.subscribers.create(resident)
     holder = WordHolder(subscriber_id=resident.id, owner=f"res_{new_id()}", table="contacts", record_id="", expires_at=KEEP)
     kept = contact()
-    ports.contacts.create(kept, (), audit(), words=replace(holder, record_id=kept.id))
+    ports.contacts.create(kept, audit(), (), words=replace(holder, record_id=kept.id))
     assert list(ports.words.refs(holder.owner)) == [f"contacts#{kept.id}"]
     ports.subscribers.mark_erasing(resident.id)
     refused = contact()
     with pytest.raises(SubscriberGone):
-        ports.contacts.create(refused, (), audit(), words=replace(holder, record_id=refused.id))
+        ports.contacts.create(refused, audit(), (), words=replace(holder, record_id=refused.id))
     assert ports.contacts.get(refused.id) is None
     assert list(ports.words.refs(holder.owner)) == [f"contacts#{kept.id}"]
     ports.words.forget(holder.owner, [f"contacts#{kept.id}"])
@@ -220,10 +220,10 @@ def test_a_reply_contact_is_refused_for_a_resident_being_erased_and_nothing_is_w
 def test_redacting_words_removes_them_from_the_contact_and_its_amendments(ports: Repositories) -> None:
     record = contact(kind="online", platform="facebook", direction="inbound", handle_pseudonym="rsp_x",
                      lat=None, lon=None, setting=None)
-    ports.contacts.create(record, (), audit())
+    ports.contacts.create(record, audit(), ())
     amended = replace(record, notes="New words.", version=2)
     ports.contacts.amend(record, amended, [Change(field="notes", old=record.notes, new="New words.")], {},
-                         audit(action="contact.amend"))
+                         audit(action="contact.amend"), ())
     assert ports.contacts.redact_words(record.id, "erased-digest", audit(action="contact.erase_words")) is True
     after = ports.contacts.get(record.id)
     assert after is not None

@@ -102,6 +102,7 @@ class IssuerPolicy:
     max_lifetime_seconds: int = 24 * 3600
 
 
+RESERVED_SUBJECT_PREFIX = "system:"  # domain.contacts.SYSTEM_PREFIX: authors that are no person
 MAX_SCOPE_CLAIM = 128  # characters of a `team` or `force` claim
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
 NUMERIC_DATE_CLAIMS = ("exp", "iat", "nbf")
@@ -218,6 +219,8 @@ class TokenVerifier:
         sub = claims["sub"]
         if not isinstance(sub, str) or not sub or len(sub) > 128:
             raise InvalidToken("bad subject")
+        if policy.kind == "staff" and sub.strip().casefold().startswith(RESERVED_SUBJECT_PREFIX):
+            raise InvalidToken("reserved subject")  # Beatline's own non-person authors (`system:...`)
         raw_roles = claims.get("roles", claims.get("cognito:groups", []))
         if isinstance(raw_roles, str):
             raw_roles = [raw_roles]

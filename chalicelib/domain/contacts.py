@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from msgspec import UNSET
@@ -25,6 +25,27 @@ from chalicelib.domain.contact_schemas import (
 )
 from chalicelib.domain.errors import FieldError, RuleViolation
 from chalicelib.domain.pseudonyms import Pseudonymizer
+
+# Who wrote a contact into the log. Only staff are people of the force: rows and figures name
+# (by pseudonym) and count nobody else as an officer.
+AuthorKind = Literal["staff", "resident", "system"]
+STAFF_ROLES = ("officer", "supervisor")
+RESIDENT_ROLE = "resident"  # author_role of a resident's message (the resident only as `rsp_`)
+# The fixed author id of residents' inbound contacts (alert replies, conversation messages).
+RESIDENTS_AUTHOR = "system:beatline-residents"
+SYSTEM_PREFIX = "system:"  # reserved: no staff identity may start with it (auth.tokens refuses it)
+
+
+def author_kind(author: str, author_role: str | None) -> AuthorKind:
+    """staff / resident / system. Contacts written before roles were recorded have none: a
+    `system:` author is not a person of the force (the residents' author is residents)."""
+    if author_role in STAFF_ROLES:
+        return "staff"
+    if author_role == RESIDENT_ROLE or author == RESIDENTS_AUTHOR:
+        return "resident"
+    if author_role is not None or author.startswith(SYSTEM_PREFIX):
+        return "system"
+    return "staff"
 
 
 @dataclass(frozen=True)
@@ -60,6 +81,10 @@ class ContactRecord:
     @property
     def day(self) -> str:
         return self.occurred_at[:10]
+
+    @property
+    def author_kind(self) -> AuthorKind:
+        return author_kind(self.author, self.author_role)
 
     def counter_keys(self) -> set[tuple[str, str]]:
         values = {

@@ -269,6 +269,12 @@ def aggregate(items: Iterable[tuple[str, str, Mapping[str, int]]]) -> list[Engag
     return buckets
 
 
+def log_moves(old: ContactRecord | None, new: ContactRecord, member: MemberFn, retention: timedelta) -> list[MemberMove]:
+    """The distinct-staff moves of a contact entering the log (`old` None) or amended: the same
+    for every route (contacts, batch, conversation answers, alert replies)."""
+    return member_moves(activity_of(old) if old else None, activity_of(new), member, retention)
+
+
 def activity_of(record: ContactRecord) -> Activity | None:
     """What a contact adds to the distinct-staff counters."""
     return activity(contact_id=record.id, author=record.author, team=record.team, occurred_at=record.occurred_at,

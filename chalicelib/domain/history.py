@@ -31,7 +31,7 @@ from msgspec import Meta, Struct
 
 from chalicelib.domain import geo, stats_keys
 from chalicelib.domain.contact_schemas import PLATFORMS, SYSTEM_PLATFORMS, TOPICS, AwareDatetime
-from chalicelib.domain.contacts import ContactRecord
+from chalicelib.domain.contacts import AuthorKind, ContactRecord, author_kind
 from chalicelib.domain.errors import FieldError, RuleViolation
 
 MAX_RANGE_DAYS = 366
@@ -76,7 +76,11 @@ class HistoryRow(Struct, omit_defaults=True, kw_only=True):
     topic: str
     outcome: str
     team: str
-    officer: Annotated[str, Meta(description="Stable keyed pseudonym of the officer, never the id.")]
+    author_kind: Annotated[AuthorKind, Meta(description=(
+        "Who logged it: `staff` (an officer or supervisor, named by `officer`), `resident` (a "
+        "resident's message or alert reply) or `system`. Only staff rows carry `officer`."))]
+    officer: Annotated[str | None, Meta(description=(
+        "Stable keyed pseudonym of the officer, never the id; absent when `author_kind` is not `staff`."))] = None
     cell: Annotated[str | None, Meta(description="H3 resolution-7 cell (~5 km²) of a street contact.")] = None
     area_id: str | None = None
     setting: str | None = None
@@ -90,7 +94,7 @@ class HistoryPage(Struct):
 
 
 CSV_COLUMNS = ("row", "occurred_at", "kind", "topic", "outcome", "team", "officer", "cell", "area_id",
-               "setting", "platform", "direction")
+               "setting", "platform", "direction", "author_kind")
 
 
 # --- write side: the index attributes of one contact ---------------------------------------
@@ -121,6 +125,8 @@ def stored_row(record: ContactRecord) -> dict[str, Any]:
         "id": record.id, "occurred_at": record.occurred_at, "kind": record.kind, "topic": record.topic,
         "outcome": record.outcome, "team": record.team, "author": record.author,
     }
+    if record.author_kind != "staff":
+        row["author_kind"] = record.author_kind
     optional = {
         "cell": geo.coarse_cell(record.cell) if record.cell else None, "area_id": record.area_id,
         "setting": record.setting, "platform": record.platform, "direction": record.direction,
@@ -213,12 +219,16 @@ def to_minute(occurred_at: str) -> str:
 
 
 def to_row(stored: str, officer_pseudonym: Any, row_pseudonym: Any) -> HistoryRow:
-    """The analyst's row: the stored id and author replaced by keyed pseudonyms, time to the minute."""
+    """The analyst's row: the stored id and author replaced by keyed pseudonyms, time to the minute.
+    Only a staff author gets an officer pseudonym (rows stored before `author_kind` was projected
+    are told by their author id)."""
     data = json.loads(stored)
     author = data.pop("author")
+    kind = data.pop("author_kind", None) or author_kind(author, None)
     contact_id = data.pop("id")
     occurred = to_minute(data.pop("occurred_at"))
-    return HistoryRow(row=row_pseudonym(contact_id), occurred_at=occurred, officer=officer_pseudonym(author), **data)
+    officer = officer_pseudonym(author) if kind == "staff" else None
+    return HistoryRow(row=row_pseudonym(contact_id), occurred_at=occurred, author_kind=kind, officer=officer, **data)
 
 
 # --- CSV ---------------------------------------------------------------------------------------

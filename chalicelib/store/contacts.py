@@ -11,8 +11,8 @@ import functools
 import hashlib
 import json
 import operator
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, TypeVar
 
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path
@@ -37,6 +37,7 @@ COUNTER_SHARDS = 8
 # Engagement member items that fail their assumed state are settled and the transaction re-run:
 # a member's first (or last) contact of a period needs one more round; each race one more.
 ENGAGEMENT_ROUNDS = 6
+T = TypeVar("T")
 MEMBER = "member:"  # label prefix of an engagement member item: member:<position>
 
 
@@ -112,10 +113,13 @@ def _add_numbers(tx: Transaction, label: str, key: str, bucket: str, adds: Mappi
               return_values="ALL_OLD" if condition is not None else None)
 
 
-class _Engagement:
+class Engagement:
     """The engagement part of one transaction (domain/engagement.py): each member item is
     written under the optimistic condition until it fails; then under the state it returned
-    (ALL_OLD), with the counter items that state change moves."""
+    (ALL_OLD), with the counter items that state change moves. Every route that writes a contact
+    into the log (create, batch, amend, conversation messages, alert replies) adds it through
+    `add_log_entry` and commits through `settled`, so all of them move the same figures the
+    same way."""
 
     def __init__(self, moves: Sequence[MemberMove]) -> None:
         self.moves = list(moves)
@@ -148,15 +152,41 @@ class _Engagement:
                 for r in cancelled.failed if r.label.startswith(MEMBER)}
 
 
-def _run_engaged(build: Callable[[Transaction], None], engagement: _Engagement) -> None:
-    """`_run`, settling engagement member items that were not in the assumed state."""
+def settled(run: Callable[[], T], engagement: Engagement) -> T:
+    """`run()` (one transaction holding `engagement`) again, each time it raises MembersMoved,
+    under the member states DynamoDB returned: at most ENGAGEMENT_ROUNDS rounds."""
     for _ in range(ENGAGEMENT_ROUNDS):
         try:
-            _run(build)
-            return
+            return run()
         except MembersMoved as moved:
             engagement.states.update(moved.states)
     raise StoreUnavailable("engagement counters kept moving")
+
+
+def members_moved(cancelled: ConditionsFailed) -> MembersMoved | None:
+    """The cancellation as MembersMoved when only engagement member items failed (the
+    transaction is settled and re-run, not refused)."""
+    if any(not r.label.startswith(MEMBER) for r in cancelled.failed):
+        return None
+    moved = Engagement.failed(cancelled)
+    return MembersMoved(moved) if moved else None
+
+
+def add_log_entry(tx: Transaction, record: ContactRecord, engagement: Engagement,
+                  condition: Condition | None = None, extra_counters: Mapping[tuple[str, str], int] | None = None) -> None:
+    """A new contact of the engagement log with everything derived from it: the item (labelled
+    `contact`, under `condition`), its statistics counters (plus `extra_counters`, same shard)
+    and its distinct-staff (engagement) items. The one way any route puts a contact in the log."""
+    tx.put("contact", to_model(record), condition=condition,
+           return_values="ALL_OLD" if condition is not None else None)
+    deltas = {**stats_keys.with_period_grains(dict.fromkeys(record.counter_keys(), 1)), **(extra_counters or {})}
+    _add_counters(tx, deltas, counter_shard(record.id))
+    engagement.add(tx)
+
+
+def _run_engaged(build: Callable[[Transaction], None], engagement: Engagement) -> None:
+    """`_run`, settling engagement member items that were not in the assumed state."""
+    settled(lambda: _run(build), engagement)
 
 
 def _run(build: Callable[[Transaction], None]) -> None:
@@ -170,37 +200,33 @@ def _run(build: Callable[[Transaction], None]) -> None:
             raise ConditionFailed(from_model(ContactModel.from_raw_data(contact.item)) if contact.item else None) from cancelled
         if cancelled.of("subscriber") is not None:
             raise SubscriberGone() from cancelled
-        if moved := _Engagement.failed(cancelled):
+        if moved := Engagement.failed(cancelled):
             raise MembersMoved(moved) from cancelled
         raise cancelled.error from None
 
 
 @translate_store_errors
 def create(
-    record: ContactRecord, counters: Iterable[tuple[str, str]], audit: AccessRecord,
+    record: ContactRecord, audit: AccessRecord, engagement: Sequence[MemberMove],
     words: WordHolder | None = None,
-    engagement: Sequence[MemberMove] = (),
 ) -> Literal["created"]:
-    """Write a new contact with its counters and access-log entry in one round trip.
+    """Write a new contact with its counters, engagement items (`engagement`, from
+    domain.engagement.log_moves) and access-log entry in one round trip.
 
     ConditionFailed(existing) if the id exists; nothing is written then. With `words` (a
     resident's reply), the same transaction indexes the contact as holding that resident's
     words and checks the resident still exists and is not being erased (else SubscriberGone).
     """
-    model = to_model(record)
     audit_model = access_log.to_model(audit)
-    deltas = stats_keys.with_period_grains({key: 1 for key in counters})
-    members = _Engagement(engagement)
+    members = Engagement(engagement)
 
     def build(tx: Transaction) -> None:
-        tx.put("contact", model, condition=ContactModel.id.does_not_exist(), return_values="ALL_OLD")
+        add_log_entry(tx, record, members, condition=ContactModel.id.does_not_exist())
         tx.put("audit", audit_model, condition=access_log.append_condition())
         if words is not None:
             item, condition = subscriber_store.accepts_words_condition(words.subscriber_id)
             tx.check("subscriber", type(item), item.id, condition)
             tx.put("words", word_store.holder_model(words))
-        _add_counters(tx, deltas, counter_shard(record.id))
-        members.add(tx)
 
     _run_engaged(build, members)
     return "created"
@@ -271,7 +297,7 @@ def amend(
     changes: list[Change],
     counter_deltas: Mapping[tuple[str, str], int],
     audit: AccessRecord,
-    engagement: Sequence[MemberMove] = (),
+    engagement: Sequence[MemberMove],
 ) -> None:
     """Replace the contact if its version is still `old.version`; keep the amendment; move counters."""
     model = to_model(new)
@@ -282,7 +308,7 @@ def amend(
         expires_at=new.expires_at,
     )
     audit_model = access_log.to_model(audit)
-    members = _Engagement(engagement)
+    members = Engagement(engagement)
 
     def build(tx: Transaction) -> None:
         tx.put("contact", model, condition=ContactModel.version == old.version)

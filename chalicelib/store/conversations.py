@@ -14,15 +14,15 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.domain import conversations as rules
-from chalicelib.domain import stats_keys
 from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.conversations import Conversation, Message
+from chalicelib.domain.engagement import MemberMove
 from chalicelib.ports import ConversationExists, MessageExists, ResidentGone, VersionChanged, Write
 from chalicelib.store import access_log, transact
 from chalicelib.store import contacts as contact_store
@@ -154,9 +154,12 @@ def _add_counters(tx: _Tx, deltas: Mapping[tuple[str, str], int], shard: int) ->
                   actions=[StatCounterModel.contacts.add(delta)])
 
 
-def _add_side_items(tx: _Tx, write: Write) -> None:
-    """The contact, its access-log entry, the inbox copy and every counter."""
-    tx.put("contact", contact_store.to_model(write.contact), condition=ContactModel.id.does_not_exist())
+def _add_side_items(tx: _Tx, write: Write, members: contact_store.Engagement) -> None:
+    """The contact through the one path every log entry takes (its counters and engagement
+    items: store.contacts.add_log_entry), the figure counters, its access-log entry and the
+    inbox copy."""
+    contact_store.add_log_entry(tx, write.contact, members, condition=ContactModel.id.does_not_exist(),
+                                extra_counters=write.figures)
     tx.put("audit", access_log.to_model(write.audit), condition=access_log.append_condition())
     if write.inbox is not None:
         tx.put("inbox", subscriber_store.inbox_model(write.inbox))
@@ -164,18 +167,27 @@ def _add_side_items(tx: _Tx, write: Write) -> None:
         subscriber_item, condition = subscriber_store.accepts_words_condition(write.words.subscriber_id)
         tx.check("subscriber", type(subscriber_item), subscriber_item.id, condition)
         tx.put("words", word_store.holder_model(write.words))
-    shard = contact_store.counter_shard(write.contact.id)
-    counters = stats_keys.with_period_grains(dict.fromkeys(write.contact.counter_keys(), 1))
-    _add_counters(tx, {**counters, **write.figures}, shard)
 
 
-def _commit(build: Callable[[_Tx], None]) -> tuple[str, dict[str, Any] | None] | None:
-    """Run the transaction (store/transact.py). None when committed, else the label of the first
-    item whose condition failed and the old item DynamoDB returned for it."""
+Failed = tuple[str, dict[str, Any] | None] | None
+
+
+def _commit(build: Callable[[_Tx, contact_store.Engagement], None], engagement: Sequence[MemberMove] = ()) -> Failed:
+    """Run the transaction (store/transact.py), settling the engagement member items of its
+    contact like every log entry's (store.contacts.settled). None when committed, else the label
+    of the first item whose condition failed and the old item DynamoDB returned for it."""
+    members = contact_store.Engagement(engagement)
+    return contact_store.settled(lambda: _commit_once(build, members), members)
+
+
+def _commit_once(build: Callable[[_Tx, contact_store.Engagement], None], members: contact_store.Engagement) -> Failed:
     try:
-        transact.run(build, via=ContactModel)
+        transact.run(lambda tx: build(tx, members), via=ContactModel)
     except ConditionsFailed as cancelled:
-        failed = cancelled.first()
+        moved = contact_store.members_moved(cancelled)
+        if moved is not None:
+            raise moved from cancelled
+        failed = next(r for r in cancelled.failed if not r.label.startswith(contact_store.MEMBER))
         return failed.label, failed.item
     return None
 
@@ -190,13 +202,13 @@ class ConversationRepository:
     def start(self, conversation: Conversation, message: Message, write: Write) -> None:
         """A new conversation with its first message. ConversationExists(existing) if the id is taken."""
 
-        def build(tx: _Tx) -> None:
+        def build(tx: _Tx, members: contact_store.Engagement) -> None:
             tx.put("conversation", _conversation_model(conversation),
                    condition=ConversationModel.id.does_not_exist(), return_values="ALL_OLD")
             tx.put("message", _message_model(message), condition=MessageModel.id.does_not_exist())
-            _add_side_items(tx, write)
+            _add_side_items(tx, write, members)
 
-        failed = _commit(build)
+        failed = _commit(build, write.engagement)
         if failed is None:
             self.hints.remember(conversation)
             return
@@ -212,14 +224,14 @@ class ConversationRepository:
         """Add a message if the conversation is still exactly `old` (version, owner, team).
         MessageExists(existing) for a resent client id; VersionChanged(current) if it is not."""
 
-        def build(tx: _Tx) -> None:
+        def build(tx: _Tx, members: contact_store.Engagement) -> None:
             tx.put("message", _message_model(message), condition=MessageModel.id.does_not_exist(),
                    return_values="ALL_OLD")
-            _add_side_items(tx, write)
+            _add_side_items(tx, write, members)
             tx.update("conversation", ConversationModel(id=old.id), actions=_update_actions(new),
                       condition=_assumed(old), return_values="ALL_OLD")
 
-        failed = _commit(build)
+        failed = _commit(build, write.engagement)
         if failed is None:
             self.hints.remember(new)
             return
@@ -246,7 +258,7 @@ class ConversationRepository:
         """`old` -> `new` without a message (with its figure counters and access-log entry), if
         `old` still holds and its status meets `status`; else VersionChanged(current)."""
 
-        def build(tx: _Tx) -> None:
+        def build(tx: _Tx, _: contact_store.Engagement) -> None:
             if audit is not None:
                 tx.put("audit", access_log.to_model(audit), condition=access_log.append_condition())
             tx.update("conversation", ConversationModel(id=old.id), actions=_update_actions(new),

@@ -58,7 +58,6 @@ from chalicelib.usecases.residents import resident_name
 from chalicelib.usecases.subscribers import current as current_subscriber
 
 CELLS_PER_MESSAGE = 4  # fan-out messages per alert = cells / 4 (see docs/fanout.md)
-RESPONDER = "system:beatline-residents"  # author of reply contacts; the resident is a pseudonym
 
 
 def _team(ctx: RequestContext) -> str:
@@ -305,7 +304,7 @@ def read_receipt(svc: Services, ctx: RequestContext, alert_id: str) -> ReceiptOu
 
 def respond(svc: Services, ctx: RequestContext, alert_id: str, body: ResponseIn) -> ResponseOut:
     """The reply becomes an inbound online contact (platform `beatline`) in the alert team's log.
-    Its author is the fixed system id RESPONDER; the resident appears only as a pseudonym keyed by
+    Its author is the fixed id RESIDENTS_AUTHOR (author_role `resident`); the resident appears only as a pseudonym keyed by
     its own secret (`handle_pseudonym` = `rsp_...`), so replies from one resident can be linked
     while it exists, and by nobody after erasure. It is also a message of the resident's conversation with the
     team about the alert (issue 11); the word index records it in the same transaction."""

@@ -44,8 +44,7 @@ def _author_team(ctx: RequestContext) -> tuple[str, str]:
 
 def _engagement_moves(svc: Services, old: ContactRecord | None, new: ContactRecord) -> list[engagement.MemberMove]:
     """The distinct-staff counter updates of a create (old None) or an amendment."""
-    return engagement.member_moves(engagement.activity_of(old) if old else None, engagement.activity_of(new),
-                                   svc.pseudonyms.staff, svc.contact_rules.retention)
+    return engagement.log_moves(old, new, svc.pseudonyms.staff, svc.contact_rules.retention)
 
 
 def create_contact(svc: Services, ctx: RequestContext, item: ContactIn) -> tuple[int, ContactOut]:
@@ -57,8 +56,8 @@ def create_contact(svc: Services, ctx: RequestContext, item: ContactIn) -> tuple
         author_role=engagement.author_role(ctx.caller.roles),
     )
     try:
-        svc.store.contacts.create(record, record.counter_keys(), ctx.audit("contact.create", record_id=record.id),
-                             engagement=_engagement_moves(svc, None, record))
+        svc.store.contacts.create(record, ctx.audit("contact.create", record_id=record.id),
+                                  _engagement_moves(svc, None, record))
         return 201, record.to_out()
     except ConditionFailed as failed:
         # The cancellation reason carries the existing item; read it only if a store ever omits it.

@@ -19,9 +19,9 @@ from chalicelib.auth.principal import Principal
 from chalicelib.clock import to_rfc3339
 from chalicelib.context import RequestContext
 from chalicelib.domain import conversations as rules
-from chalicelib.domain import history, stats_keys
+from chalicelib.domain import engagement, history, stats_keys
 from chalicelib.domain.access import AccessRecord
-from chalicelib.domain.contacts import ContactRecord
+from chalicelib.domain.contacts import RESIDENT_ROLE, RESIDENTS_AUTHOR, ContactRecord
 from chalicelib.domain.conversations import (
     CloseIn,
     Conversation,
@@ -64,7 +64,7 @@ from chalicelib.ports import (
 from chalicelib.services import Services
 
 LOG = logging.getLogger("beatline.conversations")
-RESPONDER = "system:beatline-residents"  # author of inbound contacts; the resident is a pseudonym
+RESPONDER = RESIDENTS_AUTHOR  # author of inbound contacts (author_role `resident`); the resident is a pseudonym
 RETRIES = 8  # optimistic retries when another message or a close lands between read and write
 FORCE_ROLES = frozenset({"analyst", "admin"})
 
@@ -192,6 +192,7 @@ def _contact(svc: Services, ctx: RequestContext, conv: Conversation, message: Me
         platform="beatline", direction="outbound" if team_side else "inbound",
         thread_ref=conv.alert_id if reply is not None and conv.alert_id else conv.id,
         handle_pseudonym=None if team_side else _resident_handle(svc, ctx.resident), area_id=conv.area_id,
+        author_role=engagement.author_role(ctx.caller.roles) if team_side else RESIDENT_ROLE,
     )
 
 
@@ -225,10 +226,12 @@ def _write(svc: Services, ctx: RequestContext, old: Conversation | None, new: Co
 
     events = rules.figure_events(old, new, message.sent_at)
     action = "alert.response" if reply is not None else action  # alert replies keep their log action
+    contact = _contact(svc, ctx, new, message, new.topic, reply)
     return Write(
-        contact=_contact(svc, ctx, new, message, new.topic, reply),
+        contact=contact,
         audit=_audit(svc, ctx, action, record_id=new.id),
         figures=rules.figure_keys(new.team, message.sent_at[:10], events),
+        engagement=engagement.log_moves(None, contact, svc.pseudonyms.staff, svc.contact_rules.retention),
         inbox=_inbox(new, message),
         words=_words(svc, ctx, message),
     )
