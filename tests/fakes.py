@@ -940,19 +940,34 @@ class FakeQueue:
 
 
 class FakeChannel:
-    """Records every send; answers `outcome` (or what `outcomes` says for a target's key)."""
+    """Records every send. A target's key is its Web Push endpoint, SNS token or endpoint ARN;
+    `script[key]` lists outcomes to answer in turn, keys in `failing` get RETRY, others `outcome`."""
 
-    def __init__(self, outcome: SendOutcome = SendOutcome.SENT,
-                 outcomes: Callable[[dict[str, Any], Notification], SendOutcome] | None = None) -> None:
+    def __init__(self, outcome: SendOutcome = SendOutcome.SENT) -> None:
         self.outcome = outcome
-        self.outcomes = outcomes
-        self.sent: list[tuple[dict[str, Any], Notification]] = []
+        self.script: dict[str, list[SendOutcome]] = {}
+        self.failing: set[str] = set()
+        self.sent: list[tuple[str, Notification, SendOutcome]] = []
         self._lock = threading.Lock()
 
+    @staticmethod
+    def key(target: Mapping[str, Any]) -> str:
+        return str(target.get("subscription", {}).get("endpoint") or target.get("token")
+                   or target.get("endpoint_arn", ""))
+
     def send(self, target: dict[str, Any], notification: Notification) -> SendOutcome:
+        key = self.key(target)
         with self._lock:
-            self.sent.append((target, notification))
-        return self.outcomes(target, notification) if self.outcomes else self.outcome
+            scripted = self.script.get(key)
+            outcome = SendOutcome.RETRY if key in self.failing else (scripted.pop(0) if scripted else self.outcome)
+            self.sent.append((key, notification, outcome))
+        return outcome
+
+    def sent_to(self, key: str) -> list[Notification]:
+        return [n for k, n, _ in self.sent if k == key]
+
+    def delivered(self, key: str) -> int:
+        return sum(1 for k, _, outcome in self.sent if k == key and outcome is SendOutcome.SENT)
 
 
 class FakeRegistrar:

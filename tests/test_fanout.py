@@ -1,4 +1,5 @@
-"""The fan-out worker: SQS redelivery, per-subscriber retries, gone endpoints, exact geometry."""
+"""The fan-out worker behind SQS (redelivery of a batch) and exact geometry on DynamoDB Local; its
+rules (retries, gone endpoints, preferences, quiet hours) are tests/test_fanout_rules.py, on fakes."""
 
 from __future__ import annotations
 
@@ -41,45 +42,6 @@ def test_redelivered_batch_sends_nothing_twice(client, staff_token, team, servic
     figures = client.http.get(f"/v1/alerts/{alert_id}", headers=bearer(staff_token("officer", team=team))).json_body["delivery"]
     assert figures["targeted"] == 3 and figures["sent"] == 3
 
-
-def test_failed_send_is_retried_without_resending_the_others(client, staff_token, team, services_override):
-    push, queue = FakeChannel(), RecordingQueue()
-    services_override(channels={"webpush": push}, fanout_queue=queue)
-    lat, lon = spot()
-    good, flaky = webpush_channel(), webpush_channel()
-    resident(client, [circle(lat, lon, 400)], good)
-    resident(client, [circle(lat, lon, 400)], flaky)
-    push.failing.add(flaky["subscription"]["endpoint"])
-    officer = staff_token("officer", team=team)
-    alert_id = publish(client, officer, staff_token("supervisor", team=team), square(lat, lon, 0.01))
-    event = sqs_event(client, queue.messages)
-    first = client.lambda_.invoke("fanout_worker", event).payload
-    assert len(first["batchItemFailures"]) >= 1
-    assert client.http.get(f"/v1/alerts/{alert_id}", headers=bearer(officer)).json_body["delivery"]["failed"] == 1
-    push.failing.clear()
-    second = client.lambda_.invoke("fanout_worker", event).payload
-    assert second == {"batchItemFailures": []}
-    assert len(push.sent_to(good["subscription"]["endpoint"])) == 1  # never re-sent
-    assert push.delivered(flaky["subscription"]["endpoint"]) == 1
-    figures = client.http.get(f"/v1/alerts/{alert_id}", headers=bearer(officer)).json_body["delivery"]
-    assert (figures["targeted"], figures["sent"], figures["failed"]) == (2, 2, 0)
-
-
-def test_gone_endpoint_falls_back_to_inbox(client, staff_token, team, services_override):
-    push = FakeChannel()
-    services_override(channels={"webpush": push})
-    lat, lon = spot()
-    channel = webpush_channel()
-    _, token = resident(client, [circle(lat, lon, 400)], channel)
-    push.script[channel["subscription"]["endpoint"]] = ["gone"]
-    publish(client, staff_token("officer", team=team), staff_token("supervisor", team=team), square(lat, lon, 0.01))
-    me = client.http.get("/v1/subscribers/me", headers=bearer(token)).json_body
-    assert me["channel"]["type"] == "inbox"
-    publish(client, staff_token("officer", team=team), staff_token("supervisor", team=team), square(lat, lon, 0.01))
-    assert len(push.sent_to(channel["subscription"]["endpoint"])) == 1  # never pushed to again
-
-
-# -- exact geometry: notified set == brute force -------------------------------------------
 
 def _shape(draw, lat: float, lon: float) -> dict:
     dlat = draw(st.floats(-0.03, 0.03))

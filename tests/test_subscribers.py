@@ -1,17 +1,16 @@
-"""Residents: registration, validation, limits, preferences in the fan-out, rate limit, erasure."""
+"""Residents over HTTP: registration, validation, limits, rate limit, erasure (preferences and quiet
+hours in the fan-out: tests/test_fanout_rules.py, on fakes)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import uuid
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.alerting import (
-    FakeChannel,
     browser_keys,
     circle,
     inbox,
@@ -88,84 +87,6 @@ def test_area_limits(client, staff_token):
     assert ok.status_code == 200, ok.body
     assert ok.json_body["areas"][0]["area_id"] == area_id and ok.json_body["cells"] >= 1
     assert client.http.get("/v1/subscribers/me", headers=bearer(token)).json_body["cells"] == ok.json_body["cells"]
-
-
-def test_preferences_are_honoured(client, staff_token, team, services_override):
-    push = FakeChannel()
-    services_override(channels={"webpush": push})
-    lat, lon = spot()
-    here = [circle(lat, lon, 300)]
-    welsh, french, fire_only, severe_only = (webpush_channel() for _ in range(4))
-    resident(client, here, welsh, language="cy")
-    resident(client, here, french, language="fr")
-    resident(client, here, fire_only, categories=["Fire"])
-    resident(client, here, severe_only, min_severity="Severe")
-    officer, supervisor = staff_token("officer", team=team), staff_token("supervisor", team=team)
-    publish(client, officer, supervisor, square(lat, lon, 0.01),
-            translations={"cy": {"headline": "Lladradau ar Stryd Elm", "description": "Sawl lladrad."}})
-    assert [n.info.headline for n in push.sent_to(welsh["subscription"]["endpoint"])] == ["Lladradau ar Stryd Elm"]
-    assert [n.info.language for n in push.sent_to(french["subscription"]["endpoint"])] == ["en-GB"]
-    assert push.sent_to(fire_only["subscription"]["endpoint"]) == []
-    assert push.sent_to(severe_only["subscription"]["endpoint"]) == []
-    publish(client, officer, supervisor, square(lat, lon, 0.01), severity="Severe", category="Fire")
-    assert len(push.sent_to(fire_only["subscription"]["endpoint"])) == 1
-    assert len(push.sent_to(severe_only["subscription"]["endpoint"])) == 1
-
-
-def test_quiet_hours_hold_pushes_until_they_end(client, staff_token, team, services_override):
-    push = FakeChannel()
-    london = ZoneInfo("Europe/London")
-    day = datetime.now(UTC).date() + timedelta(days=3)
-    night = datetime.combine(day, time(23, 30), tzinfo=london).astimezone(UTC)
-    morning = datetime.combine(day + timedelta(days=1), time(7, 5), tzinfo=london).astimezone(UTC)
-    services_override(channels={"webpush": push})
-    lat, lon = spot()
-    sleeper = webpush_channel()
-    _, token = resident(client, [circle(lat, lon, 300)], sleeper,
-                        quiet_hours={"start": "22:00", "end": "07:00", "tz": "Europe/London"})
-    endpoint = sleeper["subscription"]["endpoint"]
-    services_override(clock=lambda: night, channels={"webpush": push})
-    officer, supervisor = staff_token("officer", team=team), staff_token("supervisor", team=team)
-    expires = (night + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    publish(client, officer, supervisor, square(lat, lon, 0.01), expires_at=expires)
-    assert push.sent_to(endpoint) == []  # held back
-    publish(client, officer, supervisor, square(lat, lon, 0.01), expires_at=expires, severity="Extreme",
-            headline="Gas leak: leave the area")
-    assert [n.info.headline for n in push.sent_to(endpoint)] == ["Gas leak: leave the area"]  # not held
-
-    from chalicelib.services import services
-
-    assert services().fanout_worker().release_held() == 0  # still night
-    services_override(clock=lambda: morning, channels={"webpush": push})
-    assert services().fanout_worker().release_held() == 1
-    assert [n.severity for n in push.sent_to(endpoint)] == ["Extreme", "Moderate"]
-    assert services().fanout_worker().release_held() == 0  # released once
-    assert len(inbox(client, token)) == 2  # the inbox had both at once
-
-
-def test_held_push_that_fails_is_held_again(client, staff_token, team, services_override):
-    from chalicelib.services import services
-
-    push = FakeChannel()
-    london = ZoneInfo("Europe/London")
-    day = datetime.now(UTC).date() + timedelta(days=5)
-    night = datetime.combine(day, time(1, 0), tzinfo=london).astimezone(UTC)
-    services_override(channels={"webpush": push})
-    lat, lon = spot()
-    sleeper = webpush_channel()
-    resident(client, [circle(lat, lon, 300)], sleeper, quiet_hours={"start": "00:00", "end": "06:00", "tz": "Europe/London"})
-    endpoint = sleeper["subscription"]["endpoint"]
-    services_override(clock=lambda: night, channels={"webpush": push})
-    publish(client, staff_token("officer", team=team), staff_token("supervisor", team=team), square(lat, lon, 0.01),
-            expires_at=(night + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    push.failing.add(endpoint)
-    six = datetime.combine(day, time(6, 1), tzinfo=london).astimezone(UTC)
-    services_override(clock=lambda: six, channels={"webpush": push})
-    assert services().fanout_worker().release_held() == 1 and push.delivered(endpoint) == 0
-    push.failing.clear()
-    assert services().fanout_worker().release_held() == 0  # held again until 5 minutes later
-    services_override(clock=lambda: six + timedelta(minutes=6), channels={"webpush": push})
-    assert services().fanout_worker().release_held() == 1 and push.delivered(endpoint) == 1
 
 
 def test_erasure_leaves_nothing_readable(client, staff_token, team, services_override):

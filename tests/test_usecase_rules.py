@@ -79,7 +79,7 @@ def area_in(geometry: dict[str, Any]) -> AreaIn:
     return msgspec.convert({"name": "Beat 7", "team": "north", "geometry": geometry}, AreaIn)
 
 
-def test_put_then_get_an_area_through_the_injected_repository():
+def test_put_then_get_an_area_through_the_injected_repository() -> None:
     areas = FakeAreas()
     svc = services_with(areas=areas)
     ctx = RequestContext(request_id="r1", now=NOW)
@@ -93,7 +93,7 @@ def test_put_then_get_an_area_through_the_injected_repository():
 
 
 @pytest.mark.parametrize("raw_id", ["not-a-uuid", "", "1234", "../areas"])
-def test_a_bad_area_id_is_a_400_on_put_and_a_404_on_get(raw_id):
+def test_a_bad_area_id_is_a_400_on_put_and_a_404_on_get(raw_id: str) -> None:
     svc = services_with(areas=FakeAreas())
     ctx = RequestContext(request_id="r1", now=NOW)
     with pytest.raises(RuleViolation) as put:
@@ -105,7 +105,7 @@ def test_a_bad_area_id_is_a_400_on_put_and_a_404_on_get(raw_id):
 
 
 @pytest.mark.parametrize("half", [0.6, 2.0])  # ~8,900 km² and more: over the 2,500 km² named-area limit
-def test_a_refused_shape_writes_nothing(half):
+def test_a_refused_shape_writes_nothing(half: float) -> None:
     areas = FakeAreas()
     svc = services_with(areas=areas)
     with pytest.raises(DomainError) as refused:
@@ -116,7 +116,7 @@ def test_a_refused_shape_writes_nothing(half):
     assert areas.items == {}
 
 
-def test_rate_limit_counts_every_window_and_answers_429_with_retry_after():
+def test_rate_limit_counts_every_window_and_answers_429_with_retry_after() -> None:
     counters = FakeCounters()
     svc = services_with(ratelimit=counters)
     limit = RateLimit("registrations", "registrations", (Window(MINUTE, "subscriber_rate_per_minute"),))
