@@ -325,6 +325,16 @@ class ConversationStore(Protocol):
     def unlink_contacts(self, contact_ids: Iterable[str]) -> None: ...
 
 
+class TeamQueueRepository(Protocol):
+    """chalicelib/store/team_queue.py: previews and claims of the team's queue."""
+
+    def last_texts(self, conversations: Iterable[Conversation]) -> dict[str, str | None]: ...
+    def claim(self, conversation_id: str, *, team: str, staff: str, display: str, expires_at: str,
+              now_text: str, audit: AccessRecord) -> bool: ...
+    def release(self, conversation_id: str, *, team: str, staff: str | None, audit: AccessRecord) -> bool: ...
+    def leave_queue(self, conversation: Conversation) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Repositories:
     """The storage adapters use cases call (chalicelib/store modules, one per table group, satisfy
@@ -343,6 +353,7 @@ class Repositories:
     ratelimit: RateCounterRepository
     health: HealthProbe
     conversations: ConversationStore
+    team_queue: TeamQueueRepository
 
 
 # --- fan-out queue -----------------------------------------------------------------------------

@@ -50,6 +50,7 @@ def dynamodb_repositories() -> Repositories:
         history,
         ratelimit,
         subscribers,
+        team_queue,
         words,
     )
     from chalicelib.store.conversations import ConversationPorts
@@ -58,6 +59,7 @@ def dynamodb_repositories() -> Repositories:
         contacts=contacts, areas=areas, alerts=alerts, deliveries=deliveries, subscribers=subscribers,
         words=words, access_log=access_log, alert_history=alert_history, engagement=engagement,
         history=history, ratelimit=ratelimit, health=health, conversations=ConversationPorts(),
+        team_queue=team_queue,
     )
 
 

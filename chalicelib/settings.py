@@ -80,6 +80,11 @@ class Settings:
     # map still draws areas and circles) and its attribution text; the CSP's img-src allows its origin.
     map_tile_url: str = ""
     map_tile_attribution: str = ""
+    # The team's app (docs/team-app.md): the response standard a waiting conversation is held to
+    # (`respond_by`), how long a claim on a conversation lasts, how long a staff device is kept.
+    response_standard_hours: int = 72
+    claim_minutes: int = 30
+    staff_device_days: int = 60
 
     def table_name(self, short_name: str) -> str:
         return f"{self.table_prefix}{short_name}"
@@ -167,6 +172,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         dashboard_scope=env.get("BEATLINE_DASHBOARD_SCOPE", "openid").strip(),
         map_tile_url=env.get("BEATLINE_MAP_TILE_URL", "").strip(),
         map_tile_attribution=env.get("BEATLINE_MAP_TILE_ATTRIBUTION", "").strip()[:300],
+        response_standard_hours=_int(env, "BEATLINE_RESPONSE_STANDARD_HOURS", 72, 1),
+        claim_minutes=_int(env, "BEATLINE_CLAIM_MINUTES", 30, 1),
+        staff_device_days=_int(env, "BEATLINE_STAFF_DEVICE_DAYS", 60, 1),
     )
     if settings.log_level not in LOG_LEVELS:
         raise SettingsError(f"BEATLINE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")

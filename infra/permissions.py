@@ -64,6 +64,8 @@ _API: set[Grant] = (
     | _table("messages", "GetItem", "PutItem", "UpdateItem")
     | _table("inbox", "PutItem")
     | _indexes("conversations", "messages")
+    # The team's app (issue 19): queue previews (one BatchGetItem of the latest messages).
+    | _table("messages", "BatchGetItem")
     | _API_SECRETS
 )
 

@@ -210,6 +210,10 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("POST", "/v1/conversations/{conv_a}/messages", new_message,
      allow({k: 201 if v == 200 else v for k, v in OWNER_OR_TEAM_X.items()})),
     ("POST", "/v1/conversations/{fresh_conv_a}/close", {"outcome": "resolved"}, allow(X_RECORD)),
+    # The team's app: a claim on a fresh waiting conversation per call; release answers 200 when
+    # none is held (each principal of team X in turn), 404 to another team.
+    ("POST", "/v1/conversations/{fresh_conv_a}/claim", None, allow(X_RECORD)),
+    ("POST", "/v1/conversations/{conv_a}/release", None, allow(X_RECORD)),
     ("GET", "/v1/history/conversations?{window}&team={team_x}", None,
      allow({"analyst": 200, "admin": 200, "supervisor_x": 200})),
     ("GET", "/v1/history/conversations?{window}&team={team_y}", None,

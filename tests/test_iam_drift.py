@@ -118,6 +118,9 @@ def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worke
     # A resident in quiet hours starts one about the area: the team's answer is held for housekeeping.
     started = ok(post(client, "/v1/conversations", residents["sleeper"], {
         "id": str(uuid.uuid4()), "topic": "burglary", "text": "Door tried at night", "area_id": area_id})).json_body
+    ok(client.http.get("/v1/conversations?status=waiting", headers=bearer(officer)))
+    ok(post(client, f"/v1/conversations/{started['id']}/claim", officer))
+    ok(post(client, f"/v1/conversations/{started['id']}/release", officer))
     ok(post(client, f"/v1/conversations/{started['id']}/messages", officer, {"id": str(uuid.uuid4()), "text": "On it"}))
     # ... and writes again: a new wait, which the conversation clock counts once it passes 24 h.
     ok(post(client, f"/v1/conversations/{started['id']}/messages", residents["sleeper"],

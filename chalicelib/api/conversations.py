@@ -23,8 +23,10 @@ from chalicelib.domain.conversations import (
     TeamQueueQuery,
 )
 from chalicelib.domain.ratelimit import RESIDENT_MESSAGES
+from chalicelib.domain.team_queue import PREVIEW_CHARS, ClaimOut, QueuePage
 from chalicelib.services import Services
 from chalicelib.usecases import conversations as usecase
+from chalicelib.usecases import team_queue
 
 bp = Blueprint(__name__)
 TAG = "conversations"
@@ -60,10 +62,37 @@ def my_conversations(svc: Services, ctx: RequestContext, query: MyConversationsQ
 
 @operation(bp, "GET", "/v1/conversations", action="conversations:queue", tag=TAG, query=TeamQueueQuery,
            summary="The team's conversations: waiting (oldest waiting first), answered or closed (latest first)",
-           description="Reads `limit` index items whatever the table holds (GSI team + status#since).",
-           responses={200: ("A page.", ConversationPage), **std(400, 401, 403, 503)})
+           description=("Reads `limit` index items whatever the table holds (GSI team + status#since), and the "
+                        "latest message of each in one batch read. Each item carries `preview` (the start of the "
+                        f"last message, at most {PREVIEW_CHARS} characters; null once erased), `respond_by` "
+                        "(waiting ones: `waiting_since` + the response standard, BEATLINE_RESPONSE_STANDARD_HOURS), "
+                        "`claimed_by` (display pseudonym of the officer holding a live claim), `claim_expires_at`, "
+                        "`claimed_by_me` and `resident_erased`. A waiting conversation whose resident was erased "
+                        "leaves the waiting queue."),
+           responses={200: ("A page.", QueuePage), **std(400, 401, 403, 503)})
 def team_conversations(svc: Services, ctx: RequestContext, query: TeamQueueQuery) -> Reply:
     return Reply(200, usecase.team_queue(svc, ctx, query))
+
+
+@operation(bp, "POST", "/v1/conversations/{id}/claim", action="conversations:claim", tag=TAG,
+           summary="Claim a waiting conversation for yourself (officer or supervisor of the team); the claim lapses",
+           description=("The team sees `claimed_by` (your display pseudonym) until `claim_expires_at` "
+                        "(BEATLINE_CLAIM_MINUTES, default 30) or until the conversation is answered or closed. "
+                        "Claiming again renews your own claim. 409 while another officer's claim is live; 422 "
+                        "unless the conversation is waiting (and its resident exists). One conditional write "
+                        "decides, so two officers claiming at once never both win. Claims are advisory: any "
+                        "member of the team may still answer."),
+           responses={200: ("Claimed.", ClaimOut), **std(401, 403, 404, 409, 422, 503)})
+def claim_conversation(svc: Services, ctx: RequestContext, id: str) -> Reply:
+    return Reply(200, team_queue.claim(svc, ctx, id))
+
+
+@operation(bp, "POST", "/v1/conversations/{id}/release", action="conversations:claim", tag=TAG,
+           summary="Release a claim (the officer holding it, or a supervisor of the team)",
+           description="200 with `claimed_by: null`, also when no claim was held; 409 when another officer holds it.",
+           responses={200: ("Released.", ClaimOut), **std(401, 403, 404, 409, 503)})
+def release_conversation(svc: Services, ctx: RequestContext, id: str) -> Reply:
+    return Reply(200, team_queue.release(svc, ctx, id))
 
 
 @operation(bp, "GET", "/v1/conversations/{id}", action="conversations:read", tag=TAG, query=ConversationQuery,

@@ -44,6 +44,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "conversations:message": frozenset({"resident", "officer", "supervisor"}),
     "conversations:queue": frozenset({"officer", "supervisor"}),
     "conversations:close": frozenset({"officer", "supervisor"}),
+    "conversations:claim": frozenset({"officer", "supervisor"}),  # own team: usecases/team_queue.py
     "history:conversations": frozenset({"analyst", "admin", "supervisor"}),
 }
 

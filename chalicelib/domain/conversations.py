@@ -167,6 +167,10 @@ class Conversation:
     first_response_at: str | None = None
     outcome: str | None = None
     over24_at: str | None = None  # the current wait passed 24 h and was counted (once per wait)
+    # Read for the team's queue only (store/team_queue.py writes them; no write is computed from them).
+    last_message_id: str | None = None
+    claimed_by: str | None = None  # display pseudonym of the officer holding a claim
+    claim_expires_at: str | None = None
 
     def summary(self) -> ConversationSummary:
         return ConversationSummary(
@@ -259,7 +263,12 @@ def after_overdue(conv: Conversation, now_text: str) -> Conversation | None:
 def queue_key(conv: Conversation) -> str:
     """Sort key of the team index: waiting ones by the time they started waiting (oldest first)."""
     since = conv.waiting_since if conv.status == "waiting" and conv.waiting_since else conv.last_message_at
+    if conv.status == "waiting" and not conv.owner:
+        return f"{ERASED_QUEUE}#{since}#{conv.id}"  # the resident was erased: out of the team's queue
     return f"{conv.status}#{since}#{conv.id}"
+
+
+ERASED_QUEUE = "erased"  # queue-key prefix of a waiting conversation whose resident was erased
 
 
 def activity_key(conv: Conversation) -> str:

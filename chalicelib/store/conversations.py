@@ -105,6 +105,7 @@ def _conversation(m: ConversationModel) -> Conversation:
         status=m.status, created_at=m.created_at, last_message_at=m.last_message_at, version=int(m.version),
         content_digest=m.content_digest, expires_at=m.expires_at, waiting_since=m.waiting_since,
         first_response_at=m.first_response_at, outcome=m.outcome, over24_at=m.over24_at,
+        last_message_id=m.last_message_id, claimed_by=m.claimed_by, claim_expires_at=m.claim_expires_at,
     )
 
 
@@ -137,6 +138,8 @@ def _update_actions(new: Conversation) -> list[Any]:
                         (m.outcome, new.outcome), (m.over24_at, new.over24_at), (m.due_day, due_day),
                         (m.due_key, due_key)):
         actions.append(attr.set(value) if value is not None else attr.remove())
+    if new.status != "waiting":  # a claim is on a wait: an answer or a close ends it
+        actions += [m.claim_staff.remove(), m.claimed_by.remove(), m.claim_expires_at.remove()]
     return actions
 
 
@@ -203,8 +206,9 @@ class ConversationRepository:
         """A new conversation with its first message. ConversationExists(existing) if the id is taken."""
 
         def build(tx: _Tx, members: contact_store.Engagement) -> None:
-            tx.put("conversation", _conversation_model(conversation),
-                   condition=ConversationModel.id.does_not_exist(), return_values="ALL_OLD")
+            model = _conversation_model(conversation)
+            model.last_message_id = message.id
+            tx.put("conversation", model, condition=ConversationModel.id.does_not_exist(), return_values="ALL_OLD")
             tx.put("message", _message_model(message), condition=MessageModel.id.does_not_exist())
             _add_side_items(tx, write, members)
 
@@ -228,7 +232,8 @@ class ConversationRepository:
             tx.put("message", _message_model(message), condition=MessageModel.id.does_not_exist(),
                    return_values="ALL_OLD")
             _add_side_items(tx, write, members)
-            tx.update("conversation", ConversationModel(id=old.id), actions=_update_actions(new),
+            tx.update("conversation", ConversationModel(id=old.id),
+                      actions=[*_update_actions(new), ConversationModel.last_message_id.set(message.id)],
                       condition=_assumed(old), return_values="ALL_OLD")
 
         failed = _commit(build, write.engagement)

@@ -49,6 +49,7 @@ from chalicelib.domain.errors import (
     Unauthenticated,
 )
 from chalicelib.domain.subscribers import ConversationInboxItem, SubscriberRecord
+from chalicelib.domain.team_queue import QueuePage
 from chalicelib.ports import (
     ConversationExists,
     ConversationStore,
@@ -299,14 +300,17 @@ def get(svc: Services, ctx: RequestContext, conversation_id: str, query: Convers
     return conv.to_out(messages, svc.cursors.encode(earlier, fingerprint), _state_token(svc, conv))
 
 
-def team_queue(svc: Services, ctx: RequestContext, query: TeamQueueQuery) -> ConversationPage:
+def team_queue(svc: Services, ctx: RequestContext, query: TeamQueueQuery) -> QueuePage:
+    """The team's queue with previews, claims and response times (usecases/team_queue.py)."""
+    from chalicelib.usecases.team_queue import queue_page
+
     team = _staff_team(ctx)
     filters = {"status": query.status, "limit": query.limit, "team": team}
     fingerprint = query_fingerprint("conversations.team", ctx.caller.sub, filters)
     items, position = _repo(svc).team_page(team, query.status, query.limit,
                                            svc.cursors.decode(query.cursor, fingerprint))
     _repo(svc).log_access(_audit(svc, ctx, "conversation.list", query=filters, row_count=len(items)))
-    return ConversationPage(items=[c.summary() for c in items], next_cursor=svc.cursors.encode(position, fingerprint))
+    return queue_page(svc, ctx, items, svc.cursors.encode(position, fingerprint))
 
 
 def mine(svc: Services, ctx: RequestContext, query: MyConversationsQuery) -> ConversationPage:
@@ -496,4 +500,7 @@ def erase_resident(svc: Services, subscriber_id: str) -> int:
     owned = _repo(svc).owned(subscriber_id)
     for conv in owned:
         _repo(svc).forget_owner(conv.id)
+        current = _repo(svc).get(conv.id)
+        if current is not None:
+            svc.store.team_queue.leave_queue(current)  # a wait for an erased resident leaves the queue
     return len(owned)

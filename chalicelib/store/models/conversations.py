@@ -66,6 +66,13 @@ class ConversationModel(Model):
     due_key = UnicodeAttribute(null=True)
     version = NumberAttribute()
     content_digest = UnicodeAttribute()
+    # The team's app (store/team_queue.py): the latest message (its preview is read from `messages`,
+    # so no words live here) and a claim: who holds it (staff id, never returned), shown as a
+    # display pseudonym, until when. A claim ends when the conversation stops waiting.
+    last_message_id = UnicodeAttribute(null=True)
+    claim_staff = UnicodeAttribute(null=True)
+    claimed_by = UnicodeAttribute(null=True)
+    claim_expires_at = UnicodeAttribute(null=True)
     queue_key = UnicodeAttribute()
     activity_key = UnicodeAttribute()
     expires_at = TTLAttribute()
