@@ -156,8 +156,16 @@ class FakeDatabase:
     conversations: dict[str, Conversation] = field(default_factory=dict)
     messages: dict[str, dict[str, Message]] = field(default_factory=dict)
     rate_hits: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+    claim_staff: dict[str, str] = field(default_factory=dict)  # conversation id -> staff id holding a claim
     reachable: bool = True
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    def settled(self, conv: Conversation) -> Conversation:
+        """A conversation as stored after a change: a claim ends when it stops waiting."""
+        if conv.status == "waiting":
+            return conv
+        self.claim_staff.pop(conv.id, None)
+        return replace(conv, claimed_by=None, claim_expires_at=None)
 
     # -- shared write helpers (what one transaction puts besides its own item) ---------------
     def add_counters(self, deltas: Mapping[tuple[str, str], int]) -> None:
@@ -744,7 +752,7 @@ class FakeConversations:
             if message.id in self.db.messages.get(conversation.id, {}) or write.contact.id in self.db.contacts:
                 raise VersionChanged()  # a derived id collided
             self._apply_side(write)
-            self.db.conversations[conversation.id] = conversation
+            self.db.conversations[conversation.id] = replace(conversation, last_message_id=message.id)
             self.db.messages.setdefault(conversation.id, {})[message.id] = message
             self.hints[conversation.id] = conversation
 
@@ -765,7 +773,7 @@ class FakeConversations:
                 raise self._changed(old.id, None)
             self._assumed(old)
             self._apply_side(write)
-            self.db.conversations[old.id] = new
+            self.db.conversations[old.id] = replace(self.db.settled(new), last_message_id=message.id)
             self.db.messages.setdefault(old.id, {})[message.id] = message
             self.hints[old.id] = new
 
@@ -784,7 +792,7 @@ class FakeConversations:
                 raise self._changed(old.id, current)
             if audit is not None:
                 self.db.append_access(audit)
-            self.db.conversations[old.id] = new
+            self.db.conversations[old.id] = self.db.settled(new)
             self.db.add_counters(_one_shard(figures))
             self.hints[old.id] = new
 
@@ -985,6 +993,49 @@ class FakeRegistrar:
         self.endpoints.pop(endpoint_arn, None)
 
 
+class FakeTeamQueue:
+    """TeamQueueRepository on a FakeDatabase: previews from the latest message, claims decided
+    under the database lock (the store decides them with one conditional write)."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def last_texts(self, conversations: Iterable[Conversation]) -> dict[str, str | None]:
+        found: dict[str, str | None] = {}
+        for conv in conversations:
+            messages = sorted(self.db.messages.get(conv.id, {}).values(), key=_seq_key)
+            found[conv.id] = messages[-1].text if messages else None
+        return found
+
+    def claim(self, conversation_id: str, *, team: str, staff: str, display: str, expires_at: str,
+              now_text: str, audit: AccessRecord) -> bool:
+        with self.db.lock:
+            conv = self.db.conversations.get(conversation_id)
+            if conv is None or conv.team != team or conv.status != "waiting" or not conv.owner:
+                return False
+            holder = self.db.claim_staff.get(conversation_id)
+            if holder not in (None, staff) and conv.claim_expires_at and conv.claim_expires_at > now_text:
+                return False
+            self.db.append_access(audit)
+            self.db.claim_staff[conversation_id] = staff
+            self.db.conversations[conversation_id] = replace(conv, claimed_by=display, claim_expires_at=expires_at)
+            return True
+
+    def release(self, conversation_id: str, *, team: str, staff: str | None, audit: AccessRecord) -> bool:
+        with self.db.lock:
+            conv = self.db.conversations.get(conversation_id)
+            holder = self.db.claim_staff.get(conversation_id)
+            if conv is None or conv.team != team or holder is None or staff not in (None, holder):
+                return False
+            self.db.append_access(audit)
+            del self.db.claim_staff[conversation_id]
+            self.db.conversations[conversation_id] = replace(conv, claimed_by=None, claim_expires_at=None)
+            return True
+
+    def leave_queue(self, conversation: Conversation) -> bool:
+        return not conversation.owner and conversation.status == "waiting"  # the fake's queue key follows the owner
+
+
 class FakeClock:
     """A clock tests move by hand: `clock()` is now; `clock.advance(minutes=5)`."""
 
@@ -1009,6 +1060,7 @@ def fake_repositories(db: FakeDatabase | None = None) -> Repositories:
         subscribers=FakeSubscribers(db), words=FakeWords(db), access_log=FakeAccessLog(db),
         alert_history=FakeAlertHistory(db), engagement=FakeEngagement(db), history=FakeHistory(db),
         ratelimit=FakeRateCounters(db), health=FakeHealth(db), conversations=FakeConversations(db),
+        team_queue=FakeTeamQueue(db),
     )
 
 

@@ -597,3 +597,30 @@ def test_erasure_removes_a_residents_words_and_name_from_conversations(ports: Re
     ports.conversations.unlink_contacts([first.contact_id, new_id()])
     unlinked = ports.contacts.get(first.contact_id)
     assert unlinked is not None and unlinked.handle_pseudonym is None
+
+
+# --- the team's queue (store/team_queue.py) -------------------------------------------------------
+
+
+def test_a_claim_is_one_conditional_write_and_an_answer_ends_it(ports: Repositories) -> None:
+    conv = conversation()
+    first = message(conv)
+    ports.conversations.start(conv, first, write(conv, first))
+    later = "2026-11-30T12:30:00Z"
+    claim = {"team": conv.team, "expires_at": later, "now_text": NOW_TEXT}
+    assert ports.team_queue.claim(conv.id, staff="pc-1", display="Officer AAAA", audit=audit(), **claim)
+    assert not ports.team_queue.claim(conv.id, staff="pc-2", display="Officer BBBB", audit=audit(), **claim)
+    assert not ports.team_queue.claim(conv.id, staff="pc-2", display="Officer BBBB", audit=audit(), **{**claim, "team": "other"})
+    assert ports.team_queue.claim(conv.id, staff="pc-2", display="Officer BBBB", audit=audit(), **{**claim, "now_text": later})
+    stored = ports.conversations.get(conv.id)
+    assert stored is not None and (stored.claimed_by, stored.claim_expires_at) == ("Officer BBBB", later)
+    assert not ports.team_queue.release(conv.id, team=conv.team, staff="pc-1", audit=audit())
+    assert ports.team_queue.release(conv.id, team=conv.team, staff=None, audit=audit())  # a supervisor
+    assert ports.team_queue.claim(conv.id, staff="pc-1", display="Officer AAAA", audit=audit(), **claim)
+    answered = rules.after_message(stored, "team", NOW_TEXT)
+    answer = message(conv, seq=2, sender="team")
+    ports.conversations.append(stored, answered, answer, write(conv, answer))
+    after = ports.conversations.get(conv.id)
+    assert after is not None and after.claimed_by is None
+    assert not ports.team_queue.claim(conv.id, staff="pc-1", display="Officer AAAA", audit=audit(), **claim)  # not waiting
+    assert ports.team_queue.last_texts([after]) == {conv.id: "message 2"}

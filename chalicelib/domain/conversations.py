@@ -167,10 +167,11 @@ class Conversation:
     first_response_at: str | None = None
     outcome: str | None = None
     over24_at: str | None = None  # the current wait passed 24 h and was counted (once per wait)
-    # Read for the team's queue only (store/team_queue.py writes them; no write is computed from them).
-    last_message_id: str | None = None
-    claimed_by: str | None = None  # display pseudonym of the officer holding a claim
-    claim_expires_at: str | None = None
+    # Read for the team's queue only (store/team_queue.py writes the claim, a message's write its
+    # id); no write is computed from them, so they take no part in comparing states.
+    last_message_id: str | None = dataclasses.field(default=None, compare=False)
+    claimed_by: str | None = dataclasses.field(default=None, compare=False)  # display pseudonym of a claim's holder
+    claim_expires_at: str | None = dataclasses.field(default=None, compare=False)
 
     def summary(self) -> ConversationSummary:
         return ConversationSummary(

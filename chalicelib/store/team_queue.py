@@ -12,22 +12,16 @@
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
-
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import conversations as rules
 from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.conversations import Conversation
-from chalicelib.store import access_log
+from chalicelib.store import access_log, transact
 from chalicelib.store.errors import translate_store_errors, update_if
 from chalicelib.store.models import ConversationModel, MessageModel
-
-CONFLICT_RETRIES = 3
+from chalicelib.store.transact import Transaction
 
 
 @translate_store_errors
@@ -46,23 +40,13 @@ def last_texts(conversations: Iterable[Conversation]) -> dict[str, str | None]:
     return found
 
 
-def _transact(build: Any) -> bool:
-    """Run a two-item transaction; False when a condition failed (conflicts retried with jitter)."""
-    for attempt in range(CONFLICT_RETRIES + 1):
-        tx = TransactWrite(connection=ConversationModel._get_connection().connection)
-        try:
-            with tx:
-                build(tx)
-            return True
-        except TransactWriteError as exc:
-            codes = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
-            if "ConditionalCheckFailed" in codes:
-                return False
-            if "TransactionConflict" in codes and attempt < CONFLICT_RETRIES:
-                time.sleep(min(0.2, 0.01 * 2**attempt) * random.random())  # noqa: S311 - full jitter
-                continue
-            raise
-    return False  # pragma: no cover - the loop always returns or raises
+def _transact(build: Callable[[Transaction], None]) -> bool:
+    """Commit a claim's transaction; False when its condition failed (nothing written)."""
+    try:
+        transact.run(build, via=ConversationModel)
+    except transact.ConditionsFailed:
+        return False
+    return True
 
 
 def _claimable(team: str, staff: str, now_text: str) -> Any:
@@ -77,9 +61,9 @@ def claim(conversation_id: str, *, team: str, staff: str, display: str, expires_
     """Claim (or renew one's own claim) if nobody else holds a live one; False if refused."""
     m = ConversationModel
 
-    def build(tx: TransactWrite) -> None:
-        tx.save(access_log.to_model(audit), condition=access_log.append_condition())
-        tx.update(m(id=conversation_id), actions=[
+    def build(tx: Transaction) -> None:
+        tx.put("audit", access_log.to_model(audit), condition=access_log.append_condition())
+        tx.update("conversation", m(id=conversation_id), actions=[
             m.claim_staff.set(staff), m.claimed_by.set(display), m.claim_expires_at.set(expires_at),
         ], condition=_claimable(team, staff, now_text))
 
@@ -93,9 +77,9 @@ def release(conversation_id: str, *, team: str, staff: str | None, audit: Access
     m = ConversationModel
     held = m.claim_staff.exists() if staff is None else (m.claim_staff == staff)
 
-    def build(tx: TransactWrite) -> None:
-        tx.save(access_log.to_model(audit), condition=access_log.append_condition())
-        tx.update(m(id=conversation_id), actions=[
+    def build(tx: Transaction) -> None:
+        tx.put("audit", access_log.to_model(audit), condition=access_log.append_condition())
+        tx.update("conversation", m(id=conversation_id), actions=[
             m.claim_staff.remove(), m.claimed_by.remove(), m.claim_expires_at.remove(),
         ], condition=m.id.exists() & (m.team == team) & held)
 
