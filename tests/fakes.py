@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from chalicelib.clock import Clock, parse_rfc3339, to_rfc3339
 from chalicelib.domain import conversations as conversation_rules
@@ -76,6 +76,9 @@ from chalicelib.ports import (
     Write,
 )
 from chalicelib.ports import NotFound as StoreNotFound
+
+if TYPE_CHECKING:
+    from chalicelib.services import Services
 
 T = TypeVar("T")
 Position = dict[str, Any] | None
@@ -807,7 +810,7 @@ class FakeConversations:
     def overdue(self, days: Iterable[str], due_by: str, limit: int) -> list[Conversation]:
         found: list[Conversation] = []
         for day in days:
-            due = sorted((d, c) for c in self.db.conversations.values()
+            due = sorted((f"{d}#{c.id}", c) for c in self.db.conversations.values()
                          if (d := conversation_rules.due_at(c)) and d[:10] == day and d <= due_by + "\uffff")
             found += [c for _, c in due[:limit - len(found)]]
             if len(found) >= limit:
@@ -1079,7 +1082,7 @@ NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
 def fake_services(*, now: datetime = NOW, db: FakeDatabase | None = None, settings: Any = None,
-                  **overrides: Any) -> tuple[Any, Fakes]:
+                  **overrides: Any) -> tuple[Services, Fakes]:
     """Services on fakes only (no DynamoDB, SQS, SNS or DNS): (services, the fakes)."""
     from chalicelib.services import build_services
     from chalicelib.settings import SETTINGS

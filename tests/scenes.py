@@ -3,6 +3,7 @@ through the worker, the clock moved by hand. For the rule tests (tests/test_*_ru
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from datetime import datetime, timedelta
@@ -61,10 +62,21 @@ class Scene:
 
     LAT, LON = 51.5074, -0.1278
 
-    def __init__(self, now: datetime = NOW) -> None:
+    def __init__(self, now: datetime = NOW, **overrides: Any) -> None:
         self.svc: Services
-        self.svc, self.fakes = fake_services(now=now)
+        self.svc, self.fakes = fake_services(now=now, **overrides)
         self._requests = 0
+
+    def container(self, **overrides: Any) -> Services:
+        """Another warm container on the same tables: its own Services and conversation hints."""
+        from tests.fakes import FakeConversations, fake_repositories
+
+        store = fake_repositories(self.fakes.db)
+        conversations = overrides.pop("conversations", None) or FakeConversations(self.fakes.db)
+        svc, _ = fake_services(db=self.fakes.db, store=dataclasses.replace(store, conversations=conversations),
+                               clock=self.fakes.clock, fanout_queue=self.fakes.queue, channels=self.fakes.channels,
+                               **overrides)
+        return svc
 
     # -- who is calling ------------------------------------------------------------------------
     def context(self, principal: Principal | None = None, subscriber: SubscriberRecord | None = None) -> RequestContext:
@@ -78,15 +90,30 @@ class Scene:
         return self.context(principal)
 
     def as_resident(self, subscriber_id: str) -> RequestContext:
-        return self.context(Principal(sub=subscriber_id, roles=frozenset({"resident"}), kind="resident"))
+        """A resident's request, with its record loaded as the framework loads it (None once erased)."""
+        return self.context(Principal(sub=subscriber_id, roles=frozenset({"resident"}), kind="resident"),
+                            subscriber=self.fakes.db.subscribers.get(subscriber_id))
+
+    def register(self, channel: dict[str, Any] | None = None, **prefs: Any) -> str:
+        body = msgspec.json.decode(json.dumps({"channel": channel or {"type": "inbox"}, **prefs}), type=SubscriberIn)
+        return subscriber_cases.register(self.svc, self.context(), body).id
+
+    def area(self, team: str = "north", lat: float = LAT, lon: float = LON) -> str:
+        """A named area of `team` around (lat, lon)."""
+        from chalicelib.domain.areas import AreaIn
+        from chalicelib.usecases import areas as area_cases
+
+        area_id = str(uuid.uuid4())
+        body = msgspec.convert({"name": "Elm ward", "team": team, "geometry": square(lat, lon, 0.01)}, AreaIn)
+        area_cases.put_area(self.svc, self.staff("admin", team=team), area_id, body)
+        return area_id
 
     # -- residents -----------------------------------------------------------------------------
     def resident(self, areas: list[dict[str, Any]], channel: dict[str, Any] | None = None, **prefs: Any) -> str:
-        body = msgspec.json.decode(json.dumps({"channel": channel or {"type": "inbox"}, **prefs}), type=SubscriberIn)
-        registered = subscriber_cases.register(self.svc, self.context(), body)
+        subscriber_id = self.register(channel, **prefs)
         areas_in = msgspec.json.decode(json.dumps({"areas": areas}), type=AreasIn)
-        subscriber_cases.put_areas(self.svc, self.as_resident(registered.id), areas_in)
-        return registered.id
+        subscriber_cases.put_areas(self.svc, self.as_resident(subscriber_id), areas_in)
+        return subscriber_id
 
     def record(self, subscriber_id: str) -> SubscriberRecord | None:
         return self.fakes.db.subscribers.get(subscriber_id)

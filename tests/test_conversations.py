@@ -1,5 +1,6 @@
 """Conversations through HTTP on DynamoDB Local: the whole loop (start, queue, answer, inbox, push,
-reply, close, reopen), bad input, foreign records, rate limit, figures, erasure, races."""
+reply, close, reopen), bad input, foreign records, rate limit, figures, erasure, round trips and
+concurrent transactions. The state, race and clock rules are tests/test_conversation_rules.py, on fakes."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.clock import fixed_clock, to_rfc3339
+from chalicelib.clock import fixed_clock
 from chalicelib.notify.queue import FanoutMessage
 from tests.alerting import FakeChannel, RecordingQueue, register, spot, square, webpush_channel
 from tests.conftest import bearer
@@ -322,122 +323,6 @@ def test_figures_from_counters(client, staff_token, place, services_override):
     assert _get(client, supervisor, "/v1/history/conversations?from=2026-01-01&to=2026-01-01").status_code == 400
 
 
-def test_wait_over_24h_is_counted(client, staff_token, place, services_override):
-    team = place["team"]
-    t0 = datetime.now(UTC).replace(hour=0, minute=5, second=0, microsecond=0) - timedelta(days=2)
-    services_override(clock=fixed_clock(t0), channels={})
-    _, resident = register(client)
-    conv = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body["id"]
-    answered_at = t0 + timedelta(hours=25)
-    services_override(clock=fixed_clock(answered_at), channels={})
-    assert _post(client, staff_token("officer", team=team), f"/v1/conversations/{conv}/messages",
-                 {"id": str(uuid.uuid4()), "text": "Sorry for the wait"}).status_code == 201
-    buckets = _get(client, staff_token("supervisor", team=team),
-                   f"/v1/history/conversations?{_window(answered_at)}").json_body["buckets"]
-    assert [(b["waiting_over_24h"], b["answered"]) for b in buckets] == [(1, 1)]
-    assert buckets[0]["first_response_minutes"]["p90"] >= 24 * 60
-
-
-def _over24(client, staff_token, team: str, first: datetime, last: datetime) -> dict[str, int]:
-    window = f"from={first:%Y-%m-%d}&to={last:%Y-%m-%d}&purpose=figures+test"
-    buckets = _get(client, staff_token("supervisor", team=team), f"/v1/history/conversations?{window}").json_body["buckets"]
-    return {b["period"]: b["waiting_over_24h"] for b in buckets if b["waiting_over_24h"]}
-
-
-def test_the_clock_counts_an_open_wait_once_in_the_day_it_passes_24h(client, staff_token, place, services_override):
-    from chalicelib.usecases.conversations import count_overdue
-
-    team = place["team"]
-    t0 = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=4)
-    services_override(clock=fixed_clock(t0), channels={})
-    _, resident = register(client)
-    conv = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body["id"]
-    svc = services_override(clock=fixed_clock(t0 + timedelta(hours=20)), channels={})
-    assert _post(client, resident, f"/v1/conversations/{conv}/messages",  # the same wait goes on
-                 {"id": str(uuid.uuid4()), "text": "Anyone?"}).status_code == 201
-    count_overdue(svc, t0 + timedelta(hours=23))
-    assert _over24(client, staff_token, team, t0, t0 + timedelta(days=3)) == {}  # not due yet
-    count_overdue(svc, t0 + timedelta(hours=25))
-    count_overdue(svc, t0 + timedelta(hours=26))  # a second run finds nothing left to count
-    due_day = (t0 + timedelta(hours=24)).strftime("%Y-%m-%d")
-    assert _over24(client, staff_token, team, t0, t0 + timedelta(days=3)) == {due_day: 1}
-    stored = svc.conversations.get(conv)
-    assert stored.over24_at == to_rfc3339(t0 + timedelta(hours=24)) and stored.status == "waiting"
-    # The answer ends a wait the clock already counted: no second count.
-    services_override(clock=fixed_clock(t0 + timedelta(hours=30)), channels={})
-    officer = staff_token("officer", team=team)
-    assert _post(client, officer, f"/v1/conversations/{conv}/messages", {"id": str(uuid.uuid4()), "text": "Sorry"}).status_code == 201
-    assert _over24(client, staff_token, team, t0, t0 + timedelta(days=3)) == {due_day: 1}
-    # A new wait, answered after 25 h before the clock ran: the answer counts it, in its own day.
-    services_override(clock=fixed_clock(t0 + timedelta(hours=31)), channels={})
-    assert _post(client, resident, f"/v1/conversations/{conv}/messages", {"id": str(uuid.uuid4()), "text": "Again"}).status_code == 201
-    answered = t0 + timedelta(hours=56)
-    services_override(clock=fixed_clock(answered), channels={})
-    assert _post(client, officer, f"/v1/conversations/{conv}/messages", {"id": str(uuid.uuid4()), "text": "Done"}).status_code == 201
-    assert _over24(client, staff_token, team, t0, t0 + timedelta(days=3)) == {due_day: 1, f"{answered:%Y-%m-%d}": 1}
-
-
-def test_the_clock_counts_a_bounded_number_per_run_and_the_next_run_goes_on(client, staff_token, place, services_override):
-    from chalicelib.usecases.conversations import count_overdue
-
-    t0 = datetime.now(UTC).replace(hour=3, minute=0, second=0, microsecond=0) - timedelta(days=301)
-    services_override(clock=fixed_clock(t0), channels={})
-    _, resident = register(client)
-    for _ in range(3):
-        assert _post(client, resident, "/v1/conversations", start_body(place["area_id"])).status_code == 201
-    later = t0 + timedelta(hours=25)
-    svc = services_override(clock=fixed_clock(later), channels={})
-    assert [count_overdue(svc, later, per_run=2) for _ in range(3)] == [2, 1, 0]
-    assert _over24(client, staff_token, place["team"], t0, later) == {f"{t0 + timedelta(hours=24):%Y-%m-%d}": 3}
-
-
-def test_clock_and_answer_racing_count_the_wait_once(client, staff_token, place, services_override):
-    from chalicelib.domain.conversations import MessageIn
-    from chalicelib.usecases import conversations as usecase
-
-    team = place["team"]
-    t0 = datetime.now(UTC).replace(hour=1, minute=0, second=0, microsecond=0) - timedelta(days=3)
-    services_override(clock=fixed_clock(t0), channels={})
-    _, resident = register(client)
-    conv = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body["id"]
-    later = t0 + timedelta(hours=26)
-    svc = services_override(clock=fixed_clock(later), channels={}, fanout_queue=RecordingQueue())
-    officer = _officer(f"pc-{uuid.uuid4().hex[:6]}", team)
-    results = _race([lambda: usecase.count_overdue(svc, later),
-                     lambda: usecase.post_message(svc, _ctx(svc, officer), conv, MessageIn(id=uuid.uuid4(), text="Here"))])
-    assert not [r for r in results if isinstance(r, Exception)], results
-    assert sum(_over24(client, staff_token, team, t0, later).values()) == 1
-    assert svc.conversations.get(conv).status == "answered"
-
-
-def test_a_clock_reading_a_lagging_index_counts_nothing_twice(client, staff_token, place, services_override):
-    """The index is eventually consistent: a wait it still shows may have been answered since."""
-    from chalicelib.domain.conversations import MessageIn
-    from chalicelib.store.conversations import ConversationPorts
-    from chalicelib.usecases import conversations as usecase
-
-    team = place["team"]
-    t0 = datetime.now(UTC).replace(hour=2, minute=0, second=0, microsecond=0) - timedelta(days=3)
-    services_override(clock=fixed_clock(t0), channels={})
-    _, resident = register(client)
-    conv = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body["id"]
-    later = t0 + timedelta(hours=26)
-    svc = services_override(clock=fixed_clock(later), channels={}, fanout_queue=RecordingQueue())
-    days = [f"{t0 + timedelta(days=1):%Y-%m-%d}"]
-    seen = [c for c in svc.conversations.overdue(days, to_rfc3339(later), 1000) if c.id == conv]
-    assert len(seen) == 1
-    usecase.post_message(svc, _ctx(svc, _officer("pc-x", team)), conv, MessageIn(id=uuid.uuid4(), text="Here"))
-
-    class LaggingIndex(ConversationPorts):
-        def overdue(self, days, due_by, limit):
-            return seen
-
-    lagging = services_override(clock=fixed_clock(later), channels={}, conversations=LaggingIndex())
-    assert usecase.count_overdue(lagging, later) == 0
-    assert sum(_over24(client, staff_token, team, t0, later).values()) == 1  # the answer's count only
-    assert svc.conversations.get(conv).status == "answered"
-
-
 def test_alert_reply_opens_then_continues_a_conversation(client, staff_token, team, services_override):
     from tests.alerting import circle, publish
     from tests.alerting import resident as make_resident
@@ -541,26 +426,6 @@ def test_simultaneous_answers_all_land_in_order(client, staff_token, place):
         {"any": 4, "street": 0, "online": 4, "online_outbound": 4}]
 
 
-def test_closing_races_are_decided_once(client, place):
-    from chalicelib.domain.conversations import CloseIn
-    from chalicelib.domain.errors import Conflict
-    from chalicelib.services import services
-    from chalicelib.usecases import conversations as usecase
-
-    svc = services()
-    _, resident = register(client)
-    conv_id = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body["id"]
-    outcomes = ["resolved", "referred", "advice_given", "no_further_action"]
-    calls = [lambda o=o: usecase.close(svc, _ctx(svc, _officer(f"pc-{o}", place["team"])), conv_id, CloseIn(outcome=o))
-             for o in outcomes]
-    results = _race(calls)
-    won = [r for r in results if not isinstance(r, Exception)]
-    lost = [r for r in results if isinstance(r, Conflict)]
-    assert len(won) == 1 and len(lost) == 3
-    final = svc.conversations.get(conv_id)
-    assert (final.status, final.outcome, final.version) == ("closed", won[0].outcome, 2)
-
-
 def test_team_queue_cursor_is_bound_and_ordered(client, staff_token, place, services_override):
     t0 = datetime.now(UTC) - timedelta(hours=3)
     _, resident = register(client)
@@ -612,45 +477,6 @@ def test_a_stale_hint_costs_one_failed_write_never_a_wrong_one(client, place):
     messages = a.conversations.messages(conv_id)
     assert [(m.seq, m.text) for m in messages][1:] == [(2, "one"), (3, "two"), (4, "three"), (5, "four")]
     assert a.conversations.get(conv_id).version == 5
-
-
-def test_a_hint_never_decides_a_refusal(client, place):
-    """A hint may be older than a reopening: what it would refuse (422 closed) or short-cut
-    (200 already closed) is read again first."""
-    from chalicelib.domain.conversations import CloseIn
-    from chalicelib.usecases import conversations as usecase
-
-    _, resident = register(client)
-    conv_id = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body["id"]
-    a = _container()
-    officer = _officer(f"pc-{uuid.uuid4().hex[:6]}", place["team"])
-    usecase.close(a, _ctx(a, officer), conv_id, CloseIn(outcome="resolved"))  # A's hint: closed
-    again = _post(client, resident, f"/v1/conversations/{conv_id}/messages", {"id": str(uuid.uuid4()), "text": "Still loud"})
-    assert again.status_code == 201
-    closed_again = usecase.close(a, _ctx(a, officer), conv_id, CloseIn(outcome="resolved"))
-    assert (closed_again.status, closed_again.version) == ("closed", 4)
-    assert _post(client, resident, f"/v1/conversations/{conv_id}/messages",
-                 {"id": str(uuid.uuid4()), "text": "And again"}).status_code == 201
-    assert _answer(a, officer, conv_id, "On our way")[0] == 201  # A's hint said closed: 422 would be wrong
-    stored = a.conversations.get(conv_id)
-    assert (stored.status, stored.version) == ("answered", 6)
-
-
-def test_erasure_is_seen_through_a_stale_hint(client, place):
-    """Erasure removes the owner without a new version: the write's condition checks the owner."""
-    from chalicelib.domain.errors import StateForbids
-    from chalicelib.store.models import InboxModel
-
-    resident_id, resident = register(client)
-    conv_id = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body["id"]
-    a = _container()
-    officer = _officer(f"pc-{uuid.uuid4().hex[:6]}", place["team"])
-    assert _answer(a, officer, conv_id, "Noted")[0] == 201  # A's hint names the owner
-    assert client.http.delete("/v1/subscribers/me", headers=bearer(resident)).status_code == 204
-    with pytest.raises(StateForbids):
-        _answer(a, officer, conv_id, "Hello?")
-    assert [m.text for m in a.conversations.messages(conv_id)] == [None, "Noted"]
-    assert list(InboxModel.query(resident_id)) == []  # nothing written for the erased resident
 
 
 def test_a_state_token_saves_the_read_in_any_container(client, staff_token, place):
