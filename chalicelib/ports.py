@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.engagement import MemberMove
     from chalicelib.domain.history import AlertFigures, Plan
     from chalicelib.domain.subscribers import SubscriberRecord
+    from chalicelib.domain.teams import TeamRecord
 
 
 # --- storage -----------------------------------------------------------------------------------
@@ -159,6 +160,16 @@ class AreaRepository(Protocol):
     def page(self, limit: int, position: dict[str, Any] | None) -> tuple[list[AreaRecord], dict[str, Any] | None]: ...
 
     def area_for_cell(self, cell: str) -> str | None: ...
+
+    def all_areas(self) -> list[AreaRecord]: ...
+
+
+class TeamRepository(Protocol):
+    """chalicelib/store/teams.py: the teams' public pages."""
+
+    def get(self, team_id: str) -> TeamRecord | None: ...
+
+    def put(self, record: TeamRecord) -> bool: ...
 
 
 class AlertRepository(Protocol):
@@ -354,6 +365,7 @@ class Repositories:
     health: HealthProbe
     conversations: ConversationStore
     team_queue: TeamQueueRepository
+    teams: TeamRepository
 
 
 # --- fan-out queue -----------------------------------------------------------------------------

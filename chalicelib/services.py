@@ -51,6 +51,7 @@ def dynamodb_repositories() -> Repositories:
         ratelimit,
         subscribers,
         team_queue,
+        teams,
         words,
     )
     from chalicelib.store.conversations import ConversationPorts
@@ -60,6 +61,7 @@ def dynamodb_repositories() -> Repositories:
         words=words, access_log=access_log, alert_history=alert_history, engagement=engagement,
         history=history, ratelimit=ratelimit, health=health, conversations=ConversationPorts(),
         team_queue=team_queue,
+        teams=teams,
     )
 
 

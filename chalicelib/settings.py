@@ -85,6 +85,12 @@ class Settings:
     response_standard_hours: int = 72
     claim_minutes: int = 30
     staff_device_days: int = 60
+    # The force, as the data.police.uk-shaped API under /v1/police-uk/ names it (docs/guarantee.md).
+    force_id: str = "beatline"
+    force_name: str = "Beatline Police"
+    force_url: str | None = None
+    force_telephone: str = "101"
+    force_description: str = ""
 
     def table_name(self, short_name: str) -> str:
         return f"{self.table_prefix}{short_name}"
@@ -115,6 +121,15 @@ def _check_tile_url(url: str) -> None:
     """A plain http(s) template with {z}, {x} and {y}: its origin goes into the page's CSP."""
     if url and (not TILE_URL.match(url) or not all(p in url for p in ("{z}", "{x}", "{y}"))):
         raise SettingsError("BEATLINE_MAP_TILE_URL must be http(s)://host[:port]/...{z}/{x}/{y}... (no {s} subdomains)")
+
+
+# police.uk force ids are lower-case slugs; two would shadow this API's own path segments.
+FORCE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+def _check_force_id(force_id: str) -> None:
+    if not FORCE_ID.match(force_id) or force_id in ("forces", "locate-neighbourhood"):
+        raise SettingsError("BEATLINE_FORCE_ID must be a lower-case slug (a-z, 0-9, '-'), not 'forces'")
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -175,10 +190,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         response_standard_hours=_int(env, "BEATLINE_RESPONSE_STANDARD_HOURS", 72, 1),
         claim_minutes=_int(env, "BEATLINE_CLAIM_MINUTES", 30, 1),
         staff_device_days=_int(env, "BEATLINE_STAFF_DEVICE_DAYS", 60, 1),
+        force_id=env.get("BEATLINE_FORCE_ID", "beatline").strip(),
+        force_name=env.get("BEATLINE_FORCE_NAME", "Beatline Police").strip()[:120],
+        force_url=_opt(env, "BEATLINE_FORCE_URL"),
+        force_telephone=env.get("BEATLINE_FORCE_TELEPHONE", "101").strip()[:32],
+        force_description=env.get("BEATLINE_FORCE_DESCRIPTION", "").strip()[:2000],
     )
     if settings.log_level not in LOG_LEVELS:
         raise SettingsError(f"BEATLINE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
     _check_tile_url(settings.map_tile_url)
+    _check_force_id(settings.force_id)
     if len(settings.table_name("x")) < 3:
         raise SettingsError("table names must be 3+ characters; set BEATLINE_TABLE_PREFIX")
     return settings

@@ -48,6 +48,7 @@ _API: set[Grant] = (
     | _table("stats", "Query", "UpdateItem")
     | _table("access-log", "PutItem", "Query")
     | _table("areas", "GetItem", "PutItem", "Query")
+    | _table("neighbourhoods", "GetItem", "PutItem")  # team pages (usecases/teams.py)
     | _table("subscribers", "BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem")
     | _table("words", "BatchWriteItem", "PutItem", "Query")  # where a resident's words are kept (erasure)
     | _table("subscriptions", "BatchWriteItem", "Query")

@@ -46,6 +46,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "conversations:close": frozenset({"officer", "supervisor"}),
     "conversations:claim": frozenset({"officer", "supervisor"}),  # own team: usecases/team_queue.py
     "history:conversations": frozenset({"analyst", "admin", "supervisor"}),
+    # The Neighbourhood Policing Guarantee: a supervisor is held to their own team in the use case
+    "teams:write": frozenset({"admin", "supervisor"}),
 }
 
 

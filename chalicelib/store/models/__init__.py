@@ -37,6 +37,7 @@ from chalicelib.store.models.conversations import (
     MessageModel,
     MessagesBySeq,
 )
+from chalicelib.store.models.neighbourhoods import NeighbourhoodModel
 from chalicelib.store.models.residents import (
     InboxModel,
     RateCounterModel,
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 ALL_MODELS: list[type[Model]] = [
     ContactModel, AmendmentModel, StatCounterModel, AccessLogModel, AreaModel,
     SubscriberModel, SubscriptionModel, AlertModel, AlertCellModel, DeliveryModel, InboxModel,
-    RateCounterModel, WordModel, ConversationModel, MessageModel,
+    RateCounterModel, WordModel, ConversationModel, MessageModel, NeighbourhoodModel,
 ]
 
 
@@ -78,6 +79,6 @@ __all__ = [
     "ALL_MODELS", "AccessByActor", "AccessLogModel", "AlertCellModel", "AlertModel", "AlertsByPublic",
     "AlertsByPublished", "AlertsByTeam", "AmendmentModel", "AreaModel", "ContactModel", "ContactsByAuthor",
     "ContactsByTeam", "ConversationModel", "ConversationsByDue", "ConversationsByOwner", "ConversationsByTeam", "DeliveriesByRelease", "DeliveriesBySubscriber", "DeliveryModel", "InboxModel",
-    "MessageModel", "MessagesBySeq", "RateCounterModel", "StatCounterModel", "SubscriberModel", "SubscriptionModel", "WordModel",
+    "MessageModel", "MessagesBySeq", "NeighbourhoodModel", "RateCounterModel", "StatCounterModel", "SubscriberModel", "SubscriptionModel", "WordModel",
     "bind_models", "models_bound",
 ]

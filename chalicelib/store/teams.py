@@ -1,0 +1,51 @@
+"""Team pages (public): one item per team in the neighbourhoods table."""
+
+from __future__ import annotations
+
+import msgspec
+from pynamodb.exceptions import PutError
+
+from chalicelib.domain.teams import ContactDetails, Person, TeamRecord
+from chalicelib.store.errors import error_code, translate_store_errors
+from chalicelib.store.models import NeighbourhoodModel
+
+PROFILE = "profile"
+
+
+class _TeamBody(msgspec.Struct):
+    name: str
+    description: str
+    contact_details: ContactDetails
+    people: list[Person]
+
+
+def _key(team_id: str) -> str:
+    return f"team#{team_id}"
+
+
+@translate_store_errors
+def get(team_id: str) -> TeamRecord | None:
+    try:
+        item = NeighbourhoodModel.get(_key(team_id), PROFILE)
+    except NeighbourhoodModel.DoesNotExist:
+        return None
+    body = msgspec.json.decode(item.body, type=_TeamBody)
+    return TeamRecord(id=team_id, name=body.name, description=body.description,
+                      contact_details=body.contact_details, people=tuple(body.people), updated_at=item.updated_at)
+
+
+@translate_store_errors
+def put(record: TeamRecord) -> bool:
+    """Create or replace; True when the page is new."""
+    body = _TeamBody(name=record.name, description=record.description, contact_details=record.contact_details,
+                     people=list(record.people))
+    item = NeighbourhoodModel(_key(record.id), PROFILE, body=msgspec.json.encode(body).decode(),
+                              updated_at=record.updated_at)
+    try:
+        item.save(condition=NeighbourhoodModel.pk.does_not_exist())
+        return True
+    except PutError as exc:
+        if error_code(exc) != "ConditionalCheckFailedException":
+            raise
+    item.save()
+    return False
