@@ -12,6 +12,7 @@ from chalicelib.api import (
     history,
     meta,
     police_uk,
+    priorities,
     public,
     subscribers,
     teams,
@@ -31,6 +32,7 @@ app.register_blueprint(alerts.bp)
 app.register_blueprint(public.bp)
 app.register_blueprint(conversations.bp)
 app.register_blueprint(teams.bp)
+app.register_blueprint(priorities.bp)
 app.register_blueprint(police_uk.bp)
 app.register_blueprint(web.bp)
 app.api.binary_types += sorted(set(web_assets.BINARY_TYPES) - set(app.api.binary_types))  # base64 via API Gateway

@@ -48,7 +48,9 @@ _API: set[Grant] = (
     | _table("stats", "Query", "UpdateItem")
     | _table("access-log", "PutItem", "Query")
     | _table("areas", "GetItem", "PutItem", "Query")
-    | _table("neighbourhoods", "GetItem", "PutItem")  # team pages (usecases/teams.py)
+    # The Guarantee (usecases/teams.py, priorities.py): pages, priorities, supports (one transaction
+    # with the count), actions, links; erasure deletes a resident's supports (by_subscriber).
+    | _table("neighbourhoods", "BatchWriteItem", "GetItem", "PutItem", "Query", "UpdateItem")
     | _table("subscribers", "BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem")
     | _table("words", "BatchWriteItem", "PutItem", "Query")  # where a resident's words are kept (erasure)
     | _table("subscriptions", "BatchWriteItem", "Query")
@@ -57,7 +59,7 @@ _API: set[Grant] = (
     | _table("deliveries", "BatchWriteItem", "GetItem", "Query", "UpdateItem")
     | _table("inbox", "BatchWriteItem", "Query")
     | _table("rate-counters", "UpdateItem")
-    | _indexes("contacts", "access-log", "alerts", "deliveries")
+    | _indexes("contacts", "access-log", "alerts", "deliveries", "neighbourhoods")
     | {("sqs:SendMessage", "queue/fanout")}
     # Conversations (issue 11): one transaction per message (message, conversation, inbox copy),
     # reads, the queue/owner indexes and the messages' LSI, erasure of a resident's texts.

@@ -48,6 +48,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "history:conversations": frozenset({"analyst", "admin", "supervisor"}),
     # The Neighbourhood Policing Guarantee: a supervisor is held to their own team in the use case
     "teams:write": frozenset({"admin", "supervisor"}),
+    "priorities:manage": frozenset({"supervisor"}),
+    "priorities:act": frozenset({"officer", "supervisor"}),
+    "priorities:support": frozenset({"resident"}),
 }
 
 

@@ -163,8 +163,22 @@ class ConversationInboxItem(Struct, omit_defaults=True, tag_field="kind", tag="c
     expires_at: str
 
 
+class PriorityActionInboxItem(Struct, omit_defaults=True, tag_field="kind", tag="priority_action"):
+    """"You said, we did": what the team did about a neighbourhood priority the resident supported
+    (or that a team member linked to the resident's conversation)."""
+
+    priority_id: str
+    area_id: str
+    issue: str
+    action_id: str
+    text: str
+    at: str
+    sent_at: str
+    expires_at: str
+
+
 class InboxPage(Struct):
-    items: list[InboxItemOut | ConversationInboxItem]
+    items: list[InboxItemOut | ConversationInboxItem | PriorityActionInboxItem]
     next_cursor: str | None
 
 

@@ -34,6 +34,7 @@ from chalicelib.domain.subscribers import (
     InboxPage,
     InboxQuery,
     Preferences,
+    PriorityActionInboxItem,
     QuietHours,
     Registered,
     SnsChannelIn,
@@ -241,6 +242,7 @@ def erase_me(svc: Services, ctx: RequestContext) -> None:
     from chalicelib.usecases.conversations import erase_resident
 
     erase_resident(svc, record.id)  # conversations forget the resident (issue 11)
+    svc.store.priorities.erase_subscriber(record.id)  # supports and attendances (counts stay)
     redacted = _erase_words(svc, ctx, resident_name(svc, record))
     # Logged before the secret goes: the entry names the resident by a pseudonym nobody can
     # recompute afterwards.
@@ -296,10 +298,12 @@ def put_areas(svc: Services, ctx: RequestContext, body: AreasIn) -> SubscriberOu
     return to_out(new)
 
 
-def _inbox_item(item: dict[str, Any]) -> InboxItemOut | ConversationInboxItem:
-    """An inbox copy as shown: a team answer in a conversation, or an alert."""
+def _inbox_item(item: dict[str, Any]) -> InboxItemOut | ConversationInboxItem | PriorityActionInboxItem:
+    """An inbox copy as shown: a team answer in a conversation, an action on a priority, or an alert."""
     if item.get("kind") == "conversation":
         return msgspec.convert(item, ConversationInboxItem)
+    if item.get("kind") == "priority_action":
+        return msgspec.convert(item, PriorityActionInboxItem)
     return msgspec.convert(item, InboxItemOut)
 
 

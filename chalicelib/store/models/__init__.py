@@ -37,7 +37,12 @@ from chalicelib.store.models.conversations import (
     MessageModel,
     MessagesBySeq,
 )
-from chalicelib.store.models.neighbourhoods import NeighbourhoodModel
+from chalicelib.store.models.neighbourhoods import (
+    NeighbourhoodByArea,
+    NeighbourhoodByDay,
+    NeighbourhoodBySubscriber,
+    NeighbourhoodModel,
+)
 from chalicelib.store.models.residents import (
     InboxModel,
     RateCounterModel,
@@ -79,6 +84,6 @@ __all__ = [
     "ALL_MODELS", "AccessByActor", "AccessLogModel", "AlertCellModel", "AlertModel", "AlertsByPublic",
     "AlertsByPublished", "AlertsByTeam", "AmendmentModel", "AreaModel", "ContactModel", "ContactsByAuthor",
     "ContactsByTeam", "ConversationModel", "ConversationsByDue", "ConversationsByOwner", "ConversationsByTeam", "DeliveriesByRelease", "DeliveriesBySubscriber", "DeliveryModel", "InboxModel",
-    "MessageModel", "MessagesBySeq", "NeighbourhoodModel", "RateCounterModel", "StatCounterModel", "SubscriberModel", "SubscriptionModel", "WordModel",
+    "MessageModel", "MessagesBySeq", "NeighbourhoodByArea", "NeighbourhoodByDay", "NeighbourhoodBySubscriber", "NeighbourhoodModel", "RateCounterModel", "StatCounterModel", "SubscriberModel", "SubscriptionModel", "WordModel",
     "bind_models", "models_bound",
 ]
