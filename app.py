@@ -10,6 +10,7 @@ from chalicelib.api import (
     contacts,
     conversations,
     history,
+    meetings,
     meta,
     police_uk,
     priorities,
@@ -33,6 +34,7 @@ app.register_blueprint(public.bp)
 app.register_blueprint(conversations.bp)
 app.register_blueprint(teams.bp)
 app.register_blueprint(priorities.bp)
+app.register_blueprint(meetings.bp)
 app.register_blueprint(police_uk.bp)
 app.register_blueprint(web.bp)
 app.api.binary_types += sorted(set(web_assets.BINARY_TYPES) - set(app.api.binary_types))  # base64 via API Gateway
@@ -58,12 +60,15 @@ def housekeeping(event: Any) -> Any:
 
 @app.schedule("rate(5 minutes)", name="conversation_clock")
 def conversation_clock(event: Any) -> Any:
-    """Counts the conversations whose wait for the team passes 24 hours (figures)."""
+    """Counts the conversations whose wait for the team passes 24 hours (figures), and reminds
+    residents of the beat meetings they said they will come to, the day before."""
     from chalicelib.services import services
     from chalicelib.usecases.conversations import count_overdue
+    from chalicelib.usecases.meetings import remind_meetings
 
     svc = services()
-    return {"counted": count_overdue(svc, svc.clock())}
+    now = svc.clock()
+    return {"counted": count_overdue(svc, now), "reminded": remind_meetings(svc, now)}
 
 
 # The stream ARN exists only once the table does: the template replaces this placeholder with the

@@ -48,6 +48,7 @@ def dynamodb_repositories() -> Repositories:
         engagement,
         health,
         history,
+        meetings,
         priorities,
         ratelimit,
         subscribers,
@@ -62,7 +63,7 @@ def dynamodb_repositories() -> Repositories:
         words=words, access_log=access_log, alert_history=alert_history, engagement=engagement,
         history=history, ratelimit=ratelimit, health=health, conversations=ConversationPorts(),
         team_queue=team_queue,
-        teams=teams, priorities=priorities,
+        teams=teams, priorities=priorities, meetings=meetings,
     )
 
 

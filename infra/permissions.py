@@ -106,6 +106,11 @@ _CLOCK: set[Grant] = (
     _table("conversations", "UpdateItem")
     | _table("stats", "UpdateItem")
     | _indexes("conversations")
+    # Beat meeting reminders (usecases/meetings.remind_meetings): due meetings (by_remind_day),
+    # their attendees (Query), the reminder in each inbox, the meeting taken off the index.
+    | _table("neighbourhoods", "Query", "UpdateItem")
+    | _indexes("neighbourhoods")
+    | _table("inbox", "BatchWriteItem")
 )
 
 CODE_GRANTS: dict[str, frozenset[Grant]] = {

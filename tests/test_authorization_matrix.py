@@ -98,7 +98,19 @@ def world(client, staff_token, services_override) -> World:
         w.values["pending_proposal"] = propose(client, officers["x"], alert_id, {"headline": "Proposed"})
         return alert_id
 
+    def priority_x(status: str = "proposed") -> str:
+        body = {"id": str(uuid.uuid4()), "issue": "Speeding on Mill Lane", "topic": "road_safety", "status": status}
+        assert post_json(client, supervisors["x"], f"/v1/areas/{area_id}/priorities", body).status_code == 201
+        return body["id"]
+
+    def meeting_x() -> str:
+        body = new_meeting()
+        assert post_json(client, officers["x"], f"/v1/areas/{area_id}/events", body).status_code == 201
+        return body["id"]
+
     w.factories.update(
+        fresh_priority_x=priority_x, fresh_current_priority_x=lambda: priority_x("current"),
+        fresh_meeting_x=meeting_x,
         fresh_contact_x=lambda: contact("x"), fresh_contact_y=lambda: contact("y"),
         fresh_uuid=lambda: str(uuid.uuid4()), fresh_pending_x=pending_x, fresh_conv_a=conversation_a,
     )
@@ -114,6 +126,22 @@ def new_alert() -> dict:
     return alert_body(circle(51.5, -0.1, 500))
 
 
+def new_priority() -> dict:
+    return {"id": str(uuid.uuid4()), "issue": "Litter in the park", "topic": "other"}
+
+
+def new_action() -> dict:
+    return {"id": str(uuid.uuid4()), "text": "Clean-up day held.", "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def new_meeting() -> dict:
+    start = datetime.now(UTC) + timedelta(days=3)
+    return {"id": str(uuid.uuid4()), "title": "Beat meeting", "type": "meeting", "address": "Community Hall",
+            "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "end": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+TEAM_X_ONLY = {"officer_x": 201, "supervisor_x": 201, "officer_y": 403, "supervisor_y": 403}
+SUPERVISOR_X_ONLY = {"supervisor_x": 200, "supervisor_y": 403}
 AREA = {"name": "New area", "team": "x", "geometry": square(51.5, -0.1, 0.01)}
 CONTACT_PATCH = {"version": 1, "topic": "drugs"}
 
@@ -235,6 +263,24 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/v1/police-uk/beatline/{area_x}", None, PUBLIC),
     ("GET", "/v1/police-uk/beatline/{area_x}/people", None, PUBLIC),
     ("GET", "/v1/police-uk/beatline/{area_x}/boundary", None, PUBLIC),
+    ("GET", "/v1/police-uk/beatline/{area_x}/priorities", None, PUBLIC),
+    ("GET", "/v1/police-uk/beatline/{area_x}/events", None, PUBLIC),
+    # Priorities of area X (team X). Residents A and B follow circles, not area X by id: 404.
+    ("GET", "/v1/areas/{area_x}/priorities", None, PUBLIC),
+    ("POST", "/v1/areas/{area_x}/priorities", new_priority, allow({"supervisor_x": 201, "supervisor_y": 403})),
+    ("PATCH", "/v1/priorities/{fresh_priority_x}", {"status": "current"}, allow(SUPERVISOR_X_ONLY)),
+    ("POST", "/v1/priorities/{fresh_current_priority_x}/review", None, allow(SUPERVISOR_X_ONLY)),
+    ("POST", "/v1/priorities/{fresh_priority_x}/close", None, allow(SUPERVISOR_X_ONLY)),
+    ("POST", "/v1/priorities/{fresh_priority_x}/support", None, allow(each(RESIDENTS, 404))),
+    ("POST", "/v1/priorities/{fresh_priority_x}/actions", new_action, allow(TEAM_X_ONLY)),
+    ("POST", "/v1/priorities/{fresh_priority_x}/links", "LINK_CONV_A",
+     allow({k: 200 if v == 201 else v for k, v in TEAM_X_ONLY.items()})),
+    # Beat meetings of area X
+    ("GET", "/v1/areas/{area_x}/events", None, PUBLIC),
+    ("POST", "/v1/areas/{area_x}/events", new_meeting, allow(TEAM_X_ONLY)),
+    ("POST", "/v1/events/{fresh_meeting_x}/attend", None, allow(each(RESIDENTS, 404))),
+    ("POST", "/v1/events/{fresh_meeting_x}/record", {"attended": 3},  # before it starts: 422
+     allow({k: 422 if v == 201 else v for k, v in TEAM_X_ONLY.items()})),
 ]
 
 
@@ -243,6 +289,8 @@ def call(client, world: World, method: str, template: str, token: str | None, bo
     payload = body() if callable(body) else body
     if isinstance(payload, dict) and payload.get("team") == "x":
         payload = {**payload, "team": world.teams["x"]}
+    if payload == "LINK_CONV_A":
+        payload = {"conversation_id": world.values["conv_a"]}
     if payload == "TEAM_PAGE_X":  # name as stored (the team id until an admin names it)
         payload = {"name": world.teams["x"], "description": "Team X"}
     if payload == "START_CONVERSATION":  # a new conversation in area X per call

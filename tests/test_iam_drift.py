@@ -66,7 +66,8 @@ def ok(response: Any) -> Any:
 
 
 def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worker: Callable[[], None],
-              push: FakeChannel) -> None:
+              push: FakeChannel) -> datetime:
+    """Every API route family once; returns when the flow's beat meeting starts (for the clock)."""
     officer, supervisor = staff_token("officer", team=team), staff_token("supervisor", team=team)
     analyst, admin = staff_token("analyst", team=None), staff_token("admin", team=None)
 
@@ -92,6 +93,25 @@ def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worke
     ok(client.http.get(f"/v1/police-uk/beatline/{area_id}/people"))
     _, token = register(client)
     ok(set_areas(client, token, [circle(lat, lon, 300), {"area_id": area_id}]))
+    # The Guarantee: a priority supported and acted on, a meeting attended (reminded by the clock).
+    priority_id = str(uuid.uuid4())
+    ok(post(client, f"/v1/areas/{area_id}/priorities", supervisor,
+            {"id": priority_id, "issue": "Speeding near the school", "topic": "road_safety"}))
+    ok(post(client, f"/v1/priorities/{priority_id}/support", token))
+    ok(client.http.patch(f"/v1/priorities/{priority_id}", headers=bearer(supervisor), body=json.dumps({"status": "current"})))
+    ok(post(client, f"/v1/priorities/{priority_id}/actions", officer,
+            {"id": str(uuid.uuid4()), "text": "Speed checks held.", "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}))
+    ok(client.http.get(f"/v1/areas/{area_id}/priorities"))
+    meeting_start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+    meeting_id = str(uuid.uuid4())
+    ok(post(client, f"/v1/areas/{area_id}/events", officer, {
+        "id": meeting_id, "title": "Beat meeting", "type": "meeting", "address": "Hall",
+        "start": meeting_start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "end": (meeting_start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}))
+    _, attendee = register(client)  # not erased below: the clock reminds them
+    ok(set_areas(client, attendee, [{"area_id": area_id}]))
+    ok(post(client, f"/v1/events/{meeting_id}/attend", attendee))
+    ok(client.http.get(f"/v1/police-uk/beatline/{area_id}/events"))
     gone, sleeper = webpush_channel(), webpush_channel()
     push.script[gone["subscription"]["endpoint"]] = ["gone"]  # the worker downgrades it to inbox
     residents = {}
@@ -148,6 +168,7 @@ def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worke
     ok(client.http.get(f"/v1/audit?{window}&purpose=drift", headers=bearer(admin)))
     ok(client.http.get(f"/v1/audit?{window}&actor=x&purpose=drift", headers=bearer(admin)))
     ok(client.http.delete("/v1/subscribers/me", headers=bearer(token)))
+    return meeting_start
 
 
 def _quiet_now() -> dict[str, str]:
@@ -187,15 +208,17 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
     try:
         services_module.use_services(api)
         with recording_dynamodb(logs[API]):
-            _api_flow(client, staff_token, f"team-{uuid.uuid4().hex[:8]}", run_worker, push)
+            meeting_start = _api_flow(client, staff_token, f"team-{uuid.uuid4().hex[:8]}", run_worker, push)
         later = FanoutWorker(clock=lambda: datetime.now(UTC) + timedelta(hours=2), channels={"webpush": push},
                              queue=None, base_url=SETTINGS.public_base_url, store=api.store)
         with recording_dynamodb(logs[HOUSEKEEPING]):
             assert later.release_held() >= 2  # the alert push and the conversation answer
         from chalicelib.usecases.conversations import count_overdue
+        from chalicelib.usecases.meetings import remind_meetings
 
         with recording_dynamodb(logs[CLOCK]):
             assert count_overdue(api, datetime.now(UTC) + timedelta(hours=25)) >= 1
+            assert remind_meetings(api, meeting_start - timedelta(hours=23)) >= 1
     finally:
         services_module.use_services(previous)
     archive_answer = lambda operation, params: {"ETag": '"x"'}  # noqa: E731

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -112,3 +112,34 @@ def test_unknown_neighbourhood_is_404(client, neighbourhood_id):
 def test_times_are_uk_local_without_offset():
     assert local_time(datetime(2026, 12, 3, 19, 0, tzinfo=UTC)) == "2026-12-03T19:00:00"  # GMT
     assert local_time(datetime(2026, 7, 1, 18, 30, tzinfo=UTC)) == "2026-07-01T19:30:00"  # BST
+
+
+def test_priorities_and_events_in_police_uk_shapes(client, staff_token):
+    from tests.alerting import post
+    from tests.test_priorities import Hood
+
+    hood = Hood(client, staff_token)
+    current = post(client, f"/v1/areas/{hood.area}/priorities", hood.sergeant,
+                   {"id": str(uuid.uuid4()), "issue": "Anti-social driving on the ring road", "topic": "road_safety",
+                    "status": "current"}).json_body
+    post(client, f"/v1/areas/{hood.area}/priorities", hood.sergeant,
+         {"id": str(uuid.uuid4()), "issue": "A proposal, not yet current", "topic": "other"})
+    did_at = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
+    assert post(client, f"/v1/priorities/{current['id']}/actions", hood.officer,
+                {"id": str(uuid.uuid4()), "text": "Two vehicles seized.", "at": "2026-11-20T14:00:00Z"}).status_code == 201
+    listed = client.http.get(f"{BASE}/{FORCE}/{hood.area}/priorities").json_body
+    assert listed == [{"action": "Two vehicles seized.", "issue-date": local_time(datetime.fromisoformat(current["set_at"])),
+                       "action-date": local_time(did_at), "issue": "Anti-social driving on the ring road"}]
+    assert "+" not in listed[0]["issue-date"] and not listed[0]["issue-date"].endswith("Z")
+
+    start = datetime(2027, 1, 14, 19, 0, tzinfo=UTC)
+    if start < datetime.now(UTC):  # keep the meeting in the future whenever this runs
+        start = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(days=7)
+    assert post(client, f"/v1/areas/{hood.area}/events", hood.officer, {
+        "id": str(uuid.uuid4()), "title": "Street briefing", "type": "street_meeting", "address": "Corner of Mill Lane",
+        "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "end": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}).status_code == 201
+    events = client.http.get(f"{BASE}/{FORCE}/{hood.area}/events").json_body
+    assert events == [{"contact_details": {}, "description": None, "title": "Street briefing",
+                       "address": "Corner of Mill Lane", "type": "street_meeting",
+                       "start_date": local_time(start), "end_date": local_time(start + timedelta(hours=1))}]

@@ -80,7 +80,7 @@ def test_the_loop_from_proposal_to_we_did(client, hood):
     for token in (alice, bob):
         items = [i for i in inbox(client, token) if i["kind"] == "priority_action"]
         assert [(i["priority_id"], i["text"]) for i in items] == [(pid, did["text"])]  # once, retry or not
-    public = [p for p in hood.listed() if p["id"] == pid][0]
+    public = next(p for p in hood.listed() if p["id"] == pid)
     assert [a["text"] for a in public["actions"]] == [did["text"]]
     assert "subscriber" not in json.dumps(public)
 

@@ -81,3 +81,20 @@ def police_uk_people(svc: Services, ctx: RequestContext, force: str, neighbourho
            responses={200: ("[{latitude, longitude}]", list[shapes.Point]), **std(404, 503)})
 def police_uk_boundary(svc: Services, ctx: RequestContext, force: str, neighbourhood: str) -> Reply:
     return Reply(200, usecase.boundary(svc, force, neighbourhood))
+
+
+@operation(bp, "GET", f"{BASE}/{{force}}/{{neighbourhood}}/priorities", action=PUBLIC, tag=TAG,
+           summary="Neighbourhood priorities",
+           description=SAME + " Current priorities; `action` and `action-date` are the latest action posted.",
+           responses={200: ("[{action, issue-date, action-date, issue}]", list[shapes.NeighbourhoodPriority]),
+                      **std(404, 503)})
+def police_uk_priorities(svc: Services, ctx: RequestContext, force: str, neighbourhood: str) -> Reply:
+    return Reply(200, usecase.priorities(svc, force, neighbourhood))
+
+
+@operation(bp, "GET", f"{BASE}/{{force}}/{{neighbourhood}}/events", action=PUBLIC, tag=TAG,
+           summary="Neighbourhood events", description=SAME + " Beat meetings not yet ended.",
+           responses={200: ("[{contact_details, description, title, address, type, start_date, end_date}]",
+                            list[shapes.Event]), **std(404, 503)})
+def police_uk_events(svc: Services, ctx: RequestContext, force: str, neighbourhood: str) -> Reply:
+    return Reply(200, usecase.events(svc, ctx, force, neighbourhood))

@@ -51,6 +51,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "priorities:manage": frozenset({"supervisor"}),
     "priorities:act": frozenset({"officer", "supervisor"}),
     "priorities:support": frozenset({"resident"}),
+    "meetings:manage": frozenset({"officer", "supervisor"}),
+    "meetings:attend": frozenset({"resident"}),
 }
 
 

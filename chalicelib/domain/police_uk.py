@@ -12,9 +12,12 @@ from datetime import datetime
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from msgspec import Struct
+from msgspec import Struct, field
 
+from chalicelib.clock import parse_rfc3339
 from chalicelib.domain.areas import AreaRecord
+from chalicelib.domain.meetings import Meeting
+from chalicelib.domain.priorities import ActionOut, Priority
 from chalicelib.domain.shapes import MultiPolygon, Polygon
 from chalicelib.domain.teams import RANK_DISPLAY, ContactDetails, Person, TeamRecord
 
@@ -86,6 +89,23 @@ class TeamMember(Struct):
     rank: str
 
 
+class NeighbourhoodPriority(Struct):
+    action: str | None
+    issue_date: str = field(name="issue-date")
+    action_date: str | None = field(name="action-date")
+    issue: str = ""
+
+
+class Event(Struct):
+    contact_details: ContactDetails
+    description: str | None
+    title: str
+    address: str | None
+    type: str
+    start_date: str
+    end_date: str
+
+
 class Located(Struct):
     force: str
     neighbourhood: str
@@ -147,3 +167,18 @@ def neighbourhood(area: AreaRecord, team: TeamRecord, force_url: str | None) -> 
 def member(person: Person) -> TeamMember:
     return TeamMember(bio=person.bio or None, contact_details=person.contact_details, name=person.name,
                       rank=RANK_DISPLAY[person.rank])
+
+
+def priority(item: Priority, actions: list[ActionOut]) -> NeighbourhoodPriority:
+    """A current priority: the latest action is police.uk's `action` ("we did")."""
+    latest = max(actions, key=lambda a: (a.at, a.id), default=None)
+    return NeighbourhoodPriority(
+        action=latest.text if latest else None, issue_date=local_time(parse_rfc3339(item.set_at or item.proposed_at)),
+        action_date=local_time(parse_rfc3339(latest.at)) if latest else None, issue=item.issue,
+    )
+
+
+def event(meeting: Meeting) -> Event:
+    return Event(contact_details=ContactDetails(), description=meeting.description or None, title=meeting.title,
+                 address=meeting.address or meeting.online_url, type=meeting.type,
+                 start_date=local_time(parse_rfc3339(meeting.start)), end_date=local_time(parse_rfc3339(meeting.end)))

@@ -177,8 +177,25 @@ class PriorityActionInboxItem(Struct, omit_defaults=True, tag_field="kind", tag=
     expires_at: str
 
 
+class MeetingReminderInboxItem(Struct, omit_defaults=True, tag_field="kind", tag="meeting_reminder"):
+    """The day before a beat meeting the resident said they will come to."""
+
+    event_id: str
+    area_id: str
+    title: str
+    start: str
+    end: str
+    sent_at: str
+    expires_at: str
+    address: str | None = None
+    online_url: str | None = None
+
+
+InboxItem = InboxItemOut | ConversationInboxItem | PriorityActionInboxItem | MeetingReminderInboxItem
+
+
 class InboxPage(Struct):
-    items: list[InboxItemOut | ConversationInboxItem | PriorityActionInboxItem]
+    items: list[InboxItem]
     next_cursor: str | None
 
 

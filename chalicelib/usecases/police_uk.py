@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from chalicelib.clock import to_rfc3339
+from chalicelib.context import RequestContext
 from chalicelib.domain import police_uk as shapes
 from chalicelib.domain.areas import AreaRecord
 from chalicelib.domain.errors import FieldError, NotFound, RuleViolation
@@ -15,7 +18,7 @@ from chalicelib.domain.teams import unnamed
 if TYPE_CHECKING:
     from chalicelib.services import Services
 
-LAT_LNG = re.compile(r"^\s*(-?\d{1,2}(?:\.\d{1,12})?)\s*,\s*(-?\d{1,3}(?:\.\d{1,12})?)\s*$")
+LAT_LNG = re.compile(r"^\s*(-?\d{1,2}(?:\.\d{1,20})?)\s*,\s*(-?\d{1,3}(?:\.\d{1,20})?)\s*$")
 
 
 def _force(svc: Services, force_id: str) -> None:
@@ -85,3 +88,18 @@ def locate(svc: Services, q: str) -> shapes.Located:
     if area_id is None:
         raise NotFound("No neighbourhood of this force covers that point.")
     return shapes.Located(force=svc.settings.force_id, neighbourhood=area_id)
+
+
+def priorities(svc: Services, force_id: str, neighbourhood_id: str) -> list[shapes.NeighbourhoodPriority]:
+    """The neighbourhood's current priorities, with what was last done about each."""
+    area = _area(svc, force_id, neighbourhood_id)
+    current = [p for p, _ in svc.store.priorities.of_area(area.id) if p.status == "current"]
+    return [shapes.priority(p, svc.store.priorities.actions(p.id)) for p in current]
+
+
+def events(svc: Services, ctx: RequestContext, force_id: str, neighbourhood_id: str) -> list[shapes.Event]:
+    """Meetings not yet ended, soonest first."""
+    area = _area(svc, force_id, neighbourhood_id)
+    now = to_rfc3339(ctx.now)
+    rows = svc.store.meetings.of_area(area.id, to_rfc3339(ctx.now - timedelta(hours=12)))
+    return [shapes.event(m) for m, _ in rows if m.end > now]

@@ -7,7 +7,6 @@ conversations were linked to the priority (inbox), and is public.
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -16,8 +15,7 @@ import msgspec
 from chalicelib.clock import parse_rfc3339, to_rfc3339
 from chalicelib.context import RequestContext
 from chalicelib.domain import priorities as rules
-from chalicelib.domain.areas import AreaRecord
-from chalicelib.domain.errors import Conflict, Forbidden, NotFound, StateForbids
+from chalicelib.domain.errors import Conflict, NotFound, StateForbids
 from chalicelib.domain.priorities import (
     ActionIn,
     ActionOut,
@@ -29,37 +27,16 @@ from chalicelib.domain.priorities import (
     PriorityPatch,
     SupportOut,
 )
+from chalicelib.usecases.neighbourhood_access import area_or_404, follows, require_team_member, uuid_or_404
 
 if TYPE_CHECKING:
-    from chalicelib.domain.subscribers import SubscriberRecord
     from chalicelib.services import Services
 
 INBOX_DAYS = 90  # how long a "we did" item stays in a resident's inbox
 
 
-def _uuid(raw: str, what: str) -> str:
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        raise NotFound(f"No such {what}.") from None
-
-
-def _area(svc: Services, area_id: str) -> AreaRecord:
-    area = svc.store.areas.get(_uuid(area_id, "neighbourhood"))
-    if area is None:
-        raise NotFound("No such neighbourhood.")
-    return area
-
-
-def _team_member(ctx: RequestContext, team: str, *, supervisor: bool) -> None:
-    caller = ctx.caller
-    if caller.team != team or (supervisor and not caller.has("supervisor")):
-        who = "a supervisor" if supervisor else "a member"
-        raise Forbidden(f"Only {who} of the neighbourhood's team may do this.")
-
-
 def _load(svc: Services, priority_id: str) -> tuple[Priority, int]:
-    found = svc.store.priorities.get(_uuid(priority_id, "priority"))
+    found = svc.store.priorities.get(uuid_or_404(priority_id, "priority"))
     if found is None:
         raise NotFound("No such priority.")
     return found
@@ -71,8 +48,8 @@ def _out(svc: Services, ctx: RequestContext, priority: Priority, supporters: int
 
 def propose(svc: Services, ctx: RequestContext, area_id: str, body: PriorityIn) -> tuple[bool, PriorityOut]:
     """A supervisor of the area's team proposes (or directly sets) a priority; idempotent on `id`."""
-    area = _area(svc, area_id)
-    _team_member(ctx, area.team, supervisor=True)
+    area = area_or_404(svc, area_id)
+    require_team_member(ctx, area.team, supervisor=True)
     priority = rules.propose(body, area.id, area.team, ctx.now)
     existing = svc.store.priorities.create(priority)
     if existing is not None:
@@ -84,7 +61,7 @@ def propose(svc: Services, ctx: RequestContext, area_id: str, body: PriorityIn) 
 
 def list_for_area(svc: Services, ctx: RequestContext, area_id: str) -> PriorityList:
     """Public: the neighbourhood's priorities with their support counts and actions."""
-    area = _area(svc, area_id)
+    area = area_or_404(svc, area_id)
     rows = svc.store.priorities.of_area(area.id)
     return PriorityList(items=[_out(svc, ctx, p, count) for p, count in rows])
 
@@ -92,7 +69,7 @@ def list_for_area(svc: Services, ctx: RequestContext, area_id: str) -> PriorityL
 def _change(svc: Services, ctx: RequestContext, priority_id: str, change: Any) -> PriorityOut:
     """Apply `change(priority) -> Priority` under the condition that nothing changed meanwhile."""
     priority, supporters = _load(svc, priority_id)
-    _team_member(ctx, priority.team, supervisor=True)
+    require_team_member(ctx, priority.team, supervisor=True)
     new = change(priority)
     if new != priority and not svc.store.priorities.replace(priority, new):
         raise Conflict("The priority changed meanwhile; read it again.")
@@ -111,17 +88,13 @@ def close(svc: Services, ctx: RequestContext, priority_id: str) -> PriorityOut:
     return _change(svc, ctx, priority_id, lambda p: rules.closed(p, ctx.now))
 
 
-def _follows(record: SubscriberRecord, area_id: str) -> bool:
-    return any(area.get("area_id") == area_id for area in record.areas)
-
-
 def support(svc: Services, ctx: RequestContext, priority_id: str) -> tuple[bool, SupportOut]:
     """A resident who follows the neighbourhood supports a proposal, once (a repeat answers 200)."""
     from chalicelib.usecases.subscribers import current
 
     record = current(svc, ctx)
     priority, supporters = _load(svc, priority_id)
-    if not _follows(record, priority.area_id):
+    if not follows(record, priority.area_id):
         raise NotFound("No such priority among the neighbourhoods you follow.")
     rules.check_supportable(priority, ctx.now)
     added = svc.store.priorities.support(priority.id, record.id, to_rfc3339(ctx.now), record.expires_at)
@@ -131,7 +104,7 @@ def support(svc: Services, ctx: RequestContext, priority_id: str) -> tuple[bool,
 def link(svc: Services, ctx: RequestContext, priority_id: str, body: LinkIn) -> PriorityOut:
     """A team member links one of the team's conversations: its resident hears of every action."""
     priority, supporters = _load(svc, priority_id)
-    _team_member(ctx, priority.team, supervisor=False)
+    require_team_member(ctx, priority.team, supervisor=False)
     rules.check_open(priority)
     conversation = svc.store.conversations.get(body.conversation_id.lower())
     if conversation is None or conversation.team != priority.team:
@@ -168,7 +141,7 @@ def post_action(svc: Services, ctx: RequestContext, priority_id: str, body: Acti
     """What was done, and when: public on the priority, and in the inbox of everyone who raised
     it (supporters, linked conversations). Idempotent on the action's `id`."""
     priority, supporters = _load(svc, priority_id)
-    _team_member(ctx, priority.team, supervisor=False)
+    require_team_member(ctx, priority.team, supervisor=False)
     if priority.status == "closed":
         raise StateForbids("This priority is closed.")
     action = ActionOut(id=body.id.lower(), text=body.text, at=to_rfc3339(body.at), posted_at=to_rfc3339(ctx.now))

@@ -31,8 +31,10 @@ from chalicelib.domain.subscribers import (
     ChannelIn,
     ChannelOut,
     ConversationInboxItem,
+    InboxItem,
     InboxPage,
     InboxQuery,
+    MeetingReminderInboxItem,
     Preferences,
     PriorityActionInboxItem,
     QuietHours,
@@ -298,12 +300,17 @@ def put_areas(svc: Services, ctx: RequestContext, body: AreasIn) -> SubscriberOu
     return to_out(new)
 
 
-def _inbox_item(item: dict[str, Any]) -> InboxItemOut | ConversationInboxItem | PriorityActionInboxItem:
-    """An inbox copy as shown: a team answer in a conversation, an action on a priority, or an alert."""
-    if item.get("kind") == "conversation":
-        return msgspec.convert(item, ConversationInboxItem)
-    if item.get("kind") == "priority_action":
-        return msgspec.convert(item, PriorityActionInboxItem)
+INBOX_KINDS: dict[str, type[InboxItem]] = {
+    "conversation": ConversationInboxItem, "priority_action": PriorityActionInboxItem,
+    "meeting_reminder": MeetingReminderInboxItem,
+}
+
+
+def _inbox_item(item: dict[str, Any]) -> InboxItem:
+    """An inbox copy as shown: a team answer, an action on a priority, a meeting reminder, or an alert."""
+    kind = INBOX_KINDS.get(str(item.get("kind")))
+    if kind is not None:
+        return msgspec.convert(item, kind)
     return msgspec.convert(item, InboxItemOut)
 
 
