@@ -37,7 +37,10 @@ from chalicelib.domain.contacts import ContactRecord
 from chalicelib.domain.conversations import Conversation, Message
 from chalicelib.domain.engagement import MemberMove
 from chalicelib.domain.history import AlertFigures, Plan
+from chalicelib.domain.meetings import Meeting
+from chalicelib.domain.priorities import ActionOut, Priority
 from chalicelib.domain.subscribers import SubscriberRecord
+from chalicelib.domain.teams import TeamRecord
 from chalicelib.ports import (
     AccessLogRepository,
     AlertHistoryRepository,
@@ -60,7 +63,9 @@ from chalicelib.ports import (
     Held,
     HistoryRepository,
     InboxCopy,
+    MeetingRepository,
     MessageExists,
+    PriorityRepository,
     RateCounterRepository,
     Repositories,
     ResidentGone,
@@ -69,6 +74,7 @@ from chalicelib.ports import (
     StaleAlert,
     SubscriberGone,
     SubscriberRepository,
+    TeamRepository,
     VersionChanged,
     Wanted,
     WordHolder,
@@ -160,6 +166,15 @@ class FakeDatabase:
     messages: dict[str, dict[str, Message]] = field(default_factory=dict)
     rate_hits: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     claim_staff: dict[str, str] = field(default_factory=dict)  # conversation id -> staff id holding a claim
+    teams: dict[str, TeamRecord] = field(default_factory=dict)
+    priorities: dict[str, Priority] = field(default_factory=dict)
+    meetings: dict[str, Meeting] = field(default_factory=dict)
+    tallies: dict[str, int] = field(default_factory=dict)  # priority/meeting id -> supporters/attending
+    # (priority or meeting id) -> subscriber id -> when (supports and attendances)
+    residents_of: dict[str, dict[str, str]] = field(default_factory=dict)
+    actions: dict[str, dict[str, ActionOut]] = field(default_factory=dict)
+    links: dict[str, set[str]] = field(default_factory=dict)
+    reminded: set[str] = field(default_factory=set)
     reachable: bool = True
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
@@ -322,6 +337,140 @@ class FakeAreas:
 
     def area_for_cell(self, cell: str) -> str | None:
         return CellAreaIndex(self.db.areas.values()).area_for_cell(cell)
+
+    def all_areas(self) -> list[AreaRecord]:
+        return sorted(self.db.areas.values(), key=lambda a: a.id)
+
+
+class FakeTeams:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def get(self, team_id: str) -> TeamRecord | None:
+        return self.db.teams.get(team_id)
+
+    def put(self, record: TeamRecord) -> bool:
+        created = record.id not in self.db.teams
+        self.db.teams[record.id] = record
+        return created
+
+
+class _Tallied:
+    """Supports and attendances: one per resident, counted once (a transaction in DynamoDB)."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def _count_once(self, record_id: str, subscriber_id: str, at: str) -> bool:
+        with self.db.lock:
+            residents = self.db.residents_of.setdefault(record_id, {})
+            if subscriber_id in residents:
+                return False
+            residents[subscriber_id] = at
+            self.db.tallies[record_id] = self.db.tallies.get(record_id, 0) + 1
+            return True
+
+    def _residents(self, record_id: str) -> Iterator[str]:
+        yield from sorted(self.db.residents_of.get(record_id, {}))
+
+    def erase_subscriber(self, subscriber_id: str) -> int:
+        with self.db.lock:
+            removed = [r for r in self.db.residents_of.values() if r.pop(subscriber_id, None) is not None]
+            return len(removed)
+
+
+class FakePriorities(_Tallied):
+    def create(self, priority: Priority) -> Priority | None:
+        with self.db.lock:
+            if priority.id in self.db.priorities:
+                return self.db.priorities[priority.id]
+            self.db.priorities[priority.id] = priority
+            return None
+
+    def get(self, priority_id: str) -> tuple[Priority, int] | None:
+        found = self.db.priorities.get(priority_id)
+        return (found, self.db.tallies.get(priority_id, 0)) if found else None
+
+    def replace(self, old: Priority, new: Priority) -> bool:
+        with self.db.lock:
+            if self.db.priorities.get(old.id) != old:
+                return False
+            self.db.priorities[old.id] = new
+            return True
+
+    def of_area(self, area_id: str) -> list[tuple[Priority, int]]:
+        found = sorted((p for p in self.db.priorities.values() if p.area_id == area_id), key=lambda p: (p.proposed_at, p.id))
+        return [(p, self.db.tallies.get(p.id, 0)) for p in found]
+
+    def support(self, priority_id: str, subscriber_id: str, at: str, expires_at: datetime) -> bool:
+        if priority_id not in self.db.priorities:
+            raise StoreNotFound()
+        return self._count_once(priority_id, subscriber_id, at)
+
+    def supporters(self, priority_id: str) -> Iterator[str]:
+        return self._residents(priority_id)
+
+    def add_action(self, priority_id: str, action: ActionOut) -> ActionOut | None:
+        with self.db.lock:
+            actions = self.db.actions.setdefault(priority_id, {})
+            if action.id in actions:
+                return actions[action.id]
+            actions[action.id] = action
+            return None
+
+    def actions(self, priority_id: str) -> list[ActionOut]:
+        return sorted(self.db.actions.get(priority_id, {}).values(), key=lambda a: a.id)
+
+    def link(self, priority_id: str, conversation_id: str, at: str) -> None:
+        self.db.links.setdefault(priority_id, set()).add(conversation_id)
+
+    def links(self, priority_id: str) -> list[str]:
+        return sorted(self.db.links.get(priority_id, set()))
+
+
+class FakeMeetings(_Tallied):
+    def create(self, meeting: Meeting) -> Meeting | None:
+        with self.db.lock:
+            if meeting.id in self.db.meetings:
+                return self.db.meetings[meeting.id]
+            self.db.meetings[meeting.id] = meeting
+            return None
+
+    def get(self, meeting_id: str) -> tuple[Meeting, int] | None:
+        found = self.db.meetings.get(meeting_id)
+        return (found, self.db.tallies.get(meeting_id, 0)) if found else None
+
+    def of_area(self, area_id: str, start_from: str) -> list[tuple[Meeting, int]]:
+        found = sorted((m for m in self.db.meetings.values() if m.area_id == area_id and m.start >= start_from),
+                       key=lambda m: (m.start, m.id))
+        return [(m, self.db.tallies.get(m.id, 0)) for m in found]
+
+    def save_record(self, old: Meeting, new: Meeting) -> bool:
+        with self.db.lock:
+            if self.db.meetings.get(old.id) != old:
+                return False
+            self.db.meetings[old.id] = new
+            return True
+
+    def attend(self, meeting_id: str, subscriber_id: str, at: str, expires_at: datetime) -> bool:
+        if meeting_id not in self.db.meetings:
+            raise StoreNotFound()
+        return self._count_once(meeting_id, subscriber_id, at)
+
+    def attendees(self, meeting_id: str) -> Iterator[str]:
+        return self._residents(meeting_id)
+
+    def due_reminders(self, day: str, start_by: str, limit: int) -> list[Meeting]:
+        due = [m for m in self.db.meetings.values()
+               if m.id not in self.db.reminded and m.remind_at[:10] == day and m.start <= start_by + "\uffff"]
+        return sorted(due, key=lambda m: (m.start, m.id))[:limit]
+
+    def reminded(self, meeting_id: str) -> bool:
+        with self.db.lock:
+            if meeting_id in self.db.reminded:
+                return False
+            self.db.reminded.add(meeting_id)
+            return True
 
 
 FIGURES = ("targeted", "sent", "failed", "read", "responses")
@@ -1063,7 +1212,7 @@ def fake_repositories(db: FakeDatabase | None = None) -> Repositories:
         subscribers=FakeSubscribers(db), words=FakeWords(db), access_log=FakeAccessLog(db),
         alert_history=FakeAlertHistory(db), engagement=FakeEngagement(db), history=FakeHistory(db),
         ratelimit=FakeRateCounters(db), health=FakeHealth(db), conversations=FakeConversations(db),
-        team_queue=FakeTeamQueue(db),
+        team_queue=FakeTeamQueue(db), teams=FakeTeams(db), priorities=FakePriorities(db), meetings=FakeMeetings(db),
     )
 
 
@@ -1112,6 +1261,9 @@ def field_names(record: Any) -> list[str]:
 _db = FakeDatabase()
 _contacts: ContactRepository = FakeContacts(_db)
 _areas: AreaRepository = FakeAreas(_db)
+_teams: TeamRepository = FakeTeams(_db)
+_priorities: PriorityRepository = FakePriorities(_db)
+_meetings: MeetingRepository = FakeMeetings(_db)
 _alerts: AlertRepository = FakeAlerts(_db)
 _deliveries: DeliveryRepository = FakeDeliveries(_db)
 _subscribers: SubscriberRepository = FakeSubscribers(_db)

@@ -624,3 +624,88 @@ def test_a_claim_is_one_conditional_write_and_an_answer_ends_it(ports: Repositor
     assert after is not None and after.claimed_by is None
     assert not ports.team_queue.claim(conv.id, staff="pc-1", display="Officer AAAA", audit=audit(), **claim)  # not waiting
     assert ports.team_queue.last_texts([after]) == {conv.id: "message 2"}
+
+
+# --- the Guarantee: team pages, priorities, meetings --------------------------------------------
+
+
+def test_a_team_page_put_says_whether_it_was_new(ports: Repositories) -> None:
+    from chalicelib.domain.teams import ContactDetails, Person, TeamRecord
+
+    team = TeamRecord(id=f"t-{new_id()[:8]}", name="North NPT", description="", contact_details=ContactDetails(),
+                      people=(Person(name="Sian Morgan", rank="sergeant"),), updated_at=NOW_TEXT)
+    assert ports.teams.get(team.id) is None
+    assert ports.teams.put(team) is True
+    assert ports.teams.put(replace(team, description="Changed")) is False
+    assert ports.teams.get(team.id) == replace(team, description="Changed")
+
+
+def priority_record(area_id: str, **changes: Any) -> Any:
+    from chalicelib.domain.priorities import Priority
+
+    return replace(Priority(id=new_id(), area_id=area_id, team="t", issue="Speeding", topic="road_safety",
+                            status="proposed", proposed_at=NOW_TEXT), **changes)
+
+
+def test_a_priority_is_created_once_replaced_on_the_state_read_and_supported_once(ports: Repositories) -> None:
+    area = new_id()
+    first = priority_record(area)
+    assert ports.priorities.create(first) is None
+    assert ports.priorities.create(replace(first, issue="Other")) == first  # the stored one
+    current = replace(first, status="current", set_at=NOW_TEXT)
+    assert ports.priorities.replace(first, current) is True
+    assert ports.priorities.replace(first, replace(first, issue="Stale")) is False
+    resident = new_id()
+    assert ports.priorities.support(first.id, resident, NOW_TEXT, KEEP) is True
+    assert ports.priorities.support(first.id, resident, NOW_TEXT, KEEP) is False
+    assert ports.priorities.support(first.id, new_id(), NOW_TEXT, KEEP) is True
+    assert ports.priorities.get(first.id) == (current, 2)
+    assert [p.id for p, _ in ports.priorities.of_area(area)] == [first.id]
+    with pytest.raises(NotFound):
+        ports.priorities.support(new_id(), resident, NOW_TEXT, KEEP)
+    assert ports.priorities.erase_subscriber(resident) == 1
+    assert resident not in set(ports.priorities.supporters(first.id))
+    assert ports.priorities.get(first.id) == (current, 2)  # the count stays
+
+
+def test_actions_are_written_once_and_links_kept(ports: Repositories) -> None:
+    from chalicelib.domain.priorities import ActionOut
+
+    priority = priority_record(new_id())
+    ports.priorities.create(priority)
+    done = ActionOut(id=new_id(), text="Speed checks", at=NOW_TEXT, posted_at=NOW_TEXT)
+    assert ports.priorities.add_action(priority.id, done) is None
+    assert ports.priorities.add_action(priority.id, msgspec.structs.replace(done, text="Other")) == done
+    assert ports.priorities.actions(priority.id) == [done]
+    conversation = new_id()
+    ports.priorities.link(priority.id, conversation, NOW_TEXT)
+    ports.priorities.link(priority.id, conversation, NOW_TEXT)
+    assert ports.priorities.links(priority.id) == [conversation]
+
+
+def test_meetings_count_attendance_once_and_are_reminded_once(ports: Repositories) -> None:
+    from chalicelib.domain.meetings import Meeting
+
+    area = new_id()
+    start = NOW + timedelta(days=400 * 5)  # far ahead: nothing else of this test's tables is due then
+    meeting = Meeting(id=new_id(), area_id=area, team="t", title="Beat meeting", type="meeting", description="",
+                      address="Hall", online_url=None, start=to_rfc3339(start),
+                      end=to_rfc3339(start + timedelta(hours=1)))
+    assert ports.meetings.create(meeting) is None
+    assert ports.meetings.create(replace(meeting, title="Other")) == meeting
+    resident = new_id()
+    assert ports.meetings.attend(meeting.id, resident, NOW_TEXT, KEEP) is True
+    assert ports.meetings.attend(meeting.id, resident, NOW_TEXT, KEEP) is False
+    assert list(ports.meetings.attendees(meeting.id)) == [resident]
+    assert [m.id for m, n in ports.meetings.of_area(area, NOW_TEXT)] == [meeting.id]
+    assert ports.meetings.of_area(area, to_rfc3339(start + timedelta(minutes=1))) == []
+    day = meeting.remind_at[:10]
+    assert ports.meetings.due_reminders(day, to_rfc3339(start - timedelta(minutes=1)), 10) == []  # not yet
+    assert [m.id for m in ports.meetings.due_reminders(day, to_rfc3339(start), 10)] == [meeting.id]
+    assert ports.meetings.reminded(meeting.id) is True
+    assert ports.meetings.reminded(meeting.id) is False
+    assert ports.meetings.due_reminders(day, to_rfc3339(start), 10) == []
+    recorded = replace(meeting, attended=4, concerns=("Parking",), recorded_at=NOW_TEXT)
+    assert ports.meetings.save_record(meeting, recorded) is True
+    assert ports.meetings.save_record(meeting, recorded) is False
+    assert ports.meetings.get(meeting.id) == (recorded, 1)

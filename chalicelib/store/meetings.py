@@ -13,6 +13,7 @@ import msgspec
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.domain.meetings import Meeting
+from chalicelib.ports import NotFound
 from chalicelib.store import transact
 from chalicelib.store.errors import error_code, translate_store_errors
 from chalicelib.store.models import NeighbourhoodModel
@@ -91,7 +92,7 @@ def attend(meeting_id: str, subscriber_id: str, at: str, expires_at: datetime) -
     except transact.ConditionsFailed as failed:
         if failed.of("attend") is not None:
             return False
-        raise
+        raise NotFound() from failed  # the counted record does not exist
 
 
 @translate_store_errors

@@ -11,6 +11,7 @@ import msgspec
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.domain.priorities import ActionOut, Priority
+from chalicelib.ports import NotFound
 from chalicelib.store import transact
 from chalicelib.store.errors import error_code, translate_store_errors
 from chalicelib.store.models import NeighbourhoodModel
@@ -93,7 +94,7 @@ def support(priority_id: str, subscriber_id: str, at: str, expires_at: datetime)
     except transact.ConditionsFailed as failed:
         if failed.of("support") is not None:
             return False
-        raise
+        raise NotFound() from failed  # the counted record does not exist
 
 
 @translate_store_errors

@@ -13,6 +13,7 @@ from chalicelib.context import RequestContext
 from chalicelib.domain import meetings as rules
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.meetings import AttendOut, Meeting, MeetingIn, MeetingList, MeetingOut, RecordIn
+from chalicelib.ports import InboxCopy
 from chalicelib.usecases.neighbourhood_access import area_or_404, follows, require_team_member, uuid_or_404
 
 if TYPE_CHECKING:
@@ -82,7 +83,8 @@ def _remind(svc: Services, meeting: Meeting) -> int:
     }).decode()
     residents = list(svc.store.meetings.attendees(meeting.id))
     # Keyed by the meeting's reminder time: a run repeated after a crash rewrites the same items.
-    svc.store.subscribers.put_inbox((sid, f"{meeting.remind_at}#event#{meeting.id}", item, expires) for sid in residents)
+    svc.store.subscribers.put_inbox(InboxCopy(sid, f"{meeting.remind_at}#event#{meeting.id}", item, expires)
+                                    for sid in residents)
     return len(residents)
 
 

@@ -27,6 +27,7 @@ from chalicelib.domain.priorities import (
     PriorityPatch,
     SupportOut,
 )
+from chalicelib.ports import InboxCopy
 from chalicelib.usecases.neighbourhood_access import area_or_404, follows, require_team_member, uuid_or_404
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ def _deliver(svc: Services, priority: Priority, action: ActionOut) -> int:
         "expires_at": to_rfc3339(expires),
     }).decode()
     audience = sorted(_audience(svc, priority.id))
-    svc.store.subscribers.put_inbox((sid, f"{sent_at}#priority#{action.id}", item, expires) for sid in audience)
+    svc.store.subscribers.put_inbox(InboxCopy(sid, f"{sent_at}#priority#{action.id}", item, expires) for sid in audience)
     return len(audience)
 
 
