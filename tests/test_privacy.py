@@ -132,7 +132,7 @@ def test_inbox_only_subscriber_and_a_second_erasure(client, staff_token):
     assert _traces(subscriber_id) == []
     assert _audit(client, staff_token, subscriber_id) == []
     actions = sorted(e["action"] for e in _audit(client, staff_token, name))
-    assert actions == ["subscriber.create", "subscriber.erase", "subscriber.inbox.read"]
+    assert actions == ["subscriber.create", "subscriber.erase"]  # own reads are not logged
 
 
 def test_reply_to_an_updated_alert_is_erased_too(client, staff_token, team, services_override):
@@ -313,3 +313,34 @@ def test_a_subscriber_registered_before_secrets_gets_one_on_first_use(client):
     _erase(client, token)
     assert _traces(subscriber_id) == []
     assert name.startswith("res_")
+
+
+def test_residents_own_reads_are_not_access_logged_and_staff_reads_are(client, staff_token, team):
+    """Every GET a resident may call, from the registry (a new one is covered by itself), several
+    times: the archive does not grow (issue 17: 40 reads were 40 six-year entries). The same
+    conversation read by staff is logged as before."""
+    import app  # noqa: F401 - registers every operation
+    from chalicelib.api.framework import OPERATIONS
+    from chalicelib.auth.permissions import allowed_roles
+    from tests.support import access_entries
+    from tests.test_conversations import make_area, start_body
+
+    subscriber_id, token = register(client)
+    name = resident_pseudonym(subscriber_id)
+    area_id = make_area(client, staff_token, team, *spot())
+    conv_id = post(client, "/v1/conversations", token, start_body(area_id)).json_body["id"]
+    before = sorted(e.action for e in access_entries(name))
+    assert before == ["conversation.start", "subscriber.create"]
+    reads = [op.path.replace("{id}", conv_id) for op in OPERATIONS
+             if op.method == "GET" and not op.public and "resident" in allowed_roles(op.action)]
+    assert {"/v1/subscribers/me", "/v1/subscribers/me/inbox", f"/v1/conversations/{conv_id}"} <= set(reads)
+    for path in reads * 3:
+        assert client.http.get(path, headers=bearer(token)).status_code == 200, path
+    assert sorted(e.action for e in access_entries(name)) == before
+    officer_sub = f"pc-{uuid.uuid4().hex[:6]}"
+    officer = bearer(staff_token("officer", sub=officer_sub, team=team))
+    assert client.http.get(f"/v1/conversations/{conv_id}", headers=officer).status_code == 200
+    assert client.http.get("/v1/conversations?status=waiting", headers=officer).status_code == 200
+    logged = [(e.action, e.record_id, e.role) for e in access_entries(officer_sub)]
+    assert sorted(action for action, _, _ in logged) == ["conversation.list", "conversation.read"]
+    assert ("conversation.read", conv_id, "officer") in logged

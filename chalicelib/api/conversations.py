@@ -22,7 +22,7 @@ from chalicelib.domain.conversations import (
     MyConversationsQuery,
     TeamQueueQuery,
 )
-from chalicelib.domain.ratelimit import RESIDENT_MESSAGES
+from chalicelib.domain.ratelimit import CONVERSATION_OPENINGS, RESIDENT_MESSAGES, RESIDENT_READS
 from chalicelib.domain.team_queue import PREVIEW_CHARS, ClaimOut, QueuePage
 from chalicelib.services import Services
 from chalicelib.usecases import conversations as usecase
@@ -39,7 +39,7 @@ LINKS = {201: {
 
 
 @operation(bp, "POST", "/v1/conversations", action="conversations:start", tag=TAG, request=ConversationIn,
-           rate_limit=RESIDENT_MESSAGES,
+           rate_limit=(RESIDENT_MESSAGES, CONVERSATION_OPENINGS),
            summary="Start a conversation with the team of a named area (or of the area holding a point)",
            description=(f"`text` 1..{TEXT_MAX} characters; `id` is the client's UUID (201 new, 200 identical "
                         "resend, 409 same id other content). Give `area_id` or `location`; a place no team's "
@@ -54,7 +54,7 @@ def start_conversation(svc: Services, ctx: RequestContext, body: ConversationIn)
 
 
 @operation(bp, "GET", "/v1/subscribers/me/conversations", action="conversations:mine", tag=TAG,
-           query=MyConversationsQuery, summary="Own conversations, latest activity first",
+           query=MyConversationsQuery, rate_limit=RESIDENT_READS, summary="Own conversations, latest activity first",
            responses={200: ("A page.", ConversationPage), **std(400, 401, 403, 503)})
 def my_conversations(svc: Services, ctx: RequestContext, query: MyConversationsQuery) -> Reply:
     return Reply(200, usecase.mine(svc, ctx, query))
@@ -96,6 +96,7 @@ def release_conversation(svc: Services, ctx: RequestContext, id: str) -> Reply:
 
 
 @operation(bp, "GET", "/v1/conversations/{id}", action="conversations:read", tag=TAG, query=ConversationQuery,
+           rate_limit=RESIDENT_READS,
            summary="One conversation with its latest messages, oldest first (owner; officers and supervisors of the team)",
            description=(f"The latest `limit` messages (default and most {MESSAGES_PAGE_MAX}), oldest first; when "
                         "there are earlier ones, `earlier_cursor` is given: pass it as `before` (same `limit`) "

@@ -2,7 +2,8 @@
 figures), the alert-reply entry point, and erasure of a resident's words.
 
 Talks only to `svc.*` objects (the repository `svc.conversations`, `svc.fanout`, `svc.pseudonyms`,
-`svc.cursors`) and pure domain code. Every read of a conversation is access-logged.
+`svc.cursors`) and pure domain code. Every staff read of a conversation is access-logged; the
+resident's own reads are not (not the force consulting personal data: docs/data-protection.md).
 """
 
 from __future__ import annotations
@@ -296,7 +297,8 @@ def get(svc: Services, ctx: RequestContext, conversation_id: str, query: Convers
     reader = ctx.caller.sub if ctx.caller.kind != "resident" else ctx.resident.id
     fingerprint = query_fingerprint("conversation.messages", reader, {"id": conv.id, "limit": query.limit})
     messages, earlier = _repo(svc).message_page(conv.id, query.limit, svc.cursors.decode(query.before, fingerprint))
-    _repo(svc).log_access(_audit(svc, ctx, "conversation.read", record_id=conv.id, row_count=len(messages)))
+    if ctx.caller.kind != "resident":  # the resident reading their own conversation is not logged
+        _repo(svc).log_access(_audit(svc, ctx, "conversation.read", record_id=conv.id, row_count=len(messages)))
     return conv.to_out(messages, svc.cursors.encode(earlier, fingerprint), _state_token(svc, conv))
 
 
@@ -317,7 +319,6 @@ def mine(svc: Services, ctx: RequestContext, query: MyConversationsQuery) -> Con
     owner = ctx.resident.id
     fingerprint = query_fingerprint("conversations.mine", owner, {"limit": query.limit})
     items, position = _repo(svc).owner_page(owner, query.limit, svc.cursors.decode(query.cursor, fingerprint))
-    _repo(svc).log_access(_audit(svc, ctx, "conversation.list", query={"limit": query.limit}, row_count=len(items)))
     return ConversationPage(items=[c.summary() for c in items], next_cursor=svc.cursors.encode(position, fingerprint))
 
 

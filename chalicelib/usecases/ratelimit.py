@@ -12,10 +12,14 @@ from chalicelib.domain.ratelimit import RateLimit, window_start
 from chalicelib.services import Services
 
 
-def subject(svc: Services, ctx: RequestContext) -> str:
-    """Who is counted: the resident (or staff member), else the client address. Keyed digests, so
-    the counter table holds neither subscriber ids nor addresses."""
-    value = f"sub|{ctx.principal.sub}" if ctx.principal is not None else f"ip|{ctx.client_ip or 'unknown'}"
+def subject(svc: Services, ctx: RequestContext, per: str = "caller") -> str:
+    """Who is counted: per caller, the resident (or staff member), else the client address; per
+    address, the client address whoever calls. Keyed digests, so the counter table holds neither
+    subscriber ids nor addresses."""
+    if per == "caller" and ctx.principal is not None:
+        value = f"sub|{ctx.principal.sub}"
+    else:
+        value = f"ip|{ctx.client_ip or 'unknown'}"
     return hmac.new(svc.pseudonyms.subkey("rate-limit"), value.encode(), hashlib.sha256).hexdigest()[:32]
 
 
@@ -23,7 +27,7 @@ def enforce(svc: Services, ctx: RequestContext, limit: RateLimit) -> None:
     """Count this request in every window (shortest first); 429 + Retry-After at the first full one."""
     if not limit.applies_to(ctx.principal):
         return
-    who = subject(svc, ctx)
+    who = subject(svc, ctx, limit.per)
     epoch = int(ctx.now.timestamp())
     for window in limit.windows:
         start = window_start(epoch, window)
