@@ -346,3 +346,48 @@ def test_public_alert_lookups_are_limited_per_address(client, services_override)
     # Cheap public reads are throttled at the edge only (their own API Gateway budget).
     assert client.http.get("/v1/health").status_code == 200
     assert client.http.get("/v1/areas").status_code == 200
+
+
+def _figures(client, token: str, day: str) -> dict:
+    response = client.http.get(f"/v1/history/conversations?from={day}&to={day}&purpose=abuse+check",
+                               headers=bearer(token))
+    assert response.status_code == 200, response.body
+    (bucket,) = response.json_body["buckets"]
+    return bucket
+
+
+def test_conversations_closed_as_abuse_leave_the_opened_figure(client, services_override, staff_token, team):
+    """The figures' side of the flood: what the team dismisses as abuse is not `opened`, in the
+    period it was opened (also when dismissed days later), and the resident cannot reopen it."""
+    area_id = _area(client, staff_token, team)
+    tokens = [register(client)[1] for _ in range(3)]
+    opened_at = _future_minute(days=40)
+    services_override(clock=lambda: opened_at)
+    ids = [_start(client, token, area_id).json_body["id"] for token in tokens]
+    supervisor = staff_token("supervisor", team=team)
+    closed_at = opened_at + timedelta(days=2)
+    services_override(clock=lambda: closed_at)
+    close = f"/v1/conversations/{ids[0]}/close"
+    for conv_id, outcome in ((ids[0], "abuse"), (ids[1], "abuse"), (ids[2], "resolved")):
+        closed = client.http.post(f"/v1/conversations/{conv_id}/close", headers=bearer(supervisor),
+                                  body=json.dumps({"outcome": outcome}))
+        assert (closed.status_code, closed.json_body["outcome"]) == (200, outcome)
+    assert client.http.post(close, headers=bearer(supervisor), body='{"outcome": "abuse"}').status_code == 200
+    assert client.http.post(close, headers=bearer(supervisor), body='{"outcome": "resolved"}').status_code == 409
+    opening_day = _figures(client, supervisor, opened_at.strftime("%Y-%m-%d"))
+    assert (opening_day["opened"], opening_day["dismissed_as_abuse"]) == (1, 2)
+    closing_day = _figures(client, supervisor, closed_at.strftime("%Y-%m-%d"))
+    assert (closing_day["closed"], closing_day["opened"], closing_day["dismissed_as_abuse"]) == (3, 0, 0)
+    # The dismissed resident cannot put it back in the queue; the other one reopens theirs.
+    message = {"id": str(uuid.uuid4()), "text": "again"}
+    again = client.http.post(f"/v1/conversations/{ids[0]}/messages", headers=bearer(tokens[0]), body=json.dumps(message))
+    assert again.status_code == 422
+    message = {"id": str(uuid.uuid4()), "text": "again"}
+    assert client.http.post(f"/v1/conversations/{ids[2]}/messages", headers=bearer(tokens[2]),
+                            body=json.dumps(message)).status_code == 201
+    waiting = client.http.get("/v1/conversations?status=waiting", headers=bearer(supervisor)).json_body["items"]
+    assert [c["id"] for c in waiting] == [ids[2]]
+    # `abuse` is a close outcome only: contacts keep their list.
+    schemas = client.http.get("/v1/openapi.json").json_body["components"]["schemas"]
+    assert "abuse" not in schemas["OnlineContactIn"]["properties"]["outcome"]["enum"]
+    assert "abuse" in schemas["CloseIn"]["properties"]["outcome"]["enum"]

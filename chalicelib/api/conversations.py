@@ -125,7 +125,10 @@ def post_message(svc: Services, ctx: RequestContext, id: str, body: MessageIn) -
 @operation(bp, "POST", "/v1/conversations/{id}/close", action="conversations:close", tag=TAG, request=CloseIn,
            summary="Close with an outcome (officer or supervisor of the team); a resident message reopens it",
            description=("Concurrent closes: exactly one lands; a repeat with the same outcome is 200, another 409. "
-                        "Echo the conversation's `state_token` and the close needs no read first."),
+                        "Echo the conversation's `state_token` and the close needs no read first. Outcome `abuse` "
+                        "(close only): the team judged it abuse or spam; it leaves `opened` of the period it was "
+                        "opened (counted there as `dismissed_as_abuse`) and the resident's messages no longer "
+                        "reopen it (422)."),
            responses={200: ("Closed.", ConversationOut), **std(400, 401, 403, 404, 409, 413, 503)})
 def close_conversation(svc: Services, ctx: RequestContext, id: str, body: CloseIn) -> Reply:
     return Reply(200, usecase.close(svc, ctx, id, body))
@@ -134,7 +137,10 @@ def close_conversation(svc: Services, ctx: RequestContext, id: str, body: CloseI
 @operation(bp, "GET", "/v1/history/conversations", action="history:conversations", tag="history",
            query=FiguresQuery,
            summary="Conversation figures per period and team: opened, answered, closed, first response, waits > 24 h",
-           description=("Counters written with the messages (one Query). `first_response_minutes` comes from a "
+           description=("Counters written with the messages (one Query). `opened` leaves out conversations the "
+                        "team closed as `abuse` (`dismissed_as_abuse`, in the period they were opened); starts are "
+                        "limited per client address as well as per resident, so cheap registrations cannot "
+                        "inflate it either. `first_response_minutes` comes from a "
                         "histogram with log-spaced buckets (ratio 1.25): the median and p90 are interpolated "
                         "within a bucket, error below 25 % of the value (under 1 minute below 1 minute). "
                         "`purpose` (3..200 characters) is required and access-logged. Supervisors: own team."),

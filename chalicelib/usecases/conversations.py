@@ -406,6 +406,8 @@ def close(svc: Services, ctx: RequestContext, conversation_id: str, body: CloseI
         stamp = to_rfc3339(ctx.now)
         new = rules.after_close(conv, body.outcome, stamp)
         figures = rules.figure_keys(conv.team, stamp[:10], rules.figure_events(conv, new, stamp))
+        if new.outcome == rules.ABUSE:  # out of `opened` where it was counted (flood robustness)
+            figures = rules.dismissal_keys(conv, figures)
         try:
             _repo(svc).close(conv, new, figures, _audit(svc, ctx, "conversation.close", record_id=conv.id))
             return new.to_out([], state_token=_state_token(svc, new))
