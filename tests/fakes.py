@@ -459,6 +459,15 @@ class FakeDeliveries:
             if item is not None and item.revision == revision:
                 item.state = state
 
+    def mark_retry(self, alert_id: str, subscriber_id: str, revision: int, max_attempts: int) -> bool:
+        """As the store: `retry` while fewer than `max_attempts` claims, else `failed`."""
+        with self.db.lock:
+            item = self.db.deliveries.get((alert_id, subscriber_id))
+            if item is None or item.revision != revision:
+                return False
+            item.state = "retry" if item.attempts < max_attempts else "failed"
+            return item.state == "retry"
+
     def audience_page(self, alert_id: str, shard: int, limit: int, start: Position) -> tuple[list[str], Position]:
         ids = sorted(s for (a, s) in self.db.deliveries if a == alert_id and _shard_of(s) == shard)
         return _page(ids, lambda s: s, limit, start)

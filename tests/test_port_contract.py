@@ -337,6 +337,19 @@ def test_a_delivery_is_claimed_exactly_once_per_message_and_a_retry_is_reclaimed
     assert ports.deliveries.get(alert_id, new_id()) is None
 
 
+def test_a_retry_is_recorded_until_the_attempts_are_spent_then_failed(ports: Repositories) -> None:
+    alert_id, sub = new_id(), new_id()
+    for attempt in range(1, 4):
+        assert ports.deliveries.claim(alert_id, sub, 0, state="claimed", now_text=NOW_TEXT, expires_at=KEEP)
+        assert ports.deliveries.mark_retry(alert_id, sub, 0, 3) is (attempt < 3)
+    record = ports.deliveries.get(alert_id, sub)
+    assert record is not None and (record.state, record.attempts) == ("failed", 3)
+    assert ports.deliveries.mark_retry(alert_id, sub, 1, 3) is False  # another message's: untouched
+    assert ports.deliveries.mark_retry(alert_id, new_id(), 0, 3) is False  # never claimed
+    record = ports.deliveries.get(alert_id, sub)
+    assert record is not None and record.state == "failed"
+
+
 def test_claim_many_claims_new_deliveries_once_and_reclaims_retries(ports: Repositories) -> None:
     alert_id = new_id()
     subs = [new_id() for _ in range(5)]
