@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.conversations import Conversation, Message
     from chalicelib.domain.engagement import MemberMove
     from chalicelib.domain.history import AlertFigures, Plan
+    from chalicelib.domain.staff_figures import Activity
     from chalicelib.domain.subscribers import SubscriberRecord
 
 
@@ -337,6 +338,15 @@ class TeamQueueRepository(Protocol):
     def leave_queue(self, conversation: Conversation) -> bool: ...
 
 
+class StaffRepository(Protocol):
+    """chalicelib/store/staff.py: an officer's own figures, door sign-ups, staff devices."""
+
+    def own_activity(self, author: str, occurred_from: str, occurred_to: str, limit: int) -> list[Activity]: ...
+    def alerts_drafted(self, team: str, author: str, created_from: str, created_to: str) -> list[str]: ...
+    def add_signup(self, team: str, periods: dict[str, str]) -> None: ...
+    def signups(self, team: str, grain: str, period: str) -> int: ...
+
+
 @dataclass(frozen=True)
 class Repositories:
     """The storage adapters use cases call (chalicelib/store modules, one per table group, satisfy
@@ -356,6 +366,7 @@ class Repositories:
     health: HealthProbe
     conversations: ConversationStore
     team_queue: TeamQueueRepository
+    staff: StaffRepository
 
 
 # --- fan-out queue -----------------------------------------------------------------------------

@@ -49,6 +49,7 @@ def dynamodb_repositories() -> Repositories:
         health,
         history,
         ratelimit,
+        staff,
         subscribers,
         team_queue,
         words,
@@ -59,7 +60,7 @@ def dynamodb_repositories() -> Repositories:
         contacts=contacts, areas=areas, alerts=alerts, deliveries=deliveries, subscribers=subscribers,
         words=words, access_log=access_log, alert_history=alert_history, engagement=engagement,
         history=history, ratelimit=ratelimit, health=health, conversations=ConversationPorts(),
-        team_queue=team_queue,
+        team_queue=team_queue, staff=staff,
     )
 
 

@@ -37,6 +37,7 @@ from chalicelib.domain.contacts import ContactRecord
 from chalicelib.domain.conversations import Conversation, Message
 from chalicelib.domain.engagement import MemberMove
 from chalicelib.domain.history import AlertFigures, Plan
+from chalicelib.domain.staff_figures import Activity
 from chalicelib.domain.subscribers import SubscriberRecord
 from chalicelib.ports import (
     AccessLogRepository,
@@ -1048,6 +1049,31 @@ class FakeTeamQueue:
         return not conversation.owner and conversation.status == "waiting"  # the fake's queue key follows the owner
 
 
+class FakeStaff:
+    """StaffRepository on a FakeDatabase."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def own_activity(self, author: str, occurred_from: str, occurred_to: str, limit: int) -> list[Activity]:
+        mine = sorted((c for c in self.db.contacts.values()
+                       if c.author == author and occurred_from <= c.occurred_at < occurred_to),
+                      key=lambda c: c.occurred_at)
+        return [Activity(occurred_at=c.occurred_at, kind=c.kind, direction=c.direction, platform=c.platform,
+                         thread_ref=c.thread_ref, tags=tuple(c.tags)) for c in mine[:limit]]
+
+    def alerts_drafted(self, team: str, author: str, created_from: str, created_to: str) -> list[str]:
+        return [a.created_at for a in self.db.alerts.values()
+                if a.team == team and a.author == author and created_from <= a.created_at < created_to]
+
+    def add_signup(self, team: str, periods: dict[str, str]) -> None:
+        with self.db.lock:
+            self.db.add_counters({(f"team:{team}|signups|{grain}", f"{period}|00"): 1 for grain, period in periods.items()})
+
+    def signups(self, team: str, grain: str, period: str) -> int:
+        return self.db.stats.get((f"team:{team}|signups|{grain}", f"{period}|00"), {}).get("contacts", 0)
+
+
 class FakeClock:
     """A clock tests move by hand: `clock()` is now; `clock.advance(minutes=5)`."""
 
@@ -1072,7 +1098,7 @@ def fake_repositories(db: FakeDatabase | None = None) -> Repositories:
         subscribers=FakeSubscribers(db), words=FakeWords(db), access_log=FakeAccessLog(db),
         alert_history=FakeAlertHistory(db), engagement=FakeEngagement(db), history=FakeHistory(db),
         ratelimit=FakeRateCounters(db), health=FakeHealth(db), conversations=FakeConversations(db),
-        team_queue=FakeTeamQueue(db),
+        team_queue=FakeTeamQueue(db), staff=FakeStaff(db),
     )
 
 

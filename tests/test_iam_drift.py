@@ -127,6 +127,7 @@ def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worke
     ok(client.http.get("/v1/conversations?status=waiting", headers=bearer(officer)))
     ok(post(client, f"/v1/conversations/{started['id']}/claim", officer))
     ok(post(client, f"/v1/conversations/{started['id']}/release", officer))
+    ok(client.http.get("/v1/staff/me/figures", headers=bearer(officer)))
     ok(post(client, f"/v1/conversations/{started['id']}/messages", officer, {"id": str(uuid.uuid4()), "text": "On it"}))
     # ... and writes again: a new wait, which the conversation clock counts once it passes 24 h.
     ok(post(client, f"/v1/conversations/{started['id']}/messages", residents["sleeper"],
