@@ -910,12 +910,12 @@ class FakeConversations:
         box[message_id] = replace(m, text=None, content_digest="erased")
         return m.contact_id
 
-    def forget_owner(self, conversation_id: str) -> None:
+    def forget_owner(self, conversation_id: str, erased_digest: str) -> None:
         self.hints.pop(conversation_id, None)
         conv = self.db.conversations.get(conversation_id)
         if conv is None:
             raise StoreNotFound()
-        self.db.conversations[conversation_id] = replace(conv, owner="")
+        self.db.conversations[conversation_id] = replace(conv, owner="", content_digest=erased_digest)
 
     def unlink_contacts(self, contact_ids: Iterable[str]) -> None:
         for contact_id in contact_ids:

@@ -604,8 +604,9 @@ def test_erasure_removes_a_residents_words_and_name_from_conversations(ports: Re
     erased = ports.conversations.get_message(conv.id, first.id)
     assert erased is not None and (erased.text, erased.content_digest) == (None, "erased")
     assert ports.conversations.erase_message_words(conv.id, new_id()) is None
-    ports.conversations.forget_owner(conv.id)
-    assert ports.conversations.get(conv.id).owner == ""  # type: ignore[union-attr]
+    ports.conversations.forget_owner(conv.id, "erased-digest")
+    forgotten = ports.conversations.get(conv.id)
+    assert forgotten is not None and (forgotten.owner, forgotten.content_digest) == ("", "erased-digest")
     assert ports.conversations.owned(conv.owner) == []
     ports.conversations.unlink_contacts([first.contact_id, new_id()])
     unlinked = ports.contacts.get(first.contact_id)

@@ -169,14 +169,19 @@ def test_counter_keys_hold_no_subscriber_id_or_address(client, services_override
     key = f"resident-replies|{ctx_subject}|60|{epoch - epoch % 60}"
     assert RateCounterModel.get(key).hits == 1
     assert subscriber_id not in key
+    # Keyed with the resident's own secret (issue 17, item 6): not a digest of the id that the
+    # service key alone recomputes, so it names nobody once the resident is erased.
+    assert ctx_subject != subject(services(), _ctx_for(subscriber_id, with_record=False))
 
 
-def _ctx_for(subscriber_id: str):
+def _ctx_for(subscriber_id: str, with_record: bool = True):
     from chalicelib.auth.principal import Principal
     from chalicelib.context import RequestContext
+    from chalicelib.store import subscribers as subscriber_store
 
     principal = Principal(sub=subscriber_id, roles=frozenset({"resident"}), kind="resident")
-    return RequestContext(request_id="t", now=datetime.now(UTC), principal=principal)
+    record = subscriber_store.get(subscriber_id) if with_record else None
+    return RequestContext(request_id="t", now=datetime.now(UTC), principal=principal, subscriber=record)
 
 
 def _future_minute(days: int | None = None) -> datetime:

@@ -84,11 +84,12 @@ def _resident_actor(svc: Services, subscriber: SubscriberRecord) -> str:
     return resident_name(svc, subscriber)
 
 
-def _resident_handle(svc: Services, subscriber: SubscriberRecord) -> str:
-    """How an inbound contact names a resident (`rsp_`): unrecomputable once erased."""
+def _resident_handle(svc: Services, subscriber: SubscriberRecord, purpose: str = "reply") -> str:
+    """How an inbound contact names a resident (`rsp_`; other purposes alike): unrecomputable
+    once erased."""
     from chalicelib.usecases.residents import resident_name
 
-    return resident_name(svc, subscriber, "reply")
+    return resident_name(svc, subscriber, purpose)
 
 
 MESSAGES = "messages"  # word-index ref prefix of a conversation message: messages#<conversation>/<message>
@@ -472,8 +473,11 @@ def count_overdue(svc: Services, now: datetime, per_run: int = OVERDUE_PER_RUN) 
 def reply_to_alert(svc: Services, ctx: RequestContext, *, alert_id: str, team: str, area_id: str | None,
                    text: str) -> tuple[str, str]:
     """A resident's reply to an alert opens (or continues) its conversation about that alert.
-    Returns (conversation id, contact id). The conversation id is keyed on (resident, alert)."""
-    conv_id = rules.keyed_uuid(svc.pseudonyms.subkey("alert-conversation"), ctx.resident.id, alert_id)
+    Returns (conversation id, contact id). The conversation id is keyed on (resident, alert), the
+    resident by a name keyed with its own secret: once erased, nobody can recompute the id from
+    the subscriber id (a service-keyed digest of the id would outlive the erasure)."""
+    owner_key = _resident_handle(svc, ctx.resident, "alert-conversation")
+    conv_id = rules.keyed_uuid(svc.pseudonyms.subkey("alert-conversation"), owner_key, alert_id)
     message_id = str(uuid.uuid4())
     conv = _repo(svc).get(conv_id)
     if conv is None:
@@ -502,7 +506,8 @@ def erase_resident(svc: Services, subscriber_id: str) -> int:
     stay). The words go through the word index (usecases.subscribers._erase_words)."""
     owned = _repo(svc).owned(subscriber_id)
     for conv in owned:
-        _repo(svc).forget_owner(conv.id)
+        # Its content digest was keyed on the subscriber id and the first words: replaced too.
+        _repo(svc).forget_owner(conv.id, svc.pseudonyms.content_digest(f"{conv.id}|erased".encode()))
         current = _repo(svc).get(conv.id)
         if current is not None:
             svc.store.team_queue.leave_queue(current)  # a wait for an erased resident leaves the queue
