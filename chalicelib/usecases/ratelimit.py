@@ -6,32 +6,30 @@ import hashlib
 import hmac
 from datetime import UTC, datetime
 
+from chalicelib.auth.principal import Principal
 from chalicelib.context import RequestContext
 from chalicelib.domain.errors import RateLimited
 from chalicelib.domain.ratelimit import RateLimit, window_start
 from chalicelib.services import Services
 
 
-def _caller(svc: Services, ctx: RequestContext) -> str:
+def _caller(svc: Services, ctx: RequestContext, principal: Principal) -> str:
     """A resident by a name keyed with its own secret (like `res_`: once erased, no key holder
     can recompute it from the subscriber id), staff by `sub`."""
-    assert ctx.principal is not None
-    subscriber = ctx.subscriber if ctx.principal.kind == "resident" else None
+    subscriber = ctx.subscriber if principal.kind == "resident" else None
     if subscriber is not None and subscriber.secret is not None:
         from chalicelib.usecases.residents import resident_name
 
         return f"res|{resident_name(svc, subscriber, 'rate-limit')}"
-    return f"sub|{ctx.principal.sub}"
+    return f"sub|{principal.sub}"
 
 
 def subject(svc: Services, ctx: RequestContext, per: str = "caller") -> str:
     """Who is counted: per caller, the resident (or staff member), else the client address; per
     address, the client address whoever calls. Keyed digests, so the counter table holds neither
     subscriber ids nor addresses."""
-    if per == "caller" and ctx.principal is not None:
-        value = _caller(svc, ctx)
-    else:
-        value = f"ip|{ctx.client_ip or 'unknown'}"
+    principal = ctx.principal if per == "caller" else None
+    value = _caller(svc, ctx, principal) if principal is not None else f"ip|{ctx.client_ip or 'unknown'}"
     return hmac.new(svc.pseudonyms.subkey("rate-limit"), value.encode(), hashlib.sha256).hexdigest()[:32]
 
 
