@@ -638,3 +638,73 @@ def test_a_claim_is_one_conditional_write_and_an_answer_ends_it(ports: Repositor
     assert after is not None and after.claimed_by is None
     assert not ports.team_queue.claim(conv.id, staff="pc-1", display="Officer AAAA", audit=audit(), **claim)  # not waiting
     assert ports.team_queue.last_texts([after]) == {conv.id: "message 2"}
+
+
+# --- engagement, history rows, alert figures ----------------------------------------------------
+
+
+def member(grain: str, period: str, sub: str) -> str:
+    return f"stf_{grain}_{period}_{sub}"
+
+
+def test_distinct_staff_counters_move_once_per_member_and_period(ports: Repositories) -> None:
+    from chalicelib.domain import engagement
+
+    team = f"team-{new_id()[:8]}"
+    keep = timedelta(days=730)
+
+    def log(author: str, role: str = "officer") -> ContactRecord:
+        record = contact(team=team, author=author, author_role=role)
+        ports.contacts.create(record, audit(), engagement.log_moves(None, record, member, keep))
+        return record
+
+    first = log("pc-1")
+    log("pc-1")  # the same member again: counted once
+    log("sgt-1", "supervisor")
+    key = engagement.team_key(team, "day")
+    (bucket, counts), = ports.engagement.items(key, "2026-11-30", "2026-11-30|\uffff")
+    assert bucket.startswith("2026-11-30|")
+    assert (counts.get("a_t"), counts.get("s_o"), counts.get("s_s")) == (2, 1, 1)
+    amended = replace(first, kind="online", platform="facebook", direction="inbound", lat=None, lon=None,
+                      setting=None, version=2)
+    ports.contacts.amend(first, amended, [], stats_keys.counter_deltas(first.counter_keys(), amended.counter_keys()),
+                         audit(action="contact.amend"), engagement.log_moves(first, amended, member, keep))
+    (_, counts), = ports.engagement.items(key, "2026-11-30", "2026-11-30|\uffff")
+    assert (counts.get("a_t"), counts.get("s_o"), counts.get("n_o")) == (2, 1, 1)  # pc-1 still has a street one
+
+
+def test_history_rows_page_newest_first_through_the_planned_index(ports: Repositories) -> None:
+    from chalicelib.domain import history
+
+    team = f"team-{new_id()[:8]}"
+    records = [contact(team=team, occurred_at=f"2026-1{month}-2{day}T10:00:00Z") for month in (0, 1) for day in (1, 2)]
+    for record in records:
+        ports.contacts.create(record, audit(), ())
+    plan = history.plan(team=team, area_id=None, kind="street", platform=None, topic=None)
+
+    def fetch(limit: int, position: Any) -> Any:
+        page = ports.history.contacts_page(plan, months=["2026-11", "2026-10"], occurred_from="2026-10-01T00:00:00Z",
+                                           occurred_to="2026-11-30T23:59:59Z", limit=limit, position=position)
+        return [json.loads(row)["occurred_at"] for row in page.rows], page.position
+
+    pages = walk(fetch, 3)
+    assert [row for page in pages for row in page] == sorted((r.occurred_at for r in records), reverse=True)
+    assert len(pages[0]) == 3
+    empty = history.plan(team=team, area_id=None, kind="street", platform="facebook", topic=None)
+    assert ports.history.contacts_page(empty, months=["2026-11"], occurred_from="2026-11-01T00:00:00Z",
+                                       occurred_to="2026-11-30T23:59:59Z", limit=5, position=None).rows == []
+
+
+def test_alert_figures_are_read_by_month_of_first_publication(ports: Repositories) -> None:
+    day = f"2026-05-{1 + int(new_id()[:4], 16) % 28:02d}"  # a day of this test's own
+    first = published(alert(), at=f"{day}T08:00:00Z")
+    second = published(alert(), at=f"{day}T09:00:00Z")
+    for record in (first, second):
+        ports.alerts.create(record)
+    ports.alerts.add_figures(second.id, {"targeted": 4, "sent": 3})
+    figures, position = ports.alert_history.alerts_published_between(f"{day}T08:00:00Z", f"{day}T09:00:00Z", None, 10,
+                                                                     now=NOW)
+    ours = [(f.id, f.targeted, f.sent, f.status) for f in figures if f.id in (first.id, second.id)]
+    assert ours == [(second.id, 4, 3, "published"), (first.id, 0, 0, "published")] and position is None
+    later = ports.alert_history.alerts_published_between(f"{day}T09:30:00Z", f"{day}T10:00:00Z", None, 10, now=NOW)
+    assert [f.id for f in later[0] if f.id in (first.id, second.id)] == []
