@@ -15,6 +15,7 @@ from chalicelib.api import (
     police_uk,
     priorities,
     public,
+    staff,
     subscribers,
     teams,
     web,
@@ -32,6 +33,7 @@ app.register_blueprint(subscribers.bp)
 app.register_blueprint(alerts.bp)
 app.register_blueprint(public.bp)
 app.register_blueprint(conversations.bp)
+app.register_blueprint(staff.bp)
 app.register_blueprint(teams.bp)
 app.register_blueprint(priorities.bp)
 app.register_blueprint(meetings.bp)

@@ -177,6 +177,11 @@ def main() -> int:
         "BEATLINE_RESIDENT_KEY_FILE": str(keys_dir / "resident-es256.pem"),
         "BEATLINE_VAPID_PRIVATE_KEY_FILE": str(keys_dir / "vapid-es256.pem"),
         "BEATLINE_SUBSCRIBER_RATE_PER_MINUTE": "100000",
+        # The load comes from one address and a few residents: no per-client limit may answer it.
+        **{f"BEATLINE_{name}": "100000" for name in (
+            "SUBSCRIBER_RATE_PER_HOUR", "SUBSCRIBER_RATE_PER_DAY", "RESIDENT_READ_RATE_PER_MINUTE",
+            "RESIDENT_READ_RATE_PER_HOUR", "RESIDENT_WRITE_RATE_PER_MINUTE", "RESIDENT_WRITE_RATE_PER_HOUR",
+            "PUBLIC_LOOKUP_RATE_PER_MINUTE", "PUBLIC_LOOKUP_RATE_PER_HOUR")},
     })
     from chalicelib.store.tables import ensure_tables
     from infra.local.server import LiveServer

@@ -51,6 +51,7 @@ def dynamodb_repositories() -> Repositories:
         meetings,
         priorities,
         ratelimit,
+        staff,
         subscribers,
         team_queue,
         teams,
@@ -62,7 +63,7 @@ def dynamodb_repositories() -> Repositories:
         contacts=contacts, areas=areas, alerts=alerts, deliveries=deliveries, subscribers=subscribers,
         words=words, access_log=access_log, alert_history=alert_history, engagement=engagement,
         history=history, ratelimit=ratelimit, health=health, conversations=ConversationPorts(),
-        team_queue=team_queue,
+        team_queue=team_queue, staff=staff,
         teams=teams, priorities=priorities, meetings=meetings,
     )
 

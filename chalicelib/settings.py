@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -55,6 +56,8 @@ class Settings:
     log_level: str
     # Residents and alerts (defaults work locally; see docs/alerts.md).
     subscriber_rate_per_minute: int = 10  # POST /v1/subscribers per client address per minute
+    subscriber_rate_per_hour: int = 60  # ... per hour and per day (shared addresses: mobile CGNAT, venues)
+    subscriber_rate_per_day: int = 300
     sns_platform_app_fcm_arn: str | None = None  # set in AWS: tokens become SNS platform endpoints
     sns_platform_app_apns_arn: str | None = None
     vapid_private_key_file: str | None = None
@@ -70,6 +73,17 @@ class Settings:
     resident_write_rate_per_hour: int = 300
     resident_reply_rate_per_minute: int = 5
     resident_reply_rate_per_hour: int = 30
+    # Residents' reads per subscriber (own record, inbox, conversations) and erasure requests.
+    resident_read_rate_per_minute: int = 60
+    resident_read_rate_per_hour: int = 600
+    resident_erase_rate_per_minute: int = 10
+    # Conversation starts and alert replies per client address, whichever subscriber calls.
+    conversation_rate_per_address_per_minute: int = 5
+    conversation_rate_per_address_per_hour: int = 20
+    conversation_rate_per_address_per_day: int = 60
+    # Anonymous alert lookups (point, CAP, Atom) per client address.
+    public_lookup_rate_per_minute: int = 120
+    public_lookup_rate_per_hour: int = 3000
     # Access log: TTL of its DynamoDB items; the S3 archive keeps its own (Object Lock) copy.
     access_log_retention_days: int = 2190
     audit_archive_bucket: str | None = None  # S3 bucket (Object Lock) the stream archiver writes
@@ -107,6 +121,20 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     if value < minimum:
         raise SettingsError(f"{name} must be >= {minimum}")
     return value
+
+
+# Rate limits read generically: BEATLINE_<SETTING> (at least 1), default from the dataclass field.
+RATE_SETTINGS = (
+    "subscriber_rate_per_hour", "subscriber_rate_per_day", "resident_read_rate_per_minute",
+    "resident_read_rate_per_hour", "resident_erase_rate_per_minute", "conversation_rate_per_address_per_minute",
+    "conversation_rate_per_address_per_hour", "conversation_rate_per_address_per_day",
+    "public_lookup_rate_per_minute", "public_lookup_rate_per_hour",
+)
+
+
+def _rate_settings(env: Mapping[str, str]) -> dict[str, int]:
+    defaults: dict[str, Any] = {f.name: f.default for f in fields(Settings)}
+    return {name: _int(env, "BEATLINE_" + name.upper(), int(defaults[name]), 1) for name in RATE_SETTINGS}
 
 
 def _opt(env: Mapping[str, str], name: str) -> str | None:
@@ -181,6 +209,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         resident_write_rate_per_hour=_int(env, "BEATLINE_RESIDENT_WRITE_RATE_PER_HOUR", 300, 1),
         resident_reply_rate_per_minute=_int(env, "BEATLINE_RESIDENT_REPLY_RATE_PER_MINUTE", 5, 1),
         resident_reply_rate_per_hour=_int(env, "BEATLINE_RESIDENT_REPLY_RATE_PER_HOUR", 30, 1),
+        **_rate_settings(env),
         access_log_retention_days=_int(env, "BEATLINE_ACCESS_LOG_RETENTION_DAYS", 2190, 1),
         audit_archive_bucket=_opt(env, "BEATLINE_AUDIT_ARCHIVE_BUCKET"),
         dashboard_client_id=env.get("BEATLINE_DASHBOARD_CLIENT_ID", "beatline-dashboard").strip(),

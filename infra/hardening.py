@@ -42,6 +42,15 @@ def parameters() -> dict[str, Any]:
             "Type": "Number", "Default": 100, "MinValue": 1,
             "Description": "API stage: burst of requests above the steady rate.",
         },
+        "ApiPublicThrottlingRateLimit": {
+            "Type": "Number", "Default": 20, "MinValue": 1,
+            "Description": "API stage: steady requests per second of each public (anonymous) method: "
+                           "health, OpenAPI, areas, public alerts, CAP, Atom, registration, web pages.",
+        },
+        "ApiPublicThrottlingBurstLimit": {
+            "Type": "Number", "Default": 40, "MinValue": 1,
+            "Description": "API stage: burst of each public (anonymous) method above its steady rate.",
+        },
         "WorkerReservedConcurrency": {
             "Type": "Number", "Default": 10, "MinValue": 1,
             "Description": "Reserved (and so maximum) concurrent fan-out workers.",
@@ -149,14 +158,36 @@ def api_stage_resources(stage: str) -> dict[str, Any]:
     }
 
 
-def api_stage_properties() -> dict[str, Any]:
-    """Merged into chalice's AWS::Serverless::Api: throttling and access logs for every route."""
+def public_methods() -> list[tuple[str, str]]:
+    """(method, path) of everything anonymous callers reach by design: the public operations of the
+    registry (`action=PUBLIC`) and the web pages. Read from the app, so a new public route gets the
+    public budget without anyone listing it."""
+    import app  # noqa: F401 - registers every operation
+    from chalicelib.api.framework import OPERATIONS
+    from chalicelib.api.web import WEB_ROUTES
+
+    return sorted({(op.method, op.path) for op in OPERATIONS if op.public} | set(WEB_ROUTES))
+
+
+def resource_path(path: str) -> str:
+    """A MethodSetting's ResourcePath: the resource path with each `/` written `~1`."""
+    return "/" + path.replace("/", "~1")
+
+
+def api_stage_properties(public: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """Merged into chalice's AWS::Serverless::Api: throttling and access logs for every route. The
+    public methods get their own, smaller budget (a method setting overrides the stage default)."""
+    public_settings = [{
+        "ResourcePath": resource_path(path), "HttpMethod": method, "MetricsEnabled": True,
+        "ThrottlingRateLimit": {"Ref": "ApiPublicThrottlingRateLimit"},
+        "ThrottlingBurstLimit": {"Ref": "ApiPublicThrottlingBurstLimit"},
+    } for method, path in (public_methods() if public is None else public)]
     return {
         "MethodSettings": [{
             "ResourcePath": "/*", "HttpMethod": "*", "MetricsEnabled": True,
             "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"},
             "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"},
-        }],
+        }, *public_settings],
         "AccessLogSetting": {"DestinationArn": {"Fn::GetAtt": [API_ACCESS_LOG_GROUP, "Arn"]},
                              "Format": API_ACCESS_LOG_FORMAT},
     }

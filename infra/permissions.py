@@ -1,11 +1,12 @@
 """What each Lambda function's code calls in AWS: the one list its IAM role is generated from.
 
 Grants are (IAM action, resource) pairs with resources named independently of CloudFormation:
-`table/<short name>`, `table/<short name>/index/*` (Query on the table's indexes: which one a
-history query uses depends on its filters), `queue/fanout`, `bucket/audit-archive`,
-`sns/endpoints`, `secret/<logical id>`. infra/template.py renders them into policy statements;
-tests/test_iam_drift.py records what the code really calls (DynamoDB, SQS, S3) in representative
-flows of each function and fails when this list and the code differ in either direction.
+`table/<short name>`, `table/<short name>/index/<index name>` (Query on that one index),
+`queue/fanout`, `bucket/audit-archive`, `sns/endpoints`, `secret/<logical id>`. infra/template.py
+renders them into policy statements; tests/test_iam_drift.py records what the code really calls
+(DynamoDB, SQS, S3) in representative flows of each function, their failure and retry paths
+included (push endpoints answering 429/5xx/404/410 or timing out, store conditions failing), and
+fails when this list and the code differ in either direction, index by index.
 
 What the platform needs to run a function (its event source and its logs) is not code: see
 EVENT_SOURCE_GRANTS and infra/template.py.
@@ -30,8 +31,13 @@ def _table(short: str, *actions: str) -> set[Grant]:
     return {(f"dynamodb:{action}", f"table/{short}") for action in actions}
 
 
-def _indexes(*shorts: str) -> set[Grant]:
-    return {("dynamodb:Query", f"table/{short}/index/*") for short in shorts}
+def _indexes(short: str, *names: str) -> set[Grant]:
+    return {("dynamodb:Query", f"table/{short}/index/{name}") for name in names}
+
+
+# The contacts table's sparse history indexes: a history query's filters pick one of the 12
+# (chalicelib/domain/history.py: team x topic x base|kind|place).
+HISTORY_INDEXES = tuple(f"h{group}_{subset}" for group in "bkx" for subset in ("all", "p", "t", "tp"))
 
 
 def _secrets(*logical_ids: str) -> set[Grant]:
@@ -59,14 +65,19 @@ _API: set[Grant] = (
     | _table("deliveries", "BatchWriteItem", "GetItem", "Query", "UpdateItem")
     | _table("inbox", "BatchWriteItem", "Query")
     | _table("rate-counters", "UpdateItem")
-    | _indexes("contacts", "access-log", "alerts", "deliveries", "neighbourhoods")
+    | _indexes("contacts", "by_author", "by_team", *HISTORY_INDEXES)
+    | _indexes("access-log", "by_actor")  # the audit trail of one actor
+    | _indexes("alerts", "by_public", "by_published", "by_team")
+    | _indexes("deliveries", "by_subscriber")  # erasure of a resident's delivery records
+    | _indexes("neighbourhoods", "by_area", "by_subscriber")  # lists; erasure of supports/attendance
     | {("sqs:SendMessage", "queue/fanout")}
     # Conversations (issue 11): one transaction per message (message, conversation, inbox copy),
     # reads, the queue/owner indexes and the messages' LSI, erasure of a resident's texts.
     | _table("conversations", "GetItem", "PutItem", "UpdateItem")
     | _table("messages", "GetItem", "PutItem", "UpdateItem")
     | _table("inbox", "PutItem")
-    | _indexes("conversations", "messages")
+    | _indexes("conversations", "by_owner", "by_team")  # a resident's conversations, a team's queue
+    | _indexes("messages", "by_seq")
     # The team's app (issue 19): queue previews (one BatchGetItem of the latest messages).
     | _table("messages", "BatchGetItem")
     | _API_SECRETS
@@ -87,13 +98,15 @@ _WORKER: set[Grant] = (
     | _secrets("VapidKeySecret")
 )
 
+# Housekeeping releases pushes held by quiet hours (the `by_release` index); a released push that
+# fails is recorded like the worker's (retry, failed, gone: the subscriber downgraded to its inbox).
 _HOUSEKEEPING: set[Grant] = (
     _table("alerts", "GetItem", "UpdateItem")
     | _table("conversations", "GetItem")  # releasing a held team answer (usecases/conversation_push.py)
     | _table("messages", "GetItem")
-    | _table("subscribers", "GetItem")
+    | _table("subscribers", "GetItem", "UpdateItem")  # UpdateItem: a gone endpoint -> inbox only
     | _table("deliveries", "UpdateItem")
-    | _indexes("deliveries")
+    | _indexes("deliveries", "by_release")
     | {("sns:Publish", "sns/endpoints")}
     | _secrets("VapidKeySecret")
 )
@@ -105,11 +118,11 @@ _ARCHIVER: set[Grant] = {("s3:PutObject", "bucket/audit-archive")}
 _CLOCK: set[Grant] = (
     _table("conversations", "UpdateItem")
     | _table("stats", "UpdateItem")
-    | _indexes("conversations")
+    | _indexes("conversations", "by_due")
     # Beat meeting reminders (usecases/meetings.remind_meetings): due meetings (by_remind_day),
     # their attendees (Query), the reminder in each inbox, the meeting taken off the index.
     | _table("neighbourhoods", "Query", "UpdateItem")
-    | _indexes("neighbourhoods")
+    | _indexes("neighbourhoods", "by_remind_day")
     | _table("inbox", "BatchWriteItem")
 )
 

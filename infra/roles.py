@@ -41,15 +41,15 @@ def _platform_endpoints(app: Any) -> dict[str, Any]:
 
 
 def _table_resources(resource: str, tables: dict[str, TableSpec]) -> list[Any]:
-    parts = resource.split("/")  # table/<short>[/index/*]
+    parts = resource.split("/")  # table/<short>[/index/<name>]
     spec = tables.get(parts[1])
     if spec is None:
         raise GrantError(f"no table {parts[1]!r} in this stack")
     if len(parts) == 2:
         return [_arn(spec.logical_id)]
-    if not spec.index_names:
-        raise GrantError(f"table {parts[1]!r} has no indexes")
-    return [{"Fn::Sub": f"${{{spec.logical_id}.Arn}}/index/{name}"} for name in spec.index_names]
+    if len(parts) != 4 or parts[2] != "index" or parts[3] not in spec.index_names:
+        raise GrantError(f"table {parts[1]!r} has no index {'/'.join(parts[3:])!r}")
+    return [{"Fn::Sub": f"${{{spec.logical_id}.Arn}}/index/{parts[3]}"}]
 
 
 def _stream_resources(resource: str, tables: dict[str, TableSpec]) -> list[Any]:
@@ -86,7 +86,7 @@ def check_append_only(grants: Iterable[Grant]) -> None:
 
 
 def _sid(resource: str) -> str:
-    """`table/contacts/index/*` -> `TableContactsIndexAll` (unique per resource name)."""
+    """`table/contacts/index/by_team` -> `TableContactsIndexByTeam` (unique per resource name)."""
     return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9*]+", resource.replace("*", "All")) if part)
 
 

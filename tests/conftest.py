@@ -53,6 +53,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "BEATLINE_RESIDENT_WRITE_RATE_PER_HOUR": "100000",
         "BEATLINE_RESIDENT_REPLY_RATE_PER_MINUTE": "100000",
         "BEATLINE_RESIDENT_REPLY_RATE_PER_HOUR": "100000",
+        # Every other limit too (tests/test_rate_limits.py checks none is left at its default).
+        **{f"BEATLINE_{name}": "100000" for name in (
+            "SUBSCRIBER_RATE_PER_HOUR", "SUBSCRIBER_RATE_PER_DAY", "RESIDENT_READ_RATE_PER_MINUTE",
+            "RESIDENT_READ_RATE_PER_HOUR", "RESIDENT_ERASE_RATE_PER_MINUTE", "CONVERSATION_RATE_PER_ADDRESS_PER_MINUTE",
+            "CONVERSATION_RATE_PER_ADDRESS_PER_HOUR", "CONVERSATION_RATE_PER_ADDRESS_PER_DAY",
+            "PUBLIC_LOOKUP_RATE_PER_MINUTE", "PUBLIC_LOOKUP_RATE_PER_HOUR")},
     })
     # The session's services resolve push endpoints with a table, never with DNS.
     from chalicelib import services as services_module

@@ -39,6 +39,7 @@ from chalicelib.domain.engagement import MemberMove
 from chalicelib.domain.history import AlertFigures, Plan
 from chalicelib.domain.meetings import Meeting
 from chalicelib.domain.priorities import ActionOut, Priority
+from chalicelib.domain.staff_figures import Activity
 from chalicelib.domain.subscribers import SubscriberRecord
 from chalicelib.domain.teams import TeamRecord
 from chalicelib.ports import (
@@ -608,6 +609,15 @@ class FakeDeliveries:
             if item is not None and item.revision == revision:
                 item.state = state
 
+    def mark_retry(self, alert_id: str, subscriber_id: str, revision: int, max_attempts: int) -> bool:
+        """As the store: `retry` while fewer than `max_attempts` claims, else `failed`."""
+        with self.db.lock:
+            item = self.db.deliveries.get((alert_id, subscriber_id))
+            if item is None or item.revision != revision:
+                return False
+            item.state = "retry" if item.attempts < max_attempts else "failed"
+            return item.state == "retry"
+
     def audience_page(self, alert_id: str, shard: int, limit: int, start: Position) -> tuple[list[str], Position]:
         ids = sorted(s for (a, s) in self.db.deliveries if a == alert_id and _shard_of(s) == shard)
         return _page(ids, lambda s: s, limit, start)
@@ -1049,12 +1059,12 @@ class FakeConversations:
         box[message_id] = replace(m, text=None, content_digest="erased")
         return m.contact_id
 
-    def forget_owner(self, conversation_id: str) -> None:
+    def forget_owner(self, conversation_id: str, erased_digest: str) -> None:
         self.hints.pop(conversation_id, None)
         conv = self.db.conversations.get(conversation_id)
         if conv is None:
             raise StoreNotFound()
-        self.db.conversations[conversation_id] = replace(conv, owner="")
+        self.db.conversations[conversation_id] = replace(conv, owner="", content_digest=erased_digest)
 
     def unlink_contacts(self, contact_ids: Iterable[str]) -> None:
         for contact_id in contact_ids:
@@ -1188,6 +1198,31 @@ class FakeTeamQueue:
         return not conversation.owner and conversation.status == "waiting"  # the fake's queue key follows the owner
 
 
+class FakeStaff:
+    """StaffRepository on a FakeDatabase."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def own_activity(self, author: str, occurred_from: str, occurred_to: str, limit: int) -> list[Activity]:
+        mine = sorted((c for c in self.db.contacts.values()
+                       if c.author == author and occurred_from <= c.occurred_at < occurred_to),
+                      key=lambda c: c.occurred_at)
+        return [Activity(occurred_at=c.occurred_at, kind=c.kind, direction=c.direction, platform=c.platform,
+                         thread_ref=c.thread_ref, tags=tuple(c.tags)) for c in mine[:limit]]
+
+    def alerts_drafted(self, team: str, author: str, created_from: str, created_to: str) -> list[str]:
+        return [a.created_at for a in self.db.alerts.values()
+                if a.team == team and a.author == author and created_from <= a.created_at < created_to]
+
+    def add_signup(self, team: str, periods: dict[str, str]) -> None:
+        with self.db.lock:
+            self.db.add_counters({(f"team:{team}|signups|{grain}", f"{period}|00"): 1 for grain, period in periods.items()})
+
+    def signups(self, team: str, grain: str, period: str) -> int:
+        return self.db.stats.get((f"team:{team}|signups|{grain}", f"{period}|00"), {}).get("contacts", 0)
+
+
 class FakeClock:
     """A clock tests move by hand: `clock()` is now; `clock.advance(minutes=5)`."""
 
@@ -1212,7 +1247,8 @@ def fake_repositories(db: FakeDatabase | None = None) -> Repositories:
         subscribers=FakeSubscribers(db), words=FakeWords(db), access_log=FakeAccessLog(db),
         alert_history=FakeAlertHistory(db), engagement=FakeEngagement(db), history=FakeHistory(db),
         ratelimit=FakeRateCounters(db), health=FakeHealth(db), conversations=FakeConversations(db),
-        team_queue=FakeTeamQueue(db), teams=FakeTeams(db), priorities=FakePriorities(db), meetings=FakeMeetings(db),
+        team_queue=FakeTeamQueue(db), staff=FakeStaff(db), teams=FakeTeams(db), priorities=FakePriorities(db),
+        meetings=FakeMeetings(db),
     )
 
 

@@ -31,9 +31,9 @@ class CallLog:
         self.grants: set[tuple[str, str]] = set()
 
     def _table(self, name: str, index: str | None = None) -> str:
-        """Index grants cover all of a table's indexes (`/index/*`): the filters pick the index."""
+        """`table/<short>`, or `table/<short>/index/<name>` for a Query on one index."""
         short = name.removeprefix(self._prefix)
-        return f"table/{short}" + ("/index/*" if index else "")
+        return f"table/{short}" + (f"/index/{index}" if index else "")
 
     def add(self, action: str, resource: str) -> None:
         with self._lock:

@@ -242,6 +242,8 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     # none is held (each principal of team X in turn), 404 to another team.
     ("POST", "/v1/conversations/{fresh_conv_a}/claim", None, allow(X_RECORD)),
     ("POST", "/v1/conversations/{conv_a}/release", None, allow(X_RECORD)),
+    # The team's app: a staff member's own figures (no parameter names anyone else)
+    ("GET", "/v1/staff/me/figures", None, allow(each(FIELD_STAFF, 200))),
     ("GET", "/v1/history/conversations?{window}&team={team_x}", None,
      allow({"analyst": 200, "admin": 200, "supervisor_x": 200})),
     ("GET", "/v1/history/conversations?{window}&team={team_y}", None,

@@ -1,11 +1,16 @@
 """Each function's IAM grants are exactly what its code calls (infra/permissions.py is the list).
 
 Representative flows run per component with botocore hooks recording every AWS call as the IAM
-action and resource it needs (tests/iam_recorder.py): the API (every route group, through
-chalice.test.Client on DynamoDB Local, enqueueing to a recorded SQS client), the fan-out worker
-(the messages the API enqueued), housekeeping (release held), the conversation clock (a wait past
-24 h) and the archiver (a stream batch to a recorded S3 client). A call the declaration lacks would be AccessDenied in AWS; a grant no flow
-uses is wider than the code. Both fail here.
+action and resource it needs (tests/iam_recorder.py; a Query as `table/<t>/index/<name>`, index by
+index): the API (every route group, every history index, through chalice.test.Client on DynamoDB
+Local, enqueueing to a recorded SQS client), the fan-out worker (the messages the API enqueued),
+housekeeping (release held), the conversation clock (a wait past 24 h) and the archiver (a stream
+batch to a recorded S3 client). Failure and retry paths run too: real Web Push sends (through the
+real channel) to local push services answering 429, 500, 404 and 410 or never answering, for the
+worker (redelivered until the attempts are spent: claims and retry marks failing their
+conditions) and for housekeeping (held pushes and a held conversation answer released into
+them). A call the declaration lacks would be AccessDenied in AWS; a grant no flow uses is wider
+than the code. Both fail here.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from tests.alerting import (
     webpush_channel,
 )
 from tests.conftest import bearer
+from tests.hostile_push import HostilePushService, RoutedChannel
 from tests.iam_recorder import CallLog, recording_client, recording_dynamodb
 from tests.push_dns import TEST_PUSH_RESOLVER
 from tests.support import street
@@ -144,6 +150,7 @@ def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worke
     ok(client.http.get("/v1/conversations?status=waiting", headers=bearer(officer)))
     ok(post(client, f"/v1/conversations/{started['id']}/claim", officer))
     ok(post(client, f"/v1/conversations/{started['id']}/release", officer))
+    ok(client.http.get("/v1/staff/me/figures", headers=bearer(officer)))
     ok(post(client, f"/v1/conversations/{started['id']}/messages", officer, {"id": str(uuid.uuid4()), "text": "On it"}))
     # ... and writes again: a new wait, which the conversation clock counts once it passes 24 h.
     ok(post(client, f"/v1/conversations/{started['id']}/messages", residents["sleeper"],
@@ -165,10 +172,46 @@ def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worke
                  f"/v1/history/engagement?{window}&group_by=week&purpose=drift",
                  f"/v1/history/conversations?{window}&purpose=drift"):
         ok(client.http.get(path, headers=bearer(analyst)))
+    # Every history index: team x topic x (no channel filter | kind | place).
+    for team_filter in ("", f"&team={team}"):
+        for topic in ("", "&topic=burglary"):
+            for place in ("", "&kind=street", f"&area_id={area_id}"):
+                ok(client.http.get(f"/v1/history/contacts?{window}&purpose=drift{team_filter}{topic}{place}",
+                                   headers=bearer(analyst)))
     ok(client.http.get(f"/v1/audit?{window}&purpose=drift", headers=bearer(admin)))
     ok(client.http.get(f"/v1/audit?{window}&actor=x&purpose=drift", headers=bearer(admin)))
     ok(client.http.delete("/v1/subscribers/me", headers=bearer(token)))
     return meeting_start
+
+
+FAILING = ("status/429", "status/500", "status/404", "status/410")
+
+
+def _failure_flow(client: Any, staff_token: Callable[..., str], team: str, run_worker: Callable[..., None]) -> list[str]:
+    """Residents whose push services fail (fail.example.test: 429, 500, 404, 410; hang.example.test:
+    never answers), awake and in quiet hours, get an alert; a quiet-hours resident with a gone
+    endpoint gets a team answer. Returns the resident tokens whose endpoints are gone."""
+    from chalicelib.usecases.fanout import MAX_ATTEMPTS
+
+    officer, supervisor = staff_token("officer", team=team), staff_token("supervisor", team=team)
+    lat, lon = spot()
+    gone_tokens = []
+    residents = [(kind, host, {}) for kind, host in [*((k, "fail") for k in FAILING), ("hang", "hang")]]
+    residents += [("status/500", "fail", {"quiet_hours": _quiet_now()}), ("status/410", "fail", {"quiet_hours": _quiet_now()})]
+    for kind, host, prefs in residents:
+        _, token = register(client, webpush_channel(f"https://{host}.example.test/{kind}/{uuid.uuid4().hex}"), **prefs)
+        ok(set_areas(client, token, [circle(lat, lon, 300)]))
+        if kind in ("status/404", "status/410"):
+            gone_tokens.append(token)
+    area_id = str(uuid.uuid4())
+    ok(client.http.put(f"/v1/areas/{area_id}", headers=bearer(staff_token("admin", team=None)), body=json.dumps(
+        {"name": "Failing", "team": team, "geometry": square(lat, lon)})))
+    started = ok(post(client, "/v1/conversations", gone_tokens[-1], {
+        "id": str(uuid.uuid4()), "topic": "burglary", "text": "Shed broken into", "area_id": area_id})).json_body
+    ok(post(client, f"/v1/conversations/{started['id']}/messages", officer, {"id": str(uuid.uuid4()), "text": "Noted"}))
+    publish(client, officer, supervisor, circle(lat, lon, 400))
+    run_worker(redeliveries=MAX_ATTEMPTS)  # until every failing send has spent its attempts
+    return gone_tokens
 
 
 def _quiet_now() -> dict[str, str]:
@@ -183,12 +226,17 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
     from chalicelib import services as services_module
     from chalicelib.audit_archive import S3Sink, handle_stream_event
     from chalicelib.notify.queue import SqsQueue
+    from chalicelib.notify.webpush import WebPushChannel, generate_vapid_private_pem
     from chalicelib.settings import SETTINGS
     from chalicelib.usecases.fanout import FanoutWorker
 
     previous = services_module._current
     logs = {name: CallLog(SETTINGS.table_prefix) for name in CODE_GRANTS}
     sent, push = SentMessages(), FakeChannel()
+    failing, hanging = HostilePushService(), HostilePushService()
+    real = WebPushChannel(generate_vapid_private_pem(), "mailto:drift@beatline.example", allow_insecure_endpoints=True,
+                          deadline=0.5)
+    channel = RoutedChannel(real, {"fail.example.test": failing.origin, "hang.example.test": hanging.origin}, push)
 
     def queue(name: str) -> SqsQueue:
         return SqsQueue(recording_client("sqs", logs[name], "queue/fanout", sent), QUEUE_URL)
@@ -196,23 +244,35 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
     api = services_module.build_services(SETTINGS, fanout_queue=queue(API), channels={"webpush": push},
                                          push_resolver=TEST_PUSH_RESOLVER)
     # Page size and budget 1: the worker hands the rest of a cell on to a new message (SQS send).
-    worker = FanoutWorker(clock=api.clock, channels={"webpush": push}, queue=queue(WORKER),
+    worker = FanoutWorker(clock=api.clock, channels={"webpush": channel}, queue=queue(WORKER),
                           base_url=SETTINGS.public_base_url, page_size=1, budget=1, store=api.store)
 
-    def run_worker() -> None:
-        """The worker's turn, in its own log (in AWS: another function with another role)."""
+    def run_worker(redeliveries: int = 0) -> None:
+        """The worker's turn, in its own log (in AWS: another function with another role); failed
+        messages are redelivered up to `redeliveries` times, as SQS would, and must then be done."""
         with recording_dynamodb(logs[WORKER]):
             while batch := sent.take():
-                assert worker.handle_sqs_records(batch) == {"batchItemFailures": []}
+                for _ in range(redeliveries + 1):
+                    failed = {f["itemIdentifier"] for f in worker.handle_sqs_records(batch)["batchItemFailures"]}
+                    batch = [record for record in batch if record[0] in failed]
+                    if not batch:
+                        break
+                assert not batch, "still failing after every attempt"
 
     try:
         services_module.use_services(api)
         with recording_dynamodb(logs[API]):
             meeting_start = _api_flow(client, staff_token, f"team-{uuid.uuid4().hex[:8]}", run_worker, push)
-        later = FanoutWorker(clock=lambda: datetime.now(UTC) + timedelta(hours=2), channels={"webpush": push},
+            gone = _failure_flow(client, staff_token, f"team-{uuid.uuid4().hex[:8]}", run_worker)
+        later = FanoutWorker(clock=lambda: datetime.now(UTC) + timedelta(hours=2), channels={"webpush": channel},
                              queue=None, base_url=SETTINGS.public_base_url, store=api.store)
         with recording_dynamodb(logs[HOUSEKEEPING]):
-            assert later.release_held() >= 2  # the alert push and the conversation answer
+            # the alert push and the conversation answer, then the failing ones: 500 (held again), 410 x2
+            assert later.release_held() >= 4
+        assert {p.rsplit("/", 1)[0] for p in failing.paths} == {f"/{kind}" for kind in FAILING}
+        assert hanging.paths and sum(p.startswith("/status/429") for p in failing.paths) >= 2  # retried
+        for token in gone:  # 404/410: the worker and housekeeping downgraded them to the inbox
+            assert ok(client.http.get("/v1/subscribers/me", headers=bearer(token))).json_body["channel"]["type"] == "inbox"
         from chalicelib.usecases.conversations import count_overdue
         from chalicelib.usecases.meetings import remind_meetings
 
@@ -221,6 +281,8 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
             assert remind_meetings(api, meeting_start - timedelta(hours=23)) >= 1
     finally:
         services_module.use_services(previous)
+        failing.close()
+        hanging.close()
     archive_answer = lambda operation, params: {"ETag": '"x"'}  # noqa: E731
     sink = S3Sink(recording_client("s3", logs[ARCHIVER], "bucket/audit-archive", archive_answer), "archive")
     from tests.test_audit_archive import entry, stream_record

@@ -456,12 +456,36 @@ def test_archiver_reads_the_stream_with_partial_failures_and_a_failure_queue(tem
     assert [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["ArchiveFailureQueue", "QueueName"]}}] in metrics
 
 
+def test_public_methods_have_their_own_smaller_budget(template: dict[str, Any]) -> None:
+    """Issue 17 item 9: anonymous callers do not draw on the signed-in routes' throttle. Every
+    public operation of the registry and every web page is a method setting of its own, naming a
+    resource and method the API really has."""
+    from infra.hardening import public_methods
+
+    api = template["Resources"]["RestAPI"]["Properties"]
+    public = api["MethodSettings"][1:]
+    expected = public_methods()
+    assert {("GET", "/v1/health"), ("POST", "/v1/subscribers"), ("GET", "/v1/public/feed.atom"),
+            ("GET", "/v1/areas/{id}"), ("GET", "/app"), ("GET", "/assets/{name}")} <= set(expected)
+    assert [(s["HttpMethod"], s["ResourcePath"]) for s in public] == [
+        (method, "/" + path.replace("/", "~1")) for method, path in expected]
+    for setting in public:
+        assert setting["ThrottlingRateLimit"] == {"Ref": "ApiPublicThrottlingRateLimit"}
+        assert setting["ThrottlingBurstLimit"] == {"Ref": "ApiPublicThrottlingBurstLimit"}
+    paths = api["DefinitionBody"]["paths"]
+    for method, path in expected:
+        assert method.lower() in paths[path], (method, path)  # a real resource and method of the API
+    parameters = template["Parameters"]
+    assert parameters["ApiPublicThrottlingRateLimit"]["Default"] < parameters["ApiThrottlingRateLimit"]["Default"]
+    assert parameters["ApiPublicThrottlingBurstLimit"]["Default"] < parameters["ApiThrottlingBurstLimit"]["Default"]
+
+
 def test_api_stage_is_throttled_and_access_logged(template: dict[str, Any]) -> None:
     api = template["Resources"]["RestAPI"]
     settings = api["Properties"]["MethodSettings"]
-    assert settings == [{"ResourcePath": "/*", "HttpMethod": "*", "MetricsEnabled": True,
-                         "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"},
-                         "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"}}]
+    assert settings[0] == {"ResourcePath": "/*", "HttpMethod": "*", "MetricsEnabled": True,
+                           "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"},
+                           "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"}}
     access = api["Properties"]["AccessLogSetting"]
     assert access["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
     assert "$context.requestId" in access["Format"] and "$context.path" not in access["Format"]

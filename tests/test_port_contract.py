@@ -337,6 +337,19 @@ def test_a_delivery_is_claimed_exactly_once_per_message_and_a_retry_is_reclaimed
     assert ports.deliveries.get(alert_id, new_id()) is None
 
 
+def test_a_retry_is_recorded_until_the_attempts_are_spent_then_failed(ports: Repositories) -> None:
+    alert_id, sub = new_id(), new_id()
+    for attempt in range(1, 4):
+        assert ports.deliveries.claim(alert_id, sub, 0, state="claimed", now_text=NOW_TEXT, expires_at=KEEP)
+        assert ports.deliveries.mark_retry(alert_id, sub, 0, 3) is (attempt < 3)
+    record = ports.deliveries.get(alert_id, sub)
+    assert record is not None and (record.state, record.attempts) == ("failed", 3)
+    assert ports.deliveries.mark_retry(alert_id, sub, 1, 3) is False  # another message's: untouched
+    assert ports.deliveries.mark_retry(alert_id, new_id(), 0, 3) is False  # never claimed
+    record = ports.deliveries.get(alert_id, sub)
+    assert record is not None and record.state == "failed"
+
+
 def test_claim_many_claims_new_deliveries_once_and_reclaims_retries(ports: Repositories) -> None:
     alert_id = new_id()
     subs = [new_id() for _ in range(5)]
@@ -591,8 +604,9 @@ def test_erasure_removes_a_residents_words_and_name_from_conversations(ports: Re
     erased = ports.conversations.get_message(conv.id, first.id)
     assert erased is not None and (erased.text, erased.content_digest) == (None, "erased")
     assert ports.conversations.erase_message_words(conv.id, new_id()) is None
-    ports.conversations.forget_owner(conv.id)
-    assert ports.conversations.get(conv.id).owner == ""  # type: ignore[union-attr]
+    ports.conversations.forget_owner(conv.id, "erased-digest")
+    forgotten = ports.conversations.get(conv.id)
+    assert forgotten is not None and (forgotten.owner, forgotten.content_digest) == ("", "erased-digest")
     assert ports.conversations.owned(conv.owner) == []
     ports.conversations.unlink_contacts([first.contact_id, new_id()])
     unlinked = ports.contacts.get(first.contact_id)
@@ -624,6 +638,76 @@ def test_a_claim_is_one_conditional_write_and_an_answer_ends_it(ports: Repositor
     assert after is not None and after.claimed_by is None
     assert not ports.team_queue.claim(conv.id, staff="pc-1", display="Officer AAAA", audit=audit(), **claim)  # not waiting
     assert ports.team_queue.last_texts([after]) == {conv.id: "message 2"}
+
+
+# --- engagement, history rows, alert figures ----------------------------------------------------
+
+
+def member(grain: str, period: str, sub: str) -> str:
+    return f"stf_{grain}_{period}_{sub}"
+
+
+def test_distinct_staff_counters_move_once_per_member_and_period(ports: Repositories) -> None:
+    from chalicelib.domain import engagement
+
+    team = f"team-{new_id()[:8]}"
+    keep = timedelta(days=730)
+
+    def log(author: str, role: str = "officer") -> ContactRecord:
+        record = contact(team=team, author=author, author_role=role)
+        ports.contacts.create(record, audit(), engagement.log_moves(None, record, member, keep))
+        return record
+
+    first = log("pc-1")
+    log("pc-1")  # the same member again: counted once
+    log("sgt-1", "supervisor")
+    key = engagement.team_key(team, "day")
+    (bucket, counts), = ports.engagement.items(key, "2026-11-30", "2026-11-30|\uffff")
+    assert bucket.startswith("2026-11-30|")
+    assert (counts.get("a_t"), counts.get("s_o"), counts.get("s_s")) == (2, 1, 1)
+    amended = replace(first, kind="online", platform="facebook", direction="inbound", lat=None, lon=None,
+                      setting=None, version=2)
+    ports.contacts.amend(first, amended, [], stats_keys.counter_deltas(first.counter_keys(), amended.counter_keys()),
+                         audit(action="contact.amend"), engagement.log_moves(first, amended, member, keep))
+    (_, counts), = ports.engagement.items(key, "2026-11-30", "2026-11-30|\uffff")
+    assert (counts.get("a_t"), counts.get("s_o"), counts.get("n_o")) == (2, 1, 1)  # pc-1 still has a street one
+
+
+def test_history_rows_page_newest_first_through_the_planned_index(ports: Repositories) -> None:
+    from chalicelib.domain import history
+
+    team = f"team-{new_id()[:8]}"
+    records = [contact(team=team, occurred_at=f"2026-1{month}-2{day}T10:00:00Z") for month in (0, 1) for day in (1, 2)]
+    for record in records:
+        ports.contacts.create(record, audit(), ())
+    plan = history.plan(team=team, area_id=None, kind="street", platform=None, topic=None)
+
+    def fetch(limit: int, position: Any) -> Any:
+        page = ports.history.contacts_page(plan, months=["2026-11", "2026-10"], occurred_from="2026-10-01T00:00:00Z",
+                                           occurred_to="2026-11-30T23:59:59Z", limit=limit, position=position)
+        return [json.loads(row)["occurred_at"] for row in page.rows], page.position
+
+    pages = walk(fetch, 3)
+    assert [row for page in pages for row in page] == sorted((r.occurred_at for r in records), reverse=True)
+    assert len(pages[0]) == 3
+    empty = history.plan(team=team, area_id=None, kind="street", platform="facebook", topic=None)
+    assert ports.history.contacts_page(empty, months=["2026-11"], occurred_from="2026-11-01T00:00:00Z",
+                                       occurred_to="2026-11-30T23:59:59Z", limit=5, position=None).rows == []
+
+
+def test_alert_figures_are_read_by_month_of_first_publication(ports: Repositories) -> None:
+    day = f"2026-05-{1 + int(new_id()[:4], 16) % 28:02d}"  # a day of this test's own
+    first = published(alert(), at=f"{day}T08:00:00Z")
+    second = published(alert(), at=f"{day}T09:00:00Z")
+    for record in (first, second):
+        ports.alerts.create(record)
+    ports.alerts.add_figures(second.id, {"targeted": 4, "sent": 3})
+    figures, position = ports.alert_history.alerts_published_between(f"{day}T08:00:00Z", f"{day}T09:00:00Z", None, 10,
+                                                                     now=NOW)
+    ours = [(f.id, f.targeted, f.sent, f.status) for f in figures if f.id in (first.id, second.id)]
+    assert ours == [(second.id, 4, 3, "published"), (first.id, 0, 0, "published")] and position is None
+    later = ports.alert_history.alerts_published_between(f"{day}T09:30:00Z", f"{day}T10:00:00Z", None, 10, now=NOW)
+    assert [f.id for f in later[0] if f.id in (first.id, second.id)] == []
 
 
 # --- the Guarantee: team pages, priorities, meetings --------------------------------------------

@@ -132,7 +132,7 @@ def test_inbox_only_subscriber_and_a_second_erasure(client, staff_token):
     assert _traces(subscriber_id) == []
     assert _audit(client, staff_token, subscriber_id) == []
     actions = sorted(e["action"] for e in _audit(client, staff_token, name))
-    assert actions == ["subscriber.create", "subscriber.erase", "subscriber.inbox.read"]
+    assert actions == ["subscriber.create", "subscriber.erase"]  # own reads are not logged
 
 
 def test_reply_to_an_updated_alert_is_erased_too(client, staff_token, team, services_override):
@@ -313,3 +313,119 @@ def test_a_subscriber_registered_before_secrets_gets_one_on_first_use(client):
     _erase(client, token)
     assert _traces(subscriber_id) == []
     assert name.startswith("res_")
+
+
+def test_residents_own_reads_are_not_access_logged_and_staff_reads_are(client, staff_token, team):
+    """Every GET a resident may call, from the registry (a new one is covered by itself), several
+    times: the archive does not grow (issue 17: 40 reads were 40 six-year entries). The same
+    conversation read by staff is logged as before."""
+    import app  # noqa: F401 - registers every operation
+    from chalicelib.api.framework import OPERATIONS
+    from chalicelib.auth.permissions import allowed_roles
+    from tests.support import access_entries
+    from tests.test_conversations import make_area, start_body
+
+    subscriber_id, token = register(client)
+    name = resident_pseudonym(subscriber_id)
+    area_id = make_area(client, staff_token, team, *spot())
+    conv_id = post(client, "/v1/conversations", token, start_body(area_id)).json_body["id"]
+    before = sorted(e.action for e in access_entries(name))
+    assert before == ["conversation.start", "subscriber.create"]
+    reads = [op.path.replace("{id}", conv_id) for op in OPERATIONS
+             if op.method == "GET" and not op.public and "resident" in allowed_roles(op.action)]
+    assert {"/v1/subscribers/me", "/v1/subscribers/me/inbox", f"/v1/conversations/{conv_id}"} <= set(reads)
+    for path in reads * 3:
+        assert client.http.get(path, headers=bearer(token)).status_code == 200, path
+    assert sorted(e.action for e in access_entries(name)) == before
+    officer_sub = f"pc-{uuid.uuid4().hex[:6]}"
+    officer = bearer(staff_token("officer", sub=officer_sub, team=team))
+    assert client.http.get(f"/v1/conversations/{conv_id}", headers=officer).status_code == 200
+    assert client.http.get("/v1/conversations?status=waiting", headers=officer).status_code == 200
+    logged = [(e.action, e.record_id, e.role) for e in access_entries(officer_sub)]
+    assert sorted(action for action, _, _ in logged) == ["conversation.list", "conversation.read"]
+    assert ("conversation.read", conv_id, "officer") in logged
+def _service_keyed_derivatives(subscriber_id: str, alert_id: str, area_id: str, start: dict,
+                               conversations: dict[str, list[dict]]) -> list[str]:
+    """Every digest or pseudonym the code makes of the subscriber id with service keys only
+    (recomputable from the id by whoever holds the keys, so none may outlive the erasure): the
+    rate-limit subject, the alert conversation id, the conversation and message content digests."""
+    import hashlib
+    import hmac
+
+    from chalicelib.domain.conversations import keyed_uuid
+    from chalicelib.services import services
+
+    keys = services().pseudonyms
+    found = [
+        hmac.new(keys.subkey("rate-limit"), f"sub|{subscriber_id}".encode(), hashlib.sha256).hexdigest()[:32],
+        keyed_uuid(keys.subkey("alert-conversation"), subscriber_id, alert_id),
+        keys.content_digest(f"conv|{start['id']}|{subscriber_id}|{start['topic']}|{area_id}|{start['text']}".encode()),
+    ]
+    for conv_id, messages in conversations.items():
+        found += [keys.content_digest(f"msg|{conv_id}|{m['id']}|{subscriber_id}|{m['text']}".encode())
+                  for m in messages if m["from"] == "resident"]
+    return found
+
+
+def test_erasure_of_a_conversing_resident_leaves_no_derivative_in_any_table(client, staff_token, team,
+                                                                           services_override):
+    """Issue 17, item 6: a resident who registered, followed areas (a named one and a circle),
+    read and replied to an alert (its conversation), started a conversation, wrote again, got
+    answers in the inbox and listed and read its conversations. After erasure, a Scan of every
+    item of every table finds neither the id, nor its words, nor any service-keyed derivative of
+    the id; the names keyed with the resident's own secret (which went with the record) remain
+    only where the design keeps them: `res_` in the append-only access log, the rate-limit subject
+    in its expiring window counters."""
+    from tests.test_conversations import make_area
+
+    services_override(channels={})
+    lat, lon = spot()
+    area_id = make_area(client, staff_token, team, lat, lon)
+    subscriber_id, token = resident(client, [circle(lat, lon, 300), {"area_id": area_id}])
+    officer, supervisor = staff_token("officer", team=team), staff_token("supervisor", team=team)
+    alert_id = publish(client, officer, supervisor, square(lat, lon, 0.01))
+    assert post(client, f"/v1/alerts/{alert_id}/read", token).status_code == 200
+    words = [f"{label} {uuid.uuid4().hex}" for label in ("Saw a van", "Loud party", "Still loud", "Thanks")]
+    alert_conv = post(client, f"/v1/alerts/{alert_id}/responses", token, {"message": words[0]}).json_body["conversation_id"]
+    start = {"id": str(uuid.uuid4()), "topic": "noise", "text": words[1], "area_id": area_id}
+    assert post(client, "/v1/conversations", token, start).status_code == 201
+    for conv_id, text in ((start["id"], words[2]), (alert_conv, words[3])):
+        assert post(client, f"/v1/conversations/{conv_id}/messages", token,
+                    {"id": str(uuid.uuid4()), "text": text}).status_code == 201
+        assert post(client, f"/v1/conversations/{conv_id}/messages", officer,
+                    {"id": str(uuid.uuid4()), "text": "Thank you, noted."}).status_code == 201
+    assert len(client.http.get("/v1/subscribers/me/inbox", headers=bearer(token)).json_body["items"]) >= 2
+    mine = client.http.get("/v1/subscribers/me/conversations?limit=1", headers=bearer(token)).json_body
+    assert mine["next_cursor"] is not None
+    conversations = {c: client.http.get(f"/v1/conversations/{c}", headers=bearer(token)).json_body["messages"]
+                     for c in (alert_conv, start["id"])}
+    derived = _service_keyed_derivatives(subscriber_id, alert_id, area_id, start, conversations)
+    own_keyed = {purpose: resident_pseudonym(subscriber_id, purpose)
+                 for purpose in ("resident", "reply", "log-caller", "alert-conversation", "rate-limit")}
+    rate_subject = _rate_subject(own_keyed["rate-limit"])
+    before = {needle for _, needle in _traces(subscriber_id, *words, *derived, rate_subject)}
+    assert {subscriber_id, *words, derived[2], rate_subject} <= before  # the sweep finds them while they exist
+
+    _erase(client, token)
+
+    assert _traces(subscriber_id, *words, *derived) == []
+    assert _traces(own_keyed["reply"], own_keyed["log-caller"], own_keyed["alert-conversation"]) == []
+    from chalicelib.settings import SETTINGS
+
+    assert {table for table, _ in _traces(own_keyed["resident"])} == {SETTINGS.table_name("access-log")}
+    assert {table for table, _ in _traces(rate_subject)} <= {SETTINGS.table_name("rate-counters")}
+    with pytest.raises(AssertionError):
+        resident_pseudonym(subscriber_id)  # the secret went with the record: those names map to nothing
+    assert _audit(client, staff_token, subscriber_id) == []
+    stored = client.http.get(f"/v1/conversations/{start['id']}", headers=bearer(officer)).json_body
+    assert [(m["from"], m.get("text")) for m in stored["messages"]] == [
+        ("resident", None), ("resident", None), ("team", "Thank you, noted.")]
+
+
+def _rate_subject(name: str) -> str:
+    import hashlib
+    import hmac
+
+    from chalicelib.services import services
+
+    return hmac.new(services().pseudonyms.subkey("rate-limit"), f"res|{name}".encode(), hashlib.sha256).hexdigest()[:32]

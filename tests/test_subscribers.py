@@ -1,5 +1,6 @@
-"""Residents over HTTP: registration, validation, limits, rate limit, erasure (preferences and quiet
-hours in the fan-out: tests/test_fanout_rules.py, on fakes)."""
+"""Residents over HTTP: registration, validation, area limits, tokens, rate limit, refused push
+endpoints. Channels, areas, the inbox, access logging and erasure are tests/test_subscriber_rules.py and
+preferences and quiet hours tests/test_fanout_rules.py, on fakes."""
 
 from __future__ import annotations
 
@@ -13,12 +14,7 @@ import pytest
 from tests.alerting import (
     browser_keys,
     circle,
-    inbox,
-    post,
-    publish,
     register,
-    resident,
-    resident_pseudonym,
     set_areas,
     spot,
     square,
@@ -87,51 +83,6 @@ def test_area_limits(client, staff_token):
     assert ok.status_code == 200, ok.body
     assert ok.json_body["areas"][0]["area_id"] == area_id and ok.json_body["cells"] >= 1
     assert client.http.get("/v1/subscribers/me", headers=bearer(token)).json_body["cells"] == ok.json_body["cells"]
-
-
-def test_erasure_leaves_nothing_readable(client, staff_token, team, services_override):
-    from chalicelib.store.models import DeliveryModel, InboxModel, SubscriberModel, SubscriptionModel
-
-    services_override(channels={})
-    lat, lon = spot()
-    subscriber_id, token = resident(client, [circle(lat, lon, 300)])
-    alert_id = publish(client, staff_token("officer", team=team), staff_token("supervisor", team=team), square(lat, lon, 0.01))
-    assert post(client, f"/v1/alerts/{alert_id}/read", token).status_code == 200
-    cells = SubscriberModel.get(subscriber_id).cells
-    assert cells and len(inbox(client, token)) == 1
-
-    erased = client.http.delete("/v1/subscribers/me", headers=bearer(token))
-    assert erased.status_code == 204
-    for method, path in (("get", "/v1/subscribers/me"), ("get", "/v1/subscribers/me/inbox"),
-                         ("delete", "/v1/subscribers/me")):
-        assert getattr(client.http, method)(path, headers=bearer(token)).status_code == 401
-    assert set_areas(client, token, [circle(lat, lon, 300)]).status_code == 401
-    assert post(client, f"/v1/alerts/{alert_id}/read", token).status_code == 401
-    assert client.http.patch("/v1/subscribers/me", headers=bearer(token), body="{}").status_code == 401
-    assert SubscriberModel.count(subscriber_id) == 0
-    assert InboxModel.count(subscriber_id, consistent_read=True) == 0
-    assert list(DeliveryModel.by_subscriber.query(subscriber_id)) == []
-    from chalicelib.store.deliveries import key
-
-    assert DeliveryModel.count(key(alert_id, subscriber_id), DeliveryModel.subscriber_id == subscriber_id) == 0
-    assert all(SubscriptionModel.count(cell, SubscriptionModel.subscriber_id == subscriber_id) == 0 for cell in cells)
-
-
-def test_every_subscriber_access_is_logged(client):
-    from chalicelib.store.models import AccessLogModel
-
-    subscriber_id, token = register(client)
-    name = resident_pseudonym(subscriber_id)
-    client.http.get("/v1/subscribers/me", headers=bearer(token))
-    client.http.get("/v1/subscribers/me/inbox", headers=bearer(token))
-    client.http.delete("/v1/subscribers/me", headers=bearer(token))
-    # AccessLogModel has an attribute named `query`, which shadows Model.query (and so the index's
-    # query): read the GSI through the table connection.
-    raw = AccessLogModel._get_connection().query(name, index_name="by_actor")
-    actions = [item["action"]["S"] for item in raw["Items"]]
-    assert sorted(actions) == sorted(["subscriber.create", "subscriber.read", "subscriber.inbox.read", "subscriber.erase"])
-    assert {item["record_id"]["S"] for item in raw["Items"]} == {name}  # never the subscriber id
-    assert AccessLogModel._get_connection().query(subscriber_id, index_name="by_actor")["Items"] == []
 
 
 def test_registration_is_rate_limited_per_address(client):
@@ -210,11 +161,3 @@ def test_registration_refuses_push_endpoints_that_reach_internal_addresses(clien
     assert [e["field"] for e in response.json_body["errors"]] == ["channel.subscription.endpoint"]
 
 
-def test_changing_the_channel_to_an_internal_endpoint_is_refused_and_keeps_the_old_one(client):
-    good = webpush_channel("https://push.example.test/keep")
-    _, token = register(client, good)
-    bad = webpush_channel("https://0x7f000001/push")
-    patched = client.http.patch("/v1/subscribers/me", headers=bearer(token), body=json.dumps({"channel": bad}))
-    assert patched.status_code == 400 and patched.json_body["errors"][0]["field"] == "channel.subscription.endpoint"
-    me = client.http.get("/v1/subscribers/me", headers=bearer(token))
-    assert me.json_body["channel"] == {"type": "webpush", "endpoint_host": "push.example.test"}

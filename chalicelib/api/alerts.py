@@ -19,7 +19,7 @@ from chalicelib.domain.alerts import (
     ResponseIn,
     ResponseOut,
 )
-from chalicelib.domain.ratelimit import RESIDENT_REPLIES, RESIDENT_WRITES
+from chalicelib.domain.ratelimit import CONVERSATION_OPENINGS, RESIDENT_REPLIES, RESIDENT_WRITES
 from chalicelib.domain.shapes import MAX_AREA_KM2, SHAPE_RULES
 from chalicelib.services import Services
 from chalicelib.usecases import alerts as usecase
@@ -91,8 +91,10 @@ def read_alert(svc: Services, ctx: RequestContext, id: str) -> Reply:
 
 
 @operation(bp, "POST", "/v1/alerts/{id}/responses", action="alerts:respond", tag=TAG, request=ResponseIn,
-           rate_limit=RESIDENT_REPLIES,
+           rate_limit=(RESIDENT_REPLIES, CONVERSATION_OPENINGS),
            summary="Reply to an alert; becomes an inbound online contact (platform beatline) of the team",
-           responses={201: ("Received.", ResponseOut), **std(400, 401, 403, 404, 413, 503)})
+           description=("422 when the team closed the resident's conversation about this alert as abuse "
+                        "(only the team reopens it)."),
+           responses={201: ("Received.", ResponseOut), **std(400, 401, 403, 404, 413, 422, 503)})
 def respond_alert(svc: Services, ctx: RequestContext, id: str, body: ResponseIn) -> Reply:
     return Reply(201, usecase.respond(svc, ctx, id, body))

@@ -22,7 +22,7 @@ from chalicelib.domain.conversations import (
     MyConversationsQuery,
     TeamQueueQuery,
 )
-from chalicelib.domain.ratelimit import RESIDENT_MESSAGES
+from chalicelib.domain.ratelimit import CONVERSATION_OPENINGS, RESIDENT_MESSAGES, RESIDENT_READS
 from chalicelib.domain.team_queue import PREVIEW_CHARS, ClaimOut, QueuePage
 from chalicelib.services import Services
 from chalicelib.usecases import conversations as usecase
@@ -39,7 +39,7 @@ LINKS = {201: {
 
 
 @operation(bp, "POST", "/v1/conversations", action="conversations:start", tag=TAG, request=ConversationIn,
-           rate_limit=RESIDENT_MESSAGES,
+           rate_limit=(RESIDENT_MESSAGES, CONVERSATION_OPENINGS),
            summary="Start a conversation with the team of a named area (or of the area holding a point)",
            description=(f"`text` 1..{TEXT_MAX} characters; `id` is the client's UUID (201 new, 200 identical "
                         "resend, 409 same id other content). Give `area_id` or `location`; a place no team's "
@@ -54,7 +54,7 @@ def start_conversation(svc: Services, ctx: RequestContext, body: ConversationIn)
 
 
 @operation(bp, "GET", "/v1/subscribers/me/conversations", action="conversations:mine", tag=TAG,
-           query=MyConversationsQuery, summary="Own conversations, latest activity first",
+           query=MyConversationsQuery, rate_limit=RESIDENT_READS, summary="Own conversations, latest activity first",
            responses={200: ("A page.", ConversationPage), **std(400, 401, 403, 503)})
 def my_conversations(svc: Services, ctx: RequestContext, query: MyConversationsQuery) -> Reply:
     return Reply(200, usecase.mine(svc, ctx, query))
@@ -96,6 +96,7 @@ def release_conversation(svc: Services, ctx: RequestContext, id: str) -> Reply:
 
 
 @operation(bp, "GET", "/v1/conversations/{id}", action="conversations:read", tag=TAG, query=ConversationQuery,
+           rate_limit=RESIDENT_READS,
            summary="One conversation with its latest messages, oldest first (owner; officers and supervisors of the team)",
            description=(f"The latest `limit` messages (default and most {MESSAGES_PAGE_MAX}), oldest first; when "
                         "there are earlier ones, `earlier_cursor` is given: pass it as `before` (same `limit`) "
@@ -124,7 +125,10 @@ def post_message(svc: Services, ctx: RequestContext, id: str, body: MessageIn) -
 @operation(bp, "POST", "/v1/conversations/{id}/close", action="conversations:close", tag=TAG, request=CloseIn,
            summary="Close with an outcome (officer or supervisor of the team); a resident message reopens it",
            description=("Concurrent closes: exactly one lands; a repeat with the same outcome is 200, another 409. "
-                        "Echo the conversation's `state_token` and the close needs no read first."),
+                        "Echo the conversation's `state_token` and the close needs no read first. Outcome `abuse` "
+                        "(close only): the team judged it abuse or spam; it leaves `opened` of the period it was "
+                        "opened (counted there as `dismissed_as_abuse`) and the resident's messages no longer "
+                        "reopen it (422)."),
            responses={200: ("Closed.", ConversationOut), **std(400, 401, 403, 404, 409, 413, 503)})
 def close_conversation(svc: Services, ctx: RequestContext, id: str, body: CloseIn) -> Reply:
     return Reply(200, usecase.close(svc, ctx, id, body))
@@ -133,7 +137,10 @@ def close_conversation(svc: Services, ctx: RequestContext, id: str, body: CloseI
 @operation(bp, "GET", "/v1/history/conversations", action="history:conversations", tag="history",
            query=FiguresQuery,
            summary="Conversation figures per period and team: opened, answered, closed, first response, waits > 24 h",
-           description=("Counters written with the messages (one Query). `first_response_minutes` comes from a "
+           description=("Counters written with the messages (one Query). `opened` leaves out conversations the "
+                        "team closed as `abuse` (`dismissed_as_abuse`, in the period they were opened); starts are "
+                        "limited per client address as well as per resident, so cheap registrations cannot "
+                        "inflate it either. `first_response_minutes` comes from a "
                         "histogram with log-spaced buckets (ratio 1.25): the median and p90 are interpolated "
                         "within a bucket, error below 25 % of the value (under 1 minute below 1 minute). "
                         "`purpose` (3..200 characters) is required and access-logged. Supervisors: own team."),

@@ -50,11 +50,16 @@ class Operation:
     operation_id: str = ""
     description: str = ""
     links: dict[int, dict[str, Any]] = field(default_factory=dict)  # OpenAPI links per status
-    rate_limit: RateLimit | None = None  # applied after authentication, before the body is read
+    rate_limits: tuple[RateLimit, ...] = ()  # applied in order after authentication, before the body is read
 
     @property
     def public(self) -> bool:
         return self.action == permissions.PUBLIC
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The first declared limit (the caller's own budget where there are several)."""
+        return self.rate_limits[0] if self.rate_limits else None
 
 
 OPERATIONS: list[Operation] = []
@@ -222,11 +227,12 @@ def handle(op: Operation, fn: Callable[..., Reply], request: Any, path_params: d
         svc = services()
         principal = None if op.public else authenticate(svc, request.headers)
         ctx = _caller_context(op, svc, request, request_id, principal)
-        if op.rate_limit is not None:
+        if op.rate_limits:
             # Before decoding: a limited client's garbage costs one counter write, no parsing.
             from chalicelib.usecases.ratelimit import enforce
 
-            enforce(svc, ctx, op.rate_limit)
+            for limit in op.rate_limits:
+                enforce(svc, ctx, limit)
         response = _encode(fn(svc, ctx, **_inputs(op, svc, request, path_params)), request_id)
     except (ProblemError, DomainError) as refused:  # the one place domain refusals become problems
         response = problem_response(as_problem(refused), request_id)
@@ -271,7 +277,7 @@ def operation(
     content_type: str = JSON,
     description: str = "",
     links: dict[int, dict[str, Any]] | None = None,
-    rate_limit: RateLimit | None = None,
+    rate_limit: RateLimit | tuple[RateLimit, ...] | None = None,
 ) -> Callable[[Callable[..., Reply]], Callable[..., Reply]]:
     """Declare a route: `fn(svc, ctx, **path_params, [body=], [query=]) -> Reply`."""
     if action != permissions.PUBLIC:
@@ -283,7 +289,7 @@ def operation(
             responses=responses, request=request, request_doc=request_doc, query=query,
             body_limit=body_limit, content_type=content_type, operation_id=fn.__name__,
             description=description or (fn.__doc__ or "").strip(), links=links or {},
-            rate_limit=rate_limit,
+            rate_limits=(rate_limit,) if isinstance(rate_limit, RateLimit) else tuple(rate_limit or ()),
         )
         OPERATIONS.append(op)
 

@@ -65,16 +65,19 @@ RETRY_AFTER = {
 
 
 def _rate_limit_doc(op: Operation, item: dict[str, Any]) -> None:
-    """A declared rate limit shows as a 429 response with Retry-After and a sentence of text."""
+    """Declared rate limits show as a 429 response with Retry-After and a sentence of text each."""
     from chalicelib.settings import Settings
 
-    if op.rate_limit is None:
+    if not op.rate_limits:
         return
-    per = "client address" if op.public else "caller (a resident: per subscriber)"
-    text = op.rate_limit.describe(Settings, per)
-    item["description"] = (item.get("description", "") + "\n\n" + text).strip()
-    item["x-rate-limit"] = {"name": op.rate_limit.name, "per": "address" if op.public else "caller",
-                            "windows": [{"seconds": w.seconds, "setting": w.env} for w in op.rate_limit.windows]}
+    docs = []
+    for limit in op.rate_limits:
+        text = limit.describe(Settings, limit.counted_per(op.public))
+        item["description"] = (item.get("description", "") + "\n\n" + text).strip()
+        docs.append({"name": limit.name, "per": "address" if limit.per == "address" or op.public else "caller",
+                     "windows": [{"seconds": w.seconds, "setting": w.env} for w in limit.windows]})
+    item["x-rate-limit"] = docs[0]
+    item["x-rate-limits"] = docs
     item["responses"]["429"] = {
         "description": "Rate limited; retry after Retry-After seconds.",
         "headers": {"Retry-After": RETRY_AFTER},

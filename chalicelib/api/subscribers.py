@@ -8,7 +8,7 @@ from chalicelib.api.framework import Reply, operation
 from chalicelib.api.responses import std
 from chalicelib.auth.permissions import PUBLIC
 from chalicelib.context import RequestContext
-from chalicelib.domain.ratelimit import REGISTRATIONS, RESIDENT_WRITES
+from chalicelib.domain.ratelimit import ERASURES, REGISTRATIONS, RESIDENT_READS, RESIDENT_WRITES
 from chalicelib.domain.shapes import SHAPE_RULES
 from chalicelib.domain.subscribers import (
     MAX_CELLS,
@@ -48,7 +48,8 @@ def register(svc: Services, ctx: RequestContext, body: SubscriberIn) -> Reply:
     return Reply(201, usecase.register(svc, ctx, body))
 
 
-@operation(bp, "GET", "/v1/subscribers/me", action=ME, tag=TAG, summary="Own subscriber record and preferences",
+@operation(bp, "GET", "/v1/subscribers/me", action=ME, tag=TAG, rate_limit=RESIDENT_READS,
+           summary="Own subscriber record and preferences",
            responses={200: ("The record.", SubscriberOut), **std(401, 403, 503)})
 def get_me(svc: Services, ctx: RequestContext) -> Reply:
     return Reply(200, usecase.get_me(svc, ctx))
@@ -61,8 +62,9 @@ def patch_me(svc: Services, ctx: RequestContext, body: SubscriberPatch) -> Reply
     return Reply(200, usecase.patch_me(svc, ctx, body))
 
 
-# Not rate limited on purpose: erasure is a right that must never wait, and the token dies with it.
-@operation(bp, "DELETE", "/v1/subscribers/me", action=ME, tag=TAG,
+# Erasure has a budget of its own: it never waits because other budgets are spent, and the token
+# dies with it (only an interrupted erasure is ever retried).
+@operation(bp, "DELETE", "/v1/subscribers/me", action=ME, tag=TAG, rate_limit=ERASURES,
            summary="Erase this subscriber: record, areas, inbox, delivery records (and SNS endpoint)",
            responses={204: ("Erased; the token no longer works.", None), **std(401, 403, 503)},
            links={204: {"GetErasedSubscriber": {"operationId": "get_me",
@@ -85,7 +87,7 @@ def put_areas(svc: Services, ctx: RequestContext, body: AreasIn) -> Reply:
     return Reply(200, usecase.put_areas(svc, ctx, body))
 
 
-@operation(bp, "GET", "/v1/subscribers/me/inbox", action=ME, tag=TAG, query=InboxQuery,
+@operation(bp, "GET", "/v1/subscribers/me/inbox", action=ME, tag=TAG, query=InboxQuery, rate_limit=RESIDENT_READS,
            summary="Alerts delivered to this device, newest first",
            responses={200: ("A page.", InboxPage), **std(400, 401, 403, 503)})
 def inbox(svc: Services, ctx: RequestContext, query: InboxQuery) -> Reply:

@@ -45,6 +45,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "conversations:queue": frozenset({"officer", "supervisor"}),
     "conversations:close": frozenset({"officer", "supervisor"}),
     "conversations:claim": frozenset({"officer", "supervisor"}),  # own team: usecases/team_queue.py
+    # The team's app: a staff member's own figures and devices (only ever their own: /staff/me)
+    "staff:self": frozenset({"officer", "supervisor"}),
     "history:conversations": frozenset({"analyst", "admin", "supervisor"}),
     # The Neighbourhood Policing Guarantee: a supervisor is held to their own team in the use case
     "teams:write": frozenset({"admin", "supervisor"}),

@@ -23,7 +23,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from chalicelib.clock import parse_rfc3339, to_rfc3339
-from chalicelib.domain.contact_schemas import Location, Outcome, Topic
+from chalicelib.domain.contact_schemas import OUTCOMES, Location, Topic
 from chalicelib.domain.errors import Conflict, StateForbids
 from chalicelib.domain.history import DayOrTime, GroupBy, Purpose, TeamFilter
 
@@ -60,8 +60,15 @@ class MessageIn(Struct, forbid_unknown_fields=True, kw_only=True):
     state_token: StateToken | None = None
 
 
+# A close outcome only (not a contact outcome): the team judged the conversation abuse or spam. It
+# leaves the `opened` figure of the period it was opened (counted as `dismissed_as_abuse` there)
+# and only the team can change it: the resident's messages no longer reopen it.
+ABUSE = "abuse"
+CloseOutcome = Literal[(*OUTCOMES, ABUSE)]  # type: ignore[valid-type]
+
+
 class CloseIn(Struct, forbid_unknown_fields=True, kw_only=True):
-    outcome: Outcome
+    outcome: CloseOutcome
     state_token: StateToken | None = None
 
 
@@ -140,6 +147,7 @@ class FiguresBucket(Struct):
     closed: int
     first_response_minutes: FirstResponse
     waiting_over_24h: int
+    dismissed_as_abuse: int = 0  # closed by the team as abuse/spam; not in `opened` (same period)
 
 
 class FiguresOut(Struct):
@@ -233,6 +241,8 @@ def after_message(conv: Conversation, sender: str, now_text: str) -> Conversatio
         return replace(conv, status="answered", waiting_since=None, over24_at=None, last_message_at=now_text,
                        version=conv.version + 1, outcome=None,
                        first_response_at=conv.first_response_at or now_text)
+    if conv.status == "closed" and conv.outcome == ABUSE:
+        raise StateForbids("The team closed this conversation; start a new one.")
     if conv.status == "waiting" and conv.waiting_since:  # the same wait goes on
         return replace(conv, last_message_at=now_text, version=conv.version + 1, outcome=None)
     return replace(conv, status="waiting", waiting_since=now_text, over24_at=None, last_message_at=now_text,
@@ -374,6 +384,17 @@ def figure_keys(team: str, day: str, events: Iterable[str]) -> dict[tuple[str, s
     return deltas
 
 
+def dismissal_keys(conv: Conversation, figures: Mapping[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+    """A close as abuse: `figures` plus, in the period the conversation was opened, `opened` - 1
+    and `dismissed` + 1 (so one address's flood, once the team dismisses it, inflates nothing)."""
+    out = dict(figures)
+    day = conv.created_at[:10]
+    for event, sign in (("opened", -1), ("dismissed", 1)):
+        for key, count in figure_keys(conv.team, day, [event]).items():
+            out[key] = out.get(key, 0) + sign * count
+    return out
+
+
 def figures_buckets(counters: Iterable[tuple[str, int]]) -> list[FiguresBucket]:
     """Summed counters `<period>|<team>|<event>` -> one bucket per (period, team)."""
     grouped: dict[tuple[str, str], dict[str, int]] = {}
@@ -386,6 +407,7 @@ def figures_buckets(counters: Iterable[tuple[str, int]]) -> list[FiguresBucket]:
         out.append(FiguresBucket(
             period=period, team=team, opened=events.get("opened", 0), answered=events.get("answered", 0),
             closed=events.get("closed", 0), waiting_over_24h=events.get("over24", 0),
+            dismissed_as_abuse=events.get("dismissed", 0),
             first_response_minutes=FirstResponse(median=percentile(histogram, 0.5), p90=percentile(histogram, 0.9)),
         ))
     return out

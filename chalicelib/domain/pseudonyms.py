@@ -68,8 +68,14 @@ class Pseudonymizer:
         if len(secret) < 16:
             raise ValueError("a subscriber secret must be at least 16 bytes")
         inner = hmac.new(secret, f"{purpose}|{subscriber_id}".encode(), hashlib.sha256).digest()
-        prefix = {"resident": "res_", "log-caller": "rlg_", "reply": "rsp_"}[purpose]
+        prefix = RESIDENT_PREFIXES[purpose]
         return prefix + _b32(hmac.new(self.subkey("resident-" + purpose), inner, hashlib.sha256).digest(), 20)
+
+
+# What each resident name is for: the access log, request logs, reply contacts, the id of the
+# resident's conversation about an alert, rate-limit counters (all unrecomputable once erased).
+RESIDENT_PREFIXES = {"resident": "res_", "log-caller": "rlg_", "reply": "rsp_", "alert-conversation": "rac_",
+                     "rate-limit": "rrl_"}
 
 
 def new_subscriber_secret() -> str:

@@ -19,7 +19,7 @@ import hashlib
 import threading
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from chalicelib.clock import Clock, system_clock
@@ -34,10 +34,14 @@ from chalicelib.notify.egress import (
 from chalicelib.notify.payloads import ttl_seconds, webpush_body
 from chalicelib.ports import DestinationRefused
 
+if TYPE_CHECKING:
+    from chalicelib.notify.guarded_http import SlowHosts
+
 URGENCY_BY_SEVERITY = {"Extreme": "high", "Severe": "high", "Moderate": "normal", "Minor": "low", "Unknown": "low"}
 VAPID_TOKEN_LIFETIME = timedelta(hours=12)  # RFC 8292 allows <= 24 h; 12 h leaves room for clock skew
 VAPID_RENEW_BEFORE = timedelta(hours=1)
-DEFAULT_TIMEOUT = (3.05, 10.0)  # connect, read (seconds)
+DEFAULT_TIMEOUT = (3.05, 5.0)  # connect, each read (seconds): within the whole send's deadline
+DEFAULT_SEND_DEADLINE = 5.0  # seconds for a whole send, whatever the push service does
 _TOPIC_ALPHABET = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
@@ -190,11 +194,12 @@ class WebPushChannel:
     def __init__(self, vapid_private_pem: str, vapid_subject: str, *, clock: Clock = system_clock,
                  guard: EgressGuard | None = None, ca_certs: str | None = None,
                  timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+                 deadline: float = DEFAULT_SEND_DEADLINE, slow_hosts: SlowHosts | None = None,
                  allow_insecure_endpoints: bool = False) -> None:
         import requests
         from pywebpush import WebPusher
 
-        from chalicelib.notify.guarded_http import guarded_session
+        from chalicelib.notify.guarded_http import SendDeadlineExceeded, SlowHosts, guarded_session
 
         if guard is not None and allow_insecure_endpoints:
             raise ValueError("pass a guard with its own policy, or allow_insecure_endpoints, not both")
@@ -202,11 +207,14 @@ class WebPushChannel:
             guard = EgressGuard(EgressPolicy.local_testing() if allow_insecure_endpoints else EgressPolicy())
         self._pusher_class = WebPusher
         self._request_errors = (requests.exceptions.RequestException,)
+        self._deadline_errors = (SendDeadlineExceeded,)
+        # Origins that ran into the deadline: their next sends are deferred to a retry unsent.
+        self.slow_hosts = slow_hosts if slow_hosts is not None else SlowHosts()
         self._signer = VapidSigner(vapid_private_pem, vapid_subject, clock)
         self._clock = clock
         self.guard = guard
         # One pooled session: keep-alive connections to the few push services serve every send.
-        self._session = guarded_session(guard, ca_certs=ca_certs)
+        self._session = guarded_session(guard, ca_certs=ca_certs, deadline=deadline)
         self._timeout = timeout
 
     def headers_for(self, notification: Notification) -> dict[str, str]:
@@ -225,11 +233,17 @@ class WebPushChannel:
             body = webpush_body(notification)
         except ValueError:
             return SendOutcome.FAILED  # cannot fit a push message: no retry will change that
-        headers = {**self.headers_for(notification), **self._signer.headers(push_origin(endpoint))}
+        origin = push_origin(endpoint)
+        if self.slow_hosts.is_slow(origin):
+            return SendOutcome.RETRY  # deferred: this host ran into the deadline just now
+        headers = {**self.headers_for(notification), **self._signer.headers(origin)}
         ttl = ttl_seconds(notification.expires_at, self._clock())
         pusher = self._pusher_class(subscription, requests_session=self._session)
         try:
             response = pusher.send(body, headers, ttl=ttl, content_encoding="aes128gcm", timeout=self._timeout)
+        except self._deadline_errors:
+            self.slow_hosts.strike(origin)
+            return SendOutcome.RETRY
         except DestinationUnresolved:
             return SendOutcome.RETRY
         except UnsafeAddress:

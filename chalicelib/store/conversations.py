@@ -395,11 +395,13 @@ class ConversationRepository:
         return m.contact_id
 
     @translate_store_errors
-    def forget_owner(self, conversation_id: str) -> None:
-        """The conversation stays (team messages, counts) but no longer names its resident."""
+    def forget_owner(self, conversation_id: str, erased_digest: str) -> None:
+        """The conversation stays (team messages, counts) but no longer names its resident, nor
+        keeps the content digest keyed on the resident's id and words (`erased_digest` instead)."""
         self.hints.forget(conversation_id)
         ConversationModel(id=conversation_id).update(
-            actions=[ConversationModel.owner.remove()], condition=ConversationModel.id.exists())
+            actions=[ConversationModel.owner.remove(), ConversationModel.content_digest.set(erased_digest)],
+            condition=ConversationModel.id.exists())
 
     @translate_store_errors
     def unlink_contacts(self, contact_ids: Iterable[str]) -> None:

@@ -88,6 +88,19 @@ def mark(alert_id: str, subscriber_id: str, revision: int, state: str) -> None:
 
 
 @translate_store_errors
+def mark_retry(alert_id: str, subscriber_id: str, revision: int, max_attempts: int) -> bool:
+    """A transient failure of this message's send: `retry` while the delivery has been claimed
+    fewer than `max_attempts` times, else `failed`. The condition carries the attempt count, so
+    no read is needed (the worker's role holds no GetItem on deliveries). True: recorded `retry`."""
+    attempts_left = DeliveryModel.attempts.does_not_exist() | (DeliveryModel.attempts < max_attempts)
+    if update_if(_item(alert_id, subscriber_id), [DeliveryModel.state.set("retry")],
+                 (DeliveryModel.revision == revision) & attempts_left):
+        return True
+    mark(alert_id, subscriber_id, revision, "failed")
+    return False
+
+
+@translate_store_errors
 def audience_page(alert_id: str, shard: int, limit: int, start: dict[str, Any] | None) -> tuple[list[str], dict[str, Any] | None]:
     """Subscribers an alert reached in one shard (its delivery records): an Update's or Cancel's audience."""
     results = DeliveryModel.query(shard_key(alert_id, shard), limit=limit, page_size=limit, last_evaluated_key=start,

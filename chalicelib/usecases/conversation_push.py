@@ -19,6 +19,7 @@ from chalicelib.ports import Repositories, SendOutcome
 PREFIX = "conv:"
 KEEP = timedelta(days=30)
 PUSH_LIFETIME = timedelta(days=7)
+MAX_ATTEMPTS = 5
 
 
 def delivery_id(conversation_id: str, message_id: str) -> str:
@@ -82,12 +83,7 @@ def _record(store: Repositories, key: str, sub: SubscriberRecord, result: SendOu
     if result is SendOutcome.FAILED:
         store.deliveries.mark(key, sub.id, 0, "failed")
         return True
-    record = store.deliveries.get(key, sub.id)
-    if record is not None and record.attempts >= 5:
-        store.deliveries.mark(key, sub.id, 0, "failed")
-        return True
-    store.deliveries.mark(key, sub.id, 0, "retry")
-    return False
+    return not store.deliveries.mark_retry(key, sub.id, 0, MAX_ATTEMPTS)  # False: retry later
 
 
 def release_answer(worker: Any, held: Any) -> int:

@@ -2,7 +2,8 @@
 figures), the alert-reply entry point, and erasure of a resident's words.
 
 Talks only to `svc.*` objects (the repository `svc.conversations`, `svc.fanout`, `svc.pseudonyms`,
-`svc.cursors`) and pure domain code. Every read of a conversation is access-logged.
+`svc.cursors`) and pure domain code. Every staff read of a conversation is access-logged; the
+resident's own reads are not (not the force consulting personal data: docs/data-protection.md).
 """
 
 from __future__ import annotations
@@ -83,11 +84,12 @@ def _resident_actor(svc: Services, subscriber: SubscriberRecord) -> str:
     return resident_name(svc, subscriber)
 
 
-def _resident_handle(svc: Services, subscriber: SubscriberRecord) -> str:
-    """How an inbound contact names a resident (`rsp_`): unrecomputable once erased."""
+def _resident_handle(svc: Services, subscriber: SubscriberRecord, purpose: str = "reply") -> str:
+    """How an inbound contact names a resident (`rsp_`; other purposes alike): unrecomputable
+    once erased."""
     from chalicelib.usecases.residents import resident_name
 
-    return resident_name(svc, subscriber, "reply")
+    return resident_name(svc, subscriber, purpose)
 
 
 MESSAGES = "messages"  # word-index ref prefix of a conversation message: messages#<conversation>/<message>
@@ -296,7 +298,8 @@ def get(svc: Services, ctx: RequestContext, conversation_id: str, query: Convers
     reader = ctx.caller.sub if ctx.caller.kind != "resident" else ctx.resident.id
     fingerprint = query_fingerprint("conversation.messages", reader, {"id": conv.id, "limit": query.limit})
     messages, earlier = _repo(svc).message_page(conv.id, query.limit, svc.cursors.decode(query.before, fingerprint))
-    _repo(svc).log_access(_audit(svc, ctx, "conversation.read", record_id=conv.id, row_count=len(messages)))
+    if ctx.caller.kind != "resident":  # the resident reading their own conversation is not logged
+        _repo(svc).log_access(_audit(svc, ctx, "conversation.read", record_id=conv.id, row_count=len(messages)))
     return conv.to_out(messages, svc.cursors.encode(earlier, fingerprint), _state_token(svc, conv))
 
 
@@ -317,7 +320,6 @@ def mine(svc: Services, ctx: RequestContext, query: MyConversationsQuery) -> Con
     owner = ctx.resident.id
     fingerprint = query_fingerprint("conversations.mine", owner, {"limit": query.limit})
     items, position = _repo(svc).owner_page(owner, query.limit, svc.cursors.decode(query.cursor, fingerprint))
-    _repo(svc).log_access(_audit(svc, ctx, "conversation.list", query={"limit": query.limit}, row_count=len(items)))
     return ConversationPage(items=[c.summary() for c in items], next_cursor=svc.cursors.encode(position, fingerprint))
 
 
@@ -405,6 +407,8 @@ def close(svc: Services, ctx: RequestContext, conversation_id: str, body: CloseI
         stamp = to_rfc3339(ctx.now)
         new = rules.after_close(conv, body.outcome, stamp)
         figures = rules.figure_keys(conv.team, stamp[:10], rules.figure_events(conv, new, stamp))
+        if new.outcome == rules.ABUSE:  # out of `opened` where it was counted (flood robustness)
+            figures = rules.dismissal_keys(conv, figures)
         try:
             _repo(svc).close(conv, new, figures, _audit(svc, ctx, "conversation.close", record_id=conv.id))
             return new.to_out([], state_token=_state_token(svc, new))
@@ -469,8 +473,11 @@ def count_overdue(svc: Services, now: datetime, per_run: int = OVERDUE_PER_RUN) 
 def reply_to_alert(svc: Services, ctx: RequestContext, *, alert_id: str, team: str, area_id: str | None,
                    text: str) -> tuple[str, str]:
     """A resident's reply to an alert opens (or continues) its conversation about that alert.
-    Returns (conversation id, contact id). The conversation id is keyed on (resident, alert)."""
-    conv_id = rules.keyed_uuid(svc.pseudonyms.subkey("alert-conversation"), ctx.resident.id, alert_id)
+    Returns (conversation id, contact id). The conversation id is keyed on (resident, alert), the
+    resident by a name keyed with its own secret: once erased, nobody can recompute the id from
+    the subscriber id (a service-keyed digest of the id would outlive the erasure)."""
+    owner_key = _resident_handle(svc, ctx.resident, "alert-conversation")
+    conv_id = rules.keyed_uuid(svc.pseudonyms.subkey("alert-conversation"), owner_key, alert_id)
     message_id = str(uuid.uuid4())
     conv = _repo(svc).get(conv_id)
     if conv is None:
@@ -499,7 +506,8 @@ def erase_resident(svc: Services, subscriber_id: str) -> int:
     stay). The words go through the word index (usecases.subscribers._erase_words)."""
     owned = _repo(svc).owned(subscriber_id)
     for conv in owned:
-        _repo(svc).forget_owner(conv.id)
+        # Its content digest was keyed on the subscriber id and the first words: replaced too.
+        _repo(svc).forget_owner(conv.id, svc.pseudonyms.content_digest(f"{conv.id}|erased".encode()))
         current = _repo(svc).get(conv.id)
         if current is not None:
             svc.store.team_queue.leave_queue(current)  # a wait for an erased resident leaves the queue

@@ -310,12 +310,8 @@ class FanoutWorker:
         if result is SendOutcome.FAILED:  # refused for good (e.g. 400/413): keep the subscription, no retry
             self._store.deliveries.mark(alert.id, sub.id, alert.revision, "failed")
             return
-        attempts = self._store.deliveries.get(alert.id, sub.id)
-        if attempts is not None and attempts.attempts >= MAX_ATTEMPTS:
-            self._store.deliveries.mark(alert.id, sub.id, alert.revision, "failed")
-            return
-        self._store.deliveries.mark(alert.id, sub.id, alert.revision, "retry")
-        outcome.retry = True
+        if self._store.deliveries.mark_retry(alert.id, sub.id, alert.revision, MAX_ATTEMPTS):
+            outcome.retry = True  # else attempts are spent: recorded `failed`
 
     def _map(self, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
         if len(items) <= 2 or self._threads <= 1:

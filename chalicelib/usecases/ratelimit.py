@@ -6,16 +6,30 @@ import hashlib
 import hmac
 from datetime import UTC, datetime
 
+from chalicelib.auth.principal import Principal
 from chalicelib.context import RequestContext
 from chalicelib.domain.errors import RateLimited
 from chalicelib.domain.ratelimit import RateLimit, window_start
 from chalicelib.services import Services
 
 
-def subject(svc: Services, ctx: RequestContext) -> str:
-    """Who is counted: the resident (or staff member), else the client address. Keyed digests, so
-    the counter table holds neither subscriber ids nor addresses."""
-    value = f"sub|{ctx.principal.sub}" if ctx.principal is not None else f"ip|{ctx.client_ip or 'unknown'}"
+def _caller(svc: Services, ctx: RequestContext, principal: Principal) -> str:
+    """A resident by a name keyed with its own secret (like `res_`: once erased, no key holder
+    can recompute it from the subscriber id), staff by `sub`."""
+    subscriber = ctx.subscriber if principal.kind == "resident" else None
+    if subscriber is not None and subscriber.secret is not None:
+        from chalicelib.usecases.residents import resident_name
+
+        return f"res|{resident_name(svc, subscriber, 'rate-limit')}"
+    return f"sub|{principal.sub}"
+
+
+def subject(svc: Services, ctx: RequestContext, per: str = "caller") -> str:
+    """Who is counted: per caller, the resident (or staff member), else the client address; per
+    address, the client address whoever calls. Keyed digests, so the counter table holds neither
+    subscriber ids nor addresses."""
+    principal = ctx.principal if per == "caller" else None
+    value = _caller(svc, ctx, principal) if principal is not None else f"ip|{ctx.client_ip or 'unknown'}"
     return hmac.new(svc.pseudonyms.subkey("rate-limit"), value.encode(), hashlib.sha256).hexdigest()[:32]
 
 
@@ -23,7 +37,7 @@ def enforce(svc: Services, ctx: RequestContext, limit: RateLimit) -> None:
     """Count this request in every window (shortest first); 429 + Retry-After at the first full one."""
     if not limit.applies_to(ctx.principal):
         return
-    who = subject(svc, ctx)
+    who = subject(svc, ctx, limit.per)
     epoch = int(ctx.now.timestamp())
     for window in limit.windows:
         start = window_start(epoch, window)

@@ -1,6 +1,7 @@
 """Residents: registration (rate limited), own record and preferences, areas, inbox, erasure.
 
-Every read or change of a subscriber record or inbox is written to the access log.
+Every change of a subscriber record is written to the access log; the resident's own reads are
+not (a data subject reading their own data is not the force consulting it: docs/data-protection.md).
 """
 
 from __future__ import annotations
@@ -176,9 +177,7 @@ def to_out(record: SubscriberRecord) -> SubscriberOut:
 
 
 def get_me(svc: Services, ctx: RequestContext) -> SubscriberOut:
-    record = current(svc, ctx)
-    svc.store.access_log.append(_audit(svc, ctx, record, "subscriber.read"))
-    return to_out(record)
+    return to_out(current(svc, ctx))  # a self-read: not access-logged (module docstring)
 
 
 def _save(svc: Services, record: SubscriberRecord) -> None:
@@ -320,8 +319,7 @@ def inbox(svc: Services, ctx: RequestContext, query: InboxQuery) -> InboxPage:
     items, position = svc.store.subscribers.inbox_page(record.id, query.limit, svc.cursors.decode(query.cursor, fingerprint))
     now_text = to_rfc3339(ctx.now)
     # Expired alerts stop showing anywhere (their inbox copies expire by TTL later).
-    visible = [_inbox_item(i) for i in items if i.get("expires_at", "") > now_text]
-    svc.store.access_log.append(_audit(svc, ctx, record, "subscriber.inbox.read", row_count=len(visible)))
+    visible = [_inbox_item(i) for i in items if i.get("expires_at", "") > now_text]  # a self-read: not logged
     return InboxPage(items=visible, next_cursor=svc.cursors.encode(position, fingerprint))
 
 
