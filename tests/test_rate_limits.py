@@ -354,9 +354,14 @@ def test_public_alert_lookups_are_limited_per_address(client, services_override)
     for path in (*lookups, "/v1/public/alerts?lat=zzz"):
         limited = client.http.get(path)
         assert limited.status_code == 429 and limited.headers["Retry-After"] == "40", path
-    # Cheap public reads are throttled at the edge only (their own API Gateway budget).
+    # Cheap public reads are throttled at the edge only (their own API Gateway budget); the OpenAPI
+    # document is built once per container, not per anonymous call.
+    from chalicelib.api import meta
+
     assert client.http.get("/v1/health").status_code == 200
     assert client.http.get("/v1/areas").status_code == 200
+    assert [client.http.get("/v1/openapi.json").status_code for _ in range(3)] == [200] * 3
+    assert meta._document() is meta._document()
 
 
 def _figures(client, token: str, day: str) -> dict:
