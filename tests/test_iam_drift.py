@@ -94,6 +94,7 @@ def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worke
     ok(client.http.get("/v1/areas"))
     ok(client.http.get(f"/v1/areas/{area_id}"))
     _, token = register(client)
+    register(client, signup={"via": "team", "area_id": area_id})  # a sign-up at the door: the team's counter
     ok(set_areas(client, token, [circle(lat, lon, 300), {"area_id": area_id}]))
     gone, sleeper = webpush_channel(), webpush_channel()
     push.script[gone["subscription"]["endpoint"]] = ["gone"]  # the worker downgrades it to inbox
