@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from msgspec import UNSET
@@ -49,8 +49,10 @@ from chalicelib.domain.subscribers import (
     valid_time_zone,
 )
 from chalicelib.ports import DestinationRefused, NotFound
-from chalicelib.services import Services
 from chalicelib.usecases.residents import resident_name
+
+if TYPE_CHECKING:
+    from chalicelib.services import Services
 
 LOG = logging.getLogger("beatline.subscribers")
 
