@@ -138,7 +138,7 @@ PRIVATE_READS_ALLOWED = {
 
 
 def private_reads(path: Path) -> set[str]:
-    """`obj._x` (and `getattr(obj, "_x")`) where obj is not `self`/`cls`: another object's private part."""
+    """`obj._x` (and `getattr(obj, "_x")`) where obj is not `self`/`cls`/`super()`: another object's private part."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Attribute):
@@ -149,7 +149,9 @@ def private_reads(path: Path) -> set[str]:
         else:
             continue
         private = name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
-        if private and not (isinstance(owner, ast.Name) and owner.id in ("self", "cls")):
+        own = (isinstance(owner, ast.Name) and owner.id in ("self", "cls")) or (
+            isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id == "super")
+        if private and not own:  # a subclass extending its base's hook (super()._x) is its own
             found.add(f"{ast.unparse(owner)}.{name}")
     return found
 
