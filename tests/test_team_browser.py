@@ -286,9 +286,7 @@ def test_the_sign_up_qr_opens_the_app_with_the_neighbourhood_chosen(officer: Ses
     resident.get_by_label("Inbox only (open this page to read them)").check()
     resident.locator("#signup-submit").click()
     resident.get_by_role("heading", name="The areas you follow").wait_for()
-    box = resident.locator(f"#area-{stack['area_id']}")
-    box.wait_for()
-    assert box.is_checked()
+    resident.wait_for_function("id => document.getElementById('area-' + id)?.checked === true", arg=stack["area_id"])
     resident.close()
 
 

@@ -391,6 +391,7 @@ async function loadNamedAreas() {
     if (!cursor) break;
   }
   state.areas = found;
+  if (PRESELECTED && !found.some((a) => a.id === PRESELECTED)) state.selected.delete(PRESELECTED); // no such area
   const choices = $("area-choices");
   choices.replaceChildren(...found.map((a) => {
     const id = "area-" + a.id;
@@ -407,7 +408,7 @@ async function loadNamedAreas() {
 async function loadAreasView() {
   state.me = await api("GET", "/v1/subscribers/me");
   state.selected = new Set(state.me.areas.filter((a) => a.area_id).map((a) => a.area_id));
-  if (PRESELECTED && !state.me.areas.length && state.areas.some((a) => a.id === PRESELECTED)) state.selected.add(PRESELECTED);
+  if (PRESELECTED && !state.me.areas.length && (!state.areas.length || state.areas.some((a) => a.id === PRESELECTED))) state.selected.add(PRESELECTED);
   const circle = state.me.areas.find((a) => !a.area_id && a.shape.type === "Circle");
   if (circle) {
     state.point = { lat: circle.shape.center.lat, lon: circle.shape.center.lon };
