@@ -30,6 +30,7 @@ from tests.conftest import STAFF_AUDIENCE
 RUN = uuid.uuid4().hex[:8]
 TEAM = f"team-{RUN}"
 OFFICER = f"pc-{RUN}"
+FIGURES: dict[str, Any] = {}  # measured here, printed at the end (docs/team-app.md)
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 1}
 
 
@@ -126,6 +127,7 @@ def officer(chromium: Any, stack: dict[str, Any]) -> Iterator[Session]:
         raise AssertionError(f"no controller: {state} {tab.console_errors}") from exc
     yield tab
     tab.context.close()  # type: ignore[attr-defined]
+    print("\nteam app figures:", json.dumps(FIGURES))
 
 
 def log_contact(tab: Session, kind: str, topic: str, notes: str) -> None:
@@ -169,8 +171,11 @@ def test_offline_contacts_survive_a_reload_and_sync_once_each(officer: Session, 
         shot(officer, "log-offline")
         waiting = outbox_ids(officer)
         assert len(waiting) == 5
+        started = time.perf_counter()
         page.reload()  # offline: the shell from the service worker, the outbox from IndexedDB
+        page.get_by_role("button", name="Log contact").wait_for()
         page.wait_for_function("() => document.body.dataset.ready === '1'")
+        FIGURES["offline_reload_to_log_form_ms"] = round((time.perf_counter() - started) * 1000)
         assert sync_text(officer) == "5 waiting to sync"
         assert page.get_by_role("button", name="Log contact").is_visible()
     finally:
@@ -221,12 +226,16 @@ def test_claim_and_answer_a_waiting_conversation(officer: Session, stack: dict[s
     card = page.locator(f'#queue-list li[data-id="{conversation_id}"]')
     card.wait_for()
     assert "waiting" in card.inner_text()
+    assert "Motorbikes on the canal path every night." in card.inner_text()  # the preview
     card.get_by_role("button").click()
-    page.get_by_text("Motorbikes on the canal path every night.").wait_for()
-    claim = page.get_by_role("button", name="Claim", exact=True)
-    if claim.is_visible():  # once the claim route is served (POST /v1/conversations/{id}/claim)
-        claim.click()
-        page.get_by_text("Claimed: the team sees that you are answering.").wait_for()
+    page.locator("#conv-messages").get_by_text("Motorbikes on the canal path every night.").wait_for()
+    page.get_by_role("button", name="Claim", exact=True).click()
+    page.get_by_text("Claimed: the team sees that you are answering.").wait_for()
+    assert page.get_by_role("button", name="Release").is_visible()
+    queue = requests.get(f"{stack['base']}/v1/conversations?status=waiting", timeout=60,
+                         headers=bearer(stack["token"]("officer", f"pc2-{RUN}"))).json()["items"]
+    [seen] = [c for c in queue if c["id"] == conversation_id]
+    assert seen["claimed_by"] and seen["claimed_by_me"] is False  # the rest of the team sees the claim
     axe_clean(officer)
     page.get_by_label("Your answer").fill("We will patrol the path tonight.")
     page.get_by_role("button", name="Send answer").click()
@@ -302,7 +311,9 @@ def test_a_supervisor_draws_an_alert_polygon_and_another_approves_it(chromium: A
     page.get_by_label("Headline in Welsh").fill("Ceir wedi'u torri i mewn ger y gamlas")
     page.get_by_label("Description in Welsh").fill("Torrwyd i mewn i sawl car dros nos.")
     page.get_by_label("A shape drawn on the map").check()
+    page.locator("#al-map.leaflet-container").wait_for()  # the map code loads on demand
     page.get_by_role("button", name="Draw a shape").click()
+    page.get_by_text("Select the corners on the map").first.wait_for()
     box = page.locator("#al-map").bounding_box()
     assert box
     corners = [(0.3, 0.3), (0.7, 0.3), (0.7, 0.7), (0.3, 0.7)]

@@ -33,6 +33,7 @@ function centreOf(areas) {
 async function ensureMap(ctx) {
   if (state.map) return state.map.invalidateSize();
   const L = await withDrawing();
+  if (state.map) return state.map.invalidateSize(); // made by a concurrent call meanwhile
   state.L = L;
   state.map = createMap(L, $("al-map"), centreOf(state.areas), 14);
   state.layers = L.layerGroup().addTo(state.map);
@@ -210,7 +211,8 @@ export function init(ctx) {
   $("approvals-refresh").addEventListener("click", () => showApprovals(ctx).catch(ctx.failed));
   for (const radio of document.querySelectorAll('input[name="area-kind"]')) radio.addEventListener("change", showAreaKind);
   for (const id of ["al-lat", "al-lon", "al-radius"]) $(id).addEventListener("input", drawCircle);
-  $("al-draw").addEventListener("click", () => {
+  $("al-draw").addEventListener("click", async () => {
+    await ensureMap(ctx).catch(ctx.failed); // the view may still be loading the map code
     if (!state.map) return;
     state.map.pm.enableDraw("Polygon", { snappable: false, allowSelfIntersection: false, templineStyle: { color: "#b3261e" }, pathOptions: { color: "#b3261e" } });
     ctx.say(ctx.t("drawing"));

@@ -5,7 +5,7 @@ import { $, el, options, uuid } from "./dom.js";
 import { ApiError } from "./api.js";
 import { OUTCOMES } from "./lists.js";
 
-const state = { open: null };
+const state = { open: null, listed: new Map() };
 
 export function waited(ctx, since, now = Date.now()) {
   const minutes = Math.max(0, Math.floor((now - Date.parse(since)) / 60000));
@@ -30,6 +30,7 @@ function card(ctx, c) {
 
 async function loadQueue(ctx) {
   const page = await ctx.api.get("/v1/conversations?" + new URLSearchParams({ status: "waiting", limit: "50" }));
+  state.listed = new Map(page.items.map((c) => [c.id, c]));
   const items = [...page.items].sort((a, b) => Date.parse(a.waiting_since || a.last_message_at) - Date.parse(b.waiting_since || b.last_message_at));
   $("queue-list").replaceChildren(...items.map((c) => card(ctx, c)));
   if (!items.length) $("queue-list").append(el("li", { text: ctx.t("queue_empty") }));
@@ -46,17 +47,20 @@ function render(ctx) {
   const c = state.open;
   $("conv-title").textContent = ctx.i18n.value("topic", c.topic);
   const facts = [ctx.i18n.value("status", c.status)];
-  if (c.claimed_by) facts.push(ctx.t("claimed_by", { who: c.claimed_by }));
+  if (c.claimed_by) facts.push(ctx.t(c.claimed_by_me ? "claimed_by_you" : "claimed_by", { who: c.claimed_by }));
+  if (c.claimed_by && c.claim_expires_at) facts.push(ctx.t("claim_until", { at: new Date(c.claim_expires_at).toLocaleTimeString(ctx.i18n.language === "cy" ? "cy-GB" : "en-GB") }));
+  if (c.resident_erased) facts.push(ctx.t("resident_erased"));
   $("conv-meta").textContent = facts.join(" · ");
   $("conv-messages").replaceChildren(...(c.messages || []).map((m) => message(ctx, m)));
-  const claims = ctx.routes("POST", "/v1/conversations/{id}/claim");
+  const claims = ctx.routes("POST", "/v1/conversations/{id}/claim") && c.status === "waiting";
   $("conv-claim").hidden = !claims || Boolean(c.claimed_by_me);
   $("conv-release").hidden = !claims || !c.claimed_by_me;
   options($("conv-outcome"), OUTCOMES, (v) => ctx.i18n.value("outcome", v), $("conv-outcome").value || "advice_given");
 }
 
 async function openConversation(ctx, id) {
-  state.open = await ctx.api.get("/v1/conversations/" + encodeURIComponent(id));
+  const read = await ctx.api.get("/v1/conversations/" + encodeURIComponent(id));
+  state.open = { ...(state.listed.get(id) || {}), ...read }; // the queue's claim fields with the messages
   $("conversation").hidden = false;
   render(ctx);
   $("conv-title").focus();
@@ -66,7 +70,7 @@ async function claim(ctx, action) {
   const c = state.open;
   try {
     const answer = await ctx.api.post("/v1/conversations/" + encodeURIComponent(c.id) + "/" + action, {});
-    state.open = { ...c, ...(answer || {}), messages: c.messages, claimed_by_me: action === "claim" };
+    state.open = { ...c, ...(answer || {}), messages: c.messages };
     ctx.say(ctx.t(action === "claim" ? "claimed" : "released"));
   } catch (error) {
     if (error instanceof ApiError && error.status === 409) return ctx.say(ctx.t("claim_taken"), true);
@@ -84,7 +88,8 @@ async function answer(ctx, event) {
   const sent = await ctx.api.post("/v1/conversations/" + encodeURIComponent(c.id) + "/messages",
     { id: uuid(), text, ...(c.state_token ? { state_token: c.state_token } : {}) });
   $("conv-text").value = "";
-  state.open = { ...c, messages: [...(c.messages || []), sent], state_token: sent.state_token || null, status: "answered" };
+  state.open = { ...c, messages: [...(c.messages || []), sent], state_token: sent.state_token || null, status: "answered",
+    claimed_by: null, claimed_by_me: false }; // an answer ends the claim
   render(ctx);
   ctx.say(ctx.t("answered"));
   await loadQueue(ctx);
