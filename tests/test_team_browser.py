@@ -192,6 +192,7 @@ def test_offline_contacts_survive_a_reload_and_sync_once_each(officer: Session, 
 def test_amend_a_contact_through_a_conflict(officer: Session, stack: dict[str, Any]) -> None:
     page = officer.page
     page.get_by_role("button", name="My contacts").click()
+    page.get_by_role("table", name="My figures").get_by_text("This week · contacts · street").wait_for()  # own figures
     first = page.locator("#mine-list li").first
     contact_id = first.get_attribute("data-id")
     first.get_by_role("button").click()

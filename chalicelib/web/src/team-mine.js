@@ -101,6 +101,7 @@ async function conflict(ctx, changes) {
 function figureRows(ctx, figures, prefix = "") {
   const rows = [];
   for (const [key, value] of Object.entries(figures || {})) {
+    if (["period", "from", "to", "complete"].includes(key)) continue;
     const name = prefix ? prefix + " · " + ctx.i18n.value("figure", key) : ctx.i18n.value("figure", key);
     if (value && typeof value === "object") rows.push(...figureRows(ctx, value, name));
     else if (typeof value === "number") rows.push([name, value]);
