@@ -49,15 +49,15 @@ def fanout_worker(event: Any) -> Any:
     from chalicelib.services import services
 
     records = [(record.to_dict()["messageId"], record.body) for record in event]
-    return services().fanout_worker().handle_sqs_records(records)
+    return services().push_worker().handle_sqs_records(records)
 
 
 @app.schedule("rate(5 minutes)", name="housekeeping")
 def housekeeping(event: Any) -> Any:
-    """Releases pushes held back by quiet hours once those hours end."""
+    """Releases pushes (alerts and conversation answers) held back by quiet hours once those hours end."""
     from chalicelib.services import services
 
-    return {"released": services().fanout_worker().release_held()}
+    return {"released": services().push_worker().release_held()}
 
 
 @app.schedule("rate(5 minutes)", name="conversation_clock")

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.areas import AreaRecord
     from chalicelib.domain.contact_schemas import Change
     from chalicelib.domain.contacts import ContactRecord
-    from chalicelib.domain.conversations import Conversation, Message
+    from chalicelib.domain.conversations import AnswerNotification, Conversation, Message
     from chalicelib.domain.engagement import MemberMove
     from chalicelib.domain.history import AlertFigures, Plan
     from chalicelib.domain.meetings import Meeting
@@ -340,8 +340,8 @@ class HealthProbe(Protocol):
 
 
 class ConversationStore(Protocol):
-    """chalicelib/store/conversations.py ConversationPorts: conversations and messages, plus the
-    areas, access log and counters the conversation use cases need (docs/conversations.md)."""
+    """chalicelib/store/conversations.py ConversationRepository: conversations, their messages and
+    figure counters (docs/conversations.md). Areas and the access log have their own repositories."""
 
     def start(self, conversation: Conversation, message: Message, write: Write) -> None: ...
     def append(self, old: Conversation, new: Conversation, message: Message, write: Write) -> None: ...
@@ -360,9 +360,6 @@ class ConversationStore(Protocol):
     def owner_page(self, owner: str, limit: int,
                    start: dict[str, Any] | None) -> tuple[list[Conversation], dict[str, Any] | None]: ...
     def figures(self, key: str, bucket_from: str, bucket_to: str) -> list[tuple[str, int]]: ...
-    def area_team(self, area_id: str) -> str | None: ...
-    def area_at(self, lat: float, lon: float) -> str | None: ...
-    def log_access(self, record: AccessRecord) -> None: ...
     def owned(self, owner: str) -> list[Conversation]: ...
     def erase_resident_words(self, conversation_id: str) -> list[str]: ...
     def erase_message_words(self, conversation_id: str, message_id: str) -> str | None: ...
@@ -417,22 +414,57 @@ class Repositories:
 # --- fan-out queue -----------------------------------------------------------------------------
 
 
-class FanoutMessage(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=False):
-    """One unit of fan-out work: some cells of the subscription index (`cells` mode) or the
-    audience of an earlier message (`audience` mode: Update/Cancel), from a position."""
+class FanoutMessage(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=False, tag_field="type", tag="alert"):
+    """One unit of alert fan-out work: some cells of the subscription index (`cells` mode) or the
+    audience of an earlier message (`audience` mode: Update/Cancel), from a position.
+
+    Bodies written before the queue carried a `type` have none: they decode as this type."""
 
     alert_id: str
     revision: int
-    mode: str = "cells"  # cells|audience
+    mode: str = "cells"  # cells|audience (|conversation: the old format of an AnswerPush, read only)
     cells: list[str] = []
     cell_index: int = 0
     shard: int = 0  # audience mode: which delivery shard (see store.deliveries.DELIVERY_SHARDS)
     start: dict[str, Any] | None = None
-    message: str | None = None  # conversation mode: the team message to push (alert_id = conversation id)
+    message: str | None = None  # old format only: the team message of a `conversation` mode message
+
+
+class AnswerPush(msgspec.Struct, forbid_unknown_fields=False, tag_field="type", tag="answer"):
+    """Push one team answer in a conversation to its resident (usecases/conversation_push.py)."""
+
+    conversation_id: str
+    message_id: str
+
+
+QueueMessage = FanoutMessage | AnswerPush
+
+
+class _Envelope(msgspec.Struct, forbid_unknown_fields=False):
+    type: str = "alert"
+    mode: str = "cells"
+
+
+def decode_queue_message(body: str | bytes) -> QueueMessage:
+    """A queue body as its message type; bodies of the format before `type` (a conversation answer
+    as `FanoutMessage(mode="conversation")`) still decode, so a deploy loses no message in flight."""
+    envelope = msgspec.json.decode(body, type=_Envelope)
+    if envelope.type == "answer":
+        return msgspec.json.decode(body, type=AnswerPush)
+    message = msgspec.json.decode(body, type=FanoutMessage)
+    if message.mode == "conversation":
+        return AnswerPush(conversation_id=message.alert_id, message_id=message.message or "")
+    return message
+
+
+def encode_queue_message(message: QueueMessage) -> str:
+    return msgspec.json.encode(message).decode()
 
 
 class FanoutQueue(Protocol):
-    def enqueue(self, messages: list[FanoutMessage]) -> None: ...
+    """The push work queue (SQS; in-process locally): alert fan-out and answer pushes."""
+
+    def enqueue(self, messages: Sequence[QueueMessage]) -> None: ...
 
 
 class QueueUnavailable(Exception):
@@ -458,9 +490,10 @@ class SendOutcome(enum.Enum):
 
 
 class Channel(Protocol):
-    """One delivery channel (SNS mobile push, Web Push); fakes implement the same."""
+    """One delivery channel (SNS mobile push, Web Push); fakes implement the same. Two kinds of
+    notification: an alert, and a team answer in a conversation (notify/payloads.py renders both)."""
 
-    def send(self, target: dict[str, Any], notification: Notification) -> SendOutcome:
+    def send(self, target: dict[str, Any], notification: Notification | AnswerNotification) -> SendOutcome:
         """Deliver one notification to one target; never raises for delivery failures."""
         ...
 

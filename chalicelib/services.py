@@ -7,8 +7,8 @@ imported here, lazily where they are heavy, and bound to the settings here (`bin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -24,8 +24,8 @@ from chalicelib.ports import (
     Channel,
     ConversationStore,
     EndpointRegistrar,
-    FanoutMessage,
     FanoutQueue,
+    QueueMessage,
     QueueUnavailable,
     Repositories,
 )
@@ -34,7 +34,10 @@ from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
     from chalicelib.auth.resident import ResidentTokens
+    from chalicelib.usecases.conversation_push import AnswerPusher
     from chalicelib.usecases.fanout import FanoutWorker
+    from chalicelib.usecases.push import PushSender
+    from chalicelib.usecases.push_worker import PushWorker
 
 
 def dynamodb_repositories() -> Repositories:
@@ -57,12 +60,12 @@ def dynamodb_repositories() -> Repositories:
         teams,
         words,
     )
-    from chalicelib.store.conversations import ConversationPorts
+    from chalicelib.store.conversations import ConversationRepository
 
     return Repositories(
         contacts=contacts, areas=areas, alerts=alerts, deliveries=deliveries, subscribers=subscribers,
         words=words, access_log=access_log, alert_history=alert_history, engagement=engagement,
-        history=history, ratelimit=ratelimit, health=health, conversations=ConversationPorts(),
+        history=history, ratelimit=ratelimit, health=health, conversations=ConversationRepository(),
         team_queue=team_queue, staff=staff,
         teams=teams, priorities=priorities, meetings=meetings,
     )
@@ -83,7 +86,7 @@ def _push_subscription_problem(subscription: dict[str, Any]) -> str | None:
 class _Unwired:
     """The queue of Services built by hand without one (build_services always wires one)."""
 
-    def enqueue(self, messages: list[FanoutMessage]) -> None:
+    def enqueue(self, messages: Sequence[QueueMessage]) -> None:
         raise QueueUnavailable("no fan-out queue wired")
 
 
@@ -98,8 +101,6 @@ class Services:
     pseudonym_key_source: Callable[[], bytes]
     resident_tokens_source: Callable[[], ResidentTokens | None]
     verifier_source: Callable[[ResidentTokens | None], TokenVerifier]
-    # Conversations' port (chalicelib.store.conversations.ConversationPorts unless injected).
-    conversations: ConversationStore
     # `fanout` is the queue interface (SQS or in-process); channels are built on first use.
     fanout: FanoutQueue = field(default_factory=lambda: _Unwired())
     channels_override: Mapping[str, Channel] | None = None
@@ -131,13 +132,32 @@ class Services:
     def verifier(self) -> TokenVerifier:
         return self.verifier_source(self.resident_tokens)
 
+    @cached_property
+    def push_sender(self) -> PushSender:
+        """The one sender every push path shares: channels (built on first send), clock, base URL."""
+        from chalicelib.usecases.push import PushSender
+
+        return PushSender(channels=self.push_channels, clock=self.clock, base_url=self.settings.public_base_url)
+
     def fanout_worker(self) -> FanoutWorker:
-        """The fan-out use case on these services (its queue takes continuation messages)."""
+        """The alert fan-out use case on these services (its queue takes continuation messages)."""
         from chalicelib.usecases.fanout import FanoutWorker
 
-        return FanoutWorker(clock=self.clock, channels=self.push_channels, queue=lambda: self.fanout,
-                            base_url=self.settings.public_base_url, threads=self.settings.fanout_threads,
-                            store=self.store)
+        return FanoutWorker(sender=self.push_sender, queue=lambda: self.fanout,
+                            threads=self.settings.fanout_threads, store=self.store)
+
+    def answer_pusher(self) -> AnswerPusher:
+        """The push of team answers in conversations."""
+        from chalicelib.usecases.conversation_push import AnswerPusher
+
+        return AnswerPusher(sender=self.push_sender, store=self.store)
+
+    def push_worker(self) -> PushWorker:
+        """The push queue's worker (dispatches by message type) and the release of held pushes."""
+        from chalicelib.usecases.push_worker import PushWorker
+
+        return PushWorker(alerts=self.fanout_worker(), answers=self.answer_pusher(), sender=self.push_sender,
+                          store=self.store)
 
     def vapid_public_key(self) -> str | None:
         """The browsers' `applicationServerKey` (None: Web Push not configured); read once."""
@@ -235,6 +255,8 @@ def build_services(
         bind_store(settings)
         store = dynamodb_repositories()
     repositories = store
+    if conversations is not None:  # one handle per store: svc.store.conversations
+        repositories = replace(repositories, conversations=conversations)
     built = Services(
         settings=settings,
         clock=clock,
@@ -250,14 +272,13 @@ def build_services(
         push_guard=EgressGuard(resolver=push_resolver),
         coverer=coverer,
         store=repositories,
-        conversations=conversations if conversations is not None else repositories.conversations,
         sns_endpoints=sns_endpoints or _sns_endpoints(settings.region),
     )
     if fanout_queue is None:
         from chalicelib.notify.wiring import build_queue
 
         def process(message: Any) -> Any:
-            return built.fanout_worker().process(message)
+            return built.push_worker().process(message)
 
         fanout_queue = build_queue(settings, process)
     built.fanout = fanout_queue

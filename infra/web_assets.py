@@ -32,6 +32,13 @@ FILES = {
     "leaflet.LICENSE.txt": "leaflet/LICENSE",
     "idb-keyval.umd.js": "idb-keyval/dist/umd.js",
     "idb-keyval.LICENSE.txt": "idb-keyval/LICENCE",
+    # the team's app (/team/): ES modules (idb-keyval, the QR code, licence in its header) and the
+    # polygon drawing plugin (loaded with the map, on demand)
+    "idb-keyval.esm.js": "idb-keyval/dist/index.js",
+    "qrcode-generator.esm.js": "qrcode-generator/dist/qrcode.mjs",
+    "leaflet-geoman.min.js": "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js",
+    "leaflet-geoman.css": "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css",
+    "leaflet-geoman.LICENSE.txt": "@geoman-io/leaflet-geoman-free/LICENSE",
 }
 SOURCE_MAP = re.compile(r"\n?//# sourceMappingURL=\S+\s*$|\n?/\*# sourceMappingURL=\S+ ?\*/\s*$")
 

@@ -34,7 +34,7 @@ from chalicelib.domain.alerts import AlertRecord, Notification
 from chalicelib.domain.areas import AreaRecord, CellAreaIndex
 from chalicelib.domain.contact_schemas import Change
 from chalicelib.domain.contacts import ContactRecord
-from chalicelib.domain.conversations import Conversation, Message
+from chalicelib.domain.conversations import AnswerNotification, Conversation, Message
 from chalicelib.domain.engagement import MemberMove
 from chalicelib.domain.history import AlertFigures, Plan
 from chalicelib.domain.meetings import Meeting
@@ -67,6 +67,7 @@ from chalicelib.ports import (
     MeetingRepository,
     MessageExists,
     PriorityRepository,
+    QueueMessage,
     RateCounterRepository,
     Repositories,
     ResidentGone,
@@ -86,6 +87,8 @@ from chalicelib.ports import NotFound as StoreNotFound
 
 if TYPE_CHECKING:
     from chalicelib.services import Services
+
+PushNotification = Notification | AnswerNotification
 
 T = TypeVar("T")
 Position = dict[str, Any] | None
@@ -1023,19 +1026,6 @@ class FakeConversations:
     def figures(self, key: str, bucket_from: str, bucket_to: str) -> list[tuple[str, int]]:
         return _counters(self.db, key, bucket_from, bucket_to)
 
-    def area_team(self, area_id: str) -> str | None:
-        area = self.db.areas.get(area_id)
-        return area.team if area else None
-
-    def area_at(self, lat: float, lon: float) -> str | None:
-        from chalicelib.domain.geo import contact_cell
-
-        return FakeAreas(self.db).area_for_cell(contact_cell(lat, lon))
-
-    def log_access(self, record: AccessRecord) -> None:
-        with self.db.lock:
-            self.db.append_access(record)
-
     # -- erasure --------------------------------------------------------------------------------
     def owned(self, owner: str) -> list[Conversation]:
         return [c for c in self.db.conversations.values() if c.owner and c.owner == owner]
@@ -1084,21 +1074,32 @@ class FakeQueue:
     """Keeps what was enqueued; `refuse` makes it raise QueueUnavailable (nothing kept)."""
 
     def __init__(self, *, refuse: bool = False) -> None:
-        self.messages: list[FanoutMessage] = []
+        self.messages: list[QueueMessage] = []
         self.refuse = refuse
 
-    def enqueue(self, messages: list[FanoutMessage]) -> None:
+    def enqueue(self, messages: Sequence[QueueMessage]) -> None:
         from chalicelib.ports import QueueUnavailable
 
         if self.refuse:
             raise QueueUnavailable("refused (fake)")
         self.messages.extend(messages)
 
-    def take(self) -> list[FanoutMessage]:
+    def alert_work(self) -> list[FanoutMessage]:
+        """The alert fan-out messages queued (answer pushes left out)."""
+        return [m for m in self.messages if isinstance(m, FanoutMessage)]
+
+    def take_alert_work(self) -> list[FanoutMessage]:
+        """Take what is queued; all of it must be alert fan-out work."""
+        taken = self.take()
+        work = [m for m in taken if isinstance(m, FanoutMessage)]
+        assert len(work) == len(taken), taken
+        return work
+
+    def take(self) -> list[QueueMessage]:
         taken, self.messages = self.messages, []
         return taken
 
-    def drain(self, process: Callable[[FanoutMessage], bool], rounds: int = 20) -> list[bool]:
+    def drain(self, process: Callable[[QueueMessage], bool], rounds: int = 20) -> list[bool]:
         """Process until empty (continuations included); the results in order."""
         results: list[bool] = []
         for _ in range(rounds):
@@ -1117,7 +1118,7 @@ class FakeChannel:
         self.outcome = outcome
         self.script: dict[str, list[SendOutcome]] = {}
         self.failing: set[str] = set()
-        self.sent: list[tuple[str, Notification, SendOutcome]] = []
+        self.sent: list[tuple[str, PushNotification, SendOutcome]] = []
         self._lock = threading.Lock()
 
     @staticmethod
@@ -1125,7 +1126,7 @@ class FakeChannel:
         return str(target.get("subscription", {}).get("endpoint") or target.get("token")
                    or target.get("endpoint_arn", ""))
 
-    def send(self, target: dict[str, Any], notification: Notification) -> SendOutcome:
+    def send(self, target: dict[str, Any], notification: PushNotification) -> SendOutcome:
         key = self.key(target)
         with self._lock:
             scripted = self.script.get(key)
@@ -1134,7 +1135,12 @@ class FakeChannel:
         return outcome
 
     def sent_to(self, key: str) -> list[Notification]:
-        return [n for k, n, _ in self.sent if k == key]
+        """The alert notifications sent to `key`."""
+        return [n for k, n, _ in self.sent if k == key and isinstance(n, Notification)]
+
+    def answers_to(self, key: str) -> list[AnswerNotification]:
+        """The team-answer notifications sent to `key`."""
+        return [n for k, n, _ in self.sent if k == key and isinstance(n, AnswerNotification)]
 
     def delivered(self, key: str) -> int:
         return sum(1 for k, _, outcome in self.sent if k == key and outcome is SendOutcome.SENT)

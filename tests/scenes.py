@@ -152,12 +152,12 @@ class Scene:
 
     # -- the worker ----------------------------------------------------------------------------
     def deliver(self) -> list[bool]:
-        """Run every queued fan-out message (continuations too) through the worker."""
-        worker = self.svc.fanout_worker()
+        """Run every queued push message (continuations too) through the worker (by type)."""
+        worker = self.svc.push_worker()
         return self.fakes.queue.drain(worker.process)
 
     def release_held(self) -> int:
-        return self.svc.fanout_worker().release_held()
+        return self.svc.push_worker().release_held()
 
     @property
     def push(self) -> FakeChannel:

@@ -169,7 +169,7 @@ def test_an_officer_proposes_and_nothing_goes_out_until_a_supervisor_approves(al
     out = alert_cases.approve(alert.svc, alert["a"], alert.alert_id, pending.id)
     assert (out.msg_type, out.revision, out.headline, out.severity) == ("Update", 1, NEW, "Minor")
     assert out.pending_update is None and out.approved_by == "sgt-a"
-    messages = alert.scene.fakes.queue.messages
+    messages = alert.scene.fakes.queue.alert_work()
     assert len(messages) == 64 and {(m.mode, m.revision) for m in messages} == {("audience", 1)}
     alert.scene.deliver()
     assert [n.msg_type for n in alert.scene.notifications_to(alert.push_channel)] == ["Alert", "Update"]

@@ -67,7 +67,7 @@ def scene(client, staff_token, team, services_override) -> Scene:
 
     push, queue = FakeChannel(), TeeQueue()
     holder: dict[str, Any] = {}
-    queue.inner = build_queue(SETTINGS, lambda message: holder["svc"].fanout_worker().process(message))
+    queue.inner = build_queue(SETTINGS, lambda message: holder["svc"].push_worker().process(message))
     holder["svc"] = services_override(channels={"webpush": push, "sns": push}, fanout_queue=queue)
     lat, lon = spot()
     staff = {"officer": staff_token("officer", team=team)}

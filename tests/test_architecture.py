@@ -126,3 +126,59 @@ def test_handlers_reach_storage_only_through_services():
         for path in (PACKAGE / "api").glob("*.py")
     }
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+# PynamoDB internals the store reaches, each in one place (store/transact.py is the one transaction
+# runner; models/__init__.py binds a stage's tables): each entry names the module and the expression,
+# so anything new fails.
+PRIVATE_READS_ALLOWED = {
+    ("chalicelib/store/transact.py", "model._get_connection"),
+    ("chalicelib/store/models/__init__.py", "model._connection"),
+}
+
+
+def private_reads(path: Path) -> set[str]:
+    """`obj._x` (and `getattr(obj, "_x")`) where obj is not `self`/`cls`/`super()`: another object's private part."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Attribute):
+            owner, name = node.value, node.attr
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("getattr", "setattr")
+              and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)):
+            owner, name = node.args[0], node.args[1].value
+        else:
+            continue
+        private = name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+        own = (isinstance(owner, ast.Name) and owner.id in ("self", "cls")) or (
+            isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id == "super")
+        if private and not own:  # a subclass extending its base's hook (super()._x) is its own
+            found.add(f"{ast.unparse(owner)}.{name}")
+    return found
+
+
+def test_no_module_reads_another_objects_private_attributes():
+    """A use case that needs what another holds gets it injected (e.g. the PushSender), never by
+    reaching into `worker._store`."""
+    paths = [*(p for p in PACKAGE.rglob("*.py") if "vendor" not in p.parts), ROOT / "app.py"]
+    found = {(str(p.relative_to(ROOT)), expr) for p in paths for expr in private_reads(p)}
+    assert found - PRIVATE_READS_ALLOWED == set()
+    assert PRIVATE_READS_ALLOWED - found == set(), "gone: drop them from PRIVATE_READS_ALLOWED"
+
+
+def test_the_private_read_check_sees_a_planted_one(tmp_path):
+    source = tmp_path / "m.py"
+    source.write_text("class A:\n    def f(self, worker):\n        self._ok = 1\n        return worker._store, getattr(worker, '_clock')\n")
+    assert private_reads(source) == {"worker._store", "worker._clock"}
+
+
+def test_use_cases_import_services_for_typing_only():
+    """Use cases get a Services object; importing the bootstrap at run time would tie them to it."""
+    offenders = []
+    for path in (PACKAGE / "usecases").glob("*.py"):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        typing_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
+                       and ast.unparse(block.test) == "TYPE_CHECKING" for n in ast.walk(block)}
+        offenders += [str(path.relative_to(ROOT)) for node in ast.walk(tree)
+                      if isinstance(node, ast.ImportFrom) and node.module == "chalicelib.services"
+                      and id(node) not in typing_only]
+    assert offenders == []

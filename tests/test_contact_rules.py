@@ -19,6 +19,7 @@ from chalicelib.clock import to_rfc3339
 from chalicelib.context import RequestContext
 from chalicelib.domain.contact_schemas import ContactIn, ContactPatch
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound
+from chalicelib.domain.results import Created
 from chalicelib.errors import DomainError, as_problem
 from chalicelib.usecases import contacts as usecase
 from tests.scenes import Scene
@@ -38,8 +39,10 @@ def street(scene: Scene, **overrides: Any) -> dict[str, Any]:
 
 
 def create(scene: Scene, who: RequestContext, body: dict[str, Any]) -> tuple[int, Any]:
+    """(the status api/ answers, the contact): the use case says Created or Resent."""
     item: Any = msgspec.json.decode(json.dumps(body), type=ContactIn)
-    return usecase.create_contact(scene.svc, who, item)
+    saved = usecase.create_contact(scene.svc, who, item)
+    return 201 if isinstance(saved, Created) else 200, saved.value
 
 
 def amend(scene: Scene, who: RequestContext, contact_id: str, **fields: Any) -> Any:

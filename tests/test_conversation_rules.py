@@ -18,6 +18,7 @@ import pytest
 from chalicelib.clock import to_rfc3339
 from chalicelib.domain.conversations import CloseIn, Conversation, ConversationIn, FiguresQuery, MessageIn
 from chalicelib.domain.errors import Conflict, StateForbids
+from chalicelib.domain.results import Created
 from chalicelib.errors import DomainError, as_problem
 from chalicelib.services import Services
 from chalicelib.usecases import conversations as usecase
@@ -46,21 +47,21 @@ class Place:
     def start(self, svc: Services | None = None) -> str:
         body = ConversationIn(id=uuid.uuid4(), topic="noise", text="Loud music every night at no. 4",
                               area_id=uuid.UUID(self.area_id))
-        status, out = usecase.start(svc or self.svc, self.scene.as_resident(self.resident), body)
-        assert status == 201
-        return out.id
+        saved = usecase.start(svc or self.svc, self.scene.as_resident(self.resident), body)
+        assert isinstance(saved, Created)
+        return saved.value.id
 
     def officer(self, sub: str = "pc-1") -> Any:
         return self.scene.staff("officer", sub=sub)
 
     def answer(self, conv_id: str, text: str = "On it", svc: Services | None = None, sub: str = "pc-1") -> int:
-        status, _ = usecase.post_message(svc or self.svc, self.officer(sub), conv_id, MessageIn(id=uuid.uuid4(), text=text))
-        return status
+        saved = usecase.post_message(svc or self.svc, self.officer(sub), conv_id, MessageIn(id=uuid.uuid4(), text=text))
+        return 201 if isinstance(saved, Created) else 200  # as api/ would answer
 
     def resident_says(self, conv_id: str, text: str = "Still loud") -> int:
-        status, _ = usecase.post_message(self.svc, self.scene.as_resident(self.resident), conv_id,
-                                         MessageIn(id=uuid.uuid4(), text=text))
-        return status
+        saved = usecase.post_message(self.svc, self.scene.as_resident(self.resident), conv_id,
+                                     MessageIn(id=uuid.uuid4(), text=text))
+        return 201 if isinstance(saved, Created) else 200  # as api/ would answer
 
     def close(self, conv_id: str, outcome: str = "resolved", svc: Services | None = None) -> Any:
         return usecase.close(svc or self.svc, self.officer(), conv_id, CloseIn(outcome=outcome))
@@ -152,7 +153,7 @@ def test_simultaneous_answers_all_land_in_order() -> None:
     subs = [f"pc-{i}" for i in range(4)]
     results = race([functools.partial(place.answer, conv_id, s, sub=s) for s in subs])
     assert results == [201] * 4
-    messages = place.svc.conversations.messages(conv_id)
+    messages = place.svc.store.conversations.messages(conv_id)
     assert place.stored(conv_id).version == 5 and [m.seq for m in messages] == [1, 2, 3, 4, 5]
     assert sorted(str(m.text) for m in messages[1:]) == subs
 
@@ -181,7 +182,7 @@ def test_a_stale_hint_costs_one_refused_write_and_no_read() -> None:
     assert a_store.take() == ["append", "append"]  # A's hint was one version behind: refused, retried
     assert place.answer(conv_id, "four", svc=a) == 201
     assert a_store.take() == ["append"]
-    assert [(m.seq, m.text) for m in a.conversations.messages(conv_id)][1:] == [
+    assert [(m.seq, m.text) for m in a.store.conversations.messages(conv_id)][1:] == [
         (2, "one"), (3, "two"), (4, "three"), (5, "four")]
 
 
@@ -209,7 +210,7 @@ def test_erasure_is_seen_through_a_stale_hint() -> None:
     subscriber_cases.erase_me(place.svc, place.scene.as_resident(place.resident))
     with pytest.raises(StateForbids):
         place.answer(conv_id, "Hello?", svc=a)
-    assert [m.text for m in a.conversations.messages(conv_id)] == [None, "Noted"]
+    assert [m.text for m in a.store.conversations.messages(conv_id)] == [None, "Noted"]
     assert place.scene.fakes.db.inbox.get(place.resident) is None  # nothing written for the erased resident
 
 
@@ -268,7 +269,7 @@ def test_a_clock_reading_a_lagging_index_counts_nothing_twice() -> None:
     conv_id = place.start()
     later = T0 + timedelta(hours=26)
     place.at(later)
-    seen = [c for c in place.svc.conversations.overdue([f"{T0 + timedelta(days=1):%Y-%m-%d}"], to_rfc3339(later), 10)
+    seen = [c for c in place.svc.store.conversations.overdue([f"{T0 + timedelta(days=1):%Y-%m-%d}"], to_rfc3339(later), 10)
             if c.id == conv_id]
     assert len(seen) == 1
     assert place.answer(conv_id, "Here") == 201

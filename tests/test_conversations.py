@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from chalicelib.clock import fixed_clock
-from chalicelib.notify.queue import FanoutMessage
+from chalicelib.domain.results import Created
+from chalicelib.notify.payloads import webpush_body
+from chalicelib.ports import AnswerPush
 from tests.alerting import FakeChannel, RecordingQueue, register, spot, square, webpush_channel
 from tests.conftest import bearer
 from tests.support import DynamoCalls, access_entries, team_contacts
@@ -77,7 +79,7 @@ def test_the_whole_loop(client, staff_token, place, services_override):
     assert sent.json_body["officer"].startswith("Officer ") and officer_sub not in sent.body.decode()
     assert _post(client, officer, f"/v1/conversations/{conv['id']}/messages", answer).status_code == 200
     assert _post(client, officer, f"/v1/conversations/{conv['id']}/messages", {**answer, "text": "x"}).status_code == 409
-    assert [m.message for m in queue.messages] == [answer["id"]]  # one push enqueued, not two
+    assert queue.messages == [AnswerPush(conversation_id=conv["id"], message_id=answer["id"])]  # one, not two
 
     inbox = _get(client, resident, "/v1/subscribers/me/inbox").json_body["items"]
     assert [(i["kind"], i["text"]) for i in inbox] == [("conversation", "We will visit tonight.")]
@@ -126,17 +128,21 @@ def test_push_is_claimed_once_and_held_by_quiet_hours(client, staff_token, place
         assert _post(client, officer, f"/v1/conversations/{conv['id']}/messages",
                      {"id": str(uuid.uuid4()), "text": "On our way"}).status_code == 201
 
-    worker = svc.fanout_worker()
+    worker = svc.push_worker()
     for message in queue.messages + queue.messages:  # every message delivered twice (SQS at-least-once)
         assert worker.process(message) is True
     assert len(push.sent_to(awake_channel["subscription"]["endpoint"])) == 1
     assert push.sent_to(quiet_channel["subscription"]["endpoint"]) == []
-    payload = push.sent_to(awake_channel["subscription"]["endpoint"])[0]
-    assert payload.extra["kind"] == "conversation" and "On our way" not in json.dumps(payload.extra)
+    note = push.sent_to(awake_channel["subscription"]["endpoint"])[0]
+    payload = json.loads(webpush_body(note))  # the answer kind: no alert fields, no words
+    assert (payload["kind"], payload["id"], payload["headline"]) == ("answer", note.conversation_id,
+                                                                     "Your neighbourhood team answered")
+    assert payload["url"].endswith(f"/app/#conversation={note.conversation_id}")
+    assert not {"severity", "category", "urgency"} & set(payload) and "On our way" not in json.dumps(payload)
 
     later = services_override(channels={"webpush": push}, fanout_queue=queue, clock=fixed_clock(now + timedelta(hours=3)))
-    later.fanout_worker().release_held()
-    later.fanout_worker().release_held()
+    later.push_worker().release_held()
+    later.push_worker().release_held()
     assert len(push.sent_to(quiet_channel["subscription"]["endpoint"])) == 1
 
 
@@ -411,9 +417,9 @@ def test_simultaneous_answers_all_land_in_order(client, staff_token, place):
     calls = [lambda o=o: usecase.post_message(svc, _ctx(svc, o), conv_id, MessageIn(id=uuid.uuid4(), text=o.sub))
              for o in officers]
     results = _race(calls)
-    assert [r[0] for r in results] == [201] * 4, results
-    conv = svc.conversations.get(conv_id)
-    messages = svc.conversations.messages(conv_id)
+    assert [type(r) for r in results] == [Created] * 4, results
+    conv = svc.store.conversations.get(conv_id)
+    messages = svc.store.conversations.messages(conv_id)
     assert conv.version == 5 and [m.seq for m in messages] == [1, 2, 3, 4, 5]
     assert sorted(m.text for m in messages[1:]) == sorted(o.sub for o in officers)
     assert len([c for c in team_contacts(place["team"]) if c.direction == "outbound"]) == 4
@@ -440,7 +446,6 @@ def test_team_queue_cursor_is_bound_and_ordered(client, staff_token, place, serv
     assert [c["id"] for c in rest["items"]] == ids[2:]
     other = staff_token("officer", team=place["team"])
     assert _get(client, other, f"/v1/conversations?status=waiting&limit=2&cursor={page['next_cursor']}").status_code == 400
-    _ = FanoutMessage  # the queue message type the push path uses
 
 
 # -- hints: the state a change assumes, from this container's memory ---------------------------
@@ -454,13 +459,13 @@ def _container():
     return services_module.build_services(SETTINGS, push_resolver=TEST_PUSH_RESOLVER, fanout_queue=RecordingQueue())
 
 
-def _answer(svc, officer, conv_id: str, text: str) -> tuple[int, list[str]]:
+def _answer(svc, officer, conv_id: str, text: str) -> tuple[type, list[str]]:
     from chalicelib.domain.conversations import MessageIn
     from chalicelib.usecases import conversations as usecase
 
     with DynamoCalls() as calls:
-        status, _ = usecase.post_message(svc, _ctx(svc, officer), conv_id, MessageIn(id=uuid.uuid4(), text=text))
-    return status, calls.operations
+        saved = usecase.post_message(svc, _ctx(svc, officer), conv_id, MessageIn(id=uuid.uuid4(), text=text))
+    return type(saved), calls.operations
 
 
 def test_a_stale_hint_costs_one_failed_write_never_a_wrong_one(client, place):
@@ -469,14 +474,14 @@ def test_a_stale_hint_costs_one_failed_write_never_a_wrong_one(client, place):
     a, b = _container(), _container()
     officer = _officer(f"pc-{uuid.uuid4().hex[:6]}", place["team"])
     # A never saw it; the officer's first answer of the period also settles its engagement items.
-    assert _answer(a, officer, conv_id, "one") == (201, ["GetItem", "TransactWriteItems", "TransactWriteItems"])
-    assert _answer(b, officer, conv_id, "two") == (201, ["GetItem", "TransactWriteItems"])
+    assert _answer(a, officer, conv_id, "one") == (Created, ["GetItem", "TransactWriteItems", "TransactWriteItems"])
+    assert _answer(b, officer, conv_id, "two") == (Created, ["GetItem", "TransactWriteItems"])
     # A's hint is one version behind: its first write fails and returns the current item, no read.
-    assert _answer(a, officer, conv_id, "three") == (201, ["TransactWriteItems", "TransactWriteItems"])
-    assert _answer(a, officer, conv_id, "four") == (201, ["TransactWriteItems"])
-    messages = a.conversations.messages(conv_id)
+    assert _answer(a, officer, conv_id, "three") == (Created, ["TransactWriteItems", "TransactWriteItems"])
+    assert _answer(a, officer, conv_id, "four") == (Created, ["TransactWriteItems"])
+    messages = a.store.conversations.messages(conv_id)
     assert [(m.seq, m.text) for m in messages][1:] == [(2, "one"), (3, "two"), (4, "three"), (5, "four")]
-    assert a.conversations.get(conv_id).version == 5
+    assert a.store.conversations.get(conv_id).version == 5
 
 
 def test_a_state_token_saves_the_read_in_any_container(client, staff_token, place):
@@ -492,10 +497,10 @@ def test_a_state_token_saves_the_read_in_any_container(client, staff_token, plac
 
     def answer(svc, state_token: str) -> tuple[Any, list[str]]:
         with DynamoCalls() as calls:
-            status, out = usecase.post_message(svc, _ctx(svc, pc), conv_id,
-                                               MessageIn(id=uuid.uuid4(), text="On it", state_token=state_token))
-        assert status == 201
-        return out, calls.operations
+            saved = usecase.post_message(svc, _ctx(svc, pc), conv_id,
+                                         MessageIn(id=uuid.uuid4(), text="On it", state_token=state_token))
+        assert isinstance(saved, Created)
+        return saved.value, calls.operations
 
     out, operations = answer(_container(), token)  # a container that never saw the conversation
     # No read; a second transaction only because it is pc's first answer of the period (its

@@ -168,7 +168,7 @@ def test_concurrent_redelivery_still_sends_once(client, staff_token, team, servi
 
     def run() -> None:
         start.wait()
-        results.append(services().fanout_worker().handle_sqs_records(records))
+        results.append(services().push_worker().handle_sqs_records(records))
 
     workers = [threading.Thread(target=run) for _ in range(2)]
     for w in workers:

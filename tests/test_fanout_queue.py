@@ -77,3 +77,19 @@ def test_local_queue_can_deliver_on_a_background_thread():
     LocalQueue(process, asynchronous=True).enqueue([FanoutMessage(alert_id="a", revision=0)])
     assert done.wait(5)
     assert threads[0].startswith("fanout")
+
+
+def test_each_message_type_round_trips_and_old_bodies_still_decode() -> None:
+    """The queue carries alert fan-out work and answer pushes, each its own type; a body written
+    by the release before (an answer as a `conversation` mode FanoutMessage, no `type`) still
+    decodes as an answer push during a deploy, and an old alert body as alert work."""
+    from chalicelib.notify.queue import decode, encode
+    from chalicelib.ports import AnswerPush
+
+    work = FanoutMessage(alert_id="a", revision=2, mode="audience", shard=3)
+    answer = AnswerPush(conversation_id="c", message_id="m")
+    assert decode(encode(work)) == work and decode(encode(answer)) == answer
+    assert '"type":"answer"' in encode(answer) and '"type":"alert"' in encode(work)
+    old_answer = '{"alert_id":"c","revision":0,"mode":"conversation","message":"m"}'
+    assert decode(old_answer) == answer
+    assert decode('{"alert_id":"a","revision":1,"cells":["x"]}') == FanoutMessage(alert_id="a", revision=1, cells=["x"])

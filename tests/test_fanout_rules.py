@@ -26,7 +26,7 @@ def approved(scene: Scene, **overrides: object) -> tuple[str, list[FanoutMessage
     """A published alert over the scene's spot, and the fan-out messages it queued (not yet run)."""
     drafted = scene.draft(scene.staff("officer"), square(scene.LAT, scene.LON, 0.01), **overrides)
     alert_cases.approve(scene.svc, scene.staff("supervisor"), drafted.id)
-    return drafted.id, scene.fakes.queue.take()
+    return drafted.id, scene.fakes.queue.take_alert_work()
 
 
 def figures(scene: Scene, alert_id: str) -> tuple[int, int, int]:

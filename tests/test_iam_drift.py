@@ -98,6 +98,7 @@ def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worke
     ok(client.http.get(f"/v1/teams/{team}"))
     ok(client.http.get(f"/v1/police-uk/beatline/{area_id}/people"))
     _, token = register(client)
+    register(client, signup={"via": "team", "area_id": area_id})  # a sign-up at the door: the team's counter
     ok(set_areas(client, token, [circle(lat, lon, 300), {"area_id": area_id}]))
     # The Guarantee: a priority supported and acted on, a meeting attended (reminded by the clock).
     priority_id = str(uuid.uuid4())
@@ -228,7 +229,10 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
     from chalicelib.notify.queue import SqsQueue
     from chalicelib.notify.webpush import WebPushChannel, generate_vapid_private_pem
     from chalicelib.settings import SETTINGS
+    from chalicelib.usecases.conversation_push import AnswerPusher
     from chalicelib.usecases.fanout import FanoutWorker
+    from chalicelib.usecases.push import PushSender
+    from chalicelib.usecases.push_worker import PushWorker
 
     previous = services_module._current
     logs = {name: CallLog(SETTINGS.table_prefix) for name in CODE_GRANTS}
@@ -243,9 +247,14 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
 
     api = services_module.build_services(SETTINGS, fanout_queue=queue(API), channels={"webpush": push},
                                          push_resolver=TEST_PUSH_RESOLVER)
+
+    def push_worker(clock: Any, fanout_queue: SqsQueue | None, **fanout: Any) -> PushWorker:
+        sender = PushSender(channels={"webpush": channel}, clock=clock, base_url=SETTINGS.public_base_url)
+        return PushWorker(alerts=FanoutWorker(sender=sender, queue=fanout_queue, store=api.store, **fanout),
+                          answers=AnswerPusher(sender=sender, store=api.store), sender=sender, store=api.store)
+
     # Page size and budget 1: the worker hands the rest of a cell on to a new message (SQS send).
-    worker = FanoutWorker(clock=api.clock, channels={"webpush": channel}, queue=queue(WORKER),
-                          base_url=SETTINGS.public_base_url, page_size=1, budget=1, store=api.store)
+    worker = push_worker(api.clock, queue(WORKER), page_size=1, budget=1)
 
     def run_worker(redeliveries: int = 0) -> None:
         """The worker's turn, in its own log (in AWS: another function with another role); failed
@@ -264,8 +273,7 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
         with recording_dynamodb(logs[API]):
             meeting_start = _api_flow(client, staff_token, f"team-{uuid.uuid4().hex[:8]}", run_worker, push)
             gone = _failure_flow(client, staff_token, f"team-{uuid.uuid4().hex[:8]}", run_worker)
-        later = FanoutWorker(clock=lambda: datetime.now(UTC) + timedelta(hours=2), channels={"webpush": channel},
-                             queue=None, base_url=SETTINGS.public_base_url, store=api.store)
+        later = push_worker(lambda: datetime.now(UTC) + timedelta(hours=2), None)
         with recording_dynamodb(logs[HOUSEKEEPING]):
             # the alert push and the conversation answer, then the failing ones: 500 (held again), 410 x2
             assert later.release_held() >= 4

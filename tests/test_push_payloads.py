@@ -10,17 +10,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain.alerts import InfoBlock
+from chalicelib.domain.conversations import ANSWERED, AnswerNotification, ui_language
 from chalicelib.notify.payloads import (
     DESCRIPTION_CHARS,
     ELLIPSIS,
     WEBPUSH_MAX_PLAINTEXT,
     encode_json,
     fit,
+    push_key,
     push_payload,
     truncate,
     ttl_seconds,
     webpush_body,
 )
+from chalicelib.notify.sns import apns_payload, fcm_message
 from tests.alert_samples import ALERT_ID, EN, notification
 
 pytestmark = pytest.mark.no_database  # pure rules: no DynamoDB Local for these
@@ -29,11 +32,36 @@ pytestmark = pytest.mark.no_database  # pure rules: no DynamoDB Local for these
 def test_payload_carries_the_short_alert() -> None:
     payload = push_payload(notification(extra={"revision": "2", "id": "must-not-override"}))
     assert payload == {
-        "id": ALERT_ID, "msgType": "Alert", "lang": "en-GB", "headline": EN.headline, "description": EN.description,
+        "kind": "alert", "id": ALERT_ID, "msgType": "Alert", "lang": "en-GB", "headline": EN.headline, "description": EN.description,
         "instruction": EN.instruction, "category": "Security", "severity": "Moderate", "urgency": "Expected",
         "sent": "2026-11-24T09:30:00Z", "expires": "2026-11-24T12:30:00Z",
         "url": f"https://beatline.example/alerts/{ALERT_ID}", "revision": "2"}
     assert all(isinstance(value, str) for value in payload.values())
+
+
+def answer(context: str = "Noise · Elm ward", language: str = "en-GB") -> AnswerNotification:
+    return AnswerNotification(
+        conversation_id="c0ffee00-0000-4000-8000-000000000001", message_id="m1", language=language,
+        title=ANSWERED[ui_language(language)], context=context, sent_at="2026-11-24T09:30:00Z",
+        expires_at="2026-12-01T09:30:00Z", url="https://beatline.example/app/#conversation=c0ffee00")
+
+
+def test_an_answer_is_its_own_kind_not_a_dressed_up_alert() -> None:
+    """Title, context and link; no CAP fields (severity, category...) and no words of the answer."""
+    payload = push_payload(answer())
+    assert payload == {
+        "kind": "answer", "id": "c0ffee00-0000-4000-8000-000000000001",
+        "conversation_id": "c0ffee00-0000-4000-8000-000000000001", "message_id": "m1", "lang": "en-GB",
+        "headline": "Your neighbourhood team answered", "description": "Noise · Elm ward",
+        "sent": "2026-11-24T09:30:00Z", "expires": "2026-12-01T09:30:00Z",
+        "url": "https://beatline.example/app/#conversation=c0ffee00"}
+    welsh = push_payload(answer(language="cy"))
+    assert (welsh["lang"], welsh["headline"]) == ("cy", "Atebodd eich tîm cymdogaeth")
+    for render in (fcm_message(answer(), 600), apns_payload(answer())):
+        assert b'"kind":"answer"' in render and b"severity" not in render
+    assert push_key(answer()) == "conversation-c0ffee00-0000-4000-8000-000000000001"  # not an alert's id
+    long = webpush_body(answer(context="x" * 5000))  # a headline as context: cut to fit
+    assert len(long) <= WEBPUSH_MAX_PLAINTEXT and json.loads(long)["description"].endswith(ELLIPSIS)
 
 
 def test_optional_fields_are_left_out() -> None:

@@ -64,3 +64,25 @@ def test_no_parameter_reaches_another_members_figures(client, staff_token, team)
     assert client.http.get("/v1/staff/pc-other/figures", headers=bearer(me)).status_code in (403, 404)
     assert _figures(client, staff_token("analyst", team=None)).status_code == 403
     assert _figures(client, staff_token("officer", team=None)).status_code == 403
+
+
+def test_a_door_signup_counts_for_the_areas_team_and_names_nobody(client, staff_token, team, services_override):
+    services_override(channels={})
+    lat, lon = spot()
+    area = make_area(client, staff_token, team, lat, lon)
+    officer = staff_token("officer", team=team)
+    headers = {"Content-Type": "application/json"}
+    body = {"channel": {"type": "inbox"}, "signup": {"via": "team", "area_id": area}}
+    registered = client.http.post("/v1/subscribers", headers=headers, body=json.dumps(body))
+    assert registered.status_code == 201, registered.body
+    me = client.http.get("/v1/subscribers/me", headers=bearer(registered.json_body["token"])).json_body
+    assert "signup" not in me and team not in json.dumps(me)  # nothing of where it came from is kept
+    bad = client.http.post("/v1/subscribers", headers=headers, body=json.dumps(
+        {**body, "signup": {"via": "team", "area_id": str(uuid.uuid4())}}))
+    assert bad.status_code == 400 and [e["field"] for e in bad.json_body["errors"]] == ["signup.area_id"]
+    assert client.http.post("/v1/subscribers", headers=headers, body=json.dumps(
+        {**body, "signup": {"via": "team", "area_id": area, "officer": "pc-1"}})).status_code == 400
+    figures = _figures(client, officer).json_body
+    assert (figures["week"]["team_signups"], figures["month"]["team_signups"]) == (1, 1)
+    other_team = staff_token("officer", team=f"other-{uuid.uuid4().hex[:6]}")
+    assert _figures(client, other_team).json_body["month"]["team_signups"] == 0

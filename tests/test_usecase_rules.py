@@ -16,6 +16,7 @@ from chalicelib.context import RequestContext
 from chalicelib.domain.areas import AreaIn, AreaRecord
 from chalicelib.domain.errors import NotFound, RateLimited, RuleViolation
 from chalicelib.domain.ratelimit import MINUTE, RateLimit, Window
+from chalicelib.domain.results import Created, Replaced
 from chalicelib.errors import DomainError, as_problem
 from chalicelib.ports import Repositories
 from chalicelib.services import Services, build_services
@@ -84,11 +85,11 @@ def test_put_then_get_an_area_through_the_injected_repository() -> None:
     svc = services_with(areas=areas)
     ctx = RequestContext(request_id="r1", now=NOW)
     area_id = str(uuid.uuid4())
-    status, created = area_cases.put_area(svc, ctx, area_id, area_in(square(51.5, -0.1, 0.01)))
-    assert status == 201 and created.id == area_id
-    assert area_cases.get_area(svc, ctx, area_id) == created
-    again, _ = area_cases.put_area(svc, ctx, area_id, area_in(square(51.5, -0.1, 0.02)))
-    assert again == 200
+    saved = area_cases.put_area(svc, ctx, area_id, area_in(square(51.5, -0.1, 0.01)))
+    assert isinstance(saved, Created) and saved.value.id == area_id  # the domain's word; api/ says 201
+    assert area_cases.get_area(svc, ctx, area_id) == saved.value
+    again = area_cases.put_area(svc, ctx, area_id, area_in(square(51.5, -0.1, 0.02)))
+    assert isinstance(again, Replaced)
     assert list(areas.items) == [area_id]
 
 

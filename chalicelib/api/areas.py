@@ -36,5 +36,4 @@ def get_area(svc: Services, ctx: RequestContext, id: str) -> Reply:
                         "Contacts already logged keep the area they were tagged with."),
            responses={201: ("Created.", AreaOut), 200: ("Replaced.", AreaOut), **std(400, 401, 403, 413, 503)})
 def put_area(svc: Services, ctx: RequestContext, id: str, body: AreaIn) -> Reply:
-    status, area = usecase.put_area(svc, ctx, id, body)
-    return Reply(status, area)
+    return Reply.saved(usecase.put_area(svc, ctx, id, body))

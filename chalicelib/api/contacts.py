@@ -34,8 +34,7 @@ def _batch_limit(svc: Services) -> int:
            responses={201: ("Created.", ContactOut), 200: ("Identical retry; nothing written.", ContactOut),
                       **std(400, 401, 403, 409, 413, 503)})
 def create_contact(svc: Services, ctx: RequestContext, body: ContactIn) -> Reply:
-    status, contact = usecase.create_contact(svc, ctx, body)
-    return Reply(status, contact)
+    return Reply.saved(usecase.create_contact(svc, ctx, body))
 
 
 @operation(bp, "POST", "/v1/contacts/batch", action="contacts:create", tag=TAG, request=BatchIn,

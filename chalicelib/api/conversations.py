@@ -49,8 +49,7 @@ LINKS = {201: {
                       **std(400, 401, 403, 409, 413, 422, 429, 503)},
            links=LINKS)
 def start_conversation(svc: Services, ctx: RequestContext, body: ConversationIn) -> Reply:
-    status, out = usecase.start(svc, ctx, body)
-    return Reply(status, out)
+    return Reply.saved(usecase.start(svc, ctx, body))
 
 
 @operation(bp, "GET", "/v1/subscribers/me/conversations", action="conversations:mine", tag=TAG,
@@ -118,8 +117,7 @@ def get_conversation(svc: Services, ctx: RequestContext, id: str, query: Convers
            responses={201: ("Sent.", MessageOut), 200: ("Identical resend.", MessageOut),
                       **std(400, 401, 403, 404, 409, 413, 422, 429, 503)})
 def post_message(svc: Services, ctx: RequestContext, id: str, body: MessageIn) -> Reply:
-    status, out = usecase.post_message(svc, ctx, id, body)
-    return Reply(status, out)
+    return Reply.saved(usecase.post_message(svc, ctx, id, body))
 
 
 @operation(bp, "POST", "/v1/conversations/{id}/close", action="conversations:close", tag=TAG, request=CloseIn,

@@ -25,6 +25,7 @@ from chalicelib.auth.tokens import InvalidToken
 from chalicelib.context import RequestContext
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.ratelimit import RateLimit
+from chalicelib.domain.results import Created, Saved
 from chalicelib.domain.validation import convert, decode_json
 from chalicelib.errors import FieldError, ProblemError, as_problem, bad_request, store_unavailable, unauthorized
 from chalicelib.ports import StoreUnavailable
@@ -71,6 +72,11 @@ class Reply:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = JSON
+
+    @classmethod
+    def saved(cls, result: Saved[Any]) -> Reply:
+        """201 for a new record, 200 for an identical resend or a replacement."""
+        return cls(201 if isinstance(result, Created) else 200, result.value)
 
 
 # These libraries log whole request and response bodies (contacts, notes, handles) at DEBUG.

@@ -29,9 +29,23 @@ def health(svc: Services, ctx: RequestContext) -> Reply:
 @operation(bp, "GET", "/v1/openapi.json", action=PUBLIC, tag="meta", summary="This OpenAPI 3.1 document",
            responses={200: ("The document.", dict)})
 def openapi_document(svc: Services, ctx: RequestContext) -> Reply:
-    from chalicelib.api.openapi import build_document
+    return Reply(200, _document())
 
-    return Reply(200, build_document(OPERATIONS))
+
+_BUILT: dict[int, bytes] = {}
+
+
+def _document() -> bytes:
+    """Built once per container (~60 ms of CPU; the registry does not change after import), so an
+    anonymous flood of this public route costs little besides its edge budget (docs/hardening.md)."""
+    if len(OPERATIONS) not in _BUILT:
+        import msgspec
+
+        from chalicelib.api.openapi import build_document
+
+        _BUILT.clear()
+        _BUILT[len(OPERATIONS)] = msgspec.json.encode(build_document(OPERATIONS))
+    return _BUILT[len(OPERATIONS)]
 
 
 

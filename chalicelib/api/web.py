@@ -1,6 +1,6 @@
-"""The web pages: /dashboard/, /docs/ and the residents' app /app/ (public shells; data calls carry
-the user's token), the dashboard's sign-in configuration, the app's manifest and service worker,
-and the hashed static assets.
+"""The web pages: /dashboard/, /docs/, the residents' app /app/ and the team's app /team/ (public
+shells; data calls carry the user's token), the dashboard's sign-in configuration, the apps'
+manifests and service workers, and the hashed static assets.
 
 These are not JSON API operations: they stay out of `/v1/openapi.json` and the role matrix
 (`WEB_ROUTES`). Every answer carries the strict security headers; see docs/web.md.
@@ -27,7 +27,8 @@ HTML = "text/html; charset=utf-8"
 IMMUTABLE = "public, max-age=31536000, immutable"
 NO_CACHE = "no-cache"
 WEB_ROUTES = {("GET", "/dashboard"), ("GET", "/dashboard/config.json"), ("GET", "/docs"), ("GET", "/assets/{name}"),
-              ("GET", "/app"), ("GET", "/app/sw.js"), ("GET", "/app/manifest.webmanifest")}
+              ("GET", "/app"), ("GET", "/app/sw.js"), ("GET", "/app/manifest.webmanifest"),
+              ("GET", "/team"), ("GET", "/team/sw.js"), ("GET", "/team/manifest.webmanifest")}
 MANIFEST = "application/manifest+json"
 JAVASCRIPT = "text/javascript; charset=utf-8"
 
@@ -48,10 +49,19 @@ def security_headers(app: bool = False) -> dict[str, str]:
     }
 
 
+def team_security_headers(import_map: str) -> dict[str, str]:
+    """The team's app: this origin and the staff issuer (sign-in), its import map admitted by hash,
+    map tiles from the configured tile origin, the device's location (street contacts)."""
+    policy = assets.content_security_policy(SETTINGS.staff_issuer, SETTINGS.map_tile_url,
+                                            (assets.script_hash(import_map),))
+    return {**security_headers(), "Content-Security-Policy": policy,
+            "Permissions-Policy": "camera=(), microphone=(), geolocation=(self)"}
+
+
 def _reply(route: str, status: int, body: str | bytes, content_type: str, cache: str, started: float,
-           app: bool = False) -> Response:
+           app: bool = False, headers_: dict[str, str] | None = None) -> Response:
     request_id = str(uuid.uuid4())
-    headers = {**security_headers(app), "Content-Type": content_type, "Cache-Control": cache, "X-Request-Id": request_id}
+    headers = {**(headers_ or security_headers(app)), "Content-Type": content_type, "Cache-Control": cache, "X-Request-Id": request_id}
     REQUEST_LOG.info(json.dumps({
         "msg": "request", "method": "GET", "route": route, "status": status,
         "latency_ms": round((time.perf_counter() - started) * 1000, 2), "request_id": request_id,
@@ -146,3 +156,71 @@ def asset(name: str) -> Response:
         return _reply("/assets/{name}", 404, json.dumps(problem), PROBLEM_JSON, NO_CACHE, started)
     body: str | bytes = found.body if found.binary else found.body.decode("utf-8")
     return _reply("/assets/{name}", 200, body, found.content_type, IMMUTABLE, started)
+
+
+# The team's app: ES modules named by plain relative names, sent to their hashed files by the page's
+# import map (`./x.js` is `<base>/assets/x.js`). `lazy/` entries are classic scripts and styles a
+# module loads on demand (the map and its drawing plugin): resolved through the same map with
+# `import.meta.resolve`, not precached by the service worker.
+TEAM_MODULES = {
+    "./api.js": "api.js", "./auth.js": "auth.js", "./i18n.js": "i18n.js", "./storage.js": "storage.js",
+    "./dom.js": "dom.js", "./lists.js": "lists.js", "./map.js": "map.js",
+    "./team-en.js": "team-en.js", "./team-cy.js": "team-cy.js",
+    "./team-log.js": "team-log.js", "./team-mine.js": "team-mine.js", "./team-queue.js": "team-queue.js",
+    "./team-alerts.js": "team-alerts.js", "./team-qr.js": "team-qr.js", "./team-push.js": "team-push.js",
+    "idb-keyval": "idb-keyval.esm.js", "qrcode-generator": "qrcode-generator.esm.js",
+    "lazy/leaflet.js": "leaflet.js", "lazy/leaflet.css": "leaflet.css",
+    "lazy/leaflet-geoman.js": "leaflet-geoman.min.js", "lazy/leaflet-geoman.css": "leaflet-geoman.css",
+}
+
+
+def team_shell(base: str) -> list[str]:
+    """What the team's service worker precaches: the page, its files and every module (not lazy/)."""
+    files = assets.manifest()
+    modules = [files.url(name, base) for spec, name in TEAM_MODULES.items() if not spec.startswith("lazy/")]
+    # no URL twice: Cache.addAll() rejects duplicate requests, and the worker would never install
+    return list(dict.fromkeys([f"{base}/team/", *assets.asset_urls("team.html", base), *modules]))
+
+
+@bp.route("/team", methods=["GET"])
+def team_app() -> Response:
+    """The team's app shell. Its sign-in settings ride in meta tags, so the cached shell signs in
+    and works offline without another request."""
+    started = time.perf_counter()
+    base = assets.base_path(_context())
+    import_map = assets.import_map(TEAM_MODULES, base)
+    values = {"importmap": import_map,
+              "issuer": html.escape(SETTINGS.staff_issuer, quote=True),
+              "client_id": html.escape(SETTINGS.dashboard_client_id, quote=True),
+              "scope": html.escape(SETTINGS.dashboard_scope, quote=True),
+              "tile_url": html.escape(SETTINGS.map_tile_url, quote=True),
+              "tile_attribution": html.escape(SETTINGS.map_tile_attribution, quote=True)}
+    body = assets.render_page("team", base, values)
+    return _reply("/team", 200, body, HTML, NO_CACHE, started, headers_=team_security_headers(import_map))
+
+
+@bp.route("/team/sw.js", methods=["GET"])
+def team_service_worker() -> Response:
+    """The team's service worker (scope /team/): the shell offline, staff notifications. no-cache
+    for the same reason as the residents' worker."""
+    started = time.perf_counter()
+    base = assets.base_path(_context())
+    shell = team_shell(base)
+    version = hashlib.sha256("|".join(shell).encode()).hexdigest()[:12]
+    body = assets.render_file("team-sw.js", base, {"shell": json.dumps(shell), "version": version})
+    return _reply("/team/sw.js", 200, body, JAVASCRIPT, NO_CACHE, started)
+
+
+@bp.route("/team/manifest.webmanifest", methods=["GET"])
+def team_manifest() -> Response:
+    started = time.perf_counter()
+    base = assets.base_path(_context())
+    document = {
+        "name": "Beatline for the team", "short_name": "Beatline team", "lang": "en-GB",
+        "description": "Log contacts, answer residents and draft alerts on patrol.",
+        "id": f"{base}/team/", "start_url": f"{base}/team/", "scope": f"{base}/team/", "display": "standalone",
+        "background_color": "#ffffff", "theme_color": "#0b3d6e",
+        "icons": [{"src": assets.manifest().url("team-icon.svg", base), "sizes": "any", "type": "image/svg+xml",
+                   "purpose": "any"}],
+    }
+    return _reply("/team/manifest.webmanifest", 200, json.dumps(document), MANIFEST, NO_CACHE, started)

@@ -154,6 +154,62 @@ class FiguresOut(Struct):
     buckets: list[FiguresBucket]
 
 
+# --- what residents see of a team answer (inbox item, push) -----------------------------------
+
+ANSWERED = {"en": "Your neighbourhood team answered", "cy": "Atebodd eich tîm cymdogaeth"}
+TOPIC_LABELS: dict[str, dict[str, str]] = {
+    "en": {"antisocial_behaviour": "Antisocial behaviour", "burglary": "Burglary", "community_event": "Community event",
+           "domestic_abuse": "Domestic abuse", "drugs": "Drugs", "fraud_scams": "Fraud and scams",
+           "hate_crime": "Hate crime", "neighbour_dispute": "Neighbour dispute", "noise": "Noise",
+           "reassurance": "Reassurance", "road_safety": "Road safety", "theft": "Theft",
+           "vehicle_crime": "Vehicle crime", "violence": "Violence", "youth": "Young people", "other": "Other"},
+    "cy": {"antisocial_behaviour": "Ymddygiad gwrthgymdeithasol", "burglary": "Byrgleriaeth",
+           "community_event": "Digwyddiad cymunedol", "domestic_abuse": "Cam-drin domestig", "drugs": "Cyffuriau",
+           "fraud_scams": "Twyll a sgamiau", "hate_crime": "Trosedd casineb", "neighbour_dispute": "Anghydfod cymdogion",
+           "noise": "Sŵn", "reassurance": "Tawelwch meddwl", "road_safety": "Diogelwch ffyrdd", "theft": "Lladrad",
+           "vehicle_crime": "Troseddau cerbydau", "violence": "Trais", "youth": "Pobl ifanc", "other": "Arall"},
+}
+
+
+def ui_language(tag: str | None) -> str:
+    """The residents' app languages: Welsh for any `cy` tag, else English."""
+    return "cy" if (tag or "").lower().startswith("cy") else "en"
+
+
+def headline_for(headlines: Mapping[str, str], tag: str | None) -> str | None:
+    """The alert headline in the resident's language (same primary language), else the first one."""
+    if not headlines:
+        return None
+    wanted = ui_language(tag)
+    for language, text in headlines.items():
+        if ui_language(language) == wanted:
+            return text
+    return next(iter(headlines.values()))
+
+
+def answer_context(topic: str, area_name: str | None, headlines: Mapping[str, str], tag: str | None) -> str:
+    """Which conversation an answer is in: the alert's headline, else `<topic> · <area>`."""
+    headline = headline_for(headlines, tag)
+    if headline:
+        return headline
+    label = TOPIC_LABELS[ui_language(tag)].get(topic, topic)
+    return f"{label} · {area_name}" if area_name else label
+
+
+@dataclass(frozen=True)
+class AnswerNotification:
+    """What a push channel sends for a team answer: its context and a link, never its words."""
+
+    conversation_id: str
+    message_id: str
+    language: str
+    title: str  # "Your neighbourhood team answered", in the resident's language
+    context: str  # the alert's headline, else topic and area (answer_context)
+    sent_at: str
+    expires_at: str
+    url: str
+
+
 # --- records --------------------------------------------------------------------------------
 
 

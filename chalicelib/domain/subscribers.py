@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -68,12 +69,21 @@ class QuietHours(Struct, forbid_unknown_fields=True):
 Categories = Annotated[list[Category], Meta(max_length=12)]
 
 
+class SignupIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Where a sign-up came from: the team's QR code at the door (`/app/?area=<id>&via=team`).
+    Counted for the area's team (figures: `team_signups`); nothing of it is kept on the resident."""
+
+    via: Literal["team"]
+    area_id: UUID
+
+
 class SubscriberIn(Struct, forbid_unknown_fields=True, kw_only=True):
     channel: ChannelIn
     language: LanguageTag | None = None
     categories: Categories | None = None
     min_severity: Severity | None = None
     quiet_hours: QuietHours | None = None
+    signup: SignupIn | None = None
 
 
 class SubscriberPatch(Struct, forbid_unknown_fields=True, kw_only=True):

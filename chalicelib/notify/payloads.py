@@ -1,5 +1,8 @@
 """The short push payload shared by all channels (Web Push body, FCM `data`, APNs custom key).
 
+Two kinds: an alert (`kind` "alert") and a team answer in a conversation (`kind` "answer": the
+conversation id, a title, the conversation's context as `description`, the link; never the words).
+
 Push services cap a message at about 4 KB (Web Push: 4096 bytes of encrypted body, so 3993
 bytes of plaintext with aes128gcm and one record; APNs: 4096 bytes; FCM: 4096 bytes), so the
 payload is short: the alert id, CAP msgType, headline, a truncated description and
@@ -15,6 +18,7 @@ from datetime import datetime
 
 from chalicelib.clock import parse_rfc3339
 from chalicelib.domain.alerts import Notification
+from chalicelib.domain.conversations import AnswerNotification
 
 ELLIPSIS = "\u2026"
 HEADLINE_CHARS = 160
@@ -39,12 +43,45 @@ def truncate(text: str, max_chars: int) -> str:
     return cut.rstrip() + ELLIPSIS
 
 
-def push_payload(notification: Notification, *, headline_chars: int = HEADLINE_CHARS,
+PushNotification = Notification | AnswerNotification
+
+
+def push_key(notification: PushNotification) -> str:
+    """What a later notification of the same thing replaces (Web Push Topic, collapse keys, tags)."""
+    if isinstance(notification, AnswerNotification):
+        return f"conversation-{notification.conversation_id}"
+    return notification.alert_id
+
+
+def push_severity(notification: PushNotification) -> str:
+    """The CAP severity that sets urgency and priority; an answer is as urgent as a Minor alert."""
+    return "Minor" if isinstance(notification, AnswerNotification) else notification.severity
+
+
+def push_title(notification: PushNotification) -> str:
+    return notification.title if isinstance(notification, AnswerNotification) else notification.info.headline
+
+
+def answer_payload(notification: AnswerNotification, *, headline_chars: int = HEADLINE_CHARS,
+                   description_chars: int = DESCRIPTION_CHARS) -> dict[str, str]:
+    return {
+        "kind": "answer", "id": notification.conversation_id, "conversation_id": notification.conversation_id,
+        "message_id": notification.message_id, "lang": notification.language,
+        "headline": truncate(notification.title, headline_chars),
+        "description": truncate(notification.context, description_chars),
+        "sent": notification.sent_at, "expires": notification.expires_at, "url": notification.url,
+    }
+
+
+def push_payload(notification: PushNotification, *, headline_chars: int = HEADLINE_CHARS,
                  description_chars: int = DESCRIPTION_CHARS,
                  instruction_chars: int = INSTRUCTION_CHARS) -> dict[str, str]:
     """The payload as a flat dict of strings (keys documented in the module docstring)."""
+    if isinstance(notification, AnswerNotification):
+        return answer_payload(notification, headline_chars=headline_chars, description_chars=description_chars)
     info = notification.info
     payload = {
+        "kind": "alert",
         "id": notification.alert_id,
         "msgType": notification.msg_type,
         "lang": info.language,
@@ -70,7 +107,7 @@ def encode_json(value: object) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def fit(notification: Notification, render: Callable[[dict[str, str]], bytes], max_bytes: int) -> bytes:
+def fit(notification: PushNotification, render: Callable[[dict[str, str]], bytes], max_bytes: int) -> bytes:
     """`render(payload)` for the longest texts that keep it within `max_bytes`.
 
     Halves description and instruction, then the headline, down to MIN_TEXT_CHARS. Raises
@@ -87,10 +124,10 @@ def fit(notification: Notification, render: Callable[[dict[str, str]], bytes], m
         elif head > MIN_TEXT_CHARS:
             head = max(MIN_TEXT_CHARS, head // 2)
         else:
-            raise ValueError(f"push payload for {notification.alert_id} cannot fit in {max_bytes} bytes")
+            raise ValueError(f"push payload for {push_key(notification)} cannot fit in {max_bytes} bytes")
 
 
-def webpush_body(notification: Notification) -> bytes:
+def webpush_body(notification: PushNotification) -> bytes:
     """The Web Push plaintext: the payload as JSON, within one aes128gcm record."""
     return fit(notification, encode_json, WEBPUSH_MAX_PLAINTEXT)
 

@@ -12,13 +12,11 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-import msgspec
-
-from chalicelib.ports import FanoutMessage, QueueUnavailable
+from chalicelib.ports import QueueMessage, QueueUnavailable, decode_queue_message, encode_queue_message
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient  # boto3-stubs (dev only)
@@ -26,12 +24,13 @@ if TYPE_CHECKING:
 LOG = logging.getLogger("beatline.fanout")
 
 
-def encode(message: FanoutMessage) -> str:
-    return msgspec.json.encode(message).decode()
+def encode(message: QueueMessage) -> str:
+    return encode_queue_message(message)
 
 
-def decode(body: str | bytes) -> FanoutMessage:
-    return msgspec.json.decode(body, type=FanoutMessage)
+def decode(body: str | bytes) -> QueueMessage:
+    """By the message's `type` (bodies without one are alert fan-out work, or old-format answers)."""
+    return decode_queue_message(body)
 
 
 class SqsQueue:
@@ -41,7 +40,7 @@ class SqsQueue:
         self._attempts = attempts
         self.calls = 0
 
-    def enqueue(self, messages: list[FanoutMessage]) -> None:
+    def enqueue(self, messages: Sequence[QueueMessage]) -> None:
         for offset in range(0, len(messages), 10):
             pending = {str(i): encode(m) for i, m in enumerate(messages[offset:offset + 10])}
             for attempt in range(self._attempts):
@@ -64,14 +63,14 @@ class SqsQueue:
 
 
 class LocalQueue:
-    def __init__(self, process: Callable[[FanoutMessage], bool], *, asynchronous: bool = False,
+    def __init__(self, process: Callable[[QueueMessage], bool], *, asynchronous: bool = False,
                  retries: int = 3) -> None:
         self._process = process
         self._retries = retries
         self._local = threading.local()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanout") if asynchronous else None
 
-    def enqueue(self, messages: list[FanoutMessage]) -> None:
+    def enqueue(self, messages: Sequence[QueueMessage]) -> None:
         encoded = [encode(m) for m in messages]  # same serialisation as SQS
         if self._executor is not None:
             self._executor.submit(self._drain, encoded)

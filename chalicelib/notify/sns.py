@@ -20,9 +20,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import Clock, system_clock
-from chalicelib.domain.alerts import Notification
 from chalicelib.notify.channels import SendOutcome
-from chalicelib.notify.payloads import encode_json, fit, ttl_seconds
+from chalicelib.notify.payloads import (
+    PushNotification,
+    encode_json,
+    fit,
+    push_key,
+    push_severity,
+    push_title,
+    ttl_seconds,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient  # boto3-stubs (dev only)
@@ -45,13 +52,13 @@ def collapse_id(alert_id: str) -> str:
     return hashlib.sha256(alert_id.encode("utf-8")).hexdigest()
 
 
-def _high_priority(notification: Notification) -> bool:
-    return notification.severity in HIGH_PRIORITY_SEVERITIES
+def _high_priority(notification: PushNotification) -> bool:
+    return push_severity(notification) in HIGH_PRIORITY_SEVERITIES
 
 
-def fcm_message(notification: Notification, ttl: int) -> bytes:
+def fcm_message(notification: PushNotification, ttl: int) -> bytes:
     """The `GCM` value: an FCM v1 message (JSON bytes) within FCM's size limit."""
-    key = collapse_id(notification.alert_id)
+    key = collapse_id(push_key(notification))
     high = _high_priority(notification)
 
     def render(payload: dict[str, str]) -> bytes:
@@ -72,7 +79,7 @@ def fcm_message(notification: Notification, ttl: int) -> bytes:
     return fit(notification, render, FCM_MAX_BYTES)
 
 
-def apns_payload(notification: Notification) -> bytes:
+def apns_payload(notification: PushNotification) -> bytes:
     """The `APNS` value: aps alert + Beatline's payload (JSON bytes) within 4096 bytes."""
     high = _high_priority(notification)
 
@@ -80,7 +87,7 @@ def apns_payload(notification: Notification) -> bytes:
         aps = {
             "alert": {"title": payload["headline"], "body": payload["description"]},
             "sound": "default",
-            "thread-id": notification.alert_id,
+            "thread-id": push_key(notification),
             # time-sensitive breaks through Focus where the app has that capability; otherwise
             # iOS treats it as active.
             "interruption-level": "time-sensitive" if high else "active",
@@ -94,10 +101,10 @@ def _string_attribute(value: str) -> dict[str, str]:
     return {"DataType": "String", "StringValue": value}
 
 
-def publish_request(platform: str, notification: Notification, now: datetime) -> dict[str, Any]:
+def publish_request(platform: str, notification: PushNotification, now: datetime) -> dict[str, Any]:
     """Publish arguments (all but TargetArn) for an endpoint of `platform` ("fcm" | "apns")."""
     ttl = ttl_seconds(notification.expires_at, now)
-    default = notification.info.headline
+    default = push_title(notification)
     if platform == "fcm":
         message = {"default": default, "GCM": fcm_message(notification, ttl).decode("utf-8")}
         attributes = {"AWS.SNS.MOBILE.FCM.TTL": _string_attribute(str(min(ttl, FCM_MAX_TTL_SECONDS)))}
@@ -107,7 +114,7 @@ def publish_request(platform: str, notification: Notification, now: datetime) ->
         attributes = {
             "AWS.SNS.MOBILE.APNS.PUSH_TYPE": _string_attribute("alert"),
             "AWS.SNS.MOBILE.APNS.PRIORITY": _string_attribute("10" if _high_priority(notification) else "5"),
-            "AWS.SNS.MOBILE.APNS.COLLAPSE_ID": _string_attribute(collapse_id(notification.alert_id)),
+            "AWS.SNS.MOBILE.APNS.COLLAPSE_ID": _string_attribute(collapse_id(push_key(notification))),
             "AWS.SNS.MOBILE.APNS.TTL": _string_attribute(str(ttl)),
             "AWS.SNS.MOBILE.APNS_SANDBOX.TTL": _string_attribute(str(ttl)),
         }
@@ -146,7 +153,7 @@ class SnsChannel:
         self._client = client
         self._clock = clock
 
-    def send(self, target: dict[str, Any], notification: Notification) -> SendOutcome:
+    def send(self, target: dict[str, Any], notification: PushNotification) -> SendOutcome:
         endpoint_arn = target.get("endpoint_arn")
         platform = target.get("platform")
         if not endpoint_arn or platform not in PLATFORMS:

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from chalicelib.clock import Clock, system_clock
-from chalicelib.domain.alerts import Notification
 from chalicelib.notify.channels import SendOutcome
 from chalicelib.notify.egress import (
     DestinationUnresolved,
@@ -31,7 +30,7 @@ from chalicelib.notify.egress import (
     EgressPolicy,
     UnsafeAddress,
 )
-from chalicelib.notify.payloads import ttl_seconds, webpush_body
+from chalicelib.notify.payloads import PushNotification, push_key, push_severity, ttl_seconds, webpush_body
 from chalicelib.ports import DestinationRefused
 
 if TYPE_CHECKING:
@@ -217,11 +216,11 @@ class WebPushChannel:
         self._session = guarded_session(guard, ca_certs=ca_certs, deadline=deadline)
         self._timeout = timeout
 
-    def headers_for(self, notification: Notification) -> dict[str, str]:
+    def headers_for(self, notification: PushNotification) -> dict[str, str]:
         """Urgency and Topic (TTL is passed to pywebpush separately)."""
-        return {"Urgency": push_urgency(notification.severity), "Topic": push_topic(notification.alert_id)}
+        return {"Urgency": push_urgency(push_severity(notification)), "Topic": push_topic(push_key(notification))}
 
-    def send(self, target: dict[str, Any], notification: Notification) -> SendOutcome:
+    def send(self, target: dict[str, Any], notification: PushNotification) -> SendOutcome:
         subscription = target.get("subscription", target)
         if subscription_problem(subscription) is not None:
             return SendOutcome.GONE

@@ -12,10 +12,10 @@ from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
     from chalicelib.notify.egress import EgressGuard
-    from chalicelib.ports import Channel, FanoutMessage, FanoutQueue
+    from chalicelib.ports import Channel, FanoutQueue, QueueMessage
 
 
-def build_queue(settings: Settings, process: Callable[[FanoutMessage], Any]) -> FanoutQueue:
+def build_queue(settings: Settings, process: Callable[[QueueMessage], Any]) -> FanoutQueue:
     """SQS when a queue URL is configured (AWS), else the local in-process queue that hands each
     message to `process` (the fan-out use case)."""
     if settings.fanout_queue_url:

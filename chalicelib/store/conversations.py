@@ -196,7 +196,7 @@ def _commit_once(build: Callable[[_Tx, contact_store.Engagement], None], members
 
 
 class ConversationRepository:
-    """Built once per warm container (Services.conversations), with its `StateHints`."""
+    """Built once per warm container (`svc.store.conversations`), with its `StateHints`."""
 
     def __init__(self, hints: StateHints | None = None) -> None:
         self.hints = hints if hints is not None else StateHints()
@@ -414,25 +414,3 @@ class ConversationRepository:
             except UpdateError as exc:  # expired (TTL) already: nothing left to unlink
                 if error_code(exc) != "ConditionalCheckFailedException":
                     raise
-
-
-class ConversationPorts(ConversationRepository):
-    """What the conversation use cases need beyond their own tables (areas, the access log, rate
-    counters), behind the same object so the use cases import no store module."""
-
-    @translate_store_errors
-    def area_team(self, area_id: str) -> str | None:
-        from chalicelib.store import areas
-
-        area = areas.get(area_id)
-        return area.team if area else None
-
-    def area_at(self, lat: float, lon: float) -> str | None:
-        """The named area whose cells (H3 res 9, cached index of all areas) hold the point."""
-        from chalicelib.domain.geo import contact_cell
-        from chalicelib.store import areas
-
-        return areas.area_for_cell(contact_cell(lat, lon))
-
-    def log_access(self, record: AccessRecord) -> None:
-        access_log.append(record)

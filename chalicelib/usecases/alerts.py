@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -53,9 +53,11 @@ from chalicelib.domain.geometry import AreaMatcher
 from chalicelib.domain.shapes import check_cover_cost, validate_shape
 from chalicelib.domain.subscribers import SubscriberRecord
 from chalicelib.ports import FanoutMessage, QueueUnavailable, StaleAlert
-from chalicelib.services import Services
 from chalicelib.usecases.residents import resident_name
 from chalicelib.usecases.subscribers import current as current_subscriber
+
+if TYPE_CHECKING:
+    from chalicelib.services import Services
 
 CELLS_PER_MESSAGE = 4  # fan-out messages per alert = cells / 4 (see docs/fanout.md)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from chalicelib.clock import to_rfc3339
 from chalicelib.context import RequestContext
@@ -10,8 +11,11 @@ from chalicelib.domain.areas import AreaIn, AreaList, AreaListQuery, AreaOut, Ar
 from chalicelib.domain.cursors import query_fingerprint
 from chalicelib.domain.errors import FieldError, NotFound, RuleViolation
 from chalicelib.domain.geo import CONTACT_CELL_RESOLUTION
+from chalicelib.domain.results import Created, Replaced
 from chalicelib.domain.shapes import check_cover_cost, validate_shape
-from chalicelib.services import Services
+
+if TYPE_CHECKING:
+    from chalicelib.services import Services
 
 
 def _area_id(raw: str, *, missing_is_404: bool) -> str:
@@ -23,7 +27,7 @@ def _area_id(raw: str, *, missing_is_404: bool) -> str:
         raise RuleViolation("Area ids are UUIDs.", [FieldError("id", "must be a UUID")]) from None
 
 
-def put_area(svc: Services, ctx: RequestContext, area_id: str, body: AreaIn) -> tuple[int, AreaOut]:
+def put_area(svc: Services, ctx: RequestContext, area_id: str, body: AreaIn) -> Created[AreaOut] | Replaced[AreaOut]:
     validate_shape(body.geometry)
     check_cover_cost(body.geometry, "geometry", CONTACT_CELL_RESOLUTION)  # the contact cell index (CellAreaIndex)
     record = AreaRecord(
@@ -31,7 +35,7 @@ def put_area(svc: Services, ctx: RequestContext, area_id: str, body: AreaIn) -> 
         geometry=body.geometry, updated_at=to_rfc3339(ctx.now),
     )
     created = svc.store.areas.put(record)
-    return (201 if created else 200), record.to_out()
+    return Created(record.to_out()) if created else Replaced(record.to_out())
 
 
 def get_area(svc: Services, ctx: RequestContext, area_id: str) -> AreaOut:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
 
@@ -30,9 +30,12 @@ from chalicelib.domain.contact_schemas import (
 from chalicelib.domain.contacts import ContactRecord, apply_patch, new_record
 from chalicelib.domain.cursors import query_fingerprint
 from chalicelib.domain.errors import Conflict, DomainError, FieldError, Forbidden, NotFound, RuleViolation
+from chalicelib.domain.results import Created, Resent
 from chalicelib.domain.validation import decode_json
 from chalicelib.ports import ConditionFailed, StoreUnavailable
-from chalicelib.services import Services
+
+if TYPE_CHECKING:
+    from chalicelib.services import Services
 
 
 def _author_team(ctx: RequestContext) -> tuple[str, str]:
@@ -47,8 +50,8 @@ def _engagement_moves(svc: Services, old: ContactRecord | None, new: ContactReco
     return engagement.log_moves(old, new, svc.pseudonyms.staff, svc.contact_rules.retention)
 
 
-def create_contact(svc: Services, ctx: RequestContext, item: ContactIn) -> tuple[int, ContactOut]:
-    """201 for a new id; 200 for an identical retry; 409 for the same id with other content."""
+def create_contact(svc: Services, ctx: RequestContext, item: ContactIn) -> Created[ContactOut] | Resent[ContactOut]:
+    """Created for a new id; Resent for an identical retry; Conflict for the same id with other content."""
     author, team = _author_team(ctx)
     record = new_record(
         item, author=author, team=team, now=ctx.now, rules=svc.contact_rules,
@@ -58,7 +61,7 @@ def create_contact(svc: Services, ctx: RequestContext, item: ContactIn) -> tuple
     try:
         svc.store.contacts.create(record, ctx.audit("contact.create", record_id=record.id),
                                   _engagement_moves(svc, None, record))
-        return 201, record.to_out()
+        return Created(record.to_out())
     except ConditionFailed as failed:
         # The cancellation reason carries the existing item; read it only if a store ever omits it.
         existing = failed.existing or svc.store.contacts.get(record.id)
@@ -69,7 +72,7 @@ def create_contact(svc: Services, ctx: RequestContext, item: ContactIn) -> tuple
     # Once amended, the stored contact holds someone else's changes: that read is logged.
     if existing.version > 1:
         svc.store.access_log.append(ctx.audit("contact.read", record_id=existing.id))
-    return 200, existing.to_out()
+    return Resent(existing.to_out())
 
 
 def _item_id(raw: bytes) -> str | None:
@@ -118,8 +121,9 @@ def sync_batch(svc: Services, ctx: RequestContext, raw_items: list[msgspec.Raw])
             item: StreetContactIn | OnlineContactIn = decode_json(
                 raw, cast("type[StreetContactIn | OnlineContactIn]", ContactIn),
                 limit=svc.settings.max_body_bytes, prefix=prefix)
-            status, _ = create_contact(svc, ctx, item)
-            results[index] = BatchResult(id=str(item.id), status=status)
+            saved = create_contact(svc, ctx, item)
+            # The per-item status is part of the batch body's contract (201 new, 200 identical retry).
+            results[index] = BatchResult(id=str(item.id), status=201 if isinstance(saved, Created) else 200)
         except DomainError as refused:
             # Per-item statuses are 201|200|409|400 by contract: an oversized item is bad input.
             status = 409 if isinstance(refused, Conflict) else 400

@@ -1,20 +1,22 @@
 """Push of a team answer to the resident (the inbox copy is written with the message).
 
-Same exactly-once rule as alert deliveries: the (message, subscriber) delivery record is claimed
-with a conditional write before any send (store.deliveries, key `conv:<conversation>:<message>`),
-so a redelivered queue message never pushes twice; quiet hours hold the push (state `held`, the
-housekeeping run releases it). The push carries no words: "your team answered" and a link.
+Its own message on the push queue (`ports.AnswerPush`) and its own notification kind
+(`AnswerNotification`: "your team answered", the conversation's context and a link; never the
+words), sent through the one `PushSender`. Same exactly-once rule as alert deliveries: the
+(message, subscriber) delivery record is claimed with a conditional write before any send
+(store.deliveries, key `conv:<conversation>:<message>`), so a redelivered queue message never
+pushes twice; quiet hours hold the push (state `held`, the housekeeping run releases it).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from chalicelib.clock import to_rfc3339
-from chalicelib.domain.alerts import InfoBlock, Notification
+from chalicelib.domain.conversations import ANSWERED, AnswerNotification, Conversation, answer_context, ui_language
 from chalicelib.domain.subscribers import SubscriberRecord, quiet_until
-from chalicelib.ports import Repositories, SendOutcome
+from chalicelib.ports import Held, Repositories, SendOutcome
+from chalicelib.usecases.push import PushSender
 
 PREFIX = "conv:"
 KEEP = timedelta(days=30)
@@ -26,76 +28,82 @@ def delivery_id(conversation_id: str, message_id: str) -> str:
     return f"{PREFIX}{conversation_id}:{message_id}"
 
 
-def notification(conversation_id: str, message_id: str, sent_at: str, team: str, now: Any,
-                 base_url: str) -> Notification:
-    return Notification(
-        alert_id=conversation_id, msg_type="Answer",
-        info=InfoBlock(language="en-GB", headline="Your neighbourhood team answered", description=""),
-        category="Other", severity="Minor", urgency="Expected", certainty="Observed", sent_at=sent_at,
-        expires_at=to_rfc3339(now + PUSH_LIFETIME), team=team,
-        url=f"{base_url}/app/#conversation={conversation_id}",
-        extra={"kind": "conversation", "conversation_id": conversation_id, "message_id": message_id},
+def is_answer_delivery(delivery_key: str) -> bool:
+    return delivery_key.startswith(PREFIX)
+
+
+def notification(conv: Conversation, message_id: str, sent_at: str, language: str | None, now: datetime,
+                 base_url: str) -> AnswerNotification:
+    lang = ui_language(language)
+    return AnswerNotification(
+        conversation_id=conv.id, message_id=message_id, language="cy" if lang == "cy" else "en-GB",
+        title=ANSWERED[lang], context=answer_context(conv.topic, None, {}, language),
+        sent_at=sent_at, expires_at=to_rfc3339(now + PUSH_LIFETIME),
+        url=f"{base_url}/app/#conversation={conv.id}",
     )
 
 
-def _target(store: Repositories, conversation_id: str, message_id: str) -> tuple[Any, SubscriberRecord] | None:
-    """(the message, the resident) when there is a team message to push to a push channel."""
-    conv = store.conversations.get(conversation_id)
-    message = store.conversations.get_message(conversation_id, message_id) if conv else None
-    if conv is None or not conv.owner or message is None or message.sender != "team":
-        return None
-    sub = store.subscribers.get(conv.owner)
-    if sub is None or sub.channel.get("type") == "inbox":
-        return None  # erased, or inbox only (the inbox copy is already there)
-    return (conv, message), sub
+class AnswerPusher:
+    """Pushes team answers: claim, then send (or hold for quiet hours), record the outcome."""
 
+    def __init__(self, *, sender: PushSender, store: Repositories) -> None:
+        self._sender = sender
+        self._store = store
 
-def push_answer(worker: Any, conversation_id: str, message_id: str) -> bool:
-    """Claim, then send (or hold for quiet hours). False: a transient failure, retry later."""
-    store: Repositories = worker._store
-    found = _target(store, conversation_id, message_id)
-    if found is None:
-        return True
-    (conv, message), sub = found
-    now = worker._clock()
-    now_text = to_rfc3339(now)
-    held = quiet_until(sub.preferences.quiet_hours, now)
-    key = delivery_id(conversation_id, message_id)
-    release = None
-    if held is not None:
-        held_text = to_rfc3339(held)
-        release = (held_text[:13], f"{held_text}#{key}#{sub.id}")
-    claim = store.deliveries.claim(key, sub.id, 0, state="held" if held else "claimed", now_text=now_text,
-                                 expires_at=now + KEEP, release=release)
-    if claim is None or held is not None:
-        return True  # already claimed (a redelivery), or held until quiet hours end
-    note = notification(conversation_id, message_id, message.sent_at, conv.team, now, worker._base_url)
-    return _record(store, key, sub, worker._send(sub, note))
+    def _target(self, conversation_id: str, message_id: str) -> tuple[Conversation, str, SubscriberRecord] | None:
+        """(conversation, message sent_at, resident) when a team message goes to a push channel."""
+        conv = self._store.conversations.get(conversation_id)
+        message = self._store.conversations.get_message(conversation_id, message_id) if conv else None
+        if conv is None or not conv.owner or message is None or message.sender != "team":
+            return None
+        sub = self._store.subscribers.get(conv.owner)
+        if sub is None or sub.channel.get("type") == "inbox":
+            return None  # erased, or inbox only (the inbox copy is already there)
+        return conv, message.sent_at, sub
 
+    def push(self, conversation_id: str, message_id: str) -> bool:
+        """False: a transient failure, retry later (the queue redelivers)."""
+        found = self._target(conversation_id, message_id)
+        if found is None:
+            return True
+        conv, sent_at, sub = found
+        now = self._sender.now()
+        held = quiet_until(sub.preferences.quiet_hours, now)
+        key = delivery_id(conversation_id, message_id)
+        release = None
+        if held is not None:
+            held_text = to_rfc3339(held)
+            release = (held_text[:13], f"{held_text}#{key}#{sub.id}")
+        claim = self._store.deliveries.claim(key, sub.id, 0, state="held" if held else "claimed",
+                                             now_text=to_rfc3339(now), expires_at=now + KEEP, release=release)
+        if claim is None or held is not None:
+            return True  # already claimed (a redelivery), or held until quiet hours end
+        note = notification(conv, message_id, sent_at, sub.preferences.language, now, self._sender.base_url)
+        return self._record(key, sub, self._sender.send(sub, note))
 
-def _record(store: Repositories, key: str, sub: SubscriberRecord, result: SendOutcome) -> bool:
-    if result is SendOutcome.SENT:
-        return True
-    if result is SendOutcome.GONE:
-        store.deliveries.mark(key, sub.id, 0, "gone")
-        store.subscribers.downgrade_to_inbox(sub.id, str(sub.channel.get("type")))
-        return True
-    if result is SendOutcome.FAILED:
-        store.deliveries.mark(key, sub.id, 0, "failed")
-        return True
-    return not store.deliveries.mark_retry(key, sub.id, 0, MAX_ATTEMPTS)  # False: retry later
+    def release(self, held: Held) -> int:
+        """A push held by quiet hours whose time has come: exactly one releaser sends it."""
+        conversation_id, _, message_id = held.alert_id[len(PREFIX):].partition(":")
+        if not self._store.deliveries.release(held.alert_id, held.subscriber_id, held.revision):
+            return 0
+        found = self._target(conversation_id, message_id)
+        if found is None:
+            return 0
+        conv, sent_at, sub = found
+        note = notification(conv, message_id, sent_at, sub.preferences.language, self._sender.now(),
+                            self._sender.base_url)
+        self._record(held.alert_id, sub, self._sender.send(sub, note))
+        return 1
 
-
-def release_answer(worker: Any, held: Any) -> int:
-    """A push held by quiet hours whose time has come: exactly one releaser sends it."""
-    conversation_id, _, message_id = held.alert_id[len(PREFIX):].partition(":")
-    store: Repositories = worker._store
-    if not store.deliveries.release(held.alert_id, held.subscriber_id, held.revision):
-        return 0
-    found = _target(store, conversation_id, message_id)
-    if found is None:
-        return 0
-    (conv, message), sub = found
-    note = notification(conversation_id, message_id, message.sent_at, conv.team, worker._clock(), worker._base_url)
-    _record(store, held.alert_id, sub, worker._send(sub, note))
-    return 1
+    def _record(self, key: str, sub: SubscriberRecord, result: SendOutcome) -> bool:
+        deliveries = self._store.deliveries
+        if result is SendOutcome.SENT:
+            return True
+        if result is SendOutcome.GONE:
+            deliveries.mark(key, sub.id, 0, "gone")
+            self._store.subscribers.downgrade_to_inbox(sub.id, str(sub.channel.get("type")))
+            return True
+        if result is SendOutcome.FAILED:
+            deliveries.mark(key, sub.id, 0, "failed")
+            return True
+        return not deliveries.mark_retry(key, sub.id, 0, MAX_ATTEMPTS)  # False: retry later

@@ -1,7 +1,7 @@
 """Conversations: residents and their neighbourhood team (start, read, list, message, close,
 figures), the alert-reply entry point, and erasure of a resident's words.
 
-Talks only to `svc.*` objects (the repository `svc.conversations`, `svc.fanout`, `svc.pseudonyms`,
+Talks only to `svc.*` objects (the repository `svc.store.conversations`, `svc.fanout`, `svc.pseudonyms`,
 `svc.cursors`) and pure domain code. Every staff read of a conversation is access-logged; the
 resident's own reads are not (not the force consulting personal data: docs/data-protection.md).
 """
@@ -12,7 +12,7 @@ import logging
 import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -49,12 +49,14 @@ from chalicelib.domain.errors import (
     StateForbids,
     Unauthenticated,
 )
+from chalicelib.domain.geo import contact_cell
+from chalicelib.domain.results import Created, Resent
 from chalicelib.domain.subscribers import ConversationInboxItem, SubscriberRecord
 from chalicelib.domain.team_queue import QueuePage
 from chalicelib.ports import (
+    AnswerPush,
     ConversationExists,
     ConversationStore,
-    FanoutMessage,
     InboxCopy,
     MessageExists,
     QueueUnavailable,
@@ -63,7 +65,9 @@ from chalicelib.ports import (
     WordHolder,
     Write,
 )
-from chalicelib.services import Services
+
+if TYPE_CHECKING:
+    from chalicelib.services import Services
 
 LOG = logging.getLogger("beatline.conversations")
 RESPONDER = RESIDENTS_AUTHOR  # author of inbound contacts (author_role `resident`); the resident is a pseudonym
@@ -72,7 +76,7 @@ FORCE_ROLES = frozenset({"analyst", "admin"})
 
 
 def _repo(svc: Services) -> ConversationStore:
-    return svc.conversations
+    return svc.store.conversations
 
 
 # -- who is asking ---------------------------------------------------------------------------
@@ -249,15 +253,15 @@ def _where(svc: Services, body: ConversationIn) -> tuple[str, str]:
     if body.area_id is not None:
         area_id: str | None = str(body.area_id)
     else:
-        area_id = _repo(svc).area_at(body.location.lat, body.location.lon)  # type: ignore[union-attr]
-    team = _repo(svc).area_team(area_id) if area_id else None
-    if area_id is None or team is None:
+        area_id = svc.store.areas.area_for_cell(contact_cell(body.location.lat, body.location.lon))  # type: ignore[union-attr]
+    area = svc.store.areas.get(area_id) if area_id else None
+    if area is None:
         raise StateForbids("No neighbourhood team covers this place.")
-    return area_id, team
+    return area.id, area.team
 
 
-def start(svc: Services, ctx: RequestContext, body: ConversationIn) -> tuple[int, ConversationOut]:
-    """201 new; 200 for an identical resend (same resident, same content); 409 otherwise."""
+def start(svc: Services, ctx: RequestContext, body: ConversationIn) -> Created[ConversationOut] | Resent[ConversationOut]:
+    """Created; Resent for an identical resend (same resident, same content); Conflict otherwise."""
     area_id, team = _where(svc, body)
     conv_id = str(body.id)
     digest = svc.pseudonyms.content_digest(
@@ -268,7 +272,7 @@ def start(svc: Services, ctx: RequestContext, body: ConversationIn) -> tuple[int
 
 def _open(svc: Services, ctx: RequestContext, conv_id: str, *, team: str, area_id: str | None, alert_id: str | None,
           topic: str, text: str, digest: str, first_message_id: str | None,
-          reply: str | None = None) -> tuple[int, ConversationOut]:
+          reply: str | None = None) -> Created[ConversationOut] | Resent[ConversationOut]:
     stamp = to_rfc3339(ctx.now)
     conv = Conversation(
         id=conv_id, team=team, owner=ctx.resident.id, area_id=area_id, alert_id=alert_id, topic=topic,
@@ -286,8 +290,8 @@ def _open(svc: Services, ctx: RequestContext, conv_id: str, *, team: str, area_i
         old = exists.existing
         if old is None or old.owner != ctx.resident.id or old.content_digest != digest:
             raise Conflict("A conversation with this id exists with other content.") from None
-        return 200, old.to_out(_repo(svc).messages(old.id), state_token=_state_token(svc, old))
-    return 201, conv.to_out([message], state_token=_state_token(svc, conv))
+        return Resent(old.to_out(_repo(svc).messages(old.id), state_token=_state_token(svc, old)))
+    return Created(conv.to_out([message], state_token=_state_token(svc, conv)))
 
 
 def get(svc: Services, ctx: RequestContext, conversation_id: str, query: ConversationQuery | None = None) -> ConversationOut:
@@ -299,7 +303,7 @@ def get(svc: Services, ctx: RequestContext, conversation_id: str, query: Convers
     fingerprint = query_fingerprint("conversation.messages", reader, {"id": conv.id, "limit": query.limit})
     messages, earlier = _repo(svc).message_page(conv.id, query.limit, svc.cursors.decode(query.before, fingerprint))
     if ctx.caller.kind != "resident":  # the resident reading their own conversation is not logged
-        _repo(svc).log_access(_audit(svc, ctx, "conversation.read", record_id=conv.id, row_count=len(messages)))
+        svc.store.access_log.append(_audit(svc, ctx, "conversation.read", record_id=conv.id, row_count=len(messages)))
     return conv.to_out(messages, svc.cursors.encode(earlier, fingerprint), _state_token(svc, conv))
 
 
@@ -312,7 +316,7 @@ def team_queue(svc: Services, ctx: RequestContext, query: TeamQueueQuery) -> Que
     fingerprint = query_fingerprint("conversations.team", ctx.caller.sub, filters)
     items, position = _repo(svc).team_page(team, query.status, query.limit,
                                            svc.cursors.decode(query.cursor, fingerprint))
-    _repo(svc).log_access(_audit(svc, ctx, "conversation.list", query=filters, row_count=len(items)))
+    svc.store.access_log.append(_audit(svc, ctx, "conversation.list", query=filters, row_count=len(items)))
     return queue_page(svc, ctx, items, svc.cursors.encode(position, fingerprint))
 
 
@@ -323,8 +327,10 @@ def mine(svc: Services, ctx: RequestContext, query: MyConversationsQuery) -> Con
     return ConversationPage(items=[c.summary() for c in items], next_cursor=svc.cursors.encode(position, fingerprint))
 
 
-def post_message(svc: Services, ctx: RequestContext, conversation_id: str, body: MessageIn) -> tuple[int, MessageOut]:
-    """201 new; 200 identical resend; 409 same id other content; 422 team message on a closed one.
+def post_message(svc: Services, ctx: RequestContext, conversation_id: str,
+                 body: MessageIn) -> Created[MessageOut] | Resent[MessageOut]:
+    """Created; Resent (identical resend); Conflict (same id, other content); StateForbids (a team
+    message on a closed conversation).
     One round trip when this container has seen the conversation (see `_assumed_visible`)."""
     conv, confirmed = _assumed_visible(svc, ctx, conversation_id, body.state_token)
     return _append(svc, ctx, conv, str(body.id), body.text, confirmed=confirmed)
@@ -340,7 +346,7 @@ def _after_message(svc: Services, ctx: RequestContext, conv: Conversation) -> Co
 
 
 def _append(svc: Services, ctx: RequestContext, conv: Conversation, message_id: str, text: str,
-            reply: str | None = None, confirmed: bool = True) -> tuple[int, MessageOut]:
+            reply: str | None = None, confirmed: bool = True) -> Created[MessageOut] | Resent[MessageOut]:
     """`confirmed`: `conv` was read just now (else it is a hint, and a refusal re-reads first)."""
     for _ in range(RETRIES):
         try:
@@ -362,33 +368,33 @@ def _append(svc: Services, ctx: RequestContext, conv: Conversation, message_id: 
             continue
         if message.sender == "team":
             _push(svc, conv.id, message.id)
-        return 201, msgspec.structs.replace(message.to_out(), state_token=_state_token(svc, new))
+        return Created(msgspec.structs.replace(message.to_out(), state_token=_state_token(svc, new)))
     raise Conflict("The conversation is changing too fast; retry.")
 
 
 def _resend_or_refuse(svc: Services, ctx: RequestContext, conv: Conversation, message_id: str, text: str,
-                      refusal: StateForbids) -> tuple[int, MessageOut]:
+                      refusal: StateForbids) -> Resent[MessageOut]:
     """The conversation refuses a new message (closed; the resident erased). An offline app's
-    resend of a message that landed before that still gets its 200, not the refusal."""
+    resend of a message that landed before that is still Resent, not refused."""
     existing = _repo(svc).get_message(conv.id, message_id)
     if existing is None:
         raise refusal
     return _resent(existing, _new_message(svc, ctx, conv.id, message_id, text, conv.version))
 
 
-def _resent(existing: Message | None, attempted: Message) -> tuple[int, MessageOut]:
+def _resent(existing: Message | None, attempted: Message) -> Resent[MessageOut]:
     if existing is None or existing.content_digest != attempted.content_digest:
         raise Conflict("A message with this id exists with other content.")
-    return 200, existing.to_out()
+    return Resent(existing.to_out())
 
 
 def _push(svc: Services, conversation_id: str, message_id: str) -> None:
-    """The inbox copy is already written (same transaction); the push goes through the fan-out
-    queue, whose worker claims (message, subscriber) before sending and honours quiet hours."""
+    """The inbox copy is already written (same transaction); the push goes through the push queue
+    as an AnswerPush (usecases/conversation_push.py claims (message, subscriber) before sending
+    and honours quiet hours)."""
 
     try:
-        svc.fanout.enqueue([FanoutMessage(alert_id=conversation_id, revision=0, mode="conversation",
-                                          message=message_id)])
+        svc.fanout.enqueue([AnswerPush(conversation_id=conversation_id, message_id=message_id)])
     except QueueUnavailable:
         LOG.warning("conversation push not enqueued (the inbox has it)")
 
@@ -438,7 +444,7 @@ def figures(svc: Services, ctx: RequestContext, query: FiguresQuery) -> FiguresO
     counters = _repo(svc).figures(rules.figures_pk(team, query.group_by), f"{first}|", f"{last}|\uffff")
     buckets = rules.figures_buckets(counters)
     filters = {"from": day_from.isoformat(), "to": day_to.isoformat(), "group_by": query.group_by, "team": team}
-    _repo(svc).log_access(ctx.audit("history.conversations", query=filters, row_count=len(buckets),
+    svc.store.access_log.append(ctx.audit("history.conversations", query=filters, row_count=len(buckets),
                                     purpose=query.purpose))
     return FiguresOut(buckets=buckets)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,7 +26,7 @@ from typing import Any
 
 import msgspec
 
-from chalicelib.clock import Clock, to_rfc3339
+from chalicelib.clock import to_rfc3339
 from chalicelib.domain.alerts import (
     AlertRecord,
     InboxEntry,
@@ -38,14 +38,14 @@ from chalicelib.domain.alerts import (
 from chalicelib.domain.geometry import AreaMatcher
 from chalicelib.domain.shapes import Shape
 from chalicelib.domain.subscribers import SubscriberRecord, quiet_until
-from chalicelib.ports import Channel, FanoutMessage, FanoutQueue, InboxCopy, Repositories, SendOutcome
+from chalicelib.ports import FanoutMessage, FanoutQueue, Held, InboxCopy, Repositories, SendOutcome
+from chalicelib.usecases.push import PushSender
 
 LOG = logging.getLogger("beatline.fanout")
 PAGE_SIZE = 500
 BUDGET = 5_000  # index entries per message before the rest goes to a continuation message
 MAX_ATTEMPTS = 5
 DELIVERY_KEEP = timedelta(days=30)
-CONVERSATION_PREFIX = "conv:"  # delivery records of conversation answers: conv:<conversation>:<message>
 RETRY_HELD = timedelta(minutes=5)  # delivery records and inbox copies outlive the alert by this
 
 
@@ -106,13 +106,14 @@ def _release(alert: AlertRecord, wanted: Wanted) -> tuple[str, str] | None:
 
 
 class FanoutWorker:
+    """Alert fan-out: from a FanoutMessage to claimed, recorded, sent deliveries (pushes through
+    the shared PushSender). Queue batches and held pushes are dispatched by usecases/push_worker.py."""
+
     def __init__(
         self,
         *,
-        clock: Clock,
-        channels: Mapping[str, Channel] | Callable[[], Mapping[str, Channel]],
+        sender: PushSender,
         queue: Callable[[], FanoutQueue] | FanoutQueue | None,
-        base_url: str,
         threads: int = 8,
         page_size: int = PAGE_SIZE,
         budget: int = BUDGET,
@@ -120,18 +121,12 @@ class FanoutWorker:
         store: Repositories,
     ) -> None:
         self._store = store
-        self._clock = clock
-        self._channels = channels
+        self._sender = sender
         self._queue = queue
-        self._base_url = base_url
         self._threads = threads
         self.page_size = page_size
         self.budget = budget
         self.batch_claims = batch_claims  # TransactWriteItems of 100 claims, else one UpdateItem each
-
-    # -- wiring helpers ----------------------------------------------------------------------
-    def channels(self) -> Mapping[str, Channel]:
-        return self._channels() if callable(self._channels) else self._channels
 
     def _enqueue(self, messages: list[FanoutMessage]) -> None:
         queue = self._queue() if callable(self._queue) else self._queue
@@ -139,36 +134,11 @@ class FanoutWorker:
             raise RuntimeError("no fan-out queue for continuations")
         queue.enqueue(messages)
 
-    # -- entry points ------------------------------------------------------------------------
-    def handle_sqs_records(self, records: Iterable[tuple[str, str]]) -> dict[str, list[dict[str, str]]]:
-        """(messageId, body) pairs -> the partial batch response SQS expects. The messages of a
-        batch run in parallel threads (they are I/O bound), so batch_size=10 does not serialise them."""
-        records = list(records)
-
-        def run(record: tuple[str, str]) -> bool:
-            message_id, body = record
-            try:
-                return self.process(msgspec.json.decode(body, type=FanoutMessage))
-            except Exception:
-                LOG.exception("fan-out message %s failed", message_id)
-                return False
-
-        if len(records) > 1:
-            with ThreadPoolExecutor(max_workers=len(records)) as pool:
-                done = list(pool.map(run, records))
-        else:
-            done = [run(r) for r in records]
-        return {"batchItemFailures": [{"itemIdentifier": message_id}
-                                      for (message_id, _), ok in zip(records, done, strict=True) if not ok]}
-
+    # -- entry point -------------------------------------------------------------------------
     def process(self, message: FanoutMessage) -> bool:
         """True when the message is finished; False when some send must be retried later."""
-        if message.mode == "conversation":
-            from chalicelib.usecases.conversation_push import push_answer
-
-            return push_answer(self, message.alert_id, message.message or "")
         alert = self._store.alerts.get(message.alert_id)
-        now = self._clock()
+        now = self._sender.now()
         if alert is None:
             return True
         status = alert.status_at(now)
@@ -230,7 +200,7 @@ class FanoutWorker:
         if not claimed:
             return
         outcome.figures["targeted"] += sum(1 for c in claimed if c.claim.previous_state is None)
-        note = _NotificationCache(alert, self._base_url)
+        note = _NotificationCache(alert, self._sender.base_url)
         self._store.subscribers.put_inbox(
             InboxCopy(c.sub.id, InboxEntry.sort_key(alert), InboxEntry.json(note(c.sub.preferences.language)), keep_until)
             for c in claimed
@@ -282,15 +252,7 @@ class FanoutWorker:
         return sends
 
     def _send(self, sub: SubscriberRecord, notification: Notification) -> SendOutcome:
-        channel = self.channels().get(sub.channel.get("type", ""))
-        if channel is None:
-            LOG.warning("no channel for %s", sub.channel.get("type"))
-            return SendOutcome.RETRY
-        try:
-            return channel.send(sub.channel, notification)
-        except Exception:
-            LOG.exception("channel %s raised", sub.channel.get("type"))
-            return SendOutcome.RETRY
+        return self._sender.send(sub, notification)
 
     def _record(self, alert: AlertRecord, sub: SubscriberRecord, previous_state: str | None, result: SendOutcome,
                 outcome: Outcome) -> None:
@@ -320,43 +282,31 @@ class FanoutWorker:
             return list(pool.map(fn, items))
 
     # -- quiet hours -------------------------------------------------------------------------
-    def release_held(self, *, hours_back: int = 26) -> int:
-        """Send pushes held back by quiet hours that may now go out (housekeeping schedule)."""
-        now = self._clock()
-        until_key = to_rfc3339(now) + "#~"
-        released = 0
-        alerts: dict[str, AlertRecord | None] = {}
-        for back in range(hours_back, -1, -1):
-            bucket = to_rfc3339(now - timedelta(hours=back))[:13]
-            for held in self._store.deliveries.held_due(bucket, until_key):
-                if held.alert_id.startswith(CONVERSATION_PREFIX):
-                    from chalicelib.usecases.conversation_push import release_answer
-
-                    released += release_answer(self, held)
-                    continue
-                if held.alert_id not in alerts:
-                    alerts[held.alert_id] = self._store.alerts.get(held.alert_id)
-                alert = alerts[held.alert_id]
-                if alert is None or alert.revision != held.revision or not self._store.deliveries.release(
-                        held.alert_id, held.subscriber_id, held.revision):
-                    continue
-                if alert.status_at(now) not in ("published", "cancelled"):
-                    self._store.deliveries.mark(alert.id, held.subscriber_id, held.revision, "expired")
-                    continue
-                sub = self._store.subscribers.get(held.subscriber_id)
-                if sub is None:
-                    continue
-                outcome = Outcome()
-                result = self._send(sub, notification_for(alert, sub.preferences.language, base_url=self._base_url))
-                self._record(alert, sub, "held", result, outcome)
-                if outcome.retry:  # hold it again; the next run after RETRY_HELD tries once more
-                    again = to_rfc3339(now + RETRY_HELD)
-                    self._store.deliveries.claim(alert.id, sub.id, held.revision, state="held", now_text=to_rfc3339(now),
-                                         expires_at=_parse(alert.expires) + DELIVERY_KEEP,
-                                         release=(again[:13], f"{again}#{alert.id}#{sub.id}"))
-                self._store.alerts.add_figures(alert.id, outcome.figures)
-                released += 1
-        return released
+    def release(self, held: Held, now: datetime, alerts: dict[str, AlertRecord | None]) -> int:
+        """Send one alert push held back by quiet hours (`alerts`: the run's cache of alert reads)."""
+        if held.alert_id not in alerts:
+            alerts[held.alert_id] = self._store.alerts.get(held.alert_id)
+        alert = alerts[held.alert_id]
+        deliveries = self._store.deliveries
+        if alert is None or alert.revision != held.revision or not deliveries.release(
+                held.alert_id, held.subscriber_id, held.revision):
+            return 0
+        if alert.status_at(now) not in ("published", "cancelled"):
+            deliveries.mark(alert.id, held.subscriber_id, held.revision, "expired")
+            return 0
+        sub = self._store.subscribers.get(held.subscriber_id)
+        if sub is None:
+            return 0
+        outcome = Outcome()
+        result = self._send(sub, notification_for(alert, sub.preferences.language, base_url=self._sender.base_url))
+        self._record(alert, sub, "held", result, outcome)
+        if outcome.retry:  # hold it again; the next run after RETRY_HELD tries once more
+            again = to_rfc3339(now + RETRY_HELD)
+            deliveries.claim(alert.id, sub.id, held.revision, state="held", now_text=to_rfc3339(now),
+                             expires_at=_parse(alert.expires) + DELIVERY_KEEP,
+                             release=(again[:13], f"{again}#{alert.id}#{sub.id}"))
+        self._store.alerts.add_figures(alert.id, outcome.figures)
+        return 1
 
 
 def _parse(text: str) -> datetime:

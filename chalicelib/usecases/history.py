@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from msgspec import Struct
 
@@ -33,7 +33,9 @@ from chalicelib.domain.history import (
     StatsOut,
     StatsQuery,
 )
-from chalicelib.services import Services
+
+if TYPE_CHECKING:
+    from chalicelib.services import Services
 
 FORCE_ROLES = frozenset({"analyst", "admin"})
 

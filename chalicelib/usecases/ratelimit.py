@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from chalicelib.auth.principal import Principal
 from chalicelib.context import RequestContext
 from chalicelib.domain.errors import RateLimited
 from chalicelib.domain.ratelimit import RateLimit, window_start
-from chalicelib.services import Services
+
+if TYPE_CHECKING:
+    from chalicelib.services import Services
 
 
 def _caller(svc: Services, ctx: RequestContext, principal: Principal) -> str:

@@ -3,9 +3,13 @@ subscribers, alerts and conversations share it without importing each other)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.domain.pseudonyms import decode_secret
 from chalicelib.domain.subscribers import SubscriberRecord
-from chalicelib.services import Services
+
+if TYPE_CHECKING:
+    from chalicelib.services import Services
 
 
 def resident_name(svc: Services, record: SubscriberRecord, purpose: str = "resident") -> str:

@@ -6,12 +6,16 @@ another member of staff, and every read is keyed by the caller's token `sub` (an
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.clock import to_rfc3339
 from chalicelib.context import RequestContext
 from chalicelib.domain import staff_figures as rules
 from chalicelib.domain.errors import Forbidden
 from chalicelib.domain.staff_figures import MyFiguresOut
-from chalicelib.services import Services
+
+if TYPE_CHECKING:
+    from chalicelib.services import Services
 
 
 def my_figures(svc: Services, ctx: RequestContext) -> MyFiguresOut:

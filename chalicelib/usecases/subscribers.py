@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from msgspec import UNSET
@@ -22,6 +22,7 @@ from chalicelib.domain.errors import FieldError, RuleViolation, Unauthenticated,
 from chalicelib.domain.errors import NotFound as NoSuchRecord
 from chalicelib.domain.pseudonyms import new_subscriber_secret
 from chalicelib.domain.shapes import Circle, check_cover_cost, validate_shape
+from chalicelib.domain.stats_keys import period_of
 from chalicelib.domain.subscribers import (
     MAX_CELLS,
     MAX_SHAPE_KM2,
@@ -40,6 +41,7 @@ from chalicelib.domain.subscribers import (
     PriorityActionInboxItem,
     QuietHours,
     Registered,
+    SignupIn,
     SnsChannelIn,
     SubscriberIn,
     SubscriberOut,
@@ -50,8 +52,10 @@ from chalicelib.domain.subscribers import (
     valid_time_zone,
 )
 from chalicelib.ports import DestinationRefused, NotFound
-from chalicelib.services import Services
 from chalicelib.usecases.residents import resident_name
+
+if TYPE_CHECKING:
+    from chalicelib.services import Services
 
 LOG = logging.getLogger("beatline.subscribers")
 
@@ -115,6 +119,16 @@ def _drop_channel(svc: Services, channel: dict[str, Any]) -> None:
         LOG.warning("could not delete SNS endpoint", exc_info=True)
 
 
+def _signup_team(svc: Services, signup: SignupIn | None) -> str | None:
+    """The team a door sign-up counts for (the area's); 400 for an area that does not exist."""
+    if signup is None:
+        return None
+    area = svc.store.areas.get(str(signup.area_id))
+    if area is None or not area.team:
+        raise RuleViolation("No such area.", [FieldError("signup.area_id", "no named area has this id")])
+    return area.team
+
+
 def register(svc: Services, ctx: RequestContext, body: SubscriberIn) -> Registered:
     _check_quiet_hours(body.quiet_hours)
     if svc.resident_tokens is None:
@@ -129,8 +143,12 @@ def register(svc: Services, ctx: RequestContext, body: SubscriberIn) -> Register
         areas=(), cells=(), created_at=stamp, updated_at=stamp, expires_at=expires,
         secret=new_subscriber_secret(),
     )
+    team = _signup_team(svc, body.signup)
     svc.store.subscribers.create(record)
     svc.store.access_log.append(_audit(svc, ctx, record, "subscriber.create"))
+    if team is not None:
+        day = stamp[:10]
+        svc.store.staff.add_signup(team, {grain: period_of(day, grain) for grain in ("week", "month")})
     return Registered(id=subscriber_id, token=token, expires_at=to_rfc3339(expires))
 
 

@@ -3,13 +3,14 @@
 A claim keeps two officers from answering the same resident: it is visible to the team
 (`claimed_by`, a display pseudonym), lapses after `BEATLINE_CLAIM_MINUTES`, and ends when the
 conversation stops waiting (an answer or a close). It is advisory: anyone of the team may still
-answer. Talks to `svc.conversations` (reads) and `svc.store.team_queue` (previews, claims).
+answer. Talks to `svc.store.conversations` (reads) and `svc.store.team_queue` (previews, claims).
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from chalicelib.clock import to_rfc3339
 from chalicelib.context import RequestContext
@@ -18,7 +19,9 @@ from chalicelib.domain import team_queue as view
 from chalicelib.domain.conversations import Conversation
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound, StateForbids
 from chalicelib.domain.team_queue import ClaimOut, QueuePage
-from chalicelib.services import Services
+
+if TYPE_CHECKING:
+    from chalicelib.services import Services
 
 
 def my_display(svc: Services, staff_id: str) -> str:
@@ -46,7 +49,7 @@ def _team_conversation(svc: Services, ctx: RequestContext, conversation_id: str)
         conv_id = str(uuid.UUID(conversation_id))
     except ValueError:
         raise NotFound("No such conversation.") from None
-    conv = svc.conversations.get(conv_id)
+    conv = svc.store.conversations.get(conv_id)
     if conv is None or conv.team != team:
         raise NotFound("No such conversation.")
     return conv
@@ -74,7 +77,7 @@ def claim(svc: Services, ctx: RequestContext, conversation_id: str) -> ClaimOut:
         now_text=to_rfc3339(ctx.now), audit=ctx.audit("conversation.claim", record_id=conv.id))
     if claimed:
         return view.claim_out(conv.id, me, expires, me)
-    current = svc.conversations.get(conv.id) or conv
+    current = svc.store.conversations.get(conv.id) or conv
     raise _refusal(current, ctx, me)
 
 
@@ -89,7 +92,7 @@ def release(svc: Services, ctx: RequestContext, conversation_id: str) -> ClaimOu
         audit=ctx.audit("conversation.release", record_id=conv.id))
     if released:
         return view.claim_out(conv.id, None, None, me)
-    current = svc.conversations.get(conv.id) or conv
+    current = svc.store.conversations.get(conv.id) or conv
     held = view.live_claim(current, ctx.now)
     if held is not None and held[0] != me:
         raise Conflict(f"{held[0]} holds the claim; only they or a supervisor may release it.")

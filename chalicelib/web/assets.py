@@ -9,7 +9,9 @@ path prefix (API Gateway's `/<stage>` on an execute-api URL, empty behind a cust
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -147,16 +149,34 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def content_security_policy(issuer: str, tiles: str = "") -> str:
-    """No inline script or style anywhere; API calls to this origin and to the staff issuer only
+def import_map(specifiers: dict[str, str], base: str) -> str:
+    """An import map (JSON) from module specifiers to hashed asset URLs. A specifier starting with
+    `./` stands for `<base>/assets/<name>`, so our modules import each other by plain relative
+    names (`./api.js`) and the map sends the browser to the content-hashed file; any other
+    specifier is bare (`idb-keyval`). `<` is escaped: the map sits in a script element."""
+    files = manifest()
+    imports = {(f"{base}/assets/{spec[2:]}" if spec.startswith("./") else spec): files.url(name, base)
+               for spec, name in specifiers.items()}
+    return json.dumps({"imports": imports}, sort_keys=True).replace("<", "\\u003c")
+
+
+def script_hash(text: str) -> str:
+    """The CSP source that admits exactly this inline script (the import map) and nothing else."""
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def content_security_policy(issuer: str, tiles: str = "", scripts: tuple[str, ...] = ()) -> str:
+    """No inline script or style anywhere (but for `scripts`: hash sources of inline non-executable
+    data such as an import map); API calls to this origin and to the staff issuer only
     (discovery, token endpoint); forms may post only here and to the issuer (sign-in). `tiles`: the
     map tile URL template (residents' app), whose origin alone is added to img-src."""
     issuer_origin = origin_of(issuer)
     connect = " ".join(filter(None, ["'self'", issuer_origin]))
     form = " ".join(filter(None, ["'self'", issuer_origin]))
     images = " ".join(filter(None, ["'self' data:", origin_of(tiles.replace("{", "").replace("}", "")) if tiles else ""]))
+    script = " ".join(["'self'", *scripts])
     return (
-        f"default-src 'self'; script-src 'self'; style-src 'self'; img-src {images}; "
+        f"default-src 'self'; script-src {script}; style-src 'self'; img-src {images}; "
         f"font-src 'self'; connect-src {connect}; frame-src 'none'; object-src 'none'; "
         f"frame-ancestors 'none'; base-uri 'none'; form-action {form}"
     )

@@ -97,7 +97,8 @@ def main() -> int:
     db.start()
     oidc = LocalOIDCProvider(
         port=OIDC_PORT, keys_dir=ensure_keys(), audience=env.get("BEATLINE_STAFF_AUDIENCE", "beatline-api"),
-        redirect_uris=[f"http://127.0.0.1:{API_PORT}/dashboard/", f"http://localhost:{API_PORT}/dashboard/"],
+        redirect_uris=[f"http://127.0.0.1:{API_PORT}/dashboard/", f"http://localhost:{API_PORT}/dashboard/",
+                       f"http://127.0.0.1:{API_PORT}/team/", f"http://localhost:{API_PORT}/team/"],
         client_id=env.get("BEATLINE_DASHBOARD_CLIENT_ID", "beatline-dashboard"),
     )
     try:

@@ -1,8 +1,10 @@
 // The residents' app service worker (served at {{base}}/app/sw.js, scope {{base}}/app/, no-cache).
 // It names the hashed shell files, so every deploy changes these bytes and installs a new version.
 // Offline: the shell from the shell cache; the inbox's first page as last loaded (network first).
-// Push: one notification per message in the app's payload format (chalicelib/notify/payloads.py);
-// the alert id is the tag, so an Update or Cancel replaces the earlier notification.
+// Push: one notification per message in the app's payload format (chalicelib/notify/payloads.py), of
+// two kinds: an alert (the alert id is the tag, so an Update or Cancel replaces the earlier
+// notification) and a team answer (`kind: "answer"`: titled as such, the conversation's context as
+// its body, one tag per conversation, opening the conversation).
 "use strict";
 
 const BASE = "{{base}}";
@@ -78,10 +80,13 @@ function insistence(severity) {
   return { silent: true };
 }
 
+function isAnswer(payload) { return payload.kind === "answer" || payload.kind === "conversation"; }
+
 function notificationFor(payload) {
   const say = words(payload.lang);
-  if (payload.kind === "conversation") {
-    return [say.answered, { tag: "conversation:" + payload.conversation_id, body: "", icon: ICON, lang: payload.lang || "",
+  if (isAnswer(payload)) { // "conversation": the kind's name before answers had their own payload
+    return [say.answered, { tag: "conversation:" + payload.conversation_id, body: payload.description || "", icon: ICON,
+      lang: payload.lang || "", timestamp: Date.parse(payload.sent) || Date.now(),
       data: { kind: "conversation", id: payload.conversation_id }, renotify: true }];
   }
   const cancel = payload.msgType === "Cancel";
@@ -99,7 +104,7 @@ self.addEventListener("push", (event) => {
   } catch (error) {
     payload = null;
   }
-  if (!payload || (!payload.id && payload.kind !== "conversation")) return;
+  if (!payload || !(isAnswer(payload) ? payload.conversation_id : payload.id)) return;
   const [title, options] = notificationFor(payload);
   event.waitUntil(self.registration.showNotification(title, options));
 });

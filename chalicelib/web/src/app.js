@@ -391,6 +391,7 @@ async function loadNamedAreas() {
     if (!cursor) break;
   }
   state.areas = found;
+  if (PRESELECTED && !found.some((a) => a.id === PRESELECTED)) state.selected.delete(PRESELECTED); // no such area
   const choices = $("area-choices");
   choices.replaceChildren(...found.map((a) => {
     const id = "area-" + a.id;
@@ -407,6 +408,7 @@ async function loadNamedAreas() {
 async function loadAreasView() {
   state.me = await api("GET", "/v1/subscribers/me");
   state.selected = new Set(state.me.areas.filter((a) => a.area_id).map((a) => a.area_id));
+  if (PRESELECTED && !state.me.areas.length && (!state.areas.length || state.areas.some((a) => a.id === PRESELECTED))) state.selected.add(PRESELECTED);
   const circle = state.me.areas.find((a) => !a.area_id && a.shape.type === "Circle");
   if (circle) {
     state.point = { lat: circle.shape.center.lat, lon: circle.shape.center.lon };
@@ -709,6 +711,10 @@ async function registerWorker() {
   await navigator.serviceWorker.register(BASE + "/app/sw.js", { scope: BASE + "/app/" });
 }
 
+// `?area=<id>`: the sign-up QR an officer shows at the door (/team/): sign-up first, that
+// neighbourhood ticked when the new subscriber chooses their areas.
+const PRESELECTED = new URLSearchParams(location.search).get("area");
+
 async function start() {
   if (!location.pathname.endsWith("/")) history.replaceState(null, "", location.pathname + "/" + location.hash);
   wire();
@@ -719,7 +725,7 @@ async function start() {
   signedIn(Boolean(state.token));
   registerWorker().catch(() => null);
   const openapi = fetch(BASE + "/v1/openapi.json").then((r) => r.json()).then((doc) => { state.openapi = doc; }).catch(() => null);
-  const first = state.token ? (location.hash.startsWith("#conversation=") ? "conversations" : "inbox") : "nearby";
+  const first = state.token ? (location.hash.startsWith("#conversation=") ? "conversations" : "inbox") : (PRESELECTED ? "signup" : "nearby");
   if (first === "conversations") await openapi;
   await show(first);
   await openapi;

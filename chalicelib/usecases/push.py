@@ -1,0 +1,44 @@
+"""The one push sender every push path shares (alert fan-out, conversation answers): the channels,
+the clock and the public base URL, built once in the bootstrap (`Services.push_sender`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from chalicelib.clock import Clock
+from chalicelib.domain.alerts import Notification
+from chalicelib.domain.conversations import AnswerNotification
+from chalicelib.domain.subscribers import SubscriberRecord
+from chalicelib.ports import Channel, SendOutcome
+
+LOG = logging.getLogger("beatline.push")
+
+
+class PushSender:
+    """Sends one notification to one subscriber's channel; never raises for a delivery failure."""
+
+    def __init__(self, *, channels: Mapping[str, Channel] | Callable[[], Mapping[str, Channel]], clock: Clock,
+                 base_url: str) -> None:
+        self._channels = channels  # a mapping, or a function building it on first use (the worker only)
+        self.clock = clock
+        self.base_url = base_url
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def channels(self) -> Mapping[str, Channel]:
+        return self._channels() if callable(self._channels) else self._channels
+
+    def send(self, sub: SubscriberRecord, notification: Notification | AnswerNotification) -> SendOutcome:
+        kind = str(sub.channel.get("type", ""))
+        channel = self.channels().get(kind)
+        if channel is None:
+            LOG.warning("no channel for %s", kind)
+            return SendOutcome.RETRY
+        try:
+            return channel.send(sub.channel, notification)
+        except Exception:
+            LOG.exception("channel %s raised", kind)
+            return SendOutcome.RETRY
