@@ -407,3 +407,31 @@ def test_conversations_closed_as_abuse_leave_the_opened_figure(client, services_
     schemas = client.http.get("/v1/openapi.json").json_body["components"]["schemas"]
     assert "abuse" not in schemas["OnlineContactIn"]["properties"]["outcome"]["enum"]
     assert "abuse" in schemas["CloseIn"]["properties"]["outcome"]["enum"]
+
+
+def test_an_ipv6_client_cannot_rotate_addresses_within_its_64():
+    """Variant of the flood: a host with an IPv6 /64 picks a new address for each start."""
+    from chalicelib.auth.principal import Principal
+    from chalicelib.context import RequestContext
+    from chalicelib.domain.errors import RateLimited
+    from chalicelib.domain.ratelimit import CONVERSATION_OPENINGS, REGISTRATIONS
+    from chalicelib.usecases import ratelimit as rate_cases
+    from chalicelib.usecases.ratelimit import client_network
+    from tests.test_usecase_rules import NOW, FakeCounters, services_with
+
+    assert client_network("2001:db8:1:2:aaaa::1") == client_network("2001:DB8:1:2:ffff:ffff:ffff:ffff") == "2001:db8:1:2::/64"
+    assert client_network("::ffff:203.0.113.7") == client_network("203.0.113.7") == "203.0.113.7"
+    assert client_network("2001:db8:1:3::1") != client_network("2001:db8:1:2::1")
+    assert client_network(None) == "unknown" and client_network("not-an-ip") == "not-an-ip"
+    svc = services_with(ratelimit=FakeCounters())
+    svc.settings = _limits(conversation_rate_per_address_per_minute=3, subscriber_rate_per_minute=3)
+    resident = Principal(sub="s", roles=frozenset({"resident"}), kind="resident")
+    for limit, principal in ((CONVERSATION_OPENINGS, resident), (REGISTRATIONS, None)):
+        for n in range(3):
+            rate_cases.enforce(svc, RequestContext(request_id="r", now=NOW, principal=principal,
+                                                   client_ip=f"2001:db8:1:2::{n + 1:x}"), limit)
+        with pytest.raises(RateLimited):
+            rate_cases.enforce(svc, RequestContext(request_id="r", now=NOW, principal=principal,
+                                                   client_ip="2001:db8:1:2:dead:beef:0:1"), limit)
+        rate_cases.enforce(svc, RequestContext(request_id="r", now=NOW, principal=principal,
+                                               client_ip="2001:db8:1:3::1"), limit)  # another /64

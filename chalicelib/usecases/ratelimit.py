@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -27,12 +28,27 @@ def _caller(svc: Services, ctx: RequestContext, principal: Principal) -> str:
     return f"sub|{principal.sub}"
 
 
+def client_network(address: str | None) -> str:
+    """What one client controls: an IPv4 address, but an IPv6 /64 (a single host or home usually
+    gets a whole /64 and can pick any address in it, so counting per IPv6 address counts nothing)."""
+    try:
+        ip = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return address or "unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        mapped = ip.ipv4_mapped
+        if mapped is not None:
+            return str(mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 def subject(svc: Services, ctx: RequestContext, per: str = "caller") -> str:
     """Who is counted: per caller, the resident (or staff member), else the client address; per
     address, the client address whoever calls. Keyed digests, so the counter table holds neither
     subscriber ids nor addresses."""
     principal = ctx.principal if per == "caller" else None
-    value = _caller(svc, ctx, principal) if principal is not None else f"ip|{ctx.client_ip or 'unknown'}"
+    value = _caller(svc, ctx, principal) if principal is not None else f"ip|{client_network(ctx.client_ip)}"
     return hmac.new(svc.pseudonyms.subkey("rate-limit"), value.encode(), hashlib.sha256).hexdigest()[:32]
 
 
