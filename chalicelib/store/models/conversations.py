@@ -62,6 +62,9 @@ class ConversationModel(Model):
     first_response_at = UnicodeAttribute(null=True)
     outcome = UnicodeAttribute(null=True)
     over24_at = UnicodeAttribute(null=True)
+    respond_by = UnicodeAttribute(null=True)  # the current wait's response standard (docs/guarantee.md)
+    past_standard_at = UnicodeAttribute(null=True)  # the current wait passed respond_by and was counted
+    escalated_at = UnicodeAttribute(null=True)  # the resident escalated the current (or last) wait
     due_day = UnicodeAttribute(null=True)
     due_key = UnicodeAttribute(null=True)
     version = NumberAttribute()
