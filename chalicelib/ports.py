@@ -519,7 +519,9 @@ class DestinationRefused(Exception):
 class PushGuard(Protocol):
     """Checks a push endpoint before it is stored (raises DestinationRefused)."""
 
-    def check(self, url: str) -> Any: ...
+    def check(self, url: str) -> object:
+        """The vetted destination (the adapter's own type: use cases only need the refusal)."""
+        ...
 
 
 # --- conversations (chalicelib/store/conversations.py implements them) ---------------------------

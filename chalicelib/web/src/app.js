@@ -369,7 +369,7 @@ async function signUp(event) {
   let channel = wantsPush ? await webPushChannel().catch(() => null) : null;
   if (wantsPush && !channel) say(t("push_refused"), true);
   channel = channel || { type: "inbox" };
-  const registered = await api("POST", "/v1/subscribers", { channel, language: state.lang === "cy" ? "cy" : "en-GB" });
+  const registered = await api("POST", "/v1/subscribers", { channel, language: state.lang === "cy" ? "cy" : "en-GB", ...doorSignup() });
   state.token = registered.token;
   await idb.set(TOKEN_KEY, registered.token);
   signedIn(true);
@@ -711,9 +711,15 @@ async function registerWorker() {
   await navigator.serviceWorker.register(BASE + "/app/sw.js", { scope: BASE + "/app/" });
 }
 
-// `?area=<id>`: the sign-up QR an officer shows at the door (/team/): sign-up first, that
-// neighbourhood ticked when the new subscriber chooses their areas.
+// `?area=<id>&via=team`: the sign-up QR an officer shows at the door (/team/): sign-up first, that
+// neighbourhood ticked when the new subscriber chooses their areas, the sign-up counted for its team.
 const PRESELECTED = new URLSearchParams(location.search).get("area");
+const VIA_TEAM = new URLSearchParams(location.search).get("via") === "team";
+
+function doorSignup() {
+  const known = state.areas.some((a) => a.id === PRESELECTED);
+  return PRESELECTED && VIA_TEAM && known ? { signup: { via: "team", area_id: PRESELECTED } } : {};
+}
 
 async function start() {
   if (!location.pathname.endsWith("/")) history.replaceState(null, "", location.pathname + "/" + location.hash);
