@@ -94,6 +94,10 @@ class ConversationSummary(Struct, omit_defaults=True):
     version: int
     outcome: str | None = None
     waiting_since: str | None = None
+    # What the conversation is about, for residents telling theirs apart (fixed when it opens):
+    # the area's name, and for one opened by an alert reply the alert's headline in each language.
+    area_name: str | None = None
+    alert_headlines: dict[str, str] | None = None
 
 
 class ConversationOut(ConversationSummary):
@@ -213,6 +217,9 @@ class AnswerNotification:
 # --- records --------------------------------------------------------------------------------
 
 
+CONTEXT_FIELDS = ("area_name", "alert_headlines")
+
+
 @dataclass(frozen=True)
 class Conversation:
     id: str
@@ -236,13 +243,18 @@ class Conversation:
     last_message_id: str | None = dataclasses.field(default=None, compare=False)
     claimed_by: str | None = dataclasses.field(default=None, compare=False)  # display pseudonym of a claim's holder
     claim_expires_at: str | None = dataclasses.field(default=None, compare=False)
+    # Context fixed at the opening (what residents see to tell conversations apart); no write is
+    # computed from it, so it takes no part in comparing states and stays out of state tokens.
+    area_name: str | None = dataclasses.field(default=None, compare=False)
+    alert_headlines: dict[str, str] = dataclasses.field(default_factory=dict, compare=False)
 
     def summary(self) -> ConversationSummary:
         return ConversationSummary(
             id=self.id, team=self.team, area_id=self.area_id, alert_id=self.alert_id,
             status=self.status, topic=self.topic, created_at=self.created_at,  # type: ignore[arg-type]
             last_message_at=self.last_message_at, version=self.version, outcome=self.outcome,
-            waiting_since=self.waiting_since,
+            waiting_since=self.waiting_since, area_name=self.area_name,
+            alert_headlines=dict(self.alert_headlines) or None,
         )
 
     def to_out(self, messages: Iterable[Message], earlier_cursor: str | None = None,
@@ -254,6 +266,8 @@ class Conversation:
     def state(self) -> dict[str, object]:
         """Everything a change is computed from, for a state token (sealed by the caller)."""
         state: dict[str, object] = msgspec.to_builtins(self)
+        for context in CONTEXT_FIELDS:  # fixed at the opening: never part of a change, and unbounded
+            state.pop(context, None)
         return state
 
     @staticmethod

@@ -11,6 +11,7 @@ under the 100-item limit (see docs/conversations.md for the count).
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import OrderedDict
@@ -89,7 +90,8 @@ def _conversation_model(c: Conversation) -> ConversationModel:
         waiting_since=c.waiting_since, first_response_at=c.first_response_at, outcome=c.outcome,
         version=c.version, content_digest=c.content_digest, queue_key=rules.queue_key(c),
         activity_key=rules.activity_key(c), expires_at=c.expires_at, over24_at=c.over24_at,
-        due_day=_due(c)[0], due_key=_due(c)[1],
+        due_day=_due(c)[0], due_key=_due(c)[1], area_name=c.area_name,
+        alert_headlines=json.dumps(c.alert_headlines, ensure_ascii=False) if c.alert_headlines else None,
     )
 
 
@@ -106,6 +108,7 @@ def _conversation(m: ConversationModel) -> Conversation:
         content_digest=m.content_digest, expires_at=m.expires_at, waiting_since=m.waiting_since,
         first_response_at=m.first_response_at, outcome=m.outcome, over24_at=m.over24_at,
         last_message_id=m.last_message_id, claimed_by=m.claimed_by, claim_expires_at=m.claim_expires_at,
+        area_name=m.area_name, alert_headlines=json.loads(m.alert_headlines) if m.alert_headlines else {},
     )
 
 
@@ -312,6 +315,13 @@ class ConversationRepository:
             return None
         self.hints.remember(conv)
         return conv
+
+    @translate_store_errors
+    def many(self, conversation_ids: Iterable[str]) -> dict[str, Conversation]:
+        """The conversations that exist among `conversation_ids` (BatchGetItem; what an inbox page
+        shows of them). Not remembered as hints: eventually consistent."""
+        wanted = sorted(set(conversation_ids))
+        return {m.id: _conversation(m) for m in ConversationModel.batch_get(wanted)} if wanted else {}
 
     @translate_store_errors
     def get_message(self, conversation_id: str, message_id: str) -> Message | None:
