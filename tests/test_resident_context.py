@@ -115,9 +115,9 @@ def test_answers_say_which_conversation_in_the_inbox_and_the_push() -> None:
         mine = conversation_cases.mine(scene.svc, scene.as_resident(resident), MyConversationsQuery())
         titled = {c.id: (c.area_name, c.alert_headlines) for c in mine.items}
         assert titled[str(reply.conversation_id)] == ("Elm ward", {"en-GB": OLD, "cy": "Lladradau ar Stryd Elm"})
-    assert results["en-GB"] == sorted([("Your neighbourhood team answered", "Noise · Elm ward"),
+    assert results["en-GB"] == sorted([("Your neighbourhood team answered", "Elm ward: Noise"),
                                        ("Your neighbourhood team answered", OLD)])
-    assert results["cy"] == sorted([("Atebodd eich tîm cymdogaeth", "Sŵn · Elm ward"),
+    assert results["cy"] == sorted([("Atebodd eich tîm cymdogaeth", "Elm ward: Sŵn"),
                                     ("Atebodd eich tîm cymdogaeth", "Lladradau ar Stryd Elm")])
 
 

@@ -192,12 +192,12 @@ def headline_for(headlines: Mapping[str, str], tag: str | None) -> str | None:
 
 
 def answer_context(topic: str, area_name: str | None, headlines: Mapping[str, str], tag: str | None) -> str:
-    """Which conversation an answer is in: the alert's headline, else `<topic> · <area>`."""
+    """Which conversation an answer is in: the alert's headline, else `<area>: <topic>` (as the app titles it)."""
     headline = headline_for(headlines, tag)
     if headline:
         return headline
     label = TOPIC_LABELS[ui_language(tag)].get(topic, topic)
-    return f"{label} · {area_name}" if area_name else label
+    return f"{area_name}: {label}" if area_name else label
 
 
 @dataclass(frozen=True)
