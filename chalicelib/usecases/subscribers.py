@@ -344,8 +344,7 @@ def inbox(svc: Services, ctx: RequestContext, query: InboxQuery) -> InboxPage:
     return InboxPage(items=_with_context(svc, record, visible), next_cursor=svc.cursors.encode(position, fingerprint))
 
 
-def _with_context(svc: Services, record: SubscriberRecord,
-                  items: list[InboxItemOut | ConversationInboxItem]) -> list[InboxItemOut | ConversationInboxItem]:
+def _with_context(svc: Services, record: SubscriberRecord, items: list[InboxItem]) -> list[InboxItem]:
     """Team answers say which conversation (topic, area, alert: one BatchGetItem per page, so
     answers received before the context existed have it too); alert copies from before copies
     carried every language get them from the alert while it still says the same message."""
@@ -353,14 +352,15 @@ def _with_context(svc: Services, record: SubscriberRecord,
     convs = svc.store.conversations.many(answers) if answers else {}
     older = {i.alert_id for i in items if isinstance(i, InboxItemOut) and i.translations is None}
     alerts = {a.id: a for a in svc.store.alerts.many(older)} if older else {}
-    out: list[InboxItemOut | ConversationInboxItem] = []
+    out: list[InboxItem] = []
     for item in items:
         if isinstance(item, ConversationInboxItem):
             conv = convs.get(item.conversation_id)
             if conv is not None and conv.owner == record.id:
                 item = msgspec.structs.replace(item, topic=conv.topic, area_name=conv.area_name, alert_id=conv.alert_id,
                                                alert_headlines=dict(conv.alert_headlines) or None)
-        elif (alert := alerts.get(item.alert_id)) is not None and InboxEntry.sort_key(alert).startswith(item.sent_at):
+        elif (isinstance(item, InboxItemOut) and (alert := alerts.get(item.alert_id)) is not None
+              and InboxEntry.sort_key(alert).startswith(item.sent_at)):
             item = msgspec.structs.replace(item, translations=inbox_texts(alert.infos()))
         out.append(item)
     return out
