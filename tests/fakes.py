@@ -983,6 +983,9 @@ class FakeConversations:
                 break
         return found
 
+    def many(self, conversation_ids: Iterable[str]) -> dict[str, Conversation]:
+        return {cid: self.db.conversations[cid] for cid in set(conversation_ids) if cid in self.db.conversations}
+
     def get(self, conversation_id: str) -> Conversation | None:
         conv = self.db.conversations.get(conversation_id)
         if conv is None:

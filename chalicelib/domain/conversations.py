@@ -96,6 +96,10 @@ class ConversationSummary(Struct, omit_defaults=True):
     waiting_since: str | None = None
     respond_by: str | None = None  # waiting ones: the team aims to answer by then (the response standard)
     escalated_at: str | None = None  # the resident escalated this wait (past `respond_by` unanswered)
+    # What the conversation is about, for residents telling theirs apart (fixed when it opens):
+    # the area's name, and for one opened by an alert reply the alert's headline in each language.
+    area_name: str | None = None
+    alert_headlines: dict[str, str] | None = None
 
 
 class ConversationOut(ConversationSummary):
@@ -205,12 +209,12 @@ def headline_for(headlines: Mapping[str, str], tag: str | None) -> str | None:
 
 
 def answer_context(topic: str, area_name: str | None, headlines: Mapping[str, str], tag: str | None) -> str:
-    """Which conversation an answer is in: the alert's headline, else `<topic> · <area>`."""
+    """Which conversation an answer is in: the alert's headline, else `<area>: <topic>` (as the app titles it)."""
     headline = headline_for(headlines, tag)
     if headline:
         return headline
     label = TOPIC_LABELS[ui_language(tag)].get(topic, topic)
-    return f"{label} · {area_name}" if area_name else label
+    return f"{area_name}: {label}" if area_name else label
 
 
 @dataclass(frozen=True)
@@ -228,6 +232,9 @@ class AnswerNotification:
 
 
 # --- records --------------------------------------------------------------------------------
+
+
+CONTEXT_FIELDS = ("area_name", "alert_headlines")
 
 
 @dataclass(frozen=True)
@@ -256,6 +263,10 @@ class Conversation:
     last_message_id: str | None = dataclasses.field(default=None, compare=False)
     claimed_by: str | None = dataclasses.field(default=None, compare=False)  # display pseudonym of a claim's holder
     claim_expires_at: str | None = dataclasses.field(default=None, compare=False)
+    # Context fixed at the opening (what residents see to tell conversations apart); no write is
+    # computed from it, so it takes no part in comparing states and stays out of state tokens.
+    area_name: str | None = dataclasses.field(default=None, compare=False)
+    alert_headlines: dict[str, str] = dataclasses.field(default_factory=dict, compare=False)
 
     def summary(self) -> ConversationSummary:
         return ConversationSummary(
@@ -263,6 +274,8 @@ class Conversation:
             status=self.status, topic=self.topic, created_at=self.created_at,  # type: ignore[arg-type]
             last_message_at=self.last_message_at, version=self.version, outcome=self.outcome,
             waiting_since=self.waiting_since, respond_by=promised_by(self), escalated_at=self.escalated_at,
+            area_name=self.area_name,
+            alert_headlines=dict(self.alert_headlines) or None,
         )
 
     def to_out(self, messages: Iterable[Message], earlier_cursor: str | None = None,
@@ -274,6 +287,8 @@ class Conversation:
     def state(self) -> dict[str, object]:
         """Everything a change is computed from, for a state token (sealed by the caller)."""
         state: dict[str, object] = msgspec.to_builtins(self)
+        for context in CONTEXT_FIELDS:  # fixed at the opening: never part of a change, and unbounded
+            state.pop(context, None)
         return state
 
     @staticmethod

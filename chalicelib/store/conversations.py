@@ -11,6 +11,7 @@ under the 100-item limit (see docs/conversations.md for the count).
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import OrderedDict
@@ -90,7 +91,8 @@ def _conversation_model(c: Conversation) -> ConversationModel:
         version=c.version, content_digest=c.content_digest, queue_key=rules.queue_key(c),
         activity_key=rules.activity_key(c), expires_at=c.expires_at, over24_at=c.over24_at,
         due_day=_due(c)[0], due_key=_due(c)[1], respond_by=c.respond_by, past_standard_at=c.past_standard_at,
-        escalated_at=c.escalated_at,
+        escalated_at=c.escalated_at, area_name=c.area_name,
+        alert_headlines=json.dumps(c.alert_headlines, ensure_ascii=False) if c.alert_headlines else None,
     )
 
 
@@ -108,6 +110,7 @@ def _conversation(m: ConversationModel) -> Conversation:
         first_response_at=m.first_response_at, outcome=m.outcome, over24_at=m.over24_at,
         last_message_id=m.last_message_id, claimed_by=m.claimed_by, claim_expires_at=m.claim_expires_at,
         respond_by=m.respond_by, past_standard_at=m.past_standard_at, escalated_at=m.escalated_at,
+        area_name=m.area_name, alert_headlines=json.loads(m.alert_headlines) if m.alert_headlines else {},
     )
 
 
@@ -321,6 +324,13 @@ class ConversationRepository:
             return None
         self.hints.remember(conv)
         return conv
+
+    @translate_store_errors
+    def many(self, conversation_ids: Iterable[str]) -> dict[str, Conversation]:
+        """The conversations that exist among `conversation_ids` (BatchGetItem; what an inbox page
+        shows of them). Not remembered as hints: eventually consistent."""
+        wanted = sorted(set(conversation_ids))
+        return {m.id: _conversation(m) for m in ConversationModel.batch_get(wanted)} if wanted else {}
 
     @translate_store_errors
     def get_message(self, conversation_id: str, message_id: str) -> Message | None:

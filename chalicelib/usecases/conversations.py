@@ -22,6 +22,7 @@ from chalicelib.context import RequestContext
 from chalicelib.domain import conversations as rules
 from chalicelib.domain import engagement, history, stats_keys
 from chalicelib.domain.access import AccessRecord
+from chalicelib.domain.areas import AreaRecord
 from chalicelib.domain.contacts import RESIDENT_ROLE, RESIDENTS_AUTHOR, ContactRecord
 from chalicelib.domain.conversations import (
     CloseIn,
@@ -245,8 +246,8 @@ def _write(svc: Services, ctx: RequestContext, old: Conversation | None, new: Co
 
 # -- use cases -------------------------------------------------------------------------------
 
-def _where(svc: Services, body: ConversationIn) -> tuple[str, str]:
-    """(area id, team) of the place the resident names; 422 when no team's area covers it."""
+def _where(svc: Services, body: ConversationIn) -> AreaRecord:
+    """The named area of the place the resident names; 422 when no team's area covers it."""
     if (body.area_id is None) == (body.location is None):
         raise RuleViolation("Name the place once.", [FieldError("area_id", "give either `area_id` or `location`")])
     if body.area_id is not None:
@@ -256,28 +257,32 @@ def _where(svc: Services, body: ConversationIn) -> tuple[str, str]:
     area = svc.store.areas.get(area_id) if area_id else None
     if area is None:
         raise StateForbids("No neighbourhood team covers this place.")
-    return area.id, area.team
+    return area
 
 
 def start(svc: Services, ctx: RequestContext, body: ConversationIn) -> Created[ConversationOut] | Resent[ConversationOut]:
     """Created; Resent for an identical resend (same resident, same content); Conflict otherwise."""
-    area_id, team = _where(svc, body)
+    area = _where(svc, body)
+    area_id, team = area.id, area.team
     conv_id = str(body.id)
     digest = svc.pseudonyms.content_digest(
         f"conv|{conv_id}|{ctx.resident.id}|{body.topic}|{area_id}|{body.text}".encode())
     return _open(svc, ctx, conv_id, team=team, area_id=area_id, alert_id=None, topic=body.topic,
-                 text=body.text, digest=digest, first_message_id=None)
+                 text=body.text, digest=digest, first_message_id=None, context=(area.name, {}))
 
 
 def _open(svc: Services, ctx: RequestContext, conv_id: str, *, team: str, area_id: str | None, alert_id: str | None,
           topic: str, text: str, digest: str, first_message_id: str | None,
+          context: tuple[str | None, dict[str, str]] = (None, {}),
           reply: str | None = None) -> Created[ConversationOut] | Resent[ConversationOut]:
+    """`context`: the area's name and (opened by an alert reply) the alert's headlines by language."""
     stamp = to_rfc3339(ctx.now)
     conv = Conversation(
         id=conv_id, team=team, owner=ctx.resident.id, area_id=area_id, alert_id=alert_id, topic=topic,
         status="waiting", created_at=stamp, last_message_at=stamp, version=1, content_digest=digest,
         expires_at=ctx.now + svc.contact_rules.retention, waiting_since=stamp,
         respond_by=rules.respond_by_for(stamp, _standard(svc)),
+        area_name=context[0], alert_headlines=context[1],
     )
     message_id = first_message_id or rules.keyed_uuid(svc.pseudonyms.subkey("conversation-first"), conv_id)
     message = _new_message(svc, ctx, conv_id, message_id, text, 1)
@@ -513,7 +518,7 @@ def count_overdue(svc: Services, now: datetime, per_run: int = OVERDUE_PER_RUN) 
 # -- entry points used by other use cases ----------------------------------------------------
 
 def reply_to_alert(svc: Services, ctx: RequestContext, *, alert_id: str, team: str, area_id: str | None,
-                   text: str) -> tuple[str, str]:
+                   text: str, context: tuple[str | None, dict[str, str]] = (None, {})) -> tuple[str, str]:
     """A resident's reply to an alert opens (or continues) its conversation about that alert.
     Returns (conversation id, contact id). The conversation id is keyed on (resident, alert), the
     resident by a name keyed with its own secret: once erased, nobody can recompute the id from
@@ -526,7 +531,7 @@ def reply_to_alert(svc: Services, ctx: RequestContext, *, alert_id: str, team: s
         digest = svc.pseudonyms.content_digest(f"alert-conv|{conv_id}|{message_id}".encode())
         try:
             _open(svc, ctx, conv_id, team=team, area_id=area_id, alert_id=alert_id, topic="other", text=text,
-                  digest=digest, first_message_id=message_id, reply=text)
+                  digest=digest, first_message_id=message_id, context=context, reply=text)
             return conv_id, rules.keyed_uuid(svc.pseudonyms.subkey("conversation-contact"), conv_id, message_id)
         except DomainError:
             conv = _repo(svc).get(conv_id)  # opened concurrently: continue it

@@ -76,6 +76,10 @@ class ConversationModel(Model):
     claim_staff = UnicodeAttribute(null=True)
     claimed_by = UnicodeAttribute(null=True)
     claim_expires_at = UnicodeAttribute(null=True)
+    # Context for residents, fixed at the opening: the area's name, an alert's headlines (JSON
+    # object language -> headline; only for a conversation opened by an alert reply).
+    area_name = UnicodeAttribute(null=True)
+    alert_headlines = UnicodeAttribute(null=True)
     queue_key = UnicodeAttribute()
     activity_key = UnicodeAttribute()
     expires_at = TTLAttribute()
