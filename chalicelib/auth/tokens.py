@@ -23,6 +23,7 @@ import jwt
 from jwt import PyJWK, PyJWKSet
 
 from chalicelib.auth.principal import Principal
+from chalicelib.domain.ranks import known_rank
 
 
 def key_thumbprint(public_key: Any) -> str:
@@ -100,6 +101,23 @@ class IssuerPolicy:
     # Longest lifetime (`exp` - `iat`) this issuer may give a token: a token signed for ten years
     # is refused even while its signature is good.
     max_lifetime_seconds: int = 24 * 3600
+    # Where this issuer puts a staff member's rank: a claim of its own (OIDC), and/or a group
+    # (`cognito:groups` or `roles`) named with a prefix, e.g. `rank:inspector`. Values outside the
+    # contract's list are no rank (never a refusal).
+    rank_claim: str | None = "rank"
+    rank_group_prefix: str | None = None
+
+    def rank_of(self, claims: dict[str, Any], groups: list[Any]) -> str | None:
+        if self.kind != "staff":
+            return None
+        if self.rank_claim and (rank := known_rank(claims.get(self.rank_claim))) is not None:
+            return rank
+        prefix = self.rank_group_prefix
+        if not prefix:
+            return None
+        found = {known_rank(g.removeprefix(prefix)) for g in groups if isinstance(g, str) and g.startswith(prefix)}
+        found.discard(None)
+        return found.pop() if len(found) == 1 else None  # two different rank groups: unknown
 
 
 RESERVED_SUBJECT_PREFIX = "system:"  # domain.contacts.SYSTEM_PREFIX: authors that are no person
@@ -239,4 +257,5 @@ class TokenVerifier:
             kind=policy.kind,
             team=team if isinstance(team, str) and team else None,
             force=force if isinstance(force, str) and force else None,
+            rank=policy.rank_of(claims, raw_roles),
         )
