@@ -300,11 +300,14 @@ function signedIn(yes) {
 function ensureMap() {
   if (state.map) return;
   const L = window.L;
-  state.map = L.map("map", { zoomControl: true, attributionControl: true }).setView([52.4, -3.5], 7);
-  state.map.attributionControl.setPrefix(false);
+  // Leaflet's own attribution control sets innerHTML: ours shows the setting as text.
+  state.map = L.map("map", { zoomControl: true, attributionControl: false }).setView([52.4, -3.5], 7);
   if (TILES) {
-    const escaped = el("span", { text: TILE_ATTRIBUTION }).innerHTML; // text only, never markup from a setting
-    L.tileLayer(TILES, { attribution: escaped, maxZoom: 19, crossOrigin: false }).addTo(state.map);
+    L.tileLayer(TILES, { maxZoom: 19, crossOrigin: false }).addTo(state.map);
+    if (TILE_ATTRIBUTION) {
+      const Attribution = L.Control.extend({ onAdd: () => el("div", { class: "leaflet-control-attribution leaflet-control", text: TILE_ATTRIBUTION }) });
+      new Attribution({ position: "bottomright" }).addTo(state.map);
+    }
   }
   state.map.on("click", (e) => choosePoint(e.latlng.lat, e.latlng.lng));
   drawAreas();
@@ -324,7 +327,7 @@ function drawAreas() {
         toggleArea(area.id);
       }
     });
-    layer.bindTooltip(area.name);
+    layer.bindTooltip(el("span", { text: area.name })); // a node: Leaflet sets a string as innerHTML
     layer.addTo(state.map);
     state.areaLayers.set(area.id, layer);
     bounds.push(layer.getBounds());
