@@ -73,7 +73,7 @@ if TYPE_CHECKING:
 LOG = logging.getLogger("beatline.conversations")
 RESPONDER = RESIDENTS_AUTHOR  # author of inbound contacts (author_role `resident`); the resident is a pseudonym
 RETRIES = 8  # optimistic retries when another message or a close lands between read and write
-FORCE_ROLES = frozenset({"analyst", "admin"})
+FORCE_ROLES = frozenset({"analyst", "admin", "leader"})  # figures only for leaders (permissions)
 
 
 def _repo(svc: Services) -> ConversationStore:
