@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.engagement import MemberMove
     from chalicelib.domain.history import AlertFigures, Plan
     from chalicelib.domain.meetings import Meeting
+    from chalicelib.domain.notices import NoticeNotification
     from chalicelib.domain.priorities import ActionOut, Priority
     from chalicelib.domain.staff_figures import Activity
     from chalicelib.domain.subscribers import SubscriberRecord
@@ -437,7 +438,17 @@ class AnswerPush(msgspec.Struct, forbid_unknown_fields=False, tag_field="type", 
     message_id: str
 
 
-QueueMessage = FanoutMessage | AnswerPush
+class NoticePush(msgspec.Struct, forbid_unknown_fields=False, tag_field="type", tag="notice"):
+    """Push one notice (domain/notices.py: a priority's action, a meeting's reminder) to some of
+    its residents (at most SUBSCRIBERS_PER_MESSAGE); usecases/notice_push.py. `ref` is
+    `<priority>:<action>` for an action, the meeting's id for a reminder."""
+
+    kind: str
+    ref: str
+    subscribers: list[str]
+
+
+QueueMessage = FanoutMessage | AnswerPush | NoticePush
 
 
 class _Envelope(msgspec.Struct, forbid_unknown_fields=False):
@@ -451,6 +462,8 @@ def decode_queue_message(body: str | bytes) -> QueueMessage:
     envelope = msgspec.json.decode(body, type=_Envelope)
     if envelope.type == "answer":
         return msgspec.json.decode(body, type=AnswerPush)
+    if envelope.type == "notice":
+        return msgspec.json.decode(body, type=NoticePush)
     message = msgspec.json.decode(body, type=FanoutMessage)
     if message.mode == "conversation":
         return AnswerPush(conversation_id=message.alert_id, message_id=message.message or "")
@@ -490,10 +503,11 @@ class SendOutcome(enum.Enum):
 
 
 class Channel(Protocol):
-    """One delivery channel (SNS mobile push, Web Push); fakes implement the same. Two kinds of
-    notification: an alert, and a team answer in a conversation (notify/payloads.py renders both)."""
+    """One delivery channel (SNS mobile push, Web Push); fakes implement the same. Three kinds of
+    notification: an alert, a team answer in a conversation and a notice (notify/payloads.py)."""
 
-    def send(self, target: dict[str, Any], notification: Notification | AnswerNotification) -> SendOutcome:
+    def send(self, target: dict[str, Any], notification: Notification | AnswerNotification | NoticeNotification,
+             ) -> SendOutcome:
         """Deliver one notification to one target; never raises for delivery failures."""
         ...
 

@@ -94,6 +94,7 @@ _WORKER: set[Grant] = (
     | _table("conversations", "GetItem")  # a team answer's push (usecases/conversation_push.py)
     | _table("messages", "GetItem")
     | _table("subscribers", "GetItem")
+    | _table("neighbourhoods", "GetItem")  # a notice's public text: the priority or meeting (usecases/notice_push.py)
     | {("sqs:SendMessage", "queue/fanout"), ("sns:Publish", "sns/endpoints")}
     | _secrets("VapidKeySecret")
 )
@@ -104,6 +105,7 @@ _HOUSEKEEPING: set[Grant] = (
     _table("alerts", "GetItem", "UpdateItem")
     | _table("conversations", "GetItem")  # releasing a held team answer (usecases/conversation_push.py)
     | _table("messages", "GetItem")
+    | _table("neighbourhoods", "GetItem")  # releasing a held notice (usecases/notice_push.py)
     | _table("subscribers", "GetItem", "UpdateItem")  # UpdateItem: a gone endpoint -> inbox only
     | _table("deliveries", "UpdateItem")
     | _indexes("deliveries", "by_release")
@@ -114,7 +116,7 @@ _HOUSEKEEPING: set[Grant] = (
 _ARCHIVER: set[Grant] = {("s3:PutObject", "bucket/audit-archive")}
 
 # The conversation clock counts waits passing 24 h: the sparse `by_due` index, then one transaction
-# per wait (the conversation's flag and the figure counters). No texts, no residents, no pushes.
+# per wait (the conversation's flag and the figure counters). No texts; no push sent here.
 _CLOCK: set[Grant] = (
     _table("conversations", "UpdateItem")
     | _table("stats", "UpdateItem")
@@ -124,6 +126,7 @@ _CLOCK: set[Grant] = (
     | _table("neighbourhoods", "Query", "UpdateItem")
     | _indexes("neighbourhoods", "by_remind_day")
     | _table("inbox", "BatchWriteItem")
+    | {("sqs:SendMessage", "queue/fanout")}  # the reminder's push: NoticePush messages for the worker
 )
 
 CODE_GRANTS: dict[str, frozenset[Grant]] = {

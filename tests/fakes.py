@@ -38,6 +38,7 @@ from chalicelib.domain.conversations import AnswerNotification, Conversation, Me
 from chalicelib.domain.engagement import MemberMove
 from chalicelib.domain.history import AlertFigures, Plan
 from chalicelib.domain.meetings import Meeting
+from chalicelib.domain.notices import NoticeNotification
 from chalicelib.domain.priorities import ActionOut, Priority
 from chalicelib.domain.staff_figures import Activity
 from chalicelib.domain.subscribers import SubscriberRecord
@@ -88,7 +89,7 @@ from chalicelib.ports import NotFound as StoreNotFound
 if TYPE_CHECKING:
     from chalicelib.services import Services
 
-PushNotification = Notification | AnswerNotification
+PushNotification = Notification | AnswerNotification | NoticeNotification
 
 T = TypeVar("T")
 Position = dict[str, Any] | None
@@ -1141,6 +1142,10 @@ class FakeChannel:
     def answers_to(self, key: str) -> list[AnswerNotification]:
         """The team-answer notifications sent to `key`."""
         return [n for k, n, _ in self.sent if k == key and isinstance(n, AnswerNotification)]
+
+    def notices_to(self, key: str) -> list[NoticeNotification]:
+        """The notices ("we did", meeting reminders) sent to `key`."""
+        return [n for k, n, _ in self.sent if k == key and isinstance(n, NoticeNotification)]
 
     def delivered(self, key: str) -> int:
         return sum(1 for k, _, outcome in self.sent if k == key and outcome is SendOutcome.SENT)
