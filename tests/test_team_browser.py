@@ -267,7 +267,9 @@ def _activated_registration(tab: Session, scope: str) -> tuple[Any, str]:
 def test_a_staff_push_for_a_new_conversation_shows_without_resident_words(officer: Session, stack: dict[str, Any]) -> None:
     conversation_id = _start_conversation(stack, "Secret words of a resident.")
     cdp, registration = _activated_registration(officer, f"{stack['base']}/team/")
-    payload = {"kind": "conversation_waiting", "conversation_id": conversation_id, "team": TEAM}
+    # The staff payload's shape (chalicelib/domain/staff_devices.py): what happened, the id, how many; no words.
+    payload = {"kind": "conversation_waiting", "id": conversation_id, "msgType": "Staff", "lang": "en-GB", "count": "1",
+               "headline": "A resident is waiting for your team", "description": "", "url": f"{stack['base']}/team/#queue"}
     cdp.send("ServiceWorker.deliverPushMessage", {"origin": stack["base"], "registrationId": registration, "data": json.dumps(payload)})
     shown: list[dict[str, str]] = []
     deadline = time.monotonic() + 20

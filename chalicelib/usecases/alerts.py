@@ -321,8 +321,10 @@ def respond(svc: Services, ctx: RequestContext, alert_id: str, body: ResponseIn)
     # alert (opened on the first reply); its contact is written in the message's transaction.
     from chalicelib.usecases.conversations import reply_to_alert
 
+    headlines = {info.language: info.headline for info in alert.infos()}  # titles the conversation
     conversation_id, contact_id = reply_to_alert(svc, ctx, alert_id=alert_id, team=alert.team,
-                                                 area_id=alert.area.area_id, text=body.message)
+                                                 area_id=alert.area.area_id, text=body.message,
+                                                 context=(alert.area.name, headlines))
     svc.store.alerts.add_figures(alert_id, {"responses": 1})
     return ResponseOut(id=contact_id, alert_id=alert_id, received_at=stamp, conversation_id=conversation_id)
 
