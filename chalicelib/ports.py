@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.history import AlertFigures, Plan
     from chalicelib.domain.meetings import Meeting
     from chalicelib.domain.priorities import ActionOut, Priority
+    from chalicelib.domain.staff_devices import StaffDevice
     from chalicelib.domain.staff_figures import Activity
     from chalicelib.domain.strength import StrengthRecord
     from chalicelib.domain.subscribers import SubscriberRecord
@@ -394,6 +395,10 @@ class StaffRepository(Protocol):
     def alerts_drafted(self, team: str, author: str, created_from: str, created_to: str) -> list[str]: ...
     def add_signup(self, team: str, periods: dict[str, str]) -> None: ...
     def signups(self, team: str, grain: str, period: str) -> int: ...
+    def device_ids(self, staff: str, limit: int) -> list[str]: ...
+    def put_device(self, device: StaffDevice) -> None: ...
+    def delete_device(self, staff: str, device_id: str) -> None: ...
+    def team_devices(self, team: str) -> list[StaffDevice]: ...
 
 
 @dataclass(frozen=True)
@@ -447,7 +452,20 @@ class AnswerPush(msgspec.Struct, forbid_unknown_fields=False, tag_field="type", 
     message_id: str
 
 
-QueueMessage = FanoutMessage | AnswerPush
+class StaffPush(msgspec.Struct, forbid_unknown_fields=False, tag_field="type", tag="staff"):
+    """A staff push to a team's devices (usecases/staff_push.py): what happened (`kind`), the
+    record's id and how many; no resident words. Not to `exclude` (a staff id); only to `roles`
+    when given."""
+
+    kind: str
+    record_id: str
+    team: str
+    exclude: str | None = None
+    roles: list[str] = []
+    count: int = 1
+
+
+QueueMessage = FanoutMessage | AnswerPush | StaffPush
 
 
 class _Envelope(msgspec.Struct, forbid_unknown_fields=False):
@@ -461,6 +479,8 @@ def decode_queue_message(body: str | bytes) -> QueueMessage:
     envelope = msgspec.json.decode(body, type=_Envelope)
     if envelope.type == "answer":
         return msgspec.json.decode(body, type=AnswerPush)
+    if envelope.type == "staff":
+        return msgspec.json.decode(body, type=StaffPush)
     message = msgspec.json.decode(body, type=FanoutMessage)
     if message.mode == "conversation":
         return AnswerPush(conversation_id=message.alert_id, message_id=message.message or "")

@@ -39,6 +39,7 @@ from chalicelib.domain.engagement import MemberMove
 from chalicelib.domain.history import AlertFigures, Plan
 from chalicelib.domain.meetings import Meeting
 from chalicelib.domain.priorities import ActionOut, Priority
+from chalicelib.domain.staff_devices import StaffDevice
 from chalicelib.domain.staff_figures import Activity
 from chalicelib.domain.strength import StrengthRecord
 from chalicelib.domain.subscribers import SubscriberRecord
@@ -181,6 +182,7 @@ class FakeDatabase:
     actions: dict[str, dict[str, ActionOut]] = field(default_factory=dict)
     links: dict[str, set[str]] = field(default_factory=dict)
     reminded: set[str] = field(default_factory=set)
+    staff_devices: dict[tuple[str, str], StaffDevice] = field(default_factory=dict)  # (staff, device id)
     reachable: bool = True
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
@@ -1252,6 +1254,18 @@ class FakeStaff:
 
     def signups(self, team: str, grain: str, period: str) -> int:
         return self.db.stats.get((f"team:{team}|signups|{grain}", f"{period}|00"), {}).get("contacts", 0)
+
+    def device_ids(self, staff: str, limit: int) -> list[str]:
+        return sorted(d for (s, d) in self.db.staff_devices if s == staff)[:limit]
+
+    def put_device(self, device: StaffDevice) -> None:
+        self.db.staff_devices[(device.staff, device.device_id)] = device
+
+    def delete_device(self, staff: str, device_id: str) -> None:
+        self.db.staff_devices.pop((staff, device_id), None)
+
+    def team_devices(self, team: str) -> list[StaffDevice]:
+        return [d for _, d in sorted(self.db.staff_devices.items()) if d.team == team]
 
 
 class FakeClock:
