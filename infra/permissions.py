@@ -57,7 +57,7 @@ _API: set[Grant] = (
     # The Guarantee (usecases/teams.py, priorities.py): pages, priorities, supports (one transaction
     # with the count), actions, links; erasure deletes a resident's supports (by_subscriber).
     | _table("neighbourhoods", "BatchWriteItem", "GetItem", "PutItem", "Query", "UpdateItem")
-    | _table("subscribers", "BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem")
+    | _table("subscribers", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem")
     | _table("words", "BatchWriteItem", "PutItem", "Query")  # where a resident's words are kept (erasure)
     | _table("subscriptions", "BatchWriteItem")
     | _table("alerts", "BatchGetItem", "GetItem", "PutItem", "UpdateItem")
@@ -81,6 +81,7 @@ _API: set[Grant] = (
     # The team's app (issue 19): queue previews (one BatchGetItem of the latest messages), staff devices.
     | _table("messages", "BatchGetItem")
     | _table("staff-devices", "DeleteItem", "PutItem", "Query")
+    | _indexes("staff-devices", "by_team")  # does the team have a device for a staff push?
     | _API_SECRETS
 )
 

@@ -1267,6 +1267,9 @@ class FakeStaff:
     def team_devices(self, team: str) -> list[StaffDevice]:
         return [d for _, d in sorted(self.db.staff_devices.items()) if d.team == team]
 
+    def team_has_devices(self, team: str) -> bool:
+        return bool(self.team_devices(team))
+
 
 class FakeClock:
     """A clock tests move by hand: `clock()` is now; `clock.advance(minutes=5)`."""

@@ -85,3 +85,9 @@ def delete_device(staff: str, device_id: str) -> None:
 def team_devices(team: str) -> list[StaffDevice]:
     """Every registered device of a team (one Query on `by_team`, paginated)."""
     return [_device(m) for m in StaffDeviceModel.by_team.query(team)]
+
+
+@translate_store_errors
+def team_has_devices(team: str) -> bool:
+    """Whether a staff push would reach anyone (one Query on `by_team`, one item)."""
+    return next(iter(StaffDeviceModel.by_team.query(team, limit=1, attributes_to_get=["staff", "device_id"])), None) is not None

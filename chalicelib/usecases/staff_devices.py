@@ -11,14 +11,16 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import to_rfc3339
 from chalicelib.context import RequestContext
 from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound, RuleViolation
 from chalicelib.domain.staff_devices import KINDS, MAX_DEVICES, StaffDevice, StaffDeviceIn, StaffDeviceOut
-from chalicelib.ports import DestinationRefused, QueueUnavailable, StaffPush
-from chalicelib.services import Services
+from chalicelib.ports import DestinationRefused, QueueUnavailable, StaffPush, StoreUnavailable
+
+if TYPE_CHECKING:
+    from chalicelib.services import Services
 
 LOG = logging.getLogger("beatline.staff")
 STAFF_ROLES = ("officer", "supervisor")
@@ -68,10 +70,13 @@ def delete_device(svc: Services, ctx: RequestContext, device_id: str) -> None:
 
 def notify_team(svc: Services, team: str, kind: str, record_id: str, *, exclude: str | None = None,
                 roles: tuple[str, ...] = (), count: int = 1) -> None:
-    """Enqueue a staff push (no words: the kind, the id, how many). Never fails the caller's request."""
+    """Enqueue a staff push (no words: the kind, the id, how many) when the team has a device to
+    receive it (one small Query; no queue message for nobody). Never fails the caller's request."""
     assert kind in KINDS  # noqa: S101 - programming error
     try:
+        if not svc.store.staff.team_has_devices(team):
+            return
         svc.fanout.enqueue([StaffPush(kind=kind, record_id=record_id, team=team, exclude=exclude, roles=list(roles),
                                       count=count)])
-    except QueueUnavailable:
+    except (QueueUnavailable, StoreUnavailable):
         LOG.warning("staff push not enqueued (%s)", kind)
