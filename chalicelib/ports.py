@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from chalicelib.domain.meetings import Meeting
     from chalicelib.domain.notices import NoticeNotification
     from chalicelib.domain.priorities import ActionOut, Priority
+    from chalicelib.domain.staff_devices import StaffDevice
     from chalicelib.domain.staff_figures import Activity
+    from chalicelib.domain.strength import StrengthRecord
     from chalicelib.domain.subscribers import SubscriberRecord
     from chalicelib.domain.teams import TeamRecord
 
@@ -174,6 +176,12 @@ class TeamRepository(Protocol):
     def get(self, team_id: str) -> TeamRecord | None: ...
 
     def put(self, record: TeamRecord) -> bool: ...
+
+    def put_strength(self, record: StrengthRecord) -> bool: ...
+
+    def strengths(self, team_id: str, first_day: str, last_day: str) -> list[StrengthRecord]:
+        """Newest first: records from after `first_day` to `last_day`, and the one in force on `first_day`."""
+        ...
 
 
 class PriorityRepository(Protocol):
@@ -388,6 +396,11 @@ class StaffRepository(Protocol):
     def alerts_drafted(self, team: str, author: str, created_from: str, created_to: str) -> list[str]: ...
     def add_signup(self, team: str, periods: dict[str, str]) -> None: ...
     def signups(self, team: str, grain: str, period: str) -> int: ...
+    def device_ids(self, staff: str, limit: int) -> list[str]: ...
+    def put_device(self, device: StaffDevice) -> None: ...
+    def delete_device(self, staff: str, device_id: str) -> None: ...
+    def team_devices(self, team: str) -> list[StaffDevice]: ...
+    def team_has_devices(self, team: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -451,7 +464,20 @@ class NoticePush(msgspec.Struct, forbid_unknown_fields=False, tag_field="type", 
     subscribers: list[str]
 
 
-QueueMessage = FanoutMessage | AnswerPush | NoticePush
+class StaffPush(msgspec.Struct, forbid_unknown_fields=False, tag_field="type", tag="staff"):
+    """A staff push to a team's devices (usecases/staff_push.py): what happened (`kind`), the
+    record's id and how many; no resident words. Not to `exclude` (a staff id); only to `roles`
+    when given."""
+
+    kind: str
+    record_id: str
+    team: str
+    exclude: str | None = None
+    roles: list[str] = []
+    count: int = 1
+
+
+QueueMessage = FanoutMessage | AnswerPush | NoticePush | StaffPush
 
 
 class _Envelope(msgspec.Struct, forbid_unknown_fields=False):
@@ -467,6 +493,8 @@ def decode_queue_message(body: str | bytes) -> QueueMessage:
         return msgspec.json.decode(body, type=AnswerPush)
     if envelope.type == "notice":
         return msgspec.json.decode(body, type=NoticePush)
+    if envelope.type == "staff":
+        return msgspec.json.decode(body, type=StaffPush)
     message = msgspec.json.decode(body, type=FanoutMessage)
     if message.mode == "conversation":
         return AnswerPush(conversation_id=message.alert_id, message_id=message.message or "")

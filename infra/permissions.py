@@ -57,12 +57,12 @@ _API: set[Grant] = (
     # The Guarantee (usecases/teams.py, priorities.py): pages, priorities, supports (one transaction
     # with the count), actions, links; erasure deletes a resident's supports (by_subscriber).
     | _table("neighbourhoods", "BatchWriteItem", "GetItem", "PutItem", "Query", "UpdateItem")
-    | _table("subscribers", "BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem")
+    | _table("subscribers", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem")
     | _table("words", "BatchWriteItem", "PutItem", "Query")  # where a resident's words are kept (erasure)
-    | _table("subscriptions", "BatchWriteItem", "Query")
+    | _table("subscriptions", "BatchWriteItem")
     | _table("alerts", "BatchGetItem", "GetItem", "PutItem", "UpdateItem")
     | _table("alert-cells", "BatchWriteItem", "Query")
-    | _table("deliveries", "BatchWriteItem", "GetItem", "Query", "UpdateItem")
+    | _table("deliveries", "BatchWriteItem", "GetItem", "UpdateItem")
     | _table("inbox", "BatchWriteItem", "Query")
     | _table("rate-counters", "UpdateItem")
     | _indexes("contacts", "by_author", "by_team", *HISTORY_INDEXES)
@@ -78,8 +78,10 @@ _API: set[Grant] = (
     | _table("inbox", "PutItem")
     | _indexes("conversations", "by_owner", "by_team")  # a resident's conversations, a team's queue
     | _indexes("messages", "by_seq")
-    # The team's app (issue 19): queue previews (one BatchGetItem of the latest messages).
+    # The team's app (issue 19): queue previews (one BatchGetItem of the latest messages), staff devices.
     | _table("messages", "BatchGetItem")
+    | _table("staff-devices", "DeleteItem", "PutItem", "Query")
+    | _indexes("staff-devices", "by_team")  # does the team have a device for a staff push?
     | _API_SECRETS
 )
 
@@ -95,6 +97,8 @@ _WORKER: set[Grant] = (
     | _table("messages", "GetItem")
     | _table("subscribers", "GetItem")
     | _table("neighbourhoods", "GetItem")  # a notice's public text: the priority or meeting (usecases/notice_push.py)
+    | _table("staff-devices", "DeleteItem")  # staff pushes (usecases/staff_push.py): a gone device is erased
+    | _indexes("staff-devices", "by_team")  # ... to the team's devices
     | {("sqs:SendMessage", "queue/fanout"), ("sns:Publish", "sns/endpoints")}
     | _secrets("VapidKeySecret")
 )

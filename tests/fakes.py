@@ -40,7 +40,9 @@ from chalicelib.domain.history import AlertFigures, Plan
 from chalicelib.domain.meetings import Meeting
 from chalicelib.domain.notices import NoticeNotification
 from chalicelib.domain.priorities import ActionOut, Priority
+from chalicelib.domain.staff_devices import StaffDevice
 from chalicelib.domain.staff_figures import Activity
+from chalicelib.domain.strength import StrengthRecord
 from chalicelib.domain.subscribers import SubscriberRecord
 from chalicelib.domain.teams import TeamRecord
 from chalicelib.ports import (
@@ -172,6 +174,7 @@ class FakeDatabase:
     rate_hits: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     claim_staff: dict[str, str] = field(default_factory=dict)  # conversation id -> staff id holding a claim
     teams: dict[str, TeamRecord] = field(default_factory=dict)
+    strengths: dict[tuple[str, str], StrengthRecord] = field(default_factory=dict)  # (team, from day)
     priorities: dict[str, Priority] = field(default_factory=dict)
     meetings: dict[str, Meeting] = field(default_factory=dict)
     tallies: dict[str, int] = field(default_factory=dict)  # priority/meeting id -> supporters/attending
@@ -180,6 +183,7 @@ class FakeDatabase:
     actions: dict[str, dict[str, ActionOut]] = field(default_factory=dict)
     links: dict[str, set[str]] = field(default_factory=dict)
     reminded: set[str] = field(default_factory=set)
+    staff_devices: dict[tuple[str, str], StaffDevice] = field(default_factory=dict)  # (staff, device id)
     reachable: bool = True
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
@@ -358,6 +362,22 @@ class FakeTeams:
         created = record.id not in self.db.teams
         self.db.teams[record.id] = record
         return created
+
+    def put_strength(self, record: StrengthRecord) -> bool:
+        key = (record.team, record.from_day)
+        created = key not in self.db.strengths
+        self.db.strengths[key] = record
+        return created
+
+    def strengths(self, team_id: str, first_day: str, last_day: str) -> list[StrengthRecord]:
+        found = []
+        for (team, day), record in sorted(self.db.strengths.items(), reverse=True):
+            if team != team_id or day > last_day:
+                continue
+            found.append(record)
+            if day <= first_day:
+                break
+        return found
 
 
 class _Tallied:
@@ -1239,6 +1259,21 @@ class FakeStaff:
 
     def signups(self, team: str, grain: str, period: str) -> int:
         return self.db.stats.get((f"team:{team}|signups|{grain}", f"{period}|00"), {}).get("contacts", 0)
+
+    def device_ids(self, staff: str, limit: int) -> list[str]:
+        return sorted(d for (s, d) in self.db.staff_devices if s == staff)[:limit]
+
+    def put_device(self, device: StaffDevice) -> None:
+        self.db.staff_devices[(device.staff, device.device_id)] = device
+
+    def delete_device(self, staff: str, device_id: str) -> None:
+        self.db.staff_devices.pop((staff, device_id), None)
+
+    def team_devices(self, team: str) -> list[StaffDevice]:
+        return [d for _, d in sorted(self.db.staff_devices.items()) if d.team == team]
+
+    def team_has_devices(self, team: str) -> bool:
+        return bool(self.team_devices(team))
 
 
 class FakeClock:

@@ -78,6 +78,12 @@ def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worke
     analyst, admin = staff_token("analyst", team=None), staff_token("admin", team=None)
 
     ok(client.http.get("/v1/health"))
+    # Staff devices: the team's pushes go to them (the worker erases one the push service forgot).
+    for token, outcome in ((officer, "gone"), (supervisor, "sent")):
+        device = webpush_channel()["subscription"]
+        push.script[device["endpoint"]] = [outcome]
+        ok(client.http.put(f"/v1/staff/me/devices/{uuid.uuid4()}", headers=bearer(token), body=json.dumps(device)))
+    ok(client.http.delete(f"/v1/staff/me/devices/{uuid.uuid4()}", headers=bearer(officer)))
     contact = street()
     ok(client.http.post("/v1/contacts", headers=bearer(officer), body=json.dumps(contact)))
     ok(client.http.post("/v1/contacts", headers=bearer(officer), body=json.dumps(contact)))  # identical retry

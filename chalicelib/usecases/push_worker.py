@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from chalicelib.clock import to_rfc3339
 from chalicelib.domain.alerts import AlertRecord
-from chalicelib.ports import AnswerPush, NoticePush, QueueMessage, Repositories, decode_queue_message
+from chalicelib.ports import AnswerPush, NoticePush, QueueMessage, Repositories, StaffPush, decode_queue_message
 from chalicelib.usecases.conversation_push import AnswerPusher, is_answer_delivery
 from chalicelib.usecases.fanout import FanoutWorker
 from chalicelib.usecases.notice_push import NoticePusher, is_notice_delivery
@@ -36,6 +36,10 @@ class PushWorker:
             return self._answers.push(message.conversation_id, message.message_id)
         if isinstance(message, NoticePush):
             return self._notices.push(message)
+        if isinstance(message, StaffPush):
+            from chalicelib.usecases.staff_push import push_staff
+
+            return push_staff(self._sender, self._store, message)
         return self._alerts.process(message)
 
     def handle_sqs_records(self, records: Iterable[tuple[str, str]]) -> dict[str, list[dict[str, str]]]:

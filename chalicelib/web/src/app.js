@@ -14,6 +14,9 @@ const UI_LANG_KEY = "beatline.ui-lang";
 const INBOX_CACHE = "beatline-inbox";
 const CATEGORIES = ["Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport", "Infra", "CBRNE", "Other"];
 const MAX_AREAS = 10;
+// pushManager.subscribe() can wait for ever when no push service answers (no message, no error):
+// sign-up gives up after this long, says so and offers the inbox only (state.pushTimeoutMs; tests lower it).
+const PUSH_SUBSCRIBE_TIMEOUT_MS = 8000;
 const $ = (id) => document.getElementById(id);
 const idb = window.idbKeyval;
 
@@ -38,6 +41,7 @@ const MESSAGES = {
     ch_inbox: "Inbox only (open this page to read them)", signup_submit: "Sign up",
     signed_up: "You are signed up. Now choose the areas you want alerts for.",
     push_refused: "Notifications are not allowed on this device: signed up for the inbox only.",
+    push_timeout: "Notifications could not be set up: this browser's push service did not answer. You are not signed up yet. Inbox only is now chosen: press Sign up again to get alerts in the inbox.",
     inbox_title: "Your alerts", refresh: "Refresh", inbox_empty: "Nothing yet. Alerts for your areas will appear here.",
     inbox_offline: "Offline: showing the inbox as last loaded.",
     open: "Read", close: "Close", reply: "Reply", send: "Send", reply_sent: "Your reply was sent to the team.",
@@ -91,6 +95,7 @@ const MESSAGES = {
     ch_inbox: "Mewnflwch yn unig (agorwch y dudalen hon i'w darllen)", signup_submit: "Cofrestru",
     signed_up: "Rydych wedi cofrestru. Nawr dewiswch yr ardaloedd yr hoffech rybuddion amdanynt.",
     push_refused: "Ni chaniateir hysbysiadau ar y ddyfais hon: wedi cofrestru ar gyfer y mewnflwch yn unig.",
+    push_timeout: "Nid oedd modd trefnu hysbysiadau: ni atebodd gwasanaeth gwthio'r porwr hwn. Nid ydych wedi cofrestru eto. Mae mewnflwch yn unig wedi'i ddewis nawr: pwyswch Cofrestru eto i gael rhybuddion yn y mewnflwch.",
     inbox_title: "Eich rhybuddion", refresh: "Adnewyddu", inbox_empty: "Dim byd eto. Bydd rhybuddion ar gyfer eich ardaloedd yn ymddangos yma.",
     inbox_offline: "All-lein: yn dangos y mewnflwch fel y'i llwythwyd ddiwethaf.",
     open: "Darllen", close: "Cau", reply: "Ateb", send: "Anfon", reply_sent: "Anfonwyd eich ateb at y tîm.",
@@ -129,7 +134,7 @@ const MESSAGES = {
 const state = {
   lang: "en", token: null, me: null, openapi: null, areas: [], selected: new Set(), point: null,
   map: null, areaLayers: new Map(), pointLayer: null, circleLayer: null, view: null, read: new Set(),
-  inbox: [], conversation: null,
+  inbox: [], conversation: null, pushTimeoutMs: PUSH_SUBSCRIBE_TIMEOUT_MS,
 };
 window.beatlineApp = state; // inspected by the browser tests
 
@@ -300,11 +305,14 @@ function signedIn(yes) {
 function ensureMap() {
   if (state.map) return;
   const L = window.L;
-  state.map = L.map("map", { zoomControl: true, attributionControl: true }).setView([52.4, -3.5], 7);
-  state.map.attributionControl.setPrefix(false);
+  // Leaflet's own attribution control sets innerHTML: ours shows the setting as text.
+  state.map = L.map("map", { zoomControl: true, attributionControl: false }).setView([52.4, -3.5], 7);
   if (TILES) {
-    const escaped = el("span", { text: TILE_ATTRIBUTION }).innerHTML; // text only, never markup from a setting
-    L.tileLayer(TILES, { attribution: escaped, maxZoom: 19, crossOrigin: false }).addTo(state.map);
+    L.tileLayer(TILES, { maxZoom: 19, crossOrigin: false }).addTo(state.map);
+    if (TILE_ATTRIBUTION) {
+      const Attribution = L.Control.extend({ onAdd: () => el("div", { class: "leaflet-control-attribution leaflet-control", text: TILE_ATTRIBUTION }) });
+      new Attribution({ position: "bottomright" }).addTo(state.map);
+    }
   }
   state.map.on("click", (e) => choosePoint(e.latlng.lat, e.latlng.lng));
   drawAreas();
@@ -324,7 +332,7 @@ function drawAreas() {
         toggleArea(area.id);
       }
     });
-    layer.bindTooltip(area.name);
+    layer.bindTooltip(el("span", { text: area.name })); // a node: Leaflet sets a string as innerHTML
     layer.addTo(state.map);
     state.areaLayers.set(area.id, layer);
     bounds.push(layer.getBounds());
@@ -399,27 +407,62 @@ async function nearby() {
 
 // --- sign-up ----------------------------------------------------------------------------------
 
+class PushTimeout extends Error {}
+
+function withinTime(promise, ms) {
+  let timer = null;
+  const timeout = new Promise((resolve, reject) => { timer = setTimeout(() => reject(new PushTimeout()), ms); });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 async function webPushChannel() {
   if (!("PushManager" in window) || (await Notification.requestPermission()) !== "granted") return null;
-  const key = await api("GET", "/v1/public/webpush-key");
-  const registration = await navigator.serviceWorker.ready;
-  const subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key.application_server_key });
+  const subscribe = async () => {
+    const key = await api("GET", "/v1/public/webpush-key");
+    const registration = await navigator.serviceWorker.ready;
+    return registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key.application_server_key });
+  };
+  const subscription = await withinTime(subscribe(), state.pushTimeoutMs);
   const json = subscription.toJSON();
   return { type: "webpush", subscription: { endpoint: json.endpoint, keys: json.keys } };
 }
 
+function offerInboxOnly() {
+  $("ch-inbox").checked = true;
+  say(t("push_timeout"), true);
+  $("ch-inbox").focus();
+}
+
 async function signUp(event) {
   event.preventDefault();
+  const button = $("signup-submit");
+  button.disabled = true;
+  try {
+    await register();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function register() {
   const wantsPush = document.querySelector('input[name="channel"]:checked').value === "webpush";
-  let channel = wantsPush ? await webPushChannel().catch(() => null) : null;
-  if (wantsPush && !channel) say(t("push_refused"), true);
+  let channel = null;
+  if (wantsPush) {
+    try {
+      channel = await webPushChannel();
+    } catch (error) {
+      if (error instanceof PushTimeout) return offerInboxOnly(); // nothing registered: the resident chooses
+      channel = null;
+    }
+  }
+  const refused = wantsPush && !channel;
   channel = channel || { type: "inbox" };
   const registered = await api("POST", "/v1/subscribers", { channel, language: state.lang === "cy" ? "cy" : "en-GB", ...doorSignup() });
   state.token = registered.token;
   await idb.set(TOKEN_KEY, registered.token);
   signedIn(true);
-  await show("areas");
-  if (!(wantsPush && channel.type === "inbox")) say(t("signed_up"));
+  await show("areas"); // clears the status line: say what happened after it
+  say(t(refused ? "push_refused" : "signed_up"), refused);
 }
 
 // --- areas ------------------------------------------------------------------------------------
