@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.alerting import alert_body, circle, draft, propose, publish, resident, spot, square
+from tests.alerting import alert_body, circle, draft, propose, publish, resident, spot, square, webpush_channel
 from tests.conftest import bearer
 from tests.support import post as post_json
 from tests.support import street
@@ -250,6 +250,8 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("POST", "/v1/conversations/{conv_a}/release", None, allow(X_RECORD)),
     # The team's app: a staff member's own figures (no parameter names anyone else)
     ("GET", "/v1/staff/me/figures", None, allow(each(FIELD_STAFF, 200))),
+    ("PUT", "/v1/staff/me/devices/{fresh_uuid}", lambda: webpush_channel()["subscription"], allow(each(FIELD_STAFF, 200))),
+    ("DELETE", "/v1/staff/me/devices/{fresh_uuid}", None, allow(each(FIELD_STAFF, 204))),
     ("GET", "/v1/history/conversations?{window}&team={team_x}", None,
      allow({"analyst": 200, "admin": 200, "leader": 200, "supervisor_x": 200})),
     ("GET", "/v1/history/conversations?{window}&team={team_y}", None,
