@@ -3,9 +3,11 @@
 // Offline: the shell from the shell cache (an exact allow-list: the page and its hashed files, see
 // `navigate`); the inbox's first page as last loaded (network first).
 // Push: one notification per message in the app's payload format (chalicelib/notify/payloads.py), of
-// two kinds: an alert (the alert id is the tag, so an Update or Cancel replaces the earlier
-// notification) and a team answer (`kind: "answer"`: titled as such, the conversation's context as
-// its body, one tag per conversation, opening the conversation).
+// three kinds: an alert (the alert id is the tag, so an Update or Cancel replaces the earlier
+// notification), a team answer (`kind: "answer"`: titled as such, the conversation's context as
+// its body, one tag per conversation, opening the conversation) and a notice (`kind: "notice"`:
+// "you said, we did" or a beat meeting reminder, titled in the resident's language by the server,
+// the public text as its body, one tag per notice, opening the app).
 "use strict";
 
 const BASE = "{{base}}";
@@ -117,6 +119,11 @@ function isAnswer(payload) { return payload.kind === "answer" || payload.kind ==
 
 function notificationFor(payload) {
   const say = words(payload.lang);
+  if (payload.kind === "notice") {
+    return [payload.headline || "", { tag: "notice:" + payload.notice + ":" + payload.id, body: payload.description || "",
+      icon: ICON, lang: payload.lang || "", timestamp: Date.parse(payload.sent) || Date.now(),
+      data: { kind: "notice", id: payload.id }, silent: true }];
+  }
   if (isAnswer(payload)) { // "conversation": the kind's name before answers had their own payload
     return [say.answered, { tag: "conversation:" + payload.conversation_id, body: payload.description || "", icon: ICON,
       lang: payload.lang || "", timestamp: Date.parse(payload.sent) || Date.now(),
@@ -149,9 +156,10 @@ async function markRead(id) {
 }
 
 async function openFrom(data) {
-  const hash = (data.kind === "conversation" ? "#conversation=" : "#alert=") + encodeURIComponent(data.id);
+  const hash = data.kind === "notice" ? "" : (data.kind === "conversation" ? "#conversation=" : "#alert=") + encodeURIComponent(data.id);
   const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
   const open = windows.find((w) => new URL(w.url).pathname.startsWith(BASE + "/app"));
+  if (open && data.kind === "notice") return open.focus(); // the inbox shows it
   if (open) {
     open.postMessage({ type: data.kind === "conversation" ? "open-conversation" : "open-alert", id: data.id });
     return open.focus();

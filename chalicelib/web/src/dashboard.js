@@ -397,7 +397,7 @@
   // --- flow -------------------------------------------------------------------------------
 
   function isForceWide() {
-    return (state.claims.roles || []).some((r) => r === "analyst" || r === "admin");
+    return (state.claims.roles || []).some((r) => r === "analyst" || r === "admin" || r === "leader");
   }
 
   function readFilters() {
