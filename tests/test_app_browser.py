@@ -347,6 +347,25 @@ def _guarantee_world(world: dict[str, Any], staff_token: Any) -> dict[str, str]:
     return {"current": current["id"], "proposed": proposed["id"], "meeting": meeting["id"]}
 
 
+def _escalate_a_wait_past_its_standard(page: Any, world: dict[str, Any]) -> None:
+    """A waiting conversation whose respond_by has passed (moved back in the store: the live server's
+    clock is real) offers "Escalate"; pressing it escalates it (the API shows escalated_at)."""
+    from chalicelib.store.models.conversations import ConversationModel
+
+    mine = requests.get(f"{world['base']}/v1/subscribers/me/conversations", headers=bearer(world["token"]), timeout=30).json()
+    waiting = next(c["id"] for c in mine["items"] if c["status"] == "waiting")
+    record = ConversationModel.get(waiting, consistent_read=True)
+    record.update(actions=[ConversationModel.respond_by.set(_in_utc(-1))])
+    page.get_by_role("button", name="Your neighbourhood").click()
+    page.get_by_role("button", name="Talk to the team").click()
+    page.wait_for_function("() => document.body.dataset.view === 'conversations'")
+    card = page.locator(f'#conv-list li[data-conversation="{waiting}"]')
+    card.get_by_role("button", name="Escalate: no answer in time").click()
+    card.locator(".escalated").wait_for()
+    assert card.locator(".escalated").inner_text().startswith("Escalated to the team's supervisors on ")
+    assert requests.get(f"{world['base']}/v1/conversations/{waiting}", headers=bearer(world["token"]), timeout=30).json()["escalated_at"]
+
+
 def test_your_neighbourhood_team_priorities_support_and_meetings(tab: Session, world: dict[str, Any], staff_token: Any) -> None:
     ids = _guarantee_world(world, staff_token)
     page = tab.page
@@ -398,6 +417,7 @@ def test_your_neighbourhood_team_priorities_support_and_meetings(tab: Session, w
     page.get_by_role("button", name="Talk to the team").click()
     page.wait_for_function("() => document.body.dataset.view === 'conversations'")
     assert page.locator("#conv-list .respond-by").first.inner_text().startswith("Your team aims to reply by ")
+    _escalate_a_wait_past_its_standard(page, world)
     # Welsh
     page.get_by_role("button", name="Your neighbourhood").click()
     page.wait_for_function("() => document.body.dataset.view === 'neighbourhood'")

@@ -38,7 +38,9 @@ const HOOD_MESSAGES = {
     meet_online: "Online: ", meet_started: "This meeting has already started.",
     meet_meeting: "Meeting", meet_surgery: "Surgery", meet_street_meeting: "Street meeting", meet_drop_in: "Drop-in",
     meet_online_type: "Online meeting", meet_other: "Other",
-    respond_by: "Your team aims to reply by ",
+    respond_by: "Your team aims to reply by ", escalate: "Escalate: no answer in time",
+    escalate_help: "Your team has not answered by the time it aims for. Escalating tells its supervisors.",
+    escalated: "Escalated to the team's supervisors on ",
     inbox_priority_action: "You said, we did", inbox_meeting_reminder: "Meeting tomorrow",
     contact_email: "E-mail", contact_telephone: "Telephone", contact_mobile: "Mobile", contact_web: "Web",
     contact_address: "Address", contact_twitter: "X (Twitter)", contact_facebook: "Facebook",
@@ -63,7 +65,9 @@ const HOOD_MESSAGES = {
     meet_online: "Ar-lein: ", meet_started: "Mae'r cyfarfod hwn eisoes wedi dechrau.",
     meet_meeting: "Cyfarfod", meet_surgery: "Cymhorthfa", meet_street_meeting: "Cyfarfod stryd", meet_drop_in: "Galw heibio",
     meet_online_type: "Cyfarfod ar-lein", meet_other: "Arall",
-    respond_by: "Mae eich tîm yn anelu at ateb erbyn ",
+    respond_by: "Mae eich tîm yn anelu at ateb erbyn ", escalate: "Uwchgyfeirio: dim ateb mewn pryd",
+    escalate_help: "Nid yw eich tîm wedi ateb erbyn yr amser y mae'n anelu ato. Mae uwchgyfeirio yn dweud wrth ei oruchwylwyr.",
+    escalated: "Uwchgyfeiriwyd at oruchwylwyr y tîm ar ",
     inbox_priority_action: "Dywedoch chi, gwnaethom ni", inbox_meeting_reminder: "Cyfarfod yfory",
     contact_email: "E-bost", contact_telephone: "Ffôn", contact_mobile: "Ffôn symudol", contact_web: "Gwe",
     contact_address: "Cyfeiriad", contact_twitter: "X (Twitter)", contact_facebook: "Facebook",
@@ -927,10 +931,28 @@ function attendButton(meeting, count) {
   return button;
 }
 
-// "Your team aims to reply by ...": a conversation waiting for the team carries its `respond_by`.
+// "Your team aims to reply by ...": a conversation waiting for the team carries its `respond_by`;
+// past it, unanswered, the resident may escalate (the Guarantee's complaint route).
 function respondBy(conversation) {
   if (conversation.status !== "waiting" || !conversation.respond_by) return null;
-  return el("p", { class: "respond-by", text: t("respond_by") + when(conversation.respond_by) });
+  const block = el("div", { class: "respond-by" }, el("p", { text: t("respond_by") + when(conversation.respond_by) }));
+  if (conversation.escalated_at) block.append(el("p", { class: "escalated", text: t("escalated") + when(conversation.escalated_at) }));
+  else if (new Date(conversation.respond_by).getTime() < Date.now()) block.append(el("p", { text: t("escalate_help") }), escalateButton(conversation));
+  return block;
+}
+
+function escalateButton(conversation) {
+  const button = el("button", { type: "button", class: "secondary", text: t("escalate") });
+  button.addEventListener("click", async () => {
+    try {
+      const answer = await api("POST", "/v1/conversations/" + encodeURIComponent(conversation.id) + "/escalate");
+      button.replaceWith(el("p", { class: "escalated", text: t("escalated") + when(answer.escalated_at) }));
+      say(t("escalated") + when(answer.escalated_at));
+    } catch (error) {
+      failed(error);
+    }
+  });
+  return button;
 }
 
 // Inbox items of the Guarantee: what was done about a priority, tomorrow's meeting (null: another kind).
