@@ -92,10 +92,10 @@ package: $(PY_STAMP) $(WEB_STAMP)
 	$(PY) -m infra.build_template --stage $(STAGE) --out build/$(STAGE)
 
 .PHONY: screenshots
-# docs/screenshots/dashboard.png and docs.png, taken by the browser tests on seeded data.
+# docs/screenshots/*.png (dashboard, docs, the residents' and the team's apps), taken by the browser tests on seeded data.
 screenshots: deps $(BROWSER_STAMP)
 	mkdir -p docs/screenshots
-	BEATLINE_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/test_web_browser.py tests/test_app_browser.py
+	BEATLINE_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/test_web_browser.py tests/test_app_browser.py tests/test_team_browser.py
 
 .PHONY: bench-fanout
 # One alert to N subscribers on DynamoDB Local (prints a table; ~6 min at the default 100,000).

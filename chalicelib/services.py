@@ -34,6 +34,7 @@ from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
     from chalicelib.auth.resident import ResidentTokens
+    from chalicelib.domain.shapes import Shape
     from chalicelib.usecases.conversation_push import AnswerPusher
     from chalicelib.usecases.fanout import FanoutWorker
     from chalicelib.usecases.push import PushSender
@@ -108,7 +109,7 @@ class Services:
     push_guard: EgressGuard = field(default_factory=EgressGuard)
     _channels: Mapping[str, Channel] | None = field(default=None, repr=False)
     # (shape, H3 resolution) -> cells; injectable so tests can prove a refused shape is never covered.
-    coverer: Callable[[Any, int], set[str]] | None = None
+    coverer: Callable[[Shape, int], set[str]] | None = None
     store: Repositories = field(default_factory=dynamodb_repositories)
     sns_endpoints: EndpointRegistrar = field(default_factory=lambda: _sns_endpoints(None))
     # Why a Web Push subscription cannot be encrypted to (None: usable).
@@ -177,7 +178,7 @@ class Services:
         return load_text_secret(file=settings.vapid_private_key_file,
                                 secret_arn=settings.vapid_private_key_secret_arn, name="VAPID key")
 
-    def cover(self, shape: Any, resolution: int) -> set[str]:
+    def cover(self, shape: Shape, resolution: int) -> set[str]:
         """The H3 cells that may overlap `shape` (callers check its cost first: check_cover_cost)."""
         if self.coverer is not None:
             return self.coverer(shape, resolution)
@@ -218,7 +219,7 @@ def build_services(
     sns_endpoints: EndpointRegistrar | None = None,
     push_resolver: Resolver = system_resolver,
     conversations: ConversationStore | None = None,
-    coverer: Callable[[Any, int], set[str]] | None = None,
+    coverer: Callable[[Shape, int], set[str]] | None = None,
 ) -> Services:
     staff_policy = IssuerPolicy(
         issuer=settings.staff_issuer,
@@ -228,6 +229,8 @@ def build_services(
         allowed_roles=STAFF_ROLES,
         kind="staff",
         max_lifetime_seconds=settings.staff_token_max_lifetime_seconds,
+        access_tokens_only=True,
+        client_ids=frozenset(settings.staff_client_ids),
     )
 
     def load_resident_tokens() -> ResidentTokens | None:
@@ -277,7 +280,7 @@ def build_services(
     if fanout_queue is None:
         from chalicelib.notify.wiring import build_queue
 
-        def process(message: Any) -> Any:
+        def process(message: QueueMessage) -> bool:
             return built.push_worker().process(message)
 
         fanout_queue = build_queue(settings, process)

@@ -90,6 +90,10 @@ class Settings:
     # Web dashboard sign-in (docs/web.md): the staff issuer's public OIDC client and scopes.
     dashboard_client_id: str = "beatline-dashboard"
     dashboard_scope: str = "openid"
+    # Staff app clients whose access tokens are accepted (BEATLINE_STAFF_CLIENT_IDS, comma
+    # separated): needed for Cognito's access tokens (`client_id`, no `aud`); when set, an RFC 9068
+    # token's `client_id` must be one of them too (auth/tokens.py).
+    staff_client_ids: tuple[str, ...] = ()
     # Residents' web app map (docs/app.md): tile URL template ({z}/{x}/{y}; empty = no tiles, the
     # map still draws areas and circles) and its attribution text; the CSP's img-src allows its origin.
     map_tile_url: str = ""
@@ -213,6 +217,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         access_log_retention_days=_int(env, "BEATLINE_ACCESS_LOG_RETENTION_DAYS", 2190, 1),
         audit_archive_bucket=_opt(env, "BEATLINE_AUDIT_ARCHIVE_BUCKET"),
         dashboard_client_id=env.get("BEATLINE_DASHBOARD_CLIENT_ID", "beatline-dashboard").strip(),
+        staff_client_ids=tuple(c.strip() for c in env.get("BEATLINE_STAFF_CLIENT_IDS", "").split(",") if c.strip()),
         dashboard_scope=env.get("BEATLINE_DASHBOARD_SCOPE", "openid").strip(),
         map_tile_url=env.get("BEATLINE_MAP_TILE_URL", "").strip(),
         map_tile_attribution=env.get("BEATLINE_MAP_TILE_ATTRIBUTION", "").strip()[:300],

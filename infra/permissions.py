@@ -73,7 +73,7 @@ _API: set[Grant] = (
     | {("sqs:SendMessage", "queue/fanout")}
     # Conversations (issue 11): one transaction per message (message, conversation, inbox copy),
     # reads, the queue/owner indexes and the messages' LSI, erasure of a resident's texts.
-    | _table("conversations", "GetItem", "PutItem", "UpdateItem")
+    | _table("conversations", "BatchGetItem", "GetItem", "PutItem", "UpdateItem")  # BatchGetItem: inbox context
     | _table("messages", "GetItem", "PutItem", "UpdateItem")
     | _table("inbox", "PutItem")
     | _indexes("conversations", "by_owner", "by_team")  # a resident's conversations, a team's queue

@@ -155,7 +155,8 @@ def _parameters() -> dict[str, Any]:
         },
         "StaffAudience": {
             "Type": "String",
-            "Description": "Staff tokens' `aud` (Cognito: the app client id).",
+            "Description": "Staff access tokens' `aud` (RFC 9068 `typ: at+jwt`). Cognito's access tokens "
+                           "carry no `aud`: they are accepted by `client_id` (StaffClientIds).",
             "MinLength": 1,
         },
         "StaffJwksUrl": {
@@ -168,6 +169,13 @@ def _parameters() -> dict[str, Any]:
             "Default": "RS256",
             "Description": "Pinned JWT algorithms of the staff issuer, comma-separated (Cognito signs RS256).",
             "AllowedPattern": r"^(RS|PS|ES)(256|384|512)(,(RS|PS|ES)(256|384|512))*$",
+        },
+        "StaffClientIds": {
+            "Type": "String",
+            "Default": "",
+            "Description": "App client ids whose access tokens are accepted, comma-separated (Cognito: "
+                           "required, its access tokens name only their `client_id`); empty: the dashboard's.",
+            "AllowedPattern": r"^[\x21-\x2b\x2d-\x7e]{0,256}(,[\x21-\x2b\x2d-\x7e]{1,256})*$",
         },
         "DashboardClientId": {
             "Type": "String",
@@ -212,6 +220,7 @@ def _conditions() -> dict[str, Any]:
     }
     conditions["HasAlarmEmail"] = {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
     conditions["HasDashboardClientId"] = {"Fn::Not": [{"Fn::Equals": [{"Ref": "DashboardClientId"}, ""]}]}
+    conditions["HasStaffClientIds"] = {"Fn::Not": [{"Fn::Equals": [{"Ref": "StaffClientIds"}, ""]}]}
     return conditions
 
 
@@ -432,6 +441,8 @@ def _environment(functions: Sequence[FunctionInfo]) -> dict[str, Any]:
         "BEATLINE_STAFF_ALGORITHMS": {"Ref": "StaffAlgorithms"},
         "BEATLINE_DASHBOARD_CLIENT_ID": {
             "Fn::If": ["HasDashboardClientId", {"Ref": "DashboardClientId"}, {"Ref": "StaffAudience"}]},
+        "BEATLINE_STAFF_CLIENT_IDS": {"Fn::If": ["HasStaffClientIds", {"Ref": "StaffClientIds"}, {
+            "Fn::If": ["HasDashboardClientId", {"Ref": "DashboardClientId"}, {"Ref": "StaffAudience"}]}]},
         "BEATLINE_DASHBOARD_SCOPE": {"Ref": "DashboardScope"},
         "BEATLINE_ACCESS_LOG_RETENTION_DAYS": {"Ref": "AccessLogRetentionDays"},
     }

@@ -949,6 +949,10 @@ class FakeConversations:
     def count_overdue(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int]) -> None:
         self._change(old, new, figures, lambda status: status == "waiting")
 
+    def escalate(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int],
+                 audit: AccessRecord) -> None:
+        self._change(old, new, figures, lambda status: status == "waiting", audit)
+
     def _change(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int],
                 status_allows: Callable[[str], bool], audit: AccessRecord | None = None) -> None:
         with self.db.lock:
@@ -979,6 +983,9 @@ class FakeConversations:
                 break
         return found
 
+    def many(self, conversation_ids: Iterable[str]) -> dict[str, Conversation]:
+        return {cid: self.db.conversations[cid] for cid in set(conversation_ids) if cid in self.db.conversations}
+
     def get(self, conversation_id: str) -> Conversation | None:
         conv = self.db.conversations.get(conversation_id)
         if conv is None:
@@ -1003,9 +1010,9 @@ class FakeConversations:
         return newest_first[::-1], earlier
 
     def team_page(self, team: str, status: str, limit: int, start: Position) -> tuple[list[Conversation], Position]:
-        waiting = status == "waiting"
+        waiting = status in ("waiting", "escalated")
         index = sorted((c for c in self.db.conversations.values() if c.team == team
-                        and conversation_rules.queue_key(c).startswith(f"{status}#")),
+                        and conversation_rules.queue_key(c).startswith(conversation_rules.queue_prefix(status))),
                        key=conversation_rules.queue_key, reverse=not waiting)
         items, position = _page(index, conversation_rules.queue_key, limit, start, descending=not waiting)
         return self._seen(items), position

@@ -91,20 +91,24 @@ def test_draft_approve_update_cancel_reach_the_same_audience() -> None:
     figures = alert_cases.get_alert(scene.svc, officer, drafted.id).delivery
     assert (figures.targeted, figures.sent, figures.failed, figures.read) == (2, 2, 0, 0)
 
-    late = scene.resident([circle(lat, lon, 300)])  # not in the Update's audience
+    # Following the area while the alert is in force: the alert in the inbox (deliver_in_force),
+    # and so in the audience of its Update.
+    late = scene.resident([circle(lat, lon, 300)])
+    assert [i.msg_type for i in scene.inbox(late)] == ["Alert"]
     proposal = scene.propose(supervisor, drafted.id, headline="Arrests made on Elm Street")
     updated = alert_cases.approve(scene.svc, second, drafted.id, proposal)
     assert (updated.msg_type, updated.revision) == ("Update", 1)
     scene.deliver()
     assert [(i.msg_type, i.headline) for i in scene.inbox(inside)] == [("Update", "Arrests made on Elm Street"),
                                                                        ("Alert", OLD)]
-    assert scene.inbox(late) == []
+    assert [i.msg_type for i in scene.inbox(late)] == ["Update", "Alert"]
 
     cancelled = alert_cases.cancel(scene.svc, supervisor, drafted.id)
     scene.deliver()
     assert cancelled.status == "cancelled"
     assert [i.msg_type for i in scene.inbox(inside)] == ["Cancel", "Update", "Alert"]
     assert [n.msg_type for n in scene.notifications_to(web)] == ["Alert", "Update", "Cancel"]
+    assert scene.inbox(scene.resident([circle(lat, lon, 300)])) == []  # following it once cancelled: nothing
     refused(422, alert_cases.approve, scene.svc, supervisor, drafted.id)
     refused(422, alert_cases.cancel, scene.svc, supervisor, drafted.id)
     refused(422, scene.propose, supervisor, drafted.id, headline="x")

@@ -261,7 +261,8 @@ def test_conversation_start_team_answer_and_reply(tab: Session, world: dict[str,
     started = _conversation(world, conversation_id, world["token"])
     assert (started["team"], started["area_id"], started["topic"], started["status"]) == (TEAM, world["area_id"], "road_safety", "waiting")
     assert [(m["from"], m["text"]) for m in started["messages"]] == [("resident", "Cars speeding past the school every morning.")]
-    assert page.locator("#conv-open-title").inner_text() == "road safety · waiting for the team"
+    title = f"Canal ward {RUN}: Road safety"  # which conversation: the area and the topic, in words
+    assert page.locator("#conv-open-title").inner_text() == title + " · waiting for the team"
     queue = requests.get(f"{world['base']}/v1/conversations", params={"status": "waiting"}, headers=bearer(world["officer"]), timeout=30)
     assert conversation_id in [c["id"] for c in queue.json()["items"]]  # the team's queue has it
     # the team answers through the API, as an officer
@@ -275,11 +276,15 @@ def test_conversation_start_team_answer_and_reply(tab: Session, world: dict[str,
     card = page.locator(f'#inbox-list li[data-conversation="{conversation_id}"]')
     card.get_by_text("We will patrol at 8am.").wait_for()
     assert card.locator(".meta").inner_text().startswith(officer + " · ")
+    assert card.locator(".context").inner_text() == title  # the answer says which conversation it is in
     card.get_by_role("button", name="Continue the conversation").click()
     team_message = page.locator("#conv-messages li.from-team", has_text="We will patrol at 8am.")
     team_message.wait_for()
     assert team_message.locator(".meta").inner_text().startswith(officer + " · ")
-    assert page.locator("#conv-open-title").inner_text() == "road safety · answered"
+    assert page.locator("#conv-open-title").inner_text() == title + " · answered"
+    # The conversation the alert reply opened is titled with the alert's headline, not "<area>: other".
+    titles = page.locator("#conv-list li h3").all_inner_texts()
+    assert f"Van thefts near the canal {RUN}" in titles and not [t for t in titles if t.endswith(": Other")], titles
     assert staff_id not in page.content()  # never the staff id
     assert page.locator(f'#conv-list li[data-conversation="{conversation_id}"] .meta').inner_text().startswith("answered · ")
     assert serious_violations(page) == []
@@ -290,7 +295,7 @@ def test_conversation_start_team_answer_and_reply(tab: Session, world: dict[str,
     assert [(m["from"], m["text"]) for m in after["messages"]] == [
         ("resident", "Cars speeding past the school every morning."), ("team", "We will patrol at 8am."), ("resident", "Thank you!")]
     assert after["status"] == "waiting" and staff_id not in json.dumps(after)
-    assert page.locator("#conv-open-title").inner_text() == "road safety · waiting for the team"
+    assert page.locator("#conv-open-title").inner_text() == title + " · waiting for the team"
     status = page.locator(f'#conv-list li[data-conversation="{conversation_id}"] .meta').inner_text()
     assert status.startswith("waiting for the team · ")  # the list follows the reply
     assert serious_violations(page) == []
@@ -338,18 +343,36 @@ def test_preferences_save_and_the_page_speaks_welsh(tab: Session, world: dict[st
     page.get_by_role("button", name="Mewnflwch").click()
     page.get_by_text(f"Dwyn beiciau {RUN}").first.wait_for()
     assert serious_violations(page) == []
+    # All of it in Welsh: the answer's context (topic in words), the officer, the dates' months.
+    answer = page.locator("#inbox-list li[data-conversation]").first
+    assert answer.locator(".context").inner_text() == f"Canal ward {RUN}: Diogelwch ffyrdd"
+    meta = answer.locator(".meta").inner_text()
+    assert meta.startswith("Swyddog ") and "Officer" not in page.locator("#inbox-list").inner_text(), meta
+    month = ["Ion", "Chwef", "Maw", "Ebr", "Mai", "Meh", "Gorff", "Awst", "Medi", "Hyd", "Tach", "Rhag"][time.gmtime().tm_mon - 1]
+    assert f" {month} " in meta and not re.search(r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b", meta), meta
+    # Items already received switch language with the page (each carries every language's text).
+    page.locator("#ui-lang").select_option("en")
+    page.get_by_text(f"Bike thefts {RUN}").first.wait_for()
+    assert page.get_by_text(f"Dwyn beiciau {RUN}").count() == 0
+    assert answer.locator(".context").inner_text() == f"Canal ward {RUN}: Road safety"
+    page.locator("#ui-lang").select_option("cy")
+    page.get_by_text(f"Dwyn beiciau {RUN}").first.wait_for()
+    page.get_by_role("button", name="Siarad â'r tîm").click()  # the conversations' titles too
+    page.locator("#conv-list h3", has_text=f"Canal ward {RUN}: Diogelwch ffyrdd").first.wait_for()
+    assert page.locator("#conv-topic option[value=road_safety]").inner_text() == "Diogelwch ffyrdd"
+    assert tab.console_errors == []
     page.locator("#ui-lang").select_option("en")
 
 
 def test_offline_the_shell_and_last_inbox_load_from_cache(tab: Session, world: dict[str, Any]) -> None:
     page = tab.page
     page.get_by_role("button", name="Inbox").click()
-    page.get_by_text(f"Dwyn beiciau {RUN}").first.wait_for()
+    page.get_by_text(f"Bike thefts {RUN}").first.wait_for()  # the page is in English again
     tab.context.set_offline(True)  # type: ignore[attr-defined]
     try:
         page.reload()
         page.get_by_text("Offline: showing the inbox as last loaded.").wait_for()
-        assert page.get_by_text(f"Dwyn beiciau {RUN}").first.is_visible()
+        assert page.get_by_text(f"Bike thefts {RUN}").first.is_visible()
     finally:
         tab.context.set_offline(False)  # type: ignore[attr-defined]
     tab.console_errors.clear()  # offline fetch failures of the openapi document are expected there

@@ -52,8 +52,9 @@ def kid(staff_pem: bytes) -> str:
     return key_id(staff_pem)
 
 
-def _sign(pem: bytes, claims: dict[str, Any], kid: str, alg: str = "ES256") -> str:
-    return jwt.encode(claims, pem, algorithm=alg, headers={"kid": kid})
+def _sign(pem: bytes, claims: dict[str, Any], kid: str, alg: str = "ES256", typ: str = "at+jwt") -> str:
+    """An access token (RFC 9068 `typ`), so each attack below is refused for its own flaw."""
+    return jwt.encode(claims, pem, algorithm=alg, headers={"kid": kid, "typ": typ})
 
 
 def _get(client, token: str | None, scheme: str = "Bearer"):
@@ -87,7 +88,7 @@ def test_garbage_token_is_401(client):
 
 def test_alg_none_is_401(client, kid):
     for alg in ("none", "None", "NONE"):
-        _assert_401(_get(client, _unsigned({"alg": alg, "typ": "JWT", "kid": kid}, _claims())))
+        _assert_401(_get(client, _unsigned({"alg": alg, "typ": "at+jwt", "kid": kid}, _claims())))
 
 
 def test_hs256_signed_with_the_public_key_is_401(client, staff_pem, kid, keys_dir):
@@ -98,7 +99,7 @@ def test_hs256_signed_with_the_public_key_is_401(client, staff_pem, kid, keys_di
     )
     jwks_text = (keys_dir / "staff-jwks.json").read_bytes()
     for secret in (public_pem, jwks_text, json.dumps(json.loads(jwks_text)["keys"][0]).encode()):
-        header = {"alg": "HS256", "typ": "JWT", "kid": kid}
+        header = {"alg": "HS256", "typ": "at+jwt", "kid": kid}
         head = _b64(json.dumps(header).encode())
         body = _b64(json.dumps(_claims()).encode())
         signature = hmac.new(secret, f"{head}.{body}".encode(), hashlib.sha256).digest()
@@ -121,7 +122,7 @@ def test_rs256_token_is_401(client, kid):
 
 def test_unknown_kid_and_missing_kid_are_401(client, staff_pem):
     _assert_401(_get(client, _sign(staff_pem, _claims(), "no-such-key")))
-    _assert_401(_get(client, jwt.encode(_claims(), staff_pem, algorithm="ES256")))
+    _assert_401(_get(client, jwt.encode(_claims(), staff_pem, algorithm="ES256", headers={"typ": "at+jwt"})))
 
 
 @pytest.mark.parametrize(

@@ -238,6 +238,10 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("POST", "/v1/conversations/{conv_a}/messages", new_message,
      allow({k: 201 if v == 200 else v for k, v in OWNER_OR_TEAM_X.items()})),
     ("POST", "/v1/conversations/{fresh_conv_a}/close", {"outcome": "resolved"}, allow(X_RECORD)),
+    # Escalation: the resident owner only (a fresh wait is before its respond_by: 422; the 200 and
+    # the repeat are tests/test_conversations.py); the supervisors' view of escalated waits.
+    ("POST", "/v1/conversations/{conv_a}/escalate", None, allow({"resident_a": 422, "resident_b": 404})),
+    ("GET", "/v1/conversations?status=escalated", None, allow({"supervisor_x": 200, "supervisor_y": 200})),
     # The team's app: a claim on a fresh waiting conversation per call; release answers 200 when
     # none is held (each principal of team X in turn), 404 to another team.
     ("POST", "/v1/conversations/{fresh_conv_a}/claim", None, allow(X_RECORD)),

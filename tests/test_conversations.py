@@ -550,3 +550,56 @@ def test_state_hints_are_bounded_short_lived_and_never_go_back():
     hints.remember(conv("d", 1))
     hints.forget("d")
     assert hints.get("d") is None
+
+
+def test_escalation_after_respond_by_only_by_the_owner_once(client, staff_token, place, services_override):
+    """The Guarantee's complaint route on DynamoDB: 422 before `respond_by`, 404 to another
+    resident, 200 (twice, counted once) after it; the supervisors' view; the clock counts the wait
+    past the standard while it is open and the answer takes it out of `past_standard_now`."""
+    from chalicelib.usecases.conversations import count_overdue
+
+    team = place["team"]
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=4)
+    services_override(clock=fixed_clock(t0), channels={})
+    _, resident = register(client)
+    _, stranger = register(client)
+    conv_id = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body["id"]
+    promised = (t0 + timedelta(hours=72)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert _get(client, resident, f"/v1/conversations/{conv_id}").json_body["respond_by"] == promised
+    (mine,) = [c for c in _get(client, resident, "/v1/subscribers/me/conversations").json_body["items"]
+               if c["id"] == conv_id]
+    assert mine["respond_by"] == promised
+    early = _post(client, resident, f"/v1/conversations/{conv_id}/escalate", {})
+    assert early.status_code == 422, early.body
+    assert promised in early.json_body["detail"]
+
+    later = t0 + timedelta(hours=73)
+    svc = services_override(clock=fixed_clock(later), channels={})
+    assert count_overdue(svc, later) >= 1  # over 24 h and past the standard, in one run
+    assert _post(client, stranger, f"/v1/conversations/{conv_id}/escalate", {}).status_code == 404
+    assert _post(client, staff_token("officer", team=team), f"/v1/conversations/{conv_id}/escalate", {}).status_code == 403
+    first = _post(client, resident, f"/v1/conversations/{conv_id}/escalate", {})
+    assert first.status_code == 200, first.body
+    assert first.json_body["escalated_at"] == later.strftime("%Y-%m-%dT%H:%M:%SZ")
+    again = _post(client, resident, f"/v1/conversations/{conv_id}/escalate", {})
+    assert (again.status_code, again.json_body["escalated_at"]) == (200, first.json_body["escalated_at"])
+    supervisor = staff_token("supervisor", team=team)
+    view = _get(client, supervisor, "/v1/conversations?status=escalated").json_body["items"]
+    assert [c["id"] for c in view] == [conv_id] and view[0]["respond_by"] == promised
+    assert _get(client, staff_token("officer", team=team), "/v1/conversations?status=escalated").status_code == 403
+
+    window = f"from={t0:%Y-%m-%d}&to={later:%Y-%m-%d}&purpose=guarantee+test"
+
+    def totals() -> dict[str, int]:
+        buckets = _get(client, supervisor, f"/v1/history/conversations?{window}").json_body["buckets"]
+        return {f: sum(b[f] for b in buckets) for f in ("escalated", "past_standard", "past_standard_now",
+                                                         "answered_waits", "within_standard")}
+
+    assert totals() == {"escalated": 1, "past_standard": 1, "past_standard_now": 1, "answered_waits": 0,
+                        "within_standard": 0}
+    officer = staff_token("officer", team=team)
+    assert _post(client, officer, f"/v1/conversations/{conv_id}/messages", {"id": str(uuid.uuid4()), "text": "Sorry"}).status_code == 201
+    assert totals() == {"escalated": 1, "past_standard": 1, "past_standard_now": 0, "answered_waits": 1,
+                        "within_standard": 0}
+    assert _get(client, supervisor, "/v1/conversations?status=escalated").json_body["items"] == []
+    assert _post(client, resident, f"/v1/conversations/{conv_id}/escalate", {}).status_code == 422  # answered

@@ -161,16 +161,23 @@ def test_a_held_push_that_fails_is_held_again_for_five_minutes() -> None:
 
 
 def test_an_update_and_a_cancel_reach_the_first_messages_audience_only() -> None:
+    """The audience: whoever has the alert. A resident who follows the area once it is in force
+    gets it in the inbox (not pushed: usecases/fanout.deliver_in_force), and so its Update and
+    Cancel; a resident who follows it after the Cancel gets nothing."""
     scene = Scene()
-    first, later = webpush_channel(), webpush_channel()
+    first, later, last = webpush_channel(), webpush_channel(), webpush_channel()
     scene.resident([circle(scene.LAT, scene.LON, 300)], first)
     officer, supervisor = scene.staff("officer"), scene.staff("supervisor")
     alert_id = scene.publish(officer, supervisor, square(scene.LAT, scene.LON, 0.01))
-    scene.resident([circle(scene.LAT, scene.LON, 300)], later)  # subscribed after the Alert went out
+    later_id = scene.resident([circle(scene.LAT, scene.LON, 300)], later)  # subscribed after the Alert went out
+    assert scene.notifications_to(later) == [] and [i.msg_type for i in scene.inbox(later_id)] == ["Alert"]
     proposal = scene.propose(officer, alert_id, headline="Arrest made")
     alert_cases.approve(scene.svc, supervisor, alert_id, proposal)
     scene.deliver()
     alert_cases.cancel(scene.svc, supervisor, alert_id)
     scene.deliver()
     assert [n.msg_type for n in scene.notifications_to(first)] == ["Alert", "Update", "Cancel"]
-    assert scene.notifications_to(later) == []
+    assert [n.msg_type for n in scene.notifications_to(later)] == ["Update", "Cancel"]
+    scene.resident([circle(scene.LAT, scene.LON, 300)], last)  # after the Cancel: not in force
+    scene.deliver()
+    assert scene.notifications_to(last) == []

@@ -583,6 +583,55 @@ def test_an_overdue_wait_is_found_by_its_due_day_and_counted_once(ports: Reposit
         (f"2026-11-29|{team}|over24", 1)]
 
 
+def test_a_wait_past_its_standard_is_due_counted_once_and_its_end_takes_it_out_of_now(ports: Repositories) -> None:
+    team = f"team-{new_id()[:8]}"
+    since = "2026-11-30T00:00:00Z"
+    conv = conversation(team=team, waiting_since=since, last_message_at=since, respond_by="2026-11-30T06:00:00Z")
+    first = message(conv)
+    ports.conversations.start(conv, first, write(conv, first))
+    assert [c for c in ports.conversations.overdue(["2026-11-30"], NOW_TEXT, 1000) if c.team == team] == [conv]
+    counted = rules.after_overdue(conv, NOW_TEXT)
+    assert counted is not None and counted.past_standard_at == "2026-11-30T06:00:00Z" and counted.over24_at is None
+    ports.conversations.count_overdue(conv, counted, rules.overdue_keys(conv, counted))
+    with pytest.raises(VersionChanged):
+        ports.conversations.count_overdue(conv, counted, rules.overdue_keys(conv, counted))
+    assert ports.conversations.get(conv.id) == counted
+    assert [c for c in ports.conversations.overdue(["2026-11-30"], NOW_TEXT, 1000) if c.team == team] == []
+    later = "2026-11-30T13:00:00Z"
+    closed = rules.after_close(counted, "resolved", later)
+    ports.conversations.close(counted, closed, rules.figure_deltas(counted, closed, later), audit())
+    assert dict(ports.conversations.figures(rules.figures_pk(team, "day"), "2026-11-30|", "2026-11-30|\uffff")) == {
+        f"2026-11-30|{team}|closed": 1, f"2026-11-30|{team}|past_standard": 1,
+        f"2026-11-30|{team}|past_standard_now": 0}
+
+
+def test_an_escalation_is_conditional_on_the_waiting_state_and_leads_the_queue(ports: Repositories) -> None:
+    team = f"team-{new_id()[:8]}"
+    older = conversation(team=team, waiting_since="2026-11-26T09:00:00Z", last_message_at="2026-11-26T09:00:00Z")
+    conv = conversation(team=team, waiting_since="2026-11-26T10:00:00Z", last_message_at="2026-11-26T10:00:00Z",
+                        respond_by="2026-11-29T10:00:00Z")
+    for each in (older, conv):
+        first = message(each)
+        ports.conversations.start(each, first, write(each, first))
+    escalated = rules.after_escalation(conv, NOW_TEXT)
+    assert escalated is not None
+    figures = rules.figure_keys(team, NOW_TEXT[:10], ["escalated"])
+    ports.conversations.escalate(conv, escalated, figures, audit(action="conversation.escalate"))
+    with pytest.raises(VersionChanged) as again:
+        ports.conversations.escalate(conv, escalated, figures, audit(action="conversation.escalate"))
+    assert again.value.current == escalated
+    assert ports.conversations.get(conv.id) == escalated
+    assert [c.id for c in ports.conversations.team_page(team, "waiting", 10, None)[0]] == [conv.id, older.id]
+    assert [c.id for c in ports.conversations.team_page(team, "escalated", 10, None)[0]] == [conv.id]
+    closed = rules.after_close(escalated, "resolved", NOW_TEXT)
+    ports.conversations.close(escalated, closed, {}, audit())
+    with pytest.raises(VersionChanged):  # not waiting any more
+        ports.conversations.escalate(closed, replace(closed, version=closed.version + 1), {}, audit())
+    assert ports.conversations.team_page(team, "escalated", 10, None) == ([], None)
+    assert ports.conversations.figures(rules.figures_pk(team, "day"), f"{NOW_TEXT[:10]}|", f"{NOW_TEXT[:10]}|\uffff") == [
+        (f"{NOW_TEXT[:10]}|{team}|escalated", 1)]
+
+
 def test_a_team_answer_writes_the_inbox_copy_in_its_transaction(ports: Repositories) -> None:
     resident = subscriber()
     ports.subscribers.create(resident)

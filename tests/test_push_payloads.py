@@ -39,7 +39,7 @@ def test_payload_carries_the_short_alert() -> None:
     assert all(isinstance(value, str) for value in payload.values())
 
 
-def answer(context: str = "Noise · Elm ward", language: str = "en-GB") -> AnswerNotification:
+def answer(context: str = "Elm ward: Noise", language: str = "en-GB") -> AnswerNotification:
     return AnswerNotification(
         conversation_id="c0ffee00-0000-4000-8000-000000000001", message_id="m1", language=language,
         title=ANSWERED[ui_language(language)], context=context, sent_at="2026-11-24T09:30:00Z",
@@ -52,7 +52,7 @@ def test_an_answer_is_its_own_kind_not_a_dressed_up_alert() -> None:
     assert payload == {
         "kind": "answer", "id": "c0ffee00-0000-4000-8000-000000000001",
         "conversation_id": "c0ffee00-0000-4000-8000-000000000001", "message_id": "m1", "lang": "en-GB",
-        "headline": "Your neighbourhood team answered", "description": "Noise · Elm ward",
+        "headline": "Your neighbourhood team answered", "description": "Elm ward: Noise",
         "sent": "2026-11-24T09:30:00Z", "expires": "2026-12-01T09:30:00Z",
         "url": "https://beatline.example/app/#conversation=c0ffee00"}
     welsh = push_payload(answer(language="cy"))

@@ -75,6 +75,8 @@ def test_the_inbox_shows_live_alerts_only() -> None:
     officer, supervisor = scene.staff("officer"), scene.staff("supervisor")
     scene.publish(officer, supervisor, square(Scene.LAT, Scene.LON), headline="Soon over",
                   expires_at=(scene.fakes.clock() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    scene.fakes.clock.advance(minutes=1)  # the inbox is newest first: one minute apart
+    officer, supervisor = scene.staff("officer"), scene.staff("supervisor")
     scene.publish(officer, supervisor, square(Scene.LAT, Scene.LON), headline="Lasting")
     assert [i.headline for i in scene.inbox(subscriber_id)] == ["Lasting", "Soon over"]
     scene.fakes.clock.advance(hours=2)

@@ -267,7 +267,9 @@ def _activated_registration(tab: Session, scope: str) -> tuple[Any, str]:
 def test_a_staff_push_for_a_new_conversation_shows_without_resident_words(officer: Session, stack: dict[str, Any]) -> None:
     conversation_id = _start_conversation(stack, "Secret words of a resident.")
     cdp, registration = _activated_registration(officer, f"{stack['base']}/team/")
-    payload = {"kind": "conversation_waiting", "conversation_id": conversation_id, "team": TEAM}
+    # The staff payload's shape (chalicelib/domain/staff_devices.py): what happened, the id, how many; no words.
+    payload = {"kind": "conversation_waiting", "id": conversation_id, "msgType": "Staff", "lang": "en-GB", "count": "1",
+               "headline": "A resident is waiting for your team", "description": "", "url": f"{stack['base']}/team/#queue"}
     cdp.send("ServiceWorker.deliverPushMessage", {"origin": stack["base"], "registrationId": registration, "data": json.dumps(payload)})
     shown: list[dict[str, str]] = []
     deadline = time.monotonic() + 20
@@ -287,7 +289,7 @@ def test_the_sign_up_qr_opens_the_app_with_the_neighbourhood_chosen(officer: Ses
     assert int(qr.get_attribute("data-modules") or 0) >= 21
     assert page.get_by_role("img", name=f"QR code: sign up for alerts in Canal ward {RUN}").is_visible()
     link = page.locator("#qr-link").get_attribute("href") or ""
-    assert urlsplit(link).path == "/app/" and urlsplit(link).query == f"area={stack['area_id']}"
+    assert urlsplit(link).path == "/app/" and urlsplit(link).query == f"area={stack['area_id']}&via=team"
     axe_clean(officer)
     shot(officer, "signup-qr")
     resident = officer.context.new_page()  # type: ignore[attr-defined]
@@ -297,6 +299,8 @@ def test_the_sign_up_qr_opens_the_app_with_the_neighbourhood_chosen(officer: Ses
     resident.locator("#signup-submit").click()
     resident.get_by_role("heading", name="The areas you follow").wait_for()
     resident.wait_for_function("id => document.getElementById('area-' + id)?.checked === true", arg=stack["area_id"])
+    figures = requests.get(f"{stack['base']}/v1/staff/me/figures", headers=bearer(stack["token"]("officer", OFFICER)), timeout=60).json()
+    assert figures["week"]["team_signups"] == 1  # counted for the team
     resident.close()
 
 

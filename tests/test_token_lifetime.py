@@ -34,7 +34,7 @@ def sign(keys_dir: Path):
         claims.update(overrides)
         claims = {k: v for k, v in claims.items() if v is not UNSET}
         # json.dumps writes NaN/Infinity as bare tokens, which PyJWT's json.loads reads back.
-        return jwt.encode(claims, pem, algorithm="ES256", headers={"kid": kid},
+        return jwt.encode(claims, pem, algorithm="ES256", headers={"kid": kid, "typ": "at+jwt"},
                           json_encoder=json.JSONEncoder)
 
     return make

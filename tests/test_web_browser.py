@@ -209,6 +209,15 @@ def test_sign_in_gives_the_same_token_as_make_token(session: Session, stack: dic
     assert (claims["sub"], claims["roles"], claims["team"], claims["force"]) == ("an-web", ["analyst"], TEAM, "test-force")
     assert claims["exp"] - claims["iat"] == 8 * 3600
     assert session.page.evaluate("Object.keys(localStorage).length") == 0  # never in localStorage
+    # An RFC 9068 access token (issue 17, item 8); the ID token the page also holds is refused.
+    assert header["typ"] == "at+jwt" and claims["client_id"] == "beatline-dashboard"
+    id_token = stored[0]["id_token"]
+    assert jwt.get_unverified_header(id_token).get("typ") != "at+jwt"
+    for bearer_token, status in ((access, 200), (id_token, 401)):
+        answer = requests.get(f"{stack['base']}/v1/history/stats", timeout=60,
+                              params={"from": "2026-01-01", "to": "2026-01-02", "by": "kind", "purpose": PURPOSE},
+                              headers={"Authorization": f"Bearer {bearer_token}"})
+        assert answer.status_code == status, answer.text
 
 
 def test_default_view_draws_the_api_numbers(session: Session, stack: dict[str, Any], token: Any) -> None:

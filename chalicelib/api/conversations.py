@@ -22,7 +22,7 @@ from chalicelib.domain.conversations import (
     MyConversationsQuery,
     TeamQueueQuery,
 )
-from chalicelib.domain.ratelimit import CONVERSATION_OPENINGS, RESIDENT_MESSAGES, RESIDENT_READS
+from chalicelib.domain.ratelimit import CONVERSATION_OPENINGS, RESIDENT_MESSAGES, RESIDENT_READS, RESIDENT_WRITES
 from chalicelib.domain.team_queue import PREVIEW_CHARS, ClaimOut, QueuePage
 from chalicelib.services import Services
 from chalicelib.usecases import conversations as usecase
@@ -60,14 +60,17 @@ def my_conversations(svc: Services, ctx: RequestContext, query: MyConversationsQ
 
 
 @operation(bp, "GET", "/v1/conversations", action="conversations:queue", tag=TAG, query=TeamQueueQuery,
-           summary="The team's conversations: waiting (oldest waiting first), answered or closed (latest first)",
+           summary=("The team's conversations: waiting (escalated first, then oldest waiting first), answered or "
+                    "closed (latest first); escalated (supervisors)"),
            description=("Reads `limit` index items whatever the table holds (GSI team + status#since), and the "
                         "latest message of each in one batch read. Each item carries `preview` (the start of the "
                         f"last message, at most {PREVIEW_CHARS} characters; null once erased), `respond_by` "
                         "(waiting ones: `waiting_since` + the response standard, BEATLINE_RESPONSE_STANDARD_HOURS), "
                         "`claimed_by` (display pseudonym of the officer holding a live claim), `claim_expires_at`, "
                         "`claimed_by_me` and `resident_erased`. A waiting conversation whose resident was erased "
-                        "leaves the waiting queue."),
+                        "leaves the waiting queue. Waits the resident escalated (`escalated_at`) lead the waiting "
+                        "queue; `status=escalated` lists only those (supervisors of the team: the supervisors' "
+                        "view; officers 403), oldest waiting first."),
            responses={200: ("A page.", QueuePage), **std(400, 401, 403, 503)})
 def team_conversations(svc: Services, ctx: RequestContext, query: TeamQueueQuery) -> Reply:
     return Reply(200, usecase.team_queue(svc, ctx, query))
@@ -132,15 +135,41 @@ def close_conversation(svc: Services, ctx: RequestContext, id: str, body: CloseI
     return Reply(200, usecase.close(svc, ctx, id, body))
 
 
+@operation(bp, "POST", "/v1/conversations/{id}/escalate", action="conversations:escalate", tag=TAG,
+           rate_limit=RESIDENT_WRITES,
+           summary="Escalate a wait the team has not answered by its `respond_by` (the resident owner)",
+           description=("The Neighbourhood Policing Guarantee's complaint route. Only while the conversation waits "
+                        "for the team and its `respond_by` (`waiting_since` + BEATLINE_RESPONSE_STANDARD_HOURS, "
+                        "shown on every read of it) has passed: 422 before then or when it is not waiting. The "
+                        "conversation gets `escalated_at`, leads the team's waiting queue and is listed in the "
+                        "supervisors' view (`GET /v1/conversations?status=escalated`); counted once per wait in "
+                        "`escalated` of `/v1/history/conversations`. A repeat for the same wait answers 200 and "
+                        "counts nothing. Others' conversations (and unknown ids) 404. Access-logged "
+                        "(`conversation.escalate`)."),
+           responses={200: ("Escalated (or already, for this wait).", ConversationOut),
+                      **std(401, 403, 404, 409, 422, 429, 503)})
+def escalate_conversation(svc: Services, ctx: RequestContext, id: str) -> Reply:
+    return Reply(200, usecase.escalate(svc, ctx, id))
+
+
 @operation(bp, "GET", "/v1/history/conversations", action="history:conversations", tag="history",
            query=FiguresQuery,
-           summary="Conversation figures per period and team: opened, answered, closed, first response, waits > 24 h",
+           summary=("Conversation figures per period and team: opened, answered, closed, first response, waits > 24 h, "
+                    "the response standard (within, past, past now) and escalations"),
            description=("Counters written with the messages (one Query). `opened` leaves out conversations the "
                         "team closed as `abuse` (`dismissed_as_abuse`, in the period they were opened); starts are "
                         "limited per client address as well as per resident, so cheap registrations cannot "
                         "inflate it either. `first_response_minutes` comes from a "
                         "histogram with log-spaced buckets (ratio 1.25): the median and p90 are interpolated "
                         "within a bucket, error below 25 % of the value (under 1 minute below 1 minute). "
+                        "The response standard (BEATLINE_RESPONSE_STANDARD_HOURS): `answered_waits` (waits ended by "
+                        "a team answer, in the period of the answer), `within_standard` (of those, answered by "
+                        "their `respond_by`) and `within_standard_share` (null when none); `past_standard` (waits "
+                        "that passed `respond_by` unanswered, in the period they passed it, once each, counted by "
+                        "the conversation clock while still open) and `past_standard_now` (of those, the ones "
+                        "still open now: an answer or a close takes a wait out, in the period it passed; summed "
+                        "over a range, the waits past the standard right now that passed it in that range); "
+                        "`escalated` (escalations by residents, in the period of the escalation). "
                         "`purpose` (3..200 characters) is required and access-logged. Supervisors: own team."),
            responses={200: ("Buckets by period then team.", FiguresOut), **std(400, 401, 403, 503)})
 def conversation_figures(svc: Services, ctx: RequestContext, query: FiguresQuery) -> Reply:

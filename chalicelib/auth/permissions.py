@@ -45,6 +45,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "conversations:queue": frozenset({"officer", "supervisor"}),
     "conversations:close": frozenset({"officer", "supervisor"}),
     "conversations:claim": frozenset({"officer", "supervisor"}),  # own team: usecases/team_queue.py
+    "conversations:escalate": frozenset({"resident"}),  # own conversation, past respond_by: usecases/conversations.py
     # The team's app: a staff member's own figures and devices (only ever their own: /staff/me)
     "staff:self": frozenset({"officer", "supervisor"}),
     "history:conversations": frozenset({"analyst", "admin", "supervisor"}),

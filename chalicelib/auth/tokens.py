@@ -14,6 +14,7 @@ import math
 import os
 import threading
 import time
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any, Literal, Protocol
 import jwt
 from jwt import PyJWK, PyJWKSet
 
+from chalicelib.auth.identity import canonical_subject
 from chalicelib.auth.principal import Principal
 
 
@@ -100,11 +102,60 @@ class IssuerPolicy:
     # Longest lifetime (`exp` - `iat`) this issuer may give a token: a token signed for ten years
     # is refused even while its signature is good.
     max_lifetime_seconds: int = 24 * 3600
+    # Staff issuers: only ACCESS tokens, never an ID token (which the dashboard also holds): an
+    # RFC 9068 token (header `typ: at+jwt`, `aud` = `audience`) or Cognito's access-token shape
+    # (`token_use: access`, no `aud`, `client_id` one of `client_ids`).
+    access_tokens_only: bool = False
+    # Client (app) ids whose access tokens are accepted. Required for Cognito's shape (its only
+    # audience); when set, an RFC 9068 token's `client_id` must be one of them too.
+    client_ids: frozenset[str] = frozenset()
+
+
+AccessShape = Literal["plain", "rfc9068", "cognito"]
+ACCESS_USE = "access"  # Cognito's `token_use` of an access token (`id` for an ID token)
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})  # RFC 9068 section 2.1
+
+
+def access_shape(policy: IssuerPolicy, header: dict[str, Any], claims: dict[str, Any]) -> AccessShape:
+    """Which access-token shape a token claims to be (checked again on the verified claims: the
+    header is signed too). An ID token (`typ: JWT`, `token_use: id`, or neither) is none."""
+    if not policy.access_tokens_only:
+        return "plain"
+    typ = header.get("typ")
+    if isinstance(typ, str) and typ.strip().lower() in ACCESS_TOKEN_TYPES:
+        return "rfc9068"
+    if claims.get("token_use") == ACCESS_USE:
+        return "cognito"
+    raise InvalidToken("not an access token")
+
+
+def _audiences(claims: dict[str, Any]) -> list[Any]:
+    aud = claims.get("aud")
+    return aud if isinstance(aud, list) else [aud]
+
+
+def access_problem(policy: IssuerPolicy, shape: AccessShape, claims: dict[str, Any]) -> str | None:
+    """The verified claims against the shape: `token_use`, when present, says access; the client
+    is one of ours where the shape needs it (Cognito's access tokens carry no `aud`)."""
+    if shape == "plain":
+        return None
+    if claims.get("token_use", ACCESS_USE) != ACCESS_USE:
+        return "not an access token"
+    client_id = claims.get("client_id")
+    if shape == "cognito":
+        if client_id not in policy.client_ids:
+            return "client not accepted"
+        if "aud" in claims and policy.audience not in _audiences(claims):
+            return "audience not accepted"
+    elif policy.client_ids and client_id not in policy.client_ids:
+        return "client not accepted"
+    return None
 
 
 RESERVED_SUBJECT_PREFIX = "system:"  # domain.contacts.SYSTEM_PREFIX: authors that are no person
 MAX_SCOPE_CLAIM = 128  # characters of a `team` or `force` claim
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
+COGNITO_ACCESS_CLAIMS = ["exp", "iat", "iss", "sub", "client_id", "token_use"]  # no `aud` in Cognito's
 NUMERIC_DATE_CLAIMS = ("exp", "iat", "nbf")
 MAX_NUMERIC_DATE = 253402300799  # 9999-12-31T23:59:59Z: beyond it datetime overflows
 
@@ -196,20 +247,23 @@ class TokenVerifier:
         problem = numeric_date_problem(unverified)  # only ever refuses: safe before the signature check
         if problem:
             raise InvalidToken(problem)
+        shape = access_shape(policy, header, unverified)
         key = policy.keys.key_for(header.get("kid"), token)
+        cognito = shape == "cognito"
         try:
             claims = jwt.decode(
                 token,
                 key,
                 algorithms=list(policy.algorithms),
-                audience=policy.audience,
+                audience=None if cognito else policy.audience,
                 issuer=policy.issuer,
                 leeway=self._leeway,
-                options={"require": REQUIRED_CLAIMS},
+                options={"require": COGNITO_ACCESS_CLAIMS if cognito else REQUIRED_CLAIMS, "verify_aud": not cognito},
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(type(exc).__name__) from exc
-        problem = lifetime_problem(claims, policy.max_lifetime_seconds)
+        problem = access_problem(policy, access_shape(policy, header, claims), claims) or lifetime_problem(
+            claims, policy.max_lifetime_seconds)
         if problem:
             raise InvalidToken(problem)
         return self._principal(policy, claims), float(claims["exp"])
@@ -219,7 +273,9 @@ class TokenVerifier:
         sub = claims["sub"]
         if not isinstance(sub, str) or not sub or len(sub) > 128:
             raise InvalidToken("bad subject")
-        if policy.kind == "staff" and sub.strip().casefold().startswith(RESERVED_SUBJECT_PREFIX):
+        if sub != sub.strip() or any(unicodedata.category(c) in ("Cc", "Cf") for c in sub):
+            raise InvalidToken("bad subject")  # a second spelling of someone (see auth/identity.py)
+        if policy.kind == "staff" and canonical_subject(sub).startswith(RESERVED_SUBJECT_PREFIX):
             raise InvalidToken("reserved subject")  # Beatline's own non-person authors (`system:...`)
         raw_roles = claims.get("roles", claims.get("cognito:groups", []))
         if isinstance(raw_roles, str):

@@ -463,14 +463,34 @@ class InboxEntry:
         return f"{sent}#{record.id}#{record.revision:04d}"
 
     @staticmethod
-    def json(note: Notification) -> str:
+    def json(note: Notification, infos: tuple[InfoBlock, ...] = ()) -> str:
+        """The copy in the subscriber's language, with every language's text (`translations`), so
+        the app shows it in whichever language the resident switches to."""
         item = InboxItemOut(
             alert_id=note.alert_id, msg_type=note.msg_type, headline=note.info.headline,
             description=note.info.description, instruction=note.info.instruction,
             language=note.info.language, category=note.category, severity=note.severity,
             urgency=note.urgency, certainty=note.certainty, sent_at=note.sent_at, expires_at=note.expires_at,
+            translations=inbox_texts(infos),
         )
         return msgspec.json.encode(item).decode()
+
+
+class InboxText(Struct, omit_defaults=True):
+    """An inbox item's text in one language."""
+
+    language: str
+    headline: str
+    description: str
+    instruction: str | None = None
+
+
+def inbox_texts(infos: tuple[InfoBlock, ...]) -> list[InboxText] | None:
+    """Every language's text of an alert message (None with only one language: the item has it)."""
+    if len(infos) < 2:
+        return None
+    return [InboxText(language=i.language, headline=i.headline, description=i.description, instruction=i.instruction)
+            for i in infos]
 
 
 class InboxItemOut(Struct, omit_defaults=True, tag_field="kind", tag="alert"):
@@ -486,6 +506,7 @@ class InboxItemOut(Struct, omit_defaults=True, tag_field="kind", tag="alert"):
     sent_at: str
     expires_at: str
     instruction: str | None = None
+    translations: list[InboxText] | None = None  # every language's text (the app picks by its language)
 
 
 def pick_language(wanted: str | None, available: list[str]) -> int:

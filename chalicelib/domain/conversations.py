@@ -94,6 +94,12 @@ class ConversationSummary(Struct, omit_defaults=True):
     version: int
     outcome: str | None = None
     waiting_since: str | None = None
+    respond_by: str | None = None  # waiting ones: the team aims to answer by then (the response standard)
+    escalated_at: str | None = None  # the resident escalated this wait (past `respond_by` unanswered)
+    # What the conversation is about, for residents telling theirs apart (fixed when it opens):
+    # the area's name, and for one opened by an alert reply the alert's headline in each language.
+    area_name: str | None = None
+    alert_headlines: dict[str, str] | None = None
 
 
 class ConversationOut(ConversationSummary):
@@ -115,8 +121,13 @@ class ConversationPage(Struct):
     next_cursor: str | None
 
 
+QueueStatus = Literal["waiting", "answered", "closed", "escalated"]
+
+
 class TeamQueueQuery(Struct, forbid_unknown_fields=True):
-    status: Status = "waiting"
+    status: Annotated[QueueStatus, Meta(description=(
+        "`escalated` (supervisors): the waits residents escalated, oldest waiting first; they also lead "
+        "the `waiting` queue."))] = "waiting"
     limit: Limit = 25
     cursor: Cursor | None = None
 
@@ -148,6 +159,16 @@ class FiguresBucket(Struct):
     first_response_minutes: FirstResponse
     waiting_over_24h: int
     dismissed_as_abuse: int = 0  # closed by the team as abuse/spam; not in `opened` (same period)
+    # The response standard (docs/guarantee.md). Waits ended by a team answer, in the period of the
+    # answer, and those of them answered by their `respond_by`, with the share (null: none answered).
+    answered_waits: int = 0
+    within_standard: int = 0
+    within_standard_share: float | None = None
+    # Waits that passed `respond_by` unanswered, in the period they passed it (once per wait), and of
+    # those the ones still open now (decremented when the wait is answered or closed).
+    past_standard: int = 0
+    past_standard_now: int = 0
+    escalated: int = 0  # waits the resident escalated, in the period of the escalation
 
 
 class FiguresOut(Struct):
@@ -188,12 +209,12 @@ def headline_for(headlines: Mapping[str, str], tag: str | None) -> str | None:
 
 
 def answer_context(topic: str, area_name: str | None, headlines: Mapping[str, str], tag: str | None) -> str:
-    """Which conversation an answer is in: the alert's headline, else `<topic> · <area>`."""
+    """Which conversation an answer is in: the alert's headline, else `<area>: <topic>` (as the app titles it)."""
     headline = headline_for(headlines, tag)
     if headline:
         return headline
     label = TOPIC_LABELS[ui_language(tag)].get(topic, topic)
-    return f"{label} · {area_name}" if area_name else label
+    return f"{area_name}: {label}" if area_name else label
 
 
 @dataclass(frozen=True)
@@ -211,6 +232,9 @@ class AnswerNotification:
 
 
 # --- records --------------------------------------------------------------------------------
+
+
+CONTEXT_FIELDS = ("area_name", "alert_headlines")
 
 
 @dataclass(frozen=True)
@@ -231,18 +255,27 @@ class Conversation:
     first_response_at: str | None = None
     outcome: str | None = None
     over24_at: str | None = None  # the current wait passed 24 h and was counted (once per wait)
+    respond_by: str | None = None  # the current wait: waiting_since + the response standard (set when it began)
+    past_standard_at: str | None = None  # the current wait passed respond_by and was counted (once per wait)
+    escalated_at: str | None = None  # the resident escalated the current wait (kept after it ends)
     # Read for the team's queue only (store/team_queue.py writes the claim, a message's write its
     # id); no write is computed from them, so they take no part in comparing states.
     last_message_id: str | None = dataclasses.field(default=None, compare=False)
     claimed_by: str | None = dataclasses.field(default=None, compare=False)  # display pseudonym of a claim's holder
     claim_expires_at: str | None = dataclasses.field(default=None, compare=False)
+    # Context fixed at the opening (what residents see to tell conversations apart); no write is
+    # computed from it, so it takes no part in comparing states and stays out of state tokens.
+    area_name: str | None = dataclasses.field(default=None, compare=False)
+    alert_headlines: dict[str, str] = dataclasses.field(default_factory=dict, compare=False)
 
     def summary(self) -> ConversationSummary:
         return ConversationSummary(
             id=self.id, team=self.team, area_id=self.area_id, alert_id=self.alert_id,
             status=self.status, topic=self.topic, created_at=self.created_at,  # type: ignore[arg-type]
             last_message_at=self.last_message_at, version=self.version, outcome=self.outcome,
-            waiting_since=self.waiting_since,
+            waiting_since=self.waiting_since, respond_by=promised_by(self), escalated_at=self.escalated_at,
+            area_name=self.area_name,
+            alert_headlines=dict(self.alert_headlines) or None,
         )
 
     def to_out(self, messages: Iterable[Message], earlier_cursor: str | None = None,
@@ -254,6 +287,8 @@ class Conversation:
     def state(self) -> dict[str, object]:
         """Everything a change is computed from, for a state token (sealed by the caller)."""
         state: dict[str, object] = msgspec.to_builtins(self)
+        for context in CONTEXT_FIELDS:  # fixed at the opening: never part of a change, and unbounded
+            state.pop(context, None)
         return state
 
     @staticmethod
@@ -289,12 +324,15 @@ class Message:
 # --- state changes --------------------------------------------------------------------------
 
 
-def after_message(conv: Conversation, sender: str, now_text: str) -> Conversation:
-    """The conversation after one message (version + 1). A team message on a closed one is refused."""
+def after_message(conv: Conversation, sender: str, now_text: str,
+                  standard: timedelta | None = None) -> Conversation:
+    """The conversation after one message (version + 1). A team message on a closed one is refused.
+    A new wait gets its `respond_by` (now + `standard`, the setting) and starts unescalated."""
     if sender == "team":
         if conv.status == "closed":
             raise StateForbids("The conversation is closed; a resident message reopens it.")
         return replace(conv, status="answered", waiting_since=None, over24_at=None, last_message_at=now_text,
+                       respond_by=None, past_standard_at=None,
                        version=conv.version + 1, outcome=None,
                        first_response_at=conv.first_response_at or now_text)
     if conv.status == "closed" and conv.outcome == ABUSE:
@@ -302,29 +340,89 @@ def after_message(conv: Conversation, sender: str, now_text: str) -> Conversatio
     if conv.status == "waiting" and conv.waiting_since:  # the same wait goes on
         return replace(conv, last_message_at=now_text, version=conv.version + 1, outcome=None)
     return replace(conv, status="waiting", waiting_since=now_text, over24_at=None, last_message_at=now_text,
-                   version=conv.version + 1, outcome=None)
+                   version=conv.version + 1, outcome=None, past_standard_at=None, escalated_at=None,
+                   respond_by=respond_by_for(now_text, standard))
 
 
 def after_close(conv: Conversation, outcome: str, now_text: str) -> Conversation:
     if conv.status == "closed":
         raise Conflict("The conversation is already closed.")
     return replace(conv, status="closed", waiting_since=None, over24_at=None, outcome=outcome,
-                   version=conv.version + 1)
+                   version=conv.version + 1, respond_by=None, past_standard_at=None)
+
+
+DEFAULT_STANDARD = timedelta(hours=72)  # BEATLINE_RESPONSE_STANDARD_HOURS' default
+
+
+def respond_by_for(waiting_since: str, standard: timedelta | None) -> str:
+    return to_rfc3339(parse_rfc3339(waiting_since) + (standard or DEFAULT_STANDARD))
+
+
+def promised_by(conv: Conversation) -> str | None:
+    """The current wait's `respond_by` (a wait stored before it was kept: the default standard)."""
+    if conv.status != "waiting" or not conv.waiting_since:
+        return None
+    return conv.respond_by or respond_by_for(conv.waiting_since, None)
+
+
+def _milestones(conv: Conversation) -> dict[str, str]:
+    """The clock's marks of the current wait not yet counted: `over24` (24 h passed) and
+    `past_standard` (`respond_by` passed), each at its time."""
+    if conv.status != "waiting" or not conv.waiting_since:
+        return {}
+    marks = {}
+    if conv.over24_at is None:
+        marks["over24"] = to_rfc3339(parse_rfc3339(conv.waiting_since) + timedelta(minutes=OVER_24H_MINUTES))
+    promised = promised_by(conv)
+    if conv.past_standard_at is None and promised:
+        marks["past_standard"] = promised
+    return marks
 
 
 def due_at(conv: Conversation) -> str | None:
-    """When the current wait passes 24 h, while that is still to be counted (the `by_due` index)."""
-    if conv.status != "waiting" or not conv.waiting_since or conv.over24_at is not None:
-        return None
-    return to_rfc3339(parse_rfc3339(conv.waiting_since) + timedelta(minutes=OVER_24H_MINUTES))
+    """When the current wait next passes a mark still to be counted (the `by_due` index): 24 h or
+    its `respond_by`, whichever of them is uncounted and first."""
+    marks = _milestones(conv)
+    return min(marks.values()) if marks else None
 
 
 def after_overdue(conv: Conversation, now_text: str) -> Conversation | None:
-    """The conversation once its wait has passed 24 h and is counted; None if it has not (yet)."""
-    due = due_at(conv)
-    if due is None or parse_rfc3339(due) > parse_rfc3339(now_text):
+    """The conversation once every mark its wait has passed by `now_text` is counted; None if none."""
+    now = parse_rfc3339(now_text)
+    passed = {mark: at for mark, at in _milestones(conv).items() if parse_rfc3339(at) <= now}
+    if not passed:
         return None
-    return replace(conv, over24_at=due, version=conv.version + 1)
+    return replace(conv, over24_at=passed.get("over24", conv.over24_at),
+                   past_standard_at=passed.get("past_standard", conv.past_standard_at), version=conv.version + 1)
+
+
+def overdue_keys(old: Conversation, new: Conversation) -> dict[tuple[str, str], int]:
+    """The clock's counters for `old` -> `new` (after_overdue), each in the day its mark passed:
+    `over24`; `past_standard` and the open gauge `past_standard_now`."""
+    deltas: dict[tuple[str, str], int] = {}
+    if old.over24_at is None and new.over24_at is not None:
+        _merge(deltas, figure_keys(new.team, new.over24_at[:10], ["over24"]))
+    if old.past_standard_at is None and new.past_standard_at is not None:
+        _merge(deltas, figure_keys(new.team, new.past_standard_at[:10], ["past_standard", "past_standard_now"]))
+    return deltas
+
+
+def _merge(into: dict[tuple[str, str], int], more: Mapping[tuple[str, str], int], sign: int = 1) -> None:
+    for key, count in more.items():
+        into[key] = into.get(key, 0) + sign * count
+
+
+def after_escalation(conv: Conversation, now_text: str) -> Conversation | None:
+    """The conversation once the resident escalates its wait; None when this wait already is
+    (a repeat). Only a waiting conversation past its `respond_by` (else StateForbids: 422)."""
+    promised = promised_by(conv)
+    if promised is None:
+        raise StateForbids("Only a conversation waiting for the team can be escalated.")
+    if parse_rfc3339(now_text) < parse_rfc3339(promised):
+        raise StateForbids(f"Your team aims to reply by {promised}; you can escalate after that.")
+    if conv.escalated_at is not None:
+        return None
+    return replace(conv, escalated_at=now_text, version=conv.version + 1)
 
 
 def queue_key(conv: Conversation) -> str:
@@ -332,7 +430,17 @@ def queue_key(conv: Conversation) -> str:
     since = conv.waiting_since if conv.status == "waiting" and conv.waiting_since else conv.last_message_at
     if conv.status == "waiting" and not conv.owner:
         return f"{ERASED_QUEUE}#{since}#{conv.id}"  # the resident was erased: out of the team's queue
+    if conv.status == "waiting" and conv.escalated_at:
+        return f"{ESCALATED_QUEUE}{since}#{conv.id}"  # escalated: first in the queue (`+` sorts before digits)
     return f"{conv.status}#{since}#{conv.id}"
+
+
+ESCALATED_QUEUE = "waiting#+"  # queue-key prefix of an escalated wait: still waiting, listed first
+
+
+def queue_prefix(status: str) -> str:
+    """The queue-key prefix a team-queue listing reads (`escalated`: the escalated waits only)."""
+    return ESCALATED_QUEUE if status == "escalated" else f"{status}#"
 
 
 ERASED_QUEUE = "erased"  # queue-key prefix of a waiting conversation whose resident was erased
@@ -362,7 +470,8 @@ def officer_display(key: bytes, staff_id: str) -> str:
 BUCKET_RATIO = 1.25
 LAST_BUCKET = 46
 OVER_24H_MINUTES = 24 * 60
-METRICS = ("opened", "answered", "closed", "over24")
+METRICS = ("opened", "answered", "closed", "over24", "answered_wait", "within_standard", "past_standard",
+           "past_standard_now", "escalated")
 
 
 def bucket_of(minutes: float) -> int:
@@ -417,7 +526,31 @@ def figure_events(old: Conversation | None, new: Conversation, now_text: str) ->
     if old.status == "waiting" and new.status != "waiting" and old.waiting_since and old.over24_at is None \
             and minutes_between(old.waiting_since, now_text) >= OVER_24H_MINUTES:
         events.append("over24")
+    return events + _standard_events(old, new, now_text)
+
+
+def _standard_events(old: Conversation, new: Conversation, now_text: str) -> list[str]:
+    """A wait the team answers: `answered_wait`, and `within_standard` by its `respond_by`; a wait
+    ending past `respond_by` before the clock counted it: `past_standard` (once per wait)."""
+    promised = promised_by(old)
+    if promised is None or new.status == "waiting":
+        return []
+    late = parse_rfc3339(now_text) > parse_rfc3339(promised)
+    events = []
+    if new.status == "answered":
+        events += ["answered_wait"] if late else ["answered_wait", "within_standard"]
+    if late and old.past_standard_at is None:
+        events.append("past_standard")
     return events
+
+
+def figure_deltas(old: Conversation | None, new: Conversation, now_text: str) -> dict[tuple[str, str], int]:
+    """Every counter a change moves: `figure_events` in the day of the change, and the open gauge
+    `past_standard_now` - 1 in the day the wait passed its standard, when such a wait ends."""
+    deltas = figure_keys(new.team, now_text[:10], figure_events(old, new, now_text))
+    if old is not None and old.status == "waiting" and old.past_standard_at and new.status != "waiting":
+        _merge(deltas, figure_keys(old.team, old.past_standard_at[:10], ["past_standard_now"]), -1)
+    return deltas
 
 
 def figures_pk(team: str | None, grain: str) -> str:
@@ -463,10 +596,18 @@ def figures_buckets(counters: Iterable[tuple[str, int]]) -> list[FiguresBucket]:
         out.append(FiguresBucket(
             period=period, team=team, opened=events.get("opened", 0), answered=events.get("answered", 0),
             closed=events.get("closed", 0), waiting_over_24h=events.get("over24", 0),
-            dismissed_as_abuse=events.get("dismissed", 0),
+            dismissed_as_abuse=events.get("dismissed", 0), answered_waits=events.get("answered_wait", 0),
+            within_standard=events.get("within_standard", 0),
+            within_standard_share=_share(events.get("within_standard", 0), events.get("answered_wait", 0)),
+            past_standard=events.get("past_standard", 0), past_standard_now=events.get("past_standard_now", 0),
+            escalated=events.get("escalated", 0),
             first_response_minutes=FirstResponse(median=percentile(histogram, 0.5), p90=percentile(histogram, 0.9)),
         ))
     return out
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole > 0 else None
 
 
 def now_text(moment: datetime) -> str:

@@ -171,6 +171,12 @@ class ConversationInboxItem(Struct, omit_defaults=True, tag_field="kind", tag="c
     officer: str  # display pseudonym, never the staff id
     sent_at: str
     expires_at: str
+    # Which conversation (read with the inbox page, so older items have it too): its topic, the
+    # area's name and, for one opened by an alert reply, the alert and its headline by language.
+    topic: str | None = None
+    area_name: str | None = None
+    alert_id: str | None = None
+    alert_headlines: dict[str, str] | None = None
 
 
 class PriorityActionInboxItem(Struct, omit_defaults=True, tag_field="kind", tag="priority_action"):

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import msgspec
 from msgspec import Struct
 
-from chalicelib.clock import parse_rfc3339, to_rfc3339
+from chalicelib.clock import parse_rfc3339
 from chalicelib.domain.conversations import Conversation, ConversationSummary
 
 PREVIEW_CHARS = 120
@@ -25,7 +25,6 @@ class QueueItem(ConversationSummary, omit_defaults=False):
     """A conversation of the team's queue (every field present; null where it does not apply)."""
 
     preview: str | None = None  # the start of the last message (null once the resident's words are erased)
-    respond_by: str | None = None  # waiting ones: waiting_since + the response standard
     claimed_by: str | None = None  # display pseudonym of the officer holding a live claim
     claim_expires_at: str | None = None
     claimed_by_me: bool = False
@@ -60,12 +59,6 @@ def preview(text: str | None, chars: int = PREVIEW_CHARS) -> str | None:
     return cut.rstrip() + ELLIPSIS
 
 
-def respond_by(conv: Conversation, standard: timedelta) -> str | None:
-    if conv.status != "waiting" or not conv.waiting_since:
-        return None
-    return to_rfc3339(parse_rfc3339(conv.waiting_since) + standard)
-
-
 def live_claim(conv: Conversation, now: datetime) -> tuple[str, str] | None:
     """(display pseudonym, expiry) of a claim that has not lapsed, on a conversation still waiting."""
     if conv.status != "waiting" or not conv.claimed_by or not conv.claim_expires_at:
@@ -75,11 +68,11 @@ def live_claim(conv: Conversation, now: datetime) -> tuple[str, str] | None:
     return conv.claimed_by, conv.claim_expires_at
 
 
-def queue_item(conv: Conversation, text: str | None, *, now: datetime, standard: timedelta,
+def queue_item(conv: Conversation, text: str | None, *, now: datetime,
                my_display: str) -> QueueItem:
     claim = live_claim(conv, now)
     return QueueItem(
-        **msgspec.structs.asdict(conv.summary()), preview=preview(text), respond_by=respond_by(conv, standard),
+        **msgspec.structs.asdict(conv.summary()), preview=preview(text),
         claimed_by=claim[0] if claim else None, claim_expires_at=claim[1] if claim else None,
         claimed_by_me=claim is not None and claim[0] == my_display, resident_erased=not conv.owner,
     )

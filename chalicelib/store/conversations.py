@@ -11,6 +11,7 @@ under the 100-item limit (see docs/conversations.md for the count).
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import OrderedDict
@@ -89,7 +90,9 @@ def _conversation_model(c: Conversation) -> ConversationModel:
         waiting_since=c.waiting_since, first_response_at=c.first_response_at, outcome=c.outcome,
         version=c.version, content_digest=c.content_digest, queue_key=rules.queue_key(c),
         activity_key=rules.activity_key(c), expires_at=c.expires_at, over24_at=c.over24_at,
-        due_day=_due(c)[0], due_key=_due(c)[1],
+        due_day=_due(c)[0], due_key=_due(c)[1], respond_by=c.respond_by, past_standard_at=c.past_standard_at,
+        escalated_at=c.escalated_at, area_name=c.area_name,
+        alert_headlines=json.dumps(c.alert_headlines, ensure_ascii=False) if c.alert_headlines else None,
     )
 
 
@@ -106,6 +109,8 @@ def _conversation(m: ConversationModel) -> Conversation:
         content_digest=m.content_digest, expires_at=m.expires_at, waiting_since=m.waiting_since,
         first_response_at=m.first_response_at, outcome=m.outcome, over24_at=m.over24_at,
         last_message_id=m.last_message_id, claimed_by=m.claimed_by, claim_expires_at=m.claim_expires_at,
+        respond_by=m.respond_by, past_standard_at=m.past_standard_at, escalated_at=m.escalated_at,
+        area_name=m.area_name, alert_headlines=json.loads(m.alert_headlines) if m.alert_headlines else {},
     )
 
 
@@ -136,7 +141,8 @@ def _update_actions(new: Conversation) -> list[Any]:
     due_day, due_key = _due(new)
     for attr, value in ((m.waiting_since, new.waiting_since), (m.first_response_at, new.first_response_at),
                         (m.outcome, new.outcome), (m.over24_at, new.over24_at), (m.due_day, due_day),
-                        (m.due_key, due_key)):
+                        (m.due_key, due_key), (m.respond_by, new.respond_by),
+                        (m.past_standard_at, new.past_standard_at), (m.escalated_at, new.escalated_at)):
         actions.append(attr.set(value) if value is not None else attr.remove())
     if new.status != "waiting":  # a claim is on a wait: an answer or a close ends it
         actions += [m.claim_staff.remove(), m.claimed_by.remove(), m.claim_expires_at.remove()]
@@ -254,8 +260,14 @@ class ConversationRepository:
         self._change(old, new, figures, ConversationModel.status != "closed", audit)
 
     @translate_store_errors
+    def escalate(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int],
+                 audit: AccessRecord) -> None:
+        """The resident escalates a wait: lands only if `old` still holds and it is still waiting."""
+        self._change(old, new, figures, ConversationModel.status == "waiting", audit)
+
+    @translate_store_errors
     def count_overdue(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int]) -> None:
-        """The wait passed 24 h: flag it counted and add the counters, if `old` still holds."""
+        """The wait passed 24 h or its standard: flag it counted and add the counters, if `old` still holds."""
         self._change(old, new, figures, ConversationModel.status == "waiting")
 
     def _change(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int],
@@ -314,6 +326,13 @@ class ConversationRepository:
         return conv
 
     @translate_store_errors
+    def many(self, conversation_ids: Iterable[str]) -> dict[str, Conversation]:
+        """The conversations that exist among `conversation_ids` (BatchGetItem; what an inbox page
+        shows of them). Not remembered as hints: eventually consistent."""
+        wanted = sorted(set(conversation_ids))
+        return {m.id: _conversation(m) for m in ConversationModel.batch_get(wanted)} if wanted else {}
+
+    @translate_store_errors
     def get_message(self, conversation_id: str, message_id: str) -> Message | None:
         try:
             return _message(MessageModel.get(conversation_id, message_id, consistent_read=True))
@@ -339,9 +358,11 @@ class ConversationRepository:
     @translate_store_errors
     def team_page(self, team: str, status: str, limit: int,
                   start: dict[str, Any] | None) -> tuple[list[Conversation], dict[str, Any] | None]:
-        """waiting: oldest waiting first; answered/closed: latest first. Reads `limit` items."""
+        """waiting (escalated ones first) and escalated: oldest waiting first; answered/closed: latest
+        first. Reads `limit` items."""
         results = ConversationModel.by_team.query(
-            team, ConversationModel.queue_key.startswith(f"{status}#"), scan_index_forward=(status == "waiting"),
+            team, ConversationModel.queue_key.startswith(rules.queue_prefix(status)),
+            scan_index_forward=(status in ("waiting", "escalated")),
             limit=limit, page_size=limit, last_evaluated_key=start)
         items = self._seen([_conversation(m) for m in results])
         return items, (results.last_evaluated_key if len(items) == limit else None)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from chalicelib.auth import permissions
+from chalicelib.auth.identity import same_person
 from chalicelib.clock import parse_rfc3339, to_rfc3339
 from chalicelib.context import RequestContext
 from chalicelib.domain.access import AccessRecord
@@ -181,7 +182,7 @@ def approve(svc: Services, ctx: RequestContext, alert_id: str, proposal: str | N
 
 
 def _approve_draft(svc: Services, ctx: RequestContext, record: AlertRecord, proposal: str | None) -> AlertOut:
-    if record.author == ctx.caller.sub:
+    if same_person(record.author, ctx.caller.sub, svc.settings.staff_issuer):
         raise Forbidden("The author of an alert may not approve it.")
     if proposal is not None:
         raise Conflict("A draft has no pending update; approve it without `proposal`.")
@@ -192,10 +193,11 @@ def _approve_draft(svc: Services, ctx: RequestContext, record: AlertRecord, prop
     return _reread(svc, new.id).to_out(ctx.now)
 
 
-def _check_proposal(ctx: RequestContext, pending: PendingUpdate, proposal: str | None) -> None:
+def _check_proposal(svc: Services, ctx: RequestContext, pending: PendingUpdate, proposal: str | None) -> None:
     """The approver names the proposal they read (`?proposal=`): a proposal replaced since then is
-    not the one they approve (409), and the store write is conditional on it as well."""
-    if pending.proposed_by == ctx.caller.sub:
+    not the one they approve (409), and the store write is conditional on it as well. Identities
+    are compared as people (auth/identity.py), not as strings."""
+    if same_person(pending.proposed_by, ctx.caller.sub, svc.settings.staff_issuer):
         raise Forbidden("The proposer of an update may not approve it; another supervisor of the team must.")
     if proposal is None:
         raise PreconditionRequired("Name the proposal you approve: `?proposal=<pending_update.id>` from the "
@@ -208,7 +210,7 @@ def _check_proposal(ctx: RequestContext, pending: PendingUpdate, proposal: str |
 
 def _approve_update(svc: Services, ctx: RequestContext, record: AlertRecord, pending: PendingUpdate,
                     proposal: str | None) -> AlertOut:
-    _check_proposal(ctx, pending, proposal)
+    _check_proposal(svc, ctx, pending, proposal)
     new = published(record, now=ctx.now, msg_type="Update", content=pending.content, expires=pending.expires,
                     approved_by=ctx.caller.sub)
     _replace(svc, record, new)
@@ -319,8 +321,10 @@ def respond(svc: Services, ctx: RequestContext, alert_id: str, body: ResponseIn)
     # alert (opened on the first reply); its contact is written in the message's transaction.
     from chalicelib.usecases.conversations import reply_to_alert
 
+    headlines = {info.language: info.headline for info in alert.infos()}  # titles the conversation
     conversation_id, contact_id = reply_to_alert(svc, ctx, alert_id=alert_id, team=alert.team,
-                                                 area_id=alert.area.area_id, text=body.message)
+                                                 area_id=alert.area.area_id, text=body.message,
+                                                 context=(alert.area.name, headlines))
     svc.store.alerts.add_figures(alert_id, {"responses": 1})
     return ResponseOut(id=contact_id, alert_id=alert_id, received_at=stamp, conversation_id=conversation_id)
 

@@ -37,7 +37,7 @@ def notification(conv: Conversation, message_id: str, sent_at: str, language: st
     lang = ui_language(language)
     return AnswerNotification(
         conversation_id=conv.id, message_id=message_id, language="cy" if lang == "cy" else "en-GB",
-        title=ANSWERED[lang], context=answer_context(conv.topic, None, {}, language),
+        title=ANSWERED[lang], context=answer_context(conv.topic, conv.area_name, conv.alert_headlines, language),
         sent_at=sent_at, expires_at=to_rfc3339(now + PUSH_LIFETIME),
         url=f"{base_url}/app/#conversation={conv.id}",
     )

@@ -22,6 +22,7 @@ from chalicelib.context import RequestContext
 from chalicelib.domain import conversations as rules
 from chalicelib.domain import engagement, history, stats_keys
 from chalicelib.domain.access import AccessRecord
+from chalicelib.domain.areas import AreaRecord
 from chalicelib.domain.contacts import RESIDENT_ROLE, RESIDENTS_AUTHOR, ContactRecord
 from chalicelib.domain.conversations import (
     CloseIn,
@@ -231,13 +232,12 @@ def _inbox(conv: Conversation, message: Message) -> InboxCopy | None:
 def _write(svc: Services, ctx: RequestContext, old: Conversation | None, new: Conversation, message: Message,
            action: str, reply: str | None = None) -> Write:
 
-    events = rules.figure_events(old, new, message.sent_at)
     action = "alert.response" if reply is not None else action  # alert replies keep their log action
     contact = _contact(svc, ctx, new, message, new.topic, reply)
     return Write(
         contact=contact,
         audit=_audit(svc, ctx, action, record_id=new.id),
-        figures=rules.figure_keys(new.team, message.sent_at[:10], events),
+        figures=rules.figure_deltas(old, new, message.sent_at),
         engagement=engagement.log_moves(None, contact, svc.pseudonyms.staff, svc.contact_rules.retention),
         inbox=_inbox(new, message),
         words=_words(svc, ctx, message),
@@ -246,8 +246,8 @@ def _write(svc: Services, ctx: RequestContext, old: Conversation | None, new: Co
 
 # -- use cases -------------------------------------------------------------------------------
 
-def _where(svc: Services, body: ConversationIn) -> tuple[str, str]:
-    """(area id, team) of the place the resident names; 422 when no team's area covers it."""
+def _where(svc: Services, body: ConversationIn) -> AreaRecord:
+    """The named area of the place the resident names; 422 when no team's area covers it."""
     if (body.area_id is None) == (body.location is None):
         raise RuleViolation("Name the place once.", [FieldError("area_id", "give either `area_id` or `location`")])
     if body.area_id is not None:
@@ -257,27 +257,32 @@ def _where(svc: Services, body: ConversationIn) -> tuple[str, str]:
     area = svc.store.areas.get(area_id) if area_id else None
     if area is None:
         raise StateForbids("No neighbourhood team covers this place.")
-    return area.id, area.team
+    return area
 
 
 def start(svc: Services, ctx: RequestContext, body: ConversationIn) -> Created[ConversationOut] | Resent[ConversationOut]:
     """Created; Resent for an identical resend (same resident, same content); Conflict otherwise."""
-    area_id, team = _where(svc, body)
+    area = _where(svc, body)
+    area_id, team = area.id, area.team
     conv_id = str(body.id)
     digest = svc.pseudonyms.content_digest(
         f"conv|{conv_id}|{ctx.resident.id}|{body.topic}|{area_id}|{body.text}".encode())
     return _open(svc, ctx, conv_id, team=team, area_id=area_id, alert_id=None, topic=body.topic,
-                 text=body.text, digest=digest, first_message_id=None)
+                 text=body.text, digest=digest, first_message_id=None, context=(area.name, {}))
 
 
 def _open(svc: Services, ctx: RequestContext, conv_id: str, *, team: str, area_id: str | None, alert_id: str | None,
           topic: str, text: str, digest: str, first_message_id: str | None,
+          context: tuple[str | None, dict[str, str]] = (None, {}),
           reply: str | None = None) -> Created[ConversationOut] | Resent[ConversationOut]:
+    """`context`: the area's name and (opened by an alert reply) the alert's headlines by language."""
     stamp = to_rfc3339(ctx.now)
     conv = Conversation(
         id=conv_id, team=team, owner=ctx.resident.id, area_id=area_id, alert_id=alert_id, topic=topic,
         status="waiting", created_at=stamp, last_message_at=stamp, version=1, content_digest=digest,
         expires_at=ctx.now + svc.contact_rules.retention, waiting_since=stamp,
+        respond_by=rules.respond_by_for(stamp, _standard(svc)),
+        area_name=context[0], alert_headlines=context[1],
     )
     message_id = first_message_id or rules.keyed_uuid(svc.pseudonyms.subkey("conversation-first"), conv_id)
     message = _new_message(svc, ctx, conv_id, message_id, text, 1)
@@ -312,6 +317,8 @@ def team_queue(svc: Services, ctx: RequestContext, query: TeamQueueQuery) -> Que
     from chalicelib.usecases.team_queue import queue_page
 
     team = _staff_team(ctx)
+    if query.status == "escalated" and not ctx.caller.has("supervisor"):
+        raise Forbidden("The escalated conversations are the supervisors' view.")
     filters = {"status": query.status, "limit": query.limit, "team": team}
     fingerprint = query_fingerprint("conversations.team", ctx.caller.sub, filters)
     items, position = _repo(svc).team_page(team, query.status, query.limit,
@@ -341,8 +348,14 @@ def _after_message(svc: Services, ctx: RequestContext, conv: Conversation) -> Co
     team_side = ctx.caller.kind != "resident"
     if team_side and not conv.owner:
         raise StateForbids("The resident of this conversation no longer exists.")
-    return replace(rules.after_message(conv, "team" if team_side else "resident", to_rfc3339(ctx.now)),
+    return replace(rules.after_message(conv, "team" if team_side else "resident", to_rfc3339(ctx.now),
+                                       _standard(svc)),
                    expires_at=ctx.now + svc.contact_rules.retention)
+
+
+def _standard(svc: Services) -> timedelta:
+    """The response standard (BEATLINE_RESPONSE_STANDARD_HOURS): a new wait's `respond_by`."""
+    return timedelta(hours=svc.settings.response_standard_hours)
 
 
 def _append(svc: Services, ctx: RequestContext, conv: Conversation, message_id: str, text: str,
@@ -412,11 +425,37 @@ def close(svc: Services, ctx: RequestContext, conversation_id: str, body: CloseI
             return conv.to_out([], state_token=_state_token(svc, conv))
         stamp = to_rfc3339(ctx.now)
         new = rules.after_close(conv, body.outcome, stamp)
-        figures = rules.figure_keys(conv.team, stamp[:10], rules.figure_events(conv, new, stamp))
+        figures = rules.figure_deltas(conv, new, stamp)
         if new.outcome == rules.ABUSE:  # out of `opened` where it was counted (flood robustness)
             figures = rules.dismissal_keys(conv, figures)
         try:
             _repo(svc).close(conv, new, figures, _audit(svc, ctx, "conversation.close", record_id=conv.id))
+            return new.to_out([], state_token=_state_token(svc, new))
+        except VersionChanged as changed:
+            conv, confirmed = _current(svc, ctx, changed, conv.id), True
+    raise Conflict("The conversation is changing too fast; retry.")
+
+
+def escalate(svc: Services, ctx: RequestContext, conversation_id: str) -> ConversationOut:
+    """The resident owner escalates a wait past its `respond_by` (else StateForbids: 422): the
+    conversation gets `escalated_at` and leads the team's queue and the supervisors' view
+    (`status=escalated`); counted once per wait (a repeat answers the escalated conversation).
+    Conditioned on the state it starts from, like a close (hints or a read, never trusted)."""
+    conv, confirmed = _assumed_visible(svc, ctx, conversation_id)
+    for _ in range(RETRIES):
+        stamp = to_rfc3339(ctx.now)
+        try:
+            new = rules.after_escalation(conv, stamp)
+        except StateForbids:
+            if not confirmed:  # a hint never decides a refusal
+                conv, confirmed = _visible(svc, ctx, conv.id), True
+                continue
+            raise
+        if new is None:
+            return conv.to_out([], state_token=_state_token(svc, conv))
+        figures = rules.figure_keys(conv.team, stamp[:10], ["escalated"])
+        try:
+            _repo(svc).escalate(conv, new, figures, _audit(svc, ctx, "conversation.escalate", record_id=conv.id))
             return new.to_out([], state_token=_state_token(svc, new))
         except VersionChanged as changed:
             conv, confirmed = _current(svc, ctx, changed, conv.id), True
@@ -449,25 +488,27 @@ def figures(svc: Services, ctx: RequestContext, query: FiguresQuery) -> FiguresO
     return FiguresOut(buckets=buckets)
 
 
-# -- the clock: waits passing 24 hours --------------------------------------------------------
+# -- the clock: waits passing 24 hours and the response standard --------------------------------
 
 OVERDUE_LOOKBACK_DAYS = 7  # due days the clock looks at, so missed runs are caught up
 OVERDUE_PER_RUN = 500  # waits one run counts (about 10 s of transactions); the next run goes on
 
 
 def count_overdue(svc: Services, now: datetime, per_run: int = OVERDUE_PER_RUN) -> int:
-    """Count every open wait that has passed 24 h, in the UTC period it passed it (scheduled
-    every 5 minutes: the `conversation_clock` function). Each wait counts once: an answer or a
-    close that ends it counts it instead if it comes first (`rules.figure_events`)."""
+    """Count every open wait that has passed 24 h or its `respond_by`, in the UTC period it passed
+    it (scheduled every 5 minutes: the `conversation_clock` function). Each wait counts once per
+    mark: an answer or a close that ends it counts it instead if it comes first
+    (`rules.figure_events`). A wait past its standard also counts in `past_standard_now` until it
+    ends (`rules.figure_deltas` takes it out)."""
     now_text = to_rfc3339(now)
     days = [(now - timedelta(days=back)).date().isoformat() for back in range(OVERDUE_LOOKBACK_DAYS, -1, -1)]
     counted = 0
     for conv in _repo(svc).overdue(days, now_text, per_run):
         new = rules.after_overdue(conv, now_text)
-        if new is None or new.over24_at is None:
+        if new is None:
             continue  # the index lags: no longer due
         try:
-            _repo(svc).count_overdue(conv, new, rules.figure_keys(conv.team, new.over24_at[:10], ["over24"]))
+            _repo(svc).count_overdue(conv, new, rules.overdue_keys(conv, new))
             counted += 1
         except VersionChanged:
             continue  # changed since the index saw it: the next run looks again if still due
@@ -477,7 +518,7 @@ def count_overdue(svc: Services, now: datetime, per_run: int = OVERDUE_PER_RUN) 
 # -- entry points used by other use cases ----------------------------------------------------
 
 def reply_to_alert(svc: Services, ctx: RequestContext, *, alert_id: str, team: str, area_id: str | None,
-                   text: str) -> tuple[str, str]:
+                   text: str, context: tuple[str | None, dict[str, str]] = (None, {})) -> tuple[str, str]:
     """A resident's reply to an alert opens (or continues) its conversation about that alert.
     Returns (conversation id, contact id). The conversation id is keyed on (resident, alert), the
     resident by a name keyed with its own secret: once erased, nobody can recompute the id from
@@ -490,7 +531,7 @@ def reply_to_alert(svc: Services, ctx: RequestContext, *, alert_id: str, team: s
         digest = svc.pseudonyms.content_digest(f"alert-conv|{conv_id}|{message_id}".encode())
         try:
             _open(svc, ctx, conv_id, team=team, area_id=area_id, alert_id=alert_id, topic="other", text=text,
-                  digest=digest, first_message_id=message_id, reply=text)
+                  digest=digest, first_message_id=message_id, context=context, reply=text)
             return conv_id, rules.keyed_uuid(svc.pseudonyms.subkey("conversation-contact"), conv_id, message_id)
         except DomainError:
             conv = _repo(svc).get(conv_id)  # opened concurrently: continue it

@@ -202,7 +202,8 @@ class FanoutWorker:
         outcome.figures["targeted"] += sum(1 for c in claimed if c.claim.previous_state is None)
         note = _NotificationCache(alert, self._sender.base_url)
         self._store.subscribers.put_inbox(
-            InboxCopy(c.sub.id, InboxEntry.sort_key(alert), InboxEntry.json(note(c.sub.preferences.language)), keep_until)
+            InboxCopy(c.sub.id, InboxEntry.sort_key(alert), InboxEntry.json(note(c.sub.preferences.language), alert.infos()),
+                      keep_until)
             for c in claimed
         )
         sends = self._count_inbox_only(claimed, outcome)
@@ -314,3 +315,39 @@ def _parse(text: str) -> datetime:
 
     return parse_rfc3339(text)
 
+
+
+IN_FORCE_MAX = 200  # live alerts looked at when a resident follows new areas (one Query of `by_public`)
+
+
+def _in_force_for(alert: AlertRecord, sub: SubscriberRecord, new_cells: set[str], shapes: list[Shape],
+                  now: datetime) -> bool:
+    """Published, over one of the newly followed cells, intersecting the resident's own shapes, wanted."""
+    if alert.status_at(now) != "published" or not new_cells.intersection(alert.cells) or not _wants(alert, sub):
+        return False
+    return AreaMatcher(alert.area.shape).any_intersects(shapes)
+
+
+def deliver_in_force(store: Repositories, sub: SubscriberRecord, new_cells: set[str], now: datetime, *,
+                     base_url: str) -> int:
+    """Alerts already in force over areas a resident starts following land in their inbox (no
+    push: they are not news). The same exactly-once claim as the fan-out: whichever claims the
+    (alert, subscriber) first writes its one inbox copy, so a fan-out running meanwhile adds no
+    duplicate. Bounded work: one Query of the live alerts, never a Scan."""
+    if not new_cells:
+        return 0
+    shapes = _shapes([a["shape"] for a in sub.areas])
+    delivered = 0
+    for alert in store.alerts.public_live(now, None, IN_FORCE_MAX):
+        if not _in_force_for(alert, sub, new_cells, shapes, now):
+            continue
+        keep_until = _parse(alert.expires) + DELIVERY_KEEP
+        if store.deliveries.claim(alert.id, sub.id, alert.revision, state="inbox", now_text=to_rfc3339(now),
+                                  expires_at=keep_until) is None:
+            continue  # the fan-out (or an earlier save) delivered it
+        note = notification_for(alert, sub.preferences.language, base_url=base_url)
+        store.subscribers.put_inbox([InboxCopy(sub.id, InboxEntry.sort_key(alert), InboxEntry.json(note, alert.infos()),
+                                               keep_until)])
+        store.alerts.add_figures(alert.id, {"targeted": 1, "sent": 1})
+        delivered += 1
+    return delivered

@@ -16,7 +16,7 @@ from msgspec import UNSET
 from chalicelib.clock import to_rfc3339
 from chalicelib.context import RequestContext
 from chalicelib.domain.access import AccessRecord
-from chalicelib.domain.alerts import InboxItemOut
+from chalicelib.domain.alerts import InboxEntry, InboxItemOut, inbox_texts
 from chalicelib.domain.cursors import query_fingerprint
 from chalicelib.domain.errors import FieldError, RuleViolation, Unauthenticated, Unavailable
 from chalicelib.domain.errors import NotFound as NoSuchRecord
@@ -52,6 +52,7 @@ from chalicelib.domain.subscribers import (
     valid_time_zone,
 )
 from chalicelib.ports import DestinationRefused, NotFound
+from chalicelib.usecases.fanout import deliver_in_force
 from chalicelib.usecases.residents import resident_name
 
 if TYPE_CHECKING:
@@ -313,6 +314,8 @@ def put_areas(svc: Services, ctx: RequestContext, body: AreasIn) -> SubscriberOu
     svc.store.subscribers.write_index(record.id, ordered, [a["shape"] for a in areas], record.expires_at)
     _save(svc, new)
     svc.store.subscribers.delete_index(record.id, set(record.cells) - cells)
+    # Alerts already in force over the newly followed cells reach the inbox too (inbox only).
+    deliver_in_force(svc.store, new, cells - set(record.cells), ctx.now, base_url=svc.settings.public_base_url)
     svc.store.access_log.append(_audit(svc, ctx, record, "subscriber.areas.replace", row_count=len(areas)))
     return to_out(new)
 
@@ -338,7 +341,29 @@ def inbox(svc: Services, ctx: RequestContext, query: InboxQuery) -> InboxPage:
     now_text = to_rfc3339(ctx.now)
     # Expired alerts stop showing anywhere (their inbox copies expire by TTL later).
     visible = [_inbox_item(i) for i in items if i.get("expires_at", "") > now_text]  # a self-read: not logged
-    return InboxPage(items=visible, next_cursor=svc.cursors.encode(position, fingerprint))
+    return InboxPage(items=_with_context(svc, record, visible), next_cursor=svc.cursors.encode(position, fingerprint))
+
+
+def _with_context(svc: Services, record: SubscriberRecord, items: list[InboxItem]) -> list[InboxItem]:
+    """Team answers say which conversation (topic, area, alert: one BatchGetItem per page, so
+    answers received before the context existed have it too); alert copies from before copies
+    carried every language get them from the alert while it still says the same message."""
+    answers = {i.conversation_id for i in items if isinstance(i, ConversationInboxItem)}
+    convs = svc.store.conversations.many(answers) if answers else {}
+    older = {i.alert_id for i in items if isinstance(i, InboxItemOut) and i.translations is None}
+    alerts = {a.id: a for a in svc.store.alerts.many(older)} if older else {}
+    out: list[InboxItem] = []
+    for item in items:
+        if isinstance(item, ConversationInboxItem):
+            conv = convs.get(item.conversation_id)
+            if conv is not None and conv.owner == record.id:
+                item = msgspec.structs.replace(item, topic=conv.topic, area_name=conv.area_name, alert_id=conv.alert_id,
+                                               alert_headlines=dict(conv.alert_headlines) or None)
+        elif (isinstance(item, InboxItemOut) and (alert := alerts.get(item.alert_id)) is not None
+              and InboxEntry.sort_key(alert).startswith(item.sent_at)):
+            item = msgspec.structs.replace(item, translations=inbox_texts(alert.infos()))
+        out.append(item)
+    return out
 
 
 

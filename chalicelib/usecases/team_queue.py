@@ -29,15 +29,11 @@ def my_display(svc: Services, staff_id: str) -> str:
     return rules.officer_display(svc.pseudonyms.subkey("officer-display"), staff_id)
 
 
-def standard(svc: Services) -> timedelta:
-    return timedelta(hours=svc.settings.response_standard_hours)
-
-
 def queue_page(svc: Services, ctx: RequestContext, items: list[Conversation], next_cursor: str | None) -> QueuePage:
     """A page of the team's queue with each conversation's preview (one BatchGetItem)."""
     texts = svc.store.team_queue.last_texts(items) if items else {}
     me = my_display(svc, ctx.caller.sub)
-    return QueuePage(items=[view.queue_item(c, texts.get(c.id), now=ctx.now, standard=standard(svc), my_display=me)
+    return QueuePage(items=[view.queue_item(c, texts.get(c.id), now=ctx.now, my_display=me)
                             for c in items], next_cursor=next_cursor)
 
 

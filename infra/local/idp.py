@@ -87,18 +87,21 @@ def issue_token(
     ttl_seconds: int = 8 * 3600,
     now: int | None = None,
     extra: dict[str, Any] | None = None,
+    client_id: str = "beatline-cli",
 ) -> str:
+    """An RFC 9068 access token (header `typ: at+jwt`, `client_id`, `jti`), as the local OIDC
+    provider issues them (staff issuers accept access tokens only)."""
     issued = int(time.time()) if now is None else now
     claims: dict[str, Any] = {
-        "iss": issuer, "aud": audience, "sub": sub, "roles": roles,
-        "iat": issued, "nbf": issued, "exp": issued + ttl_seconds,
+        "iss": issuer, "aud": audience, "sub": sub, "roles": roles, "client_id": client_id,
+        "iat": issued, "nbf": issued, "exp": issued + ttl_seconds, "jti": secrets.token_hex(12),
     }
     if team:
         claims["team"] = team
     if force:
         claims["force"] = force
     claims.update(extra or {})
-    return jwt.encode(claims, private_pem, algorithm="ES256", headers={"kid": key_id(private_pem)})
+    return jwt.encode(claims, private_pem, algorithm="ES256", headers={"kid": key_id(private_pem), "typ": "at+jwt"})
 
 
 def local_stage_env() -> dict[str, str]:

@@ -62,6 +62,9 @@ class ConversationModel(Model):
     first_response_at = UnicodeAttribute(null=True)
     outcome = UnicodeAttribute(null=True)
     over24_at = UnicodeAttribute(null=True)
+    respond_by = UnicodeAttribute(null=True)  # the current wait's response standard (docs/guarantee.md)
+    past_standard_at = UnicodeAttribute(null=True)  # the current wait passed respond_by and was counted
+    escalated_at = UnicodeAttribute(null=True)  # the resident escalated the current (or last) wait
     due_day = UnicodeAttribute(null=True)
     due_key = UnicodeAttribute(null=True)
     version = NumberAttribute()
@@ -73,6 +76,10 @@ class ConversationModel(Model):
     claim_staff = UnicodeAttribute(null=True)
     claimed_by = UnicodeAttribute(null=True)
     claim_expires_at = UnicodeAttribute(null=True)
+    # Context for residents, fixed at the opening: the area's name, an alert's headlines (JSON
+    # object language -> headline; only for a conversation opened by an alert reply).
+    area_name = UnicodeAttribute(null=True)
+    alert_headlines = UnicodeAttribute(null=True)
     queue_key = UnicodeAttribute()
     activity_key = UnicodeAttribute()
     expires_at = TTLAttribute()

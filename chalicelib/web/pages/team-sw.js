@@ -73,7 +73,8 @@ self.addEventListener("push", (event) => {
   const kind = kindOf(payload);
   const id = payload.conversation_id || payload.alert_id || payload.id || "";
   const view = kind === "approval" ? "approvals" : "queue";
-  const count = Number.isInteger(payload.waiting) ? " (" + payload.waiting + ")" : "";
+  const many = Number(payload.count || 0); // the server's staff payload: kind, id, count, url (no words)
+  const count = many > 1 ? " (" + many + ")" : "";
   event.waitUntil(self.registration.showNotification(say[kind] + count, {
     tag: kind + ":" + id, body: say.open, icon: ICON, renotify: true, lang: payload.lang || "",
     data: { view, id },

@@ -62,6 +62,11 @@ const MESSAGES = {
     signed_out: "Your registration has ended: sign up again to get alerts.",
     footer: "Beatline is run by your police force. Map by Leaflet; no tracking.",
     error: "Something went wrong: ", offline: "You are offline.",
+    topic_antisocial_behaviour: "Antisocial behaviour", topic_burglary: "Burglary", topic_community_event: "Community event",
+    topic_domestic_abuse: "Domestic abuse", topic_drugs: "Drugs", topic_fraud_scams: "Fraud and scams", topic_hate_crime: "Hate crime",
+    topic_neighbour_dispute: "Neighbour dispute", topic_noise: "Noise", topic_reassurance: "Reassurance", topic_road_safety: "Road safety",
+    topic_theft: "Theft", topic_vehicle_crime: "Vehicle crime", topic_violence: "Violence", topic_youth: "Young people", topic_other: "Other",
+    officer: "Officer", about_alert: "About the alert",
     cat_Geo: "Geophysical", cat_Met: "Weather", cat_Safety: "Safety", cat_Security: "Crime and security", cat_Rescue: "Rescue",
     cat_Fire: "Fire", cat_Health: "Health", cat_Env: "Environment", cat_Transport: "Transport", cat_Infra: "Utilities",
     cat_CBRNE: "Hazardous materials", cat_Other: "Other",
@@ -110,6 +115,11 @@ const MESSAGES = {
     signed_out: "Mae eich cofrestriad wedi dod i ben: cofrestrwch eto i gael rhybuddion.",
     footer: "Eich heddlu sy'n rhedeg Beatline. Map gan Leaflet; dim tracio.",
     error: "Aeth rhywbeth o'i le: ", offline: "Rydych all-lein.",
+    topic_antisocial_behaviour: "Ymddygiad gwrthgymdeithasol", topic_burglary: "Byrgleriaeth", topic_community_event: "Digwyddiad cymunedol",
+    topic_domestic_abuse: "Cam-drin domestig", topic_drugs: "Cyffuriau", topic_fraud_scams: "Twyll a sgamiau", topic_hate_crime: "Trosedd casineb",
+    topic_neighbour_dispute: "Anghydfod cymdogion", topic_noise: "Sŵn", topic_reassurance: "Tawelwch meddwl", topic_road_safety: "Diogelwch ffyrdd",
+    topic_theft: "Lladrad", topic_vehicle_crime: "Troseddau cerbydau", topic_violence: "Trais", topic_youth: "Pobl ifanc", topic_other: "Arall",
+    officer: "Swyddog", about_alert: "Am y rhybudd",
     cat_Geo: "Geoffisegol", cat_Met: "Tywydd", cat_Safety: "Diogelwch", cat_Security: "Troseddu a diogelwch", cat_Rescue: "Achub",
     cat_Fire: "Tân", cat_Health: "Iechyd", cat_Env: "Amgylchedd", cat_Transport: "Trafnidiaeth", cat_Infra: "Cyfleustodau",
     cat_CBRNE: "Deunyddiau peryglus", cat_Other: "Arall",
@@ -134,6 +144,7 @@ function applyLanguage(lang) {
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   fillCategories();
   if (state.view === "inbox") renderInbox(state.inbox);
+  if (state.view === "conversations" && state.token) loadConversations().then(() => state.conversation && showTitle()).catch(failed);
 }
 
 function uiLangOf(tag) { return tag && tag.toLowerCase().startsWith("cy") ? "cy" : "en"; }
@@ -154,12 +165,46 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
+const CY_MONTHS = ["Ion", "Chwef", "Maw", "Ebr", "Mai", "Meh", "Gorff", "Awst", "Medi", "Hyd", "Tach", "Rhag"];
+
+// Dates in the page's language (Intl). A browser without Welsh locale data (Chromium builds ship
+// a reduced set) would answer in English: the same layout with Welsh month names instead.
 function when(iso) {
-  try {
-    return new Intl.DateTimeFormat(state.lang === "cy" ? "cy-GB" : "en-GB", { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso));
-  } catch (e) {
-    return iso;
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const locale = state.lang === "cy" ? "cy-GB" : "en-GB";
+  if (state.lang === "cy" && !Intl.DateTimeFormat.supportedLocalesOf([locale]).length) {
+    const parts = Object.fromEntries(new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "numeric", year: "numeric",
+      hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(date).map((p) => [p.type, p.value]));
+    return parts.day + " " + CY_MONTHS[Number(parts.month) - 1] + " " + parts.year + ", " + parts.hour + ":" + parts.minute;
   }
+  return new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" }).format(date);
+}
+
+function topicLabel(topic) { return MESSAGES[state.lang]["topic_" + topic] || MESSAGES.en["topic_" + topic] || String(topic).replace(/_/g, " "); }
+
+// "Officer 4F2K" (the display pseudonym the API gives) in the page's language.
+function officerName(name) { return name && name.startsWith("Officer ") ? t("officer") + name.slice(7) : (name || t("team")); }
+
+// The text of a {language: text} map in the page's language (same primary language), else the first.
+function inLanguage(texts) {
+  const entries = Object.entries(texts || {});
+  const match = entries.find(([language]) => uiLangOf(language) === state.lang) || entries[0];
+  return match ? match[1] : null;
+}
+
+// What a conversation is about: the alert's headline (one opened by an alert reply), else area and topic.
+function conversationTitle(c) {
+  const headline = inLanguage(c.alert_headlines);
+  if (headline) return headline;
+  const area = state.areas.find((a) => a.id === c.area_id);
+  return (c.area_name || (area ? area.name : c.team)) + ": " + topicLabel(c.topic);
+}
+
+// An alert copy in the page's language when the copy carries that language's text.
+function alertText(alert) {
+  const texts = alert.translations || [];
+  return texts.find((x) => uiLangOf(x.language) === state.lang) || texts.find((x) => x.language === alert.language) || alert;
 }
 
 // --- API (same origin only) -------------------------------------------------------------------
@@ -369,7 +414,7 @@ async function signUp(event) {
   let channel = wantsPush ? await webPushChannel().catch(() => null) : null;
   if (wantsPush && !channel) say(t("push_refused"), true);
   channel = channel || { type: "inbox" };
-  const registered = await api("POST", "/v1/subscribers", { channel, language: state.lang === "cy" ? "cy" : "en-GB" });
+  const registered = await api("POST", "/v1/subscribers", { channel, language: state.lang === "cy" ? "cy" : "en-GB", ...doorSignup() });
   state.token = registered.token;
   await idb.set(TOKEN_KEY, registered.token);
   signedIn(true);
@@ -460,12 +505,13 @@ function alertCard(alert, mine) {
   const kind = alert.msg_type || "Alert";
   const card = el("li", { class: "card sev-" + alert.severity + (kind === "Cancel" ? " cancelled" : "") + (mine && !state.read.has(id) ? " unread" : ""), "data-alert": id });
   const badge = el("span", { class: "badge", text: t("msg_" + kind) });
-  card.append(el("h3", { lang: alert.language || "" }, badge, alert.headline));
+  const text = alertText(alert);
+  card.append(el("h3", { lang: text.language || "" }, badge, text.headline));
   card.append(el("p", { class: "meta", text: t("sev_" + alert.severity) + " · " + when(alert.sent_at) }));
-  const body = el("div", { class: "body", lang: alert.language || "" });
+  const body = el("div", { class: "body", lang: text.language || "" });
   body.hidden = true;
-  body.append(el("p", { text: alert.description }));
-  if (alert.instruction) body.append(el("p", {}, el("strong", { text: t("instruction") + ": " }), alert.instruction));
+  body.append(el("p", { text: text.description }));
+  if (text.instruction) body.append(el("p", {}, el("strong", { text: t("instruction") + ": " }), text.instruction));
   if (mine && kind !== "Cancel") body.append(replyForm(id));
   const toggle = el("button", { type: "button", class: "secondary", "aria-expanded": "false", text: t("open") });
   toggle.addEventListener("click", () => openAlert(card, body, toggle, id, mine));
@@ -516,7 +562,9 @@ function convLink(conversationId) {
 
 function answerCard(item) {
   const card = el("li", { class: "card", "data-conversation": item.conversation_id });
-  card.append(el("h3", { text: t("team_answer") }), el("p", { class: "meta", text: (item.officer || t("team")) + " · " + when(item.sent_at) }));
+  card.append(el("h3", { text: t("team_answer") }));
+  if (item.topic) card.append(el("p", { class: "context", text: conversationTitle(item) })); // which conversation
+  card.append(el("p", { class: "meta", text: officerName(item.officer) + " · " + when(item.sent_at) }));
   card.append(el("p", { text: item.text }));
   if (hasRoute("/v1/conversations/{id}", "get")) card.append(convLink(item.conversation_id));
   return card;
@@ -533,14 +581,15 @@ async function loadConversations() {
   $("conv-ready").hidden = !ready;
   if (!ready) return;
   if (!state.areas.length) await loadNamedAreas();
-  $("conv-topic").replaceChildren(...topics().map((topic) => el("option", { value: topic, text: topic.replace(/_/g, " ") })));
+  const chosen = $("conv-topic").value;
+  $("conv-topic").replaceChildren(...topics().map((topic) => el("option", { value: topic, text: topicLabel(topic) })));
+  if (chosen) $("conv-topic").value = chosen;
   const answer = await api("GET", "/v1/subscribers/me/conversations?limit=50");
   const items = answer.items.map((c) => {
-    const area = state.areas.find((a) => a.id === c.area_id);
     const open = el("button", { type: "button", class: "secondary", text: t("open") });
     open.addEventListener("click", () => openConversation(c.id).catch(failed));
     return el("li", { class: "card", "data-conversation": c.id },
-      el("h3", { text: (area ? area.name : c.team) + ": " + c.topic.replace(/_/g, " ") }),
+      el("h3", { text: conversationTitle(c) }),
       el("p", { class: "meta", text: t("status_" + c.status) + " · " + when(c.last_message_at) }), open);
   });
   $("conv-list").replaceChildren(...(items.length ? items : [el("li", { text: t("conv_none") })]));
@@ -550,7 +599,7 @@ const MESSAGES_PAGE = 50; // the latest messages first; "Earlier messages" reads
 
 function messageItem(m) {
   return el("li", { class: "from-" + m.from },
-    el("p", { class: "meta", text: (m.from === "team" ? (m.officer || t("team")) : t("you")) + " · " + when(m.sent_at) }),
+    el("p", { class: "meta", text: (m.from === "team" ? officerName(m.officer) : t("you")) + " · " + when(m.sent_at) }),
     el("p", { text: m.text }));
 }
 
@@ -576,11 +625,16 @@ async function loadEarlier(id, cursor) {
   }
 }
 
+function showTitle() {
+  const conversation = state.conversation;
+  $("conv-open-title").textContent = conversationTitle(conversation) + " · " + t("status_" + conversation.status);
+}
+
 async function openConversation(id) {
   const conversation = await api("GET", conversationPath(id));
   state.conversation = conversation;
   $("conv-open").hidden = false;
-  $("conv-open-title").textContent = conversation.topic.replace(/_/g, " ") + " · " + t("status_" + conversation.status);
+  showTitle();
   $("conv-messages").replaceChildren(...conversation.messages.map(messageItem));
   showEarlierButton(id, conversation.earlier_cursor);
   $("conv-open-title").focus();
@@ -711,9 +765,15 @@ async function registerWorker() {
   await navigator.serviceWorker.register(BASE + "/app/sw.js", { scope: BASE + "/app/" });
 }
 
-// `?area=<id>`: the sign-up QR an officer shows at the door (/team/): sign-up first, that
-// neighbourhood ticked when the new subscriber chooses their areas.
+// `?area=<id>&via=team`: the sign-up QR an officer shows at the door (/team/): sign-up first, that
+// neighbourhood ticked when the new subscriber chooses their areas, the sign-up counted for its team.
 const PRESELECTED = new URLSearchParams(location.search).get("area");
+const VIA_TEAM = new URLSearchParams(location.search).get("via") === "team";
+
+function doorSignup() {
+  const known = state.areas.some((a) => a.id === PRESELECTED);
+  return PRESELECTED && VIA_TEAM && known ? { signup: { via: "team", area_id: PRESELECTED } } : {};
+}
 
 async function start() {
   if (!location.pathname.endsWith("/")) history.replaceState(null, "", location.pathname + "/" + location.hash);

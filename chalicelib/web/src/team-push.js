@@ -35,7 +35,8 @@ async function switchOn(ctx) {
   const reg = await registration();
   const subscription = await withTimeout(reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key.application_server_key }), SUBSCRIBE_TIMEOUT_MS);
   const json = subscription.toJSON();
-  await ctx.api.put("/v1/staff/me/devices/" + (await deviceId(ctx)), { subscription: { endpoint: json.endpoint, keys: json.keys } });
+  // the body is the browser's PushSubscription JSON, as residents send it
+  await ctx.api.put("/v1/staff/me/devices/" + (await deviceId(ctx)), { endpoint: json.endpoint, keys: json.keys });
 }
 
 // Off (or signing out): the server forgets this device; the browser drops the subscription.

@@ -1,13 +1,13 @@
 // Sign-up at the door: a QR code, drawn here (qrcode-generator, vendored) as SVG elements, that
-// opens the residents' app with one of the team's neighbourhoods chosen (`/app/?area=<id>`). It
-// carries no personal data: the area id is public.
+// opens the residents' app with one of the team's neighbourhoods chosen (`/app/?area=<id>&via=team`:
+// the sign-up is counted for the area's team). It carries no personal data: the area id is public.
 import qrcode from "qrcode-generator";
 import { $, options } from "./dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
 export function signUpUrl(base, areaId) {
-  return new URL(base + "/app/?" + new URLSearchParams({ area: areaId }), window.location.origin).href;
+  return new URL(base + "/app/?" + new URLSearchParams({ area: areaId, via: "team" }), window.location.origin).href;
 }
 
 function svgNode(tag, attributes) {
