@@ -12,6 +12,7 @@ CHROMIUM ?= /usr/bin/chromium
 ROLE ?= officer
 SUB ?= pc-101
 TEAM ?= north
+RANK ?=
 STAGE ?= dev
 
 .PHONY: run test unit deps token lint audit bench package clean
@@ -64,7 +65,7 @@ unit: $(PY_STAMP)
 	$(PY) -m pytest -q -m no_database
 
 token: $(PY_STAMP)
-	@$(PY) -m infra.local.idp token --role $(ROLE) --sub $(SUB) --team $(TEAM)
+	@$(PY) -m infra.local.idp token --role $(ROLE) --sub $(SUB) --team $(TEAM) --rank "$(RANK)"
 
 lint: $(PY_STAMP)
 	$(PY) -m ruff check .

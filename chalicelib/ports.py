@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.meetings import Meeting
     from chalicelib.domain.priorities import ActionOut, Priority
     from chalicelib.domain.staff_figures import Activity
+    from chalicelib.domain.strength import StrengthRecord
     from chalicelib.domain.subscribers import SubscriberRecord
     from chalicelib.domain.teams import TeamRecord
 
@@ -173,6 +174,12 @@ class TeamRepository(Protocol):
     def get(self, team_id: str) -> TeamRecord | None: ...
 
     def put(self, record: TeamRecord) -> bool: ...
+
+    def put_strength(self, record: StrengthRecord) -> bool: ...
+
+    def strengths(self, team_id: str, first_day: str, last_day: str) -> list[StrengthRecord]:
+        """Newest first: records from after `first_day` to `last_day`, and the one in force on `first_day`."""
+        ...
 
 
 class PriorityRepository(Protocol):

@@ -229,6 +229,8 @@ def build_services(
         allowed_roles=STAFF_ROLES,
         kind="staff",
         max_lifetime_seconds=settings.staff_token_max_lifetime_seconds,
+        rank_claim=settings.staff_rank_claim,
+        rank_group_prefix=settings.staff_rank_group_prefix,
         access_tokens_only=True,
         client_ids=frozenset(settings.staff_client_ids),
     )

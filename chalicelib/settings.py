@@ -68,6 +68,10 @@ class Settings:
     fanout_async: bool = False  # local queue: deliver on a background thread (`make run`)
     fanout_threads: int = 8  # claim/send threads per fan-out message (see docs/fanout.md)
     staff_token_max_lifetime_seconds: int = 24 * 3600  # longest exp - iat accepted from the staff IdP
+    # Where the staff IdP puts the rank: a claim (OIDC; empty: none) and/or a group prefix
+    # (Cognito groups such as `rank:inspector`; unset: none). See docs/history.md.
+    staff_rank_claim: str | None = "rank"
+    staff_rank_group_prefix: str | None = None
     # Residents' writes per subscriber (domain/ratelimit.py): together, and replies on their own.
     resident_write_rate_per_minute: int = 30
     resident_write_rate_per_hour: int = 300
@@ -209,6 +213,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         fanout_async=env.get("BEATLINE_FANOUT_ASYNC", "") in ("1", "true", "yes"),
         fanout_threads=_int(env, "BEATLINE_FANOUT_THREADS", 8, 1),
         staff_token_max_lifetime_seconds=_int(env, "BEATLINE_STAFF_TOKEN_MAX_LIFETIME_SECONDS", 24 * 3600, 60),
+        staff_rank_claim=env.get("BEATLINE_STAFF_RANK_CLAIM", "rank").strip() or None,
+        staff_rank_group_prefix=_opt(env, "BEATLINE_STAFF_RANK_GROUP_PREFIX"),
         resident_write_rate_per_minute=_int(env, "BEATLINE_RESIDENT_WRITE_RATE_PER_MINUTE", 30, 1),
         resident_write_rate_per_hour=_int(env, "BEATLINE_RESIDENT_WRITE_RATE_PER_HOUR", 300, 1),
         resident_reply_rate_per_minute=_int(env, "BEATLINE_RESIDENT_REPLY_RATE_PER_MINUTE", 5, 1),

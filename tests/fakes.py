@@ -40,6 +40,7 @@ from chalicelib.domain.history import AlertFigures, Plan
 from chalicelib.domain.meetings import Meeting
 from chalicelib.domain.priorities import ActionOut, Priority
 from chalicelib.domain.staff_figures import Activity
+from chalicelib.domain.strength import StrengthRecord
 from chalicelib.domain.subscribers import SubscriberRecord
 from chalicelib.domain.teams import TeamRecord
 from chalicelib.ports import (
@@ -171,6 +172,7 @@ class FakeDatabase:
     rate_hits: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     claim_staff: dict[str, str] = field(default_factory=dict)  # conversation id -> staff id holding a claim
     teams: dict[str, TeamRecord] = field(default_factory=dict)
+    strengths: dict[tuple[str, str], StrengthRecord] = field(default_factory=dict)  # (team, from day)
     priorities: dict[str, Priority] = field(default_factory=dict)
     meetings: dict[str, Meeting] = field(default_factory=dict)
     tallies: dict[str, int] = field(default_factory=dict)  # priority/meeting id -> supporters/attending
@@ -357,6 +359,22 @@ class FakeTeams:
         created = record.id not in self.db.teams
         self.db.teams[record.id] = record
         return created
+
+    def put_strength(self, record: StrengthRecord) -> bool:
+        key = (record.team, record.from_day)
+        created = key not in self.db.strengths
+        self.db.strengths[key] = record
+        return created
+
+    def strengths(self, team_id: str, first_day: str, last_day: str) -> list[StrengthRecord]:
+        found = []
+        for (team, day), record in sorted(self.db.strengths.items(), reverse=True):
+            if team != team_id or day > last_day:
+                continue
+            found.append(record)
+            if day <= first_day:
+                break
+        return found
 
 
 class _Tallied:

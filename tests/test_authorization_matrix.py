@@ -260,6 +260,8 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     # Named teams: public pages; an admin, or a supervisor of the team (people and description)
     ("GET", "/v1/teams/{team_x}", None, PUBLIC),
     ("PUT", "/v1/teams/{team_x}", "TEAM_PAGE_X", allow({"supervisor_x": 201, "admin": 200})),
+    ("PUT", "/v1/teams/{team_x}/strength", {"from": "2026-01-01", "by_rank": {"constable": 6, "pcso": 4}},
+     allow({"admin": 201})),
     # The data.police.uk neighbourhood API (public; crime routes 404)
     ("GET", "/v1/police-uk/forces", None, PUBLIC),
     ("GET", "/v1/police-uk/forces/beatline", None, PUBLIC),

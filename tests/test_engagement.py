@@ -81,9 +81,12 @@ def counts(any_: int = 0, street: int = 0, online: int = 0, outbound: int = 0) -
     return {"any": any_, "street": street, "online": online, "online_outbound": outbound}
 
 
-def bucket(period: str, team: str, staff: dict, officer: dict | None = None, supervisor: dict | None = None) -> dict:
+def bucket(period: str, team: str, staff: dict, officer: dict | None = None, supervisor: dict | None = None,
+           by_rank: dict | None = None) -> dict:
+    """Tokens without a rank count under `unknown`: by default all staff are there."""
     return {"period": period, "team": team, "staff": staff,
-            "by_role": {"officer": officer or counts(), "supervisor": supervisor or counts()}}
+            "by_role": {"officer": officer or counts(), "supervisor": supervisor or counts()},
+            "by_rank": {"unknown": staff} if by_rank is None else by_rank}
 
 
 # --- pure ----------------------------------------------------------------------------------------
@@ -96,13 +99,13 @@ def test_member_moves_net_out_and_stay_within_one_update_per_item():
     created = engagement.member_moves(None, act, keys.staff, timedelta(days=730))
     assert len(created) == 3  # one member item per grain (day, week, month)
     assert len({(u.key, u.bucket) for u in created}) == 3
-    assert all(u.deltas == {"no": 1} and u.bucket.split("|")[1].startswith("stf_") for u in created)
+    assert all(u.deltas == {"no": 1, "nr_unknown": 1} and u.bucket.split("|")[1].startswith("stf_") for u in created)
     assert all(len(u.counters) == 2 and u.counters[0][0] == engagement.team_key("north", u.key.rsplit("|", 1)[1])
                for u in created)
     outbound = engagement.activity(contact_id="c-1", author="pc-1", team="north", occurred_at="2026-11-25T10:00:00Z",
                                    kind="online", direction="outbound", role="officer")
     moved = engagement.member_moves(act, outbound, keys.staff, timedelta(days=730))
-    assert len(moved) == 3 and all(u.deltas == {"oo": 1} for u in moved)
+    assert len(moved) == 3 and all(u.deltas == {"oo": 1, "or_unknown": 1} for u in moved)
     assert engagement.member_moves(act, act, keys.staff, timedelta(days=730)) == []
     # Moved to another day of the same week and month: only the day items change.
     later = engagement.activity(contact_id="c-1", author="pc-1", team="north", occurred_at="2026-11-26T10:00:00Z", kind="online",
@@ -129,7 +132,7 @@ def test_optimistic_checks_hold_exactly_when_no_distinct_count_moves():
     for state, deltas, want in cases:
         checks, moves = engagement.settle(state, deltas)
         assert moves == want, (state, deltas)
-        assert len(checks) == len(engagement.MEMBER_ATTRIBUTES)
+        assert len(checks) == len(engagement.pinned_attributes(deltas))
         # The pinned state is the one seen: every check holds on it.
         for name, op, threshold in checks:
             assert (state.get(name, 0) > threshold) == (op == ">"), (state, name)
@@ -226,7 +229,7 @@ def test_identical_retries_count_once(client, staff_token, team, now):
     by_category = {"n": 0, "o": 0}
     for _, attrs in stored:
         for name, value in attrs.items():
-            if name != "expires_at":
+            if name != "expires_at" and engagement.RANK_MARK not in name:  # role attributes; ranks alike
                 by_category[name[0]] += value
     assert by_category == {"n": 2, "o": 1}
     counters = engagement_store.items(engagement.team_key(team, "week"), "0", "\uffff")

@@ -773,6 +773,22 @@ def test_a_team_page_put_says_whether_it_was_new(ports: Repositories) -> None:
     assert ports.teams.get(team.id) == replace(team, description="Changed")
 
 
+def test_team_strength_records_newest_first_down_to_the_one_in_force(ports: Repositories) -> None:
+    from chalicelib.domain.strength import StrengthRecord
+
+    team = f"team-{uuid.uuid4().hex[:8]}"
+    days = ("2026-01-01", "2026-03-01", "2026-06-01", "2026-09-01")
+    for day in days:
+        assert ports.teams.put_strength(StrengthRecord(team, day, {"constable": 5}, NOW_TEXT)) is True
+    assert ports.teams.put_strength(StrengthRecord(team, "2026-06-01", {"pcso": 2}, NOW_TEXT)) is False
+    found = ports.teams.strengths(team, "2026-04-15", "2026-07-01")
+    assert [r.from_day for r in found] == ["2026-06-01", "2026-03-01"]
+    assert found[0] == StrengthRecord(team, "2026-06-01", {"pcso": 2}, NOW_TEXT)
+    assert [r.from_day for r in ports.teams.strengths(team, "2026-03-01", "2026-03-01")] == ["2026-03-01"]
+    assert ports.teams.strengths(team, "2025-01-01", "2025-12-31") == []
+    assert ports.teams.strengths(f"{team}-other", "2026-01-01", "2026-12-31") == []
+
+
 def priority_record(area_id: str, **changes: Any) -> Any:
     from chalicelib.domain.priorities import Priority
 

@@ -208,3 +208,32 @@ def test_within_standard_counts_waits_answered_by_respond_by_with_the_share() ->
     assert (day0.within_standard, day0.answered_waits, day0.within_standard_share) == (2, 2, 1.0)
     late = buckets[f"{T0 + STANDARD + timedelta(hours=1):%Y-%m-%d}"]
     assert (late.within_standard, late.answered_waits, late.within_standard_share) == (0, 1, 0.0)
+
+
+def test_the_clock_marks_a_wait_at_two_thirds_of_its_standard_once_per_wait() -> None:
+    place = Place(hours=36)  # two thirds: 24 h, with the 24 h mark; the standard at 36 h
+    conv_id = place.start()
+    stored = place.scene.fakes.db.conversations
+    assert usecase.count_overdue(place.svc, T0 + timedelta(hours=23, minutes=59)) == 0
+    assert usecase.count_overdue(place.svc, T0 + timedelta(hours=24)) == 1
+    assert stored[conv_id].nearing_at == to_rfc3339(T0 + timedelta(hours=24))
+    assert usecase.count_overdue(place.svc, T0 + timedelta(hours=30)) == 0  # told once
+    place.at(T0 + timedelta(hours=31))
+    place.answer(conv_id)
+    place.says(conv_id)  # a new wait: told again at its own two thirds
+    assert stored[conv_id].nearing_at is None
+    assert usecase.count_overdue(place.svc, T0 + timedelta(hours=31 + 24)) == 1
+    assert stored[conv_id].nearing_at == to_rfc3339(T0 + timedelta(hours=31 + 24))
+
+
+def test_two_thirds_follows_the_setting_and_a_wait_found_past_the_standard_is_not_nearing() -> None:
+    from chalicelib.domain import conversations as rules
+
+    place = Place(hours=9)
+    conv_id = place.start()
+    wait = place.scene.fakes.db.conversations[conv_id]
+    assert rules.nearing_time(wait) == to_rfc3339(T0 + timedelta(hours=6))
+    on_time = rules.after_overdue(wait, to_rfc3339(T0 + timedelta(hours=6)))
+    late = rules.after_overdue(wait, to_rfc3339(T0 + timedelta(hours=10)))  # the clock was down
+    assert on_time is not None and late is not None
+    assert (rules.tell_nearing(wait, on_time), rules.tell_nearing(wait, late)) == (True, False)

@@ -8,6 +8,7 @@ from chalicelib.api.framework import Reply, operation
 from chalicelib.api.responses import std
 from chalicelib.auth.permissions import PUBLIC
 from chalicelib.context import RequestContext
+from chalicelib.domain.strength import MAX_PEOPLE_PER_RANK, StrengthIn, StrengthOut
 from chalicelib.domain.teams import MAX_PEOPLE, TeamIn, TeamOut
 from chalicelib.services import Services
 from chalicelib.usecases import teams as usecase
@@ -33,4 +34,16 @@ def get_team(svc: Services, ctx: RequestContext, team: str) -> Reply:
            responses={201: ("Created.", TeamOut), 200: ("Replaced.", TeamOut), **std(400, 401, 403, 413, 503)})
 def put_team(svc: Services, ctx: RequestContext, team: str, body: TeamIn) -> Reply:
     created, out = usecase.put_team(svc, ctx, team, body)
+    return Reply(201 if created else 200, out)
+
+
+@operation(bp, "PUT", "/v1/teams/{team}/strength", action="teams:strength", tag=TAG, request=StrengthIn,
+           summary="Record a team's strength by rank from a day on",
+           description=("Admin: how many people of each rank (`constable`, ..., `staff`; 0.."
+                        f"{MAX_PEOPLE_PER_RANK}) the team has from `from` on. History keeps every record: the "
+                        "engagement figures of a period use the latest record whose `from` is on or before "
+                        "the period's first day. The same `from` again replaces that record (200)."),
+           responses={201: ("Recorded.", StrengthOut), 200: ("Replaced.", StrengthOut), **std(400, 401, 403, 413, 503)})
+def put_strength(svc: Services, ctx: RequestContext, team: str, body: StrengthIn) -> Reply:
+    created, out = usecase.put_strength(svc, ctx, team, body)
     return Reply(201 if created else 200, out)

@@ -51,6 +51,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "history:conversations": frozenset({"analyst", "admin", "supervisor"}),
     # The Neighbourhood Policing Guarantee: a supervisor is held to their own team in the use case
     "teams:write": frozenset({"admin", "supervisor"}),
+    "teams:strength": frozenset({"admin"}),
     "priorities:manage": frozenset({"supervisor"}),
     "priorities:act": frozenset({"officer", "supervisor"}),
     "priorities:support": frozenset({"resident"}),

@@ -16,6 +16,8 @@ class Principal:
     kind: Literal["staff", "resident"]
     team: str | None = None
     force: str | None = None
+    # One of domain.ranks.RANKS where the issuer provides it (mapped per issuer); None: unknown.
+    rank: str | None = None
 
     def has(self, role: str) -> bool:
         return role in self.roles

@@ -25,6 +25,7 @@ from jwt import PyJWK, PyJWKSet
 
 from chalicelib.auth.identity import canonical_subject
 from chalicelib.auth.principal import Principal
+from chalicelib.domain.ranks import known_rank
 
 
 def key_thumbprint(public_key: Any) -> str:
@@ -109,6 +110,23 @@ class IssuerPolicy:
     # Client (app) ids whose access tokens are accepted. Required for Cognito's shape (its only
     # audience); when set, an RFC 9068 token's `client_id` must be one of them too.
     client_ids: frozenset[str] = frozenset()
+    # Where this issuer puts a staff member's rank: a claim of its own (OIDC), and/or a group
+    # (`cognito:groups` or `roles`) named with a prefix, e.g. `rank:inspector`. Values outside the
+    # contract's list are no rank (never a refusal).
+    rank_claim: str | None = "rank"
+    rank_group_prefix: str | None = None
+
+    def rank_of(self, claims: dict[str, Any], groups: list[Any]) -> str | None:
+        if self.kind != "staff":
+            return None
+        if self.rank_claim and (rank := known_rank(claims.get(self.rank_claim))) is not None:
+            return rank
+        prefix = self.rank_group_prefix
+        if not prefix:
+            return None
+        found = {known_rank(g.removeprefix(prefix)) for g in groups if isinstance(g, str) and g.startswith(prefix)}
+        found.discard(None)
+        return found.pop() if len(found) == 1 else None  # two different rank groups: unknown
 
 
 AccessShape = Literal["plain", "rfc9068", "cognito"]
@@ -295,4 +313,5 @@ class TokenVerifier:
             kind=policy.kind,
             team=team if isinstance(team, str) and team else None,
             force=force if isinstance(force, str) and force else None,
+            rank=policy.rank_of(claims, raw_roles),
         )

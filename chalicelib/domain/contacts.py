@@ -77,6 +77,8 @@ class ContactRecord:
     area_id: str | None = None
     # The role the author logged it under (engagement counters); None: not logged by staff.
     author_role: str | None = None
+    # The author's rank at the time (domain.ranks; None: the token carried none).
+    author_rank: str | None = None
 
     @property
     def day(self) -> str:
@@ -144,6 +146,7 @@ def new_record(
     pseudonyms: Pseudonymizer,
     area_for_cell: Any = None,
     author_role: str | None = None,
+    author_rank: str | None = None,
 ) -> ContactRecord:
     """Validate the time rules and build the stored record for a new contact."""
     errors = check_occurred_at(item.occurred_at, now, rules)
@@ -156,6 +159,7 @@ def new_record(
         tags=tuple(item.tags), notes=item.notes, author=author, team=team, version=1,
         created_at=stamp, updated_at=stamp, expires_at=occurred + rules.retention,
         content_digest=content_digest(item, author, pseudonyms), author_role=author_role,
+        author_rank=author_rank,
     )
     if isinstance(item, StreetContactIn):
         cell = geo.contact_cell(item.location.lat, item.location.lon)

@@ -258,6 +258,7 @@ class Conversation:
     respond_by: str | None = None  # the current wait: waiting_since + the response standard (set when it began)
     past_standard_at: str | None = None  # the current wait passed respond_by and was counted (once per wait)
     escalated_at: str | None = None  # the resident escalated the current wait (kept after it ends)
+    nearing_at: str | None = None  # the current wait reached 2/3 of its standard and the team was told (once)
     # Read for the team's queue only (store/team_queue.py writes the claim, a message's write its
     # id); no write is computed from them, so they take no part in comparing states.
     last_message_id: str | None = dataclasses.field(default=None, compare=False)
@@ -332,7 +333,7 @@ def after_message(conv: Conversation, sender: str, now_text: str,
         if conv.status == "closed":
             raise StateForbids("The conversation is closed; a resident message reopens it.")
         return replace(conv, status="answered", waiting_since=None, over24_at=None, last_message_at=now_text,
-                       respond_by=None, past_standard_at=None,
+                       respond_by=None, past_standard_at=None, nearing_at=None,
                        version=conv.version + 1, outcome=None,
                        first_response_at=conv.first_response_at or now_text)
     if conv.status == "closed" and conv.outcome == ABUSE:
@@ -340,7 +341,7 @@ def after_message(conv: Conversation, sender: str, now_text: str,
     if conv.status == "waiting" and conv.waiting_since:  # the same wait goes on
         return replace(conv, last_message_at=now_text, version=conv.version + 1, outcome=None)
     return replace(conv, status="waiting", waiting_since=now_text, over24_at=None, last_message_at=now_text,
-                   version=conv.version + 1, outcome=None, past_standard_at=None, escalated_at=None,
+                   version=conv.version + 1, outcome=None, past_standard_at=None, escalated_at=None, nearing_at=None,
                    respond_by=respond_by_for(now_text, standard))
 
 
@@ -348,7 +349,7 @@ def after_close(conv: Conversation, outcome: str, now_text: str) -> Conversation
     if conv.status == "closed":
         raise Conflict("The conversation is already closed.")
     return replace(conv, status="closed", waiting_since=None, over24_at=None, outcome=outcome,
-                   version=conv.version + 1, respond_by=None, past_standard_at=None)
+                   version=conv.version + 1, respond_by=None, past_standard_at=None, nearing_at=None)
 
 
 DEFAULT_STANDARD = timedelta(hours=72)  # BEATLINE_RESPONSE_STANDARD_HOURS' default
@@ -365,9 +366,22 @@ def promised_by(conv: Conversation) -> str | None:
     return conv.respond_by or respond_by_for(conv.waiting_since, None)
 
 
+NEARING_SHARE = 2 / 3  # of the standard: the team is told the wait is nearing it
+
+
+def nearing_time(conv: Conversation) -> str | None:
+    """When the current wait reaches two thirds of its standard."""
+    promised = promised_by(conv)
+    if promised is None or not conv.waiting_since:
+        return None
+    since = parse_rfc3339(conv.waiting_since)
+    return to_rfc3339(since + (parse_rfc3339(promised) - since) * NEARING_SHARE)
+
+
 def _milestones(conv: Conversation) -> dict[str, str]:
-    """The clock's marks of the current wait not yet counted: `over24` (24 h passed) and
-    `past_standard` (`respond_by` passed), each at its time."""
+    """The clock's marks of the current wait not yet counted: `over24` (24 h passed),
+    `nearing` (two thirds of the standard: the team is told) and `past_standard` (`respond_by`
+    passed), each at its time."""
     if conv.status != "waiting" or not conv.waiting_since:
         return {}
     marks = {}
@@ -376,6 +390,9 @@ def _milestones(conv: Conversation) -> dict[str, str]:
     promised = promised_by(conv)
     if conv.past_standard_at is None and promised:
         marks["past_standard"] = promised
+    nearing = nearing_time(conv)
+    if conv.nearing_at is None and nearing:
+        marks["nearing"] = nearing
     return marks
 
 
@@ -393,7 +410,14 @@ def after_overdue(conv: Conversation, now_text: str) -> Conversation | None:
     if not passed:
         return None
     return replace(conv, over24_at=passed.get("over24", conv.over24_at),
-                   past_standard_at=passed.get("past_standard", conv.past_standard_at), version=conv.version + 1)
+                   past_standard_at=passed.get("past_standard", conv.past_standard_at),
+                   nearing_at=passed.get("nearing", conv.nearing_at), version=conv.version + 1)
+
+
+def tell_nearing(old: Conversation, new: Conversation) -> bool:
+    """Whether the clock's change `old` -> `new` is the wait reaching two thirds of its standard
+    (the team's devices are told once; not when the same run finds it past the standard already)."""
+    return old.nearing_at is None and new.nearing_at is not None and new.past_standard_at is None
 
 
 def overdue_keys(old: Conversation, new: Conversation) -> dict[tuple[str, str], int]:

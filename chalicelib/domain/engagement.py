@@ -7,10 +7,12 @@ in two kinds of stats-table items:
   `team:<id>|engmember|<grain>`, bucket `<period>|<member>`, one number attribute per
   `<category><role>` = that member's contacts of that category and role in the period. `member`
   is a keyed staff pseudonym that is different for every period (so the stored items cannot link
-  one person across periods, nor to the `off_` pseudonym of history rows);
+  one person across periods, nor to the `off_` pseudonym of history rows); and one per
+  `<category>r_<rank>` = that member's contacts of that category logged at that rank;
 - counter items (what the read Queries): `team:<id>|engagement|<grain>` / `<period>|<shard>` and
   `force|engagement|<grain>` / `<period>|<team>|<shard>`, attributes `<category>_<role>` =
-  distinct members (category `a` any, `s`, `n`, `o`; role `o`, `s`, `t` either), shards summed.
+  distinct members (category `a` any, `s`, `n`, `o`; role `o`, `s`, `t` either), shards summed,
+  and `<category>_r_<rank>` = distinct members by rank (`unknown`: logged without a rank).
 
 A write first assumes the member's counted state does not change (`optimistic_checks`: each moved
 attribute is and stays > 0), which holds for every contact but a member's first (or, for an
@@ -22,15 +24,16 @@ conditions pin that state, the counter items get the exact distinct-count change
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 
 import msgspec
-from msgspec import Meta, Struct
+from msgspec import UNSET, Meta, Struct, UnsetType
 
-from chalicelib.domain import stats_keys
+from chalicelib.domain import ranks, stats_keys
+from chalicelib.domain import strength as strengths
 from chalicelib.domain.contacts import ContactRecord
 from chalicelib.domain.history import DayOrTime, GroupBy, Purpose, TeamFilter
 
@@ -39,7 +42,10 @@ GRAINS = ("day", "week", "month")
 CATEGORIES = {"s": "street", "n": "online", "o": "online_outbound"}
 ROLES = {"o": "officer", "s": "supervisor"}
 ROLE_CODES = {name: code for code, name in ROLES.items()}
-MEMBER_ATTRIBUTES = tuple(f"{c}{r}" for c in CATEGORIES for r in ROLES)
+ROLE_ATTRIBUTES = tuple(f"{c}{r}" for c in CATEGORIES for r in ROLES)
+RANK_KEYS = (*ranks.RANKS, ranks.UNKNOWN)
+RANK_MARK = "r_"  # member attribute `<category>r_<rank>`, counter attribute `<category>_r_<rank>`
+MEMBER_ATTRIBUTES = ROLE_ATTRIBUTES + tuple(f"{c}{RANK_MARK}{rank}" for c in CATEGORIES for rank in RANK_KEYS)
 # Counter attributes: `<category>_<role>`, category `a` = any (street or online), role `t` = either.
 COUNTED_CATEGORIES = {"a": "any", "s": "street", "n": "online", "o": "online_outbound"}
 COUNTED_ROLES = ("o", "s", "t")
@@ -77,17 +83,19 @@ class Activity:
     day: str
     role: str
     categories: tuple[str, ...]
+    rank: str = ranks.UNKNOWN
 
 
 def activity(*, contact_id: str, author: str, team: str, occurred_at: str, kind: str, direction: str | None,
-             role: str | None) -> Activity | None:
+             role: str | None, rank: str | None = None) -> Activity | None:
     """None for contacts not logged by staff (alert responses, contacts older than the counters)."""
     if role not in ROLE_CODES:
         return None
     codes = ["s"] if kind == "street" else ["n"]
     if kind == "online" and direction == "outbound":
         codes.append("o")
-    return Activity(contact_id=contact_id, sub=author, team=team, day=occurred_at[:10], role=role, categories=tuple(codes))
+    return Activity(contact_id=contact_id, sub=author, team=team, day=occurred_at[:10], role=role,
+                    categories=tuple(codes), rank=ranks.known_rank(rank) or ranks.UNKNOWN)
 
 
 def team_key(team: str, grain: str) -> str:
@@ -139,7 +147,8 @@ def _contributions(act: Activity, member: MemberFn, retention: timedelta, sign: 
         counters = ((team_key(act.team, grain), f"{period}|{shard}"),
                     (force_key(grain), f"{period}|{act.team}|{shard}"))
         moves.append(MemberMove(member_key(act.team, grain), f"{period}|{member(grain, period, act.sub)}",
-                                expires, counters, {f"{code}{role}": sign for code in act.categories}))
+                                expires, counters, {**{f"{code}{role}": sign for code in act.categories},
+                                                    **{f"{code}{RANK_MARK}{act.rank}": sign for code in act.categories}}))
     return moves
 
 
@@ -177,25 +186,40 @@ def optimistic_checks(deltas: Mapping[str, int]) -> list[Check]:
 
 
 def counted(state: Mapping[str, int]) -> set[str]:
-    """The counter attributes (`<category>_<role>`) a member with these counts is counted under."""
+    """The counter attributes (`<category>_<role>`, `<category>_r_<rank>`) a member with these
+    counts is counted under."""
     out: set[str] = set()
     for category in CATEGORIES:
         for role in ROLES:
             if state.get(f"{category}{role}", 0) > 0:
                 out |= {f"{category}_{role}", f"{category}_t", f"a_{role}", "a_t"}
+        for rank in RANK_KEYS:
+            if state.get(f"{category}{RANK_MARK}{rank}", 0) > 0:
+                out |= {f"{category}_{RANK_MARK}{rank}", f"a_{RANK_MARK}{rank}"}
     return out
 
 
+def pinned_attributes(deltas: Mapping[str, int]) -> list[str]:
+    """The member attributes whose state decides the counter change of `deltas`: every role
+    attribute (`a_t` depends on all of them) and those of the ranks `deltas` move (a rank's
+    counters depend on its own attributes only)."""
+    moved_ranks = {name.split(RANK_MARK, 1)[1] for name in deltas if RANK_MARK in name}
+    return [*ROLE_ATTRIBUTES, *(f"{c}{RANK_MARK}{rank}" for rank in RANK_KEYS if rank in moved_ranks
+                                for c in CATEGORIES)]
+
+
 def settle(state: Mapping[str, int], deltas: Mapping[str, int]) -> tuple[list[Check], dict[str, int]]:
-    """For a member item observed in `state`: conditions that pin every attribute on the side of
-    its threshold it was seen on (so the counter change below is exact, or the write is cancelled
-    and settled again), and the counter change `deltas` cause."""
+    """For a member item observed in `state`: conditions that pin every attribute the counter
+    change depends on, on the side of its threshold it was seen on (so the change below is exact,
+    or the write is cancelled and settled again), and the counter change `deltas` cause."""
     checks: list[Check] = []
-    for name in MEMBER_ATTRIBUTES:
+    pinned = pinned_attributes(deltas)
+    for name in pinned:
         threshold = _threshold(deltas.get(name, 0))
         checks.append((name, ">" if state.get(name, 0) > threshold else "<=", threshold))
-    after = {name: state.get(name, 0) + deltas.get(name, 0) for name in MEMBER_ATTRIBUTES}
-    before_set, after_set = counted(state), counted(after)
+    before = {name: state.get(name, 0) for name in pinned}
+    after = {name: before[name] + deltas.get(name, 0) for name in pinned}
+    before_set, after_set = counted(before), counted(after)
     moves = {name: 1 for name in after_set - before_set}
     moves.update({name: -1 for name in before_set - after_set})
     return checks, moves
@@ -223,6 +247,16 @@ class EngagementBucket(Struct):
     team: str
     staff: StaffCounts
     by_role: RoleCounts
+    by_rank: Annotated[dict[str, StaffCounts], Meta(description=(
+        "The same counts by the rank staff logged under (`unknown`: no rank in their token); "
+        "ranks with nobody engaged are left out."))] = msgspec.field(default_factory=dict)
+    strength: Annotated[dict[str, int] | UnsetType, Meta(description=(
+        "People per rank in force for the team at the period's start (PUT /v1/teams/{team}/strength); "
+        "absent when none is recorded."))] = UNSET
+    share_by_rank: Annotated[dict[str, strengths.Shares | None] | UnsetType, Meta(description=(
+        "Per rank engaged or in `strength`: the share of its strength that engaged (0..1, "
+        "rounded to 4 places), any, street, online and online outbound; null where the strength "
+        "of that rank is 0 or unknown. Absent with `strength`."))] = UNSET
 
 
 class EngagementOut(Struct):
@@ -249,6 +283,11 @@ def _counts(sums: Mapping[str, int], role: str) -> StaffCounts:
     return StaffCounts(**{name: max(0, sums.get(f"{code}_{role}", 0)) for code, name in COUNTED_CATEGORIES.items()})
 
 
+def _by_rank(sums: Mapping[str, int]) -> dict[str, StaffCounts]:
+    found = {rank: _counts(sums, f"{RANK_MARK}{rank}") for rank in RANK_KEYS}
+    return {rank: counts for rank, counts in found.items() if counts.any}
+
+
 def aggregate(items: Iterable[tuple[str, str, Mapping[str, int]]]) -> list[EngagementBucket]:
     """(period, team, {counter attribute: distinct members}) items, a few shards per (period,
     team) -> buckets sorted by period then team; unknown attributes ignored; periods with nobody
@@ -265,8 +304,23 @@ def aggregate(items: Iterable[tuple[str, str, Mapping[str, int]]]) -> list[Engag
             buckets.append(EngagementBucket(
                 period=period, team=team, staff=staff,
                 by_role=RoleCounts(officer=_counts(totals, "o"), supervisor=_counts(totals, "s")),
+                by_rank=_by_rank(totals),
             ))
     return buckets
+
+
+def with_strength(buckets: Iterable[EngagementBucket], grain: str,
+                  records_desc: Mapping[str, Sequence[strengths.StrengthRecord]]) -> list[EngagementBucket]:
+    """Each bucket with the strength in force for its team at its period's start, and the shares."""
+    out = []
+    for bucket in buckets:
+        record = strengths.in_force(records_desc.get(bucket.team, ()), strengths.period_start(bucket.period, grain))
+        if record is not None:
+            engaged = {rank: msgspec.structs.asdict(counts) for rank, counts in bucket.by_rank.items()}
+            bucket = msgspec.structs.replace(bucket, strength=dict(record.by_rank),
+                                             share_by_rank=strengths.shares(engaged, record.by_rank))
+        out.append(bucket)
+    return out
 
 
 def log_moves(old: ContactRecord | None, new: ContactRecord, member: MemberFn, retention: timedelta) -> list[MemberMove]:
@@ -278,4 +332,4 @@ def log_moves(old: ContactRecord | None, new: ContactRecord, member: MemberFn, r
 def activity_of(record: ContactRecord) -> Activity | None:
     """What a contact adds to the distinct-staff counters."""
     return activity(contact_id=record.id, author=record.author, team=record.team, occurred_at=record.occurred_at,
-                    kind=record.kind, direction=record.direction, role=record.author_role)
+                    kind=record.kind, direction=record.direction, role=record.author_role, rank=record.author_rank)

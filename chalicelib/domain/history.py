@@ -86,6 +86,9 @@ class HistoryRow(Struct, omit_defaults=True, kw_only=True):
     setting: str | None = None
     platform: str | None = None
     direction: str | None = None
+    author_rank: Annotated[str | None, Meta(description=(
+        "The staff author's rank when they logged it (`constable`, ..., `staff`); absent when "
+        "their token carried none or the author is not staff."))] = None
 
 
 class HistoryPage(Struct):
@@ -94,7 +97,7 @@ class HistoryPage(Struct):
 
 
 CSV_COLUMNS = ("row", "occurred_at", "kind", "topic", "outcome", "team", "officer", "cell", "area_id",
-               "setting", "platform", "direction", "author_kind")
+               "setting", "platform", "direction", "author_kind", "author_rank")
 
 
 # --- write side: the index attributes of one contact ---------------------------------------
@@ -130,6 +133,7 @@ def stored_row(record: ContactRecord) -> dict[str, Any]:
     optional = {
         "cell": geo.coarse_cell(record.cell) if record.cell else None, "area_id": record.area_id,
         "setting": record.setting, "platform": record.platform, "direction": record.direction,
+        "author_rank": record.author_rank if record.author_kind == "staff" else None,
     }
     row.update({k: v for k, v in optional.items() if v is not None})
     return row

@@ -50,7 +50,7 @@ def to_model(record: ContactRecord) -> ContactModel:
         lon=record.lon, cell=record.cell, setting=record.setting, platform=record.platform,
         direction=record.direction, thread_ref=record.thread_ref,
         handle_pseudonym=record.handle_pseudonym, area_id=record.area_id,
-        expires_at=record.expires_at, author_role=record.author_role,
+        expires_at=record.expires_at, author_role=record.author_role, author_rank=record.author_rank,
         **history.index_attributes(record),  # type: ignore[arg-type]  # str | None attributes, by name
     )
 
@@ -67,7 +67,7 @@ def from_model(model: ContactModel) -> ContactRecord:
         cell=model.cell, setting=model.setting, platform=model.platform,
         direction=model.direction, thread_ref=model.thread_ref,
         handle_pseudonym=model.handle_pseudonym, area_id=model.area_id,
-        expires_at=model.expires_at, author_role=model.author_role,
+        expires_at=model.expires_at, author_role=model.author_role, author_rank=model.author_rank,
     )
 
 

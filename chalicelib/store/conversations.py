@@ -91,7 +91,7 @@ def _conversation_model(c: Conversation) -> ConversationModel:
         version=c.version, content_digest=c.content_digest, queue_key=rules.queue_key(c),
         activity_key=rules.activity_key(c), expires_at=c.expires_at, over24_at=c.over24_at,
         due_day=_due(c)[0], due_key=_due(c)[1], respond_by=c.respond_by, past_standard_at=c.past_standard_at,
-        escalated_at=c.escalated_at, area_name=c.area_name,
+        escalated_at=c.escalated_at, nearing_at=c.nearing_at, area_name=c.area_name,
         alert_headlines=json.dumps(c.alert_headlines, ensure_ascii=False) if c.alert_headlines else None,
     )
 
@@ -110,6 +110,7 @@ def _conversation(m: ConversationModel) -> Conversation:
         first_response_at=m.first_response_at, outcome=m.outcome, over24_at=m.over24_at,
         last_message_id=m.last_message_id, claimed_by=m.claimed_by, claim_expires_at=m.claim_expires_at,
         respond_by=m.respond_by, past_standard_at=m.past_standard_at, escalated_at=m.escalated_at,
+        nearing_at=m.nearing_at,
         area_name=m.area_name, alert_headlines=json.loads(m.alert_headlines) if m.alert_headlines else {},
     )
 
@@ -142,7 +143,8 @@ def _update_actions(new: Conversation) -> list[Any]:
     for attr, value in ((m.waiting_since, new.waiting_since), (m.first_response_at, new.first_response_at),
                         (m.outcome, new.outcome), (m.over24_at, new.over24_at), (m.due_day, due_day),
                         (m.due_key, due_key), (m.respond_by, new.respond_by),
-                        (m.past_standard_at, new.past_standard_at), (m.escalated_at, new.escalated_at)):
+                        (m.past_standard_at, new.past_standard_at), (m.escalated_at, new.escalated_at),
+                        (m.nearing_at, new.nearing_at)):
         actions.append(attr.set(value) if value is not None else attr.remove())
     if new.status != "waiting":  # a claim is on a wait: an answer or a close ends it
         actions += [m.claim_staff.remove(), m.claimed_by.remove(), m.claim_expires_at.remove()]

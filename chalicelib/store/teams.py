@@ -1,15 +1,18 @@
-"""Team pages (public): one item per team in the neighbourhoods table."""
+"""Team pages (public): one item per team in the neighbourhoods table; the team's strength by
+rank under the same key, one item per record (`strength#<from>`)."""
 
 from __future__ import annotations
 
 import msgspec
 from pynamodb.exceptions import PutError
 
+from chalicelib.domain.strength import StrengthRecord
 from chalicelib.domain.teams import ContactDetails, Person, TeamRecord
 from chalicelib.store.errors import error_code, translate_store_errors
 from chalicelib.store.models import NeighbourhoodModel
 
 PROFILE = "profile"
+STRENGTH = "strength#"
 
 
 class _TeamBody(msgspec.Struct):
@@ -49,3 +52,33 @@ def put(record: TeamRecord) -> bool:
             raise
     item.save()
     return False
+
+
+@translate_store_errors
+def put_strength(record: StrengthRecord) -> bool:
+    """Create or replace the record from its day on; True when it is new."""
+    item = NeighbourhoodModel(_key(record.team), f"{STRENGTH}{record.from_day}",
+                              body=msgspec.json.encode(dict(record.by_rank)).decode(), updated_at=record.updated_at)
+    try:
+        item.save(condition=NeighbourhoodModel.pk.does_not_exist())
+        return True
+    except PutError as exc:
+        if error_code(exc) != "ConditionalCheckFailedException":
+            raise
+    item.save()
+    return False
+
+
+@translate_store_errors
+def strengths(team_id: str, first_day: str, last_day: str) -> list[StrengthRecord]:
+    """Newest first: the records from after `first_day` to `last_day` and the one in force on
+    `first_day` (one Query, backwards from `last_day`, stopped there)."""
+    found: list[StrengthRecord] = []
+    condition = NeighbourhoodModel.sk.between(STRENGTH, f"{STRENGTH}{last_day}")
+    for item in NeighbourhoodModel.query(_key(team_id), condition, scan_index_forward=False):
+        day = item.sk.removeprefix(STRENGTH)
+        found.append(StrengthRecord(team=team_id, from_day=day, by_rank=msgspec.json.decode(item.body or "{}",
+                                    type=dict[str, int]), updated_at=item.updated_at or ""))
+        if day <= first_day:
+            break
+    return found

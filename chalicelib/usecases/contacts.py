@@ -56,7 +56,7 @@ def create_contact(svc: Services, ctx: RequestContext, item: ContactIn) -> Creat
     record = new_record(
         item, author=author, team=team, now=ctx.now, rules=svc.contact_rules,
         pseudonyms=svc.pseudonyms, area_for_cell=svc.store.areas.area_for_cell,
-        author_role=engagement.author_role(ctx.caller.roles),
+        author_role=engagement.author_role(ctx.caller.roles), author_rank=ctx.caller.rank,
     )
     try:
         svc.store.contacts.create(record, ctx.audit("contact.create", record_id=record.id),

@@ -17,10 +17,10 @@ from chalicelib.auth.principal import Principal
 from chalicelib.clock import to_rfc3339
 from chalicelib.context import RequestContext
 from chalicelib.domain import engagement as engagement_keys
-from chalicelib.domain import history, stats_keys
+from chalicelib.domain import history, stats_keys, strength
 from chalicelib.domain.access import AccessEntryOut
 from chalicelib.domain.cursors import query_fingerprint
-from chalicelib.domain.engagement import EngagementOut, EngagementQuery
+from chalicelib.domain.engagement import EngagementBucket, EngagementOut, EngagementQuery
 from chalicelib.domain.errors import FieldError, Forbidden, RuleViolation
 from chalicelib.domain.history import (
     AlertFigures,
@@ -135,6 +135,17 @@ def stats(svc: Services, ctx: RequestContext, query: StatsQuery) -> StatsOut:
     return StatsOut(buckets=buckets)
 
 
+def _with_strength(svc: Services, buckets: list[EngagementBucket], grain: str) -> list[EngagementBucket]:
+    """The strength in force per bucket: one Query per team present (its records in the range)."""
+    if not buckets:
+        return buckets
+    starts = sorted({bucket.period for bucket in buckets})
+    first = strength.period_start(starts[0], grain).isoformat()
+    last = strength.period_start(starts[-1], grain).isoformat()
+    records = {team: svc.store.teams.strengths(team, first, last) for team in sorted({b.team for b in buckets})}
+    return engagement_keys.with_strength(buckets, grain, records)
+
+
 def engagement(svc: Services, ctx: RequestContext, query: EngagementQuery) -> EngagementOut:
     """Distinct staff per period and team, from the engagement items: one Query on the team's
     key (supervisors, or `team=`) or on the force key (every team), whole periods."""
@@ -151,7 +162,7 @@ def engagement(svc: Services, ctx: RequestContext, query: EngagementQuery) -> En
     for bucket, attributes in found:
         period, item_team = engagement_keys.parse_bucket(bucket, force)
         rows.append((period, str(item_team if force else team), attributes))
-    buckets = engagement_keys.aggregate(rows)
+    buckets = _with_strength(svc, engagement_keys.aggregate(rows), query.group_by)
     filters = {"from": day_from.isoformat(), "to": day_to.isoformat(), "group_by": query.group_by, "team": team}
     svc.store.access_log.append(ctx.audit("history.engagement", query=filters, row_count=len(buckets), purpose=query.purpose))
     return EngagementOut(buckets=buckets)

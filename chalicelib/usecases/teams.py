@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.clock import to_rfc3339
 from chalicelib.context import RequestContext
+from chalicelib.domain import strength
 from chalicelib.domain.errors import Forbidden, NotFound
 from chalicelib.domain.teams import TeamIn, TeamOut, TeamRecord, check_team_id, merge_for_supervisor, unnamed
 
@@ -45,3 +46,12 @@ def put_team(svc: Services, ctx: RequestContext, team_id: str, body: TeamIn) -> 
     # Staff names and work contact details are personal data, published on purpose: every change is logged.
     svc.store.access_log.append(ctx.audit("team.write", record_id=team_id))
     return created, record.to_out(neighbourhoods_of(svc, team_id))
+
+
+def put_strength(svc: Services, ctx: RequestContext, team_id: str, body: strength.StrengthIn) -> tuple[bool, strength.StrengthOut]:
+    """Admin: the team's strength by rank from a day on (a record per `from`; the same `from` replaces it)."""
+    team_id = check_team_id(team_id)
+    record = strength.new_record(team_id, body, to_rfc3339(ctx.now))
+    created = svc.store.teams.put_strength(record)
+    svc.store.access_log.append(ctx.audit("team.strength", record_id=f"{team_id}/{record.from_day}"))
+    return created, record.to_out()

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
 from chalicelib.auth.tokens import key_thumbprint
+from chalicelib.domain.ranks import RANKS
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_KEYS_DIR = ROOT / ".local" / "keys"
@@ -84,6 +85,7 @@ def issue_token(
     roles: list[str],
     team: str | None = None,
     force: str | None = None,
+    rank: str | None = None,
     ttl_seconds: int = 8 * 3600,
     now: int | None = None,
     extra: dict[str, Any] | None = None,
@@ -100,6 +102,8 @@ def issue_token(
         claims["team"] = team
     if force:
         claims["force"] = force
+    if rank:
+        claims["rank"] = rank
     claims.update(extra or {})
     return jwt.encode(claims, private_pem, algorithm="ES256", headers={"kid": key_id(private_pem), "typ": "at+jwt"})
 
@@ -120,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--sub", default="pc-101")
     token.add_argument("--team", default="north")
     token.add_argument("--force", default="local-force")
+    token.add_argument("--rank", default="", choices=["", *RANKS], help="the `rank` claim (none if empty)")
     token.add_argument("--hours", type=int, default=8)
     sub.add_parser("keys", help="create the local keys if missing")
     args = parser.parse_args(argv)
@@ -137,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             roles=[args.role],
             team=args.team or None,
             force=args.force,
+            rank=args.rank or None,
             ttl_seconds=args.hours * 3600,
         )
     )

@@ -68,6 +68,7 @@ class ContactModel(Model):
     handle_pseudonym = UnicodeAttribute(null=True)
     area_id = UnicodeAttribute(null=True)
     author_role = UnicodeAttribute(null=True)  # officer|supervisor: the engagement counters' role
+    author_rank = UnicodeAttribute(null=True)  # the author's rank at the time (domain/ranks.py)
     expires_at = TTLAttribute()
 
     by_author = ContactsByAuthor()

@@ -65,6 +65,7 @@ class ConversationModel(Model):
     respond_by = UnicodeAttribute(null=True)  # the current wait's response standard (docs/guarantee.md)
     past_standard_at = UnicodeAttribute(null=True)  # the current wait passed respond_by and was counted
     escalated_at = UnicodeAttribute(null=True)  # the resident escalated the current (or last) wait
+    nearing_at = UnicodeAttribute(null=True)  # the current wait reached 2/3 of its standard (team told)
     due_day = UnicodeAttribute(null=True)
     due_key = UnicodeAttribute(null=True)
     version = NumberAttribute()

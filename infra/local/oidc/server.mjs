@@ -1,7 +1,8 @@
 // The local staff OpenID Connect provider: DEV AND TESTS ONLY (no passwords: anyone who can reach
 // it picks a subject, role and team). Built on oidc-provider (a certified implementation), it signs
 // with the local IdP's ES256 key (.local/keys/staff-es256.pem, same kid as staff-jwks.json), so its
-// access tokens carry exactly what `make token` issues: iss, aud, sub, roles, team, force, 8 hours.
+// access tokens carry exactly what `make token` issues: iss, aud, sub, roles, team, force, rank
+// (when one is chosen), 8 hours.
 //
 //   node server.mjs --port 8002 --keys ../../../.local/keys --audience beatline-api \
 //        --redirect http://127.0.0.1:8000/dashboard/
@@ -34,6 +35,9 @@ const ISSUER = `http://${args.host}:${args.port}`;
 const TTL = Number(args.hours) * 3600;
 const ROLES = ['officer', 'supervisor', 'analyst', 'admin'];
 const ID = /^[A-Za-z0-9._-]{1,64}$/;
+// The contract's `rank` values (chalicelib/domain/ranks.py); '' signs in without a rank.
+const RANKS = ['', 'constable', 'sergeant', 'inspector', 'chief_inspector', 'superintendent',
+  'chief_superintendent', 'chief_officer', 'pcso', 'special', 'staff'];
 
 function signingKey(dir) {
   const jwk = createPrivateKey(readFileSync(join(dir, 'staff-es256.pem'))).export({ format: 'jwk' });
@@ -41,7 +45,7 @@ function signingKey(dir) {
   return { ...jwk, kid: published.kid, use: 'sig', alg: 'ES256' };
 }
 
-const users = new Map(); // sub -> { role, team }: what was picked on the login page
+const users = new Map(); // sub -> { role, team, rank }: what was picked on the login page
 
 const provider = new Provider(ISSUER, {
   clients: [{
@@ -80,7 +84,8 @@ const provider = new Provider(ISSUER, {
   },
   async extraTokenClaims(ctx, token) {
     const user = users.get(token.accountId);
-    return user ? { roles: [user.role], team: user.team, force: args.force } : undefined;
+    if (!user) return undefined;
+    return { roles: [user.role], team: user.team, force: args.force, ...(user.rank ? { rank: user.rank } : {}) };
   },
   async loadExistingGrant(ctx) {
     // First-party client: consent is implied, for openid and the API's scope.
@@ -106,6 +111,7 @@ const escape = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCode
 const redirectOrigins = args.redirect.map((uri) => new URL(uri).origin).join(' ');
 
 function loginPage(uid, message = '') {
+  const ranks = RANKS.map((r) => `<option value="${r}">${r || '(none)'}</option>`).join('');
   const options = ROLES.map((r) => `<option value="${r}"${r === 'supervisor' ? ' selected' : ''}>${r}</option>`).join('');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Beatline local sign-in</title></head>
 <body><main><h1>Beatline local sign-in (development only)</h1>
@@ -115,6 +121,7 @@ ${message ? `<p role="alert">${escape(message)}</p>` : ''}
 <p><label for="sub">Subject</label> <input id="sub" name="sub" value="sgt-7" required pattern="[A-Za-z0-9._\\-]{1,64}"></p>
 <p><label for="role">Role</label> <select id="role" name="role">${options}</select></p>
 <p><label for="team">Team</label> <input id="team" name="team" value="north" required pattern="[A-Za-z0-9._\\-]{1,64}"></p>
+<p><label for="rank">Rank</label> <select id="rank" name="rank">${ranks}</select></p>
 <p><button type="submit">Sign in</button></p>
 </form></main></body></html>`;
 }
@@ -147,10 +154,11 @@ async function interaction(req, res, uid, action) {
     const sub = form.get('sub') ?? '';
     const role = form.get('role') ?? '';
     const team = form.get('team') ?? '';
-    if (!ID.test(sub) || !ID.test(team) || !ROLES.includes(role)) {
-      return send(res, 400, loginPage(uid, 'Subject and team: 1-64 of A-Z a-z 0-9 . _ -; role: one of the list.'));
+    const rank = form.get('rank') ?? '';
+    if (!ID.test(sub) || !ID.test(team) || !ROLES.includes(role) || !RANKS.includes(rank)) {
+      return send(res, 400, loginPage(uid, 'Subject and team: 1-64 of A-Z a-z 0-9 . _ -; role and rank: one of the list.'));
     }
-    users.set(sub, { role, team });
+    users.set(sub, { role, team, rank });
     return provider.interactionFinished(req, res, { login: { accountId: sub } }, { mergeWithLastSubmission: false });
   }
   return send(res, 405, 'method not allowed');
