@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from chalicelib.domain.engagement import MemberMove
     from chalicelib.domain.history import AlertFigures, Plan
     from chalicelib.domain.meetings import Meeting
+    from chalicelib.domain.notices import NoticeNotification
     from chalicelib.domain.priorities import ActionOut, Priority
+    from chalicelib.domain.staff_devices import StaffDevice
     from chalicelib.domain.staff_figures import Activity
     from chalicelib.domain.strength import StrengthRecord
     from chalicelib.domain.subscribers import SubscriberRecord
@@ -394,6 +396,11 @@ class StaffRepository(Protocol):
     def alerts_drafted(self, team: str, author: str, created_from: str, created_to: str) -> list[str]: ...
     def add_signup(self, team: str, periods: dict[str, str]) -> None: ...
     def signups(self, team: str, grain: str, period: str) -> int: ...
+    def device_ids(self, staff: str, limit: int) -> list[str]: ...
+    def put_device(self, device: StaffDevice) -> None: ...
+    def delete_device(self, staff: str, device_id: str) -> None: ...
+    def team_devices(self, team: str) -> list[StaffDevice]: ...
+    def team_has_devices(self, team: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -447,7 +454,30 @@ class AnswerPush(msgspec.Struct, forbid_unknown_fields=False, tag_field="type", 
     message_id: str
 
 
-QueueMessage = FanoutMessage | AnswerPush
+class NoticePush(msgspec.Struct, forbid_unknown_fields=False, tag_field="type", tag="notice"):
+    """Push one notice (domain/notices.py: a priority's action, a meeting's reminder) to some of
+    its residents (at most SUBSCRIBERS_PER_MESSAGE); usecases/notice_push.py. `ref` is
+    `<priority>:<action>` for an action, the meeting's id for a reminder."""
+
+    kind: str
+    ref: str
+    subscribers: list[str]
+
+
+class StaffPush(msgspec.Struct, forbid_unknown_fields=False, tag_field="type", tag="staff"):
+    """A staff push to a team's devices (usecases/staff_push.py): what happened (`kind`), the
+    record's id and how many; no resident words. Not to `exclude` (a staff id); only to `roles`
+    when given."""
+
+    kind: str
+    record_id: str
+    team: str
+    exclude: str | None = None
+    roles: list[str] = []
+    count: int = 1
+
+
+QueueMessage = FanoutMessage | AnswerPush | NoticePush | StaffPush
 
 
 class _Envelope(msgspec.Struct, forbid_unknown_fields=False):
@@ -461,6 +491,10 @@ def decode_queue_message(body: str | bytes) -> QueueMessage:
     envelope = msgspec.json.decode(body, type=_Envelope)
     if envelope.type == "answer":
         return msgspec.json.decode(body, type=AnswerPush)
+    if envelope.type == "notice":
+        return msgspec.json.decode(body, type=NoticePush)
+    if envelope.type == "staff":
+        return msgspec.json.decode(body, type=StaffPush)
     message = msgspec.json.decode(body, type=FanoutMessage)
     if message.mode == "conversation":
         return AnswerPush(conversation_id=message.alert_id, message_id=message.message or "")
@@ -500,10 +534,11 @@ class SendOutcome(enum.Enum):
 
 
 class Channel(Protocol):
-    """One delivery channel (SNS mobile push, Web Push); fakes implement the same. Two kinds of
-    notification: an alert, and a team answer in a conversation (notify/payloads.py renders both)."""
+    """One delivery channel (SNS mobile push, Web Push); fakes implement the same. Three kinds of
+    notification: an alert, a team answer in a conversation and a notice (notify/payloads.py)."""
 
-    def send(self, target: dict[str, Any], notification: Notification | AnswerNotification) -> SendOutcome:
+    def send(self, target: dict[str, Any], notification: Notification | AnswerNotification | NoticeNotification,
+             ) -> SendOutcome:
         """Deliver one notification to one target; never raises for delivery failures."""
         ...
 

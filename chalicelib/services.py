@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.shapes import Shape
     from chalicelib.usecases.conversation_push import AnswerPusher
     from chalicelib.usecases.fanout import FanoutWorker
+    from chalicelib.usecases.notice_push import NoticePusher
     from chalicelib.usecases.push import PushSender
     from chalicelib.usecases.push_worker import PushWorker
 
@@ -153,12 +154,18 @@ class Services:
 
         return AnswerPusher(sender=self.push_sender, store=self.store)
 
+    def notice_pusher(self) -> NoticePusher:
+        """The push of notices ("you said, we did", meeting reminders)."""
+        from chalicelib.usecases.notice_push import NoticePusher
+
+        return NoticePusher(sender=self.push_sender, store=self.store)
+
     def push_worker(self) -> PushWorker:
         """The push queue's worker (dispatches by message type) and the release of held pushes."""
         from chalicelib.usecases.push_worker import PushWorker
 
-        return PushWorker(alerts=self.fanout_worker(), answers=self.answer_pusher(), sender=self.push_sender,
-                          store=self.store)
+        return PushWorker(alerts=self.fanout_worker(), answers=self.answer_pusher(), notices=self.notice_pusher(),
+                          sender=self.push_sender, store=self.store)
 
     def vapid_public_key(self) -> str | None:
         """The browsers' `applicationServerKey` (None: Web Push not configured); read once."""

@@ -57,12 +57,12 @@ _API: set[Grant] = (
     # The Guarantee (usecases/teams.py, priorities.py): pages, priorities, supports (one transaction
     # with the count), actions, links; erasure deletes a resident's supports (by_subscriber).
     | _table("neighbourhoods", "BatchWriteItem", "GetItem", "PutItem", "Query", "UpdateItem")
-    | _table("subscribers", "BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem")
+    | _table("subscribers", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem")
     | _table("words", "BatchWriteItem", "PutItem", "Query")  # where a resident's words are kept (erasure)
-    | _table("subscriptions", "BatchWriteItem", "Query")
+    | _table("subscriptions", "BatchWriteItem")
     | _table("alerts", "BatchGetItem", "GetItem", "PutItem", "UpdateItem")
     | _table("alert-cells", "BatchWriteItem", "Query")
-    | _table("deliveries", "BatchWriteItem", "GetItem", "Query", "UpdateItem")
+    | _table("deliveries", "BatchWriteItem", "GetItem", "UpdateItem")
     | _table("inbox", "BatchWriteItem", "Query")
     | _table("rate-counters", "UpdateItem")
     | _indexes("contacts", "by_author", "by_team", *HISTORY_INDEXES)
@@ -78,8 +78,10 @@ _API: set[Grant] = (
     | _table("inbox", "PutItem")
     | _indexes("conversations", "by_owner", "by_team")  # a resident's conversations, a team's queue
     | _indexes("messages", "by_seq")
-    # The team's app (issue 19): queue previews (one BatchGetItem of the latest messages).
+    # The team's app (issue 19): queue previews (one BatchGetItem of the latest messages), staff devices.
     | _table("messages", "BatchGetItem")
+    | _table("staff-devices", "DeleteItem", "PutItem", "Query")
+    | _indexes("staff-devices", "by_team")  # does the team have a device for a staff push?
     | _API_SECRETS
 )
 
@@ -94,6 +96,9 @@ _WORKER: set[Grant] = (
     | _table("conversations", "GetItem")  # a team answer's push (usecases/conversation_push.py)
     | _table("messages", "GetItem")
     | _table("subscribers", "GetItem")
+    | _table("neighbourhoods", "GetItem")  # a notice's public text: the priority or meeting (usecases/notice_push.py)
+    | _table("staff-devices", "DeleteItem")  # staff pushes (usecases/staff_push.py): a gone device is erased
+    | _indexes("staff-devices", "by_team")  # ... to the team's devices
     | {("sqs:SendMessage", "queue/fanout"), ("sns:Publish", "sns/endpoints")}
     | _secrets("VapidKeySecret")
 )
@@ -104,6 +109,7 @@ _HOUSEKEEPING: set[Grant] = (
     _table("alerts", "GetItem", "UpdateItem")
     | _table("conversations", "GetItem")  # releasing a held team answer (usecases/conversation_push.py)
     | _table("messages", "GetItem")
+    | _table("neighbourhoods", "GetItem")  # releasing a held notice (usecases/notice_push.py)
     | _table("subscribers", "GetItem", "UpdateItem")  # UpdateItem: a gone endpoint -> inbox only
     | _table("deliveries", "UpdateItem")
     | _indexes("deliveries", "by_release")
@@ -114,7 +120,7 @@ _HOUSEKEEPING: set[Grant] = (
 _ARCHIVER: set[Grant] = {("s3:PutObject", "bucket/audit-archive")}
 
 # The conversation clock counts waits passing 24 h: the sparse `by_due` index, then one transaction
-# per wait (the conversation's flag and the figure counters). No texts, no residents, no pushes.
+# per wait (the conversation's flag and the figure counters). No texts; no push sent here.
 _CLOCK: set[Grant] = (
     _table("conversations", "UpdateItem")
     | _table("stats", "UpdateItem")
@@ -124,6 +130,7 @@ _CLOCK: set[Grant] = (
     | _table("neighbourhoods", "Query", "UpdateItem")
     | _indexes("neighbourhoods", "by_remind_day")
     | _table("inbox", "BatchWriteItem")
+    | {("sqs:SendMessage", "queue/fanout")}  # the reminder's push: NoticePush messages for the worker
 )
 
 CODE_GRANTS: dict[str, frozenset[Grant]] = {

@@ -38,7 +38,9 @@ from chalicelib.domain.conversations import AnswerNotification, Conversation, Me
 from chalicelib.domain.engagement import MemberMove
 from chalicelib.domain.history import AlertFigures, Plan
 from chalicelib.domain.meetings import Meeting
+from chalicelib.domain.notices import NoticeNotification
 from chalicelib.domain.priorities import ActionOut, Priority
+from chalicelib.domain.staff_devices import StaffDevice
 from chalicelib.domain.staff_figures import Activity
 from chalicelib.domain.strength import StrengthRecord
 from chalicelib.domain.subscribers import SubscriberRecord
@@ -89,7 +91,7 @@ from chalicelib.ports import NotFound as StoreNotFound
 if TYPE_CHECKING:
     from chalicelib.services import Services
 
-PushNotification = Notification | AnswerNotification
+PushNotification = Notification | AnswerNotification | NoticeNotification
 
 T = TypeVar("T")
 Position = dict[str, Any] | None
@@ -181,6 +183,7 @@ class FakeDatabase:
     actions: dict[str, dict[str, ActionOut]] = field(default_factory=dict)
     links: dict[str, set[str]] = field(default_factory=dict)
     reminded: set[str] = field(default_factory=set)
+    staff_devices: dict[tuple[str, str], StaffDevice] = field(default_factory=dict)  # (staff, device id)
     reachable: bool = True
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
@@ -1167,6 +1170,10 @@ class FakeChannel:
         """The team-answer notifications sent to `key`."""
         return [n for k, n, _ in self.sent if k == key and isinstance(n, AnswerNotification)]
 
+    def notices_to(self, key: str) -> list[NoticeNotification]:
+        """The notices ("we did", meeting reminders) sent to `key`."""
+        return [n for k, n, _ in self.sent if k == key and isinstance(n, NoticeNotification)]
+
     def delivered(self, key: str) -> int:
         return sum(1 for k, _, outcome in self.sent if k == key and outcome is SendOutcome.SENT)
 
@@ -1252,6 +1259,21 @@ class FakeStaff:
 
     def signups(self, team: str, grain: str, period: str) -> int:
         return self.db.stats.get((f"team:{team}|signups|{grain}", f"{period}|00"), {}).get("contacts", 0)
+
+    def device_ids(self, staff: str, limit: int) -> list[str]:
+        return sorted(d for (s, d) in self.db.staff_devices if s == staff)[:limit]
+
+    def put_device(self, device: StaffDevice) -> None:
+        self.db.staff_devices[(device.staff, device.device_id)] = device
+
+    def delete_device(self, staff: str, device_id: str) -> None:
+        self.db.staff_devices.pop((staff, device_id), None)
+
+    def team_devices(self, team: str) -> list[StaffDevice]:
+        return [d for _, d in sorted(self.db.staff_devices.items()) if d.team == team]
+
+    def team_has_devices(self, team: str) -> bool:
+        return bool(self.team_devices(team))
 
 
 class FakeClock:

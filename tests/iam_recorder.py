@@ -61,21 +61,28 @@ def _model_clients() -> list[Any]:
     return list(seen.values())
 
 
+_RECORDING: list[CallLog] = []  # nested blocks: only the innermost records (another function's turn)
+
+
 @contextmanager
 def recording_dynamodb(log: CallLog) -> Iterator[CallLog]:
-    """Record every DynamoDB call of every model while the block runs."""
+    """Record every DynamoDB call of every model while the block runs (a nested block, such as
+    the worker's turn inside the API flow, records into its own log only)."""
     unique = f"iam-recorder-{id(log)}"
 
     def hook(model: Any, params: dict[str, Any], **_: Any) -> None:
-        log.dynamodb(model.name, params)
+        if _RECORDING and _RECORDING[-1] is log:
+            log.dynamodb(model.name, params)
 
     # before-parameter-build sees the API parameters (before-call sees the serialised request).
     clients = _model_clients()
     for client in clients:
         client.meta.events.register("before-parameter-build.dynamodb", hook, unique_id=unique)
+    _RECORDING.append(log)
     try:
         yield log
     finally:
+        _RECORDING.remove(log)
         for client in clients:
             client.meta.events.unregister("before-parameter-build.dynamodb", unique_id=unique)
 

@@ -1,5 +1,5 @@
 """Every route x {anonymous, resident A, resident B, officer X, officer Y, supervisor X,
-supervisor Y, analyst, admin} x {X's record, Y's record}: the expected status, table-driven.
+supervisor Y, analyst, admin, leader} x {X's record, Y's record}: the expected status, table-driven.
 
 The table is checked against the route registry (`OPERATIONS`): a route without a row fails
 `test_every_route_has_a_row`. Each row gets a fresh world, and `{fresh_*}` placeholders make a new
@@ -19,13 +19,13 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.alerting import alert_body, circle, draft, propose, publish, resident, spot, square
+from tests.alerting import alert_body, circle, draft, propose, publish, resident, spot, square, webpush_channel
 from tests.conftest import bearer
 from tests.support import post as post_json
 from tests.support import street
 
 PRINCIPALS = ("anonymous", "resident_a", "resident_b", "officer_x", "officer_y",
-              "supervisor_x", "supervisor_y", "analyst", "admin")
+              "supervisor_x", "supervisor_y", "analyst", "admin", "leader")
 
 
 @dataclass
@@ -57,6 +57,7 @@ def world(client, staff_token, services_override) -> World:
         "officer_x": officers["x"], "officer_y": officers["y"],
         "supervisor_x": supervisors["x"], "supervisor_y": supervisors["y"],
         "analyst": staff_token("analyst", team=None), "admin": staff_token("admin", team=None),
+        "leader": staff_token("leader", team=None),
     }
     admin = tokens["admin"]
     w = World(tokens=tokens, teams=teams)
@@ -146,7 +147,8 @@ AREA = {"name": "New area", "team": "x", "geometry": square(51.5, -0.1, 0.01)}
 CONTACT_PATCH = {"version": 1, "topic": "drugs"}
 
 DENY = {"anonymous": 401, "resident_a": 403, "resident_b": 403, "officer_x": 403, "officer_y": 403,
-        "supervisor_x": 403, "supervisor_y": 403, "analyst": 403, "admin": 403}
+        "supervisor_x": 403, "supervisor_y": 403, "analyst": 403, "admin": 403,
+        "leader": 403}
 PUBLIC = dict.fromkeys(PRINCIPALS, 200)
 
 
@@ -198,16 +200,16 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
      allow({"analyst": 200, "admin": 200, "supervisor_y": 200})),
     ("GET", "/v1/history/contacts.csv?{window}", None, allow({"analyst": 200, "admin": 200})),
     ("GET", "/v1/history/stats?{window}&by=kind&team={team_x}", None,
-     allow({"analyst": 200, "admin": 200, "supervisor_x": 200})),
+     allow({"analyst": 200, "admin": 200, "leader": 200, "supervisor_x": 200})),
     ("GET", "/v1/history/stats?{window}&by=kind&team={team_y}", None,
-     allow({"analyst": 200, "admin": 200, "supervisor_y": 200})),
+     allow({"analyst": 200, "admin": 200, "leader": 200, "supervisor_y": 200})),
     ("GET", "/v1/history/engagement?{window}&team={team_x}", None,
-     allow({"analyst": 200, "admin": 200, "supervisor_x": 200})),
+     allow({"analyst": 200, "admin": 200, "leader": 200, "supervisor_x": 200})),
     ("GET", "/v1/history/engagement?{window}&team={team_y}", None,
-     allow({"analyst": 200, "admin": 200, "supervisor_y": 200})),
+     allow({"analyst": 200, "admin": 200, "leader": 200, "supervisor_y": 200})),
     ("GET", "/v1/history/engagement?{window}&group_by=week", None,
-     allow({"analyst": 200, "admin": 200, "supervisor_x": 200, "supervisor_y": 200})),
-    ("GET", "/v1/history/alerts?{window}", None, allow({"analyst": 200, "admin": 200})),
+     allow({"analyst": 200, "admin": 200, "leader": 200, "supervisor_x": 200, "supervisor_y": 200})),
+    ("GET", "/v1/history/alerts?{window}", None, allow({"analyst": 200, "admin": 200, "leader": 200})),
     ("GET", "/v1/audit?{window}", None, allow({"admin": 200})),
     # Subscribers: a resident's own record only (there is no way to name another's)
     ("POST", "/v1/subscribers", {"channel": {"type": "inbox"}}, dict.fromkeys(PRINCIPALS, 201)),
@@ -248,10 +250,12 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("POST", "/v1/conversations/{conv_a}/release", None, allow(X_RECORD)),
     # The team's app: a staff member's own figures (no parameter names anyone else)
     ("GET", "/v1/staff/me/figures", None, allow(each(FIELD_STAFF, 200))),
+    ("PUT", "/v1/staff/me/devices/{fresh_uuid}", lambda: webpush_channel()["subscription"], allow(each(FIELD_STAFF, 200))),
+    ("DELETE", "/v1/staff/me/devices/{fresh_uuid}", None, allow(each(FIELD_STAFF, 204))),
     ("GET", "/v1/history/conversations?{window}&team={team_x}", None,
-     allow({"analyst": 200, "admin": 200, "supervisor_x": 200})),
+     allow({"analyst": 200, "admin": 200, "leader": 200, "supervisor_x": 200})),
     ("GET", "/v1/history/conversations?{window}&team={team_y}", None,
-     allow({"analyst": 200, "admin": 200, "supervisor_y": 200})),
+     allow({"analyst": 200, "admin": 200, "leader": 200, "supervisor_y": 200})),
     # Public outputs
     ("GET", "/v1/public/alerts?lat={lat}&lon={lon}", None, PUBLIC),
     ("GET", "/v1/public/alerts/{alert_x}.cap", None, PUBLIC),

@@ -93,3 +93,15 @@ def test_each_message_type_round_trips_and_old_bodies_still_decode() -> None:
     old_answer = '{"alert_id":"c","revision":0,"mode":"conversation","message":"m"}'
     assert decode(old_answer) == answer
     assert decode('{"alert_id":"a","revision":1,"cells":["x"]}') == FanoutMessage(alert_id="a", revision=1, cells=["x"])
+
+
+def test_a_notice_push_is_its_own_message_type() -> None:
+    """"You said, we did" and meeting reminders: kind, ref and a chunk of residents, tagged `notice`."""
+    from chalicelib.notify.queue import decode, encode
+    from chalicelib.ports import NoticePush
+
+    notice = NoticePush(kind="priority_action", ref="p:a", subscribers=["s1", "s2"])
+    assert '"type":"notice"' in encode(notice)
+    assert decode(encode(notice)) == notice
+    assert decode('{"type":"notice","kind":"meeting_reminder","ref":"m","subscribers":[]}') == NoticePush(
+        kind="meeting_reminder", ref="m", subscribers=[])

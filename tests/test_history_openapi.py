@@ -14,4 +14,8 @@ def test_history_routes_documented(client):
     stats = {p["name"] for p in document["paths"]["/v1/history/stats"]["get"]["parameters"]}
     assert {"from", "to", "group_by", "by", "purpose"} <= stats
     assert document["paths"]["/v1/audit"]["get"]["x-roles"] == ["admin"]
-    assert document["paths"]["/v1/history/alerts"]["get"]["x-roles"] == ["admin", "analyst"]
+    assert document["paths"]["/v1/history/alerts"]["get"]["x-roles"] == ["admin", "analyst", "leader"]
+    # Leaders: figures only, never rows (issue 21).
+    assert "leader" not in document["paths"]["/v1/history/contacts"]["get"]["x-roles"]
+    assert "leader" not in document["paths"]["/v1/history/contacts.csv"]["get"]["x-roles"]
+    assert "leader" in document["paths"]["/v1/history/engagement"]["get"]["x-roles"]

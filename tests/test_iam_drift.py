@@ -78,6 +78,12 @@ def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worke
     analyst, admin = staff_token("analyst", team=None), staff_token("admin", team=None)
 
     ok(client.http.get("/v1/health"))
+    # Staff devices: the team's pushes go to them (the worker erases one the push service forgot).
+    for token, outcome in ((officer, "gone"), (supervisor, "sent")):
+        device = webpush_channel()["subscription"]
+        push.script[device["endpoint"]] = [outcome]
+        ok(client.http.put(f"/v1/staff/me/devices/{uuid.uuid4()}", headers=bearer(token), body=json.dumps(device)))
+    ok(client.http.delete(f"/v1/staff/me/devices/{uuid.uuid4()}", headers=bearer(officer)))
     contact = street()
     ok(client.http.post("/v1/contacts", headers=bearer(officer), body=json.dumps(contact)))
     ok(client.http.post("/v1/contacts", headers=bearer(officer), body=json.dumps(contact)))  # identical retry
@@ -105,6 +111,9 @@ def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worke
     ok(post(client, f"/v1/areas/{area_id}/priorities", supervisor,
             {"id": priority_id, "issue": "Speeding near the school", "topic": "road_safety"}))
     ok(post(client, f"/v1/priorities/{priority_id}/support", token))
+    _, night_owl = register(client, webpush_channel(), quiet_hours=_quiet_now())  # the action's push is held
+    ok(set_areas(client, night_owl, [{"area_id": area_id}]))
+    ok(post(client, f"/v1/priorities/{priority_id}/support", night_owl))
     ok(client.http.patch(f"/v1/priorities/{priority_id}", headers=bearer(supervisor), body=json.dumps({"status": "current"})))
     ok(post(client, f"/v1/priorities/{priority_id}/actions", officer,
             {"id": str(uuid.uuid4()), "text": "Speed checks held.", "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}))
@@ -231,6 +240,7 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
     from chalicelib.settings import SETTINGS
     from chalicelib.usecases.conversation_push import AnswerPusher
     from chalicelib.usecases.fanout import FanoutWorker
+    from chalicelib.usecases.notice_push import NoticePusher
     from chalicelib.usecases.push import PushSender
     from chalicelib.usecases.push_worker import PushWorker
 
@@ -251,7 +261,8 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
     def push_worker(clock: Any, fanout_queue: SqsQueue | None, **fanout: Any) -> PushWorker:
         sender = PushSender(channels={"webpush": channel}, clock=clock, base_url=SETTINGS.public_base_url)
         return PushWorker(alerts=FanoutWorker(sender=sender, queue=fanout_queue, store=api.store, **fanout),
-                          answers=AnswerPusher(sender=sender, store=api.store), sender=sender, store=api.store)
+                          answers=AnswerPusher(sender=sender, store=api.store),
+                          notices=NoticePusher(sender=sender, store=api.store), sender=sender, store=api.store)
 
     # Page size and budget 1: the worker hands the rest of a cell on to a new message (SQS send).
     worker = push_worker(api.clock, queue(WORKER), page_size=1, budget=1)
@@ -275,8 +286,9 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
             gone = _failure_flow(client, staff_token, f"team-{uuid.uuid4().hex[:8]}", run_worker)
         later = push_worker(lambda: datetime.now(UTC) + timedelta(hours=2), None)
         with recording_dynamodb(logs[HOUSEKEEPING]):
-            # the alert push and the conversation answer, then the failing ones: 500 (held again), 410 x2
-            assert later.release_held() >= 4
+            # the alert push, the conversation answer and the action's notice, then the failing ones:
+            # 500 (held again), 410 x2
+            assert later.release_held() >= 5
         assert {p.rsplit("/", 1)[0] for p in failing.paths} == {f"/{kind}" for kind in FAILING}
         assert hanging.paths and sum(p.startswith("/status/429") for p in failing.paths) >= 2  # retried
         for token in gone:  # 404/410: the worker and housekeeping downgraded them to the inbox
@@ -284,9 +296,12 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
         from chalicelib.usecases.conversations import count_overdue
         from chalicelib.usecases.meetings import remind_meetings
 
+        clock = services_module.build_services(SETTINGS, fanout_queue=queue(CLOCK), channels={"webpush": push},
+                                               push_resolver=TEST_PUSH_RESOLVER)
         with recording_dynamodb(logs[CLOCK]):
-            assert count_overdue(api, datetime.now(UTC) + timedelta(hours=25)) >= 1
-            assert remind_meetings(api, meeting_start - timedelta(hours=23)) >= 1
+            assert count_overdue(clock, datetime.now(UTC) + timedelta(hours=25)) >= 1
+            assert remind_meetings(clock, meeting_start - timedelta(hours=23)) >= 1  # inbox, and a NoticePush
+        assert any('"type":"notice"' in body for body in sent.bodies)
     finally:
         services_module.use_services(previous)
         failing.close()

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from chalicelib.clock import fixed_clock
-from tests.alerting import inbox, post, resident, spot, square
+from chalicelib.notify.payloads import push_payload
+from tests.alerting import FakeChannel, RecordingQueue, inbox, post, resident, spot, square, webpush_channel
 from tests.conftest import bearer
 
 
@@ -95,6 +96,32 @@ def test_a_linked_conversation_hears_of_actions(client, hood):
     assert linked.status_code == 200, linked.body
     post(client, f"/v1/priorities/{pid}/actions", hood.sergeant, action("Camera van booked for Mondays."))
     assert [i["text"] for i in inbox(client, carol) if i["kind"] == "priority_action"] == ["Camera van booked for Mondays."]
+
+
+def test_a_supporter_on_web_push_is_pushed_each_action_once(client, hood, services_override):
+    """Inbox and push: the action's NoticePush runs through the worker on DynamoDB Local (the
+    delivery claim is the real conditional write), delivered twice as SQS may."""
+    push, queue = FakeChannel(), RecordingQueue()
+    svc = services_override(channels={"webpush": push}, fanout_queue=queue)
+    channel = webpush_channel()
+    _, pushed = resident(client, [{"area_id": hood.area}], channel, language="cy")
+    _, inbox_only = hood.follower()
+    pid = hood.propose().json_body["id"]
+    for token in (pushed, inbox_only):
+        assert post(client, f"/v1/priorities/{pid}/support", token).status_code == 201
+    did = action()
+    assert post(client, f"/v1/priorities/{pid}/actions", hood.officer, did).status_code == 201
+    assert post(client, f"/v1/priorities/{pid}/actions", hood.officer, did).status_code == 200  # a retry
+    assert {m.kind for m in queue.messages} == {"priority_action"}
+    worker = svc.push_worker()
+    for message in queue.messages + queue.messages:
+        assert worker.process(message) is True
+    (note,) = push.sent_to(channel["subscription"]["endpoint"])  # once, however often queued
+    assert [key for key, _ in push.sends] == [channel["subscription"]["endpoint"]]  # none to the inbox-only one
+    assert (note.kind, note.title, note.body) == ("priority_action", "Eich tîm cymdogaeth: beth wnaethom ni",
+                                                  "Speeding on Mill Lane at school times")
+    assert did["text"] not in json.dumps(push_payload(note)) and note.url.endswith("/app/")
+    assert [i["kind"] for i in inbox(client, pushed)] == ["priority_action"]  # and the inbox copy
 
 
 def test_only_followers_support_and_only_proposals(client, hood):

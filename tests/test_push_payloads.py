@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from chalicelib.domain.alerts import InfoBlock
 from chalicelib.domain.conversations import ANSWERED, AnswerNotification, ui_language
+from chalicelib.domain.notices import NoticeNotification, title_for
 from chalicelib.notify.payloads import (
     DESCRIPTION_CHARS,
     ELLIPSIS,
@@ -61,6 +62,27 @@ def test_an_answer_is_its_own_kind_not_a_dressed_up_alert() -> None:
         assert b'"kind":"answer"' in render and b"severity" not in render
     assert push_key(answer()) == "conversation-c0ffee00-0000-4000-8000-000000000001"  # not an alert's id
     long = webpush_body(answer(context="x" * 5000))  # a headline as context: cut to fit
+    assert len(long) <= WEBPUSH_MAX_PLAINTEXT and json.loads(long)["description"].endswith(ELLIPSIS)
+
+
+def notice(body: str = "Speeding on Mill Lane", language: str = "en-GB") -> NoticeNotification:
+    return NoticeNotification(
+        kind="priority_action", ref="p1:a1", language=language,
+        title=title_for("priority_action", ui_language(language)), body=body, sent_at="2026-11-24T09:30:00Z",
+        expires_at="2026-11-26T09:30:00Z", url="https://beatline.example/app/")
+
+
+def test_a_notice_is_its_own_kind() -> None:
+    """"You said, we did" and meeting reminders: title, public text and the app's link; no CAP fields."""
+    assert push_payload(notice()) == {
+        "kind": "notice", "notice": "priority_action", "id": "p1:a1", "ref": "p1:a1", "lang": "en-GB",
+        "headline": "Your neighbourhood team: what we did", "description": "Speeding on Mill Lane",
+        "sent": "2026-11-24T09:30:00Z", "expires": "2026-11-26T09:30:00Z", "url": "https://beatline.example/app/"}
+    assert push_payload(notice(language="cy"))["headline"] == "Eich tîm cymdogaeth: beth wnaethom ni"
+    for render in (fcm_message(notice(), 600), apns_payload(notice())):
+        assert b'"kind":"notice"' in render and b"severity" not in render
+    assert push_key(notice()) == "priority_action-p1:a1"
+    long = webpush_body(notice(body="x" * 5000))
     assert len(long) <= WEBPUSH_MAX_PLAINTEXT and json.loads(long)["description"].endswith(ELLIPSIS)
 
 

@@ -32,10 +32,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "alerts:respond": frozenset({"resident"}),
     # History (analysts) and the access log; supervisors are held to their own team in the use case
     "history:contacts": frozenset({"analyst", "admin", "supervisor"}),
-    "history:stats": frozenset({"analyst", "admin", "supervisor"}),
-    "history:engagement": frozenset({"analyst", "admin", "supervisor"}),
+    # Leaders (chief officers): force-wide figures only, never rows, texts or the access log.
+    "history:stats": frozenset({"analyst", "admin", "supervisor", "leader"}),
+    "history:engagement": frozenset({"analyst", "admin", "supervisor", "leader"}),
     "history:export": frozenset({"analyst", "admin"}),
-    "history:alerts": frozenset({"analyst", "admin"}),
+    "history:alerts": frozenset({"analyst", "admin", "leader"}),
     "audit:read": frozenset({"admin"}),
     # Conversations: record-level rules (own conversation, own team) in usecases/conversations.py
     "conversations:start": frozenset({"resident"}),
@@ -48,7 +49,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "conversations:escalate": frozenset({"resident"}),  # own conversation, past respond_by: usecases/conversations.py
     # The team's app: a staff member's own figures and devices (only ever their own: /staff/me)
     "staff:self": frozenset({"officer", "supervisor"}),
-    "history:conversations": frozenset({"analyst", "admin", "supervisor"}),
+    "history:conversations": frozenset({"analyst", "admin", "supervisor", "leader"}),
     # The Neighbourhood Policing Guarantee: a supervisor is held to their own team in the use case
     "teams:write": frozenset({"admin", "supervisor"}),
     "teams:strength": frozenset({"admin"}),

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-STAFF_ROLES = frozenset({"officer", "supervisor", "analyst", "admin"})
+STAFF_ROLES = frozenset({"officer", "supervisor", "analyst", "admin", "leader"})
 RESIDENT_ROLES = frozenset({"resident"})
 
 
@@ -25,7 +25,7 @@ class Principal:
     @property
     def primary_role(self) -> str:
         """The most privileged role, for logs and the access log."""
-        for role in ("admin", "supervisor", "analyst", "officer", "resident"):
+        for role in ("admin", "supervisor", "analyst", "leader", "officer", "resident"):
             if role in self.roles:
                 return role
         return "none"

@@ -9,14 +9,14 @@ from typing import Annotated
 from msgspec import Meta, Struct
 
 from chalicelib.domain.geo import CONTACT_CELL_RESOLUTION
+from chalicelib.domain.names import DisplayName
 from chalicelib.domain.shapes import AreaGeometry, MultiPolygon, Polygon, cells_with_centre_inside
 
-Name = Annotated[str, Meta(min_length=1, max_length=100)]
 TeamId = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
 
 
 class AreaIn(Struct, forbid_unknown_fields=True):
-    name: Name
+    name: DisplayName
     team: TeamId
     geometry: AreaGeometry
 

@@ -24,6 +24,20 @@ _STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # as signed bytes: +1, +
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
+# Readable rules for patterns whose regex would mean nothing to a person (msgspec quotes the regex).
+_PATTERN_RULES: dict[str, str] = {}  # msgspec's message for the pattern -> the rule in words
+
+
+def describe_pattern(pattern: str, rule: str) -> None:
+    """Say `rule` instead of quoting `pattern` when a value does not match it."""
+    _PATTERN_RULES[f"Expected `str` matching regex {pattern!r}"] = rule
+
+
+def _readable(message: str) -> str:
+    rule = _PATTERN_RULES.get(message)
+    return f"only {rule}" if rule else message
+
+
 def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
@@ -39,7 +53,7 @@ def field_error(exc: msgspec.ValidationError, prefix: str = "") -> FieldError:
         path = _join(path, named.group("name"))
     if prefix:
         path = _join(prefix, path) if path and not path.startswith("[") else prefix + path
-    return FieldError(path or "(body)", message)
+    return FieldError(path or "(body)", _readable(message))
 
 
 def nesting_depth(body: bytes) -> int:

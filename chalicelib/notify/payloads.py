@@ -1,7 +1,9 @@
 """The short push payload shared by all channels (Web Push body, FCM `data`, APNs custom key).
 
-Two kinds: an alert (`kind` "alert") and a team answer in a conversation (`kind` "answer": the
-conversation id, a title, the conversation's context as `description`, the link; never the words).
+Three kinds: an alert (`kind` "alert"), a team answer in a conversation (`kind` "answer": the
+conversation id, a title, the conversation's context as `description`, the link; never the words)
+and a notice (`kind` "notice": `notice` priority_action|meeting_reminder, its `ref`, a title, the
+public text as `description` (the priority's issue, the meeting's title and time), the link).
 
 Push services cap a message at about 4 KB (Web Push: 4096 bytes of encrypted body, so 3993
 bytes of plaintext with aes128gcm and one record; APNs: 4096 bytes; FCM: 4096 bytes), so the
@@ -19,6 +21,7 @@ from datetime import datetime
 from chalicelib.clock import parse_rfc3339
 from chalicelib.domain.alerts import Notification
 from chalicelib.domain.conversations import AnswerNotification
+from chalicelib.domain.notices import NoticeNotification
 
 ELLIPSIS = "\u2026"
 HEADLINE_CHARS = 160
@@ -43,23 +46,35 @@ def truncate(text: str, max_chars: int) -> str:
     return cut.rstrip() + ELLIPSIS
 
 
-PushNotification = Notification | AnswerNotification
+PushNotification = Notification | AnswerNotification | NoticeNotification
 
 
 def push_key(notification: PushNotification) -> str:
     """What a later notification of the same thing replaces (Web Push Topic, collapse keys, tags)."""
     if isinstance(notification, AnswerNotification):
         return f"conversation-{notification.conversation_id}"
+    if isinstance(notification, NoticeNotification):
+        return f"{notification.kind}-{notification.ref}"
     return notification.alert_id
 
 
 def push_severity(notification: PushNotification) -> str:
-    """The CAP severity that sets urgency and priority; an answer is as urgent as a Minor alert."""
-    return "Minor" if isinstance(notification, AnswerNotification) else notification.severity
+    """The CAP severity that sets urgency and priority; answers and notices are as urgent as a Minor alert."""
+    return notification.severity if isinstance(notification, Notification) else "Minor"
 
 
 def push_title(notification: PushNotification) -> str:
-    return notification.title if isinstance(notification, AnswerNotification) else notification.info.headline
+    return notification.info.headline if isinstance(notification, Notification) else notification.title
+
+
+def notice_payload(notification: NoticeNotification, *, headline_chars: int = HEADLINE_CHARS,
+                   description_chars: int = DESCRIPTION_CHARS) -> dict[str, str]:
+    return {
+        "kind": "notice", "notice": notification.kind, "id": notification.ref, "ref": notification.ref,
+        "lang": notification.language, "headline": truncate(notification.title, headline_chars),
+        "description": truncate(notification.body, description_chars),
+        "sent": notification.sent_at, "expires": notification.expires_at, "url": notification.url,
+    }
 
 
 def answer_payload(notification: AnswerNotification, *, headline_chars: int = HEADLINE_CHARS,
@@ -79,6 +94,8 @@ def push_payload(notification: PushNotification, *, headline_chars: int = HEADLI
     """The payload as a flat dict of strings (keys documented in the module docstring)."""
     if isinstance(notification, AnswerNotification):
         return answer_payload(notification, headline_chars=headline_chars, description_chars=description_chars)
+    if isinstance(notification, NoticeNotification):
+        return notice_payload(notification, headline_chars=headline_chars, description_chars=description_chars)
     info = notification.info
     payload = {
         "kind": "alert",

@@ -1,13 +1,17 @@
-"""What the team's app reads and writes about staff themselves: an officer's own figures and the
-team's door sign-ups (docs/team-app.md). Bounded reads only: a Query on the officer's own
-contacts (`by_author`), a Query on the team's alerts (`by_team`), counter items."""
+"""What the team's app reads and writes about staff themselves: an officer's own figures, the
+team's door sign-ups and staff devices (docs/team-app.md). Bounded reads only: a Query on the
+officer's own contacts (`by_author`), on the team's alerts (`by_team`), counter items, a staff
+member's devices (their partition), a team's devices (`by_team`)."""
 
 from __future__ import annotations
 
+import json
+
+from chalicelib.domain.staff_devices import StaffDevice
 from chalicelib.domain.staff_figures import Activity
 from chalicelib.store import contacts as contact_store
 from chalicelib.store.errors import translate_store_errors
-from chalicelib.store.models import AlertModel, ContactModel, StatCounterModel
+from chalicelib.store.models import AlertModel, ContactModel, StaffDeviceModel, StatCounterModel
 
 CONTACT_FIELDS = ["id", "author", "occurred_at", "kind", "direction", "platform", "thread_ref", "tags"]
 
@@ -47,3 +51,43 @@ def add_signup(team: str, periods: dict[str, str]) -> None:
 @translate_store_errors
 def signups(team: str, grain: str, period: str) -> int:
     return sum(n for _, n in contact_store.counters(signup_key(team, grain), f"{period}|", f"{period}|"))
+
+
+# -- staff devices -----------------------------------------------------------------------------
+
+
+def _device(m: StaffDeviceModel) -> StaffDevice:
+    return StaffDevice(staff=m.staff, device_id=m.device_id, team=m.team, roles=tuple(r for r in m.roles.split(",") if r),
+                       subscription=json.loads(m.subscription), updated_at=m.updated_at, expires_at=m.expires_at)
+
+
+@translate_store_errors
+def device_ids(staff: str, limit: int) -> list[str]:
+    """The ids of a member of staff's devices (at most `limit`; one Query on their partition)."""
+    return [m.device_id for m in StaffDeviceModel.query(staff, limit=limit, attributes_to_get=["staff", "device_id"])]
+
+
+@translate_store_errors
+def put_device(device: StaffDevice) -> None:
+    StaffDeviceModel(
+        staff=device.staff, device_id=device.device_id, team=device.team, device_key=f"{device.staff}#{device.device_id}",
+        roles=",".join(device.roles), subscription=json.dumps(device.subscription), updated_at=device.updated_at,
+        expires_at=device.expires_at,
+    ).save()
+
+
+@translate_store_errors
+def delete_device(staff: str, device_id: str) -> None:
+    StaffDeviceModel(staff=staff, device_id=device_id).delete()
+
+
+@translate_store_errors
+def team_devices(team: str) -> list[StaffDevice]:
+    """Every registered device of a team (one Query on `by_team`, paginated)."""
+    return [_device(m) for m in StaffDeviceModel.by_team.query(team)]
+
+
+@translate_store_errors
+def team_has_devices(team: str) -> bool:
+    """Whether a staff push would reach anyone (one Query on `by_team`, one item)."""
+    return next(iter(StaffDeviceModel.by_team.query(team, limit=1, attributes_to_get=["staff", "device_id"])), None) is not None

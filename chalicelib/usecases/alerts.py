@@ -129,7 +129,15 @@ def draft(svc: Services, ctx: RequestContext, body: AlertIn) -> AlertOut:
         created_at=stamp, updated_at=stamp,
     )
     svc.store.alerts.create(record)
+    _awaiting_approval(svc, record, ctx.caller.sub)
     return record.to_out(ctx.now)
+
+
+def _awaiting_approval(svc: Services, record: AlertRecord, by: str) -> None:
+    """The team's supervisors other than the author are told (staff push, no content)."""
+    from chalicelib.usecases.staff_devices import notify_team
+
+    notify_team(svc, record.team, "alert_awaiting_approval", record.id, exclude=by, roles=("supervisor",))
 
 
 def _visible(svc: Services, ctx: RequestContext, alert_id: str) -> AlertRecord:
@@ -235,6 +243,7 @@ def update(svc: Services, ctx: RequestContext, alert_id: str, body: AlertUpdateI
     new = propose(record, proposal_id=str(uuid.uuid4()), content=content, expires=expires, by=ctx.caller.sub,
                   now=ctx.now)
     _replace(svc, record, new)
+    _awaiting_approval(svc, new, ctx.caller.sub)
     return new.to_out(ctx.now)
 
 

@@ -73,7 +73,7 @@ if TYPE_CHECKING:
 LOG = logging.getLogger("beatline.conversations")
 RESPONDER = RESIDENTS_AUTHOR  # author of inbound contacts (author_role `resident`); the resident is a pseudonym
 RETRIES = 8  # optimistic retries when another message or a close lands between read and write
-FORCE_ROLES = frozenset({"analyst", "admin"})
+FORCE_ROLES = frozenset({"analyst", "admin", "leader"})  # figures only for leaders (permissions)
 
 
 def _repo(svc: Services) -> ConversationStore:
@@ -297,7 +297,15 @@ def _open(svc: Services, ctx: RequestContext, conv_id: str, *, team: str, area_i
         if old is None or old.owner != ctx.resident.id or old.content_digest != digest:
             raise Conflict("A conversation with this id exists with other content.") from None
         return Resent(old.to_out(_repo(svc).messages(old.id), state_token=_state_token(svc, old)))
+    _tell_team(svc, conv.team, conv.id)
     return Created(conv.to_out([message], state_token=_state_token(svc, conv)))
+
+
+def _tell_team(svc: Services, team: str, conversation_id: str) -> None:
+    """A new wait for the team: its members' devices get a staff push (no words)."""
+    from chalicelib.usecases.staff_devices import notify_team
+
+    notify_team(svc, team, "conversation_waiting", conversation_id)
 
 
 def get(svc: Services, ctx: RequestContext, conversation_id: str, query: ConversationQuery | None = None) -> ConversationOut:
@@ -382,6 +390,8 @@ def _append(svc: Services, ctx: RequestContext, conv: Conversation, message_id: 
             continue
         if message.sender == "team":
             _push(svc, conv.id, message.id)
+        elif conv.status != "waiting":  # a new wait (answered or closed before)
+            _tell_team(svc, conv.team, conv.id)
         return Created(msgspec.structs.replace(message.to_out(), state_token=_state_token(svc, new)))
     raise Conflict("The conversation is changing too fast; retry.")
 

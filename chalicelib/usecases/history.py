@@ -1,7 +1,8 @@
 """Analysts' history: pseudonymised contact rows (JSON and CSV), statistics, alert figures, audit.
 
 Every call carries a `purpose` and is written to the access log with its filters and row count.
-Supervisors are held to their own team; analysts and admins see the force.
+Supervisors are held to their own team; analysts and admins see the force; leaders see the
+force's figures only (no rows: auth/permissions.py).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from chalicelib.domain.history import (
 if TYPE_CHECKING:
     from chalicelib.services import Services
 
-FORCE_ROLES = frozenset({"analyst", "admin"})
+FORCE_ROLES = frozenset({"analyst", "admin", "leader"})  # leaders reach only figures (permissions)
 
 
 class AuditPage(Struct):

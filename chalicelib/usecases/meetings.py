@@ -13,8 +13,10 @@ from chalicelib.context import RequestContext
 from chalicelib.domain import meetings as rules
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.meetings import AttendOut, Meeting, MeetingIn, MeetingList, MeetingOut, RecordIn
+from chalicelib.domain.notices import MEETING_REMINDER
 from chalicelib.ports import InboxCopy
 from chalicelib.usecases.neighbourhood_access import area_or_404, follows, require_team_member, uuid_or_404
+from chalicelib.usecases.priorities import enqueue_notices
 
 if TYPE_CHECKING:
     from chalicelib.services import Services
@@ -85,11 +87,13 @@ def _remind(svc: Services, meeting: Meeting) -> int:
     # Keyed by the meeting's reminder time: a run repeated after a crash rewrites the same items.
     svc.store.subscribers.put_inbox(InboxCopy(sid, f"{meeting.remind_at}#event#{meeting.id}", item, expires)
                                     for sid in residents)
+    enqueue_notices(svc, MEETING_REMINDER, meeting.id, residents)  # and by push (usecases/notice_push.py)
     return len(residents)
 
 
 def remind_meetings(svc: Services, now: datetime) -> int:
-    """The day before a meeting, everyone who said they will come finds a reminder in their inbox.
+    """The day before a meeting, everyone who said they will come finds a reminder in their inbox
+    (and gets a push, on a push channel).
     Runs on the conversation clock's schedule; returns the number of reminders written."""
     sent = 0
     start_by = to_rfc3339(now + rules.REMIND_BEFORE)

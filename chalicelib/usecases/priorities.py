@@ -2,11 +2,12 @@
 
 Staff of the area's team propose, set, review, close and act on priorities; residents who follow
 the area support proposals; every action reaches the supporters and the residents whose
-conversations were linked to the priority (inbox), and is public.
+conversations were linked to the priority (inbox and push), and is public.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from chalicelib.clock import parse_rfc3339, to_rfc3339
 from chalicelib.context import RequestContext
 from chalicelib.domain import priorities as rules
 from chalicelib.domain.errors import Conflict, NotFound, StateForbids
+from chalicelib.domain.notices import PRIORITY_ACTION, chunks
 from chalicelib.domain.priorities import (
     ActionIn,
     ActionOut,
@@ -27,13 +29,14 @@ from chalicelib.domain.priorities import (
     PriorityPatch,
     SupportOut,
 )
-from chalicelib.ports import InboxCopy
+from chalicelib.ports import InboxCopy, NoticePush, QueueUnavailable
 from chalicelib.usecases.neighbourhood_access import area_or_404, follows, require_team_member, uuid_or_404
 
 if TYPE_CHECKING:
     from chalicelib.services import Services
 
 INBOX_DAYS = 90  # how long a "we did" item stays in a resident's inbox
+LOG = logging.getLogger("beatline.priorities")
 
 
 def _load(svc: Services, priority_id: str) -> tuple[Priority, int]:
@@ -135,7 +138,21 @@ def _deliver(svc: Services, priority: Priority, action: ActionOut) -> int:
     }).decode()
     audience = sorted(_audience(svc, priority.id))
     svc.store.subscribers.put_inbox(InboxCopy(sid, f"{sent_at}#priority#{action.id}", item, expires) for sid in audience)
+    enqueue_notices(svc, PRIORITY_ACTION, f"{priority.id}:{action.id}", audience)
     return len(audience)
+
+
+def enqueue_notices(svc: Services, kind: str, ref: str, audience: list[str]) -> None:
+    """The push of a notice whose inbox copies are written: NoticePush messages of at most 50
+    residents (usecases/notice_push.py claims (notice, resident) before sending, so a repeat
+    pushes nothing twice)."""
+    messages = [NoticePush(kind=kind, ref=ref, subscribers=chunk) for chunk in chunks(audience)]
+    if not messages:
+        return
+    try:
+        svc.fanout.enqueue(messages)
+    except QueueUnavailable:
+        LOG.warning("%s push not enqueued (the inbox has it)", kind)
 
 
 def post_action(svc: Services, ctx: RequestContext, priority_id: str, body: ActionIn) -> tuple[bool, PriorityOut]:

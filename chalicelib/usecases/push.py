@@ -1,4 +1,4 @@
-"""The one push sender every push path shares (alert fan-out, conversation answers): the channels,
+"""The one push sender every push path shares (alert fan-out, conversation answers, notices): the channels,
 the clock and the public base URL, built once in the bootstrap (`Services.push_sender`)."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from datetime import datetime
 from chalicelib.clock import Clock
 from chalicelib.domain.alerts import Notification
 from chalicelib.domain.conversations import AnswerNotification
+from chalicelib.domain.notices import NoticeNotification
 from chalicelib.domain.subscribers import SubscriberRecord
 from chalicelib.ports import Channel, SendOutcome
 
@@ -31,7 +32,8 @@ class PushSender:
     def channels(self) -> Mapping[str, Channel]:
         return self._channels() if callable(self._channels) else self._channels
 
-    def send(self, sub: SubscriberRecord, notification: Notification | AnswerNotification) -> SendOutcome:
+    def send(self, sub: SubscriberRecord, notification: Notification | AnswerNotification | NoticeNotification,
+             ) -> SendOutcome:
         kind = str(sub.channel.get("type", ""))
         channel = self.channels().get(kind)
         if channel is None:

@@ -1,6 +1,7 @@
 """The push queue's worker: each message goes to its own use case by type (alert fan-out work to
-`FanoutWorker`, a team answer to `AnswerPusher`), and the housekeeping run releases pushes held by
-quiet hours the same way (by the delivery key: `conv:` answers, else alerts)."""
+`FanoutWorker`, a team answer to `AnswerPusher`, a notice to `NoticePusher`), and the housekeeping
+run releases pushes held by quiet hours the same way (by the delivery key: `conv:` answers, `note:`
+notices, else alerts)."""
 
 from __future__ import annotations
 
@@ -11,19 +12,21 @@ from datetime import timedelta
 
 from chalicelib.clock import to_rfc3339
 from chalicelib.domain.alerts import AlertRecord
-from chalicelib.ports import AnswerPush, QueueMessage, Repositories, decode_queue_message
+from chalicelib.ports import AnswerPush, NoticePush, QueueMessage, Repositories, StaffPush, decode_queue_message
 from chalicelib.usecases.conversation_push import AnswerPusher, is_answer_delivery
 from chalicelib.usecases.fanout import FanoutWorker
+from chalicelib.usecases.notice_push import NoticePusher, is_notice_delivery
 from chalicelib.usecases.push import PushSender
 
 LOG = logging.getLogger("beatline.fanout")
 
 
 class PushWorker:
-    def __init__(self, *, alerts: FanoutWorker, answers: AnswerPusher, sender: PushSender,
+    def __init__(self, *, alerts: FanoutWorker, answers: AnswerPusher, notices: NoticePusher, sender: PushSender,
                  store: Repositories) -> None:
         self._alerts = alerts
         self._answers = answers
+        self._notices = notices
         self._sender = sender
         self._store = store
 
@@ -31,6 +34,12 @@ class PushWorker:
         """True when the message is finished; False when some send must be retried later."""
         if isinstance(message, AnswerPush):
             return self._answers.push(message.conversation_id, message.message_id)
+        if isinstance(message, NoticePush):
+            return self._notices.push(message)
+        if isinstance(message, StaffPush):
+            from chalicelib.usecases.staff_push import push_staff
+
+            return push_staff(self._sender, self._store, message)
         return self._alerts.process(message)
 
     def handle_sqs_records(self, records: Iterable[tuple[str, str]]) -> dict[str, list[dict[str, str]]]:
@@ -65,6 +74,8 @@ class PushWorker:
             for held in self._store.deliveries.held_due(bucket, until_key):
                 if is_answer_delivery(held.alert_id):
                     released += self._answers.release(held)
+                elif is_notice_delivery(held.alert_id):
+                    released += self._notices.release(held)
                 else:
                     released += self._alerts.release(held, now, alerts)
         return released

@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     token = sub.add_parser("token", help="print a bearer token for the local stack")
-    token.add_argument("--role", default="officer", choices=["officer", "supervisor", "analyst", "admin"])
+    token.add_argument("--role", default="officer", choices=["officer", "supervisor", "analyst", "admin", "leader"])
     token.add_argument("--sub", default="pc-101")
     token.add_argument("--team", default="north")
     token.add_argument("--force", default="local-force")

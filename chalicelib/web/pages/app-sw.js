@@ -1,10 +1,13 @@
 // The residents' app service worker (served at {{base}}/app/sw.js, scope {{base}}/app/, no-cache).
 // It names the hashed shell files, so every deploy changes these bytes and installs a new version.
-// Offline: the shell from the shell cache; the inbox's first page as last loaded (network first).
+// Offline: the shell from the shell cache (an exact allow-list: the page and its hashed files, see
+// `navigate`); the inbox's first page as last loaded (network first).
 // Push: one notification per message in the app's payload format (chalicelib/notify/payloads.py), of
-// two kinds: an alert (the alert id is the tag, so an Update or Cancel replaces the earlier
-// notification) and a team answer (`kind: "answer"`: titled as such, the conversation's context as
-// its body, one tag per conversation, opening the conversation).
+// three kinds: an alert (the alert id is the tag, so an Update or Cancel replaces the earlier
+// notification), a team answer (`kind: "answer"`: titled as such, the conversation's context as
+// its body, one tag per conversation, opening the conversation) and a notice (`kind: "notice"`:
+// "you said, we did" or a beat meeting reminder, titled in the resident's language by the server,
+// the public text as its body, one tag per notice, opening the app).
 "use strict";
 
 const BASE = "{{base}}";
@@ -31,10 +34,42 @@ self.addEventListener("activate", (event) => {
     .then(() => self.clients.claim()));
 });
 
+// The shell's page is cached under its own URL only, and only when the answer is that page: a
+// same-origin, unredirected 200 HTML answer to a navigation to exactly the shell's URL. Any other
+// navigation in the scope (the manifest, the worker, /app/anything) goes to the network and is
+// never cached; offline, every navigation in the scope gets the cached shell.
+const SHELL_PAGE = BASE + "/app/";
+const SHELL_PATHS = new Set([BASE + "/app", BASE + "/app/"]);
+const SHELL_ASSETS = new Set(SHELL.filter((url) => url !== SHELL_PAGE));
+
+function isShellPage(response) {
+  return response.ok && response.status === 200 && response.type === "basic" && !response.redirected &&
+    SHELL_PATHS.has(new URL(response.url).pathname) && (response.headers.get("Content-Type") || "").startsWith("text/html");
+}
+
+async function cachedShell() {
+  return caches.match(SHELL_PAGE, { cacheName: SHELL_CACHE });
+}
+
+async function navigate(request, url) {
+  try {
+    const response = await fetch(request);
+    if (SHELL_PATHS.has(url.pathname) && isShellPage(response)) {
+      const cache = await caches.open(SHELL_CACHE);
+      await cache.put(SHELL_PAGE, response.clone());
+    }
+    return response;
+  } catch (error) {
+    const cached = await cachedShell();
+    if (!cached) throw error;
+    return cached;
+  }
+}
+
 async function networkFirst(request, cacheName, key) {
   try {
     const response = await fetch(request);
-    if (response.ok) {
+    if (response.ok && response.type === "basic" && (response.headers.get("Content-Type") || "").startsWith("application/json")) {
       const cache = await caches.open(cacheName);
       await cache.put(key, response.clone());
     }
@@ -52,8 +87,8 @@ async function markOffline(response) {
   return new Response(await response.blob(), { status: response.status, headers });
 }
 
-async function shellFirst(request) {
-  const cached = await caches.match(request, { cacheName: SHELL_CACHE });
+async function shellAsset(request, url) {
+  const cached = await caches.match(url.pathname, { cacheName: SHELL_CACHE });
   return cached || fetch(request);
 }
 
@@ -61,10 +96,10 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
-  if (request.mode === "navigate" && url.pathname.startsWith(BASE + "/app")) {
-    event.respondWith(networkFirst(request, SHELL_CACHE, BASE + "/app/"));
-  } else if (url.pathname.startsWith(BASE + "/assets/")) {
-    event.respondWith(shellFirst(request));
+  if (request.mode === "navigate" && (SHELL_PATHS.has(url.pathname) || url.pathname.startsWith(SHELL_PAGE))) {
+    event.respondWith(navigate(request, url));
+  } else if (SHELL_ASSETS.has(url.pathname) && !url.search) {
+    event.respondWith(shellAsset(request, url)); // hashed names: the cached copy is the file
   } else if (url.pathname === INBOX_PATH && !url.searchParams.has("cursor")) {
     event.respondWith(networkFirst(request, INBOX_CACHE, INBOX_PATH)); // the last first page, for offline
   }
@@ -84,6 +119,11 @@ function isAnswer(payload) { return payload.kind === "answer" || payload.kind ==
 
 function notificationFor(payload) {
   const say = words(payload.lang);
+  if (payload.kind === "notice") {
+    return [payload.headline || "", { tag: "notice:" + payload.notice + ":" + payload.id, body: payload.description || "",
+      icon: ICON, lang: payload.lang || "", timestamp: Date.parse(payload.sent) || Date.now(),
+      data: { kind: "notice", id: payload.id }, silent: true }];
+  }
   if (isAnswer(payload)) { // "conversation": the kind's name before answers had their own payload
     return [say.answered, { tag: "conversation:" + payload.conversation_id, body: payload.description || "", icon: ICON,
       lang: payload.lang || "", timestamp: Date.parse(payload.sent) || Date.now(),
@@ -116,9 +156,10 @@ async function markRead(id) {
 }
 
 async function openFrom(data) {
-  const hash = (data.kind === "conversation" ? "#conversation=" : "#alert=") + encodeURIComponent(data.id);
+  const hash = data.kind === "notice" ? "" : (data.kind === "conversation" ? "#conversation=" : "#alert=") + encodeURIComponent(data.id);
   const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
   const open = windows.find((w) => new URL(w.url).pathname.startsWith(BASE + "/app"));
+  if (open && data.kind === "notice") return open.focus(); // the inbox shows it
   if (open) {
     open.postMessage({ type: data.kind === "conversation" ? "open-conversation" : "open-alert", id: data.id });
     return open.focus();

@@ -157,12 +157,20 @@
     section.className = "figure";
     section.id = "fig-" + figure.id;
     section.setAttribute("aria-labelledby", section.id + "-title");
-    section.innerHTML =
-      '<h2 id="' + section.id + '-title"></h2><p class="desc"></p>' +
-      '<p class="figure-status" role="status"></p><div class="plot" aria-hidden="true"></div>' +
-      '<div class="table-wrap" tabindex="0" role="region" aria-labelledby="' + section.id + '-caption">' +
-      '<table><caption id="' + section.id + '-caption"></caption><thead></thead><tbody></tbody></table></div>' +
-      '<button type="button" class="csv" disabled>Download CSV</button>';
+    const part = (tag, attributes) => {
+      const node = document.createElement(tag);
+      Object.entries(attributes).forEach(([k, v]) => node.setAttribute(k, v));
+      return node;
+    };
+    const table = part("table", {});
+    table.append(part("caption", { id: section.id + "-caption" }), part("thead", {}), part("tbody", {}));
+    const wrap = part("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-labelledby": section.id + "-caption" });
+    wrap.append(table);
+    const csv = part("button", { type: "button", class: "csv" });
+    csv.disabled = true;
+    csv.textContent = "Download CSV";
+    section.append(part("h2", { id: section.id + "-title" }), part("p", { class: "desc" }),
+      part("p", { class: "figure-status", role: "status" }), part("div", { class: "plot", "aria-hidden": "true" }), wrap, csv);
     section.querySelector("h2").textContent = figure.title;
     section.querySelector(".desc").textContent = figure.desc;
     section.querySelector("caption").textContent = figure.title + ": the numbers";
@@ -389,7 +397,7 @@
   // --- flow -------------------------------------------------------------------------------
 
   function isForceWide() {
-    return (state.claims.roles || []).some((r) => r === "analyst" || r === "admin");
+    return (state.claims.roles || []).some((r) => r === "analyst" || r === "admin" || r === "leader");
   }
 
   function readFilters() {

@@ -1,6 +1,8 @@
 // /docs/: Swagger UI over the served OpenAPI document. "Try it out" calls this same origin (the
 // document's server is rewritten to this page's base path); the token pasted into "Authorize" is
-// kept in memory only (persistAuthorization off).
+// kept in memory only (persistAuthorization off). The page takes no configuration from its URL
+// (queryConfigEnabled off: no `?url=` / `?configUrl=` pointing Swagger UI at another document);
+// the document is generated from the code, and Swagger UI sanitizes the Markdown it renders.
 (function () {
   "use strict";
   const base = document.querySelector('meta[name="beatline-base"]').content;
@@ -21,6 +23,7 @@
         persistAuthorization: false,
         tryItOutEnabled: false,
         displayRequestDuration: true,
+        queryConfigEnabled: false,
       });
     })
     .catch((error) => {

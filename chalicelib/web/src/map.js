@@ -31,10 +31,17 @@ export async function withDrawing() {
 
 export function createMap(L, container, center, zoom = 14) {
   const meta = (name) => (document.querySelector('meta[name="' + name + '"]') || {}).content || "";
-  const map = L.map(container, { preferCanvas: false, keyboard: true }).setView([center.lat, center.lon], zoom);
+  // Leaflet's attribution control sets innerHTML: the setting is shown by a text control instead.
+  const map = L.map(container, { preferCanvas: false, keyboard: true, attributionControl: false }).setView([center.lat, center.lon], zoom);
   const tiles = meta("beatline-tile-url");
-  if (tiles) L.tileLayer(tiles, { attribution: meta("beatline-tile-attribution"), maxZoom: 19 }).addTo(map);
-  map.attributionControl.setPrefix(false);
+  const attribution = meta("beatline-tile-attribution");
+  if (tiles) L.tileLayer(tiles, { maxZoom: 19 }).addTo(map);
+  if (tiles && attribution) {
+    const Attribution = L.Control.extend({
+      onAdd: () => Object.assign(document.createElement("div"), { className: "leaflet-control-attribution leaflet-control", textContent: attribution }),
+    });
+    new Attribution({ position: "bottomright" }).addTo(map);
+  }
   return map;
 }
 

@@ -33,7 +33,7 @@ const { values: args } = parseArgs({
 
 const ISSUER = `http://${args.host}:${args.port}`;
 const TTL = Number(args.hours) * 3600;
-const ROLES = ['officer', 'supervisor', 'analyst', 'admin'];
+const ROLES = ['officer', 'supervisor', 'analyst', 'admin', 'leader'];
 const ID = /^[A-Za-z0-9._-]{1,64}$/;
 // The contract's `rank` values (chalicelib/domain/ranks.py); '' signs in without a rank.
 const RANKS = ['', 'constable', 'sergeant', 'inspector', 'chief_inspector', 'superintendent',
