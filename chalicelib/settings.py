@@ -168,13 +168,17 @@ def _check_force_id(force_id: str) -> None:
         raise SettingsError("BEATLINE_FORCE_ID must be a lower-case slug (a-z, 0-9, '-'), not 'forces'")
 
 
+def _region(env: Mapping[str, str]) -> str:
+    return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-west-2"
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     stage = env.get("BEATLINE_STAGE", "local")
     prefix = env.get("BEATLINE_TABLE_PREFIX", f"beatline-{stage}-")
     settings = Settings(
         stage=stage,
-        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-west-2",
+        region=_region(env),
         table_prefix=prefix,
         staff_issuer=env.get("BEATLINE_STAFF_ISSUER", "https://idp.beatline.local"),
         staff_audience=env.get("BEATLINE_STAFF_AUDIENCE", "beatline-api"),
@@ -236,13 +240,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         force_telephone=env.get("BEATLINE_FORCE_TELEPHONE", "101").strip()[:32],
         force_description=env.get("BEATLINE_FORCE_DESCRIPTION", "").strip()[:2000],
     )
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    """What no single variable's parser can check: values against each other and fixed lists."""
     if settings.log_level not in LOG_LEVELS:
         raise SettingsError(f"BEATLINE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
     _check_tile_url(settings.map_tile_url)
     _check_force_id(settings.force_id)
     if len(settings.table_name("x")) < 3:
         raise SettingsError("table names must be 3+ characters; set BEATLINE_TABLE_PREFIX")
-    return settings
 
 
 SETTINGS: Settings = load_settings()

@@ -316,6 +316,102 @@ def test_conversation_start_team_answer_and_reply(tab: Session, world: dict[str,
     assert tab.console_errors == []
 
 
+def _staff_post(world: dict[str, Any], path: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = requests.post(f"{world['base']}{path}", headers=bearer(token), json=body, timeout=30)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _in_utc(hours: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + hours * 3600))
+
+
+def _guarantee_world(world: dict[str, Any], staff_token: Any) -> dict[str, str]:
+    """The followed area's team page, a current priority with an action, a proposal, a meeting."""
+    team = {"name": f"Canal team {RUN}", "description": "Your officers for the canal wards.",
+            "contact_details": {"email": "canal@police.example", "telephone": "101"},
+            "people": [{"name": "Sgt Rhian Evans", "rank": "sergeant", "bio": "Ten years on the canal beat."},
+                       {"name": "Tom Price", "rank": "pcso"}]}
+    put = requests.put(f"{world['base']}/v1/teams/{TEAM}", headers=bearer(staff_token("admin", team=None)), json=team, timeout=30)
+    assert put.status_code in (200, 201), put.text
+    area = f"/v1/areas/{world['area_id']}"
+    current = _staff_post(world, area + "/priorities", world["supervisor"],
+                          {"id": str(uuid.uuid4()), "issue": f"Bike theft at the station {RUN}", "topic": "theft", "status": "current"})
+    _staff_post(world, f"/v1/priorities/{current['id']}/actions", world["officer"],
+                {"id": str(uuid.uuid4()), "text": "Marked 40 bikes at the station.", "at": _in_utc(-2)})
+    proposed = _staff_post(world, area + "/priorities", world["supervisor"],
+                           {"id": str(uuid.uuid4()), "issue": f"Speeding on Mill Lane {RUN}", "topic": "road_safety"})
+    meeting = _staff_post(world, area + "/events", world["officer"],
+                          {"id": str(uuid.uuid4()), "title": f"Beat meeting {RUN}", "type": "meeting",
+                           "address": "Community Hall, 3 Mill Lane", "start": _in_utc(48), "end": _in_utc(49)})
+    return {"current": current["id"], "proposed": proposed["id"], "meeting": meeting["id"]}
+
+
+def test_your_neighbourhood_team_priorities_support_and_meetings(tab: Session, world: dict[str, Any], staff_token: Any) -> None:
+    ids = _guarantee_world(world, staff_token)
+    page = tab.page
+    page.get_by_role("button", name="Your neighbourhood").click()
+    page.wait_for_function("() => document.body.dataset.view === 'neighbourhood'")
+    section = page.locator(f'section.hood[data-area="{world["area_id"]}"]')
+    assert section.get_by_role("heading", name=f"Canal ward {RUN}").is_visible()
+    assert section.get_by_role("heading", name=f"Your team: Canal team {RUN}").is_visible()
+    people = section.locator(".person").all_inner_texts()
+    assert "Sgt Rhian Evans" in people[0] and "Sergeant" in people[0] and "Ten years on the canal beat." in people[0], people
+    assert "Police Community Support Officer" in people[1]
+    assert section.get_by_role("link", name="canal@police.example").get_attribute("href") == "mailto:canal@police.example"
+    current = section.locator(f'li[data-priority="{ids["current"]}"]')
+    assert f"Bike theft at the station {RUN}" in current.locator("h5").inner_text()
+    assert "Marked 40 bikes at the station." in current.locator(".actions").inner_text()
+    assert current.get_by_role("button").count() == 0  # a current priority takes no support
+    proposed = section.locator(f'li[data-priority="{ids["proposed"]}"]')
+    assert proposed.locator(".supporters").inner_text() == "0"
+    proposed.get_by_role("button", name="Support").click()
+    proposed.get_by_role("button", name="You support this").wait_for()
+    assert proposed.locator(".supporters").inner_text() == "1"
+    listed = requests.get(f"{world['base']}/v1/areas/{world['area_id']}/priorities", timeout=30).json()["items"]
+    assert [p["supporters"] for p in listed if p["id"] == ids["proposed"]] == [1]
+    meeting = section.locator(f'li[data-event="{ids["meeting"]}"]')
+    assert "Community Hall, 3 Mill Lane" in meeting.inner_text()
+    meeting.get_by_role("button", name="I'll come").click()
+    meeting.get_by_role("button", name="You said you'll come").wait_for()
+    assert meeting.locator(".attending").inner_text() == "1"
+    events = requests.get(f"{world['base']}/v1/areas/{world['area_id']}/events", timeout=30).json()["items"]
+    assert [e["attending"] for e in events if e["id"] == ids["meeting"]] == [1]
+    assert serious_violations(page) == []
+    shot(tab, "neighbourhood")
+    # keyboard: the support button of a fresh render is reachable and pressed with Enter (count stays: once each)
+    page.get_by_role("button", name="Your neighbourhood").click()
+    page.wait_for_function("() => document.body.dataset.view === 'neighbourhood'")
+    proposed.get_by_role("button", name="Support").focus()
+    page.keyboard.press("Enter")
+    proposed.get_by_role("button", name="You support this").wait_for()
+    assert proposed.locator(".supporters").inner_text() == "1"
+    # "you said, we did": an action on the supported proposal reaches the inbox with its context
+    _staff_post(world, f"/v1/priorities/{ids['proposed']}/actions", world["officer"],
+                {"id": str(uuid.uuid4()), "text": "Speed checks: 14 drivers stopped.", "at": _in_utc(-1)})
+    page.get_by_role("button", name="Inbox").click()
+    card = page.locator(f'#inbox-list li[data-priority="{ids["proposed"]}"]')
+    card.get_by_text("Speed checks: 14 drivers stopped.").wait_for()
+    assert card.locator("h3").inner_text() == "You said, we did"
+    assert card.locator(".context").inner_text() == f"Speeding on Mill Lane {RUN}"
+    # the conversation waiting for the team shows when the team aims to reply
+    page.get_by_role("button", name="Talk to the team").click()
+    page.wait_for_function("() => document.body.dataset.view === 'conversations'")
+    assert page.locator("#conv-list .respond-by").first.inner_text().startswith("Your team aims to reply by ")
+    # Welsh
+    page.get_by_role("button", name="Your neighbourhood").click()
+    page.wait_for_function("() => document.body.dataset.view === 'neighbourhood'")
+    page.locator("#ui-lang").select_option("cy")
+    page.get_by_role("heading", name="Eich cymdogaeth", exact=True).wait_for()
+    assert section.get_by_role("heading", name=f"Eich tîm: Canal team {RUN}").is_visible()
+    assert "Rhingyll" in section.locator(".person").first.inner_text()
+    assert meeting.get_by_role("button", name="Fe ddof i").is_visible()
+    assert section.get_by_role("heading", name="Blaenoriaethau").is_visible()
+    assert serious_violations(page) == []
+    page.locator("#ui-lang").select_option("en")
+    assert tab.console_errors == []
+
+
 def test_preferences_save_and_the_page_speaks_welsh(tab: Session, world: dict[str, Any]) -> None:
     page = tab.page
     page.get_by_role("button", name="Settings").click()

@@ -20,6 +20,60 @@ const PUSH_SUBSCRIBE_TIMEOUT_MS = 8000;
 const $ = (id) => document.getElementById(id);
 const idb = window.idbKeyval;
 
+// "Your neighbourhood" (the Neighbourhood Policing Guarantee): its words, kept apart from the rest.
+const HOOD_MESSAGES = {
+  en: {
+    nav_neighbourhood: "Your neighbourhood", hood_title: "Your neighbourhood",
+    hood_help: "The team for each named neighbourhood you follow, its priorities and what was done, and its meetings.",
+    hood_none: "You follow no named neighbourhood yet: choose one in My areas.",
+    hood_team: "Your team", hood_people: "The people", hood_contact: "Contact",
+    hood_priorities: "Priorities", hood_no_priorities: "No priorities yet.",
+    hood_meetings: "Meetings", hood_no_meetings: "No meetings planned.",
+    prio_proposed: "Proposed", prio_current: "Current", prio_closed: "Closed",
+    prio_supporters: "Supporters: ", prio_consultation: "Have your say until ", prio_done: "What was done",
+    prio_set: "Set ", prio_support: "Support", prio_supported: "You support this",
+    prio_not_open: "This priority is no longer open for support.",
+    prio_not_yours: "Follow this neighbourhood in My areas to support its priorities.",
+    meet_attend: "I'll come", meet_attending: "You said you'll come", meet_coming: "Coming: ",
+    meet_online: "Online: ", meet_started: "This meeting has already started.",
+    meet_meeting: "Meeting", meet_surgery: "Surgery", meet_street_meeting: "Street meeting", meet_drop_in: "Drop-in",
+    meet_online_type: "Online meeting", meet_other: "Other",
+    respond_by: "Your team aims to reply by ",
+    inbox_priority_action: "You said, we did", inbox_meeting_reminder: "Meeting tomorrow",
+    contact_email: "E-mail", contact_telephone: "Telephone", contact_mobile: "Mobile", contact_web: "Web",
+    contact_address: "Address", contact_twitter: "X (Twitter)", contact_facebook: "Facebook",
+    rank_constable: "Police Constable", rank_sergeant: "Sergeant", rank_inspector: "Inspector",
+    rank_chief_inspector: "Chief Inspector", rank_superintendent: "Superintendent",
+    rank_chief_superintendent: "Chief Superintendent", rank_chief_officer: "Chief Officer",
+    rank_pcso: "Police Community Support Officer", rank_special: "Special Constable", rank_staff: "Police Staff",
+  },
+  cy: {
+    nav_neighbourhood: "Eich cymdogaeth", hood_title: "Eich cymdogaeth",
+    hood_help: "Y tîm ar gyfer pob cymdogaeth a enwir rydych yn ei dilyn, ei blaenoriaethau a'r hyn a wnaed, a'i chyfarfodydd.",
+    hood_none: "Nid ydych yn dilyn unrhyw gymdogaeth a enwir eto: dewiswch un yn Fy ardaloedd.",
+    hood_team: "Eich tîm", hood_people: "Y bobl", hood_contact: "Cysylltu",
+    hood_priorities: "Blaenoriaethau", hood_no_priorities: "Dim blaenoriaethau eto.",
+    hood_meetings: "Cyfarfodydd", hood_no_meetings: "Dim cyfarfodydd wedi'u trefnu.",
+    prio_proposed: "Arfaethedig", prio_current: "Cyfredol", prio_closed: "Wedi cau",
+    prio_supporters: "Cefnogwyr: ", prio_consultation: "Dweud eich dweud tan ", prio_done: "Beth a wnaed",
+    prio_set: "Pennwyd ", prio_support: "Cefnogi", prio_supported: "Rydych yn cefnogi hyn",
+    prio_not_open: "Nid yw'r flaenoriaeth hon ar agor i'w chefnogi mwyach.",
+    prio_not_yours: "Dilynwch y gymdogaeth hon yn Fy ardaloedd i gefnogi ei blaenoriaethau.",
+    meet_attend: "Fe ddof i", meet_attending: "Rydych wedi dweud y dewch chi", meet_coming: "Yn dod: ",
+    meet_online: "Ar-lein: ", meet_started: "Mae'r cyfarfod hwn eisoes wedi dechrau.",
+    meet_meeting: "Cyfarfod", meet_surgery: "Cymhorthfa", meet_street_meeting: "Cyfarfod stryd", meet_drop_in: "Galw heibio",
+    meet_online_type: "Cyfarfod ar-lein", meet_other: "Arall",
+    respond_by: "Mae eich tîm yn anelu at ateb erbyn ",
+    inbox_priority_action: "Dywedoch chi, gwnaethom ni", inbox_meeting_reminder: "Cyfarfod yfory",
+    contact_email: "E-bost", contact_telephone: "Ffôn", contact_mobile: "Ffôn symudol", contact_web: "Gwe",
+    contact_address: "Cyfeiriad", contact_twitter: "X (Twitter)", contact_facebook: "Facebook",
+    rank_constable: "Cwnstabl", rank_sergeant: "Rhingyll", rank_inspector: "Arolygydd",
+    rank_chief_inspector: "Prif Arolygydd", rank_superintendent: "Uwch-arolygydd",
+    rank_chief_superintendent: "Prif Uwch-arolygydd", rank_chief_officer: "Prif Swyddog",
+    rank_pcso: "Swyddog Cymorth Cymunedol yr Heddlu", rank_special: "Cwnstabl Gwirfoddol", rank_staff: "Staff yr Heddlu",
+  },
+};
+
 const MESSAGES = {
   en: {
     skip: "Skip to content", title: "Beatline: your neighbourhood team", language: "Language",
@@ -74,6 +128,7 @@ const MESSAGES = {
     cat_Geo: "Geophysical", cat_Met: "Weather", cat_Safety: "Safety", cat_Security: "Crime and security", cat_Rescue: "Rescue",
     cat_Fire: "Fire", cat_Health: "Health", cat_Env: "Environment", cat_Transport: "Transport", cat_Infra: "Utilities",
     cat_CBRNE: "Hazardous materials", cat_Other: "Other",
+    ...HOOD_MESSAGES.en,
   },
   cy: {
     skip: "Neidio i'r cynnwys", title: "Beatline: eich tîm cymdogaeth", language: "Iaith",
@@ -128,13 +183,14 @@ const MESSAGES = {
     cat_Geo: "Geoffisegol", cat_Met: "Tywydd", cat_Safety: "Diogelwch", cat_Security: "Troseddu a diogelwch", cat_Rescue: "Achub",
     cat_Fire: "Tân", cat_Health: "Iechyd", cat_Env: "Amgylchedd", cat_Transport: "Trafnidiaeth", cat_Infra: "Cyfleustodau",
     cat_CBRNE: "Deunyddiau peryglus", cat_Other: "Arall",
+    ...HOOD_MESSAGES.cy,
   },
 };
 
 const state = {
   lang: "en", token: null, me: null, openapi: null, areas: [], selected: new Set(), point: null,
   map: null, areaLayers: new Map(), pointLayer: null, circleLayer: null, view: null, read: new Set(),
-  inbox: [], conversation: null, pushTimeoutMs: PUSH_SUBSCRIBE_TIMEOUT_MS,
+  inbox: [], conversation: null, pushTimeoutMs: PUSH_SUBSCRIBE_TIMEOUT_MS, hood: [],
 };
 window.beatlineApp = state; // inspected by the browser tests
 
@@ -149,6 +205,7 @@ function applyLanguage(lang) {
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   fillCategories();
   if (state.view === "inbox") renderInbox(state.inbox);
+  if (state.view === "neighbourhood") renderNeighbourhood();
   if (state.view === "conversations" && state.token) loadConversations().then(() => state.conversation && showTitle()).catch(failed);
 }
 
@@ -270,7 +327,7 @@ function topics() {
 
 // --- views ------------------------------------------------------------------------------------
 
-const VIEWS = ["nearby", "signup", "inbox", "areas", "conversations", "prefs"];
+const VIEWS = ["nearby", "signup", "inbox", "neighbourhood", "areas", "conversations", "prefs"];
 
 async function show(view) {
   state.view = view;
@@ -289,7 +346,7 @@ async function show(view) {
     ensureMap();
     state.map.invalidateSize();
   }
-  const loaders = { inbox: loadInbox, areas: loadAreasView, conversations: loadConversations, prefs: loadPrefs };
+  const loaders = { inbox: loadInbox, neighbourhood: loadNeighbourhood, areas: loadAreasView, conversations: loadConversations, prefs: loadPrefs };
   delete document.body.dataset.view;
   if (loaders[view]) await loaders[view]().catch(failed);
   document.body.dataset.view = view; // loaded (the tests wait for it before using the form)
@@ -540,7 +597,8 @@ async function loadInbox() {
 
 function renderInbox(items) {
   $("inbox-empty").hidden = items.length > 0;
-  $("inbox-list").replaceChildren(...items.map((item) => (item.kind === "conversation" ? answerCard(item) : alertCard(item, true))));
+  $("inbox-list").replaceChildren(...items.map((item) => guaranteeCard(item) ||
+    (item.kind === "conversation" ? answerCard(item) : alertCard(item, true))));
 }
 
 function alertCard(alert, mine) {
@@ -633,7 +691,7 @@ async function loadConversations() {
     open.addEventListener("click", () => openConversation(c.id).catch(failed));
     return el("li", { class: "card", "data-conversation": c.id },
       el("h3", { text: conversationTitle(c) }),
-      el("p", { class: "meta", text: t("status_" + c.status) + " · " + when(c.last_message_at) }), open);
+      el("p", { class: "meta", text: t("status_" + c.status) + " · " + when(c.last_message_at) }), respondBy(c), open);
   });
   $("conv-list").replaceChildren(...(items.length ? items : [el("li", { text: t("conv_none") })]));
 }
@@ -671,6 +729,7 @@ async function loadEarlier(id, cursor) {
 function showTitle() {
   const conversation = state.conversation;
   $("conv-open-title").textContent = conversationTitle(conversation) + " · " + t("status_" + conversation.status);
+  $("conv-respond-by").replaceChildren(respondBy(conversation) || "");
 }
 
 async function openConversation(id) {
@@ -702,6 +761,199 @@ async function replyConversation(event) {
   $("conv-reply-text").value = "";
   await loadConversations(); // the list shows the new status (a reply makes it `waiting`, reopens a closed one)
   await openConversation(id);
+}
+
+// --- your neighbourhood (the Neighbourhood Policing Guarantee) --------------------------------
+// Per named area the resident follows: its team (public page), its priorities with what was done
+// (support during consultation), its meetings ("I'll come"). All read from the public routes; the
+// two writes carry the resident token. Every string goes in as text.
+
+const CONTACT_FIELDS = ["telephone", "mobile", "email", "web", "address", "twitter", "facebook"];
+
+async function loadNeighbourhood() {
+  if (!state.areas.length) await loadNamedAreas();
+  state.me = await api("GET", "/v1/subscribers/me");
+  const followed = (state.me.areas || []).map((a) => a.area_id).filter(Boolean);
+  state.hood = await Promise.all(followed.map(loadOneNeighbourhood));
+  renderNeighbourhood();
+}
+
+async function loadOneNeighbourhood(areaId) {
+  const area = state.areas.find((a) => a.id === areaId) || { id: areaId, name: areaId, team: null };
+  const path = "/v1/areas/" + encodeURIComponent(areaId);
+  const [team, priorities, events] = await Promise.all([
+    area.team ? api("GET", "/v1/teams/" + encodeURIComponent(area.team)).catch(() => null) : null,
+    api("GET", path + "/priorities"), api("GET", path + "/events")]);
+  return { area, team, priorities: priorities.items, events: events.items };
+}
+
+function renderNeighbourhood() {
+  $("hood-none").hidden = state.hood.length > 0;
+  $("hood-list").replaceChildren(...state.hood.map(neighbourhoodSection));
+}
+
+function neighbourhoodSection(hood) {
+  const headingId = "hood-" + hood.area.id;
+  const section = el("section", { class: "hood", "aria-labelledby": headingId, "data-area": hood.area.id });
+  section.append(el("h3", { id: headingId, text: hood.area.name }));
+  if (hood.team) section.append(teamBlock(hood.team));
+  section.append(el("h4", { text: t("hood_priorities") }));
+  const priorities = hood.priorities.filter((p) => p.status !== "closed");
+  section.append(listOrNote(priorities.map(priorityCard), "hood_no_priorities", "priorities"));
+  section.append(el("h4", { text: t("hood_meetings") }));
+  section.append(listOrNote(hood.events.map(meetingCard), "hood_no_meetings", "meetings"));
+  return section;
+}
+
+function listOrNote(items, emptyKey, kind) {
+  return items.length ? el("ul", { class: "cards " + kind }, ...items) : el("p", { class: "note", text: t(emptyKey) });
+}
+
+function teamBlock(team) {
+  const block = el("div", { class: "team" }, el("h4", { text: t("hood_team") + ": " + team.name }));
+  if (team.description) block.append(el("p", { text: team.description }));
+  block.append(contactList(team.contact_details));
+  if (team.people.length) {
+    block.append(el("h5", { text: t("hood_people") }));
+    block.append(el("ul", { class: "people" }, ...team.people.map(personItem)));
+  }
+  return block;
+}
+
+function personItem(person) {
+  const item = el("li", { class: "person" }, el("p", { class: "name", text: person.name }),
+    el("p", { class: "meta", text: t("rank_" + person.rank) }));
+  if (person.bio) item.append(el("p", { text: person.bio }));
+  item.append(contactList(person.contact_details));
+  return item;
+}
+
+function contactList(details) {
+  const present = CONTACT_FIELDS.filter((field) => details && details[field]);
+  if (!present.length) return "";
+  return el("dl", { class: "contact" }, ...present.flatMap((field) =>
+    [el("dt", { text: t("contact_" + field) }), el("dd", {}, contactValue(field, details[field]))]));
+}
+
+// Links only of the shapes the API checked (https web links, e-mail, telephone): text otherwise.
+function contactValue(field, value) {
+  const text = String(value);
+  if (field === "web") return httpsLink(text);
+  if (field === "email") return el("a", { href: "mailto:" + text, text });
+  if (field === "telephone" || field === "mobile") return el("a", { href: "tel:" + text.replace(/[^0-9+]/g, ""), text });
+  return text;
+}
+
+function httpsLink(url) {
+  const text = String(url);
+  return text.startsWith("https://") ? el("a", { href: text, rel: "noopener", text }) : text;
+}
+
+function newestFirst(actions) {
+  return [...actions].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+}
+
+function priorityCard(priority) {
+  const card = el("li", { class: "card priority", "data-priority": priority.id });
+  card.append(el("h5", {}, el("span", { class: "badge", text: t("prio_" + priority.status) }), priority.issue));
+  const count = el("span", { class: "supporters", text: String(priority.supporters) });
+  const meta = el("p", { class: "meta" }, t("prio_supporters"), count);
+  if (priority.set_at) meta.append(" · " + t("prio_set") + when(priority.set_at));
+  card.append(meta);
+  if (inConsultation(priority)) card.append(el("p", { class: "note", text: t("prio_consultation") + when(priority.consultation_ends) }), supportButton(priority, count));
+  if (priority.actions.length) {
+    card.append(el("p", { class: "context", text: t("prio_done") }));
+    card.append(el("ul", { class: "actions" }, ...newestFirst(priority.actions).map((a) =>
+      el("li", {}, el("span", { class: "meta", text: when(a.at) + ": " }), a.text))));
+  }
+  return card;
+}
+
+function inConsultation(priority) {
+  return priority.status === "proposed" && new Date(priority.consultation_ends).getTime() > Date.now();
+}
+
+function supportButton(priority, count) {
+  const button = el("button", { type: "button", class: "secondary", text: t("prio_support") });
+  button.addEventListener("click", async () => {
+    try {
+      const answer = await api("POST", "/v1/priorities/" + encodeURIComponent(priority.id) + "/support");
+      priority.supporters = answer.supporters;
+      count.textContent = String(answer.supporters);
+      button.textContent = t("prio_supported");
+      button.setAttribute("aria-pressed", "true");
+      say(t("prio_supported"));
+    } catch (error) {
+      refusal(error, { 422: "prio_not_open", 404: "prio_not_yours" });
+    }
+  });
+  return button;
+}
+
+function refusal(error, keys) {
+  if (keys[error.status]) say(t(keys[error.status]), true);
+  else failed(error);
+}
+
+function meetingCard(meeting) {
+  const card = el("li", { class: "card meeting", "data-event": meeting.id });
+  card.append(el("h5", {}, el("span", { class: "badge", text: meetingType(meeting.type) }), meeting.title));
+  card.append(el("p", { class: "meta", text: when(meeting.start) + " – " + when(meeting.end) }));
+  if (meeting.address) card.append(el("p", { text: meeting.address }));
+  if (meeting.online_url) card.append(el("p", {}, t("meet_online"), httpsLink(meeting.online_url)));
+  if (meeting.description) card.append(el("p", { text: meeting.description }));
+  const count = el("span", { class: "attending", text: String(meeting.attending) });
+  card.append(el("p", { class: "meta" }, t("meet_coming"), count));
+  if (new Date(meeting.start).getTime() > Date.now()) card.append(attendButton(meeting, count));
+  return card;
+}
+
+function meetingType(type) { return t(type === "online" ? "meet_online_type" : "meet_" + type); }
+
+function attendButton(meeting, count) {
+  const button = el("button", { type: "button", class: "secondary", text: t("meet_attend") });
+  button.addEventListener("click", async () => {
+    try {
+      const answer = await api("POST", "/v1/events/" + encodeURIComponent(meeting.id) + "/attend");
+      meeting.attending = answer.attending;
+      count.textContent = String(answer.attending);
+      button.textContent = t("meet_attending");
+      button.setAttribute("aria-pressed", "true");
+      say(t("meet_attending"));
+    } catch (error) {
+      refusal(error, { 422: "meet_started", 404: "prio_not_yours" });
+    }
+  });
+  return button;
+}
+
+// "Your team aims to reply by ...": a conversation waiting for the team carries its `respond_by`.
+function respondBy(conversation) {
+  if (conversation.status !== "waiting" || !conversation.respond_by) return null;
+  return el("p", { class: "respond-by", text: t("respond_by") + when(conversation.respond_by) });
+}
+
+// Inbox items of the Guarantee: what was done about a priority, tomorrow's meeting (null: another kind).
+function guaranteeCard(item) {
+  if (item.kind === "priority_action") {
+    return el("li", { class: "card", "data-priority": item.priority_id },
+      el("h3", { text: t("inbox_priority_action") }), el("p", { class: "context", text: item.issue }),
+      el("p", { class: "meta", text: areaName(item.area_id) + " · " + when(item.at) }), el("p", { text: item.text }));
+  }
+  if (item.kind === "meeting_reminder") {
+    const card = el("li", { class: "card", "data-event": item.event_id },
+      el("h3", { text: t("inbox_meeting_reminder") }), el("p", { class: "context", text: item.title }),
+      el("p", { class: "meta", text: areaName(item.area_id) + " · " + when(item.start) + " – " + when(item.end) }));
+    if (item.address) card.append(el("p", { text: item.address }));
+    if (item.online_url) card.append(el("p", {}, t("meet_online"), httpsLink(item.online_url)));
+    return card;
+  }
+  return null;
+}
+
+function areaName(areaId) {
+  const area = state.areas.find((a) => a.id === areaId);
+  return area ? area.name : "";
 }
 
 // --- settings and erasure ---------------------------------------------------------------------
