@@ -113,9 +113,23 @@ class Settings:
     force_url: str | None = None
     force_telephone: str = "101"
     force_description: str = ""
+    # Emergency guidance (docs/conversations.md): shown in the app, sent as the automatic reply.
+    emergency_number: str = "999"
+    non_emergency_number: str = "101"
 
     def table_name(self, short_name: str) -> str:
         return f"{self.table_prefix}{short_name}"
+
+
+PHONE_NUMBER = re.compile(r"^[0-9](?:[0-9 ]{0,18}[0-9])?$")
+
+
+def _phone(env: Mapping[str, str], name: str, default: str) -> str:
+    """A number residents are told to call: digits and single spaces, 1..20 characters."""
+    value = env.get(name, "").strip() or default
+    if not PHONE_NUMBER.match(value) or "  " in value:
+        raise SettingsError(f"{name} must be a phone number (digits and spaces), e.g. {default}")
+    return value
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -239,6 +253,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         force_url=_opt(env, "BEATLINE_FORCE_URL"),
         force_telephone=env.get("BEATLINE_FORCE_TELEPHONE", "101").strip()[:32],
         force_description=env.get("BEATLINE_FORCE_DESCRIPTION", "").strip()[:2000],
+        emergency_number=_phone(env, "BEATLINE_EMERGENCY_NUMBER", "999"),
+        non_emergency_number=_phone(env, "BEATLINE_NON_EMERGENCY_NUMBER", "101"),
     )
     _validate(settings)
     return settings
