@@ -625,6 +625,8 @@ def test_a_message_suggesting_danger_gets_the_guidance_and_goes_to_the_top_of_th
     assert "call 112" in urgent["messages"][1]["text"] and "0300 1" in urgent["messages"][1]["text"]
     assert urgent["urgent"] is True and urgent["status"] == "waiting" and ordinary["urgent"] is False
     # a later message in an ordinary conversation, in Welsh, flags it too (Welsh guidance)
+    services_override(settings=dataclasses.replace(_settings(), emergency_number="112", non_emergency_number="0300 1"),
+                      clock=fixed_clock(t0 + timedelta(minutes=7)), channels={})
     later = _post(client, welsh_resident, "/v1/conversations", start_body(place["area_id"])).json_body
     services_override(settings=dataclasses.replace(_settings(), emergency_number="112", non_emergency_number="0300 1"),
                       clock=fixed_clock(t0 + timedelta(minutes=9)), channels={})

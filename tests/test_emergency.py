@@ -90,3 +90,34 @@ def test_guidance_names_the_configured_numbers_in_the_languages_of_the_message()
     assert both.index("Neges awtomatig") < both.index("This is an automatic message")
     assert guidance((), EmergencyNumbers()) == guidance(("en",), EmergencyNumbers())
     assert "999" in guidance((), EmergencyNumbers()) and "101" in guidance((), EmergencyNumbers())
+
+
+def _conversation(conv_id: str, since: str, **changes: object) -> object:
+    import dataclasses
+    from datetime import UTC, datetime
+
+    from chalicelib.domain.conversations import Conversation
+
+    base = Conversation(id=conv_id, team="t", owner="sub", area_id=None, alert_id=None, topic="other", status="waiting",
+                        created_at=since, last_message_at=since, version=1, content_digest="d",
+                        expires_at=datetime(2030, 1, 1, tzinfo=UTC), waiting_since=since)
+    return dataclasses.replace(base, **changes)
+
+
+def test_urgent_waits_sort_before_all_others_and_oldest_first_among_them_until_answered_or_closed() -> None:
+    from chalicelib.domain import conversations as rules
+
+    old = _conversation("a", "2026-12-01T08:00:00Z")
+    new = _conversation("b", "2026-12-03T08:00:00Z")
+    urgent_new = rules.after_guidance(_conversation("c", "2026-12-03T09:00:00Z"))
+    urgent_old = rules.after_guidance(_conversation("d", "2026-12-02T09:00:00Z"))
+    assert urgent_new.urgent and urgent_new.version == 2 and urgent_new.status == "waiting"
+    assert urgent_new.first_response_at is None  # the guidance is nobody's answer
+    ordered = sorted([old, new, urgent_new, urgent_old], key=rules.queue_key)  # type: ignore[arg-type]
+    assert [c.id for c in ordered] == ["d", "c", "a", "b"]  # type: ignore[attr-defined]
+    answered = rules.after_message(urgent_new, "team", "2026-12-03T09:05:00Z")
+    assert not answered.urgent and rules.queue_key(answered).startswith("answered#2026")
+    closed = rules.after_close(urgent_old, "advice_given", "2026-12-03T09:05:00Z")
+    assert not closed.urgent
+    erased = rules.after_guidance(_conversation("e", "2026-12-03T09:00:00Z", owner=""))
+    assert rules.queue_key(erased).startswith(rules.ERASED_QUEUE + "#")  # out of the queue, urgent or not
