@@ -607,3 +607,4 @@ class Write:
     engagement: Sequence[MemberMove]
     inbox: InboxCopy | None = None  # a team answer's copy in the resident's inbox
     words: WordHolder | None = None  # a resident message: indexed for erasure, refused while erasing
+    guidance: Message | None = None  # the automatic emergency guidance after it (sender "system")

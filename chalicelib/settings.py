@@ -113,9 +113,23 @@ class Settings:
     force_url: str | None = None
     force_telephone: str = "101"
     force_description: str = ""
+    # Emergency guidance (docs/conversations.md): shown in the app, sent as the automatic reply.
+    emergency_number: str = "999"
+    non_emergency_number: str = "101"
 
     def table_name(self, short_name: str) -> str:
         return f"{self.table_prefix}{short_name}"
+
+
+PHONE_NUMBER = re.compile(r"^[0-9](?:[0-9 ]{0,18}[0-9])?$")
+
+
+def _phone(env: Mapping[str, str], name: str, default: str) -> str:
+    """A number residents are told to call: digits and single spaces, 1..20 characters."""
+    value = env.get(name, "").strip() or default
+    if not PHONE_NUMBER.match(value) or "  " in value:
+        raise SettingsError(f"{name} must be a phone number (digits and spaces), e.g. {default}")
+    return value
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -168,13 +182,17 @@ def _check_force_id(force_id: str) -> None:
         raise SettingsError("BEATLINE_FORCE_ID must be a lower-case slug (a-z, 0-9, '-'), not 'forces'")
 
 
+def _region(env: Mapping[str, str]) -> str:
+    return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-west-2"
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     stage = env.get("BEATLINE_STAGE", "local")
     prefix = env.get("BEATLINE_TABLE_PREFIX", f"beatline-{stage}-")
     settings = Settings(
         stage=stage,
-        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-west-2",
+        region=_region(env),
         table_prefix=prefix,
         staff_issuer=env.get("BEATLINE_STAFF_ISSUER", "https://idp.beatline.local"),
         staff_audience=env.get("BEATLINE_STAFF_AUDIENCE", "beatline-api"),
@@ -235,14 +253,21 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         force_url=_opt(env, "BEATLINE_FORCE_URL"),
         force_telephone=env.get("BEATLINE_FORCE_TELEPHONE", "101").strip()[:32],
         force_description=env.get("BEATLINE_FORCE_DESCRIPTION", "").strip()[:2000],
+        emergency_number=_phone(env, "BEATLINE_EMERGENCY_NUMBER", "999"),
+        non_emergency_number=_phone(env, "BEATLINE_NON_EMERGENCY_NUMBER", "101"),
     )
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    """What no single variable's parser can check: values against each other and fixed lists."""
     if settings.log_level not in LOG_LEVELS:
         raise SettingsError(f"BEATLINE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
     _check_tile_url(settings.map_tile_url)
     _check_force_id(settings.force_id)
     if len(settings.table_name("x")) < 3:
         raise SettingsError("table names must be 3+ characters; set BEATLINE_TABLE_PREFIX")
-    return settings
 
 
 SETTINGS: Settings = load_settings()

@@ -107,15 +107,19 @@ def _projection(projection: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def table_resource(spec: TableSpec, table_name: str, *, retain: bool) -> dict[str, Any]:
-    """An AWS::DynamoDB::Table: on-demand, SSE, point-in-time recovery, TTL from the model."""
-    schema = spec.model._get_schema()
-    definitions: dict[str, str] = {}
-    for definition in schema["attribute_definitions"]:
-        definitions[definition["AttributeName"]] = definition["AttributeType"]
+def _attribute_definitions(schema: dict[str, Any]) -> dict[str, str]:
+    """Every key attribute of the table and its indexes, with its type."""
+    definitions = {d["AttributeName"]: d["AttributeType"] for d in schema["attribute_definitions"]}
     for index in schema["global_secondary_indexes"] + schema["local_secondary_indexes"]:
         for definition in index.get("attribute_definitions", []):
             definitions[definition["AttributeName"]] = definition["AttributeType"]
+    return definitions
+
+
+def table_resource(spec: TableSpec, table_name: str, *, retain: bool) -> dict[str, Any]:
+    """An AWS::DynamoDB::Table: on-demand, SSE, point-in-time recovery, TTL from the model."""
+    schema = spec.model._get_schema()
+    definitions = _attribute_definitions(schema)
     properties: dict[str, Any] = {
         "TableName": table_name,
         "BillingMode": "PAY_PER_REQUEST",

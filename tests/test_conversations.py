@@ -603,3 +603,80 @@ def test_escalation_after_respond_by_only_by_the_owner_once(client, staff_token,
                         "within_standard": 0}
     assert _get(client, supervisor, "/v1/conversations?status=escalated").json_body["items"] == []
     assert _post(client, resident, f"/v1/conversations/{conv_id}/escalate", {}).status_code == 422  # answered
+
+
+def test_a_message_suggesting_danger_gets_the_guidance_and_goes_to_the_top_of_the_queue(
+        client, staff_token, place, services_override):
+    """Automatic reply (`system`, no officer), flag `urgent`, urgent first in the waiting queue then
+    oldest first; never a team answer: no first response, no `answered` figure, no outbound contact."""
+    team = place["team"]
+    t0 = datetime.now(UTC).replace(hour=2, minute=0, second=0, microsecond=0)
+    services_override(settings=dataclasses.replace(_settings(), emergency_number="112", non_emergency_number="0300 1"),
+                      clock=fixed_clock(t0), channels={})
+    _, resident = register(client)
+    _, welsh_resident = register(client, language="cy")
+    officer = staff_token("officer", team=team)
+    ordinary = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body
+    services_override(settings=dataclasses.replace(_settings(), emergency_number="112", non_emergency_number="0300 1"),
+                      clock=fixed_clock(t0 + timedelta(minutes=5)), channels={})
+    urgent = _post(client, resident, "/v1/conversations",
+                   start_body(place["area_id"], topic="violence", text="He has a KNIFE and he\u2019s outside my door")).json_body
+    assert [(m["from"], "officer" in m) for m in urgent["messages"]] == [("resident", False), ("system", False)]
+    assert "call 112" in urgent["messages"][1]["text"] and "0300 1" in urgent["messages"][1]["text"]
+    assert urgent["urgent"] is True and urgent["status"] == "waiting" and ordinary["urgent"] is False
+    # a later message in an ordinary conversation, in Welsh, flags it too (Welsh guidance)
+    services_override(settings=dataclasses.replace(_settings(), emergency_number="112", non_emergency_number="0300 1"),
+                      clock=fixed_clock(t0 + timedelta(minutes=7)), channels={})
+    later = _post(client, welsh_resident, "/v1/conversations", start_body(place["area_id"])).json_body
+    services_override(settings=dataclasses.replace(_settings(), emergency_number="112", non_emergency_number="0300 1"),
+                      clock=fixed_clock(t0 + timedelta(minutes=9)), channels={})
+    sent = _post(client, welsh_resident, f"/v1/conversations/{later['id']}/messages",
+                 {"id": str(uuid.uuid4()), "text": "Dwi mewn perygl, mae e'n fy nharo"})
+    assert sent.status_code == 201 and sent.json_body["from"] == "resident"
+    seen = _get(client, officer, f"/v1/conversations/{later['id']}").json_body
+    assert [m["from"] for m in seen["messages"]] == ["resident", "resident", "system"] and seen["urgent"] is True
+    assert seen["messages"][2]["text"].startswith("Neges awtomatig") and "ffoniwch 112" in seen["messages"][2]["text"]
+    mine = {urgent["id"], later["id"], ordinary["id"]}  # (other tests share the team)
+    queue = _get(client, officer, "/v1/conversations?status=waiting&limit=100").json_body["items"]
+    assert [c["id"] for c in queue if c["id"] in mine] == [urgent["id"], later["id"], ordinary["id"]]
+    flags = [c["urgent"] for c in queue]
+    assert flags == sorted(flags, reverse=True)  # every urgent one before every other one
+    assert _get(client, officer, "/v1/conversations?status=waiting&limit=1").json_body["items"][0]["urgent"] is True
+    # the guidance counted nowhere: no answer, no first response, only the residents' inbound contacts
+    buckets = _get(client, staff_token("supervisor", team=team), f"/v1/history/conversations?{_window(t0)}").json_body["buckets"]
+    assert (buckets[0]["opened"], buckets[0]["answered"], buckets[0]["first_response_minutes"]["median"]) == (3, 0, None)
+    mine_contacts = [c for c in team_contacts(team) if c.thread_ref in mine]
+    assert {(c.direction, c.author) for c in mine_contacts} == {("inbound", "system:beatline-residents")}
+    assert len(mine_contacts) == 4
+    # the team's answer ends the urgency; the conversation leaves the top
+    answer = _post(client, officer, f"/v1/conversations/{urgent['id']}/messages", {"id": str(uuid.uuid4()), "text": "On our way"})
+    assert answer.status_code == 201
+    answered = _get(client, officer, f"/v1/conversations/{urgent['id']}").json_body
+    assert answered["urgent"] is False and answered["status"] == "answered"
+    queue = _get(client, officer, "/v1/conversations?status=waiting&limit=100").json_body["items"]
+    assert [c["id"] for c in queue if c["id"] in mine] == [later["id"], ordinary["id"]]
+
+
+def test_an_ordinary_message_gets_no_guidance_and_a_resend_of_a_danger_message_adds_none(client, staff_token, place):
+    _, resident = register(client)
+    plain = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body
+    assert [m["from"] for m in plain["messages"]] == ["resident"] and plain["urgent"] is False
+    body = {"id": str(uuid.uuid4()), "text": "someone is breaking in now"}
+    assert _post(client, resident, f"/v1/conversations/{plain['id']}/messages", body).status_code == 201
+    assert _post(client, resident, f"/v1/conversations/{plain['id']}/messages", body).status_code == 200  # resend
+    seen = _get(client, resident, f"/v1/conversations/{plain['id']}").json_body
+    assert [m["from"] for m in seen["messages"]] == ["resident", "resident", "system"]
+    assert "call 999" in seen["messages"][2]["text"] and "101" in seen["messages"][2]["text"]
+
+
+def test_the_urgent_flag_and_system_sender_are_in_the_openapi_document(client):
+    schemas = client.http.get("/v1/openapi.json").json_body["components"]["schemas"]
+    assert schemas["ConversationSummary"]["properties"]["urgent"]["type"] == "boolean"
+    assert "urgent" in schemas["ConversationSummary"]["required"]
+    assert "system" in json.dumps(schemas["MessageOut"]["properties"]["from"])
+
+
+def _settings() -> Any:
+    from chalicelib.settings import SETTINGS
+
+    return SETTINGS

@@ -35,3 +35,13 @@ def test_bad_values_fail_at_start(env):
 
 def test_log_level_is_case_insensitive():
     assert load_settings({"BEATLINE_LOG_LEVEL": " warning "}).log_level == "WARNING"
+
+
+def test_emergency_numbers_default_to_999_and_101_and_take_digits_and_spaces_only():
+    defaults = load_settings({})
+    assert (defaults.emergency_number, defaults.non_emergency_number) == ("999", "101")
+    chosen = load_settings({"BEATLINE_EMERGENCY_NUMBER": " 112 ", "BEATLINE_NON_EMERGENCY_NUMBER": "0300 123 4567"})
+    assert (chosen.emergency_number, chosen.non_emergency_number) == ("112", "0300 123 4567")
+    for bad in ("99a", "<b>999</b>", "999;", "+44 101", "1  01", "1" * 21, "9\t9"):
+        with pytest.raises(SettingsError):
+            load_settings({"BEATLINE_NON_EMERGENCY_NUMBER": bad})

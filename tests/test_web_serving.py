@@ -183,6 +183,16 @@ def test_a_strange_tile_url_is_refused_at_start(url):
 
 def test_tile_settings_reach_the_page_escaped():
     html = assets.render_page("app", "", {"tile_url": "https://t.example/{z}/{x}/{y}.png",
-                                          "tile_attribution": "&lt;b&gt;OSM&lt;/b&gt;"})
+                                          "tile_attribution": "&lt;b&gt;OSM&lt;/b&gt;",
+                                          "emergency_number": "999", "non_emergency_number": "101"})
     assert '<meta name="beatline-tiles" content="https://t.example/{z}/{x}/{y}.png">' in html
     assert "<b>" not in html
+
+
+def test_the_app_page_carries_the_emergency_numbers_for_its_guidance(client):
+    from chalicelib.settings import SETTINGS
+
+    html = client.http.get("/app/").body.decode()
+    assert f'<meta name="beatline-emergency" content="{SETTINGS.emergency_number}">' in html
+    assert f'<meta name="beatline-non-emergency" content="{SETTINGS.non_emergency_number}">' in html
+    assert html.count("data-guidance") == 2  # where a conversation starts and where it continues

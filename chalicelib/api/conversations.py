@@ -60,7 +60,7 @@ def my_conversations(svc: Services, ctx: RequestContext, query: MyConversationsQ
 
 
 @operation(bp, "GET", "/v1/conversations", action="conversations:queue", tag=TAG, query=TeamQueueQuery,
-           summary=("The team's conversations: waiting (escalated first, then oldest waiting first), answered or "
+           summary=("The team's conversations: waiting (urgent, then escalated, then oldest waiting first), answered or "
                     "closed (latest first); escalated (supervisors)"),
            description=("Reads `limit` index items whatever the table holds (GSI team + status#since), and the "
                         "latest message of each in one batch read. Each item carries `preview` (the start of the "
@@ -70,7 +70,9 @@ def my_conversations(svc: Services, ctx: RequestContext, query: MyConversationsQ
                         "`claimed_by_me` and `resident_erased`. A waiting conversation whose resident was erased "
                         "leaves the waiting queue. Waits the resident escalated (`escalated_at`) lead the waiting "
                         "queue; `status=escalated` lists only those (supervisors of the team: the supervisors' "
-                        "view; officers 403), oldest waiting first."),
+                        "view; officers 403), oldest waiting first. `urgent`: a "
+                        "resident message suggests immediate danger (automatic emergency guidance sent); urgent "
+                        "waits lead the waiting queue, before escalated ones."),
            responses={200: ("A page.", QueuePage), **std(400, 401, 403, 503)})
 def team_conversations(svc: Services, ctx: RequestContext, query: TeamQueueQuery) -> Reply:
     return Reply(200, usecase.team_queue(svc, ctx, query))

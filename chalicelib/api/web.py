@@ -92,10 +92,13 @@ def docs() -> Response:
 
 @bp.route("/app", methods=["GET"])
 def resident_app() -> Response:
-    """The residents' web app shell; the map tile settings ride in meta tags (no extra request)."""
+    """The residents' web app shell; the map tile settings and the emergency numbers ride in meta
+    tags (no extra request; the cached shell has them offline too)."""
     started = time.perf_counter()
     values = {"tile_url": html.escape(SETTINGS.map_tile_url, quote=True),
-              "tile_attribution": html.escape(SETTINGS.map_tile_attribution, quote=True)}
+              "tile_attribution": html.escape(SETTINGS.map_tile_attribution, quote=True),
+              "emergency_number": html.escape(SETTINGS.emergency_number, quote=True),
+              "non_emergency_number": html.escape(SETTINGS.non_emergency_number, quote=True)}
     body = assets.render_page("app", assets.base_path(_context()), values)
     return _reply("/app", 200, body, HTML, NO_CACHE, started, app=True)
 

@@ -248,6 +248,16 @@ class TokenVerifier:
                     self._verified.popitem(last=False)
         return principal
 
+    def _policy_for(self, header: dict[str, Any], unverified: dict[str, Any]) -> IssuerPolicy:
+        """The issuer's policy, by the unverified `iss` (routing only), and its pinned algorithms."""
+        issuer = unverified.get("iss")
+        policy = self._policies.get(issuer) if isinstance(issuer, str) else None
+        if policy is None:
+            raise InvalidToken("unknown issuer")
+        if header.get("alg") not in policy.algorithms:
+            raise InvalidToken("algorithm not allowed for this issuer")
+        return policy
+
     def _verify_uncached(self, token: str) -> tuple[Principal, float]:
         try:
             # One unverified parse for routing (issuer, alg, kid); the claims are trusted only
@@ -256,12 +266,7 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise InvalidToken("malformed token") from exc
         header, unverified = unverified_token["header"], unverified_token["payload"]
-        issuer = unverified.get("iss")
-        policy = self._policies.get(issuer) if isinstance(issuer, str) else None
-        if policy is None:
-            raise InvalidToken("unknown issuer")
-        if header.get("alg") not in policy.algorithms:
-            raise InvalidToken("algorithm not allowed for this issuer")
+        policy = self._policy_for(header, unverified)
         problem = numeric_date_problem(unverified)  # only ever refuses: safe before the signature check
         if problem:
             raise InvalidToken(problem)
@@ -288,30 +293,43 @@ class TokenVerifier:
 
     @staticmethod
     def _principal(policy: IssuerPolicy, claims: dict[str, Any]) -> Principal:
-        sub = claims["sub"]
-        if not isinstance(sub, str) or not sub or len(sub) > 128:
-            raise InvalidToken("bad subject")
-        if sub != sub.strip() or any(unicodedata.category(c) in ("Cc", "Cf") for c in sub):
-            raise InvalidToken("bad subject")  # a second spelling of someone (see auth/identity.py)
-        if policy.kind == "staff" and canonical_subject(sub).startswith(RESERVED_SUBJECT_PREFIX):
-            raise InvalidToken("reserved subject")  # Beatline's own non-person authors (`system:...`)
-        raw_roles = claims.get("roles", claims.get("cognito:groups", []))
-        if isinstance(raw_roles, str):
-            raw_roles = [raw_roles]
-        if not isinstance(raw_roles, list):
-            raise InvalidToken("bad roles claim")
-        roles = frozenset(r for r in raw_roles if isinstance(r, str)) & policy.allowed_roles
-        team = claims.get("team")
-        force = claims.get("force")
-        for name, value in (("team", team), ("force", force)):
-            # Team ids become DynamoDB key parts: an outsized claim must not reach the store.
-            if value is not None and (not isinstance(value, str) or len(value) > MAX_SCOPE_CLAIM):
-                raise InvalidToken(f"bad {name} claim")
+        sub = _subject(policy, claims["sub"])
+        raw_roles = _role_claim(claims)
+        team, force = _scope_claim(claims, "team"), _scope_claim(claims, "force")
         return Principal(
             sub=sub,
-            roles=roles,
+            roles=frozenset(r for r in raw_roles if isinstance(r, str)) & policy.allowed_roles,
             kind=policy.kind,
-            team=team if isinstance(team, str) and team else None,
-            force=force if isinstance(force, str) and force else None,
+            team=team,
+            force=force,
             rank=policy.rank_of(claims, raw_roles),
         )
+
+
+def _subject(policy: IssuerPolicy, sub: Any) -> str:
+    """`sub` as one spelling of one person (see auth/identity.py), never a reserved author."""
+    if not isinstance(sub, str) or not sub or len(sub) > 128:
+        raise InvalidToken("bad subject")
+    if sub != sub.strip() or any(unicodedata.category(c) in ("Cc", "Cf") for c in sub):
+        raise InvalidToken("bad subject")  # a second spelling of someone (see auth/identity.py)
+    if policy.kind == "staff" and canonical_subject(sub).startswith(RESERVED_SUBJECT_PREFIX):
+        raise InvalidToken("reserved subject")  # Beatline's own non-person authors (`system:...`)
+    return sub
+
+
+def _role_claim(claims: dict[str, Any]) -> list[Any]:
+    raw_roles = claims.get("roles", claims.get("cognito:groups", []))
+    if isinstance(raw_roles, str):
+        raw_roles = [raw_roles]
+    if not isinstance(raw_roles, list):
+        raise InvalidToken("bad roles claim")
+    return raw_roles
+
+
+def _scope_claim(claims: dict[str, Any], name: str) -> str | None:
+    """`team` or `force`: a short string or nothing. Team ids become DynamoDB key parts: an
+    outsized claim must not reach the store."""
+    value = claims.get(name)
+    if value is not None and (not isinstance(value, str) or len(value) > MAX_SCOPE_CLAIM):
+        raise InvalidToken(f"bad {name} claim")
+    return value or None

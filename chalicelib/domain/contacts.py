@@ -174,6 +174,39 @@ def new_record(
     )
 
 
+def _check_patch(record: ContactRecord, given: dict[str, Any], now: datetime, rules: ContactRules) -> None:
+    wrong_kind = STREET_ONLY if record.kind == "online" else ONLINE_ONLY
+    errors = [FieldError(f, f"does not apply to a {record.kind} contact") for f in given if f in wrong_kind]
+    if "occurred_at" in given:
+        errors += check_occurred_at(given["occurred_at"], now, rules)
+    if errors:
+        raise RuleViolation("The amendment breaks a rule.", errors)
+    if "platform" in given and "handle" not in given and record.handle_pseudonym:
+        # The pseudonym is keyed by platform; without the raw handle it cannot be re-keyed.
+        raise RuleViolation("Changing the platform needs the handle again.", [FieldError("handle", "required when platform changes")])
+
+
+def _updates_for(record: ContactRecord, name: str, value: Any, given: dict[str, Any], rules: ContactRules,
+                 pseudonyms: Pseudonymizer, area_for_cell: Any) -> dict[str, Any]:
+    """The stored fields one patched field becomes."""
+    if name == "occurred_at":
+        occurred = value.replace(microsecond=0)
+        return {"occurred_at": to_rfc3339(occurred), "expires_at": occurred + rules.retention}
+    if name == "tags":
+        return {"tags": tuple(value)}
+    if name == "location":
+        cell = geo.contact_cell(value.lat, value.lon)
+        return {"lat": value.lat, "lon": value.lon, "cell": cell, **({"area_id": area_for_cell(cell)} if area_for_cell else {})}
+    if name == "handle":
+        platform = given.get("platform", record.platform)
+        return {"handle_pseudonym": pseudonyms.handle(str(platform), value) if value else None}
+    return {name: value}
+
+
+SHOWN_CHANGES = ("occurred_at", "topic", "outcome", "tags", "notes", "lat", "lon", "setting",
+                 "platform", "direction", "thread_ref", "handle_pseudonym", "area_id")
+
+
 def apply_patch(
     record: ContactRecord,
     patch: ContactPatch,
@@ -185,39 +218,13 @@ def apply_patch(
 ) -> tuple[ContactRecord, list[Change]]:
     """The amended record and the list of changed fields (pseudonyms, never raw handles)."""
     given = {f: getattr(patch, f) for f in patch.__struct_fields__ if f != "version" and getattr(patch, f) is not UNSET}
-    wrong_kind = STREET_ONLY if record.kind == "online" else ONLINE_ONLY
-    errors = [FieldError(f, f"does not apply to a {record.kind} contact") for f in given if f in wrong_kind]
-    if "occurred_at" in given:
-        errors += check_occurred_at(given["occurred_at"], now, rules)
-    if errors:
-        raise RuleViolation("The amendment breaks a rule.", errors)
-
+    _check_patch(record, given, now, rules)
     updates: dict[str, Any] = {}
     for name, value in given.items():
-        if name == "occurred_at":
-            occurred = value.replace(microsecond=0)
-            updates["occurred_at"] = to_rfc3339(occurred)
-            updates["expires_at"] = occurred + rules.retention
-        elif name == "tags":
-            updates["tags"] = tuple(value)
-        elif name == "location":
-            updates.update(lat=value.lat, lon=value.lon, cell=geo.contact_cell(value.lat, value.lon))
-            if area_for_cell:
-                updates["area_id"] = area_for_cell(updates["cell"])
-        elif name == "handle":
-            platform = given.get("platform", record.platform)
-            updates["handle_pseudonym"] = pseudonyms.handle(str(platform), value) if value else None
-        else:
-            updates[name] = value
-    if "platform" in given and "handle" not in given and record.handle_pseudonym:
-        # The pseudonym is keyed by platform; without the raw handle it cannot be re-keyed.
-        raise RuleViolation("Changing the platform needs the handle again.", [FieldError("handle", "required when platform changes")])
-
-    shown = ("occurred_at", "topic", "outcome", "tags", "notes", "lat", "lon", "setting",
-             "platform", "direction", "thread_ref", "handle_pseudonym", "area_id")
+        updates.update(_updates_for(record, name, value, given, rules, pseudonyms, area_for_cell))
     changes = [
         Change(field=name, old=_plain(getattr(record, name)), new=_plain(updates[name]))
-        for name in shown
+        for name in SHOWN_CHANGES
         if name in updates and updates[name] != getattr(record, name)
     ]
     amended = replace(record, **updates, version=record.version + 1, updated_at=to_rfc3339(now))

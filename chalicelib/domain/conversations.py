@@ -30,7 +30,7 @@ from chalicelib.domain.history import DayOrTime, GroupBy, Purpose, TeamFilter
 TEXT_MAX = 1000
 MESSAGES_PAGE_MAX = 500  # messages in one read of a conversation (the latest; earlier ones by cursor)
 Status = Literal["waiting", "answered", "closed"]
-Sender = Literal["resident", "team"]
+Sender = Literal["resident", "team", "system"]  # system: the automatic emergency guidance, nobody's answer
 Text = Annotated[str, Meta(min_length=1, max_length=TEXT_MAX, description=f"1..{TEXT_MAX} characters.")]
 Cursor = Annotated[str, Meta(max_length=2048)]
 StateToken = Annotated[str, Meta(max_length=4096, description=(
@@ -92,6 +92,7 @@ class ConversationSummary(Struct, omit_defaults=True):
     created_at: str
     last_message_at: str
     version: int
+    urgent: bool  # a resident message suggests immediate danger: first in the queue (docs/conversations.md)
     outcome: str | None = None
     waiting_since: str | None = None
     respond_by: str | None = None  # waiting ones: the team aims to answer by then (the response standard)
@@ -259,6 +260,7 @@ class Conversation:
     past_standard_at: str | None = None  # the current wait passed respond_by and was counted (once per wait)
     escalated_at: str | None = None  # the resident escalated the current wait (kept after it ends)
     nearing_at: str | None = None  # the current wait reached 2/3 of its standard and the team was told (once)
+    urgent: bool = False  # a resident message of the current wait suggests immediate danger (top of the queue)
     # Read for the team's queue only (store/team_queue.py writes the claim, a message's write its
     # id); no write is computed from them, so they take no part in comparing states.
     last_message_id: str | None = dataclasses.field(default=None, compare=False)
@@ -275,7 +277,7 @@ class Conversation:
             status=self.status, topic=self.topic, created_at=self.created_at,  # type: ignore[arg-type]
             last_message_at=self.last_message_at, version=self.version, outcome=self.outcome,
             waiting_since=self.waiting_since, respond_by=promised_by(self), escalated_at=self.escalated_at,
-            area_name=self.area_name,
+            area_name=self.area_name, urgent=self.urgent,
             alert_headlines=dict(self.alert_headlines) or None,
         )
 
@@ -334,7 +336,7 @@ def after_message(conv: Conversation, sender: str, now_text: str,
             raise StateForbids("The conversation is closed; a resident message reopens it.")
         return replace(conv, status="answered", waiting_since=None, over24_at=None, last_message_at=now_text,
                        respond_by=None, past_standard_at=None, nearing_at=None,
-                       version=conv.version + 1, outcome=None,
+                       version=conv.version + 1, outcome=None, urgent=False,
                        first_response_at=conv.first_response_at or now_text)
     if conv.status == "closed" and conv.outcome == ABUSE:
         raise StateForbids("The team closed this conversation; start a new one.")
@@ -349,7 +351,8 @@ def after_close(conv: Conversation, outcome: str, now_text: str) -> Conversation
     if conv.status == "closed":
         raise Conflict("The conversation is already closed.")
     return replace(conv, status="closed", waiting_since=None, over24_at=None, outcome=outcome,
-                   version=conv.version + 1, respond_by=None, past_standard_at=None, nearing_at=None)
+                   version=conv.version + 1, respond_by=None, past_standard_at=None, nearing_at=None,
+                   urgent=False)
 
 
 DEFAULT_STANDARD = timedelta(hours=72)  # BEATLINE_RESPONSE_STANDARD_HOURS' default
@@ -394,6 +397,13 @@ def _milestones(conv: Conversation) -> dict[str, str]:
     if conv.nearing_at is None and nearing:
         marks["nearing"] = nearing
     return marks
+
+
+def after_guidance(conv: Conversation) -> Conversation:
+    """The conversation once the automatic emergency guidance is added after a resident's message:
+    flagged urgent, one more version (the guidance message's seq); still waiting for the team (the
+    guidance is nobody's answer: no first response, no figure)."""
+    return replace(conv, urgent=True, version=conv.version + 1)
 
 
 def due_at(conv: Conversation) -> str | None:
@@ -450,13 +460,15 @@ def after_escalation(conv: Conversation, now_text: str) -> Conversation | None:
 
 
 def queue_key(conv: Conversation) -> str:
-    """Sort key of the team index: waiting ones by the time they started waiting (oldest first)."""
+    """Sort key of the team index: waiting ones by the time they started waiting (oldest first);
+    urgent ones (immediate danger) lead, then escalated ones, then the rest (`!` < `+` < digits)."""
     since = conv.waiting_since if conv.status == "waiting" and conv.waiting_since else conv.last_message_at
     if conv.status == "waiting" and not conv.owner:
         return f"{ERASED_QUEUE}#{since}#{conv.id}"  # the resident was erased: out of the team's queue
     if conv.status == "waiting" and conv.escalated_at:
         return f"{ESCALATED_QUEUE}{since}#{conv.id}"  # escalated: first in the queue (`+` sorts before digits)
-    return f"{conv.status}#{since}#{conv.id}"
+    urgent = "!" if conv.status == "waiting" and conv.urgent else ""  # `!` sorts before `+` and digits
+    return f"{conv.status}#{urgent}{since}#{conv.id}"
 
 
 ESCALATED_QUEUE = "waiting#+"  # queue-key prefix of an escalated wait: still waiting, listed first

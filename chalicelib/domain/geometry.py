@@ -90,15 +90,18 @@ def _on_segment(a: Point, b: Point, c: Point) -> bool:
     return min(a[0], b[0]) <= c[0] <= max(a[0], b[0]) and min(a[1], b[1]) <= c[1] <= max(a[1], b[1])
 
 
+def _touches(d: float, a: Point, b: Point, c: Point) -> bool:
+    """c lies on segment ab (given d = orientation of a, b, c)."""
+    return d == 0 and _on_segment(a, b, c)
+
+
 def _segments_intersect(p1: Point, p2: Point, q1: Point, q2: Point) -> bool:
     d1, d2 = _orient(q1, q2, p1), _orient(q1, q2, p2)
     d3, d4 = _orient(p1, p2, q1), _orient(p1, p2, q2)
-    if ((d1 > 0) != (d2 > 0)) and ((d3 > 0) != (d4 > 0)) and d1 and d2 and d3 and d4:
-        return True
-    return (
-        (d1 == 0 and _on_segment(q1, q2, p1)) or (d2 == 0 and _on_segment(q1, q2, p2))
-        or (d3 == 0 and _on_segment(p1, p2, q1)) or (d4 == 0 and _on_segment(p1, p2, q2))
-    )
+    if 0 not in (d1, d2, d3, d4):  # the proper crossing case: strictly on opposite sides, both ways
+        return ((d1 > 0) != (d2 > 0)) and ((d3 > 0) != (d4 > 0))
+    return any((_touches(d1, q1, q2, p1), _touches(d2, q1, q2, p2), _touches(d3, p1, p2, q1),
+                _touches(d4, p1, p2, q2)))
 
 
 def _segment_distance(px: float, py: float, a: Point, b: Point) -> float:
@@ -119,21 +122,24 @@ def _circle_polygons(circle: tuple[float, float, float], polygons: Sequence[Sequ
     return any(_segment_distance(x, y, a, b) <= r for a, b in _edges(polygons))
 
 
+def _boxes_apart(p1: Point, p2: Point, q1: Point, q2: Point) -> bool:
+    """The two segments' bounding boxes do not meet (a cheap rejection before the exact test)."""
+    return (max(q1[0], q2[0]) < min(p1[0], p2[0]) or min(q1[0], q2[0]) > max(p1[0], p2[0])
+            or max(q1[1], q2[1]) < min(p1[1], p2[1]) or min(q1[1], q2[1]) > max(p1[1], p2[1]))
+
+
+def _edges_cross(a: Sequence[Sequence[Ring]], b: Sequence[Sequence[Ring]]) -> bool:
+    b_edges = _edges(b)
+    return any(not _boxes_apart(p1, p2, q1, q2) and _segments_intersect(p1, p2, q1, q2)
+               for p1, p2 in _edges(a) for q1, q2 in b_edges)
+
+
 def _polygons_polygons(a: Sequence[Sequence[Ring]], b: Sequence[Sequence[Ring]]) -> bool:
     if any(_point_in_polygons(*polygon[0][0], b) for polygon in a):
         return True
     if any(_point_in_polygons(*polygon[0][0], a) for polygon in b):
         return True
-    b_edges = _edges(b)
-    for p1, p2 in _edges(a):
-        lo_x, hi_x = min(p1[0], p2[0]), max(p1[0], p2[0])
-        lo_y, hi_y = min(p1[1], p2[1]), max(p1[1], p2[1])
-        for q1, q2 in b_edges:
-            if max(q1[0], q2[0]) < lo_x or min(q1[0], q2[0]) > hi_x or max(q1[1], q2[1]) < lo_y or min(q1[1], q2[1]) > hi_y:
-                continue
-            if _segments_intersect(p1, p2, q1, q2):
-                return True
-    return False
+    return _edges_cross(a, b)
 
 
 def projected_intersect(a: Projected, b: Projected) -> bool:

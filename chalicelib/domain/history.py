@@ -179,21 +179,28 @@ def plan(*, team: str | None, area_id: str | None, kind: str | None, platform: s
          topic: str | None) -> Plan:
     subset = ("t" if team else "") + ("p" if topic else "")
     parts = _subset_parts(subset, team or "", topic or "")
-    contradictory = (
-        (area_id is not None and (kind == "online" or platform is not None))
-        or (platform is not None and kind == "street")
-    )
-    if area_id is not None:
-        group, channel = "x", f"a:{area_id}"
-    elif platform is not None:
-        group, channel = "x", f"f:{platform}"
-    elif kind is not None:
-        group, channel = "k", f"k:{kind}"
-    else:
-        group, channel = "b", ""
+    group, channel = _channel(area_id, kind, platform)
     if channel:
         parts.append(channel)
-    return Plan(index=index_name(group, subset), parts=tuple(parts), empty=contradictory)
+    return Plan(index=index_name(group, subset), parts=tuple(parts), empty=_contradictory(area_id, kind, platform))
+
+
+def _contradictory(area_id: str | None, kind: str | None, platform: str | None) -> bool:
+    """Filters no contact can match: a place with online filters, a platform on street contacts."""
+    if area_id is not None and (kind == "online" or platform is not None):
+        return True
+    return platform is not None and kind == "street"
+
+
+def _channel(area_id: str | None, kind: str | None, platform: str | None) -> tuple[str, str]:
+    """The index group and the channel part of its key: place, platform, kind, or none."""
+    if area_id is not None:
+        return "x", f"a:{area_id}"
+    if platform is not None:
+        return "x", f"f:{platform}"
+    if kind is not None:
+        return "k", f"k:{kind}"
+    return "b", ""
 
 
 def months_desc(start: datetime, end: datetime) -> list[str]:

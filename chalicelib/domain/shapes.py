@@ -198,9 +198,8 @@ def _structure_errors(shape: Polygon | MultiPolygon, field: str) -> list[FieldEr
     return errors or _topology_errors(shape, field, paths)
 
 
-def _topology_errors(shape: Polygon | MultiPolygon, field: str, paths: list[str]) -> list[FieldError]:
-    polygons = [[rings.clean(ring) for ring in polygon] for polygon in polygons_of(shape)]
-    flat = [ring for polygon in polygons for ring in polygon]
+def _crossing_errors(flat: list[Any], paths: list[str]) -> list[FieldError]:
+    """Spikes, and rings that cross or touch themselves or each other."""
     for index, ring in enumerate(flat):
         if rings.spike(ring):
             return [FieldError(paths[index], "ring doubles back on itself")]
@@ -208,6 +207,14 @@ def _topology_errors(shape: Polygon | MultiPolygon, field: str, paths: list[str]
     if contact is not None:
         what = "ring crosses or touches itself" if contact.first == contact.second else f"ring crosses or touches {paths[contact.first]}"
         return [FieldError(paths[contact.second], what)]
+    return []
+
+
+def _topology_errors(shape: Polygon | MultiPolygon, field: str, paths: list[str]) -> list[FieldError]:
+    polygons = [[rings.clean(ring) for ring in polygon] for polygon in polygons_of(shape)]
+    errors = _crossing_errors([ring for polygon in polygons for ring in polygon], paths)
+    if errors:
+        return errors
     starts = list(itertools.accumulate([len(p) for p in polygons], initial=0))
     for m, polygon in enumerate(polygons):
         misplaced = rings.misplaced_hole(polygon)

@@ -29,7 +29,7 @@ import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from chalicelib.ports import DestinationRefused
 
@@ -195,14 +195,19 @@ class _Target:
     bracketed: bool
 
 
-def _parse(url: str, policy: EgressPolicy) -> _Target:
+def _split(url: str) -> tuple[SplitResult, int | None]:
+    """The URL's parts and explicit port; refused when it is not plain ASCII or does not parse."""
     if not isinstance(url, str) or not _URL_CHARS.fullmatch(url) or "\\" in url:
         raise DestinationRefused("the URL has spaces, backslashes, control or non-ASCII characters")
     try:
         parts = urlsplit(url)
-        port = parts.port
+        return parts, parts.port
     except ValueError:
         raise DestinationRefused("malformed URL") from None
+
+
+def _parse(url: str, policy: EgressPolicy) -> _Target:
+    parts, port = _split(url)
     scheme = parts.scheme.lower()
     if scheme not in policy.schemes:
         raise DestinationRefused(f"scheme must be {' or '.join(sorted(policy.schemes))}")

@@ -42,24 +42,30 @@ class SqsQueue:
 
     def enqueue(self, messages: Sequence[QueueMessage]) -> None:
         for offset in range(0, len(messages), 10):
-            pending = {str(i): encode(m) for i, m in enumerate(messages[offset:offset + 10])}
-            for attempt in range(self._attempts):
-                self.calls += 1
-                try:
-                    response = self._client.send_message_batch(
-                        QueueUrl=self._url,
-                        Entries=[{"Id": entry_id, "MessageBody": body} for entry_id, body in pending.items()],
-                    )
-                    failed = {f["Id"] for f in response.get("Failed", [])}
-                except Exception as exc:  # botocore ClientError/BotoCoreError: throttled, unreachable
-                    LOG.warning("SendMessageBatch failed: %s", exc)
-                    failed = set(pending)
-                pending = {k: v for k, v in pending.items() if k in failed}
-                if not pending:
-                    break
-                time.sleep(min(1.0, 0.05 * 2**attempt))
-            if pending:
-                raise QueueUnavailable(f"{len(pending)} fan-out messages could not be enqueued")
+            self._send_batch({str(i): encode(m) for i, m in enumerate(messages[offset:offset + 10])})
+
+    def _send_batch(self, pending: dict[str, str]) -> None:
+        """One SendMessageBatch of up to 10, retrying the entries that failed with backoff."""
+        for attempt in range(self._attempts):
+            failed = self._send_once(pending)
+            pending = {k: v for k, v in pending.items() if k in failed}
+            if not pending:
+                return
+            time.sleep(min(1.0, 0.05 * 2**attempt))
+        raise QueueUnavailable(f"{len(pending)} fan-out messages could not be enqueued")
+
+    def _send_once(self, pending: dict[str, str]) -> set[str]:
+        """The ids of the entries that did not go (all of them when the call itself failed)."""
+        self.calls += 1
+        try:
+            response = self._client.send_message_batch(
+                QueueUrl=self._url,
+                Entries=[{"Id": entry_id, "MessageBody": body} for entry_id, body in pending.items()],
+            )
+            return {f["Id"] for f in response.get("Failed", [])}
+        except Exception as exc:  # botocore ClientError/BotoCoreError: throttled, unreachable
+            LOG.warning("SendMessageBatch failed: %s", exc)
+            return set(pending)
 
 
 class LocalQueue:

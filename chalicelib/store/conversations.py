@@ -91,7 +91,7 @@ def _conversation_model(c: Conversation) -> ConversationModel:
         version=c.version, content_digest=c.content_digest, queue_key=rules.queue_key(c),
         activity_key=rules.activity_key(c), expires_at=c.expires_at, over24_at=c.over24_at,
         due_day=_due(c)[0], due_key=_due(c)[1], respond_by=c.respond_by, past_standard_at=c.past_standard_at,
-        escalated_at=c.escalated_at, nearing_at=c.nearing_at, area_name=c.area_name,
+        escalated_at=c.escalated_at, nearing_at=c.nearing_at, area_name=c.area_name, urgent=True if c.urgent else None,
         alert_headlines=json.dumps(c.alert_headlines, ensure_ascii=False) if c.alert_headlines else None,
     )
 
@@ -112,6 +112,7 @@ def _conversation(m: ConversationModel) -> Conversation:
         respond_by=m.respond_by, past_standard_at=m.past_standard_at, escalated_at=m.escalated_at,
         nearing_at=m.nearing_at,
         area_name=m.area_name, alert_headlines=json.loads(m.alert_headlines) if m.alert_headlines else {},
+        urgent=bool(m.urgent),
     )
 
 
@@ -148,6 +149,7 @@ def _update_actions(new: Conversation) -> list[Any]:
         actions.append(attr.set(value) if value is not None else attr.remove())
     if new.status != "waiting":  # a claim is on a wait: an answer or a close ends it
         actions += [m.claim_staff.remove(), m.claimed_by.remove(), m.claim_expires_at.remove()]
+    actions.append(m.urgent.set(True) if new.urgent else m.urgent.remove())
     return actions
 
 
@@ -174,6 +176,8 @@ def _add_side_items(tx: _Tx, write: Write, members: contact_store.Engagement) ->
     tx.put("audit", access_log.to_model(write.audit), condition=access_log.append_condition())
     if write.inbox is not None:
         tx.put("inbox", subscriber_store.inbox_model(write.inbox))
+    if write.guidance is not None:
+        tx.put("guidance", _message_model(write.guidance), condition=MessageModel.id.does_not_exist())
     if write.words is not None:
         subscriber_item, condition = subscriber_store.accepts_words_condition(write.words.subscriber_id)
         tx.check("subscriber", type(subscriber_item), subscriber_item.id, condition)

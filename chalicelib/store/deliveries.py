@@ -213,16 +213,22 @@ def _claim_group(alert_id: str, revision: int, group: list[Wanted], claims: dict
             transact.run(_claims_builder(alert_id, revision, group, now_text=now_text, expires_at=expires_at),
                          via=DeliveryModel, retries=CLAIM_CONFLICT_RETRIES, backoff=CLAIM_BACKOFF)
         except ConditionsFailed as cancelled:
-            failed = {int(reason.label) for reason in cancelled.failed}
-            individually += [item for i, item in enumerate(group) if i in failed]
-            group = [item for i, item in enumerate(group) if i not in failed]
+            group, refused = _split_failed(group, cancelled)
+            individually += refused
             continue
         except ConflictPersisted:
             break
-        for subscriber_id, _, _ in group:
-            claims[subscriber_id] = Claim(subscriber_id, None if first else "claimed", None if first else revision - 1)
+        claims.update((sid, Claim(sid, None if first else "claimed", None if first else revision - 1))
+                      for sid, _, _ in group)
         group = []
     return individually + group  # still conflicting: fall back to single claims
+
+
+def _split_failed(group: list[Wanted], cancelled: ConditionsFailed) -> tuple[list[Wanted], list[Wanted]]:
+    """(the items to retry as a group, the items whose condition failed: claimed one by one)."""
+    failed = {int(reason.label) for reason in cancelled.failed}
+    return ([item for i, item in enumerate(group) if i not in failed],
+            [item for i, item in enumerate(group) if i in failed])
 
 
 def _claims_builder(alert_id: str, revision: int, group: list[Wanted], *, now_text: str,

@@ -201,15 +201,21 @@ def list_amendments(svc: Services, ctx: RequestContext, contact_id: str) -> Amen
     return AmendmentList(items=items)
 
 
-def list_contacts(svc: Services, ctx: RequestContext, query: ContactListQuery) -> ContactPage:
-    caller = ctx.caller
+def _team_view(ctx: RequestContext, query: ContactListQuery) -> bool:
+    """`team=mine`: a supervisor's view of the team's contacts (403 for others, or without a team)."""
     if query.from_ and query.to and query.from_ > query.to:
         raise RuleViolation("`from` is after `to`.", [FieldError("from", "must not be after `to`")])
-    team_view = query.team == "mine"
-    if team_view:
-        permissions.require(caller, "contacts:list-team")
-        if not caller.team:
-            raise Forbidden("Your token carries no team.")
+    if query.team != "mine":
+        return False
+    permissions.require(ctx.caller, "contacts:list-team")
+    if not ctx.caller.team:
+        raise Forbidden("Your token carries no team.")
+    return True
+
+
+def list_contacts(svc: Services, ctx: RequestContext, query: ContactListQuery) -> ContactPage:
+    caller = ctx.caller
+    team_view = _team_view(ctx, query)
     filters: dict[str, Any] = {
         "from": to_rfc3339(query.from_) if query.from_ else None,
         "to": to_rfc3339(query.to) if query.to else None,

@@ -40,6 +40,7 @@ from chalicelib.domain.conversations import (
     TeamQueueQuery,
 )
 from chalicelib.domain.cursors import query_fingerprint
+from chalicelib.domain.emergency import EmergencyNumbers, danger_languages, guidance
 from chalicelib.domain.errors import (
     Conflict,
     DomainError,
@@ -230,8 +231,26 @@ def _inbox(conv: Conversation, message: Message) -> InboxCopy | None:
                      item=msgspec.json.encode(item).decode(), expires_at=message.expires_at)
 
 
+def _with_guidance(svc: Services, ctx: RequestContext, conv: Conversation,
+                   message: Message) -> tuple[Conversation, Message | None]:
+    """A resident message whose words suggest immediate danger gets the emergency guidance as an
+    automatic `system` message right after it (same transaction), in the message's language(s) and
+    the resident's, and flags the conversation urgent. Not a team answer: no officer, no contact,
+    no first response, no figure."""
+    languages = danger_languages(message.text or "") if message.sender == "resident" else ()
+    if not languages:
+        return conv, None
+    own = "cy" if str(getattr(ctx.subscriber, "language", None) or "").lower().startswith("cy") else "en"
+    flagged = rules.after_guidance(conv)
+    numbers = EmergencyNumbers(svc.settings.emergency_number, svc.settings.non_emergency_number)
+    return flagged, Message(
+        conversation_id=conv.id, seq=flagged.version, sender="system", text=guidance((*languages, own), numbers),
+        id=rules.keyed_uuid(svc.pseudonyms.subkey("conversation-guidance"), conv.id, message.id),
+        sent_at=message.sent_at, contact_id="none", content_digest="system", expires_at=message.expires_at)
+
+
 def _write(svc: Services, ctx: RequestContext, old: Conversation | None, new: Conversation, message: Message,
-           action: str, reply: str | None = None) -> Write:
+           action: str, reply: str | None = None, guidance_message: Message | None = None) -> Write:
 
     action = "alert.response" if reply is not None else action  # alert replies keep their log action
     contact = _contact(svc, ctx, new, message, new.topic, reply)
@@ -242,6 +261,7 @@ def _write(svc: Services, ctx: RequestContext, old: Conversation | None, new: Co
         engagement=engagement.log_moves(None, contact, svc.pseudonyms.staff, svc.contact_rules.retention),
         inbox=_inbox(new, message),
         words=_words(svc, ctx, message),
+        guidance=guidance_message,
     )
 
 
@@ -287,9 +307,9 @@ def _open(svc: Services, ctx: RequestContext, conv_id: str, *, team: str, area_i
     )
     message_id = first_message_id or rules.keyed_uuid(svc.pseudonyms.subkey("conversation-first"), conv_id)
     message = _new_message(svc, ctx, conv_id, message_id, text, 1)
-
+    conv, auto = _with_guidance(svc, ctx, conv, message)
     try:
-        _repo(svc).start(conv, message, _write(svc, ctx, None, conv, message, "conversation.start", reply))
+        _repo(svc).start(conv, message, _write(svc, ctx, None, conv, message, "conversation.start", reply, auto))
     except ResidentGone:
         raise Unauthenticated("This subscriber no longer exists; register again.") from None
     except ConversationExists as exists:
@@ -298,7 +318,7 @@ def _open(svc: Services, ctx: RequestContext, conv_id: str, *, team: str, area_i
             raise Conflict("A conversation with this id exists with other content.") from None
         return Resent(old.to_out(_repo(svc).messages(old.id), state_token=_state_token(svc, old)))
     _tell_team(svc, conv.team, conv.id)
-    return Created(conv.to_out([message], state_token=_state_token(svc, conv)))
+    return Created(conv.to_out([message, *([auto] if auto else [])], state_token=_state_token(svc, conv)))
 
 
 def _tell_team(svc: Services, team: str, conversation_id: str, kind: str = "conversation_waiting") -> None:
@@ -380,8 +400,9 @@ def _append(svc: Services, ctx: RequestContext, conv: Conversation, message_id: 
             conv, confirmed = _visible(svc, ctx, conv.id), True
             continue
         message = _new_message(svc, ctx, conv.id, message_id, text, new.version)
+        new, auto = _with_guidance(svc, ctx, new, message)
         try:
-            _repo(svc).append(conv, new, message, _write(svc, ctx, conv, new, message, "conversation.message", reply))
+            _repo(svc).append(conv, new, message, _write(svc, ctx, conv, new, message, "conversation.message", reply, auto))
         except ResidentGone:
             raise Unauthenticated("This subscriber no longer exists; register again.") from None
         except MessageExists as exists:

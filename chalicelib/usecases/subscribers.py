@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -352,19 +353,30 @@ def _with_context(svc: Services, record: SubscriberRecord, items: list[InboxItem
     convs = svc.store.conversations.many(answers) if answers else {}
     older = {i.alert_id for i in items if isinstance(i, InboxItemOut) and i.translations is None}
     alerts = {a.id: a for a in svc.store.alerts.many(older)} if older else {}
-    out: list[InboxItem] = []
-    for item in items:
-        if isinstance(item, ConversationInboxItem):
-            conv = convs.get(item.conversation_id)
-            if conv is not None and conv.owner == record.id:
-                item = msgspec.structs.replace(item, topic=conv.topic, area_name=conv.area_name, alert_id=conv.alert_id,
-                                               alert_headlines=dict(conv.alert_headlines) or None)
-        elif (isinstance(item, InboxItemOut) and (alert := alerts.get(item.alert_id)) is not None
-              and InboxEntry.sort_key(alert).startswith(item.sent_at)):
-            item = msgspec.structs.replace(item, translations=inbox_texts(alert.infos()))
-        out.append(item)
-    return out
+    return [_contextual(item, convs, alerts, record) for item in items]
 
+
+def _contextual(item: InboxItem, convs: Mapping[str, Any], alerts: Mapping[str, Any], record: SubscriberRecord) -> InboxItem:
+    if isinstance(item, ConversationInboxItem):
+        return _answer_context(item, convs, record)
+    if isinstance(item, InboxItemOut):
+        return _alert_texts(item, alerts)
+    return item
+
+
+def _answer_context(item: ConversationInboxItem, convs: Mapping[str, Any], record: SubscriberRecord) -> InboxItem:
+    conv = convs.get(item.conversation_id)
+    if conv is None or conv.owner != record.id:
+        return item
+    return msgspec.structs.replace(item, topic=conv.topic, area_name=conv.area_name, alert_id=conv.alert_id,
+                                   alert_headlines=dict(conv.alert_headlines) or None)
+
+
+def _alert_texts(item: InboxItemOut, alerts: Mapping[str, Any]) -> InboxItem:
+    alert = alerts.get(item.alert_id)
+    if alert is None or not InboxEntry.sort_key(alert).startswith(item.sent_at):
+        return item
+    return msgspec.structs.replace(item, translations=inbox_texts(alert.infos()))
 
 
 def webpush_key(svc: Services, ctx: RequestContext) -> WebPushKeyOut:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
@@ -66,6 +66,7 @@ class ConversationModel(Model):
     past_standard_at = UnicodeAttribute(null=True)  # the current wait passed respond_by and was counted
     escalated_at = UnicodeAttribute(null=True)  # the resident escalated the current (or last) wait
     nearing_at = UnicodeAttribute(null=True)  # the current wait reached 2/3 of its standard (team told)
+    urgent = BooleanAttribute(null=True)  # present (true) only while flagged: docs/conversations.md
     due_day = UnicodeAttribute(null=True)
     due_key = UnicodeAttribute(null=True)
     version = NumberAttribute()
@@ -109,7 +110,7 @@ class MessageModel(Model):
     conversation_id = UnicodeAttribute(hash_key=True)
     id = UnicodeAttribute(range_key=True)
     seq = NumberAttribute()
-    sender = UnicodeAttribute()  # resident|team
+    sender = UnicodeAttribute()  # resident|team|system (the automatic emergency guidance)
     text = UnicodeAttribute(null=True)  # removed by erasure (resident messages)
     sent_at = UnicodeAttribute()
     contact_id = UnicodeAttribute()

@@ -9,6 +9,8 @@
 const BASE = document.querySelector('meta[name="beatline-base"]').content;
 const TILES = document.querySelector('meta[name="beatline-tiles"]').content;
 const TILE_ATTRIBUTION = document.querySelector('meta[name="beatline-tile-attribution"]').content;
+const EMERGENCY = document.querySelector('meta[name="beatline-emergency"]').content || "999";
+const NON_EMERGENCY = document.querySelector('meta[name="beatline-non-emergency"]').content || "101";
 const TOKEN_KEY = "beatline.resident-token";
 const UI_LANG_KEY = "beatline.ui-lang";
 const INBOX_CACHE = "beatline-inbox";
@@ -106,6 +108,8 @@ const MESSAGES = {
     conv_new: "Start a conversation", conv_area: "About which neighbourhood?", conv_topic: "Topic",
     conv_text: "Your message (up to 1000 characters)", conv_mine: "Your conversations", conv_none: "No conversations yet.",
     conv_started: "Your message was sent to the team.", you: "You", team: "Team", conv_earlier: "Earlier messages",
+    guidance: "Not for emergencies: messages are not watched around the clock. If you or someone else is in danger now, or a crime is happening, call {emergency}. To report something that is not an emergency, call {non_emergency}.",
+    automatic: "Automatic message",
     status_waiting: "waiting for the team", status_answered: "answered", status_closed: "closed",
     prefs_title: "Settings", pref_lang: "Language of alerts and of this page",
     pref_categories: "Kinds of alert (none ticked: all)", pref_severity: "Least severe alert to send me",
@@ -161,6 +165,8 @@ const MESSAGES = {
     conv_new: "Dechrau sgwrs", conv_area: "Am ba gymdogaeth?", conv_topic: "Pwnc",
     conv_text: "Eich neges (hyd at 1000 nod)", conv_mine: "Eich sgyrsiau", conv_none: "Dim sgyrsiau eto.",
     conv_started: "Anfonwyd eich neges at y tîm.", you: "Chi", team: "Tîm", conv_earlier: "Negeseuon cynharach",
+    guidance: "Nid ar gyfer argyfyngau: nid yw negeseuon yn cael eu gwylio drwy'r amser. Os ydych chi neu rywun arall mewn perygl nawr, neu os oes trosedd yn digwydd, ffoniwch {emergency}. I roi gwybod am rywbeth nad yw'n argyfwng, ffoniwch {non_emergency}.",
+    automatic: "Neges awtomatig",
     status_waiting: "yn aros am y tîm", status_answered: "wedi'i ateb", status_closed: "ar gau",
     prefs_title: "Gosodiadau", pref_lang: "Iaith y rhybuddion a'r dudalen hon",
     pref_categories: "Mathau o rybudd (dim wedi'u ticio: y cyfan)", pref_severity: "Y rhybudd lleiaf difrifol i'w anfon ataf",
@@ -203,6 +209,8 @@ function applyLanguage(lang) {
   document.documentElement.lang = state.lang;
   $("ui-lang").value = state.lang;
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  const guidance = t("guidance").replace("{emergency}", EMERGENCY).replace("{non_emergency}", NON_EMERGENCY);
+  for (const el of document.querySelectorAll("[data-guidance]")) el.textContent = guidance;
   fillCategories();
   if (state.view === "inbox") renderInbox(state.inbox);
   if (state.view === "neighbourhood") renderNeighbourhood();
@@ -700,8 +708,13 @@ const MESSAGES_PAGE = 50; // the latest messages first; "Earlier messages" reads
 
 function messageItem(m) {
   return el("li", { class: "from-" + m.from },
-    el("p", { class: "meta", text: (m.from === "team" ? officerName(m.officer) : t("you")) + " · " + when(m.sent_at) }),
+    el("p", { class: "meta", text: sender(m) + " · " + when(m.sent_at) }),
     el("p", { text: m.text }));
+}
+
+function sender(m) {
+  if (m.from === "system") return t("automatic"); // the emergency guidance: nobody's answer
+  return m.from === "team" ? officerName(m.officer) : t("you");
 }
 
 function conversationPath(id, before) {
