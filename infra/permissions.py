@@ -120,7 +120,8 @@ _HOUSEKEEPING: set[Grant] = (
 _ARCHIVER: set[Grant] = {("s3:PutObject", "bucket/audit-archive")}
 
 # The conversation clock counts waits passing 24 h: the sparse `by_due` index, then one transaction
-# per wait (the conversation's flag and the figure counters). No texts; no push sent here.
+# per wait (the conversation's flags and the figure counters; also past the response standard and at two
+# thirds of it). No texts.
 _CLOCK: set[Grant] = (
     _table("conversations", "UpdateItem")
     | _table("stats", "UpdateItem")
@@ -131,6 +132,9 @@ _CLOCK: set[Grant] = (
     | _indexes("neighbourhoods", "by_remind_day")
     | _table("inbox", "BatchWriteItem")
     | {("sqs:SendMessage", "queue/fanout")}  # the reminder's push: NoticePush messages for the worker
+    # A wait at two thirds of its response standard: a staff push (StaffPush on the same queue) when
+    # the team has a device (usecases/staff_devices.notify_team).
+    | _indexes("staff-devices", "by_team")
 )
 
 CODE_GRANTS: dict[str, frozenset[Grant]] = {

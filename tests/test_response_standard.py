@@ -237,3 +237,28 @@ def test_two_thirds_follows_the_setting_and_a_wait_found_past_the_standard_is_no
     late = rules.after_overdue(wait, to_rfc3339(T0 + timedelta(hours=10)))  # the clock was down
     assert on_time is not None and late is not None
     assert (rules.tell_nearing(wait, on_time), rules.tell_nearing(wait, late)) == (True, False)
+
+
+def test_at_two_thirds_the_teams_devices_are_pushed_once_and_not_when_found_past_the_standard() -> None:
+    from chalicelib.domain.staff_devices import StaffDevice
+    from chalicelib.ports import StaffPush
+
+    place = Place(hours=72)
+    place.scene.fakes.db.staff_devices[("pc-1", "d-1")] = StaffDevice(
+        staff="pc-1", device_id="d-1", team="north", roles=("officer",), subscription={}, updated_at="",
+        expires_at=T0 + timedelta(days=30))
+    told, late = place.start(), place.start()
+    queue = place.scene.fakes.queue
+
+    def nearing() -> list[str]:
+        return [m.record_id for m in queue.messages if isinstance(m, StaffPush) and m.kind == "wait_nearing_standard"]
+
+    place.at(T0 + timedelta(hours=1))
+    place.answer(late)
+    place.says(late)  # its wait: from T0 + 1 h
+    assert usecase.count_overdue(place.svc, T0 + timedelta(hours=47)) == 2  # the 24 h marks only
+    assert nearing() == []
+    assert usecase.count_overdue(place.svc, T0 + timedelta(hours=48)) == 1  # `told` at two thirds
+    assert nearing() == [told]
+    assert usecase.count_overdue(place.svc, T0 + timedelta(hours=80)) == 2  # the clock was down: past, not nearing
+    assert nearing() == [told]

@@ -321,11 +321,12 @@ def _open(svc: Services, ctx: RequestContext, conv_id: str, *, team: str, area_i
     return Created(conv.to_out([message, *([auto] if auto else [])], state_token=_state_token(svc, conv)))
 
 
-def _tell_team(svc: Services, team: str, conversation_id: str) -> None:
-    """A new wait for the team: its members' devices get a staff push (no words)."""
+def _tell_team(svc: Services, team: str, conversation_id: str, kind: str = "conversation_waiting") -> None:
+    """A new wait for the team (or one at two thirds of its standard, from the clock): its
+    members' devices get a staff push (no words)."""
     from chalicelib.usecases.staff_devices import notify_team
 
-    notify_team(svc, team, "conversation_waiting", conversation_id)
+    notify_team(svc, team, kind, conversation_id)
 
 
 def get(svc: Services, ctx: RequestContext, conversation_id: str, query: ConversationQuery | None = None) -> ConversationOut:
@@ -544,6 +545,8 @@ def count_overdue(svc: Services, now: datetime, per_run: int = OVERDUE_PER_RUN) 
             counted += 1
         except VersionChanged:
             continue  # changed since the index saw it: the next run looks again if still due
+        if rules.tell_nearing(conv, new):  # two thirds of the standard: the team's devices, once
+            _tell_team(svc, conv.team, conv.id, "wait_nearing_standard")
     return counted
 
 
