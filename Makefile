@@ -54,6 +54,7 @@ run: deps
 test: deps $(BROWSER_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
+	$(PY) -m infra.complexity
 	$(PY) -m bandit -q -r chalicelib app.py -lll
 	$(PY) -m pytest -q
 
@@ -62,6 +63,7 @@ test: deps $(BROWSER_STAMP)
 unit: $(PY_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
+	$(PY) -m infra.complexity
 	$(PY) -m pytest -q -m no_database
 
 token: $(PY_STAMP)
@@ -70,6 +72,7 @@ token: $(PY_STAMP)
 lint: $(PY_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
+	$(PY) -m infra.complexity
 	$(PY) -m bandit -q -r chalicelib app.py -lll
 
 # Known-vulnerability check of the pinned dependencies. Needs PyPI's JSON API (or OSV); on a

@@ -559,10 +559,16 @@ def figure_events(old: Conversation | None, new: Conversation, now_text: str) ->
         events.append("closed")
     if old.first_response_at is None and new.first_response_at is not None:
         events += ["answered", f"frt:{bucket_of(minutes_between(new.created_at, now_text)):02d}"]
-    if old.status == "waiting" and new.status != "waiting" and old.waiting_since and old.over24_at is None \
-            and minutes_between(old.waiting_since, now_text) >= OVER_24H_MINUTES:
+    if _ends_uncounted_long_wait(old, new, now_text):
         events.append("over24")
     return events + _standard_events(old, new, now_text)
+
+
+def _ends_uncounted_long_wait(old: Conversation, new: Conversation, now_text: str) -> bool:
+    """The change ends a wait of 24 h or more that the clock has not counted yet."""
+    if old.status != "waiting" or new.status == "waiting" or not old.waiting_since or old.over24_at is not None:
+        return False
+    return minutes_between(old.waiting_since, now_text) >= OVER_24H_MINUTES
 
 
 def _standard_events(old: Conversation, new: Conversation, now_text: str) -> list[str]:
