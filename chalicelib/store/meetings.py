@@ -10,11 +10,10 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import msgspec
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import UpdateError
 
 from chalicelib.domain.meetings import Meeting
-from chalicelib.ports import NotFound
-from chalicelib.store import transact
+from chalicelib.store import neighbourhood_items as items
 from chalicelib.store.errors import error_code, translate_store_errors
 from chalicelib.store.models import NeighbourhoodModel
 
@@ -36,12 +35,8 @@ def create(meeting: Meeting) -> Meeting | None:
         _pk(meeting.id), ITEM, body=msgspec.json.encode(meeting).decode(), updated_at=meeting.start,
         area=meeting.area_id, area_sort=f"event#{meeting.start}#{meeting.id}", remind_day=meeting.remind_at[:10],
     )
-    try:
-        item.save(condition=NeighbourhoodModel.pk.does_not_exist())
+    if items.put_if_new(item):
         return None
-    except PutError as exc:
-        if error_code(exc) != "ConditionalCheckFailedException":
-            raise
     found = get(meeting.id)
     return found[0] if found else None
 
@@ -65,41 +60,18 @@ def of_area(area_id: str, start_from: str) -> list[tuple[Meeting, int]]:
 @translate_store_errors
 def save_record(old: Meeting, new: Meeting) -> bool:
     """Store the attendance record if the meeting is still `old` (False when it changed)."""
-    try:
-        NeighbourhoodModel(_pk(old.id), ITEM).update(
-            actions=[NeighbourhoodModel.body.set(msgspec.json.encode(new).decode())],
-            condition=NeighbourhoodModel.body == msgspec.json.encode(old).decode())
-        return True
-    except UpdateError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise
+    return items.replace_body(_pk(old.id), ITEM, msgspec.json.encode(old).decode(), msgspec.json.encode(new).decode())
 
 
 @translate_store_errors
 def attend(meeting_id: str, subscriber_id: str, at: str, expires_at: datetime) -> bool:
     """Count one resident once; False when they had said so already."""
-    def build(tx: transact.Transaction) -> None:
-        tx.put("attend", NeighbourhoodModel(_pk(meeting_id), f"attend#{subscriber_id}", subscriber_id=subscriber_id,
-                                            updated_at=at, expires_at=expires_at),
-               condition=NeighbourhoodModel.pk.does_not_exist())
-        tx.update("count", NeighbourhoodModel(_pk(meeting_id), ITEM), actions=[NeighbourhoodModel.tally.add(1)],
-                  condition=NeighbourhoodModel.pk.exists())
-
-    try:
-        transact.run(build, via=NeighbourhoodModel)
-        return True
-    except transact.ConditionsFailed as failed:
-        if failed.of("attend") is not None:
-            return False
-        raise NotFound() from failed  # the counted record does not exist
+    return items.count_once(_pk(meeting_id), ITEM, "attend#", subscriber_id, at, expires_at)
 
 
 @translate_store_errors
 def attendees(meeting_id: str) -> Iterator[str]:
-    for row in NeighbourhoodModel.query(_pk(meeting_id), NeighbourhoodModel.sk.startswith("attend#")):
-        if row.subscriber_id:
-            yield row.subscriber_id
+    return items.counted(_pk(meeting_id), "attend#")
 
 
 @translate_store_errors

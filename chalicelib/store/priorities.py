@@ -8,12 +8,10 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import msgspec
-from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.domain.priorities import ActionOut, Priority
-from chalicelib.ports import NotFound
-from chalicelib.store import transact
-from chalicelib.store.errors import error_code, translate_store_errors
+from chalicelib.store import neighbourhood_items as items
+from chalicelib.store.errors import translate_store_errors
 from chalicelib.store.models import NeighbourhoodModel
 
 ITEM = "priority"
@@ -37,12 +35,8 @@ def _priority(model: NeighbourhoodModel) -> tuple[Priority, int]:
 @translate_store_errors
 def create(priority: Priority) -> Priority | None:
     """Write a new priority; the stored one when the id exists (None when it was created)."""
-    try:
-        _model(priority).save(condition=NeighbourhoodModel.pk.does_not_exist())
+    if items.put_if_new(_model(priority)):
         return None
-    except PutError as exc:
-        if error_code(exc) != "ConditionalCheckFailedException":
-            raise
     found = get(priority.id)
     return found[0] if found else None
 
@@ -59,16 +53,7 @@ def get(priority_id: str) -> tuple[Priority, int] | None:
 @translate_store_errors
 def replace(old: Priority, new: Priority) -> bool:
     """Write `new` if the stored priority is still `old` (False when it changed meanwhile)."""
-    try:
-        NeighbourhoodModel(_pk(old.id), ITEM).update(
-            actions=[NeighbourhoodModel.body.set(msgspec.json.encode(new).decode())],
-            condition=NeighbourhoodModel.body == msgspec.json.encode(old).decode(),
-        )
-        return True
-    except UpdateError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise
+    return items.replace_body(_pk(old.id), ITEM, msgspec.json.encode(old).decode(), msgspec.json.encode(new).decode())
 
 
 @translate_store_errors
@@ -81,28 +66,13 @@ def of_area(area_id: str) -> list[tuple[Priority, int]]:
 @translate_store_errors
 def support(priority_id: str, subscriber_id: str, at: str, expires_at: datetime) -> bool:
     """Record one resident's support and count it, once; False when they had supported already."""
-    def build(tx: transact.Transaction) -> None:
-        tx.put("support", NeighbourhoodModel(_pk(priority_id), f"support#{subscriber_id}", subscriber_id=subscriber_id,
-                                             updated_at=at, expires_at=expires_at),
-               condition=NeighbourhoodModel.pk.does_not_exist())
-        tx.update("count", NeighbourhoodModel(_pk(priority_id), ITEM), actions=[NeighbourhoodModel.tally.add(1)],
-                  condition=NeighbourhoodModel.pk.exists())
-
-    try:
-        transact.run(build, via=NeighbourhoodModel)
-        return True
-    except transact.ConditionsFailed as failed:
-        if failed.of("support") is not None:
-            return False
-        raise NotFound() from failed  # the counted record does not exist
+    return items.count_once(_pk(priority_id), ITEM, "support#", subscriber_id, at, expires_at)
 
 
 @translate_store_errors
 def supporters(priority_id: str) -> Iterator[str]:
     """The subscriber ids of a priority's supporters (paginated Query)."""
-    for row in NeighbourhoodModel.query(_pk(priority_id), NeighbourhoodModel.sk.startswith("support#")):
-        if row.subscriber_id:
-            yield row.subscriber_id
+    return items.counted(_pk(priority_id), "support#")
 
 
 @translate_store_errors
@@ -110,12 +80,8 @@ def add_action(priority_id: str, action: ActionOut) -> ActionOut | None:
     """Write a new action; the stored one when its id exists (None when it was created)."""
     item = NeighbourhoodModel(_pk(priority_id), f"action#{action.id}", body=msgspec.json.encode(action).decode(),
                               updated_at=action.posted_at)
-    try:
-        item.save(condition=NeighbourhoodModel.pk.does_not_exist())
+    if items.put_if_new(item):
         return None
-    except PutError as exc:
-        if error_code(exc) != "ConditionalCheckFailedException":
-            raise
     stored = NeighbourhoodModel.get(_pk(priority_id), f"action#{action.id}", consistent_read=True)
     return msgspec.json.decode(stored.body or "{}", type=ActionOut)
 

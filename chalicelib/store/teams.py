@@ -4,11 +4,11 @@ rank under the same key, one item per record (`strength#<from>`)."""
 from __future__ import annotations
 
 import msgspec
-from pynamodb.exceptions import PutError
 
 from chalicelib.domain.strength import StrengthRecord
 from chalicelib.domain.teams import ContactDetails, Person, TeamRecord
-from chalicelib.store.errors import error_code, translate_store_errors
+from chalicelib.store import neighbourhood_items as items
+from chalicelib.store.errors import translate_store_errors
 from chalicelib.store.models import NeighbourhoodModel
 
 PROFILE = "profile"
@@ -42,31 +42,16 @@ def put(record: TeamRecord) -> bool:
     """Create or replace; True when the page is new."""
     body = _TeamBody(name=record.name, description=record.description, contact_details=record.contact_details,
                      people=list(record.people))
-    item = NeighbourhoodModel(_key(record.id), PROFILE, body=msgspec.json.encode(body).decode(),
-                              updated_at=record.updated_at)
-    try:
-        item.save(condition=NeighbourhoodModel.pk.does_not_exist())
-        return True
-    except PutError as exc:
-        if error_code(exc) != "ConditionalCheckFailedException":
-            raise
-    item.save()
-    return False
+    return items.upsert(NeighbourhoodModel(_key(record.id), PROFILE, body=msgspec.json.encode(body).decode(),
+                                           updated_at=record.updated_at))
 
 
 @translate_store_errors
 def put_strength(record: StrengthRecord) -> bool:
     """Create or replace the record from its day on; True when it is new."""
-    item = NeighbourhoodModel(_key(record.team), f"{STRENGTH}{record.from_day}",
-                              body=msgspec.json.encode(dict(record.by_rank)).decode(), updated_at=record.updated_at)
-    try:
-        item.save(condition=NeighbourhoodModel.pk.does_not_exist())
-        return True
-    except PutError as exc:
-        if error_code(exc) != "ConditionalCheckFailedException":
-            raise
-    item.save()
-    return False
+    return items.upsert(NeighbourhoodModel(_key(record.team), f"{STRENGTH}{record.from_day}",
+                                           body=msgspec.json.encode(dict(record.by_rank)).decode(),
+                                           updated_at=record.updated_at))
 
 
 @translate_store_errors
