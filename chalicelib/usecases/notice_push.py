@@ -18,7 +18,7 @@ from chalicelib.domain.conversations import ui_language
 from chalicelib.domain.notices import MEETING_REMINDER, PRIORITY_ACTION, NoticeNotification, meeting_line, title_for
 from chalicelib.domain.subscribers import SubscriberRecord, quiet_until
 from chalicelib.ports import Held, NoticePush, Repositories, SendOutcome
-from chalicelib.usecases.push import PushSender
+from chalicelib.usecases.push import PushSender, record_outcome
 
 PREFIX = "note:"
 KEEP = timedelta(days=30)
@@ -103,14 +103,4 @@ class NoticePusher:
         return 1
 
     def _record(self, key: str, sub: SubscriberRecord, result: SendOutcome) -> bool:
-        deliveries = self._store.deliveries
-        if result is SendOutcome.SENT:
-            return True
-        if result is SendOutcome.GONE:
-            deliveries.mark(key, sub.id, 0, "gone")
-            self._store.subscribers.downgrade_to_inbox(sub.id, str(sub.channel.get("type")))
-            return True
-        if result is SendOutcome.FAILED:
-            deliveries.mark(key, sub.id, 0, "failed")
-            return True
-        return not deliveries.mark_retry(key, sub.id, 0, MAX_ATTEMPTS)  # False: retry later
+        return record_outcome(self._store, key, sub, result, MAX_ATTEMPTS)  # False: retry later

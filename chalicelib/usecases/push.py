@@ -12,7 +12,7 @@ from chalicelib.domain.alerts import Notification
 from chalicelib.domain.conversations import AnswerNotification
 from chalicelib.domain.notices import NoticeNotification
 from chalicelib.domain.subscribers import SubscriberRecord
-from chalicelib.ports import Channel, SendOutcome
+from chalicelib.ports import Channel, Repositories, SendOutcome
 
 LOG = logging.getLogger("beatline.push")
 
@@ -44,3 +44,20 @@ class PushSender:
         except Exception:
             LOG.exception("channel %s raised", kind)
             return SendOutcome.RETRY
+
+
+def record_outcome(store: Repositories, key: str, sub: SubscriberRecord, result: SendOutcome,
+                   max_attempts: int) -> bool:
+    """What one claimed single push's send did, on its delivery record (answers and notices):
+    a gone endpoint also moves the resident to the inbox only. False: retry later (the queue
+    redelivers) while attempts remain."""
+    if result is SendOutcome.SENT:
+        return True
+    if result is SendOutcome.GONE:
+        store.deliveries.mark(key, sub.id, 0, "gone")
+        store.subscribers.downgrade_to_inbox(sub.id, str(sub.channel.get("type")))
+        return True
+    if result is SendOutcome.FAILED:
+        store.deliveries.mark(key, sub.id, 0, "failed")
+        return True
+    return not store.deliveries.mark_retry(key, sub.id, 0, max_attempts)
