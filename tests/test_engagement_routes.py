@@ -232,6 +232,13 @@ def test_residents_messages_are_no_officer_in_rows_csv_stats_or_figures(client, 
         ("inbound", "resident", False), ("outbound", "staff", True)}
     assert len({r["officer"] for r in table if r["officer"]}) == 2
 
+    # A supervisor reading the team's contacts sees who wrote each: the residents' messages are no staff's.
+    supervisor = bearer(staff_token("supervisor", team=team))
+    listed = client.http.get("/v1/contacts?team=mine&limit=10", headers=supervisor).json_body["items"]
+    assert sorted((c["direction"], c["author_kind"], c.get("author_role")) for c in listed) == [
+        ("inbound", "resident", "resident"), ("inbound", "resident", "resident"),
+        ("outbound", "staff", "officer"), ("outbound", "staff", "officer")]
+
     day = now.date().isoformat()
     stats = {"from": day, "to": day, "team": team, "purpose": PURPOSE}
     by_team = client.http.get(f"/v1/history/stats?{urlencode({**stats, 'by': 'team'})}", headers=analyst)

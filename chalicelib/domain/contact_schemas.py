@@ -120,6 +120,11 @@ class ContactOut(Struct, omit_defaults=True, kw_only=True):
     thread_ref: str | None = None
     handle_pseudonym: str | None = None
     area_id: str | None = None
+    # Who wrote it: `staff` (then `author` is the staff id), `resident` (a resident's message in a
+    # conversation, under Beatline's own non-person author) or `system`; never a person invented.
+    author_kind: str
+    author_role: str | None = None
+    author_rank: str | None = None
 
 
 class ContactPage(Struct):

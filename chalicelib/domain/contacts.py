@@ -108,6 +108,7 @@ class ContactRecord:
             location=Location(lat=self.lat, lon=self.lon) if self.lat is not None and self.lon is not None else None,
             cell=self.cell, setting=self.setting, platform=self.platform, direction=self.direction,
             thread_ref=self.thread_ref, handle_pseudonym=self.handle_pseudonym, area_id=self.area_id,
+            author_kind=self.author_kind, author_role=self.author_role, author_rank=self.author_rank,
         )
 
 
