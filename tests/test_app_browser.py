@@ -372,6 +372,8 @@ def test_your_neighbourhood_team_priorities_support_and_meetings(tab: Session, w
     page.get_by_role("button", name="Your neighbourhood").click()
     page.wait_for_function("() => document.body.dataset.view === 'neighbourhood'")
     section = page.locator(f'section.hood[data-area="{world["area_id"]}"]')
+    guidance = page.locator("#view-neighbourhood .guidance").inner_text()  # the team page says 999/101 too
+    assert "999" in guidance and "101" in guidance and "not watched around the clock" in guidance
     assert section.get_by_role("heading", name=f"Canal ward {RUN}").is_visible()
     assert section.get_by_role("heading", name=f"Your team: Canal team {RUN}").is_visible()
     people = section.locator(".person").all_inner_texts()
