@@ -24,7 +24,7 @@
     try {
       const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
       return JSON.parse(decodeURIComponent(escape(atob(part))));
-    } catch (e) {
+    } catch {
       return {};
     }
   }
