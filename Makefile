@@ -9,6 +9,8 @@ WEB_STAMP := chalicelib/web/vendor/.installed
 OIDC_STAMP := infra/local/oidc/node_modules/.installed
 BROWSER_STAMP := .local/.chromium-installed
 CHROMIUM ?= /usr/bin/chromium
+# JavaScript linter (eslint.config.mjs), pinned in web/package-lock.json and installed by the web stamp.
+ESLINT := web/node_modules/.bin/eslint --max-warnings 0 chalicelib/web/src chalicelib/web/pages
 ROLE ?= officer
 SUB ?= pc-101
 TEAM ?= north
@@ -56,24 +58,27 @@ test: deps $(BROWSER_STAMP)
 	$(PY) -m mypy
 	$(PY) -m infra.complexity
 	$(PY) -m bandit -q -r chalicelib app.py -lll
+	$(ESLINT)
 	$(PY) -m pytest -q
 
 # The fast loop: lint, types and every test that needs no database (use cases on tests/fakes.py,
 # the fake half of the port contract, pure rules). Seconds, no JVM, no browser.
-unit: $(PY_STAMP)
+unit: $(PY_STAMP) $(WEB_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m infra.complexity
+	$(ESLINT)
 	$(PY) -m pytest -q -m no_database
 
 token: $(PY_STAMP)
 	@$(PY) -m infra.local.idp token --role $(ROLE) --sub $(SUB) --team $(TEAM) --rank "$(RANK)"
 
-lint: $(PY_STAMP)
+lint: $(PY_STAMP) $(WEB_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m infra.complexity
 	$(PY) -m bandit -q -r chalicelib app.py -lll
+	$(ESLINT)
 
 # Known-vulnerability check of the pinned dependencies. Needs PyPI's JSON API (or OSV); on a
 # machine that only reaches a package mirror it reports every package as "could not be audited".

@@ -346,6 +346,49 @@ def test_conversations_figure_draws_the_api_numbers_and_the_seeded_ones(session:
     assert opened[-1] == sum(b["opened"] for b in everyone["buckets"] if b["period"] == today) >= 3
 
 
+GUARANTEE_HEAD = ["team", "answered waits", "within standard", "within standard %", "passed standard", "past standard now",
+                  "escalated", "priorities overdue for review", "meetings held", "attended"]
+
+
+def expected_guarantee(stack: dict[str, Any], token: Any, chosen: dict[str, str], team: str) -> list[str]:
+    """The Guarantee row of `team` from the API alone: history buckets summed, its areas' priorities and meetings."""
+    answer = api(stack, token, "/v1/history/conversations", **{"from": chosen["from"], "to": chosen["to"]},
+                 group_by=chosen["grain"], team=team)
+    sums = {k: sum(b[k] for b in answer["buckets"])
+            for k in ("answered_waits", "within_standard", "past_standard", "past_standard_now", "escalated")}
+    areas = [a for a in requests.get(f"{stack['base']}/v1/areas", params={"limit": "100"}, timeout=60).json()["items"]
+             if a["team"] == team]
+    overdue = meetings = attended = 0
+    for area in areas:
+        priorities = requests.get(f"{stack['base']}/v1/areas/{area['id']}/priorities", timeout=60).json()["items"]
+        overdue += sum(1 for p in priorities if p["review_overdue"])
+        for event in requests.get(f"{stack['base']}/v1/areas/{area['id']}/events", timeout=60).json()["items"]:
+            if event["attended"] is not None and chosen["from"] <= event["start"][:10] <= chosen["to"]:
+                meetings, attended = meetings + 1, attended + event["attended"]
+    answered = sums["answered_waits"]
+    share_text = f"{round(1000 * sums['within_standard'] / answered) / 10:g}" if answered else ""
+    return [team, *(str(sums[k]) for k in ("answered_waits", "within_standard")), share_text,
+            *(str(sums[k]) for k in ("past_standard", "past_standard_now", "escalated")), str(overdue), str(meetings), str(attended)]
+
+
+def test_guarantee_panel_shows_the_api_numbers(session: Session, stack: dict[str, Any], token: Any) -> None:
+    page = session.page
+    before = session.loaded_mark()
+    page.locator("#team").select_option(CONV_TEAM)
+    page.get_by_role("button", name="Show").click()
+    session.wait_loaded(before)
+    chosen = filters(session)
+    rows = session.table("guarantee")
+    assert rows[0] == GUARANTEE_HEAD
+    expected = expected_guarantee(stack, token, chosen, CONV_TEAM)
+    assert rows[1:] == [expected]
+    # seeded: two waits answered within seconds (within the 72 h standard), none past it, no escalation
+    assert expected[1:7] == ["2", "2", "100", "0", "0", "0"]
+    cells = page.locator("#fig-guarantee tbody td")
+    assert cells.count() == len(GUARANTEE_HEAD) - 1
+    assert page.evaluate("getComputedStyle(document.querySelector('#fig-guarantee tbody td')).textAlign") in ("right", "end")
+
+
 def test_keyboard_only(session: Session) -> None:
     page = session.page
     page.evaluate("document.activeElement && document.activeElement.blur()")
@@ -405,7 +448,8 @@ def test_supervisor_sees_own_team_only(browser: Any, stack: dict[str, Any], seed
     assert totals == {"street": 2, "online": 0}
     assert tab.chart("alerts") == {"unavailable": "Not available for your role."}
     assert all(q.get("team") == [OTHER_TEAM] for q in tab.data_requests("/v1/history/stats"))
-    assert [q.get("team") for q in tab.data_requests("/v1/history/conversations")] == [[OTHER_TEAM]]
+    # the conversations figure and the Guarantee panel, both for their team only
+    assert [q.get("team") for q in tab.data_requests("/v1/history/conversations")] == [[OTHER_TEAM], [OTHER_TEAM]]
     assert {s["label"]: sum(s["values"]) for s in tab.chart("conversations")["series"]} == {
         "opened": 0, "answered": 0, "closed": 0, "waiting over 24 h": 0}  # CONV_TEAM's are not theirs
     assert tab.console_errors == []

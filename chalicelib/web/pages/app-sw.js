@@ -141,7 +141,7 @@ self.addEventListener("push", (event) => {
   let payload = null;
   try {
     payload = event.data ? event.data.json() : null;
-  } catch (error) {
+  } catch {
     payload = null;
   }
   if (!payload || !(isAnswer(payload) ? payload.conversation_id : payload.id)) return;

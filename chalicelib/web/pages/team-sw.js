@@ -68,7 +68,7 @@ function kindOf(payload) {
 
 self.addEventListener("push", (event) => {
   let payload = {};
-  try { payload = (event.data && event.data.json()) || {}; } catch (error) { payload = {}; }
+  try { payload = (event.data && event.data.json()) || {}; } catch { payload = {}; }
   const say = TEXT[String(payload.lang || "").toLowerCase().startsWith("cy") ? "cy" : "en"];
   const kind = kindOf(payload);
   const id = payload.conversation_id || payload.alert_id || payload.id || "";

@@ -25,7 +25,7 @@ export function createApi({ base, token, onUnauthorized }) {
     }
     const text = await response.text();
     let data = null;
-    try { data = text ? JSON.parse(text) : null; } catch (error) { data = null; }
+    try { data = text ? JSON.parse(text) : null; } catch { data = null; }
     if (response.status === 401 && onUnauthorized) onUnauthorized();
     if (!response.ok) throw new ApiError(response.status, data && typeof data === "object" ? data : { title: response.statusText });
     return data;

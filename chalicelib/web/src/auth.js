@@ -40,7 +40,7 @@ export function claimsOf(token) {
     const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
     const bytes = Uint8Array.from(atob(part), (c) => c.charCodeAt(0));
     return JSON.parse(new TextDecoder().decode(bytes));
-  } catch (error) {
+  } catch {
     return {};
   }
 }

@@ -24,7 +24,7 @@
     try {
       const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
       return JSON.parse(decodeURIComponent(escape(atob(part))));
-    } catch (e) {
+    } catch {
       return {};
     }
   }
@@ -150,6 +150,9 @@
       load: loadConversations },
     { id: "alerts", title: "Alerts: reach, read rate and responses", route: "/v1/history/alerts",
       desc: "Per alert published in the period.", load: loadAlerts },
+    { id: "guarantee", title: "Neighbourhood Policing Guarantee", route: "/v1/history/conversations",
+      desc: "Per team for the period: waits answered within the response standard (count and share), waits that passed the standard in the period and are still open now, escalations by residents; current priorities overdue for review (now) and meetings held that started in the period with their recorded attendance (meetings are listed from 30 days ago on).",
+      load: loadGuarantee },
   ];
 
   function buildFigure(figure) {
@@ -392,6 +395,75 @@
     draw(figure, labels, ["targeted", "read", "responses"].map((k) => ({ label: k, values: shown.map((a) => a[k]) })));
     setTable(figure, ["published", "headline", "team", "targeted", "sent", "read", "read rate %", "responses"],
       shown.map((a) => [a.published_at, a.headline, a.team, a.targeted, a.sent, a.read, rate(a), a.responses]));
+  }
+
+  // --- the Guarantee panel (docs/guarantee.md) ---------------------------------------------
+  // Conversation figures summed per team over the period; priorities and meetings from the public
+  // neighbourhood routes of each of the team's named areas (GET /v1/areas gives each area's team).
+
+  const GUARANTEE_SUMS = ["answered_waits", "within_standard", "past_standard", "past_standard_now", "escalated"];
+  const MAX_AREAS = 200;
+
+  async function publicGet(path, params) {
+    const query = new URLSearchParams(params || {}).toString();
+    const response = await fetch(BASE + path + (query ? "?" + query : ""), { headers: { Accept: "application/json" } });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new HttpError(response.status, body.detail || body.title);
+    return body;
+  }
+
+  async function areasInScope(wanted) {
+    const areas = [];
+    let cursor = null;
+    do {
+      const params = { limit: "100" };
+      if (cursor) params.cursor = cursor;
+      const page = await publicGet("/v1/areas", params);
+      areas.push(...page.items.filter((a) => !wanted || a.team === wanted));
+      cursor = page.next_cursor;
+    } while (cursor && areas.length < MAX_AREAS);
+    return areas.slice(0, MAX_AREAS);
+  }
+
+  function emptyGuarantee() {
+    const row = { overdue: 0, meetings: 0, attended: 0 };
+    GUARANTEE_SUMS.forEach((k) => { row[k] = 0; });
+    return row;
+  }
+
+  async function addAreaFigures(teams, area) {
+    const f = state.filters;
+    const [priorities, events] = await Promise.all([
+      publicGet("/v1/areas/" + encodeURIComponent(area.id) + "/priorities"),
+      publicGet("/v1/areas/" + encodeURIComponent(area.id) + "/events"),
+    ]);
+    const sums = teams[area.team] = teams[area.team] || emptyGuarantee();
+    sums.overdue += priorities.items.filter((p) => p.review_overdue === true).length;
+    events.items.filter((m) => m.attended !== null && m.start.slice(0, 10) >= f.from && m.start.slice(0, 10) <= f.to)
+      .forEach((m) => { sums.meetings += 1; sums.attended += m.attended; });
+  }
+
+  async function loadGuarantee(figure) {
+    const f = state.filters;
+    const params = { from: f.from, to: f.to, group_by: f.grain };
+    if (f.team) params.team = f.team;
+    const [data, areas] = await Promise.all([apiGet("/v1/history/conversations", params), areasInScope(f.team)]);
+    const teams = {};
+    data.buckets.forEach((b) => {
+      const sums = teams[b.team] = teams[b.team] || emptyGuarantee();
+      GUARANTEE_SUMS.forEach((k) => { sums[k] += b[k] || 0; });
+    });
+    await Promise.all(areas.map((area) => addAreaFigures(teams, area)));
+    const share = (s) => (s.answered_waits ? Math.round((1000 * s.within_standard) / s.answered_waits) / 10 : "");
+    const rows = Object.keys(teams).sort().map((team) => {
+      const s = teams[team];
+      return [team, s.answered_waits, s.within_standard, share(s), s.past_standard, s.past_standard_now, s.escalated,
+        s.overdue, s.meetings, s.attended];
+    });
+    draw(figure, [], []);
+    setTable(figure, ["team", "answered waits", "within standard", "within standard %", "passed standard",
+      "past standard now", "escalated", "priorities overdue for review", "meetings held", "attended"], rows);
+    figureMessage(figure, rows.length ? (areas.length === MAX_AREAS ? "The first " + MAX_AREAS + " named areas." : "") : "No figures for this period.");
   }
 
   // --- flow -------------------------------------------------------------------------------

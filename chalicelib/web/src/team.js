@@ -64,7 +64,7 @@ async function areas() {
     }
     await kv.set(AREAS_KEY, found);
     return found;
-  } catch (error) {
+  } catch {
     return (await kv.get(AREAS_KEY)) || [];
   }
 }
@@ -159,7 +159,7 @@ async function loadRoutes() {
   try {
     const response = await fetch(BASE + "/v1/openapi.json", { headers: { Accept: "application/json" } });
     ctx.routes = routeIndex(await response.json());
-  } catch (error) {
+  } catch {
     ctx.routes = () => false;
   }
 }
