@@ -121,7 +121,8 @@ def test_a_supporter_on_web_push_is_pushed_each_action_once(client, hood, servic
     assert (note.kind, note.title, note.body) == ("priority_action", "Eich tîm cymdogaeth: beth wnaethom ni",
                                                   "Speeding on Mill Lane at school times")
     assert did["text"] not in json.dumps(push_payload(note)) and note.url.endswith("/app/")
-    assert [i["kind"] for i in inbox(client, pushed)] == ["priority_action"]  # and the inbox copy
+    # and the inbox copy (alerts of other tests over the same random spot may be there too)
+    assert [i["kind"] for i in inbox(client, pushed) if i["kind"] != "alert"] == ["priority_action"]
 
 
 def test_only_followers_support_and_only_proposals(client, hood):

@@ -195,4 +195,4 @@ def test_the_app_page_carries_the_emergency_numbers_for_its_guidance(client):
     html = client.http.get("/app/").body.decode()
     assert f'<meta name="beatline-emergency" content="{SETTINGS.emergency_number}">' in html
     assert f'<meta name="beatline-non-emergency" content="{SETTINGS.non_emergency_number}">' in html
-    assert html.count("data-guidance") == 2  # where a conversation starts and where it continues
+    assert html.count("data-guidance") == 3  # where a conversation starts, where it continues, the team view

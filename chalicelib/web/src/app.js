@@ -200,7 +200,7 @@ const MESSAGES = {
 const state = {
   lang: "en", token: null, me: null, openapi: null, areas: [], selected: new Set(), point: null,
   map: null, areaLayers: new Map(), pointLayer: null, circleLayer: null, view: null, read: new Set(),
-  inbox: [], conversation: null, pushTimeoutMs: PUSH_SUBSCRIBE_TIMEOUT_MS, hood: [],
+  inbox: [], conversation: null, pushTimeoutMs: PUSH_SUBSCRIBE_TIMEOUT_MS, hood: [], areasLoading: null,
 };
 window.beatlineApp = state; // inspected by the browser tests
 
@@ -361,7 +361,9 @@ async function show(view) {
   const loaders = { inbox: loadInbox, neighbourhood: loadNeighbourhood, areas: loadAreasView, conversations: loadConversations, prefs: loadPrefs };
   delete document.body.dataset.view;
   if (loaders[view]) await loaders[view]().catch(failed);
-  document.body.dataset.view = view; // loaded (the tests wait for it before using the form)
+  // Loaded (the tests wait for it before using the form), unless the resident has moved on to
+  // another view meanwhile: a slow load finishing late must not claim the page.
+  if (state.view === view) document.body.dataset.view = view;
 }
 
 function signedIn(yes) {
@@ -526,7 +528,8 @@ async function register() {
   }
   const refused = wantsPush && !channel;
   channel = channel || { type: "inbox" };
-  const registered = await api("POST", "/v1/subscribers", { channel, language: state.lang === "cy" ? "cy" : "en-GB", ...doorSignup() });
+  const door = await doorSignup();
+  const registered = await api("POST", "/v1/subscribers", { channel, language: state.lang === "cy" ? "cy" : "en-GB", ...door });
   state.token = registered.token;
   await idb.set(TOKEN_KEY, registered.token);
   signedIn(true);
@@ -1100,7 +1103,10 @@ async function registerWorker() {
 const PRESELECTED = new URLSearchParams(location.search).get("area");
 const VIA_TEAM = new URLSearchParams(location.search).get("via") === "team";
 
-function doorSignup() {
+async function doorSignup() {
+  // The named areas may still be loading when a quick resident signs up: wait for them, so the
+  // sign-up is counted for the team whatever the timing.
+  if (PRESELECTED && VIA_TEAM && !state.areas.length) await (state.areasLoading || loadNamedAreas()).catch(() => null);
   const known = state.areas.some((a) => a.id === PRESELECTED);
   return PRESELECTED && VIA_TEAM && known ? { signup: { via: "team", area_id: PRESELECTED } } : {};
 }
@@ -1119,7 +1125,8 @@ async function start() {
   if (first === "conversations") await openapi;
   await show(first);
   await openapi;
-  loadNamedAreas().catch(() => null);
+  state.areasLoading = loadNamedAreas();
+  state.areasLoading.catch(() => null);
   if (first === "conversations") await openConversation(decodeURIComponent(location.hash.split("=")[1])).catch(failed);
   document.body.dataset.ready = "1";
 }
