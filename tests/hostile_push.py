@@ -43,7 +43,7 @@ class _Handler(socketserver.BaseRequestHandler):
         kind = path.strip("/").split("/", 1)[0]
         if kind == "status":
             code = int(path.strip("/").split("/")[1])
-            self._send(f"HTTP/1.1 {code} X\r\nContent-Length: 0\r\n\r\n".encode())
+            self._send(f"HTTP/1.1 {code} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode())
         elif kind == "trickle":
             self._send(b"HTTP/1.1 201 Created\r\nContent-Length: 1000\r\n\r\n")
             self._drip(b"x")
@@ -53,7 +53,8 @@ class _Handler(socketserver.BaseRequestHandler):
         elif kind == "hang":
             service.closing.wait()
         else:
-            self._send(b"HTTP/1.1 201 Created\r\nLocation: /m/1\r\nContent-Length: 0\r\n\r\n")
+            # The handler closes the connection after answering: say so, or a client reusing it races the close.
+            self._send(b"HTTP/1.1 201 Created\r\nLocation: /m/1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 
     def _read_head(self) -> bytes | None:
         data = b""
