@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 
 from chalicelib.clock import to_rfc3339
 from chalicelib.domain.conversations import ANSWERED, AnswerNotification, Conversation, answer_context, ui_language
-from chalicelib.domain.subscribers import SubscriberRecord, quiet_until
+from chalicelib.domain.subscribers import SubscriberRecord
 from chalicelib.ports import Held, Repositories, SendOutcome
-from chalicelib.usecases.push import PushSender, record_outcome
+from chalicelib.usecases.push import PushSender, claim_or_hold, record_outcome
 
 PREFIX = "conv:"
 KEEP = timedelta(days=30)
@@ -68,15 +68,8 @@ class AnswerPusher:
             return True
         conv, sent_at, sub = found
         now = self._sender.now()
-        held = quiet_until(sub.preferences.quiet_hours, now)
         key = delivery_id(conversation_id, message_id)
-        release = None
-        if held is not None:
-            held_text = to_rfc3339(held)
-            release = (held_text[:13], f"{held_text}#{key}#{sub.id}")
-        claim = self._store.deliveries.claim(key, sub.id, 0, state="held" if held else "claimed",
-                                             now_text=to_rfc3339(now), expires_at=now + KEEP, release=release)
-        if claim is None or held is not None:
+        if not claim_or_hold(self._store, key, sub, now, KEEP):
             return True  # already claimed (a redelivery), or held until quiet hours end
         note = notification(conv, message_id, sent_at, sub.preferences.language, now, self._sender.base_url)
         return self._record(key, sub, self._sender.send(sub, note))

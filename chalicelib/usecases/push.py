@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from chalicelib.clock import Clock
+from chalicelib.clock import Clock, to_rfc3339
 from chalicelib.domain.alerts import Notification
 from chalicelib.domain.conversations import AnswerNotification
 from chalicelib.domain.notices import NoticeNotification
-from chalicelib.domain.subscribers import SubscriberRecord
+from chalicelib.domain.subscribers import SubscriberRecord, quiet_until
 from chalicelib.ports import Channel, Repositories, SendOutcome
 
 LOG = logging.getLogger("beatline.push")
@@ -61,3 +61,17 @@ def record_outcome(store: Repositories, key: str, sub: SubscriberRecord, result:
         store.deliveries.mark(key, sub.id, 0, "failed")
         return True
     return not store.deliveries.mark_retry(key, sub.id, 0, max_attempts)
+
+
+def claim_or_hold(store: Repositories, key: str, sub: SubscriberRecord, now: datetime, keep: timedelta) -> bool:
+    """Claim one single push (answers and notices) before any send: True when it is to be sent
+    now; False when it was claimed already (a redelivery) or is held until quiet hours end
+    (housekeeping releases it by its release key)."""
+    held = quiet_until(sub.preferences.quiet_hours, now)
+    release = None
+    if held is not None:
+        held_text = to_rfc3339(held)
+        release = (held_text[:13], f"{held_text}#{key}#{sub.id}")
+    claim = store.deliveries.claim(key, sub.id, 0, state="held" if held else "claimed",
+                                   now_text=to_rfc3339(now), expires_at=now + keep, release=release)
+    return claim is not None and held is None
