@@ -229,10 +229,10 @@ def test_rows_are_pseudonymised_in_json_and_csv(client, staff_token, team, now):
     assert h3.get_resolution(street_row["cell"]) == 7
     assert street_row["occurred_at"] == street["occurred_at"]  # on a whole minute already
     assert set(street_row) <= {"row", "occurred_at", "kind", "topic", "outcome", "team", "officer", "cell",
-                               "area_id", "setting", "author_kind"}
+                               "area_id", "setting", "author_kind", "author_role"}
     online_row = next(r for r in rows if r["kind"] == "online")
     assert set(online_row) == {"row", "occurred_at", "kind", "topic", "outcome", "team", "officer", "platform",
-                               "direction", "author_kind"}
+                               "direction", "author_kind", "author_role"}
     assert {r["author_kind"] for r in rows} == {"staff"}
 
 
@@ -519,7 +519,7 @@ def test_stats_rejects_bad_ranges(client, staff_token):
     for params in ({"from": "2026-01-01", "to": "2027-02-01"}, {"from": "2026-02-01", "to": "2026-01-01"},
                    {"from": "yesterday", "to": "2026-01-01"}, {"from": "2026-01-01T00:00:00", "to": "2026-01-02"}):
         assert _get(client, analyst, "/v1/history/stats", by="kind", **params).status_code == 400, params
-    assert _get(client, analyst, "/v1/history/stats", by="cell", **{"from": "2026-01-01", "to": "2026-01-02"}).status_code == 400
+    assert _get(client, analyst, "/v1/history/stats", by="officer", **{"from": "2026-01-01", "to": "2026-01-02"}).status_code == 400
 
 
 # --- alerts figures ------------------------------------------------------------------------------

@@ -79,6 +79,9 @@ class ContactRecord:
     author_role: str | None = None
     # The author's rank at the time (domain.ranks; None: the token carried none).
     author_rank: str | None = None
+    # What a conversation message's contact belongs to (analysts' rows join on their pseudonyms).
+    conversation_id: str | None = None
+    alert_id: str | None = None
 
     @property
     def day(self) -> str:
@@ -96,6 +99,7 @@ class ContactRecord:
             "cell": geo.coarse_cell(self.cell) if self.cell else None,
             "area": self.area_id,
             "direction": self.direction,  # online only: inbound (listening) vs outbound (talking)
+            "outcome": self.outcome,
         }
         return stats_keys.counter_keys(self.day, self.team, values)
 

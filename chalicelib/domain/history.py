@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -89,6 +89,15 @@ class HistoryRow(Struct, omit_defaults=True, kw_only=True):
     author_rank: Annotated[str | None, Meta(description=(
         "The staff author's rank when they logged it (`constable`, ..., `staff`); absent when "
         "their token carried none or the author is not staff."))] = None
+    author_role: Annotated[str | None, Meta(description=(
+        "The role a staff author logged it under (`officer`, `supervisor`); absent when the author "
+        "is not staff or the contact was logged before roles were recorded."))] = None
+    conversation: Annotated[str | None, Meta(description=(
+        "Keyed pseudonym (`cnv_...`) of the conversation a message belongs to, never its id: the same "
+        "conversation gives the same value across rows, pages and calls. Absent on logged contacts."))] = None
+    alert: Annotated[str | None, Meta(description=(
+        "Keyed pseudonym (`alr_...`) of the alert a resident's reply, and the conversation it opened, "
+        "answer; stable per alert. Absent when the row belongs to no alert."))] = None
 
 
 class HistoryPage(Struct):
@@ -97,7 +106,8 @@ class HistoryPage(Struct):
 
 
 CSV_COLUMNS = ("row", "occurred_at", "kind", "topic", "outcome", "team", "officer", "cell", "area_id",
-               "setting", "platform", "direction", "author_kind", "author_rank")
+               "setting", "platform", "direction", "author_kind", "author_rank", "author_role", "conversation",
+               "alert")
 
 
 # --- write side: the index attributes of one contact ---------------------------------------
@@ -134,6 +144,8 @@ def stored_row(record: ContactRecord) -> dict[str, Any]:
         "cell": geo.coarse_cell(record.cell) if record.cell else None, "area_id": record.area_id,
         "setting": record.setting, "platform": record.platform, "direction": record.direction,
         "author_rank": record.author_rank if record.author_kind == "staff" else None,
+        "author_role": record.author_role if record.author_kind == "staff" else None,
+        "conversation_id": record.conversation_id, "alert_id": record.alert_id,
     }
     row.update({k: v for k, v in optional.items() if v is not None})
     return row
@@ -229,8 +241,16 @@ def to_minute(occurred_at: str) -> str:
     return occurred_at[:17] + "00Z" if len(occurred_at) == 20 and occurred_at.endswith("Z") else occurred_at
 
 
-def to_row(stored: str, officer_pseudonym: Any, row_pseudonym: Any) -> HistoryRow:
-    """The analyst's row: the stored id and author replaced by keyed pseudonyms, time to the minute.
+def _linked(data: dict[str, Any], field: str, pseudonym: Callable[[str], str] | None) -> str | None:
+    """A stored id the row may carry only as its keyed pseudonym (dropped without one)."""
+    raw = data.pop(field, None)
+    return pseudonym(raw) if raw and pseudonym is not None else None
+
+
+def to_row(stored: str, officer_pseudonym: Callable[[str], str], row_pseudonym: Callable[[str], str],
+           conversation_pseudonym: Callable[[str], str] | None = None,
+           alert_pseudonym: Callable[[str], str] | None = None) -> HistoryRow:
+    """The analyst's row: the stored ids and author replaced by keyed pseudonyms, time to the minute.
     Only a staff author gets an officer pseudonym (rows stored before `author_kind` was projected
     are told by their author id)."""
     data = json.loads(stored)
@@ -239,7 +259,10 @@ def to_row(stored: str, officer_pseudonym: Any, row_pseudonym: Any) -> HistoryRo
     contact_id = data.pop("id")
     occurred = to_minute(data.pop("occurred_at"))
     officer = officer_pseudonym(author) if kind == "staff" else None
-    return HistoryRow(row=row_pseudonym(contact_id), occurred_at=occurred, author_kind=kind, officer=officer, **data)
+    conversation = _linked(data, "conversation_id", conversation_pseudonym)
+    alert = _linked(data, "alert_id", alert_pseudonym)
+    return HistoryRow(row=row_pseudonym(contact_id), occurred_at=occurred, author_kind=kind, officer=officer,
+                      conversation=conversation, alert=alert, **data)
 
 
 # --- CSV ---------------------------------------------------------------------------------------
@@ -265,7 +288,7 @@ def to_csv(rows: Iterable[HistoryRow]) -> str:
 
 # --- statistics --------------------------------------------------------------------------------
 
-StatsDimension = Literal["area", "team", "kind", "platform", "topic", "direction"]
+StatsDimension = Literal["area", "team", "kind", "platform", "topic", "direction", "outcome", "cell"]
 GroupBy = Literal["day", "week", "month"]
 DayOrTime = Annotated[str, Meta(min_length=10, max_length=40, description="YYYY-MM-DD or RFC 3339 (UTC day taken).")]
 

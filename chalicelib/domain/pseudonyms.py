@@ -60,6 +60,15 @@ class Pseudonymizer:
         does not lead back to the contact record without the key."""
         return "row_" + _b32(self._mac("history-row", contact_id), 20)
 
+    def conversation(self, conversation_id: str) -> str:
+        """Analysts' rows: the conversation a message belongs to (`cnv_`), stable so rows of one
+        conversation join across pages and calls, but not its id (which leads to the texts)."""
+        return "cnv_" + _b32(self._mac("history-conversation", conversation_id), 20)
+
+    def alert(self, alert_id: str) -> str:
+        """Analysts' rows: the alert a reply (or its conversation) answers (`alr_`), stable per alert."""
+        return "alr_" + _b32(self._mac("history-alert", alert_id), 20)
+
     def resident(self, secret: bytes, subscriber_id: str, purpose: str = "resident") -> str:
         """A resident as named in the access log (`res_`), the request log (`rlg_`) and reply
         contacts (`rsp_`). Keyed by the subscriber's own random secret *and* the service key:

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date
 
-DIMENSIONS = ("team", "kind", "platform", "topic", "cell", "area", "direction")
+DIMENSIONS = ("team", "kind", "platform", "topic", "cell", "area", "direction", "outcome")
 FORCE_SCOPE = "force"
 
 

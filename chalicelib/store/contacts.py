@@ -51,6 +51,7 @@ def to_model(record: ContactRecord) -> ContactModel:
         direction=record.direction, thread_ref=record.thread_ref,
         handle_pseudonym=record.handle_pseudonym, area_id=record.area_id,
         expires_at=record.expires_at, author_role=record.author_role, author_rank=record.author_rank,
+        conversation_id=record.conversation_id, alert_id=record.alert_id,
         **history.index_attributes(record),  # type: ignore[arg-type]  # str | None attributes, by name
     )
 
@@ -68,6 +69,7 @@ def from_model(model: ContactModel) -> ContactRecord:
         direction=model.direction, thread_ref=model.thread_ref,
         handle_pseudonym=model.handle_pseudonym, area_id=model.area_id,
         expires_at=model.expires_at, author_role=model.author_role, author_rank=model.author_rank,
+        conversation_id=model.conversation_id, alert_id=model.alert_id,
     )
 
 

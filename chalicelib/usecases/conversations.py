@@ -202,7 +202,7 @@ def _contact(svc: Services, ctx: RequestContext, conv: Conversation, message: Me
         thread_ref=conv.alert_id if reply is not None and conv.alert_id else conv.id,
         handle_pseudonym=None if team_side else _resident_handle(svc, ctx.resident), area_id=conv.area_id,
         author_role=engagement.author_role(ctx.caller.roles) if team_side else RESIDENT_ROLE,
-        author_rank=ctx.caller.rank if team_side else None,
+        author_rank=ctx.caller.rank if team_side else None, conversation_id=conv.id, alert_id=conv.alert_id,
     )
 
 

@@ -63,6 +63,12 @@ class RowsResult:
     next_cursor: str | None
 
 
+def pseudonymised_row(svc: Services, stored: str) -> HistoryRow:
+    """One stored `hrow` as analysts see it (every id a keyed pseudonym): pages, CSV and exports."""
+    names = svc.pseudonyms
+    return history.to_row(stored, names.officer, names.history_row, names.conversation, names.alert)
+
+
 def _contact_rows(svc: Services, ctx: RequestContext, query: HistoryQuery, action: str) -> RowsResult:
     caller = ctx.caller
     history.check_range(query.from_, query.to)
@@ -81,7 +87,7 @@ def _contact_rows(svc: Services, ctx: RequestContext, query: HistoryQuery, actio
         plan, months=history.months_desc(query.from_, query.to), occurred_from=filters["from"],
         occurred_to=filters["to"], limit=query.limit, position=position,
     )
-    rows = [history.to_row(stored, svc.pseudonyms.officer, svc.pseudonyms.history_row) for stored in page.rows]
+    rows = [pseudonymised_row(svc, stored) for stored in page.rows]
     svc.store.access_log.append(ctx.audit(action, query=filters, row_count=len(rows), purpose=query.purpose))
     return RowsResult(rows, svc.cursors.encode(page.position, fingerprint))
 

@@ -69,6 +69,8 @@ class ContactModel(Model):
     area_id = UnicodeAttribute(null=True)
     author_role = UnicodeAttribute(null=True)  # officer|supervisor: the engagement counters' role
     author_rank = UnicodeAttribute(null=True)  # the author's rank at the time (domain/ranks.py)
+    conversation_id = UnicodeAttribute(null=True)  # a conversation message's contact: its conversation
+    alert_id = UnicodeAttribute(null=True)  # ... and the alert that conversation answers, if any
     expires_at = TTLAttribute()
 
     by_author = ContactsByAuthor()
