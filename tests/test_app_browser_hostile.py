@@ -34,7 +34,7 @@ HOSTILE_NAMES = [
     "<style>body { display: none }</style>Hidden?",
 ]
 INJECTED = ('meta[http-equiv], img[src="x"], svg[onload], iframe, a[href^="javascript"], a[href*="evil"], '
-            "script:not([src]), style, #main b")
+            'script:not([src]):not([type="importmap"]), style, #main b')
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +81,7 @@ def _nothing_injected(tab: Session, start_url: str) -> None:
     page = tab.page
     assert page.url == start_url
     assert page.locator(INJECTED).count() == 0, page.locator(INJECTED).evaluate_all("els => els.map(e => e.outerHTML)")
+    assert page.locator('script[type="importmap"]').count() == 1  # the server's own (CSP-hashed), no other
     assert page.evaluate("window.__pwned") is None
 
 

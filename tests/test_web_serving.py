@@ -9,9 +9,10 @@ import re
 
 import pytest
 
+from chalicelib.api.web import APP_MODULES
 from chalicelib.web import assets
 
-PAGES = ["/dashboard", "/dashboard/", "/docs", "/docs/", "/app", "/app/"]
+PAGES = ["/dashboard", "/dashboard/", "/docs", "/docs/"]  # /app/ admits its import map: tests/test_app_serving.py
 
 
 def header(response, name: str) -> str:
@@ -138,7 +139,8 @@ def test_app_service_worker_is_no_cache_javascript_in_the_app_scope_naming_hashe
     body = response.body.decode()
     shell = json.loads(re.search(r"const SHELL = (\[.*?\]);", body).group(1))
     page_assets = asset_urls(client.http.get("/app/").body.decode())
-    assert shell == ["/app/", *page_assets]  # exactly what the page loads, by hashed name
+    modules = [assets.manifest().url(name) for name in APP_MODULES.values()]
+    assert shell == ["/app/", *page_assets, *modules]  # exactly what the page loads, by hashed name
     assert re.search(r'importScripts\("/assets/idb-keyval\.umd\.[0-9a-f]{12}\.js"\)', body)
     assert "{{" not in body
 
@@ -184,7 +186,7 @@ def test_a_strange_tile_url_is_refused_at_start(url):
 def test_tile_settings_reach_the_page_escaped():
     html = assets.render_page("app", "", {"tile_url": "https://t.example/{z}/{x}/{y}.png",
                                           "tile_attribution": "&lt;b&gt;OSM&lt;/b&gt;",
-                                          "emergency_number": "999", "non_emergency_number": "101"})
+                                          "emergency_number": "999", "non_emergency_number": "101", "importmap": "{}"})
     assert '<meta name="beatline-tiles" content="https://t.example/{z}/{x}/{y}.png">' in html
     assert "<b>" not in html
 

@@ -58,6 +58,12 @@ def team_security_headers(import_map: str) -> dict[str, str]:
             "Permissions-Policy": "camera=(), microphone=(), geolocation=(self)"}
 
 
+def app_security_headers(import_map: str) -> dict[str, str]:
+    """The residents' app: `security_headers(app=True)` with its import map admitted by hash."""
+    policy = assets.content_security_policy("", SETTINGS.map_tile_url, (assets.script_hash(import_map),))
+    return {**security_headers(app=True), "Content-Security-Policy": policy}
+
+
 def _reply(route: str, status: int, body: str | bytes, content_type: str, cache: str, started: float,
            app: bool = False, headers_: dict[str, str] | None = None) -> Response:
     request_id = str(uuid.uuid4())
@@ -90,17 +96,39 @@ def docs() -> Response:
     return _page("/docs", "docs")
 
 
+# The residents' app: ES modules sent to their hashed files by the page's import map, as for the
+# team's app below (app.js is the entry; the views are app-*.js; the shared modules are the team's).
+APP_MODULES = {
+    "./api.js": "api.js", "./i18n.js": "i18n.js", "./storage.js": "storage.js", "./dom.js": "dom.js",
+    "./lists.js": "lists.js", "./app-core.js": "app-core.js", "./app-en.js": "app-en.js", "./app-cy.js": "app-cy.js",
+    "./app-areas.js": "app-areas.js", "./app-inbox.js": "app-inbox.js", "./app-conversations.js": "app-conversations.js",
+    "./app-neighbourhood.js": "app-neighbourhood.js", "./app-prefs.js": "app-prefs.js",
+    "idb-keyval": "idb-keyval.esm.js",
+}
+
+
+def app_shell(base: str) -> list[str]:
+    """What the residents' service worker precaches: the page, the files it names, every module."""
+    files = assets.manifest()
+    modules = [files.url(name, base) for name in APP_MODULES.values()]
+    # no URL twice: Cache.addAll() rejects duplicate requests, and the worker would never install
+    return list(dict.fromkeys([f"{base}/app/", *assets.asset_urls("app.html", base), *modules]))
+
+
 @bp.route("/app", methods=["GET"])
 def resident_app() -> Response:
     """The residents' web app shell; the map tile settings and the emergency numbers ride in meta
     tags (no extra request; the cached shell has them offline too)."""
     started = time.perf_counter()
-    values = {"tile_url": html.escape(SETTINGS.map_tile_url, quote=True),
+    base = assets.base_path(_context())
+    import_map = assets.import_map(APP_MODULES, base)
+    values = {"importmap": import_map,
+              "tile_url": html.escape(SETTINGS.map_tile_url, quote=True),
               "tile_attribution": html.escape(SETTINGS.map_tile_attribution, quote=True),
               "emergency_number": html.escape(SETTINGS.emergency_number, quote=True),
               "non_emergency_number": html.escape(SETTINGS.non_emergency_number, quote=True)}
-    body = assets.render_page("app", assets.base_path(_context()), values)
-    return _reply("/app", 200, body, HTML, NO_CACHE, started, app=True)
+    body = assets.render_page("app", base, values)
+    return _reply("/app", 200, body, HTML, NO_CACHE, started, headers_=app_security_headers(import_map))
 
 
 @bp.route("/app/sw.js", methods=["GET"])
@@ -111,7 +139,7 @@ def service_worker() -> Response:
     /app/, its default scope is /app/: no `Service-Worker-Allowed` needed."""
     started = time.perf_counter()
     base = assets.base_path(_context())
-    shell = [f"{base}/app/", *assets.asset_urls("app.html", base)]
+    shell = app_shell(base)
     version = hashlib.sha256("|".join(shell).encode()).hexdigest()[:12]
     body = assets.render_file("app-sw.js", base, {"shell": json.dumps(shell), "version": version})
     return _reply("/app/sw.js", 200, body, JAVASCRIPT, NO_CACHE, started, app=True)

@@ -1,7 +1,8 @@
 // The residents' app service worker (served at {{base}}/app/sw.js, scope {{base}}/app/, no-cache).
 // It names the hashed shell files, so every deploy changes these bytes and installs a new version.
-// Offline: the shell from the shell cache (an exact allow-list: the page and its hashed files, see
-// `navigate`); the inbox's first page as last loaded (network first).
+// Offline: the shell from the shell cache (an exact allow-list: the page, its hashed files and the
+// hashed ES modules of its import map, listed by api/web.py `app_shell`; see `navigate`); the
+// inbox's first page as last loaded (network first).
 // Push: one notification per message in the app's payload format (chalicelib/notify/payloads.py), of
 // three kinds: an alert (the alert id is the tag, so an Update or Cancel replaces the earlier
 // notification), a team answer (`kind: "answer"`: titled as such, the conversation's context as

@@ -28,6 +28,8 @@ export function createApi({ base, token, onUnauthorized }) {
     try { data = text ? JSON.parse(text) : null; } catch { data = null; }
     if (response.status === 401 && onUnauthorized) onUnauthorized();
     if (!response.ok) throw new ApiError(response.status, data && typeof data === "object" ? data : { title: response.statusText });
+    // An answer a service worker served from its cache while offline (the residents' inbox) says so.
+    if (data && typeof data === "object" && response.headers.get("X-Beatline-Offline")) data.offline = true;
     return data;
   }
   return {

@@ -3,8 +3,10 @@
 // (its client id included) until the server has it: a resend is an idempotent retry, never a copy.
 import { clear, createStore, del, get, set, update } from "idb-keyval";
 
+// No `database`: idb-keyval's default store (the residents' app: its service worker reads the
+// same store through the UMD build).
 export function keyValue(database) {
-  const store = createStore(database, "kv");
+  const store = database === undefined ? undefined : createStore(database, "kv");
   return {
     get: (key) => get(key, store),
     set: (key, value) => set(key, value, store),
