@@ -434,6 +434,39 @@ def test_your_neighbourhood_team_priorities_support_and_meetings(tab: Session, w
     assert tab.console_errors == []
 
 
+def test_a_meeting_reminder_shows_as_such_in_english_and_welsh(tab: Session, world: dict[str, Any]) -> None:
+    """The day before the meeting the resident said they will come to, its reminder reaches the inbox
+    as a meeting reminder (not an alert): title, the area, when and where; in Welsh too."""
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.services import services
+    from chalicelib.usecases.meetings import remind_meetings
+
+    events = requests.get(f"{world['base']}/v1/areas/{world['area_id']}/events", timeout=30).json()["items"]
+    meeting = next(e for e in events if e["title"] == f"Beat meeting {RUN}")
+    assert meeting["attending"] == 1  # the resident said "I'll come" (the neighbourhood test)
+    start = datetime.fromisoformat(meeting["start"].replace("Z", "+00:00")).astimezone(UTC)
+    assert remind_meetings(services(), start - timedelta(hours=23)) >= 1  # the live server's clock is real
+    page = tab.page
+    page.get_by_role("button", name="Inbox").click()
+    card = page.locator(f'#inbox-list li[data-event="{meeting["id"]}"]')
+    card.wait_for()
+    assert card.locator("h3").inner_text() == "Meeting tomorrow"
+    assert card.locator(".context").inner_text() == f"Beat meeting {RUN}"
+    assert card.locator(".meta").inner_text().startswith(f"Canal ward {RUN} · ")
+    assert "Community Hall, 3 Mill Lane" in card.inner_text()
+    assert card.get_by_role("button").count() == 0 and card.locator("form").count() == 0  # not an alert: no reply
+    assert serious_violations(page) == []
+    page.locator("#ui-lang").select_option("cy")
+    card.locator("h3", has_text="Cyfarfod yfory").wait_for()
+    assert card.locator(".context").inner_text() == f"Beat meeting {RUN}"  # the team's own words, as written
+    month = ["Ion", "Chwef", "Maw", "Ebr", "Mai", "Meh", "Gorff", "Awst", "Medi", "Hyd", "Tach", "Rhag"][start.month - 1]
+    assert f" {month} " in card.locator(".meta").inner_text()
+    page.locator("#ui-lang").select_option("en")
+    card.locator("h3", has_text="Meeting tomorrow").wait_for()
+    assert tab.console_errors == []
+
+
 def test_preferences_save_and_the_page_speaks_welsh(tab: Session, world: dict[str, Any]) -> None:
     page = tab.page
     page.get_by_role("button", name="Settings").click()
