@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,7 @@ def test_service_worker_precaches_every_module(client):
     assert len(shell) == len(set(shell))  # Cache.addAll() rejects duplicates
 
 
+@cache
 def _dictionary(name: str) -> dict[str, str]:
     script = f'import("{(SRC / name).as_uri()}").then((m) => process.stdout.write(JSON.stringify(m.default)))'
     command = ["node", "--input-type=module", "-e", script]  # node runs ESLint too (make lint)
@@ -106,3 +108,21 @@ def test_every_text_the_app_names_is_in_english():
         used |= set(re.findall(r'\bt\("([A-Za-z_0-9]+)"[,)]', module.read_text(encoding="utf-8")))
     assert len(used) > 100
     assert used - set(english) == set()
+
+
+def test_every_value_the_api_sends_has_its_words_in_both_languages():
+    """Keys made in code ("rank_" + a person's rank, ...) from the API's value lists: a value
+    without a text would show its key on the page (in Welsh, English would at least be better)."""
+    from typing import get_args
+
+    from chalicelib.domain import alerts, conversations, meetings, priorities, teams
+
+    made = {
+        "rank_": get_args(teams.Rank), "prio_": get_args(priorities.Status), "status_": get_args(conversations.Status),
+        "meet_": [t if t != "online" else "online_type" for t in get_args(meetings.MeetingType)],
+        "contact_": list(teams.ContactDetails.__struct_fields__), "cat_": alerts.CAP_CATEGORIES,
+        "sev_": alerts.CAP_SEVERITIES,
+    }
+    keys = {prefix + value for prefix, values in made.items() for value in values}
+    for name in ("app-en.js", "app-cy.js"):
+        assert keys - set(_dictionary(name)) == set(), name

@@ -67,6 +67,7 @@ export default {
   prio_set: "Set ", prio_support: "Support", prio_supported: "You support this",
   prio_not_open: "This priority is no longer open for support.",
   prio_not_yours: "Follow this neighbourhood in My areas to support its priorities.",
+  meet_not_yours: "Follow this neighbourhood in My areas to say you will come to its meetings.",
   meet_attend: "I'll come", meet_attending: "You said you'll come", meet_coming: "Coming: ",
   meet_online: "Online: ", meet_started: "This meeting has already started.",
   meet_meeting: "Meeting", meet_surgery: "Surgery", meet_street_meeting: "Street meeting", meet_drop_in: "Drop-in",

@@ -153,7 +153,7 @@ function attendButton(meeting, count) {
       button.setAttribute("aria-pressed", "true");
       say(t("meet_attending"));
     } catch (error) {
-      refusal(error, { 422: "meet_started", 404: "prio_not_yours" });
+      refusal(error, { 422: "meet_started", 404: "meet_not_yours" });
     }
   });
   return button;
