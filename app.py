@@ -18,6 +18,7 @@ from chalicelib.api import (
     staff,
     subscribers,
     teams,
+    trust,
     web,
 )
 from chalicelib.api.framework import install_method_guards
@@ -38,6 +39,7 @@ app.register_blueprint(teams.bp)
 app.register_blueprint(priorities.bp)
 app.register_blueprint(meetings.bp)
 app.register_blueprint(police_uk.bp)
+app.register_blueprint(trust.bp)
 app.register_blueprint(web.bp)
 app.api.binary_types += sorted(set(web_assets.BINARY_TYPES) - set(app.api.binary_types))  # base64 via API Gateway
 install_method_guards(app)  # after the blueprints: 405 problem + Allow for every undeclared method

@@ -9,7 +9,7 @@ use cases import only this module and get the implementations from `Services`. K
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.strength import StrengthRecord
     from chalicelib.domain.subscribers import SubscriberRecord
     from chalicelib.domain.teams import TeamRecord
+    from chalicelib.domain.trust import Pulse, PulseSent, Rating
 
 
 # --- storage -----------------------------------------------------------------------------------
@@ -198,6 +199,24 @@ class PriorityRepository(Protocol):
     def link(self, priority_id: str, conversation_id: str, at: str) -> None: ...
     def links(self, priority_id: str) -> list[str]: ...
     def erase_subscriber(self, subscriber_id: str) -> int: ...
+
+
+class TrustRepository(Protocol):
+    """chalicelib/store/trust.py: ratings, pulses and their counts (docs/history.md "Residents' trust").
+    Residents appear only in rating and pulse-sent items (`subscriber_id`; erased with them by
+    `PriorityRepository.erase_subscriber`, which deletes every such item of the table)."""
+
+    def rate(self, rating: Rating, expires_at: datetime, counts: Mapping[tuple[str, str], int],
+             audit: AccessRecord) -> bool: ...
+    def ratings(self, conversation_id: str, subscriber_id: str) -> list[Rating]: ...
+    def create_pulse(self, pulse: Pulse) -> Pulse | None: ...
+    def get_pulse(self, pulse_id: str) -> Pulse | None: ...
+    def set_pulse_sent(self, pulse_id: str, sent: int) -> None: ...
+    def unsent(self, pulse_id: str, subscriber_ids: Sequence[str]) -> list[str]: ...
+    def mark_sent(self, pulse_id: str, sent: Sequence[PulseSent], at: str, expires_at: datetime) -> None: ...
+    def answer_pulse(self, pulse_id: str, subscriber_id: str, counts: Callable[[PulseSent], Mapping[tuple[str, str], int]],
+                     inbox: Callable[[PulseSent], InboxCopy], at: str) -> str: ...
+    def counts(self, key: str, bucket_from: str, bucket_to: str) -> list[tuple[str, int]]: ...
 
 
 class MeetingRepository(Protocol):
@@ -426,6 +445,7 @@ class Repositories:
     priorities: PriorityRepository
     meetings: MeetingRepository
     staff: StaffRepository
+    trust: TrustRepository
 
 
 # --- fan-out queue -----------------------------------------------------------------------------

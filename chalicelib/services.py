@@ -60,6 +60,7 @@ def dynamodb_repositories() -> Repositories:
         subscribers,
         team_queue,
         teams,
+        trust,
         words,
     )
     from chalicelib.store.conversations import ConversationRepository
@@ -69,7 +70,7 @@ def dynamodb_repositories() -> Repositories:
         words=words, access_log=access_log, alert_history=alert_history, engagement=engagement,
         history=history, ratelimit=ratelimit, health=health, conversations=ConversationRepository(),
         team_queue=team_queue, staff=staff,
-        teams=teams, priorities=priorities, meetings=meetings,
+        teams=teams, priorities=priorities, meetings=meetings, trust=trust,
     )
 
 

@@ -45,6 +45,7 @@ from chalicelib.domain.staff_figures import Activity
 from chalicelib.domain.strength import StrengthRecord
 from chalicelib.domain.subscribers import SubscriberRecord
 from chalicelib.domain.teams import TeamRecord
+from chalicelib.domain.trust import Pulse, PulseSent, Rating
 from chalicelib.ports import (
     AccessLogRepository,
     AlertHistoryRepository,
@@ -80,6 +81,7 @@ from chalicelib.ports import (
     SubscriberGone,
     SubscriberRepository,
     TeamRepository,
+    TrustRepository,
     VersionChanged,
     Wanted,
     WordHolder,
@@ -184,6 +186,10 @@ class FakeDatabase:
     links: dict[str, set[str]] = field(default_factory=dict)
     reminded: set[str] = field(default_factory=set)
     staff_devices: dict[tuple[str, str], StaffDevice] = field(default_factory=dict)  # (staff, device id)
+    ratings: dict[tuple[str, str], Rating] = field(default_factory=dict)  # (conversation, target)
+    pulses: dict[str, Pulse] = field(default_factory=dict)
+    # (pulse, subscriber) -> (where the answer counts, answered?): never the answer itself
+    pulse_sent: dict[tuple[str, str], tuple[PulseSent, bool]] = field(default_factory=dict)
     reachable: bool = True
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
@@ -399,9 +405,17 @@ class _Tallied:
         yield from sorted(self.db.residents_of.get(record_id, {}))
 
     def erase_subscriber(self, subscriber_id: str) -> int:
+        """Every item of the table naming the resident (index by_subscriber): supports,
+        attendances, ratings and pulse-sent items."""
         with self.db.lock:
             removed = [r for r in self.db.residents_of.values() if r.pop(subscriber_id, None) is not None]
-            return len(removed)
+            ratings = [k for k, r in self.db.ratings.items() if r.subscriber_id == subscriber_id]
+            sent = [k for k in self.db.pulse_sent if k[1] == subscriber_id]
+            for key in ratings:
+                del self.db.ratings[key]
+            for pair in sent:
+                del self.db.pulse_sent[pair]
+            return len(removed) + len(ratings) + len(sent)
 
 
 class FakePriorities(_Tallied):
@@ -1290,6 +1304,68 @@ class FakeClock:
         return self.now
 
 
+class FakeTrust:
+    """store/trust.py: a rating and an answered mark each land once, with their counts."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def rate(self, rating: Rating, expires_at: datetime, counts: Mapping[tuple[str, str], int],
+             audit: AccessRecord) -> bool:
+        with self.db.lock:
+            key = (rating.conversation_id, rating.target)
+            if key in self.db.ratings:
+                return False
+            self.db.append_access(audit)
+            self.db.ratings[key] = rating
+            self.db.add_counters(counts)
+            return True
+
+    def ratings(self, conversation_id: str, subscriber_id: str) -> list[Rating]:
+        found = [r for (c, _), r in self.db.ratings.items() if c == conversation_id and r.subscriber_id == subscriber_id]
+        return sorted(found, key=lambda r: r.rated_at)
+
+    def create_pulse(self, pulse: Pulse) -> Pulse | None:
+        with self.db.lock:
+            if pulse.id in self.db.pulses:
+                return self.db.pulses[pulse.id]
+            self.db.pulses[pulse.id] = pulse
+            return None
+
+    def get_pulse(self, pulse_id: str) -> Pulse | None:
+        return self.db.pulses.get(pulse_id)
+
+    def set_pulse_sent(self, pulse_id: str, sent: int) -> None:
+        if pulse_id not in self.db.pulses:
+            raise StoreNotFound()
+        self.db.pulses[pulse_id] = replace(self.db.pulses[pulse_id], sent=sent)
+
+    def unsent(self, pulse_id: str, subscriber_ids: Sequence[str]) -> list[str]:
+        return [s for s in dict.fromkeys(subscriber_ids) if (pulse_id, s) not in self.db.pulse_sent]
+
+    def mark_sent(self, pulse_id: str, sent: Sequence[PulseSent], at: str, expires_at: datetime) -> None:
+        for one in sent:
+            self.db.pulse_sent[(pulse_id, one.subscriber_id)] = (one, False)
+
+    def answer_pulse(self, pulse_id: str, subscriber_id: str,
+                     counts: Callable[[PulseSent], Mapping[tuple[str, str], int]],
+                     inbox: Callable[[PulseSent], InboxCopy], at: str) -> str:
+        with self.db.lock:
+            found = self.db.pulse_sent.get((pulse_id, subscriber_id))
+            if found is None:
+                return "not_sent"
+            if found[1]:
+                return "already"
+            self.db.pulse_sent[(pulse_id, subscriber_id)] = (found[0], True)
+            self.db.put_inbox(inbox(found[0]))
+            self.db.add_counters(counts(found[0]))
+            return "answered"
+
+    def counts(self, key: str, bucket_from: str, bucket_to: str) -> list[tuple[str, int]]:
+        return sorted((bucket, int(item.get("contacts", 0))) for (k, bucket), item in self.db.stats.items()
+                      if k == key and bucket_from <= bucket <= bucket_to)
+
+
 # --- assembling ----------------------------------------------------------------------------------
 
 
@@ -1301,7 +1377,7 @@ def fake_repositories(db: FakeDatabase | None = None) -> Repositories:
         alert_history=FakeAlertHistory(db), engagement=FakeEngagement(db), history=FakeHistory(db),
         ratelimit=FakeRateCounters(db), health=FakeHealth(db), conversations=FakeConversations(db),
         team_queue=FakeTeamQueue(db), staff=FakeStaff(db), teams=FakeTeams(db), priorities=FakePriorities(db),
-        meetings=FakeMeetings(db),
+        meetings=FakeMeetings(db), trust=FakeTrust(db),
     )
 
 
@@ -1353,6 +1429,7 @@ _areas: AreaRepository = FakeAreas(_db)
 _teams: TeamRepository = FakeTeams(_db)
 _priorities: PriorityRepository = FakePriorities(_db)
 _meetings: MeetingRepository = FakeMeetings(_db)
+_trust: TrustRepository = FakeTrust(_db)
 _alerts: AlertRepository = FakeAlerts(_db)
 _deliveries: DeliveryRepository = FakeDeliveries(_db)
 _subscribers: SubscriberRepository = FakeSubscribers(_db)

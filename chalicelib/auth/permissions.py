@@ -58,6 +58,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "priorities:support": frozenset({"resident"}),
     "meetings:manage": frozenset({"officer", "supervisor"}),
     "meetings:attend": frozenset({"resident"}),
+    # Residents' trust: the owner rates (usecases/trust.py); pulses reach residents who follow the areas
+    "trust:rate": frozenset({"resident"}),
+    "trust:pulse": frozenset({"admin"}),
+    "trust:answer": frozenset({"resident"}),
+    "history:trust": frozenset({"analyst", "admin", "supervisor", "leader"}),
 }
 
 

@@ -13,12 +13,19 @@ from chalicelib.clock import parse_rfc3339
 
 PRIORITY_ACTION = "priority_action"
 MEETING_REMINDER = "meeting_reminder"
-KINDS = (PRIORITY_ACTION, MEETING_REMINDER)
+PULSE = "pulse"  # the confidence question (domain/trust.py): ref is the pulse id
+KINDS = (PRIORITY_ACTION, MEETING_REMINDER, PULSE)
 SUBSCRIBERS_PER_MESSAGE = 50  # one queue message pushes to at most this many residents
 
 TITLES = {
     PRIORITY_ACTION: {"en": "Your neighbourhood team: what we did", "cy": "Eich tîm cymdogaeth: beth wnaethom ni"},
     MEETING_REMINDER: {"en": "Beat meeting tomorrow", "cy": "Cyfarfod cymdogaeth yfory"},
+    PULSE: {"en": "One question from your neighbourhood police", "cy": "Un cwestiwn gan eich heddlu cymdogaeth"},
+}
+# The Crime Survey for England and Wales confidence question, as a pulse push carries it.
+PULSE_QUESTION = {
+    "en": "Taking everything into account, how good a job do you think the police in this area are doing?",
+    "cy": "Gan ystyried popeth, pa mor dda yw'r gwaith y mae'r heddlu yn yr ardal hon yn ei wneud, yn eich barn chi?",
 }
 UK_TIME = ZoneInfo("Europe/London")
 

@@ -207,7 +207,18 @@ class MeetingReminderInboxItem(Struct, omit_defaults=True, tag_field="kind", tag
     online_url: str | None = None
 
 
-InboxItem = InboxItemOut | ConversationInboxItem | PriorityActionInboxItem | MeetingReminderInboxItem
+class PulseInboxItem(Struct, omit_defaults=True, tag_field="kind", tag="pulse"):
+    """The confidence question in a resident's inbox (the app shows its text in their language)."""
+
+    pulse_id: str
+    question: str
+    area_id: str
+    sent_at: str
+    expires_at: str
+    answered: bool = False  # only whether, never what
+
+
+InboxItem = InboxItemOut | ConversationInboxItem | PriorityActionInboxItem | MeetingReminderInboxItem | PulseInboxItem
 
 
 class InboxPage(Struct):

@@ -1,5 +1,6 @@
-"""Push of notices to residents: "you said, we did" (an action on a priority) and the beat
-meeting reminder (the inbox copies are written first by usecases/priorities.py and meetings.py).
+"""Push of notices to residents: "you said, we did" (an action on a priority), the beat meeting
+reminder and the confidence pulse (the inbox copies are written first by usecases/priorities.py,
+meetings.py and trust.py).
 
 Its own queue message (`ports.NoticePush`: kind, ref, up to 50 subscribers) and notification kind
 (`NoticeNotification`: a title in the resident's language, the public text, a link to the app),
@@ -15,7 +16,15 @@ from datetime import datetime, timedelta
 
 from chalicelib.clock import to_rfc3339
 from chalicelib.domain.conversations import ui_language
-from chalicelib.domain.notices import MEETING_REMINDER, PRIORITY_ACTION, NoticeNotification, meeting_line, title_for
+from chalicelib.domain.notices import (
+    MEETING_REMINDER,
+    PRIORITY_ACTION,
+    PULSE,
+    PULSE_QUESTION,
+    NoticeNotification,
+    meeting_line,
+    title_for,
+)
 from chalicelib.domain.subscribers import SubscriberRecord
 from chalicelib.ports import Held, NoticePush, Repositories, SendOutcome
 from chalicelib.usecases.push import PushSender, claim_or_hold, record_outcome
@@ -49,10 +58,14 @@ class NoticePusher:
         if kind == MEETING_REMINDER:
             meeting = self._store.meetings.get(ref)
             return meeting_line(meeting[0].title, meeting[0].start) if meeting else None
+        if kind == PULSE:
+            return PULSE_QUESTION["en"] if self._store.trust.get_pulse(ref) else None
         return None
 
     def _notification(self, kind: str, ref: str, body: str, sub: SubscriberRecord, now: datetime) -> NoticeNotification:
         lang = ui_language(sub.preferences.language)
+        if kind == PULSE:
+            body = PULSE_QUESTION[lang]
         return NoticeNotification(
             kind=kind, ref=ref, language="cy" if lang == "cy" else "en-GB", title=title_for(kind, lang), body=body,
             sent_at=to_rfc3339(now), expires_at=to_rfc3339(now + PUSH_LIFETIME), url=f"{self._sender.base_url}/app/")

@@ -40,6 +40,7 @@ from chalicelib.domain.subscribers import (
     MeetingReminderInboxItem,
     Preferences,
     PriorityActionInboxItem,
+    PulseInboxItem,
     QuietHours,
     Registered,
     SignupIn,
@@ -323,7 +324,7 @@ def put_areas(svc: Services, ctx: RequestContext, body: AreasIn) -> SubscriberOu
 
 INBOX_KINDS: dict[str, type[InboxItem]] = {
     "conversation": ConversationInboxItem, "priority_action": PriorityActionInboxItem,
-    "meeting_reminder": MeetingReminderInboxItem,
+    "meeting_reminder": MeetingReminderInboxItem, "pulse": PulseInboxItem,
 }
 
 

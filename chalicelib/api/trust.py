@@ -1,0 +1,84 @@
+"""Residents' trust: ratings of team answers, the confidence pulse, and the figures."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.framework import Reply, operation
+from chalicelib.api.responses import std
+from chalicelib.context import RequestContext
+from chalicelib.domain.disclosure import MIN_ANSWERS
+from chalicelib.domain.ratelimit import RESIDENT_WRITES
+from chalicelib.domain.trust import (
+    PulseAnswerIn,
+    PulseAnswerOut,
+    PulseIn,
+    PulseOut,
+    RatingIn,
+    RatingOut,
+    TrustOut,
+    TrustQuery,
+)
+from chalicelib.services import Services
+from chalicelib.usecases import trust as usecase
+
+bp = Blueprint(__name__)
+TAG = "trust"
+
+
+@operation(bp, "POST", "/v1/conversations/{id}/rating", action="trust:rate", tag="conversations", request=RatingIn,
+           rate_limit=RESIDENT_WRITES,
+           summary="Rate the team's latest answer in your conversation, once (resident owner)",
+           description=("One rating per team answer: it rates the conversation's latest team message (a "
+                        "conversation closed without any team answer: that close, once per close). 409 when that "
+                        "answer was rated already; 422 when there is no team answer yet and it is not closed. "
+                        "Optional for the resident. Counted per period, team and area (no resident in the "
+                        "counts); the rating itself is kept with the resident only for their own view and erased "
+                        "with them. Others' conversations (and unknown ids) 404. Access-logged "
+                        "(`conversation.rate`)."),
+           responses={201: ("Rated.", RatingOut), **std(400, 401, 403, 404, 409, 413, 422, 429, 503)})
+def rate_conversation(svc: Services, ctx: RequestContext, id: str, body: RatingIn) -> Reply:
+    return Reply(201, usecase.rate(svc, ctx, id, body))
+
+
+@operation(bp, "POST", "/v1/pulses", action="trust:pulse", tag=TAG, request=PulseIn,
+           summary="Ask residents of chosen neighbourhoods the confidence question (admin)",
+           description=("The Crime Survey for England and Wales question \"Taking everything into account, how good "
+                        "a job do you think the police in this area are doing?\" reaches the inbox (and push) of "
+                        "the residents following `areas` (named areas they chose), or of a `sample` (0..1) of them "
+                        "drawn by keyed hash (the same residents on a retry). Idempotent on `id`: 201 new, 200 "
+                        "identical retry (which completes a delivery cut short; nobody is pushed twice), 409 other "
+                        "content; an unknown area is 400. `sent`: residents reached. Answerable for 30 days."),
+           responses={201: ("Sent.", PulseOut), 200: ("Identical retry.", PulseOut),
+                      **std(400, 401, 403, 409, 413, 503)})
+def create_pulse(svc: Services, ctx: RequestContext, body: PulseIn) -> Reply:
+    created, out = usecase.create_pulse(svc, ctx, body)
+    return Reply(201 if created else 200, out)
+
+
+@operation(bp, "POST", "/v1/pulses/{id}/answers", action="trust:answer", tag=TAG, request=PulseAnswerIn,
+           rate_limit=RESIDENT_WRITES,
+           summary="Answer a pulse, once (a resident it was sent to)",
+           description=("Kept as a count only (per period, team and area); the resident's inbox copy records that "
+                        "they answered, never what. 404 when the pulse was not sent to you; 409 a second time; 422 "
+                        "once it has closed (30 days)."),
+           responses={201: ("Answered.", PulseAnswerOut), **std(400, 401, 403, 404, 409, 413, 422, 429, 503)})
+def answer_pulse(svc: Services, ctx: RequestContext, id: str, body: PulseAnswerIn) -> Reply:
+    return Reply(201, usecase.answer_pulse(svc, ctx, id, body))
+
+
+@operation(bp, "GET", "/v1/history/trust", action="history:trust", tag="history", query=TrustQuery,
+           summary="Residents' trust per period and team / area: ratings and pulse answers with 95% Wilson intervals",
+           description=("Per period (day, ISO week, month; UTC; whole periods for week and month) one bucket per team "
+                        "(`area_id` null: all its answers) and one per named area: `answered` (yes/partly/no), "
+                        "`satisfaction` (1..5) of ratings and `confidence` (excellent..very_poor) of pulse answers, "
+                        "each with `n`, `counts`, `shares` and `favourable` (share with a 95% Wilson score interval). "
+                        f"A measure of fewer than {MIN_ANSWERS} answers is withheld (`withheld: true`, the rest "
+                        "null), and so is the smallest published area of a team whenever its withheld areas (and "
+                        "its answers outside any area) would otherwise add up to 1.."
+                        f"{MIN_ANSWERS - 1} answers: no subtraction of published figures gives a withheld one "
+                        "away. One Query on counters. `purpose` (3..200 characters) is required and "
+                        "access-logged (`history.trust`). Supervisors: own team; `area_id` selects its team."),
+           responses={200: ("Buckets by period, team, area.", TrustOut), **std(400, 401, 403, 404, 503)})
+def trust_figures(svc: Services, ctx: RequestContext, query: TrustQuery) -> Reply:
+    return Reply(200, usecase.figures(svc, ctx, query))

@@ -1,0 +1,332 @@
+"""Residents' trust: ratings of team answers, the confidence pulse, and their figures. Pure.
+
+- A **rating** is one resident's verdict on one team answer in their conversation (`answered`:
+  yes/partly/no, `satisfaction`: 1..5). Its target (`rating_target`) is the conversation's latest
+  team answer; a conversation closed without any team answer is rated once per close instead.
+  One rating per target: a second is 409.
+- A **pulse** is the Crime Survey for England and Wales confidence question sent to residents
+  following chosen areas (or a keyed-hash sample of them, `sampled`); one answer per resident.
+- Both are kept as **counts only** (`count_keys`): per period (day, ISO week, month; UTC), team,
+  area and answer, in the stats table next to the other figures. The figures (`figures`) withhold
+  every count of fewer than 10 answers, and whatever subtraction could give one away
+  (domain/disclosure.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta, Struct
+
+from chalicelib.domain.disclosure import MIN_ANSWERS, Constraint, wilson, withheld
+from chalicelib.domain.history import AreaFilter, DayOrTime, GroupBy, Purpose, TeamFilter
+from chalicelib.domain.stats_keys import period_of
+
+Answered = Literal["yes", "partly", "no"]
+Confidence = Literal["excellent", "good", "fair", "poor", "very_poor"]
+Question = Literal["police_good_job"]
+ANSWERED_VALUES = ("yes", "partly", "no")
+SATISFACTION_VALUES = ("1", "2", "3", "4", "5")
+CONFIDENCE_VALUES = ("excellent", "good", "fair", "poor", "very_poor")
+# The favourable answers each measure reports a share of (CSEW reports "good or excellent").
+FAVOURABLE = {"answered": ("yes",), "satisfaction": ("4", "5"), "confidence": ("excellent", "good")}
+MEASURES = {"answered": ANSWERED_VALUES, "satisfaction": SATISFACTION_VALUES, "confidence": CONFIDENCE_VALUES}
+FAMILY_OF = {"answered": "rating", "satisfaction": "rating", "confidence": "pulse"}
+MAX_PULSE_AREAS = 20
+NO_AREA = "-"  # counted for the team but in no named area (a conversation without one)
+SHARDS = 4  # counter items per figure (a pulse's answers arrive together): readers sum them
+GRAINS = ("day", "week", "month")
+
+
+# --- wire schemas ---------------------------------------------------------------------------
+
+
+class RatingIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    answered: Annotated[Answered, Meta(description="Did the team answer your question?")]
+    satisfaction: Annotated[int, Meta(ge=1, le=5, description="How satisfied: 1 (very dissatisfied) .. 5 (very satisfied).")]
+
+
+class RatingOut(Struct):
+    conversation_id: str
+    target: str  # `answer:<message id>` (a team answer) or `close:<time>` (a close without any answer)
+    answered: str
+    satisfaction: int
+    rated_at: str
+
+
+class PulseIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    id: UUID
+    question: Question
+    areas: Annotated[list[UUID], Meta(min_length=1, max_length=MAX_PULSE_AREAS)]
+    sample: Annotated[float, Meta(ge=0, le=1, description="Share of the areas' residents asked (keyed-hash sample).")] = 1.0
+
+
+class PulseOut(Struct):
+    id: str
+    question: str
+    areas: list[str]
+    sample: float
+    created_at: str
+    sent: int  # residents it reached (inbox; and push where they have a push channel)
+
+
+class PulseAnswerIn(Struct, forbid_unknown_fields=True):
+    answer: Confidence
+
+
+class PulseAnswerOut(Struct):
+    pulse_id: str
+    answered: bool
+
+
+class TrustQuery(Struct, forbid_unknown_fields=True, kw_only=True):
+    from_: DayOrTime = msgspec.field(name="from")
+    to: DayOrTime
+    group_by: GroupBy = "week"
+    purpose: Purpose
+    team: TeamFilter | None = None
+    area_id: AreaFilter | None = None
+
+
+class Share(Struct):
+    share: float
+    low: float  # 95% Wilson score interval
+    high: float
+
+
+class Measure(Struct):
+    """One question's answers in a bucket; all null (`withheld`) when fewer than 10 answered, or
+    when publishing them would let a withheld figure be recovered by subtraction."""
+
+    withheld: bool
+    n: int | None = None
+    counts: dict[str, int] | None = None
+    shares: dict[str, Share] | None = None
+    favourable: Share | None = None  # answered: yes; satisfaction: 4 or 5; confidence: excellent or good
+
+
+class TrustBucket(Struct):
+    period: str
+    team: str
+    area_id: str | None  # null: the whole team (its areas and conversations without one)
+    answered: Measure
+    satisfaction: Measure
+    confidence: Measure
+
+
+class TrustOut(Struct):
+    buckets: list[TrustBucket]
+    min_answers: int = MIN_ANSWERS
+
+
+# --- records --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pulse:
+    id: str
+    question: str
+    areas: tuple[str, ...]
+    sample: float
+    created_at: str
+    sent: int = 0
+
+    def same_request(self, body: PulseIn) -> bool:
+        return (self.question == body.question and self.areas == tuple(str(a) for a in body.areas)
+                and self.sample == body.sample)
+
+    def to_out(self) -> PulseOut:
+        return PulseOut(id=self.id, question=self.question, areas=list(self.areas), sample=self.sample,
+                        created_at=self.created_at, sent=self.sent)
+
+
+@dataclass(frozen=True)
+class PulseSent:
+    """A pulse reached one resident: where their answer will count, and their inbox copy's key."""
+
+    subscriber_id: str
+    area_id: str
+    team: str
+    inbox_key: str
+
+
+@dataclass(frozen=True)
+class Rating:
+    """A resident's rating of one target of their conversation (erased with them)."""
+
+    conversation_id: str
+    target: str
+    subscriber_id: str
+    answered: str
+    satisfaction: int
+    rated_at: str
+
+    def to_out(self) -> RatingOut:
+        return RatingOut(conversation_id=self.conversation_id, target=self.target, answered=self.answered,
+                         satisfaction=self.satisfaction, rated_at=self.rated_at)
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+def rating_target(latest_team_answer: str | None, status: str, last_message_at: str) -> str | None:
+    """What a rating now rates: the latest team answer; a closed conversation without one, its close
+    (a reopened and closed again conversation has a new last message, so a new close); else None."""
+    if latest_team_answer is not None:
+        return f"answer:{latest_team_answer}"
+    if status == "closed":
+        return f"close:{last_message_at}"
+    return None
+
+
+def sampled(key: bytes, pulse_id: str, subscriber_id: str, sample: float) -> bool:
+    """Deterministic keyed-hash sample: the same residents for a pulse on every retry, unpredictable
+    without the key (so nobody can steer who is asked)."""
+    if sample >= 1:
+        return True
+    digest = hmac.new(key, f"{pulse_id}|{subscriber_id}".encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < sample
+
+
+def shard_of(seed: str) -> int:
+    return int(hashlib.sha256(seed.encode()).hexdigest()[:8], 16) % SHARDS
+
+
+def counter_pk(team: str | None, grain: str) -> str:
+    """Force-wide (`trust|<grain>`) or one team's (`trust|team:<team>|<grain>`)."""
+    return f"trust|{grain}" if team is None else f"trust|team:{team}|{grain}"
+
+
+def count_keys(answers: Mapping[str, str], *, team: str, area_id: str | None, day: str,
+               shard: int) -> dict[tuple[str, str], int]:
+    """(pk, bucket) -> +1 for each measure's answer, in every grain, force and team partitions.
+    Bucket: `<period>|<team>|<area or ->|<measure>|<value>|<shard>`. The one place these counts
+    are keyed (moving them onto the change streams moves this call)."""
+    deltas: dict[tuple[str, str], int] = {}
+    area = area_id or NO_AREA
+    for measure, value in sorted(answers.items()):
+        for grain in GRAINS:
+            bucket = f"{period_of(day, grain)}|{team}|{area}|{measure}|{value}|{shard:02d}"
+            for pk in (counter_pk(None, grain), counter_pk(team, grain)):
+                deltas[(pk, bucket)] = deltas.get((pk, bucket), 0) + 1
+    return deltas
+
+
+@dataclass(frozen=True)
+class Count:
+    period: str
+    team: str
+    area: str
+    measure: str
+    value: str
+
+
+def parse_bucket(bucket: str) -> Count | None:
+    """`<period>|<team>|<area>|<measure>|<value>|<shard>` (a team id may hold `|`)."""
+    period, _, rest = bucket.partition("|")
+    parts = rest.rsplit("|", 4)
+    if len(parts) != 5 or parts[2] not in MEASURES:
+        return None
+    team, area, measure, value, _shard = parts
+    return Count(period, team, area, measure, value)
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+
+Tally = dict[tuple[str, str, str, str], dict[str, int]]  # (period, team, area, measure) -> value -> n
+
+
+def tally(counters: Iterable[tuple[str, int]]) -> Tally:
+    """Summed shards: (period, team, area, measure) -> answer -> count."""
+    out: Tally = {}
+    for bucket, count in counters:
+        parsed = parse_bucket(bucket)
+        if parsed is None or count <= 0:
+            continue
+        values = out.setdefault((parsed.period, parsed.team, parsed.area, parsed.measure), {})
+        values[parsed.value] = values.get(parsed.value, 0) + count
+    return out
+
+
+def _node(period: str, team: str, area: str | None) -> str:
+    return f"{period}\x00{team}" if area is None else f"{period}\x00{team}\x00{area}"
+
+
+def _sizes(counts: Tally, family_measure: str) -> tuple[dict[str, int], dict[tuple[str, str], dict[str, int]]]:
+    """Answers per team node and per area node (one measure stands for its family: every rating
+    has both measures, so both have the same n), and per (period, team) the areas' sizes."""
+    sizes: dict[str, int] = {}
+    parts: dict[tuple[str, str], dict[str, int]] = {}
+    for (period, team, area, measure), values in counts.items():
+        if measure != family_measure:
+            continue
+        n = sum(values.values())
+        team_node = _node(period, team, None)
+        sizes[team_node] = sizes.get(team_node, 0) + n
+        parts.setdefault((period, team), {})[area] = n
+        if area != NO_AREA:
+            sizes[_node(period, team, area)] = n
+    return sizes, parts
+
+
+def hidden_nodes(counts: Tally, family_measure: str) -> set[str]:
+    """The team and area figures to withhold for one family: each team's total is the sum of its
+    areas and of its answers without an area (the remainder), so the areas are parts of it."""
+    sizes, parts = _sizes(counts, family_measure)
+    rules = [Constraint(parent=_node(period, team, None),
+                        children=tuple(_node(period, team, a) for a in sorted(areas) if a != NO_AREA),
+                        remainder=areas.get(NO_AREA, 0))
+             for (period, team), areas in parts.items()]
+    return withheld(sizes, rules)
+
+
+def _share(count: int, n: int) -> Share:
+    low, high = wilson(count, n)
+    return Share(share=round(count / n, 4), low=round(low, 4), high=round(high, 4))
+
+
+def measure(values: Mapping[str, int] | None, measure_name: str, hidden: bool) -> Measure:
+    n = sum(values.values()) if values else 0
+    if hidden or n < MIN_ANSWERS or values is None:
+        return Measure(withheld=True)
+    answers = MEASURES[measure_name]
+    counts = {v: values.get(v, 0) for v in answers}
+    favourable = sum(counts[v] for v in FAVOURABLE[measure_name])
+    return Measure(withheld=False, n=n, counts=counts, shares={v: _share(counts[v], n) for v in answers},
+                   favourable=_share(favourable, n))
+
+
+def _team_values(counts: Tally, period: str, team: str, measure_name: str) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for (p, t, _area, m), values in counts.items():
+        if (p, t, m) == (period, team, measure_name):
+            for value, n in values.items():
+                total[value] = total.get(value, 0) + n
+    return total
+
+
+def figures(counts: Tally, area_filter: str | None = None) -> list[TrustBucket]:
+    """One bucket per (period, team) (`area_id` null) and per (period, team, area), sorted;
+    `area_filter`: that area's buckets only (withheld exactly as in the unfiltered answer)."""
+    hidden = {family: hidden_nodes(counts, m) for family, m in (("rating", "answered"), ("pulse", "confidence"))}
+    keys = sorted({(p, t, None) for p, t, _a, _m in counts} | {(p, t, a) for p, t, a, _m in counts if a != NO_AREA},
+                  key=lambda k: (k[0], k[1], k[2] or ""))
+    out = []
+    for period, team, area in keys:
+        if area_filter is not None and area != area_filter:
+            continue
+        node = _node(period, team, area)
+        by_measure = {}
+        for name in MEASURES:
+            values = (_team_values(counts, period, team, name) if area is None
+                      else counts.get((period, team, area, name)))
+            by_measure[name] = measure(values, name, node in hidden[FAMILY_OF[name]])
+        out.append(TrustBucket(period=period, team=team, area_id=area, **by_measure))
+    return out

@@ -1,0 +1,174 @@
+"""Residents' trust: ratings, pulses and their counts (the only DynamoDB code for them).
+
+Items in the neighbourhoods table (models/neighbourhoods.py):
+- `rating#<conversation>` / `<target>`: one resident's rating of one team answer (or close):
+  `subscriber_id`, `body` = the rating (for the resident's own view), TTL with the conversation;
+- `pulse#<id>` / `pulse`: a pulse (public: the question, its areas, the sample, `tally` = sent);
+- `pulse#<id>` / `sent#<subscriber>`: the pulse reached this resident (`subscriber_id`, `body` =
+  where the answer counts: area, team, inbox key); `tally` = 1 once answered. Never the answer.
+Rating and sent items carry `subscriber_id`, so erasure deletes them with the resident's other
+items of the table (index `by_subscriber`, `store.priorities.erase_subscriber`).
+
+The answers themselves are counter items in the stats table (`domain/trust.count_keys`), added in
+the same transaction as the rating item or the answered mark: a count never differs from the
+answers given, and a second answer writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+
+import msgspec
+
+from chalicelib.domain.access import AccessRecord
+from chalicelib.domain.trust import Pulse, PulseSent, Rating
+from chalicelib.ports import InboxCopy
+from chalicelib.store import access_log, transact
+from chalicelib.store import neighbourhood_items as items
+from chalicelib.store import subscribers as subscriber_store
+from chalicelib.store.errors import translate_store_errors
+from chalicelib.store.models import NeighbourhoodModel, StatCounterModel
+
+PULSE = "pulse"
+
+
+class _RatingBody(msgspec.Struct):
+    answered: str
+    satisfaction: int
+    rated_at: str
+
+
+class _SentBody(msgspec.Struct):
+    area_id: str
+    team: str
+    inbox_key: str
+
+
+def _add_counts(tx: transact.Transaction, counts: Mapping[tuple[str, str], int]) -> None:
+    for (key, bucket), delta in sorted(counts.items()):
+        tx.update("count", StatCounterModel(key=key, bucket=bucket), actions=[StatCounterModel.contacts.add(delta)])
+
+
+@translate_store_errors
+def rate(rating: Rating, expires_at: datetime, counts: Mapping[tuple[str, str], int], audit: AccessRecord) -> bool:
+    """The rating item (only if its target was not rated), its counts and its access-log entry, in
+    one transaction. False (nothing written) when the target was rated already."""
+    body = msgspec.json.encode(_RatingBody(rating.answered, rating.satisfaction, rating.rated_at)).decode()
+
+    def build(tx: transact.Transaction) -> None:
+        tx.put("rating", NeighbourhoodModel(f"rating#{rating.conversation_id}", rating.target, body=body,
+                                            subscriber_id=rating.subscriber_id, updated_at=rating.rated_at,
+                                            expires_at=expires_at),
+               condition=NeighbourhoodModel.pk.does_not_exist())
+        tx.put("audit", access_log.to_model(audit), condition=access_log.append_condition())
+        _add_counts(tx, counts)
+
+    try:
+        transact.run(build, via=NeighbourhoodModel)
+        return True
+    except transact.ConditionsFailed as failed:
+        if failed.of("rating") is not None:
+            return False
+        raise
+
+
+@translate_store_errors
+def ratings(conversation_id: str, subscriber_id: str) -> list[Rating]:
+    """The resident's ratings in a conversation (one Query; a conversation has one owner)."""
+    out = []
+    for row in NeighbourhoodModel.query(f"rating#{conversation_id}", consistent_read=True):
+        if row.subscriber_id != subscriber_id:
+            continue
+        body = msgspec.json.decode(row.body or "{}", type=_RatingBody)
+        out.append(Rating(conversation_id=conversation_id, target=row.sk, subscriber_id=subscriber_id,
+                          answered=body.answered, satisfaction=body.satisfaction, rated_at=body.rated_at))
+    return sorted(out, key=lambda r: r.rated_at)
+
+
+def _pulse_model(pulse: Pulse) -> NeighbourhoodModel:
+    body = msgspec.json.encode({"id": pulse.id, "question": pulse.question, "areas": list(pulse.areas),
+                                "sample": pulse.sample, "created_at": pulse.created_at}).decode()
+    return NeighbourhoodModel(f"pulse#{pulse.id}", PULSE, body=body, updated_at=pulse.created_at, tally=pulse.sent)
+
+
+def _pulse(model: NeighbourhoodModel) -> Pulse:
+    raw = msgspec.json.decode(model.body or "{}")
+    return Pulse(id=raw["id"], question=raw["question"], areas=tuple(raw["areas"]), sample=float(raw["sample"]),
+                 created_at=raw["created_at"], sent=int(model.tally or 0))
+
+
+@translate_store_errors
+def create_pulse(pulse: Pulse) -> Pulse | None:
+    """Write a new pulse; the stored one when the id exists (None when it was created)."""
+    if items.put_if_new(_pulse_model(pulse)):
+        return None
+    return get_pulse(pulse.id)
+
+
+@translate_store_errors
+def get_pulse(pulse_id: str) -> Pulse | None:
+    try:
+        return _pulse(NeighbourhoodModel.get(f"pulse#{pulse_id}", PULSE, consistent_read=True))
+    except NeighbourhoodModel.DoesNotExist:
+        return None
+
+
+@translate_store_errors
+def set_pulse_sent(pulse_id: str, sent: int) -> None:
+    NeighbourhoodModel(f"pulse#{pulse_id}", PULSE).update(actions=[NeighbourhoodModel.tally.set(sent)],
+                                                          condition=NeighbourhoodModel.pk.exists())
+
+
+@translate_store_errors
+def unsent(pulse_id: str, subscriber_ids: Sequence[str]) -> list[str]:
+    """Those of `subscriber_ids` the pulse has not reached yet (BatchGetItem of their sent items)."""
+    wanted = list(dict.fromkeys(subscriber_ids))
+    keys = [(f"pulse#{pulse_id}", f"sent#{sid}") for sid in wanted]
+    found = {row.sk[len("sent#"):] for row in NeighbourhoodModel.batch_get(keys, attributes_to_get=["pk", "sk"])}
+    return [sid for sid in wanted if sid not in found]
+
+
+@translate_store_errors
+def mark_sent(pulse_id: str, sent: Sequence[PulseSent], at: str, expires_at: datetime) -> None:
+    """The sent items (BatchWriteItem), after the inbox copies were written."""
+    with NeighbourhoodModel.batch_write() as batch:
+        for one in sent:
+            body = msgspec.json.encode(_SentBody(one.area_id, one.team, one.inbox_key)).decode()
+            batch.save(NeighbourhoodModel(f"pulse#{pulse_id}", f"sent#{one.subscriber_id}", body=body,
+                                          subscriber_id=one.subscriber_id, updated_at=at, expires_at=expires_at))
+
+
+@translate_store_errors
+def answer_pulse(pulse_id: str, subscriber_id: str, counts: Callable[[PulseSent], Mapping[tuple[str, str], int]],
+                 inbox: Callable[[PulseSent], InboxCopy], at: str) -> str:
+    """`answered`: the mark, the counts and the answered inbox copy in one transaction;
+    `already`: answered before (nothing written); `not_sent`: the pulse never reached them."""
+    try:
+        row = NeighbourhoodModel.get(f"pulse#{pulse_id}", f"sent#{subscriber_id}", consistent_read=True)
+    except NeighbourhoodModel.DoesNotExist:
+        return "not_sent"
+    if row.tally:
+        return "already"
+    raw = msgspec.json.decode(row.body or "{}", type=_SentBody)
+    sent = PulseSent(subscriber_id=subscriber_id, area_id=raw.area_id, team=raw.team, inbox_key=raw.inbox_key)
+
+    def build(tx: transact.Transaction) -> None:
+        tx.update("mark", NeighbourhoodModel(row.pk, row.sk),
+                  actions=[NeighbourhoodModel.tally.set(1), NeighbourhoodModel.updated_at.set(at)],
+                  condition=NeighbourhoodModel.pk.exists() & NeighbourhoodModel.tally.does_not_exist())
+        tx.put("inbox", subscriber_store.inbox_model(inbox(sent)))
+        _add_counts(tx, counts(sent))
+
+    try:
+        transact.run(build, via=NeighbourhoodModel)
+        return "answered"
+    except transact.ConditionsFailed:
+        return "already"  # answered meanwhile (or erased meanwhile: nothing left to answer for)
+
+
+@translate_store_errors
+def counts(key: str, bucket_from: str, bucket_to: str) -> list[tuple[str, int]]:
+    """Counter items of one partition between two buckets (one paginated Query)."""
+    rows = StatCounterModel.query(key, StatCounterModel.bucket.between(bucket_from, bucket_to))
+    return [(row.bucket, int(row.contacts or 0)) for row in rows]

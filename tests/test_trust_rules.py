@@ -1,0 +1,282 @@
+"""Residents' trust on fakes: the Wilson interval against statsmodels' numbers, suppression that
+no subtraction undoes, ratings once per team answer, pulses once per resident, counts only, and
+erasure. The HTTP loop (status codes, roles, DynamoDB) is tests/test_trust.py."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.domain import trust as rules
+from chalicelib.domain.conversations import CloseIn, ConversationIn, MessageIn
+from chalicelib.domain.disclosure import Constraint, wilson, withheld
+from chalicelib.domain.errors import Conflict, Forbidden, NotFound, StateForbids
+from chalicelib.domain.notices import NoticeNotification
+from chalicelib.domain.results import Created
+from chalicelib.domain.trust import PulseAnswerIn, PulseIn, RatingIn, TrustQuery
+from chalicelib.usecases import conversations as conversations_case
+from chalicelib.usecases import subscribers as subscriber_cases
+from chalicelib.usecases import trust as usecase
+from tests.scenes import Scene, endpoint, webpush_channel
+
+pytestmark = pytest.mark.no_database
+
+T0 = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)  # a Wednesday
+
+
+# -- the maths ------------------------------------------------------------------------------------
+
+# statsmodels.stats.proportion.proportion_confint(count, nobs, alpha=0.05, method="wilson")
+STATSMODELS_WILSON = [
+    (5, 10, 0.2365931, 0.7634069),
+    (0, 10, 0.0, 0.2775328),
+    (10, 10, 0.7224672, 1.0),
+    (12, 25, 0.3003129, 0.6650148),
+    (1, 100, 0.0017674, 0.0544862),
+    (37, 50, 0.6044684, 0.8412847),
+]
+
+
+@pytest.mark.parametrize(("count", "total", "low", "high"), STATSMODELS_WILSON)
+def test_wilson_interval_matches_statsmodels(count: int, total: int, low: float, high: float) -> None:
+    got = wilson(count, total)
+    assert got == pytest.approx((low, high), abs=1e-7)
+
+
+def test_wilson_refuses_impossible_counts() -> None:
+    for count, total in ((1, 0), (-1, 5), (6, 5)):
+        with pytest.raises(ValueError, match="count"):
+            wilson(count, total)
+
+
+def test_small_parts_are_withheld_and_so_is_what_would_give_them_away() -> None:
+    # A team of 30 answers: areas a (20), b (6), c (4). b and c are under 10 (withheld) and sum to 10:
+    # team - a = 10, a group of at least 10, nothing to add.
+    assert withheld({"t": 30, "a": 20, "b": 6, "c": 4}, [Constraint("t", ("a", "b", "c"))]) == {"b", "c"}
+    # areas a (15), b (12), c (3): team - a - b = 3 would give c away: the smallest published part
+    # (b) goes too, and then team - a = 15.
+    assert withheld({"t": 30, "a": 15, "b": 12, "c": 3}, [Constraint("t", ("a", "b", "c"))]) == {"b", "c"}
+    # answers outside any area (the remainder) count as withheld: team 25 = a 20 + 5 outside
+    assert withheld({"t": 25, "a": 20}, [Constraint("t", ("a",), remainder=5)]) == {"a"}
+    # a withheld total hides nothing more
+    assert withheld({"t": 8, "a": 5}, [Constraint("t", ("a",), remainder=3)]) == {"t", "a"}
+
+
+def _counts(spec: dict[tuple[str, str], dict[str, int]], period: str = "2027-W10") -> rules.Tally:
+    return {(period, team, area, "confidence"): values for (team, area), values in spec.items()}
+
+
+def test_no_published_figures_subtract_to_a_withheld_one() -> None:
+    spec = {("north", "a1"): {"good": 9, "fair": 6}, ("north", "a2"): {"poor": 3},
+            ("north", "a3"): {"excellent": 12}, ("north", rules.NO_AREA): {"good": 2}}
+    buckets = rules.figures(_counts(spec))
+    published = {b.area_id: b.confidence.n for b in buckets if not b.confidence.withheld}
+    team_n = published.pop(None)
+    assert team_n == 32
+    # every published area total subtracted from the team's leaves 0 or at least 10 answers
+    assert team_n - sum(n or 0 for n in published.values()) >= 10
+    assert published == {"a1": 15}  # a3 (12, the smallest) went too: a2 (3) + outside (2) = 5 would show
+    # the same answer for one area, asked alone: withheld exactly as in the whole answer
+    alone = rules.figures(_counts(spec), area_filter="a3")
+    assert [(b.area_id, b.confidence.withheld) for b in alone] == [("a3", True)]
+
+
+def test_shares_counts_and_favourable_of_a_published_measure() -> None:
+    buckets = rules.figures(_counts({("north", "a1"): {"excellent": 5, "good": 7, "poor": 13}}))
+    team = next(b for b in buckets if b.area_id is None)
+    confidence = team.confidence
+    assert confidence.n == 25 and confidence.counts == {"excellent": 5, "good": 7, "fair": 0, "poor": 13, "very_poor": 0}
+    assert confidence.favourable is not None and confidence.shares is not None
+    assert (confidence.favourable.share, confidence.favourable.low, confidence.favourable.high) == (0.48, 0.3003, 0.665)
+    assert confidence.shares["fair"].high == pytest.approx(0.1332, abs=1e-4)
+    assert team.answered.withheld and team.answered.n is None  # no ratings at all: withheld
+
+
+# -- ratings -------------------------------------------------------------------------------------
+
+
+class Place:
+    def __init__(self) -> None:
+        self.scene = Scene(now=T0)
+        self.svc = self.scene.svc
+        self.area_id = self.scene.area("north")
+        self.resident = self.scene.resident([{"area_id": self.area_id}])
+
+    def start(self, resident: str | None = None) -> str:
+        body = ConversationIn(id=uuid.uuid4(), topic="noise", text="Loud music", area_id=uuid.UUID(self.area_id))
+        saved = conversations_case.start(self.svc, self.scene.as_resident(resident or self.resident), body)
+        assert isinstance(saved, Created)
+        return saved.value.id
+
+    def answer(self, conv_id: str) -> str:
+        saved = conversations_case.post_message(self.svc, self.scene.staff("officer", sub="pc-1"), conv_id,
+                                                MessageIn(id=uuid.uuid4(), text="We will call round"))
+        assert isinstance(saved, Created)
+        return saved.value.id
+
+    def rate(self, conv_id: str, answered: str = "yes", satisfaction: int = 4, resident: str | None = None) -> Any:
+        return usecase.rate(self.svc, self.scene.as_resident(resident or self.resident), conv_id,
+                            RatingIn(answered=answered, satisfaction=satisfaction))  # type: ignore[arg-type]
+
+    def trust(self, who: Any = None, **filters: Any) -> list[rules.TrustBucket]:
+        query = TrustQuery(from_="2027-03-01", to="2027-03-31", group_by="month", purpose="trust test", **filters)
+        return usecase.figures(self.svc, who or self.scene.staff("analyst", team=None), query).buckets  # type: ignore[arg-type]
+
+
+def test_a_rating_needs_a_team_answer_and_counts_once_per_answer() -> None:
+    place = Place()
+    conv = place.start()
+    with pytest.raises(StateForbids):
+        place.rate(conv)  # nothing to rate yet
+    first = place.answer(conv)
+    out = place.rate(conv, "partly", 3)
+    assert out.target == f"answer:{first}" and out.answered == "partly"
+    with pytest.raises(Conflict):
+        place.rate(conv, "yes", 5)  # the same answer, again
+    second = place.answer(conv)
+    assert place.rate(conv, "yes", 5).target == f"answer:{second}"  # a new answer may be rated
+    stats = place.scene.fakes.db.stats
+    month = {k[1].rsplit("|", 1)[0]: v["contacts"] for k, v in stats.items() if k[0] == "trust|month"}
+    assert month == {f"2027-03|north|{place.area_id}|answered|partly": 1, f"2027-03|north|{place.area_id}|satisfaction|3": 1,
+                     f"2027-03|north|{place.area_id}|answered|yes": 1, f"2027-03|north|{place.area_id}|satisfaction|5": 1}
+
+
+def test_a_close_without_an_answer_may_be_rated_once_and_others_conversations_are_404() -> None:
+    place = Place()
+    conv = place.start()
+    conversations_case.close(place.svc, place.scene.staff("officer", sub="pc-1"), conv, CloseIn(outcome="resolved"))
+    assert place.rate(conv, "no", 1).target.startswith("close:")
+    with pytest.raises(Conflict):
+        place.rate(conv, "no", 2)
+    other = place.scene.resident([{"area_id": place.area_id}])
+    with pytest.raises(NotFound):
+        place.rate(conv, resident=other)
+    with pytest.raises(NotFound):
+        place.rate(str(uuid.uuid4()))
+
+
+def test_ratings_below_ten_are_withheld_and_ten_are_shown_with_intervals() -> None:
+    place = Place()
+    for index in range(10):
+        resident = place.scene.resident([{"area_id": place.area_id}])
+        conv = place.start(resident)
+        place.answer(conv)
+        place.rate(conv, "yes" if index < 7 else "no", 5 if index < 4 else 2, resident=resident)
+        if index == 8:
+            assert all(b.answered.withheld and b.answered.counts is None for b in place.trust())
+    team = next(b for b in place.trust() if b.area_id is None)
+    assert team.answered.n == 10 and team.answered.counts == {"yes": 7, "partly": 0, "no": 3}
+    assert team.answered.favourable is not None
+    assert (team.answered.favourable.low, team.answered.favourable.high) == (0.3968, 0.8922)  # wilson(7, 10)
+    assert team.satisfaction.counts == {"1": 0, "2": 6, "3": 0, "4": 0, "5": 4}
+    assert team.confidence.withheld
+
+
+def test_erasure_leaves_counts_and_nothing_naming_the_resident() -> None:
+    place = Place()
+    conv = place.start()
+    place.answer(conv)
+    place.rate(conv)
+    db = place.scene.fakes.db
+    assert [r.subscriber_id for r in db.ratings.values()] == [place.resident]
+    subscriber_cases.erase_me(place.svc, place.scene.as_resident(place.resident))
+    assert db.ratings == {}
+    assert place.resident not in json.dumps({k[1]: v for k, v in db.stats.items()})
+    assert sum(v["contacts"] for k, v in db.stats.items() if k[0] == "trust|day") == 2  # answered + satisfaction
+
+
+# -- pulses --------------------------------------------------------------------------------------
+
+
+def _pulse(place: Place, sample: float = 1.0, areas: list[str] | None = None, pulse_id: uuid.UUID | None = None) -> Any:
+    body = PulseIn(id=pulse_id or uuid.uuid4(), question="police_good_job",
+                   areas=[uuid.UUID(a) for a in areas or [place.area_id]], sample=sample)
+    return usecase.create_pulse(place.svc, place.scene.staff("admin", team=None), body)
+
+
+def _answer(place: Place, pulse_id: str, resident: str, answer: str = "good") -> Any:
+    return usecase.answer_pulse(place.svc, place.scene.as_resident(resident), pulse_id,
+                                PulseAnswerIn(answer=answer))  # type: ignore[arg-type]
+
+
+def test_a_pulse_reaches_followers_once_and_each_answers_once_as_a_count() -> None:
+    place = Place()
+    elsewhere = place.scene.area("south", lat=52.2, lon=-1.5)
+    stranger = place.scene.resident([{"area_id": elsewhere}])
+    pulse_id = uuid.uuid4()
+    created, out = _pulse(place, pulse_id=pulse_id)
+    assert created and out.sent == 1
+    assert _pulse(place, pulse_id=pulse_id) == (False, out)  # an identical retry reaches nobody twice
+    with pytest.raises(Conflict):
+        _pulse(place, sample=0.5, pulse_id=pulse_id)
+    [item] = [i for i in place.scene.inbox(place.resident) if getattr(i, "pulse_id", None) == out.id]
+    assert item.answered is False and item.question == "police_good_job"
+    assert _answer(place, out.id, place.resident, "fair").answered
+    with pytest.raises(Conflict):
+        _answer(place, out.id, place.resident, "good")
+    with pytest.raises(NotFound):
+        _answer(place, out.id, stranger)  # not sent to them
+    [item] = [i for i in place.scene.inbox(place.resident) if getattr(i, "pulse_id", None) == out.id]
+    assert item.answered is True
+    sent, answered = place.scene.fakes.db.pulse_sent[(out.id, place.resident)]
+    assert answered is True and "fair" not in repr(sent)  # the mark says whether, never what
+    assert [n for (k, b), n in place.scene.fakes.db.stats.items() if k == "trust|day" and "|confidence|fair|" in b]
+    notices = [m for m in place.scene.fakes.queue.messages if getattr(m, "kind", None) == "pulse"]
+    assert [m.subscribers for m in notices] == [[place.resident]]
+
+
+def test_a_pulse_is_pushed_once_in_the_residents_language() -> None:
+    place = Place()
+    channel = webpush_channel()
+    welsh = place.scene.resident([{"area_id": place.area_id}], channel, language="cy")
+    _pulse(place)
+    [message] = place.scene.fakes.queue.take()
+    worker = place.svc.push_worker()
+    assert worker.process(message) and worker.process(message)  # a redelivery pushes nothing twice
+    [(target, notice, _)] = place.scene.push.sent
+    assert target == endpoint(channel) and isinstance(notice, NoticeNotification)
+    assert notice.kind == "pulse" and notice.body.startswith("Gan ystyried popeth")
+    assert welsh in {s for (_, s) in place.scene.fakes.db.pulse_sent}
+
+
+def test_a_sample_is_deterministic_by_keyed_hash() -> None:
+    place = Place()
+    residents = [place.scene.resident([{"area_id": place.area_id}]) for _ in range(40)]
+    key = place.svc.pseudonyms.subkey("pulse-sample")
+    _, out = _pulse(place, sample=0.25)
+    expected = {r for r in [place.resident, *residents] if rules.sampled(key, out.id, r, 0.25)}
+    reached = {s for (p, s) in place.scene.fakes.db.pulse_sent if p == out.id}
+    assert reached == expected and 0 < len(reached) < 41
+    _, none = _pulse(place, sample=0.0)
+    assert none.sent == 0
+
+
+def test_a_pulse_closes_after_thirty_days_and_erasure_removes_the_mark() -> None:
+    place = Place()
+    _, out = _pulse(place)
+    place.scene.fakes.clock.advance(days=31)
+    with pytest.raises(StateForbids):
+        _answer(place, out.id, place.resident)
+    place.scene.fakes.clock.now = T0 + timedelta(hours=1)
+    subscriber_cases.erase_me(place.svc, place.scene.as_resident(place.resident))
+    assert place.scene.fakes.db.pulse_sent == {}
+
+
+# -- who reads the figures -----------------------------------------------------------------------
+
+
+def test_supervisors_read_their_own_team_only_and_leaders_the_force() -> None:
+    place = Place()
+    assert place.trust(place.scene.staff("supervisor", team="north")) == []
+    with pytest.raises(Forbidden):
+        place.trust(place.scene.staff("supervisor", team="north"), team="south")
+    south = place.scene.area("south", lat=52.2, lon=-1.5)
+    with pytest.raises(Forbidden):
+        place.trust(place.scene.staff("supervisor", team="north"), area_id=south)
+    assert place.trust(place.scene.staff("leader", team=None)) == []
+    log = [a for a in place.scene.fakes.db.access if a.action == "history.trust"]
+    assert len(log) == 2 and {a.purpose for a in log} == {"trust test"}
