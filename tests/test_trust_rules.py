@@ -18,6 +18,7 @@ from chalicelib.domain.errors import Conflict, Forbidden, NotFound, StateForbids
 from chalicelib.domain.notices import NoticeNotification
 from chalicelib.domain.results import Created
 from chalicelib.domain.trust import PulseAnswerIn, PulseIn, RatingIn, TrustQuery
+from chalicelib.ports import NoticePush
 from chalicelib.usecases import conversations as conversations_case
 from chalicelib.usecases import subscribers as subscriber_cases
 from chalicelib.usecases import trust as usecase
@@ -124,7 +125,7 @@ class Place:
 
     def trust(self, who: Any = None, **filters: Any) -> list[rules.TrustBucket]:
         query = TrustQuery(from_="2027-03-01", to="2027-03-31", group_by="month", purpose="trust test", **filters)
-        return usecase.figures(self.svc, who or self.scene.staff("analyst", team=None), query).buckets  # type: ignore[arg-type]
+        return usecase.figures(self.svc, who or self.scene.staff("analyst"), query).buckets
 
 
 def test_a_rating_needs_a_team_answer_and_counts_once_per_answer() -> None:
@@ -195,7 +196,7 @@ def test_erasure_leaves_counts_and_nothing_naming_the_resident() -> None:
 def _pulse(place: Place, sample: float = 1.0, areas: list[str] | None = None, pulse_id: uuid.UUID | None = None) -> Any:
     body = PulseIn(id=pulse_id or uuid.uuid4(), question="police_good_job",
                    areas=[uuid.UUID(a) for a in areas or [place.area_id]], sample=sample)
-    return usecase.create_pulse(place.svc, place.scene.staff("admin", team=None), body)
+    return usecase.create_pulse(place.svc, place.scene.staff("admin"), body)
 
 
 def _answer(place: Place, pulse_id: str, resident: str, answer: str = "good") -> Any:
@@ -225,7 +226,7 @@ def test_a_pulse_reaches_followers_once_and_each_answers_once_as_a_count() -> No
     sent, answered = place.scene.fakes.db.pulse_sent[(out.id, place.resident)]
     assert answered is True and "fair" not in repr(sent)  # the mark says whether, never what
     assert [n for (k, b), n in place.scene.fakes.db.stats.items() if k == "trust|day" and "|confidence|fair|" in b]
-    notices = [m for m in place.scene.fakes.queue.messages if getattr(m, "kind", None) == "pulse"]
+    notices = [m for m in place.scene.fakes.queue.messages if isinstance(m, NoticePush) and m.kind == "pulse"]
     assert [m.subscribers for m in notices] == [[place.resident]]
 
 
@@ -277,6 +278,6 @@ def test_supervisors_read_their_own_team_only_and_leaders_the_force() -> None:
     south = place.scene.area("south", lat=52.2, lon=-1.5)
     with pytest.raises(Forbidden):
         place.trust(place.scene.staff("supervisor", team="north"), area_id=south)
-    assert place.trust(place.scene.staff("leader", team=None)) == []
+    assert place.trust(place.scene.staff("leader")) == []
     log = [a for a in place.scene.fakes.db.access if a.action == "history.trust"]
     assert len(log) == 2 and {a.purpose for a in log} == {"trust test"}
