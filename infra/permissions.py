@@ -82,6 +82,12 @@ _API: set[Grant] = (
     | _table("messages", "BatchGetItem")
     | _table("staff-devices", "DeleteItem", "PutItem", "Query")
     | _indexes("staff-devices", "by_team")  # does the team have a device for a staff push?
+    # Residents' trust (usecases/trust.py): rating and pulse items in the neighbourhoods table (sent
+    # marks read in one BatchGetItem), a pulse's audience from one cell of the subscription index
+    # and the followers' records, the counts in the stats table.
+    | _table("neighbourhoods", "BatchGetItem")
+    | _table("subscriptions", "Query")
+    | _table("subscribers", "BatchGetItem")
     | _API_SECRETS
 )
 

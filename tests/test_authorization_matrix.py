@@ -92,6 +92,9 @@ def world(client, staff_token, services_override) -> World:
         return body["id"]
 
     w.values["conv_a"] = conversation_a()
+    pulse = {"id": str(uuid.uuid4()), "question": "police_good_job", "areas": [area_id], "sample": 1}
+    assert post_json(client, admin, "/v1/pulses", pulse).status_code == 201
+    w.values["pulse_x"] = pulse["id"]
     def pending_x() -> str:
         """A fresh published alert of team X with an update proposed by officer X; the proposal id
         is left in `{pending_proposal}` (placeholders resolve left to right)."""
@@ -287,6 +290,16 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("POST", "/v1/priorities/{fresh_priority_x}/actions", new_action, allow(TEAM_X_ONLY)),
     ("POST", "/v1/priorities/{fresh_priority_x}/links", "LINK_CONV_A",
      allow({k: 200 if v == 201 else v for k, v in TEAM_X_ONLY.items()})),
+    # Residents' trust: the owner rates (a fresh conversation has no team answer yet: 422); pulses
+    # reach residents following area X by id (A and B follow circles: 404); the figures.
+    ("POST", "/v1/conversations/{fresh_conv_a}/rating", {"answered": "yes", "satisfaction": 5},
+     allow({"resident_a": 422, "resident_b": 404})),
+    ("POST", "/v1/pulses", "NEW_PULSE_X", allow({"admin": 201})),
+    ("POST", "/v1/pulses/{pulse_x}/answers", {"answer": "good"}, allow(each(RESIDENTS, 404))),
+    ("GET", "/v1/history/trust?{window}&team={team_x}", None,
+     allow({"analyst": 200, "admin": 200, "leader": 200, "supervisor_x": 200})),
+    ("GET", "/v1/history/trust?{window}&team={team_y}", None,
+     allow({"analyst": 200, "admin": 200, "leader": 200, "supervisor_y": 200})),
     # Beat meetings of area X
     ("GET", "/v1/areas/{area_x}/events", None, PUBLIC),
     ("POST", "/v1/areas/{area_x}/events", new_meeting, allow(TEAM_X_ONLY)),
@@ -305,6 +318,8 @@ def call(client, world: World, method: str, template: str, token: str | None, bo
         payload = {"conversation_id": world.values["conv_a"]}
     if payload == "TEAM_PAGE_X":  # name as stored (the team id until an admin names it)
         payload = {"name": world.teams["x"], "description": "Team X"}
+    if payload == "NEW_PULSE_X":  # a new pulse to area X per call
+        payload = {"id": str(uuid.uuid4()), "question": "police_good_job", "areas": [world.values["area_x"]]}
     if payload == "START_CONVERSATION":  # a new conversation in area X per call
         payload = {"id": str(uuid.uuid4()), "topic": "noise", "text": "Hi", "area_id": world.values["area_x"]}
     kwargs: dict[str, Any] = {"headers": headers}

@@ -154,6 +154,11 @@ def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worke
     ok(client.http.get(f"/v1/conversations/{conversation}", headers=bearer(token)))
     ok(client.http.get("/v1/subscribers/me/conversations", headers=bearer(token)))
     ok(post(client, f"/v1/conversations/{conversation}/close", supervisor, {"outcome": "resolved"}))
+    # Residents' trust: the answer rated, a pulse to the area's followers (pushed by the worker), answered.
+    ok(post(client, f"/v1/conversations/{conversation}/rating", token, {"answered": "yes", "satisfaction": 4}))
+    pulse_id = str(uuid.uuid4())
+    ok(post(client, "/v1/pulses", admin, {"id": pulse_id, "question": "police_good_job", "areas": [area_id]}))
+    ok(post(client, f"/v1/pulses/{pulse_id}/answers", token, {"answer": "good"}))
     # A resident in quiet hours starts one about the area: the team's answer is held for housekeeping.
     started = ok(post(client, "/v1/conversations", residents["sleeper"], {
         "id": str(uuid.uuid4()), "topic": "burglary", "text": "Door tried at night", "area_id": area_id})).json_body
@@ -180,7 +185,8 @@ def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worke
                  f"/v1/history/stats?{window}&group_by=day&by=kind&purpose=drift",
                  f"/v1/history/alerts?{window}&purpose=drift",
                  f"/v1/history/engagement?{window}&group_by=week&purpose=drift",
-                 f"/v1/history/conversations?{window}&purpose=drift"):
+                 f"/v1/history/conversations?{window}&purpose=drift",
+                 f"/v1/history/trust?{window}&purpose=drift", f"/v1/history/trust?{window}&purpose=drift&team={team}"):
         ok(client.http.get(path, headers=bearer(analyst)))
     # Every history index: team x topic x (no channel filter | kind | place).
     for team_filter in ("", f"&team={team}"):

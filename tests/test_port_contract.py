@@ -858,3 +858,63 @@ def test_meetings_count_attendance_once_and_are_reminded_once(ports: Repositorie
     assert ports.meetings.save_record(meeting, recorded) is True
     assert ports.meetings.save_record(meeting, recorded) is False
     assert ports.meetings.get(meeting.id) == (recorded, 1)
+
+
+# --- residents' trust ----------------------------------------------------------------------------
+
+
+def _audit(action: str) -> AccessRecord:
+    return AccessRecord(actor="res_contract", role="resident", action=action, at=NOW, request_id=new_id(),
+                        record_id=new_id())
+
+
+def test_a_rating_lands_once_with_its_counts_and_is_erased_with_its_resident(ports: Repositories) -> None:
+    from chalicelib.domain.trust import Rating
+
+    conv, team, resident = new_id(), f"t-{new_id()[:8]}", new_id()
+    rating = Rating(conversation_id=conv, target=f"answer:{new_id()}", subscriber_id=resident, answered="yes",
+                    satisfaction=4, rated_at=NOW_TEXT)
+    counts = {(f"trust|team:{team}|day", f"2026-11-30|{team}|-|answered|yes|00"): 1}
+    assert ports.trust.rate(rating, KEEP, counts, _audit("conversation.rate")) is True
+    assert ports.trust.rate(replace(rating, answered="no"), KEEP, counts, _audit("conversation.rate")) is False
+    assert ports.trust.ratings(conv, resident) == [rating]
+    assert ports.trust.ratings(conv, new_id()) == []
+    assert ports.trust.counts(f"trust|team:{team}|day", "2026-11-30|", "2026-11-30|\uffff") == [
+        (f"2026-11-30|{team}|-|answered|yes|00", 1)]
+    ports.priorities.erase_subscriber(resident)
+    assert ports.trust.ratings(conv, resident) == []
+
+
+def test_a_pulse_is_created_once_reaches_each_resident_once_and_is_answered_once(ports: Repositories) -> None:
+    from chalicelib.domain.trust import Pulse, PulseSent
+
+    pulse = Pulse(id=new_id(), question="police_good_job", areas=(new_id(),), sample=0.5, created_at=NOW_TEXT)
+    assert ports.trust.create_pulse(pulse) is None
+    assert ports.trust.create_pulse(replace(pulse, sample=1.0)) == pulse
+    ports.trust.set_pulse_sent(pulse.id, 2)
+    assert ports.trust.get_pulse(pulse.id) == replace(pulse, sent=2)
+    assert ports.trust.get_pulse(new_id()) is None
+    alice, bob, team = new_id(), new_id(), f"t-{new_id()[:8]}"
+    assert ports.trust.unsent(pulse.id, [alice, bob, alice]) == [alice, bob]
+    sent = PulseSent(subscriber_id=alice, area_id=pulse.areas[0], team=team, inbox_key=f"{NOW_TEXT}#pulse#{pulse.id}")
+    ports.trust.mark_sent(pulse.id, [sent], NOW_TEXT, KEEP)
+    assert ports.trust.unsent(pulse.id, [alice, bob]) == [bob]
+    key = (f"trust|team:{team}|day", f"2026-11-30|{team}|{pulse.areas[0]}|confidence|good|01")
+    seen: list[PulseSent] = []
+
+    def counts(one: PulseSent) -> dict[tuple[str, str], int]:
+        seen.append(one)
+        return {key: 1}
+
+    def inbox(one: PulseSent) -> InboxCopy:
+        return InboxCopy(one.subscriber_id, one.inbox_key, '{"kind": "pulse", "answered": true}', KEEP)
+
+    assert ports.trust.answer_pulse(pulse.id, bob, counts, inbox, NOW_TEXT) == "not_sent"
+    assert ports.trust.answer_pulse(pulse.id, alice, counts, inbox, NOW_TEXT) == "answered"
+    assert ports.trust.answer_pulse(pulse.id, alice, counts, inbox, NOW_TEXT) == "already"
+    assert seen[0] == sent
+    assert ports.trust.counts(key[0], "2026-11-30|", "2026-11-30|\uffff") == [(key[1], 1)]
+    items, _ = ports.subscribers.inbox_page(alice, 10, None)
+    assert items == [{"kind": "pulse", "answered": True}]
+    ports.priorities.erase_subscriber(alice)
+    assert ports.trust.answer_pulse(pulse.id, alice, counts, inbox, NOW_TEXT) == "not_sent"

@@ -207,7 +207,7 @@ class MeetingReminderInboxItem(Struct, omit_defaults=True, tag_field="kind", tag
     online_url: str | None = None
 
 
-class PulseInboxItem(Struct, omit_defaults=True, tag_field="kind", tag="pulse"):
+class PulseInboxItem(Struct, tag_field="kind", tag="pulse"):
     """The confidence question in a resident's inbox (the app shows its text in their language)."""
 
     pulse_id: str

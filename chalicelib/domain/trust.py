@@ -303,30 +303,37 @@ def measure(values: Mapping[str, int] | None, measure_name: str, hidden: bool) -
                    favourable=_share(favourable, n))
 
 
-def _team_values(counts: Tally, period: str, team: str, measure_name: str) -> dict[str, int]:
-    total: dict[str, int] = {}
-    for (p, t, _area, m), values in counts.items():
-        if (p, t, m) == (period, team, measure_name):
-            for value, n in values.items():
-                total[value] = total.get(value, 0) + n
-    return total
+def _team_totals(counts: Tally) -> dict[tuple[str, str, str], dict[str, int]]:
+    """(period, team, measure) -> answer -> count, over the team's areas and the remainder."""
+    totals: dict[tuple[str, str, str], dict[str, int]] = {}
+    for (period, team, _area, name), values in counts.items():
+        total = totals.setdefault((period, team, name), {})
+        for value, n in values.items():
+            total[value] = total.get(value, 0) + n
+    return totals
+
+
+def _bucket_keys(counts: Tally, area_filter: str | None) -> list[tuple[str, str, str | None]]:
+    """(period, team, None) for each team's bucket and (period, team, area) for each named area's,
+    sorted; only that area's with `area_filter`."""
+    teams: set[tuple[str, str, str | None]] = {(p, t, None) for p, t, _a, _m in counts}
+    areas: set[tuple[str, str, str | None]] = {(p, t, a) for p, t, a, _m in counts if a != NO_AREA}
+    keys = areas if area_filter is not None else teams | areas
+    return sorted((k for k in keys if area_filter is None or k[2] == area_filter),
+                  key=lambda k: (k[0], k[1], k[2] or ""))
 
 
 def figures(counts: Tally, area_filter: str | None = None) -> list[TrustBucket]:
     """One bucket per (period, team) (`area_id` null) and per (period, team, area), sorted;
     `area_filter`: that area's buckets only (withheld exactly as in the unfiltered answer)."""
     hidden = {family: hidden_nodes(counts, m) for family, m in (("rating", "answered"), ("pulse", "confidence"))}
-    keys = sorted({(p, t, None) for p, t, _a, _m in counts} | {(p, t, a) for p, t, a, _m in counts if a != NO_AREA},
-                  key=lambda k: (k[0], k[1], k[2] or ""))
+    totals = _team_totals(counts)
     out = []
-    for period, team, area in keys:
-        if area_filter is not None and area != area_filter:
-            continue
+    for period, team, area in _bucket_keys(counts, area_filter):
         node = _node(period, team, area)
         by_measure = {}
         for name in MEASURES:
-            values = (_team_values(counts, period, team, name) if area is None
-                      else counts.get((period, team, area, name)))
+            values = totals.get((period, team, name)) if area is None else counts.get((period, team, area, name))
             by_measure[name] = measure(values, name, node in hidden[FAMILY_OF[name]])
         out.append(TrustBucket(period=period, team=team, area_id=area, **by_measure))
     return out
