@@ -140,6 +140,9 @@ def test_a_rating_needs_a_team_answer_and_counts_once_per_answer() -> None:
         place.rate(conv, "yes", 5)  # the same answer, again
     second = place.answer(conv)
     assert place.rate(conv, "yes", 5).target == f"answer:{second}"  # a new answer may be rated
+    own = conversations_case.get(place.svc, place.scene.as_resident(place.resident), conv)
+    assert [(r.target, r.answered) for r in own.ratings or []] == [(f"answer:{first}", "partly"), (f"answer:{second}", "yes")]
+    assert conversations_case.get(place.svc, place.scene.staff("officer", sub="pc-1"), conv).ratings is None
     stats = place.scene.fakes.db.stats
     month = {k[1].rsplit("|", 1)[0]: v["contacts"] for k, v in stats.items() if k[0] == "trust|month"}
     assert month == {f"2027-03|north|{place.area_id}|answered|partly": 1, f"2027-03|north|{place.area_id}|satisfaction|3": 1,

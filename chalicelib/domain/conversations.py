@@ -26,6 +26,7 @@ from chalicelib.clock import parse_rfc3339, to_rfc3339
 from chalicelib.domain.contact_schemas import OUTCOMES, Location, Topic
 from chalicelib.domain.errors import Conflict, StateForbids
 from chalicelib.domain.history import DayOrTime, GroupBy, Purpose, TeamFilter
+from chalicelib.domain.trust import RatingOut
 
 TEXT_MAX = 1000
 MESSAGES_PAGE_MAX = 500  # messages in one read of a conversation (the latest; earlier ones by cursor)
@@ -110,6 +111,8 @@ class ConversationOut(ConversationSummary):
     messages: list[MessageOut] = []
     earlier_cursor: str | None = None
     state_token: str | None = None  # sealed state: echo it in the next message or close (saves a read)
+    # The resident owner's own ratings here (`target` names the answer rated): absent for staff.
+    ratings: list[RatingOut] | None = None
 
 
 class ConversationQuery(Struct, forbid_unknown_fields=True):

@@ -337,9 +337,11 @@ def get(svc: Services, ctx: RequestContext, conversation_id: str, query: Convers
     reader = ctx.caller.sub if ctx.caller.kind != "resident" else ctx.resident.id
     fingerprint = query_fingerprint("conversation.messages", reader, {"id": conv.id, "limit": query.limit})
     messages, earlier = _repo(svc).message_page(conv.id, query.limit, svc.cursors.decode(query.before, fingerprint))
-    if ctx.caller.kind != "resident":  # the resident reading their own conversation is not logged
-        svc.store.access_log.append(_audit(svc, ctx, "conversation.read", record_id=conv.id, row_count=len(messages)))
-    return conv.to_out(messages, svc.cursors.encode(earlier, fingerprint), _state_token(svc, conv))
+    out = conv.to_out(messages, svc.cursors.encode(earlier, fingerprint), _state_token(svc, conv))
+    if ctx.caller.kind == "resident":  # their own ratings here (the app offers a rating once); not logged
+        return msgspec.structs.replace(out, ratings=[r.to_out() for r in svc.store.trust.ratings(conv.id, ctx.resident.id)])
+    svc.store.access_log.append(_audit(svc, ctx, "conversation.read", record_id=conv.id, row_count=len(messages)))
+    return out
 
 
 def team_queue(svc: Services, ctx: RequestContext, query: TeamQueueQuery) -> QueuePage:

@@ -83,11 +83,6 @@ def rate(svc: Services, ctx: RequestContext, conversation_id: str, body: RatingI
     return rating.to_out()
 
 
-def my_ratings(svc: Services, subscriber_id: str, conversation_id: str) -> list[RatingOut]:
-    """The resident's own ratings in one of their conversations (for their own view)."""
-    return [r.to_out() for r in svc.store.trust.ratings(conversation_id, subscriber_id)]
-
-
 # -- pulses --------------------------------------------------------------------------------------
 
 def _areas(svc: Services, body: PulseIn) -> list[AreaRecord]:
