@@ -563,6 +563,14 @@ class Channel(Protocol):
         ...
 
 
+class ConfirmationSender(Protocol):
+    """Sends the confirmation of one contact channel type (email: the link; sms: the code).
+    `secret` is what the message carries: the whole `c.` token for a link, the code for a code.
+    The address is personal data: adapters never log it."""
+
+    def send_confirmation(self, address: str, secret: str, language: str | None) -> SendOutcome: ...
+
+
 class EndpointRegistrar(Protocol):
     """SNS platform endpoints for device tokens (registration and erasure)."""
 

@@ -22,6 +22,7 @@ from chalicelib.domain.pseudonyms import Pseudonymizer
 from chalicelib.notify.egress import EgressGuard, Resolver, system_resolver
 from chalicelib.ports import (
     Channel,
+    ConfirmationSender,
     ConversationStore,
     EndpointRegistrar,
     FanoutQueue,
@@ -117,6 +118,9 @@ class Services:
     # Why a Web Push subscription cannot be encrypted to (None: usable).
     push_subscription_problem: Callable[[dict[str, Any]], str | None] = _push_subscription_problem
     _vapid_key: str | None = field(default=None, repr=False)
+    # Contact channel type -> what sends its confirmation (docs/channels.md); built on first use.
+    confirmation_senders_override: Mapping[str, ConfirmationSender] | None = None
+    _confirmation_senders: Mapping[str, ConfirmationSender] | None = field(default=None, repr=False)
 
     @cached_property
     def pseudonyms(self) -> Pseudonymizer:
@@ -194,6 +198,17 @@ class Services:
 
         return covering_cells(shape, resolution)
 
+    def confirmation_senders(self) -> Mapping[str, ConfirmationSender]:
+        """type -> ConfirmationSender for contact channels (email, sms); a type missing here is not
+        configured on this stage (adding such a channel is a 503)."""
+        if self.confirmation_senders_override is not None:
+            return self.confirmation_senders_override
+        if self._confirmation_senders is None:
+            from chalicelib.notify.wiring import build_confirmation_senders
+
+            self._confirmation_senders = build_confirmation_senders(self.settings)
+        return self._confirmation_senders
+
     def push_channels(self) -> Mapping[str, Channel]:
         """type -> Channel; the real ones are imported only when the worker first needs them."""
         if self.channels_override is not None:
@@ -228,6 +243,7 @@ def build_services(
     push_resolver: Resolver = system_resolver,
     conversations: ConversationStore | None = None,
     coverer: Callable[[Shape, int], set[str]] | None = None,
+    confirmation_senders: Mapping[str, ConfirmationSender] | None = None,
 ) -> Services:
     staff_policy = IssuerPolicy(
         issuer=settings.staff_issuer,
@@ -282,6 +298,7 @@ def build_services(
             retention=timedelta(days=settings.contact_retention_days),
         ),
         channels_override=channels,
+        confirmation_senders_override=confirmation_senders,
         push_guard=EgressGuard(resolver=push_resolver),
         coverer=coverer,
         store=repositories,

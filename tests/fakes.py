@@ -54,6 +54,7 @@ from chalicelib.ports import (
     Channel,
     Claim,
     ConditionFailed,
+    ConfirmationSender,
     ContactPage,
     ContactRepository,
     ConversationExists,
@@ -1152,6 +1153,24 @@ class FakeQueue:
         raise AssertionError("the queue never emptied")
 
 
+class FakeConfirmations:
+    """Records every confirmation sent (type, address, what it carries, language); answers
+    `outcome`. One per contact type in `Fakes.confirmations`."""
+
+    def __init__(self, contact_type: str, outcome: SendOutcome = SendOutcome.SENT) -> None:
+        self.type = contact_type
+        self.outcome = outcome
+        self.sent: list[tuple[str, str, str | None]] = []
+
+    def send_confirmation(self, address: str, secret: str, language: str | None) -> SendOutcome:
+        self.sent.append((address, secret, language))
+        return self.outcome
+
+    def last(self, address: str) -> str:
+        """What the latest confirmation to `address` carried (a link token or a code)."""
+        return [secret for to, secret, _ in self.sent if to == address][-1]
+
+
 class FakeChannel:
     """Records every send. A target's key is its Web Push endpoint, SNS token or endpoint ARN;
     `script[key]` lists outcomes to answer in turn, keys in `failing` get RETRY, others `outcome`."""
@@ -1166,7 +1185,7 @@ class FakeChannel:
     @staticmethod
     def key(target: Mapping[str, Any]) -> str:
         return str(target.get("subscription", {}).get("endpoint") or target.get("token")
-                   or target.get("endpoint_arn", ""))
+                   or target.get("endpoint_arn") or target.get("address", ""))
 
     def send(self, target: dict[str, Any], notification: PushNotification) -> SendOutcome:
         key = self.key(target)
@@ -1390,6 +1409,8 @@ class Fakes:
     channels: dict[str, FakeChannel]
     registrar: FakeRegistrar
     clock: FakeClock
+    confirmations: dict[str, FakeConfirmations] = dataclasses.field(default_factory=lambda: {
+        t: FakeConfirmations(t) for t in ("email", "sms")})
 
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -1408,6 +1429,7 @@ def fake_services(*, now: datetime = NOW, db: FakeDatabase | None = None, settin
     arguments: dict[str, Any] = {
         "store": fake_repositories(fakes.db), "clock": fakes.clock, "channels": fakes.channels,
         "fanout_queue": fakes.queue, "sns_endpoints": fakes.registrar, "push_resolver": TEST_PUSH_RESOLVER,
+        "confirmation_senders": fakes.confirmations,
     }
     arguments.update(overrides)
     return build_services(settings or SETTINGS, **arguments), fakes
@@ -1433,6 +1455,7 @@ _trust: TrustRepository = FakeTrust(_db)
 _alerts: AlertRepository = FakeAlerts(_db)
 _deliveries: DeliveryRepository = FakeDeliveries(_db)
 _subscribers: SubscriberRepository = FakeSubscribers(_db)
+_confirmations: ConfirmationSender = FakeConfirmations("email")
 _words: WordRepository = FakeWords(_db)
 _access_log: AccessLogRepository = FakeAccessLog(_db)
 _alert_history: AlertHistoryRepository = FakeAlertHistory(_db)

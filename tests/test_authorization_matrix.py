@@ -221,6 +221,14 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("PUT", "/v1/subscribers/me/areas", {"areas": [circle(51.5, -0.1, 300)]}, allow(each(RESIDENTS, 200))),
     ("GET", "/v1/subscribers/me/inbox", None, allow(each(RESIDENTS, 200))),
     ("DELETE", "/v1/subscribers/me", None, allow(each(RESIDENTS, 204))),
+    # Contact channels: the stage under test sends no email (503 once past authorization)
+    ("PUT", "/v1/subscribers/me/channels/email", {"address": "jo@example.org"}, allow(each(RESIDENTS, 503))),
+    ("DELETE", "/v1/subscribers/me/channels/email", None, allow(each(RESIDENTS, 204))),
+    ("POST", "/v1/subscribers/me/channels/sms/confirm", {"code": "123456"}, allow(each(RESIDENTS, 422))),
+    ("POST", "/v1/subscribers/confirm", {"token": "c.email.6f1c1f9e7d4b4f4e9a536a2f2f1f0a11.secretsecretsecret"},
+     dict.fromkeys(PRINCIPALS, 404)),
+    ("POST", "/v1/subscribers/unsubscribe?token=u.email.6f1c1f9e7d4b4f4e9a536a2f2f1f0a11.secretsecret", None,
+     dict.fromkeys(PRINCIPALS, 204)),
     # Alerts: X's and Y's alerts; resident A lives in X's alert area, resident B does not
     ("POST", "/v1/alerts", new_alert, allow(each(FIELD_STAFF, 201))),
     ("GET", "/v1/alerts", None, allow(each(FIELD_STAFF, 200))),
@@ -342,6 +350,7 @@ def route_of(path: str) -> str:
         return re.sub(r"\{\w+\}\.cap$", "{}", path)
     path = path.replace("/v1/police-uk/beatline/", "/v1/police-uk/{}/").replace("/forces/beatline", "/forces/{}")
     path = re.sub(r"^/v1/police-uk/(?!forces$|locate-neighbourhood$)[\w-]+$", "/v1/police-uk/{}", path)
+    path = re.sub(r"/channels/(email|sms)\b", "/channels/{}", path)  # the channel type is a parameter
     return re.sub(r"\{\w+\}", "{}", path)
 
 

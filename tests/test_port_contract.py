@@ -24,6 +24,7 @@ from chalicelib.domain import stats_keys
 from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.alerts import AlertRecord, Content, PendingUpdate, StoredArea
 from chalicelib.domain.areas import AreaRecord
+from chalicelib.domain.contact_channels import ContactChannel
 from chalicelib.domain.contact_schemas import Change
 from chalicelib.domain.contacts import ContactRecord
 from chalicelib.domain.conversations import Conversation, Message
@@ -404,6 +405,19 @@ def test_an_audience_is_paged_per_shard_and_erasure_removes_a_subscribers_delive
 
 
 # --- subscribers -------------------------------------------------------------------------------
+
+
+def test_contact_channels_round_trip_and_survive_a_downgrade(ports: Repositories) -> None:
+    contact = ContactChannel(type="email", address="jo@example.org", status="pending", created_at=NOW_TEXT,
+                             unsubscribe="u" * 43, check="ab" * 32, pending_until="2026-12-02T12:00:00Z")
+    record = subscriber(contacts=(contact, replace(contact, type="sms", address="+447700900123", status="confirmed",
+                                                    check=None, pending_until=None, confirmed_at=NOW_TEXT)))
+    ports.subscribers.create(record)
+    assert ports.subscribers.get(record.id) == record
+    ports.subscribers.downgrade_to_inbox(record.id, "webpush")
+    assert ports.subscribers.many([record.id])[record.id].contacts == record.contacts
+    ports.subscribers.save(replace(record, contacts=()))
+    assert ports.subscribers.get(record.id).contacts == ()  # type: ignore[union-attr]
 
 
 def test_subscriber_save_never_resurrects_and_a_secret_is_set_once(ports: Repositories) -> None:

@@ -8,7 +8,16 @@ from chalicelib.api.framework import Reply, operation
 from chalicelib.api.responses import std
 from chalicelib.auth.permissions import PUBLIC
 from chalicelib.context import RequestContext
-from chalicelib.domain.ratelimit import ERASURES, REGISTRATIONS, RESIDENT_READS, RESIDENT_WRITES
+from chalicelib.domain.contact_channels import (
+    CONTACT_TYPES,
+    CodeIn,
+    ConfirmedOut,
+    ConfirmIn,
+    ContactPut,
+    UnsubscribeQuery,
+)
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.ratelimit import CHANNEL_TOKENS, ERASURES, REGISTRATIONS, RESIDENT_READS, RESIDENT_WRITES
 from chalicelib.domain.shapes import SHAPE_RULES
 from chalicelib.domain.subscribers import (
     MAX_CELLS,
@@ -24,6 +33,7 @@ from chalicelib.domain.subscribers import (
     SubscriberPatch,
 )
 from chalicelib.services import Services
+from chalicelib.usecases import contact_channels as channels
 from chalicelib.usecases import subscribers as usecase
 
 bp = Blueprint(__name__)
@@ -32,8 +42,12 @@ ME = "subscribers:self"
 
 
 @operation(bp, "POST", "/v1/subscribers", action=PUBLIC, tag=TAG, request=SubscriberIn, rate_limit=REGISTRATIONS,
-           summary="Register a device (sns, webpush or inbox channel); returns a resident token",
+           summary="Register a device (sns, webpush or inbox channel) or an email address / phone number; returns a resident token",
            description=(
+               "`channel` may also be `{\"type\": \"email\", \"address\"}` or `{\"type\": \"sms\", \"phone\"}` (E.164): the "
+               "subscriber then has the inbox as its main channel and that contact channel, pending until confirmed "
+               "(a confirmation is sent at once; 503 where the stage cannot send to that type). A subscriber "
+               "registered this way lapses with its unconfirmed channel (48 h for email). "
                "The record and its token live for BEATLINE_RESIDENT_TOKEN_DAYS (default 365) days. "
                "A webpush endpoint must be a public HTTPS push service: a host name on port 443 that resolves "
                "only to public addresses; IP literals, local names, names that do not resolve and internal "
@@ -92,3 +106,65 @@ def put_areas(svc: Services, ctx: RequestContext, body: AreasIn) -> Reply:
            responses={200: ("A page.", InboxPage), **std(400, 401, 403, 503)})
 def inbox(svc: Services, ctx: RequestContext, query: InboxQuery) -> Reply:
     return Reply(200, usecase.inbox(svc, ctx, query))
+
+
+def _contact_type(channel_type: str) -> str:
+    if channel_type not in CONTACT_TYPES:
+        raise NotFound("No such channel type.")
+    return channel_type
+
+
+CHANNEL_TYPES_DOC = "`channel_type`: `email` (body `{\"address\"}`) or `sms` (body `{\"phone\"}`, E.164); others 404."
+
+
+@operation(bp, "PUT", "/v1/subscribers/me/channels/{channel_type}", action=ME, tag=TAG, request=ContactPut,
+           rate_limit=RESIDENT_WRITES,
+           summary="Add or change an email address or phone number beside the main channel (pending until confirmed)",
+           description=(f"{CHANNEL_TYPES_DOC} Sends a confirmation (email: a single-use link to `/app/confirm?token=`; "
+                        "sms: a one-time code for `POST .../channels/sms/confirm`). Nothing else is sent to a pending "
+                        "channel; it lapses unconfirmed. The same address again while pending sends a new "
+                        "confirmation; while confirmed it changes nothing. The record shows only a masked hint."),
+           responses={200: ("The record with its channels.", SubscriberOut), **std(400, 401, 403, 404, 413, 429, 503)})
+def put_channel(svc: Services, ctx: RequestContext, channel_type: str, body: ContactPut) -> Reply:
+    return Reply(200, channels.put_channel(svc, ctx, _contact_type(channel_type), body))
+
+
+@operation(bp, "DELETE", "/v1/subscribers/me/channels/{channel_type}", action=ME, tag=TAG, rate_limit=RESIDENT_WRITES,
+           summary="Remove the email address or phone number (its address is deleted at once)",
+           description=CHANNEL_TYPES_DOC,
+           responses={204: ("Removed (also when there was none).", None), **std(401, 403, 404, 429, 503)})
+def delete_channel(svc: Services, ctx: RequestContext, channel_type: str) -> Reply:
+    channels.delete_channel(svc, ctx, _contact_type(channel_type))
+    return Reply(204)
+
+
+@operation(bp, "POST", "/v1/subscribers/me/channels/{channel_type}/confirm", action=ME, tag=TAG, request=CodeIn,
+           rate_limit=RESIDENT_WRITES,
+           summary="Confirm a code channel (sms) with the one-time code sent to it",
+           description=("400 for a wrong code (after 5 the code is void: add the channel again); 422 when no "
+                        "channel of that type waits for a code (email is confirmed by its link)."),
+           responses={200: ("Confirmed.", ConfirmedOut), **std(400, 401, 403, 404, 413, 422, 429, 503)})
+def confirm_code(svc: Services, ctx: RequestContext, channel_type: str, body: CodeIn) -> Reply:
+    return Reply(200, channels.confirm_code(svc, ctx, _contact_type(channel_type), body))
+
+
+@operation(bp, "POST", "/v1/subscribers/confirm", action=PUBLIC, tag=TAG, request=ConfirmIn, rate_limit=CHANNEL_TOKENS,
+           summary="Confirm an email address with the token of its confirmation link (single use)",
+           description=("The confirmation email links to a page (`/app/confirm?token=`) that POSTs the token here, "
+                        "so a mail scanner fetching the link confirms nothing. 404 for a token that was used, has "
+                        "lapsed or never existed."),
+           responses={200: ("Confirmed.", ConfirmedOut), **std(400, 404, 413, 429, 503)})
+def confirm_channel(svc: Services, ctx: RequestContext, body: ConfirmIn) -> Reply:
+    return Reply(200, channels.confirm_token(svc, ctx, body))
+
+
+@operation(bp, "POST", "/v1/subscribers/unsubscribe", action=PUBLIC, tag=TAG, query=UnsubscribeQuery,
+           rate_limit=CHANNEL_TOKENS,
+           summary="One-click unsubscribe (RFC 8058) of the one channel the token names, without sign-in",
+           description=("The `List-Unsubscribe` URL of every alert email; mail clients POST "
+                        "`List-Unsubscribe=One-Click` (any body is ignored). 204 whether or not the token was "
+                        "known (it says nothing about who subscribed)."),
+           responses={204: ("Unsubscribed (or nothing to do).", None), **std(400, 429, 503)})
+def unsubscribe(svc: Services, ctx: RequestContext, query: UnsubscribeQuery) -> Reply:
+    channels.unsubscribe(svc, ctx, query.token)
+    return Reply(204)

@@ -101,3 +101,7 @@ CONVERSATION_OPENINGS = RateLimit(
 # Anonymous lookups that cost queries and rendering (alerts at a point, CAP, Atom), per address.
 PUBLIC_LOOKUPS = RateLimit("public-lookups", "public alert lookups (point, CAP, Atom), together,", (
     Window(MINUTE, "public_lookup_rate_per_minute"), Window(HOUR, "public_lookup_rate_per_hour")))
+# The public channel-token routes (confirming an email address, one-click unsubscribe): per client
+# address, on the public lookups' settings (each call costs one GetItem).
+CHANNEL_TOKENS = RateLimit("channel-tokens", "channel confirmations and one-click unsubscribes, together,",
+                           PUBLIC_LOOKUPS.windows)

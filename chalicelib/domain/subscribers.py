@@ -18,6 +18,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from chalicelib.domain.alerts import Category, InboxItemOut, LanguageTag, Severity
+from chalicelib.domain.contact_channels import ContactChannel, ContactChannelOut, EmailChannelIn, SmsChannelIn
 from chalicelib.domain.shapes import Circle, MultiPolygon, Polygon
 
 SUBSCRIPTION_RESOLUTION = 7
@@ -58,6 +59,9 @@ class InboxChannelIn(Struct, tag="inbox", tag_field="type", forbid_unknown_field
 
 
 ChannelIn = SnsChannelIn | WebPushChannelIn | InboxChannelIn
+# At registration the channel may also be an email address or a phone number: the subscriber then
+# has the inbox as its main channel and that contact channel, pending until confirmed.
+RegisterChannelIn = SnsChannelIn | WebPushChannelIn | InboxChannelIn | EmailChannelIn | SmsChannelIn
 
 
 class QuietHours(Struct, forbid_unknown_fields=True):
@@ -78,7 +82,7 @@ class SignupIn(Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class SubscriberIn(Struct, forbid_unknown_fields=True, kw_only=True):
-    channel: ChannelIn
+    channel: RegisterChannelIn
     language: LanguageTag | None = None
     categories: Categories | None = None
     min_severity: Severity | None = None
@@ -160,6 +164,7 @@ class SubscriberOut(Struct, omit_defaults=True):
     categories: list[str] | None = None
     min_severity: str | None = None
     quiet_hours: QuietHours | None = None
+    contacts: list[ContactChannelOut] | None = None  # email / sms beside `channel` (masked)
 
 
 class ConversationInboxItem(Struct, omit_defaults=True, tag_field="kind", tag="conversation"):
@@ -296,6 +301,19 @@ class SubscriberRecord:
     # Random per-subscriber key (base64) behind every pseudonym of this resident; erasure deletes
     # it with the record (see docs/data-protection.md). None only on records made before it existed.
     secret: str | None = None
+    # Contact channels beside `channel` (domain/contact_channels.py): at most one per type.
+    contacts: tuple[ContactChannel, ...] = ()
 
     def shapes(self) -> list[dict[str, Any]]:
         return [a["shape"] for a in self.areas]
+
+    def contact(self, contact_type: str) -> ContactChannel | None:
+        return next((c for c in self.contacts if c.type == contact_type), None)
+
+    def sendable_contacts(self) -> tuple[ContactChannel, ...]:
+        """The confirmed contact channels (pending and suppressed ones are never sent to)."""
+        return tuple(c for c in self.contacts if c.sendable)
+
+    def reached_beyond_inbox(self) -> bool:
+        """A push channel, or a confirmed contact channel: something to send besides the inbox copy."""
+        return self.channel.get("type") != "inbox" or bool(self.sendable_contacts())

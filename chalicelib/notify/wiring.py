@@ -12,7 +12,7 @@ from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
     from chalicelib.notify.egress import EgressGuard
-    from chalicelib.ports import Channel, FanoutQueue, QueueMessage
+    from chalicelib.ports import Channel, ConfirmationSender, FanoutQueue, QueueMessage
 
 
 def build_queue(settings: Settings, process: Callable[[QueueMessage], Any]) -> FanoutQueue:
@@ -39,3 +39,9 @@ def build_channels(settings: Settings, *, vapid_pem: str | None, guard: EgressGu
     if vapid_pem is not None:
         channels["webpush"] = WebPushChannel(vapid_pem, settings.vapid_subject, guard=guard)
     return channels
+
+
+def build_confirmation_senders(settings: Settings) -> Mapping[str, ConfirmationSender]:
+    """The senders of contact-channel confirmations configured on this stage (docs/channels.md).
+    None yet: email (SES) and sms plug in here."""
+    return {}

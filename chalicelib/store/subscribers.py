@@ -3,6 +3,7 @@ delivery records, see store.deliveries.erase_subscriber)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -11,6 +12,7 @@ import msgspec
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 
+from chalicelib.domain.contact_channels import ContactChannel
 from chalicelib.domain.subscribers import Preferences, QuietHours, SubscriberRecord
 from chalicelib.ports import InboxCopy, NotFound
 from chalicelib.store.errors import error_code, translate_store_errors, update_if
@@ -26,8 +28,18 @@ def _to_model(record: SubscriberRecord) -> SubscriberModel:
         quiet_hours=msgspec.json.encode(prefs.quiet_hours).decode() if prefs.quiet_hours else None,
         areas=json.dumps(list(record.areas), separators=(",", ":")) if record.areas else None,
         cells=list(record.cells) or None, created_at=record.created_at, updated_at=record.updated_at,
-        expires_at=record.expires_at, secret=record.secret,
+        expires_at=record.expires_at, secret=record.secret, contacts=_contacts_json(record.contacts),
     )
+
+
+def _contacts_json(contacts: tuple[ContactChannel, ...]) -> str | None:
+    if not contacts:
+        return None
+    return json.dumps([dataclasses.asdict(c) for c in contacts], separators=(",", ":"))
+
+
+def _contacts(text: str | None) -> tuple[ContactChannel, ...]:
+    return tuple(ContactChannel(**c) for c in json.loads(text)) if text else ()
 
 
 def from_model(model: SubscriberModel) -> SubscriberRecord:
@@ -40,7 +52,7 @@ def from_model(model: SubscriberModel) -> SubscriberRecord:
         ),
         areas=tuple(json.loads(model.areas)) if model.areas else (), cells=tuple(model.cells or ()),
         created_at=model.created_at, updated_at=model.updated_at, expires_at=model.expires_at,
-        secret=model.secret,
+        secret=model.secret, contacts=_contacts(model.contacts),
     )
 
 

@@ -57,7 +57,7 @@ class AnswerPusher:
         if conv is None or not conv.owner or message is None or message.sender != "team":
             return None
         sub = self._store.subscribers.get(conv.owner)
-        if sub is None or sub.channel.get("type") == "inbox":
+        if sub is None or not sub.reached_beyond_inbox():
             return None  # erased, or inbox only (the inbox copy is already there)
         return conv, message.sent_at, sub
 

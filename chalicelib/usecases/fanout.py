@@ -92,7 +92,7 @@ def _wants(alert: AlertRecord, sub: SubscriberRecord) -> bool:
 
 
 def _held_until(alert: AlertRecord, sub: SubscriberRecord, now: datetime) -> datetime | None:
-    if sub.channel.get("type") == "inbox" or bypasses_quiet_hours(alert.content.severity):
+    if not sub.reached_beyond_inbox() or bypasses_quiet_hours(alert.content.severity):
         return None
     return quiet_until(sub.preferences.quiet_hours, now)
 
@@ -244,7 +244,7 @@ class FanoutWorker:
         """Inbox-only subscribers are served by the inbox copy; the rest to push now (not held)."""
         sends = []
         for c in claimed:
-            if c.sub.channel.get("type") == "inbox":
+            if not c.sub.reached_beyond_inbox():
                 outcome.figures["sent"] += 1
                 if c.claim.previous_state == "retry":
                     outcome.figures["failed"] -= 1

@@ -72,7 +72,7 @@ class NoticePusher:
 
     def _recipient(self, subscriber_id: str) -> SubscriberRecord | None:
         sub = self._store.subscribers.get(subscriber_id)
-        if sub is None or sub.channel.get("type") == "inbox":
+        if sub is None or not sub.reached_beyond_inbox():
             return None  # erased, or inbox only (the inbox copy is already there)
         return sub
 

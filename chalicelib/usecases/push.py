@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from chalicelib.clock import Clock, to_rfc3339
 from chalicelib.domain.alerts import Notification
@@ -34,16 +35,39 @@ class PushSender:
 
     def send(self, sub: SubscriberRecord, notification: Notification | AnswerNotification | NoticeNotification,
              ) -> SendOutcome:
-        kind = str(sub.channel.get("type", ""))
+        """The main channel (unless it is the inbox), then each confirmed contact channel (email,
+        sms). The outcome is the main channel's; with the inbox as main channel, the contacts'
+        (`_contacts_outcome`). Contacts are sent only once the main channel's outcome is settled
+        (not RETRY), so a retried delivery does not send them twice."""
+        main = None
+        if sub.channel.get("type") != "inbox":
+            main = self._send_one(str(sub.channel.get("type", "")), sub.channel, notification)
+            if main is SendOutcome.RETRY:
+                return main
+        contacts = [self._send_one(c.type, c.target(sub.id), notification) for c in sub.sendable_contacts()]
+        return main if main is not None else _contacts_outcome(contacts)
+
+    def _send_one(self, kind: str, target: dict[str, Any],
+                  notification: Notification | AnswerNotification | NoticeNotification) -> SendOutcome:
         channel = self.channels().get(kind)
         if channel is None:
             LOG.warning("no channel for %s", kind)
             return SendOutcome.RETRY
         try:
-            return channel.send(sub.channel, notification)
+            return channel.send(target, notification)
         except Exception:
             LOG.exception("channel %s raised", kind)
             return SendOutcome.RETRY
+
+
+def _contacts_outcome(outcomes: list[SendOutcome]) -> SendOutcome:
+    """One contact reached is a delivery (a retry would send it twice); a gone contact channel
+    never downgrades the subscriber (its own suppression handles it): FAILED."""
+    if SendOutcome.SENT in outcomes:
+        return SendOutcome.SENT
+    if SendOutcome.RETRY in outcomes:
+        return SendOutcome.RETRY
+    return SendOutcome.FAILED
 
 
 def record_outcome(store: Repositories, key: str, sub: SubscriberRecord, result: SendOutcome,

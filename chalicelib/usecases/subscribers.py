@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -18,6 +19,8 @@ from chalicelib.clock import to_rfc3339
 from chalicelib.context import RequestContext
 from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.alerts import InboxEntry, InboxItemOut, inbox_texts
+from chalicelib.domain.contact_channels import ContactChannel, EmailChannelIn, SmsChannelIn
+from chalicelib.domain.contact_channels import to_out as contact_out
 from chalicelib.domain.cursors import query_fingerprint
 from chalicelib.domain.errors import FieldError, RuleViolation, Unauthenticated, Unavailable
 from chalicelib.domain.errors import NotFound as NoSuchRecord
@@ -42,6 +45,7 @@ from chalicelib.domain.subscribers import (
     PriorityActionInboxItem,
     PulseInboxItem,
     QuietHours,
+    RegisterChannelIn,
     Registered,
     SignupIn,
     SnsChannelIn,
@@ -54,6 +58,7 @@ from chalicelib.domain.subscribers import (
     valid_time_zone,
 )
 from chalicelib.ports import DestinationRefused, NotFound
+from chalicelib.usecases import channel_confirmation
 from chalicelib.usecases.fanout import deliver_in_force
 from chalicelib.usecases.residents import resident_name
 
@@ -66,7 +71,7 @@ LOG = logging.getLogger("beatline.subscribers")
 ERASURE_ACTOR = "system:erasure"
 
 
-def _audit(svc: Services, ctx: RequestContext, record: SubscriberRecord, action: str, **fields: Any) -> AccessRecord:
+def own_audit(svc: Services, ctx: RequestContext, record: SubscriberRecord, action: str, **fields: Any) -> AccessRecord:
     """An access-log entry about the resident's own record: the resident is named only by `res_`."""
     name = resident_name(svc, record)
     return AccessRecord(actor=name, role="resident", action=action, at=ctx.now,
@@ -136,23 +141,54 @@ def register(svc: Services, ctx: RequestContext, body: SubscriberIn) -> Register
     _check_quiet_hours(body.quiet_hours)
     if svc.resident_tokens is None:
         raise Unavailable("Resident registration is not configured.", retry_after=60)
+    contact_in = body.channel if isinstance(body.channel, (EmailChannelIn, SmsChannelIn)) else None
+    sender = channel_confirmation.sender_for(svc, channel_confirmation.address_of(contact_in)[0]) if contact_in else None
     subscriber_id = str(uuid.uuid4())
     token, expires = svc.resident_tokens.issue(subscriber_id, ctx.now)
     stamp = to_rfc3339(ctx.now)
+    secret = new_subscriber_secret()
+    contacts, carried = _first_contact(subscriber_id, secret, contact_in, ctx)
     record = SubscriberRecord(
-        id=subscriber_id, channel=_stored_channel(svc, body.channel),
+        id=subscriber_id,
+        channel=_main_channel(svc, body.channel),
         preferences=Preferences(language=body.language, categories=tuple(body.categories) if body.categories else None,
                                 min_severity=body.min_severity, quiet_hours=body.quiet_hours),
-        areas=(), cells=(), created_at=stamp, updated_at=stamp, expires_at=expires,
-        secret=new_subscriber_secret(),
+        areas=(), cells=(), created_at=stamp, updated_at=stamp,
+        # Registered by email or phone only: the record lapses with its unconfirmed channel (TTL);
+        # confirming gives it the token's full life (usecases/contact_channels.py).
+        expires_at=_pending_life(contacts, expires), secret=secret, contacts=contacts,
     )
     team = _signup_team(svc, body.signup)
     svc.store.subscribers.create(record)
-    svc.store.access_log.append(_audit(svc, ctx, record, "subscriber.create"))
+    svc.store.access_log.append(own_audit(svc, ctx, record, "subscriber.create"))
     if team is not None:
         day = stamp[:10]
         svc.store.staff.add_signup(team, {grain: period_of(day, grain) for grain in ("week", "month")})
+    if sender is not None and contacts:
+        channel_confirmation.send(sender, contacts[0], carried, body.language)
     return Registered(id=subscriber_id, token=token, expires_at=to_rfc3339(expires))
+
+
+def _main_channel(svc: Services, channel: RegisterChannelIn) -> dict[str, Any]:
+    """Registered by email or phone: the inbox is the main channel."""
+    if isinstance(channel, (EmailChannelIn, SmsChannelIn)):
+        return {"type": "inbox"}
+    return _stored_channel(svc, channel)
+
+
+def _first_contact(subscriber_id: str, secret: str, contact_in: EmailChannelIn | SmsChannelIn | None,
+                   ctx: RequestContext) -> tuple[tuple[ContactChannel, ...], str]:
+    if contact_in is None:
+        return (), ""
+    contact_type, address = channel_confirmation.address_of(contact_in)
+    contact, carried = channel_confirmation.begin(subscriber_id, secret, contact_type, address, ctx.now, None)
+    return (contact,), carried
+
+
+def _pending_life(contacts: tuple[ContactChannel, ...], expires: datetime) -> datetime:
+    if contacts and contacts[0].pending_until:
+        return min(expires, datetime.fromisoformat(contacts[0].pending_until))
+    return expires
 
 
 def current(svc: Services, ctx: RequestContext) -> SubscriberRecord:
@@ -194,6 +230,7 @@ def to_out(record: SubscriberRecord) -> SubscriberOut:
         areas=[msgspec.convert(a, AreaOutItem) for a in record.areas], cells=len(record.cells),
         language=prefs.language, categories=list(prefs.categories) if prefs.categories else None,
         min_severity=prefs.min_severity, quiet_hours=prefs.quiet_hours,
+        contacts=[contact_out(c) for c in record.contacts] or None,
     )
 
 
@@ -201,7 +238,7 @@ def get_me(svc: Services, ctx: RequestContext) -> SubscriberOut:
     return to_out(current(svc, ctx))  # a self-read: not access-logged (module docstring)
 
 
-def _save(svc: Services, record: SubscriberRecord) -> None:
+def save(svc: Services, record: SubscriberRecord) -> None:
     try:
         svc.store.subscribers.save(record)
     except NotFound:
@@ -226,11 +263,12 @@ def patch_me(svc: Services, ctx: RequestContext, patch: SubscriberPatch) -> Subs
         id=record.id, channel=channel, preferences=Preferences(**{**prefs.__dict__, **updates}),
         areas=record.areas, cells=record.cells, created_at=record.created_at,
         updated_at=to_rfc3339(ctx.now), expires_at=record.expires_at, secret=record.secret,
+        contacts=record.contacts,
     )
-    _save(svc, new)
+    save(svc, new)
     if channel is not record.channel:
         _drop_channel(svc, record.channel)
-    svc.store.access_log.append(_audit(svc, ctx, record, "subscriber.update"))
+    svc.store.access_log.append(own_audit(svc, ctx, record, "subscriber.update"))
     return to_out(new)
 
 
@@ -268,7 +306,7 @@ def erase_me(svc: Services, ctx: RequestContext) -> None:
     redacted = _erase_words(svc, ctx, resident_name(svc, record))
     # Logged before the secret goes: the entry names the resident by a pseudonym nobody can
     # recompute afterwards.
-    svc.store.access_log.append(_audit(svc, ctx, record, "subscriber.erase", row_count=redacted))
+    svc.store.access_log.append(own_audit(svc, ctx, record, "subscriber.erase", row_count=redacted))
     svc.store.deliveries.erase_subscriber(record.id)
     svc.store.subscribers.erase(record)
     _drop_channel(svc, record.channel)
@@ -309,16 +347,16 @@ def put_areas(svc: Services, ctx: RequestContext, body: AreasIn) -> SubscriberOu
     new = SubscriberRecord(
         id=record.id, channel=record.channel, preferences=record.preferences, areas=tuple(areas),
         cells=ordered, created_at=record.created_at, updated_at=to_rfc3339(ctx.now), expires_at=record.expires_at,
-        secret=record.secret,
+        secret=record.secret, contacts=record.contacts,
     )
     # New index entries first, then the record, then drop the cells no longer covered: the worker
     # ignores entries for cells the record no longer lists, so no half-state sends anything wrong.
     svc.store.subscribers.write_index(record.id, ordered, [a["shape"] for a in areas], record.expires_at)
-    _save(svc, new)
+    save(svc, new)
     svc.store.subscribers.delete_index(record.id, set(record.cells) - cells)
     # Alerts already in force over the newly followed cells reach the inbox too (inbox only).
     deliver_in_force(svc.store, new, cells - set(record.cells), ctx.now, base_url=svc.settings.public_base_url)
-    svc.store.access_log.append(_audit(svc, ctx, record, "subscriber.areas.replace", row_count=len(areas)))
+    svc.store.access_log.append(own_audit(svc, ctx, record, "subscriber.areas.replace", row_count=len(areas)))
     return to_out(new)
 
 

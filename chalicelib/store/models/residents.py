@@ -28,6 +28,9 @@ class SubscriberModel(Model):
     expires_at = TTLAttribute()
     secret = UnicodeAttribute(null=True)  # base64 random key of this resident's pseudonyms
     erasing = UnicodeAttribute(null=True)  # set when erasure starts: no new words are stored
+    # JSON list of contact channels (email address, phone number: personal data, erased with the
+    # record; domain/contact_channels.py). Never copied into any other item.
+    contacts = UnicodeAttribute(null=True)
 
 
 class SubscriptionModel(Model):
