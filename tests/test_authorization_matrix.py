@@ -221,8 +221,8 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("PUT", "/v1/subscribers/me/areas", {"areas": [circle(51.5, -0.1, 300)]}, allow(each(RESIDENTS, 200))),
     ("GET", "/v1/subscribers/me/inbox", None, allow(each(RESIDENTS, 200))),
     ("DELETE", "/v1/subscribers/me", None, allow(each(RESIDENTS, 204))),
-    # Contact channels: the stage under test sends no email (503 once past authorization)
-    ("PUT", "/v1/subscribers/me/channels/email", {"address": "jo@example.org"}, allow(each(RESIDENTS, 503))),
+    # Contact channels: the stage under test offers no SMS (422 once past authorization)
+    ("PUT", "/v1/subscribers/me/channels/sms", {"phone": "+447700900123"}, allow(each(RESIDENTS, 422))),
     ("DELETE", "/v1/subscribers/me/channels/email", None, allow(each(RESIDENTS, 204))),
     ("POST", "/v1/subscribers/me/channels/sms/confirm", {"code": "123456"}, allow(each(RESIDENTS, 422))),
     ("POST", "/v1/subscribers/confirm", {"token": "c.email.6f1c1f9e7d4b4f4e9a536a2f2f1f0a11.secretsecretsecret"},

@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from chalicelib.domain.contact_channels import ChannelToken, CodeIn, ConfirmedOut, ConfirmIn, ContactPut
-from chalicelib.domain.errors import NotFound, RuleViolation, StateForbids, Unauthenticated, Unavailable
+from chalicelib.domain.errors import NotFound, RuleViolation, StateForbids, Unauthenticated
 from chalicelib.usecases import alerts as alert_cases
 from chalicelib.usecases import contact_channels as usecase
 from chalicelib.usecases import subscribers as subscriber_cases
@@ -206,7 +206,7 @@ def test_the_unsubscribe_token_removes_only_its_own_channel() -> None:
 
 def test_without_a_sender_registration_by_email_is_refused_before_anything_is_written() -> None:
     scene = Scene(confirmation_senders={})
-    with pytest.raises(Unavailable):
+    with pytest.raises(StateForbids):
         scene.register({"type": "email", "address": ADDRESS})
     assert scene.fakes.db.subscribers == {} and scene.fakes.db.access == []
 

@@ -121,11 +121,11 @@ def test_one_click_unsubscribe_takes_a_form_post_without_sign_in(client, senders
     assert unknown.status_code == 204  # says nothing about who subscribed
 
 
-def test_a_stage_that_cannot_send_email_answers_503_with_retry_after(client, services_override):
+def test_a_stage_that_does_not_offer_email_answers_422(client, services_override):
     services_override(confirmation_senders={"sms": FakeConfirmations("sms")})
     response = client.http.post("/v1/subscribers", headers=JSON,
                                 body=json.dumps({"channel": {"type": "email", "address": ADDRESS}}))
-    assert response.status_code == 503 and "Retry-After" in response.headers
+    assert response.status_code == 422 and "email" in response.json_body["detail"]
 
 
 def test_a_failed_confirmation_send_is_503_and_leaves_the_channel_pending(client, senders):
@@ -133,6 +133,6 @@ def test_a_failed_confirmation_send_is_503_and_leaves_the_channel_pending(client
     senders["email"].outcome = SendOutcome.RETRY
     response = client.http.put("/v1/subscribers/me/channels/email", headers=bearer(token),
                                body=json.dumps({"address": ADDRESS}))
-    assert response.status_code == 503
+    assert response.status_code == 503 and "Retry-After" in response.headers
     me = client.http.get("/v1/subscribers/me", headers=bearer(token)).json_body
     assert me["contacts"][0]["status"] == "pending"  # adding it again resends

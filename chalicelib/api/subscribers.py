@@ -46,13 +46,13 @@ ME = "subscribers:self"
            description=(
                "`channel` may also be `{\"type\": \"email\", \"address\"}` or `{\"type\": \"sms\", \"phone\"}` (E.164): the "
                "subscriber then has the inbox as its main channel and that contact channel, pending until confirmed "
-               "(a confirmation is sent at once; 503 where the stage cannot send to that type). A subscriber "
+               "(a confirmation is sent at once; 422 where the stage does not offer that type, 503 when the send failed). A subscriber "
                "registered this way lapses with its unconfirmed channel (48 h for email). "
                "The record and its token live for BEATLINE_RESIDENT_TOKEN_DAYS (default 365) days. "
                "A webpush endpoint must be a public HTTPS push service: a host name on port 443 that resolves "
                "only to public addresses; IP literals, local names, names that do not resolve and internal "
                "addresses are a 400 on channel.subscription.endpoint."),
-           responses={201: ("Registered.", Registered), **std(400, 413, 429, 503)},
+           responses={201: ("Registered.", Registered), **std(400, 413, 422, 429, 503)},
            # The returned token is the caller of every /me operation (stateful clients and fuzzers).
            links={201: {name: {"operationId": op, "description": "Call with `Authorization: Bearer <token>`."}
                         for name, op in (("GetSubscriber", "get_me"), ("UpdateSubscriber", "patch_me"),
@@ -122,9 +122,11 @@ CHANNEL_TYPES_DOC = "`channel_type`: `email` (body `{\"address\"}`) or `sms` (bo
            summary="Add or change an email address or phone number beside the main channel (pending until confirmed)",
            description=(f"{CHANNEL_TYPES_DOC} Sends a confirmation (email: a single-use link to `/app/confirm?token=`; "
                         "sms: a one-time code for `POST .../channels/sms/confirm`). Nothing else is sent to a pending "
-                        "channel; it lapses unconfirmed. The same address again while pending sends a new "
+                        "channel; it lapses unconfirmed. 422 where the stage does not offer the type; 503 when the "
+                        "confirmation could not be sent (the channel stays pending). The same address again while pending sends a new "
                         "confirmation; while confirmed it changes nothing. The record shows only a masked hint."),
-           responses={200: ("The record with its channels.", SubscriberOut), **std(400, 401, 403, 404, 413, 429, 503)})
+           responses={200: ("The record with its channels.", SubscriberOut),
+                      **std(400, 401, 403, 404, 413, 422, 429, 503)})
 def put_channel(svc: Services, ctx: RequestContext, channel_type: str, body: ContactPut) -> Reply:
     return Reply(200, channels.put_channel(svc, ctx, _contact_type(channel_type), body))
 

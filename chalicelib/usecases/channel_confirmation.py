@@ -20,7 +20,7 @@ from chalicelib.domain.contact_channels import (
     normalise_email,
     pending,
 )
-from chalicelib.domain.errors import Unavailable
+from chalicelib.domain.errors import StateForbids, Unavailable
 from chalicelib.ports import ConfirmationSender, SendOutcome
 
 if TYPE_CHECKING:
@@ -35,10 +35,11 @@ def address_of(channel: EmailChannelIn | SmsChannelIn) -> tuple[str, str]:
 
 
 def sender_for(svc: Services, contact_type: str) -> ConfirmationSender:
-    """503 before anything is written when this stage cannot send to the type."""
+    """422 before anything is written when this stage does not send to the type (not a 503:
+    retrying will not help)."""
     sender = svc.confirmation_senders().get(contact_type)
     if sender is None:
-        raise Unavailable(f"The {contact_type} channel is not configured on this stage.", retry_after=3600)
+        raise StateForbids(f"The {contact_type} channel is not offered on this stage.")
     return sender
 
 
