@@ -487,7 +487,9 @@ class NoticePush(msgspec.Struct, forbid_unknown_fields=False, tag_field="type", 
 class StaffPush(msgspec.Struct, forbid_unknown_fields=False, tag_field="type", tag="staff"):
     """A staff push to a team's devices (usecases/staff_push.py): what happened (`kind`), the
     record's id and how many; no resident words. Not to `exclude` (a staff id); only to `roles`
-    when given."""
+    when given. `occurrence` tells apart two pushes of one kind about one record (a new wait on a
+    conversation: the message that began it; a proposed update: the proposal): each is claimed
+    once per device (usecases/staff_push.py)."""
 
     kind: str
     record_id: str
@@ -495,6 +497,7 @@ class StaffPush(msgspec.Struct, forbid_unknown_fields=False, tag_field="type", t
     exclude: str | None = None
     roles: list[str] = []
     count: int = 1
+    occurrence: str = ""
 
 
 QueueMessage = FanoutMessage | AnswerPush | NoticePush | StaffPush

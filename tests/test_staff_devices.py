@@ -99,3 +99,31 @@ def test_staff_pushes_reach_the_team_without_words(client, staff_token, team, se
     assert client.http.post(f"/v1/conversations/{conv['id']}/messages", headers=bearer(resident),
                             body=json.dumps(again)).status_code == 201
     assert len(push.sent_to(officer_device)) == 2 and _devices(officer_sub) == []
+
+
+def test_a_redelivered_staff_push_is_claimed_once_per_device_on_dynamodb(client, staff_token, team, services_override):
+    """The claim's condition on the real table: the same message twice pushes each device once; a
+    transient failure is claimed again on redelivery (that device only); the claim has its TTL."""
+    from chalicelib.domain.staff_devices import StaffDevice
+    from chalicelib.ports import StaffPush
+    from chalicelib.store import deliveries
+    from chalicelib.usecases.staff_push import KEEP, delivery_id, device_target
+
+    push = FakeChannel()
+    svc = services_override(channels={"webpush": push})
+    first, second = f"pc-{uuid.uuid4().hex[:6]}", f"pc-{uuid.uuid4().hex[:6]}"
+    endpoints = [_device(client, staff_token("officer", sub=s, team=team)) for s in (first, second)]
+    message = StaffPush(kind="conversation_waiting", record_id=str(uuid.uuid4()), team=team, occurrence=str(uuid.uuid4()))
+    push.failing.add(endpoints[1])
+    worker = svc.push_worker()
+    assert worker.process(message) is False  # the second device: retry later
+    push.failing.clear()
+    assert worker.process(message) is True and worker.process(message) is True
+    assert [len(push.sent_to(e)) for e in endpoints] == [1, 2]
+    assert [push.delivered(e) for e in endpoints] == [1, 1]
+    [device_id] = _devices(first)
+    target = device_target(StaffDevice(staff=first, device_id=device_id, team=team, roles=(), subscription={},
+                                       updated_at="", expires_at=svc.clock()))
+    claim = deliveries.get(delivery_id(message), target)
+    assert claim is not None and (claim.state, claim.attempts) == ("claimed", 1)
+    assert claim.expires_at is not None and abs(claim.expires_at - (svc.clock() + KEEP)).total_seconds() < 60

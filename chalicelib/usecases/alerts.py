@@ -134,10 +134,13 @@ def draft(svc: Services, ctx: RequestContext, body: AlertIn) -> AlertOut:
 
 
 def _awaiting_approval(svc: Services, record: AlertRecord, by: str) -> None:
-    """The team's supervisors other than the author are told (staff push, no content)."""
+    """The team's supervisors other than the author are told (staff push, no content), once per
+    device for the draft and once for each proposed update."""
     from chalicelib.usecases.staff_devices import notify_team
 
-    notify_team(svc, record.team, "alert_awaiting_approval", record.id, exclude=by, roles=("supervisor",))
+    occurrence = record.pending.id if record.pending else "draft"
+    notify_team(svc, record.team, "alert_awaiting_approval", record.id, occurrence=occurrence, exclude=by,
+                roles=("supervisor",))
 
 
 def _visible(svc: Services, ctx: RequestContext, alert_id: str) -> AlertRecord:

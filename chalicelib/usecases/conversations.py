@@ -317,16 +317,18 @@ def _open(svc: Services, ctx: RequestContext, conv_id: str, *, team: str, area_i
         if old is None or old.owner != ctx.resident.id or old.content_digest != digest:
             raise Conflict("A conversation with this id exists with other content.") from None
         return Resent(old.to_out(_repo(svc).messages(old.id), state_token=_state_token(svc, old)))
-    _tell_team(svc, conv.team, conv.id)
+    _tell_team(svc, conv.team, conv.id, occurrence=message.id)
     return Created(conv.to_out([message, *([auto] if auto else [])], state_token=_state_token(svc, conv)))
 
 
-def _tell_team(svc: Services, team: str, conversation_id: str, kind: str = "conversation_waiting") -> None:
+def _tell_team(svc: Services, team: str, conversation_id: str, kind: str = "conversation_waiting", *,
+               occurrence: str) -> None:
     """A new wait for the team (or one at two thirds of its standard, from the clock): its
-    members' devices get a staff push (no words)."""
+    members' devices get a staff push (no words), once per device for each `occurrence` (the
+    message that began the wait; for the clock, the wait's start)."""
     from chalicelib.usecases.staff_devices import notify_team
 
-    notify_team(svc, team, kind, conversation_id)
+    notify_team(svc, team, kind, conversation_id, occurrence=occurrence)
 
 
 def get(svc: Services, ctx: RequestContext, conversation_id: str, query: ConversationQuery | None = None) -> ConversationOut:
@@ -415,7 +417,7 @@ def _append(svc: Services, ctx: RequestContext, conv: Conversation, message_id: 
         if message.sender == "team":
             _push(svc, conv.id, message.id)
         elif conv.status != "waiting":  # a new wait (answered or closed before)
-            _tell_team(svc, conv.team, conv.id)
+            _tell_team(svc, conv.team, conv.id, occurrence=message.id)
         return Created(msgspec.structs.replace(message.to_out(), state_token=_state_token(svc, new)))
     raise Conflict("The conversation is changing too fast; retry.")
 
@@ -548,7 +550,7 @@ def count_overdue(svc: Services, now: datetime, per_run: int = OVERDUE_PER_RUN) 
         except VersionChanged:
             continue  # changed since the index saw it: the next run looks again if still due
         if rules.tell_nearing(conv, new):  # two thirds of the standard: the team's devices, once
-            _tell_team(svc, conv.team, conv.id, "wait_nearing_standard")
+            _tell_team(svc, conv.team, conv.id, "wait_nearing_standard", occurrence=conv.waiting_since or "")
     return counted
 
 

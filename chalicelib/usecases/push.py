@@ -75,16 +75,33 @@ def record_outcome(store: Repositories, key: str, sub: SubscriberRecord, result:
     """What one claimed single push's send did, on its delivery record (answers and notices):
     a gone endpoint also moves the resident to the inbox only. False: retry later (the queue
     redelivers) while attempts remain."""
+    return settle(store, key, sub.id, result, max_attempts,
+                  on_gone=lambda: store.subscribers.downgrade_to_inbox(sub.id, str(sub.channel.get("type"))))
+
+
+def settle(store: Repositories, key: str, target: str, result: SendOutcome, max_attempts: int, *,
+           on_gone: Callable[[], None]) -> bool:
+    """Record a claimed push's outcome on its delivery record (`key`, `target`), for residents'
+    and staff pushes alike: `gone` and `failed` are final, a transient failure is `retry` while
+    attempts remain (False: the queue redelivers, and only this target is claimed again)."""
     if result is SendOutcome.SENT:
         return True
     if result is SendOutcome.GONE:
-        store.deliveries.mark(key, sub.id, 0, "gone")
-        store.subscribers.downgrade_to_inbox(sub.id, str(sub.channel.get("type")))
+        store.deliveries.mark(key, target, 0, "gone")
+        on_gone()
         return True
     if result is SendOutcome.FAILED:
-        store.deliveries.mark(key, sub.id, 0, "failed")
+        store.deliveries.mark(key, target, 0, "failed")
         return True
-    return not store.deliveries.mark_retry(key, sub.id, 0, max_attempts)
+    return not store.deliveries.mark_retry(key, target, 0, max_attempts)
+
+
+def claim_once(store: Repositories, key: str, target: str, now: datetime, keep: timedelta) -> bool:
+    """Claim one push (`key`, `target`) before its send, with no quiet hours (staff pushes): True
+    when it is to be sent now, False when it was claimed already (a redelivery). The claim
+    expires (TTL) after `keep`."""
+    claim = store.deliveries.claim(key, target, 0, state="claimed", now_text=to_rfc3339(now), expires_at=now + keep)
+    return claim is not None
 
 
 def claim_or_hold(store: Repositories, key: str, sub: SubscriberRecord, now: datetime, keep: timedelta) -> bool:

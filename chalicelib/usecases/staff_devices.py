@@ -68,15 +68,17 @@ def delete_device(svc: Services, ctx: RequestContext, device_id: str) -> None:
     svc.store.staff.delete_device(ctx.caller.sub, _device_id(device_id))
 
 
-def notify_team(svc: Services, team: str, kind: str, record_id: str, *, exclude: str | None = None,
+def notify_team(svc: Services, team: str, kind: str, record_id: str, *, occurrence: str, exclude: str | None = None,
                 roles: tuple[str, ...] = (), count: int = 1) -> None:
     """Enqueue a staff push (no words: the kind, the id, how many) when the team has a device to
-    receive it (one small Query; no queue message for nobody). Never fails the caller's request."""
+    receive it (one small Query; no queue message for nobody). Never fails the caller's request.
+    `occurrence` names this happening of `kind` on the record (each device is pushed once per
+    occurrence, however often the message is delivered)."""
     assert kind in KINDS  # noqa: S101 - programming error
     try:
         if not svc.store.staff.team_has_devices(team):
             return
         svc.fanout.enqueue([StaffPush(kind=kind, record_id=record_id, team=team, exclude=exclude, roles=list(roles),
-                                      count=count)])
+                                      count=count, occurrence=occurrence)])
     except (QueueUnavailable, StoreUnavailable):
         LOG.warning("staff push not enqueued (%s)", kind)
