@@ -64,6 +64,10 @@ class Settings:
     vapid_private_key_secret_arn: str | None = None
     vapid_subject: str = "mailto:alerts@beatline.example"
     alert_sender: str = "beatline@local"  # CAP <sender>
+    # Email (docs/channels.md): offered when a From address is set; SES v2 (locally the
+    # aws-ses-v2-local server through AWS_ENDPOINT_URL_SESV2), a configuration set per stage.
+    email_from: str | None = None
+    ses_configuration_set: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"  # links in pushes, the Atom feed and CAP
     fanout_async: bool = False  # local queue: deliver on a background thread (`make run`)
     fanout_threads: int = 8  # claim/send threads per fan-out message (see docs/fanout.md)
@@ -226,6 +230,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         vapid_private_key_file=_opt(env, "BEATLINE_VAPID_PRIVATE_KEY_FILE"),
         vapid_private_key_secret_arn=_opt(env, "BEATLINE_VAPID_KEY_SECRET_ARN"),
         vapid_subject=env.get("BEATLINE_VAPID_SUBJECT", "mailto:alerts@beatline.example"),
+        email_from=env.get("BEATLINE_EMAIL_FROM") or None,
+        ses_configuration_set=env.get("BEATLINE_SES_CONFIGURATION_SET") or None,
         alert_sender=env.get("BEATLINE_ALERT_SENDER", f"beatline@{stage}"),
         public_base_url=env.get("BEATLINE_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         fanout_async=env.get("BEATLINE_FANOUT_ASYNC", "") in ("1", "true", "yes"),

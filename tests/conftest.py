@@ -89,9 +89,24 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     db = _state.pop("db", None)
     if db:
         db.stop()
+    ses = _state.pop("ses", None)
+    if ses:
+        ses.stop()
     keys_dir = _state.pop("keys_dir", None)
     if keys_dir:
         shutil.rmtree(keys_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def ses_local() -> Any:
+    """The local SES v2 server (aws-ses-v2-local) for this session, on a free port, started on
+    first need like DynamoDB Local; boto3's `sesv2` clients reach it through AWS_ENDPOINT_URL_SESV2."""
+    if "ses" not in _state:
+        from infra.local.ses_local import SesLocal
+
+        _state["ses"] = SesLocal().start()
+        os.environ["AWS_ENDPOINT_URL_SESV2"] = _state["ses"].endpoint
+    return _state["ses"]
 
 
 @pytest.fixture(scope="session")

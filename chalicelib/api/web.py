@@ -28,7 +28,8 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 NO_CACHE = "no-cache"
 WEB_ROUTES = {("GET", "/dashboard"), ("GET", "/dashboard/config.json"), ("GET", "/docs"), ("GET", "/assets/{name}"),
               ("GET", "/app"), ("GET", "/app/sw.js"), ("GET", "/app/manifest.webmanifest"),
-              ("GET", "/team"), ("GET", "/team/sw.js"), ("GET", "/team/manifest.webmanifest")}
+              ("GET", "/team"), ("GET", "/team/sw.js"), ("GET", "/team/manifest.webmanifest"),
+              ("GET", "/app/confirm")}
 MANIFEST = "application/manifest+json"
 JAVASCRIPT = "text/javascript; charset=utf-8"
 
@@ -94,6 +95,12 @@ def dashboard() -> Response:
 @bp.route("/docs", methods=["GET"])
 def docs() -> Response:
     return _page("/docs", "docs")
+
+
+@bp.route("/app/confirm", methods=["GET"])
+def confirm_email() -> Response:
+    """The page an email confirmation link opens: a button that POSTs the token (docs/channels.md)."""
+    return _page("/app/confirm", "confirm")
 
 
 # The residents' app: ES modules sent to their hashed files by the page's import map, as for the

@@ -69,6 +69,7 @@ class Notification:
     team: str
     url: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    area_name: str | None = None  # the alert's area as named (email shows it; pushes do not)
 
 
 @dataclass(frozen=True)
@@ -440,7 +441,7 @@ def notification_for(record: AlertRecord, language: str | None, *, base_url: str
         sent_at=record.messages[-1][1] if record.messages else record.updated_at,
         expires_at=record.expires, team=record.team,
         url=f"{base_url}/v1/public/alerts/{record.id}.cap",
-        extra={"revision": str(record.revision)},
+        extra={"revision": str(record.revision)}, area_name=record.area.name,
     )
 
 

@@ -12,6 +12,7 @@ from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
     from chalicelib.notify.egress import EgressGuard
+    from chalicelib.notify.ses import SesEmail
     from chalicelib.ports import Channel, ConfirmationSender, FanoutQueue, QueueMessage
 
 
@@ -38,10 +39,29 @@ def build_channels(settings: Settings, *, vapid_pem: str | None, guard: EgressGu
     channels: dict[str, Channel] = {"sns": SnsChannel(boto3.client("sns", region_name=settings.region))}
     if vapid_pem is not None:
         channels["webpush"] = WebPushChannel(vapid_pem, settings.vapid_subject, guard=guard)
+    email = build_email(settings)
+    if email is not None:
+        channels["email"] = email
     return channels
 
 
+def build_email(settings: Settings) -> SesEmail | None:
+    """SES v2 when the stage has a From address (boto3 reads AWS_ENDPOINT_URL_SESV2 locally)."""
+    if not settings.email_from:
+        return None
+    import boto3
+
+    from chalicelib.notify.ses import SesEmail
+
+    return SesEmail(boto3.client("sesv2", region_name=settings.region), sender=settings.email_from,
+                    base_url=settings.public_base_url, configuration_set=settings.ses_configuration_set)
+
+
 def build_confirmation_senders(settings: Settings) -> Mapping[str, ConfirmationSender]:
-    """The senders of contact-channel confirmations configured on this stage (docs/channels.md).
-    None yet: email (SES) and sms plug in here."""
-    return {}
+    """The senders of contact-channel confirmations configured on this stage (docs/channels.md):
+    email (SES) when the stage has a From address; sms plugs in here."""
+    senders: dict[str, ConfirmationSender] = {}
+    email = build_email(settings)
+    if email is not None:
+        senders["email"] = email
+    return senders

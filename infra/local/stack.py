@@ -1,4 +1,5 @@
-"""`make run`: DynamoDB Local (persisting under .data/) + missing tables + `chalice local`.
+"""`make run`: DynamoDB Local (persisting under .data/) + missing tables + the local SES v2 server
+(aws-ses-v2-local: sent email at http://127.0.0.1:8003/) + `chalice local`.
 
 Ctrl-C (or SIGTERM) stops both. A second run finds its data again.
 
@@ -20,10 +21,12 @@ from types import FrameType
 from infra.local.dynamodb_local import ROOT, DynamoDBLocal
 from infra.local.idp import ensure_keys, local_stage_env
 from infra.local.oidc_provider import LocalOIDCProvider
+from infra.local.ses_local import SesLocal
 
 API_PORT = 8000
 DB_PORT = 8001  # chalice local owns 8000 (see PITFALLS)
 OIDC_PORT = 8002  # the local staff OIDC provider (the local stage's BEATLINE_STAFF_ISSUER)
+SES_PORT = 8003  # aws-ses-v2-local (the local stage's AWS_ENDPOINT_URL_SESV2)
 
 
 WATCHED = ("app.py", "chalicelib", ".chalice/config.json")
@@ -101,9 +104,12 @@ def main() -> int:
                        f"http://127.0.0.1:{API_PORT}/team/", f"http://localhost:{API_PORT}/team/"],
         client_id=env.get("BEATLINE_DASHBOARD_CLIENT_ID", "beatline-dashboard"),
     )
+    ses = SesLocal(port=SES_PORT)
     try:
         oidc.start()
         print(f"Local staff OIDC provider (dev only, no passwords) on {oidc.issuer}", flush=True)
+        ses.start()
+        print(f"Local SES v2 server: sent email at {ses.endpoint}/ (API: {ses.endpoint}/store)", flush=True)
         from chalicelib.store.tables import ensure_tables
 
         created = ensure_tables()
@@ -121,7 +127,8 @@ def main() -> int:
         )
         return serve_until_interrupted()
     finally:
-        print("Stopping the OIDC provider and DynamoDB Local ...", flush=True)
+        print("Stopping the local SES server, the OIDC provider and DynamoDB Local ...", flush=True)
+        ses.stop()
         oidc.stop()
         db.stop()
 
