@@ -446,6 +446,7 @@ class Repositories:
     meetings: MeetingRepository
     staff: StaffRepository
     trust: TrustRepository
+    sms: SmsRepository
 
 
 # --- fan-out queue -----------------------------------------------------------------------------
@@ -639,3 +640,44 @@ class Write:
     inbox: InboxCopy | None = None  # a team answer's copy in the resident's inbox
     words: WordHolder | None = None  # a resident message: indexed for erasure, refused while erasing
     guidance: Message | None = None  # the automatic emergency guidance after it (sender "system")
+
+
+# --- SMS (docs/channels.md: the SMS channel) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SmsReceipt:
+    """What the SMS service said to one send: SENT with its message id, or why not."""
+
+    outcome: SendOutcome
+    message_id: str | None = None
+
+
+class SmsSender(Protocol):
+    """Texts one number (notify/sms.py: SNS Publish to a phone number; fakes in tests)."""
+
+    def send_text(self, number: str, text: str) -> SmsReceipt:
+        """Never raises for a delivery failure (the outcome says it)."""
+        ...
+
+    def opted_out(self, number: str) -> bool:
+        """The service's own opt-out list holds the number (it replied STOP to the service)."""
+        ...
+
+
+class SmsRepository(Protocol):
+    """chalicelib/store/sms.py: the number -> subscriber index (a keyed digest of the number,
+    never the number), per-message delivery status and per-day figures per channel."""
+
+    def link_number(self, number_digest: str, subscriber_id: str, expires_at: datetime) -> None: ...
+    def unlink_number(self, number_digest: str, subscriber_id: str) -> None: ...
+    def holders(self, number_digest: str) -> list[str]: ...
+    def record_message(self, message_id: str, ref: str, status: str, at: str, expires_at: datetime) -> None: ...
+    def set_status(self, message_id: str, status: str, at: str) -> str | None:
+        """The message's `ref` when its status changed to `status` now (None: unknown or already so)."""
+        ...
+    def message_status(self, message_id: str) -> tuple[str, str] | None:
+        """(ref, status) of a message sent, None when unknown (or expired)."""
+        ...
+    def add_figures(self, channel: str, day: str, deltas: Mapping[str, int]) -> None: ...
+    def figures(self, channel: str, day_from: str, day_to: str) -> list[tuple[str, dict[str, int]]]: ...

@@ -29,6 +29,7 @@ from chalicelib.ports import (
     QueueMessage,
     QueueUnavailable,
     Repositories,
+    SmsSender,
 )
 from chalicelib.secrets import load_secret, load_text_secret
 from chalicelib.settings import Settings
@@ -57,6 +58,7 @@ def dynamodb_repositories() -> Repositories:
         meetings,
         priorities,
         ratelimit,
+        sms,
         staff,
         subscribers,
         team_queue,
@@ -71,7 +73,7 @@ def dynamodb_repositories() -> Repositories:
         words=words, access_log=access_log, alert_history=alert_history, engagement=engagement,
         history=history, ratelimit=ratelimit, health=health, conversations=ConversationRepository(),
         team_queue=team_queue, staff=staff,
-        teams=teams, priorities=priorities, meetings=meetings, trust=trust,
+        teams=teams, priorities=priorities, meetings=meetings, trust=trust, sms=sms,
     )
 
 
@@ -121,6 +123,18 @@ class Services:
     # Contact channel type -> what sends its confirmation (docs/channels.md); built on first use.
     confirmation_senders_override: Mapping[str, ConfirmationSender] | None = None
     _confirmation_senders: Mapping[str, ConfirmationSender] | None = field(default=None, repr=False)
+    sms_sender_override: SmsSender | None = None
+
+    @cached_property
+    def sms_sender(self) -> SmsSender:
+        """Texts (SNS Publish to a phone number; notify/sms.py), built on first use."""
+        if self.sms_sender_override is not None:
+            return self.sms_sender_override
+        from chalicelib.notify.sms import build_sms_sender
+
+        settings = self.settings
+        return build_sms_sender(settings.sms_service, settings.region, origination_number=settings.sms_origination_number,
+                                sender_id=settings.sms_sender_id)
 
     @cached_property
     def pseudonyms(self) -> Pseudonymizer:
@@ -244,6 +258,7 @@ def build_services(
     conversations: ConversationStore | None = None,
     coverer: Callable[[Shape, int], set[str]] | None = None,
     confirmation_senders: Mapping[str, ConfirmationSender] | None = None,
+    sms_sender: SmsSender | None = None,
 ) -> Services:
     staff_policy = IssuerPolicy(
         issuer=settings.staff_issuer,
@@ -303,6 +318,7 @@ def build_services(
         coverer=coverer,
         store=repositories,
         sns_endpoints=sns_endpoints or _sns_endpoints(settings.region),
+        sms_sender_override=sms_sender,
     )
     if fanout_queue is None:
         from chalicelib.notify.wiring import build_queue

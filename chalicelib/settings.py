@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -120,6 +120,22 @@ class Settings:
     # Emergency guidance (docs/conversations.md): shown in the app, sent as the automatic reply.
     emergency_number: str = "999"
     non_emergency_number: str = "101"
+    # SMS (docs/channels.md): the service (`sns`: SNS Publish to a phone number; `none`: off),
+    # the origination number residents reply to (two-way, the inbound topic) and a sender id.
+    sms_service: str = "sns"
+    sms_origination_number: str | None = None
+    sms_sender_id: str | None = None
+    sms_inbound_topic: str = "beatline-local-sms-inbound"
+    # Only alerts at or above this severity go by SMS, unless the resident asks for more.
+    sms_min_severity: str = "Severe"
+    sms_segment_budget: int = 2  # segments one alert SMS may take (GSM-7: 306 characters; UCS-2: 134)
+    sms_stop_keywords: tuple[str, ...] = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "STOPIO", "DIWEDD")
+    # Ceilings on alert texts (conditional counters): per alert and per UTC day, whole force.
+    sms_per_alert_ceiling: int = 5000
+    sms_per_day_ceiling: int = 20000
+    # One-time codes texted, per number and per subscriber, per hour and per day.
+    sms_codes_per_hour: int = 3
+    sms_codes_per_day: int = 6
 
     def table_name(self, short_name: str) -> str:
         return f"{self.table_prefix}{short_name}"
@@ -158,7 +174,7 @@ RATE_SETTINGS = (
 )
 
 
-def _rate_settings(env: Mapping[str, str]) -> dict[str, int]:
+def _rate_settings(env: Mapping[str, str]) -> dict[str, Any]:  # Any: the ints fill int fields only
     defaults: dict[str, Any] = {f.name: f.default for f in fields(Settings)}
     return {name: _int(env, "BEATLINE_" + name.upper(), int(defaults[name]), 1) for name in RATE_SETTINGS}
 
@@ -262,8 +278,40 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         emergency_number=_phone(env, "BEATLINE_EMERGENCY_NUMBER", "999"),
         non_emergency_number=_phone(env, "BEATLINE_NON_EMERGENCY_NUMBER", "101"),
     )
+    settings = replace(settings, **_sms_settings(env, stage))
     _validate(settings)
     return settings
+
+
+SMS_SERVICES = ("sns", "none")
+SMS_INTS = {"sms_segment_budget": 2, "sms_per_alert_ceiling": 5000, "sms_per_day_ceiling": 20000,
+            "sms_codes_per_hour": 3, "sms_codes_per_day": 6}
+
+
+def _sms_settings(env: Mapping[str, str], stage: str) -> dict[str, Any]:
+    """BEATLINE_SMS_*: the service, numbers, threshold, keywords, ceilings and code limits."""
+    from chalicelib.domain.alerts import SEVERITY_RANK
+    from chalicelib.domain.sms import DEFAULT_STOP_KEYWORDS, E164, MAX_SEGMENTS, parse_keywords
+
+    values: dict[str, Any] = {name: _int(env, "BEATLINE_" + name.upper(), default, 1) for name, default in SMS_INTS.items()}
+    if values["sms_segment_budget"] > MAX_SEGMENTS:
+        raise SettingsError(f"BEATLINE_SMS_SEGMENT_BUDGET must be at most {MAX_SEGMENTS}")
+    values["sms_service"] = env.get("BEATLINE_SMS_SERVICE", "sns").strip().lower()
+    if values["sms_service"] not in SMS_SERVICES:
+        raise SettingsError(f"BEATLINE_SMS_SERVICE must be one of {', '.join(SMS_SERVICES)}")
+    values["sms_min_severity"] = env.get("BEATLINE_SMS_MIN_SEVERITY", "Severe").strip()
+    if values["sms_min_severity"] not in SEVERITY_RANK:
+        raise SettingsError(f"BEATLINE_SMS_MIN_SEVERITY must be one of {', '.join(SEVERITY_RANK)}")
+    try:
+        values["sms_stop_keywords"] = parse_keywords(env.get("BEATLINE_SMS_STOP_KEYWORDS", "") or ",".join(DEFAULT_STOP_KEYWORDS))
+    except ValueError as exc:
+        raise SettingsError(f"BEATLINE_SMS_STOP_KEYWORDS: {exc}") from None
+    values["sms_origination_number"] = _opt(env, "BEATLINE_SMS_ORIGINATION_NUMBER")
+    if values["sms_origination_number"] and not E164.fullmatch(values["sms_origination_number"]):
+        raise SettingsError("BEATLINE_SMS_ORIGINATION_NUMBER must be an E.164 number")
+    values["sms_sender_id"] = _opt(env, "BEATLINE_SMS_SENDER_ID")
+    values["sms_inbound_topic"] = env.get("BEATLINE_SMS_INBOUND_TOPIC", f"beatline-{stage}-sms-inbound").strip()
+    return values
 
 
 def _validate(settings: Settings) -> None:

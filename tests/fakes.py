@@ -90,6 +90,7 @@ from chalicelib.ports import (
     Write,
 )
 from chalicelib.ports import NotFound as StoreNotFound
+from tests.sms_fakes import FakeSms, FakeSmsSender
 
 if TYPE_CHECKING:
     from chalicelib.services import Services
@@ -191,6 +192,7 @@ class FakeDatabase:
     pulses: dict[str, Pulse] = field(default_factory=dict)
     # (pulse, subscriber) -> (where the answer counts, answered?): never the answer itself
     pulse_sent: dict[tuple[str, str], tuple[PulseSent, bool]] = field(default_factory=dict)
+    sms: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # the SMS table (tests/sms_fakes.py)
     reachable: bool = True
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
@@ -1396,7 +1398,7 @@ def fake_repositories(db: FakeDatabase | None = None) -> Repositories:
         alert_history=FakeAlertHistory(db), engagement=FakeEngagement(db), history=FakeHistory(db),
         ratelimit=FakeRateCounters(db), health=FakeHealth(db), conversations=FakeConversations(db),
         team_queue=FakeTeamQueue(db), staff=FakeStaff(db), teams=FakeTeams(db), priorities=FakePriorities(db),
-        meetings=FakeMeetings(db), trust=FakeTrust(db),
+        meetings=FakeMeetings(db), trust=FakeTrust(db), sms=FakeSms(db.sms, db.lock),
     )
 
 
@@ -1411,6 +1413,7 @@ class Fakes:
     clock: FakeClock
     confirmations: dict[str, FakeConfirmations] = dataclasses.field(default_factory=lambda: {
         t: FakeConfirmations(t) for t in ("email", "sms")})
+    sms: FakeSmsSender = field(default_factory=FakeSmsSender)
 
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -1430,6 +1433,7 @@ def fake_services(*, now: datetime = NOW, db: FakeDatabase | None = None, settin
         "store": fake_repositories(fakes.db), "clock": fakes.clock, "channels": fakes.channels,
         "fanout_queue": fakes.queue, "sns_endpoints": fakes.registrar, "push_resolver": TEST_PUSH_RESOLVER,
         "confirmation_senders": fakes.confirmations,
+        "sms_sender": fakes.sms,
     }
     arguments.update(overrides)
     return build_services(settings or SETTINGS, **arguments), fakes

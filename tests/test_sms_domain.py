@@ -11,13 +11,12 @@ from chalicelib.domain.sms import (
     GSM7_BASIC,
     GSM7_EXTENSION,
     InvalidNumber,
-    code_digest,
+    code_text,
     compose,
     count_segments,
     is_stop,
     keyword_of,
     masked,
-    new_code,
     normalise_number,
     parse_keywords,
     sms_wanted,
@@ -200,12 +199,9 @@ def test_masked_shows_only_country_code_and_last_digits() -> None:
     assert masked("+447911123456") == "+44••••••••56"
 
 
-def test_codes_are_six_digits_and_digests_bind_subscriber_and_number() -> None:
-    codes = {new_code() for _ in range(50)}
-    assert all(len(c) == 6 and c.isdigit() for c in codes) and len(codes) > 40
-    key = b"k" * 32
-    digest = code_digest(key, "sub-1", "+447911123456", "123456")
-    assert digest != code_digest(key, "sub-2", "+447911123456", "123456")
-    assert digest != code_digest(key, "sub-1", "+447911123457", "123456")
-    assert digest != code_digest(b"j" * 32, "sub-1", "+447911123456", "123456")
-    assert "123456" not in digest
+def test_code_text_in_the_residents_language() -> None:
+    english = code_text("Heddlu Dyfed-Powys", "012345", 15, None)
+    welsh = code_text("Heddlu Dyfed-Powys", "012345", 15, "cy-GB")
+    assert "012345" in english and "15 minutes" in english
+    assert "eich cod Beatline yw 012345" in welsh and "15 munud" in welsh
+    assert count_segments(english).count == 1 and count_segments(welsh).count == 1

@@ -11,10 +11,7 @@ takes 7); the extension table's characters (`^ { } \\ [ ~ ] | €` and form feed
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
-import secrets
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -230,21 +227,13 @@ def masked(number: str) -> str:
 
 # --- one-time codes ----------------------------------------------------------------------------
 
-CODE_DIGITS = 6
+CODE_TEXTS = {
+    "en": "{force}: your Beatline code is {code}. It expires in {minutes} minutes. If you did not ask for it, ignore this text.",
+    "cy": "{force}: eich cod Beatline yw {code}. Daw i ben ymhen {minutes} munud. Os na wnaethoch ofyn amdano, anwybyddwch y neges hon.",
+}
 
 
-def new_code() -> str:
-    return f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
-
-
-def code_digest(key: bytes, subscriber_id: str, number: str, code: str) -> str:
-    """A code as stored: keyed and bound to the subscriber and the number it was sent to."""
-    message = f"{subscriber_id}|{number}|{code}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
-
-
-def same_digest(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
-
-
-CODE_FORMAT = re.compile(r"^[0-9]{6}$")
+def code_text(force_name: str, code: str, minutes: int, language: str | None) -> str:
+    """The text carrying a one-time code, in the resident's language (Welsh or English)."""
+    template = CODE_TEXTS["cy" if (language or "").lower().startswith("cy") else "en"]
+    return template.format(force=clean(force_name), code=code, minutes=minutes)

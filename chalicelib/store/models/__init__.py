@@ -50,6 +50,7 @@ from chalicelib.store.models.residents import (
     SubscriptionModel,
     WordModel,
 )
+from chalicelib.store.models.sms import SmsModel
 from chalicelib.store.models.staff import StaffDeviceModel, StaffDevicesByTeam
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ ALL_MODELS: list[type[Model]] = [
     ContactModel, AmendmentModel, StatCounterModel, AccessLogModel, AreaModel,
     SubscriberModel, SubscriptionModel, AlertModel, AlertCellModel, DeliveryModel, InboxModel,
     RateCounterModel, WordModel, ConversationModel, MessageModel, NeighbourhoodModel, StaffDeviceModel,
+    SmsModel,
 ]
 
 
@@ -85,6 +87,6 @@ __all__ = [
     "ALL_MODELS", "AccessByActor", "AccessLogModel", "AlertCellModel", "AlertModel", "AlertsByPublic",
     "AlertsByPublished", "AlertsByTeam", "AmendmentModel", "AreaModel", "ContactModel", "ContactsByAuthor",
     "ContactsByTeam", "ConversationModel", "ConversationsByDue", "ConversationsByOwner", "ConversationsByTeam", "DeliveriesByRelease", "DeliveriesBySubscriber", "DeliveryModel", "InboxModel",
-    "MessageModel", "MessagesBySeq", "NeighbourhoodByArea", "NeighbourhoodByDay", "NeighbourhoodBySubscriber", "NeighbourhoodModel", "RateCounterModel", "StaffDeviceModel", "StaffDevicesByTeam", "StatCounterModel", "SubscriberModel", "SubscriptionModel", "WordModel",
+    "MessageModel", "MessagesBySeq", "NeighbourhoodByArea", "NeighbourhoodByDay", "NeighbourhoodBySubscriber", "NeighbourhoodModel", "RateCounterModel", "SmsModel", "StaffDeviceModel", "StaffDevicesByTeam", "StatCounterModel", "SubscriberModel", "SubscriptionModel", "WordModel",
     "bind_models", "models_bound",
 ]

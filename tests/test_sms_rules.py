@@ -1,0 +1,295 @@
+"""SMS rules on fakes: one-time codes (digest only, expiry, attempts, rate limits per number and per
+subscriber), alert texts (severity threshold and the resident's own choice, exactly once, per-alert
+and per-day ceilings, retries, Welsh within the budget), inbound STOP and delivery status."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from chalicelib.domain.errors import RateLimited, RuleViolation, StateForbids
+from chalicelib.domain.sms import count_segments
+from chalicelib.domain.subscribers import SubscriberRecord
+from chalicelib.ports import SendOutcome
+from chalicelib.services import Services
+from chalicelib.usecases import sms_inbound, sms_numbers
+from chalicelib.usecases.sms_alerts import AlertTexts, SmsTarget, delivery_key
+from tests.scenes import Scene, square
+
+pytestmark = pytest.mark.no_database
+
+NUMBER = "+447911123456"
+OTHER = "+447400123456"
+
+
+def settings_with(scene: Scene, **changes: object) -> None:
+    import dataclasses
+
+    scene.svc.settings = dataclasses.replace(scene.svc.settings, **changes)  # type: ignore[arg-type]
+
+
+def resident(scene: Scene, **prefs: Any) -> SubscriberRecord:
+    record = scene.record(scene.register(**prefs))
+    assert record is not None
+    return record
+
+
+# --- numbers: which may be added, how often a code may be texted ---------------------------------
+
+def admit(scene: Scene, sub: SubscriberRecord, raw: str) -> str:
+    return sms_numbers.admit(scene.svc, scene.as_resident(sub.id), sub.id, raw)
+
+
+def test_admitted_number_is_e164() -> None:
+    scene = Scene()
+    sub = resident(scene)
+    assert admit(scene, sub, "+44 7911 123456") == NUMBER
+
+
+def test_codes_limited_per_number_across_subscribers() -> None:
+    scene = Scene()
+    allowed = scene.svc.settings.sms_codes_per_hour
+    for _ in range(allowed):
+        admit(scene, resident(scene), NUMBER)
+    sub = resident(scene)
+    with pytest.raises(RateLimited) as refused:
+        admit(scene, sub, NUMBER)
+    assert 0 < refused.value.retry_after <= 3600
+    admit(scene, sub, OTHER)  # another number is fine
+
+
+def test_codes_limited_per_subscriber_across_numbers() -> None:
+    scene = Scene()
+    sub = resident(scene)
+    numbers = [f"+4479111234{n:02d}" for n in range(10)]
+    for number in numbers[:scene.svc.settings.sms_codes_per_hour]:
+        admit(scene, sub, number)
+    with pytest.raises(RateLimited):
+        admit(scene, sub, numbers[-1])
+    scene.fakes.clock.advance(hours=1)
+    admit(scene, sub, numbers[-1])  # a new hour
+
+
+def test_codes_limited_per_day() -> None:
+    scene = Scene()
+    sub = resident(scene)
+    for _ in range(scene.svc.settings.sms_codes_per_day):
+        admit(scene, sub, NUMBER)
+        scene.fakes.clock.advance(hours=1)
+    with pytest.raises(RateLimited):
+        admit(scene, sub, NUMBER)
+
+
+@pytest.mark.parametrize("raw", ["07911123456", "+442079460000", "+44791112345", "+447911123456\n"])
+def test_numbers_refused_with_a_field_error(raw: str) -> None:
+    scene = Scene()
+    sub = resident(scene)
+    with pytest.raises(RuleViolation) as refused:
+        admit(scene, sub, raw)
+    assert refused.value.errors[0].field == "phone"
+
+
+def test_opted_out_number_is_told_how_to_opt_in() -> None:
+    scene = Scene()
+    sub = resident(scene)
+    scene.fakes.sms.opted.add(NUMBER)
+    with pytest.raises(StateForbids, match="START"):
+        admit(scene, sub, NUMBER)
+
+
+def test_stop_index_holds_no_number() -> None:
+    scene = Scene()
+    sub = resident(scene)
+    sms_numbers.confirmed(scene.svc, sub.id, NUMBER, sub.expires_at)
+    assert scene.svc.store.sms.holders(sms_numbers.number_digest(scene.svc, NUMBER)) == [sub.id]
+    assert scene.svc.store.sms.numbers_held() == []  # type: ignore[attr-defined]
+    sms_numbers.forget(scene.svc, sub.id, NUMBER)
+    assert scene.svc.store.sms.holders(sms_numbers.number_digest(scene.svc, NUMBER)) == []
+
+
+# --- alert texts ---------------------------------------------------------------------------------
+
+def texts(svc: Services, scene: Scene) -> AlertTexts:
+    return AlertTexts(store=svc.store, sender=scene.fakes.sms, settings=svc.settings, clock=scene.fakes.clock)
+
+
+def published(scene: Scene, **overrides: object) -> str:
+    officer, supervisor = scene.staff("officer"), scene.staff("supervisor")
+    return scene.publish(officer, supervisor, square(scene.LAT, scene.LON), **overrides)
+
+
+@pytest.mark.parametrize(("severity", "asked", "sent"), [
+    ("Severe", None, 1), ("Extreme", None, 1), ("Moderate", None, 0), ("Moderate", "Moderate", 1),
+    ("Severe", "Extreme", 0),
+])
+def test_severity_rule(severity: str, asked: str | None, sent: int) -> None:
+    scene = Scene()
+    sub = resident(scene)
+    alert = scene.stored(published(scene, severity=severity))
+    assert texts(scene.svc, scene).deliver(alert, [SmsTarget(sub, NUMBER, asked)])
+    assert len(scene.fakes.sms.texts_to(NUMBER)) == sent
+
+
+def test_one_text_per_alert_however_often_delivered() -> None:
+    scene = Scene()
+    sub = resident(scene)
+    alert = scene.stored(published(scene, severity="Severe", headline="Gas leak on Elm Street"))
+    for _ in range(3):
+        texts(scene.svc, scene).deliver(alert, [SmsTarget(sub, NUMBER)])
+    assert len(scene.fakes.sms.texts_to(NUMBER)) == 1
+    text = scene.fakes.sms.texts_to(NUMBER)[0]
+    assert "Severe: Gas leak on Elm Street." in text and text.endswith(f"/app/#alert={alert.id}")
+    assert count_segments(text).count <= scene.svc.settings.sms_segment_budget
+
+
+def test_retry_then_sent_once() -> None:
+    scene = Scene()
+    sub = resident(scene)
+    alert = scene.stored(published(scene, severity="Severe"))
+    scene.fakes.sms.outcomes = [SendOutcome.RETRY]
+    assert not texts(scene.svc, scene).deliver(alert, [SmsTarget(sub, NUMBER)])  # the queue redelivers
+    assert texts(scene.svc, scene).deliver(alert, [SmsTarget(sub, NUMBER)])
+    assert texts(scene.svc, scene).deliver(alert, [SmsTarget(sub, NUMBER)])
+    assert len(scene.fakes.sms.texts_to(NUMBER)) == 1
+
+
+def test_refused_text_is_failed_and_not_retried() -> None:
+    scene = Scene()
+    sub = resident(scene)
+    alert = scene.stored(published(scene, severity="Severe"))
+    scene.fakes.sms.outcomes = [SendOutcome.FAILED]
+    assert texts(scene.svc, scene).deliver(alert, [SmsTarget(sub, NUMBER)])
+    texts(scene.svc, scene).deliver(alert, [SmsTarget(sub, NUMBER)])
+    delivery = scene.svc.store.deliveries.get(delivery_key(alert.id), sub.id)
+    assert delivery is not None and delivery.state == "failed" and scene.fakes.sms.sent == []
+
+
+def test_per_alert_ceiling() -> None:
+    scene = Scene()
+    settings_with(scene, sms_per_alert_ceiling=2)
+    subs = [resident(scene) for _ in range(4)]
+    alert = scene.stored(published(scene, severity="Severe"))
+    texts(scene.svc, scene).deliver(alert, [SmsTarget(s, f"+4479111234{i:02d}") for i, s in enumerate(subs)])
+    assert len(scene.fakes.sms.sent) == 2
+    day = scene.svc.store.sms.figures("sms", "2026-11-30", "2026-11-30")[0][1]
+    assert (day["sent"], day["capped"]) == (2, 2)
+    capped = [scene.svc.store.deliveries.get(delivery_key(alert.id), s.id) for s in subs[2:]]
+    assert all(d is not None and d.state == "capped" for d in capped)
+    other = scene.stored(published(scene, severity="Severe"))  # the next alert has its own ceiling
+    texts(scene.svc, scene).deliver(other, [SmsTarget(subs[0], "+447911123400")])
+    assert len(scene.fakes.sms.sent) == 3
+
+
+def test_per_day_ceiling_across_alerts_and_the_next_day() -> None:
+    scene = Scene()
+    settings_with(scene, sms_per_day_ceiling=3)
+    sub_a, sub_b = resident(scene), resident(scene)
+    for _ in range(2):
+        alert = scene.stored(published(scene, severity="Severe"))
+        texts(scene.svc, scene).deliver(alert, [SmsTarget(sub_a, NUMBER), SmsTarget(sub_b, OTHER)])
+    assert len(scene.fakes.sms.sent) == 3
+    scene.fakes.clock.advance(days=1)
+    alert = scene.stored(published(scene, severity="Severe"))
+    texts(scene.svc, scene).deliver(alert, [SmsTarget(sub_a, NUMBER)])
+    assert len(scene.fakes.sms.sent) == 4
+
+
+def test_welsh_resident_gets_welsh_within_the_budget() -> None:
+    scene = Scene()
+    sub = resident(scene, language="cy")
+    long_cy = "Mae'r ffordd ar gau ger y bont; dilynwch y gwyriadau tua'r dŵr. " * 8
+    alert = scene.stored(published(scene, severity="Severe", translations={
+        "cy": {"headline": "Ffordd ar gau ger Llanfair ŷ", "description": long_cy}}, instruction=None))
+    texts(scene.svc, scene).deliver(alert, [SmsTarget(sub, NUMBER)])
+    (text,) = scene.fakes.sms.texts_to(NUMBER)
+    assert text.startswith("Beatline Police Difrifol: Ffordd ar gau ger Llanfair ŷ. Mae'r")
+    assert "\u2026 http" in text  # UCS-2 already: the one-unit ellipsis
+    segments = count_segments(text)
+    assert segments.encoding == "UCS-2" and segments.count == 2
+
+
+def test_cut_before_a_welsh_letter_when_that_keeps_more() -> None:
+    """A body whose only UCS-2 letter comes late is cut before it: GSM-7 holds more than UCS-2."""
+    scene = Scene()
+    sub = resident(scene, language="cy")
+    long_cy = "Mae'r ffordd ar gau ger y bont; dilynwch y gwyriadau. " * 4 + "dŵr " * 40
+    alert = scene.stored(published(scene, severity="Severe", translations={
+        "cy": {"headline": "Ffordd ar gau", "description": long_cy}}, instruction=None))
+    texts(scene.svc, scene).deliver(alert, [SmsTarget(sub, NUMBER)])
+    (text,) = scene.fakes.sms.texts_to(NUMBER)
+    segments = count_segments(text)
+    assert segments.encoding == "GSM-7" and segments.count == 2 and segments.units > 2 * 67 * 1.5
+
+
+# --- inbound -------------------------------------------------------------------------------------
+
+def confirmed(scene: Scene, number: str = NUMBER) -> SubscriberRecord:
+    sub = resident(scene)
+    sms_numbers.confirmed(scene.svc, sub.id, number, sub.expires_at)
+    return sub
+
+
+def inbound(number: str, body: str) -> str:
+    return json.dumps({"originationNumber": number, "destinationNumber": "+447700000001", "messageKeyword": "KEYWORD",
+                       "messageBody": body, "inboundMessageId": "in-1"})
+
+
+def test_stop_unsubscribes_every_holder_of_the_number() -> None:
+    scene = Scene()
+    first, second, other = confirmed(scene), confirmed(scene), confirmed(scene, OTHER)
+    removed: list[tuple[str, str]] = []
+
+    def remove(svc: Services, subscriber_id: str, number: str) -> None:
+        removed.append((subscriber_id, number))
+        sms_numbers.forget(svc, subscriber_id, number)
+
+    assert sms_inbound.handle(scene.svc, inbound(NUMBER, "Stop."), remove) == "stop"
+    assert sorted(removed) == sorted([(first.id, NUMBER), (second.id, NUMBER)])
+    assert scene.svc.store.sms.holders(sms_numbers.number_digest(scene.svc, NUMBER)) == []
+    assert scene.svc.store.sms.holders(sms_numbers.number_digest(scene.svc, OTHER)) == [other.id]
+    assert scene.svc.store.sms.figures("sms", "2026-11-30", "2026-11-30")[0][1]["stopped"] == 2
+
+
+def test_force_keyword_and_ordinary_texts() -> None:
+    scene = Scene()
+    settings_with(scene, sms_stop_keywords=("STOP", "DIWEDD"))
+    sub = confirmed(scene)
+    removed: list[str] = []
+
+    def remove(svc: Services, subscriber_id: str, number: str) -> None:
+        removed.append(subscriber_id)
+
+    assert sms_inbound.handle(scene.svc, inbound(NUMBER, "There is a car on fire on Elm St"), remove) == "ignored"
+    assert sms_inbound.handle(scene.svc, inbound(NUMBER, "unsubscribe"), remove) == "ignored"  # not this force's
+    assert removed == []
+    assert sms_inbound.handle(scene.svc, inbound(NUMBER, "diwedd"), remove) == "stop"
+    assert removed == [sub.id]
+
+
+@pytest.mark.parametrize("message", [
+    "not json", "[]", "{}", json.dumps({"originationNumber": "12345", "messageBody": "STOP"}),
+    json.dumps({"originationNumber": NUMBER, "messageBody": 5}), json.dumps({"eventType": "TEXT_DELIVERED"}),
+    json.dumps({"originationNumber": NUMBER, "messageBody": "STOP " + "x" * 2000}), "[" * 100_000,
+])
+def test_malformed_inbound_changes_nothing(message: str) -> None:
+    scene = Scene()
+    confirmed(scene)
+    assert sms_inbound.handle(scene.svc, message, lambda *_: pytest.fail("removed")) == "malformed"
+
+
+def test_delivery_status_recorded_once_per_message() -> None:
+    scene = Scene()
+    sub = resident(scene)
+    alert = scene.stored(published(scene, severity="Severe"))
+    texts(scene.svc, scene).deliver(alert, [SmsTarget(sub, NUMBER)])
+    event = json.dumps({"eventType": "TEXT_DELIVERED", "messageId": "msg-1", "messageStatus": "DELIVERED"})
+    for _ in range(2):
+        assert sms_inbound.handle(scene.svc, event, lambda *_: None) == "status"
+    assert scene.svc.store.sms.message_status("msg-1") == (f"alert:{alert.id}", "delivered")
+    day = scene.svc.store.sms.figures("sms", "2026-11-30", "2026-11-30")[0][1]
+    assert (day["sent"], day["delivered"]) == (1, 1)
+    unknown = json.dumps({"eventType": "TEXT_CARRIER_UNREACHABLE", "messageId": "never-sent"})
+    assert sms_inbound.handle(scene.svc, unknown, lambda *_: None) == "status"
+    assert scene.svc.store.sms.message_status("never-sent") is None
