@@ -95,7 +95,7 @@ class _Raw:
     (400, "InvalidParameter", SendOutcome.FAILED), (400, "OptedOut", SendOutcome.FAILED),
 ])
 def test_service_errors_as_outcomes(status: int, code: str, outcome: SendOutcome) -> None:
-    client = boto3.client("sns", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x",  # noqa: S106
+    client = boto3.client("sns", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x",
                           config=Config(retries={"max_attempts": 1}))
     client.meta.events.register("before-send.sns.Publish", _answer(status, code))
     assert SnsSms(client).send_text(NUMBER, "x").outcome is outcome
@@ -103,7 +103,7 @@ def test_service_errors_as_outcomes(status: int, code: str, outcome: SendOutcome
 
 def test_unreachable_service_is_retry() -> None:
     client = boto3.client("sns", region_name=REGION, endpoint_url="http://127.0.0.1:9", aws_access_key_id="x",
-                          aws_secret_access_key="x",  # noqa: S106
+                          aws_secret_access_key="x",
                           config=Config(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=1))
     assert SnsSms(client).send_text(NUMBER, "x").outcome is SendOutcome.RETRY
 
