@@ -86,3 +86,13 @@ def access_log_archiver(event: Any) -> Any:
     from chalicelib.audit_archive import handle_stream_event
 
     return handle_stream_event(event.to_dict()["Records"])
+
+
+# The SMS service's two-way messages and delivery events arrive on this topic (infra/template.py
+# creates it; docs/channels.md). Only STOP keywords act on a resident's record.
+@app.on_sns_message(topic=SETTINGS.sms_inbound_topic, name="sms_inbound")
+def sms_inbound(event: Any) -> Any:
+    from chalicelib.services import services
+    from chalicelib.usecases.sms_inbound import handle, stop_number
+
+    return {"handled": handle(services(), event.message, stop_number)}

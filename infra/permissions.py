@@ -21,6 +21,7 @@ WORKER = "FanoutWorker"
 HOUSEKEEPING = "Housekeeping"
 ARCHIVER = "AccessLogArchiver"
 CLOCK = "ConversationClock"
+SMS_INBOUND = "SmsInbound"
 
 # Services whose calls tests/test_iam_drift.py records; the rest are checked by review (SNS: the
 # worker's publish; Secrets Manager: what build_services and the channels load at start).
@@ -123,6 +124,23 @@ _HOUSEKEEPING: set[Grant] = (
     | _secrets("VapidKeySecret")
 )
 
+# SMS (docs/channels.md): Publish to a phone number has no resource ARN in IAM (`sms/phone-numbers`
+# renders as "*"); the API's role also denies Publish to every topic and endpoint (SMS only).
+_SMS_SEND: set[Grant] = {("sns:Publish", "sms/phone-numbers")}
+_API |= (
+    _SMS_SEND | {("sns:CheckIfPhoneNumberIsOptedOut", "sms/phone-numbers")}  # codes; the opt-out list
+    | _table("sms", "DeleteItem", "PutItem", "UpdateItem")  # the STOP index; code figures
+)
+# The worker texts alerts: the SMS claim (deliveries), the ceilings (rate-counters), the message
+# record and the day's figures (sms).
+_WORKER |= _SMS_SEND | _table("rate-counters", "UpdateItem") | _table("sms", "PutItem", "UpdateItem")
+# Inbound texts (STOP) and delivery events from the SMS topic: the STOP index (a keyed digest of the
+# number: the pseudonym key), the subscriber's record (its number removed), message status, figures.
+_SMS_INBOUND: set[Grant] = (
+    _table("sms", "DeleteItem", "Query", "UpdateItem")
+    | _secrets("PseudonymKeySecret")
+)
+
 _ARCHIVER: set[Grant] = {("s3:PutObject", "bucket/audit-archive")}
 
 # The conversation clock counts waits passing 24 h: the sparse `by_due` index, then one transaction
@@ -149,6 +167,7 @@ CODE_GRANTS: dict[str, frozenset[Grant]] = {
     HOUSEKEEPING: frozenset(_HOUSEKEEPING),
     ARCHIVER: frozenset(_ARCHIVER),
     CLOCK: frozenset(_CLOCK),
+    SMS_INBOUND: frozenset(_SMS_INBOUND),
 }
 
 # Lambda's pollers run with the function's role: consuming the queue, reading the stream and

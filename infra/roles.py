@@ -19,6 +19,8 @@ ARCHIVE_BUCKET = "AuditArchiveBucket"
 ARCHIVE_FAILURE_QUEUE = "ArchiveFailureQueue"
 ARCHIVE_PREFIX = "access-log"
 QUEUES = {"fanout": "FanoutQueue", "archive-failures": ARCHIVE_FAILURE_QUEUE}
+SMS_RESOURCE = "sms/phone-numbers"
+SMS_ACTIONS = frozenset({"sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"})
 
 
 class GrantError(ValueError):
@@ -75,6 +77,8 @@ def resources_of(resource: str, tables: dict[str, TableSpec]) -> list[Any]:
         return [{"Fn::Sub": f"${{{ARCHIVE_BUCKET}.Arn}}/{ARCHIVE_PREFIX}/*"}]
     if kind == "secret":
         return [{"Ref": name}]
+    if resource == SMS_RESOURCE:  # IAM has no ARN for a phone number (sns:Publish with PhoneNumber)
+        return ["*"]
     raise GrantError(f"unknown grant resource {resource!r}")
 
 
@@ -83,6 +87,18 @@ def check_append_only(grants: Iterable[Grant]) -> None:
         short = resource.split("/")[1] if resource.startswith("table/") else None
         if short in APPEND_ONLY_TABLES and action in FORBIDDEN_ON_APPEND_ONLY:
             raise GrantError(f"{action} on append-only table {short!r}")
+
+
+def _sms_statements(actions: Sequence[str], endpoints: bool) -> list[Any]:
+    """Texts to phone numbers. A role that publishes to no endpoint is denied Publish to every
+    topic and endpoint ARN, so its "*" reaches phone numbers only (AWS's documented pattern)."""
+    if not set(actions) <= SMS_ACTIONS:
+        raise GrantError(f"only {sorted(SMS_ACTIONS)} on {SMS_RESOURCE}")
+    statements: list[Any] = [{"Sid": "SmsToPhoneNumbers", "Effect": "Allow", "Action": sorted(actions), "Resource": ["*"]}]
+    if not endpoints and "sns:Publish" in actions:
+        statements.append({"Sid": "NoPublishToTopicsOrEndpoints", "Effect": "Deny", "Action": ["sns:Publish"],
+                           "Resource": [{"Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"}]})
+    return statements
 
 
 def _sid(resource: str) -> str:
@@ -119,6 +135,9 @@ def policy_document(function_id: str, specs: Sequence[TableSpec], log_group: str
     for resource, actions in sorted(by_resource.items()):
         if resource == "sns/endpoints":
             statements += _sns_statements(sorted(actions))
+            continue
+        if resource == SMS_RESOURCE:
+            statements += _sms_statements(sorted(actions), endpoints="sns/endpoints" in by_resource)
             continue
         statements.append({"Sid": _sid(resource), "Effect": "Allow", "Action": sorted(actions),
                            "Resource": resources_of(resource, tables)})

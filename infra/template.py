@@ -26,6 +26,7 @@ WORKER_ROLE = "WorkerRole"
 QUEUE = "FanoutQueue"
 DEAD_LETTER_QUEUE = "FanoutDeadLetterQueue"
 ALARM_TOPIC = "AlarmTopic"
+SMS_TOPIC = "SmsInboundTopic"  # the SMS service's two-way messages and delivery events (docs/channels.md)
 # AWS: set the source queue's visibility timeout to at least six times the function timeout.
 VISIBILITY_TIMEOUT_FACTOR = 6
 MAX_RECEIVE_COUNT = 5
@@ -93,6 +94,7 @@ class FunctionInfo:
     timeout: int
     sqs_events: list[str] = field(default_factory=list)  # event names on the fan-out queue
     stream_events: list[str] = field(default_factory=list)  # event names on the access-log stream
+    sns_events: list[str] = field(default_factory=list)  # event names on the SMS topic
 
 
 class TemplateError(ValueError):
@@ -108,7 +110,7 @@ def _queue_name_of(queue: Any) -> str | None:
 
 
 def _add_event(info: FunctionInfo, event_name: str, event: dict[str, Any], queue_name: str,
-               stream_table: str | None) -> None:
+               stream_table: str | None, sms_topic: str | None = None) -> None:
     kind, properties = event.get("Type"), event.get("Properties", {})
     if kind == "SQS":
         name = _queue_name_of(properties.get("Queue"))
@@ -124,9 +126,15 @@ def _add_event(info: FunctionInfo, event_name: str, event: dict[str, Any], queue
         if not (wired or named):
             raise TemplateError(f"{info.logical_id}.{event_name} reads stream {stream!r}; only the access log's is wired")
         info.stream_events.append(event_name)
+    elif kind == "SNS":
+        topic = _queue_name_of(properties.get("Topic"))  # the name after the ARN's last colon
+        if topic != sms_topic:
+            raise TemplateError(f"{info.logical_id}.{event_name} reads SNS topic {topic!r}; only {sms_topic!r} is created")
+        info.sns_events.append(event_name)
 
 
-def functions_of(base: dict[str, Any], queue_name: str, stream_table: str | None = None) -> list[FunctionInfo]:
+def functions_of(base: dict[str, Any], queue_name: str, stream_table: str | None = None,
+                 sms_topic: str | None = None) -> list[FunctionInfo]:
     """Every Lambda function chalice packaged, with its role and its queue/stream event sources."""
     found = []
     for logical, resource in base.get("Resources", {}).items():
@@ -137,7 +145,7 @@ def functions_of(base: dict[str, Any], queue_name: str, stream_table: str | None
         role_id = role["Fn::GetAtt"][0] if isinstance(role, dict) and "Fn::GetAtt" in role else None
         info = FunctionInfo(logical, role_id, int(properties.get("Timeout", DEFAULT_FUNCTION_TIMEOUT)))
         for event_name, event in (properties.get("Events") or {}).items():
-            _add_event(info, event_name, event, queue_name, stream_table)
+            _add_event(info, event_name, event, queue_name, stream_table, sms_topic)
         found.append(info)
     return found
 
@@ -202,6 +210,13 @@ def _parameters() -> dict[str, Any]:
             "AllowedValues": [1, 3, 5, 7, 14, 30, 60, 90, 180, 365],
             "Description": "Lambda log retention (logs carry request metadata; keep it short).",
         },
+    }
+    parameters["SmsOriginationNumber"] = {
+        "Type": "String",
+        "Default": "",
+        "Description": "The SMS origination number (E.164) with two-way messaging to the SMS topic "
+                       "(SmsInboundTopicArn); empty: SNS picks one and replies (STOP) do not reach Beatline.",
+        "AllowedPattern": r"^(\+[1-9][0-9]{6,14})?$",
     }
     parameters.update(hardening.parameters())
     for app in PLATFORM_APPS:
@@ -369,6 +384,8 @@ def _function_override(function: FunctionInfo, log_group: str) -> dict[str, Any]
     if function.sqs_events:
         # Bounds the worker's parallel pushes (and its draw on the account's concurrency).
         override["ReservedConcurrentExecutions"] = {"Ref": "WorkerReservedConcurrency"}
+    if function.sns_events:  # chalice names the topic by ARN text: create it first
+        return {"DependsOn": [SMS_TOPIC], "Properties": override}
     # Chalice names the queue by ARN text, not Ref. The queue still exists before the event
     # source mapping: every function Refs FanoutQueue through Globals (BEATLINE_FANOUT_QUEUE_URL).
     return {"Properties": override}
@@ -410,6 +427,32 @@ def _alarms(functions: Sequence[FunctionInfo], stage: StageConfig, base_resource
     return resources
 
 
+def sms_topic_name(stage: StageConfig) -> str:
+    return f"beatline-{stage.stage}-sms-inbound"  # BEATLINE_SMS_INBOUND_TOPIC in .chalice/config.json
+
+
+def _sms_topic(stage: StageConfig) -> dict[str, Any]:
+    """The topic End User Messaging SMS publishes two-way texts and delivery events to (set it on
+    the origination number and as the configuration set's event destination: docs/deploy.md).
+    Only that service, for this account, may publish; messages carry phone numbers, so it is
+    not read by anything but the SmsInbound function."""
+    return {
+        SMS_TOPIC: {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": sms_topic_name(stage)}},
+        "SmsInboundTopicPolicy": {
+            "Type": "AWS::SNS::TopicPolicy",
+            "Properties": {
+                "Topics": [{"Ref": SMS_TOPIC}],
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Sid": "SmsServicePublishes", "Effect": "Allow",
+                    "Principal": {"Service": "sms-voice.amazonaws.com"}, "Action": "sns:Publish",
+                    "Resource": {"Ref": SMS_TOPIC},
+                    "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                }]},
+            },
+        },
+    }
+
+
 def _api(stage: StageConfig, base_resources: dict[str, Any]) -> dict[str, Any]:
     """Names the API per stage, throttles and access-logs its stage, alarms on its 5xx."""
     api_name = f"beatline-{stage.stage}"
@@ -448,6 +491,7 @@ def _environment(functions: Sequence[FunctionInfo]) -> dict[str, Any]:
     }
     if any(f.stream_events for f in functions):
         environment["BEATLINE_AUDIT_ARCHIVE_BUCKET"] = {"Ref": ARCHIVE_BUCKET}
+    environment["BEATLINE_SMS_ORIGINATION_NUMBER"] = {"Ref": "SmsOriginationNumber"}
     environment.update({s.env_var: {"Ref": s.logical_id} for s in SECRETS})
     environment.update({app.env_var: {"Ref": app.parameter} for app in PLATFORM_APPS})
     return environment
@@ -459,6 +503,8 @@ def _outputs(functions: Sequence[FunctionInfo], tables: Sequence[TableSpec]) -> 
         "FanoutDeadLetterQueueUrl": {"Value": {"Ref": DEAD_LETTER_QUEUE}},
         "AlarmTopicArn": {"Value": {"Ref": ALARM_TOPIC}},
     }
+    if any(f.sns_events for f in functions):
+        outputs["SmsInboundTopicArn"] = {"Value": {"Ref": SMS_TOPIC}}
     if any(f.stream_events for f in functions):
         outputs["AuditArchiveBucketName"] = {"Value": {"Ref": ARCHIVE_BUCKET}}
         outputs["ArchiveFailureQueueUrl"] = {"Value": {"Ref": ARCHIVE_FAILURE_QUEUE}}
@@ -469,7 +515,7 @@ def _outputs(functions: Sequence[FunctionInfo], tables: Sequence[TableSpec]) -> 
 
 def merge_template(base: dict[str, Any], stage: StageConfig, tables: Sequence[TableSpec]) -> dict[str, Any]:
     """The template to pass to `chalice package --merge-template` for this app and stage."""
-    functions = functions_of(base, stage.queue_name, f"{stage.table_prefix}access-log")
+    functions = functions_of(base, stage.queue_name, f"{stage.table_prefix}access-log", sms_topic_name(stage))
     base_resources = base.get("Resources", {})
     resources: dict[str, Any] = {
         spec.logical_id: table_resource(spec, f"{stage.table_prefix}{spec.short_name}", retain=stage.retain_data)
@@ -481,6 +527,10 @@ def merge_template(base: dict[str, Any], stage: StageConfig, tables: Sequence[Ta
         raise TemplateError("one function archives the access log; found several")
     if archivers:
         resources.update(hardening.archive_resources(stage.stage, role_of(archivers[0])))
+    if sum(1 for f in functions if f.sns_events) > 1:
+        raise TemplateError("one function reads the SMS topic; found several")
+    if any(f.sns_events for f in functions):
+        resources.update(_sms_topic(stage))
     for secret in SECRETS:
         resources[secret.logical_id] = _secret(secret, stage)
     # Log groups named by us and wired with LoggingConfig: the role can then name each group

@@ -187,6 +187,11 @@ def test_no_wildcard_actions_or_resources(template: dict[str, Any], worker_templ
             if resources is None:  # trust policies carry a Principal, not resources
                 assert statement["Action"] == "sts:AssumeRole"
                 continue
+            if statement.get("Sid") == "SmsToPhoneNumbers":  # IAM has no ARN for a phone number
+                assert set(actions) <= {"sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"} and resources == ["*"]
+                continue
+            if statement["Effect"] == "Deny":  # a deny narrows: wildcards there are the point
+                continue
             for resource in resources if isinstance(resources, list) else [resources]:
                 # The patterns: SNS endpoints (created at run time under a named platform app), the
                 # archive's objects under its prefix, the access log's streams (ListStreams).
@@ -326,7 +331,8 @@ def test_prod_keeps_its_data_and_dev_does_not(template: dict[str, Any]) -> None:
 
     specs = [table_spec(model, SETTINGS.table_prefix) for model in ALL_MODELS]
     # What `chalice package --stage prod` gives: the worker consumes the prod queue.
-    prod_base = json.loads(json.dumps(template).replace("beatline-dev-fanout", "beatline-prod-fanout"))
+    prod_base = json.loads(json.dumps(template).replace("beatline-dev-fanout", "beatline-prod-fanout")
+                           .replace("beatline-dev-sms-inbound", "beatline-prod-sms-inbound"))
     prod = merge_template(prod_base, StageConfig("prod", "beatline-prod-", "beatline-prod-fanout", True), specs)
     for spec in specs:
         table = prod["Resources"][spec.logical_id]
@@ -337,6 +343,7 @@ def test_prod_keeps_its_data_and_dev_does_not(template: dict[str, Any]) -> None:
     for secret in ("PseudonymKeySecret", "ResidentKeySecret", "VapidKeySecret"):
         assert prod["Resources"][secret]["DeletionPolicy"] == "Retain"
     assert prod["Resources"]["FanoutQueue"]["Properties"]["QueueName"] == "beatline-prod-fanout"
+    assert prod["Resources"]["SmsInboundTopic"]["Properties"]["TopicName"] == "beatline-prod-sms-inbound"
 
 
 def test_stack_environment_names_settings_that_exist(template: dict[str, Any]) -> None:
@@ -382,12 +389,12 @@ def test_each_function_has_its_own_role_rendered_from_its_grants(template: dict[
                    for action in s["Action"] for resource in s["Resource"]}
         expected = set()
         for action, resource in function_grants(function):
-            if resource == "sns/endpoints":
-                continue  # conditional per platform app; covered below
+            if resource in ("sns/endpoints", "sms/phone-numbers"):
+                continue  # conditional per platform app; covered below (SMS: the wildcard test)
             expected |= {(action, json.dumps(r, sort_keys=True)) for r in resources_of(resource, tables)}
         sns = {(a, r) for a, r in granted if a.startswith("sns:")}
         assert granted - sns == expected, function
-        assert {a for a, _ in sns} == {a for a, r in function_grants(function) if r == "sns/endpoints"}
+        assert {a for a, _ in sns} == {a for a, r in function_grants(function) if r in ("sns/endpoints", "sms/phone-numbers")}
 
 
 def test_worker_role_holds_nothing_on_personal_records(template: dict[str, Any]) -> None:
@@ -495,3 +502,22 @@ def test_api_stage_is_throttled_and_access_logged(template: dict[str, Any]) -> N
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     worker = template["Resources"]["FanoutWorker"]["Properties"]
     assert worker["ReservedConcurrentExecutions"] == {"Ref": "WorkerReservedConcurrency"}
+
+
+def test_sms_topic_takes_only_the_sms_service_and_the_api_texts_only_phone_numbers(template: dict[str, Any]) -> None:
+    """The inbound SMS topic exists before the function reading it, only End User Messaging SMS
+    (this account) may publish to it; the API may Publish to phone numbers but no topic or endpoint."""
+    resources = template["Resources"]
+    assert resources["SmsInboundTopic"]["Properties"]["TopicName"] == "beatline-dev-sms-inbound"
+    assert "SmsInboundTopic" in resources["SmsInbound"]["DependsOn"]
+    (event,) = resources["SmsInbound"]["Properties"]["Events"].values()
+    assert event["Type"] == "SNS" and event["Properties"]["Topic"]["Fn::Sub"].endswith(":beatline-dev-sms-inbound")
+    (statement,) = resources["SmsInboundTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "sms-voice.amazonaws.com"} and statement["Action"] == "sns:Publish"
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    api = {s["Sid"]: s for s in _function_statements(template, "APIHandler")}
+    assert api["SmsToPhoneNumbers"]["Resource"] == ["*"]
+    assert api["NoPublishToTopicsOrEndpoints"]["Effect"] == "Deny"
+    assert api["NoPublishToTopicsOrEndpoints"]["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"}]
+    inbound = _names(_function_statements(template, "SmsInbound"))
+    assert "SmsTable" in inbound and "sns:" not in inbound and "PseudonymKeySecret" in inbound

@@ -18,7 +18,8 @@ from moto.sns import sns_backends
 from chalicelib.domain.sms import count_segments
 from chalicelib.notify.sms import NoSms, SmsConfirmations, SnsSms, build_sms_sender
 from chalicelib.ports import SendOutcome
-from chalicelib.usecases.sms_alerts import AlertTexts, SmsTarget
+from chalicelib.domain.alerts import notification_for
+from chalicelib.usecases.sms_alerts import AlertTexts
 from tests.scenes import Scene, square
 
 pytestmark = pytest.mark.no_database
@@ -136,16 +137,20 @@ def test_alert_texts_on_moto(sns: Any) -> None:
     sender = SnsSms(sns, origination_number=ORIGIN)
     worker = AlertTexts(store=scene.svc.store, sender=sender, settings=scene.svc.settings, clock=scene.fakes.clock)
     numbers = [f"+4479111235{i:02d}" for i in range(4)]
-    subs = [scene.record(scene.register()) for _ in numbers]
-    targets = [SmsTarget(sub, number) for sub, number in zip(subs, numbers, strict=True) if sub is not None]
+    subs = [scene.register() for _ in numbers]
+    targets = [{"type": "sms", "address": number, "subscriber_id": sub} for sub, number in zip(subs, numbers, strict=True)]
+
+    def deliver(alert: Any) -> list[SendOutcome]:
+        note = notification_for(alert, None, base_url=scene.svc.settings.public_base_url)
+        return [worker.send(target, note) for target in targets]
 
     moderate = _published_alert(scene, severity="Moderate")
-    worker.deliver(moderate, targets)
+    assert deliver(moderate) == [SendOutcome.SENT] * 4
     assert all(texts_to(n) == [] for n in numbers)  # below the threshold
 
     severe = _published_alert(scene, severity="Severe", description="Gas leak. " * 60)
     for _ in range(2):  # a redelivered batch texts nobody twice
-        worker.deliver(severe, targets)
+        assert deliver(severe) == [SendOutcome.SENT] * 4
     got = [texts_to(n) for n in numbers]
     assert [len(t) for t in got] == [1, 1, 0, 0]  # the per-alert ceiling of 2
     for (text,) in got[:2]:

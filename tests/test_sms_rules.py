@@ -15,7 +15,8 @@ from chalicelib.domain.subscribers import SubscriberRecord
 from chalicelib.ports import SendOutcome
 from chalicelib.services import Services
 from chalicelib.usecases import sms_inbound, sms_numbers
-from chalicelib.usecases.sms_alerts import AlertTexts, SmsTarget, delivery_key
+from chalicelib.domain.alerts import AlertRecord, notification_for
+from chalicelib.usecases.sms_alerts import AlertTexts, delivery_key
 from tests.scenes import Scene, square
 
 pytestmark = pytest.mark.no_database
@@ -115,6 +116,18 @@ def texts(svc: Services, scene: Scene) -> AlertTexts:
     return AlertTexts(store=svc.store, sender=scene.fakes.sms, settings=svc.settings, clock=scene.fakes.clock)
 
 
+def target(sub: SubscriberRecord, number: str, asked: str | None = None) -> dict[str, Any]:
+    """A confirmed sms contact as PushSender hands it to the channel."""
+    return {"type": "sms", "address": number, "subscriber_id": sub.id, **({"min_severity": asked} if asked else {})}
+
+
+def deliver(scene: Scene, alert: AlertRecord, targets: list[tuple[SubscriberRecord, str, str | None]]) -> list[SendOutcome]:
+    channel = texts(scene.svc, scene)
+    return [channel.send(target(sub, number, asked), notification_for(alert, sub.preferences.language,
+                                                                      base_url=scene.svc.settings.public_base_url))
+            for sub, number, asked in targets]
+
+
 def published(scene: Scene, **overrides: object) -> str:
     officer, supervisor = scene.staff("officer"), scene.staff("supervisor")
     return scene.publish(officer, supervisor, square(scene.LAT, scene.LON), **overrides)
@@ -128,7 +141,7 @@ def test_severity_rule(severity: str, asked: str | None, sent: int) -> None:
     scene = Scene()
     sub = resident(scene)
     alert = scene.stored(published(scene, severity=severity))
-    assert texts(scene.svc, scene).deliver(alert, [SmsTarget(sub, NUMBER, asked)])
+    assert deliver(scene, alert, [(sub, NUMBER, asked)]) == [SendOutcome.SENT]
     assert len(scene.fakes.sms.texts_to(NUMBER)) == sent
 
 
@@ -137,7 +150,7 @@ def test_one_text_per_alert_however_often_delivered() -> None:
     sub = resident(scene)
     alert = scene.stored(published(scene, severity="Severe", headline="Gas leak on Elm Street"))
     for _ in range(3):
-        texts(scene.svc, scene).deliver(alert, [SmsTarget(sub, NUMBER)])
+        deliver(scene, alert, [(sub, NUMBER, None)])
     assert len(scene.fakes.sms.texts_to(NUMBER)) == 1
     text = scene.fakes.sms.texts_to(NUMBER)[0]
     assert "Severe: Gas leak on Elm Street." in text and text.endswith(f"/app/#alert={alert.id}")
@@ -149,9 +162,9 @@ def test_retry_then_sent_once() -> None:
     sub = resident(scene)
     alert = scene.stored(published(scene, severity="Severe"))
     scene.fakes.sms.outcomes = [SendOutcome.RETRY]
-    assert not texts(scene.svc, scene).deliver(alert, [SmsTarget(sub, NUMBER)])  # the queue redelivers
-    assert texts(scene.svc, scene).deliver(alert, [SmsTarget(sub, NUMBER)])
-    assert texts(scene.svc, scene).deliver(alert, [SmsTarget(sub, NUMBER)])
+    assert deliver(scene, alert, [(sub, NUMBER, None)]) == [SendOutcome.RETRY]  # the queue redelivers
+    assert deliver(scene, alert, [(sub, NUMBER, None)]) == [SendOutcome.SENT]
+    assert deliver(scene, alert, [(sub, NUMBER, None)]) == [SendOutcome.SENT]
     assert len(scene.fakes.sms.texts_to(NUMBER)) == 1
 
 
@@ -160,8 +173,8 @@ def test_refused_text_is_failed_and_not_retried() -> None:
     sub = resident(scene)
     alert = scene.stored(published(scene, severity="Severe"))
     scene.fakes.sms.outcomes = [SendOutcome.FAILED]
-    assert texts(scene.svc, scene).deliver(alert, [SmsTarget(sub, NUMBER)])
-    texts(scene.svc, scene).deliver(alert, [SmsTarget(sub, NUMBER)])
+    assert deliver(scene, alert, [(sub, NUMBER, None)]) == [SendOutcome.FAILED]
+    assert deliver(scene, alert, [(sub, NUMBER, None)]) == [SendOutcome.SENT]  # claimed: nothing more
     delivery = scene.svc.store.deliveries.get(delivery_key(alert.id), sub.id)
     assert delivery is not None and delivery.state == "failed" and scene.fakes.sms.sent == []
 
@@ -171,14 +184,14 @@ def test_per_alert_ceiling() -> None:
     settings_with(scene, sms_per_alert_ceiling=2)
     subs = [resident(scene) for _ in range(4)]
     alert = scene.stored(published(scene, severity="Severe"))
-    texts(scene.svc, scene).deliver(alert, [SmsTarget(s, f"+4479111234{i:02d}") for i, s in enumerate(subs)])
+    deliver(scene, alert, [(s, f"+4479111234{i:02d}", None) for i, s in enumerate(subs)])
     assert len(scene.fakes.sms.sent) == 2
     day = scene.svc.store.sms.figures("sms", "2026-11-30", "2026-11-30")[0][1]
     assert (day["sent"], day["capped"]) == (2, 2)
     capped = [scene.svc.store.deliveries.get(delivery_key(alert.id), s.id) for s in subs[2:]]
     assert all(d is not None and d.state == "capped" for d in capped)
     other = scene.stored(published(scene, severity="Severe"))  # the next alert has its own ceiling
-    texts(scene.svc, scene).deliver(other, [SmsTarget(subs[0], "+447911123400")])
+    deliver(scene, other, [(subs[0], "+447911123400", None)])
     assert len(scene.fakes.sms.sent) == 3
 
 
@@ -188,11 +201,11 @@ def test_per_day_ceiling_across_alerts_and_the_next_day() -> None:
     sub_a, sub_b = resident(scene), resident(scene)
     for _ in range(2):
         alert = scene.stored(published(scene, severity="Severe"))
-        texts(scene.svc, scene).deliver(alert, [SmsTarget(sub_a, NUMBER), SmsTarget(sub_b, OTHER)])
+        deliver(scene, alert, [(sub_a, NUMBER, None), (sub_b, OTHER, None)])
     assert len(scene.fakes.sms.sent) == 3
     scene.fakes.clock.advance(days=1)
     alert = scene.stored(published(scene, severity="Severe"))
-    texts(scene.svc, scene).deliver(alert, [SmsTarget(sub_a, NUMBER)])
+    deliver(scene, alert, [(sub_a, NUMBER, None)])
     assert len(scene.fakes.sms.sent) == 4
 
 
@@ -202,7 +215,7 @@ def test_welsh_resident_gets_welsh_within_the_budget() -> None:
     long_cy = "Mae'r ffordd ar gau ger y bont; dilynwch y gwyriadau tua'r dŵr. " * 8
     alert = scene.stored(published(scene, severity="Severe", translations={
         "cy": {"headline": "Ffordd ar gau ger Llanfair ŷ", "description": long_cy}}, instruction=None))
-    texts(scene.svc, scene).deliver(alert, [SmsTarget(sub, NUMBER)])
+    deliver(scene, alert, [(sub, NUMBER, None)])
     (text,) = scene.fakes.sms.texts_to(NUMBER)
     assert text.startswith("Beatline Police Difrifol: Ffordd ar gau ger Llanfair ŷ. Mae'r")
     assert "\u2026 http" in text  # UCS-2 already: the one-unit ellipsis
@@ -217,7 +230,7 @@ def test_cut_before_a_welsh_letter_when_that_keeps_more() -> None:
     long_cy = "Mae'r ffordd ar gau ger y bont; dilynwch y gwyriadau. " * 4 + "dŵr " * 40
     alert = scene.stored(published(scene, severity="Severe", translations={
         "cy": {"headline": "Ffordd ar gau", "description": long_cy}}, instruction=None))
-    texts(scene.svc, scene).deliver(alert, [SmsTarget(sub, NUMBER)])
+    deliver(scene, alert, [(sub, NUMBER, None)])
     (text,) = scene.fakes.sms.texts_to(NUMBER)
     segments = count_segments(text)
     assert segments.encoding == "GSM-7" and segments.count == 2 and segments.units > 2 * 67 * 1.5
@@ -283,13 +296,28 @@ def test_delivery_status_recorded_once_per_message() -> None:
     scene = Scene()
     sub = resident(scene)
     alert = scene.stored(published(scene, severity="Severe"))
-    texts(scene.svc, scene).deliver(alert, [SmsTarget(sub, NUMBER)])
+    deliver(scene, alert, [(sub, NUMBER, None)])
     event = json.dumps({"eventType": "TEXT_DELIVERED", "messageId": "msg-1", "messageStatus": "DELIVERED"})
     for _ in range(2):
         assert sms_inbound.handle(scene.svc, event, lambda *_: None) == "status"
-    assert scene.svc.store.sms.message_status("msg-1") == (f"alert:{alert.id}", "delivered")
+    assert scene.svc.store.sms.message_status("msg-1") == (f"sms:{alert.id}", "delivered")
     day = scene.svc.store.sms.figures("sms", "2026-11-30", "2026-11-30")[0][1]
     assert (day["sent"], day["delivered"]) == (1, 1)
     unknown = json.dumps({"eventType": "TEXT_CARRIER_UNREACHABLE", "messageId": "never-sent"})
     assert sms_inbound.handle(scene.svc, unknown, lambda *_: None) == "status"
     assert scene.svc.store.sms.message_status("never-sent") is None
+
+
+def test_updates_and_cancels_are_not_texted() -> None:
+    import dataclasses
+
+    scene = Scene()
+    sub = resident(scene)
+    alert = scene.stored(published(scene, severity="Extreme"))
+    note = notification_for(alert, None, base_url=scene.svc.settings.public_base_url)
+    channel = texts(scene.svc, scene)
+    for msg_type in ("Update", "Cancel"):
+        assert channel.send(target(sub, NUMBER), dataclasses.replace(note, msg_type=msg_type)) is SendOutcome.SENT
+    assert scene.fakes.sms.sent == []
+    assert channel.send(target(sub, NUMBER), note) is SendOutcome.SENT
+    assert len(scene.fakes.sms.sent) == 1

@@ -52,6 +52,13 @@ STATUSES = {"TEXT_SUCCESSFUL": "sent", "TEXT_DELIVERED": "delivered"}  # others:
 Remove = Callable[["Services", str, str], None]
 
 
+def stop_number(svc: Services, subscriber_id: str, number: str) -> None:
+    """STOP from a number: it leaves the STOP index (and the subscriber's record)."""
+    from chalicelib.usecases.sms_numbers import forget
+
+    forget(svc, subscriber_id, number)
+
+
 def handle(svc: Services, message: str, remove: Remove) -> str:
     """One SNS message; what it was: `stop`, `ignored`, `status` or `malformed`."""
     try:
