@@ -513,6 +513,22 @@ def _outputs(functions: Sequence[FunctionInfo], tables: Sequence[TableSpec]) -> 
     return outputs
 
 
+def _event_sources(functions: Sequence[FunctionInfo], stage: StageConfig) -> dict[str, Any]:
+    """The access-log archive (one archiver) and the SMS topic (one reader), when functions use them."""
+    resources: dict[str, Any] = {}
+    archivers = [f for f in functions if f.stream_events]
+    if len(archivers) > 1:
+        raise TemplateError("one function archives the access log; found several")
+    if archivers:
+        resources.update(hardening.archive_resources(stage.stage, role_of(archivers[0])))
+    readers = [f for f in functions if f.sns_events]
+    if len(readers) > 1:
+        raise TemplateError("one function reads the SMS topic; found several")
+    if readers:
+        resources.update(_sms_topic(stage))
+    return resources
+
+
 def merge_template(base: dict[str, Any], stage: StageConfig, tables: Sequence[TableSpec]) -> dict[str, Any]:
     """The template to pass to `chalice package --merge-template` for this app and stage."""
     functions = functions_of(base, stage.queue_name, f"{stage.table_prefix}access-log", sms_topic_name(stage))
@@ -522,15 +538,7 @@ def merge_template(base: dict[str, Any], stage: StageConfig, tables: Sequence[Ta
         for spec in tables
     }
     resources.update(_queues(functions, stage))
-    archivers = [f for f in functions if f.stream_events]
-    if len(archivers) > 1:
-        raise TemplateError("one function archives the access log; found several")
-    if archivers:
-        resources.update(hardening.archive_resources(stage.stage, role_of(archivers[0])))
-    if sum(1 for f in functions if f.sns_events) > 1:
-        raise TemplateError("one function reads the SMS topic; found several")
-    if any(f.sns_events for f in functions):
-        resources.update(_sms_topic(stage))
+    resources.update(_event_sources(functions, stage))
     for secret in SECRETS:
         resources[secret.logical_id] = _secret(secret, stage)
     # Log groups named by us and wired with LoggingConfig: the role can then name each group

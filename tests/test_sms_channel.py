@@ -15,10 +15,10 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns import sns_backends
 
+from chalicelib.domain.alerts import notification_for
 from chalicelib.domain.sms import count_segments
 from chalicelib.notify.sms import NoSms, SmsConfirmations, SnsSms, build_sms_sender
 from chalicelib.ports import SendOutcome
-from chalicelib.domain.alerts import notification_for
 from chalicelib.usecases.sms_alerts import AlertTexts
 from tests.scenes import Scene, square
 

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
+from chalicelib.domain.alerts import AlertRecord, notification_for
 from chalicelib.domain.errors import RateLimited, RuleViolation, StateForbids
 from chalicelib.domain.sms import count_segments
 from chalicelib.domain.subscribers import SubscriberRecord
 from chalicelib.ports import SendOutcome
 from chalicelib.services import Services
 from chalicelib.usecases import sms_inbound, sms_numbers
-from chalicelib.domain.alerts import AlertRecord, notification_for
 from chalicelib.usecases.sms_alerts import AlertTexts, delivery_key
 from tests.scenes import Scene, square
 
