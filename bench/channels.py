@@ -127,9 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=8, help="the worker's send threads (fanout_threads)")
     args = parser.parse_args(argv)
 
-    from bench.fanout import _setup_env
+    from bench.fanout import CallCounter, _setup_env
 
     db = _setup_env()
+    counter = CallCounter()
+    counter.install()
     os.environ.update({"BEATLINE_SMS_PER_ALERT_CEILING": "1000000", "BEATLINE_SMS_PER_DAY_CEILING": "1000000"})
     try:
         from moto import mock_aws
@@ -148,29 +150,36 @@ def main(argv: list[str] | None = None) -> int:
         note = Notification(alert_id=str(uuid.uuid4()), msg_type="Alert", info=info, category="Safety",
                             severity="Severe", urgency="Immediate", certainty="Observed",
                             sent_at="2026-12-03T13:00:00Z", expires_at=expires, team="bench")
-        rows: list[tuple[str, str, float, float] | tuple[str, str]] = []
+        rows: list[tuple[str, str, float, float, int] | tuple[str, str]] = []
+
+        def measured(name: str, what: str, send: Callable[[int], object]) -> None:
+            counter.reset()
+            counter.enabled = True
+            wall, p50 = _run(send, args.sends, args.threads)
+            counter.enabled = False
+            rows.append((name, what, wall, p50, sum(counter.calls.values())))
+
         webpush, stop = _webpush(note)
-        rows.append(("Web Push", "encrypt + POST (loopback)", *_run(webpush, args.sends, args.threads)))
+        measured("Web Push", "encrypt + POST (loopback)", webpush)
         stop()
         with mock_aws():
             sms_rules, sms_call = _sms(note, settings)
-            rows.append(("SMS", "claim, 2 ceilings, compose, Publish (moto), record, figures",
-                         *_run(sms_rules, args.sends, args.threads)))
-            rows.append(("SMS service call only", "SNS Publish to a number (moto)", *_run(sms_call, args.sends, args.threads)))
+            measured("SMS", "claim, 2 ceilings, compose, Publish (moto), record, figures", sms_rules)
+            measured("SMS service call only", "SNS Publish to a number (moto)", sms_call)
         email = _email(note, settings)
         if email is None:
             rows.append(("Email", "not on this branch / not configured (no row)"))
         else:
-            rows.append(("Email", "the email channel's send", *_run(email, args.sends, args.threads)))
+            measured("Email", "the email channel's send", email)
         print(f"\nOne worker, {args.threads} send threads, {args.sends} sends per channel "
               "(DynamoDB Local; shared 2-core machine)\n")
-        print(f"{'channel':<24}{'sends/s per worker':>20}{'p50 ms per send':>18}  what one send does")
+        print(f"{'channel':<24}{'sends/s per worker':>20}{'p50 ms per send':>18}{'DynamoDB calls/send':>21}  what one send does")
         for row in rows:
             if len(row) == 2:
-                print(f"{row[0]:<24}{'-':>20}{'-':>18}  {row[1]}")
+                print(f"{row[0]:<24}{'-':>20}{'-':>18}{'-':>21}  {row[1]}")
                 continue
-            name, what, wall, p50 = row  # type: ignore[misc]
-            print(f"{name:<24}{args.sends / wall:>20,.0f}{p50:>18.2f}  {what}")
+            name, what, wall, p50, calls = row  # type: ignore[misc]
+            print(f"{name:<24}{args.sends / wall:>20,.0f}{p50:>18.2f}{calls / args.sends:>21.1f}  {what}")
         return 0
     finally:
         db.stop()  # type: ignore[attr-defined]
