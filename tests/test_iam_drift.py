@@ -23,7 +23,16 @@ from typing import Any
 
 import pytest
 
-from infra.permissions import API, ARCHIVER, CLOCK, CODE_GRANTS, HOUSEKEEPING, RECORDED_SERVICES, WORKER
+from infra.permissions import (
+    API,
+    ARCHIVER,
+    CLOCK,
+    CODE_GRANTS,
+    HOUSEKEEPING,
+    RECORDED_SERVICES,
+    SMS_INBOUND,
+    WORKER,
+)
 from tests.alerting import (
     FakeChannel,
     circle,
@@ -230,6 +239,23 @@ def _failure_flow(client: Any, staff_token: Callable[..., str], team: str, run_w
     return gone_tokens
 
 
+def _sms_inbound_flow(svc: Any, log: CallLog) -> None:
+    """The SMS topic's function: STOP from a number a resident confirmed (the API linked it), and
+    a delivery event for a text the worker sent."""
+    from chalicelib.usecases import sms_inbound, sms_numbers
+
+    number, subscriber, message = "+447911123456", str(uuid.uuid4()), str(uuid.uuid4())
+    later = datetime.now(UTC) + timedelta(days=1)
+    sms_numbers.confirmed(svc, subscriber, number, later)
+    svc.store.sms.record_message(message, "sms:drift", "sent", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), later)
+    with recording_dynamodb(log):
+        stop = json.dumps({"originationNumber": number, "destinationNumber": "+447700000001", "messageBody": "STOP"})
+        assert sms_inbound.handle(svc, stop, sms_inbound.stop_number) == "stop"
+        event = json.dumps({"eventType": "TEXT_DELIVERED", "messageId": message})
+        assert sms_inbound.handle(svc, event, sms_inbound.stop_number) == "status"
+    assert svc.store.sms.holders(sms_numbers.number_digest(svc, number)) == []
+
+
 def _quiet_now() -> dict[str, str]:
     """Quiet hours around the present (UTC): a push to this resident is held, then released."""
     now = datetime.now(UTC)
@@ -308,6 +334,8 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
             assert count_overdue(clock, datetime.now(UTC) + timedelta(hours=49)) >= 1  # 24 h and two thirds of 72 h
             assert remind_meetings(clock, meeting_start - timedelta(hours=23)) >= 1  # inbox, and a NoticePush
         assert any('"type":"notice"' in body for body in sent.bodies)
+        _sms_inbound_flow(services_module.build_services(SETTINGS, fanout_queue=queue(CLOCK), channels={"webpush": push},
+                                                         push_resolver=TEST_PUSH_RESOLVER), logs[SMS_INBOUND])
     finally:
         services_module.use_services(previous)
         failing.close()
@@ -324,7 +352,7 @@ def _declared(function: str) -> set[tuple[str, str]]:
     return {g for g in CODE_GRANTS[function] if g[0].split(":")[0] in RECORDED_SERVICES}
 
 
-@pytest.mark.parametrize("function", [API, WORKER, HOUSEKEEPING, ARCHIVER, CLOCK])
+@pytest.mark.parametrize("function", [API, WORKER, HOUSEKEEPING, ARCHIVER, CLOCK, SMS_INBOUND])
 def test_role_grants_exactly_what_the_code_calls(recordings: dict[str, set[tuple[str, str]]], function: str) -> None:
     recorded = _recorded(recordings[function])
     declared = _declared(function)
