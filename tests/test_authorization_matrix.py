@@ -267,6 +267,8 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
      allow({"analyst": 200, "admin": 200, "leader": 200, "supervisor_x": 200})),
     ("GET", "/v1/history/conversations?{window}&team={team_y}", None,
      allow({"analyst": 200, "admin": 200, "leader": 200, "supervisor_y": 200})),
+    ("GET", "/v1/history/waiting?purpose=matrix+check&team={team_x}", None,
+     allow({"analyst": 200, "admin": 200, "leader": 200, "supervisor_x": 200})),
     # Public outputs
     ("GET", "/v1/public/alerts?lat={lat}&lon={lon}", None, PUBLIC),
     ("GET", "/v1/public/alerts/{alert_x}.cap", None, PUBLIC),

@@ -21,6 +21,8 @@ from chalicelib.domain.conversations import (
     MessageOut,
     MyConversationsQuery,
     TeamQueueQuery,
+    WaitingOut,
+    WaitingQuery,
 )
 from chalicelib.domain.ratelimit import CONVERSATION_OPENINGS, RESIDENT_MESSAGES, RESIDENT_READS, RESIDENT_WRITES
 from chalicelib.domain.team_queue import PREVIEW_CHARS, ClaimOut, QueuePage
@@ -176,3 +178,17 @@ def escalate_conversation(svc: Services, ctx: RequestContext, id: str) -> Reply:
            responses={200: ("Buckets by period then team.", FiguresOut), **std(400, 401, 403, 503)})
 def conversation_figures(svc: Services, ctx: RequestContext, query: FiguresQuery) -> Reply:
     return Reply(200, usecase.figures(svc, ctx, query))
+
+
+@operation(bp, "GET", "/v1/history/waiting", action="history:conversations", tag="history", query=WaitingQuery,
+           summary="Conversations waiting for a team answer now, and the day the oldest wait began",
+           description=("Read from an open-wait gauge written with the messages (+1 when a wait begins, -1 when a "
+                        "team answer or a close ends it, in the day the wait began): one Query of at most one "
+                        "counter per day and team over the last 366 days, whatever the tables hold. `waiting` "
+                        "and `oldest_waiting_since` (a UTC day; null when nothing waits) in all and per team. "
+                        "Counts only: no conversation, text or resident. `purpose` (3..200 characters) is "
+                        "required and access-logged. Supervisors: own team; analysts, admins and leaders: the "
+                        "force or `team`."),
+           responses={200: ("Waits open now.", WaitingOut), **std(400, 401, 403, 503)})
+def waiting_now(svc: Services, ctx: RequestContext, query: WaitingQuery) -> Reply:
+    return Reply(200, usecase.waiting(svc, ctx, query))

@@ -595,7 +595,66 @@ def figure_deltas(old: Conversation | None, new: Conversation, now_text: str) ->
     deltas = figure_keys(new.team, now_text[:10], figure_events(old, new, now_text))
     if old is not None and old.status == "waiting" and old.past_standard_at and new.status != "waiting":
         _merge(deltas, figure_keys(old.team, old.past_standard_at[:10], ["past_standard_now"]), -1)
+    _merge(deltas, wait_gauge(old, new))
     return deltas
+
+
+def waits_pk(team: str | None) -> str:
+    """Open-wait gauge partition: force-wide (`conv|waits`) or one team's; buckets `<day>|<team>`."""
+    return "conv|waits" if team is None else f"conv|team:{team}|waits"
+
+
+def wait_gauge(old: Conversation | None, new: Conversation) -> dict[tuple[str, str], int]:
+    """The open waits now, each in the day it began: +1 when a wait begins, -1 in that same day when
+    it ends (a team answer or a close). Summed, the waits open now; the first day with a positive
+    count is the day the oldest open wait began (GET /v1/history/waiting)."""
+    deltas: dict[tuple[str, str], int] = {}
+    if new.status == "waiting" and new.waiting_since and (old is None or old.status != "waiting"):
+        _merge(deltas, _wait_keys(new.team, new.waiting_since[:10]))
+    if old is not None and old.status == "waiting" and old.waiting_since and new.status != "waiting":
+        _merge(deltas, _wait_keys(old.team, old.waiting_since[:10]), -1)
+    return deltas
+
+
+def _wait_keys(team: str, day: str) -> dict[tuple[str, str], int]:
+    return {(waits_pk(None), f"{day}|{team}"): 1, (waits_pk(team), f"{day}|{team}"): 1}
+
+
+class WaitingQuery(Struct, forbid_unknown_fields=True, kw_only=True):
+    purpose: Purpose
+    team: TeamFilter | None = None
+
+
+class WaitingTeam(Struct):
+    team: str
+    waiting: int
+    oldest_waiting_since: str | None  # the UTC day the oldest open wait began
+
+
+class WaitingOut(Struct):
+    as_of: str
+    waiting: int
+    oldest_waiting_since: str | None
+    teams: list[WaitingTeam]
+
+
+WAITING_LOOKBACK_DAYS = 366  # waits begun earlier than this are not counted (the history range)
+
+
+def waiting_now(counters: Iterable[tuple[str, int]], as_of: str) -> WaitingOut:
+    """Gauge counters `<day>|<team>` (sorted by day) -> waits open now, in all and per team."""
+    teams: dict[str, WaitingTeam] = {}
+    for bucket, count in counters:
+        day, team = bucket.split("|", 1)
+        if count <= 0:
+            continue
+        row = teams.setdefault(team, WaitingTeam(team=team, waiting=0, oldest_waiting_since=day))
+        row.waiting += count
+        row.oldest_waiting_since = min(day, row.oldest_waiting_since or day)
+    rows = sorted(teams.values(), key=lambda r: r.team)
+    days = [r.oldest_waiting_since for r in rows if r.oldest_waiting_since]
+    return WaitingOut(as_of=as_of, waiting=sum(r.waiting for r in rows), oldest_waiting_since=min(days, default=None),
+                      teams=rows)
 
 
 def figures_pk(team: str | None, grain: str) -> str:

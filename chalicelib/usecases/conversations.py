@@ -38,6 +38,8 @@ from chalicelib.domain.conversations import (
     MessageOut,
     MyConversationsQuery,
     TeamQueueQuery,
+    WaitingOut,
+    WaitingQuery,
 )
 from chalicelib.domain.cursors import query_fingerprint
 from chalicelib.domain.emergency import EmergencyNumbers, danger_languages, guidance
@@ -509,12 +511,7 @@ def figures(svc: Services, ctx: RequestContext, query: FiguresQuery) -> FiguresO
     if day_to - day_from > timedelta(days=history.MAX_RANGE_DAYS):
         raise RuleViolation(f"The range is longer than {history.MAX_RANGE_DAYS} days.",
                           [FieldError("to", f"at most {history.MAX_RANGE_DAYS} days after `from`")])
-    if caller.roles & FORCE_ROLES:
-        team = query.team
-    elif not caller.team or (query.team is not None and query.team != caller.team):
-        raise Forbidden("Supervisors may query their own team only.")
-    else:
-        team = caller.team
+    team = _figures_team(caller, query.team)
     first = stats_keys.period_of(day_from.isoformat(), query.group_by)
     last = stats_keys.period_of(day_to.isoformat(), query.group_by)
     counters = _repo(svc).figures(rules.figures_pk(team, query.group_by), f"{first}|", f"{last}|\uffff")
@@ -523,6 +520,28 @@ def figures(svc: Services, ctx: RequestContext, query: FiguresQuery) -> FiguresO
     svc.store.access_log.append(ctx.audit("history.conversations", query=filters, row_count=len(buckets),
                                     purpose=query.purpose))
     return FiguresOut(buckets=buckets)
+
+
+def waiting(svc: Services, ctx: RequestContext, query: WaitingQuery) -> WaitingOut:
+    """Waits open now and the day the oldest began, from the open-wait gauge (`rules.wait_gauge`):
+    one Query of at most a counter per day and team over the look-back, whatever the tables hold."""
+    team = _figures_team(ctx.caller, query.team)
+    now = svc.clock()
+    first = (now - timedelta(days=rules.WAITING_LOOKBACK_DAYS)).date().isoformat()
+    counters = _repo(svc).figures(rules.waits_pk(team), f"{first}|", f"{now.date().isoformat()}|\uffff")
+    out = rules.waiting_now(counters, to_rfc3339(now))
+    svc.store.access_log.append(ctx.audit("history.waiting", query={"team": team}, row_count=len(out.teams),
+                                          purpose=query.purpose))
+    return out
+
+
+def _figures_team(caller: Principal, wanted: str | None) -> str | None:
+    """The team a figures read covers: any (or the force) for force roles, else the caller's own."""
+    if caller.roles & FORCE_ROLES:
+        return wanted
+    if not caller.team or (wanted is not None and wanted != caller.team):
+        raise Forbidden("Supervisors may query their own team only.")
+    return caller.team
 
 
 # -- the clock: waits passing 24 hours and the response standard --------------------------------
