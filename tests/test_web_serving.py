@@ -12,7 +12,7 @@ import pytest
 from chalicelib.api.web import APP_MODULES
 from chalicelib.web import assets
 
-PAGES = ["/dashboard", "/dashboard/", "/docs", "/docs/"]  # /app/ admits its import map: tests/test_app_serving.py
+PAGES = ["/docs", "/docs/"]  # /app/ and /dashboard/ admit their import maps: tests/test_app_serving.py, tests/test_dashboard_serving.py
 
 
 def header(response, name: str) -> str:
@@ -105,7 +105,7 @@ def test_base_path_is_a_single_safe_segment(context, expected):
 
 
 def test_pages_under_a_stage_prefix_point_at_prefixed_assets():
-    html = assets.render_page("dashboard", "/dev")
+    html = assets.render_page("dashboard", "/dev", {"importmap": "{}"})
     assert asset_urls(html) == [] and re.findall(r'(?:src|href)="/dev/assets/', html)
     assert '<meta name="beatline-base" content="/dev">' in html
 

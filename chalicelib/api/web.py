@@ -87,9 +87,29 @@ def _page(route: str, page: str) -> Response:
     return _reply(route, 200, assets.render_page(page, assets.base_path(_context())), HTML, NO_CACHE, started)
 
 
+# The dashboard: ES modules on the same layout as the team's app (shared api/auth/i18n/dom modules),
+# sent to their hashed files by the page's import map; uPlot and oidc-client-ts stay classic scripts.
+DASHBOARD_MODULES = {
+    "./api.js": "api.js", "./auth.js": "auth.js", "./i18n.js": "i18n.js", "./dom.js": "dom.js",
+    "./lists.js": "lists.js", "./dashboard-en.js": "dashboard-en.js", "./dashboard-periods.js": "dashboard-periods.js",
+    "./dashboard-csv.js": "dashboard-csv.js", "./dashboard-figures.js": "dashboard-figures.js",
+    "./dashboard-headline.js": "dashboard-headline.js",
+}
+
+
+def dashboard_security_headers(import_map: str) -> dict[str, str]:
+    """The dashboard: this origin and the staff issuer (sign-in), its import map admitted by hash."""
+    policy = assets.content_security_policy(SETTINGS.staff_issuer, "", (assets.script_hash(import_map),))
+    return {**security_headers(), "Content-Security-Policy": policy}
+
+
 @bp.route("/dashboard", methods=["GET"])
 def dashboard() -> Response:
-    return _page("/dashboard", "dashboard")
+    started = time.perf_counter()
+    base = assets.base_path(_context())
+    import_map = assets.import_map(DASHBOARD_MODULES, base)
+    body = assets.render_page("dashboard", base, {"importmap": import_map})
+    return _reply("/dashboard", 200, body, HTML, NO_CACHE, started, headers_=dashboard_security_headers(import_map))
 
 
 @bp.route("/docs", methods=["GET"])

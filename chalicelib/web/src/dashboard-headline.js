@@ -1,0 +1,174 @@
+// The headline numbers of the chosen period against the one before it (same length, ending the day
+// before): share of strength engaging (any, street, online, online outbound; by rank in a table),
+// conversations waiting now and the oldest wait, the share answered within the response standard,
+// and residents' satisfaction and confidence with their 95% intervals (GET /v1/history/trust).
+import { $, el } from "./dom.js";
+import { ApiError } from "./api.js";
+import { daysBetween, previousRange } from "./dashboard-periods.js";
+import { fillTable } from "./dashboard-figures.js";
+
+const KEYS = ["any", "street", "online", "online_outbound"];
+const ENGAGING = {
+  any: "Strength engaging", street: "Strength engaging on the street", online: "Strength engaging online",
+  online_outbound: "Strength reaching out online",
+};
+const MIN_ANSWERS = 10; // the contract withholds fewer; so do we when adding periods up
+
+// Staff-periods: for each bucket (period x team) and rank with a recorded strength, the distinct
+// staff of that rank who engaged over the people of that rank, added up over the buckets.
+export function strengthShares(buckets) {
+  const ranks = {};
+  for (const b of buckets) {
+    for (const [rank, people] of Object.entries(b.strength || {})) {
+      if (!people) continue;
+      const row = ranks[rank] = ranks[rank] || { strength: 0, any: 0, street: 0, online: 0, online_outbound: 0 };
+      row.strength += people;
+      const engaged = (b.by_rank || {})[rank] || {};
+      KEYS.forEach((k) => { row[k] += engaged[k] || 0; });
+    }
+  }
+  const total = { strength: 0, any: 0, street: 0, online: 0, online_outbound: 0 };
+  Object.values(ranks).forEach((row) => { ["strength", ...KEYS].forEach((k) => { total[k] += row[k]; }); });
+  const share = (row, k) => (row.strength ? row[k] / row.strength : null);
+  return { ranks, total, share };
+}
+
+// The Wilson score interval for k successes of n at 95%.
+export function wilson(k, n) {
+  const z = 1.959964;
+  const p = k / n;
+  const d = 1 + (z * z) / n;
+  const centre = (p + (z * z) / (2 * n)) / d;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
+const pick = (object, names) => names.map((n) => object && object[n]).find((v) => v !== undefined && v !== null);
+
+// One trust measure from GET /v1/history/trust buckets, coded against docs/web.md's reading of the
+// contract: each bucket carries the measure as an object with the number of answers, the share
+// (null: withheld) and its 95% interval. One usable bucket: its own numbers; several: successes
+// added up (share x answers) and the interval recomputed; under 10 answers: not enough.
+export function trustMeasure(data, names) {
+  const parts = (data.buckets || []).map((b) => pick(b, names)).filter((m) => m && typeof m === "object");
+  const usable = parts.filter((m) => pick(m, ["share", "value"]) !== undefined && pick(m, ["answers", "n", "count", "total"]));
+  const withheld = parts.length - usable.length;
+  const answers = usable.reduce((sum, m) => sum + pick(m, ["answers", "n", "count", "total"]), 0);
+  if (answers < MIN_ANSWERS) return { share: null, answers, withheld };
+  if (usable.length === 1) {
+    const m = usable[0];
+    const interval = pick(m, ["interval", "ci", "ci95"]);
+    const bounds = Array.isArray(interval) ? interval : interval ? [interval.low, interval.high]
+      : [m.low, m.high].every((v) => typeof v === "number") ? [m.low, m.high] : wilson(Math.round(m.share * answers), answers);
+    return { share: pick(m, ["share", "value"]), low: bounds[0], high: bounds[1], answers, withheld };
+  }
+  const successes = usable.reduce((sum, m) => sum + Math.round(pick(m, ["share", "value"]) * pick(m, ["answers", "n", "count", "total"])), 0);
+  const [low, high] = wilson(successes, answers);
+  return { share: successes / answers, low, high, answers, withheld };
+}
+
+const percent = (v) => (v === null || v === undefined ? "" : (Math.round(v * 1000) / 10).toFixed(1) + "%");
+
+async function optional(read) {
+  try {
+    return { data: await read() };
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 404 || error.status === 403)) return { missing: error.status };
+    throw error;
+  }
+}
+
+function engagementRows(current, previous, grain) {
+  const now = strengthShares(current.buckets);
+  const before = strengthShares(previous.buckets);
+  const none = !now.total.strength;
+  return KEYS.map((k) => ({
+    id: "engaging-" + k, measure: ENGAGING[k], current: now.share(now.total, k), previous: before.share(before.total, k),
+    text: none ? "No strength recorded" : percent(now.share(now.total, k)), previousText: percent(before.share(before.total, k)),
+    note: none ? "An admin records each team's strength (PUT /v1/teams/{team}/strength)."
+      : now.total[k] + " of " + now.total.strength + " staff-" + grain + "s",
+  })).concat([{ ranks: now }]);
+}
+
+function waitingRow(answer) {
+  if (answer.missing) return { id: "waiting", measure: "Waiting for an answer now", current: null, previous: null, text: "Not available", previousText: "", note: "" };
+  const w = answer.data;
+  const days = w.oldest_waiting_since ? daysBetween(w.oldest_waiting_since, new Date(w.as_of)) : null;
+  return {
+    id: "waiting", measure: "Waiting for an answer now", current: w.waiting, previous: null, text: String(w.waiting), previousText: "",
+    oldest: w.oldest_waiting_since,
+    note: w.oldest_waiting_since ? "Oldest wait began " + w.oldest_waiting_since + " (" + days + (days === 1 ? " day" : " days") + " ago)" : "Nobody waiting",
+  };
+}
+
+function standardShare(data) {
+  const sum = (k) => data.buckets.reduce((s, b) => s + (b[k] || 0), 0);
+  const answered = sum("answered_waits");
+  return { share: answered ? sum("within_standard") / answered : null, within: sum("within_standard"), answered };
+}
+
+function standardRow(current, previous) {
+  const now = standardShare(current);
+  const before = standardShare(previous);
+  return {
+    id: "within-standard", measure: "Answered within the response standard", current: now.share, previous: before.share,
+    text: now.share === null ? "No waits answered" : percent(now.share), previousText: percent(before.share),
+    note: now.within + " of " + now.answered + " waits answered",
+  };
+}
+
+function trustRow(id, measure, names, current, previous) {
+  if (current.missing) return { id, measure, current: null, previous: null, text: "Not available yet", previousText: "", note: "Residents' trust figures are not offered by this API yet." };
+  const now = trustMeasure(current.data, names);
+  const before = previous.missing ? { share: null } : trustMeasure(previous.data, names);
+  const enough = now.share !== null && now.share !== undefined;
+  return {
+    id, measure, current: enough ? now.share : null, previous: before.share ?? null, low: now.low, high: now.high,
+    text: enough ? percent(now.share) : "Not enough answers", previousText: before.share === null || before.share === undefined ? "" : percent(before.share),
+    note: enough ? "95% interval " + percent(now.low) + " to " + percent(now.high) + "; " + now.answers + " answers"
+      : "Fewer than " + MIN_ANSWERS + " answers: withheld so no small group can be singled out.",
+  };
+}
+
+export async function loadHeadline(ctx) {
+  const f = ctx.filters;
+  const before = previousRange(f.from, f.to);
+  const params = (range) => ({ from: range.from, to: range.to, group_by: f.grain, ...(f.team ? { team: f.team } : {}) });
+  const trustRoute = ctx.routes("GET", "/v1/history/trust");
+  const [engagement, engagementBefore, conversations, conversationsBefore, waiting, trust, trustBefore] = await Promise.all([
+    ctx.get("/v1/history/engagement", params(f)), ctx.get("/v1/history/engagement", params(before)),
+    ctx.get("/v1/history/conversations", params(f)), ctx.get("/v1/history/conversations", params(before)),
+    optional(() => ctx.get("/v1/history/waiting", f.team ? { team: f.team } : {})),
+    trustRoute ? optional(() => ctx.get("/v1/history/trust", params(f))) : { missing: 404 },
+    trustRoute ? optional(() => ctx.get("/v1/history/trust", params(before))) : { missing: 404 },
+  ]);
+  const engaged = engagementRows(engagement, engagementBefore, f.grain);
+  const ranks = engaged.pop().ranks;
+  const rows = [...engaged, waitingRow(waiting), standardRow(conversations, conversationsBefore),
+    trustRow("satisfaction", "Residents' satisfaction", ["satisfaction", "satisfied"], trust, trustBefore),
+    trustRow("confidence", "Residents' confidence in the police", ["confidence", "police_good_job"], trust, trustBefore)];
+  render(ctx, rows, ranks, before);
+}
+
+function render(ctx, rows, ranks, before) {
+  const f = ctx.filters;
+  $("headline-desc").textContent = "For " + f.from + " to " + f.to + (f.team ? ", team " + f.team : ", all teams") + ", against "
+    + before.from + " to " + before.to + ". Shares of strength are staff-" + f.grain + "s: for each " + f.grain
+    + " and team, the staff of a rank who logged at least one contact over that rank's recorded strength, added up (ranks with no recorded strength are left out).";
+  $("headline-tiles").replaceChildren(...rows.map((r) => el("div", { class: "tile", id: "tile-" + r.id },
+    el("h3", { text: r.measure }),
+    el("p", { class: "value", text: r.text }),
+    el("p", { class: "previous", text: r.previousText ? "Previous period: " + r.previousText : r.id === "waiting" ? "Now, whatever the period" : "Previous period: none" }),
+    el("p", { class: "tile-note", text: r.note }))));
+  const rankRows = Object.keys(ranks.ranks).sort().map((rank) => {
+    const row = ranks.ranks[rank];
+    return [ctx.label("rank", rank), row.strength, ...KEYS.map((k) => percent(ranks.share(row, k)))];
+  });
+  const columns = ["rank", "strength (staff-" + f.grain + "s)", "any %", "street %", "online %", "online outbound %"];
+  $("ranks-wrap").hidden = rankRows.length === 0;
+  fillTable($("ranks-table"), columns, rankRows);
+  const columnsHeadline = ["measure", "this period", "previous period", "note"];
+  ctx.tables.headline = { title: "The period at a glance", columns: columnsHeadline, rows: rows.map((r) => [r.measure, r.text, r.previousText, r.note]) };
+  ctx.tables.ranks = rankRows.length ? { title: "Share of strength engaging, by rank", columns, rows: rankRows } : null;
+  window.beatlineHeadline = { rows: rows.map(({ id, measure, current, previous, low, high, text, oldest }) => ({ id, measure, current, previous, low, high, text, oldest })) };
+}
