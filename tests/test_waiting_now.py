@@ -13,11 +13,17 @@ import pytest
 
 from chalicelib.clock import fixed_clock
 from chalicelib.domain import conversations as rules
-from tests.alerting import register
+from tests.alerting import register, spot
 from tests.conftest import bearer
-from tests.test_conversations import place, start_body  # noqa: F401  (place is a fixture)
+from tests.test_conversations import make_area, start_body
 
 PURPOSE = "purpose=backlog+review"
+
+
+@pytest.fixture
+def place(client, staff_token, team):
+    lat, lon = spot()
+    return {"area_id": make_area(client, staff_token, team, lat, lon), "team": team}
 
 
 def _post(client: Any, token: str, path: str, body: Any) -> Any:

@@ -17,7 +17,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -65,6 +65,10 @@ SEED = [
     ("pc-d", "officer", OTHER_TEAM, _contact("street", 1)),
     ("pc-d", "officer", OTHER_TEAM, _contact("street", 2)),
 ]
+# Ranks of the seeded staff (the `rank` claim), and TEAM's strength (PUT /v1/teams/{team}/strength)
+# from 120 days ago: the headline's shares of strength engaging.
+RANKS = {"pc-a": "constable", "pc-b": "constable", "sgt-a": "sergeant", "pc-c": "pcso", "pc-d": "constable"}
+STRENGTH = {"constable": 4, "sergeant": 1, "pcso": 2}
 
 
 @pytest.fixture(scope="module")
@@ -88,9 +92,9 @@ def stack(keys_dir: Path) -> Iterator[dict[str, Any]]:
 def token(stack: dict[str, Any], keys_dir: Path) -> Any:
     pem = (keys_dir / STAFF_PRIVATE).read_bytes()
 
-    def make(role: str, sub: str, team: str = TEAM) -> str:
+    def make(role: str, sub: str, team: str = TEAM, rank: str | None = None) -> str:
         return issue_token(private_pem=pem, issuer=stack["issuer"], audience=STAFF_AUDIENCE, sub=sub,
-                           roles=[role], team=team, force="test-force")
+                           roles=[role], team=team, force="test-force", rank=rank)
 
     return make
 
@@ -98,9 +102,13 @@ def token(stack: dict[str, Any], keys_dir: Path) -> Any:
 @pytest.fixture(scope="module")
 def seeded(stack: dict[str, Any], token: Any) -> dict[str, Any]:
     base = stack["base"]
+    strength = {"from": (datetime.now(UTC) - timedelta(days=120)).date().isoformat(), "by_rank": STRENGTH}
+    response = requests.put(f"{base}/v1/teams/{TEAM}/strength", json=strength, timeout=60,
+                            headers={"Authorization": f"Bearer {token('admin', 'adm-web')}"})
+    assert response.status_code in (200, 201), response.text
     for author, role, team, body in SEED:
         response = requests.post(f"{base}/v1/contacts", json=body, timeout=60,
-                                 headers={"Authorization": f"Bearer {token(role, author, team)}"})
+                                 headers={"Authorization": f"Bearer {token(role, author, team, RANKS[author])}"})
         assert response.status_code == 201, response.text
     client = LiveClient(base)
     lat, lon = alerting.spot()
@@ -256,7 +264,7 @@ def test_team_and_grain_filters_change_the_request_and_the_numbers(session: Sess
     share = session.chart("online-share")
     assert [s["label"] for s in share["series"]] == [TEAM]
     topics = {s["label"]: sum(s["values"]) for s in session.chart("topics")["series"]}
-    assert topics == {"burglary": 5, "fraud_scams": 2}
+    assert topics == {"Burglary": 5, "Fraud and scams": 2}  # topic names, not keys
     chosen = filters(session)
     stats = api(stack, token, "/v1/history/stats", **{"from": chosen["from"], "to": chosen["to"]},
                 group_by="day", by="kind", team=TEAM)
@@ -389,19 +397,199 @@ def test_guarantee_panel_shows_the_api_numbers(session: Session, stack: dict[str
     assert page.evaluate("getComputedStyle(document.querySelector('#fig-guarantee tbody td')).textAlign") in ("right", "end")
 
 
+# --- the headline numbers, the print view and the whole report (issue 21) ----------------------------
+
+def show(session: Session, team: str, grain: str, day_from: str, day_to: str) -> None:
+    page = session.page
+    before = session.loaded_mark()
+    page.locator("#from").fill(day_from)
+    page.locator("#to").fill(day_to)
+    page.locator("#grain").select_option(grain)
+    page.locator("#team").select_option(team)
+    page.get_by_role("button", name="Show").click()
+    session.wait_loaded(before)
+
+
+def headline(session: Session) -> dict[str, dict[str, Any]]:
+    return {r["id"]: r for r in session.page.evaluate("window.beatlineHeadline.rows")}
+
+
+def iso_periods(day_from: date, day_to: date) -> list[str]:
+    out: list[str] = []
+    day = day_from
+    while day <= day_to:
+        year, week, _ = day.isocalendar()
+        label = f"{year}-W{week:02d}"
+        if not out or out[-1] != label:
+            out.append(label)
+        day += timedelta(days=1)
+    return out
+
+
+def strength_shares(buckets: list[dict[str, Any]], periods: list[str]) -> dict[str, float | None]:
+    """The headline's staff-period shares from the API's engagement buckets (docs/web.md): periods
+    without a bucket count none engaged, with the strength of the team's nearest bucket."""
+    keys = ("any", "street", "online", "online_outbound")
+    filled = list(buckets)
+    for team in {b["team"] for b in buckets if b.get("strength")}:
+        own = sorted((b for b in buckets if b["team"] == team and b.get("strength")), key=lambda b: b["period"])
+        seen = {b["period"] for b in buckets if b["team"] == team}
+        for period in (p for p in periods if p not in seen):
+            near = next((b for b in reversed(own) if b["period"] < period), own[0])
+            filled.append({"period": period, "team": team, "strength": near["strength"], "by_rank": {}})
+    totals = dict.fromkeys(keys, 0)
+    strength = 0
+    for bucket in filled:
+        for rank, people in (bucket.get("strength") or {}).items():
+            if people:
+                strength += people
+                for key in keys:
+                    totals[key] += (bucket.get("by_rank") or {}).get(rank, {}).get(key, 0)
+    return {key: (totals[key] / strength if strength else None) for key in keys}
+
+
+def test_headline_numbers_equal_the_apis(session: Session, stack: dict[str, Any], token: Any) -> None:
+    today = datetime.now(UTC).date()
+    show(session, TEAM, "week", today.isoformat(), today.isoformat())
+    shown = headline(session)
+    week = iso_periods(today, today)
+    previous = today - timedelta(days=1)
+    for day_from, day_to, periods, which in ((today, today, week, "current"), (previous, previous, iso_periods(previous, previous), "previous")):
+        answer = api(stack, token, "/v1/history/engagement", **{"from": day_from.isoformat(), "to": day_to.isoformat()},
+                     group_by="week", team=TEAM)
+        expected = strength_shares(answer["buckets"], periods)
+        for key, share in expected.items():
+            assert shown[f"engaging-{key}"][which] == pytest.approx(share), (key, which)
+    # from the seed alone: this ISO week, distinct authors by rank over the strength (7)
+    this_week = today.isocalendar()[:2]
+    authors: dict[str, set[str]] = {k: set() for k in ("any", "street", "online", "online_outbound")}
+    for author, _, team, body in SEED:
+        when = datetime.strptime(body["occurred_at"], "%Y-%m-%dT%H:%M:%SZ").date()
+        if team == TEAM and when.isocalendar()[:2] == this_week:
+            kinds = ["any", body["kind"]] + (["online_outbound"] if body.get("direction") == "outbound" else [])
+            for kind in kinds:
+                authors[kind].add(author)
+    assert shown["engaging-any"]["current"] == pytest.approx(len(authors["any"]) / sum(STRENGTH.values()))
+    assert shown["engaging-online_outbound"]["current"] == pytest.approx(1 / 7)  # pc-b alone reached out
+    assert shown["engaging-any"]["text"] == f"{round(1000 * len(authors['any']) / 7) / 10:.1f}%"
+    ranks = session.page.evaluate("[...document.querySelectorAll('#ranks-table tr')].map(r => [...r.children].map(c => c.textContent))")
+    assert ranks[0][:2] == ["rank", "strength (staff-weeks)"] and [r[0] for r in ranks[1:]] == ["Constable", "PCSO", "Sergeant"]
+    # the conversations team: one wait open now (begun today), both answered waits within the standard
+    show(session, CONV_TEAM, "week", today.isoformat(), today.isoformat())
+    shown = headline(session)
+    waiting = requests.get(f"{stack['base']}/v1/history/waiting", timeout=60, params={"team": CONV_TEAM, "purpose": PURPOSE},
+                           headers={"Authorization": f"Bearer {token('analyst', 'an-check')}"}).json()
+    assert (shown["waiting"]["current"], shown["waiting"]["oldest"]) == (waiting["waiting"], waiting["oldest_waiting_since"])
+    assert (waiting["waiting"], waiting["oldest_waiting_since"]) == (1, today.isoformat())
+    figures = api(stack, token, "/v1/history/conversations", **{"from": today.isoformat(), "to": today.isoformat()},
+                  group_by="week", team=CONV_TEAM)
+    within = sum(b["within_standard"] for b in figures["buckets"]) / sum(b["answered_waits"] for b in figures["buckets"])
+    assert shown["within-standard"]["current"] == within == 1.0
+    assert shown["engaging-any"]["text"] == "No strength recorded"
+    for measure in ("satisfaction", "confidence"):  # no ratings or pulse answers: withheld (or the route is not in yet)
+        assert shown[measure]["current"] is None and shown[measure]["text"] in ("Not enough answers", "Not available yet")
+    tiles = session.page.locator("#headline-tiles .tile")
+    assert tiles.count() == 8 and tiles.nth(4).locator(".value").inner_text() == "1"
+
+
+def test_print_view_is_a_clean_a4_report(session: Session) -> None:
+    page = session.page
+    width = 703  # A4 (210 mm) less the 12 mm margins, at 96 px per inch
+    page.set_viewport_size({"width": width, "height": 1000})
+    page.emulate_media(media="print")
+    try:
+        display = page.evaluate("""() => Object.fromEntries(['filters', 'sign-out', 'report-scope', 'headline', 'figures']
+            .map(id => [id, getComputedStyle(document.getElementById(id)).display]))""")
+        assert display["filters"] == display["sign-out"] == "none" and display["report-scope"] == "block"
+        assert page.evaluate("getComputedStyle(document.querySelector('.actions')).display") == "none"
+        assert page.evaluate("[...document.querySelectorAll('button.csv')].every(b => b.offsetParent === null)")
+        assert "Figures for" in page.locator("#report-scope").inner_text() and PURPOSE in page.locator("#report-scope").inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing runs off the page
+        assert page.evaluate("w => [...document.querySelectorAll('.plot canvas')].every(c => c.getBoundingClientRect().right <= w)", width)
+        wraps = page.evaluate("[...document.querySelectorAll('.table-wrap')].map(w => [getComputedStyle(w).overflowY, getComputedStyle(w).maxHeight])")
+        assert wraps and all(w == ["visible", "none"] for w in wraps)  # every table in full
+        assert page.evaluate("getComputedStyle(document.querySelector('.figure')).breakInside") == "avoid-page"
+        if SCREENSHOTS:
+            page.screenshot(path=str(Path(SCREENSHOTS) / "dashboard-print.png"), full_page=True)
+        pdf = page.pdf(format="A4", print_background=False)
+        assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+    finally:
+        page.emulate_media(media="screen")
+        page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def test_one_csv_of_everything_shown(session: Session) -> None:
+    page = session.page
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download the whole report (CSV)").click()
+    assert download_info.value.suggested_filename.startswith("beatline_")
+    lines = list(csv.reader(io.StringIO(Path(download_info.value.path()).read_text(encoding="utf-8"))))
+    sections: list[list[list[str]]] = [[]]
+    for line in lines:
+        if line:
+            sections[-1].append(line)
+        else:
+            sections.append([])
+    sections = [s for s in sections if s]
+    chosen = filters(session)
+    assert sections[0][0] == ["Beatline engagement report"] and ["from", chosen["from"]] in sections[0]
+    by_title = {s[0][0]: s[1:] for s in sections[1:]}
+    tiles = page.evaluate("[...document.querySelectorAll('#headline-tiles .tile h3')].map(h => h.textContent)")
+    assert [r[0] for r in by_title["The period at a glance"][1:]] == tiles
+    figures = page.evaluate("""[...document.querySelectorAll('.figure')].filter(f => !f.querySelector('.table-wrap').hidden)
+        .map(f => f.querySelector('h2').textContent)""")
+    assert figures and [t for t in by_title if t not in ("The period at a glance", "Share of strength engaging, by rank")] == figures
+    for title in figures:
+        figure = page.evaluate("t => [...document.querySelectorAll('.figure')].find(f => f.querySelector('h2').textContent === t).id", title)
+        table = session.table(figure.removeprefix("fig-"))
+        got = [[cell[1:] if cell.startswith("'") else cell for cell in row] for row in by_title[title]]
+        assert got == table, title
+
+
+def test_a_leader_sees_force_wide_figures_and_no_texts(browser: Any, stack: dict[str, Any], token: Any, seeded: dict[str, Any]) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    tab = Session(page, stack["base"])
+    page.goto(f"{stack['base']}/dashboard/")
+    page.get_by_role("button", name="Sign in with your force account").click()
+    page.wait_for_url("**/interaction/**")
+    page.get_by_label("Subject").fill("cc-web")
+    page.get_by_label("Role").select_option("leader")
+    page.get_by_label("Team").fill("force-hq")
+    page.get_by_label("Rank").select_option("chief_officer")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Purpose of this session (3 to 200 characters)").fill(PURPOSE)
+    page.get_by_role("button", name="Continue").click()
+    tab.wait_loaded()
+    assert page.locator("#team").is_disabled() and page.locator("#team").input_value() == ""
+    assert "headline" not in tab.table("alerts")[0] and tab.table("alerts")[0][:2] == ["published", "team"]
+    assert not page.get_by_text(f"=Doorstep scams {RUN}").count()
+    paths = {urlsplit(u).path for u in tab.requests}
+    assert not paths & {"/v1/history/contacts", "/v1/history/contacts.csv", "/v1/audit", "/v1/contacts", "/v1/conversations"}
+    for path in ("/v1/history/stats", "/v1/history/engagement", "/v1/history/conversations", "/v1/history/waiting"):
+        asked = tab.data_requests(path)
+        assert asked and all("team" not in q for q in asked), path
+    waiting = requests.get(f"{stack['base']}/v1/history/waiting", timeout=60, params={"purpose": PURPOSE},
+                           headers={"Authorization": f"Bearer {token('leader', 'cc-check', 'force-hq')}"}).json()
+    assert headline(tab)["waiting"]["current"] == waiting["waiting"] >= 1
+    assert serious_violations(page) == []
+    assert tab.console_errors == []
+    context.close()
+
+
 def test_keyboard_only(session: Session) -> None:
     page = session.page
     page.evaluate("document.activeElement && document.activeElement.blur()")
     page.evaluate("window.scrollTo(0, 0); document.body.focus()")
     order: list[str] = []
-    for _ in range(40):
+    for _ in range(60):
         page.keyboard.press("Tab")
         order.append(page.evaluate(
             "(() => { const e = document.activeElement; return e.id || e.getAttribute('aria-label') || e.textContent.trim(); })()"))
-    for wanted in ("sign-out", "change-purpose", "from", "to", "grain", "team", "topic", "apply",
-                   "Download CSV: Contacts per period: street and online"):
+    for wanted in ("sign-out", "change-purpose", "from", "to", "grain", "team", "topic", "apply", "download-all",
+                   "print-report", "Download CSV: Contacts per period: street and online"):
         assert wanted in order, (wanted, order)
-    assert order.index("from") < order.index("grain") < order.index("apply")
+    assert order.index("from") < order.index("grain") < order.index("apply") < order.index("download-all")
     # change the grain and apply it with the keyboard alone
     before = session.loaded_mark()
     page.focus("#grain")
@@ -449,7 +637,9 @@ def test_supervisor_sees_own_team_only(browser: Any, stack: dict[str, Any], seed
     assert tab.chart("alerts") == {"unavailable": "Not available for your role."}
     assert all(q.get("team") == [OTHER_TEAM] for q in tab.data_requests("/v1/history/stats"))
     # the conversations figure and the Guarantee panel, both for their team only
-    assert [q.get("team") for q in tab.data_requests("/v1/history/conversations")] == [[OTHER_TEAM], [OTHER_TEAM]]
+    asked = [q.get("team") for q in tab.data_requests("/v1/history/conversations")]
+    assert asked == [[OTHER_TEAM]] * 4  # the figure, the Guarantee panel, the headline's period and the one before
+    assert [q.get("team") for q in tab.data_requests("/v1/history/waiting")] == [[OTHER_TEAM]]
     assert {s["label"]: sum(s["values"]) for s in tab.chart("conversations")["series"]} == {
         "opened": 0, "answered": 0, "closed": 0, "waiting over 24 h": 0}  # CONV_TEAM's are not theirs
     assert tab.console_errors == []

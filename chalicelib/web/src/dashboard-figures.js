@@ -105,6 +105,7 @@ function draw(ctx, figure, labels, series, unit) {
   const options = {
     width: Math.max(320, Math.min(plot.clientWidth || 900, 1150)),
     height: 260,
+    padding: [12, 40, 0, 0], // room on the right for the last period's label (else clipped)
     scales: { x: { time: false } },
     axes: [
       { values: (u, splits) => splits.map((i) => (Number.isInteger(i) ? labels[i] || "" : "")), space: 90, size: 40,
@@ -116,7 +117,16 @@ function draw(ctx, figure, labels, series, unit) {
       points: { show: true, size: 5 },
     }))),
   };
-  new window.uPlot(options, [xs, ...series.map((s) => s.values)], plot);
+  ctx.plots[figure.id] = new window.uPlot(options, [xs, ...series.map((s) => s.values)], plot);
+}
+
+// Printing: each chart redrawn at the width of an A4 page (labels at their real size), then back.
+export function sizeForPrint(ctx, printing) {
+  for (const [id, chart] of Object.entries(ctx.plots)) {
+    const plot = $("fig-" + id) && $("fig-" + id).querySelector(".plot");
+    if (!plot || !plot.contains(chart.root)) continue;
+    chart.setSize(printing ? { width: 680, height: 220 } : { width: Math.max(320, Math.min(plot.clientWidth || 900, 1150)), height: 260 });
+  }
 }
 
 function byPeriod(buckets, keyOf, valueOf) {

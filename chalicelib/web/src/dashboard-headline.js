@@ -4,7 +4,7 @@
 // and residents' satisfaction and confidence with their 95% intervals (GET /v1/history/trust).
 import { $, el } from "./dom.js";
 import { ApiError } from "./api.js";
-import { daysBetween, previousRange } from "./dashboard-periods.js";
+import { daysBetween, periods, previousRange } from "./dashboard-periods.js";
 import { fillTable } from "./dashboard-figures.js";
 
 const KEYS = ["any", "street", "online", "online_outbound"];
@@ -13,6 +13,25 @@ const ENGAGING = {
   online_outbound: "Strength reaching out online",
 };
 const MIN_ANSWERS = 10; // the contract withholds fewer; so do we when adding periods up
+
+// The API has a bucket only where someone engaged: a period of the range without one, for a team
+// that has buckets, counts with no one engaged and the strength of that team's nearest bucket
+// (the latest before it, else the first after it). A team with no contact at all in the range has
+// no bucket to take its strength from and is left out (docs/web.md).
+export function withQuietPeriods(buckets, periodList) {
+  const byTeam = {};
+  buckets.filter((b) => b.strength).forEach((b) => { (byTeam[b.team] = byTeam[b.team] || []).push(b); });
+  const out = [...buckets];
+  for (const [team, own] of Object.entries(byTeam)) {
+    own.sort((a, b) => a.period.localeCompare(b.period));
+    const seen = new Set(buckets.filter((b) => b.team === team).map((b) => b.period));
+    for (const period of periodList.filter((p) => !seen.has(p))) {
+      const near = [...own].reverse().find((b) => b.period < period) || own[0];
+      out.push({ period, team, strength: near.strength, by_rank: {}, quiet: true });
+    }
+  }
+  return out;
+}
 
 // Staff-periods: for each bucket (period x team) and rank with a recorded strength, the distinct
 // staff of that rank who engaged over the people of that rank, added up over the buckets.
@@ -78,9 +97,9 @@ async function optional(read) {
   }
 }
 
-function engagementRows(current, previous, grain) {
-  const now = strengthShares(current.buckets);
-  const before = strengthShares(previous.buckets);
+function engagementRows(current, previous, grain, periodsNow, periodsBefore) {
+  const now = strengthShares(withQuietPeriods(current.buckets, periodsNow));
+  const before = strengthShares(withQuietPeriods(previous.buckets, periodsBefore));
   const none = !now.total.strength;
   return KEYS.map((k) => ({
     id: "engaging-" + k, measure: ENGAGING[k], current: now.share(now.total, k), previous: before.share(before.total, k),
@@ -142,7 +161,7 @@ export async function loadHeadline(ctx) {
     trustRoute ? optional(() => ctx.get("/v1/history/trust", params(f))) : { missing: 404 },
     trustRoute ? optional(() => ctx.get("/v1/history/trust", params(before))) : { missing: 404 },
   ]);
-  const engaged = engagementRows(engagement, engagementBefore, f.grain);
+  const engaged = engagementRows(engagement, engagementBefore, f.grain, ctx.periods, periods(before.from, before.to, f.grain));
   const ranks = engaged.pop().ranks;
   const rows = [...engaged, waitingRow(waiting), standardRow(conversations, conversationsBefore),
     trustRow("satisfaction", "Residents' satisfaction", ["satisfaction", "satisfied"], trust, trustBefore),
@@ -154,7 +173,7 @@ function render(ctx, rows, ranks, before) {
   const f = ctx.filters;
   $("headline-desc").textContent = "For " + f.from + " to " + f.to + (f.team ? ", team " + f.team : ", all teams") + ", against "
     + before.from + " to " + before.to + ". Shares of strength are staff-" + f.grain + "s: for each " + f.grain
-    + " and team, the staff of a rank who logged at least one contact over that rank's recorded strength, added up (ranks with no recorded strength are left out).";
+    + " and team, the staff of a rank who logged at least one contact over that rank's recorded strength, added up (ranks with no recorded strength, and teams with no contact at all in the range, are left out).";
   $("headline-tiles").replaceChildren(...rows.map((r) => el("div", { class: "tile", id: "tile-" + r.id },
     el("h3", { text: r.measure }),
     el("p", { class: "value", text: r.text }),

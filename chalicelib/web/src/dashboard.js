@@ -11,7 +11,7 @@ import { TOPICS } from "./lists.js";
 import en from "./dashboard-en.js";
 import { isoDay, periods } from "./dashboard-periods.js";
 import { download, reportCsv } from "./dashboard-csv.js";
-import { FIGURES, buildFigure, figureMessage, unavailable } from "./dashboard-figures.js";
+import { FIGURES, buildFigure, figureMessage, sizeForPrint, unavailable } from "./dashboard-figures.js";
 import { loadHeadline } from "./dashboard-headline.js";
 
 const BASE = document.querySelector('meta[name="beatline-base"]').content;
@@ -21,7 +21,7 @@ const i18n = createI18n({ en });
 
 const ctx = {
   auth: null, user: null, claims: {}, routes: () => false, access: () => "missing",
-  filters: {}, periods: [], tables: {}, charts: {},
+  filters: {}, periods: [], tables: {}, charts: {}, plots: {},
   label: (list, code) => i18n.value(list, code),
   isForceWide: () => (ctx.claims.roles || []).some((r) => FORCE_ROLES.includes(r)),
   // Leaders see force-wide figures only: no team filter, no texts (alert headlines).
@@ -184,6 +184,8 @@ function wire() {
   $("change-purpose").addEventListener("click", askPurpose);
   $("download-all").addEventListener("click", downloadAll);
   $("print-report").addEventListener("click", () => window.print());
+  window.addEventListener("beforeprint", () => sizeForPrint(ctx, true));
+  window.addEventListener("afterprint", () => sizeForPrint(ctx, false));
   $("purpose-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const value = $("purpose").value.trim();
