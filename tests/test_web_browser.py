@@ -26,6 +26,7 @@ import jwt
 import pytest
 import requests
 
+from chalicelib.domain.disclosure import wilson
 from infra.local.idp import STAFF_PRIVATE, issue_token
 from infra.local.oidc_provider import LocalOIDCProvider
 from infra.local.server import LiveServer
@@ -486,8 +487,25 @@ def test_headline_numbers_equal_the_apis(session: Session, stack: dict[str, Any]
     within = sum(b["within_standard"] for b in figures["buckets"]) / sum(b["answered_waits"] for b in figures["buckets"])
     assert shown["within-standard"]["current"] == within == 1.0
     assert shown["engaging-any"]["text"] == "No strength recorded"
-    for measure in ("satisfaction", "confidence"):  # no ratings or pulse answers: withheld (or the route is not in yet)
-        assert shown[measure]["current"] is None and shown[measure]["text"] in ("Not enough answers", "Not available yet")
+    for measure in ("satisfaction", "confidence"):  # no ratings or pulse answers yet: withheld
+        assert shown[measure]["current"] is None and shown[measure]["text"] == "Not enough answers"
+    trust = [q for q in session.data_requests("/v1/history/trust") if q.get("team") == [CONV_TEAM]]
+    assert len(trust) >= 2 and all(q["purpose"] == [PURPOSE] for q in trust)  # this period and the one before
+    # how the headline reads the trust buckets: one published team bucket as it is; several added up with
+    # the interval recomputed (area buckets are parts of their team's, withheld ones are left out)
+    combined = session.page.evaluate("""async () => {
+        const m = await import(document.querySelector('meta[name=beatline-base]').content + '/assets/dashboard-headline.js');
+        const b = (team, n, share, area) => ({period: 'p', team, area_id: area,
+            satisfaction: {withheld: false, n, favourable: {share, low: 0.3003, high: 0.665}}});
+        const hidden = {period: 'p', team: 'w', area_id: null, satisfaction: {withheld: true, n: null, favourable: null}};
+        return [m.trustMeasure({buckets: [b('t', 25, 0.48, null)]}, 'satisfaction'),
+                m.trustMeasure({buckets: [b('t', 25, 0.48, null), b('u', 15, 0.6, null), b('t', 12, 1, 'a1'), hidden]}, 'satisfaction'),
+                m.trustMeasure({buckets: [b('t', 9, 0.5, null)]}, 'satisfaction')]; }""")
+    assert combined[0] == {"share": 0.48, "low": 0.3003, "high": 0.665, "answers": 25, "withheld": 0}
+    low, high = wilson(21, 40)
+    assert combined[1]["share"] == pytest.approx(21 / 40) and combined[1]["withheld"] == 1
+    assert (combined[1]["low"], combined[1]["high"]) == (pytest.approx(low), pytest.approx(high))
+    assert combined[2]["share"] is None  # 9 answers: not enough
     tiles = session.page.locator("#headline-tiles .tile")
     assert tiles.count() == 8 and tiles.nth(4).locator(".value").inner_text() == "1"
 

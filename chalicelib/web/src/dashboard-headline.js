@@ -62,28 +62,24 @@ export function wilson(k, n) {
   return [Math.max(0, centre - half), Math.min(1, centre + half)];
 }
 
-const pick = (object, names) => names.map((n) => object && object[n]).find((v) => v !== undefined && v !== null);
-
-// One trust measure from GET /v1/history/trust buckets, coded against docs/web.md's reading of the
-// contract: each bucket carries the measure as an object with the number of answers, the share
-// (null: withheld) and its 95% interval. One usable bucket: its own numbers; several: successes
-// added up (share x answers) and the interval recomputed; under 10 answers: not enough.
-export function trustMeasure(data, names) {
-  const parts = (data.buckets || []).map((b) => pick(b, names)).filter((m) => m && typeof m === "object");
-  const usable = parts.filter((m) => pick(m, ["share", "value"]) !== undefined && pick(m, ["answers", "n", "count", "total"]));
+// One trust measure (`satisfaction` or `confidence`) from GET /v1/history/trust (docs/history.md,
+// "Residents' trust"): the team-level buckets (`area_id: null`; area buckets are parts of them),
+// each measure `{withheld, n, favourable: {share, low, high}}`. One published bucket: its own share
+// and interval; several: the favourable answers (share x n) added up and the Wilson interval
+// recomputed; withheld buckets are left out (said in the note); under 10 answers: not enough.
+export function trustMeasure(data, name) {
+  const parts = (data.buckets || []).filter((b) => b.area_id === null || b.area_id === undefined).map((b) => b[name]).filter(Boolean);
+  const usable = parts.filter((m) => !m.withheld && m.n && m.favourable);
   const withheld = parts.length - usable.length;
-  const answers = usable.reduce((sum, m) => sum + pick(m, ["answers", "n", "count", "total"]), 0);
+  const answers = usable.reduce((sum, m) => sum + m.n, 0);
   if (answers < MIN_ANSWERS) return { share: null, answers, withheld };
   if (usable.length === 1) {
-    const m = usable[0];
-    const interval = pick(m, ["interval", "ci", "ci95"]);
-    const bounds = Array.isArray(interval) ? interval : interval ? [interval.low, interval.high]
-      : [m.low, m.high].every((v) => typeof v === "number") ? [m.low, m.high] : wilson(Math.round(m.share * answers), answers);
-    return { share: pick(m, ["share", "value"]), low: bounds[0], high: bounds[1], answers, withheld };
+    const f = usable[0].favourable;
+    return { share: f.share, low: f.low, high: f.high, answers, withheld };
   }
-  const successes = usable.reduce((sum, m) => sum + Math.round(pick(m, ["share", "value"]) * pick(m, ["answers", "n", "count", "total"])), 0);
-  const [low, high] = wilson(successes, answers);
-  return { share: successes / answers, low, high, answers, withheld };
+  const favourable = usable.reduce((sum, m) => sum + Math.round(m.favourable.share * m.n), 0);
+  const [low, high] = wilson(favourable, answers);
+  return { share: favourable / answers, low, high, answers, withheld };
 }
 
 const percent = (v) => (v === null || v === undefined ? "" : (Math.round(v * 1000) / 10).toFixed(1) + "%");
@@ -136,16 +132,17 @@ function standardRow(current, previous) {
   };
 }
 
-function trustRow(id, measure, names, current, previous) {
-  if (current.missing) return { id, measure, current: null, previous: null, text: "Not available yet", previousText: "", note: "Residents' trust figures are not offered by this API yet." };
-  const now = trustMeasure(current.data, names);
-  const before = previous.missing ? { share: null } : trustMeasure(previous.data, names);
+function trustRow(id, measure, current, previous) {
+  if (current.missing) return { id, measure, current: null, previous: null, text: "Not available", previousText: "", note: "Residents' trust figures are not available to this account or this API." };
+  const now = trustMeasure(current.data, id);
+  const before = previous.missing ? { share: null } : trustMeasure(previous.data, id);
   const enough = now.share !== null && now.share !== undefined;
   return {
     id, measure, current: enough ? now.share : null, previous: before.share ?? null, low: now.low, high: now.high,
     text: enough ? percent(now.share) : "Not enough answers", previousText: before.share === null || before.share === undefined ? "" : percent(before.share),
-    note: enough ? "95% interval " + percent(now.low) + " to " + percent(now.high) + "; " + now.answers + " answers"
-      : "Fewer than " + MIN_ANSWERS + " answers: withheld so no small group can be singled out.",
+    note: (enough ? "95% interval " + percent(now.low) + " to " + percent(now.high) + "; " + now.answers + " answers"
+      : "Fewer than " + MIN_ANSWERS + " answers: withheld so no small group can be singled out.")
+      + (enough && now.withheld ? " (" + now.withheld + " smaller periods or teams withheld and left out)" : ""),
   };
 }
 
@@ -164,8 +161,8 @@ export async function loadHeadline(ctx) {
   const engaged = engagementRows(engagement, engagementBefore, f.grain, ctx.periods, periods(before.from, before.to, f.grain));
   const ranks = engaged.pop().ranks;
   const rows = [...engaged, waitingRow(waiting), standardRow(conversations, conversationsBefore),
-    trustRow("satisfaction", "Residents' satisfaction", ["satisfaction", "satisfied"], trust, trustBefore),
-    trustRow("confidence", "Residents' confidence in the police", ["confidence", "police_good_job"], trust, trustBefore)];
+    trustRow("satisfaction", "Residents satisfied with the answer (4 or 5 of 5)", trust, trustBefore),
+    trustRow("confidence", "Residents' confidence: the police do a good or excellent job", trust, trustBefore)];
   render(ctx, rows, ranks, before);
 }
 
