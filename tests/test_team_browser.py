@@ -230,6 +230,7 @@ def test_claim_and_answer_a_waiting_conversation(officer: Session, stack: dict[s
     assert "Motorbikes on the canal path every night." in card.inner_text()  # the preview
     card.get_by_role("button").click()
     page.locator("#conv-messages").get_by_text("Motorbikes on the canal path every night.").wait_for()
+    assert page.locator("#conv-reaches").inner_text() == "Your answer reaches: app"  # an inbox-only resident
     page.get_by_role("button", name="Claim", exact=True).click()
     page.get_by_text("Claimed: the team sees that you are answering.").wait_for()
     assert page.get_by_role("button", name="Release").is_visible()

@@ -113,6 +113,9 @@ class ConversationOut(ConversationSummary):
     state_token: str | None = None  # sealed state: echo it in the next message or close (saves a read)
     # The resident owner's own ratings here (`target` names the answer rated): absent for staff.
     ratings: list[RatingOut] | None = None
+    # Staff only: the kinds of channel an answer reaches (`app`, `push`, `email`, `sms`; never an
+    # address or a number); [] once the resident is erased. Absent for the resident.
+    reaches: list[str] | None = None
 
 
 class ConversationQuery(Struct, forbid_unknown_fields=True):

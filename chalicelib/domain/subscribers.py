@@ -317,3 +317,18 @@ class SubscriberRecord:
     def reached_beyond_inbox(self) -> bool:
         """A push channel, or a confirmed contact channel: something to send besides the inbox copy."""
         return self.channel.get("type") != "inbox" or bool(self.sendable_contacts())
+
+
+REACH_ORDER = ("app", "push", "email", "sms")
+
+
+def reaches(sub: SubscriberRecord | None) -> list[str]:
+    """The kinds of channel a team answer reaches, for staff (types only, never an address or a
+    number): the app's inbox always, `push` for a phone-app (SNS) or Web Push channel, each
+    confirmed contact channel (`email`, `sms`); nothing once the resident is erased."""
+    if sub is None:
+        return []
+    kinds = {"app", *(c.type for c in sub.sendable_contacts())}
+    if sub.channel.get("type") in ("sns", "webpush"):
+        kinds.add("push")
+    return [k for k in REACH_ORDER if k in kinds]

@@ -55,7 +55,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.geo import contact_cell
 from chalicelib.domain.results import Created, Resent
-from chalicelib.domain.subscribers import ConversationInboxItem, SubscriberRecord
+from chalicelib.domain.subscribers import ConversationInboxItem, SubscriberRecord, reaches
 from chalicelib.domain.team_queue import QueuePage
 from chalicelib.ports import (
     AnswerPush,
@@ -345,7 +345,8 @@ def get(svc: Services, ctx: RequestContext, conversation_id: str, query: Convers
     if ctx.caller.kind == "resident":  # their own ratings here (the app offers a rating once); not logged
         return msgspec.structs.replace(out, ratings=[r.to_out() for r in svc.store.trust.ratings(conv.id, ctx.resident.id)])
     svc.store.access_log.append(_audit(svc, ctx, "conversation.read", record_id=conv.id, row_count=len(messages)))
-    return out
+    owner = svc.store.subscribers.get(conv.owner) if conv.owner else None  # one GetItem: channel types only
+    return msgspec.structs.replace(out, reaches=reaches(owner))
 
 
 def team_queue(svc: Services, ctx: RequestContext, query: TeamQueueQuery) -> QueuePage:

@@ -32,6 +32,7 @@ export default {
   refresh: "Adnewyddu", queue_empty: "Does neb yn aros.", waited: "yn aros {time}", respond_by: "ateb erbyn {at}",
   claimed_by: "wedi'i hawlio gan {who}", resident_erased: "Mae'r preswylydd wedi dileu ei gyfrif", minutes: "{n} mun", hours: "{n} awr", days: "{n} diwrnod",
   claimed_by_you: "wedi'i hawlio gennych chi ({who})", claim_until: "tan {at}",
+  reaches: "Mae eich ateb yn cyrraedd: {channels}", reach_app: "ap", reach_push: "hysbysiad gwthio", reach_email: "e-bost", reach_sms: "SMS",
   claim: "Hawlio", release: "Rhyddhau", claimed: "Wedi hawlio: mae'r tîm yn gweld eich bod yn ateb.", released: "Wedi rhyddhau.",
   claim_taken: "Mae rhywun arall wedi hawlio'r sgwrs hon.",
   from_team: "Tîm", from_resident: "Preswylydd", message_erased: "(wedi'i dynnu: dileodd y preswylydd ei gyfrif)",

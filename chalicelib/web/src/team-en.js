@@ -32,6 +32,7 @@ export default {
   refresh: "Refresh", queue_empty: "Nobody is waiting.", waited: "waiting {time}", respond_by: "answer by {at}",
   claimed_by: "claimed by {who}", resident_erased: "The resident has erased their account", minutes: "{n} min", hours: "{n} h", days: "{n} days",
   claimed_by_you: "claimed by you ({who})", claim_until: "until {at}",
+  reaches: "Your answer reaches: {channels}", reach_app: "app", reach_push: "push", reach_email: "email", reach_sms: "SMS",
   claim: "Claim", release: "Release", claimed: "Claimed: the team sees that you are answering.", released: "Released.",
   claim_taken: "Someone else has claimed this conversation.",
   from_team: "Team", from_resident: "Resident", message_erased: "(removed: the resident erased their account)",

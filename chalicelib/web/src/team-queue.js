@@ -51,6 +51,10 @@ function render(ctx) {
   if (c.claimed_by && c.claim_expires_at) facts.push(ctx.t("claim_until", { at: new Date(c.claim_expires_at).toLocaleTimeString(ctx.i18n.language === "cy" ? "cy-GB" : "en-GB") }));
   if (c.resident_erased) facts.push(ctx.t("resident_erased"));
   $("conv-meta").textContent = facts.join(" · ");
+  // Which kinds of channel an answer reaches (types only, from the API; none once erased).
+  const reaches = Array.isArray(c.reaches) ? c.reaches : [];
+  $("conv-reaches").hidden = reaches.length === 0;
+  $("conv-reaches").textContent = reaches.length ? ctx.t("reaches", { channels: reaches.map((k) => ctx.t("reach_" + k)).join(" / ") }) : "";
   $("conv-messages").replaceChildren(...(c.messages || []).map((m) => message(ctx, m)));
   const claims = ctx.routes("POST", "/v1/conversations/{id}/claim") && c.status === "waiting";
   $("conv-claim").hidden = !claims || Boolean(c.claimed_by_me);
