@@ -454,8 +454,10 @@ def test_headline_numbers_equal_the_apis(session: Session, stack: dict[str, Any]
     show(session, TEAM, "week", today.isoformat(), today.isoformat())
     shown = headline(session)
     week = iso_periods(today, today)
-    previous = today - timedelta(days=1)
-    for day_from, day_to, periods, which in ((today, today, week, "current"), (previous, previous, iso_periods(previous, previous), "previous")):
+    monday = today - timedelta(days=today.weekday())
+    previous = (monday - timedelta(days=7), monday - timedelta(days=1))  # the whole ISO week before, not inside this one
+    assert f"against {previous[0].isoformat()} to {previous[1].isoformat()}" in session.page.locator("#headline-desc").inner_text()
+    for day_from, day_to, periods, which in ((today, today, week, "current"), (*previous, iso_periods(*previous), "previous")):
         answer = api(stack, token, "/v1/history/engagement", **{"from": day_from.isoformat(), "to": day_to.isoformat()},
                      group_by="week", team=TEAM)
         expected = strength_shares(answer["buckets"], periods)

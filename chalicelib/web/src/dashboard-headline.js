@@ -1,5 +1,5 @@
-// The headline numbers of the chosen period against the one before it (same length, ending the day
-// before): share of strength engaging (any, street, online, online outbound; by rank in a table),
+// The headline numbers of the chosen period against the one before it (as many whole periods, just
+// before its first): share of strength engaging (any, street, online, online outbound; by rank in a table),
 // conversations waiting now and the oldest wait, the share answered within the response standard,
 // and residents' satisfaction and confidence with their 95% intervals (GET /v1/history/trust).
 import { $, el } from "./dom.js";
@@ -148,7 +148,7 @@ function trustRow(id, measure, current, previous) {
 
 export async function loadHeadline(ctx) {
   const f = ctx.filters;
-  const before = previousRange(f.from, f.to);
+  const before = previousRange(f.from, f.to, f.grain);
   const params = (range) => ({ from: range.from, to: range.to, group_by: f.grain, ...(f.team ? { team: f.team } : {}) });
   const trustRoute = ctx.routes("GET", "/v1/history/trust");
   const [engagement, engagementBefore, conversations, conversationsBefore, waiting, trust, trustBefore] = await Promise.all([
@@ -169,7 +169,7 @@ export async function loadHeadline(ctx) {
 function render(ctx, rows, ranks, before) {
   const f = ctx.filters;
   $("headline-desc").textContent = "For " + f.from + " to " + f.to + (f.team ? ", team " + f.team : ", all teams") + ", against "
-    + before.from + " to " + before.to + ". Shares of strength are staff-" + f.grain + "s: for each " + f.grain
+    + before.from + " to " + before.to + " (the same number of whole " + f.grain + "s just before). Shares of strength are staff-" + f.grain + "s: for each " + f.grain
     + " and team, the staff of a rank who logged at least one contact over that rank's recorded strength, added up (ranks with no recorded strength, and teams with no contact at all in the range, are left out).";
   $("headline-tiles").replaceChildren(...rows.map((r) => el("div", { class: "tile", id: "tile-" + r.id },
     el("h3", { text: r.measure }),

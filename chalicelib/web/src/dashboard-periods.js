@@ -33,11 +33,25 @@ export function periods(from, to, grain) {
   return out;
 }
 
-// The range of the same length that ends the day before `from`.
-export function previousRange(from, to) {
-  const start = new Date(from + "T00:00:00Z").getTime();
-  const days = Math.round((new Date(to + "T00:00:00Z").getTime() - start) / DAY) + 1;
-  return { from: isoDay(new Date(start - days * DAY)), to: isoDay(new Date(start - DAY)) };
+// The first day of the period (day, ISO week, month) that holds `day`.
+export function periodStart(day, grain) {
+  if (grain === "month") return day.slice(0, 8) + "01";
+  if (grain === "day") return day;
+  const d = new Date(day + "T00:00:00Z");
+  d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
+  return isoDay(d);
+}
+
+// The comparison: as many whole periods as the range touches, just before its first period. The
+// API answers whole periods (a range from a Wednesday reads the whole ISO week), so the previous
+// range starts where the range's first period starts, never inside it.
+export function previousRange(from, to, grain) {
+  const count = periods(from, to, grain).length;
+  const start = new Date(periodStart(from, grain) + "T00:00:00Z");
+  const end = new Date(start.getTime() - DAY);
+  if (grain === "month") start.setUTCMonth(start.getUTCMonth() - count);
+  else start.setUTCDate(start.getUTCDate() - count * (grain === "week" ? 7 : 1));
+  return { from: isoDay(start), to: isoDay(end) };
 }
 
 export function daysBetween(fromDay, toDate) {
