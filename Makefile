@@ -16,6 +16,18 @@ SUB ?= pc-101
 TEAM ?= north
 RANK ?=
 STAGE ?= dev
+# pytest-xdist workers for `make test` (one per core; each starts its own DynamoDB Local).
+# A module's tests stay on one worker, modules with shared fixtures first (tests/conftest.py).
+WORKERS ?= auto
+PYTEST_PARALLEL := -n $(WORKERS) --dist loadfile --no-loadscope-reorder
+# The environment here sets PYTHONDONTWRITEBYTECODE=1: every process (each xdist worker, each
+# `chalice local` a test starts) would compile the app and pytest would re-rewrite every test
+# module and its plugins' packages on each run. Empty = write and reuse the bytecode.
+export PYTHONDONTWRITEBYTECODE :=
+# `make unit` collects only the test modules that mark tests no_database: importing the other
+# ~75 (moto, schemathesis, Playwright, ...) would cost seconds (tests/conftest.py fails the run if
+# a test is marked without that literal in its module).
+UNIT_MODULES = $(shell grep -l no_database tests/test_*.py)
 
 .PHONY: run test unit deps token lint audit bench package clean
 
@@ -59,7 +71,7 @@ test: deps $(BROWSER_STAMP)
 	$(PY) -m infra.complexity
 	$(PY) -m bandit -q -r chalicelib app.py -lll
 	$(ESLINT)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(PYTEST_PARALLEL)
 
 # The fast loop: lint, types and every test that needs no database (use cases on tests/fakes.py,
 # the fake half of the port contract, pure rules). Seconds, no JVM, no browser.
@@ -68,7 +80,7 @@ unit: $(PY_STAMP) $(WEB_STAMP)
 	$(PY) -m mypy
 	$(PY) -m infra.complexity
 	$(ESLINT)
-	$(PY) -m pytest -q -m no_database
+	$(PY) -m pytest -q -m no_database $(UNIT_MODULES)
 
 token: $(PY_STAMP)
 	@$(PY) -m infra.local.idp token --role $(ROLE) --sub $(SUB) --team $(TEAM) --rank "$(RANK)"

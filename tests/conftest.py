@@ -7,6 +7,7 @@ never start one, so running only those pays no JVM start.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -73,11 +74,75 @@ def start_database() -> str:
         from chalicelib.settings import SETTINGS
         from chalicelib.store.tables import ensure_tables
 
-        db = DynamoDBLocal().start()
+        db = _start_dynamodb_local()
         _state["db"] = db
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = db.endpoint
         ensure_tables(settings=SETTINGS)
     return str(_state["db"].endpoint)
+
+
+def _start_dynamodb_local(attempts: int = 3) -> DynamoDBLocal:
+    """Under pytest-xdist each worker starts its own on a free port; another worker's server can take
+    that port between the pick and the JVM's bind (the JVM then exits): pick again."""
+    for attempt in range(attempts):
+        try:
+            return DynamoDBLocal().start()
+        except RuntimeError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test`: `-n auto --dist loadfile --no-loadscope-reorder`) a module
+    is one unit of work, handed out in this order: the modules that set up something for more than
+    one test (a module- or class-scoped fixture, or a session fixture of their own: a live server,
+    a browser, a package build) go first, since they are the long ones; the single tests of the
+    other modules then fill in around them on the other worker. The order within a module is kept.
+    A serial run keeps the collection order."""
+    _check_no_database_marks_are_spelled_out(items)
+    if not getattr(config.option, "numprocesses", None):
+        return
+    heavy = {_module_of(item) for item in items if _shares_a_fixture(item)}
+    items.sort(key=lambda item: _module_of(item) not in heavy)  # stable: module order and test order kept
+
+
+def _check_no_database_marks_are_spelled_out(items: list[pytest.Item]) -> None:
+    """`make unit` collects only the modules whose text says `no_database` (importing all of them
+    costs seconds): a test marked some other way would silently drop out of it."""
+    texts: dict[Path, bool] = {}
+    for item in items:
+        if item.get_closest_marker("no_database") is not None and item.path not in texts:
+            texts[item.path] = "no_database" in item.path.read_text(encoding="utf-8")
+    hidden = sorted(str(path) for path, spelled in texts.items() if not spelled)
+    if hidden:
+        raise pytest.UsageError(f"mark no_database tests with the literal `pytest.mark.no_database` in: {hidden}")
+
+
+def _module_of(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
+def _shares_a_fixture(item: pytest.Item) -> bool:
+    # pytest has no public view of a test's fixture definitions at collection time; if this one
+    # goes away the order is just the collection order (still correct, less balanced).
+    info = getattr(item, "_fixtureinfo", None)
+    for definitions in getattr(info, "name2fixturedefs", {}).values():
+        scope, defined_in = definitions[-1].scope, str(definitions[-1].baseid)
+        if scope in ("module", "class", "package") or (scope == "session" and defined_in.endswith(".py")):
+            return True
+    return False
+
+
+UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+
+
+def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
+    """pytest-xdist runs only if every worker collects the same test ids: a fresh uuid4 in a
+    parameter (an unknown id, a wrong proposal) is shown as `uuid` instead of its random value."""
+    if isinstance(val, str) and UUID_TEXT.search(val):
+        return UUID_TEXT.sub("uuid", val)
+    return None
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -5,6 +5,7 @@ boto3 or botocore; store/ reads no settings; domain/ imports no I/O layer."""
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -21,10 +22,16 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+@functools.cache
+def parsed(path: Path) -> ast.Module:
+    """The module's syntax tree, parsed once per run (several checks walk every module)."""
+    return ast.parse(path.read_text(), filename=str(path))
+
+
 def imports_of(path: Path) -> set[str]:
     """Every module `path` imports, anywhere in it (TYPE_CHECKING blocks included)."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+    for node in ast.walk(parsed(path)):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -140,7 +147,7 @@ PRIVATE_READS_ALLOWED = {
 def private_reads(path: Path) -> set[str]:
     """`obj._x` (and `getattr(obj, "_x")`) where obj is not `self`/`cls`/`super()`: another object's private part."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+    for node in ast.walk(parsed(path)):
         if isinstance(node, ast.Attribute):
             owner, name = node.value, node.attr
         elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("getattr", "setattr")
@@ -175,7 +182,7 @@ def test_use_cases_import_services_for_typing_only():
     """Use cases get a Services object; importing the bootstrap at run time would tie them to it."""
     offenders = []
     for path in (PACKAGE / "usecases").glob("*.py"):
-        tree = ast.parse(path.read_text(), filename=str(path))
+        tree = parsed(path)
         typing_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
                        and ast.unparse(block.test) == "TYPE_CHECKING" for n in ast.walk(block)}
         offenders += [str(path.relative_to(ROOT)) for node in ast.walk(tree)

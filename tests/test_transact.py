@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.test_architecture import parsed
 from tests.test_store_faults import on_call, respond
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,8 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_only_the_runner_reads_pynamodbs_private_connection():
     readers = set()
     for path in [ROOT / "app.py", *(ROOT / "chalicelib").rglob("*.py")]:
-        tree = ast.parse(path.read_text(), filename=str(path))
-        if any(isinstance(node, ast.Attribute) and node.attr == "_get_connection" for node in ast.walk(tree)):
+        if any(isinstance(node, ast.Attribute) and node.attr == "_get_connection" for node in ast.walk(parsed(path))):
             readers.add(path.relative_to(ROOT).as_posix())
     assert readers == {"chalicelib/store/transact.py"}
 
