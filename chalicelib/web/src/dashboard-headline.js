@@ -97,12 +97,13 @@ function engagementRows(current, previous, grain, periodsNow, periodsBefore) {
   const now = strengthShares(withQuietPeriods(current.buckets, periodsNow));
   const before = strengthShares(withQuietPeriods(previous.buckets, periodsBefore));
   const none = !now.total.strength;
-  return KEYS.map((k) => ({
+  const rows = KEYS.map((k) => ({
     id: "engaging-" + k, measure: ENGAGING[k], current: now.share(now.total, k), previous: before.share(before.total, k),
     text: none ? "No strength recorded" : percent(now.share(now.total, k)), previousText: percent(before.share(before.total, k)),
     note: none ? "An admin records each team's strength (PUT /v1/teams/{team}/strength)."
       : now.total[k] + " of " + now.total.strength + " staff-" + grain + "s",
-  })).concat([{ ranks: now }]);
+  }));
+  return { rows, ranks: now };
 }
 
 function waitingRow(answer) {
@@ -159,11 +160,10 @@ export async function loadHeadline(ctx) {
     trustRoute ? optional(() => ctx.get("/v1/history/trust", params(before))) : { missing: 404 },
   ]);
   const engaged = engagementRows(engagement, engagementBefore, f.grain, ctx.periods, periods(before.from, before.to, f.grain));
-  const ranks = engaged.pop().ranks;
-  const rows = [...engaged, waitingRow(waiting), standardRow(conversations, conversationsBefore),
+  const rows = [...engaged.rows, waitingRow(waiting), standardRow(conversations, conversationsBefore),
     trustRow("satisfaction", "Residents satisfied with the answer (4 or 5 of 5)", trust, trustBefore),
     trustRow("confidence", "Residents' confidence: the police do a good or excellent job", trust, trustBefore)];
-  render(ctx, rows, ranks, before);
+  render(ctx, rows, engaged.ranks, before);
 }
 
 function render(ctx, rows, ranks, before) {
