@@ -142,3 +142,18 @@ def test_a_new_wait_and_a_new_proposal_push_again_but_each_only_once() -> None:
     assert [n.extra["kind"] for n in team.sends(team.supervisor)] == ["conversation_waiting"] * 2 + \
         ["alert_awaiting_approval"] * 3
     assert [n.extra["kind"] for n in team.sends(team.officer)] == ["conversation_waiting"] * 2  # not to the author
+
+
+def test_the_web_push_payload_names_the_staff_kind_beside_its_own_kind() -> None:
+    """The payload's own `kind` is `alert` (notify/payloads.py keeps it over an extra of that name):
+    the service worker reads `staff_kind` to title the notification."""
+    import json
+    from datetime import UTC, datetime
+
+    from chalicelib.domain.staff_devices import notification
+    from chalicelib.notify.payloads import webpush_body
+
+    body = json.loads(webpush_body(notification("alert_awaiting_approval", "north", "a-1", 2,
+                                                datetime(2026, 12, 3, tzinfo=UTC), "https://beatline.example")))
+    assert (body["kind"], body["staff_kind"], body["count"], body["url"]) == \
+        ("alert", "alert_awaiting_approval", "2", "https://beatline.example/team/#approvals")

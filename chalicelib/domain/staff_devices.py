@@ -51,5 +51,7 @@ def notification(kind: str, team: str, record_id: str, count: int, now: datetime
         alert_id=record_id, msg_type="Staff", info=InfoBlock(language="en-GB", headline=headline, description=""),
         category="Other", severity="Minor", urgency="Expected", certainty="Observed", sent_at=to_rfc3339(now),
         expires_at=to_rfc3339(now + PUSH_LIFETIME), team=team, url=f"{base_url}/team/#{fragment}",
-        extra={"kind": kind, "id": record_id, "count": str(count)},
+        # `staff_kind`: the Web Push payload's own `kind` ("alert") wins over an extra of that name
+        # (notify/payloads.py), so the staff kind travels under a name of its own.
+        extra={"kind": kind, "staff_kind": kind, "id": record_id, "count": str(count)},
     )

@@ -59,26 +59,49 @@ self.addEventListener("fetch", (event) => {
 });
 
 function kindOf(payload) {
-  const kind = String(payload.kind || payload.type || "");
+  const kind = String(payload.staff_kind || payload.kind || payload.type || ""); // the server's: staff_kind
   if (/approv/.test(kind)) return "approval";
   if (/due|standard|respond_by|nearing/.test(kind)) return "due";
   if (/conversation|waiting|queue/.test(kind)) return "conversation";
   return "other";
 }
 
-self.addEventListener("push", (event) => {
-  let payload = {};
-  try { payload = (event.data && event.data.json()) || {}; } catch { payload = {}; }
-  const say = TEXT[String(payload.lang || "").toLowerCase().startsWith("cy") ? "cy" : "en"];
+// The language the officer chose in the app (the page keeps it in its IndexedDB key-value store,
+// `beatline-team`/`kv`, key `lang`): the server does not know it, so its payloads say en-GB.
+function chosenLanguage() {
+  return new Promise((resolve) => {
+    let open;
+    try { open = indexedDB.open("beatline-team"); } catch { resolve(""); return; }
+    open.onupgradeneeded = () => open.result.createObjectStore("kv"); // as idb-keyval creates it
+    open.onerror = () => resolve("");
+    open.onsuccess = () => {
+      try {
+        const get = open.result.transaction("kv").objectStore("kv").get("lang");
+        get.onsuccess = () => { open.result.close(); resolve(String(get.result || "")); };
+        get.onerror = () => { open.result.close(); resolve(""); };
+      } catch { open.result.close(); resolve(""); }
+    };
+  });
+}
+
+async function show(payload) {
+  const language = (await chosenLanguage()) || String(payload.lang || "");
+  const say = TEXT[language.toLowerCase().startsWith("cy") ? "cy" : "en"];
   const kind = kindOf(payload);
   const id = payload.conversation_id || payload.alert_id || payload.id || "";
   const view = kind === "approval" ? "approvals" : "queue";
   const many = Number(payload.count || 0); // the server's staff payload: kind, id, count, url (no words)
   const count = many > 1 ? " (" + many + ")" : "";
-  event.waitUntil(self.registration.showNotification(say[kind] + count, {
-    tag: kind + ":" + id, body: say.open, icon: ICON, renotify: true, lang: payload.lang || "",
+  return self.registration.showNotification(say[kind] + count, {
+    tag: kind + ":" + id, body: say.open, icon: ICON, renotify: true, lang: say === TEXT.cy ? "cy" : "en",
     data: { view, id },
-  }));
+  });
+}
+
+self.addEventListener("push", (event) => {
+  let payload = {};
+  try { payload = (event.data && event.data.json()) || {}; } catch { payload = {}; }
+  event.waitUntil(show(payload));
 });
 
 self.addEventListener("notificationclick", (event) => {

@@ -140,6 +140,7 @@ function wire() {
   }
   $("ui-lang").addEventListener("change", () => {
     localStorage.setItem(LANG_KEY, i18n.use($("ui-lang").value));
+    kv.set("lang", i18n.language).catch(() => null); // the service worker titles staff pushes in it
     signedIn(Boolean(ctx.user));
     renderSync().catch(() => null);
     if (ctx.user && ctx.view) show(ctx.view).catch(failed);
@@ -166,6 +167,7 @@ async function loadRoutes() {
 
 async function start() {
   $("ui-lang").value = i18n.use(localStorage.getItem(LANG_KEY) || languageOf(navigator.language));
+  kv.set("lang", i18n.language).catch(() => null);
   wire();
   if (navigator.serviceWorker) navigator.serviceWorker.register(BASE + "/team/sw.js", { scope: BASE + "/team/" }).catch(() => null);
   const problem = await auth.completeRedirect();
