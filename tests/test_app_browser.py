@@ -467,6 +467,46 @@ def test_a_meeting_reminder_shows_as_such_in_english_and_welsh(tab: Session, wor
     assert tab.console_errors == []
 
 
+def test_one_tap_rating_of_an_answer_and_the_confidence_question(tab: Session, world: dict[str, Any], staff_token: Any) -> None:
+    """Under the team's latest answer, once: did we answer (yes/partly/no) and a tap on 1..5 sends it;
+    then only thanks. The confidence question in the inbox: one tap, then only thanks (in Welsh too)."""
+    page = tab.page
+    mine = requests.get(f"{world['base']}/v1/subscribers/me/conversations", headers=bearer(world["token"]), timeout=30)
+    conversation_id = next(c["id"] for c in mine.json()["items"] if c["topic"] == "road_safety")
+    page.get_by_role("button", name="Talk to the team").click()
+    page.locator(f'#conv-list li[data-conversation="{conversation_id}"]').get_by_role("button").click()
+    rating = page.locator("#conv-rating form.rating")
+    rating.wait_for()
+    rating.get_by_role("button", name="Partly").click()
+    rating.get_by_role("button", name="4 of 5").click()
+    page.locator("#conv-rating .rated", has_text="Thank you for rating our answer.").wait_for()
+    [rated] = _conversation(world, conversation_id, world["token"])["ratings"]
+    assert (rated["answered"], rated["satisfaction"]) == ("partly", 4)
+    page.locator(f'#conv-list li[data-conversation="{conversation_id}"]').get_by_role("button").click()
+    page.locator("#conv-rating .rated").wait_for()
+    assert page.locator("#conv-rating form").count() == 0  # asked once, never again
+
+    pulse = {"id": str(uuid.uuid4()), "question": "police_good_job", "areas": [world["area_id"]]}
+    assert _staff_post(world, "/v1/pulses", staff_token("admin", team=None), pulse)["sent"] >= 1
+    page.get_by_role("button", name="Inbox").click()
+    page.get_by_role("button", name="Refresh").click()
+    card = page.locator(f'#inbox-list li[data-pulse="{pulse["id"]}"]')
+    card.wait_for()
+    assert "how good a job do you think the police in this area are doing?" in card.inner_text()
+    assert serious_violations(page) == []
+    card.get_by_role("button", name="Good", exact=True).click()
+    card.get_by_text("Thank you: your answer is counted.").wait_for()
+    assert card.get_by_role("button").count() == 0
+    again = requests.post(f"{world['base']}/v1/pulses/{pulse['id']}/answers", headers=bearer(world["token"]),
+                          json={"answer": "poor"}, timeout=30)
+    assert again.status_code == 409  # once
+    page.locator("#ui-lang").select_option("cy")
+    card.get_by_text("Diolch: mae eich ateb wedi'i gyfrif.").wait_for()  # the inbox copy says answered
+    page.locator("#ui-lang").select_option("en")
+    card.get_by_text("Thank you: your answer is counted.").wait_for()
+    assert tab.console_errors == []
+
+
 def test_preferences_save_and_the_page_speaks_welsh(tab: Session, world: dict[str, Any]) -> None:
     page = tab.page
     page.get_by_role("button", name="Settings").click()

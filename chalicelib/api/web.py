@@ -129,7 +129,7 @@ APP_MODULES = {
     "./api.js": "api.js", "./i18n.js": "i18n.js", "./storage.js": "storage.js", "./dom.js": "dom.js",
     "./lists.js": "lists.js", "./app-core.js": "app-core.js", "./app-en.js": "app-en.js", "./app-cy.js": "app-cy.js",
     "./app-areas.js": "app-areas.js", "./app-inbox.js": "app-inbox.js", "./app-conversations.js": "app-conversations.js",
-    "./app-neighbourhood.js": "app-neighbourhood.js", "./app-prefs.js": "app-prefs.js",
+    "./app-neighbourhood.js": "app-neighbourhood.js", "./app-prefs.js": "app-prefs.js", "./app-trust.js": "app-trust.js",
     "idb-keyval": "idb-keyval.esm.js",
 }
 

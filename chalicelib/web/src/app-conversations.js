@@ -4,6 +4,7 @@
 import {
   $, api, conversationTitle, el, failed, hasRoute, loadNamedAreas, officerName, say, state, t, topicLabel, topics, when,
 } from "./app-core.js";
+import { ratingCard } from "./app-trust.js";
 
 const CONVERSATION_ROUTES = [["/v1/conversations", "post"], ["/v1/subscribers/me/conversations", "get"],
   ["/v1/conversations/{id}", "get"], ["/v1/conversations/{id}/messages", "post"]];
@@ -74,6 +75,7 @@ export async function openConversation(id) {
   $("conv-open").hidden = false;
   showTitle();
   $("conv-messages").replaceChildren(...conversation.messages.map(messageItem));
+  $("conv-rating").replaceChildren(ratingCard(conversation) || ""); // once, under the latest answer
   showEarlierButton(id, conversation.earlier_cursor);
   $("conv-open-title").focus();
 }

@@ -82,4 +82,14 @@ export default {
   rank_chief_inspector: "Prif Arolygydd", rank_superintendent: "Uwch-arolygydd",
   rank_chief_superintendent: "Prif Uwch-arolygydd", rank_chief_officer: "Prif Swyddog",
   rank_pcso: "Swyddog Cymorth Cymunedol yr Heddlu", rank_special: "Cwnstabl Gwirfoddol", rank_staff: "Staff yr Heddlu",
+  // Ymddiriedaeth trigolion: sgôr o dan ateb y tîm, y cwestiwn hyder yn y mewnflwch.
+  rate_title: "Sgoriwch ein hateb", rate_answered: "Wnaethon ni ateb eich cwestiwn?", rate_yes: "Do", rate_partly: "Yn rhannol",
+  rate_no: "Naddo", rate_satisfied: "Pa mor fodlon ydych chi? Tapiwch rif (1 = anfodlon iawn, 5 = bodlon iawn).",
+  rate_score: "{n} o 5", rate_help: "Dewisol. Rydym yn gofyn unwaith ac yn cadw'r rhifau'n unig.",
+  rate_thanks: "Diolch am sgorio ein hateb.",
+  pulse_title: "Un cwestiwn gan eich heddlu cymdogaeth",
+  pulse_question: "Gan ystyried popeth, pa mor dda yw'r gwaith y mae'r heddlu yn yr ardal hon yn ei wneud, yn eich barn chi?",
+  pulse_excellent: "Rhagorol", pulse_good: "Da", pulse_fair: "Gweddol", pulse_poor: "Gwael", pulse_very_poor: "Gwael iawn",
+  pulse_help: "Mae un tap yn ateb. Rydym yn cadw faint a roddodd bob ateb yn unig, byth pwy.",
+  pulse_thanks: "Diolch: mae eich ateb wedi'i gyfrif.",
 };

@@ -82,4 +82,14 @@ export default {
   rank_chief_inspector: "Chief Inspector", rank_superintendent: "Superintendent",
   rank_chief_superintendent: "Chief Superintendent", rank_chief_officer: "Chief Officer",
   rank_pcso: "Police Community Support Officer", rank_special: "Special Constable", rank_staff: "Police Staff",
+  // Residents' trust: a rating under the team's answer, the confidence question in the inbox.
+  rate_title: "Rate our answer", rate_answered: "Did we answer your question?", rate_yes: "Yes", rate_partly: "Partly",
+  rate_no: "No", rate_satisfied: "How satisfied are you? Tap a number (1 = very dissatisfied, 5 = very satisfied).",
+  rate_score: "{n} of 5", rate_help: "Optional. We ask once and keep only the numbers.",
+  rate_thanks: "Thank you for rating our answer.",
+  pulse_title: "One question from your neighbourhood police",
+  pulse_question: "Taking everything into account, how good a job do you think the police in this area are doing?",
+  pulse_excellent: "Excellent", pulse_good: "Good", pulse_fair: "Fair", pulse_poor: "Poor", pulse_very_poor: "Very poor",
+  pulse_help: "One tap answers. We keep only how many gave each answer, never who.",
+  pulse_thanks: "Thank you: your answer is counted.",
 };

@@ -1,11 +1,12 @@
 // The residents' app: alerts. Alerts in force near a place (no sign-up), and the inbox: alert
-// cards (read receipts, replies), the team's answers, and the Guarantee's notices (their cards
-// are made by app-neighbourhood.js).
+// cards (read receipts, replies), the team's answers, the Guarantee's notices (their cards are
+// made by app-neighbourhood.js) and the confidence question (app-trust.js).
 import {
   $, alertText, api, conversationTitle, ctx, el, failed, hasRoute, kv, officerName, READ_KEY, say, state, t, when,
 } from "./app-core.js";
 import { openConversation } from "./app-conversations.js";
 import { guaranteeCard } from "./app-neighbourhood.js";
+import { pulseCard } from "./app-trust.js";
 
 export async function nearby() {
   const search = new URLSearchParams({ lat: state.point.lat, lon: state.point.lon });
@@ -28,7 +29,7 @@ export async function loadInbox() {
 
 export function renderInbox(items) {
   $("inbox-empty").hidden = items.length > 0;
-  $("inbox-list").replaceChildren(...items.map((item) => guaranteeCard(item) ||
+  $("inbox-list").replaceChildren(...items.map((item) => guaranteeCard(item) || pulseCard(item) ||
     (item.kind === "conversation" ? answerCard(item) : alertCard(item, true))));
 }
 
