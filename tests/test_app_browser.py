@@ -477,7 +477,9 @@ def test_one_tap_rating_of_an_answer_and_the_confidence_question(tab: Session, w
     page.locator(f'#conv-list li[data-conversation="{conversation_id}"]').get_by_role("button").click()
     rating = page.locator("#conv-rating form.rating")
     rating.wait_for()
+    page.wait_for_load_state("networkidle")  # the list and the conversation loaded: nothing re-renders the card
     rating.get_by_role("button", name="Partly").click()
+    rating.get_by_role("button", name="Partly", pressed=True).wait_for()
     rating.get_by_role("button", name="4 of 5").click()
     page.locator("#conv-rating .rated", has_text="Thank you for rating our answer.").wait_for()
     [rated] = _conversation(world, conversation_id, world["token"])["ratings"]

@@ -18,15 +18,14 @@ export function ratingCard(conversation) {
   const aim = target(conversation);
   if (!aim || !hasRoute("/v1/conversations/{id}/rating", "post")) return null;
   if ((conversation.ratings || []).some((r) => r.target === aim)) return el("p", { class: "rated", text: t("rate_thanks") });
-  const card = el("form", { class: "rating", "aria-labelledby": "rate-title" });
+  const card = el("form", { class: "rating", "aria-labelledby": "rate-title", "data-answered": "yes" });
   card.append(el("h3", { id: "rate-title", text: t("rate_title") }));
-  let answered = "yes";
   const answers = el("div", { role: "group", "aria-label": t("rate_answered") }, el("p", { text: t("rate_answered") }));
   for (const value of ANSWERED) {
-    const button = el("button", { type: "button", class: "secondary", "aria-pressed": String(value === answered),
+    const button = el("button", { type: "button", class: "secondary", "aria-pressed": String(value === "yes"),
       "data-answered": value, text: t("rate_" + value) });
     button.addEventListener("click", () => {
-      answered = value;
+      card.dataset.answered = value; // the choice lives on the card (what a tap on a number sends)
       answers.querySelectorAll("button").forEach((b) => b.setAttribute("aria-pressed", String(b === button)));
     });
     answers.append(button);
@@ -35,7 +34,7 @@ export function ratingCard(conversation) {
   for (let score = 1; score <= 5; score += 1) {
     const button = el("button", { type: "button", "data-satisfaction": String(score), "aria-label": t("rate_score", { n: score }),
       text: String(score) });
-    button.addEventListener("click", () => sendRating(card, conversation.id, answered, score));
+    button.addEventListener("click", () => sendRating(card, conversation.id, card.dataset.answered, score));
     stars.append(button);
   }
   card.append(answers, stars, el("p", { class: "meta", text: t("rate_help") }));
