@@ -224,14 +224,24 @@ class Services:
         return self._confirmation_senders
 
     def push_channels(self) -> Mapping[str, Channel]:
-        """type -> Channel; the real ones are imported only when the worker first needs them."""
+        """type -> Channel; the real ones are imported only when the worker first needs them. The
+        `sms` channel is the alert texts' use case (its rules need the store) over `sms_sender`."""
         if self.channels_override is not None:
-            return self.channels_override
+            return self.channels_override if "sms" in self.channels_override else {
+                **self.channels_override, "sms": self.alert_texts}
         if self._channels is None:
             from chalicelib.notify.wiring import build_channels
 
-            self._channels = build_channels(self.settings, vapid_pem=self.vapid_private_key(), guard=self.push_guard)
+            built = build_channels(self.settings, vapid_pem=self.vapid_private_key(), guard=self.push_guard)
+            self._channels = {**built, "sms": self.alert_texts}
         return self._channels
+
+    @cached_property
+    def alert_texts(self) -> Channel:
+        """The `sms` channel: SMS rules (usecases/sms_alerts.py) in front of the SMS service."""
+        from chalicelib.usecases.sms_alerts import AlertTexts
+
+        return AlertTexts(store=self.store, sender=lambda: self.sms_sender, settings=self.settings, clock=self.clock)
 
 
 def staff_key_source(settings: Settings) -> KeySource:

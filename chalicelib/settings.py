@@ -120,9 +120,10 @@ class Settings:
     # Emergency guidance (docs/conversations.md): shown in the app, sent as the automatic reply.
     emergency_number: str = "999"
     non_emergency_number: str = "101"
-    # SMS (docs/channels.md): the service (`sns`: SNS Publish to a phone number; `none`: off),
-    # the origination number residents reply to (two-way, the inbound topic) and a sender id.
-    sms_service: str = "sns"
+    # SMS (docs/channels.md): the service (`sns`: SNS Publish to a phone number, what the AWS
+    # template sets; `none`, the default: off), the origination number residents reply to
+    # (two-way, the inbound topic) and a sender id.
+    sms_service: str = "none"
     sms_origination_number: str | None = None
     sms_sender_id: str | None = None
     sms_inbound_topic: str = "beatline-local-sms-inbound"
@@ -296,7 +297,7 @@ def _sms_settings(env: Mapping[str, str], stage: str) -> dict[str, Any]:
     values: dict[str, Any] = {name: _int(env, "BEATLINE_" + name.upper(), default, 1) for name, default in SMS_INTS.items()}
     if values["sms_segment_budget"] > MAX_SEGMENTS:
         raise SettingsError(f"BEATLINE_SMS_SEGMENT_BUDGET must be at most {MAX_SEGMENTS}")
-    values["sms_service"] = env.get("BEATLINE_SMS_SERVICE", "sns").strip().lower()
+    values["sms_service"] = env.get("BEATLINE_SMS_SERVICE", "none").strip().lower()
     if values["sms_service"] not in SMS_SERVICES:
         raise SettingsError(f"BEATLINE_SMS_SERVICE must be one of {', '.join(SMS_SERVICES)}")
     values["sms_min_severity"] = env.get("BEATLINE_SMS_MIN_SEVERITY", "Severe").strip()

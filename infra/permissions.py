@@ -127,13 +127,19 @@ _HOUSEKEEPING: set[Grant] = (
 # SMS (docs/channels.md): Publish to a phone number has no resource ARN in IAM (`sms/phone-numbers`
 # renders as "*"); the API's role also denies Publish to every topic and endpoint (SMS only).
 _SMS_SEND: set[Grant] = {("sns:Publish", "sms/phone-numbers")}
-_API |= _SMS_SEND | {("sns:CheckIfPhoneNumberIsOptedOut", "sms/phone-numbers")}  # codes; the opt-out list
-# The worker texts alerts (usecases/sms_alerts.py).
-_WORKER |= _SMS_SEND
+_API |= (
+    _SMS_SEND | {("sns:CheckIfPhoneNumberIsOptedOut", "sms/phone-numbers")}  # codes; the opt-out list
+    | _table("sms", "DeleteItem", "PutItem")  # the STOP index: a number confirmed, removed, erased
+)
+# The worker texts alerts (usecases/sms_alerts.py): the SMS claim (deliveries), the ceilings
+# (rate-counters), the message record and the day's figures (sms).
+_WORKER |= _SMS_SEND | _table("rate-counters", "UpdateItem") | _table("sms", "PutItem", "UpdateItem")
 # Inbound texts (STOP) and delivery events from the SMS topic: the STOP index (a keyed digest of the
 # number: the pseudonym key), the subscriber's record (its number removed), message status, figures.
 _SMS_INBOUND: set[Grant] = (
     _table("sms", "DeleteItem", "Query", "UpdateItem")
+    | _table("subscribers", "GetItem", "PutItem")  # the number leaves the record (conditional put)
+    | _table("access-log", "PutItem")  # ... logged by the system, the resident named by pseudonym
     | _secrets("PseudonymKeySecret")
 )
 

@@ -491,6 +491,7 @@ def _environment(functions: Sequence[FunctionInfo]) -> dict[str, Any]:
     }
     if any(f.stream_events for f in functions):
         environment["BEATLINE_AUDIT_ARCHIVE_BUCKET"] = {"Ref": ARCHIVE_BUCKET}
+    environment["BEATLINE_SMS_SERVICE"] = "sns"
     environment["BEATLINE_SMS_ORIGINATION_NUMBER"] = {"Ref": "SmsOriginationNumber"}
     environment.update({s.env_var: {"Ref": s.logical_id} for s in SECRETS})
     environment.update({app.env_var: {"Ref": app.parameter} for app in PLATFORM_APPS})

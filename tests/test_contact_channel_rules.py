@@ -23,7 +23,7 @@ pytestmark = pytest.mark.no_database
 
 ADDRESS = "jo.resident@Example.ORG"
 STORED = "jo.resident@example.org"  # the domain is case-insensitive
-PHONE = "+447700900123"
+PHONE = "+447911123456"
 
 
 def email_scene() -> Scene:
@@ -170,11 +170,11 @@ def test_a_code_confirms_and_five_wrong_codes_void_it() -> None:
         with pytest.raises(RuleViolation):
             usecase.confirm_code(scene.svc, scene.as_resident(subscriber_id), "sms", CodeIn(code=wrong))
     assert usecase.confirm_code(scene.svc, scene.as_resident(subscriber_id), "sms", CodeIn(code=code)).status == "confirmed"
-    put(scene, subscriber_id, "sms", phone="+447700900999")
+    put(scene, subscriber_id, "sms", phone="+447911123499")
     for _ in range(5):
         with pytest.raises(RuleViolation):
             usecase.confirm_code(scene.svc, scene.as_resident(subscriber_id), "sms", CodeIn(code=wrong))
-    fresh = scene.fakes.confirmations["sms"].last("+447700900999")
+    fresh = scene.fakes.confirmations["sms"].last("+447911123499")
     with pytest.raises(StateForbids):  # void after five: the right code no longer works
         usecase.confirm_code(scene.svc, scene.as_resident(subscriber_id), "sms", CodeIn(code=fresh))
 

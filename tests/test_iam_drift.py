@@ -146,10 +146,19 @@ def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worke
         ok(set_areas(client, residents[name], [circle(lat, lon, 300)]))
     ok(client.http.get("/v1/subscribers/me", headers=bearer(token)))
     ok(client.http.patch("/v1/subscribers/me", headers=bearer(token), body=json.dumps({"language": "en"})))
+    # A resident with a phone number (their own bar: Moderate) is texted the alert by the worker.
+    _, texter = register(client, webpush_channel())
+    texter_number = f"+4479111{uuid.uuid4().int % 100000:05d}"
+    ok(client.http.put("/v1/subscribers/me/channels/sms", headers=bearer(texter),
+                       body=json.dumps({"phone": texter_number, "min_severity": "Moderate"})))
+    ok(post(client, "/v1/subscribers/me/channels/sms/confirm", texter, {"code": SMS.code(texter_number)}))
+    ok(set_areas(client, texter, [circle(lat, lon, 300)]))
     alert_id = publish(client, officer, supervisor, circle(lat, lon, 400))
     ok(client.http.get(f"/v1/alerts/{alert_id}", headers=bearer(officer)))
     ok(client.http.get("/v1/alerts?limit=5", headers=bearer(officer)))
     run_worker()
+    assert any(alert_id in text for text in SMS.texts_to(texter_number))
+    ok(client.http.delete("/v1/subscribers/me/channels/sms", headers=bearer(texter)))  # off the STOP index
     ok(post(client, f"/v1/alerts/{alert_id}/read", token))
     reply = ok(post(client, f"/v1/alerts/{alert_id}/responses", token, {"message": "Seen a van"})).json_body
     # A supervisor amends the contact the reply became: erasure later blanks the amendment's words too.
@@ -239,14 +248,38 @@ def _failure_flow(client: Any, staff_token: Callable[..., str], team: str, run_w
     return gone_tokens
 
 
-def _sms_inbound_flow(svc: Any, log: CallLog) -> None:
-    """The SMS topic's function: STOP from a number a resident confirmed (the API linked it), and
-    a delivery event for a text the worker sent."""
+class SmsOutbox:
+    """The SMS service of the drift flows: codes and alert texts kept by number."""
+
+    def __init__(self) -> None:
+        from tests.sms_fakes import FakeSmsSender
+
+        self.sender = FakeSmsSender()
+
+    def code(self, number: str) -> str:
+        import re
+
+        match = re.search(r"\b([0-9]{6})\b", self.sender.texts_to(number)[-1])
+        assert match
+        return match.group(1)
+
+    def texts_to(self, number: str) -> list[str]:
+        return self.sender.texts_to(number)
+
+
+SMS = SmsOutbox()
+
+
+def _sms_inbound_flow(client: Any, svc: Any, log: CallLog) -> None:
+    """The SMS topic's function: STOP from a number a resident confirmed, and a delivery event for
+    a text the worker sent."""
     from chalicelib.usecases import sms_inbound, sms_numbers
 
-    number, subscriber, message = "+447911123456", str(uuid.uuid4()), str(uuid.uuid4())
+    _, token = register(client)  # the API's part, recorded by no log here
+    number, message = f"+4479111{uuid.uuid4().int % 100000:05d}", str(uuid.uuid4())
+    ok(client.http.put("/v1/subscribers/me/channels/sms", headers=bearer(token), body=json.dumps({"phone": number})))
+    ok(post(client, "/v1/subscribers/me/channels/sms/confirm", token, {"code": SMS.code(number)}))
     later = datetime.now(UTC) + timedelta(days=1)
-    sms_numbers.confirmed(svc, subscriber, number, later)
     svc.store.sms.record_message(message, "sms:drift", "sent", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), later)
     with recording_dynamodb(log):
         stop = json.dumps({"originationNumber": number, "destinationNumber": "+447700000001", "messageBody": "STOP"})
@@ -254,6 +287,7 @@ def _sms_inbound_flow(svc: Any, log: CallLog) -> None:
         event = json.dumps({"eventType": "TEXT_DELIVERED", "messageId": message})
         assert sms_inbound.handle(svc, event, sms_inbound.stop_number) == "status"
     assert svc.store.sms.holders(sms_numbers.number_digest(svc, number)) == []
+    assert "contacts" not in ok(client.http.get("/v1/subscribers/me", headers=bearer(token))).json_body
 
 
 def _quiet_now() -> dict[str, str]:
@@ -287,11 +321,16 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
     def queue(name: str) -> SqsQueue:
         return SqsQueue(recording_client("sqs", logs[name], "queue/fanout", sent), QUEUE_URL)
 
+    from chalicelib.notify.sms import SmsConfirmations
+    from chalicelib.usecases.sms_alerts import AlertTexts
+
     api = services_module.build_services(SETTINGS, fanout_queue=queue(API), channels={"webpush": push},
-                                         push_resolver=TEST_PUSH_RESOLVER)
+                                         push_resolver=TEST_PUSH_RESOLVER, sms_sender=SMS.sender, confirmation_senders={
+                                             "sms": SmsConfirmations(SMS.sender, force_name="Drift", minutes=15)})
 
     def push_worker(clock: Any, fanout_queue: SqsQueue | None, **fanout: Any) -> PushWorker:
-        sender = PushSender(channels={"webpush": channel}, clock=clock, base_url=SETTINGS.public_base_url)
+        texts = AlertTexts(store=api.store, sender=SMS.sender, settings=SETTINGS, clock=clock)
+        sender = PushSender(channels={"webpush": channel, "sms": texts}, clock=clock, base_url=SETTINGS.public_base_url)
         return PushWorker(alerts=FanoutWorker(sender=sender, queue=fanout_queue, store=api.store, **fanout),
                           answers=AnswerPusher(sender=sender, store=api.store),
                           notices=NoticePusher(sender=sender, store=api.store), sender=sender, store=api.store)
@@ -334,8 +373,7 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
             assert count_overdue(clock, datetime.now(UTC) + timedelta(hours=49)) >= 1  # 24 h and two thirds of 72 h
             assert remind_meetings(clock, meeting_start - timedelta(hours=23)) >= 1  # inbox, and a NoticePush
         assert any('"type":"notice"' in body for body in sent.bodies)
-        _sms_inbound_flow(services_module.build_services(SETTINGS, fanout_queue=queue(CLOCK), channels={"webpush": push},
-                                                         push_resolver=TEST_PUSH_RESOLVER), logs[SMS_INBOUND])
+        _sms_inbound_flow(client, api, logs[SMS_INBOUND])
     finally:
         services_module.use_services(previous)
         failing.close()

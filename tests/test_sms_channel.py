@@ -158,3 +158,10 @@ def test_alert_texts_on_moto(sns: Any) -> None:
         assert text.endswith(f"/app/#alert={severe.id}")
     figures = scene.svc.store.sms.figures("sms", "2026-11-30", "2026-11-30")[0][1]
     assert (figures["sent"], figures["capped"]) == (2, 2)
+
+
+def test_opt_out_check_that_cannot_reach_the_service_says_no() -> None:
+    client = boto3.client("sns", region_name=REGION, endpoint_url="http://127.0.0.1:9", aws_access_key_id="x",
+                          aws_secret_access_key="x",  # noqa: S106
+                          config=Config(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=1))
+    assert SnsSms(client).opted_out(NUMBER) is False

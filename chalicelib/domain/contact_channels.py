@@ -58,6 +58,9 @@ class ContactPut(Struct, forbid_unknown_fields=True, kw_only=True):
 
     address: EmailAddress | None = None
     phone: PhoneNumber | None = None
+    # sms only: the lowest severity texted to this number (default: the force's threshold,
+    # BEATLINE_SMS_MIN_SEVERITY); changing it alone on a confirmed number sends no new code.
+    min_severity: Annotated[str, Meta(pattern=r"^(Extreme|Severe|Moderate|Minor)$")] | None = None
 
 
 class ConfirmIn(Struct, forbid_unknown_fields=True):
@@ -80,6 +83,7 @@ class ContactChannelOut(Struct, omit_defaults=True):
     hint: str
     pending_until: str | None = None
     confirmed_at: str | None = None
+    min_severity: str | None = None  # sms: the resident's own bar for texts
 
 
 class ConfirmedOut(Struct):
@@ -123,6 +127,7 @@ class ContactChannel:
     attempts: int = 0
     confirmed_at: str | None = None
     suppressed: str | None = None  # why: "bounce" | "complaint" | "stop"
+    min_severity: str | None = None  # sms: the resident's own bar for texts (None: the force's)
 
     def live(self, now_text: str) -> bool:
         """Still worth keeping: confirmed (or suppressed), or pending and not lapsed."""
@@ -134,8 +139,11 @@ class ContactChannel:
 
     def target(self, subscriber_id: str) -> dict[str, str]:
         """What a channel adapter gets as `target`: where to send and the unsubscribe token."""
-        return {"type": self.type, "address": self.address, "subscriber_id": subscriber_id,
-                "unsubscribe_token": ChannelToken("u", self.type, subscriber_id, self.unsubscribe).encode()}
+        target = {"type": self.type, "address": self.address, "subscriber_id": subscriber_id,
+                  "unsubscribe_token": ChannelToken("u", self.type, subscriber_id, self.unsubscribe).encode()}
+        if self.min_severity:
+            target["min_severity"] = self.min_severity
+        return target
 
 
 # --- tokens ----------------------------------------------------------------------------------
@@ -246,4 +254,5 @@ def confirmed(contact: ContactChannel, now_text: str) -> ContactChannel:
 
 def to_out(contact: ContactChannel) -> ContactChannelOut:
     return ContactChannelOut(type=contact.type, status=contact.status, hint=hint(contact.type, contact.address),
-                             pending_until=contact.pending_until, confirmed_at=contact.confirmed_at)
+                             pending_until=contact.pending_until, confirmed_at=contact.confirmed_at,
+                             min_severity=contact.min_severity)

@@ -63,7 +63,14 @@ class SnsSms:
         return SmsReceipt(SendOutcome.SENT, str(response["MessageId"]))
 
     def opted_out(self, number: str) -> bool:
-        response = self._client.check_if_phone_number_is_opted_out(phoneNumber=number)
+        """False also when the service cannot say now: a text to an opted-out number is refused
+        by the service anyway (the check only lets the resident know before a code is wasted)."""
+        try:
+            response = self._client.check_if_phone_number_is_opted_out(phoneNumber=number)
+        except Exception as exc:
+            if classify(exc) is None:
+                raise
+            return False
         return bool(response.get("isOptedOut"))
 
 

@@ -64,4 +64,12 @@ def build_confirmation_senders(settings: Settings) -> Mapping[str, ConfirmationS
     email = build_email(settings)
     if email is not None:
         senders["email"] = email
+    if settings.sms_service != "none":
+        from chalicelib.domain.contact_channels import CONFIRM_RULES
+        from chalicelib.notify.sms import SmsConfirmations, build_sms_sender
+
+        sender = build_sms_sender(settings.sms_service, settings.region,
+                                  origination_number=settings.sms_origination_number, sender_id=settings.sms_sender_id)
+        minutes = int(CONFIRM_RULES["sms"].ttl.total_seconds() // 60)
+        senders["sms"] = SmsConfirmations(sender, force_name=settings.force_name, minutes=minutes)
     return senders

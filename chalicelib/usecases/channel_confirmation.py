@@ -24,6 +24,7 @@ from chalicelib.domain.errors import StateForbids, Unavailable
 from chalicelib.ports import ConfirmationSender, SendOutcome
 
 if TYPE_CHECKING:
+    from chalicelib.context import RequestContext
     from chalicelib.services import Services
 
 
@@ -32,6 +33,32 @@ def address_of(channel: EmailChannelIn | SmsChannelIn) -> tuple[str, str]:
     if isinstance(channel, EmailChannelIn):
         return "email", normalise_email(channel.address)
     return "sms", channel.phone
+
+
+def admit(svc: Services, ctx: RequestContext, subscriber_id: str, contact_type: str, address: str, field: str) -> str:
+    """The address as stored, once the type's own checks pass (sms: a mobile number, the code
+    limits per number and per subscriber, the service's opt-out list: usecases/sms_numbers.py)."""
+    if contact_type != "sms":
+        return address
+    from chalicelib.usecases import sms_numbers
+
+    return sms_numbers.admit(svc, ctx, subscriber_id, address, field)
+
+
+def confirmed(svc: Services, subscriber_id: str, contact: ContactChannel, expires_at: datetime) -> None:
+    """A confirmed number joins the STOP index (an inbound STOP then finds the subscriber)."""
+    if contact.type == "sms":
+        from chalicelib.usecases import sms_numbers
+
+        sms_numbers.confirmed(svc, subscriber_id, contact.address, expires_at)
+
+
+def forget(svc: Services, subscriber_id: str, contact: ContactChannel | None) -> None:
+    """A number leaving the record (removed, replaced, unsubscribed, erased) leaves the STOP index."""
+    if contact is not None and contact.type == "sms":
+        from chalicelib.usecases import sms_numbers
+
+        sms_numbers.forget(svc, subscriber_id, contact.address)
 
 
 def sender_for(svc: Services, contact_type: str) -> ConfirmationSender:

@@ -39,6 +39,8 @@ NO_SUCH_TOKEN = "No pending channel has this token (it was used, has lapsed or n
 
 
 def _channel_in(contact_type: str, body: ContactPut) -> EmailChannelIn | SmsChannelIn:
+    if contact_type != "sms" and body.min_severity is not None:
+        raise RuleViolation("Only a phone number takes `min_severity`.", [FieldError("min_severity", "is for sms only")])
     if contact_type == "email" and body.address is not None and body.phone is None:
         return EmailChannelIn(address=body.address)
     if contact_type == "sms" and body.phone is not None and body.address is None:
@@ -64,15 +66,30 @@ def put_channel(svc: Services, ctx: RequestContext, contact_type: str, body: Con
     _, address = channel_confirmation.address_of(channel_in)
     previous = record.contact(contact_type)
     if previous is not None and previous.address == address and previous.status != "pending":
-        return to_out(record)  # confirmed (or suppressed: only a new address starts again)
+        return _same_address(svc, ctx, record, previous, body)  # confirmed (or suppressed: only a new address starts again)
     sender = channel_confirmation.sender_for(svc, contact_type)
+    address = channel_confirmation.admit(svc, ctx, record.id, contact_type, address, "phone")
     if record.secret is None:
         raise StateForbids("This subscriber has no secret yet.")  # current() gives every record one
     contact, carried = channel_confirmation.begin(record.id, record.secret, contact_type, address, ctx.now, previous)
+    contact = replace(contact, min_severity=body.min_severity)
     new = _with_contact(record, contact, contact_type, ctx.now)
     save(svc, new)
+    if previous is not None and previous.address != address:
+        channel_confirmation.forget(svc, record.id, previous)
     svc.store.access_log.append(own_audit(svc, ctx, record, f"subscriber.channel.{contact_type}.add"))
     channel_confirmation.send(sender, contact, carried, record.preferences.language)
+    return to_out(new)
+
+
+def _same_address(svc: Services, ctx: RequestContext, record: SubscriberRecord, previous: ContactChannel,
+                  body: ContactPut) -> SubscriberOut:
+    """The address it already has: only a number's own bar for texts may change (no new code)."""
+    if previous.type != "sms" or previous.min_severity == body.min_severity:
+        return to_out(record)
+    new = _with_contact(record, replace(previous, min_severity=body.min_severity), previous.type, ctx.now)
+    save(svc, new)
+    svc.store.access_log.append(own_audit(svc, ctx, record, f"subscriber.channel.{previous.type}.update"))
     return to_out(new)
 
 
@@ -82,6 +99,7 @@ def delete_channel(svc: Services, ctx: RequestContext, contact_type: str) -> Non
     if record.contact(contact_type) is None:
         return
     save(svc, _with_contact(record, None, contact_type, ctx.now))
+    channel_confirmation.forget(svc, record.id, record.contact(contact_type))
     svc.store.access_log.append(own_audit(svc, ctx, record, f"subscriber.channel.{contact_type}.remove"))
 
 
@@ -100,6 +118,7 @@ def _confirm(svc: Services, ctx: RequestContext, record: SubscriberRecord, conta
         if record.cells:  # the cell index entries carry the record's TTL too
             svc.store.subscribers.write_index(record.id, record.cells, record.shapes(), life)
     save(svc, new)
+    channel_confirmation.confirmed(svc, record.id, contact, life)
     svc.store.access_log.append(own_audit(svc, ctx, record, f"subscriber.channel.{contact.type}.confirm"))
     return ConfirmedOut(type=contact.type, status="confirmed")
 
@@ -157,4 +176,5 @@ def unsubscribe(svc: Services, ctx: RequestContext, token_text: str) -> None:
     if record is None or contact is None or not same_secret(contact.unsubscribe, token.secret):
         return
     save(svc, _with_contact(record, None, token.type, ctx.now))
+    channel_confirmation.forget(svc, record.id, contact)
     svc.store.access_log.append(own_audit(svc, ctx, record, f"subscriber.channel.{token.type}.unsubscribe"))

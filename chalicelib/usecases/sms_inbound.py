@@ -53,9 +53,25 @@ Remove = Callable[["Services", str, str], None]
 
 
 def stop_number(svc: Services, subscriber_id: str, number: str) -> None:
-    """STOP from a number: it leaves the STOP index (and the subscriber's record)."""
-    from chalicelib.usecases.sms_numbers import forget
+    """STOP from a number: it leaves the subscriber's record (when it is still theirs) and the
+    STOP index. Logged like the one-click unsubscribe, by the system, naming the resident only by
+    their pseudonym."""
+    from dataclasses import replace
 
+    from chalicelib.domain.access import AccessRecord
+    from chalicelib.usecases.residents import resident_name
+    from chalicelib.usecases.sms_numbers import forget
+    from chalicelib.usecases.subscribers import save
+
+    record = svc.store.subscribers.get(subscriber_id)
+    contact = record.contact("sms") if record is not None else None
+    if record is not None and contact is not None and contact.address == number and record.secret is not None:
+        now = svc.clock()
+        kept = tuple(c for c in record.contacts if c is not contact)
+        save(svc, replace(record, contacts=kept, updated_at=to_rfc3339(now)))
+        name = resident_name(svc, record)
+        svc.store.access_log.append(AccessRecord(actor="system:sms", role="system", action="subscriber.channel.sms.stop",
+                                                 at=now, request_id="sms-inbound", record_id=name))
     forget(svc, subscriber_id, number)
 
 

@@ -147,7 +147,7 @@ def register(svc: Services, ctx: RequestContext, body: SubscriberIn) -> Register
     token, expires = svc.resident_tokens.issue(subscriber_id, ctx.now)
     stamp = to_rfc3339(ctx.now)
     secret = new_subscriber_secret()
-    contacts, carried = _first_contact(subscriber_id, secret, contact_in, ctx)
+    contacts, carried = _first_contact(svc, subscriber_id, secret, contact_in, ctx)
     record = SubscriberRecord(
         id=subscriber_id,
         channel=_main_channel(svc, body.channel),
@@ -176,11 +176,13 @@ def _main_channel(svc: Services, channel: RegisterChannelIn) -> dict[str, Any]:
     return _stored_channel(svc, channel)
 
 
-def _first_contact(subscriber_id: str, secret: str, contact_in: EmailChannelIn | SmsChannelIn | None,
+def _first_contact(svc: Services, subscriber_id: str, secret: str, contact_in: EmailChannelIn | SmsChannelIn | None,
                    ctx: RequestContext) -> tuple[tuple[ContactChannel, ...], str]:
     if contact_in is None:
         return (), ""
     contact_type, address = channel_confirmation.address_of(contact_in)
+    field = "channel.phone" if contact_type == "sms" else "channel.address"
+    address = channel_confirmation.admit(svc, ctx, subscriber_id, contact_type, address, field)
     contact, carried = channel_confirmation.begin(subscriber_id, secret, contact_type, address, ctx.now, None)
     return (contact,), carried
 
@@ -308,6 +310,8 @@ def erase_me(svc: Services, ctx: RequestContext) -> None:
     # recompute afterwards.
     svc.store.access_log.append(own_audit(svc, ctx, record, "subscriber.erase", row_count=redacted))
     svc.store.deliveries.erase_subscriber(record.id)
+    for contact in record.contacts:
+        channel_confirmation.forget(svc, record.id, contact)  # the STOP index entry of a number
     svc.store.subscribers.erase(record)
     _drop_channel(svc, record.channel)
 
