@@ -162,6 +162,6 @@ def test_alert_texts_on_moto(sns: Any) -> None:
 
 def test_opt_out_check_that_cannot_reach_the_service_says_no() -> None:
     client = boto3.client("sns", region_name=REGION, endpoint_url="http://127.0.0.1:9", aws_access_key_id="x",
-                          aws_secret_access_key="x",  # noqa: S106
+                          aws_secret_access_key="x",
                           config=Config(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=1))
     assert SnsSms(client).opted_out(NUMBER) is False
