@@ -25,7 +25,7 @@ import zipfile
 from pathlib import Path
 
 # Every AWS service the Lambda code creates a client for (pynamodb: dynamodb).
-KEEP_SERVICES: frozenset[str] = frozenset({"dynamodb", "sqs", "sns", "secretsmanager", "sts", "s3"})
+KEEP_SERVICES: frozenset[str] = frozenset({"dynamodb", "sqs", "sns", "secretsmanager", "sts", "s3", "sesv2"})
 
 SLIM_VERSION = 2  # bump when slim_zip's output changes, to invalidate cached results
 _DATA = re.compile(r"(?:^|/)site-packages/(?:botocore|boto3)/data/([^/]+)/")

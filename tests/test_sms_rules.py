@@ -321,3 +321,17 @@ def test_updates_and_cancels_are_not_texted() -> None:
     assert scene.fakes.sms.sent == []
     assert channel.send(target(sub, NUMBER), note) is SendOutcome.SENT
     assert len(scene.fakes.sms.sent) == 1
+
+
+@pytest.mark.parametrize(("event", "status"), [
+    ("TEXT_SENT", "sent"), ("TEXT_SUCCESSFUL", "sent"), ("TEXT_DELIVERED", "delivered"),
+    ("TEXT_CARRIER_UNREACHABLE", "undelivered"), ("TEXT_SPAM", "undelivered"), ("TEXT_PENDING", "sent"),
+    ("VOICE_COMPLETED", "sent"),  # not an SMS event: nothing changes
+])
+def test_delivery_events_map_to_statuses(event: str, status: str) -> None:
+    scene = Scene()
+    sub = resident(scene)
+    alert = scene.stored(published(scene, severity="Severe"))
+    deliver(scene, alert, [(sub, NUMBER, None)])
+    assert sms_inbound.handle(scene.svc, json.dumps({"eventType": event, "messageId": "msg-1"}), lambda *_: None) == "status"
+    assert scene.svc.store.sms.message_status("msg-1") == (f"sms:{alert.id}", status)

@@ -46,7 +46,9 @@ class DeliveryEvent(msgspec.Struct, forbid_unknown_fields=False):
 
 
 PENDING = frozenset({"TEXT_PENDING", "TEXT_QUEUED"})
-STATUSES = {"TEXT_SUCCESSFUL": "sent", "TEXT_DELIVERED": "delivered"}  # others: undelivered (final)
+# Other TEXT_ events (TEXT_INVALID, TEXT_CARRIER_UNREACHABLE, TEXT_BLOCKED, TEXT_SPAM,
+# TEXT_TTL_EXPIRED, ...) are final failures: undelivered. VOICE_/MEDIA_/RCS_ events are not ours.
+STATUSES = {"TEXT_SENT": "sent", "TEXT_SUCCESSFUL": "sent", "TEXT_DELIVERED": "delivered"}
 
 # What to do with a subscriber whose number said STOP: (services, subscriber id, number) -> None.
 Remove = Callable[["Services", str, str], None]
@@ -107,7 +109,7 @@ def _text(svc: Services, text: InboundText, remove: Remove) -> str:
 
 
 def _status(svc: Services, event: DeliveryEvent) -> str:
-    if event.eventType in PENDING or len(event.messageId) > 200:
+    if event.eventType in PENDING or not event.eventType.startswith("TEXT_") or len(event.messageId) > 200:
         return "status"
     status = STATUSES.get(event.eventType, "undelivered")
     now = svc.clock()
