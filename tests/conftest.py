@@ -75,9 +75,13 @@ def start_database() -> str:
         from chalicelib.store.tables import ensure_tables
 
         db = _start_dynamodb_local()
-        _state["db"] = db
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = db.endpoint
-        ensure_tables(settings=SETTINGS)
+        try:
+            ensure_tables(settings=SETTINGS)
+        except Exception:
+            db.stop()
+            raise
+        _state["db"] = db
     return str(_state["db"].endpoint)
 
 

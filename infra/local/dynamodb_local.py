@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,10 +37,27 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+# Held from picking a free port until the JVM listens on it: two test sessions (pytest-xdist workers)
+# starting at once could otherwise pick the same port, and the loser's wait would see the winner's
+# server answer and share its tables.
+PORT_LOCK = Path(tempfile.gettempdir()) / "beatline-dynamodb-local-port.lock"
+
+
+@contextlib.contextmanager
+def port_lock() -> Iterator[None]:
+    with PORT_LOCK.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 class DynamoDBLocal:
     """One DynamoDB Local process: in memory (tests) or persisting to `db_path` (make run)."""
 
     def __init__(self, port: int | None = None, db_path: Path | None = None) -> None:
+        self.pick_port = port is None  # a free one, chosen again under the lock when started
         self.port = port or free_port()
         self.db_path = db_path
         self._process: subprocess.Popen[bytes] | None = None
@@ -61,6 +81,13 @@ class DynamoDBLocal:
         ]
 
     def start(self, timeout: float = 60.0) -> DynamoDBLocal:
+        if not self.pick_port:
+            return self._start(timeout)
+        with port_lock():
+            self.port = free_port()
+            return self._start(timeout)
+
+    def _start(self, timeout: float) -> DynamoDBLocal:
         if port_open(self.port):
             raise RuntimeError(f"port {self.port} is already in use; is another DynamoDB Local running?")
         if self.db_path:
