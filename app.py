@@ -96,3 +96,19 @@ def sms_inbound(event: Any) -> Any:
     from chalicelib.usecases.sms_inbound import handle, stop_number
 
     return {"handled": handle(services(), event.message, stop_number)}
+
+
+# Every statistics counter and engagement item comes from the contacts table's stream (issue 23).
+# The template replaces this placeholder ARN with the contacts table's StreamArn and adds the
+# bisect-on-error, retry limit and on-failure queue (infra/hardening.py); locally and in tests
+# infra/local/streams.py polls the stream and calls this same handler with Lambda's event.
+@app.on_dynamodb_record(
+    stream_arn=f"arn:aws:dynamodb:{SETTINGS.region}:000000000000:table/{SETTINGS.table_name('contacts')}/stream/*",
+    batch_size=100, starting_position="TRIM_HORIZON", name="contact_counter",
+)
+def contact_counter(event: Any) -> Any:
+    """Aggregates a batch of contact changes into counter sums, written exactly once."""
+    from chalicelib.services import services
+    from chalicelib.usecases.counters import apply_contact_stream
+
+    return apply_contact_stream(services(), event.to_dict()["Records"]).to_dict()

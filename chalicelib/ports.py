@@ -23,13 +23,13 @@ if TYPE_CHECKING:
     from chalicelib.domain.contact_schemas import Change
     from chalicelib.domain.contacts import ContactRecord
     from chalicelib.domain.conversations import AnswerNotification, Conversation, Message
-    from chalicelib.domain.engagement import MemberMove
     from chalicelib.domain.history import AlertFigures, Plan
     from chalicelib.domain.meetings import Meeting
     from chalicelib.domain.notices import NoticeNotification
     from chalicelib.domain.priorities import ActionOut, Priority
     from chalicelib.domain.staff_devices import StaffDevice
     from chalicelib.domain.staff_figures import Activity
+    from chalicelib.domain.stream_counts import ContactChange, Part
     from chalicelib.domain.strength import StrengthRecord
     from chalicelib.domain.subscribers import SubscriberRecord
     from chalicelib.domain.teams import TeamRecord
@@ -142,19 +142,31 @@ Wanted = tuple[str, str, tuple[str, str] | None]  # a delivery to claim: (subscr
 class ContactRepository(Protocol):
     """chalicelib/store/contacts.py, as the use cases call it."""
 
-    def create(self, record: ContactRecord, audit: AccessRecord, engagement: Sequence[MemberMove], words: WordHolder | None=None) -> Literal['created']: ...
+    def create(self, record: ContactRecord, audit: AccessRecord, words: WordHolder | None=None) -> Literal['created']: ...
 
     def redact_words(self, contact_id: str, erased_digest: str, audit: AccessRecord) -> bool: ...
 
     def get(self, contact_id: str) -> ContactRecord | None: ...
 
-    def amend(self, old: ContactRecord, new: ContactRecord, changes: list[Change], counter_deltas: Mapping[tuple[str, str], int], audit: AccessRecord, engagement: Sequence[MemberMove]) -> None: ...
+    def amend(self, old: ContactRecord, new: ContactRecord, changes: list[Change], audit: AccessRecord) -> None: ...
 
     def amendments(self, contact_id: str) -> list[dict[str, Any]]: ...
 
     def list_contacts(self, *, author: str | None=None, team: str | None=None, occurred_from: str | None, occurred_to: str | None, kind: str | None, limit: int, position: dict[str, Any] | None) -> ContactPage: ...
 
     def counters(self, key: str, bucket_from: str, bucket_to: str) -> list[tuple[str, int]]: ...
+
+
+class ContactStreamRepository(Protocol):
+    """chalicelib/store/contact_stream.py: the counters derived from the contacts stream."""
+
+    def decode(self, record: Mapping[str, Any]) -> ContactChange: ...
+
+    def apply_part(self, part: Part, now: datetime) -> list[str]: ...
+
+    def advance_as_of(self, at: str) -> None: ...
+
+    def as_of(self) -> str | None: ...
 
 
 class AreaRepository(Protocol):
@@ -447,6 +459,7 @@ class Repositories:
     staff: StaffRepository
     trust: TrustRepository
     sms: SmsRepository
+    contact_stream: ContactStreamRepository
 
 
 # --- fan-out queue -----------------------------------------------------------------------------
@@ -635,8 +648,6 @@ class Write:
     contact: ContactRecord
     audit: AccessRecord
     figures: Mapping[tuple[str, str], int]
-    # The contact's distinct-staff moves (domain.engagement.log_moves), as every log entry has.
-    engagement: Sequence[MemberMove]
     inbox: InboxCopy | None = None  # a team answer's copy in the resident's inbox
     words: WordHolder | None = None  # a resident message: indexed for erasure, refused while erasing
     guidance: Message | None = None  # the automatic emergency guidance after it (sender "system")

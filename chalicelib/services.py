@@ -50,6 +50,7 @@ def dynamodb_repositories() -> Repositories:
         alert_history,
         alerts,
         areas,
+        contact_stream,
         contacts,
         deliveries,
         engagement,
@@ -73,7 +74,7 @@ def dynamodb_repositories() -> Repositories:
         words=words, access_log=access_log, alert_history=alert_history, engagement=engagement,
         history=history, ratelimit=ratelimit, health=health, conversations=ConversationRepository(),
         team_queue=team_queue, staff=staff,
-        teams=teams, priorities=priorities, meetings=meetings, trust=trust, sms=sms,
+        teams=teams, priorities=priorities, meetings=meetings, trust=trust, sms=sms, contact_stream=contact_stream,
     )
 
 

@@ -149,6 +149,25 @@ def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str)
     return None
 
 
+def settle_streams() -> int:
+    """Apply every pending record of the contacts stream through app.py's `contact_counter`, as
+    Lambda's event source mapping would (infra/local/streams.py): figures read afterwards are
+    settled, deterministically and without sleeps. The number of records applied."""
+    if "db" not in _state:
+        return 0
+    if "poller" not in _state:
+        from chalicelib.settings import SETTINGS
+        from infra.local.streams import contact_poller
+
+        _state["poller"] = contact_poller(_state["db"].endpoint, SETTINGS.table_name("contacts"),
+                                          SETTINGS.region or "eu-west-2")
+    return int(_state["poller"].settle())
+
+
+# GETs that read counters derived from the contacts stream: the test client settles it first.
+SETTLED_READS = ("/v1/history/", "/v1/staff/", "/v1/teams/")
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("no_database") is None:
         start_database()
@@ -197,10 +216,24 @@ def app():
 
 @pytest.fixture(scope="session")
 def client(app):
-    from chalice.test import Client
+    """chalice.test.Client whose figure reads (SETTLED_READS) first settle the contacts stream."""
+    from chalice.test import Client, TestHTTPClient
+
+    class SettlingHTTPClient(TestHTTPClient):
+        def request(self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b"") -> Any:
+            if method.upper() == "GET" and path.startswith(SETTLED_READS):
+                settle_streams()
+            return super().request(method, path, headers=headers, body=body)
 
     with Client(app, stage_name="test", project_dir=str(ROOT)) as test_client:
+        test_client._http_client = SettlingHTTPClient(app, test_client._chalice_config)
         yield test_client
+
+
+@pytest.fixture
+def settle() -> Callable[[], int]:
+    """settle() applies the pending contacts-stream records (see settle_streams)."""
+    return settle_streams
 
 
 TokenFactory = Callable[..., str]

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from chalicelib.clock import Clock, parse_rfc3339, to_rfc3339
 from chalicelib.domain import conversations as conversation_rules
 from chalicelib.domain import engagement as engagement_rules
-from chalicelib.domain import history, stats_keys
+from chalicelib.domain import history
 from chalicelib.domain.access import AccessEntryOut, AccessRecord
 from chalicelib.domain.alerts import AlertRecord, Notification
 from chalicelib.domain.areas import AreaRecord, CellAreaIndex
@@ -42,6 +42,7 @@ from chalicelib.domain.notices import NoticeNotification
 from chalicelib.domain.priorities import ActionOut, Priority
 from chalicelib.domain.staff_devices import StaffDevice
 from chalicelib.domain.staff_figures import Activity
+from chalicelib.domain.stream_counts import ContactChange, Part
 from chalicelib.domain.strength import StrengthRecord
 from chalicelib.domain.subscribers import SubscriberRecord
 from chalicelib.domain.teams import TeamRecord
@@ -57,6 +58,7 @@ from chalicelib.ports import (
     ConfirmationSender,
     ContactPage,
     ContactRepository,
+    ContactStreamRepository,
     ConversationExists,
     ConversationStore,
     Delivery,
@@ -193,6 +195,13 @@ class FakeDatabase:
     # (pulse, subscriber) -> (where the answer counts, answered?): never the answer itself
     pulse_sent: dict[tuple[str, str], tuple[PulseSent, bool]] = field(default_factory=dict)
     sms: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # the SMS table (tests/sms_fakes.py)
+    # The contacts table's stream: changes not yet consumed, the consumer (fake_services installs
+    # the real use case, usecases.counters.apply_changes: a stream without delay), the markers
+    # of the records applied and the newest applied (`as_of`).
+    stream: list[ContactChange] = field(default_factory=list)
+    stream_consumer: Callable[[list[ContactChange]], Any] | None = None
+    stream_marks: set[str] = field(default_factory=set)
+    stream_as_of: str | None = None
     reachable: bool = True
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
@@ -223,12 +232,19 @@ class FakeDatabase:
     def put_inbox(self, copy: InboxCopy) -> None:
         self.inbox.setdefault(copy.subscriber_id, {})[copy.sort_key] = (copy.item, copy.expires_at)
 
-    def add_log_entry(self, record: ContactRecord, engagement: Sequence[MemberMove],
-                      extra_counters: Mapping[tuple[str, str], int] | None = None) -> None:
-        """store.contacts.add_log_entry: the contact's counters and engagement items, every route alike."""
-        counters = stats_keys.with_period_grains(dict.fromkeys(record.counter_keys(), 1))
-        self.add_counters(_one_shard({**counters, **(extra_counters or {})}))
-        self.move_engagement(engagement)
+    def add_log_entry(self, record: ContactRecord, extra_counters: Mapping[tuple[str, str], int] | None = None) -> None:
+        """store.contacts.add_log_entry: the contact (its counters and engagement items follow
+        from the stream) and a conversation's figure counters, every route alike."""
+        self.add_counters(_one_shard(dict(extra_counters or {})))
+        self.changed(None, record)
+
+    def changed(self, old: ContactRecord | None, new: ContactRecord) -> None:
+        """A contact written: its stream record, consumed at once when a consumer is installed."""
+        self.stream.append(ContactChange(event_id=f"fake-{new.id}-{new.version}",
+                                         event="INSERT" if old is None else "MODIFY", old=old, new=new))
+        if self.stream_consumer is not None:
+            pending, self.stream = self.stream, []
+            self.stream_consumer(pending)
 
     def move_engagement(self, moves: Sequence[MemberMove]) -> None:
         """Member items get their deltas; counter items the distinct-count change they cause
@@ -269,8 +285,7 @@ class FakeContacts:
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
 
-    def create(self, record: ContactRecord, audit: AccessRecord, engagement: Sequence[MemberMove],
-               words: WordHolder | None = None) -> Literal["created"]:
+    def create(self, record: ContactRecord, audit: AccessRecord, words: WordHolder | None = None) -> Literal["created"]:
         with self.db.lock:
             if record.id in self.db.contacts:
                 raise ConditionFailed(self.db.contacts[record.id])
@@ -280,7 +295,7 @@ class FakeContacts:
             self.db.contacts[record.id] = record
             if words is not None:
                 self.db.hold_words(words)
-            self.db.add_log_entry(record, engagement)
+            self.db.add_log_entry(record)
         return "created"
 
     def redact_words(self, contact_id: str, erased_digest: str, audit: AccessRecord) -> bool:
@@ -291,6 +306,7 @@ class FakeContacts:
             self.db.append_access(audit)
             self.db.contacts[contact_id] = replace(old, notes=None, handle_pseudonym=None,
                                                    content_digest=erased_digest, version=old.version + 1)
+            self.db.changed(old, self.db.contacts[contact_id])
             for amendment in self.db.amendments.get(contact_id, []):
                 for change in amendment["changes"]:
                     if change.get("field") in WORD_FIELDS and (change.get("old") is not None
@@ -301,9 +317,7 @@ class FakeContacts:
     def get(self, contact_id: str) -> ContactRecord | None:
         return self.db.contacts.get(contact_id)
 
-    def amend(self, old: ContactRecord, new: ContactRecord, changes: list[Change],
-              counter_deltas: Mapping[tuple[str, str], int], audit: AccessRecord,
-              engagement: Sequence[MemberMove]) -> None:
+    def amend(self, old: ContactRecord, new: ContactRecord, changes: list[Change], audit: AccessRecord) -> None:
         with self.db.lock:
             current = self.db.contacts.get(new.id)
             kept = self.db.amendments.setdefault(new.id, [])
@@ -313,8 +327,7 @@ class FakeContacts:
             self.db.contacts[new.id] = new
             kept.append({"version": new.version, "at": new.updated_at, "by": audit.actor, "by_role": audit.role,
                          "changes": [{"field": c.field, "old": c.old, "new": c.new} for c in changes]})
-            self.db.add_counters(_one_shard(stats_keys.with_period_grains(counter_deltas)))
-            self.db.move_engagement(engagement)
+            self.db.changed(current, new)
 
     def amendments(self, contact_id: str) -> list[dict[str, Any]]:
         copied: list[dict[str, Any]] = json.loads(json.dumps(self.db.amendments.get(contact_id, [])))
@@ -920,6 +933,37 @@ class FakeHealth:
         return self.db.reachable
 
 
+class FakeContactStream:
+    """store/contact_stream.py on a FakeDatabase: markers, sums on one shard, engagement settled."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def decode(self, record: Mapping[str, Any]) -> ContactChange:
+        change = record.get("change")
+        if not isinstance(change, ContactChange):
+            raise ValueError("the fake stream carries decoded changes only")
+        return change
+
+    def apply_part(self, part: Part, now: datetime) -> list[str]:
+        with self.db.lock:
+            applied = [event_id for event_id in part.event_ids if event_id in self.db.stream_marks]
+            if applied:
+                return applied
+            self.db.stream_marks.update(part.event_ids)
+            self.db.add_counters(_one_shard(part.sums()))
+            self.db.move_engagement(part.member_moves())
+        return []
+
+    def advance_as_of(self, at: str) -> None:
+        with self.db.lock:
+            if self.db.stream_as_of is None or at > self.db.stream_as_of:
+                self.db.stream_as_of = at
+
+    def as_of(self) -> str | None:
+        return self.db.stream_as_of
+
+
 # --- conversations -----------------------------------------------------------------------------
 
 
@@ -945,7 +989,7 @@ class FakeConversations:
             db.put_inbox(write.inbox)
         if write.words is not None:
             db.hold_words(write.words)
-        db.add_log_entry(write.contact, write.engagement, write.figures)
+        db.add_log_entry(write.contact, write.figures)
 
     def start(self, conversation: Conversation, message: Message, write: Write) -> None:
         with self.db.lock:
@@ -1398,7 +1442,7 @@ def fake_repositories(db: FakeDatabase | None = None) -> Repositories:
         alert_history=FakeAlertHistory(db), engagement=FakeEngagement(db), history=FakeHistory(db),
         ratelimit=FakeRateCounters(db), health=FakeHealth(db), conversations=FakeConversations(db),
         team_queue=FakeTeamQueue(db), staff=FakeStaff(db), teams=FakeTeams(db), priorities=FakePriorities(db),
-        meetings=FakeMeetings(db), trust=FakeTrust(db), sms=FakeSms(db.sms, db.lock),
+        meetings=FakeMeetings(db), trust=FakeTrust(db), sms=FakeSms(db.sms, db.lock), contact_stream=FakeContactStream(db),
     )
 
 
@@ -1424,6 +1468,7 @@ def fake_services(*, now: datetime = NOW, db: FakeDatabase | None = None, settin
     """Services on fakes only (no DynamoDB, SQS, SNS or DNS): (services, the fakes)."""
     from chalicelib.services import build_services
     from chalicelib.settings import SETTINGS
+    from chalicelib.usecases import counters as counters_usecase
     from tests.push_dns import TEST_PUSH_RESOLVER
 
     fakes = Fakes(db=db if db is not None else FakeDatabase(), queue=FakeQueue(),
@@ -1436,7 +1481,11 @@ def fake_services(*, now: datetime = NOW, db: FakeDatabase | None = None, settin
         "sms_sender": fakes.sms,
     }
     arguments.update(overrides)
-    return build_services(settings or SETTINGS, **arguments), fakes
+    svc = build_services(settings or SETTINGS, **arguments)
+    if fakes.db.stream_consumer is None:
+        fakes.db.stream_consumer = lambda changes: counters_usecase.apply_changes(
+            svc, [replace(change, at=to_rfc3339(svc.clock())) for change in changes])
+    return svc, fakes
 
 
 def records_of(kind: type[T], items: Iterable[Any]) -> list[T]:
@@ -1467,6 +1516,7 @@ _engagement: EngagementRepository = FakeEngagement(_db)
 _history: HistoryRepository = FakeHistory(_db)
 _ratelimit: RateCounterRepository = FakeRateCounters(_db)
 _health: HealthProbe = FakeHealth(_db)
+_contact_stream: ContactStreamRepository = FakeContactStream(_db)
 _conversations: ConversationStore = FakeConversations(_db)
 _queue: FanoutQueue = FakeQueue()
 _channel: Channel = FakeChannel()

@@ -20,7 +20,7 @@ import pytest
 
 from chalicelib.clock import to_rfc3339
 from chalicelib.domain import conversations as rules
-from chalicelib.domain import stats_keys
+from chalicelib.domain import stats_keys, stream_counts
 from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.alerts import AlertRecord, Content, PendingUpdate, StoredArea
 from chalicelib.domain.areas import AreaRecord
@@ -29,6 +29,7 @@ from chalicelib.domain.contact_schemas import Change
 from chalicelib.domain.contacts import ContactRecord
 from chalicelib.domain.conversations import Conversation, Message
 from chalicelib.domain.shapes import Circle, LatLon, Polygon
+from chalicelib.domain.stream_counts import ContactChange
 from chalicelib.domain.subscribers import Preferences, SubscriberRecord
 from chalicelib.ports import (
     ConditionFailed,
@@ -136,7 +137,7 @@ def write(conv: Conversation, msg: Message, *, words: WordHolder | None = None,
     return Write(
         contact=contact(id=msg.contact_id, kind="online", platform="beatline", direction="inbound", team=conv.team,
                         notes=None, lat=None, lon=None, setting=None, author="system:beatline-residents"),
-        audit=audit(action="conversation.message"), figures=figures or {}, engagement=(), inbox=inbox, words=words,
+        audit=audit(action="conversation.message"), figures=figures or {}, inbox=inbox, words=words,
     )
 
 
@@ -145,10 +146,10 @@ def write(conv: Conversation, msg: Message, *, words: WordHolder | None = None,
 
 def test_contact_create_is_conditional_and_the_refusal_carries_the_existing_record(ports: Repositories) -> None:
     record = contact()
-    assert ports.contacts.create(record, audit(), ()) == "created"
+    assert ports.contacts.create(record, audit()) == "created"
     assert ports.contacts.get(record.id) == record
     with pytest.raises(ConditionFailed) as again:
-        ports.contacts.create(replace(record, topic="fraud_scams"), audit(), ())
+        ports.contacts.create(replace(record, topic="fraud_scams"), audit())
     assert again.value.existing == record
     assert ports.contacts.get(record.id) == record
     assert ports.contacts.get(new_id()) is None
@@ -156,29 +157,53 @@ def test_contact_create_is_conditional_and_the_refusal_carries_the_existing_reco
 
 def test_contact_amend_is_conditional_on_the_version_read(ports: Repositories) -> None:
     record = contact()
-    ports.contacts.create(record, audit(), ())
+    ports.contacts.create(record, audit())
     amended = replace(record, topic="fraud_scams", version=2, updated_at="2026-11-30T12:05:00Z")
     changes = [Change(field="topic", old="burglary", new="fraud_scams")]
-    deltas = stats_keys.counter_deltas(record.counter_keys(), amended.counter_keys())
-    ports.contacts.amend(record, amended, changes, deltas, audit(action="contact.amend"), ())
+    ports.contacts.amend(record, amended, changes, audit(action="contact.amend"))
     assert ports.contacts.get(record.id) == amended
     with pytest.raises(ConditionFailed):  # prepared from version 1, which is gone
-        ports.contacts.amend(record, replace(amended, topic="other"), changes, {}, audit(action="contact.amend"), ())
+        ports.contacts.amend(record, replace(amended, topic="other"), changes, audit(action="contact.amend"))
     assert ports.contacts.get(record.id) == amended
     (entry,) = ports.contacts.amendments(record.id)
     assert (entry["version"], entry["changes"]) == (2, [{"field": "topic", "old": "burglary", "new": "fraud_scams"}])
 
 
-def test_contact_counters_add_per_bucket_and_move_with_an_amendment(ports: Repositories) -> None:
+def change(old: ContactRecord | None, new: ContactRecord) -> ContactChange:
+    """A contacts-stream record: INSERT (no old image) or MODIFY."""
+    return ContactChange(event_id=new_id(), event="MODIFY" if old else "INSERT", old=old, new=new,
+                         at=NOW_TEXT)
+
+
+def stream(ports: Repositories, *changes: ContactChange) -> list[str]:
+    """The changes as one stream batch, written part by part through the port: the eventIDs
+    that had been applied before (their part wrote nothing)."""
+    replayed: list[str] = []
+    for part in stream_counts.plan_parts(changes, member, timedelta(days=730)):
+        replayed += ports.contact_stream.apply_part(part, NOW)
+    return replayed
+
+
+def test_contact_counters_come_from_the_stream_exactly_once_and_move_with_an_amendment(ports: Repositories) -> None:
     team = f"team-{new_id()[:8]}"
     first, second = contact(team=team), contact(team=team)
     for record in (first, second):
-        ports.contacts.create(record, audit(), ())
+        ports.contacts.create(record, audit())
     key = stats_keys.counter_pk(stats_keys.team_scope(team), "topic")
+    assert ports.contacts.counters(key, "2026-11-30", "2026-11-30") == []  # the write path writes no counter
+    batch = [change(None, first), change(None, second)]
+    assert stream(ports, *batch) == []
+    assert ports.contacts.counters(key, "2026-11-30", "2026-11-30") == [("2026-11-30|burglary", 2)]
+    assert sorted(stream(ports, *batch)) == sorted(c.event_id for c in batch)  # a replay writes nothing
     assert ports.contacts.counters(key, "2026-11-30", "2026-11-30") == [("2026-11-30|burglary", 2)]
     amended = replace(first, topic="fraud_scams", version=2)
-    ports.contacts.amend(first, amended, [], stats_keys.counter_deltas(first.counter_keys(), amended.counter_keys()),
-                         audit(action="contact.amend"), ())
+    ports.contacts.amend(first, amended, [], audit(action="contact.amend"))
+    moved = change(first, amended)
+    # A part holding a record applied before writes nothing (the use case plans again without it).
+    assert stream(ports, batch[1], moved) == [batch[1].event_id]
+    assert ports.contacts.counters(key, "2026-11-30", "2026-11-30") == [("2026-11-30|burglary", 2)]
+    assert stream(ports, moved) == []
+    assert stream(ports, moved) == [moved.event_id]
     assert ports.contacts.counters(key, "2026-11-30", "2026-11-30") == [
         ("2026-11-30|burglary", 1), ("2026-11-30|fraud_scams", 1)]
 
@@ -187,7 +212,7 @@ def test_contact_list_pages_newest_first_with_a_position_while_a_page_is_full(po
     author = f"pc-{new_id()[:8]}"
     records = [contact(author=author, occurred_at=f"2026-11-30T0{hour}:00:00Z") for hour in range(5)]
     for record in records:
-        ports.contacts.create(record, audit(), ())
+        ports.contacts.create(record, audit())
 
     def fetch(limit: int, position: Any) -> Any:
         page = ports.contacts.list_contacts(author=author, occurred_from=None, occurred_to=None, kind=None,
@@ -205,12 +230,12 @@ def test_a_reply_contact_is_refused_for_a_resident_being_erased_and_nothing_is_w
     ports.subscribers.create(resident)
     holder = WordHolder(subscriber_id=resident.id, owner=f"res_{new_id()}", table="contacts", record_id="", expires_at=KEEP)
     kept = contact()
-    ports.contacts.create(kept, audit(), (), words=replace(holder, record_id=kept.id))
+    ports.contacts.create(kept, audit(), words=replace(holder, record_id=kept.id))
     assert list(ports.words.refs(holder.owner)) == [f"contacts#{kept.id}"]
     ports.subscribers.mark_erasing(resident.id)
     refused = contact()
     with pytest.raises(SubscriberGone):
-        ports.contacts.create(refused, audit(), (), words=replace(holder, record_id=refused.id))
+        ports.contacts.create(refused, audit(), words=replace(holder, record_id=refused.id))
     assert ports.contacts.get(refused.id) is None
     assert list(ports.words.refs(holder.owner)) == [f"contacts#{kept.id}"]
     ports.words.forget(holder.owner, [f"contacts#{kept.id}"])
@@ -221,10 +246,10 @@ def test_a_reply_contact_is_refused_for_a_resident_being_erased_and_nothing_is_w
 def test_redacting_words_removes_them_from_the_contact_and_its_amendments(ports: Repositories) -> None:
     record = contact(kind="online", platform="facebook", direction="inbound", handle_pseudonym="rsp_x",
                      lat=None, lon=None, setting=None)
-    ports.contacts.create(record, audit(), ())
+    ports.contacts.create(record, audit())
     amended = replace(record, notes="New words.", version=2)
-    ports.contacts.amend(record, amended, [Change(field="notes", old=record.notes, new="New words.")], {},
-                         audit(action="contact.amend"), ())
+    ports.contacts.amend(record, amended, [Change(field="notes", old=record.notes, new="New words.")],
+                         audit(action="contact.amend"))
     assert ports.contacts.redact_words(record.id, "erased-digest", audit(action="contact.erase_words")) is True
     after = ports.contacts.get(record.id)
     assert after is not None
@@ -714,24 +739,24 @@ def test_distinct_staff_counters_move_once_per_member_and_period(ports: Reposito
     from chalicelib.domain import engagement
 
     team = f"team-{new_id()[:8]}"
-    keep = timedelta(days=730)
 
     def log(author: str, role: str = "officer") -> ContactRecord:
         record = contact(team=team, author=author, author_role=role)
-        ports.contacts.create(record, audit(), engagement.log_moves(None, record, member, keep))
+        ports.contacts.create(record, audit())
         return record
 
     first = log("pc-1")
-    log("pc-1")  # the same member again: counted once
-    log("sgt-1", "supervisor")
+    others = [log("pc-1"), log("sgt-1", "supervisor")]  # the same member again: counted once
+    stream(ports, change(None, first))
+    stream(ports, *[change(None, record) for record in others])
     key = engagement.team_key(team, "day")
     (bucket, counts), = ports.engagement.items(key, "2026-11-30", "2026-11-30|\uffff")
     assert bucket.startswith("2026-11-30|")
     assert (counts.get("a_t"), counts.get("s_o"), counts.get("s_s")) == (2, 1, 1)
     amended = replace(first, kind="online", platform="facebook", direction="inbound", lat=None, lon=None,
                       setting=None, version=2)
-    ports.contacts.amend(first, amended, [], stats_keys.counter_deltas(first.counter_keys(), amended.counter_keys()),
-                         audit(action="contact.amend"), engagement.log_moves(first, amended, member, keep))
+    ports.contacts.amend(first, amended, [], audit(action="contact.amend"))
+    stream(ports, change(first, amended))
     (_, counts), = ports.engagement.items(key, "2026-11-30", "2026-11-30|\uffff")
     assert (counts.get("a_t"), counts.get("s_o"), counts.get("n_o")) == (2, 1, 1)  # pc-1 still has a street one
 
@@ -742,7 +767,7 @@ def test_history_rows_page_newest_first_through_the_planned_index(ports: Reposit
     team = f"team-{new_id()[:8]}"
     records = [contact(team=team, occurred_at=f"2026-1{month}-2{day}T10:00:00Z") for month in (0, 1) for day in (1, 2)]
     for record in records:
-        ports.contacts.create(record, audit(), ())
+        ports.contacts.create(record, audit())
     plan = history.plan(team=team, area_id=None, kind="street", platform=None, topic=None)
 
     def fetch(limit: int, position: Any) -> Any:

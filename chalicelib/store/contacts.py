@@ -1,8 +1,9 @@
 """Contacts, their amendments and statistics counters.
 
-A create is one TransactWriteItems: the contact (conditional on a new id), every counter it adds
-to, and its access-log entry. A retry of the same id fails the condition and changes nothing, so
-counters are never double-counted and a failure never leaves half a write.
+A create is one TransactWriteItems: the contact (conditional on a new id) and its access-log
+entry. A retry of the same id fails the condition and changes nothing. Every statistics counter
+and engagement item is derived from the table's stream (store/contact_stream.py, issue 23), by
+the transaction machinery below (`Engagement`, `settled`), written there with each batch's sums.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Literal, TypeVar
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path
 
-from chalicelib.domain import history, stats_keys
+from chalicelib.domain import history
 from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.contact_schemas import Change
 from chalicelib.domain.contacts import ContactRecord
@@ -174,27 +175,20 @@ def members_moved(cancelled: ConditionsFailed) -> MembersMoved | None:
     return MembersMoved(moved) if moved else None
 
 
-def add_log_entry(tx: Transaction, record: ContactRecord, engagement: Engagement,
-                  condition: Condition | None = None, extra_counters: Mapping[tuple[str, str], int] | None = None) -> None:
-    """A new contact of the engagement log with everything derived from it: the item (labelled
-    `contact`, under `condition`), its statistics counters (plus `extra_counters`, same shard)
-    and its distinct-staff (engagement) items. The one way any route puts a contact in the log."""
+def add_log_entry(tx: Transaction, record: ContactRecord, condition: Condition | None = None,
+                  extra_counters: Mapping[tuple[str, str], int] | None = None) -> None:
+    """A new contact of the engagement log: the item (labelled `contact`, under `condition`) and
+    `extra_counters` (a conversation's figures, same shard). Its statistics counters and
+    distinct-staff items follow from the stream. The one way any route puts a contact in the log."""
     tx.put("contact", to_model(record), condition=condition,
            return_values="ALL_OLD" if condition is not None else None)
-    deltas = {**stats_keys.with_period_grains(dict.fromkeys(record.counter_keys(), 1)), **(extra_counters or {})}
-    _add_counters(tx, deltas, counter_shard(record.id))
-    engagement.add(tx)
-
-
-def _run_engaged(build: Callable[[Transaction], None], engagement: Engagement) -> None:
-    """`_run`, settling engagement member items that were not in the assumed state."""
-    settled(lambda: _run(build), engagement)
+    if extra_counters:
+        _add_counters(tx, extra_counters, counter_shard(record.id))
 
 
 def _run(build: Callable[[Transaction], None]) -> None:
     """Commit a transaction (transact.run); ConditionFailed if the item labelled `contact` failed
-    its condition, SubscriberGone if the subscriber check did, MembersMoved if engagement member
-    items did."""
+    its condition, SubscriberGone if the subscriber check did."""
     try:
         transact.run(build, via=ContactModel)
     except ConditionsFailed as cancelled:
@@ -202,35 +196,28 @@ def _run(build: Callable[[Transaction], None]) -> None:
             raise ConditionFailed(from_model(ContactModel.from_raw_data(contact.item)) if contact.item else None) from cancelled
         if cancelled.of("subscriber") is not None:
             raise SubscriberGone() from cancelled
-        if moved := Engagement.failed(cancelled):
-            raise MembersMoved(moved) from cancelled
         raise cancelled.error from None
 
 
 @translate_store_errors
-def create(
-    record: ContactRecord, audit: AccessRecord, engagement: Sequence[MemberMove],
-    words: WordHolder | None = None,
-) -> Literal["created"]:
-    """Write a new contact with its counters, engagement items (`engagement`, from
-    domain.engagement.log_moves) and access-log entry in one round trip.
+def create(record: ContactRecord, audit: AccessRecord, words: WordHolder | None = None) -> Literal["created"]:
+    """Write a new contact and its access-log entry in one round trip (counters: the stream).
 
     ConditionFailed(existing) if the id exists; nothing is written then. With `words` (a
     resident's reply), the same transaction indexes the contact as holding that resident's
     words and checks the resident still exists and is not being erased (else SubscriberGone).
     """
     audit_model = access_log.to_model(audit)
-    members = Engagement(engagement)
 
     def build(tx: Transaction) -> None:
-        add_log_entry(tx, record, members, condition=ContactModel.id.does_not_exist())
+        add_log_entry(tx, record, condition=ContactModel.id.does_not_exist())
         tx.put("audit", audit_model, condition=access_log.append_condition())
         if words is not None:
             item, condition = subscriber_store.accepts_words_condition(words.subscriber_id)
             tx.check("subscriber", type(item), item.id, condition)
             tx.put("words", word_store.holder_model(words))
 
-    _run_engaged(build, members)
+    _run(build)
     return "created"
 
 
@@ -297,11 +284,10 @@ def amend(
     old: ContactRecord,
     new: ContactRecord,
     changes: list[Change],
-    counter_deltas: Mapping[tuple[str, str], int],
     audit: AccessRecord,
-    engagement: Sequence[MemberMove],
 ) -> None:
-    """Replace the contact if its version is still `old.version`; keep the amendment; move counters."""
+    """Replace the contact if its version is still `old.version`; keep the amendment. The counters
+    move from the stream (old image -1, new image +1)."""
     model = to_model(new)
     amendment = AmendmentModel(
         contact_id=new.id, version=new.version, at=new.updated_at, by=audit.actor,
@@ -310,16 +296,13 @@ def amend(
         expires_at=new.expires_at,
     )
     audit_model = access_log.to_model(audit)
-    members = Engagement(engagement)
 
     def build(tx: Transaction) -> None:
         tx.put("contact", model, condition=ContactModel.version == old.version)
         tx.put("amendment", amendment, condition=AmendmentModel.version.does_not_exist())
         tx.put("audit", audit_model, condition=access_log.append_condition())
-        _add_counters(tx, stats_keys.with_period_grains(counter_deltas), counter_shard(new.id))
-        members.add(tx)
 
-    _run_engaged(build, members)
+    _run(build)
 
 
 @translate_store_errors

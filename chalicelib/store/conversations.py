@@ -15,7 +15,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
@@ -23,7 +23,6 @@ from pynamodb.exceptions import UpdateError
 from chalicelib.domain import conversations as rules
 from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.conversations import Conversation, Message
-from chalicelib.domain.engagement import MemberMove
 from chalicelib.ports import ConversationExists, MessageExists, ResidentGone, VersionChanged, Write
 from chalicelib.store import access_log, transact
 from chalicelib.store import contacts as contact_store
@@ -167,11 +166,11 @@ def _add_counters(tx: _Tx, deltas: Mapping[tuple[str, str], int], shard: int) ->
                   actions=[StatCounterModel.contacts.add(delta)])
 
 
-def _add_side_items(tx: _Tx, write: Write, members: contact_store.Engagement) -> None:
-    """The contact through the one path every log entry takes (its counters and engagement
-    items: store.contacts.add_log_entry), the figure counters, its access-log entry and the
-    inbox copy."""
-    contact_store.add_log_entry(tx, write.contact, members, condition=ContactModel.id.does_not_exist(),
+def _add_side_items(tx: _Tx, write: Write) -> None:
+    """The contact through the one path every log entry takes (store.contacts.add_log_entry: its
+    statistics counters and engagement items follow from the contacts stream), the figure
+    counters, its access-log entry and the inbox copy."""
+    contact_store.add_log_entry(tx, write.contact, condition=ContactModel.id.does_not_exist(),
                                 extra_counters=write.figures)
     tx.put("audit", access_log.to_model(write.audit), condition=access_log.append_condition())
     if write.inbox is not None:
@@ -187,22 +186,13 @@ def _add_side_items(tx: _Tx, write: Write, members: contact_store.Engagement) ->
 Failed = tuple[str, dict[str, Any] | None] | None
 
 
-def _commit(build: Callable[[_Tx, contact_store.Engagement], None], engagement: Sequence[MemberMove] = ()) -> Failed:
-    """Run the transaction (store/transact.py), settling the engagement member items of its
-    contact like every log entry's (store.contacts.settled). None when committed, else the label
-    of the first item whose condition failed and the old item DynamoDB returned for it."""
-    members = contact_store.Engagement(engagement)
-    return contact_store.settled(lambda: _commit_once(build, members), members)
-
-
-def _commit_once(build: Callable[[_Tx, contact_store.Engagement], None], members: contact_store.Engagement) -> Failed:
+def _commit(build: Callable[[_Tx], None]) -> Failed:
+    """Run the transaction (store/transact.py). None when committed, else the label of the first
+    item whose condition failed and the old item DynamoDB returned for it."""
     try:
-        transact.run(lambda tx: build(tx, members), via=ContactModel)
+        transact.run(build, via=ContactModel)
     except ConditionsFailed as cancelled:
-        moved = contact_store.members_moved(cancelled)
-        if moved is not None:
-            raise moved from cancelled
-        failed = next(r for r in cancelled.failed if not r.label.startswith(contact_store.MEMBER))
+        failed = cancelled.first()
         return failed.label, failed.item
     return None
 
@@ -217,14 +207,14 @@ class ConversationRepository:
     def start(self, conversation: Conversation, message: Message, write: Write) -> None:
         """A new conversation with its first message. ConversationExists(existing) if the id is taken."""
 
-        def build(tx: _Tx, members: contact_store.Engagement) -> None:
+        def build(tx: _Tx) -> None:
             model = _conversation_model(conversation)
             model.last_message_id = message.id
             tx.put("conversation", model, condition=ConversationModel.id.does_not_exist(), return_values="ALL_OLD")
             tx.put("message", _message_model(message), condition=MessageModel.id.does_not_exist())
-            _add_side_items(tx, write, members)
+            _add_side_items(tx, write)
 
-        failed = _commit(build, write.engagement)
+        failed = _commit(build)
         if failed is None:
             self.hints.remember(conversation)
             return
@@ -240,15 +230,15 @@ class ConversationRepository:
         """Add a message if the conversation is still exactly `old` (version, owner, team).
         MessageExists(existing) for a resent client id; VersionChanged(current) if it is not."""
 
-        def build(tx: _Tx, members: contact_store.Engagement) -> None:
+        def build(tx: _Tx) -> None:
             tx.put("message", _message_model(message), condition=MessageModel.id.does_not_exist(),
                    return_values="ALL_OLD")
-            _add_side_items(tx, write, members)
+            _add_side_items(tx, write)
             tx.update("conversation", ConversationModel(id=old.id),
                       actions=[*_update_actions(new), ConversationModel.last_message_id.set(message.id)],
                       condition=_assumed(old), return_values="ALL_OLD")
 
-        failed = _commit(build, write.engagement)
+        failed = _commit(build)
         if failed is None:
             self.hints.remember(new)
             return
@@ -281,7 +271,7 @@ class ConversationRepository:
         """`old` -> `new` without a message (with its figure counters and access-log entry), if
         `old` still holds and its status meets `status`; else VersionChanged(current)."""
 
-        def build(tx: _Tx, _: contact_store.Engagement) -> None:
+        def build(tx: _Tx) -> None:
             if audit is not None:
                 tx.put("audit", access_log.to_model(audit), condition=access_log.append_condition())
             tx.update("conversation", ConversationModel(id=old.id), actions=_update_actions(new),

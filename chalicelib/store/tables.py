@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from pynamodb.models import Model
 
+from chalicelib.store import transact
 from chalicelib.store.bootstrap import bind_store
 from chalicelib.store.models import ALL_MODELS
 
@@ -26,4 +27,15 @@ def ensure_tables(models: list[type[Model]] | None = None, settings: Settings | 
         if not model.exists():
             model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
             created.append(model.Meta.table_name)
+        elif getattr(model.Meta, "stream_view_type", None):
+            _ensure_stream(model)
     return created
+
+
+def _ensure_stream(model: type[Model]) -> None:
+    """A table created before its model had a stream (a kept local database) gets it now."""
+    if model.describe_table().get("StreamSpecification", {}).get("StreamEnabled"):
+        return
+    transact.table(model).connection.dispatch("UpdateTable", {
+        "TableName": model.Meta.table_name,
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": model.Meta.stream_view_type}})

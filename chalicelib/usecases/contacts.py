@@ -12,7 +12,7 @@ import msgspec
 from chalicelib.auth import permissions
 from chalicelib.clock import to_rfc3339
 from chalicelib.context import RequestContext
-from chalicelib.domain import engagement, stats_keys
+from chalicelib.domain import engagement
 from chalicelib.domain.contact_schemas import (
     AmendmentList,
     AmendmentOut,
@@ -45,11 +45,6 @@ def _author_team(ctx: RequestContext) -> tuple[str, str]:
     return caller.sub, caller.team
 
 
-def _engagement_moves(svc: Services, old: ContactRecord | None, new: ContactRecord) -> list[engagement.MemberMove]:
-    """The distinct-staff counter updates of a create (old None) or an amendment."""
-    return engagement.log_moves(old, new, svc.pseudonyms.staff, svc.contact_rules.retention)
-
-
 def create_contact(svc: Services, ctx: RequestContext, item: ContactIn) -> Created[ContactOut] | Resent[ContactOut]:
     """Created for a new id; Resent for an identical retry; Conflict for the same id with other content."""
     author, team = _author_team(ctx)
@@ -59,8 +54,7 @@ def create_contact(svc: Services, ctx: RequestContext, item: ContactIn) -> Creat
         author_role=engagement.author_role(ctx.caller.roles), author_rank=ctx.caller.rank,
     )
     try:
-        svc.store.contacts.create(record, ctx.audit("contact.create", record_id=record.id),
-                                  _engagement_moves(svc, None, record))
+        svc.store.contacts.create(record, ctx.audit("contact.create", record_id=record.id))
         return Created(record.to_out())
     except ConditionFailed as failed:
         # The cancellation reason carries the existing item; read it only if a store ever omits it.
@@ -179,10 +173,9 @@ def amend_contact(svc: Services, ctx: RequestContext, contact_id: str, patch: Co
     if not changes:
         svc.store.access_log.append(ctx.audit("contact.read", record_id=record.id))
         return record.to_out()
-    deltas = stats_keys.counter_deltas(record.counter_keys(), amended.counter_keys())
     try:
-        svc.store.contacts.amend(record, amended, changes, deltas, ctx.audit("contact.amend", record_id=record.id),
-                            engagement=_engagement_moves(svc, record, amended))
+        # Counters move from the contacts stream (old image -1, new image +1): issue 23.
+        svc.store.contacts.amend(record, amended, changes, ctx.audit("contact.amend", record_id=record.id))
     except ConditionFailed:
         raise Conflict("The contact was amended meanwhile; read it again and retry.") from None
     return amended.to_out()

@@ -260,7 +260,6 @@ def _write(svc: Services, ctx: RequestContext, old: Conversation | None, new: Co
         contact=contact,
         audit=_audit(svc, ctx, action, record_id=new.id),
         figures=rules.figure_deltas(old, new, message.sent_at),
-        engagement=engagement.log_moves(None, contact, svc.pseudonyms.staff, svc.contact_rules.retention),
         inbox=_inbox(new, message),
         words=_words(svc, ctx, message),
         guidance=guidance_message,

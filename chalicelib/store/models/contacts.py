@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import ListAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.constants import STREAM_NEW_AND_OLD_IMAGE
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
@@ -44,6 +45,8 @@ def _history_index(name: str) -> GlobalSecondaryIndex[Any]:
 class ContactModel(Model):
     class Meta(_Meta):
         short_name = "contacts"
+        # Every counter and engagement item is derived from this stream (domain/stream_counts.py).
+        stream_view_type = STREAM_NEW_AND_OLD_IMAGE
 
     id = UnicodeAttribute(hash_key=True)
     kind = UnicodeAttribute()

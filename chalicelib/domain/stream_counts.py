@@ -1,0 +1,130 @@
+"""Counters derived from the contacts table's change stream (issue 23). Pure, no I/O.
+
+A contact's create or amendment writes only the contact and its access-log entry; every statistics
+counter (`domain.stats_keys`, day/week/month) and the distinct-staff engagement items
+(`domain.engagement`) follow from the table's stream (`NEW_AND_OLD_IMAGES`):
+
+- INSERT: the new image's counters +1 and its engagement moves (a create);
+- MODIFY: old image -1, new image +1, netted (an amendment; an erasure changes no counted field,
+  so it nets to nothing);
+- REMOVE: nothing. Contacts are only ever deleted by TTL (userIdentity `dynamodb.amazonaws.com`):
+  history's counts keep what was logged.
+
+A batch is aggregated in memory and written in parts of at most one transaction each
+(`plan_parts`): the parts are cut greedily in stream order, so the same records always make the
+same parts. Each record of a part carries a marker (its stream `eventID`, written under the
+condition it is new, in the same transaction as the sums), so a record read again after a crash,
+a retry or a re-batched replay changes nothing: exactly once, whatever the batch boundaries.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
+
+from chalicelib.domain import engagement, stats_keys
+from chalicelib.domain.contacts import ContactRecord
+
+EventName = Literal["INSERT", "MODIFY", "REMOVE"]
+# A transaction holds 100 items; every member move may bring its two distinct-count counter items.
+TRANSACTION_ITEMS = 100
+ITEMS_PER_MOVE = 3
+TTL_SERVICE = "dynamodb.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class ContactChange:
+    """One stream record of the contacts table, decoded (images as records)."""
+
+    event_id: str
+    event: EventName
+    old: ContactRecord | None
+    new: ContactRecord | None
+    at: str | None = None  # ApproximateCreationDateTime, RFC 3339 UTC
+    by_ttl: bool = False  # a REMOVE by DynamoDB's TTL
+
+
+def counter_deltas(change: ContactChange) -> dict[tuple[str, str], int]:
+    """The statistics counters one change moves (with their week and month roll-ups)."""
+    if change.event == "REMOVE" or change.new is None:
+        return {}
+    before = change.old.counter_keys() if change.event == "MODIFY" and change.old is not None else set()
+    return stats_keys.with_period_grains(stats_keys.counter_deltas(before, change.new.counter_keys()))
+
+
+def member_moves(change: ContactChange, member: engagement.MemberFn,
+                 retention: timedelta) -> list[engagement.MemberMove]:
+    """The distinct-staff member-item moves of one change (as every route's write had them)."""
+    if change.event == "REMOVE" or change.new is None:
+        return []
+    old = change.old if change.event == "MODIFY" else None
+    return engagement.log_moves(old, change.new, member, retention)
+
+
+@dataclass
+class Part:
+    """What one transaction writes: the records' markers, the counter sums, the member moves."""
+
+    event_ids: list[str] = field(default_factory=list)
+    counters: Counter[tuple[str, str]] = field(default_factory=Counter)
+    moves: dict[tuple[str, str], engagement.MemberMove] = field(default_factory=dict)
+    newest: str | None = None
+
+    def items(self) -> int:
+        """Transaction items, counting each move with its two counter items (the worst case)."""
+        counters = sum(1 for n in self.counters.values() if n)
+        return len(self.event_ids) + counters + ITEMS_PER_MOVE * len(self.moves)
+
+    def add(self, change: ContactChange, counters: dict[tuple[str, str], int],
+            moves: Iterable[engagement.MemberMove]) -> None:
+        self.event_ids.append(change.event_id)
+        self.counters.update(counters)
+        for move in moves:
+            into = self.moves.setdefault((move.key, move.bucket), engagement.MemberMove(
+                move.key, move.bucket, move.expires_at, move.counters))
+            into.expires_at = max(into.expires_at, move.expires_at)
+            for name, delta in move.deltas.items():
+                into.deltas[name] = into.deltas.get(name, 0) + delta
+        if change.at is not None and (self.newest is None or change.at > self.newest):
+            self.newest = change.at
+
+    def copy(self) -> Part:
+        return Part(list(self.event_ids), Counter(self.counters),
+                    {key: engagement.MemberMove(m.key, m.bucket, m.expires_at, m.counters, dict(m.deltas))
+                     for key, m in self.moves.items()}, self.newest)
+
+    def sums(self) -> dict[tuple[str, str], int]:
+        return {key: n for key, n in sorted(self.counters.items()) if n}
+
+    def member_moves(self) -> list[engagement.MemberMove]:
+        """Moves whose deltas did not cancel out within the part, in a stable order."""
+        out = []
+        for key in sorted(self.moves):
+            move = self.moves[key]
+            deltas = {name: delta for name, delta in move.deltas.items() if delta}
+            if deltas:
+                out.append(engagement.MemberMove(move.key, move.bucket, move.expires_at, move.counters, deltas))
+        return out
+
+
+def plan_parts(changes: Sequence[ContactChange], member: engagement.MemberFn, retention: timedelta,
+               capacity: int = TRANSACTION_ITEMS) -> list[Part]:
+    """Cut the batch, in stream order, into parts that each fit one transaction (greedy: a record
+    joins the current part unless that would overflow it). Deterministic for the same records."""
+    parts: list[Part] = []
+    current = Part()
+    for change in changes:
+        counters, moves = counter_deltas(change), member_moves(change, member, retention)
+        candidate = current.copy()
+        candidate.add(change, counters, moves)
+        if current.event_ids and candidate.items() > capacity:
+            parts.append(current)
+            candidate = Part()
+            candidate.add(change, counters, moves)
+        current = candidate
+    if current.event_ids:
+        parts.append(current)
+    return parts

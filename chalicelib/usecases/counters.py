@@ -1,0 +1,63 @@
+"""Counters off the write path (issue 23): the contacts stream's aggregator, and the recount that
+checks or repairs counters from the contacts themselves.
+
+`apply_contact_stream` is the body of app.py's `contact_counter` (Lambda's event source mapping
+in AWS, infra/local/streams.py locally and in tests): the batch is aggregated in memory and
+written part by part, each part exactly once (domain/stream_counts.py, store/contact_stream.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.domain import stream_counts
+from chalicelib.domain.stream_counts import ContactChange
+
+if TYPE_CHECKING:
+    from chalicelib.services import Services
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one stream batch did: records in it, records applied before (replays), parts written."""
+
+    records: int
+    replayed: int
+    parts: int
+    as_of: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"records": self.records, "replayed": self.replayed, "parts": self.parts, "as_of": self.as_of}
+
+
+def apply_changes(svc: Services, changes: Sequence[ContactChange]) -> Applied:
+    """Write the sums of `changes` (one stream shard's records, in order) exactly once."""
+    pending = list(changes)
+    replayed = parts = 0
+    newest: str | None = None
+    now = svc.clock()
+    while pending:
+        part = stream_counts.plan_parts(pending, svc.pseudonyms.staff, svc.contact_rules.retention)[0]
+        already = svc.store.contact_stream.apply_part(part, now)
+        if already:
+            # Nothing of the part was written: plan again without the records applied before.
+            replayed += len(already)
+            done = set(already)
+            pending = [change for change in pending if change.event_id not in done]
+            continue
+        parts += 1
+        pending = pending[len(part.event_ids):]
+        if part.newest is not None and (newest is None or part.newest > newest):
+            newest = part.newest
+    if newest is not None:
+        svc.store.contact_stream.advance_as_of(newest)
+    return Applied(records=len(changes), replayed=replayed, parts=parts, as_of=newest)
+
+
+def apply_contact_stream(svc: Services, records: Sequence[Mapping[str, Any]]) -> Applied:
+    """Lambda's DynamoDB stream records (raw) -> counters. A record that cannot be read raises:
+    the event source mapping bisects the batch and sends that record to its on-failure queue
+    (the records before it, applied already, are replays then and change nothing)."""
+    return apply_changes(svc, [svc.store.contact_stream.decode(record) for record in records])
