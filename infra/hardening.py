@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.roles import ARCHIVE_BUCKET, ARCHIVE_FAILURE_QUEUE
+from infra.roles import ARCHIVE_BUCKET, ARCHIVE_FAILURE_QUEUE, COUNTER_FAILURE_QUEUE
 
 ACCESS_LOG_TABLE = "AccessLogTable"
+CONTACTS_TABLE = "ContactsTable"
+# Lambda retries a failing contacts-stream batch (halving it each time) this often before it sends
+# the batch's description to the on-failure queue; replays change nothing (per-record markers).
+COUNTER_RETRY_ATTEMPTS = 10
 API_ACCESS_LOG_GROUP = "ApiAccessLogGroup"
 API_GATEWAY_ACCOUNT = "ApiGatewayAccount"
 API_GATEWAY_LOGS_ROLE = "ApiGatewayCloudWatchRole"
@@ -127,6 +131,36 @@ def stream_event_properties() -> dict[str, Any]:
         "MaximumRetryAttempts": 10,
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
         "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [ARCHIVE_FAILURE_QUEUE, "Arn"]}}},
+    }
+
+
+def counter_event_properties() -> dict[str, Any]:
+    """The contacts stream's event source mapping (app.py's `contact_counter`): the placeholder
+    ARN replaced, a failing batch bisected until the record that fails is alone, then sent to the
+    on-failure queue (a recount repairs what it missed). No partial batch response: a batch's
+    parts are written exactly once, so Lambda may replay all of it."""
+    return {
+        "Stream": {"Fn::GetAtt": [CONTACTS_TABLE, "StreamArn"]},
+        "StartingPosition": "TRIM_HORIZON",
+        "BatchSize": 100,
+        "MaximumBatchingWindowInSeconds": 1,
+        "BisectBatchOnFunctionError": True,
+        "MaximumRetryAttempts": COUNTER_RETRY_ATTEMPTS,
+        "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [COUNTER_FAILURE_QUEUE, "Arn"]}}},
+    }
+
+
+def counter_resources(stage: str) -> dict[str, Any]:
+    """The contacts stream's on-failure queue (batch descriptions only: shard and sequence range)."""
+    return {
+        COUNTER_FAILURE_QUEUE: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": f"beatline-{stage}-contact-counter-failures",
+                "MessageRetentionPeriod": 14 * 24 * 3600,
+                "SqsManagedSseEnabled": True,
+            },
+        },
     }
 
 

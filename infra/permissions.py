@@ -22,6 +22,7 @@ HOUSEKEEPING = "Housekeeping"
 ARCHIVER = "AccessLogArchiver"
 CLOCK = "ConversationClock"
 SMS_INBOUND = "SmsInbound"
+COUNTER = "ContactCounter"
 
 # Services whose calls tests/test_iam_drift.py records; the rest are checked by review (SNS: the
 # worker's publish; Secrets Manager: what build_services and the channels load at start).
@@ -52,7 +53,7 @@ _API_SECRETS = _secrets("PseudonymKeySecret", "ResidentKeySecret")
 _API: set[Grant] = (
     _table("contacts", "GetItem", "PutItem", "UpdateItem")  # UpdateItem: erasure removes a resident's words
     | _table("amendments", "PutItem", "Query", "UpdateItem")  # UpdateItem: erasure blanks amended words
-    | _table("stats", "Query", "UpdateItem")
+    | _table("stats", "GetItem", "Query", "UpdateItem")  # GetItem: the figures' `as_of`
     | _table("access-log", "PutItem", "Query")
     | _table("areas", "GetItem", "PutItem", "Query")
     # The Guarantee (usecases/teams.py, priorities.py): pages, priorities, supports (one transaction
@@ -163,6 +164,11 @@ _CLOCK: set[Grant] = (
     | _indexes("staff-devices", "by_team")
 )
 
+# The contacts stream's aggregator (usecases/counters.py): one transaction per part of a batch on
+# the stats table (per-record markers: Put; counter sums, engagement member and distinct items:
+# Update), then `as_of` moved forward (UpdateItem). It reads nothing but the stream.
+_COUNTER: set[Grant] = _table("stats", "PutItem", "UpdateItem")
+
 CODE_GRANTS: dict[str, frozenset[Grant]] = {
     API: frozenset(_API),
     WORKER: frozenset(_WORKER),
@@ -170,6 +176,7 @@ CODE_GRANTS: dict[str, frozenset[Grant]] = {
     ARCHIVER: frozenset(_ARCHIVER),
     CLOCK: frozenset(_CLOCK),
     SMS_INBOUND: frozenset(_SMS_INBOUND),
+    COUNTER: frozenset(_COUNTER),
 }
 
 # Lambda's pollers run with the function's role: consuming the queue, reading the stream and
@@ -183,5 +190,10 @@ EVENT_SOURCE_GRANTS: dict[str, frozenset[Grant]] = {
         ("dynamodb:DescribeStream", "stream/access-log"), ("dynamodb:GetRecords", "stream/access-log"),
         ("dynamodb:GetShardIterator", "stream/access-log"), ("dynamodb:ListStreams", "stream/access-log/*"),
         ("sqs:SendMessage", "queue/archive-failures"),
+    }),
+    COUNTER: frozenset({
+        ("dynamodb:DescribeStream", "stream/contacts"), ("dynamodb:GetRecords", "stream/contacts"),
+        ("dynamodb:GetShardIterator", "stream/contacts"), ("dynamodb:ListStreams", "stream/contacts/*"),
+        ("sqs:SendMessage", "queue/counter-failures"),
     }),
 }

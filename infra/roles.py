@@ -18,7 +18,8 @@ FORBIDDEN_ON_APPEND_ONLY = frozenset({"dynamodb:UpdateItem", "dynamodb:DeleteIte
 ARCHIVE_BUCKET = "AuditArchiveBucket"
 ARCHIVE_FAILURE_QUEUE = "ArchiveFailureQueue"
 ARCHIVE_PREFIX = "access-log"
-QUEUES = {"fanout": "FanoutQueue", "archive-failures": ARCHIVE_FAILURE_QUEUE}
+COUNTER_FAILURE_QUEUE = "CounterFailureQueue"
+QUEUES = {"fanout": "FanoutQueue", "archive-failures": ARCHIVE_FAILURE_QUEUE, "counter-failures": COUNTER_FAILURE_QUEUE}
 SMS_RESOURCE = "sms/phone-numbers"
 SMS_ACTIONS = frozenset({"sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"})
 

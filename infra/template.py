@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra import hardening
-from infra.roles import ARCHIVE_BUCKET, ARCHIVE_FAILURE_QUEUE, GrantError, policy_document
+from infra.roles import ARCHIVE_BUCKET, ARCHIVE_FAILURE_QUEUE, COUNTER_FAILURE_QUEUE, GrantError, policy_document
 from infra.tables import TableSpec, table_resource
 
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
@@ -95,6 +95,7 @@ class FunctionInfo:
     sqs_events: list[str] = field(default_factory=list)  # event names on the fan-out queue
     stream_events: list[str] = field(default_factory=list)  # event names on the access-log stream
     sns_events: list[str] = field(default_factory=list)  # event names on the SMS topic
+    counter_events: list[str] = field(default_factory=list)  # event names on the contacts stream
 
 
 class TemplateError(ValueError):
@@ -109,8 +110,14 @@ def _queue_name_of(queue: Any) -> str | None:
     return None
 
 
+def _reads_stream(stream: Any, logical: str, table: str | None) -> bool:
+    """The event's stream is `table`'s: chalice's placeholder ARN, or already merged (GetAtt)."""
+    wired = stream == {"Fn::GetAtt": [logical, "StreamArn"]}
+    return wired or (isinstance(stream, str) and table is not None and f":table/{table}/stream/" in stream)
+
+
 def _add_event(info: FunctionInfo, event_name: str, event: dict[str, Any], queue_name: str,
-               stream_table: str | None, sms_topic: str | None = None) -> None:
+               stream_table: str | None, sms_topic: str | None = None, counter_table: str | None = None) -> None:
     kind, properties = event.get("Type"), event.get("Properties", {})
     if kind == "SQS":
         name = _queue_name_of(properties.get("Queue"))
@@ -121,11 +128,13 @@ def _add_event(info: FunctionInfo, event_name: str, event: dict[str, Any], queue
         info.sqs_events.append(event_name)
     elif kind == "DynamoDB":
         stream = properties.get("Stream")
-        wired = stream == {"Fn::GetAtt": [hardening.ACCESS_LOG_TABLE, "StreamArn"]}  # already merged
-        named = isinstance(stream, str) and stream_table is not None and f":table/{stream_table}/stream/" in stream
-        if not (wired or named):
-            raise TemplateError(f"{info.logical_id}.{event_name} reads stream {stream!r}; only the access log's is wired")
-        info.stream_events.append(event_name)
+        if _reads_stream(stream, hardening.ACCESS_LOG_TABLE, stream_table):
+            info.stream_events.append(event_name)
+        elif _reads_stream(stream, hardening.CONTACTS_TABLE, counter_table):
+            info.counter_events.append(event_name)
+        else:
+            raise TemplateError(f"{info.logical_id}.{event_name} reads stream {stream!r}; "
+                                "only the access log's and the contacts' are wired")
     elif kind == "SNS":
         topic = _queue_name_of(properties.get("Topic"))  # the name after the ARN's last colon
         if topic != sms_topic:
@@ -134,7 +143,7 @@ def _add_event(info: FunctionInfo, event_name: str, event: dict[str, Any], queue
 
 
 def functions_of(base: dict[str, Any], queue_name: str, stream_table: str | None = None,
-                 sms_topic: str | None = None) -> list[FunctionInfo]:
+                 sms_topic: str | None = None, counter_table: str | None = None) -> list[FunctionInfo]:
     """Every Lambda function chalice packaged, with its role and its queue/stream event sources."""
     found = []
     for logical, resource in base.get("Resources", {}).items():
@@ -145,7 +154,7 @@ def functions_of(base: dict[str, Any], queue_name: str, stream_table: str | None
         role_id = role["Fn::GetAtt"][0] if isinstance(role, dict) and "Fn::GetAtt" in role else None
         info = FunctionInfo(logical, role_id, int(properties.get("Timeout", DEFAULT_FUNCTION_TIMEOUT)))
         for event_name, event in (properties.get("Events") or {}).items():
-            _add_event(info, event_name, event, queue_name, stream_table, sms_topic)
+            _add_event(info, event_name, event, queue_name, stream_table, sms_topic, counter_table)
         found.append(info)
     return found
 
@@ -379,6 +388,7 @@ def _function_override(function: FunctionInfo, log_group: str) -> dict[str, Any]
         name: {"Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]}} for name in function.sqs_events
     }
     events.update({name: {"Properties": hardening.stream_event_properties()} for name in function.stream_events})
+    events.update({name: {"Properties": hardening.counter_event_properties()} for name in function.counter_events})
     if events:
         override["Events"] = events
     if function.sqs_events:
@@ -413,6 +423,14 @@ def _alarms(functions: Sequence[FunctionInfo], stage: StageConfig, base_resource
             "Access-log records could not be archived to S3 after retries (see docs/deploy.md).",
             "AWS/SQS", "ApproximateNumberOfMessagesVisible",
             [{"Name": "QueueName", "Value": {"Fn::GetAtt": [ARCHIVE_FAILURE_QUEUE, "QueueName"]}}],
+            threshold=1, statistic="Maximum",
+        )
+    if any(f.counter_events for f in functions):
+        resources["CounterFailureAlarm"] = _alarm(
+            "Contact-stream batches failed after retries: figures miss them until a recount repairs "
+            "them (python -m infra.recount, see docs/history.md).",
+            "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+            [{"Name": "QueueName", "Value": {"Fn::GetAtt": [COUNTER_FAILURE_QUEUE, "QueueName"]}}],
             threshold=1, statistic="Maximum",
         )
     for function in functions:
@@ -509,13 +527,16 @@ def _outputs(functions: Sequence[FunctionInfo], tables: Sequence[TableSpec]) -> 
     if any(f.stream_events for f in functions):
         outputs["AuditArchiveBucketName"] = {"Value": {"Ref": ARCHIVE_BUCKET}}
         outputs["ArchiveFailureQueueUrl"] = {"Value": {"Ref": ARCHIVE_FAILURE_QUEUE}}
+    if any(f.counter_events for f in functions):
+        outputs["CounterFailureQueueUrl"] = {"Value": {"Ref": COUNTER_FAILURE_QUEUE}}
     outputs.update({s.logical_id + "Arn": {"Value": {"Ref": s.logical_id}} for s in SECRETS})
     outputs.update({spec.logical_id + "Name": {"Value": {"Ref": spec.logical_id}} for spec in tables})
     return outputs
 
 
 def _event_sources(functions: Sequence[FunctionInfo], stage: StageConfig) -> dict[str, Any]:
-    """The access-log archive (one archiver) and the SMS topic (one reader), when functions use them."""
+    """The access-log archive (one archiver), the SMS topic (one reader) and the contacts stream's
+    failure queue (one aggregator), when functions use them."""
     resources: dict[str, Any] = {}
     archivers = [f for f in functions if f.stream_events]
     if len(archivers) > 1:
@@ -527,12 +548,17 @@ def _event_sources(functions: Sequence[FunctionInfo], stage: StageConfig) -> dic
         raise TemplateError("one function reads the SMS topic; found several")
     if readers:
         resources.update(_sms_topic(stage))
+    if len([f for f in functions if f.counter_events]) > 1:
+        raise TemplateError("one function aggregates the contacts stream; found several")
+    if any(f.counter_events for f in functions):
+        resources.update(hardening.counter_resources(stage.stage))
     return resources
 
 
 def merge_template(base: dict[str, Any], stage: StageConfig, tables: Sequence[TableSpec]) -> dict[str, Any]:
     """The template to pass to `chalice package --merge-template` for this app and stage."""
-    functions = functions_of(base, stage.queue_name, f"{stage.table_prefix}access-log", sms_topic_name(stage))
+    functions = functions_of(base, stage.queue_name, f"{stage.table_prefix}access-log", sms_topic_name(stage),
+                             f"{stage.table_prefix}contacts")
     base_resources = base.get("Resources", {})
     resources: dict[str, Any] = {
         spec.logical_id: table_resource(spec, f"{stage.table_prefix}{spec.short_name}", retain=stage.retain_data)

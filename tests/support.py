@@ -95,8 +95,12 @@ def access_entries(actor: str) -> list[Any]:
 
 def team_counters(team: str) -> dict[tuple[str, str], int]:
     """Every counter that belongs to `team` (team-scoped partitions, and the force-wide team row),
-    shards summed: keys are (key, "day|value")."""
+    shards summed: keys are (key, "day|value"). The contacts stream is settled first."""
     from collections import defaultdict
+
+    from tests.conftest import settle_streams
+
+    settle_streams()
 
     from chalicelib.domain import stats_keys
     from chalicelib.store.models import StatCounterModel

@@ -261,6 +261,10 @@ class EngagementBucket(Struct):
 
 class EngagementOut(Struct):
     buckets: list[EngagementBucket]
+    as_of: Annotated[str | None, Meta(description=(
+        "The newest contact change these counts include (RFC 3339, UTC): they are derived from the "
+        "contacts table's change stream, so a contact logged just now may be missing for the stream's "
+        "delay. null: no change applied yet."))] = None
 
 
 class EngagementQuery(Struct, forbid_unknown_fields=True, kw_only=True):

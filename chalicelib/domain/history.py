@@ -308,8 +308,15 @@ class StatsBucket(Struct):
     contacts: int
 
 
+AS_OF_DESCRIPTION = (
+    "The newest contact change these figures include (RFC 3339, UTC): counters are derived from the "
+    "contacts table's change stream, so a contact logged or amended just now may be missing for the "
+    "stream's delay (normally a second or two). null: no change applied yet.")
+
+
 class StatsOut(Struct):
     buckets: list[StatsBucket]
+    as_of: Annotated[str | None, Meta(description=AS_OF_DESCRIPTION)] = None
 
 
 def parse_day(text: str, field: str) -> date:

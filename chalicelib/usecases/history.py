@@ -134,12 +134,13 @@ def stats(svc: Services, ctx: RequestContext, query: StatsQuery) -> StatsOut:
     # Week/month counters are read for those groupings: the edge periods count whole periods.
     first = stats_keys.period_of(day_from.isoformat(), query.group_by)
     last = stats_keys.period_of(day_to.isoformat(), query.group_by)
+    as_of = svc.store.contact_stream.as_of()  # read first: the counters include at least this
     items = svc.store.contacts.counters(stats_keys.grain_pk(key, query.group_by), f"{first}|", f"{last}|\uffff")
     buckets = history.aggregate(items, keep)
     filters = {"from": day_from.isoformat(), "to": day_to.isoformat(), "group_by": query.group_by,
                "by": query.by, "team": team}
     svc.store.access_log.append(ctx.audit("history.stats", query=filters, row_count=len(buckets), purpose=query.purpose))
-    return StatsOut(buckets=buckets)
+    return StatsOut(buckets=buckets, as_of=as_of)
 
 
 def _with_strength(svc: Services, buckets: list[EngagementBucket], grain: str) -> list[EngagementBucket]:
@@ -160,6 +161,7 @@ def engagement(svc: Services, ctx: RequestContext, query: EngagementQuery) -> En
     team = _team_scope(ctx.caller, query.team)
     first = stats_keys.period_of(day_from.isoformat(), query.group_by)
     last = stats_keys.period_of(day_to.isoformat(), query.group_by)
+    as_of = svc.store.contact_stream.as_of()  # read first: the counts include at least this
     if team is None:
         found = svc.store.engagement.items(engagement_keys.force_key(query.group_by), f"{first}|", f"{last}|\uffff")
     else:
@@ -172,7 +174,7 @@ def engagement(svc: Services, ctx: RequestContext, query: EngagementQuery) -> En
     buckets = _with_strength(svc, engagement_keys.aggregate(rows), query.group_by)
     filters = {"from": day_from.isoformat(), "to": day_to.isoformat(), "group_by": query.group_by, "team": team}
     svc.store.access_log.append(ctx.audit("history.engagement", query=filters, row_count=len(buckets), purpose=query.purpose))
-    return EngagementOut(buckets=buckets)
+    return EngagementOut(buckets=buckets, as_of=as_of)
 
 
 AlertSource = Callable[[str, str, dict[str, Any] | None, int], tuple[list[AlertFigures], dict[str, Any] | None]]

@@ -54,6 +54,12 @@ def start_chalice() -> subprocess.Popen[bytes]:
     )
 
 
+def start_poller() -> subprocess.Popen[bytes]:
+    """The contacts stream's poller (infra/local/streams.py): Lambda's event source mapping, so the
+    figures follow the contacts as they will in AWS."""
+    return subprocess.Popen([sys.executable, "-m", "infra.local.streams"], cwd=ROOT)
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
@@ -65,7 +71,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def serve_until_interrupted(poll_seconds: float = 1.0) -> int:
-    server = start_chalice()
+    server, poller = start_chalice(), start_poller()
     stamp = code_stamp()
     try:
         while True:
@@ -75,14 +81,19 @@ def serve_until_interrupted(poll_seconds: float = 1.0) -> int:
             time.sleep(poll_seconds)
             current = code_stamp()
             if current != stamp:
-                print("Code changed: restarting chalice local ...", flush=True)
+                print("Code changed: restarting chalice local and the stream poller ...", flush=True)
                 stamp = current
                 stop(server)
-                server = start_chalice()
+                stop(poller)
+                server, poller = start_chalice(), start_poller()
+            elif poller.poll() is not None:
+                print("The stream poller stopped: restarting it (replays change nothing) ...", flush=True)
+                poller = start_poller()
     except KeyboardInterrupt:
         return 0
     finally:
         stop(server)
+        stop(poller)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
