@@ -1,6 +1,11 @@
 """Bounded load run against `chalice local` on loopback: mixed officer / resident / analyst /
 public traffic for a fixed time, then the invariants checked. Not a test; prints a table.
 
+The contacts stream is polled during the run like Lambda's event source mapping (every 0.25 s,
+batches of up to 100, app.py's `contact_counter`; infra/local/streams.py): the table also shows
+the aggregator's throughput (contacts per second of handler time, per stream shard) and the lag
+from a create's acknowledgement to its counters being written (p50, p99).
+
     .venv/bin/python -m bench.load --seconds 60 --users 8
 
 Starts its own DynamoDB Local (in memory), keys and server; touches nothing else.
@@ -38,6 +43,7 @@ class Recorder:
         self.latency: dict[str, list[float]] = defaultdict(list)
         self.statuses: dict[str, Counter[int]] = defaultdict(Counter)
         self.created: set[str] = set()
+        self.acknowledged_at: dict[str, float] = {}  # contact id -> first 200/201 (monotonic)
 
     def call(self, session: requests.Session, name: str, method: str, url: str, **kwargs) -> requests.Response:
         started = time.perf_counter()
@@ -72,6 +78,7 @@ def officer_user(base: str, token: str, rec: Recorder, stop: float, seed: int) -
                 sent.append(body)
                 with rec.lock:
                     rec.created.add(body["id"])
+                    rec.acknowledged_at.setdefault(body["id"], time.monotonic())
         elif roll < 0.65:
             batch = [contact(rng) for _ in range(5)] + rng.sample(sent, min(2, len(sent)))
             response = rec.call(session, "POST /v1/contacts/batch", "POST", f"{base}/v1/contacts/batch", json={"contacts": batch})
@@ -80,6 +87,9 @@ def officer_user(base: str, token: str, rec: Recorder, stop: float, seed: int) -
                 sent += [c for c in batch if c["id"] in ok]
                 with rec.lock:
                     rec.created |= ok
+                    now = time.monotonic()
+                    for contact_id in ok:
+                        rec.acknowledged_at.setdefault(contact_id, now)
         else:
             rec.call(session, "GET /v1/contacts", "GET", f"{base}/v1/contacts?limit=25")
 
@@ -160,6 +170,39 @@ def check_invariants(base: str, supervisor_token: str, team: str, rec: Recorder)
     return problems
 
 
+class StreamStats:
+    """The contact_counter handler, timed: handler seconds, records, and each INSERT's lag from
+    its create's acknowledgement to the end of the batch that counted it."""
+
+    def __init__(self, rec: Recorder) -> None:
+        from app import contact_counter
+
+        self.handler, self.rec = contact_counter, rec
+        self.busy = 0.0
+        self.records = 0
+        self.batches = 0
+        self.lags: list[float] = []
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        started = time.monotonic()
+        answer = self.handler(event, context)
+        done = time.monotonic()
+        self.busy += done - started
+        self.records += len(event["Records"])
+        self.batches += 1
+        with self.rec.lock:
+            for record in event["Records"]:
+                contact_id = record["dynamodb"].get("Keys", {}).get("id", {}).get("S")
+                if record["eventName"] == "INSERT" and contact_id in self.rec.acknowledged_at:
+                    self.lags.append(max(0.0, done - self.rec.acknowledged_at[contact_id]))
+        return answer
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=30)
@@ -195,6 +238,14 @@ def main() -> int:
         return issue_token(private_pem=pem, issuer=ISSUER, audience=AUDIENCE, sub=sub, roles=[role], team=team)
 
     rec = Recorder()
+    from chalicelib.settings import SETTINGS
+    from infra.local.streams import StreamPoller
+
+    stream = StreamStats(rec)
+    poller = StreamPoller(endpoint=db.endpoint, table_name=SETTINGS.table_name("contacts"), handler=stream)
+    poller_stop = threading.Event()
+    poller_thread = threading.Thread(target=poller.run, args=(poller_stop, 0.25))
+    poller_thread.start()
     stop = time.monotonic() + args.seconds
     threads = []
     for i in range(args.users):
@@ -212,6 +263,10 @@ def main() -> int:
     for t in threads:
         t.join()
     elapsed = time.monotonic() - started
+    poller_stop.set()
+    poller_thread.join()
+    poller.settle()  # what the last polls had not reached yet
+    shards = len(poller.positions) or 1
     try:
         problems = check_invariants(server.url, token("supervisor", "sgt-load"), team, rec)
     finally:
@@ -228,6 +283,11 @@ def main() -> int:
         p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
         print(f"{name:34} {len(values):6d} {statistics.median(values) * 1000:8.1f} {p99 * 1000:8.1f}  {dict(rec.statuses[name])}")
     print(f"contacts acknowledged: {len(rec.created)}; invariants: {problems if problems else 'OK'}")
+    if stream.busy:
+        print(f"contacts stream: {stream.records} records in {stream.batches} batches on {shards} shard(s); "
+              f"aggregator {stream.records / stream.busy / shards:.0f} records/s of handler time per shard; "
+              f"create -> counted lag p50 {_percentile(stream.lags, 0.5) * 1000:.0f} ms, "
+              f"p99 {_percentile(stream.lags, 0.99) * 1000:.0f} ms ({len(stream.lags)} creates, polled every 0.25 s)")
     return 0 if not problems and not errors_5xx else 1
 
 

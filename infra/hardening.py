@@ -143,7 +143,6 @@ def counter_event_properties() -> dict[str, Any]:
         "Stream": {"Fn::GetAtt": [CONTACTS_TABLE, "StreamArn"]},
         "StartingPosition": "TRIM_HORIZON",
         "BatchSize": 100,
-        "MaximumBatchingWindowInSeconds": 1,
         "BisectBatchOnFunctionError": True,
         "MaximumRetryAttempts": COUNTER_RETRY_ATTEMPTS,
         "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [COUNTER_FAILURE_QUEUE, "Arn"]}}},

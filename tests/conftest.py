@@ -164,13 +164,31 @@ def settle_streams() -> int:
     return _settle()
 
 
+def _stream_function(event: dict[str, Any], context: Any) -> Any:
+    """app.py's `contact_counter` as its own Lambda runs it: with the stage's Services, not the
+    ones a test installed for the API (a fault-injecting store, another clock)."""
+    from app import contact_counter
+    from chalicelib import services as services_module
+    from chalicelib.settings import SETTINGS
+
+    if "stream_services" not in _state:
+        _state["stream_services"] = services_module.build_services(SETTINGS, push_resolver=TEST_PUSH_RESOLVER)
+    previous = services_module._current
+    services_module.use_services(_state["stream_services"])
+    try:
+        return contact_counter(event, context)
+    finally:
+        services_module.use_services(previous)
+
+
 def _settle() -> int:
     if "poller" not in _state:
         from chalicelib.settings import SETTINGS
-        from infra.local.streams import contact_poller
+        from infra.local.streams import StreamPoller
 
-        _state["poller"] = contact_poller(_state["db"].endpoint, SETTINGS.table_name("contacts"),
-                                          SETTINGS.region or "eu-west-2")
+        _state["poller"] = StreamPoller(endpoint=_state["db"].endpoint, table_name=SETTINGS.table_name("contacts"),
+                                        handler=_stream_function, region=SETTINGS.region or "eu-west-2",
+                                        max_attempts=10**9)  # a failing batch fails the test, never skipped
     return int(_state["poller"].settle())
 
 

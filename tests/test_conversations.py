@@ -287,9 +287,9 @@ def test_one_transaction_per_message(client, staff_token, place, services_overri
     with DynamoCalls() as first:
         assert _post(client, officer, f"/v1/conversations/{conv_id}/messages",
                      {"id": str(uuid.uuid4()), "text": "ok"}).status_code == 201
-    # An officer's first answer of the period moves the distinct-staff counters: its engagement
-    # member items are settled in a second transaction (like any log entry's, store.contacts).
-    assert first.operations == ["TransactWriteItems"] * 2
+    # Even an officer's first answer of the period is one transaction: the distinct-staff
+    # counters follow from the contacts stream (issue 23), not from the message's write.
+    assert first.operations == ["TransactWriteItems"]
     with DynamoCalls() as calls:
         assert _post(client, officer, f"/v1/conversations/{conv_id}/messages",
                      {"id": str(uuid.uuid4()), "text": "and more"}).status_code == 201
@@ -473,8 +473,8 @@ def test_a_stale_hint_costs_one_failed_write_never_a_wrong_one(client, place):
     conv_id = _post(client, resident, "/v1/conversations", start_body(place["area_id"])).json_body["id"]
     a, b = _container(), _container()
     officer = _officer(f"pc-{uuid.uuid4().hex[:6]}", place["team"])
-    # A never saw it; the officer's first answer of the period also settles its engagement items.
-    assert _answer(a, officer, conv_id, "one") == (Created, ["GetItem", "TransactWriteItems", "TransactWriteItems"])
+    # A never saw it: one read (engagement items follow from the contacts stream, issue 23).
+    assert _answer(a, officer, conv_id, "one") == (Created, ["GetItem", "TransactWriteItems"])
     assert _answer(b, officer, conv_id, "two") == (Created, ["GetItem", "TransactWriteItems"])
     # A's hint is one version behind: its first write fails and returns the current item, no read.
     assert _answer(a, officer, conv_id, "three") == (Created, ["TransactWriteItems", "TransactWriteItems"])
@@ -503,9 +503,9 @@ def test_a_state_token_saves_the_read_in_any_container(client, staff_token, plac
         return saved.value, calls.operations
 
     out, operations = answer(_container(), token)  # a container that never saw the conversation
-    # No read; a second transaction only because it is pc's first answer of the period (its
-    # engagement member items are settled, as for any log entry).
-    assert operations == ["TransactWriteItems", "TransactWriteItems"]
+    # No read, one transaction, even for pc's first answer of the period (its engagement items
+    # follow from the contacts stream, issue 23).
+    assert operations == ["TransactWriteItems"]
     out, operations = answer(_container(), out.state_token)  # the answer's own token is current
     assert operations == ["TransactWriteItems"]
     assert answer(_container(), token)[1] == ["TransactWriteItems", "TransactWriteItems"]  # stale: a retry

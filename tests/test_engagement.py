@@ -392,8 +392,8 @@ def test_calls_are_access_logged_with_purpose(client, staff_token, team, now):
     assert json.loads(entries[0].filters)["team"] == team and json.loads(entries[0].filters)["group_by"] == "week"
 
 
-def _transactions(client, token: str, body: dict) -> list[tuple[int, int, int]]:
-    """Log `body`; per TransactWriteItems sent: (items, engagement member items, counter items)."""
+def _transactions(run) -> list[tuple[int, int, int]]:
+    """Per TransactWriteItems `run()` sends: (items, engagement member items, counter items)."""
     from chalicelib.store.models import ContactModel
 
     sent: list[tuple[int, int, int]] = []
@@ -406,27 +406,33 @@ def _transactions(client, token: str, body: dict) -> list[tuple[int, int, int]]:
 
     events.register("provide-client-params.dynamodb.TransactWriteItems", handler, unique_id="eng-count")
     try:
-        _log(client, token, body)
+        run()
     finally:
         events.unregister("provide-client-params.dynamodb.TransactWriteItems", unique_id="eng-count")
     return sent
 
 
-def test_round_trips_one_for_a_members_second_contact_and_one_query_per_read(client, staff_token, team, now):
+def test_round_trips_one_for_a_members_second_contact_and_one_query_per_read(client, staff_token, team, now, settle):
     officer = staff_token("officer", team=team)
-    first = _transactions(client, officer, _street(now - timedelta(hours=1)))
-    # A member's first contact of the period: the optimistic write is cancelled on its 3 member
-    # items, the settled one adds the distinct counts to 6 counter items (3 grains x team/force).
+    settle()  # what earlier tests left on the stream
+    created = _transactions(lambda: _log(client, officer, _street(now - timedelta(hours=1))))
+    assert created == [(2, 0, 0)], created  # the create: the contact and its access-log entry only
+    first = _transactions(settle)
+    # The stream aggregator, a member's first contact of the period: the optimistic write is
+    # cancelled on its 3 member items, the settled one adds the distinct counts to 6 counter
+    # items (3 grains x team/force), with the statistics sums and the record's marker.
     assert [(m, c) for _, m, c in first] == [(3, 0), (3, 6)], first
-    second = _transactions(client, officer, _street(now - timedelta(hours=2)))
+    _log(client, officer, _street(now - timedelta(hours=2)))
+    second = _transactions(settle)
     assert len(second) == 1 and second[0][1:] == (3, 0), second  # the common path: one round trip
     with DynamoCalls() as calls:
         _log(client, officer, _street(now - timedelta(hours=3)))
     assert calls.operations == ["TransactWriteItems"]
     # Outbound online, first of its categories on a settled round: still far below 100 items.
-    online = _transactions(client, officer, _online(now - timedelta(hours=2), "outbound"))
+    _log(client, officer, _online(now - timedelta(hours=2), "outbound"))
+    online = _transactions(settle)
     assert len(online) == 2 and all(total <= 100 for total, _, _ in online)
-    print(f"street create: {second[0][0]} transaction items (common), {first[1][0]} (member's first)")
+    print(f"street contact on the stream: {second[0][0]} transaction items (common), {first[1][0]} (member's first)")
     from chalicelib.store.models import StatCounterModel
 
     analyst = staff_token("analyst", team=None)

@@ -142,7 +142,9 @@ def test_read_receipts_and_responses(client, staff_token, team, services_overrid
     assert (body["kind"], body["platform"], body["direction"], body["team"]) == ("online", "beatline", "inbound", team)
     assert body["handle_pseudonym"].startswith("rsp_") and body["notes"] == "Saw two people at 2am"
     from chalicelib.store import contacts as contact_store
+    from tests.conftest import settle_streams
 
+    settle_streams()  # the counters come from the contacts stream
     day = body["occurred_at"][:10]
     counted = dict(contact_store.counters(f"team:{team}|platform", f"{day}|", f"{day}|~"))
     assert counted == {f"{day}|beatline": 1}

@@ -32,7 +32,7 @@ from infra.local.oidc_provider import LocalOIDCProvider
 from infra.local.server import LiveServer
 from tests import alerting
 from tests.browser import SCREENSHOTS, LiveClient, Session, launch_chromium, serious_violations
-from tests.conftest import STAFF_AUDIENCE
+from tests.conftest import STAFF_AUDIENCE, settle_streams
 
 PURPOSE = "browser test: weekly engagement review"
 RUN = uuid.uuid4().hex[:8]
@@ -118,7 +118,9 @@ def seeded(stack: dict[str, Any], token: Any) -> dict[str, Any]:
         alerting.resident(client, [alerting.circle(lat, lon, 300)])
     alert_id = alerting.publish(client, token("officer", "pc-a"), token("supervisor", "sgt-a"), area,
                                 headline=f"=Doorstep scams {RUN}")  # a formula-looking headline: CSV must neutralise it
-    return {"alert_id": alert_id, "conversations": seed_conversations(base, token, client)}
+    seeded = {"alert_id": alert_id, "conversations": seed_conversations(base, token, client)}
+    assert settle_streams() >= len(SEED)  # the contacts stream applied, as Lambda would shortly after
+    return seeded
 
 
 # The conversations seeded for CONV_TEAM, all now: 3 opened, 2 answered within seconds (first response in
@@ -242,6 +244,9 @@ def test_default_view_draws_the_api_numbers(session: Session, stack: dict[str, A
     assert [[int(c) for c in r[1:3]] for r in rows] == [list(v) for v in zip(expected["street"], expected["online"], strict=True)]
     every = session.data_requests("/v1/history/stats")
     assert every and all(q["purpose"] == [PURPOSE] for q in every)
+    # The figures say how fresh they are: the newest contact change the counters include.
+    assert stats["as_of"] and "Contact figures include changes up to " + stats["as_of"][:10] in session.page.locator(
+        "#app-status").inner_text()
 
 
 def test_team_and_grain_filters_change_the_request_and_the_numbers(session: Session, stack: dict[str, Any], token: Any) -> None:

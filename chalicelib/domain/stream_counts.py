@@ -20,7 +20,7 @@ a retry or a re-batched replay changes nothing: exactly once, whatever the batch
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
@@ -29,9 +29,7 @@ from chalicelib.domain import engagement, stats_keys
 from chalicelib.domain.contacts import ContactRecord
 
 EventName = Literal["INSERT", "MODIFY", "REMOVE"]
-# A transaction holds 100 items; every member move may bring its two distinct-count counter items.
-TRANSACTION_ITEMS = 100
-ITEMS_PER_MOVE = 3
+TRANSACTION_ITEMS = 100  # items of one TransactWriteItems
 TTL_SERVICE = "dynamodb.amazonaws.com"
 
 
@@ -66,19 +64,27 @@ def member_moves(change: ContactChange, member: engagement.MemberFn,
 
 @dataclass
 class Part:
-    """What one transaction writes: the records' markers, the counter sums, the member moves."""
+    """What one transaction writes: the records' markers, the counter sums, the member moves (and
+    the distinct-count counter items those moves may touch, `move_counters`)."""
 
     event_ids: list[str] = field(default_factory=list)
     counters: Counter[tuple[str, str]] = field(default_factory=Counter)
     moves: dict[tuple[str, str], engagement.MemberMove] = field(default_factory=dict)
+    move_counters: set[tuple[str, str]] = field(default_factory=set)
     newest: str | None = None
 
     def items(self) -> int:
-        """Transaction items, counting each move with its two counter items (the worst case)."""
-        counters = sum(1 for n in self.counters.values() if n)
-        return len(self.event_ids) + counters + ITEMS_PER_MOVE * len(self.moves)
+        """Transaction items at most: a marker per record, every counter, member and
+        distinct-count item (one per item: the store merges what touches the same one)."""
+        return len(self.event_ids) + len(self.counters) + len(self.moves) + len(self.move_counters)
 
-    def add(self, change: ContactChange, counters: dict[tuple[str, str], int],
+    def items_with(self, counters: Mapping[tuple[str, str], int], moves: Sequence[engagement.MemberMove]) -> int:
+        """`items()` once one more record with these contributions joined."""
+        return (self.items() + 1 + sum(1 for key in counters if key not in self.counters)
+                + len({(m.key, m.bucket) for m in moves} - self.moves.keys())
+                + len({c for m in moves for c in m.counters} - self.move_counters))
+
+    def add(self, change: ContactChange, counters: Mapping[tuple[str, str], int],
             moves: Iterable[engagement.MemberMove]) -> None:
         self.event_ids.append(change.event_id)
         self.counters.update(counters)
@@ -86,15 +92,11 @@ class Part:
             into = self.moves.setdefault((move.key, move.bucket), engagement.MemberMove(
                 move.key, move.bucket, move.expires_at, move.counters))
             into.expires_at = max(into.expires_at, move.expires_at)
+            self.move_counters.update(move.counters)
             for name, delta in move.deltas.items():
                 into.deltas[name] = into.deltas.get(name, 0) + delta
         if change.at is not None and (self.newest is None or change.at > self.newest):
             self.newest = change.at
-
-    def copy(self) -> Part:
-        return Part(list(self.event_ids), Counter(self.counters),
-                    {key: engagement.MemberMove(m.key, m.bucket, m.expires_at, m.counters, dict(m.deltas))
-                     for key, m in self.moves.items()}, self.newest)
 
     def sums(self) -> dict[tuple[str, str], int]:
         return {key: n for key, n in sorted(self.counters.items()) if n}
@@ -113,18 +115,16 @@ class Part:
 def plan_parts(changes: Sequence[ContactChange], member: engagement.MemberFn, retention: timedelta,
                capacity: int = TRANSACTION_ITEMS) -> list[Part]:
     """Cut the batch, in stream order, into parts that each fit one transaction (greedy: a record
-    joins the current part unless that would overflow it). Deterministic for the same records."""
+    joins the current part unless that would overflow it; a part holds at least one record).
+    Deterministic for the same records."""
     parts: list[Part] = []
     current = Part()
     for change in changes:
         counters, moves = counter_deltas(change), member_moves(change, member, retention)
-        candidate = current.copy()
-        candidate.add(change, counters, moves)
-        if current.event_ids and candidate.items() > capacity:
+        if current.event_ids and current.items_with(counters, moves) > capacity:
             parts.append(current)
-            candidate = Part()
-            candidate.add(change, counters, moves)
-        current = candidate
+            current = Part()
+        current.add(change, counters, moves)
     if current.event_ids:
         parts.append(current)
     return parts

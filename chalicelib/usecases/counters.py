@@ -41,14 +41,16 @@ def apply_changes(svc: Services, changes: Sequence[ContactChange]) -> Applied:
     replayed = parts = 0
     newest: str | None = None
     now = svc.clock()
-    while pending:
-        part = stream_counts.plan_parts(pending, svc.pseudonyms.staff, svc.contact_rules.retention)[0]
+    plan = stream_counts.plan_parts(pending, svc.pseudonyms.staff, svc.contact_rules.retention)
+    while plan:
+        part = plan.pop(0)
         already = svc.store.contact_stream.apply_part(part, now)
         if already:
-            # Nothing of the part was written: plan again without the records applied before.
+            # Nothing of the part was written: plan the rest again without the records applied before.
             replayed += len(already)
-            done = set(already)
+            done = {*already}
             pending = [change for change in pending if change.event_id not in done]
+            plan = stream_counts.plan_parts(pending, svc.pseudonyms.staff, svc.contact_rules.retention)
             continue
         parts += 1
         pending = pending[len(part.event_ids):]

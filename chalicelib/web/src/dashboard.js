@@ -32,7 +32,20 @@ window.beatlineCharts = ctx.charts; // what each chart was drawn from (read by t
 const api = createApi({ base: BASE, token: async () => (ctx.user ? ctx.user.access_token : null),
   onUnauthorized: () => { signOut("Your sign-in has expired: sign in again."); } });
 const query = (path, params) => path + (params && Object.keys(params).length ? "?" + new URLSearchParams(params).toString() : "");
-ctx.get = (path, params) => api.get(query(path, { ...params, purpose: sessionStorage.getItem(PURPOSE_KEY) || "" }));
+ctx.get = async (path, params) => noteAsOf(await api.get(query(path, { ...params, purpose: sessionStorage.getItem(PURPOSE_KEY) || "" })));
+
+// Contact figures come from the contacts table's change stream: each answer says the newest
+// change it includes (`as_of`). The status line shows the oldest seen in this refresh.
+function noteAsOf(body) {
+  if (body && typeof body.as_of === "string" && (!ctx.asOf || body.as_of < ctx.asOf)) ctx.asOf = body.as_of;
+  return body;
+}
+
+function freshness() {
+  if (!ctx.asOf) return "";
+  return " Contact figures include changes up to " + ctx.asOf.replace("T", " ").replace("Z", " UTC") +
+    "; a contact logged in the last few seconds may not be counted yet.";
+}
 ctx.publicGet = (path, params) => api.get(query(path, params));
 
 function show(id, visible) { $(id).hidden = !visible; }
@@ -89,10 +102,11 @@ async function refresh() {
   readFilters();
   if (ctx.filters.from > ctx.filters.to) return status("`From` must not be after `To`.");
   status("Loading figures ...");
+  ctx.asOf = null;
   $("download-all").disabled = true;
   Object.keys(ctx.tables).forEach((k) => delete ctx.tables[k]);
   await Promise.all([loadHeadlineSafely(), ...FIGURES.map(loadFigure)]);
-  status(scopeText());
+  status(scopeText() + freshness());
   $("report-scope").textContent = scopeText() + " Printed " + new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC. Purpose: " + (sessionStorage.getItem(PURPOSE_KEY) || "");
   $("download-all").disabled = false;
   document.body.dataset.loaded = String(Date.now());
