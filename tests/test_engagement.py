@@ -393,22 +393,25 @@ def test_calls_are_access_logged_with_purpose(client, staff_token, team, now):
 
 
 def _transactions(run) -> list[tuple[int, int, int]]:
-    """Per TransactWriteItems `run()` sends: (items, engagement member items, counter items)."""
-    from chalicelib.store.models import ContactModel
+    """Per TransactWriteItems `run()` sends (on the contacts' or the stats' client): (items,
+    engagement member items, counter items)."""
+    from chalicelib.store.models import ContactModel, StatCounterModel
 
     sent: list[tuple[int, int, int]] = []
-    events = ContactModel._get_connection().connection.client.meta.events
+    clients = {id(c): c for c in (model._get_connection().connection.client for model in (ContactModel, StatCounterModel))}
 
     def handler(params, **_):
         keys = [t["Update"]["Key"]["key"]["S"] for t in params["TransactItems"] if "Update" in t]
         sent.append((len(params["TransactItems"]), sum("|engmember|" in k for k in keys),
                      sum("|engagement|" in k for k in keys)))
 
-    events.register("provide-client-params.dynamodb.TransactWriteItems", handler, unique_id="eng-count")
+    for client in clients.values():
+        client.meta.events.register("provide-client-params.dynamodb.TransactWriteItems", handler, unique_id="eng-count")
     try:
         run()
     finally:
-        events.unregister("provide-client-params.dynamodb.TransactWriteItems", unique_id="eng-count")
+        for client in clients.values():
+            client.meta.events.unregister("provide-client-params.dynamodb.TransactWriteItems", unique_id="eng-count")
     return sent
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -194,11 +195,12 @@ def test_no_wildcard_actions_or_resources(template: dict[str, Any], worker_templ
                 continue
             for resource in resources if isinstance(resources, list) else [resources]:
                 # The patterns: SNS endpoints (created at run time under a named platform app), the
-                # archive's objects under its prefix, the access log's streams (ListStreams).
+                # archive's objects under its prefix, the access log's and the contacts' streams
+                # (ListStreams).
                 text = json.dumps(resource)
                 assert "*" not in text or any(p in text for p in (
                     ":endpoint/${Platform}/${Name}/*", "${AuditArchiveBucket.Arn}/access-log/*",
-                    "${AccessLogTable.Arn}/stream/*")), statement
+                    "${AccessLogTable.Arn}/stream/*", "${ContactsTable.Arn}/stream/*")), statement
 
 
 def test_access_log_table_gets_no_update_or_delete(template: dict[str, Any]) -> None:
@@ -461,6 +463,28 @@ def test_archiver_reads_the_stream_with_partial_failures_and_a_failure_queue(tem
     assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["ArchiveFailureQueue", "Arn"]}
     metrics = [a["Properties"]["Dimensions"] for a in _resources(template, "AWS::CloudWatch::Alarm").values()]
     assert [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["ArchiveFailureQueue", "QueueName"]}}] in metrics
+
+
+def test_contact_counter_reads_the_contacts_stream_bisecting_with_a_failure_queue(template: dict[str, Any]) -> None:
+    """Issue 23: the contacts table streams both images; the aggregator's mapping bisects a failing
+    batch, gives up after a bounded number of retries into its own queue (alarmed); its role
+    reads that stream and writes the stats table only."""
+    resources = template["Resources"]
+    assert resources["ContactsTable"]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    [event] = resources["ContactCounter"]["Properties"]["Events"].values()
+    props = event["Properties"]
+    assert event["Type"] == "DynamoDB"
+    assert props["Stream"] == {"Fn::GetAtt": ["ContactsTable", "StreamArn"]}
+    assert props["BisectBatchOnFunctionError"] is True and props["MaximumRetryAttempts"] == 10
+    assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["CounterFailureQueue", "Arn"]}
+    metrics = [a["Properties"]["Dimensions"] for a in _resources(template, "AWS::CloudWatch::Alarm").values()]
+    assert [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["CounterFailureQueue", "QueueName"]}}] in metrics
+    statements = _function_statements(template, "ContactCounter")
+    tables = {name for s in statements for name in re.findall(r"(\w+Table)\b", json.dumps(s["Resource"]))}
+    assert tables == {"StatsTable", "ContactsTable"}, tables
+    contacts = [s for s in statements if "ContactsTable" in json.dumps(s["Resource"])]
+    assert {a for s in contacts for a in s["Action"]} == {
+        "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
 
 
 def test_public_methods_have_their_own_smaller_budget(template: dict[str, Any]) -> None:
