@@ -534,23 +534,24 @@ def _outputs(functions: Sequence[FunctionInfo], tables: Sequence[TableSpec]) -> 
     return outputs
 
 
+def _one(functions: Sequence[FunctionInfo], uses: str, what: str) -> FunctionInfo | None:
+    """The one function with events of kind `uses` (an attribute of FunctionInfo), if any."""
+    found = [f for f in functions if getattr(f, uses)]
+    if len(found) > 1:
+        raise TemplateError(f"one function {what}; found several")
+    return found[0] if found else None
+
+
 def _event_sources(functions: Sequence[FunctionInfo], stage: StageConfig) -> dict[str, Any]:
     """The access-log archive (one archiver), the SMS topic (one reader) and the contacts stream's
     failure queue (one aggregator), when functions use them."""
     resources: dict[str, Any] = {}
-    archivers = [f for f in functions if f.stream_events]
-    if len(archivers) > 1:
-        raise TemplateError("one function archives the access log; found several")
-    if archivers:
-        resources.update(hardening.archive_resources(stage.stage, role_of(archivers[0])))
-    readers = [f for f in functions if f.sns_events]
-    if len(readers) > 1:
-        raise TemplateError("one function reads the SMS topic; found several")
-    if readers:
+    archiver = _one(functions, "stream_events", "archives the access log")
+    if archiver is not None:
+        resources.update(hardening.archive_resources(stage.stage, role_of(archiver)))
+    if _one(functions, "sns_events", "reads the SMS topic") is not None:
         resources.update(_sms_topic(stage))
-    if len([f for f in functions if f.counter_events]) > 1:
-        raise TemplateError("one function aggregates the contacts stream; found several")
-    if any(f.counter_events for f in functions):
+    if _one(functions, "counter_events", "aggregates the contacts stream") is not None:
         resources.update(hardening.counter_resources(stage.stage))
     return resources
 

@@ -119,10 +119,9 @@ def _add_numbers(tx: Transaction, label: str, key: str, bucket: str, adds: Mappi
 class Engagement:
     """The engagement part of one transaction (domain/engagement.py): each member item is
     written under the optimistic condition until it fails; then under the state it returned
-    (ALL_OLD), with the counter items that state change moves. Every route that writes a contact
-    into the log (create, batch, amend, conversation messages, alert replies) adds it through
-    `add_log_entry` and commits through `settled`, so all of them move the same figures the
-    same way."""
+    (ALL_OLD), with the counter items that state change moves. The contacts stream's aggregator
+    (store/contact_stream.py) adds each part's moves through it and commits through `settled`,
+    whatever route wrote the contacts (create, batch, amend, conversation messages, alert replies)."""
 
     def __init__(self, moves: Sequence[MemberMove]) -> None:
         self.moves = list(moves)

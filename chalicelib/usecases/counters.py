@@ -114,20 +114,29 @@ def recount(svc: Services, day_from: date, day_to: date, teams: Iterable[str]) -
     return expected
 
 
+def _keys(teams: Iterable[str], force: bool) -> set[str]:
+    """The day counter keys of the teams' scopes (and the force's)."""
+    keys = {stats_keys.counter_pk(stats_keys.FORCE_SCOPE, d) for d in stats_keys.DIMENSIONS} if force else set()
+    return keys | {stats_keys.counter_pk(stats_keys.team_scope(t), d) for t in teams for d in stats_keys.DIMENSIONS
+                   if d != "team"}
+
+
+def _counted(svc: Services, keys: Iterable[str], day_from: date, day_to: date) -> dict[tuple[str, str], int]:
+    counted: dict[tuple[str, str], int] = {}
+    for key in sorted(keys):
+        for bucket, n in svc.store.contacts.counters(key, f"{day_from.isoformat()}|", f"{day_to.isoformat()}|\uffff"):
+            counted[(key, bucket)] = n
+    return counted
+
+
 def check(svc: Services, day_from: date, day_to: date, teams: Sequence[str] = (), force: bool = True) -> list[Drift]:
     """Every day counter of the days that differs from a recount: of each team and, with `force`,
     the force-wide ones (then every team the counters name is recounted too; `teams` adds those
     with uncounted contacts)."""
     every = sorted({*counted_teams(svc, day_from, day_to), *teams}) if force else sorted(set(teams))
-    expected = recount(svc, day_from, day_to, every)
-    if not force:
-        expected = Counter({k: n for k, n in expected.items() if not k[0].startswith(f"{stats_keys.FORCE_SCOPE}|")})
-    keys = {stats_keys.counter_pk(stats_keys.FORCE_SCOPE, d) for d in stats_keys.DIMENSIONS} if force else set()
-    keys |= {stats_keys.counter_pk(stats_keys.team_scope(t), d) for t in every for d in stats_keys.DIMENSIONS if d != "team"}
-    counted: dict[tuple[str, str], int] = {}
-    for key in sorted(keys):
-        for bucket, n in svc.store.contacts.counters(key, f"{day_from.isoformat()}|", f"{day_to.isoformat()}|\uffff"):
-            counted[(key, bucket)] = n
+    keys = _keys(every, force)
+    expected = Counter({k: n for k, n in recount(svc, day_from, day_to, every).items() if k[0] in keys})
+    counted = _counted(svc, keys, day_from, day_to)
     return [Drift(key, bucket, counted.get((key, bucket), 0), expected.get((key, bucket), 0))
             for key, bucket in sorted(set(counted) | set(expected))
             if counted.get((key, bucket), 0) != expected.get((key, bucket), 0)]
