@@ -11,7 +11,7 @@ thread pool (`fanout_threads`, as `FanoutWorker._map` does), each to its own sub
   alert's ceiling counters, composing within the segment budget, SNS Publish to a phone number
   (moto in process: no network), the message record and the day's figures on DynamoDB Local.
 - SMS service call alone: `SnsSms.send_text` on moto (what the SMS rules add is the difference).
-- Email: the `email` channel when the email branch has landed (`notify/wiring.build_channels`).
+- Email: the real `SesEmail` (text + HTML, EN/CY, unsubscribe headers) to aws-ses-v2-local.
 
 The push claim, inbox copy and figures the fan-out writes for every subscriber whatever the
 channel are not in these figures (bench/fanout.py measures them). In AWS the service round trip
@@ -106,14 +106,12 @@ def _sms(note: Any, settings: Any) -> tuple[Callable[[int], object], Callable[[i
     return rules_and_send, (lambda i: sender.send_text(f"+4479112{i:05d}", "Beatline Police Severe: bench"))
 
 
-def _email(note: Any, settings: Any) -> Callable[[int], object] | None:
-    """The email channel when it exists on this branch (it needs its local SES server running)."""
-    try:
-        from chalicelib.notify.wiring import build_channels
+def _email(note: Any) -> Callable[[int], object] | None:
+    """The email channel (SES v2) on the local SES server (aws-ses-v2-local)."""
+    from chalicelib.notify.wiring import build_email
+    from chalicelib.settings import load_settings
 
-        channel = build_channels(settings, vapid_pem=None).get("email")
-    except Exception:
-        return None
+    channel = build_email(load_settings())
     if channel is None:
         return None
     sub = str(uuid.uuid4())
@@ -130,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     from bench.fanout import CallCounter, _setup_env
 
     db = _setup_env()
+    from infra.local.ses_local import SesLocal
+
+    ses = SesLocal().start()
+    os.environ.update({"AWS_ENDPOINT_URL_SESV2": ses.endpoint, "BEATLINE_EMAIL_FROM": "alerts@beatline.local"})
     counter = CallCounter()
     counter.install()
     os.environ.update({"BEATLINE_SMS_PER_ALERT_CEILING": "1000000", "BEATLINE_SMS_PER_DAY_CEILING": "1000000"})
@@ -166,11 +168,11 @@ def main(argv: list[str] | None = None) -> int:
             sms_rules, sms_call = _sms(note, settings)
             measured("SMS", "claim, 2 ceilings, compose, Publish (moto), record, figures", sms_rules)
             measured("SMS service call only", "SNS Publish to a number (moto)", sms_call)
-        email = _email(note, settings)
+        email = _email(note)
         if email is None:
             rows.append(("Email", "not on this branch / not configured (no row)"))
         else:
-            measured("Email", "the email channel's send", email)
+            measured("Email", "SES v2 SendEmail, text + HTML (local SES server)", email)
         print(f"\nOne worker, {args.threads} send threads, {args.sends} sends per channel "
               "(DynamoDB Local; shared 2-core machine)\n")
         print(f"{'channel':<24}{'sends/s per worker':>20}{'p50 ms per send':>18}{'DynamoDB calls/send':>21}  what one send does")
@@ -182,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:<24}{args.sends / wall:>20,.0f}{p50:>18.2f}{calls / args.sends:>21.1f}  {what}")
         return 0
     finally:
+        ses.stop()
         db.stop()  # type: ignore[attr-defined]
 
 
