@@ -335,3 +335,11 @@ def test_delivery_events_map_to_statuses(event: str, status: str) -> None:
     deliver(scene, alert, [(sub, NUMBER, None)])
     assert sms_inbound.handle(scene.svc, json.dumps({"eventType": event, "messageId": "msg-1"}), lambda *_: None) == "status"
     assert scene.svc.store.sms.message_status("msg-1") == (f"sms:{alert.id}", status)
+
+
+def test_code_limit_counters_hold_neither_number_nor_subscriber_id() -> None:
+    scene = Scene()
+    sub = resident(scene)
+    admit(scene, sub, NUMBER)
+    keys = " ".join(scene.fakes.db.rate_hits)
+    assert "sms-code#" in keys and sub.id not in keys and NUMBER not in keys and NUMBER[1:] not in keys

@@ -50,10 +50,12 @@ def _window_end(now: datetime, seconds: int) -> datetime:
 def _limit_codes(svc: Services, ctx: RequestContext, subscriber_id: str, digest: str) -> None:
     """Per number and per subscriber, per hour and per day; 429 with the wait when spent."""
     settings = svc.settings
+    # Keyed digests only: neither the number nor the subscriber id is stored in a counter's key.
+    subscriber = hmac.new(svc.pseudonyms.subkey("rate-limit"), subscriber_id.encode(), hashlib.sha256).hexdigest()[:32]
     for seconds, allowed in ((HOUR, settings.sms_codes_per_hour), (DAY, settings.sms_codes_per_day)):
         ends = _window_end(ctx.now, seconds)
         window = int(ends.timestamp())
-        for who in (f"number#{digest}", f"subscriber#{subscriber_id}"):
+        for who in (f"number#{digest}", f"subscriber#{subscriber}"):
             if not svc.store.ratelimit.hit(f"sms-code#{who}#{window}", limit=allowed, window_ends=ends):
                 raise RateLimited(retry_after=max(1, int((ends - ctx.now).total_seconds())))
 
