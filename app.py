@@ -54,6 +54,16 @@ def fanout_worker(event: Any) -> Any:
     return services().push_worker().handle_sqs_records(records)
 
 
+@app.on_sqs_message(queue=SETTINGS.export_queue_name, batch_size=1, name="export_worker")
+def export_worker(event: Any) -> Any:
+    """Bulk exports of history rows: one step (one part of one day) per message; each step queues
+    the next (chalicelib/usecases/exports.py)."""
+    from chalicelib.services import services
+    from chalicelib.usecases.exports import handle_sqs_records
+
+    return handle_sqs_records(services(), [(record.to_dict()["messageId"], record.body) for record in event])
+
+
 @app.schedule("rate(5 minutes)", name="housekeeping")
 def housekeeping(event: Any) -> Any:
     """Releases pushes (alerts and conversation answers) held back by quiet hours once those hours end."""

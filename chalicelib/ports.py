@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.contact_schemas import Change
     from chalicelib.domain.contacts import ContactRecord
     from chalicelib.domain.conversations import AnswerNotification, Conversation, Message
+    from chalicelib.domain.exports import ExportStep
     from chalicelib.domain.history import AlertFigures, Plan
     from chalicelib.domain.meetings import Meeting
     from chalicelib.domain.notices import NoticeNotification
@@ -550,6 +551,39 @@ class FanoutQueue(Protocol):
 
 class QueueUnavailable(Exception):
     """Some messages could not be enqueued after retries."""
+
+
+# --- bulk exports (domain/exports.py) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    key: str
+    size: int
+
+
+class ExportSink(Protocol):
+    """Where export jobs and their files live: S3 in AWS, a local folder, memory in tests."""
+
+    def put(self, key: str, body: bytes, content_type: str) -> None: ...
+
+    def get(self, key: str) -> bytes | None:
+        """The object at `key`, None when there is none."""
+
+    def files(self, prefix: str) -> list[StoredFile]:
+        """Every object under `prefix`, by key."""
+
+    def link(self, key: str) -> str:
+        """Where a reader fetches `key`: a short-lived presigned URL (S3) or a file URI (local)."""
+
+    def location(self, prefix: str) -> str:
+        """The prefix as a table location (`s3://bucket/prefix`, a folder path locally)."""
+
+
+class ExportQueue(Protocol):
+    """The export worker's queue (SQS; in-process locally): one message per step of a job."""
+
+    def send(self, step: ExportStep) -> None: ...
 
 
 # --- delivery channels -------------------------------------------------------------------------

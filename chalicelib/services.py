@@ -25,6 +25,8 @@ from chalicelib.ports import (
     ConfirmationSender,
     ConversationStore,
     EndpointRegistrar,
+    ExportQueue,
+    ExportSink,
     FanoutQueue,
     QueueMessage,
     QueueUnavailable,
@@ -36,6 +38,7 @@ from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
     from chalicelib.auth.resident import ResidentTokens
+    from chalicelib.domain.exports import ExportStep
     from chalicelib.domain.shapes import Shape
     from chalicelib.usecases.conversation_push import AnswerPusher
     from chalicelib.usecases.fanout import FanoutWorker
@@ -97,6 +100,25 @@ class _Unwired:
         raise QueueUnavailable("no fan-out queue wired")
 
 
+class _UnwiredExports:
+    def send(self, step: ExportStep) -> None:
+        raise QueueUnavailable("no export queue wired")
+
+
+def export_sink_from_settings(settings: Settings) -> ExportSink:
+    """S3 when a bucket is configured (AWS), else the local folder."""
+    if settings.export_bucket:
+        import boto3
+
+        from chalicelib.store.export_files import S3ExportSink
+
+        return S3ExportSink(boto3.client("s3", region_name=settings.region), settings.export_bucket,
+                            link_seconds=settings.export_link_seconds)
+    from chalicelib.store.export_files import FolderExportSink
+
+    return FolderExportSink(settings.export_dir)
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -136,6 +158,13 @@ class Services:
         settings = self.settings
         return build_sms_sender(settings.sms_service, settings.region, origination_number=settings.sms_origination_number,
                                 sender_id=settings.sms_sender_id)
+    # Bulk exports: where jobs and files go (built on first use) and the export worker's queue.
+    export_sink: ExportSink | None = None
+    export_queue: ExportQueue = field(default_factory=lambda: _UnwiredExports())
+
+    @cached_property
+    def exports(self) -> ExportSink:
+        return self.export_sink if self.export_sink is not None else export_sink_from_settings(self.settings)
 
     @cached_property
     def pseudonyms(self) -> Pseudonymizer:
@@ -270,6 +299,8 @@ def build_services(
     coverer: Callable[[Shape, int], set[str]] | None = None,
     confirmation_senders: Mapping[str, ConfirmationSender] | None = None,
     sms_sender: SmsSender | None = None,
+    export_sink: ExportSink | None = None,
+    export_queue: ExportQueue | None = None,
 ) -> Services:
     staff_policy = IssuerPolicy(
         issuer=settings.staff_issuer,
@@ -330,6 +361,7 @@ def build_services(
         store=repositories,
         sns_endpoints=sns_endpoints or _sns_endpoints(settings.region),
         sms_sender_override=sms_sender,
+        export_sink=export_sink,
     )
     if fanout_queue is None:
         from chalicelib.notify.wiring import build_queue
@@ -339,7 +371,25 @@ def build_services(
 
         fanout_queue = build_queue(settings, process)
     built.fanout = fanout_queue
+    built.export_queue = export_queue or _export_queue(settings, built)
     return built
+
+
+def _export_queue(settings: Settings, built: Services) -> ExportQueue:
+    """SQS when a queue URL is configured (AWS), else in-process (each step runs the use case)."""
+    if settings.export_queue_url:
+        from chalicelib.notify.export_queue import SqsExportQueue
+
+        def client() -> Any:
+            import boto3
+
+            return boto3.client("sqs", region_name=settings.region)
+
+        return SqsExportQueue(client, settings.export_queue_url)
+    from chalicelib.notify.export_queue import LocalExportQueue
+    from chalicelib.usecases.exports import run_step
+
+    return LocalExportQueue(lambda step: run_step(built, step), asynchronous=settings.fanout_async)
 
 
 _current: Services | None = None

@@ -137,6 +137,16 @@ class Settings:
     # One-time codes texted, per number and per subscriber, per hour and per day.
     sms_codes_per_hour: int = 3
     sms_codes_per_day: int = 6
+    # Bulk exports of history rows (docs/history.md, "Bulk export"): the worker's SQS queue (name:
+    # its event source; no URL: in-process locally), the S3 bucket (none: a local folder), how
+    # long a presigned link lasts, and how many exports one caller may start.
+    export_queue_name: str = "beatline-local-exports"
+    export_queue_url: str | None = None
+    export_bucket: str | None = None
+    export_dir: str = ".local/exports"
+    export_link_seconds: int = 900
+    export_rate_per_hour: int = 5
+    export_rate_per_day: int = 20
 
     def table_name(self, short_name: str) -> str:
         return f"{self.table_prefix}{short_name}"
@@ -278,6 +288,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         force_description=env.get("BEATLINE_FORCE_DESCRIPTION", "").strip()[:2000],
         emergency_number=_phone(env, "BEATLINE_EMERGENCY_NUMBER", "999"),
         non_emergency_number=_phone(env, "BEATLINE_NON_EMERGENCY_NUMBER", "101"),
+        export_queue_name=env.get("BEATLINE_EXPORT_QUEUE_NAME", f"beatline-{stage}-exports"),
+        export_queue_url=_opt(env, "BEATLINE_EXPORT_QUEUE_URL"),
+        export_bucket=_opt(env, "BEATLINE_EXPORT_BUCKET"),
+        export_dir=env.get("BEATLINE_EXPORT_DIR", ".local/exports").strip() or ".local/exports",
+        export_link_seconds=_int(env, "BEATLINE_EXPORT_LINK_SECONDS", 900, 60),
+        export_rate_per_hour=_int(env, "BEATLINE_EXPORT_RATE_PER_HOUR", 5, 1),
+        export_rate_per_day=_int(env, "BEATLINE_EXPORT_RATE_PER_DAY", 20, 1),
     )
     settings = replace(settings, **_sms_settings(env, stage))
     _validate(settings)

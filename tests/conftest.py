@@ -49,6 +49,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "BEATLINE_RESIDENT_KEY_FILE": str(keys_dir / "resident-es256.pem"),
         "BEATLINE_VAPID_PRIVATE_KEY_FILE": str(keys_dir / "vapid-es256.pem"),
         "BEATLINE_LOG_LEVEL": "WARNING",
+        "BEATLINE_EXPORT_DIR": str(keys_dir / "exports"),  # bulk exports' local folder: never the repository's
         "BEATLINE_SUBSCRIBER_RATE_PER_MINUTE": "100000",  # the rate-limit test installs its own limit
         "BEATLINE_RESIDENT_WRITE_RATE_PER_MINUTE": "100000",  # so do tests/test_rate_limits.py's
         "BEATLINE_RESIDENT_WRITE_RATE_PER_HOUR": "100000",
@@ -59,7 +60,8 @@ def pytest_configure(config: pytest.Config) -> None:
             "SUBSCRIBER_RATE_PER_HOUR", "SUBSCRIBER_RATE_PER_DAY", "RESIDENT_READ_RATE_PER_MINUTE",
             "RESIDENT_READ_RATE_PER_HOUR", "RESIDENT_ERASE_RATE_PER_MINUTE", "CONVERSATION_RATE_PER_ADDRESS_PER_MINUTE",
             "CONVERSATION_RATE_PER_ADDRESS_PER_HOUR", "CONVERSATION_RATE_PER_ADDRESS_PER_DAY",
-            "PUBLIC_LOOKUP_RATE_PER_MINUTE", "PUBLIC_LOOKUP_RATE_PER_HOUR")},
+            "PUBLIC_LOOKUP_RATE_PER_MINUTE", "PUBLIC_LOOKUP_RATE_PER_HOUR", "EXPORT_RATE_PER_HOUR",
+            "EXPORT_RATE_PER_DAY")},
     })
     # The session's services resolve push endpoints with a table, never with DNS.
     from chalicelib import services as services_module

@@ -65,6 +65,7 @@ from chalicelib.ports import (
     DeliveryRepository,
     EndpointRegistrar,
     EngagementRepository,
+    ExportSink,
     FanoutMessage,
     FanoutQueue,
     HealthProbe,
@@ -81,6 +82,7 @@ from chalicelib.ports import (
     RowPage,
     SendOutcome,
     StaleAlert,
+    StoredFile,
     SubscriberGone,
     SubscriberRepository,
     TeamRepository,
@@ -1446,6 +1448,31 @@ def fake_repositories(db: FakeDatabase | None = None) -> Repositories:
     )
 
 
+class FakeExportSink:
+    """Export jobs and files in memory (ports.ExportSink), with the links it handed out."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[bytes, str]] = {}
+        self.links: list[str] = []
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self.objects[key] = (body, content_type)
+
+    def get(self, key: str) -> bytes | None:
+        found = self.objects.get(key)
+        return found[0] if found else None
+
+    def files(self, prefix: str) -> list[StoredFile]:
+        return [StoredFile(key, len(body)) for key, (body, _) in sorted(self.objects.items()) if key.startswith(prefix)]
+
+    def link(self, key: str) -> str:
+        self.links.append(key)
+        return f"memory://{key}"
+
+    def location(self, prefix: str) -> str:
+        return f"memory://{prefix}"
+
+
 @dataclass
 class Fakes:
     """What `fake_services` built, for a test to look into or script."""
@@ -1458,6 +1485,7 @@ class Fakes:
     confirmations: dict[str, FakeConfirmations] = dataclasses.field(default_factory=lambda: {
         t: FakeConfirmations(t) for t in ("email", "sms")})
     sms: FakeSmsSender = field(default_factory=FakeSmsSender)
+    exports: FakeExportSink = dataclasses.field(default_factory=FakeExportSink)
 
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -1479,6 +1507,7 @@ def fake_services(*, now: datetime = NOW, db: FakeDatabase | None = None, settin
         "fanout_queue": fakes.queue, "sns_endpoints": fakes.registrar, "push_resolver": TEST_PUSH_RESOLVER,
         "confirmation_senders": fakes.confirmations,
         "sms_sender": fakes.sms,
+        "export_sink": fakes.exports,
     }
     arguments.update(overrides)
     svc = build_services(settings or SETTINGS, **arguments)
@@ -1513,6 +1542,7 @@ _words: WordRepository = FakeWords(_db)
 _access_log: AccessLogRepository = FakeAccessLog(_db)
 _alert_history: AlertHistoryRepository = FakeAlertHistory(_db)
 _engagement: EngagementRepository = FakeEngagement(_db)
+_export_sink: ExportSink = FakeExportSink()
 _history: HistoryRepository = FakeHistory(_db)
 _ratelimit: RateCounterRepository = FakeRateCounters(_db)
 _health: HealthProbe = FakeHealth(_db)

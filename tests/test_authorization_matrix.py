@@ -95,6 +95,11 @@ def world(client, staff_token, services_override) -> World:
     pulse = {"id": str(uuid.uuid4()), "question": "police_good_job", "areas": [area_id], "sample": 1}
     assert post_json(client, admin, "/v1/pulses", pulse).status_code == 201
     w.values["pulse_x"] = pulse["id"]
+    today = now.date().isoformat()
+    started = post_json(client, tokens["analyst"], "/v1/history/exports",
+                        {"from": today, "to": today, "purpose": "authorization matrix"})
+    assert started.status_code == 202, started.body
+    w.values["export_job"] = started.json_body["id"]
     def pending_x() -> str:
         """A fresh published alert of team X with an update proposed by officer X; the proposal id
         is left in `{pending_proposal}` (placeholders resolve left to right)."""
@@ -213,6 +218,9 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/v1/history/engagement?{window}&group_by=week", None,
      allow({"analyst": 200, "admin": 200, "leader": 200, "supervisor_x": 200, "supervisor_y": 200})),
     ("GET", "/v1/history/alerts?{window}", None, allow({"analyst": 200, "admin": 200, "leader": 200})),
+    # Bulk exports: analysts and admins start them; a job is its requester's (admins: any).
+    ("POST", "/v1/history/exports", "EXPORT", allow({"analyst": 202, "admin": 202})),
+    ("GET", "/v1/history/exports/{export_job}", None, allow({"analyst": 200, "admin": 200})),
     ("GET", "/v1/audit?{window}", None, allow({"admin": 200})),
     # Subscribers: a resident's own record only (there is no way to name another's)
     ("POST", "/v1/subscribers", {"channel": {"type": "inbox"}}, dict.fromkeys(PRINCIPALS, 201)),
@@ -332,6 +340,9 @@ def call(client, world: World, method: str, template: str, token: str | None, bo
         payload = {"id": str(uuid.uuid4()), "question": "police_good_job", "areas": [world.values["area_x"]]}
     if payload == "START_CONVERSATION":  # a new conversation in area X per call
         payload = {"id": str(uuid.uuid4()), "topic": "noise", "text": "Hi", "area_id": world.values["area_x"]}
+    if payload == "EXPORT":  # today's rows (a small job: in-process queue, the session's export folder)
+        today = datetime.now(UTC).date().isoformat()
+        payload = {"from": today, "to": today, "purpose": "authorization matrix"}
     kwargs: dict[str, Any] = {"headers": headers}
     if payload is not None:
         kwargs["body"] = json.dumps(payload)

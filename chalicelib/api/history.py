@@ -11,6 +11,7 @@ from chalicelib.api.framework import Reply, operation
 from chalicelib.api.responses import std
 from chalicelib.context import RequestContext
 from chalicelib.domain.engagement import EngagementOut, EngagementQuery
+from chalicelib.domain.exports import ExportIn, ExportOut
 from chalicelib.domain.history import (
     AlertHistoryPage,
     AlertHistoryQuery,
@@ -20,7 +21,9 @@ from chalicelib.domain.history import (
     StatsOut,
     StatsQuery,
 )
+from chalicelib.domain.ratelimit import EXPORT_STARTS
 from chalicelib.services import Services
+from chalicelib.usecases import exports as export_usecase
 from chalicelib.usecases import history as usecase
 
 bp = Blueprint(__name__)
@@ -95,3 +98,26 @@ def history_alerts(svc: Services, ctx: RequestContext, query: AlertHistoryQuery)
            responses={200: ("A page of entries.", usecase.AuditPage), **std(400, 401, 403, 503)})
 def read_audit(svc: Services, ctx: RequestContext, query: AuditQuery) -> Reply:
     return Reply(200, usecase.audit(svc, ctx, query))
+
+
+@operation(bp, "POST", "/v1/history/exports", action="history:bulk_export", tag=TAG, request=ExportIn,
+           rate_limit=EXPORT_STARTS,
+           summary="Start a bulk export of history rows (whole UTC days, force-wide) as gzip CSV files",
+           description="Asynchronous: 202 with the job; `GET /v1/history/exports/{id}` tells its status and, as "
+                       "they are written, its files (one folder per day, `dt=YYYY-MM-DD/`, Hive style for "
+                       "Athena). The rows are exactly `GET /v1/history/contacts`'s. `purpose` is required and "
+                       "kept in the access log with the range.",
+           responses={202: ("The job, queued.", ExportOut), **std(400, 401, 403, 413, 429, 503)})
+def start_export(svc: Services, ctx: RequestContext, body: ExportIn) -> Reply:
+    job = export_usecase.start(svc, ctx, body)
+    return Reply(202, job, headers={"Location": f"/v1/history/exports/{job.id}"})
+
+
+@operation(bp, "GET", "/v1/history/exports/{id}", action="history:bulk_export", tag=TAG,
+           summary="An export job: status and, when written, where its files are",
+           description="Your own jobs (admins: any). In AWS each file has a presigned URL that expires in "
+                       "minutes (BEATLINE_EXPORT_LINK_SECONDS); files expire with the bucket's lifecycle rule. "
+                       "Handing out the links is access-logged with the job's purpose.",
+           responses={200: ("The job.", ExportOut), **std(401, 403, 404, 503)})
+def read_export(svc: Services, ctx: RequestContext, id: str) -> Reply:
+    return Reply(200, export_usecase.get(svc, ctx, id))

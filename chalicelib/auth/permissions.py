@@ -36,6 +36,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "history:stats": frozenset({"analyst", "admin", "supervisor", "leader"}),
     "history:engagement": frozenset({"analyst", "admin", "supervisor", "leader"}),
     "history:export": frozenset({"analyst", "admin"}),
+    "history:bulk_export": frozenset({"analyst", "admin"}),  # own jobs (admins: any) in usecases/exports.py
     "history:alerts": frozenset({"analyst", "admin", "leader"}),
     "audit:read": frozenset({"admin"}),
     # Conversations: record-level rules (own conversation, own team) in usecases/conversations.py

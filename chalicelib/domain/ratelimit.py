@@ -105,3 +105,6 @@ PUBLIC_LOOKUPS = RateLimit("public-lookups", "public alert lookups (point, CAP, 
 # address, on the public lookups' settings (each call costs one GetItem).
 CHANNEL_TOKENS = RateLimit("channel-tokens", "channel confirmations and one-click unsubscribes, together,",
                            PUBLIC_LOOKUPS.windows)
+# Bulk exports (staff only): each one reads and writes up to a year of rows.
+EXPORT_STARTS = RateLimit("history-exports", "bulk exports started", (
+    Window(HOUR, "export_rate_per_hour"), Window(DAY, "export_rate_per_day")))
