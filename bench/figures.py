@@ -192,14 +192,14 @@ def _print(results: dict[str, dict[int, tuple[int, float, float, int]]], sizes: 
     small, large = sizes
     header = f"{'read':<42}" + "".join(f"| {f'{s:,} contacts':^34}" for s in sizes) + "| ratio large/small"
     sub = f"{'':<42}" + "".join(f"| {'calls':>5} {'RCU':>7} {'p50 ms':>8} {'buckets':>8}  " for _ in sizes) \
-        + "| calls   RCU"
+        + "| calls   RCU buckets"
     print(header)
     print(sub)
     print("-" * len(sub))
     for name, by_size in results.items():
         cells = "".join(f"| {c:>5} {u:>7.1f} {ms:>8.1f} {n:>8}  " for (c, u, ms, n) in (by_size[s] for s in sizes))
-        (c1, u1, _, _), (c2, u2, _, _) = by_size[small], by_size[large]
-        ratio = f"| {c2 / c1 if c1 else 0:>5.2f} {u2 / u1 if u1 else 0:>5.2f}"
+        (c1, u1, _, n1), (c2, u2, _, n2) = by_size[small], by_size[large]
+        ratio = f"| {c2 / c1 if c1 else 0:>5.2f} {u2 / u1 if u1 else 0:>5.2f} {n2 / n1 if n1 else 0:>7.2f}"
         print(f"{name:<42}{cells}{ratio}")
 
 

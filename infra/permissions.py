@@ -2,7 +2,8 @@
 
 Grants are (IAM action, resource) pairs with resources named independently of CloudFormation:
 `table/<short name>`, `table/<short name>/index/<index name>` (Query on that one index),
-`queue/fanout`, `bucket/audit-archive`, `sns/endpoints`, `secret/<logical id>`. infra/template.py
+`queue/fanout`, `queue/exports`, `bucket/audit-archive`, `bucket/exports` (objects under `exports/`),
+`bucket/exports-list` (the bucket itself: ListBucket), `sns/endpoints`, `secret/<logical id>`. infra/template.py
 renders them into policy statements; tests/test_iam_drift.py records what the code really calls
 (DynamoDB, SQS, S3) in representative flows of each function, their failure and retry paths
 included (push endpoints answering 429/5xx/404/410 or timing out, store conditions failing), and
@@ -23,6 +24,7 @@ ARCHIVER = "AccessLogArchiver"
 CLOCK = "ConversationClock"
 SMS_INBOUND = "SmsInbound"
 COUNTER = "ContactCounter"
+EXPORTER = "ExportWorker"
 
 # Services whose calls tests/test_iam_drift.py records; the rest are checked by review (SNS: the
 # worker's publish; Secrets Manager: what build_services and the channels load at start).
@@ -90,6 +92,10 @@ _API: set[Grant] = (
     | _table("neighbourhoods", "BatchGetItem")
     | _table("subscriptions", "Query")
     | _table("subscribers", "BatchGetItem")
+    # Bulk exports (usecases/exports.py): the job next to its files, their listing (links are
+    # presigned with GetObject), the first step on the export queue.
+    | {("s3:PutObject", "bucket/exports"), ("s3:GetObject", "bucket/exports"), ("s3:ListBucket", "bucket/exports-list"),
+       ("sqs:SendMessage", "queue/exports")}
     | _API_SECRETS
 )
 
@@ -168,6 +174,13 @@ _CLOCK: set[Grant] = (
 # the stats table (per-record markers: Put; counter sums, engagement member and distinct items:
 # Update), then `as_of` moved forward (UpdateItem). It reads nothing but the stream.
 _COUNTER: set[Grant] = _table("stats", "PutItem", "UpdateItem")
+# The export worker: one day's rows from the force-wide history index, pseudonymised (the key), as
+# files next to the job it updates, and the next step on its own queue. Nothing else.
+_EXPORTER: set[Grant] = (
+    _indexes("contacts", "hb_all")
+    | {("s3:GetObject", "bucket/exports"), ("s3:PutObject", "bucket/exports"), ("sqs:SendMessage", "queue/exports")}
+    | _secrets("PseudonymKeySecret")
+)
 
 CODE_GRANTS: dict[str, frozenset[Grant]] = {
     API: frozenset(_API),
@@ -177,6 +190,7 @@ CODE_GRANTS: dict[str, frozenset[Grant]] = {
     CLOCK: frozenset(_CLOCK),
     SMS_INBOUND: frozenset(_SMS_INBOUND),
     COUNTER: frozenset(_COUNTER),
+    EXPORTER: frozenset(_EXPORTER),
 }
 
 # Lambda's pollers run with the function's role: consuming the queue, reading the stream and
@@ -185,6 +199,10 @@ EVENT_SOURCE_GRANTS: dict[str, frozenset[Grant]] = {
     WORKER: frozenset({
         ("sqs:ChangeMessageVisibility", "queue/fanout"), ("sqs:DeleteMessage", "queue/fanout"),
         ("sqs:GetQueueAttributes", "queue/fanout"), ("sqs:ReceiveMessage", "queue/fanout"),
+    }),
+    EXPORTER: frozenset({
+        ("sqs:ChangeMessageVisibility", "queue/exports"), ("sqs:DeleteMessage", "queue/exports"),
+        ("sqs:GetQueueAttributes", "queue/exports"), ("sqs:ReceiveMessage", "queue/exports"),
     }),
     ARCHIVER: frozenset({
         ("dynamodb:DescribeStream", "stream/access-log"), ("dynamodb:GetRecords", "stream/access-log"),

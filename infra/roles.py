@@ -19,9 +19,13 @@ ARCHIVE_BUCKET = "AuditArchiveBucket"
 ARCHIVE_FAILURE_QUEUE = "ArchiveFailureQueue"
 ARCHIVE_PREFIX = "access-log"
 COUNTER_FAILURE_QUEUE = "CounterFailureQueue"
-QUEUES = {"fanout": "FanoutQueue", "archive-failures": ARCHIVE_FAILURE_QUEUE, "counter-failures": COUNTER_FAILURE_QUEUE}
 SMS_RESOURCE = "sms/phone-numbers"
 SMS_ACTIONS = frozenset({"sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"})
+EXPORT_BUCKET = "ExportBucket"
+EXPORT_QUEUE = "ExportQueue"
+EXPORT_PREFIX = "exports"  # chalicelib/domain/exports.py: every key starts with it
+QUEUES = {"fanout": "FanoutQueue", "archive-failures": ARCHIVE_FAILURE_QUEUE, "counter-failures": COUNTER_FAILURE_QUEUE,
+          "exports": EXPORT_QUEUE}
 
 
 class GrantError(ValueError):
@@ -65,6 +69,14 @@ def _stream_resources(resource: str, tables: dict[str, TableSpec]) -> list[Any]:
     return [{"Fn::GetAtt": [spec.logical_id, "StreamArn"]}]
 
 
+# Objects under one prefix of a bucket, or (`-list`) the bucket itself for ListBucket.
+BUCKET_RESOURCES: dict[str, Any] = {
+    "audit-archive": {"Fn::Sub": f"${{{ARCHIVE_BUCKET}.Arn}}/{ARCHIVE_PREFIX}/*"},
+    "exports": {"Fn::Sub": f"${{{EXPORT_BUCKET}.Arn}}/{EXPORT_PREFIX}/*"},
+    "exports-list": _arn(EXPORT_BUCKET),
+}
+
+
 def resources_of(resource: str, tables: dict[str, TableSpec]) -> list[Any]:
     """CloudFormation values for one grant resource name (see infra/permissions.py)."""
     kind, _, name = resource.partition("/")
@@ -74,8 +86,8 @@ def resources_of(resource: str, tables: dict[str, TableSpec]) -> list[Any]:
         return _stream_resources(resource, tables)
     if kind == "queue" and name in QUEUES:
         return [_arn(QUEUES[name])]
-    if kind == "bucket" and name == "audit-archive":
-        return [{"Fn::Sub": f"${{{ARCHIVE_BUCKET}.Arn}}/{ARCHIVE_PREFIX}/*"}]
+    if kind == "bucket" and name in BUCKET_RESOURCES:
+        return [BUCKET_RESOURCES[name]]
     if kind == "secret":
         return [{"Ref": name}]
     if resource == SMS_RESOURCE:  # IAM has no ARN for a phone number (sns:Publish with PhoneNumber)

@@ -18,13 +18,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra import hardening
-from infra.roles import ARCHIVE_BUCKET, ARCHIVE_FAILURE_QUEUE, COUNTER_FAILURE_QUEUE, GrantError, policy_document
+from infra.roles import (
+    ARCHIVE_BUCKET,
+    ARCHIVE_FAILURE_QUEUE,
+    COUNTER_FAILURE_QUEUE,
+    EXPORT_BUCKET,
+    EXPORT_PREFIX,
+    EXPORT_QUEUE,
+    GrantError,
+    policy_document,
+)
 from infra.tables import TableSpec, table_resource
 
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 WORKER_ROLE = "WorkerRole"
 QUEUE = "FanoutQueue"
 DEAD_LETTER_QUEUE = "FanoutDeadLetterQueue"
+EXPORT_DEAD_LETTER_QUEUE = "ExportDeadLetterQueue"
 ALARM_TOPIC = "AlarmTopic"
 SMS_TOPIC = "SmsInboundTopic"  # the SMS service's two-way messages and delivery events (docs/channels.md)
 # AWS: set the source queue's visibility timeout to at least six times the function timeout.
@@ -85,6 +95,11 @@ class StageConfig:
     table_prefix: str
     queue_name: str
     retain_data: bool  # prod: tables and secrets survive stack deletion; dev: torn down with it
+    export_queue_name: str | None = None  # the export worker's queue (default beatline-<stage>-exports)
+
+    @property
+    def exports_queue(self) -> str:
+        return self.export_queue_name or f"beatline-{self.stage}-exports"
 
 
 @dataclass
@@ -96,6 +111,7 @@ class FunctionInfo:
     stream_events: list[str] = field(default_factory=list)  # event names on the access-log stream
     sns_events: list[str] = field(default_factory=list)  # event names on the SMS topic
     counter_events: list[str] = field(default_factory=list)  # event names on the contacts stream
+    export_events: list[str] = field(default_factory=list)  # event names on the export queue
 
 
 class TemplateError(ValueError):
@@ -116,16 +132,23 @@ def _reads_stream(stream: Any, logical: str, table: str | None) -> bool:
     return wired or (isinstance(stream, str) and table is not None and f":table/{table}/stream/" in stream)
 
 
+def _add_sqs_event(info: FunctionInfo, event_name: str, name: str | None, queue_name: str,
+                   export_queue: str | None) -> None:
+    if name == queue_name:
+        info.sqs_events.append(event_name)
+    elif export_queue is not None and name == export_queue:
+        info.export_events.append(event_name)
+    else:
+        raise TemplateError(f"{info.logical_id}.{event_name} consumes SQS queue {name!r}; this stack defines only "
+                            f"{queue_name!r} and {export_queue!r}")
+
+
 def _add_event(info: FunctionInfo, event_name: str, event: dict[str, Any], queue_name: str,
-               stream_table: str | None, sms_topic: str | None = None, counter_table: str | None = None) -> None:
+               stream_table: str | None, sms_topic: str | None = None, counter_table: str | None = None,
+               export_queue: str | None = None) -> None:
     kind, properties = event.get("Type"), event.get("Properties", {})
     if kind == "SQS":
-        name = _queue_name_of(properties.get("Queue"))
-        if name != queue_name:
-            raise TemplateError(
-                f"{info.logical_id}.{event_name} consumes SQS queue {name!r}; this stack defines only {queue_name!r}"
-            )
-        info.sqs_events.append(event_name)
+        _add_sqs_event(info, event_name, _queue_name_of(properties.get("Queue")), queue_name, export_queue)
     elif kind == "DynamoDB":
         stream = properties.get("Stream")
         if _reads_stream(stream, hardening.ACCESS_LOG_TABLE, stream_table):
@@ -143,7 +166,8 @@ def _add_event(info: FunctionInfo, event_name: str, event: dict[str, Any], queue
 
 
 def functions_of(base: dict[str, Any], queue_name: str, stream_table: str | None = None,
-                 sms_topic: str | None = None, counter_table: str | None = None) -> list[FunctionInfo]:
+                 sms_topic: str | None = None, counter_table: str | None = None,
+                 export_queue: str | None = None) -> list[FunctionInfo]:
     """Every Lambda function chalice packaged, with its role and its queue/stream event sources."""
     found = []
     for logical, resource in base.get("Resources", {}).items():
@@ -154,7 +178,7 @@ def functions_of(base: dict[str, Any], queue_name: str, stream_table: str | None
         role_id = role["Fn::GetAtt"][0] if isinstance(role, dict) and "Fn::GetAtt" in role else None
         info = FunctionInfo(logical, role_id, int(properties.get("Timeout", DEFAULT_FUNCTION_TIMEOUT)))
         for event_name, event in (properties.get("Events") or {}).items():
-            _add_event(info, event_name, event, queue_name, stream_table, sms_topic, counter_table)
+            _add_event(info, event_name, event, queue_name, stream_table, sms_topic, counter_table, export_queue)
         found.append(info)
     return found
 
@@ -212,6 +236,13 @@ def _parameters() -> dict[str, Any]:
             "Type": "String",
             "Default": "",
             "Description": "Optional address subscribed to the alarm topic.",
+        },
+        "ExportRetentionDays": {
+            "Type": "Number",
+            "Default": 7,
+            "MinValue": 1,
+            "MaxValue": 365,
+            "Description": "Bulk exports of history rows (pseudonymised) are deleted this many days after written.",
         },
         "LogRetentionDays": {
             "Type": "Number",
@@ -290,6 +321,69 @@ def _secret(secret: SecretDef, stage: StageConfig) -> dict[str, Any]:
         "DeletionPolicy": policy,
         "UpdateReplacePolicy": policy,
         "Properties": properties,
+    }
+
+
+def _export_queues(functions: Sequence[FunctionInfo], stage: StageConfig) -> dict[str, Any]:
+    """The export worker's queue and its DLQ (only when the app has an export worker)."""
+    exporters = [f for f in functions if f.export_events]
+    if not exporters:
+        return {}
+    timeout = max(f.timeout for f in exporters)
+    return {
+        EXPORT_DEAD_LETTER_QUEUE: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"QueueName": f"{stage.exports_queue}-dlq", "MessageRetentionPeriod": 14 * 24 * 3600,
+                           "SqsManagedSseEnabled": True},
+        },
+        EXPORT_QUEUE: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": stage.exports_queue,
+                "VisibilityTimeout": VISIBILITY_TIMEOUT_FACTOR * timeout,
+                "MessageRetentionPeriod": 4 * 24 * 3600,
+                "SqsManagedSseEnabled": True,
+                "RedrivePolicy": {"deadLetterTargetArn": _arn(EXPORT_DEAD_LETTER_QUEUE),
+                                  "maxReceiveCount": MAX_RECEIVE_COUNT},
+            },
+        },
+    }
+
+
+def _export_bucket(stage: StageConfig) -> dict[str, Any]:
+    """Where exports go: encrypted, never public, TLS only, each object deleted after
+    ExportRetentionDays (the files are pseudonymised personal data: kept no longer than needed)."""
+    bucket_arn = _arn(EXPORT_BUCKET)
+    objects = {"Fn::Sub": f"${{{EXPORT_BUCKET}.Arn}}/*"}
+    return {
+        EXPORT_BUCKET: {
+            "Type": "AWS::S3::Bucket",
+            "DeletionPolicy": "Retain" if stage.retain_data else "Delete",
+            "UpdateReplacePolicy": "Retain" if stage.retain_data else "Delete",
+            "Properties": {
+                "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}]},
+                "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                                   "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                "LifecycleConfiguration": {"Rules": [{
+                    "Id": "expire-exports", "Status": "Enabled", "Prefix": f"{EXPORT_PREFIX}/",
+                    "ExpirationInDays": {"Ref": "ExportRetentionDays"},
+                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                }]},
+                "Tags": [{"Key": "beatline:exports", "Value": f"{stage.stage}/history"}],
+            },
+        },
+        f"{EXPORT_BUCKET}Policy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {
+                "Bucket": {"Ref": EXPORT_BUCKET},
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                     "Resource": [bucket_arn, objects], "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+                ]},
+            },
+        },
     }
 
 
@@ -385,7 +479,8 @@ def _function_override(function: FunctionInfo, log_group: str) -> dict[str, Any]
         "Role": _arn(role_of(function)),
     }
     events: dict[str, Any] = {
-        name: {"Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]}} for name in function.sqs_events
+        name: {"Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]}}
+        for name in (*function.sqs_events, *function.export_events)
     }
     events.update({name: {"Properties": hardening.stream_event_properties()} for name in function.stream_events})
     events.update({name: {"Properties": hardening.counter_event_properties()} for name in function.counter_events})
@@ -418,6 +513,13 @@ def _alarms(functions: Sequence[FunctionInfo], stage: StageConfig, base_resource
             threshold=1, statistic="Maximum",
         ),
     }
+    if any(f.export_events for f in functions):
+        resources["ExportDeadLetterAlarm"] = _alarm(
+            "Export steps failed 5 times and sit in the DLQ (the job stays running; see docs/history.md).",
+            "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+            [{"Name": "QueueName", "Value": {"Fn::GetAtt": [EXPORT_DEAD_LETTER_QUEUE, "QueueName"]}}],
+            threshold=1, statistic="Maximum",
+        )
     if any(f.stream_events for f in functions):
         resources["ArchiveFailureAlarm"] = _alarm(
             "Access-log records could not be archived to S3 after retries (see docs/deploy.md).",
@@ -509,6 +611,9 @@ def _environment(functions: Sequence[FunctionInfo]) -> dict[str, Any]:
     }
     if any(f.stream_events for f in functions):
         environment["BEATLINE_AUDIT_ARCHIVE_BUCKET"] = {"Ref": ARCHIVE_BUCKET}
+    if any(f.export_events for f in functions):
+        environment["BEATLINE_EXPORT_QUEUE_URL"] = {"Ref": EXPORT_QUEUE}
+        environment["BEATLINE_EXPORT_BUCKET"] = {"Ref": EXPORT_BUCKET}
     environment["BEATLINE_SMS_SERVICE"] = "sns"
     environment["BEATLINE_SMS_ORIGINATION_NUMBER"] = {"Ref": "SmsOriginationNumber"}
     environment.update({s.env_var: {"Ref": s.logical_id} for s in SECRETS})
@@ -529,6 +634,9 @@ def _outputs(functions: Sequence[FunctionInfo], tables: Sequence[TableSpec]) -> 
         outputs["ArchiveFailureQueueUrl"] = {"Value": {"Ref": ARCHIVE_FAILURE_QUEUE}}
     if any(f.counter_events for f in functions):
         outputs["CounterFailureQueueUrl"] = {"Value": {"Ref": COUNTER_FAILURE_QUEUE}}
+    if any(f.export_events for f in functions):
+        outputs["ExportBucketName"] = {"Value": {"Ref": EXPORT_BUCKET}}
+        outputs["ExportQueueUrl"] = {"Value": {"Ref": EXPORT_QUEUE}}
     outputs.update({s.logical_id + "Arn": {"Value": {"Ref": s.logical_id}} for s in SECRETS})
     outputs.update({spec.logical_id + "Name": {"Value": {"Ref": spec.logical_id}} for spec in tables})
     return outputs
@@ -542,10 +650,17 @@ def _one(functions: Sequence[FunctionInfo], uses: str, what: str) -> FunctionInf
     return found[0] if found else None
 
 
+def _export_resources(functions: Sequence[FunctionInfo], stage: StageConfig) -> dict[str, Any]:
+    """The export queue, its DLQ and the export bucket, when the app has an export worker."""
+    if not any(f.export_events for f in functions):
+        return {}
+    return {**_export_queues(functions, stage), **_export_bucket(stage)}
+
+
 def _event_sources(functions: Sequence[FunctionInfo], stage: StageConfig) -> dict[str, Any]:
     """The access-log archive (one archiver), the SMS topic (one reader) and the contacts stream's
     failure queue (one aggregator), when functions use them."""
-    resources: dict[str, Any] = {}
+    resources: dict[str, Any] = _export_resources(functions, stage)
     archiver = _one(functions, "stream_events", "archives the access log")
     if archiver is not None:
         resources.update(hardening.archive_resources(stage.stage, role_of(archiver)))
@@ -559,7 +674,7 @@ def _event_sources(functions: Sequence[FunctionInfo], stage: StageConfig) -> dic
 def merge_template(base: dict[str, Any], stage: StageConfig, tables: Sequence[TableSpec]) -> dict[str, Any]:
     """The template to pass to `chalice package --merge-template` for this app and stage."""
     functions = functions_of(base, stage.queue_name, f"{stage.table_prefix}access-log", sms_topic_name(stage),
-                             f"{stage.table_prefix}contacts")
+                             f"{stage.table_prefix}contacts", stage.exports_queue)
     base_resources = base.get("Resources", {})
     resources: dict[str, Any] = {
         spec.logical_id: table_resource(spec, f"{stage.table_prefix}{spec.short_name}", retain=stage.retain_data)

@@ -21,7 +21,8 @@ TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteI
                     "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
 # Batch APIs authorised by the single action (SQS has no separate *Batch actions).
 BATCH_ACTIONS = {"sqs:SendMessageBatch": "sqs:SendMessage", "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
-                 "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility"}
+                 "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+                 "s3:ListObjectsV2": "s3:ListBucket"}  # (not a batch: the action IAM authorises it by)
 
 
 class CallLog:
@@ -90,9 +91,11 @@ def recording_dynamodb(log: CallLog) -> Iterator[CallLog]:
 Responder = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
-def recording_client(service: str, log: CallLog, resource: str, answer: Responder) -> Any:
+def recording_client(service: str, log: CallLog, resource: str, answer: Responder,
+                     resources: dict[str, str] | None = None) -> Any:
     """A real botocore client whose calls are recorded as `<service>:<Operation>` on `resource`
-    and answered by `answer(operation, params)` instead of AWS (before-call short-circuit)."""
+    (or `resources[operation]`: S3's ListObjectsV2 is on the bucket, not its objects) and answered
+    by `answer(operation, params)` instead of AWS (before-call short-circuit)."""
     session = boto3.session.Session(region_name="eu-west-2", aws_access_key_id="test",
                                     aws_secret_access_key="test")
     client = session.client(service)
@@ -100,7 +103,7 @@ def recording_client(service: str, log: CallLog, resource: str, answer: Responde
     seen: list[dict[str, Any]] = []
 
     def record(model: Any, params: dict[str, Any], **_: Any) -> None:
-        log.add(f"{service}:{model.name}", resource)
+        log.add(f"{service}:{model.name}", (resources or {}).get(model.name, resource))
         seen.append(params)
 
     def reply(model: Any, **_: Any) -> tuple[AWSResponse, dict[str, Any]]:

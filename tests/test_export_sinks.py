@@ -83,3 +83,34 @@ def test_folder_sink_refuses_keys_outside_its_folder(tmp_path: Path) -> None:
             sink.put(key, b"x", "application/json")
     assert not (tmp_path / "escape.json").exists()
     assert sink.files("exports/none/") == [] and sink.get("exports/none/job.json") is None
+
+
+@pytest.fixture(params=["fake", "folder", "s3"])
+def sink(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ExportSink]:
+    """The port contract: the fake the rule tests use behaves like both adapters."""
+    if request.param == "fake":
+        from tests.fakes import FakeExportSink
+
+        yield FakeExportSink()
+    elif request.param == "folder":
+        yield FolderExportSink(tmp_path / "exports")
+    else:
+        with mock_aws():
+            client = boto3.client("s3", region_name="eu-west-2")
+            client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+            yield S3ExportSink(client, BUCKET)
+
+
+def test_port_contract_put_get_list_replace(sink: ExportSink) -> None:
+    assert sink.get("exports/a/job.json") is None and sink.files("exports/a/") == []
+    sink.put("exports/a/job.json", b'{"v":1}', "application/json")
+    sink.put("exports/a/data/dt=2026-11-02/part-00000.csv.gz", b"xx", "application/gzip")
+    sink.put("exports/a/data/dt=2026-11-01/part-00000.csv.gz", b"yyy", "application/gzip")
+    sink.put("exports/ab/job.json", b"{}", "application/json")  # a sibling prefix is not listed
+    sink.put("exports/a/job.json", b'{"v":2}', "application/json")  # replaced whole
+    assert sink.get("exports/a/job.json") == b'{"v":2}'
+    assert [(f.key, f.size) for f in sink.files("exports/a/data/")] == [
+        ("exports/a/data/dt=2026-11-01/part-00000.csv.gz", 3), ("exports/a/data/dt=2026-11-02/part-00000.csv.gz", 2)]
+    assert len(sink.files("exports/a/")) == 3
+    assert sink.location("exports/a/data/").rstrip("/").endswith("exports/a/data")
+    assert "exports/a/data/" in unquote(sink.link("exports/a/data/dt=2026-11-01/part-00000.csv.gz"))

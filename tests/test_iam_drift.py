@@ -15,6 +15,7 @@ than the code. Both fail here.
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from infra.permissions import (
     CLOCK,
     CODE_GRANTS,
     COUNTER,
+    EXPORTER,
     HOUSEKEEPING,
     RECORDED_SERVICES,
     SMS_INBOUND,
@@ -71,6 +73,40 @@ class SentMessages:
     def take(self) -> list[tuple[str, str]]:
         taken, self.bodies = self.bodies, []
         return [(str(uuid.uuid4()), body) for body in taken]
+
+
+class ExportSteps:
+    """Answers SendMessage like SQS and keeps the bodies (the export worker's input)."""
+
+    def __init__(self) -> None:
+        self.bodies: list[str] = []
+
+    def __call__(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        assert operation == "SendMessage", operation
+        self.bodies.append(params["MessageBody"])
+        return {"MessageId": str(uuid.uuid4()), "MD5OfMessageBody": "x"}
+
+    def take(self) -> list[tuple[str, str]]:
+        taken, self.bodies = self.bodies, []
+        return [(str(uuid.uuid4()), body) for body in taken]
+
+
+class Objects:
+    """Answers S3 object calls from memory (one bucket, shared by the API and the export worker)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, bytes] = {}
+
+    def __call__(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        if operation == "PutObject":
+            body = params["Body"]
+            self.data[params["Key"]] = body.getvalue() if hasattr(body, "getvalue") else body
+            return {"ETag": '"x"'}
+        if operation == "GetObject":
+            return {"Body": io.BytesIO(self.data[params["Key"]])}
+        assert operation == "ListObjectsV2", operation
+        found = [{"Key": k, "Size": len(v)} for k, v in sorted(self.data.items()) if k.startswith(params["Prefix"])]
+        return {"Contents": found, "KeyCount": len(found), "IsTruncated": False}
 
 
 def _recorded(grants: set[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -214,6 +250,10 @@ def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worke
             for place in ("", "&kind=street", f"&area_id={area_id}"):
                 ok(client.http.get(f"/v1/history/contacts?{window}&purpose=drift{team_filter}{topic}{place}",
                                    headers=bearer(analyst)))
+    # A bulk export of yesterday and today: the job, its first step queued, read back (the links).
+    days = {"from": (now - timedelta(days=1)).date().isoformat(), "to": now.date().isoformat(), "purpose": "drift"}
+    job = ok(post(client, "/v1/history/exports", analyst, days)).json_body
+    ok(client.http.get(f"/v1/history/exports/{job['id']}", headers=bearer(analyst)))
     ok(client.http.get(f"/v1/audit?{window}&purpose=drift", headers=bearer(admin)))
     ok(client.http.get(f"/v1/audit?{window}&actor=x&purpose=drift", headers=bearer(admin)))
     ok(client.http.delete("/v1/subscribers/me", headers=bearer(token)))
@@ -303,10 +343,13 @@ def _quiet_now() -> dict[str, str]:
 def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tuple[str, str]]]:
     from chalicelib import services as services_module
     from chalicelib.audit_archive import S3Sink, handle_stream_event
+    from chalicelib.notify.export_queue import SqsExportQueue
     from chalicelib.notify.queue import SqsQueue
     from chalicelib.notify.webpush import WebPushChannel, generate_vapid_private_pem
     from chalicelib.settings import SETTINGS
+    from chalicelib.store.export_files import S3ExportSink
     from chalicelib.usecases.conversation_push import AnswerPusher
+    from chalicelib.usecases.exports import handle_sqs_records
     from chalicelib.usecases.fanout import FanoutWorker
     from chalicelib.usecases.notice_push import NoticePusher
     from chalicelib.usecases.push import PushSender
@@ -326,9 +369,17 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
     from chalicelib.notify.sms import SmsConfirmations
     from chalicelib.usecases.sms_alerts import AlertTexts
 
+    objects, steps = Objects(), ExportSteps()
+
+    def export_ports(name: str) -> dict[str, Any]:
+        s3 = recording_client("s3", logs[name], "bucket/exports", objects, {"ListObjectsV2": "bucket/exports-list"})
+        sqs = recording_client("sqs", logs[name], "queue/exports", steps)
+        return {"export_sink": S3ExportSink(s3, "exports"), "export_queue": SqsExportQueue(lambda: sqs, QUEUE_URL)}
+
     api = services_module.build_services(SETTINGS, fanout_queue=queue(API), channels={"webpush": push},
                                          push_resolver=TEST_PUSH_RESOLVER, sms_sender=SMS.sender, confirmation_senders={
-                                             "sms": SmsConfirmations(SMS.sender, force_name="Drift", minutes=15)})
+                                             "sms": SmsConfirmations(SMS.sender, force_name="Drift", minutes=15)},
+                                         **export_ports(API))
 
     def push_worker(clock: Any, fanout_queue: SqsQueue | None, **fanout: Any) -> PushWorker:
         texts = AlertTexts(store=api.store, sender=SMS.sender, settings=SETTINGS, clock=clock)
@@ -378,6 +429,13 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
             assert remind_meetings(clock, meeting_start - timedelta(hours=23)) >= 1  # inbox, and a NoticePush
         assert any('"type":"notice"' in body for body in sent.bodies)
         _sms_inbound_flow(client, api, logs[SMS_INBOUND])
+        exporter = services_module.build_services(SETTINGS, push_resolver=TEST_PUSH_RESOLVER, **export_ports(EXPORTER))
+        with recording_dynamodb(logs[EXPORTER]):  # the export worker: a step per day, each queueing the next
+            turns = 0
+            while batch := steps.take():
+                assert handle_sqs_records(exporter, batch) == {"batchItemFailures": []}
+                turns += 1
+            assert turns == 2 and any("/data/dt=" in key for key in objects.data)
         assert settle_streams() >= 0  # whatever the flows wrote last
     finally:
         conftest._state.pop("settle_around", None)
@@ -396,7 +454,7 @@ def _declared(function: str) -> set[tuple[str, str]]:
     return {g for g in CODE_GRANTS[function] if g[0].split(":")[0] in RECORDED_SERVICES}
 
 
-@pytest.mark.parametrize("function", [API, WORKER, HOUSEKEEPING, ARCHIVER, CLOCK, SMS_INBOUND, COUNTER])
+@pytest.mark.parametrize("function", [API, WORKER, HOUSEKEEPING, ARCHIVER, CLOCK, SMS_INBOUND, COUNTER, EXPORTER])
 def test_role_grants_exactly_what_the_code_calls(recordings: dict[str, set[tuple[str, str]]], function: str) -> None:
     recorded = _recorded(recordings[function])
     declared = _declared(function)

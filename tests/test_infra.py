@@ -200,7 +200,8 @@ def test_no_wildcard_actions_or_resources(template: dict[str, Any], worker_templ
                 text = json.dumps(resource)
                 assert "*" not in text or any(p in text for p in (
                     ":endpoint/${Platform}/${Name}/*", "${AuditArchiveBucket.Arn}/access-log/*",
-                    "${AccessLogTable.Arn}/stream/*", "${ContactsTable.Arn}/stream/*")), statement
+                    "${AccessLogTable.Arn}/stream/*", "${ContactsTable.Arn}/stream/*",
+                    "${ExportBucket.Arn}/exports/*")), statement
 
 
 def test_access_log_table_gets_no_update_or_delete(template: dict[str, Any]) -> None:
@@ -250,8 +251,8 @@ def test_alarms(template: dict[str, Any]) -> None:
 def test_worker_gets_partial_batch_responses_and_its_own_role(worker_template: dict[str, Any]) -> None:
     assert _lint_errors(worker_template) == []
     functions = _resources(worker_template, "AWS::Serverless::Function")
-    workers = {k: f for k, f in functions.items()
-               if any(e["Type"] == "SQS" for e in (f["Properties"].get("Events") or {}).values())}
+    workers = {k: f for k, f in functions.items() if k != "ExportWorker"
+               and any(e["Type"] == "SQS" for e in (f["Properties"].get("Events") or {}).values())}
     assert workers
     queue = worker_template["Resources"]["FanoutQueue"]["Properties"]
     for worker in workers.values():
@@ -545,3 +546,31 @@ def test_sms_topic_takes_only_the_sms_service_and_the_api_texts_only_phone_numbe
     assert api["NoPublishToTopicsOrEndpoints"]["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"}]
     inbound = _names(_function_statements(template, "SmsInbound"))
     assert "SmsTable" in inbound and "sns:" not in inbound and "PseudonymKeySecret" in inbound
+def test_export_worker_bucket_and_queue(template: dict[str, Any]) -> None:
+    """Bulk exports: their own queue (DLQ, visibility over the worker's timeout, partial batch
+    responses), their own role, and a bucket that is encrypted, never public, TLS only and expires
+    what it holds."""
+    resources = template["Resources"]
+    worker = resources["ExportWorker"]["Properties"]
+    [event] = worker["Events"].values()
+    assert event["Type"] == "SQS" and event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert worker["Role"] == {"Fn::GetAtt": ["ExportWorkerRole", "Arn"]}
+    queue = resources["ExportQueue"]["Properties"]
+    assert queue["QueueName"] == _stage_settings().export_queue_name == "beatline-dev-exports"
+    assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["ExportDeadLetterQueue", "Arn"]}
+    bucket = resources["ExportBucket"]["Properties"]
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    [rule] = bucket["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled" and rule["ExpirationInDays"] == {"Ref": "ExportRetentionDays"}
+    policy = resources["ExportBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert [s["Condition"] for s in policy] == [{"Bool": {"aws:SecureTransport": "false"}}]
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["BEATLINE_EXPORT_BUCKET"] == {"Ref": "ExportBucket"}
+    assert variables["BEATLINE_EXPORT_QUEUE_URL"] == {"Ref": "ExportQueue"}
+    exporter = _names(_function_statements(template, "ExportWorker"))
+    for table in ("AmendmentsTable", "StatsTable", "AreasTable", "AccessLogTable", "SubscribersTable",
+                  "ConversationsTable"):
+        assert table not in exporter
+    assert "FanoutQueue" not in exporter and "ResidentKeySecret" not in exporter
