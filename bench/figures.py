@@ -10,7 +10,7 @@ Reads (through the use cases, an analyst, force-wide unless named):
   conversations figures (/v1/history/conversations): 12 weeks force-wide and one team, incl. the
     Guarantee's within_standard / past_standard_now
   alerts figures: 12 weeks (no alerts seeded: the empty month partitions it walks)
-  (residents' trust: not in main when this was written; add it here when it lands)
+  residents' trust (/v1/history/trust): 12 weeks force-wide and one team
 
 Seeding goes straight through the store's own item mapping with BatchWriteItem (bench/history.py:
 every contact item with its history index attributes), plus the counter items the reads above
@@ -18,7 +18,8 @@ Query, as the writes would have left them: statistics counters of the keys read,
 counter items (bench/dashboard.py), strength records, and conversation figure counters computed
 with `domain.conversations.figure_keys` for one conversation per 10 contacts (opened; 85 %
 answered, 80 % of those within the standard; 10 % past the standard, half of them still open;
-3 % escalated). Other counter keys are other partitions and change nothing for a Query on one key.
+3 % escalated), and trust counters computed with `domain.trust.count_keys`: 40 % of those
+conversations rated (answered, satisfaction) and one confidence answer per 20 contacts. Other counter keys are other partitions and change nothing for a Query on one key.
 
     .venv/bin/python -m bench.figures            # ~5-8 minutes on 2 cores
     .venv/bin/python -m bench.figures --small    # 2,000 / 20,000 contacts
@@ -79,6 +80,24 @@ def _figure_items(count: int, rng: random.Random, totals: Counter) -> list[dict[
     return [StatCounterModel(key=k, bucket=f"{b}|00", contacts=n).serialize() for (k, b), n in totals.items()]
 
 
+def _trust_items(count: int, rng: random.Random, totals: Counter) -> list[dict[str, Any]]:
+    """Trust counter items after `count` more contacts (totals kept across sizes)."""
+    from bench.history import AREAS, NOW, TEAMS
+    from chalicelib.domain import trust
+    from chalicelib.store.models import StatCounterModel
+
+    def day() -> str:
+        return (NOW - timedelta(seconds=rng.randrange(0, 365 * 86400))).date().isoformat()
+
+    for _ in range(int(count * CONVERSATIONS_PER_CONTACT * 0.4)):
+        answers = {"answered": rng.choice(trust.ANSWERED_VALUES), "satisfaction": rng.choice(trust.SATISFACTION_VALUES)}
+        totals.update(trust.count_keys(answers, team=rng.choice(TEAMS), area_id=rng.choice(AREAS), day=day(), shard=0))
+    for _ in range(count // 20):
+        totals.update(trust.count_keys({"confidence": rng.choice(trust.CONFIDENCE_VALUES)}, team=rng.choice(TEAMS),
+                                       area_id=rng.choice(AREAS), day=day(), shard=0))
+    return [StatCounterModel(key=k, bucket=b, contacts=n).serialize() for (k, b), n in totals.items()]
+
+
 def _strength(svc: Any) -> None:
     """A strength record per team a year back (the engagement read adds one Query per team)."""
     from bench.history import NOW, TEAMS
@@ -104,7 +123,8 @@ def _reads(svc: Any, ctx: Any) -> dict[str, Callable[[], int]]:
     from chalicelib.domain.conversations import FiguresQuery
     from chalicelib.domain.engagement import EngagementQuery
     from chalicelib.domain.history import AlertHistoryQuery, StatsQuery
-    from chalicelib.usecases import conversations, history
+    from chalicelib.domain.trust import TrustQuery
+    from chalicelib.usecases import conversations, history, trust
 
     weeks = {"from_": (NOW - timedelta(weeks=WEEKS)).date().isoformat(), "to": NOW.date().isoformat(),
              "purpose": "benchmark"}
@@ -131,6 +151,9 @@ def _reads(svc: Any, ctx: Any) -> dict[str, Callable[[], int]]:
             **weeks, group_by="week")).buckets),
         "conversations 12 weeks (Guarantee)": guarantee(None),
         "conversations 12 weeks, one team": guarantee(TEAM),
+        "trust 12 weeks": lambda: len(trust.figures(svc, ctx, TrustQuery(**weeks, group_by="week")).buckets),
+        "trust 12 weeks, one team": lambda: len(trust.figures(svc, ctx, TrustQuery(
+            **weeks, group_by="week", team=TEAM)).buckets),
         "alerts 12 weeks": lambda: len(history.alerts(svc, ctx, AlertHistoryQuery(
             from_=NOW - timedelta(weeks=WEEKS), to=NOW, purpose="benchmark", limit=50)).items),
     }
@@ -167,6 +190,7 @@ def main() -> None:
         rng = random.Random(20261203)
         counters: Counter = Counter()
         figures: Counter = Counter()
+        trusted: Counter = Counter()
         members: dict[Any, Any] = {}
         results: dict[str, dict[int, tuple[int, float, float, int]]] = {name: {} for name in reads}
         seeded = 0
@@ -177,6 +201,7 @@ def main() -> None:
                              dashboard._engagement_items(records, members, svc.pseudonyms))
             dashboard._write(db.endpoint, StatCounterModel.Meta.table_name,
                              _figure_items(int((size - seeded) * CONVERSATIONS_PER_CONTACT), rng, figures))
+            dashboard._write(db.endpoint, StatCounterModel.Meta.table_name, _trust_items(size - seeded, rng, trusted))
             seeded = size
             print(f"seeded {len(records):,} contacts (total {size:,}) in {took:.1f} s", file=sys.stderr)
             for name, fn in reads.items():
