@@ -59,9 +59,9 @@ def export_worker(event: Any) -> Any:
     """Bulk exports of history rows: one step (one part of one day) per message; each step queues
     the next (chalicelib/usecases/exports.py)."""
     from chalicelib.services import services
-    from chalicelib.usecases.exports import handle_sqs_records
 
-    return handle_sqs_records(services(), [(record.to_dict()["messageId"], record.body) for record in event])
+    records = [(record.to_dict()["messageId"], record.body) for record in event]
+    return services().export_worker().handle_sqs_records(records)
 
 
 @app.schedule("rate(5 minutes)", name="housekeeping")

@@ -167,7 +167,7 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from infra.local.dynamodb_local import DynamoDBLocal
 
-    db = DynamoDBLocal().start()
+    db = DynamoDBLocal().start(timeout=300)  # a loaded 2-core machine starts Java slowly
     try:
         from bench import dashboard
         from bench import history as base

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.exports import ExportStep
     from chalicelib.domain.shapes import Shape
     from chalicelib.usecases.conversation_push import AnswerPusher
+    from chalicelib.usecases.export_worker import ExportWorker
     from chalicelib.usecases.fanout import FanoutWorker
     from chalicelib.usecases.notice_push import NoticePusher
     from chalicelib.usecases.push import PushSender
@@ -208,6 +209,15 @@ class Services:
         from chalicelib.usecases.notice_push import NoticePusher
 
         return NoticePusher(sender=self.push_sender, store=self.store)
+
+    def export_worker(self, rows_per_part: int | None = None) -> ExportWorker:
+        """The bulk export worker on these services (one step per queue message)."""
+        from chalicelib.domain.exports import ROWS_PER_PART
+        from chalicelib.usecases.export_worker import ExportWorker
+
+        return ExportWorker(sink=self.exports, queue=lambda: self.export_queue, history_rows=self.store.history,
+                            pseudonyms=lambda: self.pseudonyms, clock=self.clock,
+                            rows_per_part=rows_per_part or ROWS_PER_PART)
 
     def push_worker(self) -> PushWorker:
         """The push queue's worker (dispatches by message type) and the release of held pushes."""
@@ -387,9 +397,8 @@ def _export_queue(settings: Settings, built: Services) -> ExportQueue:
 
         return SqsExportQueue(client, settings.export_queue_url)
     from chalicelib.notify.export_queue import LocalExportQueue
-    from chalicelib.usecases.exports import run_step
 
-    return LocalExportQueue(lambda step: run_step(built, step), asynchronous=settings.fanout_async)
+    return LocalExportQueue(lambda step: built.export_worker().run_step(step), asynchronous=settings.fanout_async)
 
 
 _current: Services | None = None

@@ -33,6 +33,7 @@ from chalicelib.domain import geo, stats_keys
 from chalicelib.domain.contact_schemas import PLATFORMS, SYSTEM_PLATFORMS, TOPICS, AwareDatetime
 from chalicelib.domain.contacts import AuthorKind, ContactRecord, author_kind
 from chalicelib.domain.errors import FieldError, RuleViolation
+from chalicelib.domain.pseudonyms import Pseudonymizer
 
 MAX_RANGE_DAYS = 366
 PAGE_LIMIT_MAX = 200
@@ -263,6 +264,11 @@ def to_row(stored: str, officer_pseudonym: Callable[[str], str], row_pseudonym: 
     alert = _linked(data, "alert_id", alert_pseudonym)
     return HistoryRow(row=row_pseudonym(contact_id), occurred_at=occurred, author_kind=kind, officer=officer,
                       conversation=conversation, alert=alert, **data)
+
+
+def pseudonymised_row(stored: str, names: Pseudonymizer) -> HistoryRow:
+    """One stored `hrow` as analysts see it (every id a keyed pseudonym): pages, CSV and exports."""
+    return to_row(stored, names.officer, names.history_row, names.conversation, names.alert)
 
 
 # --- CSV ---------------------------------------------------------------------------------------

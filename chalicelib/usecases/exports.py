@@ -8,34 +8,29 @@ exactly `GET /v1/history/contacts`'s (`usecases.history.pseudonymised_row`), for
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import TYPE_CHECKING
 
 from chalicelib.clock import to_rfc3339
 from chalicelib.context import RequestContext
-from chalicelib.domain import exports, history
+from chalicelib.domain import exports
 from chalicelib.domain.errors import NotFound, Unavailable
 from chalicelib.domain.exports import ExportFile, ExportIn, ExportJob, ExportOut, ExportStep
 from chalicelib.ports import QueueUnavailable
-from chalicelib.usecases.history import pseudonymised_row
+from chalicelib.usecases.export_worker import load_job, save_job
 
 if TYPE_CHECKING:
     from chalicelib.services import Services
 
-LOG = logging.getLogger("beatline.exports")
 JSON = "application/json"
 
 
 def _save(svc: Services, job: ExportJob) -> None:
-    svc.exports.put(exports.job_key(job.id), exports.encode_job(job), JSON)
+    save_job(svc.exports, job)
 
 
 def _load(svc: Services, job_id: str) -> ExportJob | None:
-    if not exports.check_job_id(job_id):
-        return None
-    raw = svc.exports.get(exports.job_key(job_id))
-    return exports.decode_job(raw) if raw is not None else None
+    return load_job(svc.exports, job_id)
 
 
 def start(svc: Services, ctx: RequestContext, body: ExportIn) -> ExportOut:
@@ -72,36 +67,9 @@ def get(svc: Services, ctx: RequestContext, job_id: str) -> ExportOut:
 
 
 def run_step(svc: Services, step: ExportStep, rows_per_part: int = exports.ROWS_PER_PART) -> None:
-    """One part of one day, then the next step queued (or the job marked done). Idempotent: a
-    redelivered step rewrites the same part with the same rows."""
-    job = _load(svc, step.job)
-    if job is None or job.status in ("done", "failed"):
-        LOG.info("export step for %s dropped (%s)", step.job, job.status if job else "no such job")
-        return
-    occurred_from, occurred_to = exports.day_bounds(step.day)
-    page = svc.store.history.contacts_page(
-        history.plan(team=None, area_id=None, kind=None, platform=None, topic=None), months=[step.day[:7]],
-        occurred_from=occurred_from, occurred_to=occurred_to, limit=rows_per_part, position=step.position)
-    if page.rows:
-        rows = [pseudonymised_row(svc, stored) for stored in page.rows]
-        svc.exports.put(exports.part_key(job.id, step.day, step.part), exports.gzip_csv(rows), "application/gzip")
-    following = exports.after(job, step, page.position)
-    job.status = "running" if following is not None else "done"
-    if page.position is None:
-        job.through = max(job.through or step.day, step.day)
-    job.updated_at = to_rfc3339(svc.clock())
-    _save(svc, job)
-    if following is not None:
-        svc.export_queue.send(following)
+    """The worker's step on these services (usecases/export_worker.py)."""
+    svc.export_worker(rows_per_part).run_step(step)
 
 
 def handle_sqs_records(svc: Services, records: list[tuple[str, str]]) -> dict[str, list[dict[str, str]]]:
-    """(messageId, body) pairs -> SQS's partial batch response: a failed step is redelivered."""
-    failures = []
-    for message_id, body in records:
-        try:
-            run_step(svc, exports.decode_step(body))
-        except Exception:
-            LOG.exception("export step %s failed", message_id)
-            failures.append({"itemIdentifier": message_id})
-    return {"batchItemFailures": failures}
+    return svc.export_worker().handle_sqs_records(records)

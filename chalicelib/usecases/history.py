@@ -65,8 +65,7 @@ class RowsResult:
 
 def pseudonymised_row(svc: Services, stored: str) -> HistoryRow:
     """One stored `hrow` as analysts see it (every id a keyed pseudonym): pages, CSV and exports."""
-    names = svc.pseudonyms
-    return history.to_row(stored, names.officer, names.history_row, names.conversation, names.alert)
+    return history.pseudonymised_row(stored, svc.pseudonyms)
 
 
 def _contact_rows(svc: Services, ctx: RequestContext, query: HistoryQuery, action: str) -> RowsResult:
