@@ -162,8 +162,10 @@ def _reads(svc: Any, ctx: Any) -> dict[str, Callable[[], int]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small", action="store_true")
+    parser.add_argument("--sizes", default="10000,50000,100000,200000",
+                        help="table sizes to measure at, in order (each printed as soon as measured)")
     args = parser.parse_args()
-    sizes = (2_000, 20_000) if args.small else (10_000, 200_000)
+    sizes = (2_000, 20_000) if args.small else tuple(int(n) for n in args.sizes.split(","))
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from infra.local.dynamodb_local import DynamoDBLocal
 
@@ -206,9 +208,12 @@ def main() -> None:
             print(f"seeded {len(records):,} contacts (total {size:,}) in {took:.1f} s", file=sys.stderr)
             for name, fn in reads.items():
                 results[name][size] = base._measure(meter, fn)
+                calls, units, p50, buckets = results[name][size]
+                print(f"  {size:>7,} | {name:<42} | {calls:>3} calls {units:>6.1f} RCU {p50:>7.1f} ms {buckets:>6} buckets",
+                      file=sys.stderr, flush=True)
             print(f"  Guarantee (within_standard, past_standard_now) summed over 12 weeks: force {GUARANTEE[None]}, "
                   f"{TEAM} {GUARANTEE[TEAM]}", file=sys.stderr)
-        _print(results, sizes)
+        _print(results, (sizes[0], sizes[-1]))
     finally:
         db.stop()
 

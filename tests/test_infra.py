@@ -335,7 +335,8 @@ def test_prod_keeps_its_data_and_dev_does_not(template: dict[str, Any]) -> None:
     specs = [table_spec(model, SETTINGS.table_prefix) for model in ALL_MODELS]
     # What `chalice package --stage prod` gives: the worker consumes the prod queue.
     prod_base = json.loads(json.dumps(template).replace("beatline-dev-fanout", "beatline-prod-fanout")
-                           .replace("beatline-dev-sms-inbound", "beatline-prod-sms-inbound"))
+                           .replace("beatline-dev-sms-inbound", "beatline-prod-sms-inbound")
+                           .replace("beatline-dev-exports", "beatline-prod-exports"))
     prod = merge_template(prod_base, StageConfig("prod", "beatline-prod-", "beatline-prod-fanout", True), specs)
     for spec in specs:
         table = prod["Resources"][spec.logical_id]
@@ -347,6 +348,8 @@ def test_prod_keeps_its_data_and_dev_does_not(template: dict[str, Any]) -> None:
         assert prod["Resources"][secret]["DeletionPolicy"] == "Retain"
     assert prod["Resources"]["FanoutQueue"]["Properties"]["QueueName"] == "beatline-prod-fanout"
     assert prod["Resources"]["SmsInboundTopic"]["Properties"]["TopicName"] == "beatline-prod-sms-inbound"
+    assert prod["Resources"]["ExportQueue"]["Properties"]["QueueName"] == "beatline-prod-exports"
+    assert prod["Resources"]["ExportBucket"]["DeletionPolicy"] == "Retain"
 
 
 def test_stack_environment_names_settings_that_exist(template: dict[str, Any]) -> None:
