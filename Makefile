@@ -103,6 +103,7 @@ bench: deps
 	$(PY) -m bench.import_cost
 	$(PY) -m bench.history
 	$(PY) -m bench.dashboard
+	$(PY) -m bench.figures
 	$(PY) -m bench.load --seconds 30 --users 8
 
 clean:

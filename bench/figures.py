@@ -159,6 +159,18 @@ def _reads(svc: Any, ctx: Any) -> dict[str, Callable[[], int]]:
     }
 
 
+def _ensure_tables(ensure: Callable[[], None]) -> None:
+    """On a loaded machine a CreateTable can time out and be retried by botocore after it worked
+    ("Cannot create preexisting table"): try again, the second pass finds the tables."""
+    for attempt in range(3):
+        try:
+            ensure()
+            return
+        except Exception as exc:  # pynamodb TableError
+            print(f"creating tables, attempt {attempt + 1}: {exc}", file=sys.stderr)
+    ensure()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small", action="store_true")
@@ -182,7 +194,7 @@ def main() -> None:
         from chalicelib.store.models import AlertModel, ContactModel, NeighbourhoodModel, StatCounterModel
         from chalicelib.store.tables import ensure_tables
 
-        ensure_tables()
+        _ensure_tables(ensure_tables)
         svc = build_services(SETTINGS, staff_keys=JwksFile("/nonexistent"), pseudonym_key=os.urandom(32))
         ctx = RequestContext(request_id="bench", now=base.NOW, principal=_principal("analyst"))
         meter = base.Meter()
