@@ -621,6 +621,12 @@ def _environment(functions: Sequence[FunctionInfo]) -> dict[str, Any]:
     return environment
 
 
+def _export_outputs(functions: Sequence[FunctionInfo]) -> dict[str, Any]:
+    if not any(f.export_events for f in functions):
+        return {}
+    return {"ExportBucketName": {"Value": {"Ref": EXPORT_BUCKET}}, "ExportQueueUrl": {"Value": {"Ref": EXPORT_QUEUE}}}
+
+
 def _outputs(functions: Sequence[FunctionInfo], tables: Sequence[TableSpec]) -> dict[str, Any]:
     outputs: dict[str, Any] = {
         "FanoutQueueUrl": {"Value": {"Ref": QUEUE}},
@@ -634,9 +640,7 @@ def _outputs(functions: Sequence[FunctionInfo], tables: Sequence[TableSpec]) -> 
         outputs["ArchiveFailureQueueUrl"] = {"Value": {"Ref": ARCHIVE_FAILURE_QUEUE}}
     if any(f.counter_events for f in functions):
         outputs["CounterFailureQueueUrl"] = {"Value": {"Ref": COUNTER_FAILURE_QUEUE}}
-    if any(f.export_events for f in functions):
-        outputs["ExportBucketName"] = {"Value": {"Ref": EXPORT_BUCKET}}
-        outputs["ExportQueueUrl"] = {"Value": {"Ref": EXPORT_QUEUE}}
+    outputs.update(_export_outputs(functions))
     outputs.update({s.logical_id + "Arn": {"Value": {"Ref": s.logical_id}} for s in SECRETS})
     outputs.update({spec.logical_id + "Name": {"Value": {"Ref": spec.logical_id}} for spec in tables})
     return outputs
