@@ -69,8 +69,12 @@ export function showTitle() {
   $("conv-respond-by").replaceChildren(respondBy(conversation) || "");
 }
 
+let opening = 0; // the latest openConversation: an earlier one finishing late must not replace it
+
 export async function openConversation(id) {
+  const mine = ++opening;
   const conversation = await api("GET", conversationPath(id));
+  if (mine !== opening) return;
   state.conversation = conversation;
   $("conv-open").hidden = false;
   showTitle();

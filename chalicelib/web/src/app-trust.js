@@ -6,6 +6,9 @@ import { api, el, failed, hasRoute, say, t } from "./app-core.js";
 
 const ANSWERED = ["yes", "partly", "no"];
 const CONFIDENCE = ["excellent", "good", "fair", "poor", "very_poor"];
+// The answer a resident tapped, per conversation and target: a re-render of the conversation (a
+// refresh, a second load finishing) keeps the tap instead of falling back to "yes".
+const chosen = new Map();
 
 // What a rating would rate now (as the server decides it): the latest team answer, else a close.
 function target(conversation) {
@@ -18,14 +21,17 @@ export function ratingCard(conversation) {
   const aim = target(conversation);
   if (!aim || !hasRoute("/v1/conversations/{id}/rating", "post")) return null;
   if ((conversation.ratings || []).some((r) => r.target === aim)) return el("p", { class: "rated", text: t("rate_thanks") });
-  const card = el("form", { class: "rating", "aria-labelledby": "rate-title", "data-answered": "yes" });
+  const key = conversation.id + "|" + aim;
+  const picked = chosen.get(key) || "yes";
+  const card = el("form", { class: "rating", "aria-labelledby": "rate-title", "data-answered": picked });
   card.append(el("h3", { id: "rate-title", text: t("rate_title") }));
   const answers = el("div", { role: "group", "aria-label": t("rate_answered") }, el("p", { text: t("rate_answered") }));
   for (const value of ANSWERED) {
-    const button = el("button", { type: "button", class: "secondary", "aria-pressed": String(value === "yes"),
+    const button = el("button", { type: "button", class: "secondary", "aria-pressed": String(value === picked),
       "data-answered": value, text: t("rate_" + value) });
     button.addEventListener("click", () => {
       card.dataset.answered = value; // the choice lives on the card (what a tap on a number sends)
+      chosen.set(key, value);
       answers.querySelectorAll("button").forEach((b) => b.setAttribute("aria-pressed", String(b === button)));
     });
     answers.append(button);
