@@ -64,6 +64,28 @@ def export_worker(event: Any) -> Any:
     return services().export_worker().handle_sqs_records(records)
 
 
+@app.on_sns_message(topic=SETTINGS.email_events_topic, name="email_events")
+def email_events(event: Any) -> Any:
+    """SES bounce and complaint events (the configuration set's SNS destination): a permanent bounce
+    or a complaint suppresses that email channel (chalicelib/usecases/email_events.py)."""
+    from chalicelib.services import services
+    from chalicelib.usecases.email_events import handle
+
+    return {"suppressed": handle(services(), event.message)}
+
+
+# SES receiving stores a reply in S3 and notifies SNS (chalice cannot package @app.on_s3_event:
+# CloudFormation does not change an existing bucket's notifications).
+@app.on_sns_message(topic=SETTINGS.email_inbound_topic, name="email_replies")
+def email_replies(event: Any) -> Any:
+    """A resident's email reply to a team answer becomes their message (usecases/email_replies.py)."""
+    from chalicelib.services import services
+    from chalicelib.usecases.email_replies import from_notification
+
+    notice_id = str(event.to_dict()["Records"][0]["Sns"].get("MessageId", ""))
+    return {"result": from_notification(services(), event.message, notice_id)}
+
+
 @app.schedule("rate(5 minutes)", name="housekeeping")
 def housekeeping(event: Any) -> Any:
     """Releases pushes (alerts and conversation answers) held back by quiet hours once those hours end."""

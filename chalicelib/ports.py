@@ -622,6 +622,13 @@ class ConfirmationSender(Protocol):
     def send_confirmation(self, address: str, secret: str, language: str | None) -> SendOutcome: ...
 
 
+class Mailbox(Protocol):
+    """Where SES receiving stored an inbound email (S3): read once, then deleted (the raw message
+    holds personal data; only the resident's new words are kept, in the conversation)."""
+
+    def take(self, bucket: str, key: str) -> bytes: ...
+
+
 class EndpointRegistrar(Protocol):
     """SNS platform endpoints for device tokens (registration and erasure)."""
 

@@ -28,6 +28,7 @@ from chalicelib.ports import (
     ExportQueue,
     ExportSink,
     FanoutQueue,
+    Mailbox,
     QueueMessage,
     QueueUnavailable,
     Repositories,
@@ -146,6 +147,7 @@ class Services:
     _vapid_key: str | None = field(default=None, repr=False)
     # Contact channel type -> what sends its confirmation (docs/channels.md); built on first use.
     confirmation_senders_override: Mapping[str, ConfirmationSender] | None = None
+    mailbox_override: Mailbox | None = None  # inbound email (S3); tests inject moto's
     _confirmation_senders: Mapping[str, ConfirmationSender] | None = field(default=None, repr=False)
     sms_sender_override: SmsSender | None = None
 
@@ -263,6 +265,14 @@ class Services:
             self._confirmation_senders = build_confirmation_senders(self.settings)
         return self._confirmation_senders
 
+    def mailbox(self) -> Mailbox:
+        """Inbound email as SES receiving stored it (S3; boto3 imported here only)."""
+        if self.mailbox_override is not None:
+            return self.mailbox_override
+        from chalicelib.notify.inbound_mail import S3Mailbox
+
+        return S3Mailbox.from_settings(self.settings)
+
     def push_channels(self) -> Mapping[str, Channel]:
         """type -> Channel; the real ones are imported only when the worker first needs them. The
         `sms` channel is the alert texts' use case (its rules need the store) over `sms_sender`."""
@@ -311,6 +321,7 @@ def build_services(
     sms_sender: SmsSender | None = None,
     export_sink: ExportSink | None = None,
     export_queue: ExportQueue | None = None,
+    mailbox: Mailbox | None = None,
 ) -> Services:
     staff_policy = IssuerPolicy(
         issuer=settings.staff_issuer,
@@ -366,6 +377,7 @@ def build_services(
         ),
         channels_override=channels,
         confirmation_senders_override=confirmation_senders,
+        mailbox_override=mailbox,
         push_guard=EgressGuard(resolver=push_resolver),
         coverer=coverer,
         store=repositories,

@@ -68,6 +68,10 @@ class Settings:
     # aws-ses-v2-local server through AWS_ENDPOINT_URL_SESV2), a configuration set per stage.
     email_from: str | None = None
     ses_configuration_set: str | None = None
+    email_reply_domain: str | None = None  # answers by email get reply+token addresses here (SES receiving)
+    email_inbound_bucket: str = "beatline-local-email-inbound"  # where SES receiving writes replies (S3)
+    email_inbound_topic: str = "beatline-local-email-inbound"  # SES receiving's notification of a stored reply
+    email_events_topic: str = "beatline-local-email-events"  # SNS topic of the configuration set's bounce/complaint events
     public_base_url: str = "http://127.0.0.1:8000"  # links in pushes, the Atom feed and CAP
     fanout_async: bool = False  # local queue: deliver on a background thread (`make run`)
     fanout_threads: int = 8  # claim/send threads per fan-out message (see docs/fanout.md)
@@ -257,8 +261,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         vapid_private_key_file=_opt(env, "BEATLINE_VAPID_PRIVATE_KEY_FILE"),
         vapid_private_key_secret_arn=_opt(env, "BEATLINE_VAPID_KEY_SECRET_ARN"),
         vapid_subject=env.get("BEATLINE_VAPID_SUBJECT", "mailto:alerts@beatline.example"),
-        email_from=env.get("BEATLINE_EMAIL_FROM") or None,
-        ses_configuration_set=env.get("BEATLINE_SES_CONFIGURATION_SET") or None,
+        email_from=_opt(env, "BEATLINE_EMAIL_FROM"),
+        ses_configuration_set=_opt(env, "BEATLINE_SES_CONFIGURATION_SET"),
+        email_events_topic=env.get("BEATLINE_EMAIL_EVENTS_TOPIC", f"beatline-{stage}-email-events"),
+        email_reply_domain=_opt(env, "BEATLINE_EMAIL_REPLY_DOMAIN"),
+        email_inbound_bucket=env.get("BEATLINE_EMAIL_INBOUND_BUCKET", f"beatline-{stage}-email-inbound"),
+        email_inbound_topic=env.get("BEATLINE_EMAIL_INBOUND_TOPIC", f"beatline-{stage}-email-inbound"),
         alert_sender=env.get("BEATLINE_ALERT_SENDER", f"beatline@{stage}"),
         public_base_url=env.get("BEATLINE_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         fanout_async=env.get("BEATLINE_FANOUT_ASYNC", "") in ("1", "true", "yes"),

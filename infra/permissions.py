@@ -25,6 +25,8 @@ CLOCK = "ConversationClock"
 SMS_INBOUND = "SmsInbound"
 COUNTER = "ContactCounter"
 EXPORTER = "ExportWorker"
+EMAIL_EVENTS = "EmailEvents"
+EMAIL_REPLIES = "EmailReplies"
 
 # Services whose calls tests/test_iam_drift.py records; the rest are checked by review (SNS: the
 # worker's publish; Secrets Manager: what build_services and the channels load at start).
@@ -42,6 +44,11 @@ def _indexes(short: str, *names: str) -> set[Grant]:
 # The contacts table's sparse history indexes: a history query's filters pick one of the 12
 # (chalicelib/domain/history.py: team x topic x base|kind|place).
 HISTORY_INDEXES = tuple(f"h{group}_{subset}" for group in "bkx" for subset in ("all", "p", "t", "tp"))
+
+
+# Sending email (notify/ses.py): as the stage's From identity, through its configuration set. The API
+# sends confirmations; the worker and housekeeping send alerts, answers and notices (checked by review).
+_SEND_EMAIL: set[Grant] = {("ses:SendEmail", "ses/identity"), ("ses:SendEmail", "ses/configuration-set")}
 
 
 def _secrets(*logical_ids: str) -> set[Grant]:
@@ -96,6 +103,7 @@ _API: set[Grant] = (
     # presigned with GetObject), the first step on the export queue.
     | {("s3:PutObject", "bucket/exports"), ("s3:GetObject", "bucket/exports"), ("s3:ListBucket", "bucket/exports-list"),
        ("sqs:SendMessage", "queue/exports")}
+    | _SEND_EMAIL
     | _API_SECRETS
 )
 
@@ -114,6 +122,7 @@ _WORKER: set[Grant] = (
     | _table("staff-devices", "DeleteItem")  # staff pushes (usecases/staff_push.py): a gone device is erased
     | _indexes("staff-devices", "by_team")  # ... to the team's devices
     | {("sqs:SendMessage", "queue/fanout"), ("sns:Publish", "sns/endpoints")}
+    | _SEND_EMAIL
     | _secrets("VapidKeySecret")
 )
 
@@ -128,6 +137,7 @@ _HOUSEKEEPING: set[Grant] = (
     | _table("deliveries", "UpdateItem")
     | _indexes("deliveries", "by_release")
     | {("sns:Publish", "sns/endpoints")}
+    | _SEND_EMAIL
     | _secrets("VapidKeySecret")
 )
 
@@ -148,6 +158,28 @@ _SMS_INBOUND: set[Grant] = (
     | _table("subscribers", "GetItem", "PutItem")  # the number leaves the record (conditional put)
     | _table("access-log", "PutItem")  # ... logged by the system, the resident named by pseudonym
     | _secrets("PseudonymKeySecret")
+)
+
+# SES bounce and complaint events (usecases/email_events.py): the tagged subscriber's record, its
+# email channel marked suppressed (the whole item put back), one access-log entry naming the SES message.
+_EMAIL_EVENTS: set[Grant] = _table("subscribers", "GetItem", "PutItem") | _table("access-log", "PutItem")
+
+# Email replies (usecases/email_replies.py): the stored reply read and deleted, the conversation and
+# its resident's record, then the resident's message written as the API writes it: one transaction
+# (message, conversation, contact, figures, words index, access log; the subscriber not erasing).
+_EMAIL_REPLIES: set[Grant] = (
+    {("s3:GetObject", "bucket/email-inbound"), ("s3:DeleteObject", "bucket/email-inbound")}
+    | _table("conversations", "GetItem", "UpdateItem")
+    | _table("subscribers", "ConditionCheckItem", "GetItem")
+    | _table("messages", "PutItem")
+    | _table("contacts", "PutItem")
+    | _table("stats", "UpdateItem")
+    | _table("words", "PutItem")
+    | _table("access-log", "PutItem")
+    # Waiting again: a staff push to the team when it has a device (usecases/staff_devices.notify_team).
+    | _indexes("staff-devices", "by_team")
+    | {("sqs:SendMessage", "queue/fanout")}
+    | _API_SECRETS
 )
 
 _ARCHIVER: set[Grant] = {("s3:PutObject", "bucket/audit-archive")}
@@ -191,6 +223,8 @@ CODE_GRANTS: dict[str, frozenset[Grant]] = {
     SMS_INBOUND: frozenset(_SMS_INBOUND),
     COUNTER: frozenset(_COUNTER),
     EXPORTER: frozenset(_EXPORTER),
+    EMAIL_EVENTS: frozenset(_EMAIL_EVENTS),
+    EMAIL_REPLIES: frozenset(_EMAIL_REPLIES),
 }
 
 # Lambda's pollers run with the function's role: consuming the queue, reading the stream and

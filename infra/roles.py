@@ -75,11 +75,23 @@ BUCKET_RESOURCES: dict[str, Any] = {
     "exports": {"Fn::Sub": f"${{{EXPORT_BUCKET}.Arn}}/{EXPORT_PREFIX}/*"},
     "exports-list": _arn(EXPORT_BUCKET),
 }
+def _email_resources(kind: str, name: str) -> list[Any] | None:
+    """The email channel's grant resources (infra/email.py), None for any other."""
+    from infra.email import bucket_grant_resources, grant_resources
+
+    if kind == "ses" and name in ("identity", "configuration-set"):
+        return grant_resources(name)
+    if kind == "bucket" and name == "email-inbound":
+        return bucket_grant_resources()
+    return None
 
 
 def resources_of(resource: str, tables: dict[str, TableSpec]) -> list[Any]:
     """CloudFormation values for one grant resource name (see infra/permissions.py)."""
     kind, _, name = resource.partition("/")
+    email = _email_resources(kind, name)
+    if email is not None:
+        return email
     if kind == "table":
         return _table_resources(resource, tables)
     if kind == "stream":

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra import hardening
+from infra import email, hardening
 from infra.roles import (
     ARCHIVE_BUCKET,
     ARCHIVE_FAILURE_QUEUE,
@@ -259,6 +259,7 @@ def _parameters() -> dict[str, Any]:
         "AllowedPattern": r"^(\+[1-9][0-9]{6,14})?$",
     }
     parameters.update(hardening.parameters())
+    parameters.update(email.parameters())
     for app in PLATFORM_APPS:
         parameters[app.parameter] = {
             "Type": "String",
@@ -276,6 +277,7 @@ def _conditions() -> dict[str, Any]:
     conditions["HasAlarmEmail"] = {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
     conditions["HasDashboardClientId"] = {"Fn::Not": [{"Fn::Equals": [{"Ref": "DashboardClientId"}, ""]}]}
     conditions["HasStaffClientIds"] = {"Fn::Not": [{"Fn::Equals": [{"Ref": "StaffClientIds"}, ""]}]}
+    conditions.update(email.conditions())
     return conditions
 
 
@@ -616,6 +618,7 @@ def _environment(functions: Sequence[FunctionInfo]) -> dict[str, Any]:
         environment["BEATLINE_EXPORT_BUCKET"] = {"Ref": EXPORT_BUCKET}
     environment["BEATLINE_SMS_SERVICE"] = "sns"
     environment["BEATLINE_SMS_ORIGINATION_NUMBER"] = {"Ref": "SmsOriginationNumber"}
+    environment.update(email.environment())
     environment.update({s.env_var: {"Ref": s.logical_id} for s in SECRETS})
     environment.update({app.env_var: {"Ref": app.parameter} for app in PLATFORM_APPS})
     return environment
@@ -688,6 +691,7 @@ def merge_template(base: dict[str, Any], stage: StageConfig, tables: Sequence[Ta
     resources.update(_event_sources(functions, stage))
     for secret in SECRETS:
         resources[secret.logical_id] = _secret(secret, stage)
+    resources.update(email.resources(stage.stage))
     # Log groups named by us and wired with LoggingConfig: the role can then name each group
     # (no logs:CreateLogGroup, no log-group:* wildcard) and retention is bounded.
     log_group_of = {f.logical_id: f"{f.logical_id}LogGroup" for f in functions}

@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from app import email_events
 from chalicelib.settings import SETTINGS
 from tests.alerting import circle, publish, register, set_areas, spot
 from tests.conftest import bearer
@@ -132,3 +133,48 @@ def test_a_welsh_resident_gets_the_welsh_confirmation_and_the_welsh_info_block(c
     (mail,) = [m for m in email_stage.emails_to(to) if m["subject"] == "Ffordd ar gau ŵŷ"]
     assert "Difrifoldeb: Cymedrol" in mail["body"]["text"] and "Defnyddiwch y ffordd osgoi." in mail["body"]["text"]
     assert '<html lang="cy">' in mail["body"]["html"] and "Atal y negeseuon e-bost hyn" in mail["body"]["html"]
+
+
+def ses_event(kind: str, subscriber_id: str, to: str, **details: Any) -> dict[str, Any]:
+    """A Lambda SNS event carrying an SES event-publishing record, as the configuration set's SNS
+    destination delivers it (`mail.tags` are the tags the email was sent with)."""
+    body: dict[str, Any] = {"eventType": kind, "mail": {
+        "messageId": f"ses-{uuid.uuid4().hex[:8]}", "destination": [to],
+        "tags": {"subscriber": [subscriber_id], "kind": ["notification"]}}}
+    if kind == "Bounce":
+        body["bounce"] = {"bounceType": details.get("bounce_type", "Permanent"), "bouncedRecipients": [{"emailAddress": to}]}
+    else:
+        body["complaint"] = {"complainedRecipients": [{"emailAddress": to}]}
+    return {"Records": [{"EventSource": "aws:sns", "EventSubscriptionArn": "arn:aws:sns:eu-west-2:123456789012:t:1",
+                         "Sns": {"Type": "Notification", "MessageId": str(uuid.uuid4()), "Subject": None,
+                                 "TopicArn": "arn:aws:sns:eu-west-2:123456789012:t", "Message": json.dumps(body),
+                                 "Timestamp": "2026-12-03T12:00:00.000Z", "MessageAttributes": {}}}]}
+
+
+@pytest.mark.parametrize(("kind", "bounce_type", "suppressed"), [
+    ("Bounce", "Permanent", True), ("Complaint", None, True), ("Bounce", "Transient", False)])
+def test_a_permanent_bounce_or_a_complaint_stops_all_email_to_the_address(client, email_stage, staff_token, team,
+                                                                          kind, bounce_type, suppressed):
+    to = address()
+    lat, lon = spot()
+    subscriber_id, token = register(client, {"type": "email", "address": to})
+    area = circle(lat, lon, 300)
+    set_areas(client, token, [area])
+    confirm(client, email_stage, to)
+    result = email_events(ses_event(kind, subscriber_id, to, bounce_type=bounce_type), None)
+    assert result == {"suppressed": int(suppressed)}
+    me = client.http.get("/v1/subscribers/me", headers=bearer(token)).json_body
+    assert me["contacts"][0]["status"] == ("suppressed" if suppressed else "confirmed")
+    publish(client, staff_token("officer", team=team), staff_token("supervisor", team=team), area, headline="After")
+    assert len([m for m in email_stage.emails_to(to) if m["subject"] == "After"]) == (0 if suppressed else 1)
+    # Adding the same address again does not lift it; nothing is sent to it.
+    again = client.http.put("/v1/subscribers/me/channels/email", headers=bearer(token), body=json.dumps({"address": to}))
+    assert again.status_code == 200 and again.json_body["contacts"][0]["status"] == me["contacts"][0]["status"]
+
+
+def test_an_event_naming_another_address_suppresses_nothing(client, email_stage):
+    to = address()
+    subscriber_id, token = register(client, {"type": "email", "address": to})
+    confirm(client, email_stage, to)
+    assert email_events(ses_event("Complaint", subscriber_id, address()), None) == {"suppressed": 0}
+    assert client.http.get("/v1/subscribers/me", headers=bearer(token)).json_body["contacts"][0]["status"] == "confirmed"

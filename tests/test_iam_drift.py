@@ -30,6 +30,8 @@ from infra.permissions import (
     CLOCK,
     CODE_GRANTS,
     COUNTER,
+    EMAIL_EVENTS,
+    EMAIL_REPLIES,
     EXPORTER,
     HOUSEKEEPING,
     RECORDED_SERVICES,
@@ -436,6 +438,14 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
                 assert handle_sqs_records(exporter, batch) == {"batchItemFailures": []}
                 turns += 1
             assert turns == 2 and any("/data/dt=" in key for key in objects.data)
+        subscriber_id = _email_subscriber(api)
+        from chalicelib.usecases.email_events import handle as email_event
+
+        with recording_dynamodb(logs[EMAIL_EVENTS]):  # a complaint: the channel suppressed, logged
+            assert email_event(api, json.dumps({"eventType": "Complaint", "mail": {
+                "messageId": "m-1", "tags": {"subscriber": [subscriber_id]}},
+                "complaint": {"complainedRecipients": [{"emailAddress": "drift@example.org"}]}})) == 1
+        _reply_flow(api, logs[EMAIL_REPLIES], queue(EMAIL_REPLIES))
         assert settle_streams() >= 0  # whatever the flows wrote last
     finally:
         conftest._state.pop("settle_around", None)
@@ -450,11 +460,90 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
     return {name: log.grants for name, log in logs.items()}
 
 
+def _reply_flow(api: Any, log: CallLog, replies_queue: Any) -> None:
+    """An email reply to a team answer, read from the inbound bucket (a recorded S3 client) and
+    posted as the resident's message (the conversation started outside the recording)."""
+    import dataclasses
+    from email.message import EmailMessage
+    from io import BytesIO
+
+    import msgspec
+
+    from chalicelib import services as services_module
+    from chalicelib.auth.principal import Principal
+    from chalicelib.context import RequestContext
+    from chalicelib.domain.areas import AreaIn
+    from chalicelib.domain.contact_channels import reply_token
+    from chalicelib.domain.conversations import ConversationIn, MessageIn
+    from chalicelib.notify.inbound_mail import S3Mailbox
+    from chalicelib.settings import SETTINGS
+    from chalicelib.usecases import areas as area_cases
+    from chalicelib.usecases import conversations as conversation_cases
+    from chalicelib.usecases.email_replies import receive
+
+    team, (lat, lon) = f"team-{uuid.uuid4().hex[:8]}", spot()
+    area_id, subscriber_id = str(uuid.uuid4()), _email_subscriber(api)
+    admin = Principal(sub="admin-1", roles=frozenset({"admin"}), kind="staff", team=None, force="f")
+    area_cases.put_area(api, RequestContext(request_id="r", now=datetime.now(UTC), principal=admin), area_id,
+                        msgspec.convert({"name": "Elm", "team": team, "geometry": square(lat, lon, 0.01)}, AreaIn))
+    record = api.store.subscribers.get(subscriber_id)
+    resident = RequestContext(request_id="r", now=datetime.now(UTC), subscriber=record,
+                              principal=Principal(sub=subscriber_id, roles=frozenset({"resident"}), kind="resident"))
+    started = conversation_cases.start(api, resident, msgspec.convert(
+        {"id": str(uuid.uuid4()), "topic": "noise", "text": "Loud", "area_id": area_id}, ConversationIn))
+    conversation_id = started.value.id
+    officer = RequestContext(request_id="r", now=datetime.now(UTC), principal=Principal(
+        sub="pc-drift", roles=frozenset({"officer"}), kind="staff", team=team, force="f"))
+    conversation_cases.post_message(api, officer, conversation_id, msgspec.convert(  # answered: the reply makes it wait
+        {"id": str(uuid.uuid4()), "text": "We will visit."}, MessageIn))
+    from chalicelib.domain.staff_devices import StaffDevice
+
+    api.store.staff.put_device(StaffDevice(  # the team has a device: the waiting reply is pushed to it
+        staff="sgt-drift", device_id=str(uuid.uuid4()), team=team, roles=("supervisor",),
+        subscription={"endpoint": "https://push.example.test/drift", "keys": {}}, updated_at="2026-12-03T12:00:00Z",
+        expires_at=datetime.now(UTC) + timedelta(days=1)))
+    mail = EmailMessage()
+    mail["From"], mail["Message-ID"] = "drift@example.org", f"<{uuid.uuid4()}@example.org>"
+    mail["To"] = f"{reply_token('k' * 43, conversation_id)}@reply.drift.test"
+    mail["X-SES-Virus-Verdict"], mail["Authentication-Results"] = "PASS", "amazonses.com; spf=pass"
+    mail.set_content("Thanks")
+    stored = bytes(mail)
+
+    def answer(operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        return {"Body": BytesIO(stored)} if operation == "GetObject" else {}
+
+    bucket = "drift-inbound"
+    mailbox = S3Mailbox(recording_client("s3", log, "bucket/email-inbound", answer), bucket)
+    replies = services_module.build_services(dataclasses.replace(SETTINGS, email_reply_domain="reply.drift.test",
+                                                                 email_inbound_bucket=bucket),
+                                             fanout_queue=replies_queue, mailbox=mailbox, store=api.store,
+                                             push_resolver=TEST_PUSH_RESOLVER)
+    with recording_dynamodb(log):
+        assert receive(replies, replies.mailbox().take(bucket, "inbound/1"), "r-1") == "posted"
+
+
+def _email_subscriber(svc: Any) -> str:
+    """A subscriber with a confirmed email channel, written straight to the store."""
+    from chalicelib.clock import to_rfc3339
+    from chalicelib.domain.contact_channels import ContactChannel
+    from chalicelib.domain.subscribers import Preferences, SubscriberRecord
+
+    now = to_rfc3339(datetime.now(UTC))
+    record = SubscriberRecord(
+        id=str(uuid.uuid4()), channel={"type": "inbox"}, preferences=Preferences(), areas=(), cells=(), created_at=now,
+        updated_at=now, expires_at=datetime.now(UTC) + timedelta(days=1), secret="c2VjcmV0c2VjcmV0c2VjcmV0",
+        contacts=(ContactChannel(type="email", address="drift@example.org", status="confirmed", created_at=now,
+                                 unsubscribe="u" * 43, confirmed_at=now, reply_key="k" * 43),))
+    svc.store.subscribers.create(record)
+    return record.id
+
+
 def _declared(function: str) -> set[tuple[str, str]]:
     return {g for g in CODE_GRANTS[function] if g[0].split(":")[0] in RECORDED_SERVICES}
 
 
-@pytest.mark.parametrize("function", [API, WORKER, HOUSEKEEPING, ARCHIVER, CLOCK, SMS_INBOUND, COUNTER, EXPORTER])
+@pytest.mark.parametrize("function", [API, WORKER, HOUSEKEEPING, ARCHIVER, CLOCK, SMS_INBOUND, COUNTER, EXPORTER,
+                                      EMAIL_EVENTS, EMAIL_REPLIES])
 def test_role_grants_exactly_what_the_code_calls(recordings: dict[str, set[tuple[str, str]]], function: str) -> None:
     recorded = _recorded(recordings[function])
     declared = _declared(function)

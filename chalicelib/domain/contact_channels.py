@@ -128,6 +128,9 @@ class ContactChannel:
     confirmed_at: str | None = None
     suppressed: str | None = None  # why: "bounce" | "complaint" | "stop"
     min_severity: str | None = None  # sms: the resident's own bar for texts (None: the force's)
+    # Email: the key of this channel's reply addresses (one per conversation, `reply_token`); it
+    # dies with the channel, which revokes every reply address it made.
+    reply_key: str | None = None
 
     def live(self, now_text: str) -> bool:
         """Still worth keeping: confirmed (or suppressed), or pending and not lapsed."""
@@ -143,6 +146,8 @@ class ContactChannel:
                   "unsubscribe_token": ChannelToken("u", self.type, subscriber_id, self.unsubscribe).encode()}
         if self.min_severity:
             target["min_severity"] = self.min_severity
+        if self.reply_key:
+            target["reply_key"] = self.reply_key
         return target
 
 
@@ -245,7 +250,8 @@ def pending(contact_type: str, address: str, *, subscriber_secret: str, secret: 
     return ContactChannel(
         type=contact_type, address=address, status="pending", created_at=now_text,
         unsubscribe=previous.unsubscribe if keep and previous is not None else new_secret(),
-        check=digest(subscriber_secret, contact_type, secret), pending_until=to_rfc3339(now + rule.ttl))
+        check=digest(subscriber_secret, contact_type, secret), pending_until=to_rfc3339(now + rule.ttl),
+        reply_key=new_secret() if contact_type == "email" else None)
 
 
 def confirmed(contact: ContactChannel, now_text: str) -> ContactChannel:
@@ -256,3 +262,38 @@ def to_out(contact: ContactChannel) -> ContactChannelOut:
     return ContactChannelOut(type=contact.type, status=contact.status, hint=hint(contact.type, contact.address),
                              pending_until=contact.pending_until, confirmed_at=contact.confirmed_at,
                              min_severity=contact.min_severity)
+
+
+# --- reply addresses (email) -----------------------------------------------------------------
+
+
+def _b32(data: bytes) -> str:
+    import base64
+
+    return base64.b32encode(data).decode("ascii").rstrip("=").lower()
+
+
+def reply_token(reply_key: str, conversation_id: str) -> str:
+    """`r<conversation id, base32><80-bit HMAC under the channel's reply key>`: 43 characters, a
+    valid local part, unguessable without the key, revoked when the channel (and its key) goes."""
+    import uuid
+
+    mac = hmac.new(reply_key.encode(), f"reply|{conversation_id}".encode(), hashlib.sha256).digest()
+    return "r" + _b32(uuid.UUID(conversation_id).bytes) + _b32(mac)[:16]
+
+
+def reply_conversation(local_part: str) -> str | None:
+    """The conversation a reply token names (not yet checked against any key)."""
+    import base64
+    import uuid
+
+    if not re.fullmatch(r"r[a-z2-7]{26}[a-z2-7]{16}", local_part.lower()):
+        return None
+    raw = base64.b32decode(local_part[1:27].upper() + "======")
+    return str(uuid.UUID(bytes=raw))
+
+
+def reply_matches(reply_key: str, local_part: str) -> bool:
+    conversation_id = reply_conversation(local_part)
+    return conversation_id is not None and hmac.compare_digest(reply_token(reply_key, conversation_id),
+                                                               local_part.lower())

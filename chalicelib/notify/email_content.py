@@ -126,7 +126,7 @@ def _link_of(note: EmailNotification, base_url: str) -> str:
     return note.url
 
 
-def render(note: EmailNotification, *, base_url: str, unsubscribe_token: str) -> EmailContent:
+def render(note: EmailNotification, *, base_url: str, unsubscribe_token: str, replies: bool = False) -> EmailContent:
     """An alert, a team answer or a notice as an email in the notification's language."""
     if isinstance(note, Notification):
         lang = lang_of(note.info.language)
@@ -136,7 +136,7 @@ def render(note: EmailNotification, *, base_url: str, unsubscribe_token: str) ->
         lang = lang_of(note.language)
         title = note.title
         lines = [note.context if isinstance(note, AnswerNotification) else note.body]
-        if isinstance(note, AnswerNotification):
+        if isinstance(note, AnswerNotification) and replies:
             lines.append(LABELS[lang]["reply"])
         link_label = LABELS[lang]["open"]
     link = _link_of(note, base_url)

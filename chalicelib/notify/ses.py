@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.contact_channels import reply_token
+from chalicelib.domain.conversations import AnswerNotification
 from chalicelib.notify import email_content
 from chalicelib.ports import SendOutcome
 
@@ -29,17 +31,27 @@ TAG_KIND = "kind"
 class SesEmail:
     """`Channel` (alerts, answers, notices) and `ConfirmationSender` for the `email` type."""
 
-    def __init__(self, client: Any, *, sender: str, base_url: str, configuration_set: str | None = None) -> None:
+    def __init__(self, client: Any, *, sender: str, base_url: str, configuration_set: str | None = None,
+                 reply_domain: str | None = None) -> None:
         self._client = client
         self._sender = sender
         self._base_url = base_url
         self._configuration_set = configuration_set
+        self._reply_domain = reply_domain
 
     def send(self, target: dict[str, Any], notification: EmailNotification) -> SendOutcome:
-        content = email_content.render(notification, base_url=self._base_url,
+        reply_to = self._reply_to(target, notification)
+        content = email_content.render(notification, base_url=self._base_url, replies=reply_to is not None,
                                        unsubscribe_token=str(target["unsubscribe_token"]))
         return self._send(str(target["address"]), content, kind=type(notification).__name__.lower(),
-                          subscriber_id=str(target.get("subscriber_id", "")), reply_to=target.get("reply_to"))
+                          subscriber_id=str(target.get("subscriber_id", "")), reply_to=reply_to)
+
+    def _reply_to(self, target: dict[str, Any], notification: EmailNotification) -> str | None:
+        """A team answer: the conversation's own reply address (needs a reply domain and the key)."""
+        key = target.get("reply_key")
+        if not isinstance(notification, AnswerNotification) or not key or not self._reply_domain:
+            return None
+        return f"{reply_token(str(key), notification.conversation_id)}@{self._reply_domain}"
 
     def send_confirmation(self, address: str, secret: str, language: str | None) -> SendOutcome:
         content = email_content.confirmation(self._base_url, secret, language)

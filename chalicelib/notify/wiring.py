@@ -54,7 +54,8 @@ def build_email(settings: Settings) -> SesEmail | None:
     from chalicelib.notify.ses import SesEmail
 
     return SesEmail(boto3.client("sesv2", region_name=settings.region), sender=settings.email_from,
-                    base_url=settings.public_base_url, configuration_set=settings.ses_configuration_set)
+                    base_url=settings.public_base_url, configuration_set=settings.ses_configuration_set,
+                    reply_domain=settings.email_reply_domain)
 
 
 def build_confirmation_senders(settings: Settings) -> Mapping[str, ConfirmationSender]:
