@@ -196,12 +196,12 @@ def test_no_wildcard_actions_or_resources(template: dict[str, Any], worker_templ
             for resource in resources if isinstance(resources, list) else [resources]:
                 # The patterns: SNS endpoints (created at run time under a named platform app), the
                 # archive's objects under its prefix, the access log's and the contacts' streams
-                # (ListStreams).
+                # (ListStreams), the stored email replies under their prefix.
                 text = json.dumps(resource)
                 assert "*" not in text or any(p in text for p in (
                     ":endpoint/${Platform}/${Name}/*", "${AuditArchiveBucket.Arn}/access-log/*",
                     "${AccessLogTable.Arn}/stream/*", "${ContactsTable.Arn}/stream/*",
-                    "${ExportBucket.Arn}/exports/*")), statement
+                    "${ExportBucket.Arn}/exports/*", "${EmailInboundBucket.Arn}/inbound/*")), statement
 
 
 def test_access_log_table_gets_no_update_or_delete(template: dict[str, Any]) -> None:
