@@ -446,13 +446,15 @@ def test_access_log_archive_no_role_can_alter(template: dict[str, Any]) -> None:
     archiver = _function_statements(template, "AccessLogArchiver")
     s3 = [s for s in archiver if any(a.startswith("s3:") for a in s["Action"])]
     assert [s["Action"] for s in s3] == [["s3:PutObject"]]
-    # Every role in the stack: no S3 action on the archive but the archiver's PutObject (the export
-    # bucket's grants name only that bucket).
+    # Every role in the stack: no S3 action on the archive but the archiver's PutObject; the other
+    # S3 grants name only the export bucket or the stored email replies (Get/Delete).
     s3_statements = [s for s in iam_statements(template)
                      if any(a.startswith("s3:") for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))]
     on_archive = [s for s in s3_statements if "AuditArchiveBucket" in _names(s.get("Resource"))]
     assert {a for s in on_archive for a in s["Action"]} == {"s3:PutObject"}
-    others = [s for s in s3_statements if s not in on_archive]
+    replies = [s for s in s3_statements if "EmailInboundBucket" in _names(s.get("Resource"))]
+    assert {a for s in replies for a in s["Action"]} == {"s3:GetObject", "s3:DeleteObject"}
+    others = [s for s in s3_statements if s not in on_archive and s not in replies]
     assert others and all("ExportBucket" in _names(s["Resource"]) for s in others)
 
 
