@@ -20,6 +20,14 @@ def inbound_topic_name(stage: str) -> str:
     return f"beatline-{stage}-email-inbound"
 
 
+def topic_logical_id(topic: str, sms_topic: str | None) -> str | None:
+    """The email topic a function's SNS event names (same stage as the SMS topic), else None."""
+    if not sms_topic or not sms_topic.endswith("-sms-inbound"):
+        return None
+    prefix = sms_topic.removesuffix("-sms-inbound")
+    return {f"{prefix}-email-events": EVENTS_TOPIC, f"{prefix}-email-inbound": INBOUND_TOPIC}.get(topic)
+
+
 def topic_name(stage: str) -> str:
     """What app.py's `on_sns_message` names (settings: BEATLINE_EMAIL_EVENTS_TOPIC's default)."""
     return f"beatline-{stage}-email-events"

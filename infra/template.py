@@ -110,6 +110,7 @@ class FunctionInfo:
     sqs_events: list[str] = field(default_factory=list)  # event names on the fan-out queue
     stream_events: list[str] = field(default_factory=list)  # event names on the access-log stream
     sns_events: list[str] = field(default_factory=list)  # event names on the SMS topic
+    email_topics: list[str] = field(default_factory=list)  # the email SNS topics it reads (infra/email.py)
     counter_events: list[str] = field(default_factory=list)  # event names on the contacts stream
     export_events: list[str] = field(default_factory=list)  # event names on the export queue
 
@@ -160,6 +161,10 @@ def _add_event(info: FunctionInfo, event_name: str, event: dict[str, Any], queue
                                 "only the access log's and the contacts' are wired")
     elif kind == "SNS":
         topic = _queue_name_of(properties.get("Topic"))  # the name after the ARN's last colon
+        email_topic = email.topic_logical_id(str(topic), sms_topic)
+        if email_topic is not None:
+            info.email_topics.append(email_topic)
+            return
         if topic != sms_topic:
             raise TemplateError(f"{info.logical_id}.{event_name} reads SNS topic {topic!r}; only {sms_topic!r} is created")
         info.sns_events.append(event_name)
@@ -493,6 +498,8 @@ def _function_override(function: FunctionInfo, log_group: str) -> dict[str, Any]
         override["ReservedConcurrentExecutions"] = {"Ref": "WorkerReservedConcurrency"}
     if function.sns_events:  # chalice names the topic by ARN text: create it first
         return {"DependsOn": [SMS_TOPIC], "Properties": override}
+    if function.email_topics:  # likewise the email topics
+        return {"DependsOn": function.email_topics, "Properties": override}
     # Chalice names the queue by ARN text, not Ref. The queue still exists before the event
     # source mapping: every function Refs FanoutQueue through Globals (BEATLINE_FANOUT_QUEUE_URL).
     return {"Properties": override}

@@ -336,7 +336,8 @@ def test_prod_keeps_its_data_and_dev_does_not(template: dict[str, Any]) -> None:
     # What `chalice package --stage prod` gives: the worker consumes the prod queue.
     prod_base = json.loads(json.dumps(template).replace("beatline-dev-fanout", "beatline-prod-fanout")
                            .replace("beatline-dev-sms-inbound", "beatline-prod-sms-inbound")
-                           .replace("beatline-dev-exports", "beatline-prod-exports"))
+                           .replace("beatline-dev-exports", "beatline-prod-exports")
+                           .replace("beatline-dev-email-", "beatline-prod-email-"))
     prod = merge_template(prod_base, StageConfig("prod", "beatline-prod-", "beatline-prod-fanout", True), specs)
     for spec in specs:
         table = prod["Resources"][spec.logical_id]
