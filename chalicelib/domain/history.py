@@ -227,7 +227,8 @@ def months_desc(start: datetime, end: datetime) -> list[str]:
     return months
 
 
-def check_range(start: datetime, end: datetime, max_days: int = MAX_RANGE_DAYS) -> None:
+def check_range(start: date, end: date, max_days: int = MAX_RANGE_DAYS) -> None:
+    """`from` <= `to`, at most `max_days` apart (datetimes or whole days, both of one kind)."""
     if start > end:
         raise RuleViolation("`from` is after `to`.", [FieldError("from", "must not be after `to`")])
     if end - start > timedelta(days=max_days):
@@ -323,6 +324,13 @@ AS_OF_DESCRIPTION = (
 class StatsOut(Struct):
     buckets: list[StatsBucket]
     as_of: Annotated[str | None, Meta(description=AS_OF_DESCRIPTION)] = None
+
+
+def day_range(text_from: str, text_to: str) -> tuple[date, date]:
+    """The whole UTC days of a figures query (stats, conversations, trust), checked by `check_range`."""
+    day_from, day_to = parse_day(text_from, "from"), parse_day(text_to, "to")
+    check_range(day_from, day_to)
+    return day_from, day_to
 
 
 def parse_day(text: str, field: str) -> date:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from msgspec import Struct
@@ -22,7 +21,7 @@ from chalicelib.domain import history, stats_keys, strength
 from chalicelib.domain.access import AccessEntryOut
 from chalicelib.domain.cursors import query_fingerprint
 from chalicelib.domain.engagement import EngagementBucket, EngagementOut, EngagementQuery
-from chalicelib.domain.errors import FieldError, Forbidden, RuleViolation
+from chalicelib.domain.errors import Forbidden
 from chalicelib.domain.history import (
     AlertFigures,
     AlertHistoryPage,
@@ -102,23 +101,11 @@ def contacts_csv(svc: Services, ctx: RequestContext, query: HistoryQuery) -> tup
     return history.to_csv(result.rows), result.next_cursor
 
 
-def _day_range(text_from: str, text_to: str) -> tuple[date, date]:
-    """The whole UTC days of a stats-like query, checked: from <= to, at most MAX_RANGE_DAYS."""
-    day_from = history.parse_day(text_from, "from")
-    day_to = history.parse_day(text_to, "to")
-    if day_from > day_to:
-        raise RuleViolation("`from` is after `to`.", [FieldError("from", "must not be after `to`")])
-    if day_to - day_from > timedelta(days=history.MAX_RANGE_DAYS):
-        raise RuleViolation(f"The range is longer than {history.MAX_RANGE_DAYS} days.",
-                          [FieldError("to", f"at most {history.MAX_RANGE_DAYS} days after `from`")])
-    return day_from, day_to
-
-
 def stats(svc: Services, ctx: RequestContext, query: StatsQuery) -> StatsOut:
     """One counter Query (the dimension asked for, at the grain asked for: day, ISO week or
     month, UTC)."""
     caller = ctx.caller
-    day_from, day_to = _day_range(query.from_, query.to)
+    day_from, day_to = history.day_range(query.from_, query.to)
     team = _team_scope(caller, query.team)
     keep: Callable[[str], str | None] | None = None
     if team is None:
@@ -156,7 +143,7 @@ def _with_strength(svc: Services, buckets: list[EngagementBucket], grain: str) -
 def engagement(svc: Services, ctx: RequestContext, query: EngagementQuery) -> EngagementOut:
     """Distinct staff per period and team, from the engagement items: one Query on the team's
     key (supervisors, or `team=`) or on the force key (every team), whole periods."""
-    day_from, day_to = _day_range(query.from_, query.to)
+    day_from, day_to = history.day_range(query.from_, query.to)
     team = _team_scope(ctx.caller, query.team)
     first = stats_keys.period_of(day_from.isoformat(), query.group_by)
     last = stats_keys.period_of(day_to.isoformat(), query.group_by)

@@ -220,13 +220,7 @@ def figures(svc: Services, ctx: RequestContext, query: TrustQuery) -> TrustOut:
     """One Query on the counters of the grain asked for (the team's partition, or the force's)."""
     from chalicelib.domain import history, stats_keys
 
-    day_from = history.parse_day(query.from_, "from")
-    day_to = history.parse_day(query.to, "to")
-    if day_from > day_to:
-        raise RuleViolation("`from` is after `to`.", [FieldError("from", "must not be after `to`")])
-    if day_to - day_from > timedelta(days=history.MAX_RANGE_DAYS):
-        raise RuleViolation(f"The range is longer than {history.MAX_RANGE_DAYS} days.",
-                            [FieldError("to", f"at most {history.MAX_RANGE_DAYS} days after `from`")])
+    day_from, day_to = history.day_range(query.from_, query.to)
     team = _scope(svc, ctx, query)
     first = stats_keys.period_of(day_from.isoformat(), query.group_by)
     last = stats_keys.period_of(day_to.isoformat(), query.group_by)
