@@ -37,8 +37,8 @@ WORKER_EVENTS: list[Any] = []  # the service worker's states and errors, shown w
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[LiveServer]:
-    live = LiveServer()
+def server(ses_local: Any) -> Iterator[LiveServer]:
+    live = LiveServer(env={"BEATLINE_EMAIL_FROM": "alerts@beatline.test"})  # email on; SMS off (no sender)
     live.start()
     try:
         yield live
@@ -555,6 +555,37 @@ def test_preferences_save_and_the_page_speaks_welsh(tab: Session, world: dict[st
     assert page.locator("#conv-topic option[value=road_safety]").inner_text() == "Diogelwch ffyrdd"
     assert tab.console_errors == []
     page.locator("#ui-lang").select_option("en")
+
+
+def test_email_added_pending_with_its_hint_then_removed_and_sms_not_offered(
+        tab: Session, world: dict[str, Any], ses_local: Any) -> None:
+    page = tab.page
+    page.get_by_role("button", name="Settings").click()
+    page.wait_for_function("() => document.body.dataset.view === 'prefs'")
+    section = page.locator("#contact-channels")
+    assert section.get_by_text("Email receives alerts, answers from your team and notices.").is_visible()
+    assert section.get_by_text("Texts receive only alerts at or above the level your police force sets").is_visible()
+    address = f"resident-{RUN}@example.org"
+    page.get_by_label("Email address").fill(address)
+    page.get_by_role("button", name="Add this address").click()
+    page.get_by_text("Check your inbox to confirm").wait_for()
+    assert page.locator("#chan-email-state").inner_text() == "r•••@example.org: waiting for confirmation"
+    assert address not in page.locator("body").inner_text()  # the page shows the hint, never the address
+    assert [c["status"] for c in me(world, world["token"]).json()["contacts"]] == ["pending"]
+    assert ses_local.emails_to(address)  # the confirmation was sent
+    assert serious_violations(page) == []
+    page.get_by_role("button", name="Remove my email address").click()
+    page.get_by_text("Removed: nothing more is sent there.").wait_for()
+    assert page.locator("#chan-email-state").inner_text() == "None added."
+    assert not me(world, world["token"]).json().get("contacts")
+    # This stage sends no texts: the number is refused as not offered and the form gives way to a line.
+    page.get_by_label("Mobile number").fill("+447700900123")
+    page.get_by_role("button", name="Send me a code").click()
+    page.locator("#chan-sms-off").wait_for()  # "Not offered by this service."
+    assert page.locator("#chan-sms-form").is_hidden() and page.locator("#chan-email-form").is_visible()
+    assert page.locator("#chan-sms-code-form").is_hidden()  # no number waits for a code
+    assert [e for e in tab.console_errors if "status of 422" not in e] == []  # Chromium logs the expected 422
+    tab.console_errors.clear()
 
 
 def test_offline_the_shell_and_last_inbox_load_from_cache(tab: Session, world: dict[str, Any]) -> None:

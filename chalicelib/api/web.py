@@ -130,6 +130,7 @@ APP_MODULES = {
     "./lists.js": "lists.js", "./app-core.js": "app-core.js", "./app-en.js": "app-en.js", "./app-cy.js": "app-cy.js",
     "./app-areas.js": "app-areas.js", "./app-inbox.js": "app-inbox.js", "./app-conversations.js": "app-conversations.js",
     "./app-neighbourhood.js": "app-neighbourhood.js", "./app-prefs.js": "app-prefs.js", "./app-trust.js": "app-trust.js",
+    "./app-contacts.js": "app-contacts.js",
     "idb-keyval": "idb-keyval.esm.js",
 }
 

@@ -3,6 +3,7 @@
 import {
   $, api, BASE, ctx, el, INBOX_CACHE, kv, languageOf, READ_KEY, say, state, t, TOKEN_KEY,
 } from "./app-core.js";
+import { renderContacts } from "./app-contacts.js";
 import { CATEGORIES } from "./lists.js";
 
 export function fillCategories() {
@@ -25,6 +26,7 @@ export async function loadPrefs() {
     $("quiet-end").value = quiet.end;
   }
   fillCategories();
+  renderContacts();
 }
 
 export async function savePrefs(event) {

@@ -14,6 +14,7 @@ import { choosePoint, drawAreas, drawPoint, loadAreasView, saveAreas, showNamedA
 import { loadInbox, renderInbox } from "./app-inbox.js";
 import { loadConversations, openConversation, replyConversation, showTitle, startConversation } from "./app-conversations.js";
 import { loadNeighbourhood, renderNeighbourhood } from "./app-neighbourhood.js";
+import { renderContacts, wireContacts } from "./app-contacts.js";
 import { erase, fillCategories, forget, loadPrefs, savePrefs } from "./app-prefs.js";
 
 const VIEWS = ["nearby", "signup", "inbox", "neighbourhood", "areas", "conversations", "prefs"];
@@ -29,6 +30,7 @@ function applyLanguage(lang) {
   fillCategories();
   if (state.view === "inbox") renderInbox(state.inbox);
   if (state.view === "neighbourhood") renderNeighbourhood();
+  if (state.view === "prefs") renderContacts();
   if (state.view === "conversations" && state.token) loadConversations().then(() => state.conversation && showTitle()).catch(failed);
 }
 
@@ -105,6 +107,7 @@ function wire() {
   $("conv-reply").addEventListener("submit", (e) => replyConversation(e).catch(failed));
   $("prefs-form").addEventListener("submit", (e) => savePrefs(e).catch(failed));
   $("erase").addEventListener("click", () => erase().catch(failed));
+  wireContacts();
   if (navigator.serviceWorker) navigator.serviceWorker.addEventListener("message", onWorkerMessage);
 }
 
