@@ -21,7 +21,7 @@ from tests.scenes import Scene, webpush_channel
 pytestmark = pytest.mark.no_database
 
 ADDRESS = "jo.resident@example.org"
-PHONE = "+447700900123"
+PHONE = "+447911123456"  # a real-format mobile: libphonenumber refuses Ofcom drama numbers
 
 
 def scene_with_contact_channels() -> Scene:

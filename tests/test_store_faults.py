@@ -83,7 +83,7 @@ def test_transaction_cancelled_for_throttling_is_503(client, staff_token, team):
     body = street()
     cancelled = {
         "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
-        "CancellationReasons": [{"Code": "None"}, {"Code": "None"}, {"Code": "ThrottlingError", "Message": "slow down"}],
+        "CancellationReasons": [{"Code": "None"}, {"Code": "ThrottlingError", "Message": "slow down"}],
     }
     with on_call("TransactWriteItems", respond(400, cancelled)):
         response = post(client, staff_token("officer", sub=actor, team=team), "/v1/contacts", body)

@@ -92,3 +92,25 @@ def test_conflicts_are_retried_with_capped_jitter_then_store_unavailable():
     assert len(seen) == 4
     assert len(slept) == 3 and all(0 <= s <= 0.75 for s in slept)
     assert not StatCounterModel.count(key)
+
+
+def test_a_reason_beyond_the_labelled_items_still_decides():
+    """DynamoDB's reasons follow the request's items; should a throttling reason come after the
+    labelled ones, it is still read: 503, not an unexplained 500."""
+    from chalicelib.ports import StoreUnavailable
+    from chalicelib.store import transact
+    from chalicelib.store.models import ContactModel, StatCounterModel
+
+    cancelled = {
+        "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+        "CancellationReasons": [{"Code": "None"}, {"Code": "ThrottlingError", "Message": "slow down"}],
+    }
+    key = f"test-transact-{uuid.uuid4().hex}"
+
+    def build(tx: transact.Transaction) -> None:
+        tx.update("counter", _counter(key, "b"), actions=[StatCounterModel.contacts.add(1)])
+
+    assert ContactModel is not None
+    with on_call("TransactWriteItems", respond(400, cancelled)), pytest.raises(StoreUnavailable):
+        transact.run(build, via=ContactModel)
+    assert not StatCounterModel.count(key)

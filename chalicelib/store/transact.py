@@ -121,8 +121,9 @@ class Transaction:
 
     def reasons(self, exc: TransactWriteError) -> list[Reason]:
         raw = list(exc.cancellation_reasons or [])
-        return [Reason(label, getattr(reason, "code", None), getattr(reason, "raw_item", None))
-                for label, reason in zip(self.labels, raw, strict=False)]
+        labels = self.labels  # a reason beyond them is still read (its code decides 409/503/retry)
+        return [Reason(labels[i] if i < len(labels) else "unlabelled", getattr(reason, "code", None),
+                       getattr(reason, "raw_item", None)) for i, reason in enumerate(raw)]
 
 
 def run(build: Callable[[Transaction], None], *, via: type[Model], retries: int = CONFLICT_RETRIES,
