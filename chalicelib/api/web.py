@@ -50,19 +50,18 @@ def security_headers(app: bool = False) -> dict[str, str]:
     }
 
 
-def team_security_headers(import_map: str) -> dict[str, str]:
-    """The team's app: this origin and the staff issuer (sign-in), its import map admitted by hash,
-    map tiles from the configured tile origin, the device's location (street contacts)."""
-    policy = assets.content_security_policy(SETTINGS.staff_issuer, SETTINGS.map_tile_url,
-                                            (assets.script_hash(import_map),))
-    return {**security_headers(), "Content-Security-Policy": policy,
-            "Permissions-Policy": "camera=(), microphone=(), geolocation=(self)"}
-
-
-def app_security_headers(import_map: str) -> dict[str, str]:
-    """The residents' app: `security_headers(app=True)` with its import map admitted by hash."""
-    policy = assets.content_security_policy("", SETTINGS.map_tile_url, (assets.script_hash(import_map),))
-    return {**security_headers(app=True), "Content-Security-Policy": policy}
+def module_page(route: str, page: str, modules: dict[str, str], values: dict[str, str], *, issuer: str,
+                tiles: str, geolocation: bool) -> Response:
+    """A page of ES modules (dashboard, residents' app, team's app): its import map in the page and
+    admitted by hash in the CSP, beside `issuer` (sign-in) and `tiles` (map tiles) when the page needs them."""
+    started = time.perf_counter()
+    base = assets.base_path(_context())
+    import_map = assets.import_map(modules, base)
+    body = assets.render_page(page, base, {"importmap": import_map, **values})
+    policy = assets.content_security_policy(issuer, tiles, (assets.script_hash(import_map),))
+    headers = {**security_headers(), "Content-Security-Policy": policy,
+               "Permissions-Policy": f"camera=(), microphone=(), geolocation=({'self' if geolocation else ''})"}
+    return _reply(route, 200, body, HTML, NO_CACHE, started, headers_=headers)
 
 
 def _reply(route: str, status: int, body: str | bytes, content_type: str, cache: str, started: float,
@@ -97,19 +96,10 @@ DASHBOARD_MODULES = {
 }
 
 
-def dashboard_security_headers(import_map: str) -> dict[str, str]:
-    """The dashboard: this origin and the staff issuer (sign-in), its import map admitted by hash."""
-    policy = assets.content_security_policy(SETTINGS.staff_issuer, "", (assets.script_hash(import_map),))
-    return {**security_headers(), "Content-Security-Policy": policy}
-
-
 @bp.route("/dashboard", methods=["GET"])
 def dashboard() -> Response:
-    started = time.perf_counter()
-    base = assets.base_path(_context())
-    import_map = assets.import_map(DASHBOARD_MODULES, base)
-    body = assets.render_page("dashboard", base, {"importmap": import_map})
-    return _reply("/dashboard", 200, body, HTML, NO_CACHE, started, headers_=dashboard_security_headers(import_map))
+    return module_page("/dashboard", "dashboard", DASHBOARD_MODULES, {}, issuer=SETTINGS.staff_issuer, tiles="",
+                       geolocation=False)
 
 
 @bp.route("/docs", methods=["GET"])
@@ -146,17 +136,13 @@ def app_shell(base: str) -> list[str]:
 @bp.route("/app", methods=["GET"])
 def resident_app() -> Response:
     """The residents' web app shell; the map tile settings and the emergency numbers ride in meta
-    tags (no extra request; the cached shell has them offline too)."""
-    started = time.perf_counter()
-    base = assets.base_path(_context())
-    import_map = assets.import_map(APP_MODULES, base)
-    values = {"importmap": import_map,
-              "tile_url": html.escape(SETTINGS.map_tile_url, quote=True),
+    tags (no extra request; the cached shell has them offline too). No issuer: it talks to this
+    origin only; the device's location for its "use my location" button."""
+    values = {"tile_url": html.escape(SETTINGS.map_tile_url, quote=True),
               "tile_attribution": html.escape(SETTINGS.map_tile_attribution, quote=True),
               "emergency_number": html.escape(SETTINGS.emergency_number, quote=True),
               "non_emergency_number": html.escape(SETTINGS.non_emergency_number, quote=True)}
-    body = assets.render_page("app", base, values)
-    return _reply("/app", 200, body, HTML, NO_CACHE, started, headers_=app_security_headers(import_map))
+    return module_page("/app", "app", APP_MODULES, values, issuer="", tiles=SETTINGS.map_tile_url, geolocation=True)
 
 
 @bp.route("/app/sw.js", methods=["GET"])
@@ -244,18 +230,14 @@ def team_shell(base: str) -> list[str]:
 @bp.route("/team", methods=["GET"])
 def team_app() -> Response:
     """The team's app shell. Its sign-in settings ride in meta tags, so the cached shell signs in
-    and works offline without another request."""
-    started = time.perf_counter()
-    base = assets.base_path(_context())
-    import_map = assets.import_map(TEAM_MODULES, base)
-    values = {"importmap": import_map,
-              "issuer": html.escape(SETTINGS.staff_issuer, quote=True),
+    and works offline without another request; the device's location for street contacts."""
+    values = {"issuer": html.escape(SETTINGS.staff_issuer, quote=True),
               "client_id": html.escape(SETTINGS.dashboard_client_id, quote=True),
               "scope": html.escape(SETTINGS.dashboard_scope, quote=True),
               "tile_url": html.escape(SETTINGS.map_tile_url, quote=True),
               "tile_attribution": html.escape(SETTINGS.map_tile_attribution, quote=True)}
-    body = assets.render_page("team", base, values)
-    return _reply("/team", 200, body, HTML, NO_CACHE, started, headers_=team_security_headers(import_map))
+    return module_page("/team", "team", TEAM_MODULES, values, issuer=SETTINGS.staff_issuer,
+                       tiles=SETTINGS.map_tile_url, geolocation=True)
 
 
 @bp.route("/team/sw.js", methods=["GET"])
