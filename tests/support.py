@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -174,3 +175,13 @@ class DynamoCalls:
     def __exit__(self, *exc: object) -> None:
         for events in self._events:
             events.unregister("before-call.dynamodb.*", unique_id=f"count-{id(self)}")
+
+
+def header(response: Any, name: str) -> str:
+    """A response header by name, whatever its case (the web serving tests)."""
+    return {k.lower(): v for k, v in response.headers.items()}[name.lower()]
+
+
+def inline_scripts(html: str) -> list[tuple[str, str]]:
+    """(attributes, text) of each inline <script> of a page (one with `src=` is not inline)."""
+    return re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>(.*?)</script>", html, re.S)

@@ -14,16 +14,9 @@ from chalicelib.api.web import DASHBOARD_MODULES
 from chalicelib.domain import contact_schemas
 from chalicelib.domain.conversations import TOPIC_LABELS
 from chalicelib.web import assets
+from tests.support import header, inline_scripts
 
 SRC = Path(assets.HERE) / "src"
-
-
-def header(response, name: str) -> str:
-    return {k.lower(): v for k, v in response.headers.items()}[name.lower()]
-
-
-def inline_scripts(html: str) -> list[tuple[str, str]]:
-    return re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>(.*?)</script>", html, re.S)
 
 
 @pytest.mark.parametrize("path", ["/dashboard", "/dashboard/"])

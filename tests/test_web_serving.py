@@ -11,12 +11,9 @@ import pytest
 
 from chalicelib.api.web import APP_MODULES
 from chalicelib.web import assets
+from tests.support import header
 
 PAGES = ["/docs", "/docs/"]  # /app/ and /dashboard/ admit their import maps: tests/test_app_serving.py, tests/test_dashboard_serving.py
-
-
-def header(response, name: str) -> str:
-    return {k.lower(): v for k, v in response.headers.items()}[name.lower()]
 
 
 def asset_urls(html: str) -> list[str]:
