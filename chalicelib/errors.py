@@ -18,6 +18,7 @@ from chalicelib.domain.errors import (
     StateForbids,
     Unauthenticated,
     Unavailable,
+    Undisclosable,
 )
 
 __all__ = ["DomainError", "FieldError", "ProblemError", "as_problem"]
@@ -107,6 +108,7 @@ def _mapping() -> dict[type[DomainError], Callable[[Any], ProblemError]]:
     return {
         InputTooLarge: lambda e: too_large(e.limit),
         StateForbids: lambda e: unprocessable(e.detail),
+        Undisclosable: lambda e: ProblemError(422, "Unprocessable", e.detail, e.errors, slug="disclosure"),
         NotFound: lambda e: not_found(e.detail),
         Conflict: lambda e: conflict(e.detail),
         Unauthenticated: lambda e: unauthorized(e.detail),

@@ -913,13 +913,13 @@ def test_a_rating_lands_once_with_its_counts_and_is_erased_with_its_resident(por
     conv, team, resident = new_id(), f"t-{new_id()[:8]}", new_id()
     rating = Rating(conversation_id=conv, target=f"answer:{new_id()}", subscriber_id=resident, answered="yes",
                     satisfaction=4, rated_at=NOW_TEXT)
-    counts = {(f"trust|team:{team}|day", f"2026-11-30|{team}|-|answered|yes|00"): 1}
+    counts = {(f"trust|team:{team}|month", f"2026-11|{team}|-|answered|yes|00"): 1}
     assert ports.trust.rate(rating, KEEP, counts, _audit("conversation.rate")) is True
     assert ports.trust.rate(replace(rating, answered="no"), KEEP, counts, _audit("conversation.rate")) is False
     assert ports.trust.ratings(conv, resident) == [rating]
     assert ports.trust.ratings(conv, new_id()) == []
-    assert ports.trust.counts(f"trust|team:{team}|day", "2026-11-30|", "2026-11-30|\uffff") == [
-        (f"2026-11-30|{team}|-|answered|yes|00", 1)]
+    assert ports.trust.counts(f"trust|team:{team}|month", "2026-11|", "2026-11|\uffff") == [
+        (f"2026-11|{team}|-|answered|yes|00", 1)]
     ports.priorities.erase_subscriber(resident)
     assert ports.trust.ratings(conv, resident) == []
 
@@ -938,7 +938,7 @@ def test_a_pulse_is_created_once_reaches_each_resident_once_and_is_answered_once
     sent = PulseSent(subscriber_id=alice, area_id=pulse.areas[0], team=team, inbox_key=f"{NOW_TEXT}#pulse#{pulse.id}")
     ports.trust.mark_sent(pulse.id, [sent], NOW_TEXT, KEEP)
     assert ports.trust.unsent(pulse.id, [alice, bob]) == [bob]
-    key = (f"trust|team:{team}|day", f"2026-11-30|{team}|{pulse.areas[0]}|confidence|good|01")
+    key = (f"trust|team:{team}|month", f"2026-11|{team}|{pulse.areas[0]}|confidence|good|01")
     seen: list[PulseSent] = []
 
     def counts(one: PulseSent) -> dict[tuple[str, str], int]:
@@ -952,7 +952,7 @@ def test_a_pulse_is_created_once_reaches_each_resident_once_and_is_answered_once
     assert ports.trust.answer_pulse(pulse.id, alice, counts, inbox, NOW_TEXT) == "answered"
     assert ports.trust.answer_pulse(pulse.id, alice, counts, inbox, NOW_TEXT) == "already"
     assert seen[0] == sent
-    assert ports.trust.counts(key[0], "2026-11-30|", "2026-11-30|\uffff") == [(key[1], 1)]
+    assert ports.trust.counts(key[0], "2026-11|", "2026-11|\uffff") == [(key[1], 1)]
     items, _ = ports.subscribers.inbox_page(alice, 10, None)
     assert items == [{"kind": "pulse", "answered": True}]
     ports.priorities.erase_subscriber(alice)

@@ -106,6 +106,13 @@ def test_ten_ratings_show_counts_and_wilson_intervals_fewer_are_withheld(client,
     assert hood.trust(hood.staff_token("supervisor", team=hood.team)).status_code == 200
     assert hood.trust(hood.staff_token("supervisor", team="elsewhere")).status_code == 403
     assert hood.trust(purpose="").status_code == 400
+    # published by calendar month only: a week or day beside the month could single out a few answers
+    for grain in ("day", "week"):
+        refused = hood.trust(group_by=grain)
+        assert refused.status_code == 422 and refused.headers["Content-Type"] == "application/problem+json"
+        assert "calendar month only" in refused.json_body["detail"], refused.body
+        assert refused.json_body["errors"] == [{"field": "group_by", "message": "must be month"}]
+    assert hood.trust(group_by="year").status_code == 400
 
 
 def test_a_pulse_is_answered_once_and_kept_as_a_count(client, hood):

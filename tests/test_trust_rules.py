@@ -14,10 +14,11 @@ import pytest
 from chalicelib.domain import trust as rules
 from chalicelib.domain.conversations import CloseIn, ConversationIn, MessageIn
 from chalicelib.domain.disclosure import Constraint, wilson, withheld
-from chalicelib.domain.errors import Conflict, Forbidden, NotFound, StateForbids
+from chalicelib.domain.errors import Conflict, Forbidden, NotFound, StateForbids, Undisclosable
 from chalicelib.domain.notices import NoticeNotification
 from chalicelib.domain.results import Created
 from chalicelib.domain.trust import PulseAnswerIn, PulseIn, RatingIn, TrustQuery
+from chalicelib.errors import as_problem
 from chalicelib.ports import NoticePush
 from chalicelib.usecases import conversations as conversations_case
 from chalicelib.usecases import subscribers as subscriber_cases
@@ -97,6 +98,15 @@ def test_shares_counts_and_favourable_of_a_published_measure() -> None:
     assert team.answered.withheld and team.answered.n is None  # no ratings at all: withheld
 
 
+
+def test_count_keys_writes_the_month_only() -> None:
+    deltas = rules.count_keys({"answered": "yes", "satisfaction": "4"}, team="north", area_id="a1", day="2027-03-10", shard=2)
+    assert deltas == {(pk, f"2027-03|north|a1|{measure}|{value}|02"): 1
+                      for pk in ("trust|month", "trust|team:north|month")
+                      for measure, value in (("answered", "yes"), ("satisfaction", "4"))}
+    assert rules.count_keys({"confidence": "good"}, team="north", area_id=None, day="2027-12-31", shard=0) == {
+        ("trust|month", "2027-12|north|-|confidence|good|00"): 1, ("trust|team:north|month", "2027-12|north|-|confidence|good|00"): 1}
+
 # -- ratings -------------------------------------------------------------------------------------
 
 
@@ -123,9 +133,18 @@ class Place:
         return usecase.rate(self.svc, self.scene.as_resident(resident or self.resident), conv_id,
                             RatingIn(answered=answered, satisfaction=satisfaction))  # type: ignore[arg-type]
 
-    def trust(self, who: Any = None, **filters: Any) -> list[rules.TrustBucket]:
-        query = TrustQuery(from_="2027-03-01", to="2027-03-31", group_by="month", purpose="trust test", **filters)
+    def trust(self, who: Any = None, day_from: str = "2027-03-01", day_to: str = "2027-03-31", group_by: Any = "month",
+              **filters: Any) -> list[rules.TrustBucket]:
+        query = TrustQuery(from_=day_from, to=day_to, group_by=group_by, purpose="trust test", **filters)
         return usecase.figures(self.svc, who or self.scene.staff("analyst"), query).buckets
+
+    def rated(self, count: int, answered: str = "yes") -> None:
+        """`count` residents each start a conversation, get an answer and rate it (on the clock's day)."""
+        for _ in range(count):
+            resident = self.scene.resident([{"area_id": self.area_id}])
+            conv = self.start(resident)
+            self.answer(conv)
+            self.rate(conv, answered, 4, resident=resident)
 
 
 def test_a_rating_needs_a_team_answer_and_counts_once_per_answer() -> None:
@@ -190,7 +209,7 @@ def test_erasure_leaves_counts_and_nothing_naming_the_resident() -> None:
     subscriber_cases.erase_me(place.svc, place.scene.as_resident(place.resident))
     assert db.ratings == {}
     assert place.resident not in json.dumps({k[1]: v for k, v in db.stats.items()})
-    assert sum(v["contacts"] for k, v in db.stats.items() if k[0] == "trust|day") == 2  # answered + satisfaction
+    assert sum(v["contacts"] for k, v in db.stats.items() if k[0] == "trust|month") == 2  # answered + satisfaction
 
 
 # -- pulses --------------------------------------------------------------------------------------
@@ -228,7 +247,7 @@ def test_a_pulse_reaches_followers_once_and_each_answers_once_as_a_count() -> No
     assert item.answered is True
     sent, answered = place.scene.fakes.db.pulse_sent[(out.id, place.resident)]
     assert answered is True and "fair" not in repr(sent)  # the mark says whether, never what
-    assert [n for (k, b), n in place.scene.fakes.db.stats.items() if k == "trust|day" and "|confidence|fair|" in b]
+    assert [n for (k, b), n in place.scene.fakes.db.stats.items() if k == "trust|month" and "|confidence|fair|" in b]
     notices = [m for m in place.scene.fakes.queue.messages if isinstance(m, NoticePush) and m.kind == "pulse"]
     assert [m.subscribers for m in notices] == [[place.resident]]
 
@@ -284,3 +303,51 @@ def test_supervisors_read_their_own_team_only_and_leaders_the_force() -> None:
     assert place.trust(place.scene.staff("leader")) == []
     log = [a for a in place.scene.fakes.db.access if a.action == "history.trust"]
     assert len(log) == 2 and {a.purpose for a in log} == {"trust test"}
+
+
+# -- one grain -----------------------------------------------------------------------------------
+
+
+def test_no_read_gives_a_months_small_remainder_away() -> None:
+    """13 ratings in March: 10 in its second ISO week, 3 in its third. Published by week (10, and the
+    3 withheld) next to the month (13), the month minus the week would single out those 3. Now every
+    read that could be made publishes the one whole-month figure or nothing, so no difference of
+    published figures exists at all."""
+    place = Place()
+    place.rated(10)  # 2027-03-10, week 2027-W10
+    place.scene.fakes.clock.now = T0 + timedelta(days=7)  # 2027-03-17, week 2027-W11
+    place.rated(3, answered="no")
+    published: dict[tuple[str, str | None], set[tuple[str, int]]] = {}
+    days = [f"2027-03-{d:02d}" for d in range(1, 32)]
+    ranges = [(a, b) for a in days for b in days if a <= b and (a == b or a == days[0] or b == days[-1])]
+    for grain in ("day", "week", "month"):
+        for day_from, day_to in ranges:
+            for filters in ({}, {"area_id": place.area_id}):
+                try:
+                    buckets = place.trust(day_from=day_from, day_to=day_to, group_by=grain, **filters)
+                except Undisclosable as refused:
+                    assert grain != "month" and as_problem(refused).status == 422
+                    assert [e.field for e in refused.errors] == ["group_by"]
+                    continue
+                for b in buckets:
+                    if not b.answered.withheld and b.answered.n is not None:
+                        published.setdefault((b.team, b.area_id), set()).add((b.period, b.answered.n))
+    # one figure per team and area, the whole month's, whatever range or grain was asked for
+    assert published == {("north", None): {("2027-03", 13)}, ("north", place.area_id): {("2027-03", 13)}}
+    # and nothing finer is kept that a later read could publish
+    assert {k[0] for k in place.scene.fakes.db.stats if k[0].startswith("trust|")} == {"trust|month", "trust|team:north|month"}
+    # a range inside the month is logged as the whole month it read
+    log = [a for a in place.scene.fakes.db.access if a.action == "history.trust"][-1]
+    assert log.query is not None
+    assert (log.query["from"], log.query["to"], log.query["group_by"]) == ("2027-03-01", "2027-03-31", "month")
+
+
+def test_day_and_week_are_refused_with_the_reason() -> None:
+    place = Place()
+    for grain in ("day", "week"):
+        with pytest.raises(Undisclosable) as refused:
+            place.trust(group_by=grain)
+        problem = as_problem(refused.value).to_dict()
+        assert problem["status"] == 422 and "calendar month only" in problem["detail"]
+        assert problem["errors"] == [{"field": "group_by", "message": "must be month"}]
+    assert TrustQuery(from_="2027-03-01", to="2027-03-31", purpose="trust test").group_by == "month"  # the default

@@ -498,6 +498,11 @@ def test_headline_numbers_equal_the_apis(session: Session, stack: dict[str, Any]
         assert shown[measure]["current"] is None and shown[measure]["text"] == "Not enough answers"
     trust = [q for q in session.data_requests("/v1/history/trust") if q.get("team") == [CONV_TEAM]]
     assert len(trust) >= 2 and all(q["purpose"] == [PURPOSE] for q in trust)  # this period and the one before
+    # trust is published by calendar month only: a week view asks for its month and the month before
+    assert all(q["group_by"] == ["month"] for q in trust)
+    last_month_end = today.replace(day=1) - timedelta(days=1)
+    assert ([last_month_end.replace(day=1).isoformat()], [last_month_end.isoformat()]) in [(q["from"], q["to"]) for q in trust]
+    assert f"Whole calendar months {today.isoformat()[:7]}" in session.page.locator("#tile-satisfaction .tile-note").inner_text()
     # how the headline reads the trust buckets: one published team bucket as it is; several added up with
     # the interval recomputed (area buckets are parts of their team's, withheld ones are left out)
     combined = session.page.evaluate("""async () => {

@@ -68,17 +68,20 @@ def answer_pulse(svc: Services, ctx: RequestContext, id: str, body: PulseAnswerI
 
 
 @operation(bp, "GET", "/v1/history/trust", action="history:trust", tag="history", query=TrustQuery,
-           summary="Residents' trust per period and team / area: ratings and pulse answers with 95% Wilson intervals",
-           description=("Per period (day, ISO week, month; UTC; whole periods for week and month) one bucket per team "
-                        "(`area_id` null: all its answers) and one per named area: `answered` (yes/partly/no), "
-                        "`satisfaction` (1..5) of ratings and `confidence` (excellent..very_poor) of pulse answers, "
-                        "each with `n`, `counts`, `shares` and `favourable` (share with a 95% Wilson score interval). "
+           summary="Residents' trust per calendar month and team / area: ratings and pulse answers with 95% Wilson intervals",
+           description=("Per calendar month (UTC; whole months: a range that starts or ends inside a month reads the "
+                        "whole month) one bucket per team (`area_id` null: all its answers) and one per named area: "
+                        "`answered` (yes/partly/no), `satisfaction` (1..5) of ratings and `confidence` "
+                        "(excellent..very_poor) of pulse answers, each with `n`, `counts`, `shares` and `favourable` "
+                        "(share with a 95% Wilson score interval). "
                         f"A measure of fewer than {MIN_ANSWERS} answers is withheld (`withheld: true`, the rest "
                         "null), and so is the smallest published area of a team whenever its withheld areas (and "
                         "its answers outside any area) would otherwise add up to 1.."
                         f"{MIN_ANSWERS - 1} answers: no subtraction of published figures gives a withheld one "
-                        "away. One Query on counters. `purpose` (3..200 characters) is required and "
-                        "access-logged (`history.trust`). Supervisors: own team; `area_id` selects its team."),
-           responses={200: ("Buckets by period, team, area.", TrustOut), **std(400, 401, 403, 404, 503)})
+                        "away. Published by month only: `group_by=day` or `week` is 422 (a month minus its published "
+                        "weeks or days could single out a small group). One Query on counters. `purpose` (3..200 "
+                        "characters) is required and access-logged (`history.trust`). Supervisors: own team; "
+                        "`area_id` selects its team."),
+           responses={200: ("Buckets by month, team, area.", TrustOut), **std(400, 401, 403, 404, 422, 503)})
 def trust_figures(svc: Services, ctx: RequestContext, query: TrustQuery) -> Reply:
     return Reply(200, usecase.figures(svc, ctx, query))

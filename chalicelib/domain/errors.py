@@ -43,6 +43,10 @@ class StateForbids(DomainError):
     """The record's current state does not allow this change (e.g. approving a cancelled alert)."""
 
 
+class Undisclosable(DomainError):
+    """Answering as asked could single out a small group of people (422; `errors` says which field)."""
+
+
 class NotFound(DomainError):
     """No such record, or one the caller may not know exists (404: never says which)."""
 

@@ -6,10 +6,12 @@
   One rating per target: a second is 409.
 - A **pulse** is the Crime Survey for England and Wales confidence question sent to residents
   following chosen areas (or a keyed-hash sample of them, `sampled`); one answer per resident.
-- Both are kept as **counts only** (`count_keys`): per period (day, ISO week, month; UTC), team,
-  area and answer, in the stats table next to the other figures. The figures (`figures`) withhold
-  every count of fewer than 10 answers, and whatever subtraction could give one away
-  (domain/disclosure.py).
+- Both are kept as **counts only** (`count_keys`): per calendar month (UTC), team, area and
+  answer, in the stats table next to the other figures. The figures (`figures`) withhold every
+  count of fewer than 10 answers, and whatever subtraction could give one away
+  (domain/disclosure.py). They are kept and published at the one grain, the month
+  (`published_grain`): with a second grain, a month's total minus its published weeks or days
+  could leave a withheld number, which suppression per grain does not see.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 from uuid import UUID
 
 import msgspec
 from msgspec import Meta, Struct
 
 from chalicelib.domain.disclosure import MIN_ANSWERS, Constraint, wilson, withheld
+from chalicelib.domain.errors import FieldError, Undisclosable
 from chalicelib.domain.history import AreaFilter, DayOrTime, GroupBy, Purpose, TeamFilter
 from chalicelib.domain.stats_keys import period_of
 
@@ -41,7 +44,9 @@ FAMILY_OF = {"answered": "rating", "satisfaction": "rating", "confidence": "puls
 MAX_PULSE_AREAS = 20
 NO_AREA = "-"  # counted for the team but in no named area (a conversation without one)
 SHARDS = 4  # counter items per figure (a pulse's answers arrive together): readers sum them
-GRAINS = ("day", "week", "month")
+# The one grain trust is counted and published at: periods that nest (days in weeks in months)
+# would let a total minus its published parts give a withheld count away.
+GRAIN: Final = "month"
 
 
 # --- wire schemas ---------------------------------------------------------------------------
@@ -88,7 +93,7 @@ class PulseAnswerOut(Struct):
 class TrustQuery(Struct, forbid_unknown_fields=True, kw_only=True):
     from_: DayOrTime = msgspec.field(name="from")
     to: DayOrTime
-    group_by: GroupBy = "week"
+    group_by: Annotated[GroupBy, Meta(description="`month` only (the default): `day` and `week` are 422.")] = GRAIN
     purpose: Purpose
     team: TeamFilter | None = None
     area_id: AreaFilter | None = None
@@ -203,18 +208,30 @@ def counter_pk(team: str | None, grain: str) -> str:
     return f"trust|{grain}" if team is None else f"trust|team:{team}|{grain}"
 
 
+def published_grain(group_by: str) -> str:
+    """The grain of a figures read: the calendar month, and nothing finer (422): weekly or daily
+    figures next to the monthly ones would let a month minus its published weeks or days single
+    out fewer than `MIN_ANSWERS` answers, which suppression within one grain cannot prevent."""
+    if group_by != GRAIN:
+        raise Undisclosable(
+            "Residents' trust is published by calendar month only (group_by=month), so that no small group "
+            "can be singled out by combining periods.",
+            [FieldError("group_by", "must be month")])
+    return GRAIN
+
+
 def count_keys(answers: Mapping[str, str], *, team: str, area_id: str | None, day: str,
                shard: int) -> dict[tuple[str, str], int]:
-    """(pk, bucket) -> +1 for each measure's answer, in every grain, force and team partitions.
-    Bucket: `<period>|<team>|<area or ->|<measure>|<value>|<shard>`. The one place these counts
-    are keyed (moving them onto the change streams moves this call)."""
+    """(pk, bucket) -> +1 for each measure's answer, in the month of `day`, force and team
+    partitions (`trust|month`, `trust|team:<team>|month`). Bucket:
+    `<month>|<team>|<area or ->|<measure>|<value>|<shard>`. The one place these counts are keyed
+    (moving them onto the change streams moves this call)."""
     deltas: dict[tuple[str, str], int] = {}
     area = area_id or NO_AREA
     for measure, value in sorted(answers.items()):
-        for grain in GRAINS:
-            bucket = f"{period_of(day, grain)}|{team}|{area}|{measure}|{value}|{shard:02d}"
-            for pk in (counter_pk(None, grain), counter_pk(team, grain)):
-                deltas[(pk, bucket)] = deltas.get((pk, bucket), 0) + 1
+        bucket = f"{period_of(day, GRAIN)}|{team}|{area}|{measure}|{value}|{shard:02d}"
+        for pk in (counter_pk(None, GRAIN), counter_pk(team, GRAIN)):
+            deltas[(pk, bucket)] = deltas.get((pk, bucket), 0) + 1
     return deltas
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -216,18 +216,28 @@ def _scope(svc: Services, ctx: RequestContext, query: TrustQuery) -> str | None:
     return caller.team
 
 
+def _whole_months(day_from: date, day_to: date) -> tuple[date, date]:
+    """The range a month-grain read covers: from the first day of `from`'s month to the last of
+    `to`'s (counters are per whole month, so a range that clips a month reads all of it)."""
+    first = day_from.replace(day=1)
+    after = (day_to.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return first, after - timedelta(days=1)
+
+
 def figures(svc: Services, ctx: RequestContext, query: TrustQuery) -> TrustOut:
-    """One Query on the counters of the grain asked for (the team's partition, or the force's)."""
+    """One Query on the monthly counters (the team's partition, or the force's); whole calendar
+    months only (`rules.published_grain`)."""
     from chalicelib.domain import history, stats_keys
 
-    day_from, day_to = history.day_range(query.from_, query.to)
+    grain = rules.published_grain(query.group_by)
+    day_from, day_to = _whole_months(*history.day_range(query.from_, query.to))
     team = _scope(svc, ctx, query)
-    first = stats_keys.period_of(day_from.isoformat(), query.group_by)
-    last = stats_keys.period_of(day_to.isoformat(), query.group_by)
-    counters = svc.store.trust.counts(rules.counter_pk(team, query.group_by), f"{first}|", f"{last}|\uffff")
+    first = stats_keys.period_of(day_from.isoformat(), grain)
+    last = stats_keys.period_of(day_to.isoformat(), grain)
+    counters = svc.store.trust.counts(rules.counter_pk(team, grain), f"{first}|", f"{last}|\uffff")
     area = str(uuid.UUID(query.area_id)) if query.area_id else None
     buckets = rules.figures(rules.tally(counters), area)
-    filters = {"from": day_from.isoformat(), "to": day_to.isoformat(), "group_by": query.group_by, "team": team,
+    filters = {"from": day_from.isoformat(), "to": day_to.isoformat(), "group_by": grain, "team": team,
                "area_id": area}
     svc.store.access_log.append(ctx.audit("history.trust", query=filters, row_count=len(buckets), purpose=query.purpose))
     return TrustOut(buckets=buckets)

@@ -133,7 +133,13 @@ function standardRow(current, previous) {
   };
 }
 
-function trustRow(id, measure, current, previous) {
+// "2026-09 to 2026-11" (or one month): what a trust tile covers, whatever the chosen grain.
+function monthsText(from, to) {
+  const months = periods(from, to, "month");
+  return months.length === 1 ? months[0] : months[0] + " to " + months[months.length - 1];
+}
+
+function trustRow(id, measure, current, previous, months) {
   if (current.missing) return { id, measure, current: null, previous: null, text: "Not available", previousText: "", note: "Residents' trust figures are not available to this account or this API." };
   const now = trustMeasure(current.data, id);
   const before = previous.missing ? { share: null } : trustMeasure(previous.data, id);
@@ -142,8 +148,9 @@ function trustRow(id, measure, current, previous) {
     id, measure, current: enough ? now.share : null, previous: before.share ?? null, low: now.low, high: now.high,
     text: enough ? percent(now.share) : "Not enough answers", previousText: before.share === null || before.share === undefined ? "" : percent(before.share),
     note: (enough ? "95% interval " + percent(now.low) + " to " + percent(now.high) + "; " + now.answers + " answers"
+        + (now.withheld ? " (" + now.withheld + " months or teams withheld and left out)" : "") + "."
       : "Fewer than " + MIN_ANSWERS + " answers: withheld so no small group can be singled out.")
-      + (enough && now.withheld ? " (" + now.withheld + " smaller periods or teams withheld and left out)" : ""),
+      + " Whole calendar months " + months + " (published by month only), against as many months before.",
   };
 }
 
@@ -151,18 +158,21 @@ export async function loadHeadline(ctx) {
   const f = ctx.filters;
   const before = previousRange(f.from, f.to, f.grain);
   const params = (range) => ({ from: range.from, to: range.to, group_by: f.grain, ...(f.team ? { team: f.team } : {}) });
+  // Trust is published by calendar month only (docs/history.md, "Residents' trust"): the months the
+  // range touches, against as many months just before them.
+  const trustParams = (range) => ({ from: range.from, to: range.to, group_by: "month", ...(f.team ? { team: f.team } : {}) });
   const trustRoute = ctx.routes("GET", "/v1/history/trust");
   const [engagement, engagementBefore, conversations, conversationsBefore, waiting, trust, trustBefore] = await Promise.all([
     ctx.get("/v1/history/engagement", params(f)), ctx.get("/v1/history/engagement", params(before)),
     ctx.get("/v1/history/conversations", params(f)), ctx.get("/v1/history/conversations", params(before)),
     optional(() => ctx.get("/v1/history/waiting", f.team ? { team: f.team } : {})),
-    trustRoute ? optional(() => ctx.get("/v1/history/trust", params(f))) : { missing: 404 },
-    trustRoute ? optional(() => ctx.get("/v1/history/trust", params(before))) : { missing: 404 },
+    trustRoute ? optional(() => ctx.get("/v1/history/trust", trustParams(f))) : { missing: 404 },
+    trustRoute ? optional(() => ctx.get("/v1/history/trust", trustParams(previousRange(f.from, f.to, "month")))) : { missing: 404 },
   ]);
   const engaged = engagementRows(engagement, engagementBefore, f.grain, ctx.periods, periods(before.from, before.to, f.grain));
   const rows = [...engaged.rows, waitingRow(waiting), standardRow(conversations, conversationsBefore),
-    trustRow("satisfaction", "Residents satisfied with the answer (4 or 5 of 5)", trust, trustBefore),
-    trustRow("confidence", "Residents' confidence: the police do a good or excellent job", trust, trustBefore)];
+    trustRow("satisfaction", "Residents satisfied with the answer (4 or 5 of 5)", trust, trustBefore, monthsText(f.from, f.to)),
+    trustRow("confidence", "Residents' confidence: the police do a good or excellent job", trust, trustBefore, monthsText(f.from, f.to))];
   render(ctx, rows, engaged.ranks, before);
 }
 
