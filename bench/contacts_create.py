@@ -8,10 +8,18 @@ Starts its own DynamoDB Local (in memory, free port) and, on it, alternates:
   raw:     `client.transact_write_items(...)` with boto3, the same TransactItems the handler sent
            (captured from the handler's own call; fresh ids per request);
   put:     one conditional `PutItem` of the same contact item (`attribute_not_exists(id)`): the
-           physical limit of a create (issue 23's yardstick).
-Prints p50/p99 of each, the handler's ratio to each, DynamoDB round trips per request (counted with a
+           physical limit of a create (issue 23's yardstick);
+  pair:    design B raw: the contact's conditional PutItem and the access-log entry's conditional
+           PutItem sent concurrently (the log put on a second thread, one shared client);
+  seq:     the same two PutItems one after the other (with `pair`: does DynamoDB Local serve two
+           writes at once, or serialize them?);
+  handler B: the handler with a bench-only prototype of design B's store create (`DesignBContacts`:
+           the contact's conditional put and the access-log entry's conditional put, keyed by
+           (contact id, version, action), at once on two threads), everything else unchanged.
+Also the JVM's CPU per request of each side (/proc/<pid>/stat of DynamoDB Local, clock ticks summed).
+Prints p50/p99 of each side and its ratio to one PutItem, DynamoDB round trips per request (counted with a
 botocore `before-call.dynamodb.*` hook) and write units per create (`ReturnConsumedCapacity`; DynamoDB
-Local reports them like DynamoDB: 2 per item of a transaction, 1 per plain put of up to 1 KB).
+Local's figures, not DynamoDB's bill: docs/benchmarks.md).
 Not a test: numbers depend on the machine.
 """
 
@@ -19,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import io
 import json
 import logging
@@ -28,6 +37,7 @@ import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -122,33 +132,88 @@ def _silence_request_log() -> None:
             handler.setStream(io.StringIO())
 
 
+SIDES = ("handler", "raw", "put", "pair", "seq", "handler_b")
+LOG_IDS = uuid.UUID("5b0f3e2c-8d1a-4e0b-9a57-3c2d7e4f1a60")  # uuid5 namespace of the prototype's log keys
+
+
+class DesignBContacts:
+    """Bench-only prototype of design B: the store's contacts module, but `create` writes the contact
+    (conditional PutItem) and its access-log entry (conditional PutItem, keyed by contact id, version
+    and action) at once, the entry's on `pool`'s thread. Happy path only: it is here to be timed."""
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        from chalicelib.store import contacts
+
+        self.pool, self.module = pool, contacts
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.module, name)
+
+    def create(self, record: Any, audit: Any, words: Any = None) -> str:
+        from chalicelib.store import access_log
+        from chalicelib.store.models import ContactModel
+
+        keyed = dataclasses.replace(audit, entry_id=str(uuid.uuid5(LOG_IDS, f"{record.id}#{record.version}#{audit.action}")))
+        entry = access_log.to_model(keyed)
+        logged = self.pool.submit(entry.save, condition=access_log.append_condition())
+        try:
+            self.module.to_model(record).save(condition=ContactModel.id.does_not_exist())
+        finally:
+            logged.result()
+        return "created"
+
+
+def jvm_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class _Runner:
     """One create through the handler, or the same transaction through raw boto3; counts calls and CPU."""
 
-    def __init__(self, app: Any, token: str, endpoint: str) -> None:
+    def __init__(self, app: Any, token: str, endpoint: str, jvm_pid: int) -> None:
         import boto3
         from botocore.config import Config
 
-        from chalicelib.store.models import ContactModel
+        from chalicelib import services as services_module
+        from chalicelib.store.models import AccessLogModel, ContactModel
 
-        self.app, self.token, self.context = app, token, LambdaContext()
+        self.app, self.token, self.context, self.jvm_pid = app, token, LambdaContext(), jvm_pid
+        self.handler_side = "handler"
         pynamo_client = ContactModel._get_connection().connection.client
         # Same client settings as PynamoDB's (no parameter validation, same retries), for a fair raw side.
         self.raw_client = boto3.client(
             "dynamodb", endpoint_url=endpoint, region_name="eu-west-2",
             config=Config(parameter_validation=False, retries={"total_max_attempts": 4, "mode": "standard"}),
         )
-        self.calls: dict[str, list[str]] = {"handler": [], "raw": [], "put": []}
+        self.calls: dict[str, list[str]] = {side: [] for side in SIDES}
         self.captured: dict[str, Any] = {}
-        self.cpu: dict[str, float] = {"handler": 0.0, "raw": 0.0, "put": 0.0}
-        self.units: dict[str, float] = {"raw": 0.0, "put": 0.0}
-        pynamo_client.meta.events.register("before-call.dynamodb.*", self._counter("handler"))
+        self.cpu: dict[str, float] = dict.fromkeys(SIDES, 0.0)
+        self.units: dict[str, float] = dict.fromkeys(SIDES, 0.0)
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-log")
+        self.jvm: dict[str, float] = dict.fromkeys(SIDES, 0.0)
+        current = services_module.services()
+        self.services = {
+            "handler": current,
+            "handler_b": dataclasses.replace(current, store=dataclasses.replace(
+                current.store, contacts=DesignBContacts(ThreadPoolExecutor(max_workers=1, thread_name_prefix="log")))),
+        }
+        pynamo_client.meta.events.register("before-call.dynamodb.*", self._handler_counter)
+        log_client = AccessLogModel._get_connection().connection.client
+        if log_client is not pynamo_client:
+            log_client.meta.events.register("before-call.dynamodb.*", self._handler_counter)
         self.raw_client.meta.events.register("before-call.dynamodb.*", self._counter("raw"))
         self.put_client = boto3.client(
             "dynamodb", endpoint_url=endpoint, region_name="eu-west-2",
             config=Config(parameter_validation=False, retries={"total_max_attempts": 4, "mode": "standard"}),
         )
         self.put_client.meta.events.register("before-call.dynamodb.*", self._counter("put"))
+        self.pair_client = boto3.client(
+            "dynamodb", endpoint_url=endpoint, region_name="eu-west-2",
+            config=Config(parameter_validation=False, retries={"total_max_attempts": 4, "mode": "standard"}),
+        )
+        self.pair_client.meta.events.register("before-call.dynamodb.*", self._pair_counter)
         pynamo_client.meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", self._capture)
 
     def _counter(self, side: str) -> Any:
@@ -157,6 +222,14 @@ class _Runner:
 
         return count
 
+    def _handler_counter(self, model: Any, **_: Any) -> None:
+        self.calls[self.handler_side].append(model.name)
+
+    def _pair_counter(self, model: Any, **_: Any) -> None:
+        self.calls[self.current].append(model.name)
+
+    current = "pair"
+
     def _capture(self, params: Any, **_: Any) -> None:
         if "template" not in self.captured:
             self.captured["template"] = copy.deepcopy(params)
@@ -164,10 +237,15 @@ class _Runner:
     def reset(self) -> None:
         for calls in self.calls.values():
             calls.clear()
-        self.cpu.update(handler=0.0, raw=0.0, put=0.0)
-        self.units.update(raw=0.0, put=0.0)
+        self.cpu.update(dict.fromkeys(SIDES, 0.0))
+        self.jvm.update(dict.fromkeys(SIDES, 0.0))
+        self.units.update(dict.fromkeys(SIDES, 0.0))
 
-    def handler(self, profiler: Any = None) -> float:
+    def handler(self, profiler: Any = None, side: str = "handler") -> float:
+        from chalicelib import services as services_module
+
+        services_module.use_services(self.services[side])
+        self.handler_side = side
         event = proxy_event(contact_body(), self.token)
         if profiler:
             profiler.start()
@@ -175,7 +253,7 @@ class _Runner:
         started = time.perf_counter()
         response = self.app(event, self.context)
         elapsed = time.perf_counter() - started
-        self.cpu["handler"] += time.process_time() - cpu_started
+        self.cpu[side] += time.process_time() - cpu_started
         if profiler:
             profiler.stop()
         if response["statusCode"] != 201:
@@ -209,14 +287,61 @@ class _Runner:
         self.units["put"] += capacity.get("WriteCapacityUnits", capacity.get("CapacityUnits", 0.0))
         return elapsed
 
+    def _two_puts(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The contact's and the access-log entry's PutItem parameters, conditional on new keys."""
+        params = fresh_transaction(self.captured["template"])
+        puts = [i["Put"] for i in params["TransactItems"] if "Put" in i]
+        contact = next(p for p in puts if "content_digest" in p["Item"])
+        entry = next(p for p in puts if "at_id" in p["Item"])
+        return (
+            {"TableName": contact["TableName"], "Item": contact["Item"],
+             "ConditionExpression": "attribute_not_exists(id)", "ReturnConsumedCapacity": "TOTAL"},
+            {"TableName": entry["TableName"], "Item": entry["Item"],
+             "ConditionExpression": "attribute_not_exists(at_id)", "ReturnConsumedCapacity": "TOTAL"},
+        )
+
+    def _units(self, side: str, *answers: Any) -> None:
+        for answer in answers:
+            capacity = answer.get("ConsumedCapacity", {})
+            self.units[side] += capacity.get("WriteCapacityUnits", capacity.get("CapacityUnits", 0.0))
+
+    def pair(self) -> float:
+        """Design B raw: the two PutItems at once (the log entry's on the pool's thread)."""
+        contact, entry = self._two_puts()
+        self.current = "pair"
+        cpu_started = time.process_time()
+        started = time.perf_counter()
+        logged = self.pool.submit(lambda: self.pair_client.put_item(**entry))
+        answers = (self.pair_client.put_item(**contact), logged.result())
+        elapsed = time.perf_counter() - started
+        self.cpu["pair"] += time.process_time() - cpu_started
+        self._units("pair", *answers)
+        return elapsed
+
+    def seq(self) -> float:
+        """The same two PutItems, one after the other."""
+        contact, entry = self._two_puts()
+        self.current = "seq"
+        cpu_started = time.process_time()
+        started = time.perf_counter()
+        answers = (self.pair_client.put_item(**contact), self.pair_client.put_item(**entry))
+        elapsed = time.perf_counter() - started
+        self.cpu["seq"] += time.process_time() - cpu_started
+        self._units("seq", *answers)
+        return elapsed
+
     def measure(self, requests: int, profiler: Any) -> dict[str, list[float]]:
-        times: dict[str, list[float]] = {"handler": [], "raw": [], "put": []}
-        sides = {"handler": lambda: self.handler(profiler), "raw": self.raw, "put": self.put}
+        times: dict[str, list[float]] = {side: [] for side in SIDES}
+        sides = {"handler": lambda: self.handler(profiler), "raw": self.raw, "put": self.put,
+                 "pair": self.pair, "seq": self.seq, "handler_b": lambda: self.handler(side="handler_b")}
         order = list(sides)
         for i in range(requests):
             # rotate the order so no side always runs on a warmer socket
-            for side in order[i % 3:] + order[:i % 3]:
+            shift = i % len(order)
+            for side in order[shift:] + order[:shift]:
+                jvm_started = jvm_cpu(self.jvm_pid)
                 times[side].append(sides[side]())
+                self.jvm[side] += jvm_cpu(self.jvm_pid) - jvm_started
         return times
 
 
@@ -225,34 +350,41 @@ def _row(name: str, times: list[float], cpu: float, trips: float) -> str:
             f"{statistics.fmean(times) * 1e3:8.2f} {cpu * 1e3:11.2f} {trips:16.2f}")
 
 
+LABELS = {"handler": "handler", "raw": "raw tx", "put": "put item", "pair": "B pair", "seq": "B seq",
+          "handler_b": "handler B"}
+
+
 def _report(args: argparse.Namespace, endpoint: str, runner: _Runner, times: dict[str, list[float]]) -> None:
     n = args.requests
-    handler_times, raw_times, put_times = times["handler"], times["raw"], times["put"]
-    handler_p50, raw_p50, put_p50 = (percentile(t, 50) for t in (handler_times, raw_times, put_times))
-    handler_trips = len(runner.calls["handler"]) / n
+    put_times = times["put"]
+    handler_p50, raw_p50, put_p50 = (percentile(times[s], 50) for s in ("handler", "raw", "put"))
     kinds = sorted(set(runner.calls["handler"]))
     print(f"POST /v1/contacts: {n} requests each, after {args.warmup} warm-up; DynamoDB Local {endpoint}")
-    print("handler = app(event, context) with an API Gateway proxy event; raw = boto3 transact_write_items, "
-          "same items; put = one conditional PutItem of the contact item\n")
-    header = f"{'path':<10} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'CPU ms/req':>11} {'round trips/req':>16}"
+    print("handler = app(event, context) with an API Gateway proxy event; raw tx = boto3 transact_write_items, "
+          "same items; put item = one conditional PutItem of the contact item; B pair = the contact's and "
+          "the access-log entry's conditional PutItems at once (two threads); B seq = the same two one after "
+          "the other\n")
+    header = (f"{'path':<10} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'CPU ms/req':>11} {'round trips/req':>16}"
+              f" {'p50/put':>8} {'p99/put':>8} {'JVM CPU ms/req':>15}")
     print(header)
     print("-" * len(header))
-    print(_row("handler", handler_times, runner.cpu["handler"] / n, handler_trips))
-    print(_row("raw boto3", raw_times, runner.cpu["raw"] / n, len(runner.calls["raw"]) / n))
-    print(_row("put item", put_times, runner.cpu["put"] / n, len(runner.calls["put"]) / n))
-    print(f"{'ratio/raw':<10} {handler_p50 / raw_p50:8.2f} {percentile(handler_times, 99) / percentile(raw_times, 99):8.2f} "
-          f"{statistics.fmean(handler_times) / statistics.fmean(raw_times):8.2f}")
-    print(f"{'ratio/put':<10} {handler_p50 / put_p50:8.2f} {percentile(handler_times, 99) / percentile(put_times, 99):8.2f} "
-          f"{statistics.fmean(handler_times) / statistics.fmean(put_times):8.2f}")
+    for side in times:
+        side_times = times[side]
+        print(_row(LABELS.get(side, side), side_times, runner.cpu[side] / n, len(runner.calls[side]) / n)
+              + f" {percentile(side_times, 50) / put_p50:8.2f} {percentile(side_times, 99) / percentile(put_times, 99):8.2f}"
+              + f" {runner.jvm[side] / n * 1e3:15.2f}")
+    print(f"{'handler/raw':<10} {handler_p50 / raw_p50:8.2f}; handler B / B pair "
+          f"{percentile(times['handler_b'], 50) / percentile(times['pair'], 50):.2f}")
     print("(CPU ms/req: this process only; DynamoDB Local runs in its own JVM. Stable under machine load,"
           " unlike wall-clock percentiles.)")
     items = len(runner.captured["template"]["TransactItems"])
     print(f"\nhandler DynamoDB operations: {', '.join(kinds)}; items per transaction: {items}")
-    print(f"write units per create: handler's transaction {runner.units['raw'] / n:.1f}, "
-          f"one PutItem of the contact {runner.units['put'] / n:.1f}")
-    print(f"overhead p50 over raw: {(handler_p50 - raw_p50) * 1e3:.2f} ms; targets: 1 round trip/create, "
-          f"p50 ratio to one PutItem <= 1.5 -> "
-          f"{'met' if handler_trips == 1 and handler_p50 / put_p50 <= 1.5 else 'NOT met'}")
+    print("write units per create (as DynamoDB Local reports them): "
+          + ", ".join(f"{LABELS[s]} {runner.units[s] / n:.1f}" for s in ("raw", "put", "pair", "seq")))
+    handler_b_p50 = percentile(times["handler_b"], 50)
+    print(f"overhead p50 over raw: {(handler_p50 - raw_p50) * 1e3:.2f} ms; target: p50 ratio to one PutItem "
+          f"<= 1.5 -> handler {'met' if handler_p50 / put_p50 <= 1.5 else 'NOT met'}, "
+          f"handler B {'met' if handler_b_p50 / put_p50 <= 1.5 else 'NOT met'}")
 
 
 def _aggregate(endpoint: str, contacts: int) -> str:
@@ -303,12 +435,15 @@ def main(argv: list[str] | None = None) -> int:
             private_pem=(keys_dir / STAFF_PRIVATE).read_bytes(), issuer=ISSUER, audience=AUDIENCE,
             sub="pc-bench", roles=["officer"], team="bench-team", ttl_seconds=3600,
         )
-        runner = _Runner(app, token, db.endpoint)
+        runner = _Runner(app, token, db.endpoint, db._process.pid)
         runner.handler()  # first request: captures the transaction template, pays imports (h3)
         for _ in range(args.warmup):
             runner.handler()
             runner.raw()
             runner.put()
+            runner.pair()
+            runner.seq()
+            runner.handler(side="handler_b")
         runner.reset()
         profiler = None
         if args.profile:
