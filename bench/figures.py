@@ -10,7 +10,8 @@ Reads (through the use cases, an analyst, force-wide unless named):
   conversations figures (/v1/history/conversations): 12 weeks force-wide and one team, incl. the
     Guarantee's within_standard / past_standard_now
   alerts figures: 12 weeks (no alerts seeded: the empty month partitions it walks)
-  residents' trust (/v1/history/trust): 12 weeks force-wide and one team
+  residents' trust (/v1/history/trust, by calendar month): 12 weeks (its 3 months) and 12 months
+    force-wide, 12 months one team
 
 Seeding goes straight through the store's own item mapping with BatchWriteItem (bench/history.py:
 every contact item with its history index attributes), plus the counter items the reads above
@@ -18,11 +19,17 @@ Query, as the writes would have left them: statistics counters of the keys read,
 counter items (bench/dashboard.py), strength records, and conversation figure counters computed
 with `domain.conversations.figure_keys` for one conversation per 10 contacts (opened; 85 %
 answered, 80 % of those within the standard; 10 % past the standard, half of them still open;
-3 % escalated), and trust counters computed with `domain.trust.count_keys`: 40 % of those
-conversations rated (answered, satisfaction) and one confidence answer per 20 contacts. Other counter keys are other partitions and change nothing for a Query on one key.
+3 % escalated), and trust counters computed with `domain.trust.count_keys`: 25 % of those
+conversations rated (answered, satisfaction) by their team in one of its own areas (each area
+belongs to one team; a fifth in none), and one confidence answer per 20 contacts to a monthly
+pulse, in one of the 6 areas it was sent to, within its 30 open days. Other counter keys are
+other partitions and change nothing for a Query on one key (`--trust-only` seeds the trust
+counters alone and measures the trust reads, printing the items present against the most the
+seed can make).
 
     .venv/bin/python -m bench.figures            # ~5-8 minutes on 2 cores
     .venv/bin/python -m bench.figures --small    # 2,000 / 20,000 contacts
+    .venv/bin/python -m bench.figures --trust-only --sizes 10000,200000,400000   # ~3 minutes
 """
 
 from __future__ import annotations
@@ -31,10 +38,11 @@ import argparse
 import os
 import random
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +50,8 @@ WEEKS = 12
 TEAM = "team-03"
 COUNTER_KEYS = frozenset({"force|kind", "force|team", "force|outcome", "force|cell", f"team:{TEAM}|area"})
 CONVERSATIONS_PER_CONTACT = 0.1
+RATED_SHARE = 0.25  # of conversations rated (optional, offered once: 20-30 % is plausible)
+PULSE_AREAS = 6  # areas each monthly pulse is sent to
 GUARANTEE: dict[str | None, tuple[int, int]] = {}  # team -> (within_standard, past_standard_now) summed
 
 
@@ -80,22 +90,67 @@ def _figure_items(count: int, rng: random.Random, totals: Counter) -> list[dict[
     return [StatCounterModel(key=k, bucket=f"{b}|00", contacts=n).serialize() for (k, b), n in totals.items()]
 
 
+def _team_areas() -> dict[str, list[str]]:
+    """Each area belongs to one team (as in a force): area i to team i mod 12 (3-4 areas a team)."""
+    from bench.history import AREAS, TEAMS
+
+    return {team: AREAS[i::len(TEAMS)] for i, team in enumerate(TEAMS)}
+
+
+def _pulses() -> list[tuple[str, tuple[str, ...]]]:
+    """One pulse a month over the past year, each sent to PULSE_AREAS areas (the same pulses at
+    every size): (day sent, areas)."""
+    from bench.history import AREAS, NOW
+
+    rng = random.Random(2027)
+    return [((NOW - timedelta(days=30 * k)).date().isoformat(), tuple(rng.sample(AREAS, PULSE_AREAS)))
+            for k in range(1, 13)]
+
+
 def _trust_items(count: int, rng: random.Random, totals: Counter) -> list[dict[str, Any]]:
-    """Trust counter items after `count` more contacts (totals kept across sizes)."""
-    from bench.history import AREAS, NOW, TEAMS
+    """Trust counter items after `count` more contacts (totals kept across sizes): RATED_SHARE of
+    the conversations rated, each by its team in one of that team's areas (NO_AREA for a fifth,
+    as contacts without an area); one pulse answer per 20 contacts, in an area its pulse was sent
+    to, within the 30 days it is open."""
+    from bench.history import NOW, TEAMS
     from chalicelib.domain import trust
     from chalicelib.store.models import StatCounterModel
 
-    def day() -> str:
-        return (NOW - timedelta(seconds=rng.randrange(0, 365 * 86400))).date().isoformat()
-
-    for _ in range(int(count * CONVERSATIONS_PER_CONTACT * 0.4)):
+    areas_of = _team_areas()
+    team_of = {area: team for team, areas in areas_of.items() for area in areas}
+    for _ in range(round(count * CONVERSATIONS_PER_CONTACT * RATED_SHARE)):
+        team = rng.choice(TEAMS)
+        area = rng.choice(areas_of[team]) if rng.random() < 0.8 else None
+        day = (NOW - timedelta(seconds=rng.randrange(0, 365 * 86400))).date().isoformat()
         answers = {"answered": rng.choice(trust.ANSWERED_VALUES), "satisfaction": rng.choice(trust.SATISFACTION_VALUES)}
-        totals.update(trust.count_keys(answers, team=rng.choice(TEAMS), area_id=rng.choice(AREAS), day=day(), shard=0))
+        totals.update(trust.count_keys(answers, team=team, area_id=area, day=day, shard=0))
+    pulses = _pulses()
     for _ in range(count // 20):
-        totals.update(trust.count_keys({"confidence": rng.choice(trust.CONFIDENCE_VALUES)}, team=rng.choice(TEAMS),
-                                       area_id=rng.choice(AREAS), day=day(), shard=0))
+        sent, areas = rng.choice(pulses)
+        area = rng.choice(areas)
+        day = (date.fromisoformat(sent) + timedelta(days=rng.randrange(0, 30))).isoformat()
+        totals.update(trust.count_keys({"confidence": rng.choice(trust.CONFIDENCE_VALUES)}, team=team_of[area],
+                                       area_id=area, day=day, shard=0))
     return [StatCounterModel(key=k, bucket=b, contacts=n).serialize() for (k, b), n in totals.items()]
+
+
+def trust_ceiling(first_month: str, team: str | None = None) -> int:
+    """The most trust counter items (shard 00) a read from `first_month` to NOW can meet with this
+    seed: each month of the year's ratings x (team, area or none) x 8 answer values, and each
+    (month, area) a pulse's 30 open days fall in x 5 answer values."""
+    from bench.history import NOW
+    from chalicelib.domain import trust
+
+    areas_of = _team_areas()
+    teams = [team] if team else list(areas_of)
+    days = [(NOW - timedelta(days=d)).date() for d in range(366)]
+    months = {d.isoformat()[:7] for d in days if d.isoformat()[:7] >= first_month}
+    ours = {a for t in teams for a in areas_of[t]}
+    pulsed = {((date.fromisoformat(sent) + timedelta(days=d)).isoformat()[:7], area)
+              for sent, areas in _pulses() for area in areas if area in ours for d in range(30)}
+    rating_values = len(trust.ANSWERED_VALUES) + len(trust.SATISFACTION_VALUES)
+    return (len(months) * sum(len(areas_of[t]) + 1 for t in teams) * rating_values
+            + sum(1 for month, _ in pulsed if month in months) * len(trust.CONFIDENCE_VALUES))
 
 
 def _strength(svc: Any) -> None:
@@ -151,12 +206,54 @@ def _reads(svc: Any, ctx: Any) -> dict[str, Callable[[], int]]:
             **weeks, group_by="week")).buckets),
         "conversations 12 weeks (Guarantee)": guarantee(None),
         "conversations 12 weeks, one team": guarantee(TEAM),
-        "trust 12 weeks": lambda: len(trust.figures(svc, ctx, TrustQuery(**weeks, group_by="week")).buckets),
-        "trust 12 weeks, one team": lambda: len(trust.figures(svc, ctx, TrustQuery(
-            **weeks, group_by="week", team=TEAM)).buckets),
+        "trust 12 weeks (3 whole months)": lambda: len(trust.figures(svc, ctx, TrustQuery(**weeks)).buckets),
+        "trust 12 months": lambda: len(trust.figures(svc, ctx, TrustQuery(**year)).buckets),
+        "trust 12 months, one team": lambda: len(trust.figures(svc, ctx, TrustQuery(**year, team=TEAM)).buckets),
         "alerts 12 weeks": lambda: len(history.alerts(svc, ctx, AlertHistoryQuery(
             from_=NOW - timedelta(weeks=WEEKS), to=NOW, purpose="benchmark", limit=50)).items),
     }
+
+
+class _Seeding:
+    """What the reads meet, added size by size (counter totals kept across sizes): contacts and
+    their counters, engagement items, conversation figures and trust counters; trust alone with
+    `trust_only`."""
+
+    def __init__(self, endpoint: str, svc: Any, trust_only: bool) -> None:
+        self.endpoint, self.svc, self.trust_only = endpoint, svc, trust_only
+        self.counters: Counter = Counter()
+        self.figures: Counter = Counter()
+        self.trusted: Counter = Counter()
+        self.members: dict[Any, Any] = {}
+
+    def add(self, count: int, rng: random.Random) -> None:
+        from bench import dashboard
+        from bench import history as base
+        from chalicelib.store.models import StatCounterModel
+
+        table = StatCounterModel.Meta.table_name
+        started = time.perf_counter()
+        if not self.trust_only:
+            records = _with_outcomes(dashboard._with_roles(base._records(count, rng), rng), rng)
+            base._seed(records, self.counters, self.endpoint, COUNTER_KEYS)
+            dashboard._write(self.endpoint, table, dashboard._engagement_items(records, self.members, self.svc.pseudonyms))
+            dashboard._write(self.endpoint, table, _figure_items(int(count * CONVERSATIONS_PER_CONTACT), rng, self.figures))
+        dashboard._write(self.endpoint, table, _trust_items(count, rng, self.trusted))
+        print(f"seeded {count:,} more contacts{' (trust counters only)' if self.trust_only else ''} in "
+              f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
+
+
+def _print_trust_fill(totals: Counter) -> None:
+    """Trust counter items present (seeded) against the most the seed can make, per read."""
+    from chalicelib.domain import trust
+
+    def present(pk: str, first_month: str) -> int:
+        return sum(1 for k, b in totals if k == pk and b[:7] >= first_month)
+
+    force, team = trust.counter_pk(None, "month"), trust.counter_pk(TEAM, "month")
+    print(f"  trust items present / most possible: 12 weeks {present(force, '2026-09')} / {trust_ceiling('2026-09')}, "
+          f"12 months {present(force, '')} / {trust_ceiling('')}, one team {present(team, '')} / "
+          f"{trust_ceiling('', TEAM)}", file=sys.stderr)
 
 
 def _ensure_tables(ensure: Callable[[], None]) -> None:
@@ -176,6 +273,9 @@ def main() -> None:
     parser.add_argument("--small", action="store_true")
     parser.add_argument("--sizes", default="10000,50000,100000,200000",
                         help="table sizes to measure at, in order (each printed as soon as measured)")
+    parser.add_argument("--trust-only", action="store_true",
+                        help="seed only the trust counters and measure only the trust reads (a Query on one "
+                             "partition meets no other item, so the rest of the table changes nothing for them)")
     args = parser.parse_args()
     sizes = (2_000, 20_000) if args.small else tuple(int(n) for n in args.sizes.split(","))
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -183,7 +283,6 @@ def main() -> None:
 
     db = DynamoDBLocal().start(timeout=300)  # a loaded 2-core machine starts Java slowly
     try:
-        from bench import dashboard
         from bench import history as base
 
         base._environment(db.endpoint)
@@ -200,31 +299,24 @@ def main() -> None:
         meter = base.Meter()
         meter.attach(ContactModel, StatCounterModel, AlertModel, NeighbourhoodModel)
         _strength(svc)
-        reads = _reads(svc, ctx)
+        reads = {n: fn for n, fn in _reads(svc, ctx).items() if n.startswith("trust") or not args.trust_only}
         rng = random.Random(20261203)
-        counters: Counter = Counter()
-        figures: Counter = Counter()
-        trusted: Counter = Counter()
-        members: dict[Any, Any] = {}
+        seeding = _Seeding(db.endpoint, svc, trust_only=args.trust_only)
         results: dict[str, dict[int, tuple[int, float, float, int]]] = {name: {} for name in reads}
         seeded = 0
         for size in sizes:
-            records = _with_outcomes(dashboard._with_roles(base._records(size - seeded, rng), rng), rng)
-            took = base._seed(records, counters, db.endpoint, COUNTER_KEYS)
-            dashboard._write(db.endpoint, StatCounterModel.Meta.table_name,
-                             dashboard._engagement_items(records, members, svc.pseudonyms))
-            dashboard._write(db.endpoint, StatCounterModel.Meta.table_name,
-                             _figure_items(int((size - seeded) * CONVERSATIONS_PER_CONTACT), rng, figures))
-            dashboard._write(db.endpoint, StatCounterModel.Meta.table_name, _trust_items(size - seeded, rng, trusted))
+            seeding.add(size - seeded, rng)
             seeded = size
-            print(f"seeded {len(records):,} contacts (total {size:,}) in {took:.1f} s", file=sys.stderr)
+            if args.trust_only:
+                _print_trust_fill(seeding.trusted)
             for name, fn in reads.items():
                 results[name][size] = base._measure(meter, fn)
                 calls, units, p50, buckets = results[name][size]
                 print(f"  {size:>7,} | {name:<42} | {calls:>3} calls {units:>6.1f} RCU {p50:>7.1f} ms {buckets:>6} buckets",
                       file=sys.stderr, flush=True)
-            print(f"  Guarantee (within_standard, past_standard_now) summed over 12 weeks: force {GUARANTEE[None]}, "
-                  f"{TEAM} {GUARANTEE[TEAM]}", file=sys.stderr)
+            if GUARANTEE:
+                print(f"  Guarantee (within_standard, past_standard_now) summed over 12 weeks: force "
+                      f"{GUARANTEE[None]}, {TEAM} {GUARANTEE[TEAM]}", file=sys.stderr)
         _print(results, (sizes[0], sizes[-1]))
     finally:
         db.stop()
