@@ -222,6 +222,7 @@ class TrustRepository(Protocol):
     def rate(self, rating: Rating, expires_at: datetime, counts: Mapping[tuple[str, str], int],
              audit: AccessRecord) -> bool: ...
     def ratings(self, conversation_id: str, subscriber_id: str) -> list[Rating]: ...
+    def conversation_ratings(self, conversation_id: str) -> list[Rating]: ...
     def create_pulse(self, pulse: Pulse) -> Pulse | None: ...
     def get_pulse(self, pulse_id: str) -> Pulse | None: ...
     def set_pulse_sent(self, pulse_id: str, sent: int) -> None: ...
@@ -361,6 +362,13 @@ class EngagementRepository(Protocol):
     def items(self, key: str, bucket_from: str, bucket_to: str) -> list[tuple[str, dict[str, int]]]: ...
 
 
+class RecountRepository(Protocol):
+    """chalicelib/store/recount.py: the recount's repair writes (infra/recount.py only)."""
+
+    def add(self, marker: str, adds: Mapping[tuple[str, str], Mapping[str, int]],
+            expires: Mapping[tuple[str, str], datetime], now: datetime) -> bool: ...
+
+
 class HistoryRepository(Protocol):
     """chalicelib/store/history.py, as the use cases call it."""
 
@@ -461,6 +469,7 @@ class Repositories:
     trust: TrustRepository
     sms: SmsRepository
     contact_stream: ContactStreamRepository
+    recount: RecountRepository
 
 
 # --- fan-out queue -----------------------------------------------------------------------------

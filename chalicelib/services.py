@@ -64,6 +64,7 @@ def dynamodb_repositories() -> Repositories:
         meetings,
         priorities,
         ratelimit,
+        recount,
         sms,
         staff,
         subscribers,
@@ -80,6 +81,7 @@ def dynamodb_repositories() -> Repositories:
         history=history, ratelimit=ratelimit, health=health, conversations=ConversationRepository(),
         team_queue=team_queue, staff=staff,
         teams=teams, priorities=priorities, meetings=meetings, trust=trust, sms=sms, contact_stream=contact_stream,
+        recount=recount,
     )
 
 

@@ -77,6 +77,7 @@ from chalicelib.ports import (
     PriorityRepository,
     QueueMessage,
     RateCounterRepository,
+    RecountRepository,
     Repositories,
     ResidentGone,
     RowPage,
@@ -1389,8 +1390,11 @@ class FakeTrust:
             return True
 
     def ratings(self, conversation_id: str, subscriber_id: str) -> list[Rating]:
-        found = [r for (c, _), r in self.db.ratings.items() if c == conversation_id and r.subscriber_id == subscriber_id]
-        return sorted(found, key=lambda r: r.rated_at)
+        return [r for r in self.conversation_ratings(conversation_id) if r.subscriber_id == subscriber_id]
+
+    def conversation_ratings(self, conversation_id: str) -> list[Rating]:
+        return sorted((r for (c, _), r in self.db.ratings.items() if c == conversation_id), key=lambda r: r.rated_at)
+
 
     def create_pulse(self, pulse: Pulse) -> Pulse | None:
         with self.db.lock:
@@ -1433,6 +1437,28 @@ class FakeTrust:
                       if k == key and bucket_from <= bucket <= bucket_to)
 
 
+class FakeRecount:
+    """store/recount.py: ADD to stats items under a marker, once per marker."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+        self.markers: set[str] = set()
+
+    def add(self, marker: str, adds: Mapping[tuple[str, str], Mapping[str, int]],
+            expires: Mapping[tuple[str, str], datetime], now: datetime) -> bool:
+        with self.db.lock:
+            if marker in self.markers:
+                return False
+            self.markers.add(marker)
+            for item, numbers in adds.items():
+                into = self.db.stats.setdefault(item, {})
+                for name, delta in numbers.items():
+                    into[name] = into.get(name, 0) + delta
+                if item in expires:
+                    self.db.stats_expiry[item] = expires[item]
+            return True
+
+
 # --- assembling ----------------------------------------------------------------------------------
 
 
@@ -1445,6 +1471,7 @@ def fake_repositories(db: FakeDatabase | None = None) -> Repositories:
         ratelimit=FakeRateCounters(db), health=FakeHealth(db), conversations=FakeConversations(db),
         team_queue=FakeTeamQueue(db), staff=FakeStaff(db), teams=FakeTeams(db), priorities=FakePriorities(db),
         meetings=FakeMeetings(db), trust=FakeTrust(db), sms=FakeSms(db.sms, db.lock), contact_stream=FakeContactStream(db),
+        recount=FakeRecount(db),
     )
 
 
@@ -1547,6 +1574,7 @@ _history: HistoryRepository = FakeHistory(_db)
 _ratelimit: RateCounterRepository = FakeRateCounters(_db)
 _health: HealthProbe = FakeHealth(_db)
 _contact_stream: ContactStreamRepository = FakeContactStream(_db)
+_recount: RecountRepository = FakeRecount(_db)
 _conversations: ConversationStore = FakeConversations(_db)
 _queue: FanoutQueue = FakeQueue()
 _channel: Channel = FakeChannel()

@@ -76,12 +76,16 @@ def rate(rating: Rating, expires_at: datetime, counts: Mapping[tuple[str, str], 
 @translate_store_errors
 def ratings(conversation_id: str, subscriber_id: str) -> list[Rating]:
     """The resident's ratings in a conversation (one Query; a conversation has one owner)."""
+    return [r for r in conversation_ratings(conversation_id) if r.subscriber_id == subscriber_id]
+
+
+@translate_store_errors
+def conversation_ratings(conversation_id: str) -> list[Rating]:
+    """Every rating item left in a conversation, oldest first (one Query; the recount)."""
     out = []
     for row in NeighbourhoodModel.query(f"rating#{conversation_id}", consistent_read=True):
-        if row.subscriber_id != subscriber_id:
-            continue
         body = msgspec.json.decode(row.body or "{}", type=_RatingBody)
-        out.append(Rating(conversation_id=conversation_id, target=row.sk, subscriber_id=subscriber_id,
+        out.append(Rating(conversation_id=conversation_id, target=row.sk, subscriber_id=row.subscriber_id or "",
                           answered=body.answered, satisfaction=body.satisfaction, rated_at=body.rated_at))
     return sorted(out, key=lambda r: r.rated_at)
 

@@ -1,0 +1,249 @@
+"""The recount (issue 23): what every derived figure should hold, recomputed from the records it
+is derived from, and the drifts between that and what is stored. Pure, no I/O
+(usecases/recount.py reads and writes; infra/recount.py is the operator's command).
+
+Kinds, each compared on day grain (or per period for distinct counts) and repaired with its
+roll-ups:
+
+- `stats`: the statistics counters, from the contacts (domain.stats_keys);
+- `engagement`: the member items and the distinct-staff counter items (domain.engagement), from
+  the contacts, for every day, ISO week and month touching the days asked (distinct counts do not
+  roll up, so whole weeks and months are recounted);
+- `figures`: the conversation figures a conversation item still shows: `opened` / `dismissed`
+  (created, closed as abuse or not), `answered` and its first-response bucket `frt:<k>`
+  (`first_response_at`), and the open gauge `past_standard_now`. The others (`closed`, `over24`,
+  `answered_wait`, `within_standard`, `past_standard`, `escalated`) count events of earlier waits
+  and closes that no item keeps: they cannot be recounted;
+- `waits`: the open-wait gauge (domain.conversations.wait_gauge): one per conversation waiting now,
+  in the day its wait began;
+- `trust`: rating counts (`answered`, `satisfaction`) from the rating items. Erasure deletes a
+  resident's rating items and keeps the counts, so the items are a lower bound: only a count
+  below them is a drift. Pulse answers (`confidence`) are kept as counts only: not recountable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from chalicelib.domain import conversations as conv_rules
+from chalicelib.domain import engagement, stats_keys, trust
+from chalicelib.domain import strength as strengths
+from chalicelib.domain.contacts import ContactRecord
+from chalicelib.domain.conversations import Conversation
+from chalicelib.domain.trust import Rating
+
+KINDS = ("stats", "engagement", "figures", "waits", "trust")
+COUNT = "contacts"  # the number attribute of a plain counter item
+REPAIR_SHARD = "00"  # repairs add to this shard of a sharded counter (readers sum the shards)
+RECOUNTED_EVENTS = frozenset({"opened", "dismissed", "answered", "past_standard_now"})
+RATING_MEASURES = ("answered", "satisfaction")
+
+Item = tuple[str, str]  # (key, bucket) of a stats-table item
+Numbers = dict[Item, dict[str, int]]  # item -> number attribute -> value
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One number of one stored item that differs from the recount. Sharded counters are
+    compared summed: `bucket` is then the bucket without its shard."""
+
+    key: str
+    bucket: str
+    counted: int
+    recounted: int
+    kind: str = "stats"
+    attribute: str = COUNT
+
+    @property
+    def difference(self) -> int:
+        return self.recounted - self.counted
+
+
+def drifts(kind: str, counted: Mapping[Item, Mapping[str, int]], expected: Mapping[Item, Mapping[str, int]],
+           lower_bound: bool = False) -> list[Drift]:
+    """Every (item, attribute) whose stored number differs from the recount (absent = 0). With
+    `lower_bound` (the records may be fewer than what was counted) only counts below it."""
+    found = []
+    for item in sorted(set(counted) | set(expected)):
+        have, want = counted.get(item, {}), expected.get(item, {})
+        for name in sorted(set(have) | set(want)):
+            stored, recounted = have.get(name, 0), want.get(name, 0)
+            if stored != recounted and not (lower_bound and stored > recounted):
+                found.append(Drift(item[0], item[1], stored, recounted, kind, name))
+    return found
+
+
+def plain(counts: Mapping[Item, int]) -> Numbers:
+    """Plain counters (one number each) as items."""
+    return {item: {COUNT: n} for item, n in counts.items() if n}
+
+
+def in_days(bucket: str, day_from: date, day_to: date) -> bool:
+    """A day bucket (`<day>|...`) within the days."""
+    return day_from.isoformat() <= bucket[:10] <= day_to.isoformat()
+
+
+def marker(run_id: str, kind: str, adds: Mapping[Item, Mapping[str, int]]) -> str:
+    """Names one repair write by its run and content: the same write again under the same run id
+    is refused by its marker; a different one (what is left after a partial run) is not."""
+    digest = hashlib.sha256(repr(sorted((item, sorted(n.items())) for item, n in adds.items())).encode())
+    return f"recount-{run_id}-{kind}-{digest.hexdigest()[:16]}"
+
+
+# -- engagement ---------------------------------------------------------------------------------
+
+
+def whole_periods(day_from: date, day_to: date) -> tuple[date, date]:
+    """The days of every ISO week and month touching the days (what engagement recounts)."""
+    first = min(day_from - timedelta(days=day_from.weekday()), day_from.replace(day=1))
+    last = max(engagement.period_end(day_to.isoformat(), "week"), engagement.period_end(day_to.isoformat(), "month"))
+    return first, last
+
+
+def periods(day_from: date, day_to: date, grain: str) -> tuple[str, str]:
+    """The first and last period of `grain` touching the days."""
+    return stats_keys.period_of(day_from.isoformat(), grain), stats_keys.period_of(day_to.isoformat(), grain)
+
+
+def _in_range(record: ContactRecord, day_from: date, day_to: date, grain: str) -> bool:
+    """The contact's period of `grain` touches the days (ISO weeks sort as `<ISO year>-W<nn>`)."""
+    first, last = periods(day_from, day_to, grain)
+    return first <= stats_keys.period_of(record.occurred_at[:10], grain) <= last
+
+
+@dataclass
+class EngagementRecount:
+    """Member items as the contacts added so far say, for the periods touching the days, and the
+    TTL each item should carry; `counters()`: the distinct-count items they make."""
+
+    member: engagement.MemberFn
+    retention: timedelta
+    day_from: date
+    day_to: date
+    members: Numbers = field(default_factory=dict)
+    expires: dict[Item, datetime] = field(default_factory=dict)
+
+    def add(self, record: ContactRecord) -> None:
+        for move in engagement.log_moves(None, record, self.member, self.retention):
+            if not _in_range(record, self.day_from, self.day_to, move.key.rsplit("|", 1)[1]):
+                continue
+            into = self.members.setdefault((move.key, move.bucket), {})
+            for name, delta in move.deltas.items():
+                into[name] = into.get(name, 0) + delta
+            self.expires[(move.key, move.bucket)] = move.expires_at
+            for key, bucket in move.counters:
+                self.expires[(key, bucket.rsplit("|", 1)[0])] = move.expires_at
+
+    def counters(self) -> Numbers:
+        """Team items `<period>` and force items `<period>|<team>` (shards summed)."""
+        return _distinct(self.members)
+
+
+def expires_of(key: str, bucket: str, retention: timedelta) -> datetime:
+    """The TTL of an engagement item: the end of its period plus the retention."""
+    grain, period = key.rsplit("|", 1)[1], bucket.split("|", 1)[0]
+    start = strengths.period_start(period, grain).isoformat()
+    return datetime.combine(engagement.period_end(start, grain), time(23, 59, 59), UTC) + retention
+
+
+def _distinct(members: Mapping[Item, Mapping[str, int]]) -> Numbers:
+    counters: Numbers = {}
+    for (key, bucket), state in members.items():
+        team = key.split("|", 1)[0].removeprefix("team:")
+        grain = key.rsplit("|", 1)[1]
+        period = bucket.split("|", 1)[0]
+        for item in ((engagement.team_key(team, grain), period), (engagement.force_key(grain), f"{period}|{team}")):
+            into = counters.setdefault(item, {})
+            for name in engagement.counted(state):
+                into[name] = into.get(name, 0) + 1
+    return counters
+
+
+def unsharded(rows: Iterable[tuple[str, Mapping[str, int]]], key: str) -> Numbers:
+    """Stored engagement counter items of one key, shards summed (`<...>|<shard>` -> `<...>`)."""
+    out: Numbers = {}
+    for bucket, numbers in rows:
+        into = out.setdefault((key, bucket.rsplit("|", 1)[0]), {})
+        for name, n in numbers.items():
+            into[name] = into.get(name, 0) + n
+    return out
+
+
+# -- conversations ------------------------------------------------------------------------------
+
+
+def figure_counts(conversations: Iterable[Conversation]) -> Counter[Item]:
+    """The day figure counters (force and team) of the recountable events, as the conversations
+    are now: `opened` or `dismissed` in the day it opened, `answered` and `frt:<k>` in the day of
+    the first answer, `past_standard_now` in the day its open wait passed its standard."""
+    counts: Counter[Item] = Counter()
+    for conv in conversations:
+        dismissed = conv.status == "closed" and conv.outcome == conv_rules.ABUSE
+        events = [(conv.created_at, "dismissed" if dismissed else "opened")]
+        if conv.first_response_at:
+            minutes = conv_rules.minutes_between(conv.created_at, conv.first_response_at)
+            events += [(conv.first_response_at, "answered"),
+                       (conv.first_response_at, f"frt:{conv_rules.bucket_of(minutes):02d}")]
+        if conv.status == "waiting" and conv.waiting_since and conv.past_standard_at:
+            events.append((conv.past_standard_at, "past_standard_now"))
+        for at, event in events:
+            for key in (conv_rules.figures_pk(None, "day"), conv_rules.figures_pk(conv.team, "day")):
+                counts[(key, f"{at[:10]}|{conv.team}|{event}")] += 1
+    return counts
+
+
+def recounted_event(bucket: str) -> bool:
+    """A figure bucket `<period>|<team>|<event>` of an event the conversations still show."""
+    event = bucket.rsplit("|", 1)[1]
+    return event in RECOUNTED_EVENTS or event.startswith("frt:")
+
+
+def wait_counts(conversations: Iterable[Conversation]) -> Counter[Item]:
+    """The open-wait gauge (force and team) as the conversations waiting now make it."""
+    counts: Counter[Item] = Counter()
+    for conv in conversations:
+        if conv.status == "waiting" and conv.waiting_since:
+            counts.update(conv_rules.wait_gauge(None, conv))
+    return counts
+
+
+def may_be_rated(conv: Conversation) -> bool:
+    """A rating needs a team answer or a close."""
+    return bool(conv.first_response_at) or conv.status == "closed"
+
+
+# -- trust --------------------------------------------------------------------------------------
+
+
+def rating_counts(ratings: Iterable[tuple[Rating, Conversation]]) -> Counter[Item]:
+    """Day rating counts (force and team), shards summed: `<day>|<team>|<area>|<measure>|<value>`."""
+    counts: Counter[Item] = Counter()
+    for rating, conv in ratings:
+        area = conv.area_id or trust.NO_AREA
+        for measure, value in (("answered", rating.answered), ("satisfaction", str(rating.satisfaction))):
+            bucket = f"{rating.rated_at[:10]}|{conv.team}|{area}|{measure}|{value}"
+            for key in (trust.counter_pk(None, "day"), trust.counter_pk(conv.team, "day")):
+                counts[(key, bucket)] += 1
+    return counts
+
+
+def rating_bucket(bucket: str) -> str | None:
+    """A stored trust bucket of a rating measure without its shard; None for pulse answers."""
+    parsed = trust.parse_bucket(bucket)
+    if parsed is None or parsed.measure not in RATING_MEASURES:
+        return None
+    return bucket.rsplit("|", 1)[0]
+
+
+def trust_roll_ups(deltas: Mapping[Item, int]) -> dict[Item, int]:
+    """Day trust deltas (buckets without shard) -> day, week and month items on the repair shard."""
+    out: Counter[Item] = Counter()
+    for (key, bucket), n in deltas.items():
+        day, rest = bucket.split("|", 1)
+        for grain in trust.GRAINS:
+            out[(key.removesuffix("|day") + f"|{grain}", f"{stats_keys.period_of(day, grain)}|{rest}|{REPAIR_SHARD}")] += n
+    return {item: n for item, n in out.items() if n}
