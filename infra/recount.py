@@ -27,6 +27,7 @@ import time
 import uuid
 from collections import Counter
 from datetime import date
+from typing import Any
 
 from chalicelib.domain.recount import KINDS
 
@@ -49,21 +50,25 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _report(drifts: list[Any], kinds: tuple[str, ...], seconds: float) -> None:
+    for drift in drifts:
+        print(f"{drift.kind} {drift.key} {drift.bucket} {drift.attribute}: counted {drift.counted}, "
+              f"recount {drift.recounted}")
+    per_kind = Counter(d.kind for d in drifts)
+    summary = ", ".join(f"{kind} {per_kind.get(kind, 0)}" for kind in kinds)
+    print(f"differ from the recount: {summary} ({seconds:.1f} s)", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     from chalicelib.services import services
     from chalicelib.usecases import recount
 
     svc = services()
+    kinds = tuple(args.kind) or KINDS
     started = time.monotonic()
-    drifts = recount.check(svc, args.day_from, args.day_to, args.team, force=not args.only_teams,
-                           kinds=args.kind or KINDS)
-    for drift in drifts:
-        print(f"{drift.kind} {drift.key} {drift.bucket} {drift.attribute}: counted {drift.counted}, "
-              f"recount {drift.recounted}")
-    per_kind = Counter(d.kind for d in drifts)
-    summary = ", ".join(f"{kind} {per_kind.get(kind, 0)}" for kind in (args.kind or KINDS))
-    print(f"differ from the recount: {summary} ({time.monotonic() - started:.1f} s)", file=sys.stderr)
+    drifts = recount.check(svc, args.day_from, args.day_to, args.team, force=not args.only_teams, kinds=kinds)
+    _report(drifts, kinds, time.monotonic() - started)
     if args.repair and drifts:
         moved = recount.repair(svc, drifts, args.run_id or uuid.uuid4().hex)
         print(f"repaired: {moved} items written (with their roll-ups)", file=sys.stderr)

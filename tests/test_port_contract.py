@@ -918,10 +918,25 @@ def test_a_rating_lands_once_with_its_counts_and_is_erased_with_its_resident(por
     assert ports.trust.rate(replace(rating, answered="no"), KEEP, counts, _audit("conversation.rate")) is False
     assert ports.trust.ratings(conv, resident) == [rating]
     assert ports.trust.ratings(conv, new_id()) == []
+    assert ports.trust.conversation_ratings(conv) == [rating]  # whoever gave them (the recount)
     assert ports.trust.counts(f"trust|team:{team}|month", "2026-11|", "2026-11|\uffff") == [
         (f"2026-11|{team}|-|answered|yes|00", 1)]
     ports.priorities.erase_subscriber(resident)
     assert ports.trust.ratings(conv, resident) == []
+    assert ports.trust.conversation_ratings(conv) == []
+
+
+def test_a_repair_write_adds_once_per_marker(ports: Repositories) -> None:
+    team = f"t-{new_id()[:8]}"
+    counter, member = (f"team:{team}|topic", "2026-11-30|noise|00"), (f"team:{team}|engmember|day", "2026-11-30|stf_x")
+    adds = {counter: {"contacts": 2}, member: {"so": 1, "sr_constable": -1}}
+    marker = f"recount-{new_id()}"
+    assert ports.recount.add(marker, adds, {member: KEEP}, NOW) is True
+    assert ports.recount.add(marker, adds, {member: KEEP}, NOW) is False  # the same write again: nothing
+    assert ports.recount.add(f"recount-{new_id()}", {counter: {"contacts": -1}}, {}, NOW) is True
+    assert ports.contacts.counters(counter[0], "2026-11-30|", "2026-11-30|") == [("2026-11-30|noise", 1)]
+    assert ports.engagement.items(member[0], "2026-11-30|", "2026-11-30|\uffff") == [
+        ("2026-11-30|stf_x", {"so": 1, "sr_constable": -1})]
 
 
 def test_a_pulse_is_created_once_reaches_each_resident_once_and_is_answered_once(ports: Repositories) -> None:

@@ -190,8 +190,8 @@ def test_the_wait_gauge_deleted_is_rebuilt_from_the_conversations_waiting_now(tr
 
 def test_rating_counts_below_the_rating_items_are_reported_and_repaired(traffic: Traffic) -> None:
     svc = _svc()
-    key, today = trust_rules.counter_pk(traffic.team, "day"), traffic.day_to.isoformat()
-    [bucket] = [b for b, n in svc.store.trust.counts(key, f"{today}|", f"{today}|\uffff") if "|answered|yes|" in b]
+    key, month = trust_rules.counter_pk(traffic.team, trust_rules.GRAIN), traffic.day_to.isoformat()[:7]
+    [bucket] = [b for b, n in svc.store.trust.counts(key, f"{month}|", f"{month}|\uffff") if "|answered|yes|" in b]
     _corrupt(svc, key, bucket, {"contacts": -1})
     drifts = traffic.check(svc, "trust")
     assert [(d.bucket.rsplit("|", 2)[1:], d.counted, d.recounted) for d in drifts] == [(["answered", "yes"], 0, 1)]

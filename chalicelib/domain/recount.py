@@ -2,8 +2,8 @@
 is derived from, and the drifts between that and what is stored. Pure, no I/O
 (usecases/recount.py reads and writes; infra/recount.py is the operator's command).
 
-Kinds, each compared on day grain (or per period for distinct counts) and repaired with its
-roll-ups:
+Kinds, each compared in its finest grain (day; every period for distinct counts, the month for
+rating counts) and repaired with the roll-ups a lost or doubled change moves alike:
 
 - `stats`: the statistics counters, from the contacts (domain.stats_keys);
 - `engagement`: the member items and the distinct-staff counter items (domain.engagement), from
@@ -16,9 +16,10 @@ roll-ups:
   and closes that no item keeps: they cannot be recounted;
 - `waits`: the open-wait gauge (domain.conversations.wait_gauge): one per conversation waiting now,
   in the day its wait began;
-- `trust`: rating counts (`answered`, `satisfaction`) from the rating items. Erasure deletes a
-  resident's rating items and keeps the counts, so the items are a lower bound: only a count
-  below them is a drift. Pulse answers (`confidence`) are kept as counts only: not recountable.
+- `trust`: rating counts (`answered`, `satisfaction`; kept by calendar month) from the rating
+  items. Erasure deletes a resident's rating items and keeps the counts, so the items are a lower
+  bound: only a count below them is a drift. Pulse answers (`confidence`) are kept as counts only,
+  by design: they cannot be recounted.
 """
 
 from __future__ import annotations
@@ -220,14 +221,14 @@ def may_be_rated(conv: Conversation) -> bool:
 
 
 def rating_counts(ratings: Iterable[tuple[Rating, Conversation]]) -> Counter[Item]:
-    """Day rating counts (force and team), shards summed: `<day>|<team>|<area>|<measure>|<value>`."""
+    """Rating counts (force and team, in the grain they are kept: domain.trust.count_keys), shards
+    summed: buckets `<period>|<team>|<area>|<measure>|<value>`."""
     counts: Counter[Item] = Counter()
     for rating, conv in ratings:
-        area = conv.area_id or trust.NO_AREA
-        for measure, value in (("answered", rating.answered), ("satisfaction", str(rating.satisfaction))):
-            bucket = f"{rating.rated_at[:10]}|{conv.team}|{area}|{measure}|{value}"
-            for key in (trust.counter_pk(None, "day"), trust.counter_pk(conv.team, "day")):
-                counts[(key, bucket)] += 1
+        answers = {"answered": rating.answered, "satisfaction": str(rating.satisfaction)}
+        for (key, bucket), n in trust.count_keys(answers, team=conv.team, area_id=conv.area_id,
+                                                  day=rating.rated_at[:10], shard=0).items():
+            counts[(key, bucket.rsplit("|", 1)[0])] += n
     return counts
 
 
@@ -237,13 +238,3 @@ def rating_bucket(bucket: str) -> str | None:
     if parsed is None or parsed.measure not in RATING_MEASURES:
         return None
     return bucket.rsplit("|", 1)[0]
-
-
-def trust_roll_ups(deltas: Mapping[Item, int]) -> dict[Item, int]:
-    """Day trust deltas (buckets without shard) -> day, week and month items on the repair shard."""
-    out: Counter[Item] = Counter()
-    for (key, bucket), n in deltas.items():
-        day, rest = bucket.split("|", 1)
-        for grain in trust.GRAINS:
-            out[(key.removesuffix("|day") + f"|{grain}", f"{stats_keys.period_of(day, grain)}|{rest}|{REPAIR_SHARD}")] += n
-    return {item: n for item, n in out.items() if n}

@@ -195,12 +195,12 @@ def _waits(svc: Services, scope: Scope, conversations: Sequence[Conversation]) -
     return _figure_like(svc, scope, "waits", keys, rules.wait_counts(conversations))
 
 
-def _trust_counted(svc: Services, scope: Scope, keys: list[tuple[str, Any]]) -> Numbers:
+def _trust_counted(svc: Services, span: tuple[str, str], keys: list[tuple[str, Any]]) -> Numbers:
     """Stored rating counts of the keys, shards summed (pulse answers left out)."""
     counted: Numbers = {}
     for key, keep in keys:
         summed: Counter[str] = Counter()
-        for bucket, n in svc.store.trust.counts(key, scope.first, scope.last):
+        for bucket, n in svc.store.trust.counts(key, *span):
             logical = rules.rating_bucket(bucket)
             if logical is not None and keep(logical):
                 summed[logical] += n
@@ -209,15 +209,18 @@ def _trust_counted(svc: Services, scope: Scope, keys: list[tuple[str, Any]]) -> 
 
 
 def _trust(svc: Services, scope: Scope, conversations: Sequence[Conversation]) -> list[Drift]:
-    """Rating counts below the rating items left (erasure deletes items and keeps counts)."""
+    """Rating counts below the rating items left (erasure deletes items and keeps counts), in the
+    grain they are kept (the calendar month: every month touching the days)."""
     ratings = [(rating, conv) for conv in conversations if rules.may_be_rated(conv)
                for rating in svc.store.trust.conversation_ratings(conv.id)]
-    keys = _keys(scope, lambda t: trust.counter_pk(t, "day"), trust.counter_pk(None, "day"), lambda b: True,
-                 lambda b: b.split("|", 2)[1])
+    keys = _keys(scope, lambda t: trust.counter_pk(t, trust.GRAIN), trust.counter_pk(None, trust.GRAIN),
+                 lambda b: True, lambda b: b.split("|", 2)[1])
+    first, last = rules.periods(scope.day_from, scope.day_to, trust.GRAIN)
     wanted = {key for key, _ in keys}
     expected = {item: n for item, n in rules.rating_counts(ratings).items()
-                if item[0] in wanted and rules.in_days(item[1], scope.day_from, scope.day_to)}
-    return rules.drifts("trust", _trust_counted(svc, scope, keys), rules.plain(expected), lower_bound=True)
+                if item[0] in wanted and first <= item[1].split("|", 1)[0] <= last}
+    counted = _trust_counted(svc, (f"{first}|", f"{last}|\uffff"), keys)
+    return rules.drifts("trust", counted, rules.plain(expected), lower_bound=True)
 
 
 # -- check and repair ---------------------------------------------------------------------------
@@ -260,10 +263,8 @@ def _writes(svc: Services, kind: str, drifts: Sequence[Drift]) -> tuple[Numbers,
     day = {(d.key, d.bucket): d.difference for d in drifts}
     if kind in ("stats", "figures"):
         return rules.plain({(k, f"{b}|{rules.REPAIR_SHARD}"): n for (k, b), n in stats_keys.with_period_grains(day).items()}), {}
-    if kind == "waits":
+    if kind in ("waits", "trust"):  # no roll-ups: the gauge is by day, rating counts by month only
         return rules.plain({(k, f"{b}|{rules.REPAIR_SHARD}"): n for (k, b), n in day.items()}), {}
-    if kind == "trust":
-        return rules.plain(rules.trust_roll_ups(day)), {}
     adds: Numbers = {}
     expires: dict[Item, Any] = {}
     for d in drifts:
