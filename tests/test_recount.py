@@ -141,6 +141,14 @@ def test_a_statistics_counter_corrupted_is_reported_and_repaired(traffic: Traffi
     _repaired_once(svc, traffic, "stats", drifts)
     week = stats_keys.period_of(traffic.day_to.isoformat(), "week")
     assert dict(svc.store.contacts.counters(f"{key}|week", f"{week}|", f"{week}|"))[f"{week}|burglary"] == 2
+    # a week counter bent alone is seen by a check over its whole week, and repaired alone
+    _corrupt(svc, f"{key}|week", f"{week}|drugs|02", {"contacts": -1})
+    monday = traffic.day_to - timedelta(days=traffic.day_to.weekday())
+    whole_week = (monday, monday + timedelta(days=6))
+    [bent] = recount.check(svc, *whole_week, [traffic.team], force=False, kinds=["stats"])
+    assert (bent.key, bent.bucket, bent.counted, bent.recounted) == (f"{key}|week", f"{week}|drugs", 0, 1)
+    assert recount.repair(svc, [bent], uuid.uuid4().hex) == 1
+    assert recount.check(svc, *whole_week, [traffic.team], force=False, kinds=["stats"]) == []
 
 
 def test_engagement_member_and_counter_items_corrupted_are_reported_and_repaired(traffic: Traffic) -> None:

@@ -62,6 +62,22 @@ def test_engagement_is_recounted_over_whole_weeks_and_months() -> None:
     assert rules.whole_periods(date(2027, 1, 1), date(2027, 1, 1)) == (date(2026, 12, 28), date(2027, 1, 31))
 
 
+def test_week_and_month_counters_are_compared_when_wholly_within_the_days() -> None:
+    assert rules.grains_inside(date(2026, 11, 30), date(2026, 12, 6)) == {"week": ("2026-W49", "2026-W49")}
+    assert rules.grains_inside(date(2026, 11, 1), date(2026, 12, 9)) == {
+        "week": ("2026-W45", "2026-W49"), "month": ("2026-11", "2026-11")}
+    assert rules.grains_inside(date(2026, 12, 1), date(2026, 12, 3)) == {}
+    days = {("team:n|topic", "2026-12-01|noise"): 2, ("team:n|topic", "2026-12-07|noise"): 1}
+    assert rules.roll_ups(days, date(2026, 11, 30), date(2026, 12, 7)) == {("team:n|topic|week", "2026-W49|noise"): 2}
+    bent = rules.with_roll_ups(rules.Drift("team:n|topic", "2026-12-01|noise", 0, 1), date(2026, 11, 30), date(2026, 12, 6))
+    assert bent.roll_ups == ("month",)  # its week is compared on its own
+    assert rules.plain_repair([bent]) == {("team:n|topic", "2026-12-01|noise|00"): {"contacts": 1},
+                                          ("team:n|topic|month", "2026-12|noise|00"): {"contacts": 1}}
+    week = rules.Drift("team:n|topic|week", "2026-W49|noise", 3, 2)
+    assert rules.with_roll_ups(week, date(2026, 11, 30), date(2026, 12, 6)) == week
+    assert rules.plain_repair([week]) == {("team:n|topic|week", "2026-W49|noise|00"): {"contacts": -1}}
+
+
 def test_a_repair_marker_names_its_run_and_content() -> None:
     adds = {("k", "b"): {"contacts": 1}}
     assert rules.marker("run", "stats", adds) == rules.marker("run", "stats", dict(adds))

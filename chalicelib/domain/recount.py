@@ -2,8 +2,9 @@
 is derived from, and the drifts between that and what is stored. Pure, no I/O
 (usecases/recount.py reads and writes; infra/recount.py is the operator's command).
 
-Kinds, each compared in its finest grain (day; every period for distinct counts, the month for
-rating counts) and repaired with the roll-ups a lost or doubled change moves alike:
+Kinds (plain counters are compared by day, and by week and month for the periods wholly within
+the days; a day counter's repair moves the other weeks and months alike, as a lost or doubled
+change did):
 
 - `stats`: the statistics counters, from the contacts (domain.stats_keys);
 - `engagement`: the member items and the distinct-staff counter items (domain.engagement), from
@@ -27,7 +28,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from chalicelib.domain import conversations as conv_rules
@@ -58,6 +59,7 @@ class Drift:
     recounted: int
     kind: str = "stats"
     attribute: str = COUNT
+    roll_ups: tuple[str, ...] = ()  # a day counter's: the grains its repair moves alike (not compared)
 
     @property
     def difference(self) -> int:
@@ -86,6 +88,63 @@ def plain(counts: Mapping[Item, int]) -> Numbers:
 def in_days(bucket: str, day_from: date, day_to: date) -> bool:
     """A day bucket (`<day>|...`) within the days."""
     return day_from.isoformat() <= bucket[:10] <= day_to.isoformat()
+
+
+def inside(period: str, grain: str, day_from: date, day_to: date) -> bool:
+    """The whole period lies within the days."""
+    start = strengths.period_start(period, grain)
+    return start >= day_from and engagement.period_end(start.isoformat(), grain) <= day_to
+
+
+def grains_inside(day_from: date, day_to: date) -> dict[str, tuple[str, str]]:
+    """Week and month: the first and last period wholly within the days (grains with none left out)."""
+    found = {}
+    for grain in stats_keys.PERIOD_GRAINS:
+        first_day = day_from
+        if not inside(stats_keys.period_of(first_day.isoformat(), grain), grain, day_from, day_to):
+            first_day = engagement.period_end(day_from.isoformat(), grain) + timedelta(days=1)
+        last_day = day_to
+        if not inside(stats_keys.period_of(last_day.isoformat(), grain), grain, day_from, day_to):
+            last_day = strengths.period_start(stats_keys.period_of(day_to.isoformat(), grain), grain) - timedelta(days=1)
+        if first_day <= last_day:
+            found[grain] = (stats_keys.period_of(first_day.isoformat(), grain),
+                            stats_keys.period_of(last_day.isoformat(), grain))
+    return found
+
+
+def roll_ups(day_counts: Mapping[Item, int], day_from: date, day_to: date) -> Counter[Item]:
+    """The week and month counters of plain day counters (`<day>|<value>`), for the periods wholly
+    within the days (the only ones a recount of those days knows whole)."""
+    out: Counter[Item] = Counter()
+    for (key, bucket), n in day_counts.items():
+        day, _, value = bucket.partition("|")
+        for grain in stats_keys.PERIOD_GRAINS:
+            period = stats_keys.period_of(day, grain)
+            if inside(period, grain, day_from, day_to):
+                out[(stats_keys.grain_pk(key, grain), stats_keys.counter_sk(period, value))] += n
+    return out
+
+
+def with_roll_ups(drift: Drift, day_from: date, day_to: date) -> Drift:
+    """A day counter's drift names the grains its repair moves alike: those whose period is not
+    wholly within the days (the others are compared, and repaired, on their own)."""
+    if drift.key.rsplit("|", 1)[-1] in stats_keys.PERIOD_GRAINS:
+        return drift
+    day = drift.bucket[:10]
+    grains = tuple(g for g in stats_keys.PERIOD_GRAINS if not inside(stats_keys.period_of(day, g), g, day_from, day_to))
+    return replace(drift, roll_ups=grains)
+
+
+def plain_repair(drifts: Iterable[Drift]) -> Numbers:
+    """Plain counter drifts -> the items to ADD to: each drift's own, and its roll-ups'."""
+    adds: Counter[Item] = Counter()
+    for drift in drifts:
+        adds[(drift.key, drift.bucket)] += drift.difference
+        day, _, value = drift.bucket.partition("|")
+        for grain in drift.roll_ups:
+            adds[(stats_keys.grain_pk(drift.key, grain), stats_keys.counter_sk(stats_keys.period_of(day, grain), value))] \
+                += drift.difference
+    return plain({(key, f"{bucket}|{REPAIR_SHARD}"): n for (key, bucket), n in adds.items()})
 
 
 def marker(run_id: str, kind: str, adds: Mapping[Item, Mapping[str, int]]) -> str:

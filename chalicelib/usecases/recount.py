@@ -138,16 +138,30 @@ def _keys(scope: Scope, team_key: Any, force_key: str, keep: Any, team_of: Any) 
 # -- each kind ----------------------------------------------------------------------------------
 
 
+def _plain_kind(svc: Services, scope: Scope, kind: str, keys: list[tuple[str, Any]],
+                expected_days: Mapping[Item, int]) -> list[Drift]:
+    """Plain counters (stats, figures): the day counters of the days, and the week and month
+    counters of the periods wholly within them, against the recount's days and their roll-ups."""
+    counted: Numbers = {}
+    inside = rules.grains_inside(scope.day_from, scope.day_to)
+    for key, keep in keys:
+        counted.update(_plain(svc.store.contacts.counters(key, scope.first, scope.last), key, keep))
+        for grain, (first, last) in inside.items():
+            rolled = stats_keys.grain_pk(key, grain)
+            counted.update(_plain(svc.store.contacts.counters(rolled, f"{first}|", f"{last}|\uffff"), rolled, keep))
+    wanted = {key for key, _ in keys}
+    days = {item: n for item, n in expected_days.items()
+            if item[0] in wanted and rules.in_days(item[1], scope.day_from, scope.day_to)}
+    expected = rules.plain({**days, **rules.roll_ups(days, scope.day_from, scope.day_to)})
+    return [rules.with_roll_ups(d, scope.day_from, scope.day_to) for d in rules.drifts(kind, counted, expected)]
+
+
 def _stats(svc: Services, scope: Scope, expected: Counter[Item]) -> list[Drift]:
     keys = [stats_keys.counter_pk(stats_keys.team_scope(t), d) for t in scope.teams for d in stats_keys.DIMENSIONS
             if d != "team"]
     if scope.force:
         keys += [stats_keys.counter_pk(stats_keys.FORCE_SCOPE, d) for d in stats_keys.DIMENSIONS]
-    counted: Numbers = {}
-    for key in sorted(keys):
-        counted.update(_plain(svc.store.contacts.counters(key, scope.first, scope.last), key))
-    wanted = set(keys)
-    return rules.drifts("stats", counted, rules.plain({k: n for k, n in expected.items() if k[0] in wanted}))
+    return _plain_kind(svc, scope, "stats", [(key, None) for key in sorted(keys)], expected)
 
 
 def _engagement(svc: Services, scope: Scope, recounted: rules.EngagementRecount) -> list[Drift]:
@@ -173,26 +187,21 @@ def _engagement(svc: Services, scope: Scope, recounted: rules.EngagementRecount)
             + rules.drifts("engagement", counters, expected))
 
 
-def _figure_like(svc: Services, scope: Scope, kind: str, keys: list[tuple[str, Any]],
-                 expected: Counter[Item]) -> list[Drift]:
-    counted: Numbers = {}
-    for key, keep in keys:
-        counted.update(_plain(svc.store.conversations.figures(key, scope.first, scope.last), key, keep))
-    wanted = {key for key, _ in keys}
-    return rules.drifts(kind, counted, rules.plain({
-        item: n for item, n in expected.items()
-        if item[0] in wanted and rules.in_days(item[1], scope.day_from, scope.day_to)}))
-
-
 def _figures(svc: Services, scope: Scope, conversations: Sequence[Conversation]) -> list[Drift]:
     keys = _keys(scope, lambda t: conv_rules.figures_pk(t, "day"), conv_rules.figures_pk(None, "day"),
                  rules.recounted_event, lambda b: b.split("|", 1)[1].rsplit("|", 1)[0])
-    return _figure_like(svc, scope, "figures", keys, rules.figure_counts(conversations))
+    return _plain_kind(svc, scope, "figures", keys, rules.figure_counts(conversations))
 
 
 def _waits(svc: Services, scope: Scope, conversations: Sequence[Conversation]) -> list[Drift]:
     keys = _keys(scope, conv_rules.waits_pk, conv_rules.waits_pk(None), lambda b: True, lambda b: b.split("|", 1)[1])
-    return _figure_like(svc, scope, "waits", keys, rules.wait_counts(conversations))
+    counted: Numbers = {}
+    for key, keep in keys:
+        counted.update(_plain(svc.store.conversations.figures(key, scope.first, scope.last), key, keep))
+    wanted = {key for key, _ in keys}
+    return rules.drifts("waits", counted, rules.plain({
+        item: n for item, n in rules.wait_counts(conversations).items()
+        if item[0] in wanted and rules.in_days(item[1], scope.day_from, scope.day_to)}))
 
 
 def _trust_counted(svc: Services, span: tuple[str, str], keys: list[tuple[str, Any]]) -> Numbers:
@@ -260,9 +269,9 @@ def check(svc: Services, day_from: date, day_to: date, teams: Sequence[str] = ()
 
 def _writes(svc: Services, kind: str, drifts: Sequence[Drift]) -> tuple[Numbers, dict[Item, Any]]:
     """A kind's drifts -> the items to ADD to (roll-ups and repair shard included) and their TTLs."""
-    day = {(d.key, d.bucket): d.difference for d in drifts}
     if kind in ("stats", "figures"):
-        return rules.plain({(k, f"{b}|{rules.REPAIR_SHARD}"): n for (k, b), n in stats_keys.with_period_grains(day).items()}), {}
+        return rules.plain_repair(drifts), {}
+    day = {(d.key, d.bucket): d.difference for d in drifts}
     if kind in ("waits", "trust"):  # no roll-ups: the gauge is by day, rating counts by month only
         return rules.plain({(k, f"{b}|{rules.REPAIR_SHARD}"): n for (k, b), n in day.items()}), {}
     adds: Numbers = {}
