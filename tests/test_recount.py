@@ -206,3 +206,21 @@ def test_rating_counts_below_the_rating_items_are_reported_and_repaired(traffic:
     _repaired_once(svc, traffic, "trust", drifts)
     _corrupt(svc, key, bucket, {"contacts": 1})  # more counted than items left: an erased resident's, kept
     assert traffic.check(svc, "trust") == []
+
+
+def test_the_operators_command_reports_per_kind_and_repairs(traffic: Traffic, capsys: Any) -> None:
+    from infra.recount import main
+
+    svc = _svc()
+    _corrupt(svc, conv_rules.waits_pk(traffic.team), f"{traffic.waiting_since}|{traffic.team}|05", {"contacts": 2})
+    argv = ["--from", traffic.day_from.isoformat(), "--to", traffic.day_to.isoformat(), "--team", traffic.team,
+            "--only-teams", "--kind", "waits", "--kind", "figures"]
+    assert main(argv) == 1  # something differs, nothing repaired
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [f"waits {conv_rules.waits_pk(traffic.team)} {traffic.waiting_since}|{traffic.team} "
+                                "contacts: counted 3, recount 1"]
+    assert "waits 1, figures 0" in err
+    assert main([*argv, "--repair", "--run-id", "ops-1"]) == 0
+    assert main(argv) == 0 and "waits 0, figures 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--from", "2026-12-02", "--to", "2026-12-01"])  # a range backwards is refused
