@@ -11,12 +11,19 @@ from typing import Any
 
 import pytest
 
+from chalicelib import services as services_module
+from chalicelib.clock import fixed_clock
+from chalicelib.domain.trust import published_from
 from tests.alerting import inbox, post, resident, spot, square
 from tests.conftest import bearer
 
 
 class Hood:
-    def __init__(self, client: Any, staff_token: Any) -> None:
+    """A team with a named area. Ratings and answers are given now; `trust()` reads the figures as
+    they are published once the months of its range have ended and settled (the API with a clock
+    at the last month's `published_from`), `trust(settled=False)` as they are now."""
+
+    def __init__(self, client: Any, staff_token: Any, services_override: Any) -> None:
         self.client = client
         self.team = f"t-{uuid.uuid4().hex[:10]}"
         self.area = str(uuid.uuid4())
@@ -27,6 +34,11 @@ class Hood:
         self.officer = staff_token("officer", team=self.team)
         self.analyst = staff_token("analyst", team=None)
         self.staff_token = staff_token
+        today = datetime.now(UTC).date()
+        self.range = {"from": (today - timedelta(days=1)).isoformat(), "to": (today + timedelta(days=1)).isoformat()}
+        live = services_module.services()
+        self.settled = services_override(clock=fixed_clock(published_from(self.range["to"][:7])))
+        services_module.use_services(live)
 
     def follower(self) -> tuple[str, str]:
         return resident(self.client, [{"area_id": self.area}])
@@ -38,17 +50,21 @@ class Hood:
         assert post(self.client, f"/v1/conversations/{conv['id']}/messages", self.officer, answer).status_code == 201
         return conv["id"]
 
-    def trust(self, token: str | None = None, **params: str) -> Any:
-        today = datetime.now(UTC).date()
-        query = {"from": (today - timedelta(days=1)).isoformat(), "to": (today + timedelta(days=1)).isoformat(),
-                 "group_by": "month", "purpose": "trust figures test", "team": self.team, **params}
+    def trust(self, token: str | None = None, settled: bool = True, **params: str) -> Any:
+        query = {**self.range, "group_by": "month", "purpose": "trust figures test", "team": self.team, **params}
         path = "/v1/history/trust?" + "&".join(f"{k}={v}" for k, v in query.items())
-        return self.client.http.get(path, headers=bearer(token or self.analyst))
+        live = services_module.services()
+        if settled:
+            services_module.use_services(self.settled)
+        try:
+            return self.client.http.get(path, headers=bearer(token or self.analyst))
+        finally:
+            services_module.use_services(live)
 
 
 @pytest.fixture
-def hood(client: Any, staff_token: Any) -> Hood:
-    return Hood(client, staff_token)
+def hood(client: Any, staff_token: Any, services_override: Any) -> Hood:
+    return Hood(client, staff_token, services_override)
 
 
 def _team_bucket(response: Any) -> dict[str, Any]:
@@ -100,6 +116,15 @@ def test_ten_ratings_show_counts_and_wilson_intervals_fewer_are_withheld(client,
     assert team["confidence"]["withheld"] is True
     [area] = [b for b in hood.trust().json_body["buckets"] if b["area_id"] == hood.area]
     assert area["answered"]["n"] == 10  # every rating was in the area: nothing left to subtract
+    # now, before this month has ended and settled: no bucket of it, only the month and when it is published
+    this_month = datetime.now(UTC).strftime("%Y-%m")
+    live = hood.trust(settled=False)
+    assert live.status_code == 200 and this_month not in {b["period"] for b in live.json_body["buckets"]}
+    waiting = {m["period"]: m for m in live.json_body["unpublished"]}
+    assert waiting[this_month]["reason"] == "in_progress"
+    assert waiting[this_month]["published_from"] == published_from(this_month).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert live.json_body["published_through"] < this_month
+    assert hood.trust().json_body["unpublished"] == []
     # a leader reads the figures; an officer does not; a supervisor only their own team
     assert hood.trust(hood.staff_token("leader", team=None)).status_code == 200
     assert hood.trust(hood.officer).status_code == 403

@@ -4,6 +4,7 @@ erasure. The HTTP loop (status codes, roles, DynamoDB) is tests/test_trust.py.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ from tests.scenes import Scene, endpoint, webpush_channel
 pytestmark = pytest.mark.no_database
 
 T0 = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)  # a Wednesday
+SETTLED = datetime(2027, 4, 2, tzinfo=UTC)  # March 2027 has ended and settled (rules.SETTLING): published
 
 
 # -- the maths ------------------------------------------------------------------------------------
@@ -133,10 +135,20 @@ class Place:
         return usecase.rate(self.svc, self.scene.as_resident(resident or self.resident), conv_id,
                             RatingIn(answered=answered, satisfaction=satisfaction))  # type: ignore[arg-type]
 
-    def trust(self, who: Any = None, day_from: str = "2027-03-01", day_to: str = "2027-03-31", group_by: Any = "month",
-              **filters: Any) -> list[rules.TrustBucket]:
+    def read(self, who: Any = None, day_from: str = "2027-03-01", day_to: str = "2027-03-31", group_by: Any = "month",
+             at: datetime | None = SETTLED, **filters: Any) -> rules.TrustOut:
+        """The figures as read at `at` (the clock is set to it for the request; None: the clock's now)."""
         query = TrustQuery(from_=day_from, to=day_to, group_by=group_by, purpose="trust test", **filters)
-        return usecase.figures(self.svc, who or self.scene.staff("analyst"), query).buckets
+        clock = self.scene.fakes.clock
+        now = clock.now
+        clock.now = at or now
+        try:
+            return usecase.figures(self.svc, dataclasses.replace(who or self.scene.staff("analyst"), now=clock()), query)
+        finally:
+            clock.now = now
+
+    def trust(self, who: Any = None, **read: Any) -> list[rules.TrustBucket]:
+        return self.read(who, **read).buckets
 
     def rated(self, count: int, answered: str = "yes") -> None:
         """`count` residents each start a conversation, get an answer and rate it (on the clock's day)."""
@@ -351,3 +363,65 @@ def test_day_and_week_are_refused_with_the_reason() -> None:
         assert problem["status"] == 422 and "calendar month only" in problem["detail"]
         assert problem["errors"] == [{"field": "group_by", "message": "must be month"}]
     assert TrustQuery(from_="2027-03-01", to="2027-03-31", purpose="trust test").group_by == "month"  # the default
+
+
+# -- ended and settled months only -----------------------------------------------------------------
+
+
+def test_a_rating_changes_no_published_figure_until_its_month_has_ended_and_settled() -> None:
+    """The difference attack on the month in progress: a supervisor who has just answered resident X
+    reads the team's figures before and after X rates, and subtracts. Until March has ended and
+    settled (2 April 00:00 UTC) no read publishes anything of March, so every read is the same; from
+    then on March's figure holds X's rating and never changes again."""
+    place = Place()
+    place.rated(12)  # 10 March: enough to publish, were March published
+    resident_x = place.scene.resident([{"area_id": place.area_id}])
+    conv = place.start(resident_x)
+    place.answer(conv)
+    supervisor = place.scene.staff("supervisor", team="north")
+    place.scene.fakes.clock.now = datetime(2027, 3, 20, 14, 0, tzinfo=UTC)
+    before = place.read(supervisor, at=None)
+    place.rate(conv, "no", 1, resident=resident_x)
+    moments = [datetime(2027, 3, 20, 14, 1, tzinfo=UTC), datetime(2027, 3, 31, 23, 59, 59, tzinfo=UTC),
+               datetime(2027, 4, 1, tzinfo=UTC), datetime(2027, 4, 1, 23, 59, 59, tzinfo=UTC)]
+    for at in moments:
+        for filters in ({}, {"area_id": place.area_id}):
+            after = place.read(supervisor, at=at, **filters)
+            assert after.buckets == before.buckets == [], at  # nothing of March to subtract
+            assert after.published_through == "2027-02"
+            [march] = after.unpublished
+            reason = "in_progress" if at.month == 3 else "settling"
+            assert (march.period, march.reason, march.published_from) == ("2027-03", reason, "2027-04-02T00:00:00Z")
+    published = place.read(supervisor, at=SETTLED)
+    assert published.unpublished == [] and published.published_through == "2027-03"
+    team = next(b for b in published.buckets if b.area_id is None)
+    assert team.answered.n == 13 and team.answered.counts == {"yes": 12, "partly": 0, "no": 1}
+    # once published, the same on every later read
+    assert place.read(supervisor, at=datetime(2027, 9, 1, tzinfo=UTC)).buckets == published.buckets
+    log = [a for a in place.scene.fakes.db.access if a.action == "history.trust"]
+    assert log[0].query is not None and log[0].query["published_through"] == "2027-02"
+
+
+def test_a_range_publishes_its_settled_months_and_lists_the_others() -> None:
+    place = Place()
+    place.scene.fakes.clock.now = datetime(2027, 2, 10, 9, 0, tzinfo=UTC)
+    place.rated(10)  # February: published on 2 March
+    place.scene.fakes.clock.now = T0
+    place.rated(10)  # March: in progress on 10 March
+    out = place.read(day_from="2027-02-01", day_to="2027-04-30", at=None)
+    assert {b.period for b in out.buckets} == {"2027-02"} and out.published_through == "2027-02"
+    assert [(m.period, m.reason, m.published_from) for m in out.unpublished] == [
+        ("2027-03", "in_progress", "2027-04-02T00:00:00Z"), ("2027-04", "not_started", "2027-05-02T00:00:00Z")]
+    # wholly unpublished: no bucket, no counter read
+    assert place.read(day_from="2027-03-01", day_to="2027-04-30", at=None).buckets == []
+
+
+def test_publication_dates_settle_one_day_after_the_month() -> None:
+    assert timedelta(days=1) == rules.SETTLING
+    assert rules.published_from("2026-12") == datetime(2027, 1, 2, tzinfo=UTC)
+    assert rules.published_through(datetime(2027, 1, 1, 23, 59, 59, tzinfo=UTC)) == "2026-11"
+    assert rules.published_through(datetime(2027, 1, 2, tzinfo=UTC)) == "2026-12"
+    assert rules.unpublished_reason("2026-12", datetime(2027, 1, 1, 12, tzinfo=UTC)) == "settling"
+    assert rules.unpublished_reason("2026-12", datetime(2026, 12, 31, tzinfo=UTC)) == "in_progress"
+    assert rules.unpublished_reason("2027-01", datetime(2026, 12, 31, tzinfo=UTC)) == "not_started"
+    assert rules.unpublished_reason("2026-12", datetime(2027, 1, 2, tzinfo=UTC)) is None

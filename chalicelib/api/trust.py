@@ -10,6 +10,7 @@ from chalicelib.context import RequestContext
 from chalicelib.domain.disclosure import MIN_ANSWERS
 from chalicelib.domain.ratelimit import RESIDENT_WRITES
 from chalicelib.domain.trust import (
+    SETTLING,
     PulseAnswerIn,
     PulseAnswerOut,
     PulseIn,
@@ -79,7 +80,13 @@ def answer_pulse(svc: Services, ctx: RequestContext, id: str, body: PulseAnswerI
                         "its answers outside any area) would otherwise add up to 1.."
                         f"{MIN_ANSWERS - 1} answers: no subtraction of published figures gives a withheld one "
                         "away. Published by month only: `group_by=day` or `week` is 422 (a month minus its published "
-                        "weeks or days could single out a small group). One Query on counters. `purpose` (3..200 "
+                        "weeks or days could single out a small group). Only months that have ended and settled are "
+                        f"published (from the first of the next month plus {SETTLING.days} day, UTC, when late counts have "
+                        "landed): the month in progress changes as answers arrive, so two reads of it could give an "
+                        "answer away by subtraction. The range's other months have no bucket at all; `unpublished` "
+                        "lists each with its `reason` (`in_progress`, `settling`: ended, waiting for late counts, "
+                        "`not_started`) and `published_from`; `published_through` is the latest month published now. "
+                        "One Query on counters. `purpose` (3..200 "
                         "characters) is required and access-logged (`history.trust`). Supervisors: own team; "
                         "`area_id` selects its team."),
            responses={200: ("Buckets by month, team, area.", TrustOut), **std(400, 401, 403, 404, 422, 503)})

@@ -12,6 +12,11 @@
   (domain/disclosure.py). They are kept and published at the one grain, the month
   (`published_grain`): with a second grain, a month's total minus its published weeks or days
   could leave a withheld number, which suppression per grain does not see.
+- A month is **published only once it has ended and settled** (`publication`): the month in
+  progress changes as answers arrive, so two reads of it a rating apart would give that rating
+  away by subtraction. Until `published_from` (the month's end plus `SETTLING`) its counters are
+  not read at all and the answer lists it under `unpublished` with the reason; from then on
+  nothing adds to it, so each published figure is the same on every read.
 """
 
 from __future__ import annotations
@@ -20,12 +25,14 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Final, Literal
 from uuid import UUID
 
 import msgspec
 from msgspec import Meta, Struct
 
+from chalicelib.clock import to_rfc3339
 from chalicelib.domain.disclosure import MIN_ANSWERS, Constraint, wilson, withheld
 from chalicelib.domain.errors import FieldError, Undisclosable
 from chalicelib.domain.history import AreaFilter, DayOrTime, GroupBy, Purpose, TeamFilter
@@ -47,6 +54,16 @@ SHARDS = 4  # counter items per figure (a pulse's answers arrive together): read
 # The one grain trust is counted and published at: periods that nest (days in weeks in months)
 # would let a total minus its published parts give a withheld count away.
 GRAIN: Final = "month"
+# How long after a month's end its figures wait for late counts before they are published. Today a
+# count is written in the answer's own transaction, in the month of the answer's time; once counts
+# come from a change stream (as the contacts counters do) a count can land after its month ended,
+# when its batch is retried, and a DynamoDB stream keeps a record 24 hours at most, after which it
+# can no longer land. So after one day nothing more can arrive for the month and its published
+# figures never change (a figure that changed between two reads would give the difference away).
+SETTLING: Final = timedelta(days=1)
+# Why a month of the range is not published (yet): it has not begun, it is in progress, or it has
+# ended and is waiting for `SETTLING`.
+Unpublished = Literal["not_started", "in_progress", "settling"]
 
 
 # --- wire schemas ---------------------------------------------------------------------------
@@ -125,9 +142,20 @@ class TrustBucket(Struct):
     confidence: Measure
 
 
+class UnpublishedMonth(Struct):
+    """A month of the range whose figures are not published yet: no bucket at all (not even a
+    withheld one), whatever was answered in it."""
+
+    period: str
+    reason: Unpublished
+    published_from: str  # RFC 3339: the first moment its figures are published (its end + SETTLING)
+
+
 class TrustOut(Struct):
-    buckets: list[TrustBucket]
+    buckets: list[TrustBucket]  # published months only
+    published_through: str  # the latest month published now (`YYYY-MM`), inside the range or not
     min_answers: int = MIN_ANSWERS
+    unpublished: list[UnpublishedMonth] = msgspec.field(default_factory=list)  # the range's months not published yet
 
 
 # --- records --------------------------------------------------------------------------------
@@ -252,6 +280,58 @@ def parse_bucket(bucket: str) -> Count | None:
         return None
     team, area, measure, value, _shard = parts
     return Count(period, team, area, measure, value)
+
+
+# --- publication: ended and settled months only ---------------------------------------------
+
+
+def _month_start(period: str) -> datetime:
+    return datetime(int(period[:4]), int(period[5:7]), 1, tzinfo=UTC)
+
+
+def _shift_month(period: str, months: int) -> str:
+    index = int(period[:4]) * 12 + int(period[5:7]) - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def published_from(period: str) -> datetime:
+    """The first moment month `period` (`YYYY-MM`) is published: its end plus `SETTLING`."""
+    return _month_start(_shift_month(period, 1)) + SETTLING
+
+
+def published_through(now: datetime) -> str:
+    """The latest month published at `now`: the month before the one `SETTLING` ago."""
+    return _shift_month((now - SETTLING).astimezone(UTC).strftime("%Y-%m"), -1)
+
+
+def unpublished_reason(period: str, now: datetime) -> Unpublished | None:
+    """None once the month is published; else why not yet."""
+    if now >= published_from(period):
+        return None
+    if now < _month_start(period):
+        return "not_started"
+    return "in_progress" if now < _month_start(_shift_month(period, 1)) else "settling"
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What a read of months `first`..`last` may publish at `now`: the months up to `read_to`
+    (None: none of them), and the others with their reasons."""
+
+    read_to: str | None
+    published_through: str
+    unpublished: list[UnpublishedMonth]
+
+
+def publication(first: str, last: str, now: datetime) -> Publication:
+    latest = published_through(now)
+    months = [first]
+    while months[-1] < last:
+        months.append(_shift_month(months[-1], 1))
+    waiting = [UnpublishedMonth(period=m, reason=reason, published_from=to_rfc3339(published_from(m)))
+               for m in months if (reason := unpublished_reason(m, now)) is not None]
+    read_to = min(last, latest) if first <= latest else None
+    return Publication(read_to=read_to, published_through=latest, unpublished=waiting)
 
 
 # --- figures ----------------------------------------------------------------------------------

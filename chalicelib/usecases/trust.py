@@ -226,18 +226,20 @@ def _whole_months(day_from: date, day_to: date) -> tuple[date, date]:
 
 def figures(svc: Services, ctx: RequestContext, query: TrustQuery) -> TrustOut:
     """One Query on the monthly counters (the team's partition, or the force's); whole calendar
-    months only (`rules.published_grain`)."""
+    months only (`rules.published_grain`), and only those that have ended and settled at the
+    request's time (`rules.publication`): the others are not read, only listed."""
     from chalicelib.domain import history, stats_keys
 
     grain = rules.published_grain(query.group_by)
     day_from, day_to = _whole_months(*history.day_range(query.from_, query.to))
     team = _scope(svc, ctx, query)
     first = stats_keys.period_of(day_from.isoformat(), grain)
-    last = stats_keys.period_of(day_to.isoformat(), grain)
-    counters = svc.store.trust.counts(rules.counter_pk(team, grain), f"{first}|", f"{last}|\uffff")
+    shown = rules.publication(first, stats_keys.period_of(day_to.isoformat(), grain), ctx.now)
+    counters = ([] if shown.read_to is None else
+                svc.store.trust.counts(rules.counter_pk(team, grain), f"{first}|", f"{shown.read_to}|\uffff"))
     area = str(uuid.UUID(query.area_id)) if query.area_id else None
     buckets = rules.figures(rules.tally(counters), area)
     filters = {"from": day_from.isoformat(), "to": day_to.isoformat(), "group_by": grain, "team": team,
-               "area_id": area}
+               "area_id": area, "published_through": shown.published_through}
     svc.store.access_log.append(ctx.audit("history.trust", query=filters, row_count=len(buckets), purpose=query.purpose))
-    return TrustOut(buckets=buckets)
+    return TrustOut(buckets=buckets, published_through=shown.published_through, unpublished=shown.unpublished)
