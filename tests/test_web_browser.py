@@ -454,7 +454,43 @@ def strength_shares(buckets: list[dict[str, Any]], periods: list[str]) -> dict[s
     return {key: (totals[key] / strength if strength else None) for key in keys}
 
 
-def test_headline_numbers_equal_the_apis(session: Session, stack: dict[str, Any], token: Any) -> None:
+def month_name(period: str) -> str:
+    return date.fromisoformat(period + "-01").strftime("%B %Y")
+
+
+@pytest.fixture(scope="module")
+def trust_counts(seeded: dict[str, Any]) -> tuple[str, str]:
+    """CONV_TEAM's residents' trust counted in the latest complete month and the one before, written
+    as the counters hold them (a live server's clock cannot be moved back to rate then): latest, 12
+    ratings (satisfaction 8 of 12 at 4 or 5) and 10 pulse answers (6 good); before, 10 ratings (4 of
+    10) and 6 pulse answers (withheld)."""
+    from chalicelib.domain import trust as rules
+    from chalicelib.store.models import StatCounterModel
+
+    latest = rules.published_through(datetime.now(UTC))
+    before = (date.fromisoformat(latest + "-01") - timedelta(days=1)).isoformat()[:7]
+    answers = {latest: [("5", "good")] * 5 + [("4", "good")] * 1 + [("4", "poor")] * 2 + [("2", "poor")] * 2 + [("2", None)] * 2,
+               before: [("5", "fair")] * 4 + [("1", "poor")] * 2 + [("1", None)] * 4}
+    totals: dict[tuple[str, str], int] = {}
+    for month, given in answers.items():
+        for satisfaction, confidence in given:
+            measures = {"answered": "yes", "satisfaction": satisfaction, **({"confidence": confidence} if confidence else {})}
+            for key, n in rules.count_keys(measures, team=CONV_TEAM, area_id=None, day=f"{month}-15", shard=0).items():
+                totals[key] = totals.get(key, 0) + n
+    for (key, bucket), n in totals.items():
+        if key != rules.counter_pk(None, rules.GRAIN):  # the team's partition only: force-wide figures stay as they are
+            StatCounterModel(key=key, bucket=bucket, contacts=n).save()
+    return latest, before
+
+
+def trust_team_buckets(stack: dict[str, Any], token: Any, month: str) -> list[dict[str, Any]]:
+    last = (date.fromisoformat(month + "-28") + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    answer = api(stack, token, "/v1/history/trust", **{"from": f"{month}-01", "to": last.isoformat()}, team=CONV_TEAM)
+    return [b for b in answer["buckets"] if b["area_id"] is None]
+
+
+def test_headline_numbers_equal_the_apis(session: Session, stack: dict[str, Any], token: Any,
+                                         trust_counts: tuple[str, str]) -> None:
     today = datetime.now(UTC).date()
     show(session, TEAM, "week", today.isoformat(), today.isoformat())
     shown = headline(session)
@@ -494,15 +530,23 @@ def test_headline_numbers_equal_the_apis(session: Session, stack: dict[str, Any]
     within = sum(b["within_standard"] for b in figures["buckets"]) / sum(b["answered_waits"] for b in figures["buckets"])
     assert shown["within-standard"]["current"] == within == 1.0
     assert shown["engaging-any"]["text"] == "No strength recorded"
-    for measure in ("satisfaction", "confidence"):  # no ratings or pulse answers yet: withheld
-        assert shown[measure]["current"] is None and shown[measure]["text"] == "Not enough answers"
     trust = [q for q in session.data_requests("/v1/history/trust") if q.get("team") == [CONV_TEAM]]
-    assert len(trust) >= 2 and all(q["purpose"] == [PURPOSE] for q in trust)  # this period and the one before
-    # trust is published by calendar month only: a week view asks for its month and the month before
-    assert all(q["group_by"] == ["month"] for q in trust)
-    last_month_end = today.replace(day=1) - timedelta(days=1)
-    assert ([last_month_end.replace(day=1).isoformat()], [last_month_end.isoformat()]) in [(q["from"], q["to"]) for q in trust]
-    assert f"Whole calendar months {today.isoformat()[:7]}" in session.page.locator("#tile-satisfaction .tile-note").inner_text()
+    assert trust and all(q["purpose"] == [PURPOSE] and q["group_by"] == ["month"] for q in trust)  # by month only
+    # this week's month is in progress, never published: the tiles show the latest complete month (seeded
+    # by trust_counts) against the month before it, equal to the API's published figures
+    latest, before = trust_counts
+    for measure in ("satisfaction", "confidence"):
+        row = shown[measure]
+        assert (row["months"], row["monthsBefore"]) == ([latest], [before]), measure
+        [now] = trust_team_buckets(stack, token, latest)
+        [then] = trust_team_buckets(stack, token, before)
+        assert (row["current"], row["low"], row["high"]) == tuple(now[measure]["favourable"][k] for k in ("share", "low", "high"))
+        assert row["previous"] == (None if then[measure]["withheld"] else then[measure]["favourable"]["share"])
+    assert (shown["satisfaction"]["current"], shown["satisfaction"]["previous"]) == (round(8 / 12, 4), 0.4)
+    assert (shown["confidence"]["current"], shown["confidence"]["previous"]) == (0.6, None)  # 6 answers before: withheld
+    note = session.page.locator("#tile-satisfaction .tile-note").inner_text()
+    assert f"Trust figures: {month_name(latest)}, the latest complete month." in note, note
+    assert f"{month_name(today.isoformat()[:7])} is in progress" in note and f"compared with {month_name(before)}" in note
     # how the headline reads the trust buckets: one published team bucket as it is; several added up with
     # the interval recomputed (area buckets are parts of their team's, withheld ones are left out)
     combined = session.page.evaluate("""async () => {

@@ -133,24 +133,87 @@ function standardRow(current, previous) {
   };
 }
 
-// "2026-09 to 2026-11" (or one month): what a trust tile covers, whatever the chosen grain.
-function monthsText(from, to) {
-  const months = periods(from, to, "month");
-  return months.length === 1 ? months[0] : months[0] + " to " + months[months.length - 1];
+// --- residents' trust: ended and settled calendar months only ---------------------------------
+// The API publishes a month once it has ended and settled (docs/history.md, "Ended and settled
+// months only"): `published_through` is the latest such month, `unpublished` the range's others.
+
+// "2026-10" -> "October 2026"; "2026-12-02T00:00:00Z" -> "2 December 2026" (UTC, as the API counts).
+export function monthName(period) {
+  const [year, month] = period.split("-").map(Number);
+  return new Date(Date.UTC(year, month - 1, 1)).toLocaleDateString("en-GB", { month: "long", year: "numeric", timeZone: "UTC" });
+}
+const dayName = (moment) => new Date(moment).toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
+
+export function shiftMonth(period, count) {
+  const [year, month] = period.split("-").map(Number);
+  const index = year * 12 + month - 1 + count;
+  return Math.floor(index / 12) + "-" + String((index % 12) + 1).padStart(2, "0");
 }
 
-function trustRow(id, measure, current, previous, months) {
-  if (current.missing) return { id, measure, current: null, previous: null, text: "Not available", previousText: "", note: "Residents' trust figures are not available to this account or this API." };
-  const now = trustMeasure(current.data, id);
-  const before = previous.missing ? { share: null } : trustMeasure(previous.data, id);
+const monthsFrom = (first, count) => Array.from({ length: count }, (_, i) => shiftMonth(first, i));
+const lastDay = (period) => { const [y, m] = period.split("-").map(Number); return new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10); };
+const monthsLabel = (months) => (months.length === 1 ? monthName(months[0]) : monthName(months[0]) + " to " + monthName(months[months.length - 1]));
+
+// The months the trust tiles show: the range's months that are published; when none is, the latest
+// published month alone; against as many months just before them. `kind` says which ("range":
+// all of the range, "ended": its complete months, "latest": the latest complete month).
+export function trustMonths(rangeMonths, publishedThrough) {
+  const ended = rangeMonths.filter((m) => m <= publishedThrough);
+  const shown = ended.length ? ended : [publishedThrough];
+  const kind = ended.length === rangeMonths.length ? "range" : ended.length ? "ended" : "latest";
+  return { shown, before: monthsFrom(shiftMonth(shown[0], -shown.length), shown.length), kind };
+}
+
+// One read of the range's months and as many before, and two more (the latest complete month and the
+// one before it, when the range has none ended, are then in it); a second read only when they are not.
+const TRUST_SLACK = 2;
+
+function trustWindow(rangeMonths) {
+  return { first: shiftMonth(rangeMonths[0], -(rangeMonths.length + TRUST_SLACK)), last: rangeMonths[rangeMonths.length - 1] };
+}
+
+function trustRead(ctx, team, first, last) {
+  return optional(() => ctx.get("/v1/history/trust", { from: first + "-01", to: lastDay(last), group_by: "month", ...(team ? { team } : {}) }));
+}
+
+async function trustFigures(ctx, answer, rangeMonths, team, windowFirst) {
+  if (answer.missing) return answer;
+  const last = rangeMonths[rangeMonths.length - 1];
+  const months = trustMonths(rangeMonths, answer.data.published_through || last);
+  let data = answer.data;
+  if (months.before[0] < windowFirst) {
+    const more = await trustRead(ctx, team, months.before[0], months.shown[months.shown.length - 1]);
+    if (more.missing) return more;
+    data = more.data;
+  }
+  const only = (list) => ({ buckets: (data.buckets || []).filter((b) => list.includes(b.period)) });
+  const pending = (answer.data.unpublished || []).filter((m) => rangeMonths.includes(m.period) && m.reason !== "not_started");
+  return { data: { months, pending, now: only(months.shown), before: only(months.before) } };
+}
+
+// "Trust figures: October 2026, the latest complete month." and why the range's later months are not shown.
+export function trustMonthsText(months, pending) {
+  const says = { range: "", ended: months.shown.length === 1 ? ", the complete month of this range" : ", the complete months of this range", latest: months.shown.length === 1 ? ", the latest complete month" : ", the latest complete months" };
+  const waiting = pending.map((m) => " " + monthName(m.period) + (m.reason === "settling" ? " has ended; its figures are published on " : " is in progress; its figures are published on ")
+    + dayName(m.published_from) + ", when late answers have landed.");
+  return "Trust figures: " + monthsLabel(months.shown) + says[months.kind] + "." + waiting.join("")
+    + " Published by whole calendar month, once the month has ended; compared with " + monthsLabel(months.before) + ".";
+}
+
+function trustRow(id, measure, view) {
+  if (view.missing) return { id, measure, current: null, previous: null, text: "Not available", previousText: "", note: "Residents' trust figures are not available to this account or this API." };
+  const { months, pending } = view.data;
+  const now = trustMeasure(view.data.now, id);
+  const before = trustMeasure(view.data.before, id);
   const enough = now.share !== null && now.share !== undefined;
   return {
     id, measure, current: enough ? now.share : null, previous: before.share ?? null, low: now.low, high: now.high,
+    months: months.shown, monthsBefore: months.before,
     text: enough ? percent(now.share) : "Not enough answers", previousText: before.share === null || before.share === undefined ? "" : percent(before.share),
-    note: (enough ? "95% interval " + percent(now.low) + " to " + percent(now.high) + "; " + now.answers + " answers"
+    note: trustMonthsText(months, pending) + " "
+      + (enough ? "95% interval " + percent(now.low) + " to " + percent(now.high) + "; " + now.answers + " answers"
         + (now.withheld ? " (" + now.withheld + " months or teams withheld and left out)" : "") + "."
-      : "Fewer than " + MIN_ANSWERS + " answers: withheld so no small group can be singled out.")
-      + " Whole calendar months " + months + " (published by month only), against as many months before.",
+      : "Fewer than " + MIN_ANSWERS + " answers: withheld so no small group can be singled out."),
   };
 }
 
@@ -158,21 +221,22 @@ export async function loadHeadline(ctx) {
   const f = ctx.filters;
   const before = previousRange(f.from, f.to, f.grain);
   const params = (range) => ({ from: range.from, to: range.to, group_by: f.grain, ...(f.team ? { team: f.team } : {}) });
-  // Trust is published by calendar month only (docs/history.md, "Residents' trust"): the months the
-  // range touches, against as many months just before them.
-  const trustParams = (range) => ({ from: range.from, to: range.to, group_by: "month", ...(f.team ? { team: f.team } : {}) });
+  // Trust is published by calendar month only, once the month has ended and settled (docs/history.md,
+  // "Residents' trust"): the range's complete months (or the latest complete one), against as many before.
+  const rangeMonths = periods(f.from, f.to, "month");
+  const span = trustWindow(rangeMonths);
   const trustRoute = ctx.routes("GET", "/v1/history/trust");
-  const [engagement, engagementBefore, conversations, conversationsBefore, waiting, trust, trustBefore] = await Promise.all([
+  const [engagement, engagementBefore, conversations, conversationsBefore, waiting, trustAnswer] = await Promise.all([
     ctx.get("/v1/history/engagement", params(f)), ctx.get("/v1/history/engagement", params(before)),
     ctx.get("/v1/history/conversations", params(f)), ctx.get("/v1/history/conversations", params(before)),
     optional(() => ctx.get("/v1/history/waiting", f.team ? { team: f.team } : {})),
-    trustRoute ? optional(() => ctx.get("/v1/history/trust", trustParams(f))) : { missing: 404 },
-    trustRoute ? optional(() => ctx.get("/v1/history/trust", trustParams(previousRange(f.from, f.to, "month")))) : { missing: 404 },
+    trustRoute ? trustRead(ctx, f.team, span.first, span.last) : { missing: 404 },
   ]);
+  const trust = await trustFigures(ctx, trustAnswer, rangeMonths, f.team, span.first);
   const engaged = engagementRows(engagement, engagementBefore, f.grain, ctx.periods, periods(before.from, before.to, f.grain));
   const rows = [...engaged.rows, waitingRow(waiting), standardRow(conversations, conversationsBefore),
-    trustRow("satisfaction", "Residents satisfied with the answer (4 or 5 of 5)", trust, trustBefore, monthsText(f.from, f.to)),
-    trustRow("confidence", "Residents' confidence: the police do a good or excellent job", trust, trustBefore, monthsText(f.from, f.to))];
+    trustRow("satisfaction", "Residents satisfied with the answer (4 or 5 of 5)", trust),
+    trustRow("confidence", "Residents' confidence: the police do a good or excellent job", trust)];
   render(ctx, rows, engaged.ranks, before);
 }
 
@@ -196,5 +260,5 @@ function render(ctx, rows, ranks, before) {
   const columnsHeadline = ["measure", "this period", "previous period", "note"];
   ctx.tables.headline = { title: "The period at a glance", columns: columnsHeadline, rows: rows.map((r) => [r.measure, r.text, r.previousText, r.note]) };
   ctx.tables.ranks = rankRows.length ? { title: "Share of strength engaging, by rank", columns, rows: rankRows } : null;
-  window.beatlineHeadline = { rows: rows.map(({ id, measure, current, previous, low, high, text, oldest }) => ({ id, measure, current, previous, low, high, text, oldest })) };
+  window.beatlineHeadline = { rows: rows.map(({ id, measure, current, previous, low, high, text, oldest, months, monthsBefore }) => ({ id, measure, current, previous, low, high, text, oldest, months, monthsBefore })) };
 }
