@@ -144,3 +144,17 @@ def contact_counter(event: Any) -> Any:
     from chalicelib.usecases.counters import apply_contact_stream
 
     return apply_contact_stream(services(), event.to_dict()["Records"]).to_dict()
+
+
+# The conversations table's stream, alike (ConversationsTable's StreamArn in the template; the
+# same local poller): every conversation figure counter and the open-wait gauge.
+@app.on_dynamodb_record(
+    stream_arn=f"arn:aws:dynamodb:{SETTINGS.region}:000000000000:table/{SETTINGS.table_name('conversations')}/stream/*",
+    batch_size=100, starting_position="TRIM_HORIZON", name="conversation_counter",
+)
+def conversation_counter(event: Any) -> Any:
+    """Aggregates a batch of conversation changes into figure counter sums, written exactly once."""
+    from chalicelib.services import services
+    from chalicelib.usecases.counters import apply_conversation_stream
+
+    return apply_conversation_stream(services(), event.to_dict()["Records"]).to_dict()

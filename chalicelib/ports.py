@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.priorities import ActionOut, Priority
     from chalicelib.domain.staff_devices import StaffDevice
     from chalicelib.domain.staff_figures import Activity
-    from chalicelib.domain.stream_counts import ContactChange, Part
+    from chalicelib.domain.stream_counts import ContactChange, ConversationChange, Part
     from chalicelib.domain.strength import StrengthRecord
     from chalicelib.domain.subscribers import SubscriberRecord
     from chalicelib.domain.teams import TeamRecord
@@ -162,6 +162,18 @@ class ContactStreamRepository(Protocol):
     """chalicelib/store/contact_stream.py: the counters derived from the contacts stream."""
 
     def decode(self, record: Mapping[str, Any]) -> ContactChange: ...
+
+    def apply_part(self, part: Part, now: datetime) -> list[str]: ...
+
+    def advance_as_of(self, at: str) -> None: ...
+
+    def as_of(self) -> str | None: ...
+
+
+class ConversationStreamRepository(Protocol):
+    """chalicelib/store/conversation_stream.py: the figure counters derived from the conversations stream."""
+
+    def decode(self, record: Mapping[str, Any]) -> ConversationChange: ...
 
     def apply_part(self, part: Part, now: datetime) -> list[str]: ...
 
@@ -394,11 +406,11 @@ class ConversationStore(Protocol):
 
     def start(self, conversation: Conversation, message: Message, write: Write) -> None: ...
     def append(self, old: Conversation, new: Conversation, message: Message, write: Write) -> None: ...
-    def close(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int],
+    def close(self, old: Conversation, new: Conversation,
               audit: AccessRecord) -> None: ...
-    def escalate(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int],
+    def escalate(self, old: Conversation, new: Conversation,
                  audit: AccessRecord) -> None: ...
-    def count_overdue(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int]) -> None: ...
+    def count_overdue(self, old: Conversation, new: Conversation) -> None: ...
     def overdue(self, days: Iterable[str], due_by: str, limit: int) -> list[Conversation]: ...
     def get(self, conversation_id: str) -> Conversation | None: ...
     def many(self, conversation_ids: Iterable[str]) -> dict[str, Conversation]: ...
@@ -470,6 +482,7 @@ class Repositories:
     sms: SmsRepository
     contact_stream: ContactStreamRepository
     recount: RecountRepository
+    conversation_stream: ConversationStreamRepository
 
 
 # --- fan-out queue -----------------------------------------------------------------------------
@@ -693,11 +706,11 @@ class VersionChanged(Exception):
 
 @dataclass(frozen=True)
 class Write:
-    """Everything one message writes besides the message and the conversation."""
+    """Everything one message writes besides the message and the conversation (no counter: the
+    figures follow from the conversations stream, the contact's statistics from the contacts one)."""
 
     contact: ContactRecord
     audit: AccessRecord
-    figures: Mapping[tuple[str, str], int]
     inbox: InboxCopy | None = None  # a team answer's copy in the resident's inbox
     words: WordHolder | None = None  # a resident message: indexed for erasure, refused while erasing
     guidance: Message | None = None  # the automatic emergency guidance after it (sender "system")

@@ -57,6 +57,7 @@ def dynamodb_repositories() -> Repositories:
         areas,
         contact_stream,
         contacts,
+        conversation_stream,
         deliveries,
         engagement,
         health,
@@ -82,6 +83,7 @@ def dynamodb_repositories() -> Repositories:
         team_queue=team_queue, staff=staff,
         teams=teams, priorities=priorities, meetings=meetings, trust=trust, sms=sms, contact_stream=contact_stream,
         recount=recount,
+        conversation_stream=conversation_stream,
     )
 
 

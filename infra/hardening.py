@@ -10,6 +10,7 @@ from infra.roles import ARCHIVE_BUCKET, ARCHIVE_FAILURE_QUEUE, COUNTER_FAILURE_Q
 
 ACCESS_LOG_TABLE = "AccessLogTable"
 CONTACTS_TABLE = "ContactsTable"
+CONVERSATIONS_TABLE = "ConversationsTable"
 # Lambda retries a failing contacts-stream batch (halving it each time) this often before it sends
 # the batch's description to the on-failure queue; replays change nothing (per-record markers).
 COUNTER_RETRY_ATTEMPTS = 10
@@ -134,13 +135,22 @@ def stream_event_properties() -> dict[str, Any]:
     }
 
 
-def counter_event_properties() -> dict[str, Any]:
-    """The contacts stream's event source mapping (app.py's `contact_counter`): the placeholder
-    ARN replaced, a failing batch bisected until the record that fails is alone, then sent to the
-    on-failure queue (a recount repairs what it missed). No partial batch response: a batch's
-    parts are written exactly once, so Lambda may replay all of it."""
+# The conversations stream's mapping hands the function inserts and modifications only: a
+# deletion (TTL's) counts nothing (domain/stream_counts.conversation_deltas), so Lambda drops it
+# before invoking (the handler ignores one all the same: DynamoDB Local's poller has no filters).
+CONVERSATION_FILTER = {"Filters": [{"Pattern": '{"eventName": ["INSERT", "MODIFY"]}'}]}
+
+
+def counter_event_properties(table: str = CONTACTS_TABLE) -> dict[str, Any]:
+    """A counter stream's event source mapping (app.py's `contact_counter` on the contacts table,
+    `conversation_counter` on the conversations table): the placeholder ARN replaced, a failing
+    batch bisected until the record that fails is alone, then sent to the on-failure queue (a
+    recount repairs what it missed). No partial batch response: a batch's parts are written
+    exactly once, so Lambda may replay all of it."""
+    filtered = {"FilterCriteria": CONVERSATION_FILTER} if table == CONVERSATIONS_TABLE else {}
     return {
-        "Stream": {"Fn::GetAtt": [CONTACTS_TABLE, "StreamArn"]},
+        **filtered,
+        "Stream": {"Fn::GetAtt": [table, "StreamArn"]},
         "StartingPosition": "TRIM_HORIZON",
         "BatchSize": 100,
         "BisectBatchOnFunctionError": True,
@@ -150,7 +160,8 @@ def counter_event_properties() -> dict[str, Any]:
 
 
 def counter_resources(stage: str) -> dict[str, Any]:
-    """The contacts stream's on-failure queue (batch descriptions only: shard and sequence range)."""
+    """The counter streams' on-failure queue (batch descriptions only: stream, shard and sequence
+    range), one for the contacts and the conversations mappings."""
     return {
         COUNTER_FAILURE_QUEUE: {
             "Type": "AWS::SQS::Queue",

@@ -24,6 +24,7 @@ ARCHIVER = "AccessLogArchiver"
 CLOCK = "ConversationClock"
 SMS_INBOUND = "SmsInbound"
 COUNTER = "ContactCounter"
+CONVERSATION_COUNTER = "ConversationCounter"
 EXPORTER = "ExportWorker"
 EMAIL_EVENTS = "EmailEvents"
 EMAIL_REPLIES = "EmailReplies"
@@ -166,14 +167,14 @@ _EMAIL_EVENTS: set[Grant] = _table("subscribers", "GetItem", "PutItem") | _table
 
 # Email replies (usecases/email_replies.py): the stored reply read and deleted, the conversation and
 # its resident's record, then the resident's message written as the API writes it: one transaction
-# (message, conversation, contact, figures, words index, access log; the subscriber not erasing).
+# (message, conversation, contact, words index, access log; the subscriber not erasing; the figures
+# follow from the conversations stream).
 _EMAIL_REPLIES: set[Grant] = (
     {("s3:GetObject", "bucket/email-inbound"), ("s3:DeleteObject", "bucket/email-inbound")}
     | _table("conversations", "GetItem", "UpdateItem")
     | _table("subscribers", "ConditionCheckItem", "GetItem")
     | _table("messages", "PutItem")
     | _table("contacts", "PutItem")
-    | _table("stats", "UpdateItem")
     | _table("words", "PutItem")
     | _table("access-log", "PutItem")
     # Waiting again: a staff push to the team when it has a device (usecases/staff_devices.notify_team).
@@ -184,12 +185,11 @@ _EMAIL_REPLIES: set[Grant] = (
 
 _ARCHIVER: set[Grant] = {("s3:PutObject", "bucket/audit-archive")}
 
-# The conversation clock counts waits passing 24 h: the sparse `by_due` index, then one transaction
-# per wait (the conversation's flags and the figure counters; also past the response standard and at two
-# thirds of it). No texts.
+# The conversation clock flags waits passing 24 h: the sparse `by_due` index, then one update per
+# wait (the conversation's flags, also past the response standard and at two thirds of it; the
+# conversations stream counts them). No texts.
 _CLOCK: set[Grant] = (
     _table("conversations", "UpdateItem")
-    | _table("stats", "UpdateItem")
     | _indexes("conversations", "by_due")
     # Beat meeting reminders (usecases/meetings.remind_meetings): due meetings (by_remind_day),
     # their attendees (Query), the reminder in each inbox, the meeting taken off the index.
@@ -206,6 +206,8 @@ _CLOCK: set[Grant] = (
 # the stats table (per-record markers: Put; counter sums, engagement member and distinct items:
 # Update), then `as_of` moved forward (UpdateItem). It reads nothing but the stream.
 _COUNTER: set[Grant] = _table("stats", "PutItem", "UpdateItem")
+# The conversations stream's aggregator, alike: markers and figure sums, then `as_of`.
+_CONVERSATION_COUNTER: set[Grant] = _table("stats", "PutItem", "UpdateItem")
 # The export worker: one day's rows from the force-wide history index, pseudonymised (the key), as
 # files next to the job it updates, and the next step on its own queue. Nothing else.
 _EXPORTER: set[Grant] = (
@@ -222,6 +224,7 @@ CODE_GRANTS: dict[str, frozenset[Grant]] = {
     CLOCK: frozenset(_CLOCK),
     SMS_INBOUND: frozenset(_SMS_INBOUND),
     COUNTER: frozenset(_COUNTER),
+    CONVERSATION_COUNTER: frozenset(_CONVERSATION_COUNTER),
     EXPORTER: frozenset(_EXPORTER),
     EMAIL_EVENTS: frozenset(_EMAIL_EVENTS),
     EMAIL_REPLIES: frozenset(_EMAIL_REPLIES),
@@ -246,6 +249,11 @@ EVENT_SOURCE_GRANTS: dict[str, frozenset[Grant]] = {
     COUNTER: frozenset({
         ("dynamodb:DescribeStream", "stream/contacts"), ("dynamodb:GetRecords", "stream/contacts"),
         ("dynamodb:GetShardIterator", "stream/contacts"), ("dynamodb:ListStreams", "stream/contacts/*"),
+        ("sqs:SendMessage", "queue/counter-failures"),
+    }),
+    CONVERSATION_COUNTER: frozenset({
+        ("dynamodb:DescribeStream", "stream/conversations"), ("dynamodb:GetRecords", "stream/conversations"),
+        ("dynamodb:GetShardIterator", "stream/conversations"), ("dynamodb:ListStreams", "stream/conversations/*"),
         ("sqs:SendMessage", "queue/counter-failures"),
     }),
 }

@@ -112,6 +112,7 @@ class FunctionInfo:
     sns_events: list[str] = field(default_factory=list)  # event names on the SMS topic
     email_topics: list[str] = field(default_factory=list)  # the email SNS topics it reads (infra/email.py)
     counter_events: list[str] = field(default_factory=list)  # event names on the contacts stream
+    conversation_counter_events: list[str] = field(default_factory=list)  # on the conversations stream
     export_events: list[str] = field(default_factory=list)  # event names on the export queue
 
 
@@ -144,21 +145,27 @@ def _add_sqs_event(info: FunctionInfo, event_name: str, name: str | None, queue_
                             f"{queue_name!r} and {export_queue!r}")
 
 
+def _add_stream_event(info: FunctionInfo, event_name: str, stream: Any, stream_tables: Sequence[str | None]) -> None:
+    """`stream_tables`: the access log's, the contacts' and the conversations' table names."""
+    wired = zip((hardening.ACCESS_LOG_TABLE, hardening.CONTACTS_TABLE, hardening.CONVERSATIONS_TABLE),
+                stream_tables, (info.stream_events, info.counter_events, info.conversation_counter_events),
+                strict=True)
+    for logical, table, events in wired:
+        if _reads_stream(stream, logical, table):
+            events.append(event_name)
+            return
+    raise TemplateError(f"{info.logical_id}.{event_name} reads stream {stream!r}; "
+                        "only the access log's, the contacts' and the conversations' are wired")
+
+
 def _add_event(info: FunctionInfo, event_name: str, event: dict[str, Any], queue_name: str,
                stream_table: str | None, sms_topic: str | None = None, counter_table: str | None = None,
-               export_queue: str | None = None) -> None:
+               export_queue: str | None = None, conversation_table: str | None = None) -> None:
     kind, properties = event.get("Type"), event.get("Properties", {})
     if kind == "SQS":
         _add_sqs_event(info, event_name, _queue_name_of(properties.get("Queue")), queue_name, export_queue)
     elif kind == "DynamoDB":
-        stream = properties.get("Stream")
-        if _reads_stream(stream, hardening.ACCESS_LOG_TABLE, stream_table):
-            info.stream_events.append(event_name)
-        elif _reads_stream(stream, hardening.CONTACTS_TABLE, counter_table):
-            info.counter_events.append(event_name)
-        else:
-            raise TemplateError(f"{info.logical_id}.{event_name} reads stream {stream!r}; "
-                                "only the access log's and the contacts' are wired")
+        _add_stream_event(info, event_name, properties.get("Stream"), (stream_table, counter_table, conversation_table))
     elif kind == "SNS":
         topic = _queue_name_of(properties.get("Topic"))  # the name after the ARN's last colon
         email_topic = email.topic_logical_id(str(topic), sms_topic)
@@ -172,7 +179,7 @@ def _add_event(info: FunctionInfo, event_name: str, event: dict[str, Any], queue
 
 def functions_of(base: dict[str, Any], queue_name: str, stream_table: str | None = None,
                  sms_topic: str | None = None, counter_table: str | None = None,
-                 export_queue: str | None = None) -> list[FunctionInfo]:
+                 export_queue: str | None = None, conversation_table: str | None = None) -> list[FunctionInfo]:
     """Every Lambda function chalice packaged, with its role and its queue/stream event sources."""
     found = []
     for logical, resource in base.get("Resources", {}).items():
@@ -183,7 +190,8 @@ def functions_of(base: dict[str, Any], queue_name: str, stream_table: str | None
         role_id = role["Fn::GetAtt"][0] if isinstance(role, dict) and "Fn::GetAtt" in role else None
         info = FunctionInfo(logical, role_id, int(properties.get("Timeout", DEFAULT_FUNCTION_TIMEOUT)))
         for event_name, event in (properties.get("Events") or {}).items():
-            _add_event(info, event_name, event, queue_name, stream_table, sms_topic, counter_table, export_queue)
+            _add_event(info, event_name, event, queue_name, stream_table, sms_topic, counter_table, export_queue,
+                       conversation_table)
         found.append(info)
     return found
 
@@ -491,6 +499,8 @@ def _function_override(function: FunctionInfo, log_group: str) -> dict[str, Any]
     }
     events.update({name: {"Properties": hardening.stream_event_properties()} for name in function.stream_events})
     events.update({name: {"Properties": hardening.counter_event_properties()} for name in function.counter_events})
+    events.update({name: {"Properties": hardening.counter_event_properties(hardening.CONVERSATIONS_TABLE)}
+                   for name in function.conversation_counter_events})
     if events:
         override["Events"] = events
     if function.sqs_events:
@@ -536,10 +546,10 @@ def _alarms(functions: Sequence[FunctionInfo], stage: StageConfig, base_resource
             [{"Name": "QueueName", "Value": {"Fn::GetAtt": [ARCHIVE_FAILURE_QUEUE, "QueueName"]}}],
             threshold=1, statistic="Maximum",
         )
-    if any(f.counter_events for f in functions):
+    if any(_counts(f) for f in functions):
         resources["CounterFailureAlarm"] = _alarm(
-            "Contact-stream batches failed after retries: figures miss them until a recount repairs "
-            "them (python -m infra.recount, see docs/history.md).",
+            "Contact- or conversation-stream batches failed after retries: figures miss them until a "
+            "recount repairs them (python -m infra.recount, see docs/history.md).",
             "AWS/SQS", "ApproximateNumberOfMessagesVisible",
             [{"Name": "QueueName", "Value": {"Fn::GetAtt": [COUNTER_FAILURE_QUEUE, "QueueName"]}}],
             threshold=1, statistic="Maximum",
@@ -648,12 +658,17 @@ def _outputs(functions: Sequence[FunctionInfo], tables: Sequence[TableSpec]) -> 
     if any(f.stream_events for f in functions):
         outputs["AuditArchiveBucketName"] = {"Value": {"Ref": ARCHIVE_BUCKET}}
         outputs["ArchiveFailureQueueUrl"] = {"Value": {"Ref": ARCHIVE_FAILURE_QUEUE}}
-    if any(f.counter_events for f in functions):
+    if any(_counts(f) for f in functions):
         outputs["CounterFailureQueueUrl"] = {"Value": {"Ref": COUNTER_FAILURE_QUEUE}}
     outputs.update(_export_outputs(functions))
     outputs.update({s.logical_id + "Arn": {"Value": {"Ref": s.logical_id}} for s in SECRETS})
     outputs.update({spec.logical_id + "Name": {"Value": {"Ref": spec.logical_id}} for spec in tables})
     return outputs
+
+
+def _counts(function: FunctionInfo) -> bool:
+    """The function aggregates a counter stream (contacts or conversations): the failure queue's."""
+    return bool(function.counter_events or function.conversation_counter_events)
 
 
 def _one(functions: Sequence[FunctionInfo], uses: str, what: str) -> FunctionInfo | None:
@@ -680,7 +695,8 @@ def _event_sources(functions: Sequence[FunctionInfo], stage: StageConfig) -> dic
         resources.update(hardening.archive_resources(stage.stage, role_of(archiver)))
     if _one(functions, "sns_events", "reads the SMS topic") is not None:
         resources.update(_sms_topic(stage))
-    if _one(functions, "counter_events", "aggregates the contacts stream") is not None:
+    contacts = _one(functions, "counter_events", "aggregates the contacts stream")
+    if contacts is not None or _one(functions, "conversation_counter_events", "aggregates the conversations stream"):
         resources.update(hardening.counter_resources(stage.stage))
     return resources
 
@@ -688,7 +704,7 @@ def _event_sources(functions: Sequence[FunctionInfo], stage: StageConfig) -> dic
 def merge_template(base: dict[str, Any], stage: StageConfig, tables: Sequence[TableSpec]) -> dict[str, Any]:
     """The template to pass to `chalice package --merge-template` for this app and stage."""
     functions = functions_of(base, stage.queue_name, f"{stage.table_prefix}access-log", sms_topic_name(stage),
-                             f"{stage.table_prefix}contacts", stage.exports_queue)
+                             f"{stage.table_prefix}contacts", stage.exports_queue, f"{stage.table_prefix}conversations")
     base_resources = base.get("Resources", {})
     resources: dict[str, Any] = {
         spec.logical_id: table_resource(spec, f"{stage.table_prefix}{spec.short_name}", retain=stage.retain_data)

@@ -152,49 +152,68 @@ def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str)
 
 
 def settle_streams() -> int:
-    """Apply every pending record of the contacts stream through app.py's `contact_counter`, as
-    Lambda's event source mapping would (infra/local/streams.py): figures read afterwards are
-    settled, deterministically and without sleeps. The number of records applied. Runs inside
-    `_state["settle_around"]()` when a test installed one (the IAM drift test records the
-    handler's calls as its own function's)."""
+    """Apply every pending record of the contacts and conversations streams through app.py's
+    `contact_counter` and `conversation_counter`, as Lambda's event source mappings would
+    (infra/local/streams.py): figures read afterwards are settled, deterministically and without
+    sleeps. The number of records applied. Each stream is settled inside
+    `_state["settle_around"](handler name)` when a test installed one (the IAM drift test records
+    each handler's calls as its own function's)."""
     if "db" not in _state:
         return 0
-    around = _state.get("settle_around")
-    if around is not None:
-        with around():
-            return _settle()
     return _settle()
 
 
-def _stream_function(event: dict[str, Any], context: Any) -> Any:
-    """app.py's `contact_counter` as its own Lambda runs it: with the stage's Services, not the
-    ones a test installed for the API (a fault-injecting store, another clock)."""
-    from app import contact_counter
-    from chalicelib import services as services_module
-    from chalicelib.settings import SETTINGS
+def _stream_function(name: str) -> Callable[[dict[str, Any], Any], Any]:
+    """app.py's stream handler `name` as its own Lambda runs it: with the stage's Services, not
+    the ones a test installed for the API (a fault-injecting store, another clock)."""
 
-    if "stream_services" not in _state:
-        _state["stream_services"] = services_module.build_services(SETTINGS, push_resolver=TEST_PUSH_RESOLVER)
-    previous = services_module._current
-    services_module.use_services(_state["stream_services"])
-    try:
-        return contact_counter(event, context)
-    finally:
-        services_module.use_services(previous)
+    def run(event: dict[str, Any], context: Any) -> Any:
+        import app
+        from chalicelib import services as services_module
+        from chalicelib.settings import SETTINGS
+
+        if "stream_services" not in _state:
+            _state["stream_services"] = services_module.build_services(SETTINGS, push_resolver=TEST_PUSH_RESOLVER)
+        previous = services_module._current
+        services_module.use_services(_state["stream_services"])
+        try:
+            return getattr(app, name)(event, context)
+        finally:
+            services_module.use_services(previous)
+
+    return run
 
 
-def _settle() -> int:
-    if "poller" not in _state:
+STREAM_HANDLERS = (("contacts", "contact_counter"), ("conversations", "conversation_counter"))
+
+
+def _pollers() -> list[Any]:
+    """The session's pollers (contacts first, then conversations), made on first need."""
+    if "pollers" not in _state:
         from chalicelib.settings import SETTINGS
         from infra.local.streams import StreamPoller
 
-        _state["poller"] = StreamPoller(endpoint=_state["db"].endpoint, table_name=SETTINGS.table_name("contacts"),
-                                        handler=_stream_function, region=SETTINGS.region or "eu-west-2",
-                                        max_attempts=10**9)  # a failing batch fails the test, never skipped
-    return int(_state["poller"].settle())
+        _state["pollers"] = [StreamPoller(endpoint=_state["db"].endpoint, table_name=SETTINGS.table_name(table),
+                                          handler=_stream_function(handler), region=SETTINGS.region or "eu-west-2",
+                                          max_attempts=10**9)  # a failing batch fails the test, never skipped
+                             for table, handler in STREAM_HANDLERS]
+        _state["poller"] = _state["pollers"][0]
+    return list(_state["pollers"])
 
 
-# GETs that read counters derived from the contacts stream: the test client settles it first.
+def _settle() -> int:
+    around = _state.get("settle_around")
+    total = 0
+    for (_, handler), poller in zip(STREAM_HANDLERS, _pollers(), strict=True):
+        if around is None:
+            total += int(poller.settle())
+            continue
+        with around(handler):
+            total += int(poller.settle())
+    return total
+
+
+# GETs that read counters derived from the streams: the test client settles them first.
 SETTLED_READS = ("/v1/history/", "/v1/staff/", "/v1/teams/")
 
 
@@ -246,7 +265,7 @@ def app():
 
 @pytest.fixture(scope="session")
 def client(app):
-    """chalice.test.Client whose figure reads (SETTLED_READS) first settle the contacts stream."""
+    """chalice.test.Client whose figure reads (SETTLED_READS) first settle the streams."""
     from chalice.test import Client, TestHTTPClient
 
     class SettlingHTTPClient(TestHTTPClient):
@@ -262,7 +281,7 @@ def client(app):
 
 @pytest.fixture
 def settle() -> Callable[[], int]:
-    """settle() applies the pending contacts-stream records (see settle_streams)."""
+    """settle() applies the pending contacts- and conversations-stream records (see settle_streams)."""
     return settle_streams
 
 
@@ -271,7 +290,15 @@ def stream_poller() -> Any:
     """The session's contacts-stream poller, settled (its `positions` are the checkpoints)."""
     start_database()
     settle_streams()
-    return _state["poller"]
+    return _pollers()[0]
+
+
+@pytest.fixture
+def conversation_poller() -> Any:
+    """The session's conversations-stream poller, settled (its `positions` are the checkpoints)."""
+    start_database()
+    settle_streams()
+    return _pollers()[1]
 
 
 TokenFactory = Callable[..., str]

@@ -42,7 +42,7 @@ from chalicelib.domain.notices import NoticeNotification
 from chalicelib.domain.priorities import ActionOut, Priority
 from chalicelib.domain.staff_devices import StaffDevice
 from chalicelib.domain.staff_figures import Activity
-from chalicelib.domain.stream_counts import ContactChange, Part
+from chalicelib.domain.stream_counts import ContactChange, ConversationChange, Part, StreamRecord
 from chalicelib.domain.strength import StrengthRecord
 from chalicelib.domain.subscribers import SubscriberRecord
 from chalicelib.domain.teams import TeamRecord
@@ -61,6 +61,7 @@ from chalicelib.ports import (
     ContactStreamRepository,
     ConversationExists,
     ConversationStore,
+    ConversationStreamRepository,
     Delivery,
     DeliveryRepository,
     EndpointRegistrar,
@@ -204,7 +205,11 @@ class FakeDatabase:
     stream: list[ContactChange] = field(default_factory=list)
     stream_consumer: Callable[[list[ContactChange]], Any] | None = None
     stream_marks: set[str] = field(default_factory=set)
-    stream_as_of: str | None = None
+    stream_as_of: dict[str, str] = field(default_factory=dict)  # ledger ("contacts", "conversations") -> as_of
+    # The conversations table's stream, alike (usecases.counters.apply_conversation_changes).
+    conversation_stream: list[ConversationChange] = field(default_factory=list)
+    conversation_consumer: Callable[[list[ConversationChange]], Any] | None = None
+    conversation_records: int = 0
     reachable: bool = True
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
@@ -235,10 +240,9 @@ class FakeDatabase:
     def put_inbox(self, copy: InboxCopy) -> None:
         self.inbox.setdefault(copy.subscriber_id, {})[copy.sort_key] = (copy.item, copy.expires_at)
 
-    def add_log_entry(self, record: ContactRecord, extra_counters: Mapping[tuple[str, str], int] | None = None) -> None:
+    def add_log_entry(self, record: ContactRecord) -> None:
         """store.contacts.add_log_entry: the contact (its counters and engagement items follow
-        from the stream) and a conversation's figure counters, every route alike."""
-        self.add_counters(_one_shard(dict(extra_counters or {})))
+        from the stream), every route alike."""
         self.changed(None, record)
 
     def changed(self, old: ContactRecord | None, new: ContactRecord) -> None:
@@ -248,6 +252,19 @@ class FakeDatabase:
         if self.stream_consumer is not None:
             pending, self.stream = self.stream, []
             self.stream_consumer(pending)
+
+    def put_conversation(self, conv: Conversation) -> None:
+        """A conversation item written: its stream record (old and new images), consumed at once
+        when a consumer is installed."""
+        old = self.conversations.get(conv.id)
+        self.conversations[conv.id] = conv
+        self.conversation_records += 1
+        self.conversation_stream.append(ConversationChange(
+            event_id=f"fake-conv-{self.conversation_records}", event="INSERT" if old is None else "MODIFY",
+            old=old, new=conv))
+        if self.conversation_consumer is not None:
+            pending, self.conversation_stream = self.conversation_stream, []
+            self.conversation_consumer(pending)
 
     def move_engagement(self, moves: Sequence[MemberMove]) -> None:
         """Member items get their deltas; counter items the distinct-count change they cause
@@ -936,17 +953,13 @@ class FakeHealth:
         return self.db.reachable
 
 
-class FakeContactStream:
-    """store/contact_stream.py on a FakeDatabase: markers, sums on one shard, engagement settled."""
+class FakeLedger:
+    """store/stream_ledger.py's Ledger on a FakeDatabase: markers, sums on one shard, engagement settled."""
+
+    name = "contacts"
 
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
-
-    def decode(self, record: Mapping[str, Any]) -> ContactChange:
-        change = record.get("change")
-        if not isinstance(change, ContactChange):
-            raise ValueError("the fake stream carries decoded changes only")
-        return change
 
     def apply_part(self, part: Part, now: datetime) -> list[str]:
         with self.db.lock:
@@ -960,11 +973,34 @@ class FakeContactStream:
 
     def advance_as_of(self, at: str) -> None:
         with self.db.lock:
-            if self.db.stream_as_of is None or at > self.db.stream_as_of:
-                self.db.stream_as_of = at
+            if at > self.db.stream_as_of.get(self.name, ""):
+                self.db.stream_as_of[self.name] = at
 
     def as_of(self) -> str | None:
-        return self.db.stream_as_of
+        return self.db.stream_as_of.get(self.name)
+
+
+class FakeContactStream(FakeLedger):
+    """store/contact_stream.py on a FakeDatabase."""
+
+    def decode(self, record: Mapping[str, Any]) -> ContactChange:
+        return _decoded(record)
+
+
+class FakeConversationStream(FakeLedger):
+    """store/conversation_stream.py on a FakeDatabase."""
+
+    name = "conversations"
+
+    def decode(self, record: Mapping[str, Any]) -> ConversationChange:
+        return _decoded(record)
+
+
+def _decoded(record: Mapping[str, Any]) -> StreamRecord[Any]:
+    change = record.get("change")
+    if not isinstance(change, StreamRecord):
+        raise ValueError("the fake stream carries decoded changes only")
+    return change
 
 
 # --- conversations -----------------------------------------------------------------------------
@@ -992,7 +1028,7 @@ class FakeConversations:
             db.put_inbox(write.inbox)
         if write.words is not None:
             db.hold_words(write.words)
-        db.add_log_entry(write.contact, write.figures)
+        db.add_log_entry(write.contact)
 
     def start(self, conversation: Conversation, message: Message, write: Write) -> None:
         with self.db.lock:
@@ -1002,7 +1038,7 @@ class FakeConversations:
             if message.id in self.db.messages.get(conversation.id, {}) or write.contact.id in self.db.contacts:
                 raise VersionChanged()  # a derived id collided
             self._apply_side(write)
-            self.db.conversations[conversation.id] = replace(conversation, last_message_id=message.id)
+            self.db.put_conversation(replace(conversation, last_message_id=message.id))
             self.db.messages.setdefault(conversation.id, {})[message.id] = message
             self.hints[conversation.id] = conversation
 
@@ -1023,31 +1059,28 @@ class FakeConversations:
                 raise self._changed(old.id, None)
             self._assumed(old)
             self._apply_side(write)
-            self.db.conversations[old.id] = replace(self.db.settled(new), last_message_id=message.id)
+            self.db.put_conversation(replace(self.db.settled(new), last_message_id=message.id))
             self.db.messages.setdefault(old.id, {})[message.id] = message
             self.hints[old.id] = new
 
-    def close(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int],
-              audit: AccessRecord) -> None:
-        self._change(old, new, figures, lambda status: status != "closed", audit)
+    def close(self, old: Conversation, new: Conversation, audit: AccessRecord) -> None:
+        self._change(old, new, lambda status: status != "closed", audit)
 
-    def count_overdue(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int]) -> None:
-        self._change(old, new, figures, lambda status: status == "waiting")
+    def count_overdue(self, old: Conversation, new: Conversation) -> None:
+        self._change(old, new, lambda status: status == "waiting")
 
-    def escalate(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int],
-                 audit: AccessRecord) -> None:
-        self._change(old, new, figures, lambda status: status == "waiting", audit)
+    def escalate(self, old: Conversation, new: Conversation, audit: AccessRecord) -> None:
+        self._change(old, new, lambda status: status == "waiting", audit)
 
-    def _change(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int],
-                status_allows: Callable[[str], bool], audit: AccessRecord | None = None) -> None:
+    def _change(self, old: Conversation, new: Conversation, status_allows: Callable[[str], bool],
+                audit: AccessRecord | None = None) -> None:
         with self.db.lock:
             current = self._assumed(old)
             if current is None or not status_allows(current.status):
                 raise self._changed(old.id, current)
             if audit is not None:
                 self.db.append_access(audit)
-            self.db.conversations[old.id] = self.db.settled(new)
-            self.db.add_counters(_one_shard(figures))
+            self.db.put_conversation(self.db.settled(new))
             self.hints[old.id] = new
 
     def _changed(self, conversation_id: str, current: Conversation | None) -> VersionChanged:
@@ -1146,7 +1179,7 @@ class FakeConversations:
         conv = self.db.conversations.get(conversation_id)
         if conv is None:
             raise StoreNotFound()
-        self.db.conversations[conversation_id] = replace(conv, owner="", content_digest=erased_digest)
+        self.db.put_conversation(replace(conv, owner="", content_digest=erased_digest))
 
     def unlink_contacts(self, contact_ids: Iterable[str]) -> None:
         for contact_id in contact_ids:
@@ -1300,7 +1333,7 @@ class FakeTeamQueue:
                 return False
             self.db.append_access(audit)
             self.db.claim_staff[conversation_id] = staff
-            self.db.conversations[conversation_id] = replace(conv, claimed_by=display, claim_expires_at=expires_at)
+            self.db.put_conversation(replace(conv, claimed_by=display, claim_expires_at=expires_at))
             return True
 
     def release(self, conversation_id: str, *, team: str, staff: str | None, audit: AccessRecord) -> bool:
@@ -1311,7 +1344,7 @@ class FakeTeamQueue:
                 return False
             self.db.append_access(audit)
             del self.db.claim_staff[conversation_id]
-            self.db.conversations[conversation_id] = replace(conv, claimed_by=None, claim_expires_at=None)
+            self.db.put_conversation(replace(conv, claimed_by=None, claim_expires_at=None))
             return True
 
     def leave_queue(self, conversation: Conversation) -> bool:
@@ -1472,6 +1505,7 @@ def fake_repositories(db: FakeDatabase | None = None) -> Repositories:
         team_queue=FakeTeamQueue(db), staff=FakeStaff(db), teams=FakeTeams(db), priorities=FakePriorities(db),
         meetings=FakeMeetings(db), trust=FakeTrust(db), sms=FakeSms(db.sms, db.lock), contact_stream=FakeContactStream(db),
         recount=FakeRecount(db),
+        conversation_stream=FakeConversationStream(db),
     )
 
 
@@ -1541,6 +1575,9 @@ def fake_services(*, now: datetime = NOW, db: FakeDatabase | None = None, settin
     if fakes.db.stream_consumer is None:
         fakes.db.stream_consumer = lambda changes: counters_usecase.apply_changes(
             svc, [replace(change, at=to_rfc3339(svc.clock())) for change in changes])
+    if fakes.db.conversation_consumer is None:
+        fakes.db.conversation_consumer = lambda changes: counters_usecase.apply_conversation_changes(
+            svc, [replace(change, at=to_rfc3339(svc.clock())) for change in changes])
     return svc, fakes
 
 
@@ -1575,6 +1612,7 @@ _ratelimit: RateCounterRepository = FakeRateCounters(_db)
 _health: HealthProbe = FakeHealth(_db)
 _contact_stream: ContactStreamRepository = FakeContactStream(_db)
 _recount: RecountRepository = FakeRecount(_db)
+_conversation_stream: ConversationStreamRepository = FakeConversationStream(_db)
 _conversations: ConversationStore = FakeConversations(_db)
 _queue: FanoutQueue = FakeQueue()
 _channel: Channel = FakeChannel()

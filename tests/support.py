@@ -154,13 +154,17 @@ EMPTY_FOOTPRINT = {"contacts": [], "team_contacts": 0, "counters": {}, "access_l
 
 
 class DynamoCalls:
-    """Counts the DynamoDB operations the app's models send (a botocore before-call hook)."""
+    """Counts the DynamoDB operations the app's models send (a botocore before-call hook), and
+    the items of each TransactWriteItems (`items`)."""
 
     def __init__(self) -> None:
         self.operations: list[str] = []
+        self.items: list[int] = []
 
-    def __call__(self, model: Any, **_: Any) -> None:
+    def __call__(self, model: Any, params: Any = None, **_: Any) -> None:
         self.operations.append(model.name)
+        if model.name == "TransactWriteItems":  # the request as serialized: a JSON body
+            self.items.append(len(json.loads((params or {}).get("body") or b"{}").get("TransactItems", [])))
 
     def __enter__(self) -> DynamoCalls:
         from chalicelib.store.models import ALL_MODELS
@@ -185,3 +189,30 @@ def header(response: Any, name: str) -> str:
 def inline_scripts(html: str) -> list[tuple[str, str]]:
     """(attributes, text) of each inline <script> of a page (one with `src=` is not inline)."""
     return re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>(.*?)</script>", html, re.S)
+
+
+def follower(base: Any, handler: Any) -> Any:
+    """Another event source mapping on `base`'s stream (infra/local/streams.py), starting at its
+    checkpoints and calling `handler`."""
+    from infra.local.streams import StreamPoller
+
+    return StreamPoller(endpoint=base.endpoint, table_name=base.table_name, handler=handler, region=base.region,
+                        positions=dict(base.positions))
+
+
+def crash_before_checkpoint(base: Any, handler: Any) -> list[Any]:
+    """Lambda killed between a batch's sums and its checkpoint: `handler` writes the next batch of
+    `base`'s stream, then the function dies before the mapping hears of it. The handler's answers."""
+    import pytest
+
+    answers: list[Any] = []
+
+    def crash_after_the_sums(event: dict[str, Any], context: Any) -> Any:
+        answers.append(handler(event, context))  # the sums are written ...
+        raise RuntimeError("killed before the checkpoint")  # ... and Lambda never hears of it
+
+    crashing = follower(base, crash_after_the_sums)
+    crashing.max_attempts = 2
+    with pytest.raises(RuntimeError):
+        crashing.poll_once()
+    return answers

@@ -11,13 +11,11 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-import pytest
-
 from app import contact_counter
 from chalicelib.domain import stats_keys
 from chalicelib.domain.access import AccessRecord
 from infra.local.streams import StreamPoller
-from tests.support import patch, post, street
+from tests.support import crash_before_checkpoint, patch, post, street
 
 TOPIC_KEY = "topic"
 
@@ -62,16 +60,7 @@ def test_a_batch_replayed_after_a_crash_before_its_checkpoint_changes_nothing(
     bodies = [street(topic=topic) for topic in ("burglary", "burglary", "drugs")]
     for body in bodies:
         assert post(client, token, "/v1/contacts", body).status_code == 201
-    answers: list[Any] = []
-
-    def crash_after_the_sums(event: dict[str, Any], context: Any) -> Any:
-        answers.append(contact_counter(event, context))  # the sums are written ...
-        raise RuntimeError("killed before the checkpoint")  # ... and Lambda never hears of it
-
-    crashing = _poller(stream_poller, crash_after_the_sums)
-    crashing.max_attempts = 2
-    with pytest.raises(RuntimeError):
-        crashing.poll_once()
+    answers = crash_before_checkpoint(stream_poller, contact_counter)
     assert answers and answers[0]["replayed"] == 0
     svc, day = _svc(), bodies[0]["occurred_at"][:10]
     counted = _topic_counts(svc, team, day)

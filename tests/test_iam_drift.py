@@ -29,6 +29,7 @@ from infra.permissions import (
     ARCHIVER,
     CLOCK,
     CODE_GRANTS,
+    CONVERSATION_COUNTER,
     COUNTER,
     EMAIL_EVENTS,
     EMAIL_REPLIES,
@@ -405,8 +406,9 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
                         break
                 assert not batch, "still failing after every attempt"
 
-    # The contacts stream's aggregator is another function: the test client's settles record there.
-    conftest._state["settle_around"] = lambda: recording_dynamodb(logs[COUNTER])
+    # The streams' aggregators are other functions: the test client's settles record there.
+    counters = {"contact_counter": COUNTER, "conversation_counter": CONVERSATION_COUNTER}
+    conftest._state["settle_around"] = lambda handler: recording_dynamodb(logs[counters[handler]])
     try:
         services_module.use_services(api)
         with recording_dynamodb(logs[API]):
@@ -542,8 +544,8 @@ def _declared(function: str) -> set[tuple[str, str]]:
     return {g for g in CODE_GRANTS[function] if g[0].split(":")[0] in RECORDED_SERVICES}
 
 
-@pytest.mark.parametrize("function", [API, WORKER, HOUSEKEEPING, ARCHIVER, CLOCK, SMS_INBOUND, COUNTER, EXPORTER,
-                                      EMAIL_EVENTS, EMAIL_REPLIES])
+@pytest.mark.parametrize("function", [API, WORKER, HOUSEKEEPING, ARCHIVER, CLOCK, SMS_INBOUND, COUNTER,
+                                      CONVERSATION_COUNTER, EXPORTER, EMAIL_EVENTS, EMAIL_REPLIES])
 def test_role_grants_exactly_what_the_code_calls(recordings: dict[str, set[tuple[str, str]]], function: str) -> None:
     recorded = _recorded(recordings[function])
     declared = _declared(function)
@@ -559,4 +561,5 @@ def test_worker_cannot_touch_personal_records(recordings: dict[str, set[tuple[st
         assert not {resource.split("/index")[0] for _, resource in grants} & forbidden
     assert CODE_GRANTS[ARCHIVER] == {("s3:PutObject", "bucket/audit-archive")}
     assert {resource for _, resource in CODE_GRANTS[COUNTER]} == {"table/stats"}  # reads no contact
+    assert {resource for _, resource in CODE_GRANTS[CONVERSATION_COUNTER]} == {"table/stats"}  # nor a conversation
 

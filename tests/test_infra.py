@@ -195,12 +195,13 @@ def test_no_wildcard_actions_or_resources(template: dict[str, Any], worker_templ
                 continue
             for resource in resources if isinstance(resources, list) else [resources]:
                 # The patterns: SNS endpoints (created at run time under a named platform app), the
-                # archive's objects under its prefix, the access log's and the contacts' streams
-                # (ListStreams), the stored email replies under their prefix.
+                # archive's objects under its prefix, the access log's, the contacts' and the
+                # conversations' streams (ListStreams), the stored email replies under their prefix.
                 text = json.dumps(resource)
                 assert "*" not in text or any(p in text for p in (
                     ":endpoint/${Platform}/${Name}/*", "${AuditArchiveBucket.Arn}/access-log/*",
                     "${AccessLogTable.Arn}/stream/*", "${ContactsTable.Arn}/stream/*",
+                    "${ConversationsTable.Arn}/stream/*",
                     "${ExportBucket.Arn}/exports/*", "${EmailInboundBucket.Arn}/inbound/*")), statement
 
 
@@ -476,26 +477,39 @@ def test_archiver_reads_the_stream_with_partial_failures_and_a_failure_queue(tem
     assert [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["ArchiveFailureQueue", "QueueName"]}}] in metrics
 
 
-def test_contact_counter_reads_the_contacts_stream_bisecting_with_a_failure_queue(template: dict[str, Any]) -> None:
-    """Issue 23: the contacts table streams both images; the aggregator's mapping bisects a failing
-    batch, gives up after a bounded number of retries into its own queue (alarmed); its role
-    reads that stream and writes the stats table only."""
+def _counter_mapping(template: dict[str, Any], function: str, table: str) -> dict[str, Any]:
+    """A counter stream's mapping (issue 23): `table` streams both images; `function`'s mapping
+    bisects a failing batch and gives up after a bounded number of retries into the counters'
+    failure queue (alarmed); its role reads that stream and writes the stats table only. The
+    mapping's properties."""
     resources = template["Resources"]
-    assert resources["ContactsTable"]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
-    [event] = resources["ContactCounter"]["Properties"]["Events"].values()
-    props = event["Properties"]
-    assert event["Type"] == "DynamoDB"
-    assert props["Stream"] == {"Fn::GetAtt": ["ContactsTable", "StreamArn"]}
+    assert resources[table]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    [event] = resources[function]["Properties"]["Events"].values()
+    props: dict[str, Any] = event["Properties"]
+    assert event["Type"] == "DynamoDB" and props["Stream"] == {"Fn::GetAtt": [table, "StreamArn"]}
     assert props["BisectBatchOnFunctionError"] is True and props["MaximumRetryAttempts"] == 10
     assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["CounterFailureQueue", "Arn"]}
     metrics = [a["Properties"]["Dimensions"] for a in _resources(template, "AWS::CloudWatch::Alarm").values()]
     assert [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["CounterFailureQueue", "QueueName"]}}] in metrics
-    statements = _function_statements(template, "ContactCounter")
+    statements = _function_statements(template, function)
     tables = {name for s in statements for name in re.findall(r"(\w+Table)\b", json.dumps(s["Resource"]))}
-    assert tables == {"StatsTable", "ContactsTable"}, tables
-    contacts = [s for s in statements if "ContactsTable" in json.dumps(s["Resource"])]
-    assert {a for s in contacts for a in s["Action"]} == {
+    assert tables == {"StatsTable", table}, tables
+    reads = [s for s in statements if table in json.dumps(s["Resource"])]
+    assert {a for s in reads for a in s["Action"]} == {
         "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
+    return props
+
+
+def test_contact_counter_reads_the_contacts_stream_bisecting_with_a_failure_queue(template: dict[str, Any]) -> None:
+    """Issue 23: every contact change reaches the aggregator (an amendment moves counts)."""
+    assert "FilterCriteria" not in _counter_mapping(template, "ContactCounter", "ContactsTable")
+
+
+def test_conversation_counter_reads_the_conversations_stream_filtered(template: dict[str, Any]) -> None:
+    """Issue 23: the conversations stream's aggregator is handed inserts and modifications only
+    (a TTL deletion counts nothing)."""
+    props = _counter_mapping(template, "ConversationCounter", "ConversationsTable")
+    assert props["FilterCriteria"] == {"Filters": [{"Pattern": '{"eventName": ["INSERT", "MODIFY"]}'}]}
 
 
 def test_public_methods_have_their_own_smaller_budget(template: dict[str, Any]) -> None:

@@ -29,7 +29,7 @@ from chalicelib.domain.contact_schemas import Change
 from chalicelib.domain.contacts import ContactRecord
 from chalicelib.domain.conversations import Conversation, Message
 from chalicelib.domain.shapes import Circle, LatLon, Polygon
-from chalicelib.domain.stream_counts import ContactChange
+from chalicelib.domain.stream_counts import ContactChange, ConversationChange
 from chalicelib.domain.subscribers import Preferences, SubscriberRecord
 from chalicelib.ports import (
     ConditionFailed,
@@ -133,11 +133,11 @@ def message(conv: Conversation, seq: int = 1, sender: str = "resident", **change
 
 
 def write(conv: Conversation, msg: Message, *, words: WordHolder | None = None,
-          inbox: InboxCopy | None = None, figures: dict[tuple[str, str], int] | None = None) -> Write:
+          inbox: InboxCopy | None = None) -> Write:
     return Write(
         contact=contact(id=msg.contact_id, kind="online", platform="beatline", direction="inbound", team=conv.team,
                         notes=None, lat=None, lon=None, setting=None, author="system:beatline-residents"),
-        audit=audit(action="conversation.message"), figures=figures or {}, inbox=inbox, words=words,
+        audit=audit(action="conversation.message"), inbox=inbox, words=words,
     )
 
 
@@ -206,6 +206,27 @@ def test_contact_counters_come_from_the_stream_exactly_once_and_move_with_an_ame
     assert stream(ports, moved) == [moved.event_id]
     assert ports.contacts.counters(key, "2026-11-30", "2026-11-30") == [
         ("2026-11-30|burglary", 1), ("2026-11-30|fraud_scams", 1)]
+
+
+def test_conversation_figures_come_from_the_stream_exactly_once(ports: Repositories) -> None:
+    """The conversations stream's ledger: a part's sums and markers at once, a replay nothing,
+    `as_of` forward only (the fake and store/stream_ledger.py agree)."""
+    team = f"team-{new_id()[:8]}"
+    conv = conversation(team=team, created_at=NOW_TEXT, waiting_since=NOW_TEXT, last_message_at=NOW_TEXT,
+                        changed_at=NOW_TEXT)
+    answered = rules.after_message(conv, "team", "2026-11-30T12:30:00Z")
+    batch = [ConversationChange(new_id(), "INSERT", None, conv, NOW_TEXT),
+             ConversationChange(new_id(), "MODIFY", conv, answered, "2026-11-30T12:30:00Z")]
+    key = rules.figures_pk(team, "day")
+    (part,) = stream_counts.plan_conversation_parts(batch)
+    assert ports.conversation_stream.apply_part(part, NOW) == []
+    assert sorted(ports.conversation_stream.apply_part(part, NOW)) == sorted(c.event_id for c in batch)
+    assert dict(ports.conversations.figures(key, "2026-11-30|", "2026-11-30|\uffff")) == {
+        f"2026-11-30|{team}|opened": 1, f"2026-11-30|{team}|answered": 1, f"2026-11-30|{team}|answered_wait": 1,
+        f"2026-11-30|{team}|within_standard": 1, f"2026-11-30|{team}|frt:16": 1}
+    ports.conversation_stream.advance_as_of("2999-01-01T00:00:00Z")
+    ports.conversation_stream.advance_as_of("2026-11-30T12:30:00Z")  # never back
+    assert ports.conversation_stream.as_of() == "2999-01-01T00:00:00Z"
 
 
 def test_contact_list_pages_newest_first_with_a_position_while_a_page_is_full(ports: Repositories) -> None:
@@ -550,12 +571,12 @@ def test_exactly_one_close_lands(ports: Repositories) -> None:
     first = message(conv)
     ports.conversations.start(conv, first, write(conv, first))
     closed = rules.after_close(conv, "resolved", NOW_TEXT)
-    ports.conversations.close(conv, closed, {}, audit(action="conversation.close"))
+    ports.conversations.close(conv, closed, audit(action="conversation.close"))
     with pytest.raises(VersionChanged) as changed:
-        ports.conversations.close(conv, rules.after_close(conv, "no_action", NOW_TEXT), {}, audit())
+        ports.conversations.close(conv, rules.after_close(conv, "no_action", NOW_TEXT), audit())
     assert changed.value.current == closed
     with pytest.raises(VersionChanged):  # already closed: the status condition refuses too
-        ports.conversations.close(closed, replace(closed, version=closed.version + 1), {}, audit())
+        ports.conversations.close(closed, replace(closed, version=closed.version + 1), audit())
     assert ports.conversations.get(conv.id) == closed
 
 
@@ -613,13 +634,12 @@ def test_an_overdue_wait_is_found_by_its_due_day_and_counted_once(ports: Reposit
     assert due == [conv]
     counted = rules.after_overdue(conv, NOW_TEXT)
     assert counted is not None
-    figures = rules.figure_keys(team, counted.over24_at[:10], ["over24"])  # type: ignore[index]
-    ports.conversations.count_overdue(conv, counted, figures)
+    ports.conversations.count_overdue(conv, counted)
     with pytest.raises(VersionChanged):
-        ports.conversations.count_overdue(conv, counted, figures)
+        ports.conversations.count_overdue(conv, counted)
     assert [c for c in ports.conversations.overdue(["2026-11-29"], NOW_TEXT, 1000) if c.team == team] == []
-    assert ports.conversations.figures(rules.figures_pk(team, "day"), "2026-11-29|", "2026-11-29|\uffff") == [
-        (f"2026-11-29|{team}|over24", 1)]
+    stored = ports.conversations.get(conv.id)
+    assert stored == counted and stored is not None and stored.changed_at == NOW_TEXT  # the stream counts it
 
 
 def test_a_wait_past_its_standard_is_due_counted_once_and_its_end_takes_it_out_of_now(ports: Repositories) -> None:
@@ -631,17 +651,16 @@ def test_a_wait_past_its_standard_is_due_counted_once_and_its_end_takes_it_out_o
     assert [c for c in ports.conversations.overdue(["2026-11-30"], NOW_TEXT, 1000) if c.team == team] == [conv]
     counted = rules.after_overdue(conv, NOW_TEXT)
     assert counted is not None and counted.past_standard_at == "2026-11-30T06:00:00Z" and counted.over24_at is None
-    ports.conversations.count_overdue(conv, counted, rules.overdue_keys(conv, counted))
+    ports.conversations.count_overdue(conv, counted)
     with pytest.raises(VersionChanged):
-        ports.conversations.count_overdue(conv, counted, rules.overdue_keys(conv, counted))
+        ports.conversations.count_overdue(conv, counted)
     assert ports.conversations.get(conv.id) == counted
     assert [c for c in ports.conversations.overdue(["2026-11-30"], NOW_TEXT, 1000) if c.team == team] == []
     later = "2026-11-30T13:00:00Z"
     closed = rules.after_close(counted, "resolved", later)
-    ports.conversations.close(counted, closed, rules.figure_deltas(counted, closed, later), audit())
-    assert dict(ports.conversations.figures(rules.figures_pk(team, "day"), "2026-11-30|", "2026-11-30|\uffff")) == {
-        f"2026-11-30|{team}|closed": 1, f"2026-11-30|{team}|past_standard": 1,
-        f"2026-11-30|{team}|past_standard_now": 0}
+    ports.conversations.close(counted, closed, audit())
+    assert ports.conversations.get(conv.id) == closed
+    assert ports.conversations.figures(rules.figures_pk(team, "day"), "2026-11-30|", "2026-11-30|\uffff") == []
 
 
 def test_an_escalation_is_conditional_on_the_waiting_state_and_leads_the_queue(ports: Repositories) -> None:
@@ -654,21 +673,18 @@ def test_an_escalation_is_conditional_on_the_waiting_state_and_leads_the_queue(p
         ports.conversations.start(each, first, write(each, first))
     escalated = rules.after_escalation(conv, NOW_TEXT)
     assert escalated is not None
-    figures = rules.figure_keys(team, NOW_TEXT[:10], ["escalated"])
-    ports.conversations.escalate(conv, escalated, figures, audit(action="conversation.escalate"))
+    ports.conversations.escalate(conv, escalated, audit(action="conversation.escalate"))
     with pytest.raises(VersionChanged) as again:
-        ports.conversations.escalate(conv, escalated, figures, audit(action="conversation.escalate"))
+        ports.conversations.escalate(conv, escalated, audit(action="conversation.escalate"))
     assert again.value.current == escalated
     assert ports.conversations.get(conv.id) == escalated
     assert [c.id for c in ports.conversations.team_page(team, "waiting", 10, None)[0]] == [conv.id, older.id]
     assert [c.id for c in ports.conversations.team_page(team, "escalated", 10, None)[0]] == [conv.id]
     closed = rules.after_close(escalated, "resolved", NOW_TEXT)
-    ports.conversations.close(escalated, closed, {}, audit())
+    ports.conversations.close(escalated, closed, audit())
     with pytest.raises(VersionChanged):  # not waiting any more
-        ports.conversations.escalate(closed, replace(closed, version=closed.version + 1), {}, audit())
+        ports.conversations.escalate(closed, replace(closed, version=closed.version + 1), audit())
     assert ports.conversations.team_page(team, "escalated", 10, None) == ([], None)
-    assert ports.conversations.figures(rules.figures_pk(team, "day"), f"{NOW_TEXT[:10]}|", f"{NOW_TEXT[:10]}|\uffff") == [
-        (f"{NOW_TEXT[:10]}|{team}|escalated", 1)]
 
 
 def test_a_team_answer_writes_the_inbox_copy_in_its_transaction(ports: Repositories) -> None:

@@ -178,8 +178,15 @@ class FiguresBucket(Struct):
     escalated: int = 0  # waits the resident escalated, in the period of the escalation
 
 
+FIGURES_AS_OF = (
+    "The newest conversation change these figures include (RFC 3339, UTC): figures are derived from the "
+    "conversations table's change stream, so a message, close or escalation made just now may be missing "
+    "for the stream's delay (normally a second or two). null: no change applied yet.")
+
+
 class FiguresOut(Struct):
     buckets: list[FiguresBucket]
+    as_of: Annotated[str | None, Meta(description=FIGURES_AS_OF)] = None
 
 
 # --- what residents see of a team answer (inbox item, push) -----------------------------------
@@ -242,6 +249,7 @@ class AnswerNotification:
 
 
 CONTEXT_FIELDS = ("area_name", "alert_headlines")
+UNSTATED_FIELDS = (*CONTEXT_FIELDS, "changed_at")  # kept out of state tokens
 
 
 @dataclass(frozen=True)
@@ -276,6 +284,10 @@ class Conversation:
     # computed from it, so it takes no part in comparing states and stays out of state tokens.
     area_name: str | None = dataclasses.field(default=None, compare=False)
     alert_headlines: dict[str, str] = dataclasses.field(default_factory=dict, compare=False)
+    # When the last change of state happened (a message, a close, an escalation, the clock): the
+    # "now" its figures are computed with, kept on the item so the conversations stream's consumer
+    # (`stream_deltas`) counts exactly what the request would have. Not part of the state.
+    changed_at: str | None = dataclasses.field(default=None, compare=False)
 
     def summary(self) -> ConversationSummary:
         return ConversationSummary(
@@ -296,7 +308,7 @@ class Conversation:
     def state(self) -> dict[str, object]:
         """Everything a change is computed from, for a state token (sealed by the caller)."""
         state: dict[str, object] = msgspec.to_builtins(self)
-        for context in CONTEXT_FIELDS:  # fixed at the opening: never part of a change, and unbounded
+        for context in UNSTATED_FIELDS:  # fixed at the opening (unbounded), or only for the figures
             state.pop(context, None)
         return state
 
@@ -342,15 +354,15 @@ def after_message(conv: Conversation, sender: str, now_text: str,
             raise StateForbids("The conversation is closed; a resident message reopens it.")
         return replace(conv, status="answered", waiting_since=None, over24_at=None, last_message_at=now_text,
                        respond_by=None, past_standard_at=None, nearing_at=None,
-                       version=conv.version + 1, outcome=None, urgent=False,
+                       version=conv.version + 1, outcome=None, urgent=False, changed_at=now_text,
                        first_response_at=conv.first_response_at or now_text)
     if conv.status == "closed" and conv.outcome == ABUSE:
         raise StateForbids("The team closed this conversation; start a new one.")
     if conv.status == "waiting" and conv.waiting_since:  # the same wait goes on
-        return replace(conv, last_message_at=now_text, version=conv.version + 1, outcome=None)
+        return replace(conv, last_message_at=now_text, version=conv.version + 1, outcome=None, changed_at=now_text)
     return replace(conv, status="waiting", waiting_since=now_text, over24_at=None, last_message_at=now_text,
                    version=conv.version + 1, outcome=None, past_standard_at=None, escalated_at=None, nearing_at=None,
-                   respond_by=respond_by_for(now_text, standard))
+                   respond_by=respond_by_for(now_text, standard), changed_at=now_text)
 
 
 def after_close(conv: Conversation, outcome: str, now_text: str) -> Conversation:
@@ -358,7 +370,7 @@ def after_close(conv: Conversation, outcome: str, now_text: str) -> Conversation
         raise Conflict("The conversation is already closed.")
     return replace(conv, status="closed", waiting_since=None, over24_at=None, outcome=outcome,
                    version=conv.version + 1, respond_by=None, past_standard_at=None, nearing_at=None,
-                   urgent=False)
+                   urgent=False, changed_at=now_text)
 
 
 DEFAULT_STANDARD = timedelta(hours=72)  # BEATLINE_RESPONSE_STANDARD_HOURS' default
@@ -427,7 +439,7 @@ def after_overdue(conv: Conversation, now_text: str) -> Conversation | None:
         return None
     return replace(conv, over24_at=passed.get("over24", conv.over24_at),
                    past_standard_at=passed.get("past_standard", conv.past_standard_at),
-                   nearing_at=passed.get("nearing", conv.nearing_at), version=conv.version + 1)
+                   nearing_at=passed.get("nearing", conv.nearing_at), version=conv.version + 1, changed_at=now_text)
 
 
 def tell_nearing(old: Conversation, new: Conversation) -> bool:
@@ -462,7 +474,7 @@ def after_escalation(conv: Conversation, now_text: str) -> Conversation | None:
         raise StateForbids(f"Your team aims to reply by {promised}; you can escalate after that.")
     if conv.escalated_at is not None:
         return None
-    return replace(conv, escalated_at=now_text, version=conv.version + 1)
+    return replace(conv, escalated_at=now_text, version=conv.version + 1, changed_at=now_text)
 
 
 def queue_key(conv: Conversation) -> str:
@@ -635,10 +647,11 @@ class WaitingTeam(Struct):
 
 
 class WaitingOut(Struct):
-    as_of: str
+    as_of: str  # when the answer was made
     waiting: int
     oldest_waiting_since: str | None
     teams: list[WaitingTeam]
+    counted_as_of: Annotated[str | None, Meta(description=FIGURES_AS_OF)] = None
 
 
 WAITING_LOOKBACK_DAYS = 366  # waits begun earlier than this are not counted (the history range)
@@ -689,6 +702,41 @@ def dismissal_keys(conv: Conversation, figures: Mapping[tuple[str, str], int]) -
         for key, count in figure_keys(conv.team, day, [event]).items():
             out[key] = out.get(key, 0) + sign * count
     return out
+
+
+def stream_deltas(old: Conversation | None, new: Conversation | None, at: str | None = None) -> dict[tuple[str, str], int]:
+    """Every figure counter a stored change `old` -> `new` moves (the conversations stream's
+    images: `old` None for a new conversation, `new` None for a deletion), exactly what the
+    request that made the change used to add: `figure_deltas` at the change's time
+    (`changed_at`; `at`, the stream record's time, for an item written before it was kept), a
+    dismissal as abuse (`dismissal_keys`), the clock's marks (`overdue_keys`) and an escalation.
+    A deletion (TTL) and a change of no state (a claim, an erasure: same version) move nothing."""
+    if new is None or not _changes_state(old, new):
+        return {}
+    deltas = figure_deltas(old, new, new.changed_at or at or new.last_message_at)
+    if old is not None and _dismissed(old, new):
+        deltas = dismissal_keys(old, deltas)
+    if old is not None:
+        _merge(deltas, overdue_keys(old, new))
+    _merge(deltas, _escalation_keys(old, new))
+    return {key: count for key, count in deltas.items() if count}
+
+
+def _changes_state(old: Conversation | None, new: Conversation) -> bool:
+    """Every change of state moves `version`; a claim or an erasure does not."""
+    return old is None or old.version != new.version
+
+
+def _dismissed(old: Conversation, new: Conversation) -> bool:
+    """The change is the team's close as abuse (`close` added `dismissal_keys`)."""
+    return old.status != "closed" and new.status == "closed" and new.outcome == ABUSE
+
+
+def _escalation_keys(old: Conversation | None, new: Conversation) -> dict[tuple[str, str], int]:
+    """`escalated` in the day of a new escalation (once per wait: `after_escalation`)."""
+    if not new.escalated_at or (old is not None and old.escalated_at == new.escalated_at):
+        return {}
+    return figure_keys(new.team, new.escalated_at[:10], ["escalated"])
 
 
 def figures_buckets(counters: Iterable[tuple[str, int]]) -> list[FiguresBucket]:

@@ -1,4 +1,4 @@
-"""Counters derived from the contacts table's change stream (issue 23). Pure, no I/O.
+"""Counters derived from the tables' change streams (issue 23): contacts and conversations. Pure, no I/O.
 
 A contact's create or amendment writes only the contact and its access-log entry; every statistics
 counter (`domain.stats_keys`, day/week/month) and the distinct-staff engagement items
@@ -15,34 +15,47 @@ A batch is aggregated in memory and written in parts of at most one transaction 
 same parts. Each record of a part carries a marker (its stream `eventID`, written under the
 condition it is new, in the same transaction as the sums), so a record read again after a crash,
 a retry or a re-batched replay changes nothing: exactly once, whatever the batch boundaries.
+
+The conversations table's stream is cut and applied the same way (`plan_conversation_parts`):
+a conversation's figure counters (`domain.conversations.stream_deltas`), no member items.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from chalicelib.domain import engagement, stats_keys
 from chalicelib.domain.contacts import ContactRecord
+from chalicelib.domain.conversations import Conversation, stream_deltas
 
 EventName = Literal["INSERT", "MODIFY", "REMOVE"]
 TRANSACTION_ITEMS = 100  # items of one TransactWriteItems
 TTL_SERVICE = "dynamodb.amazonaws.com"
 
 
+Image = TypeVar("Image")
+
+
 @dataclass(frozen=True)
-class ContactChange:
-    """One stream record of the contacts table, decoded (images as records)."""
+class StreamRecord(Generic[Image]):
+    """One stream record of a table, decoded (images as the domain's records)."""
 
     event_id: str
     event: EventName
-    old: ContactRecord | None
-    new: ContactRecord | None
+    old: Image | None
+    new: Image | None
     at: str | None = None  # ApproximateCreationDateTime, RFC 3339 UTC
     by_ttl: bool = False  # a REMOVE by DynamoDB's TTL
+
+
+ContactChange = StreamRecord[ContactRecord]  # the contacts table's
+ConversationChange = StreamRecord[Conversation]  # the conversations table's
+Change = TypeVar("Change", bound=StreamRecord[Any])
+Contributions = tuple[Mapping[tuple[str, str], int], Sequence[engagement.MemberMove]]
 
 
 def counter_deltas(change: ContactChange) -> dict[tuple[str, str], int]:
@@ -84,7 +97,7 @@ class Part:
                 + len({(m.key, m.bucket) for m in moves} - self.moves.keys())
                 + len({c for m in moves for c in m.counters} - self.move_counters))
 
-    def add(self, change: ContactChange, counters: Mapping[tuple[str, str], int],
+    def add(self, change: StreamRecord[Any], counters: Mapping[tuple[str, str], int],
             moves: Iterable[engagement.MemberMove]) -> None:
         self.event_ids.append(change.event_id)
         self.counters.update(counters)
@@ -114,13 +127,32 @@ class Part:
 
 def plan_parts(changes: Sequence[ContactChange], member: engagement.MemberFn, retention: timedelta,
                capacity: int = TRANSACTION_ITEMS) -> list[Part]:
+    """The contacts stream's batch cut into parts (`cut_parts`): statistics counters and member moves."""
+    return cut_parts(changes, lambda change: (counter_deltas(change), member_moves(change, member, retention)),
+                     capacity)
+
+
+def conversation_deltas(change: ConversationChange) -> dict[tuple[str, str], int]:
+    """The figure counters one conversation change moves (a REMOVE, TTL's, moves nothing)."""
+    if change.event == "REMOVE":
+        return {}
+    return stream_deltas(change.old if change.event == "MODIFY" else None, change.new, change.at)
+
+
+def plan_conversation_parts(changes: Sequence[ConversationChange], capacity: int = TRANSACTION_ITEMS) -> list[Part]:
+    """The conversations stream's batch cut into parts (`cut_parts`): figure counters only."""
+    return cut_parts(changes, lambda change: (conversation_deltas(change), ()), capacity)
+
+
+def cut_parts(changes: Sequence[Change], contributions: Callable[[Change], Contributions],
+              capacity: int = TRANSACTION_ITEMS) -> list[Part]:
     """Cut the batch, in stream order, into parts that each fit one transaction (greedy: a record
     joins the current part unless that would overflow it; a part holds at least one record).
     Deterministic for the same records."""
     parts: list[Part] = []
     current = Part()
     for change in changes:
-        counters, moves = counter_deltas(change), member_moves(change, member, retention)
+        counters, moves = contributions(change)
         if current.event_ids and current.items_with(counters, moves) > capacity:
             parts.append(current)
             current = Part()

@@ -1,152 +1,37 @@
 """The counters derived from the contacts table's stream (domain/stream_counts.py): decoding
-Lambda's stream records, and writing one part of a batch exactly once.
-
-A part is ONE TransactWriteItems on the stats table: a marker per stream record (key
-`stream|contacts|mark|<h>`, bucket = the record's `eventID`, condition: new; it expires after
-`MARK_DAYS`, well past the stream's 24 h retention), the counter sums (ADD, on the counter shard
-of the stream batch) and the engagement member items with the distinct-count changes they cause
-(settled like the write path's were: store.contacts.Engagement). A record already applied fails
-its marker's condition: nothing of that part is written, and the caller re-plans without it.
-
-`as_of` (the newest record applied) is one item, moved forward only, after the parts commit.
+Lambda's stream records; each part of a batch is written exactly once by the stream's `Ledger`
+(store/stream_ledger.py: per-record markers `stream|contacts|mark|<h>` in the part's transaction,
+with the counter sums and the engagement member items; `as_of` moved forward after the parts).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
-from pynamodb.expressions.operand import Path
-
-from chalicelib.clock import to_rfc3339
-from chalicelib.domain.stream_counts import TTL_SERVICE, ContactChange, EventName, Part
+from chalicelib.domain.contacts import ContactRecord
+from chalicelib.domain.stream_counts import ContactChange
 from chalicelib.store import contacts as contact_store
-from chalicelib.store import transact
-from chalicelib.store.errors import error_code, translate_store_errors
-from chalicelib.store.models import ContactModel, StatCounterModel
-from chalicelib.store.transact import ConditionsFailed, Transaction
+from chalicelib.store.models import ContactModel
+from chalicelib.store.stream_ledger import BadRecord, Ledger, decoded
 
+LEDGER = Ledger("contacts")
 MARK_PREFIX = "stream|contacts|mark|"
-MARK_PARTITIONS = 16  # markers spread over this many partition keys (by eventID)
-MARK_DAYS = 3
-AS_OF_KEY = "stream|contacts"
-AS_OF_BUCKET = "as_of"
-MARK = "mark:"  # label prefix of a marker: mark:<eventID>
-EVENTS: frozenset[str] = frozenset({"INSERT", "MODIFY", "REMOVE"})
+AS_OF_KEY = LEDGER.as_of_key
+mark_key = LEDGER.mark_key
+apply_part = LEDGER.apply_part
+advance_as_of = LEDGER.advance_as_of
+as_of = LEDGER.as_of
+applied = LEDGER.applied
+
+__all__ = ["AS_OF_KEY", "MARK_PREFIX", "BadRecord", "advance_as_of", "applied", "apply_part", "as_of", "decode",
+           "mark_key"]
 
 
-class BadRecord(ValueError):
-    """A stream record that is not a contacts-table record this code can read."""
-
-
-def _image(raw: Mapping[str, Any] | None) -> Any:
-    if not raw:
-        return None
-    return contact_store.from_model(ContactModel.from_raw_data(dict(raw)))
-
-
-def _approximate_at(value: Any) -> str | None:
-    """Lambda gives ApproximateCreationDateTime as epoch seconds."""
-    if value is None:
-        return None
-    moment = value if isinstance(value, datetime) else datetime.fromtimestamp(float(value), UTC)
-    return to_rfc3339(moment.astimezone(UTC))
+def _image(raw: dict[str, Any]) -> ContactRecord:
+    return contact_store.from_model(ContactModel.from_raw_data(raw))
 
 
 def decode(record: Mapping[str, Any]) -> ContactChange:
-    """One Lambda DynamoDB stream record (eventID, eventName, dynamodb.{OldImage,NewImage,
-    ApproximateCreationDateTime}, userIdentity) -> ContactChange. BadRecord if unreadable."""
-    event = record.get("eventName")
-    body = record.get("dynamodb")
-    if event not in EVENTS or not isinstance(body, Mapping) or not record.get("eventID"):
-        raise BadRecord(f"not a stream record: {record.get('eventID')!r}")
-    identity = record.get("userIdentity") or {}
-    try:
-        old, new = _image(body.get("OldImage")), _image(body.get("NewImage"))
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise BadRecord(f"unreadable image in {record.get('eventID')!r}") from exc
-    named: EventName = event  # checked against EVENTS above
-    return ContactChange(event_id=str(record["eventID"]), event=named, old=old, new=new,
-                         at=_approximate_at(body.get("ApproximateCreationDateTime")),
-                         by_ttl=identity.get("principalId") == TTL_SERVICE)
-
-
-def mark_key(event_id: str) -> str:
-    return f"{MARK_PREFIX}{int(hashlib.sha256(event_id.encode()).hexdigest()[:4], 16) % MARK_PARTITIONS:02d}"
-
-
-def _build(tx: Transaction, part: Part, members: contact_store.Engagement, counter_shard: int,
-           expires: datetime) -> None:
-    for event_id in part.event_ids:
-        tx.put(f"{MARK}{event_id}", StatCounterModel(key=mark_key(event_id), bucket=event_id, expires_at=expires),
-               condition=StatCounterModel.key.does_not_exist())
-    for (key, bucket), delta in part.sums().items():
-        tx.update("counter", StatCounterModel(key=key, bucket=f"{bucket}|{counter_shard:02d}"),
-                  actions=[StatCounterModel.contacts.add(delta)])
-    members.add(tx)
-
-
-class AlreadyApplied(Exception):
-    """Some records of the part had been applied before (their markers exist): nothing was written."""
-
-    def __init__(self, event_ids: list[str]) -> None:
-        super().__init__(f"{len(event_ids)} stream records applied before")
-        self.event_ids = event_ids
-
-
-def _once(part: Part, members: contact_store.Engagement, counter_shard: int, expires: datetime) -> None:
-    try:
-        transact.run(lambda tx: _build(tx, part, members, counter_shard, expires), via=StatCounterModel)
-    except ConditionsFailed as cancelled:
-        applied = [r.label.removeprefix(MARK) for r in cancelled.failed if r.label.startswith(MARK)]
-        if applied:
-            raise AlreadyApplied(applied) from cancelled
-        moved = contact_store.members_moved(cancelled)
-        if moved is None:
-            raise cancelled.error from None
-        raise moved from cancelled
-
-
-@translate_store_errors
-def apply_part(part: Part, now: datetime) -> list[str]:
-    """Write one part exactly once. [] when written; else the eventIDs already applied (nothing
-    was written: the caller plans again without them). The sums go to one counter shard, chosen
-    by the part's first record, so parallel stream shards rarely meet on an item."""
-    counter_shard = contact_store.counter_shard(part.event_ids[0])
-    members = contact_store.Engagement(part.member_moves())
-    expires = now + timedelta(days=MARK_DAYS)
-    try:
-        contact_store.settled(lambda: _once(part, members, counter_shard, expires), members)
-    except AlreadyApplied as applied:
-        return applied.event_ids
-    return []
-
-
-@translate_store_errors
-def advance_as_of(at: str) -> None:
-    """Move `as_of` forward to `at` (never back: parallel shards may finish out of order)."""
-    as_of = Path("as_of")
-    try:
-        StatCounterModel(key=AS_OF_KEY, bucket=AS_OF_BUCKET).update(
-            actions=[as_of.set(at)], condition=as_of.does_not_exist() | (as_of < at))
-    except UpdateError as exc:
-        if error_code(exc) != "ConditionalCheckFailedException":
-            raise  # else a newer as_of is already there
-
-
-@translate_store_errors
-def as_of() -> str | None:
-    """The newest stream record the counters include (None: none applied yet)."""
-    raw = transact.table(StatCounterModel).get_item(AS_OF_KEY, AS_OF_BUCKET, consistent_read=True)
-    value = (raw.get("Item") or {}).get("as_of", {}).get("S")
-    return str(value) if value else None
-
-
-@translate_store_errors
-def applied(event_id: str) -> bool:
-    """Whether a stream record's marker exists (tests and the recount check)."""
-    raw = transact.table(StatCounterModel).get_item(mark_key(event_id), event_id, consistent_read=True)
-    return bool(raw.get("Item"))
+    """One Lambda DynamoDB stream record of the contacts table -> ContactChange. BadRecord if unreadable."""
+    return decoded(record, _image)

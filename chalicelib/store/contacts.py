@@ -78,15 +78,6 @@ def counter_shard(contact_id: str) -> int:
     return int(hashlib.sha256(contact_id.encode()).hexdigest()[:8], 16) % COUNTER_SHARDS
 
 
-def _add_counters(tx: Transaction, deltas: Mapping[tuple[str, str], int], shard: int) -> None:
-    for (key, bucket), delta in sorted(deltas.items()):
-        tx.update(
-            "counter",
-            StatCounterModel(key=key, bucket=f"{bucket}|{shard:02d}"),
-            actions=[StatCounterModel.contacts.add(delta)],
-        )
-
-
 class MembersMoved(Exception):
     """Engagement member items were not in the state the write assumed: position -> their state."""
 
@@ -174,15 +165,12 @@ def members_moved(cancelled: ConditionsFailed) -> MembersMoved | None:
     return MembersMoved(moved) if moved else None
 
 
-def add_log_entry(tx: Transaction, record: ContactRecord, condition: Condition | None = None,
-                  extra_counters: Mapping[tuple[str, str], int] | None = None) -> None:
-    """A new contact of the engagement log: the item (labelled `contact`, under `condition`) and
-    `extra_counters` (a conversation's figures, same shard). Its statistics counters and
-    distinct-staff items follow from the stream. The one way any route puts a contact in the log."""
+def add_log_entry(tx: Transaction, record: ContactRecord, condition: Condition | None = None) -> None:
+    """A new contact of the engagement log: the item (labelled `contact`, under `condition`). Its
+    statistics counters and distinct-staff items follow from the contacts stream (a conversation's
+    figures from the conversations stream). The one way any route puts a contact in the log."""
     tx.put("contact", to_model(record), condition=condition,
            return_values="ALL_OLD" if condition is not None else None)
-    if extra_counters:
-        _add_counters(tx, extra_counters, counter_shard(record.id))
 
 
 def _run(build: Callable[[Transaction], None]) -> None:

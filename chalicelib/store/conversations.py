@@ -4,9 +4,11 @@ Every message is ONE TransactWriteItems and, in the common case, the request's o
 the message (condition: its client id is new; the old item comes back when it is not, so a resend
 costs no second round trip), the conversation (condition: the state the write was computed from,
 which comes from this container's hints, see `StateHints`; the current item comes back when the
-condition fails), the engagement-log contact it becomes with its statistics counters, the figure
-counters, the access-log entry and, for a team answer, the resident's inbox copy. At most 50 items,
-under the 100-item limit (see docs/conversations.md for the count).
+condition fails), the engagement-log contact it becomes, the access-log entry and, for a team
+answer, the resident's inbox copy: at most 7 items. No counter: the contact's statistics follow
+from the contacts stream, the conversation's figures from this table's stream
+(store/conversation_stream.py, `domain.conversations.stream_deltas`; the item keeps `changed_at`,
+the time its figures are computed with).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
@@ -33,7 +35,6 @@ from chalicelib.store.models import (
     ContactModel,
     ConversationModel,
     MessageModel,
-    StatCounterModel,
 )
 from chalicelib.store.transact import ConditionsFailed, Transaction
 
@@ -91,6 +92,7 @@ def _conversation_model(c: Conversation) -> ConversationModel:
         activity_key=rules.activity_key(c), expires_at=c.expires_at, over24_at=c.over24_at,
         due_day=_due(c)[0], due_key=_due(c)[1], respond_by=c.respond_by, past_standard_at=c.past_standard_at,
         escalated_at=c.escalated_at, nearing_at=c.nearing_at, area_name=c.area_name, urgent=True if c.urgent else None,
+        changed_at=c.changed_at,
         alert_headlines=json.dumps(c.alert_headlines, ensure_ascii=False) if c.alert_headlines else None,
     )
 
@@ -101,7 +103,8 @@ def _due(c: Conversation) -> tuple[str | None, str | None]:
     return (due[:10], f"{due}#{c.id}") if due else (None, None)
 
 
-def _conversation(m: ConversationModel) -> Conversation:
+def from_model(m: ConversationModel) -> Conversation:
+    """A stored conversation (an item, or an image of the table's stream) as the domain's record."""
     return Conversation(
         id=m.id, team=m.team, owner=m.owner or "", area_id=m.area_id, alert_id=m.alert_id, topic=m.topic,
         status=m.status, created_at=m.created_at, last_message_at=m.last_message_at, version=int(m.version),
@@ -111,7 +114,7 @@ def _conversation(m: ConversationModel) -> Conversation:
         respond_by=m.respond_by, past_standard_at=m.past_standard_at, escalated_at=m.escalated_at,
         nearing_at=m.nearing_at,
         area_name=m.area_name, alert_headlines=json.loads(m.alert_headlines) if m.alert_headlines else {},
-        urgent=bool(m.urgent),
+        urgent=bool(m.urgent), changed_at=m.changed_at,
     )
 
 
@@ -144,7 +147,7 @@ def _update_actions(new: Conversation) -> list[Any]:
                         (m.outcome, new.outcome), (m.over24_at, new.over24_at), (m.due_day, due_day),
                         (m.due_key, due_key), (m.respond_by, new.respond_by),
                         (m.past_standard_at, new.past_standard_at), (m.escalated_at, new.escalated_at),
-                        (m.nearing_at, new.nearing_at)):
+                        (m.nearing_at, new.nearing_at), (m.changed_at, new.changed_at)):
         actions.append(attr.set(value) if value is not None else attr.remove())
     if new.status != "waiting":  # a claim is on a wait: an answer or a close ends it
         actions += [m.claim_staff.remove(), m.claimed_by.remove(), m.claim_expires_at.remove()]
@@ -160,18 +163,11 @@ def _assumed(old: Conversation) -> Any:
     return (m.version == old.version) & owner & (m.team == old.team)
 
 
-def _add_counters(tx: _Tx, deltas: Mapping[tuple[str, str], int], shard: int) -> None:
-    for (key, bucket), delta in sorted(deltas.items()):
-        tx.update("counter", StatCounterModel(key=key, bucket=f"{bucket}|{shard:02d}"),
-                  actions=[StatCounterModel.contacts.add(delta)])
-
-
 def _add_side_items(tx: _Tx, write: Write) -> None:
     """The contact through the one path every log entry takes (store.contacts.add_log_entry: its
-    statistics counters and engagement items follow from the contacts stream), the figure
-    counters, its access-log entry and the inbox copy."""
-    contact_store.add_log_entry(tx, write.contact, condition=ContactModel.id.does_not_exist(),
-                                extra_counters=write.figures)
+    statistics counters and engagement items follow from the contacts stream), its access-log
+    entry and the inbox copy (the figures follow from the conversations stream)."""
+    contact_store.add_log_entry(tx, write.contact, condition=ContactModel.id.does_not_exist())
     tx.put("audit", access_log.to_model(write.audit), condition=access_log.append_condition())
     if write.inbox is not None:
         tx.put("inbox", subscriber_store.inbox_model(write.inbox))
@@ -220,7 +216,7 @@ class ConversationRepository:
             return
         label, raw = failed
         if label == "conversation":
-            raise ConversationExists(_conversation(ConversationModel.from_raw_data(raw)) if raw else None)
+            raise ConversationExists(from_model(ConversationModel.from_raw_data(raw)) if raw else None)
         if label == "subscriber":
             raise ResidentGone()
         raise VersionChanged()  # a derived id collided (message or contact): retry-safe answer
@@ -250,33 +246,29 @@ class ConversationRepository:
         raise self._changed(old.id, raw if label == "conversation" else None)
 
     @translate_store_errors
-    def close(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int],
-              audit: AccessRecord) -> None:
+    def close(self, old: Conversation, new: Conversation, audit: AccessRecord) -> None:
         """Closing races are decided by the state condition: exactly one close lands."""
-        self._change(old, new, figures, ConversationModel.status != "closed", audit)
+        self._change(old, new, ConversationModel.status != "closed", audit)
 
     @translate_store_errors
-    def escalate(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int],
-                 audit: AccessRecord) -> None:
+    def escalate(self, old: Conversation, new: Conversation, audit: AccessRecord) -> None:
         """The resident escalates a wait: lands only if `old` still holds and it is still waiting."""
-        self._change(old, new, figures, ConversationModel.status == "waiting", audit)
+        self._change(old, new, ConversationModel.status == "waiting", audit)
 
     @translate_store_errors
-    def count_overdue(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int]) -> None:
-        """The wait passed 24 h or its standard: flag it counted and add the counters, if `old` still holds."""
-        self._change(old, new, figures, ConversationModel.status == "waiting")
+    def count_overdue(self, old: Conversation, new: Conversation) -> None:
+        """The wait passed 24 h or its standard: flag it counted (the stream counts it), if `old` still holds."""
+        self._change(old, new, ConversationModel.status == "waiting")
 
-    def _change(self, old: Conversation, new: Conversation, figures: Mapping[tuple[str, str], int],
-                status: Any, audit: AccessRecord | None = None) -> None:
-        """`old` -> `new` without a message (with its figure counters and access-log entry), if
-        `old` still holds and its status meets `status`; else VersionChanged(current)."""
+    def _change(self, old: Conversation, new: Conversation, status: Any, audit: AccessRecord | None = None) -> None:
+        """`old` -> `new` without a message (with its access-log entry), if `old` still holds and
+        its status meets `status`; else VersionChanged(current). Its figures: the stream's."""
 
         def build(tx: _Tx) -> None:
             if audit is not None:
                 tx.put("audit", access_log.to_model(audit), condition=access_log.append_condition())
             tx.update("conversation", ConversationModel(id=old.id), actions=_update_actions(new),
                       condition=_assumed(old) & status, return_values="ALL_OLD")
-            _add_counters(tx, figures, contact_store.counter_shard(old.id))
 
         failed = _commit(build)
         if failed is None:
@@ -294,7 +286,7 @@ class ConversationRepository:
         for day in days:
             if len(found) >= limit:
                 break
-            found += [_conversation(m) for m in ConversationModel.by_due.query(
+            found += [from_model(m) for m in ConversationModel.by_due.query(
                 day, ConversationModel.due_key <= f"{due_by}#\uffff", limit=limit - len(found))]
         return found
 
@@ -303,7 +295,7 @@ class ConversationRepository:
         if raw is None:
             self.hints.forget(conversation_id)
             return VersionChanged()
-        current = _conversation(ConversationModel.from_raw_data(raw))
+        current = from_model(ConversationModel.from_raw_data(raw))
         self.hints.remember(current)
         return VersionChanged(current)
 
@@ -314,7 +306,7 @@ class ConversationRepository:
     @translate_store_errors
     def get(self, conversation_id: str) -> Conversation | None:
         try:
-            conv = _conversation(ConversationModel.get(conversation_id, consistent_read=True))
+            conv = from_model(ConversationModel.get(conversation_id, consistent_read=True))
         except ConversationModel.DoesNotExist:
             self.hints.forget(conversation_id)
             return None
@@ -326,7 +318,7 @@ class ConversationRepository:
         """The conversations that exist among `conversation_ids` (BatchGetItem; what an inbox page
         shows of them). Not remembered as hints: eventually consistent."""
         wanted = sorted(set(conversation_ids))
-        return {m.id: _conversation(m) for m in ConversationModel.batch_get(wanted)} if wanted else {}
+        return {m.id: from_model(m) for m in ConversationModel.batch_get(wanted)} if wanted else {}
 
     @translate_store_errors
     def get_message(self, conversation_id: str, message_id: str) -> Message | None:
@@ -360,7 +352,7 @@ class ConversationRepository:
             team, ConversationModel.queue_key.startswith(rules.queue_prefix(status)),
             scan_index_forward=(status in ("waiting", "escalated")),
             limit=limit, page_size=limit, last_evaluated_key=start)
-        items = self._seen([_conversation(m) for m in results])
+        items = self._seen([from_model(m) for m in results])
         return items, (results.last_evaluated_key if len(items) == limit else None)
 
     @translate_store_errors
@@ -368,7 +360,7 @@ class ConversationRepository:
                    start: dict[str, Any] | None) -> tuple[list[Conversation], dict[str, Any] | None]:
         results = ConversationModel.by_owner.query(owner, scan_index_forward=False, limit=limit, page_size=limit,
                                                    last_evaluated_key=start)
-        items = self._seen([_conversation(m) for m in results])
+        items = self._seen([from_model(m) for m in results])
         return items, (results.last_evaluated_key if len(items) == limit else None)
 
     def _seen(self, items: list[Conversation]) -> list[Conversation]:
@@ -385,7 +377,7 @@ class ConversationRepository:
     # -- erasure -------------------------------------------------------------------------------
     @translate_store_errors
     def owned(self, owner: str) -> list[Conversation]:
-        return [_conversation(m) for m in ConversationModel.by_owner.query(owner)]
+        return [from_model(m) for m in ConversationModel.by_owner.query(owner)]
 
     @translate_store_errors
     def erase_resident_words(self, conversation_id: str) -> list[str]:

@@ -251,7 +251,7 @@ def _with_guidance(svc: Services, ctx: RequestContext, conv: Conversation,
         sent_at=message.sent_at, contact_id="none", content_digest="system", expires_at=message.expires_at)
 
 
-def _write(svc: Services, ctx: RequestContext, old: Conversation | None, new: Conversation, message: Message,
+def _write(svc: Services, ctx: RequestContext, new: Conversation, message: Message,
            action: str, reply: str | None = None, guidance_message: Message | None = None) -> Write:
 
     action = "alert.response" if reply is not None else action  # alert replies keep their log action
@@ -259,7 +259,6 @@ def _write(svc: Services, ctx: RequestContext, old: Conversation | None, new: Co
     return Write(
         contact=contact,
         audit=_audit(svc, ctx, action, record_id=new.id),
-        figures=rules.figure_deltas(old, new, message.sent_at),
         inbox=_inbox(new, message),
         words=_words(svc, ctx, message),
         guidance=guidance_message,
@@ -304,13 +303,13 @@ def _open(svc: Services, ctx: RequestContext, conv_id: str, *, team: str, area_i
         status="waiting", created_at=stamp, last_message_at=stamp, version=1, content_digest=digest,
         expires_at=ctx.now + svc.contact_rules.retention, waiting_since=stamp,
         respond_by=rules.respond_by_for(stamp, _standard(svc)),
-        area_name=context[0], alert_headlines=context[1],
+        area_name=context[0], alert_headlines=context[1], changed_at=stamp,
     )
     message_id = first_message_id or rules.keyed_uuid(svc.pseudonyms.subkey("conversation-first"), conv_id)
     message = _new_message(svc, ctx, conv_id, message_id, text, 1)
     conv, auto = _with_guidance(svc, ctx, conv, message)
     try:
-        _repo(svc).start(conv, message, _write(svc, ctx, None, conv, message, "conversation.start", reply, auto))
+        _repo(svc).start(conv, message, _write(svc, ctx, conv, message, "conversation.start", reply, auto))
     except ResidentGone:
         raise Unauthenticated("This subscriber no longer exists; register again.") from None
     except ConversationExists as exists:
@@ -408,7 +407,7 @@ def _append(svc: Services, ctx: RequestContext, conv: Conversation, message_id: 
         message = _new_message(svc, ctx, conv.id, message_id, text, new.version)
         new, auto = _with_guidance(svc, ctx, new, message)
         try:
-            _repo(svc).append(conv, new, message, _write(svc, ctx, conv, new, message, "conversation.message", reply, auto))
+            _repo(svc).append(conv, new, message, _write(svc, ctx, new, message, "conversation.message", reply, auto))
         except ResidentGone:
             raise Unauthenticated("This subscriber no longer exists; register again.") from None
         except MessageExists as exists:
@@ -462,13 +461,11 @@ def close(svc: Services, ctx: RequestContext, conversation_id: str, body: CloseI
             if conv.outcome != body.outcome:
                 raise Conflict("The conversation was already closed with another outcome.")
             return conv.to_out([], state_token=_state_token(svc, conv))
-        stamp = to_rfc3339(ctx.now)
-        new = rules.after_close(conv, body.outcome, stamp)
-        figures = rules.figure_deltas(conv, new, stamp)
-        if new.outcome == rules.ABUSE:  # out of `opened` where it was counted (flood robustness)
-            figures = rules.dismissal_keys(conv, figures)
+        # Its figures (a close as abuse leaves `opened` where it was counted: flood robustness)
+        # follow from the conversations stream: rules.stream_deltas.
+        new = rules.after_close(conv, body.outcome, to_rfc3339(ctx.now))
         try:
-            _repo(svc).close(conv, new, figures, _audit(svc, ctx, "conversation.close", record_id=conv.id))
+            _repo(svc).close(conv, new, _audit(svc, ctx, "conversation.close", record_id=conv.id))
             return new.to_out([], state_token=_state_token(svc, new))
         except VersionChanged as changed:
             conv, confirmed = _current(svc, ctx, changed, conv.id), True
@@ -492,9 +489,8 @@ def escalate(svc: Services, ctx: RequestContext, conversation_id: str) -> Conver
             raise
         if new is None:
             return conv.to_out([], state_token=_state_token(svc, conv))
-        figures = rules.figure_keys(conv.team, stamp[:10], ["escalated"])
-        try:
-            _repo(svc).escalate(conv, new, figures, _audit(svc, ctx, "conversation.escalate", record_id=conv.id))
+        try:  # counted in `escalated` by the conversations stream (rules.stream_deltas)
+            _repo(svc).escalate(conv, new, _audit(svc, ctx, "conversation.escalate", record_id=conv.id))
             return new.to_out([], state_token=_state_token(svc, new))
         except VersionChanged as changed:
             conv, confirmed = _current(svc, ctx, changed, conv.id), True
@@ -502,7 +498,9 @@ def escalate(svc: Services, ctx: RequestContext, conversation_id: str) -> Conver
 
 
 def figures(svc: Services, ctx: RequestContext, query: FiguresQuery) -> FiguresOut:
-    """Read from counters written with the messages: one Query, whatever the table holds."""
+    """Read from counters derived from the conversations stream: one Query, whatever the table
+    holds; `as_of` (read first) says which changes they include at least."""
+    as_of = svc.store.conversation_stream.as_of()
     caller = ctx.caller
     day_from, day_to = history.day_range(query.from_, query.to)
     team = _figures_team(caller, query.team)
@@ -513,17 +511,18 @@ def figures(svc: Services, ctx: RequestContext, query: FiguresQuery) -> FiguresO
     filters = {"from": day_from.isoformat(), "to": day_to.isoformat(), "group_by": query.group_by, "team": team}
     svc.store.access_log.append(ctx.audit("history.conversations", query=filters, row_count=len(buckets),
                                     purpose=query.purpose))
-    return FiguresOut(buckets=buckets)
+    return FiguresOut(buckets=buckets, as_of=as_of)
 
 
 def waiting(svc: Services, ctx: RequestContext, query: WaitingQuery) -> WaitingOut:
     """Waits open now and the day the oldest began, from the open-wait gauge (`rules.wait_gauge`):
     one Query of at most a counter per day and team over the look-back, whatever the tables hold."""
     team = _figures_team(ctx.caller, query.team)
+    counted_as_of = svc.store.conversation_stream.as_of()
     now = svc.clock()
     first = (now - timedelta(days=rules.WAITING_LOOKBACK_DAYS)).date().isoformat()
     counters = _repo(svc).figures(rules.waits_pk(team), f"{first}|", f"{now.date().isoformat()}|\uffff")
-    out = rules.waiting_now(counters, to_rfc3339(now))
+    out = msgspec.structs.replace(rules.waiting_now(counters, to_rfc3339(now)), counted_as_of=counted_as_of)
     svc.store.access_log.append(ctx.audit("history.waiting", query={"team": team}, row_count=len(out.teams),
                                           purpose=query.purpose))
     return out
@@ -545,11 +544,12 @@ OVERDUE_PER_RUN = 500  # waits one run counts (about 10 s of transactions); the 
 
 
 def count_overdue(svc: Services, now: datetime, per_run: int = OVERDUE_PER_RUN) -> int:
-    """Count every open wait that has passed 24 h or its `respond_by`, in the UTC period it passed
-    it (scheduled every 5 minutes: the `conversation_clock` function). Each wait counts once per
+    """Flag every open wait that has passed 24 h or its `respond_by`; the conversations stream
+    counts it in the UTC period it passed it (scheduled every 5 minutes: the `conversation_clock`
+    function). Each wait counts once per
     mark: an answer or a close that ends it counts it instead if it comes first
     (`rules.figure_events`). A wait past its standard also counts in `past_standard_now` until it
-    ends (`rules.figure_deltas` takes it out)."""
+    ends (`rules.figure_deltas` takes it out). The number of waits flagged."""
     now_text = to_rfc3339(now)
     days = [(now - timedelta(days=back)).date().isoformat() for back in range(OVERDUE_LOOKBACK_DAYS, -1, -1)]
     counted = 0
@@ -558,7 +558,7 @@ def count_overdue(svc: Services, now: datetime, per_run: int = OVERDUE_PER_RUN) 
         if new is None:
             continue  # the index lags: no longer due
         try:
-            _repo(svc).count_overdue(conv, new, rules.overdue_keys(conv, new))
+            _repo(svc).count_overdue(conv, new)  # counted by the conversations stream (rules.overdue_keys)
             counted += 1
         except VersionChanged:
             continue  # changed since the index saw it: the next run looks again if still due

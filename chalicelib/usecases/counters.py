@@ -1,21 +1,22 @@
-"""Counters off the write path (issue 23): the contacts stream's aggregator, and the statistics
-check of the recount (usecases/recount.py: every derived figure, and the repair).
+"""Counters off the write path (issue 23): the contacts and conversations streams' aggregators,
+and the statistics check of the recount (usecases/recount.py: every derived figure, and the repair).
 
-`apply_contact_stream` is the body of app.py's `contact_counter` (Lambda's event source mapping
-in AWS, infra/local/streams.py locally and in tests): the batch is aggregated in memory and
-written part by part, each part exactly once (domain/stream_counts.py, store/contact_stream.py).
+`apply_contact_stream` is the body of app.py's `contact_counter`, `apply_conversation_stream` of
+its `conversation_counter` (Lambda's event source mappings in AWS, infra/local/streams.py locally
+and in tests): the batch is aggregated in memory and written part by part, each part exactly once
+(domain/stream_counts.py, store/stream_ledger.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
-from typing import TYPE_CHECKING, Any
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.domain import stream_counts
 from chalicelib.domain.recount import Drift
-from chalicelib.domain.stream_counts import ContactChange
+from chalicelib.domain.stream_counts import Change, ContactChange, ConversationChange, Part
 from chalicelib.usecases import recount
 
 if TYPE_CHECKING:
@@ -35,30 +36,50 @@ class Applied:
         return {"records": self.records, "replayed": self.replayed, "parts": self.parts, "as_of": self.as_of}
 
 
-def apply_changes(svc: Services, changes: Sequence[ContactChange]) -> Applied:
-    """Write the sums of `changes` (one stream shard's records, in order) exactly once."""
+class Ledger(Protocol):
+    """What writing a stream's parts needs of its repository (contact_stream, conversation_stream)."""
+
+    def apply_part(self, part: Part, now: datetime) -> list[str]: ...
+
+    def advance_as_of(self, at: str) -> None: ...
+
+
+def apply_parts(ledger: Ledger, changes: Sequence[Change], plan: Callable[[Sequence[Change]], list[Part]],
+                now: datetime) -> Applied:
+    """Write the sums of `changes` (one stream shard's records, in order) exactly once: `plan`
+    cuts them into parts; a part some of whose records were applied before writes nothing, and
+    the rest is planned again without them."""
     pending = list(changes)
     replayed = parts = 0
     newest: str | None = None
-    now = svc.clock()
-    plan = stream_counts.plan_parts(pending, svc.pseudonyms.staff, svc.contact_rules.retention)
-    while plan:
-        part = plan.pop(0)
-        already = svc.store.contact_stream.apply_part(part, now)
+    planned = plan(pending)
+    while planned:
+        part = planned.pop(0)
+        already = ledger.apply_part(part, now)
         if already:
-            # Nothing of the part was written: plan the rest again without the records applied before.
             replayed += len(already)
             done = {*already}
             pending = [change for change in pending if change.event_id not in done]
-            plan = stream_counts.plan_parts(pending, svc.pseudonyms.staff, svc.contact_rules.retention)
+            planned = plan(pending)
             continue
         parts += 1
         pending = pending[len(part.event_ids):]
         if part.newest is not None and (newest is None or part.newest > newest):
             newest = part.newest
     if newest is not None:
-        svc.store.contact_stream.advance_as_of(newest)
+        ledger.advance_as_of(newest)
     return Applied(records=len(changes), replayed=replayed, parts=parts, as_of=newest)
+
+
+def apply_changes(svc: Services, changes: Sequence[ContactChange]) -> Applied:
+    """Write the statistics and engagement sums of contact changes exactly once."""
+    return apply_parts(svc.store.contact_stream, changes, lambda pending: stream_counts.plan_parts(
+        pending, svc.pseudonyms.staff, svc.contact_rules.retention), svc.clock())
+
+
+def apply_conversation_changes(svc: Services, changes: Sequence[ConversationChange]) -> Applied:
+    """Write the figure sums of conversation changes exactly once."""
+    return apply_parts(svc.store.conversation_stream, changes, stream_counts.plan_conversation_parts, svc.clock())
 
 
 def apply_contact_stream(svc: Services, records: Sequence[Mapping[str, Any]]) -> Applied:
@@ -66,6 +87,11 @@ def apply_contact_stream(svc: Services, records: Sequence[Mapping[str, Any]]) ->
     the event source mapping bisects the batch and sends that record to its on-failure queue
     (the records before it, applied already, are replays then and change nothing)."""
     return apply_changes(svc, [svc.store.contact_stream.decode(record) for record in records])
+
+
+def apply_conversation_stream(svc: Services, records: Sequence[Mapping[str, Any]]) -> Applied:
+    """The conversations table's stream records (raw) -> figure counters (as `apply_contact_stream`)."""
+    return apply_conversation_changes(svc, [svc.store.conversation_stream.decode(record) for record in records])
 
 
 # -- recount ----------------------------------------------------------------------------------

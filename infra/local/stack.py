@@ -55,8 +55,8 @@ def start_chalice() -> subprocess.Popen[bytes]:
 
 
 def start_poller() -> subprocess.Popen[bytes]:
-    """The contacts stream's poller (infra/local/streams.py): Lambda's event source mapping, so the
-    figures follow the contacts as they will in AWS."""
+    """The contacts and conversations streams' poller (infra/local/streams.py): Lambda's event
+    source mappings, so the figures follow the contacts and conversations as they will in AWS."""
     return subprocess.Popen([sys.executable, "-m", "infra.local.streams"], cwd=ROOT)
 
 

@@ -4,8 +4,9 @@
 
 DynamoDB Local serves the `dynamodbstreams` API on its own endpoint for tables created with a
 StreamSpecification (docs/pitfalls.md). `StreamPoller` reads every shard of a table's latest
-stream in order and calls the SAME handler Lambda calls (app.py's `contact_counter`, a chalice
-event source handler: `handler(event, context)`) with the event shape Lambda uses: `Records` of
+stream in order and calls the SAME handler Lambda calls (app.py's `contact_counter` for the
+contacts table, `conversation_counter` for the conversations table: chalice event source
+handlers, `handler(event, context)`) with the event shape Lambda uses: `Records` of
 `eventID`, `eventName`, `eventVersion`, `eventSource`, `awsRegion`, `dynamodb` (`Keys`,
 `NewImage`, `OldImage`, `SequenceNumber`, `SizeBytes`, `StreamViewType`,
 `ApproximateCreationDateTime` as epoch seconds), `eventSourceARN` and, for TTL deletions,
@@ -155,14 +156,22 @@ class StreamPoller:
 
     def run(self, stop: threading.Event, interval: float = 0.5) -> None:
         """Poll until `stop` is set (Lambda polls each shard about 4 times a second)."""
-        while not stop.is_set():
-            try:
-                handled = self.poll_once()
-            except Exception as exc:
-                print(f"stream poller: batch failed, retrying: {exc!r}", flush=True)
-                handled = 0
-            if not handled:
-                stop.wait(interval)
+        run_all([self], stop, interval)
+
+
+def _poll_logged(poller: StreamPoller) -> int:
+    try:
+        return poller.poll_once()
+    except Exception as exc:
+        print(f"stream poller ({poller.table_name}): batch failed, retrying: {exc!r}", flush=True)
+        return 0
+
+
+def run_all(pollers: list[StreamPoller], stop: threading.Event, interval: float = 0.5) -> None:
+    """Poll every stream in turn until `stop` is set, resting `interval` when none had a record."""
+    while not stop.is_set():
+        if not sum(_poll_logged(poller) for poller in pollers):
+            stop.wait(interval)
 
 
 def contact_poller(endpoint: str, table_name: str, region: str = "eu-west-2") -> StreamPoller:
@@ -171,6 +180,13 @@ def contact_poller(endpoint: str, table_name: str, region: str = "eu-west-2") ->
     from app import contact_counter
 
     return StreamPoller(endpoint=endpoint, table_name=table_name, handler=contact_counter, region=region)
+
+
+def conversation_poller(endpoint: str, table_name: str, region: str = "eu-west-2") -> StreamPoller:
+    """The conversations stream's poller, calling app.py's `conversation_counter`."""
+    from app import conversation_counter
+
+    return StreamPoller(endpoint=endpoint, table_name=table_name, handler=conversation_counter, region=region)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,11 +200,14 @@ def main(argv: list[str] | None = None) -> int:
 
     ensure_tables(settings=SETTINGS)
     endpoint = os.environ["AWS_ENDPOINT_URL_DYNAMODB"]
-    poller = contact_poller(endpoint, SETTINGS.table_name("contacts"), SETTINGS.region or "eu-west-2")
-    print(f"Stream poller: {poller.table_name} -> contact_counter (every {args.interval} s)", flush=True)
+    region = SETTINGS.region or "eu-west-2"
+    pollers = [contact_poller(endpoint, SETTINGS.table_name("contacts"), region),
+               conversation_poller(endpoint, SETTINGS.table_name("conversations"), region)]
+    print(f"Stream pollers: {', '.join(p.table_name for p in pollers)} -> contact_counter, conversation_counter "
+          f"(every {args.interval} s)", flush=True)
     stop = threading.Event()
     try:
-        poller.run(stop, args.interval)
+        run_all(pollers, stop, args.interval)
     except KeyboardInterrupt:
         stop.set()
     return 0

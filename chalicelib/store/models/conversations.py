@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.constants import STREAM_NEW_AND_OLD_IMAGE
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
@@ -48,6 +49,8 @@ class ConversationsByDue(GlobalSecondaryIndex["ConversationModel"]):
 class ConversationModel(Model):
     class Meta(_Meta):
         short_name = "conversations"
+        # Every figure counter is derived from this stream (domain.conversations.stream_deltas).
+        stream_view_type = STREAM_NEW_AND_OLD_IMAGE
 
     id = UnicodeAttribute(hash_key=True)
     team = UnicodeAttribute()
@@ -66,6 +69,8 @@ class ConversationModel(Model):
     past_standard_at = UnicodeAttribute(null=True)  # the current wait passed respond_by and was counted
     escalated_at = UnicodeAttribute(null=True)  # the resident escalated the current (or last) wait
     nearing_at = UnicodeAttribute(null=True)  # the current wait reached 2/3 of its standard (team told)
+    # The time of the last change of state: its figures' "now" (the stream's consumer reads it).
+    changed_at = UnicodeAttribute(null=True)
     urgent = BooleanAttribute(null=True)  # present (true) only while flagged: docs/conversations.md
     due_day = UnicodeAttribute(null=True)
     due_key = UnicodeAttribute(null=True)
