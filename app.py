@@ -54,6 +54,17 @@ def fanout_worker(event: Any) -> Any:
     return services().push_worker().handle_sqs_records(records)
 
 
+# Alert texts: the fan-out worker queues one job per text (ids only); this function alone may
+# Publish to a phone number, and its role denies Publish to every topic and endpoint (infra/roles.py).
+@app.on_sqs_message(queue=SETTINGS.sms_queue_name, batch_size=10, name="sms_sender")
+def sms_sender(event: Any) -> Any:
+    """Claims, caps and sends each text once (chalicelib/usecases/sms_alerts.py)."""
+    from chalicelib.services import services
+
+    records = [(record.to_dict()["messageId"], record.body) for record in event]
+    return services().alert_texts.handle_sqs_records(records)
+
+
 @app.on_sqs_message(queue=SETTINGS.export_queue_name, batch_size=1, name="export_worker")
 def export_worker(event: Any) -> Any:
     """Bulk exports of history rows: one step (one part of one day) per message; each step queues

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.meetings import Meeting
     from chalicelib.domain.notices import NoticeNotification
     from chalicelib.domain.priorities import ActionOut, Priority
+    from chalicelib.domain.sms import SmsJob
     from chalicelib.domain.staff_devices import StaffDevice
     from chalicelib.domain.staff_figures import Activity
     from chalicelib.domain.stream_counts import ContactChange, ConversationChange, Part
@@ -736,6 +737,14 @@ class SmsSender(Protocol):
 
     def opted_out(self, number: str) -> bool:
         """The service's own opt-out list holds the number (it replied STOP to the service)."""
+        ...
+
+
+class SmsQueue(Protocol):
+    """The `sms_sender` function's queue (SQS; in-process locally): one message per text, ids only."""
+
+    def send(self, job: SmsJob) -> None:
+        """Raises QueueUnavailable when the job could not be queued."""
         ...
 
 

@@ -32,6 +32,7 @@ from chalicelib.ports import (
     QueueMessage,
     QueueUnavailable,
     Repositories,
+    SmsQueue,
     SmsSender,
 )
 from chalicelib.secrets import load_secret, load_text_secret
@@ -41,12 +42,14 @@ if TYPE_CHECKING:
     from chalicelib.auth.resident import ResidentTokens
     from chalicelib.domain.exports import ExportStep
     from chalicelib.domain.shapes import Shape
+    from chalicelib.domain.sms import SmsJob
     from chalicelib.usecases.conversation_push import AnswerPusher
     from chalicelib.usecases.export_worker import ExportWorker
     from chalicelib.usecases.fanout import FanoutWorker
     from chalicelib.usecases.notice_push import NoticePusher
     from chalicelib.usecases.push import PushSender
     from chalicelib.usecases.push_worker import PushWorker
+    from chalicelib.usecases.sms_alerts import AlertTexts, SmsJobs
 
 
 def dynamodb_repositories() -> Repositories:
@@ -111,6 +114,11 @@ class _UnwiredExports:
         raise QueueUnavailable("no export queue wired")
 
 
+class _UnwiredSms:
+    def send(self, job: SmsJob) -> None:
+        raise QueueUnavailable("no sms queue wired")
+
+
 def export_sink_from_settings(settings: Settings) -> ExportSink:
     """S3 when a bucket is configured (AWS), else the local folder."""
     if settings.export_bucket:
@@ -168,6 +176,8 @@ class Services:
     # Bulk exports: where jobs and files go (built on first use) and the export worker's queue.
     export_sink: ExportSink | None = None
     export_queue: ExportQueue = field(default_factory=lambda: _UnwiredExports())
+    # Alert texts: the push worker queues one job per text here; the sms_sender function sends them.
+    sms_queue: SmsQueue = field(default_factory=lambda: _UnwiredSms())
 
     @cached_property
     def exports(self) -> ExportSink:
@@ -279,20 +289,27 @@ class Services:
 
     def push_channels(self) -> Mapping[str, Channel]:
         """type -> Channel; the real ones are imported only when the worker first needs them. The
-        `sms` channel is the alert texts' use case (its rules need the store) over `sms_sender`."""
+        `sms` channel queues jobs for the sms_sender function (`sms_jobs`): the push worker sends no text."""
         if self.channels_override is not None:
             return self.channels_override if "sms" in self.channels_override else {
-                **self.channels_override, "sms": self.alert_texts}
+                **self.channels_override, "sms": self.sms_jobs}
         if self._channels is None:
             from chalicelib.notify.wiring import build_channels
 
             built = build_channels(self.settings, vapid_pem=self.vapid_private_key(), guard=self.push_guard)
-            self._channels = {**built, "sms": self.alert_texts}
+            self._channels = {**built, "sms": self.sms_jobs}
         return self._channels
 
     @cached_property
-    def alert_texts(self) -> Channel:
-        """The `sms` channel: SMS rules (usecases/sms_alerts.py) in front of the SMS service."""
+    def sms_jobs(self) -> SmsJobs:
+        """The push worker's `sms` channel: one job per text on `sms_queue` (usecases/sms_alerts.py)."""
+        from chalicelib.usecases.sms_alerts import SmsJobs
+
+        return SmsJobs(queue=lambda: self.sms_queue, settings=self.settings)
+
+    @cached_property
+    def alert_texts(self) -> AlertTexts:
+        """The sms_sender function's use case: SMS rules (usecases/sms_alerts.py) in front of the SMS service."""
         from chalicelib.usecases.sms_alerts import AlertTexts
 
         return AlertTexts(store=self.store, sender=lambda: self.sms_sender, settings=self.settings, clock=self.clock)
@@ -325,6 +342,7 @@ def build_services(
     sms_sender: SmsSender | None = None,
     export_sink: ExportSink | None = None,
     export_queue: ExportQueue | None = None,
+    sms_queue: SmsQueue | None = None,
     mailbox: Mailbox | None = None,
 ) -> Services:
     staff_policy = IssuerPolicy(
@@ -398,6 +416,7 @@ def build_services(
         fanout_queue = build_queue(settings, process)
     built.fanout = fanout_queue
     built.export_queue = export_queue or _export_queue(settings, built)
+    built.sms_queue = sms_queue or _sms_queue(settings, built)
     return built
 
 
@@ -415,6 +434,22 @@ def _export_queue(settings: Settings, built: Services) -> ExportQueue:
     from chalicelib.notify.export_queue import LocalExportQueue
 
     return LocalExportQueue(lambda step: built.export_worker().run_step(step), asynchronous=settings.fanout_async)
+
+
+def _sms_queue(settings: Settings, built: Services) -> SmsQueue:
+    """SQS when a queue URL is configured (AWS), else in-process (each job runs the sender's use case)."""
+    if settings.sms_queue_url:
+        from chalicelib.notify.sms_queue import SqsSmsQueue
+
+        def client() -> Any:
+            import boto3
+
+            return boto3.client("sqs", region_name=settings.region)
+
+        return SqsSmsQueue(client, settings.sms_queue_url)
+    from chalicelib.notify.sms_queue import LocalSmsQueue
+
+    return LocalSmsQueue(lambda job: built.alert_texts.run(job), asynchronous=settings.fanout_async)
 
 
 _current: Services | None = None

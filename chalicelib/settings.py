@@ -131,6 +131,9 @@ class Settings:
     sms_origination_number: str | None = None
     sms_sender_id: str | None = None
     sms_inbound_topic: str = "beatline-local-sms-inbound"
+    # The sms_sender function's queue (name: its event source; no URL: in-process locally).
+    sms_queue_name: str = "beatline-local-sms"
+    sms_queue_url: str | None = None
     # Only alerts at or above this severity go by SMS, unless the resident asks for more.
     sms_min_severity: str = "Severe"
     sms_segment_budget: int = 2  # segments one alert SMS may take (GSM-7: 306 characters; UCS-2: 134)
@@ -337,6 +340,8 @@ def _sms_settings(env: Mapping[str, str], stage: str) -> dict[str, Any]:
         raise SettingsError("BEATLINE_SMS_ORIGINATION_NUMBER must be an E.164 number")
     values["sms_sender_id"] = _opt(env, "BEATLINE_SMS_SENDER_ID")
     values["sms_inbound_topic"] = env.get("BEATLINE_SMS_INBOUND_TOPIC", f"beatline-{stage}-sms-inbound").strip()
+    values["sms_queue_name"] = env.get("BEATLINE_SMS_QUEUE_NAME", f"beatline-{stage}-sms").strip()
+    values["sms_queue_url"] = _opt(env, "BEATLINE_SMS_QUEUE_URL")
     return values
 
 

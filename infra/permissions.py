@@ -2,7 +2,7 @@
 
 Grants are (IAM action, resource) pairs with resources named independently of CloudFormation:
 `table/<short name>`, `table/<short name>/index/<index name>` (Query on that one index),
-`queue/fanout`, `queue/exports`, `bucket/audit-archive`, `bucket/exports` (objects under `exports/`),
+`queue/fanout`, `queue/exports`, `queue/sms`, `bucket/audit-archive`, `bucket/exports` (objects under `exports/`),
 `bucket/exports-list` (the bucket itself: ListBucket), `sns/endpoints`, `secret/<logical id>`. infra/template.py
 renders them into policy statements; tests/test_iam_drift.py records what the code really calls
 (DynamoDB, SQS, S3) in representative flows of each function, their failure and retry paths
@@ -28,9 +28,10 @@ CONVERSATION_COUNTER = "ConversationCounter"
 EXPORTER = "ExportWorker"
 EMAIL_EVENTS = "EmailEvents"
 EMAIL_REPLIES = "EmailReplies"
+SMS_SENDER = "SmsSender"
 
 # Services whose calls tests/test_iam_drift.py records; the rest are checked by review (SNS: the
-# worker's publish; Secrets Manager: what build_services and the channels load at start).
+# worker's publish to endpoints, the SMS sender's to phone numbers; Secrets Manager: what build_services and the channels load at start).
 RECORDED_SERVICES = frozenset({"dynamodb", "sqs", "s3"})
 
 
@@ -143,15 +144,29 @@ _HOUSEKEEPING: set[Grant] = (
 )
 
 # SMS (docs/channels.md): Publish to a phone number has no resource ARN in IAM (`sms/phone-numbers`
-# renders as "*"); the API's role also denies Publish to every topic and endpoint (SMS only).
+# renders as "*"); a role holding it publishes to no endpoint, so it is also denied Publish to every
+# topic and endpoint ARN (SMS only; infra/roles.py). Only the API (codes) and the SMS sender hold it.
 _SMS_SEND: set[Grant] = {("sns:Publish", "sms/phone-numbers")}
 _API |= (
     _SMS_SEND | {("sns:CheckIfPhoneNumberIsOptedOut", "sms/phone-numbers")}  # codes; the opt-out list
     | _table("sms", "DeleteItem", "PutItem")  # the STOP index: a number confirmed, removed, erased
 )
-# The worker texts alerts (usecases/sms_alerts.py): the SMS claim (deliveries), the ceilings
-# (rate-counters), the message record and the day's figures (sms).
-_WORKER |= _SMS_SEND | _table("rate-counters", "UpdateItem") | _table("sms", "PutItem", "UpdateItem")
+# The worker and housekeeping (a released held alert) text no one: they queue one job per text
+# (ids only) for the SMS sender; they keep Publish to push endpoints.
+_SMS_JOBS: set[Grant] = {("sqs:SendMessage", "queue/sms")}
+_WORKER |= _SMS_JOBS
+_HOUSEKEEPING |= _SMS_JOBS
+# The SMS sender (usecases/sms_alerts.AlertTexts, one job per text): the subscriber's confirmed
+# number and the alert (GetItem each), the SMS claim (deliveries), the ceilings (rate-counters),
+# the message record and the day's figures (sms), and the text itself.
+_SMS_SENDER: set[Grant] = (
+    _SMS_SEND
+    | _table("subscribers", "GetItem")
+    | _table("alerts", "GetItem")
+    | _table("deliveries", "UpdateItem")
+    | _table("rate-counters", "UpdateItem")
+    | _table("sms", "PutItem", "UpdateItem")
+)
 # Inbound texts (STOP) and delivery events from the SMS topic: the STOP index (a keyed digest of the
 # number: the pseudonym key), the subscriber's record (its number removed), message status, figures.
 _SMS_INBOUND: set[Grant] = (
@@ -228,6 +243,7 @@ CODE_GRANTS: dict[str, frozenset[Grant]] = {
     EXPORTER: frozenset(_EXPORTER),
     EMAIL_EVENTS: frozenset(_EMAIL_EVENTS),
     EMAIL_REPLIES: frozenset(_EMAIL_REPLIES),
+    SMS_SENDER: frozenset(_SMS_SENDER),
 }
 
 # Lambda's pollers run with the function's role: consuming the queue, reading the stream and
@@ -240,6 +256,10 @@ EVENT_SOURCE_GRANTS: dict[str, frozenset[Grant]] = {
     EXPORTER: frozenset({
         ("sqs:ChangeMessageVisibility", "queue/exports"), ("sqs:DeleteMessage", "queue/exports"),
         ("sqs:GetQueueAttributes", "queue/exports"), ("sqs:ReceiveMessage", "queue/exports"),
+    }),
+    SMS_SENDER: frozenset({
+        ("sqs:ChangeMessageVisibility", "queue/sms"), ("sqs:DeleteMessage", "queue/sms"),
+        ("sqs:GetQueueAttributes", "queue/sms"), ("sqs:ReceiveMessage", "queue/sms"),
     }),
     ARCHIVER: frozenset({
         ("dynamodb:DescribeStream", "stream/access-log"), ("dynamodb:GetRecords", "stream/access-log"),

@@ -24,8 +24,9 @@ SMS_ACTIONS = frozenset({"sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"})
 EXPORT_BUCKET = "ExportBucket"
 EXPORT_QUEUE = "ExportQueue"
 EXPORT_PREFIX = "exports"  # chalicelib/domain/exports.py: every key starts with it
+SMS_QUEUE = "SmsQueue"  # the SMS sender's jobs (infra/sms.py)
 QUEUES = {"fanout": "FanoutQueue", "archive-failures": ARCHIVE_FAILURE_QUEUE, "counter-failures": COUNTER_FAILURE_QUEUE,
-          "exports": EXPORT_QUEUE}
+          "exports": EXPORT_QUEUE, "sms": SMS_QUEUE}
 
 
 class GrantError(ValueError):
@@ -115,12 +116,17 @@ def check_append_only(grants: Iterable[Grant]) -> None:
 
 
 def _sms_statements(actions: Sequence[str], endpoints: bool) -> list[Any]:
-    """Texts to phone numbers. A role that publishes to no endpoint is denied Publish to every
-    topic and endpoint ARN, so its "*" reaches phone numbers only (AWS's documented pattern)."""
+    """Texts to phone numbers. The role is denied Publish to every topic and endpoint ARN, so its
+    "*" reaches phone numbers only (AWS's documented pattern); a role that must also publish to
+    push endpoints could not carry that Deny, so it may not text at all (the fan-out worker queues
+    texts for the SMS sender instead)."""
     if not set(actions) <= SMS_ACTIONS:
         raise GrantError(f"only {sorted(SMS_ACTIONS)} on {SMS_RESOURCE}")
+    if endpoints and "sns:Publish" in actions:
+        raise GrantError(f"sns:Publish on {SMS_RESOURCE} and on sns/endpoints in one role: its \"*\" would reach "
+                         "every topic in the account")
     statements: list[Any] = [{"Sid": "SmsToPhoneNumbers", "Effect": "Allow", "Action": sorted(actions), "Resource": ["*"]}]
-    if not endpoints and "sns:Publish" in actions:
+    if "sns:Publish" in actions:
         statements.append({"Sid": "NoPublishToTopicsOrEndpoints", "Effect": "Deny", "Action": ["sns:Publish"],
                            "Resource": [{"Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"}]})
     return statements

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra import email, hardening
+from infra import email, hardening, sms
 from infra.roles import (
     ARCHIVE_BUCKET,
     ARCHIVE_FAILURE_QUEUE,
@@ -25,6 +25,7 @@ from infra.roles import (
     EXPORT_BUCKET,
     EXPORT_PREFIX,
     EXPORT_QUEUE,
+    SMS_QUEUE,
     GrantError,
     policy_document,
 )
@@ -96,10 +97,15 @@ class StageConfig:
     queue_name: str
     retain_data: bool  # prod: tables and secrets survive stack deletion; dev: torn down with it
     export_queue_name: str | None = None  # the export worker's queue (default beatline-<stage>-exports)
+    sms_queue_name: str | None = None  # the SMS sender's queue (default beatline-<stage>-sms)
 
     @property
     def exports_queue(self) -> str:
         return self.export_queue_name or f"beatline-{self.stage}-exports"
+
+    @property
+    def sms_queue(self) -> str:
+        return self.sms_queue_name or f"beatline-{self.stage}-sms"
 
 
 @dataclass
@@ -114,6 +120,7 @@ class FunctionInfo:
     counter_events: list[str] = field(default_factory=list)  # event names on the contacts stream
     conversation_counter_events: list[str] = field(default_factory=list)  # on the conversations stream
     export_events: list[str] = field(default_factory=list)  # event names on the export queue
+    sms_queue_events: list[str] = field(default_factory=list)  # event names on the SMS sender's queue
 
 
 class TemplateError(ValueError):
@@ -135,14 +142,16 @@ def _reads_stream(stream: Any, logical: str, table: str | None) -> bool:
 
 
 def _add_sqs_event(info: FunctionInfo, event_name: str, name: str | None, queue_name: str,
-                   export_queue: str | None) -> None:
+                   export_queue: str | None, sms_queue: str | None = None) -> None:
     if name == queue_name:
         info.sqs_events.append(event_name)
     elif export_queue is not None and name == export_queue:
         info.export_events.append(event_name)
+    elif sms_queue is not None and name == sms_queue:
+        info.sms_queue_events.append(event_name)
     else:
         raise TemplateError(f"{info.logical_id}.{event_name} consumes SQS queue {name!r}; this stack defines only "
-                            f"{queue_name!r} and {export_queue!r}")
+                            f"{queue_name!r}, {export_queue!r} and {sms_queue!r}")
 
 
 def _add_stream_event(info: FunctionInfo, event_name: str, stream: Any, stream_tables: Sequence[str | None]) -> None:
@@ -160,10 +169,11 @@ def _add_stream_event(info: FunctionInfo, event_name: str, stream: Any, stream_t
 
 def _add_event(info: FunctionInfo, event_name: str, event: dict[str, Any], queue_name: str,
                stream_table: str | None, sms_topic: str | None = None, counter_table: str | None = None,
-               export_queue: str | None = None, conversation_table: str | None = None) -> None:
+               export_queue: str | None = None, conversation_table: str | None = None,
+               sms_queue: str | None = None) -> None:
     kind, properties = event.get("Type"), event.get("Properties", {})
     if kind == "SQS":
-        _add_sqs_event(info, event_name, _queue_name_of(properties.get("Queue")), queue_name, export_queue)
+        _add_sqs_event(info, event_name, _queue_name_of(properties.get("Queue")), queue_name, export_queue, sms_queue)
     elif kind == "DynamoDB":
         _add_stream_event(info, event_name, properties.get("Stream"), (stream_table, counter_table, conversation_table))
     elif kind == "SNS":
@@ -179,7 +189,8 @@ def _add_event(info: FunctionInfo, event_name: str, event: dict[str, Any], queue
 
 def functions_of(base: dict[str, Any], queue_name: str, stream_table: str | None = None,
                  sms_topic: str | None = None, counter_table: str | None = None,
-                 export_queue: str | None = None, conversation_table: str | None = None) -> list[FunctionInfo]:
+                 export_queue: str | None = None, conversation_table: str | None = None,
+                 sms_queue: str | None = None) -> list[FunctionInfo]:
     """Every Lambda function chalice packaged, with its role and its queue/stream event sources."""
     found = []
     for logical, resource in base.get("Resources", {}).items():
@@ -191,7 +202,7 @@ def functions_of(base: dict[str, Any], queue_name: str, stream_table: str | None
         info = FunctionInfo(logical, role_id, int(properties.get("Timeout", DEFAULT_FUNCTION_TIMEOUT)))
         for event_name, event in (properties.get("Events") or {}).items():
             _add_event(info, event_name, event, queue_name, stream_table, sms_topic, counter_table, export_queue,
-                       conversation_table)
+                       conversation_table, sms_queue)
         found.append(info)
     return found
 
@@ -272,6 +283,7 @@ def _parameters() -> dict[str, Any]:
         "AllowedPattern": r"^(\+[1-9][0-9]{6,14})?$",
     }
     parameters.update(hardening.parameters())
+    parameters.update(sms.parameters())
     parameters.update(email.parameters())
     for app in PLATFORM_APPS:
         parameters[app.parameter] = {
@@ -495,7 +507,7 @@ def _function_override(function: FunctionInfo, log_group: str) -> dict[str, Any]
     }
     events: dict[str, Any] = {
         name: {"Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]}}
-        for name in (*function.sqs_events, *function.export_events)
+        for name in (*function.sqs_events, *function.export_events, *function.sms_queue_events)
     }
     events.update({name: {"Properties": hardening.stream_event_properties()} for name in function.stream_events})
     events.update({name: {"Properties": hardening.counter_event_properties()} for name in function.counter_events})
@@ -506,6 +518,8 @@ def _function_override(function: FunctionInfo, log_group: str) -> dict[str, Any]
     if function.sqs_events:
         # Bounds the worker's parallel pushes (and its draw on the account's concurrency).
         override["ReservedConcurrentExecutions"] = {"Ref": "WorkerReservedConcurrency"}
+    if function.sms_queue_events:  # the SMS service's rate, not Lambda's, bounds the texts
+        override["ReservedConcurrentExecutions"] = {"Ref": sms.CONCURRENCY_PARAMETER}
     if function.sns_events:  # chalice names the topic by ARN text: create it first
         return {"DependsOn": [SMS_TOPIC], "Properties": override}
     if function.email_topics:  # likewise the email topics
@@ -537,6 +551,13 @@ def _alarms(functions: Sequence[FunctionInfo], stage: StageConfig, base_resource
             "Export steps failed 5 times and sit in the DLQ (the job stays running; see docs/history.md).",
             "AWS/SQS", "ApproximateNumberOfMessagesVisible",
             [{"Name": "QueueName", "Value": {"Fn::GetAtt": [EXPORT_DEAD_LETTER_QUEUE, "QueueName"]}}],
+            threshold=1, statistic="Maximum",
+        )
+    if any(f.sms_queue_events for f in functions):
+        resources["SmsDeadLetterAlarm"] = _alarm(
+            "Alert texts failed 5 times and sit in the SMS DLQ (they were not sent; see docs/channels.md).",
+            "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+            [{"Name": "QueueName", "Value": {"Fn::GetAtt": [sms.SMS_DEAD_LETTER_QUEUE, "QueueName"]}}],
             threshold=1, statistic="Maximum",
         )
     if any(f.stream_events for f in functions):
@@ -634,6 +655,8 @@ def _environment(functions: Sequence[FunctionInfo]) -> dict[str, Any]:
         environment["BEATLINE_EXPORT_QUEUE_URL"] = {"Ref": EXPORT_QUEUE}
         environment["BEATLINE_EXPORT_BUCKET"] = {"Ref": EXPORT_BUCKET}
     environment["BEATLINE_SMS_SERVICE"] = "sns"
+    if any(f.sms_queue_events for f in functions):
+        environment["BEATLINE_SMS_QUEUE_URL"] = {"Ref": SMS_QUEUE}
     environment["BEATLINE_SMS_ORIGINATION_NUMBER"] = {"Ref": "SmsOriginationNumber"}
     environment.update(email.environment())
     environment.update({s.env_var: {"Ref": s.logical_id} for s in SECRETS})
@@ -645,6 +668,13 @@ def _export_outputs(functions: Sequence[FunctionInfo]) -> dict[str, Any]:
     if not any(f.export_events for f in functions):
         return {}
     return {"ExportBucketName": {"Value": {"Ref": EXPORT_BUCKET}}, "ExportQueueUrl": {"Value": {"Ref": EXPORT_QUEUE}}}
+
+
+def _sms_outputs(functions: Sequence[FunctionInfo]) -> dict[str, Any]:
+    if not any(f.sms_queue_events for f in functions):
+        return {}
+    return {"SmsQueueUrl": {"Value": {"Ref": SMS_QUEUE}},
+            "SmsDeadLetterQueueUrl": {"Value": {"Ref": sms.SMS_DEAD_LETTER_QUEUE}}}
 
 
 def _outputs(functions: Sequence[FunctionInfo], tables: Sequence[TableSpec]) -> dict[str, Any]:
@@ -661,6 +691,7 @@ def _outputs(functions: Sequence[FunctionInfo], tables: Sequence[TableSpec]) -> 
     if any(_counts(f) for f in functions):
         outputs["CounterFailureQueueUrl"] = {"Value": {"Ref": COUNTER_FAILURE_QUEUE}}
     outputs.update(_export_outputs(functions))
+    outputs.update(_sms_outputs(functions))
     outputs.update({s.logical_id + "Arn": {"Value": {"Ref": s.logical_id}} for s in SECRETS})
     outputs.update({spec.logical_id + "Name": {"Value": {"Ref": spec.logical_id}} for spec in tables})
     return outputs
@@ -698,13 +729,18 @@ def _event_sources(functions: Sequence[FunctionInfo], stage: StageConfig) -> dic
     contacts = _one(functions, "counter_events", "aggregates the contacts stream")
     if contacts is not None or _one(functions, "conversation_counter_events", "aggregates the conversations stream"):
         resources.update(hardening.counter_resources(stage.stage))
+    sender = _one(functions, "sms_queue_events", "sends alert texts")
+    if sender is not None:
+        resources.update(sms.queue_resources(stage.sms_queue, sender.timeout, visibility_factor=VISIBILITY_TIMEOUT_FACTOR,
+                                             max_receive_count=MAX_RECEIVE_COUNT))
     return resources
 
 
 def merge_template(base: dict[str, Any], stage: StageConfig, tables: Sequence[TableSpec]) -> dict[str, Any]:
     """The template to pass to `chalice package --merge-template` for this app and stage."""
     functions = functions_of(base, stage.queue_name, f"{stage.table_prefix}access-log", sms_topic_name(stage),
-                             f"{stage.table_prefix}contacts", stage.exports_queue, f"{stage.table_prefix}conversations")
+                             f"{stage.table_prefix}contacts", stage.exports_queue, f"{stage.table_prefix}conversations",
+                             stage.sms_queue)
     base_resources = base.get("Resources", {})
     resources: dict[str, Any] = {
         spec.logical_id: table_resource(spec, f"{stage.table_prefix}{spec.short_name}", retain=stage.retain_data)

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+import msgspec
+
 from chalicelib.domain.alerts import SEVERITY_RANK
 
 # GSM 03.38 default alphabet (without the escape, 0x1B) and its extension table.
@@ -237,3 +239,24 @@ def code_text(force_name: str, code: str, minutes: int, language: str | None) ->
     """The text carrying a one-time code, in the resident's language (Welsh or English)."""
     template = CODE_TEXTS["cy" if (language or "").lower().startswith("cy") else "en"]
     return template.format(force=clean(force_name), code=code, minutes=minutes)
+
+
+# --- the sms queue's messages --------------------------------------------------------------------
+
+class SmsJob(msgspec.Struct, kw_only=True, frozen=True, tag="sms", tag_field="type"):
+    """One text for the `sms_sender` function: ids only. The number is read from the subscriber
+    record when the text is sent (a queue message never holds it), so a number removed or
+    stopped meanwhile is never texted."""
+
+    kind: Literal["alert"]  # what is texted (only new alerts today)
+    alert_id: str
+    subscriber_id: str
+
+
+def encode_job(job: SmsJob) -> str:
+    return msgspec.json.encode(job).decode()
+
+
+def decode_job(body: str | bytes) -> SmsJob:
+    """Raises msgspec.ValidationError / DecodeError for anything but a well-formed job."""
+    return msgspec.json.decode(body, type=SmsJob)

@@ -1,30 +1,37 @@
-"""Alert texts: the `sms` channel as PushSender sees it (one `Channel`, docs/channels.md), with the
-SMS rules in front of the service: only new alerts (not Updates, Cancels, answers or notices), only
-at or above the force's severity threshold unless the resident set their own bar for texts, one
-text per alert per subscriber, per-alert and per-day ceilings, one text within the segment budget.
+"""Alert texts (docs/channels.md), in two parts run by two functions with two roles:
+
+- `SmsJobs`, the `sms` channel as PushSender sees it in the fan-out worker and housekeeping: it
+  decides whether a notification is to be texted at all and queues one `SmsJob` (ids only) on
+  the sms queue. It sends nothing: those roles hold no Publish to a phone number.
+- `AlertTexts`, the `sms_sender` function's use case: per job it reads the subscriber's confirmed
+  number and the alert, then applies the SMS rules in front of the service: only new alerts (not
+  Updates, Cancels, answers or notices), only at or above the force's severity threshold unless
+  the resident set their own bar for texts, one text per alert per subscriber, per-alert and
+  per-day ceilings, one text within the segment budget.
 
 Per send, in this order: what to text at all; the exactly-once claim (a delivery record keyed
 `sms:<alert>`, the fan-out's conditional claim, separate from the push claim, so a redelivered
-batch or a retried push never texts twice); the ceilings (two conditional counters, the day's
+job, batch or push never texts twice); the ceilings (two conditional counters, the day's
 first: a text refused by either is `capped`, never sent later); compose in the notification's
 language (already the resident's); send; record the message's status and the day's figures.
 
 Nothing to text is SENT (the resident's other channels and inbox copy carry the message, and a
 retry would change nothing). A transient failure is RETRY (recorded `retry` on the SMS claim, which
-the redelivery takes again, up to MAX_ATTEMPTS); a refused text is FAILED.
+the sms queue's redelivery takes again, up to MAX_ATTEMPTS); a refused text is FAILED.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import Clock, parse_rfc3339, to_rfc3339
-from chalicelib.domain.alerts import Notification
-from chalicelib.domain.sms import compose, count_segments, sms_wanted
-from chalicelib.ports import Repositories, SendOutcome, SmsSender
+from chalicelib.domain.alerts import Notification, notification_for
+from chalicelib.domain.sms import SmsJob, compose, count_segments, decode_job, sms_wanted
+from chalicelib.ports import QueueUnavailable, Repositories, SendOutcome, SmsQueue, SmsSender
 
 if TYPE_CHECKING:
     from chalicelib.domain.conversations import AnswerNotification
@@ -66,9 +73,44 @@ def _day_end(now: datetime) -> datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
 
 
+def wants_text(settings: Settings, target: dict[str, Any], notification: object) -> bool:
+    """A new alert (no Update/Cancel texts, no answers or notices by SMS) at or above the force's
+    threshold, or the resident's own bar for texts (`target["min_severity"]`)."""
+    if not isinstance(notification, Notification) or notification.msg_type != "Alert":
+        return False
+    if not target.get("address") or not target.get("subscriber_id"):
+        return False
+    asked = target.get("min_severity")
+    return sms_wanted(notification.severity, threshold=settings.sms_min_severity,
+                      asked_for=str(asked) if asked else None)
+
+
+class SmsJobs:
+    """The `sms` Channel of the push worker: queues one job per text to send (the sender claims,
+    caps and sends it). SENT once queued (the sms queue retries the text itself, whatever the
+    subscriber's other channels did); RETRY when the queue refused it."""
+
+    def __init__(self, *, queue: SmsQueue | Callable[[], SmsQueue], settings: Settings) -> None:
+        self._queue, self._settings = queue, settings
+
+    def send(self, target: dict[str, Any], notification: Notification | AnswerNotification | NoticeNotification,
+             ) -> SendOutcome:
+        if not wants_text(self._settings, target, notification):
+            return SendOutcome.SENT  # nothing to text: the other channels and the inbox carry it
+        assert isinstance(notification, Notification)  # noqa: S101 - wants_text checked it
+        queue = self._queue() if callable(self._queue) else self._queue
+        try:
+            queue.send(SmsJob(kind="alert", alert_id=notification.alert_id, subscriber_id=str(target["subscriber_id"])))
+        except QueueUnavailable:
+            LOG.warning("sms job for alert %s not queued", notification.alert_id)
+            return SendOutcome.RETRY
+        return SendOutcome.SENT
+
+
 class AlertTexts:
-    """The `sms` Channel: target `{"type": "sms", "address": <E.164>, "subscriber_id", ...}` (a
-    confirmed contact channel), `min_severity` when the resident set their own bar for texts."""
+    """The `sms_sender` function's use case. `run(job)` texts one queued job; `send(target,
+    notification)` applies the rules to one confirmed contact channel, target `{"type": "sms",
+    "address": <E.164>, "subscriber_id", ...}`, `min_severity` when the resident set their own bar."""
 
     def __init__(self, *, store: Repositories, sender: SmsSender | Callable[[], SmsSender], settings: Settings,
                  clock: Clock) -> None:
@@ -98,13 +140,35 @@ class AlertTexts:
         return self._record(key, sub_id, receipt.outcome, receipt.message_id, text, now)
 
     def _to_text(self, target: dict[str, Any], notification: object) -> bool:
-        if not isinstance(notification, Notification) or notification.msg_type != "Alert":
-            return False  # one text per alert: no Update/Cancel texts, no answers or notices by SMS
-        if not target.get("address") or not target.get("subscriber_id"):
-            return False
-        asked = target.get("min_severity")
-        return sms_wanted(notification.severity, threshold=self._settings.sms_min_severity,
-                          asked_for=str(asked) if asked else None)
+        return wants_text(self._settings, target, notification)
+
+    def run(self, job: SmsJob) -> bool:
+        """One queued text: True when finished (sent, refused, capped, texted already or nothing
+        left to text), False to have the queue redeliver it (a transient failure). The number is
+        the subscriber's confirmed one now (removed or stopped meanwhile: nothing is sent); the
+        alert as it is now, still live (cancelled or expired meanwhile: nothing is sent). The text
+        is that alert's one text whatever revision it reached: the job stands for the new alert."""
+        sub = self._store.subscribers.get(job.subscriber_id)
+        contact = next((c for c in sub.sendable_contacts() if c.type == CHANNEL), None) if sub else None
+        alert = self._store.alerts.get(job.alert_id) if contact is not None else None
+        if sub is None or contact is None or alert is None or not alert.live_at(self._clock()):
+            return True
+        note = notification_for(alert, sub.preferences.language, base_url=self._settings.public_base_url)
+        return self.send(contact.target(sub.id), replace(note, msg_type="Alert")) is not SendOutcome.RETRY
+
+    def handle_sqs_records(self, records: Iterable[tuple[str, str]]) -> dict[str, list[dict[str, str]]]:
+        """(messageId, body) pairs -> the partial batch response SQS expects. A body that is not a
+        job is reported failed: after the redrive count it lands in the DLQ (alarmed)."""
+        failed = []
+        for message_id, body in records:
+            try:
+                done = self.run(decode_job(body))
+            except Exception:
+                LOG.exception("sms job %s failed", message_id)
+                done = False
+            if not done:
+                failed.append({"itemIdentifier": message_id})
+        return {"batchItemFailures": failed}
 
     def _within_ceilings(self, note: Notification, now: datetime) -> bool:
         """The day's ceiling, then the alert's: each one conditional ADD (exact under concurrency).
