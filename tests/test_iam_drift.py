@@ -4,7 +4,8 @@ Representative flows run per component with botocore hooks recording every AWS c
 action and resource it needs (tests/iam_recorder.py; a Query as `table/<t>/index/<name>`, index by
 index): the API (every route group, every history index, through chalice.test.Client on DynamoDB
 Local, enqueueing to a recorded SQS client), the fan-out worker (the messages the API enqueued),
-housekeeping (release held), the conversation clock (a wait past 24 h) and the archiver (a stream
+housekeeping (release held), the SMS sender (the texts the worker and housekeeping queued, each
+job delivered twice), the conversation clock (a wait past 24 h) and the archiver (a stream
 batch to a recorded S3 client). Failure and retry paths run too: real Web Push sends (through the
 real channel) to local push services answering 429, 500, 404 and 410 or never answering, for the
 worker (redelivered until the attempts are spent: claims and retry marks failing their
@@ -37,6 +38,7 @@ from infra.permissions import (
     HOUSEKEEPING,
     RECORDED_SERVICES,
     SMS_INBOUND,
+    SMS_SENDER,
     WORKER,
 )
 from tests import conftest
@@ -187,12 +189,12 @@ def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worke
         ok(set_areas(client, residents[name], [circle(lat, lon, 300)]))
     ok(client.http.get("/v1/subscribers/me", headers=bearer(token)))
     ok(client.http.patch("/v1/subscribers/me", headers=bearer(token), body=json.dumps({"language": "en"})))
-    # A resident with a phone number (their own bar: Moderate) is texted the alert by the worker.
+    # The sleeper has a phone number too: housekeeping's release of a held alert queues its text.
+    _texts_from_moderate(client, residents["sleeper"])
+    # A resident with a phone number (their own bar: Moderate) is texted the alert: the worker
+    # queues the text, the SMS sender sends it.
     _, texter = register(client, webpush_channel())
-    texter_number = f"+4479111{uuid.uuid4().int % 100000:05d}"
-    ok(client.http.put("/v1/subscribers/me/channels/sms", headers=bearer(texter),
-                       body=json.dumps({"phone": texter_number, "min_severity": "Moderate"})))
-    ok(post(client, "/v1/subscribers/me/channels/sms/confirm", texter, {"code": SMS.code(texter_number)}))
+    texter_number = _texts_from_moderate(client, texter)
     ok(set_areas(client, texter, [circle(lat, lon, 300)]))
     alert_id = publish(client, officer, supervisor, circle(lat, lon, 400))
     ok(client.http.get(f"/v1/alerts/{alert_id}", headers=bearer(officer)))
@@ -238,6 +240,8 @@ def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worke
     ok(client.http.get(f"/v1/public/feed.atom?area_id={area_id}"))
     ok(post(client, f"/v1/alerts/{alert_id}/cancel", supervisor))
     run_worker()
+    publish(client, officer, supervisor, circle(lat, lon, 400))  # held for the sleeper: housekeeping queues its text
+    run_worker()
     now = datetime.now(UTC).replace(microsecond=0)
     window = f"from={(now - timedelta(days=2)).strftime('%Y-%m-%dT%H:%M:%SZ')}&to={now.strftime('%Y-%m-%dT%H:%M:%SZ')}"
     for path in (f"/v1/history/contacts?{window}&purpose=drift", f"/v1/history/contacts.csv?{window}&purpose=drift",
@@ -264,6 +268,15 @@ def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worke
 
 
 FAILING = ("status/429", "status/500", "status/404", "status/410")
+
+
+def _texts_from_moderate(client: Any, token: str) -> str:
+    """A confirmed phone number for the resident, texted alerts from Moderate up: the number."""
+    number = f"+4479111{uuid.uuid4().int % 100000:05d}"
+    ok(client.http.put("/v1/subscribers/me/channels/sms", headers=bearer(token),
+                       body=json.dumps({"phone": number, "min_severity": "Moderate"})))
+    ok(post(client, "/v1/subscribers/me/channels/sms/confirm", token, {"code": SMS.code(number)}))
+    return number
 
 
 def _failure_flow(client: Any, staff_token: Callable[..., str], team: str, run_worker: Callable[..., None]) -> list[str]:
@@ -348,6 +361,7 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
     from chalicelib.audit_archive import S3Sink, handle_stream_event
     from chalicelib.notify.export_queue import SqsExportQueue
     from chalicelib.notify.queue import SqsQueue
+    from chalicelib.notify.sms_queue import SqsSmsQueue
     from chalicelib.notify.webpush import WebPushChannel, generate_vapid_private_pem
     from chalicelib.settings import SETTINGS
     from chalicelib.store.export_files import S3ExportSink
@@ -370,9 +384,13 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
         return SqsQueue(recording_client("sqs", logs[name], "queue/fanout", sent), QUEUE_URL)
 
     from chalicelib.notify.sms import SmsConfirmations
-    from chalicelib.usecases.sms_alerts import AlertTexts
+    from chalicelib.usecases.sms_alerts import AlertTexts, SmsJobs
 
-    objects, steps = Objects(), ExportSteps()
+    objects, steps, sms_jobs = Objects(), ExportSteps(), ExportSteps()
+
+    def sms_queue(name: str) -> SqsSmsQueue:
+        sqs = recording_client("sqs", logs[name], "queue/sms", sms_jobs)
+        return SqsSmsQueue(lambda: sqs, QUEUE_URL)
 
     def export_ports(name: str) -> dict[str, Any]:
         s3 = recording_client("s3", logs[name], "bucket/exports", objects, {"ListObjectsV2": "bucket/exports-list"})
@@ -384,15 +402,24 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
                                              "sms": SmsConfirmations(SMS.sender, force_name="Drift", minutes=15)},
                                          **export_ports(API))
 
-    def push_worker(clock: Any, fanout_queue: SqsQueue | None, **fanout: Any) -> PushWorker:
-        texts = AlertTexts(store=api.store, sender=SMS.sender, settings=SETTINGS, clock=clock)
+    def push_worker(clock: Any, fanout_queue: SqsQueue | None, log: str, **fanout: Any) -> PushWorker:
+        texts = SmsJobs(queue=sms_queue(log), settings=SETTINGS)
         sender = PushSender(channels={"webpush": channel, "sms": texts}, clock=clock, base_url=SETTINGS.public_base_url)
         return PushWorker(alerts=FanoutWorker(sender=sender, queue=fanout_queue, store=api.store, **fanout),
                           answers=AnswerPusher(sender=sender, store=api.store),
                           notices=NoticePusher(sender=sender, store=api.store), sender=sender, store=api.store)
 
     # Page size and budget 1: the worker hands the rest of a cell on to a new message (SQS send).
-    worker = push_worker(api.clock, queue(WORKER), page_size=1, budget=1)
+    worker = push_worker(api.clock, queue(WORKER), WORKER, page_size=1, budget=1)
+    sms_sender = AlertTexts(store=api.store, sender=SMS.sender, settings=SETTINGS, clock=api.clock)
+
+    def send_texts() -> int:
+        """The SMS sender's turn: every queued job delivered twice (SQS redelivers; texted once)."""
+        with recording_dynamodb(logs[SMS_SENDER]):
+            batch = sms_jobs.take()
+            for _ in range(2):
+                assert sms_sender.handle_sqs_records(batch) == {"batchItemFailures": []}
+        return len(batch)
 
     def run_worker(redeliveries: int = 0) -> None:
         """The worker's turn, in its own log (in AWS: another function with another role); failed
@@ -405,6 +432,7 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
                     if not batch:
                         break
                 assert not batch, "still failing after every attempt"
+        send_texts()
 
     # The streams' aggregators are other functions: the test client's settles record there.
     counters = {"contact_counter": COUNTER, "conversation_counter": CONVERSATION_COUNTER}
@@ -414,11 +442,12 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
         with recording_dynamodb(logs[API]):
             meeting_start = _api_flow(client, staff_token, f"team-{uuid.uuid4().hex[:8]}", run_worker, push)
             gone = _failure_flow(client, staff_token, f"team-{uuid.uuid4().hex[:8]}", run_worker)
-        later = push_worker(lambda: datetime.now(UTC) + timedelta(hours=2), None)
+        later = push_worker(lambda: datetime.now(UTC) + timedelta(hours=2), None, HOUSEKEEPING)
         with recording_dynamodb(logs[HOUSEKEEPING]):
             # the alert push, the conversation answer and the action's notice, then the failing ones:
             # 500 (held again), 410 x2
             assert later.release_held() >= 5
+        assert send_texts() >= 1  # the sleeper's text, queued by housekeeping
         assert {p.rsplit("/", 1)[0] for p in failing.paths} == {f"/{kind}" for kind in FAILING}
         assert hanging.paths and sum(p.startswith("/status/429") for p in failing.paths) >= 2  # retried
         for token in gone:  # 404/410: the worker and housekeeping downgraded them to the inbox
@@ -545,7 +574,7 @@ def _declared(function: str) -> set[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("function", [API, WORKER, HOUSEKEEPING, ARCHIVER, CLOCK, SMS_INBOUND, COUNTER,
-                                      CONVERSATION_COUNTER, EXPORTER, EMAIL_EVENTS, EMAIL_REPLIES])
+                                      CONVERSATION_COUNTER, EXPORTER, EMAIL_EVENTS, EMAIL_REPLIES, SMS_SENDER])
 def test_role_grants_exactly_what_the_code_calls(recordings: dict[str, set[tuple[str, str]]], function: str) -> None:
     recorded = _recorded(recordings[function])
     declared = _declared(function)
