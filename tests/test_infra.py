@@ -252,7 +252,7 @@ def test_alarms(template: dict[str, Any]) -> None:
 def test_worker_gets_partial_batch_responses_and_its_own_role(worker_template: dict[str, Any]) -> None:
     assert _lint_errors(worker_template) == []
     functions = _resources(worker_template, "AWS::Serverless::Function")
-    workers = {k: f for k, f in functions.items() if k != "ExportWorker"
+    workers = {k: f for k, f in functions.items() if k not in ("ExportWorker", "SmsSender")
                and any(e["Type"] == "SQS" for e in (f["Properties"].get("Events") or {}).values())}
     assert workers
     queue = worker_template["Resources"]["FanoutQueue"]["Properties"]
@@ -337,6 +337,7 @@ def test_prod_keeps_its_data_and_dev_does_not(template: dict[str, Any]) -> None:
     # What `chalice package --stage prod` gives: the worker consumes the prod queue.
     prod_base = json.loads(json.dumps(template).replace("beatline-dev-fanout", "beatline-prod-fanout")
                            .replace("beatline-dev-sms-inbound", "beatline-prod-sms-inbound")
+                           .replace("beatline-dev-sms", "beatline-prod-sms")
                            .replace("beatline-dev-exports", "beatline-prod-exports")
                            .replace("beatline-dev-email-", "beatline-prod-email-"))
     prod = merge_template(prod_base, StageConfig("prod", "beatline-prod-", "beatline-prod-fanout", True), specs)
@@ -351,6 +352,7 @@ def test_prod_keeps_its_data_and_dev_does_not(template: dict[str, Any]) -> None:
     assert prod["Resources"]["FanoutQueue"]["Properties"]["QueueName"] == "beatline-prod-fanout"
     assert prod["Resources"]["SmsInboundTopic"]["Properties"]["TopicName"] == "beatline-prod-sms-inbound"
     assert prod["Resources"]["ExportQueue"]["Properties"]["QueueName"] == "beatline-prod-exports"
+    assert prod["Resources"]["SmsQueue"]["Properties"]["QueueName"] == "beatline-prod-sms"
     assert prod["Resources"]["ExportBucket"]["DeletionPolicy"] == "Retain"
 
 
@@ -598,3 +600,78 @@ def test_export_worker_bucket_and_queue(template: dict[str, Any]) -> None:
                   "ConversationsTable"):
         assert table not in exporter
     assert "FanoutQueue" not in exporter and "ResidentKeySecret" not in exporter
+
+
+def _role_statements(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """role logical id -> its policy statements (both branches of an Fn::If)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for logical, role in _resources(template, "AWS::IAM::Role").items():
+        statements = found.setdefault(logical, [])
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                branches = statement["Fn::If"][1:] if "Fn::If" in statement else [statement]
+                statements += [b for b in branches if "Effect" in b]  # not AWS::NoValue
+    return found
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_only_the_sms_sender_and_the_api_may_publish_on_star_each_denied_every_topic(template: dict[str, Any]) -> None:
+    """sns:Publish on "*" (IAM has no ARN for a phone number) reaches any topic or endpoint in the
+    account unless denied. Only the SMS sender (alert texts) and the API (confirmation codes) hold
+    it, each with the Deny of Publish on every SNS ARN; the fan-out worker, which must publish to
+    push endpoints and so could not carry that Deny, queues its texts instead (docs/channels.md)."""
+    resources = template["Resources"]
+    role_of = {f: resources[f]["Properties"]["Role"]["Fn::GetAtt"][0] for f in _resources(template, "AWS::Serverless::Function")}
+    holders = set()
+    for role, statements in _role_statements(template).items():
+        star = [s for s in statements if s["Effect"] == "Allow" and "sns:Publish" in _listed(s["Action"])
+                and "*" in _listed(s.get("Resource", []))]
+        if not star:
+            continue
+        holders.add(role)
+        denied = [s for s in statements if s["Effect"] == "Deny" and "sns:Publish" in _listed(s["Action"])]
+        assert [s["Resource"] for s in denied] == [[{"Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"}]], role
+    assert holders == {role_of["SmsSender"], role_of["APIHandler"]}
+    worker = _function_statements(template, "FanoutWorker")
+    publish = [s for s in worker if "sns:Publish" in _listed(s["Action"])]
+    assert publish and all(":endpoint/${Platform}/${Name}/*" in _names(s["Resource"]) for s in publish)
+    assert any(s["Action"] == ["sqs:SendMessage"] and s["Resource"] == [{"Fn::GetAtt": ["SmsQueue", "Arn"]}]
+               for s in worker)
+
+
+def test_a_role_that_texts_and_publishes_to_endpoints_is_refused() -> None:
+    from infra.roles import GrantError, _sms_statements
+
+    with pytest.raises(GrantError, match="every topic"):
+        _sms_statements(["sns:Publish"], endpoints=True)
+    assert _sms_statements(["sns:CheckIfPhoneNumberIsOptedOut"], endpoints=True)[0]["Effect"] == "Allow"
+
+
+def test_sms_sender_queue_dlq_alarm_and_its_own_role(template: dict[str, Any]) -> None:
+    """The SMS sender: its own queue (encrypted, DLQ after 5 receives, alarmed, visibility over
+    six times its timeout), partial batch responses, bounded concurrency, and exactly the tables
+    its rules need (never the contacts, the access log or the STOP index's reads)."""
+    resources = template["Resources"]
+    sender = resources["SmsSender"]["Properties"]
+    [event] = sender["Events"].values()
+    assert event["Type"] == "SQS" and event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["Properties"]["Queue"]["Fn::Sub"].endswith(":" + _stage_settings().sms_queue_name)
+    assert sender["Role"] == {"Fn::GetAtt": ["SmsSenderRole", "Arn"]}
+    assert sender["ReservedConcurrentExecutions"] == {"Ref": "SmsSenderReservedConcurrency"}
+    queue = resources["SmsQueue"]["Properties"]
+    assert queue["QueueName"] == "beatline-dev-sms" and queue["SqsManagedSseEnabled"] is True
+    assert queue["VisibilityTimeout"] >= 6 * sender["Timeout"]
+    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["SmsDeadLetterQueue", "Arn"]},
+                                      "maxReceiveCount": 5}
+    assert resources["SmsDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"] is True
+    alarm = resources["SmsDeadLetterAlarm"]["Properties"]
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["SmsDeadLetterQueue", "QueueName"]}}]
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["BEATLINE_SMS_QUEUE_URL"] == {"Ref": "SmsQueue"}
+    text = _names(_function_statements(template, "SmsSender"))
+    for table in ("ContactsTable", "AccessLogTable", "ConversationsTable", "InboxTable"):
+        assert table not in text
+    assert "VapidKeySecret" not in text and "PseudonymKeySecret" not in text and "FanoutQueue" not in text
