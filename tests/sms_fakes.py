@@ -1,6 +1,6 @@
-"""In-memory SMS ports: the SMS table (`FakeSms`, over `FakeDatabase.sms`) and the sender
-(`FakeSmsSender`: keeps every text; scripted outcomes). tests/test_port_contract.py runs the same
-SmsRepository cases on these and on DynamoDB Local."""
+"""In-memory SMS ports: the SMS table (`FakeSms`, over `FakeDatabase.sms`), the sender
+(`FakeSmsSender`: keeps every text; scripted outcomes) and the SMS sender's queue (`FakeSmsQueue`).
+tests/test_port_contract.py runs the same SmsRepository cases on these and on DynamoDB Local."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from chalicelib.ports import SendOutcome, SmsReceipt, SmsRepository, SmsSender
+from chalicelib.domain.sms import SmsJob, decode_job, encode_job
+from chalicelib.ports import QueueUnavailable, SendOutcome, SmsQueue, SmsReceipt, SmsRepository, SmsSender
 
 FIGURES = ("sent", "failed", "capped", "delivered", "undelivered", "stopped", "codes", "segments")
 
@@ -96,3 +97,28 @@ class FakeSmsSender:
 
 _sms: SmsRepository = FakeSms({}, threading.RLock())
 _sender: SmsSender = FakeSmsSender()
+
+
+class FakeSmsQueue:
+    """Keeps each job as SQS would carry it (the encoded body); `refuse` makes it raise
+    QueueUnavailable (nothing kept)."""
+
+    def __init__(self, *, refuse: bool = False) -> None:
+        self.bodies: list[str] = []
+        self.refuse = refuse
+
+    def send(self, job: SmsJob) -> None:
+        if self.refuse:
+            raise QueueUnavailable("refused (fake)")
+        self.bodies.append(encode_job(job))
+
+    def jobs(self) -> list[SmsJob]:
+        return [decode_job(body) for body in self.bodies]
+
+    def take(self) -> list[tuple[str, str]]:
+        """(messageId, body) records, as the sms_sender function receives them."""
+        taken, self.bodies = self.bodies, []
+        return [(f"m-{i}", body) for i, body in enumerate(taken)]
+
+
+_sms_queue: SmsQueue = FakeSmsQueue()

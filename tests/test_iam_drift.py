@@ -16,6 +16,7 @@ than the code. Both fail here.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import uuid
@@ -361,7 +362,6 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
     from chalicelib.audit_archive import S3Sink, handle_stream_event
     from chalicelib.notify.export_queue import SqsExportQueue
     from chalicelib.notify.queue import SqsQueue
-    from chalicelib.notify.sms_queue import SqsSmsQueue
     from chalicelib.notify.webpush import WebPushChannel, generate_vapid_private_pem
     from chalicelib.settings import SETTINGS
     from chalicelib.store.export_files import S3ExportSink
@@ -388,10 +388,6 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
 
     objects, steps, sms_jobs = Objects(), ExportSteps(), ExportSteps()
 
-    def sms_queue(name: str) -> SqsSmsQueue:
-        sqs = recording_client("sqs", logs[name], "queue/sms", sms_jobs)
-        return SqsSmsQueue(lambda: sqs, QUEUE_URL)
-
     def export_ports(name: str) -> dict[str, Any]:
         s3 = recording_client("s3", logs[name], "bucket/exports", objects, {"ListObjectsV2": "bucket/exports-list"})
         sqs = recording_client("sqs", logs[name], "queue/exports", steps)
@@ -403,7 +399,7 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
                                          **export_ports(API))
 
     def push_worker(clock: Any, fanout_queue: SqsQueue | None, log: str, **fanout: Any) -> PushWorker:
-        texts = SmsJobs(queue=sms_queue(log), settings=SETTINGS)
+        texts = SmsJobs(queue=_sms_queue(logs[log], sms_jobs), settings=SETTINGS)
         sender = PushSender(channels={"webpush": channel, "sms": texts}, clock=clock, base_url=SETTINGS.public_base_url)
         return PushWorker(alerts=FanoutWorker(sender=sender, queue=fanout_queue, store=api.store, **fanout),
                           answers=AnswerPusher(sender=sender, store=api.store),
@@ -411,15 +407,8 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
 
     # Page size and budget 1: the worker hands the rest of a cell on to a new message (SQS send).
     worker = push_worker(api.clock, queue(WORKER), WORKER, page_size=1, budget=1)
-    sms_sender = AlertTexts(store=api.store, sender=SMS.sender, settings=SETTINGS, clock=api.clock)
-
-    def send_texts() -> int:
-        """The SMS sender's turn: every queued job delivered twice (SQS redelivers; texted once)."""
-        with recording_dynamodb(logs[SMS_SENDER]):
-            batch = sms_jobs.take()
-            for _ in range(2):
-                assert sms_sender.handle_sqs_records(batch) == {"batchItemFailures": []}
-        return len(batch)
+    send_texts = functools.partial(_send_texts, AlertTexts(store=api.store, sender=SMS.sender, settings=SETTINGS,
+                                                           clock=api.clock), sms_jobs, logs[SMS_SENDER])
 
     def run_worker(redeliveries: int = 0) -> None:
         """The worker's turn, in its own log (in AWS: another function with another role); failed
@@ -489,6 +478,23 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
 
     assert handle_stream_event([stream_record(entry())], sink) == {"batchItemFailures": []}
     return {name: log.grants for name, log in logs.items()}
+
+
+def _sms_queue(log: CallLog, jobs: ExportSteps) -> Any:
+    """The SMS queue as the worker and housekeeping use it, on a recorded SQS client."""
+    from chalicelib.notify.sms_queue import SqsSmsQueue
+
+    sqs = recording_client("sqs", log, "queue/sms", jobs)
+    return SqsSmsQueue(lambda: sqs, QUEUE_URL)
+
+
+def _send_texts(sender: Any, jobs: ExportSteps, log: CallLog) -> int:
+    """The SMS sender's turn: every queued job delivered twice (SQS redelivers; texted once)."""
+    with recording_dynamodb(log):
+        batch = jobs.take()
+        for _ in range(2):
+            assert sender.handle_sqs_records(batch) == {"batchItemFailures": []}
+    return len(batch)
 
 
 def _reply_flow(api: Any, log: CallLog, replies_queue: Any) -> None:

@@ -1,6 +1,7 @@
 """SMS over HTTP on DynamoDB Local: a number is checked (a mobile, E.164), its code texted (the real
 SmsConfirmations text over a fake SMS service) and limited, confirmed; the resident's own bar for
-texts; a Severe alert texted once and a Moderate one not; STOP on the SMS topic removes the number;
+texts; a Severe alert texted once and a Moderate one not; the sms_sender function texting a job
+the worker queued once however often SQS delivers it; STOP on the SMS topic removes the number;
 erasure leaves no STOP index entry. Rules are tests/test_sms_rules.py (fakes)."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 from chalicelib.notify.sms import SmsConfirmations
 from tests.alerting import circle, publish, register, set_areas, spot
 from tests.conftest import bearer
-from tests.sms_fakes import FakeSmsSender
+from tests.sms_fakes import FakeSmsQueue, FakeSmsSender
 
 NUMBER = "+447911123456"
 
@@ -111,6 +112,36 @@ def test_severe_alert_texted_once_moderate_not(client: Any, sms: FakeSmsSender, 
     severe = publish(client, officer, supervisor, circle(lat, lon, 400), severity="Severe", headline="Gas leak")
     texts = sms.texts_to(number)
     assert len(texts) == 2 and "Severe: Gas leak." in texts[-1] and texts[-1].endswith(f"/app/#alert={severe}")
+
+
+def _sqs_event(records: list[tuple[str, str]]) -> dict[str, Any]:
+    return {"Records": [{"messageId": message_id, "receiptHandle": "r", "body": body, "attributes": {},
+                         "messageAttributes": {}, "md5OfBody": "x", "eventSource": "aws:sqs",
+                         "eventSourceARN": "arn:aws:sqs:eu-west-2:1:beatline-test-sms", "awsRegion": "eu-west-2"}
+                        for message_id, body in records]}
+
+
+def test_sms_sender_function_texts_a_queued_job_once_however_often_delivered(
+        client: Any, sms: FakeSmsSender, staff_token: Any, services_override: Any) -> None:
+    import app
+
+    queue = FakeSmsQueue()
+    services_override(sms_sender=sms, sms_queue=queue, confirmation_senders={
+        "sms": SmsConfirmations(sms, force_name="Beatline Police", minutes=15)})
+    team = f"team-{uuid.uuid4().hex[:8]}"
+    officer, supervisor = staff_token("officer", team=team), staff_token("supervisor", team=team)
+    number = f"+4479111{uuid.uuid4().int % 100000:05d}"
+    lat, lon = spot()
+    token = _confirmed(client, sms, number)
+    assert set_areas(client, token, [circle(lat, lon, 300)]).status_code == 200
+    severe = publish(client, officer, supervisor, circle(lat, lon, 400), severity="Severe")
+    assert len(sms.texts_to(number)) == 1  # the code: the worker queued the alert's text
+    event = _sqs_event(queue.take())
+    assert len(event["Records"]) == 1 and number[1:] not in json.dumps(event)
+    for _ in range(2):  # delivered twice (SQS is at least once): texted once
+        assert app.sms_sender(event, None) == {"batchItemFailures": []}
+    texts = sms.texts_to(number)
+    assert len(texts) == 2 and texts[-1].endswith(f"/app/#alert={severe}")
 
 
 def test_stop_on_the_sms_topic_removes_the_number(client: Any, sms: FakeSmsSender) -> None:

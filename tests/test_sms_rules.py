@@ -1,23 +1,29 @@
 """SMS rules on fakes: one-time codes (digest only, expiry, attempts, rate limits per number and per
 subscriber), alert texts (severity threshold and the resident's own choice, exactly once, per-alert
-and per-day ceilings, retries, Welsh within the budget), inbound STOP and delivery status."""
+and per-day ceilings, retries, Welsh within the budget), the SMS queue between the push worker
+(queues one job per text, ids only, sends nothing) and the SMS sender (texts each job once however
+often it is delivered), inbound STOP and delivery status."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import msgspec
 import pytest
 
 from chalicelib.domain.alerts import AlertRecord, notification_for
+from chalicelib.domain.contact_channels import CodeIn, ContactPut
 from chalicelib.domain.errors import RateLimited, RuleViolation, StateForbids
-from chalicelib.domain.sms import count_segments
+from chalicelib.domain.sms import SmsJob, count_segments
 from chalicelib.domain.subscribers import SubscriberRecord
 from chalicelib.ports import SendOutcome
 from chalicelib.services import Services
-from chalicelib.usecases import sms_inbound, sms_numbers
-from chalicelib.usecases.sms_alerts import AlertTexts, delivery_key
-from tests.scenes import Scene, square
+from chalicelib.usecases import alerts as alert_cases
+from chalicelib.usecases import contact_channels, sms_inbound, sms_numbers
+from chalicelib.usecases.sms_alerts import AlertTexts, SmsJobs, delivery_key
+from tests.scenes import Scene, circle, square
+from tests.sms_fakes import FakeSmsQueue
 
 pytestmark = pytest.mark.no_database
 
@@ -234,6 +240,96 @@ def test_cut_before_a_welsh_letter_when_that_keeps_more() -> None:
     (text,) = scene.fakes.sms.texts_to(NUMBER)
     segments = count_segments(text)
     assert segments.encoding == "GSM-7" and segments.count == 2 and segments.units > 2 * 67 * 1.5
+
+
+# --- the SMS queue: the push worker queues, the SMS sender texts ----------------------------------
+
+def texter(scene: Scene, number: str = NUMBER) -> str:
+    """A resident following the scene's spot with `number` confirmed for texts: the id."""
+    sub_id = scene.resident([circle(scene.LAT, scene.LON, 300)])
+    contact_channels.put_channel(scene.svc, scene.as_resident(sub_id), "sms", msgspec.convert({"phone": number}, ContactPut))
+    code = scene.fakes.confirmations["sms"].last(number)
+    contact_channels.confirm_code(scene.svc, scene.as_resident(sub_id), "sms", CodeIn(code=code))
+    return sub_id
+
+
+def queued_scene() -> tuple[Scene, FakeSmsQueue]:
+    queue = FakeSmsQueue()
+    return Scene(sms_queue=queue), queue
+
+
+def run_sender(scene: Scene, records: list[tuple[str, str]]) -> dict[str, list[dict[str, str]]]:
+    """The sms_sender function's turn on one batch (what app.sms_sender calls)."""
+    return scene.svc.alert_texts.handle_sqs_records(records)
+
+
+def test_the_worker_queues_one_job_per_text_holding_no_number_and_texts_nothing() -> None:
+    scene, queue = queued_scene()
+    sub_id = texter(scene)
+    published(scene, severity="Moderate")  # below the force's bar: no job at all
+    assert queue.bodies == []
+    alert_id = published(scene, severity="Severe")
+    assert queue.jobs() == [SmsJob(kind="alert", alert_id=alert_id, subscriber_id=sub_id)]
+    assert NUMBER not in queue.bodies[0] and NUMBER[1:] not in queue.bodies[0]
+    assert scene.fakes.sms.sent == []  # the worker sends no text (its role may not)
+    records = queue.take()
+    for _ in range(3):  # SQS redelivers (a visibility timeout, a lost delete): one text
+        assert run_sender(scene, records) == {"batchItemFailures": []}
+    (text,) = scene.fakes.sms.texts_to(NUMBER)
+    assert "Severe:" in text and text.endswith(f"/app/#alert={alert_id}")
+    day = scene.svc.store.sms.figures("sms", "2026-11-30", "2026-11-30")[0][1]
+    assert day["sent"] == 1
+    alert_cases.cancel(scene.svc, scene.staff("supervisor"), alert_id)
+    scene.deliver()
+    assert queue.bodies == []  # a Cancel queues no second text
+
+
+def test_a_job_retried_after_a_transient_failure_texts_once() -> None:
+    scene, queue = queued_scene()
+    sub_id = texter(scene)
+    alert_id = published(scene, severity="Severe")
+    records = queue.take()
+    scene.fakes.sms.outcomes = [SendOutcome.RETRY]
+    assert run_sender(scene, records) == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}  # SQS redelivers
+    delivery = scene.svc.store.deliveries.get(delivery_key(alert_id), sub_id)
+    assert delivery is not None and delivery.state == "retry"
+    for _ in range(2):
+        assert run_sender(scene, records) == {"batchItemFailures": []}
+    assert len(scene.fakes.sms.texts_to(NUMBER)) == 1
+
+
+def test_a_job_texts_nothing_once_the_number_is_removed_or_the_alert_cancelled() -> None:
+    scene, queue = queued_scene()
+    texter(scene, NUMBER)
+    removed = texter(scene, OTHER)
+    published(scene, severity="Severe")
+    contact_channels.delete_channel(scene.svc, scene.as_resident(removed), "sms")
+    assert run_sender(scene, queue.take()) == {"batchItemFailures": []}
+    assert scene.fakes.sms.texts_to(OTHER) == [] and len(scene.fakes.sms.texts_to(NUMBER)) == 1
+    cancelled = published(scene, severity="Severe")
+    alert_cases.cancel(scene.svc, scene.staff("supervisor"), cancelled)
+    assert run_sender(scene, queue.take()) == {"batchItemFailures": []}
+    assert len(scene.fakes.sms.texts_to(NUMBER)) == 1
+
+
+@pytest.mark.parametrize("body", ["not json", "{}", json.dumps({"type": "sms", "kind": "notice", "alert_id": "a",
+                                                                  "subscriber_id": "s"}),
+                                  json.dumps({"type": "sms", "kind": "alert", "alert_id": 5, "subscriber_id": "s"})])
+def test_a_body_that_is_not_a_job_is_reported_failed(body: str) -> None:
+    scene = Scene()
+    assert run_sender(scene, [("m-1", body)]) == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    assert scene.fakes.sms.sent == []
+
+
+def test_a_queue_that_refuses_the_job_is_retry() -> None:
+    scene = Scene()
+    sub = resident(scene)
+    alert = scene.stored(published(scene, severity="Severe"))
+    note = notification_for(alert, None, base_url=scene.svc.settings.public_base_url)
+    jobs = SmsJobs(queue=FakeSmsQueue(refuse=True), settings=scene.svc.settings)
+    assert jobs.send(target(sub, NUMBER), note) is SendOutcome.RETRY
+    below = SmsJobs(queue=FakeSmsQueue(refuse=True), settings=scene.svc.settings)
+    assert below.send(target(sub, NUMBER, "Extreme"), note) is SendOutcome.SENT  # nothing to text: not queued
 
 
 # --- inbound -------------------------------------------------------------------------------------
