@@ -7,9 +7,10 @@ thread pool (`fanout_threads`, as `FanoutWorker._map` does), each to its own sub
 
 - Web Push: the real `WebPushChannel` (payload, aes128gcm encryption, VAPID) to a loopback HTTP
   server playing the push service (keep-alive).
-- SMS: the real `sms` channel (`usecases/sms_alerts.AlertTexts`): the SMS claim, the day's and the
-  alert's ceiling counters, composing within the segment budget, SNS Publish to a phone number
-  (moto in process: no network), the message record and the day's figures on DynamoDB Local.
+- SMS: the SMS sender's rules (`usecases/sms_alerts.AlertTexts.send`, what the `sms_sender`
+  function runs per job): the SMS claim, the day's and the alert's ceiling counters, composing
+  within the segment budget, SNS Publish to a phone number (moto in process: no network), the
+  message record and the day's figures on DynamoDB Local.
 - SMS service call alone: `SnsSms.send_text` on moto (what the SMS rules add is the difference).
 - Email: the real `SesEmail` (text + HTML, EN/CY, unsubscribe headers) to aws-ses-v2-local.
 
