@@ -1,9 +1,11 @@
 """SMS through SNS Publish on moto: what the service receives (number, text, Transactional type,
 origination number), errors as outcomes, the opt-out list, the code text, and the alert texts'
-rules (severity, exactly once, ceilings, segments) with moto as the SMS service."""
+rules (severity, exactly once, ceilings, segments) with moto as the SMS service; the SMS sender's
+queue on moto's SQS (ids only) and in-process (an unfinished job runs again)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,9 +18,10 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns import sns_backends
 
 from chalicelib.domain.alerts import notification_for
-from chalicelib.domain.sms import count_segments
+from chalicelib.domain.sms import SmsJob, count_segments, decode_job
 from chalicelib.notify.sms import NoSms, SmsConfirmations, SnsSms, build_sms_sender
-from chalicelib.ports import SendOutcome
+from chalicelib.notify.sms_queue import LocalSmsQueue, SqsSmsQueue
+from chalicelib.ports import QueueUnavailable, SendOutcome
 from chalicelib.usecases.sms_alerts import AlertTexts
 from tests.scenes import Scene, square
 
@@ -165,3 +168,35 @@ def test_opt_out_check_that_cannot_reach_the_service_says_no() -> None:
                           aws_secret_access_key="x",
                           config=Config(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=1))
     assert SnsSms(client).opted_out(NUMBER) is False
+
+
+# --- the SMS sender's queue ----------------------------------------------------------------------
+
+def test_sms_job_travels_through_sqs_as_ids_only(sns: Any) -> None:
+    sqs = boto3.client("sqs", region_name=REGION)  # moto: the module's mock_aws is active
+    url = sqs.create_queue(QueueName="beatline-test-sms")["QueueUrl"]
+    job = SmsJob(kind="alert", alert_id="a-1", subscriber_id="s-1")
+    SqsSmsQueue(lambda: sqs, url).send(job)
+    (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert decode_job(message["Body"]) == job
+    assert set(json.loads(message["Body"])) == {"type", "kind", "alert_id", "subscriber_id"}  # ids only
+
+
+def test_sms_queue_that_cannot_reach_sqs_raises_queue_unavailable() -> None:
+    client = boto3.client("sqs", region_name=REGION, endpoint_url="http://127.0.0.1:9", aws_access_key_id="x",
+                          aws_secret_access_key="x",
+                          config=Config(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=1))
+    with pytest.raises(QueueUnavailable):
+        SqsSmsQueue(lambda: client, "http://127.0.0.1:9/1/q").send(SmsJob(kind="alert", alert_id="a", subscriber_id="s"))
+
+
+def test_local_sms_queue_runs_an_unfinished_job_again_as_sqs_would() -> None:
+    calls: list[SmsJob] = []
+
+    def process(job: SmsJob) -> bool:
+        calls.append(job)
+        return len(calls) > 1  # the first attempt asks for a redelivery
+
+    job = SmsJob(kind="alert", alert_id="a", subscriber_id="s")
+    LocalSmsQueue(process).send(job)
+    assert calls == [job, job]
