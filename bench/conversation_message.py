@@ -74,7 +74,7 @@ class Runner:
         import boto3
         from botocore.config import Config
 
-        from chalicelib.store.models import ContactModel
+        from chalicelib.store.models import ALL_MODELS, ContactModel
 
         self.app, self.staff, self.context = app, staff, LambdaContext()
         self.kind = "setup"
@@ -83,7 +83,9 @@ class Runner:
         self.message_item: dict[str, Any] = {}
         client = ContactModel._get_connection().connection.client
         client.meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", self._capture)
-        client.meta.events.register("before-call.dynamodb.*", self._trip)
+        # Every model has its own botocore client: count the round trips on each, once.
+        for each in {id(c): c for c in (m._get_connection().connection.client for m in ALL_MODELS)}.values():
+            each.meta.events.register("before-call.dynamodb.*", self._trip)
         self.put_client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="eu-west-2",
                                        config=Config(parameter_validation=False,
                                                      retries={"total_max_attempts": 4, "mode": "standard"}))
