@@ -68,7 +68,11 @@ function kindOf(payload) {
 
 // The language the officer chose in the app (the page keeps it in its IndexedDB key-value store,
 // `beatline-team`/`kv`, key `lang`): the server does not know it, so its payloads say en-GB.
-function chosenLanguage() {
+// "" when it cannot be read, or not within LANGUAGE_WAIT_MS (an open request waits behind another
+// connection's pending upgrade or deletion): a push is shown in the payload's language, never lost.
+const LANGUAGE_WAIT_MS = 2000;
+
+function storedLanguage() {
   return new Promise((resolve) => {
     let open;
     try { open = indexedDB.open("beatline-team"); } catch { resolve(""); return; }
@@ -84,6 +88,19 @@ function chosenLanguage() {
   });
 }
 
+function chosenLanguage() {
+  let timer;
+  const late = new Promise((resolve) => { timer = setTimeout(() => resolve(""), LANGUAGE_WAIT_MS); });
+  return Promise.race([storedLanguage(), late]).finally(() => clearTimeout(timer));
+}
+
+// The open team app hears what was shown (after showNotification settled): it refreshes the list
+// the notification is about when that list is on screen.
+async function tellTheApp(message) {
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  for (const w of windows) if (new URL(w.url).pathname.startsWith(BASE + "/team")) w.postMessage(message);
+}
+
 async function show(payload) {
   const language = (await chosenLanguage()) || String(payload.lang || "");
   const say = TEXT[language.toLowerCase().startsWith("cy") ? "cy" : "en"];
@@ -92,10 +109,12 @@ async function show(payload) {
   const view = kind === "approval" ? "approvals" : "queue";
   const many = Number(payload.count || 0); // the server's staff payload: kind, id, count, url (no words)
   const count = many > 1 ? " (" + many + ")" : "";
-  return self.registration.showNotification(say[kind] + count, {
-    tag: kind + ":" + id, body: say.open, icon: ICON, renotify: true, lang: say === TEXT.cy ? "cy" : "en",
+  const tag = kind + ":" + id;
+  await self.registration.showNotification(say[kind] + count, {
+    tag, body: say.open, icon: ICON, renotify: true, lang: say === TEXT.cy ? "cy" : "en",
     data: { view, id },
   });
+  await tellTheApp({ type: "shown", tag, view, id }).catch(() => null);
 }
 
 self.addEventListener("push", (event) => {

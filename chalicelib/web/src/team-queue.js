@@ -122,3 +122,6 @@ export async function show(ctx) {
   $("conversation").hidden = true;
   await loadQueue(ctx);
 }
+
+// The list again (a staff push about the queue arrived); an open conversation stays open.
+export const refresh = loadQueue;

@@ -23,6 +23,8 @@ const VIEWS = {
   approvals: { show: (c) => alertsView.showApprovals(c) }, signup: qrView, settings: pushView,
 };
 
+const REFRESH = { queue: queueView.refresh, approvals: alertsView.showApprovals };
+
 const i18n = createI18n({ en, cy });
 const kv = keyValue("beatline-team");
 const auth = createAuth({ issuer: meta("beatline-issuer"), clientId: meta("beatline-client-id"),
@@ -151,6 +153,8 @@ function wire() {
     navigator.serviceWorker.addEventListener("message", (event) => {
       const data = event.data || {};
       if (data.type === "open" && ctx.user) show(data.view).catch(failed);
+      // A staff push was shown: the list it is about, when on screen, is refreshed (in the background).
+      if (data.type === "shown" && ctx.user && ctx.view === data.view && REFRESH[data.view]) REFRESH[data.view](ctx).catch(() => null);
     });
   }
   for (const view of Object.values(VIEWS)) if (view.init) view.init(ctx);
