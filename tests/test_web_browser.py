@@ -244,8 +244,8 @@ def test_default_view_draws_the_api_numbers(session: Session, stack: dict[str, A
     assert [[int(c) for c in r[1:3]] for r in rows] == [list(v) for v in zip(expected["street"], expected["online"], strict=True)]
     every = session.data_requests("/v1/history/stats")
     assert every and all(q["purpose"] == [PURPOSE] for q in every)
-    # The figures say how fresh they are: the newest contact change the counters include.
-    assert stats["as_of"] and "Contact figures include changes up to " + stats["as_of"][:10] in session.page.locator(
+    # The figures say how fresh they are: the newest change the counters include.
+    assert stats["as_of"] and "Contact and conversation figures include changes up to " + stats["as_of"][:10] in session.page.locator(
         "#app-status").inner_text()
 
 

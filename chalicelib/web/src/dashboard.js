@@ -34,8 +34,8 @@ const api = createApi({ base: BASE, token: async () => (ctx.user ? ctx.user.acce
 const query = (path, params) => path + (params && Object.keys(params).length ? "?" + new URLSearchParams(params).toString() : "");
 ctx.get = async (path, params) => noteAsOf(await api.get(query(path, { ...params, purpose: sessionStorage.getItem(PURPOSE_KEY) || "" })));
 
-// Contact figures come from the contacts table's change stream: each answer says the newest
-// change it includes (`as_of`). The status line shows the oldest seen in this refresh.
+// Contact and conversation figures come from the tables' change streams: each answer says the
+// newest change it includes (`as_of`). The status line shows the oldest seen in this refresh.
 function noteAsOf(body) {
   if (body && typeof body.as_of === "string" && (!ctx.asOf || body.as_of < ctx.asOf)) ctx.asOf = body.as_of;
   return body;
@@ -43,8 +43,8 @@ function noteAsOf(body) {
 
 function freshness() {
   if (!ctx.asOf) return "";
-  return " Contact figures include changes up to " + ctx.asOf.replace("T", " ").replace("Z", " UTC") +
-    "; a contact logged in the last few seconds may not be counted yet.";
+  return " Contact and conversation figures include changes up to " + ctx.asOf.replace("T", " ").replace("Z", " UTC") +
+    "; a contact or message of the last few seconds may not be counted yet.";
 }
 ctx.publicGet = (path, params) => api.get(query(path, params));
 
