@@ -15,6 +15,7 @@ from chalicelib.api import (
     police_uk,
     priorities,
     public,
+    pulses,
     staff,
     subscribers,
     teams,
@@ -40,6 +41,7 @@ app.register_blueprint(priorities.bp)
 app.register_blueprint(meetings.bp)
 app.register_blueprint(police_uk.bp)
 app.register_blueprint(trust.bp)
+app.register_blueprint(pulses.bp)
 app.register_blueprint(web.bp)
 app.api.binary_types += sorted(set(web_assets.BINARY_TYPES) - set(app.api.binary_types))  # base64 via API Gateway
 install_method_guards(app)  # after the blueprints: 405 problem + Allow for every undeclared method
@@ -73,6 +75,17 @@ def export_worker(event: Any) -> Any:
 
     records = [(record.to_dict()["messageId"], record.body) for record in event]
     return services().export_worker().handle_sqs_records(records)
+
+
+@app.on_sqs_message(queue=SETTINGS.pulse_queue_name, batch_size=1, name="pulse_worker")
+def pulse_worker(event: Any) -> Any:
+    """The confidence pulse's delivery: one step (up to a few pages of one area's followers) per
+    message; each step queues the next (chalicelib/usecases/pulses.py)."""
+    from chalicelib.services import services
+    from chalicelib.usecases.pulses import handle_sqs_records
+
+    records = [(record.to_dict()["messageId"], record.body) for record in event]
+    return handle_sqs_records(services(), records)
 
 
 @app.on_sns_message(topic=SETTINGS.email_events_topic, name="email_events")

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.meetings import Meeting
     from chalicelib.domain.notices import NoticeNotification
     from chalicelib.domain.priorities import ActionOut, Priority
+    from chalicelib.domain.pulses import PulseState, PulseStep
     from chalicelib.domain.sms import SmsJob
     from chalicelib.domain.staff_devices import StaffDevice
     from chalicelib.domain.staff_figures import Activity
@@ -238,7 +239,7 @@ class TrustRepository(Protocol):
     def conversation_ratings(self, conversation_id: str) -> list[Rating]: ...
     def create_pulse(self, pulse: Pulse) -> Pulse | None: ...
     def get_pulse(self, pulse_id: str) -> Pulse | None: ...
-    def set_pulse_sent(self, pulse_id: str, sent: int) -> None: ...
+    def advance_pulse(self, pulse_id: str, state: PulseState, added: int, at: str) -> bool: ...
     def unsent(self, pulse_id: str, subscriber_ids: Sequence[str]) -> list[str]: ...
     def mark_sent(self, pulse_id: str, sent: Sequence[PulseSent], at: str, expires_at: datetime) -> None: ...
     def answer_pulse(self, pulse_id: str, subscriber_id: str, counts: Callable[[PulseSent], Mapping[tuple[str, str], int]],
@@ -601,6 +602,12 @@ class ExportSink(Protocol):
 
     def location(self, prefix: str) -> str:
         """The prefix as a table location (`s3://bucket/prefix`, a folder path locally)."""
+
+
+class PulseQueue(Protocol):
+    """The pulse worker's queue (SQS; in-process locally): one message per step of a delivery."""
+
+    def send(self, step: PulseStep) -> None: ...
 
 
 class ExportQueue(Protocol):

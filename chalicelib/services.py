@@ -29,6 +29,7 @@ from chalicelib.ports import (
     ExportSink,
     FanoutQueue,
     Mailbox,
+    PulseQueue,
     QueueMessage,
     QueueUnavailable,
     Repositories,
@@ -41,12 +42,14 @@ from chalicelib.settings import Settings
 if TYPE_CHECKING:
     from chalicelib.auth.resident import ResidentTokens
     from chalicelib.domain.exports import ExportStep
+    from chalicelib.domain.pulses import PulseStep
     from chalicelib.domain.shapes import Shape
     from chalicelib.domain.sms import SmsJob
     from chalicelib.usecases.conversation_push import AnswerPusher
     from chalicelib.usecases.export_worker import ExportWorker
     from chalicelib.usecases.fanout import FanoutWorker
     from chalicelib.usecases.notice_push import NoticePusher
+    from chalicelib.usecases.pulse_worker import PulseWorker
     from chalicelib.usecases.push import PushSender
     from chalicelib.usecases.push_worker import PushWorker
     from chalicelib.usecases.sms_alerts import AlertTexts, SmsJobs
@@ -119,6 +122,11 @@ class _UnwiredSms:
         raise QueueUnavailable("no sms queue wired")
 
 
+class _UnwiredPulses:
+    def send(self, step: PulseStep) -> None:
+        raise QueueUnavailable("no pulse queue wired")
+
+
 def export_sink_from_settings(settings: Settings) -> ExportSink:
     """S3 when a bucket is configured (AWS), else the local folder."""
     if settings.export_bucket:
@@ -178,6 +186,7 @@ class Services:
     export_queue: ExportQueue = field(default_factory=lambda: _UnwiredExports())
     # Alert texts: the push worker queues one job per text here; the sms_sender function sends them.
     sms_queue: SmsQueue = field(default_factory=lambda: _UnwiredSms())
+    pulse_queue: PulseQueue = field(default_factory=lambda: _UnwiredPulses())  # the pulse worker's steps
 
     @cached_property
     def exports(self) -> ExportSink:
@@ -234,6 +243,15 @@ class Services:
         return ExportWorker(sink=self.exports, queue=lambda: self.export_queue, history_rows=self.store.history,
                             pseudonyms=lambda: self.pseudonyms, clock=self.clock,
                             rows_per_part=rows_per_part or ROWS_PER_PART)
+
+    def pulse_worker(self, page_size: int | None = None, budget: int | None = None) -> PulseWorker:
+        """The confidence pulse's delivery worker on these services (one step per queue message)."""
+        from chalicelib.domain.pulses import ENTRIES_PER_STEP, INDEX_PAGE
+        from chalicelib.usecases.pulse_worker import PulseWorker
+
+        return PulseWorker(store=self.store, sample_key=lambda: self.pseudonyms.subkey("pulse-sample"),
+                           cover=self.cover, pushes=lambda: self.fanout, queue=lambda: self.pulse_queue,
+                           clock=self.clock, page_size=page_size or INDEX_PAGE, budget=budget or ENTRIES_PER_STEP)
 
     def push_worker(self) -> PushWorker:
         """The push queue's worker (dispatches by message type) and the release of held pushes."""
@@ -343,6 +361,7 @@ def build_services(
     export_sink: ExportSink | None = None,
     export_queue: ExportQueue | None = None,
     sms_queue: SmsQueue | None = None,
+    pulse_queue: PulseQueue | None = None,
     mailbox: Mailbox | None = None,
 ) -> Services:
     staff_policy = IssuerPolicy(
@@ -417,6 +436,7 @@ def build_services(
     built.fanout = fanout_queue
     built.export_queue = export_queue or _export_queue(settings, built)
     built.sms_queue = sms_queue or _sms_queue(settings, built)
+    built.pulse_queue = pulse_queue or _pulse_queue(settings, built)
     return built
 
 
@@ -450,6 +470,22 @@ def _sms_queue(settings: Settings, built: Services) -> SmsQueue:
     from chalicelib.notify.sms_queue import LocalSmsQueue
 
     return LocalSmsQueue(lambda job: built.alert_texts.run(job), asynchronous=settings.fanout_async)
+
+
+def _pulse_queue(settings: Settings, built: Services) -> PulseQueue:
+    """SQS when a queue URL is configured (AWS), else in-process (each step runs the worker's use case)."""
+    if settings.pulse_queue_url:
+        from chalicelib.notify.pulse_queue import SqsPulseQueue
+
+        def client() -> Any:
+            import boto3
+
+            return boto3.client("sqs", region_name=settings.region)
+
+        return SqsPulseQueue(client, settings.pulse_queue_url)
+    from chalicelib.notify.pulse_queue import LocalPulseQueue
+
+    return LocalPulseQueue(lambda step: built.pulse_worker().run_step(step), asynchronous=settings.fanout_async)
 
 
 _current: Services | None = None

@@ -148,6 +148,10 @@ class Settings:
     # its event source; no URL: in-process locally), the S3 bucket (none: a local folder), how
     # long a presigned link lasts, and how many exports one caller may start.
     export_queue_name: str = "beatline-local-exports"
+    # The confidence pulse's delivery worker (docs/history.md "Residents' trust"): its SQS queue
+    # (name: its event source; no URL: in-process locally).
+    pulse_queue_name: str = "beatline-local-pulses"
+    pulse_queue_url: str | None = None
     export_queue_url: str | None = None
     export_bucket: str | None = None
     export_dir: str = ".local/exports"
@@ -301,6 +305,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         non_emergency_number=_phone(env, "BEATLINE_NON_EMERGENCY_NUMBER", "101"),
         export_queue_name=env.get("BEATLINE_EXPORT_QUEUE_NAME", f"beatline-{stage}-exports"),
         export_queue_url=_opt(env, "BEATLINE_EXPORT_QUEUE_URL"),
+        pulse_queue_name=env.get("BEATLINE_PULSE_QUEUE_NAME", f"beatline-{stage}-pulses"),
+        pulse_queue_url=_opt(env, "BEATLINE_PULSE_QUEUE_URL"),
         export_bucket=_opt(env, "BEATLINE_EXPORT_BUCKET"),
         export_dir=env.get("BEATLINE_EXPORT_DIR", ".local/exports").strip() or ".local/exports",
         export_link_seconds=_int(env, "BEATLINE_EXPORT_LINK_SECONDS", 900, 60),

@@ -40,6 +40,7 @@ from chalicelib.domain.history import AlertFigures, Plan
 from chalicelib.domain.meetings import Meeting
 from chalicelib.domain.notices import NoticeNotification
 from chalicelib.domain.priorities import ActionOut, Priority
+from chalicelib.domain.pulses import PulseState
 from chalicelib.domain.staff_devices import StaffDevice
 from chalicelib.domain.staff_figures import Activity
 from chalicelib.domain.stream_counts import ContactChange, ConversationChange, Part, StreamRecord
@@ -1439,10 +1440,13 @@ class FakeTrust:
     def get_pulse(self, pulse_id: str) -> Pulse | None:
         return self.db.pulses.get(pulse_id)
 
-    def set_pulse_sent(self, pulse_id: str, sent: int) -> None:
-        if pulse_id not in self.db.pulses:
-            raise StoreNotFound()
-        self.db.pulses[pulse_id] = replace(self.db.pulses[pulse_id], sent=sent)
+    def advance_pulse(self, pulse_id: str, state: PulseState, added: int, at: str) -> bool:
+        with self.db.lock:
+            pulse = self.db.pulses.get(pulse_id)
+            if pulse is None or pulse.state == "sent":
+                return False
+            self.db.pulses[pulse_id] = replace(pulse, sent=pulse.sent + added, state=state, updated_at=at)
+            return True
 
     def unsent(self, pulse_id: str, subscriber_ids: Sequence[str]) -> list[str]:
         return [s for s in dict.fromkeys(subscriber_ids) if (pulse_id, s) not in self.db.pulse_sent]

@@ -313,6 +313,7 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("POST", "/v1/conversations/{fresh_conv_a}/rating", {"answered": "yes", "satisfaction": 5},
      allow({"resident_a": 422, "resident_b": 404})),
     ("POST", "/v1/pulses", "NEW_PULSE_X", allow({"admin": 201})),
+    ("GET", "/v1/pulses/{pulse_x}", None, allow({"admin": 200})),
     ("POST", "/v1/pulses/{pulse_x}/answers", {"answer": "good"}, allow(each(RESIDENTS, 404))),
     ("GET", "/v1/history/trust?{window}&team={team_x}", None,
      allow({"analyst": 200, "admin": 200, "leader": 200, "supervisor_x": 200})),

@@ -958,11 +958,17 @@ def test_a_repair_write_adds_once_per_marker(ports: Repositories) -> None:
 def test_a_pulse_is_created_once_reaches_each_resident_once_and_is_answered_once(ports: Repositories) -> None:
     from chalicelib.domain.trust import Pulse, PulseSent
 
-    pulse = Pulse(id=new_id(), question="police_good_job", areas=(new_id(),), sample=0.5, created_at=NOW_TEXT)
+    pulse = Pulse(id=new_id(), question="police_good_job", areas=(new_id(),), sample=0.5, created_at=NOW_TEXT,
+                  state="queued", updated_at=NOW_TEXT)
     assert ports.trust.create_pulse(pulse) is None
     assert ports.trust.create_pulse(replace(pulse, sample=1.0)) == pulse
-    ports.trust.set_pulse_sent(pulse.id, 2)
-    assert ports.trust.get_pulse(pulse.id) == replace(pulse, sent=2)
+    later = "2026-11-30T10:05:00Z"
+    assert ports.trust.advance_pulse(pulse.id, "sending", 2, later)  # the worker's steps add up
+    assert ports.trust.get_pulse(pulse.id) == replace(pulse, sent=2, state="sending", updated_at=later)
+    assert ports.trust.advance_pulse(pulse.id, "sent", 3, later)
+    assert not ports.trust.advance_pulse(pulse.id, "sending", 1, later)  # a late redelivery moves nothing back
+    assert not ports.trust.advance_pulse(new_id(), "sending", 1, later)
+    assert ports.trust.get_pulse(pulse.id) == replace(pulse, sent=5, state="sent", updated_at=later)
     assert ports.trust.get_pulse(new_id()) is None
     alice, bob, team = new_id(), new_id(), f"t-{new_id()[:8]}"
     assert ports.trust.unsent(pulse.id, [alice, bob, alice]) == [alice, bob]

@@ -14,7 +14,7 @@ import pytest
 from chalicelib import services as services_module
 from chalicelib.clock import fixed_clock
 from chalicelib.domain.trust import published_from
-from tests.alerting import inbox, post, resident, spot, square
+from tests.alerting import post, resident, spot, square
 from tests.conftest import bearer
 
 
@@ -138,36 +138,6 @@ def test_ten_ratings_show_counts_and_wilson_intervals_fewer_are_withheld(client,
         assert "calendar month only" in refused.json_body["detail"], refused.body
         assert refused.json_body["errors"] == [{"field": "group_by", "message": "must be month"}]
     assert hood.trust(group_by="year").status_code == 400
-
-
-def test_a_pulse_is_answered_once_and_kept_as_a_count(client, hood):
-    follower_id, token = hood.follower()
-    _, stranger = resident(client, [{"type": "Circle", "center": {"lat": 51.0, "lon": -2.0}, "radius_m": 500}])
-    body = {"id": str(uuid.uuid4()), "question": "police_good_job", "areas": [hood.area], "sample": 1}
-    created = post(client, "/v1/pulses", hood.admin, body)
-    assert created.status_code == 201, created.body
-    assert created.json_body["sent"] == 1
-    assert post(client, "/v1/pulses", hood.admin, body).status_code == 200
-    assert post(client, "/v1/pulses", hood.admin, {**body, "sample": 0.5}).status_code == 409
-    assert post(client, "/v1/pulses", hood.admin, {**body, "id": str(uuid.uuid4()), "sample": 2}).status_code == 400
-    assert post(client, "/v1/pulses", hood.admin, {**body, "id": str(uuid.uuid4()),
-                                                   "areas": [str(uuid.uuid4())]}).status_code == 400
-    [item] = [i for i in inbox(client, token) if i.get("kind") == "pulse"]
-    assert (item["pulse_id"], item["answered"]) == (body["id"], False)
-    path = f"/v1/pulses/{body['id']}/answers"
-    assert post(client, path, token, {"answer": "very_poor"}).status_code == 201
-    assert post(client, path, token, {"answer": "good"}).status_code == 409
-    assert post(client, path, stranger, {"answer": "poor"}).status_code == 404
-    assert post(client, path, token, {"answer": "great"}).status_code == 400
-    [item] = [i for i in inbox(client, token) if i.get("kind") == "pulse"]
-    assert item["answered"] is True and "poor" not in json.dumps(item)
-
-    from chalicelib.store.models import NeighbourhoodModel
-
-    [sent] = list(NeighbourhoodModel.query(f"pulse#{body['id']}", NeighbourhoodModel.sk.startswith("sent#")))
-    assert sent.subscriber_id == follower_id and "poor" not in json.dumps(sent.attribute_values, default=str)
-    team = _team_bucket(hood.trust())
-    assert team["confidence"]["withheld"] is True  # one answer: withheld
 
 
 def test_erasure_leaves_counts_and_nothing_that_names_the_resident(client, hood):

@@ -1,13 +1,13 @@
 """Residents' trust on fakes: the Wilson interval against statsmodels' numbers, suppression that
-no subtraction undoes, ratings once per team answer, pulses once per resident, counts only, and
-erasure. The HTTP loop (status codes, roles, DynamoDB) is tests/test_trust.py."""
+no subtraction undoes, ratings once per team answer, counts only, and erasure (pulses:
+tests/test_pulse_rules.py). The HTTP loop (status codes, roles, DynamoDB) is tests/test_trust.py."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,15 +16,13 @@ from chalicelib.domain import trust as rules
 from chalicelib.domain.conversations import CloseIn, ConversationIn, MessageIn
 from chalicelib.domain.disclosure import Constraint, wilson, withheld
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound, StateForbids, Undisclosable
-from chalicelib.domain.notices import NoticeNotification
 from chalicelib.domain.results import Created
-from chalicelib.domain.trust import PulseAnswerIn, PulseIn, RatingIn, TrustQuery
+from chalicelib.domain.trust import RatingIn, TrustQuery
 from chalicelib.errors import as_problem
-from chalicelib.ports import NoticePush
 from chalicelib.usecases import conversations as conversations_case
 from chalicelib.usecases import subscribers as subscriber_cases
 from chalicelib.usecases import trust as usecase
-from tests.scenes import Scene, endpoint, webpush_channel
+from tests.scenes import Scene
 
 pytestmark = pytest.mark.no_database
 
@@ -222,83 +220,6 @@ def test_erasure_leaves_counts_and_nothing_naming_the_resident() -> None:
     assert db.ratings == {}
     assert place.resident not in json.dumps({k[1]: v for k, v in db.stats.items()})
     assert sum(v["contacts"] for k, v in db.stats.items() if k[0] == "trust|month") == 2  # answered + satisfaction
-
-
-# -- pulses --------------------------------------------------------------------------------------
-
-
-def _pulse(place: Place, sample: float = 1.0, areas: list[str] | None = None, pulse_id: uuid.UUID | None = None) -> Any:
-    body = PulseIn(id=pulse_id or uuid.uuid4(), question="police_good_job",
-                   areas=[uuid.UUID(a) for a in areas or [place.area_id]], sample=sample)
-    return usecase.create_pulse(place.svc, place.scene.staff("admin"), body)
-
-
-def _answer(place: Place, pulse_id: str, resident: str, answer: str = "good") -> Any:
-    return usecase.answer_pulse(place.svc, place.scene.as_resident(resident), pulse_id,
-                                PulseAnswerIn(answer=answer))  # type: ignore[arg-type]
-
-
-def test_a_pulse_reaches_followers_once_and_each_answers_once_as_a_count() -> None:
-    place = Place()
-    elsewhere = place.scene.area("south", lat=52.2, lon=-1.5)
-    stranger = place.scene.resident([{"area_id": elsewhere}])
-    pulse_id = uuid.uuid4()
-    created, out = _pulse(place, pulse_id=pulse_id)
-    assert created and out.sent == 1
-    assert _pulse(place, pulse_id=pulse_id) == (False, out)  # an identical retry reaches nobody twice
-    with pytest.raises(Conflict):
-        _pulse(place, sample=0.5, pulse_id=pulse_id)
-    [item] = [i for i in place.scene.inbox(place.resident) if getattr(i, "pulse_id", None) == out.id]
-    assert item.answered is False and item.question == "police_good_job"
-    assert _answer(place, out.id, place.resident, "fair").answered
-    with pytest.raises(Conflict):
-        _answer(place, out.id, place.resident, "good")
-    with pytest.raises(NotFound):
-        _answer(place, out.id, stranger)  # not sent to them
-    [item] = [i for i in place.scene.inbox(place.resident) if getattr(i, "pulse_id", None) == out.id]
-    assert item.answered is True
-    sent, answered = place.scene.fakes.db.pulse_sent[(out.id, place.resident)]
-    assert answered is True and "fair" not in repr(sent)  # the mark says whether, never what
-    assert [n for (k, b), n in place.scene.fakes.db.stats.items() if k == "trust|month" and "|confidence|fair|" in b]
-    notices = [m for m in place.scene.fakes.queue.messages if isinstance(m, NoticePush) and m.kind == "pulse"]
-    assert [m.subscribers for m in notices] == [[place.resident]]
-
-
-def test_a_pulse_is_pushed_once_in_the_residents_language() -> None:
-    place = Place()
-    channel = webpush_channel()
-    welsh = place.scene.resident([{"area_id": place.area_id}], channel, language="cy")
-    _pulse(place)
-    [message] = place.scene.fakes.queue.take()
-    worker = place.svc.push_worker()
-    assert worker.process(message) and worker.process(message)  # a redelivery pushes nothing twice
-    [(target, notice, _)] = place.scene.push.sent
-    assert target == endpoint(channel) and isinstance(notice, NoticeNotification)
-    assert notice.kind == "pulse" and notice.body.startswith("Gan ystyried popeth")
-    assert welsh in {s for (_, s) in place.scene.fakes.db.pulse_sent}
-
-
-def test_a_sample_is_deterministic_by_keyed_hash() -> None:
-    place = Place()
-    residents = [place.scene.resident([{"area_id": place.area_id}]) for _ in range(40)]
-    key = place.svc.pseudonyms.subkey("pulse-sample")
-    _, out = _pulse(place, sample=0.25)
-    expected = {r for r in [place.resident, *residents] if rules.sampled(key, out.id, r, 0.25)}
-    reached = {s for (p, s) in place.scene.fakes.db.pulse_sent if p == out.id}
-    assert reached == expected and 0 < len(reached) < 41
-    _, none = _pulse(place, sample=0.0)
-    assert none.sent == 0
-
-
-def test_a_pulse_closes_after_thirty_days_and_erasure_removes_the_mark() -> None:
-    place = Place()
-    _, out = _pulse(place)
-    place.scene.fakes.clock.advance(days=31)
-    with pytest.raises(StateForbids):
-        _answer(place, out.id, place.resident)
-    place.scene.fakes.clock.now = T0 + timedelta(hours=1)
-    subscriber_cases.erase_me(place.svc, place.scene.as_resident(place.resident))
-    assert place.scene.fakes.db.pulse_sent == {}
 
 
 # -- who reads the figures -----------------------------------------------------------------------

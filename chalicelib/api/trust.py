@@ -1,4 +1,4 @@
-"""Residents' trust: ratings of team answers, the confidence pulse, and the figures."""
+"""Residents' trust: ratings of team answers and the figures (the confidence pulse: api/pulses.py)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,7 @@ from chalicelib.api.responses import std
 from chalicelib.context import RequestContext
 from chalicelib.domain.disclosure import MIN_ANSWERS
 from chalicelib.domain.ratelimit import RESIDENT_WRITES
-from chalicelib.domain.trust import (
-    SETTLING,
-    PulseAnswerIn,
-    PulseAnswerOut,
-    PulseIn,
-    PulseOut,
-    RatingIn,
-    RatingOut,
-    TrustOut,
-    TrustQuery,
-)
+from chalicelib.domain.trust import SETTLING, RatingIn, RatingOut, TrustOut, TrustQuery
 from chalicelib.services import Services
 from chalicelib.usecases import trust as usecase
 
@@ -40,32 +30,6 @@ TAG = "trust"
            responses={201: ("Rated.", RatingOut), **std(400, 401, 403, 404, 409, 413, 422, 429, 503)})
 def rate_conversation(svc: Services, ctx: RequestContext, id: str, body: RatingIn) -> Reply:
     return Reply(201, usecase.rate(svc, ctx, id, body))
-
-
-@operation(bp, "POST", "/v1/pulses", action="trust:pulse", tag=TAG, request=PulseIn,
-           summary="Ask residents of chosen neighbourhoods the confidence question (admin)",
-           description=("The Crime Survey for England and Wales question \"Taking everything into account, how good "
-                        "a job do you think the police in this area are doing?\" reaches the inbox (and push) of "
-                        "the residents following `areas` (named areas they chose), or of a `sample` (0..1) of them "
-                        "drawn by keyed hash (the same residents on a retry). Idempotent on `id`: 201 new, 200 "
-                        "identical retry (which completes a delivery cut short; nobody is pushed twice), 409 other "
-                        "content; an unknown area is 400. `sent`: residents reached. Answerable for 30 days."),
-           responses={201: ("Sent.", PulseOut), 200: ("Identical retry.", PulseOut),
-                      **std(400, 401, 403, 409, 413, 503)})
-def create_pulse(svc: Services, ctx: RequestContext, body: PulseIn) -> Reply:
-    created, out = usecase.create_pulse(svc, ctx, body)
-    return Reply(201 if created else 200, out)
-
-
-@operation(bp, "POST", "/v1/pulses/{id}/answers", action="trust:answer", tag=TAG, request=PulseAnswerIn,
-           rate_limit=RESIDENT_WRITES,
-           summary="Answer a pulse, once (a resident it was sent to)",
-           description=("Kept as a count only (per period, team and area); the resident's inbox copy records that "
-                        "they answered, never what. 404 when the pulse was not sent to you; 409 a second time; 422 "
-                        "once it has closed (30 days)."),
-           responses={201: ("Answered.", PulseAnswerOut), **std(400, 401, 403, 404, 409, 413, 422, 429, 503)})
-def answer_pulse(svc: Services, ctx: RequestContext, id: str, body: PulseAnswerIn) -> Reply:
-    return Reply(201, usecase.answer_pulse(svc, ctx, id, body))
 
 
 @operation(bp, "GET", "/v1/history/trust", action="history:trust", tag="history", query=TrustQuery,

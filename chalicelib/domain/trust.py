@@ -36,6 +36,7 @@ from chalicelib.clock import to_rfc3339
 from chalicelib.domain.disclosure import MIN_ANSWERS, Constraint, wilson, withheld
 from chalicelib.domain.errors import FieldError, Undisclosable
 from chalicelib.domain.history import AreaFilter, DayOrTime, GroupBy, Purpose, TeamFilter
+from chalicelib.domain.pulses import PulseState
 from chalicelib.domain.stats_keys import period_of
 
 Answered = Literal["yes", "partly", "no"]
@@ -95,7 +96,10 @@ class PulseOut(Struct):
     areas: list[str]
     sample: float
     created_at: str
-    sent: int  # residents it reached (inbox; and push where they have a push channel)
+    sent: int  # residents it reached so far (inbox; and push where they have a push channel)
+    state: Annotated[PulseState, Meta(description=(
+        "Delivery, off the request: `queued` (written, not started), `sending` (some areas or pages "
+        "done; `sent` counts so far), `sent` (every follower reached)."))] = "sent"
 
 
 class PulseAnswerIn(Struct, forbid_unknown_fields=True):
@@ -169,6 +173,8 @@ class Pulse:
     sample: float
     created_at: str
     sent: int = 0
+    state: PulseState = "sent"  # queued | sending | sent (domain/pulses.py); pulses from before the worker: sent
+    updated_at: str = ""  # the delivery's last progress
 
     def same_request(self, body: PulseIn) -> bool:
         return (self.question == body.question and self.areas == tuple(str(a) for a in body.areas)
@@ -176,7 +182,7 @@ class Pulse:
 
     def to_out(self) -> PulseOut:
         return PulseOut(id=self.id, question=self.question, areas=list(self.areas), sample=self.sample,
-                        created_at=self.created_at, sent=self.sent)
+                        created_at=self.created_at, sent=self.sent, state=self.state)
 
 
 @dataclass(frozen=True)

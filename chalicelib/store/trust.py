@@ -3,7 +3,8 @@
 Items in the neighbourhoods table (models/neighbourhoods.py):
 - `rating#<conversation>` / `<target>`: one resident's rating of one team answer (or close):
   `subscriber_id`, `body` = the rating (for the resident's own view), TTL with the conversation;
-- `pulse#<id>` / `pulse`: a pulse (public: the question, its areas, the sample, `tally` = sent);
+- `pulse#<id>` / `pulse`: a pulse (public: the question, its areas, the sample, `tally` = sent,
+  `state` = its delivery: queued, sending, sent; `updated_at` = the delivery's last progress);
 - `pulse#<id>` / `sent#<subscriber>`: the pulse reached this resident (`subscriber_id`, `body` =
   where the answer counts: area, team, inbox key); `tally` = 1 once answered. Never the answer.
 Rating and sent items carry `subscriber_id`, so erasure deletes them with the resident's other
@@ -20,14 +21,16 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 import msgspec
+from pynamodb.exceptions import UpdateError
 
 from chalicelib.domain.access import AccessRecord
+from chalicelib.domain.pulses import QUEUED, SENDING, SENT, PulseState
 from chalicelib.domain.trust import Pulse, PulseSent, Rating
 from chalicelib.ports import InboxCopy
 from chalicelib.store import access_log, transact
 from chalicelib.store import neighbourhood_items as items
 from chalicelib.store import subscribers as subscriber_store
-from chalicelib.store.errors import translate_store_errors
+from chalicelib.store.errors import error_code, translate_store_errors
 from chalicelib.store.models import NeighbourhoodModel, StatCounterModel
 
 PULSE = "pulse"
@@ -93,13 +96,16 @@ def conversation_ratings(conversation_id: str) -> list[Rating]:
 def _pulse_model(pulse: Pulse) -> NeighbourhoodModel:
     body = msgspec.json.encode({"id": pulse.id, "question": pulse.question, "areas": list(pulse.areas),
                                 "sample": pulse.sample, "created_at": pulse.created_at}).decode()
-    return NeighbourhoodModel(f"pulse#{pulse.id}", PULSE, body=body, updated_at=pulse.created_at, tally=pulse.sent)
+    return NeighbourhoodModel(f"pulse#{pulse.id}", PULSE, body=body, updated_at=pulse.updated_at or pulse.created_at,
+                              tally=pulse.sent, state=pulse.state)
 
 
 def _pulse(model: NeighbourhoodModel) -> Pulse:
     raw = msgspec.json.decode(model.body or "{}")
+    state = model.state if model.state in (QUEUED, SENDING) else SENT  # absent: delivered in the request
     return Pulse(id=raw["id"], question=raw["question"], areas=tuple(raw["areas"]), sample=float(raw["sample"]),
-                 created_at=raw["created_at"], sent=int(model.tally or 0))
+                 created_at=raw["created_at"], sent=int(model.tally or 0), state=state,
+                 updated_at=model.updated_at or raw["created_at"])
 
 
 @translate_store_errors
@@ -119,9 +125,19 @@ def get_pulse(pulse_id: str) -> Pulse | None:
 
 
 @translate_store_errors
-def set_pulse_sent(pulse_id: str, sent: int) -> None:
-    NeighbourhoodModel(f"pulse#{pulse_id}", PULSE).update(actions=[NeighbourhoodModel.tally.set(sent)],
-                                                          condition=NeighbourhoodModel.pk.exists())
+def advance_pulse(pulse_id: str, state: PulseState, added: int, at: str) -> bool:
+    """One step of the delivery done: `added` residents more reached, the state moved on (one
+    UpdateItem). False (nothing written) when the pulse is unknown or already `sent`."""
+    model = NeighbourhoodModel(f"pulse#{pulse_id}", PULSE)
+    try:
+        model.update(actions=[NeighbourhoodModel.tally.add(added), NeighbourhoodModel.state.set(state),
+                              NeighbourhoodModel.updated_at.set(at)],
+                     condition=NeighbourhoodModel.state.is_in(QUEUED, SENDING))
+        return True
+    except UpdateError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise
 
 
 @translate_store_errors

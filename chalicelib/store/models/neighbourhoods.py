@@ -67,6 +67,7 @@ class NeighbourhoodModel(Model):
     tally = NumberAttribute(null=True)  # not `count`: that would shadow Model.count()
     subscriber_id = UnicodeAttribute(null=True)
     remind_day = UnicodeAttribute(null=True)
+    state = UnicodeAttribute(null=True)  # a pulse's delivery: queued | sending | sent (absent: sent)
     expires_at = TTLAttribute(null=True)
     by_area = NeighbourhoodByArea()
     by_subscriber = NeighbourhoodBySubscriber()
