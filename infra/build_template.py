@@ -69,6 +69,7 @@ def build(project_dir: Path, stage: str, out_dir: Path) -> dict[str, Any]:
         retain_data=stage == "prod",
         export_queue_name=stage_settings.export_queue_name,
         sms_queue_name=stage_settings.sms_queue_name,
+        pulse_queue_name=stage_settings.pulse_queue_name,
     )
     # Models carry the prefix of the process that bound them; the short name is what is stable.
     bind_models(imported_settings)

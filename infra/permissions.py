@@ -2,7 +2,7 @@
 
 Grants are (IAM action, resource) pairs with resources named independently of CloudFormation:
 `table/<short name>`, `table/<short name>/index/<index name>` (Query on that one index),
-`queue/fanout`, `queue/exports`, `queue/sms`, `bucket/audit-archive`, `bucket/exports` (objects under `exports/`),
+`queue/fanout`, `queue/exports`, `queue/sms`, `queue/pulses`, `bucket/audit-archive`, `bucket/exports` (objects under `exports/`),
 `bucket/exports-list` (the bucket itself: ListBucket), `sns/endpoints`, `secret/<logical id>`. infra/template.py
 renders them into policy statements; tests/test_iam_drift.py records what the code really calls
 (DynamoDB, SQS, S3) in representative flows of each function, their failure and retry paths
@@ -26,6 +26,7 @@ SMS_INBOUND = "SmsInbound"
 COUNTER = "ContactCounter"
 CONVERSATION_COUNTER = "ConversationCounter"
 EXPORTER = "ExportWorker"
+PULSE_WORKER = "PulseWorker"
 EMAIL_EVENTS = "EmailEvents"
 EMAIL_REPLIES = "EmailReplies"
 SMS_SENDER = "SmsSender"
@@ -95,12 +96,10 @@ _API: set[Grant] = (
     | _table("messages", "BatchGetItem")
     | _table("staff-devices", "DeleteItem", "PutItem", "Query")
     | _indexes("staff-devices", "by_team")  # does the team have a device for a staff push?
-    # Residents' trust (usecases/trust.py): rating and pulse items in the neighbourhoods table (sent
-    # marks read in one BatchGetItem), a pulse's audience from one cell of the subscription index
-    # and the followers' records, the counts in the stats table.
-    | _table("neighbourhoods", "BatchGetItem")
-    | _table("subscriptions", "Query")
-    | _table("subscribers", "BatchGetItem")
+    # Residents' trust (usecases/trust.py, pulses.py): rating and pulse items in the neighbourhoods
+    # table, the counts in the stats table; a pulse's delivery (its audience, inbox copies and sent
+    # items) is queued for the pulse worker: the API reads no follower list.
+    | {("sqs:SendMessage", "queue/pulses")}
     # Bulk exports (usecases/exports.py): the job next to its files, their listing (links are
     # presigned with GetObject), the first step on the export queue.
     | {("s3:PutObject", "bucket/exports"), ("s3:GetObject", "bucket/exports"), ("s3:ListBucket", "bucket/exports-list"),
@@ -231,6 +230,20 @@ _EXPORTER: set[Grant] = (
     | _secrets("PseudonymKeySecret")
 )
 
+# The pulse worker (usecases/pulse_worker.py): the pulse and its progress (GetItem, UpdateItem), its
+# area, the followers from one cell of the subscription index and their records, the sent items
+# (read in one BatchGetItem, written in batches), the inbox copies, the pushes as NoticePush messages
+# for the fan-out worker, the next step on its own queue, and the sample's key (the pseudonym key).
+_PULSE_WORKER: set[Grant] = (
+    _table("neighbourhoods", "BatchGetItem", "BatchWriteItem", "GetItem", "UpdateItem")
+    | _table("areas", "GetItem")
+    | _table("subscriptions", "Query")
+    | _table("subscribers", "BatchGetItem")
+    | _table("inbox", "BatchWriteItem")
+    | {("sqs:SendMessage", "queue/fanout"), ("sqs:SendMessage", "queue/pulses")}
+    | _secrets("PseudonymKeySecret")
+)
+
 CODE_GRANTS: dict[str, frozenset[Grant]] = {
     API: frozenset(_API),
     WORKER: frozenset(_WORKER),
@@ -241,6 +254,7 @@ CODE_GRANTS: dict[str, frozenset[Grant]] = {
     COUNTER: frozenset(_COUNTER),
     CONVERSATION_COUNTER: frozenset(_CONVERSATION_COUNTER),
     EXPORTER: frozenset(_EXPORTER),
+    PULSE_WORKER: frozenset(_PULSE_WORKER),
     EMAIL_EVENTS: frozenset(_EMAIL_EVENTS),
     EMAIL_REPLIES: frozenset(_EMAIL_REPLIES),
     SMS_SENDER: frozenset(_SMS_SENDER),
@@ -260,6 +274,10 @@ EVENT_SOURCE_GRANTS: dict[str, frozenset[Grant]] = {
     SMS_SENDER: frozenset({
         ("sqs:ChangeMessageVisibility", "queue/sms"), ("sqs:DeleteMessage", "queue/sms"),
         ("sqs:GetQueueAttributes", "queue/sms"), ("sqs:ReceiveMessage", "queue/sms"),
+    }),
+    PULSE_WORKER: frozenset({
+        ("sqs:ChangeMessageVisibility", "queue/pulses"), ("sqs:DeleteMessage", "queue/pulses"),
+        ("sqs:GetQueueAttributes", "queue/pulses"), ("sqs:ReceiveMessage", "queue/pulses"),
     }),
     ARCHIVER: frozenset({
         ("dynamodb:DescribeStream", "stream/access-log"), ("dynamodb:GetRecords", "stream/access-log"),

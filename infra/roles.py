@@ -25,8 +25,9 @@ EXPORT_BUCKET = "ExportBucket"
 EXPORT_QUEUE = "ExportQueue"
 EXPORT_PREFIX = "exports"  # chalicelib/domain/exports.py: every key starts with it
 SMS_QUEUE = "SmsQueue"  # the SMS sender's jobs (infra/sms.py)
+PULSE_QUEUE = "PulseQueue"  # the confidence pulse's delivery steps (chalicelib/usecases/pulse_worker.py)
 QUEUES = {"fanout": "FanoutQueue", "archive-failures": ARCHIVE_FAILURE_QUEUE, "counter-failures": COUNTER_FAILURE_QUEUE,
-          "exports": EXPORT_QUEUE, "sms": SMS_QUEUE}
+          "exports": EXPORT_QUEUE, "sms": SMS_QUEUE, "pulses": PULSE_QUEUE}
 
 
 class GrantError(ValueError):

@@ -25,6 +25,7 @@ from infra.roles import (
     EXPORT_BUCKET,
     EXPORT_PREFIX,
     EXPORT_QUEUE,
+    PULSE_QUEUE,
     SMS_QUEUE,
     GrantError,
     policy_document,
@@ -36,6 +37,7 @@ WORKER_ROLE = "WorkerRole"
 QUEUE = "FanoutQueue"
 DEAD_LETTER_QUEUE = "FanoutDeadLetterQueue"
 EXPORT_DEAD_LETTER_QUEUE = "ExportDeadLetterQueue"
+PULSE_DEAD_LETTER_QUEUE = "PulseDeadLetterQueue"
 ALARM_TOPIC = "AlarmTopic"
 SMS_TOPIC = "SmsInboundTopic"  # the SMS service's two-way messages and delivery events (docs/channels.md)
 # AWS: set the source queue's visibility timeout to at least six times the function timeout.
@@ -98,6 +100,7 @@ class StageConfig:
     retain_data: bool  # prod: tables and secrets survive stack deletion; dev: torn down with it
     export_queue_name: str | None = None  # the export worker's queue (default beatline-<stage>-exports)
     sms_queue_name: str | None = None  # the SMS sender's queue (default beatline-<stage>-sms)
+    pulse_queue_name: str | None = None  # the pulse worker's queue (default beatline-<stage>-pulses)
 
     @property
     def exports_queue(self) -> str:
@@ -106,6 +109,10 @@ class StageConfig:
     @property
     def sms_queue(self) -> str:
         return self.sms_queue_name or f"beatline-{self.stage}-sms"
+
+    @property
+    def pulses_queue(self) -> str:
+        return self.pulse_queue_name or f"beatline-{self.stage}-pulses"
 
 
 @dataclass
@@ -121,6 +128,7 @@ class FunctionInfo:
     conversation_counter_events: list[str] = field(default_factory=list)  # on the conversations stream
     export_events: list[str] = field(default_factory=list)  # event names on the export queue
     sms_queue_events: list[str] = field(default_factory=list)  # event names on the SMS sender's queue
+    pulse_events: list[str] = field(default_factory=list)  # event names on the pulse queue
 
 
 class TemplateError(ValueError):
@@ -142,16 +150,18 @@ def _reads_stream(stream: Any, logical: str, table: str | None) -> bool:
 
 
 def _add_sqs_event(info: FunctionInfo, event_name: str, name: str | None, queue_name: str,
-                   export_queue: str | None, sms_queue: str | None = None) -> None:
+                   export_queue: str | None, sms_queue: str | None = None, pulse_queue: str | None = None) -> None:
     if name == queue_name:
         info.sqs_events.append(event_name)
     elif export_queue is not None and name == export_queue:
         info.export_events.append(event_name)
     elif sms_queue is not None and name == sms_queue:
         info.sms_queue_events.append(event_name)
+    elif pulse_queue is not None and name == pulse_queue:
+        info.pulse_events.append(event_name)
     else:
         raise TemplateError(f"{info.logical_id}.{event_name} consumes SQS queue {name!r}; this stack defines only "
-                            f"{queue_name!r}, {export_queue!r} and {sms_queue!r}")
+                            f"{queue_name!r}, {export_queue!r}, {sms_queue!r} and {pulse_queue!r}")
 
 
 def _add_stream_event(info: FunctionInfo, event_name: str, stream: Any, stream_tables: Sequence[str | None]) -> None:
@@ -170,10 +180,11 @@ def _add_stream_event(info: FunctionInfo, event_name: str, stream: Any, stream_t
 def _add_event(info: FunctionInfo, event_name: str, event: dict[str, Any], queue_name: str,
                stream_table: str | None, sms_topic: str | None = None, counter_table: str | None = None,
                export_queue: str | None = None, conversation_table: str | None = None,
-               sms_queue: str | None = None) -> None:
+               sms_queue: str | None = None, pulse_queue: str | None = None) -> None:
     kind, properties = event.get("Type"), event.get("Properties", {})
     if kind == "SQS":
-        _add_sqs_event(info, event_name, _queue_name_of(properties.get("Queue")), queue_name, export_queue, sms_queue)
+        _add_sqs_event(info, event_name, _queue_name_of(properties.get("Queue")), queue_name, export_queue, sms_queue,
+                       pulse_queue)
     elif kind == "DynamoDB":
         _add_stream_event(info, event_name, properties.get("Stream"), (stream_table, counter_table, conversation_table))
     elif kind == "SNS":
@@ -190,7 +201,7 @@ def _add_event(info: FunctionInfo, event_name: str, event: dict[str, Any], queue
 def functions_of(base: dict[str, Any], queue_name: str, stream_table: str | None = None,
                  sms_topic: str | None = None, counter_table: str | None = None,
                  export_queue: str | None = None, conversation_table: str | None = None,
-                 sms_queue: str | None = None) -> list[FunctionInfo]:
+                 sms_queue: str | None = None, pulse_queue: str | None = None) -> list[FunctionInfo]:
     """Every Lambda function chalice packaged, with its role and its queue/stream event sources."""
     found = []
     for logical, resource in base.get("Resources", {}).items():
@@ -202,7 +213,7 @@ def functions_of(base: dict[str, Any], queue_name: str, stream_table: str | None
         info = FunctionInfo(logical, role_id, int(properties.get("Timeout", DEFAULT_FUNCTION_TIMEOUT)))
         for event_name, event in (properties.get("Events") or {}).items():
             _add_event(info, event_name, event, queue_name, stream_table, sms_topic, counter_table, export_queue,
-                       conversation_table, sms_queue)
+                       conversation_table, sms_queue, pulse_queue)
         found.append(info)
     return found
 
@@ -377,6 +388,33 @@ def _export_queues(functions: Sequence[FunctionInfo], stage: StageConfig) -> dic
     }
 
 
+def _pulse_queues(functions: Sequence[FunctionInfo], stage: StageConfig) -> dict[str, Any]:
+    """The pulse worker's queue and its DLQ (only when the app has a pulse worker). A step that
+    fails 5 times waits in the DLQ; the pulse stays `sending` and an identical POST resumes it."""
+    workers = [f for f in functions if f.pulse_events]
+    if not workers:
+        return {}
+    timeout = max(f.timeout for f in workers)
+    return {
+        PULSE_DEAD_LETTER_QUEUE: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"QueueName": f"{stage.pulses_queue}-dlq", "MessageRetentionPeriod": 14 * 24 * 3600,
+                           "SqsManagedSseEnabled": True},
+        },
+        PULSE_QUEUE: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": stage.pulses_queue,
+                "VisibilityTimeout": VISIBILITY_TIMEOUT_FACTOR * timeout,
+                "MessageRetentionPeriod": 4 * 24 * 3600,
+                "SqsManagedSseEnabled": True,
+                "RedrivePolicy": {"deadLetterTargetArn": _arn(PULSE_DEAD_LETTER_QUEUE),
+                                  "maxReceiveCount": MAX_RECEIVE_COUNT},
+            },
+        },
+    }
+
+
 def _export_bucket(stage: StageConfig) -> dict[str, Any]:
     """Where exports go: encrypted, never public, TLS only, each object deleted after
     ExportRetentionDays (the files are pseudonymised personal data: kept no longer than needed)."""
@@ -507,7 +545,7 @@ def _function_override(function: FunctionInfo, log_group: str) -> dict[str, Any]
     }
     events: dict[str, Any] = {
         name: {"Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]}}
-        for name in (*function.sqs_events, *function.export_events, *function.sms_queue_events)
+        for name in (*function.sqs_events, *function.export_events, *function.sms_queue_events, *function.pulse_events)
     }
     events.update({name: {"Properties": hardening.stream_event_properties()} for name in function.stream_events})
     events.update({name: {"Properties": hardening.counter_event_properties()} for name in function.counter_events})
@@ -529,6 +567,30 @@ def _function_override(function: FunctionInfo, log_group: str) -> dict[str, Any]
     return {"Properties": override}
 
 
+# The worker queues' DLQ alarms: (the FunctionInfo events that use the queue, alarm, description, DLQ).
+WORKER_DEAD_LETTERS = (
+    ("export_events", "ExportDeadLetterAlarm",
+     "Export steps failed 5 times and sit in the DLQ (the job stays running; see docs/history.md).",
+     EXPORT_DEAD_LETTER_QUEUE),
+    ("sms_queue_events", "SmsDeadLetterAlarm",
+     "Alert texts failed 5 times and sit in the SMS DLQ (they were not sent; see docs/channels.md).",
+     sms.SMS_DEAD_LETTER_QUEUE),
+    ("pulse_events", "PulseDeadLetterAlarm",
+     "Pulse delivery steps failed 5 times and sit in the DLQ (the pulse stays sending; an identical "
+     "POST /v1/pulses resumes it).", PULSE_DEAD_LETTER_QUEUE),
+)
+
+
+def _worker_dead_letter_alarms(functions: Sequence[FunctionInfo]) -> dict[str, Any]:
+    return {
+        alarm: _alarm(description, "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                      [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dead_letters, "QueueName"]}}],
+                      threshold=1, statistic="Maximum")
+        for events, alarm, description, dead_letters in WORKER_DEAD_LETTERS
+        if any(getattr(f, events) for f in functions)
+    }
+
+
 def _alarms(functions: Sequence[FunctionInfo], stage: StageConfig, base_resources: dict[str, Any]) -> dict[str, Any]:
     # Not encrypted with the AWS-managed aws/sns key: its key policy does not let CloudWatch use
     # it, so alarms could not publish. Alarm messages carry metric names, no personal data.
@@ -546,20 +608,7 @@ def _alarms(functions: Sequence[FunctionInfo], stage: StageConfig, base_resource
             threshold=1, statistic="Maximum",
         ),
     }
-    if any(f.export_events for f in functions):
-        resources["ExportDeadLetterAlarm"] = _alarm(
-            "Export steps failed 5 times and sit in the DLQ (the job stays running; see docs/history.md).",
-            "AWS/SQS", "ApproximateNumberOfMessagesVisible",
-            [{"Name": "QueueName", "Value": {"Fn::GetAtt": [EXPORT_DEAD_LETTER_QUEUE, "QueueName"]}}],
-            threshold=1, statistic="Maximum",
-        )
-    if any(f.sms_queue_events for f in functions):
-        resources["SmsDeadLetterAlarm"] = _alarm(
-            "Alert texts failed 5 times and sit in the SMS DLQ (they were not sent; see docs/channels.md).",
-            "AWS/SQS", "ApproximateNumberOfMessagesVisible",
-            [{"Name": "QueueName", "Value": {"Fn::GetAtt": [sms.SMS_DEAD_LETTER_QUEUE, "QueueName"]}}],
-            threshold=1, statistic="Maximum",
-        )
+    resources.update(_worker_dead_letter_alarms(functions))
     if any(f.stream_events for f in functions):
         resources["ArchiveFailureAlarm"] = _alarm(
             "Access-log records could not be archived to S3 after retries (see docs/deploy.md).",
@@ -635,6 +684,16 @@ def _api(stage: StageConfig, base_resources: dict[str, Any]) -> dict[str, Any]:
     return resources
 
 
+def _worker_queue_urls(functions: Sequence[FunctionInfo]) -> dict[str, Any]:
+    """The queues of the SMS sender and the pulse worker, for whoever sends to them."""
+    urls: dict[str, Any] = {}
+    if any(f.sms_queue_events for f in functions):
+        urls["BEATLINE_SMS_QUEUE_URL"] = {"Ref": SMS_QUEUE}
+    if any(f.pulse_events for f in functions):
+        urls["BEATLINE_PULSE_QUEUE_URL"] = {"Ref": PULSE_QUEUE}
+    return urls
+
+
 def _environment(functions: Sequence[FunctionInfo]) -> dict[str, Any]:
     environment: dict[str, Any] = {
         "BEATLINE_FANOUT_QUEUE_URL": {"Ref": QUEUE},
@@ -655,8 +714,7 @@ def _environment(functions: Sequence[FunctionInfo]) -> dict[str, Any]:
         environment["BEATLINE_EXPORT_QUEUE_URL"] = {"Ref": EXPORT_QUEUE}
         environment["BEATLINE_EXPORT_BUCKET"] = {"Ref": EXPORT_BUCKET}
     environment["BEATLINE_SMS_SERVICE"] = "sns"
-    if any(f.sms_queue_events for f in functions):
-        environment["BEATLINE_SMS_QUEUE_URL"] = {"Ref": SMS_QUEUE}
+    environment.update(_worker_queue_urls(functions))
     environment["BEATLINE_SMS_ORIGINATION_NUMBER"] = {"Ref": "SmsOriginationNumber"}
     environment.update(email.environment())
     environment.update({s.env_var: {"Ref": s.logical_id} for s in SECRETS})
@@ -677,6 +735,13 @@ def _sms_outputs(functions: Sequence[FunctionInfo]) -> dict[str, Any]:
             "SmsDeadLetterQueueUrl": {"Value": {"Ref": sms.SMS_DEAD_LETTER_QUEUE}}}
 
 
+def _pulse_outputs(functions: Sequence[FunctionInfo]) -> dict[str, Any]:
+    if not any(f.pulse_events for f in functions):
+        return {}
+    return {"PulseQueueUrl": {"Value": {"Ref": PULSE_QUEUE}},
+            "PulseDeadLetterQueueUrl": {"Value": {"Ref": PULSE_DEAD_LETTER_QUEUE}}}
+
+
 def _outputs(functions: Sequence[FunctionInfo], tables: Sequence[TableSpec]) -> dict[str, Any]:
     outputs: dict[str, Any] = {
         "FanoutQueueUrl": {"Value": {"Ref": QUEUE}},
@@ -692,6 +757,7 @@ def _outputs(functions: Sequence[FunctionInfo], tables: Sequence[TableSpec]) -> 
         outputs["CounterFailureQueueUrl"] = {"Value": {"Ref": COUNTER_FAILURE_QUEUE}}
     outputs.update(_export_outputs(functions))
     outputs.update(_sms_outputs(functions))
+    outputs.update(_pulse_outputs(functions))
     outputs.update({s.logical_id + "Arn": {"Value": {"Ref": s.logical_id}} for s in SECRETS})
     outputs.update({spec.logical_id + "Name": {"Value": {"Ref": spec.logical_id}} for spec in tables})
     return outputs
@@ -720,7 +786,7 @@ def _export_resources(functions: Sequence[FunctionInfo], stage: StageConfig) -> 
 def _event_sources(functions: Sequence[FunctionInfo], stage: StageConfig) -> dict[str, Any]:
     """The access-log archive (one archiver), the SMS topic (one reader) and the contacts stream's
     failure queue (one aggregator), when functions use them."""
-    resources: dict[str, Any] = _export_resources(functions, stage)
+    resources: dict[str, Any] = {**_export_resources(functions, stage), **_pulse_queues(functions, stage)}
     archiver = _one(functions, "stream_events", "archives the access log")
     if archiver is not None:
         resources.update(hardening.archive_resources(stage.stage, role_of(archiver)))
@@ -740,7 +806,7 @@ def merge_template(base: dict[str, Any], stage: StageConfig, tables: Sequence[Ta
     """The template to pass to `chalice package --merge-template` for this app and stage."""
     functions = functions_of(base, stage.queue_name, f"{stage.table_prefix}access-log", sms_topic_name(stage),
                              f"{stage.table_prefix}contacts", stage.exports_queue, f"{stage.table_prefix}conversations",
-                             stage.sms_queue)
+                             stage.sms_queue, stage.pulses_queue)
     base_resources = base.get("Resources", {})
     resources: dict[str, Any] = {
         spec.logical_id: table_resource(spec, f"{stage.table_prefix}{spec.short_name}", retain=stage.retain_data)

@@ -37,6 +37,7 @@ from infra.permissions import (
     EMAIL_REPLIES,
     EXPORTER,
     HOUSEKEEPING,
+    PULSE_WORKER,
     RECORDED_SERVICES,
     SMS_INBOUND,
     SMS_SENDER,
@@ -125,7 +126,7 @@ def ok(response: Any) -> Any:
 
 
 def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worker: Callable[[], None],
-              push: FakeChannel) -> datetime:
+              push: FakeChannel, run_pulses: Callable[[], None]) -> datetime:
     """Every API route family once; returns when the flow's beat meeting starts (for the clock)."""
     officer, supervisor = staff_token("officer", team=team), staff_token("supervisor", team=team)
     analyst, admin = staff_token("analyst", team=None), staff_token("admin", team=None)
@@ -220,6 +221,8 @@ def _api_flow(client: Any, staff_token: Callable[..., str], team: str, run_worke
     ok(post(client, f"/v1/conversations/{conversation}/rating", token, {"answered": "yes", "satisfaction": 4}))
     pulse_id = str(uuid.uuid4())
     ok(post(client, "/v1/pulses", admin, {"id": pulse_id, "question": "police_good_job", "areas": [area_id]}))
+    run_pulses()  # the pulse worker delivers it, step by step
+    ok(client.http.get(f"/v1/pulses/{pulse_id}", headers=bearer(admin)))
     ok(post(client, f"/v1/pulses/{pulse_id}/answers", token, {"answer": "good"}))
     # A resident in quiet hours starts one about the area: the team's answer is held for housekeeping.
     started = ok(post(client, "/v1/conversations", residents["sleeper"], {
@@ -393,10 +396,11 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
         sqs = recording_client("sqs", logs[name], "queue/exports", steps)
         return {"export_sink": S3ExportSink(s3, "exports"), "export_queue": SqsExportQueue(lambda: sqs, QUEUE_URL)}
 
+    pulse_queue, run_pulses = _pulse_worker(logs, queue(PULSE_WORKER))
     api = services_module.build_services(SETTINGS, fanout_queue=queue(API), channels={"webpush": push},
                                          push_resolver=TEST_PUSH_RESOLVER, sms_sender=SMS.sender, confirmation_senders={
                                              "sms": SmsConfirmations(SMS.sender, force_name="Drift", minutes=15)},
-                                         **export_ports(API))
+                                         pulse_queue=pulse_queue(API), **export_ports(API))
 
     def push_worker(clock: Any, fanout_queue: SqsQueue | None, log: str, **fanout: Any) -> PushWorker:
         texts = SmsJobs(queue=_sms_queue(logs[log], sms_jobs), settings=SETTINGS)
@@ -429,7 +433,7 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
     try:
         services_module.use_services(api)
         with recording_dynamodb(logs[API]):
-            meeting_start = _api_flow(client, staff_token, f"team-{uuid.uuid4().hex[:8]}", run_worker, push)
+            meeting_start = _api_flow(client, staff_token, f"team-{uuid.uuid4().hex[:8]}", run_worker, push, run_pulses)
             gone = _failure_flow(client, staff_token, f"team-{uuid.uuid4().hex[:8]}", run_worker)
         later = push_worker(lambda: datetime.now(UTC) + timedelta(hours=2), None, HOUSEKEEPING)
         with recording_dynamodb(logs[HOUSEKEEPING]):
@@ -495,6 +499,33 @@ def _send_texts(sender: Any, jobs: ExportSteps, log: CallLog) -> int:
         for _ in range(2):
             assert sender.handle_sqs_records(batch) == {"batchItemFailures": []}
     return len(batch)
+
+
+def _pulse_worker(logs: dict[str, CallLog], fanout_queue: Any) -> tuple[Callable[[str], Any], Callable[[], None]]:
+    """The pulse queue as each function sends to it (recorded SQS), and the pulse worker's turn:
+    its own function and log, in pages of one so each step queues the next."""
+    from chalicelib import services as services_module
+    from chalicelib.notify.pulse_queue import SqsPulseQueue
+    from chalicelib.settings import SETTINGS
+
+    steps = ExportSteps()  # SendMessage bodies, as for exports
+
+    def pulse_queue(name: str) -> SqsPulseQueue:
+        sqs = recording_client("sqs", logs[name], "queue/pulses", steps)
+        return SqsPulseQueue(lambda: sqs, QUEUE_URL)
+
+    worker = services_module.build_services(SETTINGS, fanout_queue=fanout_queue, push_resolver=TEST_PUSH_RESOLVER,
+                                            pulse_queue=pulse_queue(PULSE_WORKER)).pulse_worker(page_size=1, budget=1)
+
+    def run_pulses() -> None:
+        turns = 0
+        with recording_dynamodb(logs[PULSE_WORKER]):
+            while batch := steps.take():
+                assert worker.handle_sqs_records(batch) == {"batchItemFailures": []}
+                turns += 1
+        assert turns >= 2  # the area's followers took more than one step
+
+    return pulse_queue, run_pulses
 
 
 def _reply_flow(api: Any, log: CallLog, replies_queue: Any) -> None:
@@ -580,7 +611,8 @@ def _declared(function: str) -> set[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("function", [API, WORKER, HOUSEKEEPING, ARCHIVER, CLOCK, SMS_INBOUND, COUNTER,
-                                      CONVERSATION_COUNTER, EXPORTER, EMAIL_EVENTS, EMAIL_REPLIES, SMS_SENDER])
+                                      CONVERSATION_COUNTER, EXPORTER, EMAIL_EVENTS, EMAIL_REPLIES, SMS_SENDER,
+                                      PULSE_WORKER])
 def test_role_grants_exactly_what_the_code_calls(recordings: dict[str, set[tuple[str, str]]], function: str) -> None:
     recorded = _recorded(recordings[function])
     declared = _declared(function)

@@ -252,7 +252,7 @@ def test_alarms(template: dict[str, Any]) -> None:
 def test_worker_gets_partial_batch_responses_and_its_own_role(worker_template: dict[str, Any]) -> None:
     assert _lint_errors(worker_template) == []
     functions = _resources(worker_template, "AWS::Serverless::Function")
-    workers = {k: f for k, f in functions.items() if k not in ("ExportWorker", "SmsSender")
+    workers = {k: f for k, f in functions.items() if k not in ("ExportWorker", "SmsSender", "PulseWorker")
                and any(e["Type"] == "SQS" for e in (f["Properties"].get("Events") or {}).values())}
     assert workers
     queue = worker_template["Resources"]["FanoutQueue"]["Properties"]
@@ -339,6 +339,7 @@ def test_prod_keeps_its_data_and_dev_does_not(template: dict[str, Any]) -> None:
                            .replace("beatline-dev-sms-inbound", "beatline-prod-sms-inbound")
                            .replace("beatline-dev-sms", "beatline-prod-sms")
                            .replace("beatline-dev-exports", "beatline-prod-exports")
+                           .replace("beatline-dev-pulses", "beatline-prod-pulses")
                            .replace("beatline-dev-email-", "beatline-prod-email-"))
     prod = merge_template(prod_base, StageConfig("prod", "beatline-prod-", "beatline-prod-fanout", True), specs)
     for spec in specs:
@@ -353,6 +354,7 @@ def test_prod_keeps_its_data_and_dev_does_not(template: dict[str, Any]) -> None:
     assert prod["Resources"]["SmsInboundTopic"]["Properties"]["TopicName"] == "beatline-prod-sms-inbound"
     assert prod["Resources"]["ExportQueue"]["Properties"]["QueueName"] == "beatline-prod-exports"
     assert prod["Resources"]["SmsQueue"]["Properties"]["QueueName"] == "beatline-prod-sms"
+    assert prod["Resources"]["PulseQueue"]["Properties"]["QueueName"] == "beatline-prod-pulses"
     assert prod["Resources"]["ExportBucket"]["DeletionPolicy"] == "Retain"
 
 
@@ -675,3 +677,32 @@ def test_sms_sender_queue_dlq_alarm_and_its_own_role(template: dict[str, Any]) -
     for table in ("ContactsTable", "AccessLogTable", "ConversationsTable", "InboxTable"):
         assert table not in text
     assert "VapidKeySecret" not in text and "PseudonymKeySecret" not in text and "FanoutQueue" not in text
+
+
+def test_pulse_worker_queue_and_role(template: dict[str, Any]) -> None:
+    """The confidence pulse's delivery: its own queue (DLQ and its alarm, visibility over the
+    worker's timeout, partial batch responses) and its own role, which reaches followers and
+    inboxes but no contacts, statistics, access log or conversations."""
+    resources = template["Resources"]
+    worker = resources["PulseWorker"]["Properties"]
+    [event] = worker["Events"].values()
+    assert event["Type"] == "SQS" and event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert "beatline-dev-pulses" in json.dumps(event["Properties"]["Queue"])
+    assert worker["Role"] == {"Fn::GetAtt": ["PulseWorkerRole", "Arn"]}
+    queue = resources["PulseQueue"]["Properties"]
+    assert queue["QueueName"] == _stage_settings().pulse_queue_name == "beatline-dev-pulses"
+    assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]
+    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["PulseDeadLetterQueue", "Arn"]},
+                                      "maxReceiveCount": 5}
+    alarm = resources["PulseDeadLetterAlarm"]["Properties"]
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["PulseDeadLetterQueue", "QueueName"]}}]
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["BEATLINE_PULSE_QUEUE_URL"] == {"Ref": "PulseQueue"}
+    assert "PulseQueueUrl" in template["Outputs"]
+    pulses = _names(_function_statements(template, "PulseWorker"))
+    for held in ("NeighbourhoodsTable", "SubscriptionsTable", "SubscribersTable", "InboxTable", "PulseQueue",
+                 "FanoutQueue", "PseudonymKeySecret"):
+        assert held in pulses
+    for table in ("ContactsTable", "StatsTable", "AccessLogTable", "ConversationsTable", "MessagesTable"):
+        assert table not in pulses
+    assert "sqs:ReceiveMessage" in pulses and "ResidentKeySecret" not in pulses

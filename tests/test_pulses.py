@@ -116,6 +116,10 @@ def test_the_worker_delivers_residents_answer_once_and_a_redelivery_sends_nothin
     assert post(client, path, token, {"answer": "great"}).status_code == 400
     [item] = _pulse_items(client, token)
     assert item["answered"] is True and "poor" not in json.dumps(item)
+    from chalicelib.store.models import StatCounterModel
+
+    counted = [r.bucket for r in StatCounterModel.query(f"trust|team:{ward.team}|month") if r.contacts]
+    assert len(counted) == 1 and "|confidence|very_poor|" in counted[0]  # a count, under the area it was sent for
     # the identical retry: 200 with the pulse as it is; other content 409; bad input 400
     again = post(client, "/v1/pulses", ward.admin, body)
     assert again.status_code == 200 and again.json_body["state"] == "sent" and ward.steps.take() == []
