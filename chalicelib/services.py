@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.pulses import PulseStep
     from chalicelib.domain.shapes import Shape
     from chalicelib.domain.sms import SmsJob
+    from chalicelib.notify.job_queue import Job, LocalJobQueue, SqsJobQueue
     from chalicelib.usecases.conversation_push import AnswerPusher
     from chalicelib.usecases.export_worker import ExportWorker
     from chalicelib.usecases.fanout import FanoutWorker
@@ -440,52 +441,41 @@ def build_services(
     return built
 
 
-def _export_queue(settings: Settings, built: Services) -> ExportQueue:
-    """SQS when a queue URL is configured (AWS), else in-process (each step runs the use case)."""
-    if settings.export_queue_url:
-        from chalicelib.notify.export_queue import SqsExportQueue
+def _job_queue(settings: Settings, queue_url: str | None, job_type: type[Job], process: Callable[[Job], object],
+               *, name: str, retries: int = 0) -> SqsJobQueue[Job] | LocalJobQueue[Job]:
+    """SQS when the worker's queue URL is configured (AWS), else in-process (each job runs the use case)."""
+    from chalicelib.notify.job_queue import LocalJobQueue, SqsJobQueue
 
+    if queue_url:
         def client() -> Any:
             import boto3
 
             return boto3.client("sqs", region_name=settings.region)
 
-        return SqsExportQueue(client, settings.export_queue_url)
-    from chalicelib.notify.export_queue import LocalExportQueue
+        return SqsJobQueue(client, queue_url, what=f"{name} job")
+    return LocalJobQueue(process, job_type, name=name, asynchronous=settings.fanout_async, retries=retries)
 
-    return LocalExportQueue(lambda step: built.export_worker().run_step(step), asynchronous=settings.fanout_async)
+
+def _export_queue(settings: Settings, built: Services) -> ExportQueue:
+    from chalicelib.domain.exports import ExportStep
+
+    return _job_queue(settings, settings.export_queue_url, ExportStep,
+                      lambda step: built.export_worker().run_step(step), name="exports")
 
 
 def _sms_queue(settings: Settings, built: Services) -> SmsQueue:
-    """SQS when a queue URL is configured (AWS), else in-process (each job runs the sender's use case)."""
-    if settings.sms_queue_url:
-        from chalicelib.notify.sms_queue import SqsSmsQueue
+    """An unfinished text (a transient failure) runs again locally, as SQS would redeliver it."""
+    from chalicelib.domain.sms import SmsJob
 
-        def client() -> Any:
-            import boto3
-
-            return boto3.client("sqs", region_name=settings.region)
-
-        return SqsSmsQueue(client, settings.sms_queue_url)
-    from chalicelib.notify.sms_queue import LocalSmsQueue
-
-    return LocalSmsQueue(lambda job: built.alert_texts.run(job), asynchronous=settings.fanout_async)
+    return _job_queue(settings, settings.sms_queue_url, SmsJob, lambda job: built.alert_texts.run(job),
+                      name="sms", retries=3)
 
 
 def _pulse_queue(settings: Settings, built: Services) -> PulseQueue:
-    """SQS when a queue URL is configured (AWS), else in-process (each step runs the worker's use case)."""
-    if settings.pulse_queue_url:
-        from chalicelib.notify.pulse_queue import SqsPulseQueue
+    from chalicelib.domain.pulses import PulseStep
 
-        def client() -> Any:
-            import boto3
-
-            return boto3.client("sqs", region_name=settings.region)
-
-        return SqsPulseQueue(client, settings.pulse_queue_url)
-    from chalicelib.notify.pulse_queue import LocalPulseQueue
-
-    return LocalPulseQueue(lambda step: built.pulse_worker().run_step(step), asynchronous=settings.fanout_async)
+    return _job_queue(settings, settings.pulse_queue_url, PulseStep,
+                      lambda step: built.pulse_worker().run_step(step), name="pulses")
 
 
 _current: Services | None = None

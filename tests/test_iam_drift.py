@@ -363,7 +363,7 @@ def _quiet_now() -> dict[str, str]:
 def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tuple[str, str]]]:
     from chalicelib import services as services_module
     from chalicelib.audit_archive import S3Sink, handle_stream_event
-    from chalicelib.notify.export_queue import SqsExportQueue
+    from chalicelib.notify.job_queue import SqsJobQueue
     from chalicelib.notify.queue import SqsQueue
     from chalicelib.notify.webpush import WebPushChannel, generate_vapid_private_pem
     from chalicelib.settings import SETTINGS
@@ -394,7 +394,7 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
     def export_ports(name: str) -> dict[str, Any]:
         s3 = recording_client("s3", logs[name], "bucket/exports", objects, {"ListObjectsV2": "bucket/exports-list"})
         sqs = recording_client("sqs", logs[name], "queue/exports", steps)
-        return {"export_sink": S3ExportSink(s3, "exports"), "export_queue": SqsExportQueue(lambda: sqs, QUEUE_URL)}
+        return {"export_sink": S3ExportSink(s3, "exports"), "export_queue": SqsJobQueue[Any](lambda: sqs, QUEUE_URL, what="export step")}
 
     pulse_queue, run_pulses = _pulse_worker(logs, queue(PULSE_WORKER))
     api = services_module.build_services(SETTINGS, fanout_queue=queue(API), channels={"webpush": push},
@@ -486,10 +486,10 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
 
 def _sms_queue(log: CallLog, jobs: ExportSteps) -> Any:
     """The SMS queue as the worker and housekeeping use it, on a recorded SQS client."""
-    from chalicelib.notify.sms_queue import SqsSmsQueue
+    from chalicelib.notify.job_queue import SqsJobQueue
 
     sqs = recording_client("sqs", log, "queue/sms", jobs)
-    return SqsSmsQueue(lambda: sqs, QUEUE_URL)
+    return SqsJobQueue[Any](lambda: sqs, QUEUE_URL, what="sms job")
 
 
 def _send_texts(sender: Any, jobs: ExportSteps, log: CallLog) -> int:
@@ -505,14 +505,14 @@ def _pulse_worker(logs: dict[str, CallLog], fanout_queue: Any) -> tuple[Callable
     """The pulse queue as each function sends to it (recorded SQS), and the pulse worker's turn:
     its own function and log, in pages of one so each step queues the next."""
     from chalicelib import services as services_module
-    from chalicelib.notify.pulse_queue import SqsPulseQueue
+    from chalicelib.notify.job_queue import SqsJobQueue
     from chalicelib.settings import SETTINGS
 
     steps = ExportSteps()  # SendMessage bodies, as for exports
 
-    def pulse_queue(name: str) -> SqsPulseQueue:
+    def pulse_queue(name: str) -> SqsJobQueue[Any]:
         sqs = recording_client("sqs", logs[name], "queue/pulses", steps)
-        return SqsPulseQueue(lambda: sqs, QUEUE_URL)
+        return SqsJobQueue[Any](lambda: sqs, QUEUE_URL, what="pulse step")
 
     worker = services_module.build_services(SETTINGS, fanout_queue=fanout_queue, push_resolver=TEST_PUSH_RESOLVER,
                                             pulse_queue=pulse_queue(PULSE_WORKER)).pulse_worker(page_size=1, budget=1)

@@ -19,8 +19,8 @@ from moto.sns import sns_backends
 
 from chalicelib.domain.alerts import notification_for
 from chalicelib.domain.sms import SmsJob, count_segments, decode_job
+from chalicelib.notify.job_queue import LocalJobQueue, SqsJobQueue
 from chalicelib.notify.sms import NoSms, SmsConfirmations, SnsSms, build_sms_sender
-from chalicelib.notify.sms_queue import LocalSmsQueue, SqsSmsQueue
 from chalicelib.ports import QueueUnavailable, SendOutcome
 from chalicelib.usecases.sms_alerts import AlertTexts
 from tests.scenes import Scene, square
@@ -176,7 +176,7 @@ def test_sms_job_travels_through_sqs_as_ids_only(sns: Any) -> None:
     sqs = boto3.client("sqs", region_name=REGION)  # moto: the module's mock_aws is active
     url = sqs.create_queue(QueueName="beatline-test-sms")["QueueUrl"]
     job = SmsJob(kind="alert", alert_id="a-1", subscriber_id="s-1")
-    SqsSmsQueue(lambda: sqs, url).send(job)
+    SqsJobQueue[SmsJob](lambda: sqs, url, what="sms job").send(job)
     (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     assert decode_job(message["Body"]) == job
     assert set(json.loads(message["Body"])) == {"type", "kind", "alert_id", "subscriber_id"}  # ids only
@@ -187,7 +187,7 @@ def test_sms_queue_that_cannot_reach_sqs_raises_queue_unavailable() -> None:
                           aws_secret_access_key="x",
                           config=Config(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=1))
     with pytest.raises(QueueUnavailable):
-        SqsSmsQueue(lambda: client, "http://127.0.0.1:9/1/q").send(SmsJob(kind="alert", alert_id="a", subscriber_id="s"))
+        SqsJobQueue[SmsJob](lambda: client, "http://127.0.0.1:9/1/q", what="sms job").send(SmsJob(kind="alert", alert_id="a", subscriber_id="s"))
 
 
 def test_local_sms_queue_runs_an_unfinished_job_again_as_sqs_would() -> None:
@@ -198,5 +198,5 @@ def test_local_sms_queue_runs_an_unfinished_job_again_as_sqs_would() -> None:
         return len(calls) > 1  # the first attempt asks for a redelivery
 
     job = SmsJob(kind="alert", alert_id="a", subscriber_id="s")
-    LocalSmsQueue(process).send(job)
+    LocalJobQueue(process, SmsJob, name="sms", retries=3).send(job)
     assert calls == [job, job]
