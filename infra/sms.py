@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.roles import SMS_QUEUE
-
 SMS_DEAD_LETTER_QUEUE = "SmsDeadLetterQueue"
 CONCURRENCY_PARAMETER = "SmsSenderReservedConcurrency"
 
@@ -19,25 +17,3 @@ def parameters() -> dict[str, Any]:
         "Description": "Reserved (and so maximum) concurrent SMS senders: the SMS service takes a few texts "
                        "per second per origination number; more senders would only be throttled.",
     }}
-
-
-def queue_resources(queue_name: str, timeout: int, *, visibility_factor: int, max_receive_count: int) -> dict[str, Any]:
-    """The queue (visibility over `visibility_factor` times the sender's timeout) and its DLQ."""
-    return {
-        SMS_DEAD_LETTER_QUEUE: {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {"QueueName": f"{queue_name}-dlq", "MessageRetentionPeriod": 14 * 24 * 3600,
-                           "SqsManagedSseEnabled": True},
-        },
-        SMS_QUEUE: {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {
-                "QueueName": queue_name,
-                "VisibilityTimeout": visibility_factor * timeout,
-                "MessageRetentionPeriod": 4 * 24 * 3600,  # the sender texts nothing for an alert no longer live
-                "SqsManagedSseEnabled": True,
-                "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [SMS_DEAD_LETTER_QUEUE, "Arn"]},
-                                  "maxReceiveCount": max_receive_count},
-            },
-        },
-    }

@@ -362,30 +362,35 @@ def _secret(secret: SecretDef, stage: StageConfig) -> dict[str, Any]:
     }
 
 
+def worker_queue(queue_id: str, dead_letter_id: str, queue_name: str, timeout: int) -> dict[str, Any]:
+    """A worker's SQS queue and its DLQ: encrypted, visible again after VISIBILITY_TIMEOUT_FACTOR
+    times the worker's timeout, dead-lettered after MAX_RECEIVE_COUNT receives (alarmed), kept 4 days
+    (a step or text older than that is of no use: the job is resumed or the alert is over)."""
+    return {
+        dead_letter_id: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"QueueName": f"{queue_name}-dlq", "MessageRetentionPeriod": 14 * 24 * 3600,
+                           "SqsManagedSseEnabled": True},
+        },
+        queue_id: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": queue_name,
+                "VisibilityTimeout": VISIBILITY_TIMEOUT_FACTOR * timeout,
+                "MessageRetentionPeriod": 4 * 24 * 3600,
+                "SqsManagedSseEnabled": True,
+                "RedrivePolicy": {"deadLetterTargetArn": _arn(dead_letter_id), "maxReceiveCount": MAX_RECEIVE_COUNT},
+            },
+        },
+    }
+
+
 def _export_queues(functions: Sequence[FunctionInfo], stage: StageConfig) -> dict[str, Any]:
     """The export worker's queue and its DLQ (only when the app has an export worker)."""
     exporters = [f for f in functions if f.export_events]
     if not exporters:
         return {}
-    timeout = max(f.timeout for f in exporters)
-    return {
-        EXPORT_DEAD_LETTER_QUEUE: {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {"QueueName": f"{stage.exports_queue}-dlq", "MessageRetentionPeriod": 14 * 24 * 3600,
-                           "SqsManagedSseEnabled": True},
-        },
-        EXPORT_QUEUE: {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {
-                "QueueName": stage.exports_queue,
-                "VisibilityTimeout": VISIBILITY_TIMEOUT_FACTOR * timeout,
-                "MessageRetentionPeriod": 4 * 24 * 3600,
-                "SqsManagedSseEnabled": True,
-                "RedrivePolicy": {"deadLetterTargetArn": _arn(EXPORT_DEAD_LETTER_QUEUE),
-                                  "maxReceiveCount": MAX_RECEIVE_COUNT},
-            },
-        },
-    }
+    return worker_queue(EXPORT_QUEUE, EXPORT_DEAD_LETTER_QUEUE, stage.exports_queue, max(f.timeout for f in exporters))
 
 
 def _pulse_queues(functions: Sequence[FunctionInfo], stage: StageConfig) -> dict[str, Any]:
@@ -394,25 +399,7 @@ def _pulse_queues(functions: Sequence[FunctionInfo], stage: StageConfig) -> dict
     workers = [f for f in functions if f.pulse_events]
     if not workers:
         return {}
-    timeout = max(f.timeout for f in workers)
-    return {
-        PULSE_DEAD_LETTER_QUEUE: {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {"QueueName": f"{stage.pulses_queue}-dlq", "MessageRetentionPeriod": 14 * 24 * 3600,
-                           "SqsManagedSseEnabled": True},
-        },
-        PULSE_QUEUE: {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {
-                "QueueName": stage.pulses_queue,
-                "VisibilityTimeout": VISIBILITY_TIMEOUT_FACTOR * timeout,
-                "MessageRetentionPeriod": 4 * 24 * 3600,
-                "SqsManagedSseEnabled": True,
-                "RedrivePolicy": {"deadLetterTargetArn": _arn(PULSE_DEAD_LETTER_QUEUE),
-                                  "maxReceiveCount": MAX_RECEIVE_COUNT},
-            },
-        },
-    }
+    return worker_queue(PULSE_QUEUE, PULSE_DEAD_LETTER_QUEUE, stage.pulses_queue, max(f.timeout for f in workers))
 
 
 def _export_bucket(stage: StageConfig) -> dict[str, Any]:
@@ -797,8 +784,7 @@ def _event_sources(functions: Sequence[FunctionInfo], stage: StageConfig) -> dic
         resources.update(hardening.counter_resources(stage.stage))
     sender = _one(functions, "sms_queue_events", "sends alert texts")
     if sender is not None:
-        resources.update(sms.queue_resources(stage.sms_queue, sender.timeout, visibility_factor=VISIBILITY_TIMEOUT_FACTOR,
-                                             max_receive_count=MAX_RECEIVE_COUNT))
+        resources.update(worker_queue(SMS_QUEUE, sms.SMS_DEAD_LETTER_QUEUE, stage.sms_queue, sender.timeout))
     return resources
 
 
