@@ -146,9 +146,23 @@ self.addEventListener("push", (event) => {
     payload = null;
   }
   if (!payload || !(isAnswer(payload) ? payload.conversation_id : payload.id)) return;
-  const [title, options] = notificationFor(payload);
-  event.waitUntil(self.registration.showNotification(title, options));
+  event.waitUntil(show(payload));
 });
+
+// The open app hears what was shown, once showNotification has settled: it reloads the inbox when
+// that is on screen (the new item and its unread mark appear without a Refresh). Tests read the
+// notifications after this message, never by polling getNotifications() while one is being shown
+// (Chromium deletes a notification written but not yet displayed: docs/pitfalls.md).
+async function tellTheApp(message) {
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  for (const w of windows) if (new URL(w.url).pathname.startsWith(BASE + "/app")) w.postMessage(message);
+}
+
+async function show(payload) {
+  const [title, options] = notificationFor(payload);
+  await self.registration.showNotification(title, options);
+  await tellTheApp({ type: "shown", tag: options.tag, kind: options.data.kind, id: options.data.id }).catch(() => null);
+}
 
 async function markRead(id) {
   const token = await idbKeyval.get(TOKEN_KEY);

@@ -115,6 +115,8 @@ function onWorkerMessage(event) {
   const data = event.data || {};
   if (data.type === "open-alert" && state.token) show("inbox");
   if (data.type === "open-conversation" && state.token) show("conversations").then(() => openConversation(data.id)).catch(failed);
+  // A push was shown: the inbox, when on screen, is reloaded in the background (the pushed item appears, unread).
+  if (data.type === "shown" && state.token && state.view === "inbox") loadInbox().catch(() => null);
 }
 
 async function registerWorker() {
