@@ -182,3 +182,17 @@ def conversation_counter(event: Any) -> Any:
     from chalicelib.usecases.counters import apply_conversation_stream
 
     return apply_conversation_stream(services(), event.to_dict()["Records"]).to_dict()
+
+
+# The neighbourhoods table's stream (NeighbourhoodsTable's StreamArn in the template, filtered to
+# rating inserts there; the same local poller): the residents' rating counts.
+@app.on_dynamodb_record(
+    stream_arn=f"arn:aws:dynamodb:{SETTINGS.region}:000000000000:table/{SETTINGS.table_name('neighbourhoods')}/stream/*",
+    batch_size=100, starting_position="TRIM_HORIZON", name="rating_counter",
+)
+def rating_counter(event: Any) -> Any:
+    """Aggregates a batch of ratings given into count sums, written exactly once (other items: ignored)."""
+    from chalicelib.services import services
+    from chalicelib.usecases.counters import apply_rating_stream
+
+    return apply_rating_stream(services(), event.to_dict()["Records"]).to_dict()

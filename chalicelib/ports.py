@@ -12,7 +12,7 @@ import enum
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, TypeVar
 
 import msgspec
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.sms import SmsJob
     from chalicelib.domain.staff_devices import StaffDevice
     from chalicelib.domain.staff_figures import Activity
-    from chalicelib.domain.stream_counts import ContactChange, ConversationChange, Part
+    from chalicelib.domain.stream_counts import ContactChange, ConversationChange, Part, RatingChange
     from chalicelib.domain.strength import StrengthRecord
     from chalicelib.domain.subscribers import SubscriberRecord
     from chalicelib.domain.teams import TeamRecord
@@ -160,28 +160,25 @@ class ContactRepository(Protocol):
     def counters(self, key: str, bucket_from: str, bucket_to: str) -> list[tuple[str, int]]: ...
 
 
-class ContactStreamRepository(Protocol):
-    """chalicelib/store/contact_stream.py: the counters derived from the contacts stream."""
-
-    def decode(self, record: Mapping[str, Any]) -> ContactChange: ...
-
-    def apply_part(self, part: Part, now: datetime) -> list[str]: ...
-
-    def advance_as_of(self, at: str) -> None: ...
-
-    def as_of(self) -> str | None: ...
+ChangeT_co = TypeVar("ChangeT_co", covariant=True)
 
 
-class ConversationStreamRepository(Protocol):
-    """chalicelib/store/conversation_stream.py: the figure counters derived from the conversations stream."""
+class StreamRepository(Protocol[ChangeT_co]):
+    """A counter stream's store: decoding its records, writing a batch's parts exactly once, its
+    `as_of` (store/stream_ledger.py; store/contact_stream.py, conversation_stream.py, rating_stream.py)."""
 
-    def decode(self, record: Mapping[str, Any]) -> ConversationChange: ...
+    def decode(self, record: Mapping[str, Any]) -> ChangeT_co: ...
 
     def apply_part(self, part: Part, now: datetime) -> list[str]: ...
 
     def advance_as_of(self, at: str) -> None: ...
 
     def as_of(self) -> str | None: ...
+
+
+ContactStreamRepository: TypeAlias = StreamRepository["ContactChange"]  # the counters derived from the contacts stream
+ConversationStreamRepository: TypeAlias = StreamRepository["ConversationChange"]  # the conversations stream's figure counters
+RatingStreamRepository: TypeAlias = StreamRepository["RatingChange"]  # the rating counts, from the neighbourhoods stream
 
 
 class AreaRepository(Protocol):
@@ -233,8 +230,7 @@ class TrustRepository(Protocol):
     Residents appear only in rating and pulse-sent items (`subscriber_id`; erased with them by
     `PriorityRepository.erase_subscriber`, which deletes every such item of the table)."""
 
-    def rate(self, rating: Rating, expires_at: datetime, counts: Mapping[tuple[str, str], int],
-             audit: AccessRecord) -> bool: ...
+    def rate(self, rating: Rating, expires_at: datetime, audit: AccessRecord) -> bool: ...
     def ratings(self, conversation_id: str, subscriber_id: str) -> list[Rating]: ...
     def conversation_ratings(self, conversation_id: str) -> list[Rating]: ...
     def create_pulse(self, pulse: Pulse) -> Pulse | None: ...
@@ -485,6 +481,7 @@ class Repositories:
     contact_stream: ContactStreamRepository
     recount: RecountRepository
     conversation_stream: ConversationStreamRepository
+    rating_stream: RatingStreamRepository
 
 
 # --- fan-out queue -----------------------------------------------------------------------------

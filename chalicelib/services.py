@@ -72,6 +72,7 @@ def dynamodb_repositories() -> Repositories:
         meetings,
         priorities,
         ratelimit,
+        rating_stream,
         recount,
         sms,
         staff,
@@ -90,7 +91,7 @@ def dynamodb_repositories() -> Repositories:
         team_queue=team_queue, staff=staff,
         teams=teams, priorities=priorities, meetings=meetings, trust=trust, sms=sms, contact_stream=contact_stream,
         recount=recount,
-        conversation_stream=conversation_stream,
+        conversation_stream=conversation_stream, rating_stream=rating_stream,
     )
 
 

@@ -11,6 +11,7 @@ from infra.roles import ARCHIVE_BUCKET, ARCHIVE_FAILURE_QUEUE, COUNTER_FAILURE_Q
 ACCESS_LOG_TABLE = "AccessLogTable"
 CONTACTS_TABLE = "ContactsTable"
 CONVERSATIONS_TABLE = "ConversationsTable"
+NEIGHBOURHOODS_TABLE = "NeighbourhoodsTable"
 # Lambda retries a failing contacts-stream batch (halving it each time) this often before it sends
 # the batch's description to the on-failure queue; replays change nothing (per-record markers).
 COUNTER_RETRY_ATTEMPTS = 10
@@ -135,19 +136,24 @@ def stream_event_properties() -> dict[str, Any]:
     }
 
 
-# The conversations stream's mapping hands the function inserts and modifications only: a
-# deletion (TTL's) counts nothing (domain/stream_counts.conversation_deltas), so Lambda drops it
-# before invoking (the handler ignores one all the same: DynamoDB Local's poller has no filters).
+# What each counter stream's mapping hands the function (Lambda drops the rest before invoking; the
+# handlers ignore it all the same: DynamoDB Local's poller has no filters). The conversations
+# stream: inserts and modifications (a TTL deletion counts nothing, domain/stream_counts.
+# conversation_deltas). The neighbourhoods table's: rating items inserted, nothing else of that
+# table (pulses, priorities, meetings; erasure and TTL deletions keep the counts).
 CONVERSATION_FILTER = {"Filters": [{"Pattern": '{"eventName": ["INSERT", "MODIFY"]}'}]}
+RATING_FILTER = {"Filters": [{"Pattern": '{"eventName": ["INSERT"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "rating#"}]}}}}'}]}
+COUNTER_FILTERS = {CONVERSATIONS_TABLE: CONVERSATION_FILTER, NEIGHBOURHOODS_TABLE: RATING_FILTER}
 
 
 def counter_event_properties(table: str = CONTACTS_TABLE) -> dict[str, Any]:
     """A counter stream's event source mapping (app.py's `contact_counter` on the contacts table,
-    `conversation_counter` on the conversations table): the placeholder ARN replaced, a failing
-    batch bisected until the record that fails is alone, then sent to the on-failure queue (a
-    recount repairs what it missed). No partial batch response: a batch's parts are written
-    exactly once, so Lambda may replay all of it."""
-    filtered = {"FilterCriteria": CONVERSATION_FILTER} if table == CONVERSATIONS_TABLE else {}
+    `conversation_counter` on the conversations table, `rating_counter` on the neighbourhoods
+    table): the placeholder ARN replaced, its filter (COUNTER_FILTERS), a failing batch bisected
+    until the record that fails is alone, then sent to the on-failure queue (a recount repairs what
+    it missed). No partial batch response: a batch's parts are written exactly once, so Lambda may
+    replay all of it."""
+    filtered = {"FilterCriteria": COUNTER_FILTERS[table]} if table in COUNTER_FILTERS else {}
     return {
         **filtered,
         "Stream": {"Fn::GetAtt": [table, "StreamArn"]},
@@ -161,7 +167,7 @@ def counter_event_properties(table: str = CONTACTS_TABLE) -> dict[str, Any]:
 
 def counter_resources(stage: str) -> dict[str, Any]:
     """The counter streams' on-failure queue (batch descriptions only: stream, shard and sequence
-    range), one for the contacts and the conversations mappings."""
+    range), one for the contacts, conversations and neighbourhoods (ratings) mappings."""
     return {
         COUNTER_FAILURE_QUEUE: {
             "Type": "AWS::SQS::Queue",

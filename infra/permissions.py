@@ -25,6 +25,7 @@ CLOCK = "ConversationClock"
 SMS_INBOUND = "SmsInbound"
 COUNTER = "ContactCounter"
 CONVERSATION_COUNTER = "ConversationCounter"
+RATING_COUNTER = "RatingCounter"
 EXPORTER = "ExportWorker"
 PULSE_WORKER = "PulseWorker"
 EMAIL_EVENTS = "EmailEvents"
@@ -220,8 +221,10 @@ _CLOCK: set[Grant] = (
 # the stats table (per-record markers: Put; counter sums, engagement member and distinct items:
 # Update), then `as_of` moved forward (UpdateItem). It reads nothing but the stream.
 _COUNTER: set[Grant] = _table("stats", "PutItem", "UpdateItem")
-# The conversations stream's aggregator, alike: markers and figure sums, then `as_of`.
+# The conversations stream's aggregator, alike: markers and figure sums, then `as_of`; and the
+# neighbourhoods stream's (ratings): markers and rating counts, then `as_of`. Neither reads a table.
 _CONVERSATION_COUNTER: set[Grant] = _table("stats", "PutItem", "UpdateItem")
+_RATING_COUNTER: set[Grant] = _CONVERSATION_COUNTER
 # The export worker: one day's rows from the force-wide history index, pseudonymised (the key), as
 # files next to the job it updates, and the next step on its own queue. Nothing else.
 _EXPORTER: set[Grant] = (
@@ -253,12 +256,24 @@ CODE_GRANTS: dict[str, frozenset[Grant]] = {
     SMS_INBOUND: frozenset(_SMS_INBOUND),
     COUNTER: frozenset(_COUNTER),
     CONVERSATION_COUNTER: frozenset(_CONVERSATION_COUNTER),
+    RATING_COUNTER: frozenset(_RATING_COUNTER),
     EXPORTER: frozenset(_EXPORTER),
     PULSE_WORKER: frozenset(_PULSE_WORKER),
     EMAIL_EVENTS: frozenset(_EMAIL_EVENTS),
     EMAIL_REPLIES: frozenset(_EMAIL_REPLIES),
     SMS_SENDER: frozenset(_SMS_SENDER),
 }
+
+
+
+def _counter_stream(table: str) -> frozenset[Grant]:
+    """A counter stream's mapping: reading the table's stream, a failed batch's description sent on."""
+    return frozenset({
+        ("dynamodb:DescribeStream", f"stream/{table}"), ("dynamodb:GetRecords", f"stream/{table}"),
+        ("dynamodb:GetShardIterator", f"stream/{table}"), ("dynamodb:ListStreams", f"stream/{table}/*"),
+        ("sqs:SendMessage", "queue/counter-failures"),
+    })
+
 
 # Lambda's pollers run with the function's role: consuming the queue, reading the stream and
 # sending a failed stream batch's description to the on-failure queue.
@@ -284,14 +299,7 @@ EVENT_SOURCE_GRANTS: dict[str, frozenset[Grant]] = {
         ("dynamodb:GetShardIterator", "stream/access-log"), ("dynamodb:ListStreams", "stream/access-log/*"),
         ("sqs:SendMessage", "queue/archive-failures"),
     }),
-    COUNTER: frozenset({
-        ("dynamodb:DescribeStream", "stream/contacts"), ("dynamodb:GetRecords", "stream/contacts"),
-        ("dynamodb:GetShardIterator", "stream/contacts"), ("dynamodb:ListStreams", "stream/contacts/*"),
-        ("sqs:SendMessage", "queue/counter-failures"),
-    }),
-    CONVERSATION_COUNTER: frozenset({
-        ("dynamodb:DescribeStream", "stream/conversations"), ("dynamodb:GetRecords", "stream/conversations"),
-        ("dynamodb:GetShardIterator", "stream/conversations"), ("dynamodb:ListStreams", "stream/conversations/*"),
-        ("sqs:SendMessage", "queue/counter-failures"),
-    }),
+    COUNTER: _counter_stream("contacts"),
+    CONVERSATION_COUNTER: _counter_stream("conversations"),
+    RATING_COUNTER: _counter_stream("neighbourhoods"),
 }

@@ -126,6 +126,7 @@ class FunctionInfo:
     email_topics: list[str] = field(default_factory=list)  # the email SNS topics it reads (infra/email.py)
     counter_events: list[str] = field(default_factory=list)  # event names on the contacts stream
     conversation_counter_events: list[str] = field(default_factory=list)  # on the conversations stream
+    rating_counter_events: list[str] = field(default_factory=list)  # on the neighbourhoods stream (ratings)
     export_events: list[str] = field(default_factory=list)  # event names on the export queue
     sms_queue_events: list[str] = field(default_factory=list)  # event names on the SMS sender's queue
     pulse_events: list[str] = field(default_factory=list)  # event names on the pulse queue
@@ -164,29 +165,35 @@ def _add_sqs_event(info: FunctionInfo, event_name: str, name: str | None, queue_
                             f"{queue_name!r}, {export_queue!r}, {sms_queue!r} and {pulse_queue!r}")
 
 
+# The counter streams (issue 23): (the table's logical id, the FunctionInfo events that aggregate it).
+COUNTER_STREAMS = ((hardening.CONTACTS_TABLE, "counter_events"),
+                   (hardening.CONVERSATIONS_TABLE, "conversation_counter_events"),
+                   (hardening.NEIGHBOURHOODS_TABLE, "rating_counter_events"))
+
+
 def _add_stream_event(info: FunctionInfo, event_name: str, stream: Any, stream_tables: Sequence[str | None]) -> None:
-    """`stream_tables`: the access log's, the contacts' and the conversations' table names."""
-    wired = zip((hardening.ACCESS_LOG_TABLE, hardening.CONTACTS_TABLE, hardening.CONVERSATIONS_TABLE),
-                stream_tables, (info.stream_events, info.counter_events, info.conversation_counter_events),
-                strict=True)
+    """`stream_tables`: the access log's, then each counter stream's table name (COUNTER_STREAMS' order)."""
+    wired = zip((hardening.ACCESS_LOG_TABLE, *(table for table, _ in COUNTER_STREAMS)), stream_tables,
+                (info.stream_events, *(getattr(info, uses) for _, uses in COUNTER_STREAMS)), strict=True)
     for logical, table, events in wired:
         if _reads_stream(stream, logical, table):
             events.append(event_name)
             return
     raise TemplateError(f"{info.logical_id}.{event_name} reads stream {stream!r}; "
-                        "only the access log's, the contacts' and the conversations' are wired")
+                        "only the access log's, the contacts', the conversations' and the neighbourhoods' are wired")
 
 
 def _add_event(info: FunctionInfo, event_name: str, event: dict[str, Any], queue_name: str,
                stream_table: str | None, sms_topic: str | None = None, counter_table: str | None = None,
                export_queue: str | None = None, conversation_table: str | None = None,
-               sms_queue: str | None = None, pulse_queue: str | None = None) -> None:
+               sms_queue: str | None = None, pulse_queue: str | None = None, rating_table: str | None = None) -> None:
     kind, properties = event.get("Type"), event.get("Properties", {})
     if kind == "SQS":
         _add_sqs_event(info, event_name, _queue_name_of(properties.get("Queue")), queue_name, export_queue, sms_queue,
                        pulse_queue)
     elif kind == "DynamoDB":
-        _add_stream_event(info, event_name, properties.get("Stream"), (stream_table, counter_table, conversation_table))
+        _add_stream_event(info, event_name, properties.get("Stream"),
+                          (stream_table, counter_table, conversation_table, rating_table))
     elif kind == "SNS":
         topic = _queue_name_of(properties.get("Topic"))  # the name after the ARN's last colon
         email_topic = email.topic_logical_id(str(topic), sms_topic)
@@ -201,7 +208,8 @@ def _add_event(info: FunctionInfo, event_name: str, event: dict[str, Any], queue
 def functions_of(base: dict[str, Any], queue_name: str, stream_table: str | None = None,
                  sms_topic: str | None = None, counter_table: str | None = None,
                  export_queue: str | None = None, conversation_table: str | None = None,
-                 sms_queue: str | None = None, pulse_queue: str | None = None) -> list[FunctionInfo]:
+                 sms_queue: str | None = None, pulse_queue: str | None = None,
+                 rating_table: str | None = None) -> list[FunctionInfo]:
     """Every Lambda function chalice packaged, with its role and its queue/stream event sources."""
     found = []
     for logical, resource in base.get("Resources", {}).items():
@@ -213,7 +221,7 @@ def functions_of(base: dict[str, Any], queue_name: str, stream_table: str | None
         info = FunctionInfo(logical, role_id, int(properties.get("Timeout", DEFAULT_FUNCTION_TIMEOUT)))
         for event_name, event in (properties.get("Events") or {}).items():
             _add_event(info, event_name, event, queue_name, stream_table, sms_topic, counter_table, export_queue,
-                       conversation_table, sms_queue, pulse_queue)
+                       conversation_table, sms_queue, pulse_queue, rating_table)
         found.append(info)
     return found
 
@@ -535,9 +543,8 @@ def _function_override(function: FunctionInfo, log_group: str) -> dict[str, Any]
         for name in (*function.sqs_events, *function.export_events, *function.sms_queue_events, *function.pulse_events)
     }
     events.update({name: {"Properties": hardening.stream_event_properties()} for name in function.stream_events})
-    events.update({name: {"Properties": hardening.counter_event_properties()} for name in function.counter_events})
-    events.update({name: {"Properties": hardening.counter_event_properties(hardening.CONVERSATIONS_TABLE)}
-                   for name in function.conversation_counter_events})
+    events.update({name: {"Properties": hardening.counter_event_properties(table)}
+                   for table, uses in COUNTER_STREAMS for name in getattr(function, uses)})
     if events:
         override["Events"] = events
     if function.sqs_events:
@@ -605,7 +612,7 @@ def _alarms(functions: Sequence[FunctionInfo], stage: StageConfig, base_resource
         )
     if any(_counts(f) for f in functions):
         resources["CounterFailureAlarm"] = _alarm(
-            "Contact- or conversation-stream batches failed after retries: figures miss them until a "
+            "Contact-, conversation- or rating-stream batches failed after retries: figures miss them until a "
             "recount repairs them (python -m infra.recount, see docs/history.md).",
             "AWS/SQS", "ApproximateNumberOfMessagesVisible",
             [{"Name": "QueueName", "Value": {"Fn::GetAtt": [COUNTER_FAILURE_QUEUE, "QueueName"]}}],
@@ -751,8 +758,8 @@ def _outputs(functions: Sequence[FunctionInfo], tables: Sequence[TableSpec]) -> 
 
 
 def _counts(function: FunctionInfo) -> bool:
-    """The function aggregates a counter stream (contacts or conversations): the failure queue's."""
-    return bool(function.counter_events or function.conversation_counter_events)
+    """The function aggregates a counter stream (contacts, conversations, ratings): the failure queue's."""
+    return any(getattr(function, uses) for _, uses in COUNTER_STREAMS)
 
 
 def _one(functions: Sequence[FunctionInfo], uses: str, what: str) -> FunctionInfo | None:
@@ -779,8 +786,8 @@ def _event_sources(functions: Sequence[FunctionInfo], stage: StageConfig) -> dic
         resources.update(hardening.archive_resources(stage.stage, role_of(archiver)))
     if _one(functions, "sns_events", "reads the SMS topic") is not None:
         resources.update(_sms_topic(stage))
-    contacts = _one(functions, "counter_events", "aggregates the contacts stream")
-    if contacts is not None or _one(functions, "conversation_counter_events", "aggregates the conversations stream"):
+    aggregators = [_one(functions, uses, f"aggregates {table}'s stream") for table, uses in COUNTER_STREAMS]
+    if any(aggregator is not None for aggregator in aggregators):
         resources.update(hardening.counter_resources(stage.stage))
     sender = _one(functions, "sms_queue_events", "sends alert texts")
     if sender is not None:
@@ -792,7 +799,7 @@ def merge_template(base: dict[str, Any], stage: StageConfig, tables: Sequence[Ta
     """The template to pass to `chalice package --merge-template` for this app and stage."""
     functions = functions_of(base, stage.queue_name, f"{stage.table_prefix}access-log", sms_topic_name(stage),
                              f"{stage.table_prefix}contacts", stage.exports_queue, f"{stage.table_prefix}conversations",
-                             stage.sms_queue, stage.pulses_queue)
+                             stage.sms_queue, stage.pulses_queue, f"{stage.table_prefix}neighbourhoods")
     base_resources = base.get("Resources", {})
     resources: dict[str, Any] = {
         spec.logical_id: table_resource(spec, f"{stage.table_prefix}{spec.short_name}", retain=stage.retain_data)

@@ -152,8 +152,8 @@ def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str)
 
 
 def settle_streams() -> int:
-    """Apply every pending record of the contacts and conversations streams through app.py's
-    `contact_counter` and `conversation_counter`, as Lambda's event source mappings would
+    """Apply every pending record of the contacts, conversations and neighbourhoods streams through
+    app.py's `contact_counter`, `conversation_counter` and `rating_counter`, as Lambda's event source mappings would
     (infra/local/streams.py): figures read afterwards are settled, deterministically and without
     sleeps. The number of records applied. Each stream is settled inside
     `_state["settle_around"](handler name)` when a test installed one (the IAM drift test records
@@ -184,11 +184,12 @@ def _stream_function(name: str) -> Callable[[dict[str, Any], Any], Any]:
     return run
 
 
-STREAM_HANDLERS = (("contacts", "contact_counter"), ("conversations", "conversation_counter"))
+STREAM_HANDLERS = (("contacts", "contact_counter"), ("conversations", "conversation_counter"),
+                   ("neighbourhoods", "rating_counter"))
 
 
 def _pollers() -> list[Any]:
-    """The session's pollers (contacts first, then conversations), made on first need."""
+    """The session's pollers (contacts, conversations, neighbourhoods: STREAM_HANDLERS' order), made on first need."""
     if "pollers" not in _state:
         from chalicelib.settings import SETTINGS
         from infra.local.streams import StreamPoller
@@ -281,24 +282,33 @@ def client(app):
 
 @pytest.fixture
 def settle() -> Callable[[], int]:
-    """settle() applies the pending contacts- and conversations-stream records (see settle_streams)."""
+    """settle() applies the pending records of every counter stream (see settle_streams)."""
     return settle_streams
+
+
+def _settled_poller(table: str) -> Any:
+    """The session's poller of `table`'s stream (STREAM_HANDLERS), every stream settled first."""
+    start_database()
+    settle_streams()
+    return _pollers()[[name for name, _ in STREAM_HANDLERS].index(table)]
 
 
 @pytest.fixture
 def stream_poller() -> Any:
     """The session's contacts-stream poller, settled (its `positions` are the checkpoints)."""
-    start_database()
-    settle_streams()
-    return _pollers()[0]
+    return _settled_poller("contacts")
 
 
 @pytest.fixture
 def conversation_poller() -> Any:
     """The session's conversations-stream poller, settled (its `positions` are the checkpoints)."""
-    start_database()
-    settle_streams()
-    return _pollers()[1]
+    return _settled_poller("conversations")
+
+
+@pytest.fixture
+def rating_poller() -> Any:
+    """The session's neighbourhoods-stream (ratings) poller, settled."""
+    return _settled_poller("neighbourhoods")
 
 
 TokenFactory = Callable[..., str]

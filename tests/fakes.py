@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from chalicelib.clock import Clock, parse_rfc3339, to_rfc3339
 from chalicelib.domain import conversations as conversation_rules
@@ -43,7 +43,7 @@ from chalicelib.domain.priorities import ActionOut, Priority
 from chalicelib.domain.pulses import PulseState
 from chalicelib.domain.staff_devices import StaffDevice
 from chalicelib.domain.staff_figures import Activity
-from chalicelib.domain.stream_counts import ContactChange, ConversationChange, Part, StreamRecord
+from chalicelib.domain.stream_counts import ContactChange, ConversationChange, Part, RatingChange, StreamRecord
 from chalicelib.domain.strength import StrengthRecord
 from chalicelib.domain.subscribers import SubscriberRecord
 from chalicelib.domain.teams import TeamRecord
@@ -79,6 +79,7 @@ from chalicelib.ports import (
     PriorityRepository,
     QueueMessage,
     RateCounterRepository,
+    RatingStreamRepository,
     RecountRepository,
     Repositories,
     ResidentGone,
@@ -161,6 +162,27 @@ class DeliveryItem:
 
 
 @dataclass
+class FakeStream(Generic[T]):
+    """A table's stream on a FakeDatabase: changes not yet consumed, consumed at once (in order)
+    when a consumer is installed (fake_services installs the real use case)."""
+
+    prefix: str
+    pending: list[T] = field(default_factory=list)
+    consumer: Callable[[list[T]], Any] | None = None
+    records: int = 0
+
+    def next_id(self) -> str:
+        self.records += 1
+        return f"{self.prefix}-{self.records}"
+
+    def emit(self, change: T) -> None:
+        self.pending.append(change)
+        if self.consumer is not None:
+            pending, self.pending = self.pending, []
+            self.consumer(pending)
+
+
+@dataclass
 class FakeDatabase:
     """Every table the adapters write, as plain dictionaries (tests may look inside)."""
 
@@ -211,6 +233,8 @@ class FakeDatabase:
     conversation_stream: list[ConversationChange] = field(default_factory=list)
     conversation_consumer: Callable[[list[ConversationChange]], Any] | None = None
     conversation_records: int = 0
+    # The neighbourhoods table's stream of ratings given (usecases.counters.apply_rating_changes).
+    rating_stream: FakeStream[RatingChange] = field(default_factory=lambda: FakeStream("fake-rating"))
     reachable: bool = True
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
@@ -958,6 +982,7 @@ class FakeLedger:
     """store/stream_ledger.py's Ledger on a FakeDatabase: markers, sums on one shard, engagement settled."""
 
     name = "contacts"
+    shard_buckets = True  # as the store's Ledger: off where buckets carry their own shard
 
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
@@ -968,7 +993,7 @@ class FakeLedger:
             if applied:
                 return applied
             self.db.stream_marks.update(part.event_ids)
-            self.db.add_counters(_one_shard(part.sums()))
+            self.db.add_counters(_one_shard(part.sums()) if self.shard_buckets else part.sums())
             self.db.move_engagement(part.member_moves())
         return []
 
@@ -994,6 +1019,16 @@ class FakeConversationStream(FakeLedger):
     name = "conversations"
 
     def decode(self, record: Mapping[str, Any]) -> ConversationChange:
+        return _decoded(record)
+
+
+class FakeRatingStream(FakeLedger):
+    """store/rating_stream.py on a FakeDatabase."""
+
+    name = "ratings"
+    shard_buckets = False
+
+    def decode(self, record: Mapping[str, Any]) -> RatingChange:
         return _decoded(record)
 
 
@@ -1407,20 +1442,21 @@ class FakeClock:
 
 
 class FakeTrust:
-    """store/trust.py: a rating and an answered mark each land once, with their counts."""
+    """store/trust.py: a rating and an answered mark each land once; a pulse answer with its counts,
+    a rating's counts from the ratings stream (`FakeDatabase.rating_stream`)."""
 
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
 
-    def rate(self, rating: Rating, expires_at: datetime, counts: Mapping[tuple[str, str], int],
-             audit: AccessRecord) -> bool:
+    def rate(self, rating: Rating, expires_at: datetime, audit: AccessRecord) -> bool:
         with self.db.lock:
             key = (rating.conversation_id, rating.target)
             if key in self.db.ratings:
                 return False
             self.db.append_access(audit)
             self.db.ratings[key] = rating
-            self.db.add_counters(counts)
+            stream = self.db.rating_stream
+            stream.emit(RatingChange(event_id=stream.next_id(), event="INSERT", old=None, new=rating))
             return True
 
     def ratings(self, conversation_id: str, subscriber_id: str) -> list[Rating]:
@@ -1509,7 +1545,7 @@ def fake_repositories(db: FakeDatabase | None = None) -> Repositories:
         team_queue=FakeTeamQueue(db), staff=FakeStaff(db), teams=FakeTeams(db), priorities=FakePriorities(db),
         meetings=FakeMeetings(db), trust=FakeTrust(db), sms=FakeSms(db.sms, db.lock), contact_stream=FakeContactStream(db),
         recount=FakeRecount(db),
-        conversation_stream=FakeConversationStream(db),
+        conversation_stream=FakeConversationStream(db), rating_stream=FakeRatingStream(db),
     )
 
 
@@ -1582,6 +1618,9 @@ def fake_services(*, now: datetime = NOW, db: FakeDatabase | None = None, settin
     if fakes.db.conversation_consumer is None:
         fakes.db.conversation_consumer = lambda changes: counters_usecase.apply_conversation_changes(
             svc, [replace(change, at=to_rfc3339(svc.clock())) for change in changes])
+    if fakes.db.rating_stream.consumer is None:
+        fakes.db.rating_stream.consumer = lambda changes: counters_usecase.apply_rating_changes(
+            svc, [replace(change, at=to_rfc3339(svc.clock())) for change in changes])
     return svc, fakes
 
 
@@ -1617,6 +1656,7 @@ _health: HealthProbe = FakeHealth(_db)
 _contact_stream: ContactStreamRepository = FakeContactStream(_db)
 _recount: RecountRepository = FakeRecount(_db)
 _conversation_stream: ConversationStreamRepository = FakeConversationStream(_db)
+_rating_stream: RatingStreamRepository = FakeRatingStream(_db)
 _conversations: ConversationStore = FakeConversations(_db)
 _queue: FanoutQueue = FakeQueue()
 _channel: Channel = FakeChannel()

@@ -38,6 +38,7 @@ from infra.permissions import (
     EXPORTER,
     HOUSEKEEPING,
     PULSE_WORKER,
+    RATING_COUNTER,
     RECORDED_SERVICES,
     SMS_INBOUND,
     SMS_SENDER,
@@ -428,7 +429,8 @@ def recordings(client: Any, staff_token: Callable[..., str]) -> dict[str, set[tu
         send_texts()
 
     # The streams' aggregators are other functions: the test client's settles record there.
-    counters = {"contact_counter": COUNTER, "conversation_counter": CONVERSATION_COUNTER}
+    counters = {"contact_counter": COUNTER, "conversation_counter": CONVERSATION_COUNTER,
+                "rating_counter": RATING_COUNTER}
     conftest._state["settle_around"] = lambda handler: recording_dynamodb(logs[counters[handler]])
     try:
         services_module.use_services(api)
@@ -612,7 +614,7 @@ def _declared(function: str) -> set[tuple[str, str]]:
 
 @pytest.mark.parametrize("function", [API, WORKER, HOUSEKEEPING, ARCHIVER, CLOCK, SMS_INBOUND, COUNTER,
                                       CONVERSATION_COUNTER, EXPORTER, EMAIL_EVENTS, EMAIL_REPLIES, SMS_SENDER,
-                                      PULSE_WORKER])
+                                      PULSE_WORKER, RATING_COUNTER])
 def test_role_grants_exactly_what_the_code_calls(recordings: dict[str, set[tuple[str, str]]], function: str) -> None:
     recorded = _recorded(recordings[function])
     declared = _declared(function)
@@ -629,4 +631,5 @@ def test_worker_cannot_touch_personal_records(recordings: dict[str, set[tuple[st
     assert CODE_GRANTS[ARCHIVER] == {("s3:PutObject", "bucket/audit-archive")}
     assert {resource for _, resource in CODE_GRANTS[COUNTER]} == {"table/stats"}  # reads no contact
     assert {resource for _, resource in CODE_GRANTS[CONVERSATION_COUNTER]} == {"table/stats"}  # nor a conversation
+    assert {resource for _, resource in CODE_GRANTS[RATING_COUNTER]} == {"table/stats"}  # nor a rating
 

@@ -516,6 +516,15 @@ def test_conversation_counter_reads_the_conversations_stream_filtered(template: 
     assert props["FilterCriteria"] == {"Filters": [{"Pattern": '{"eventName": ["INSERT", "MODIFY"]}'}]}
 
 
+def test_rating_counter_reads_the_neighbourhoods_stream_filtered_to_rating_inserts(template: dict[str, Any]) -> None:
+    """Issue 23: the rating counts' aggregator is handed rating items inserted, nothing else of the
+    neighbourhoods table (pulses, priorities, meetings; deletions keep the counts), on its own role."""
+    props = _counter_mapping(template, "RatingCounter", "NeighbourhoodsTable")
+    [rule] = props["FilterCriteria"]["Filters"]
+    assert json.loads(rule["Pattern"]) == {"eventName": ["INSERT"],
+                                           "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "rating#"}]}}}}
+
+
 def test_public_methods_have_their_own_smaller_budget(template: dict[str, Any]) -> None:
     """Issue 17 item 9: anonymous callers do not draw on the signed-in routes' throttle. Every
     public operation of the registry and every web page is a method setting of its own, naming a

@@ -923,23 +923,29 @@ def _audit(action: str) -> AccessRecord:
                         record_id=new_id())
 
 
-def test_a_rating_lands_once_with_its_counts_and_is_erased_with_its_resident(ports: Repositories) -> None:
-    from chalicelib.domain.trust import Rating
+def test_a_rating_lands_once_its_counts_come_from_the_stream_once_and_it_is_erased_with_its_resident(
+        ports: Repositories) -> None:
+    from chalicelib.domain.stream_counts import RatingChange, plan_rating_parts
+    from chalicelib.domain.trust import Rating, shard_of
 
     conv, team, resident = new_id(), f"t-{new_id()[:8]}", new_id()
     rating = Rating(conversation_id=conv, target=f"answer:{new_id()}", subscriber_id=resident, answered="yes",
-                    satisfaction=4, rated_at=NOW_TEXT)
-    counts = {(f"trust|team:{team}|month", f"2026-11|{team}|-|answered|yes|00"): 1}
-    assert ports.trust.rate(rating, KEEP, counts, _audit("conversation.rate")) is True
-    assert ports.trust.rate(replace(rating, answered="no"), KEEP, counts, _audit("conversation.rate")) is False
-    assert ports.trust.ratings(conv, resident) == [rating]
+                    satisfaction=4, rated_at=NOW_TEXT, team=team, area_id=None)
+    assert ports.trust.rate(rating, KEEP, _audit("conversation.rate")) is True
+    assert ports.trust.rate(replace(rating, answered="no"), KEEP, _audit("conversation.rate")) is False
+    assert ports.trust.ratings(conv, resident) == [rating]  # team and area kept for its counts
     assert ports.trust.ratings(conv, new_id()) == []
     assert ports.trust.conversation_ratings(conv) == [rating]  # whoever gave them (the recount)
-    assert ports.trust.counts(f"trust|team:{team}|month", "2026-11|", "2026-11|\uffff") == [
-        (f"2026-11|{team}|-|answered|yes|00", 1)]
+    (part,) = plan_rating_parts([RatingChange(new_id(), "INSERT", None, rating, NOW_TEXT)])
+    assert ports.rating_stream.apply_part(part, NOW) == []
+    assert ports.rating_stream.apply_part(part, NOW) == part.event_ids  # a replay writes nothing
+    shard = f"{shard_of(f'{conv}|{rating.target}'):02d}"
+    counted = [(f"2026-11|{team}|-|answered|yes|{shard}", 1), (f"2026-11|{team}|-|satisfaction|4|{shard}", 1)]
+    assert ports.trust.counts(f"trust|team:{team}|month", "2026-11|", "2026-11|\uffff") == counted
     ports.priorities.erase_subscriber(resident)
     assert ports.trust.ratings(conv, resident) == []
     assert ports.trust.conversation_ratings(conv) == []
+    assert ports.trust.counts(f"trust|team:{team}|month", "2026-11|", "2026-11|\uffff") == counted  # kept
 
 
 def test_a_repair_write_adds_once_per_marker(ports: Repositories) -> None:

@@ -18,6 +18,11 @@ a retry or a re-batched replay changes nothing: exactly once, whatever the batch
 
 The conversations table's stream is cut and applied the same way (`plan_conversation_parts`):
 a conversation's figure counters (`domain.conversations.stream_deltas`), no member items.
+
+The neighbourhoods table's stream gives the residents' rating counts (`plan_rating_parts`,
+`domain.trust.rating_counts`): a rating's INSERT adds its counts; nothing else of that table counts
+(other items decode to no image; a rating is never modified; erasure and TTL delete, which keeps
+what was counted).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Generic, Literal, TypeVar
 
-from chalicelib.domain import engagement, stats_keys
+from chalicelib.domain import engagement, stats_keys, trust
 from chalicelib.domain.contacts import ContactRecord
 from chalicelib.domain.conversations import Conversation, stream_deltas
 
@@ -54,6 +59,7 @@ class StreamRecord(Generic[Image]):
 
 ContactChange = StreamRecord[ContactRecord]  # the contacts table's
 ConversationChange = StreamRecord[Conversation]  # the conversations table's
+RatingChange = StreamRecord[trust.Rating | None]  # the neighbourhoods table's (other items: no image)
 Change = TypeVar("Change", bound=StreamRecord[Any])
 Contributions = tuple[Mapping[tuple[str, str], int], Sequence[engagement.MemberMove]]
 
@@ -142,6 +148,19 @@ def conversation_deltas(change: ConversationChange) -> dict[tuple[str, str], int
 def plan_conversation_parts(changes: Sequence[ConversationChange], capacity: int = TRANSACTION_ITEMS) -> list[Part]:
     """The conversations stream's batch cut into parts (`cut_parts`): figure counters only."""
     return cut_parts(changes, lambda change: (conversation_deltas(change), ()), capacity)
+
+
+def rating_deltas(change: RatingChange) -> dict[tuple[str, str], int]:
+    """The counts a neighbourhoods-table change adds: a rating given (INSERT) its counts; nothing else."""
+    if change.event != "INSERT" or change.new is None:
+        return {}
+    return trust.rating_counts(change.new)
+
+
+def plan_rating_parts(changes: Sequence[RatingChange], capacity: int = TRANSACTION_ITEMS) -> list[Part]:
+    """The ratings' batch cut into parts (`cut_parts`): rating counts only (their buckets carry
+    their own shard, `domain.trust.count_keys`)."""
+    return cut_parts(changes, lambda change: (rating_deltas(change), ()), capacity)
 
 
 def cut_parts(changes: Sequence[Change], contributions: Callable[[Change], Contributions],

@@ -55,11 +55,11 @@ SHARDS = 4  # counter items per figure (a pulse's answers arrive together): read
 # The one grain trust is counted and published at: periods that nest (days in weeks in months)
 # would let a total minus its published parts give a withheld count away.
 GRAIN: Final = "month"
-# How long after a month's end its figures wait for late counts before they are published. Today a
-# count is written in the answer's own transaction, in the month of the answer's time; once counts
-# come from a change stream (as the contacts counters do) a count can land after its month ended,
-# when its batch is retried, and a DynamoDB stream keeps a record 24 hours at most, after which it
-# can no longer land. So after one day nothing more can arrive for the month and its published
+# How long after a month's end its figures wait for late counts before they are published. A
+# rating's counts come from the neighbourhoods table's stream (in the month of the rating's time), so
+# they can land after their month ended, when a batch is late or retried; a DynamoDB stream keeps a
+# record 24 hours at most, after which it can no longer land (pulse answers are counted in the
+# answer's own transaction). So after one day nothing more can arrive for the month and its published
 # figures never change (a figure that changed between two reads would give the difference away).
 SETTLING: Final = timedelta(days=1)
 # Why a month of the range is not published (yet): it has not begun, it is in progress, or it has
@@ -205,6 +205,9 @@ class Rating:
     answered: str
     satisfaction: int
     rated_at: str
+    # Where its counts go (`rating_counts`): the conversation's team and area (None: none) when rated.
+    team: str = ""
+    area_id: str | None = None
 
     def to_out(self) -> RatingOut:
         return RatingOut(conversation_id=self.conversation_id, target=self.target, answered=self.answered,
@@ -259,7 +262,8 @@ def count_keys(answers: Mapping[str, str], *, team: str, area_id: str | None, da
     """(pk, bucket) -> +1 for each measure's answer, in the month of `day`, force and team
     partitions (`trust|month`, `trust|team:<team>|month`). Bucket:
     `<month>|<team>|<area or ->|<measure>|<value>|<shard>`. The one place these counts are keyed
-    (moving them onto the change streams moves this call)."""
+    (ratings: `rating_counts`, from the neighbourhoods table's stream; pulse answers: in the
+    answer's transaction)."""
     deltas: dict[tuple[str, str], int] = {}
     area = area_id or NO_AREA
     for measure, value in sorted(answers.items()):
@@ -267,6 +271,14 @@ def count_keys(answers: Mapping[str, str], *, team: str, area_id: str | None, da
         for pk in (counter_pk(None, GRAIN), counter_pk(team, GRAIN)):
             deltas[(pk, bucket)] = deltas.get((pk, bucket), 0) + 1
     return deltas
+
+
+def rating_counts(rating: Rating) -> dict[tuple[str, str], int]:
+    """The counts one rating adds (the ratings stream's consumer, domain/stream_counts.py): its two
+    measures, in the month it was given, under its team and area, on its target's shard."""
+    return count_keys({"answered": rating.answered, "satisfaction": str(rating.satisfaction)}, team=rating.team,
+                      area_id=rating.area_id, day=rating.rated_at[:10],
+                      shard=shard_of(f"{rating.conversation_id}|{rating.target}"))
 
 
 @dataclass(frozen=True)

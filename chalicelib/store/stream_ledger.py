@@ -1,5 +1,6 @@
 """Writing a stream's counters exactly once (issue 23): one `Ledger` per consumed stream (the
-contacts stream: store/contact_stream.py; the conversations stream: store/conversation_stream.py).
+contacts stream: store/contact_stream.py; the conversations stream: store/conversation_stream.py;
+the neighbourhoods table's, for ratings: store/rating_stream.py).
 
 A part (domain/stream_counts.py) is ONE TransactWriteItems on the stats table: a marker per stream
 record (key `stream|<stream>|mark|<h>`, bucket = the record's `eventID`, condition: new; it expires
@@ -93,9 +94,12 @@ class AlreadyApplied(Exception):
 
 @dataclass(frozen=True)
 class Ledger:
-    """The markers and `as_of` of one stream, named `stream` in the stats table's keys."""
+    """The markers and `as_of` of one stream, named `stream` in the stats table's keys.
+    `shard_buckets`: the sums go to a counter shard of their bucket (`<bucket>|<shard>`, chosen per
+    part); off for buckets that end in their own shard already (rating counts, domain/trust.py)."""
 
     stream: str
+    shard_buckets: bool = True
 
     @property
     def as_of_key(self) -> str:
@@ -112,7 +116,8 @@ class Ledger:
                                                          expires_at=expires),
                    condition=StatCounterModel.key.does_not_exist())
         for (key, bucket), delta in part.sums().items():
-            tx.update("counter", StatCounterModel(key=key, bucket=f"{bucket}|{counter_shard:02d}"),
+            stored = f"{bucket}|{counter_shard:02d}" if self.shard_buckets else bucket
+            tx.update("counter", StatCounterModel(key=key, bucket=stored),
                       actions=[StatCounterModel.contacts.add(delta)])
         members.add(tx)
 

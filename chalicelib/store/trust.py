@@ -2,7 +2,8 @@
 
 Items in the neighbourhoods table (models/neighbourhoods.py):
 - `rating#<conversation>` / `<target>`: one resident's rating of one team answer (or close):
-  `subscriber_id`, `body` = the rating (for the resident's own view), TTL with the conversation;
+  `subscriber_id`, `body` = the rating (for the resident's own view) and where it counts (the
+  conversation's team and area: nothing that identifies more), TTL with the conversation;
 - `pulse#<id>` / `pulse`: a pulse (public: the question, its areas, the sample, `tally` = sent,
   `state` = its delivery: queued, sending, sent; `updated_at` = the delivery's last progress);
 - `pulse#<id>` / `sent#<subscriber>`: the pulse reached this resident (`subscriber_id`, `body` =
@@ -10,9 +11,11 @@ Items in the neighbourhoods table (models/neighbourhoods.py):
 Rating and sent items carry `subscriber_id`, so erasure deletes them with the resident's other
 items of the table (index `by_subscriber`, `store.priorities.erase_subscriber`).
 
-The answers themselves are counter items in the stats table (`domain/trust.count_keys`), added in
-the same transaction as the rating item or the answered mark: a count never differs from the
-answers given, and a second answer writes nothing.
+The answers themselves are counter items in the stats table (`domain/trust.count_keys`). A rating's
+come from the table's stream (store/rating_stream.py, app.py's `rating_counter`): `rate` writes the
+rating item once (a second rating of the target writes nothing) and its access-log entry; erasing
+or expiring the item changes no count. A pulse answer's are added in the same transaction as the
+answered mark.
 """
 
 from __future__ import annotations
@@ -34,12 +37,15 @@ from chalicelib.store.errors import error_code, translate_store_errors
 from chalicelib.store.models import NeighbourhoodModel, StatCounterModel
 
 PULSE = "pulse"
+RATING_PREFIX = "rating#"
 
 
 class _RatingBody(msgspec.Struct):
     answered: str
     satisfaction: int
     rated_at: str
+    team: str = ""  # where it counts (absent on ratings from before the stream counted them)
+    area_id: str | None = None
 
 
 class _SentBody(msgspec.Struct):
@@ -54,18 +60,19 @@ def _add_counts(tx: transact.Transaction, counts: Mapping[tuple[str, str], int])
 
 
 @translate_store_errors
-def rate(rating: Rating, expires_at: datetime, counts: Mapping[tuple[str, str], int], audit: AccessRecord) -> bool:
-    """The rating item (only if its target was not rated), its counts and its access-log entry, in
-    one transaction. False (nothing written) when the target was rated already."""
-    body = msgspec.json.encode(_RatingBody(rating.answered, rating.satisfaction, rating.rated_at)).decode()
+def rate(rating: Rating, expires_at: datetime, audit: AccessRecord) -> bool:
+    """The rating item (only if its target was not rated) and its access-log entry, in one
+    transaction; its counts follow from the stream. False (nothing written) when the target was
+    rated already."""
+    body = msgspec.json.encode(_RatingBody(rating.answered, rating.satisfaction, rating.rated_at, rating.team,
+                                           rating.area_id)).decode()
 
     def build(tx: transact.Transaction) -> None:
-        tx.put("rating", NeighbourhoodModel(f"rating#{rating.conversation_id}", rating.target, body=body,
+        tx.put("rating", NeighbourhoodModel(f"{RATING_PREFIX}{rating.conversation_id}", rating.target, body=body,
                                             subscriber_id=rating.subscriber_id, updated_at=rating.rated_at,
                                             expires_at=expires_at),
                condition=NeighbourhoodModel.pk.does_not_exist())
         tx.put("audit", access_log.to_model(audit), condition=access_log.append_condition())
-        _add_counts(tx, counts)
 
     try:
         transact.run(build, via=NeighbourhoodModel)
@@ -74,6 +81,14 @@ def rate(rating: Rating, expires_at: datetime, counts: Mapping[tuple[str, str], 
         if failed.of("rating") is not None:
             return False
         raise
+
+
+def rating_of(row: NeighbourhoodModel) -> Rating:
+    """A rating item -> Rating (the stream's images too)."""
+    body = msgspec.json.decode(row.body or "{}", type=_RatingBody)
+    return Rating(conversation_id=row.pk.removeprefix(RATING_PREFIX), target=row.sk,
+                  subscriber_id=row.subscriber_id or "", answered=body.answered, satisfaction=body.satisfaction,
+                  rated_at=body.rated_at, team=body.team, area_id=body.area_id)
 
 
 @translate_store_errors
@@ -85,12 +100,8 @@ def ratings(conversation_id: str, subscriber_id: str) -> list[Rating]:
 @translate_store_errors
 def conversation_ratings(conversation_id: str) -> list[Rating]:
     """Every rating item left in a conversation, oldest first (one Query; the recount)."""
-    out = []
-    for row in NeighbourhoodModel.query(f"rating#{conversation_id}", consistent_read=True):
-        body = msgspec.json.decode(row.body or "{}", type=_RatingBody)
-        out.append(Rating(conversation_id=conversation_id, target=row.sk, subscriber_id=row.subscriber_id or "",
-                          answered=body.answered, satisfaction=body.satisfaction, rated_at=body.rated_at))
-    return sorted(out, key=lambda r: r.rated_at)
+    rows = NeighbourhoodModel.query(f"{RATING_PREFIX}{conversation_id}", consistent_read=True)
+    return sorted((rating_of(row) for row in rows), key=lambda r: r.rated_at)
 
 
 def _pulse_model(pulse: Pulse) -> NeighbourhoodModel:

@@ -1,9 +1,9 @@
-"""Counters off the write path (issue 23): the contacts and conversations streams' aggregators,
+"""Counters off the write path (issue 23): the contacts, conversations and ratings streams' aggregators,
 and the statistics check of the recount (usecases/recount.py: every derived figure, and the repair).
 
 `apply_contact_stream` is the body of app.py's `contact_counter`, `apply_conversation_stream` of
-its `conversation_counter` (Lambda's event source mappings in AWS, infra/local/streams.py locally
-and in tests): the batch is aggregated in memory and written part by part, each part exactly once
+its `conversation_counter`, `apply_rating_stream` of its `rating_counter` (Lambda's event source
+mappings in AWS, infra/local/streams.py locally and in tests): the batch is aggregated in memory and written part by part, each part exactly once
 (domain/stream_counts.py, store/stream_ledger.py).
 """
 
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.domain import stream_counts
 from chalicelib.domain.recount import Drift
-from chalicelib.domain.stream_counts import Change, ContactChange, ConversationChange, Part
+from chalicelib.domain.stream_counts import Change, ContactChange, ConversationChange, Part, RatingChange
 from chalicelib.usecases import recount
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class Applied:
 
 
 class Ledger(Protocol):
-    """What writing a stream's parts needs of its repository (contact_stream, conversation_stream)."""
+    """What writing a stream's parts needs of its repository (contact_stream, conversation_stream, rating_stream)."""
 
     def apply_part(self, part: Part, now: datetime) -> list[str]: ...
 
@@ -82,6 +82,14 @@ def apply_conversation_changes(svc: Services, changes: Sequence[ConversationChan
     return apply_parts(svc.store.conversation_stream, changes, stream_counts.plan_conversation_parts, svc.clock())
 
 
+def apply_rating_changes(svc: Services, changes: Sequence[RatingChange]) -> Applied:
+    """Write the counts of the ratings given exactly once (every other record of the neighbourhoods
+    table is left out before planning: it needs no marker)."""
+    given = [change for change in changes if stream_counts.rating_deltas(change)]
+    applied = apply_parts(svc.store.rating_stream, given, stream_counts.plan_rating_parts, svc.clock())
+    return Applied(records=len(changes), replayed=applied.replayed, parts=applied.parts, as_of=applied.as_of)
+
+
 def apply_contact_stream(svc: Services, records: Sequence[Mapping[str, Any]]) -> Applied:
     """Lambda's DynamoDB stream records (raw) -> counters. A record that cannot be read raises:
     the event source mapping bisects the batch and sends that record to its on-failure queue
@@ -92,6 +100,11 @@ def apply_contact_stream(svc: Services, records: Sequence[Mapping[str, Any]]) ->
 def apply_conversation_stream(svc: Services, records: Sequence[Mapping[str, Any]]) -> Applied:
     """The conversations table's stream records (raw) -> figure counters (as `apply_contact_stream`)."""
     return apply_conversation_changes(svc, [svc.store.conversation_stream.decode(record) for record in records])
+
+
+def apply_rating_stream(svc: Services, records: Sequence[Mapping[str, Any]]) -> Applied:
+    """The neighbourhoods table's stream records (raw) -> rating counts (as `apply_contact_stream`)."""
+    return apply_rating_changes(svc, [svc.store.rating_stream.decode(record) for record in records])
 
 
 # -- recount ----------------------------------------------------------------------------------

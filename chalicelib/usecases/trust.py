@@ -54,11 +54,9 @@ def rate(svc: Services, ctx: RequestContext, conversation_id: str, body: RatingI
         raise StateForbids("There is no team answer to rate yet (nor a close).")
     rated_at = to_rfc3339(ctx.now)
     rating = Rating(conversation_id=conv.id, target=target, subscriber_id=record.id, answered=body.answered,
-                    satisfaction=body.satisfaction, rated_at=rated_at)
-    counts = rules.count_keys({"answered": body.answered, "satisfaction": str(body.satisfaction)}, team=conv.team,
-                              area_id=conv.area_id, day=rated_at[:10], shard=rules.shard_of(f"{conv.id}|{target}"))
+                    satisfaction=body.satisfaction, rated_at=rated_at, team=conv.team, area_id=conv.area_id)
     audit = _resident_audit(svc, ctx, record, "conversation.rate", conv.id)
-    if not svc.store.trust.rate(rating, conv.expires_at, counts, audit):
+    if not svc.store.trust.rate(rating, conv.expires_at, audit):  # its counts follow from the stream
         raise Conflict("You have rated this answer already.")
     return rating.to_out()
 

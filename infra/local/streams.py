@@ -5,8 +5,8 @@
 DynamoDB Local serves the `dynamodbstreams` API on its own endpoint for tables created with a
 StreamSpecification (docs/pitfalls.md). `StreamPoller` reads every shard of a table's latest
 stream in order and calls the SAME handler Lambda calls (app.py's `contact_counter` for the
-contacts table, `conversation_counter` for the conversations table: chalice event source
-handlers, `handler(event, context)`) with the event shape Lambda uses: `Records` of
+contacts table, `conversation_counter` for the conversations table, `rating_counter` for the
+neighbourhoods table: chalice event source handlers, `handler(event, context)`) with the event shape Lambda uses: `Records` of
 `eventID`, `eventName`, `eventVersion`, `eventSource`, `awsRegion`, `dynamodb` (`Keys`,
 `NewImage`, `OldImage`, `SequenceNumber`, `SizeBytes`, `StreamViewType`,
 `ApproximateCreationDateTime` as epoch seconds), `eventSourceARN` and, for TTL deletions,
@@ -174,19 +174,17 @@ def run_all(pollers: list[StreamPoller], stop: threading.Event, interval: float 
             stop.wait(interval)
 
 
-def contact_poller(endpoint: str, table_name: str, region: str = "eu-west-2") -> StreamPoller:
-    """The contacts stream's poller, calling app.py's `contact_counter` (imported lazily: the
+# The counter streams `make run` follows: (table, app.py's handler).
+COUNTER_STREAMS = (("contacts", "contact_counter"), ("conversations", "conversation_counter"),
+                   ("neighbourhoods", "rating_counter"))
+
+
+def counter_poller(endpoint: str, table_name: str, handler_name: str, region: str = "eu-west-2") -> StreamPoller:
+    """A counter stream's poller, calling app.py's handler `handler_name` (imported lazily: the
     settings must be in the environment first)."""
-    from app import contact_counter
+    import app
 
-    return StreamPoller(endpoint=endpoint, table_name=table_name, handler=contact_counter, region=region)
-
-
-def conversation_poller(endpoint: str, table_name: str, region: str = "eu-west-2") -> StreamPoller:
-    """The conversations stream's poller, calling app.py's `conversation_counter`."""
-    from app import conversation_counter
-
-    return StreamPoller(endpoint=endpoint, table_name=table_name, handler=conversation_counter, region=region)
+    return StreamPoller(endpoint=endpoint, table_name=table_name, handler=getattr(app, handler_name), region=region)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,10 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     ensure_tables(settings=SETTINGS)
     endpoint = os.environ["AWS_ENDPOINT_URL_DYNAMODB"]
     region = SETTINGS.region or "eu-west-2"
-    pollers = [contact_poller(endpoint, SETTINGS.table_name("contacts"), region),
-               conversation_poller(endpoint, SETTINGS.table_name("conversations"), region)]
-    print(f"Stream pollers: {', '.join(p.table_name for p in pollers)} -> contact_counter, conversation_counter "
-          f"(every {args.interval} s)", flush=True)
+    pollers = [counter_poller(endpoint, SETTINGS.table_name(table), handler, region)
+               for table, handler in COUNTER_STREAMS]
+    print(f"Stream pollers: {', '.join(p.table_name for p in pollers)} -> "
+          f"{', '.join(handler for _, handler in COUNTER_STREAMS)} (every {args.interval} s)", flush=True)
     stop = threading.Event()
     try:
         run_all(pollers, stop, args.interval)

@@ -13,6 +13,7 @@ Residents appear only in support and attendance items (`subscriber_id`, sparse i
 from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.constants import STREAM_NEW_AND_OLD_IMAGE
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -57,6 +58,8 @@ class NeighbourhoodByDay(GlobalSecondaryIndex["NeighbourhoodModel"]):
 class NeighbourhoodModel(Model):
     class Meta(_Meta):
         short_name = "neighbourhoods"
+        # The residents' rating counts are derived from this stream (store/rating_stream.py).
+        stream_view_type = STREAM_NEW_AND_OLD_IMAGE
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
