@@ -195,13 +195,14 @@ def test_no_wildcard_actions_or_resources(template: dict[str, Any], worker_templ
                 continue
             for resource in resources if isinstance(resources, list) else [resources]:
                 # The patterns: SNS endpoints (created at run time under a named platform app), the
-                # archive's objects under its prefix, the access log's, the contacts' and the
-                # conversations' streams (ListStreams), the stored email replies under their prefix.
+                # archive's objects under its prefix, the access log's, the contacts', the
+                # conversations' and the neighbourhoods' streams (ListStreams), the stored email
+                # replies under their prefix.
                 text = json.dumps(resource)
                 assert "*" not in text or any(p in text for p in (
                     ":endpoint/${Platform}/${Name}/*", "${AuditArchiveBucket.Arn}/access-log/*",
                     "${AccessLogTable.Arn}/stream/*", "${ContactsTable.Arn}/stream/*",
-                    "${ConversationsTable.Arn}/stream/*",
+                    "${ConversationsTable.Arn}/stream/*", "${NeighbourhoodsTable.Arn}/stream/*",
                     "${ExportBucket.Arn}/exports/*", "${EmailInboundBucket.Arn}/inbound/*")), statement
 
 

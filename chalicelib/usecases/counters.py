@@ -3,8 +3,8 @@ and the statistics check of the recount (usecases/recount.py: every derived figu
 
 `apply_contact_stream` is the body of app.py's `contact_counter`, `apply_conversation_stream` of
 its `conversation_counter`, `apply_rating_stream` of its `rating_counter` (Lambda's event source
-mappings in AWS, infra/local/streams.py locally and in tests): the batch is aggregated in memory and written part by part, each part exactly once
-(domain/stream_counts.py, store/stream_ledger.py).
+mappings in AWS, infra/local/streams.py locally and in tests): the batch is aggregated in memory
+and written part by part, each part exactly once (domain/stream_counts.py, store/stream_ledger.py).
 """
 
 from __future__ import annotations
