@@ -228,11 +228,9 @@ class FakeDatabase:
     stream: list[ContactChange] = field(default_factory=list)
     stream_consumer: Callable[[list[ContactChange]], Any] | None = None
     stream_marks: set[str] = field(default_factory=set)
-    stream_as_of: dict[str, str] = field(default_factory=dict)  # ledger ("contacts", "conversations") -> as_of
+    stream_as_of: dict[str, str] = field(default_factory=dict)  # ledger ("contacts", "conversations", "ratings") -> as_of
     # The conversations table's stream, alike (usecases.counters.apply_conversation_changes).
-    conversation_stream: list[ConversationChange] = field(default_factory=list)
-    conversation_consumer: Callable[[list[ConversationChange]], Any] | None = None
-    conversation_records: int = 0
+    conversation_stream: FakeStream[ConversationChange] = field(default_factory=lambda: FakeStream("fake-conv"))
     # The neighbourhoods table's stream of ratings given (usecases.counters.apply_rating_changes).
     rating_stream: FakeStream[RatingChange] = field(default_factory=lambda: FakeStream("fake-rating"))
     reachable: bool = True
@@ -283,13 +281,9 @@ class FakeDatabase:
         when a consumer is installed."""
         old = self.conversations.get(conv.id)
         self.conversations[conv.id] = conv
-        self.conversation_records += 1
-        self.conversation_stream.append(ConversationChange(
-            event_id=f"fake-conv-{self.conversation_records}", event="INSERT" if old is None else "MODIFY",
-            old=old, new=conv))
-        if self.conversation_consumer is not None:
-            pending, self.conversation_stream = self.conversation_stream, []
-            self.conversation_consumer(pending)
+        stream = self.conversation_stream
+        stream.emit(ConversationChange(event_id=stream.next_id(), event="INSERT" if old is None else "MODIFY",
+                                       old=old, new=conv))
 
     def move_engagement(self, moves: Sequence[MemberMove]) -> None:
         """Member items get their deltas; counter items the distinct-count change they cause
@@ -1615,8 +1609,8 @@ def fake_services(*, now: datetime = NOW, db: FakeDatabase | None = None, settin
     if fakes.db.stream_consumer is None:
         fakes.db.stream_consumer = lambda changes: counters_usecase.apply_changes(
             svc, [replace(change, at=to_rfc3339(svc.clock())) for change in changes])
-    if fakes.db.conversation_consumer is None:
-        fakes.db.conversation_consumer = lambda changes: counters_usecase.apply_conversation_changes(
+    if fakes.db.conversation_stream.consumer is None:
+        fakes.db.conversation_stream.consumer = lambda changes: counters_usecase.apply_conversation_changes(
             svc, [replace(change, at=to_rfc3339(svc.clock())) for change in changes])
     if fakes.db.rating_stream.consumer is None:
         fakes.db.rating_stream.consumer = lambda changes: counters_usecase.apply_rating_changes(

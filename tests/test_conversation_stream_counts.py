@@ -183,7 +183,7 @@ def test_a_conversation_batch_is_cut_deterministically_into_parts_that_fit_a_tra
 
 def test_the_use_case_applies_a_replayed_or_rebatched_conversation_stream_once() -> None:
     svc, fakes = fake_services()
-    fakes.db.conversation_consumer = None  # the test plays the event source mapping itself
+    fakes.db.conversation_stream.consumer = None  # the test plays the event source mapping itself
     changes = _changes(30)
     removed = ConversationChange("ttl-0", "REMOVE", changes[1].new, None, "2028-12-28T09:00:00Z", by_ttl=True)
     first = counters.apply_conversation_changes(svc, changes[:20])
