@@ -30,7 +30,8 @@ CITY = (51.5074, -0.1278)
 HALF_SIDE_DEG = (0.09, 0.145)  # ~20 km x 20 km
 
 
-def _setup_env() -> object:
+def setup_env() -> object:
+    """A DynamoDB Local of its own and generated keys, as the app's settings read them (also bench/pulses.py)."""
     from infra.local.dynamodb_local import DynamoDBLocal
 
     db = DynamoDBLocal().start()
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=8, help="claim/send threads in the worker")
     args = parser.parse_args(argv)
 
-    db = _setup_env()
+    db = setup_env()
     try:
         counter = CallCounter()
         counter.install()

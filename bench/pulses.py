@@ -15,30 +15,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, os.getcwd())  # the checkout being measured
 
-
-def _setup_env() -> Any:
-    from infra.local.dynamodb_local import DynamoDBLocal
-
-    db = DynamoDBLocal().start()
-    keys = Path(tempfile.mkdtemp(prefix="beatline-bench-"))
-    from infra.local.idp import PSEUDONYM_KEY, STAFF_JWKS, ensure_keys
-
-    ensure_keys(keys)
-    os.environ.update({
-        "BEATLINE_STAGE": "bench", "BEATLINE_TABLE_PREFIX": "bench-", "AWS_ENDPOINT_URL_DYNAMODB": db.endpoint,
-        "AWS_DEFAULT_REGION": "eu-west-2", "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-        "BEATLINE_STAFF_JWKS_FILE": str(keys / STAFF_JWKS), "BEATLINE_PSEUDONYM_KEY_FILE": str(keys / PSEUDONYM_KEY),
-    })
-    return db
+from bench.fanout import setup_env
 
 
 def _seed(area_id: str, cell: str, n: int, expires: datetime) -> None:
@@ -66,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--followers", type=int, default=5000)
     args = parser.parse_args(argv)
-    db = _setup_env()
+    db = setup_env()
     try:
         import msgspec
 
