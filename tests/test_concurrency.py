@@ -22,7 +22,7 @@ from infra.local.server import LiveServer
 
 THREADS = 16
 OFFICERS = 4
-CONTACTS_PER_OFFICER = 40
+CONTACTS_PER_OFFICER = 25
 BATCH_SIZE = 10
 RETRY_SHARE = 0.3
 TOPICS = ["burglary", "drugs", "noise", "youth"]
