@@ -448,28 +448,10 @@ def _export_bucket(stage: StageConfig) -> dict[str, Any]:
 
 
 def _queues(functions: Sequence[FunctionInfo], stage: StageConfig) -> dict[str, Any]:
+    """The alert fan-out's queue and its DLQ."""
     workers = [f for f in functions if f.sqs_events]
-    worker_timeout = max((f.timeout for f in workers), default=DEFAULT_FUNCTION_TIMEOUT)
-    return {
-        DEAD_LETTER_QUEUE: {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {
-                "QueueName": f"{stage.queue_name}-dlq",
-                "MessageRetentionPeriod": 14 * 24 * 3600,
-                "SqsManagedSseEnabled": True,
-            },
-        },
-        QUEUE: {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {
-                "QueueName": stage.queue_name,
-                "VisibilityTimeout": VISIBILITY_TIMEOUT_FACTOR * worker_timeout,
-                "MessageRetentionPeriod": 4 * 24 * 3600,
-                "SqsManagedSseEnabled": True,
-                "RedrivePolicy": {"deadLetterTargetArn": _arn(DEAD_LETTER_QUEUE), "maxReceiveCount": MAX_RECEIVE_COUNT},
-            },
-        },
-    }
+    return worker_queue(QUEUE, DEAD_LETTER_QUEUE, stage.queue_name,
+                        max((f.timeout for f in workers), default=DEFAULT_FUNCTION_TIMEOUT))
 
 
 def _log_group(stage: StageConfig, function: FunctionInfo) -> dict[str, Any]:
