@@ -12,6 +12,7 @@ from chalicelib.domain import exports, history
 from chalicelib.domain.exports import ExportJob, ExportStep
 from chalicelib.domain.pseudonyms import Pseudonymizer
 from chalicelib.ports import ExportQueue, ExportSink, HistoryRepository
+from chalicelib.usecases.batches import partial_batch_response
 
 LOG = logging.getLogger("beatline.exports")
 JSON = "application/json"
@@ -66,11 +67,5 @@ class ExportWorker:
 
     def handle_sqs_records(self, records: list[tuple[str, str]]) -> dict[str, list[dict[str, str]]]:
         """(messageId, body) pairs -> SQS's partial batch response: a failed step is redelivered."""
-        failures = []
-        for message_id, body in records:
-            try:
-                self.run_step(exports.decode_step(body))
-            except Exception:
-                LOG.exception("export step %s failed", message_id)
-                failures.append({"itemIdentifier": message_id})
-        return {"batchItemFailures": failures}
+        return partial_batch_response(records, lambda body: self.run_step(exports.decode_step(body)),
+                                      "export step", LOG)

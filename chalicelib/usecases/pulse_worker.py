@@ -29,6 +29,7 @@ from chalicelib.domain.shapes import Shape
 from chalicelib.domain.subscribers import SUBSCRIPTION_RESOLUTION, PulseInboxItem
 from chalicelib.domain.trust import Pulse, PulseSent
 from chalicelib.ports import FanoutQueue, InboxCopy, NoticePush, PulseQueue, Repositories
+from chalicelib.usecases.batches import partial_batch_response
 
 LOG = logging.getLogger("beatline.pulses")
 PULSE_DAYS = 30  # a pulse stays in the inbox, answerable, this long (its sent items expire then)
@@ -77,14 +78,8 @@ class PulseWorker:
 
     def handle_sqs_records(self, records: list[tuple[str, str]]) -> dict[str, list[dict[str, str]]]:
         """(messageId, body) pairs -> SQS's partial batch response: a failed step is redelivered."""
-        failures = []
-        for message_id, body in records:
-            try:
-                self.run_step(steps.decode_step(body))
-            except Exception:
-                LOG.exception("pulse step %s failed", message_id)
-                failures.append({"itemIdentifier": message_id})
-        return {"batchItemFailures": failures}
+        return partial_batch_response(records, lambda body: self.run_step(steps.decode_step(body)),
+                                      "pulse step", LOG)
 
     def _walk(self, pulse: Pulse, step: PulseStep, area: AreaRecord) -> tuple[int, dict[str, Any] | None]:
         """The area's followers from `step.start`, page by page, until the budget of index entries

@@ -32,6 +32,7 @@ from chalicelib.clock import Clock, parse_rfc3339, to_rfc3339
 from chalicelib.domain.alerts import Notification, notification_for
 from chalicelib.domain.sms import SmsJob, compose, count_segments, decode_job, sms_wanted
 from chalicelib.ports import QueueUnavailable, Repositories, SendOutcome, SmsQueue, SmsSender
+from chalicelib.usecases.batches import partial_batch_response
 
 if TYPE_CHECKING:
     from chalicelib.domain.conversations import AnswerNotification
@@ -159,16 +160,7 @@ class AlertTexts:
     def handle_sqs_records(self, records: Iterable[tuple[str, str]]) -> dict[str, list[dict[str, str]]]:
         """(messageId, body) pairs -> the partial batch response SQS expects. A body that is not a
         job is reported failed: after the redrive count it lands in the DLQ (alarmed)."""
-        failed = []
-        for message_id, body in records:
-            try:
-                done = self.run(decode_job(body))
-            except Exception:
-                LOG.exception("sms job %s failed", message_id)
-                done = False
-            if not done:
-                failed.append({"itemIdentifier": message_id})
-        return {"batchItemFailures": failed}
+        return partial_batch_response(records, lambda body: self.run(decode_job(body)), "sms job", LOG)
 
     def _within_ceilings(self, note: Notification, now: datetime) -> bool:
         """The day's ceiling, then the alert's: each one conditional ADD (exact under concurrency).
